@@ -1,0 +1,18 @@
+// Public entry of @meshwork/config: Istio-compatible mesh resources — load and validate them,
+// analyze a set of them, and describe them as Kubernetes CRDs.
+export { loadResources, locateField } from "./load-resources.ts";
+export type { LoadResult, MeshResource, ResourceMetadata, SourceRef, SourceText } from "./load-resources.ts";
+export { formatIssue, makeIssue, sortIssues } from "./config-issue.ts";
+export type { ConfigIssue, IssueDetails, ResourceRef } from "./config-issue.ts";
+export { issueCodes } from "./issue-codes.ts";
+export type { IssueCodeInfo, IssueName } from "./issue-codes.ts";
+export { findResourceKind, resourceKinds } from "./resource-kinds.ts";
+export type { AnyResourceKind, KindName, ResourceKind, SpecByKind } from "./resource-kinds.ts";
+export { parseDurationMs, formatDurationMs } from "./duration.ts";
+export { encodeValue } from "./encode-value.ts";
+export { renderCrdFiles, buildCrd } from "./crd-documents.ts";
+export type { RenderedFile } from "./crd-documents.ts";
+export type { Milliseconds } from "./schema/common.ts";
+export type { FieldPath } from "./field-issue.ts";
+export { analyzeResources } from "./analysis/analyze-resources.ts";
+export type { AnalysisContext, MeshCatalog, CatalogService } from "./analysis/analyze-resources.ts";

@@ -1,0 +1,169 @@
+// The Istio resource kinds Meshwork accepts: API group, served versions, names for the CRD, the
+// spec schema and the semantic rule. Adding a kind here is all load-resources and the CRD
+// generator need.
+import type { TSchema } from "@sinclair/typebox";
+import type { SpecRule } from "./field-issue.ts";
+import { VirtualServiceSpec } from "./schema/virtual-service.ts";
+import { DestinationRuleSpec } from "./schema/destination-rule.ts";
+import { GatewaySpec } from "./schema/gateway.ts";
+import { ServiceEntrySpec } from "./schema/service-entry.ts";
+import { SidecarSpec } from "./schema/sidecar.ts";
+import { WorkloadEntrySpec } from "./schema/workload-entry.ts";
+import { PeerAuthenticationSpec } from "./schema/peer-authentication.ts";
+import { RequestAuthenticationSpec } from "./schema/request-authentication.ts";
+import { AuthorizationPolicySpec } from "./schema/authorization-policy.ts";
+import { checkVirtualService } from "./rules/virtual-service-rules.ts";
+import { checkDestinationRule } from "./rules/destination-rule-rules.ts";
+import { checkGateway } from "./rules/gateway-rules.ts";
+import { checkServiceEntry } from "./rules/service-entry-rules.ts";
+import { checkSidecar } from "./rules/sidecar-rules.ts";
+import { checkWorkloadEntry } from "./rules/workload-entry-rules.ts";
+import { checkPeerAuthentication } from "./rules/peer-authentication-rules.ts";
+import { checkRequestAuthentication } from "./rules/request-authentication-rules.ts";
+import { checkAuthorizationPolicy } from "./rules/authorization-policy-rules.ts";
+
+/** Decoded spec type of each kind (durations in milliseconds, documented defaults applied). */
+export interface SpecByKind {
+  VirtualService: VirtualServiceSpec;
+  DestinationRule: DestinationRuleSpec;
+  Gateway: GatewaySpec;
+  ServiceEntry: ServiceEntrySpec;
+  Sidecar: SidecarSpec;
+  WorkloadEntry: WorkloadEntrySpec;
+  PeerAuthentication: PeerAuthenticationSpec;
+  RequestAuthentication: RequestAuthenticationSpec;
+  AuthorizationPolicy: AuthorizationPolicySpec;
+}
+
+export type KindName = keyof SpecByKind;
+
+export interface ResourceKind<K extends KindName = KindName> {
+  readonly kind: K;
+  readonly group: "networking.istio.io" | "security.istio.io";
+  /** Served versions, newest first; the first is the storage version. */
+  readonly versions: readonly string[];
+  readonly plural: string;
+  readonly shortNames: readonly string[];
+  readonly spec: TSchema;
+  readonly check: SpecRule<SpecByKind[K]>;
+  /** Extra `kubectl get` columns: name and JSON path into the resource. */
+  readonly printerColumns: readonly { name: string; jsonPath: string; type: "string" | "integer" }[];
+}
+
+/** Any one kind, keeping the link between its spec type and its rule. */
+export type AnyResourceKind = { [K in KindName]: ResourceKind<K> }[KindName];
+
+const networkingVersions = ["v1", "v1beta1", "v1alpha3"] as const;
+const securityVersions = ["v1", "v1beta1"] as const;
+
+function kind<K extends KindName>(definition: ResourceKind<K>): ResourceKind<K> {
+  return definition;
+}
+
+/** Every kind, in the order resources are listed and generated. */
+export const resourceKinds = [
+  kind({
+    kind: "VirtualService",
+    group: "networking.istio.io",
+    versions: networkingVersions,
+    plural: "virtualservices",
+    shortNames: ["vs"],
+    spec: VirtualServiceSpec,
+    check: checkVirtualService,
+    printerColumns: [
+      { name: "Gateways", jsonPath: ".spec.gateways", type: "string" },
+      { name: "Hosts", jsonPath: ".spec.hosts", type: "string" },
+    ],
+  }),
+  kind({
+    kind: "DestinationRule",
+    group: "networking.istio.io",
+    versions: networkingVersions,
+    plural: "destinationrules",
+    shortNames: ["dr"],
+    spec: DestinationRuleSpec,
+    check: checkDestinationRule,
+    printerColumns: [{ name: "Host", jsonPath: ".spec.host", type: "string" }],
+  }),
+  kind({
+    kind: "Gateway",
+    group: "networking.istio.io",
+    versions: networkingVersions,
+    plural: "gateways",
+    shortNames: ["gw"],
+    spec: GatewaySpec,
+    check: checkGateway,
+    printerColumns: [],
+  }),
+  kind({
+    kind: "ServiceEntry",
+    group: "networking.istio.io",
+    versions: networkingVersions,
+    plural: "serviceentries",
+    shortNames: ["se"],
+    spec: ServiceEntrySpec,
+    check: checkServiceEntry,
+    printerColumns: [
+      { name: "Hosts", jsonPath: ".spec.hosts", type: "string" },
+      { name: "Location", jsonPath: ".spec.location", type: "string" },
+      { name: "Resolution", jsonPath: ".spec.resolution", type: "string" },
+    ],
+  }),
+  kind({
+    kind: "Sidecar",
+    group: "networking.istio.io",
+    versions: networkingVersions,
+    plural: "sidecars",
+    shortNames: [],
+    spec: SidecarSpec,
+    check: checkSidecar,
+    printerColumns: [],
+  }),
+  kind({
+    kind: "WorkloadEntry",
+    group: "networking.istio.io",
+    versions: networkingVersions,
+    plural: "workloadentries",
+    shortNames: ["we"],
+    spec: WorkloadEntrySpec,
+    check: checkWorkloadEntry,
+    printerColumns: [{ name: "Address", jsonPath: ".spec.address", type: "string" }],
+  }),
+  kind({
+    kind: "PeerAuthentication",
+    group: "security.istio.io",
+    versions: securityVersions,
+    plural: "peerauthentications",
+    shortNames: ["pa"],
+    spec: PeerAuthenticationSpec,
+    check: checkPeerAuthentication,
+    printerColumns: [{ name: "Mode", jsonPath: ".spec.mtls.mode", type: "string" }],
+  }),
+  kind({
+    kind: "RequestAuthentication",
+    group: "security.istio.io",
+    versions: securityVersions,
+    plural: "requestauthentications",
+    shortNames: ["ra"],
+    spec: RequestAuthenticationSpec,
+    check: checkRequestAuthentication,
+    printerColumns: [],
+  }),
+  kind({
+    kind: "AuthorizationPolicy",
+    group: "security.istio.io",
+    versions: securityVersions,
+    plural: "authorizationpolicies",
+    shortNames: ["ap"],
+    spec: AuthorizationPolicySpec,
+    check: checkAuthorizationPolicy,
+    printerColumns: [{ name: "Action", jsonPath: ".spec.action", type: "string" }],
+  }),
+] as const satisfies readonly AnyResourceKind[];
+
+const byGroupKind = new Map<string, AnyResourceKind>(resourceKinds.map((k) => [`${k.group}/${k.kind}`, k]));
+
+/** The kind for `group` + `kind`, if Meshwork accepts it. */
+export function findResourceKind(group: string, kindName: string): AnyResourceKind | undefined {
+  return byGroupKind.get(`${group}/${kindName}`);
+}
