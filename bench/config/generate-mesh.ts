@@ -1,7 +1,8 @@
 // Generates a realistic mesh config of N services (default 1,000): per service a VirtualService
 // (header match, weighted subsets, timeout, retries, fault on a share), a DestinationRule (three
-// subsets, LB, connection pool, outlier detection), an AuthorizationPolicy and, for every tenth,
-// a PeerAuthentication and a ServiceEntry — about 5 resources per service — plus the catalog.
+// subsets, LB, connection pool, outlier detection), an AuthorizationPolicy, a PeerAuthentication
+// and a Sidecar, and for every tenth a ServiceEntry — about 5 resources per service — plus the
+// catalog (three versioned instances per service).
 import { stringify } from "yaml";
 
 export interface GeneratedMesh {
@@ -77,13 +78,23 @@ export function generateMesh(serviceCount = 1_000): GeneratedMesh {
         ],
       },
     });
+    docs.push({
+      apiVersion: "security.istio.io/v1",
+      kind: "PeerAuthentication",
+      metadata: { name: `${name}-mtls`, namespace },
+      spec: { selector: { matchLabels: { app: name } }, mtls: { mode: "STRICT" }, portLevelMtls: { "9090": { mode: "PERMISSIVE" } } },
+    });
+    docs.push({
+      apiVersion: "networking.istio.io/v1",
+      kind: "Sidecar",
+      metadata: { name, namespace },
+      spec: {
+        workloadSelector: { labels: { app: name } },
+        egress: [{ hosts: ["./*", "istio-system/*", `team-${(i + 1) % 20}/svc-${(i + 1) % serviceCount}.team-${(i + 1) % 20}.svc.cluster.local`] }],
+        outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
+      },
+    });
     if (i % 10 === 0) {
-      docs.push({
-        apiVersion: "security.istio.io/v1",
-        kind: "PeerAuthentication",
-        metadata: { name: `${name}-mtls`, namespace },
-        spec: { selector: { matchLabels: { app: name } }, mtls: { mode: "STRICT" }, portLevelMtls: { "9090": { mode: "PERMISSIVE" } } },
-      });
       docs.push({
         apiVersion: "networking.istio.io/v1",
         kind: "ServiceEntry",

@@ -29,13 +29,19 @@ export interface CheckResult {
 /** Checks `value` (found at `path`) against `schema`. Never throws on bad input. */
 export function checkValue(schema: TSchema, value: unknown, path: FieldPath = []): CheckResult {
   const problems: ValueProblem[] = [];
-  const decoded = walk(schema, value, path, problems);
+  const decoded = walk(schema, value, [...path], problems);
   return { problems, decoded };
 }
 
 type AnySchema = TSchema & Record<string | symbol, unknown>;
 
-function walk(schema: TSchema, value: unknown, path: FieldPath, problems: ValueProblem[]): unknown {
+/**
+ * The path of the value being checked, pushed and popped as the walk descends (allocating a path
+ * per field dominated the cost on large meshes); problems take a copy.
+ */
+type PathStack = (string | number)[];
+
+function walk(schema: TSchema, value: unknown, path: PathStack, problems: ValueProblem[]): unknown {
   const s = schema as AnySchema;
   const before = problems.length;
   let result: unknown;
@@ -85,7 +91,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function walkObject(s: AnySchema, value: unknown, path: FieldPath, problems: ValueProblem[]): unknown {
+function walkObject(s: AnySchema, value: unknown, path: PathStack, problems: ValueProblem[]): unknown {
   if (!isPlainObject(value)) {
     problems.push(wrongType(path, "a mapping of fields", value));
     return value;
@@ -95,9 +101,8 @@ function walkObject(s: AnySchema, value: unknown, path: FieldPath, problems: Val
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const fieldSchema = properties[key];
-    const fieldPath = [...path, key];
     if (fieldSchema === undefined) {
-      problems.push(unknownField(properties, value, key, fieldPath));
+      problems.push(unknownField(properties, value, key, [...path, key]));
       continue;
     }
     const fieldValue = value[key];
@@ -106,7 +111,9 @@ function walkObject(s: AnySchema, value: unknown, path: FieldPath, problems: Val
       // fields meant to be nested under it get a hint from unknownField().
       continue;
     }
-    out[key] = walk(fieldSchema, fieldValue, fieldPath, problems);
+    path.push(key);
+    out[key] = walk(fieldSchema, fieldValue, path, problems);
+    path.pop();
   }
   for (const key of required) {
     if (value[key] === undefined || value[key] === null) {
@@ -115,14 +122,16 @@ function walkObject(s: AnySchema, value: unknown, path: FieldPath, problems: Val
         name: "MissingField",
         path: [...path, key],
         message: empty ? `field "${key}" is empty; it needs a value` : `required field "${key}" is missing`,
-        ...(empty ? { atKey: true } : { anchor: path, atKey: true }),
+        ...(empty ? { atKey: true } : { anchor: [...path], atKey: true }),
         ...nestedHint(properties, value, key),
       });
     }
   }
   for (const [key, fieldSchema] of Object.entries(properties)) {
     if (out[key] === undefined && fieldSchema["default"] !== undefined && value[key] == null) {
-      out[key] = walk(fieldSchema, fieldSchema["default"], [...path, key], problems);
+      path.push(key);
+      out[key] = walk(fieldSchema, fieldSchema["default"], path, problems);
+      path.pop();
     }
   }
   for (const group of (s[ExclusiveKeyword] ?? []) as string[][]) {
@@ -180,7 +189,7 @@ function objectFieldsOf(schema: AnySchema | undefined): Record<string, unknown> 
   return undefined;
 }
 
-function walkRecord(s: AnySchema, value: unknown, path: FieldPath, problems: ValueProblem[]): unknown {
+function walkRecord(s: AnySchema, value: unknown, path: PathStack, problems: ValueProblem[]): unknown {
   if (!isPlainObject(value)) {
     problems.push(wrongType(path, "a mapping of keys to values", value));
     return value;
@@ -201,12 +210,14 @@ function walkRecord(s: AnySchema, value: unknown, path: FieldPath, problems: Val
       });
       continue;
     }
-    out[key] = walk(valueSchema, value[key], [...path, key], problems);
+    path.push(key);
+    out[key] = walk(valueSchema, value[key], path, problems);
+    path.pop();
   }
   return out;
 }
 
-function walkArray(s: AnySchema, value: unknown, path: FieldPath, problems: ValueProblem[]): unknown {
+function walkArray(s: AnySchema, value: unknown, path: PathStack, problems: ValueProblem[]): unknown {
   if (!Array.isArray(value)) {
     problems.push(wrongType(path, "a list", value, isPlainObject(value) ? "start each item with \"- \"" : undefined));
     return value;
@@ -214,13 +225,18 @@ function walkArray(s: AnySchema, value: unknown, path: FieldPath, problems: Valu
   const minItems = s["minItems"] as number | undefined;
   const maxItems = s["maxItems"] as number | undefined;
   if (minItems !== undefined && value.length < minItems) {
-    problems.push({ name: "InvalidValue", path, message: `needs at least ${minItems} item${minItems === 1 ? "" : "s"}, has ${value.length}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `needs at least ${minItems} item${minItems === 1 ? "" : "s"}, has ${value.length}` });
   }
   if (maxItems !== undefined && value.length > maxItems) {
-    problems.push({ name: "InvalidValue", path, message: `allows at most ${maxItems} item${maxItems === 1 ? "" : "s"}, has ${value.length}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `allows at most ${maxItems} item${maxItems === 1 ? "" : "s"}, has ${value.length}` });
   }
   const items = s["items"] as AnySchema;
-  return value.map((item, i) => walk(items, item, [...path, i], problems));
+  return value.map((item, i) => {
+    path.push(i);
+    const decoded = walk(items, item, path, problems);
+    path.pop();
+    return decoded;
+  });
 }
 
 const regexCache = new Map<string, RegExp>();
@@ -234,7 +250,7 @@ function compiledPattern(pattern: string): RegExp {
   return re;
 }
 
-function checkString(s: AnySchema, value: unknown, path: FieldPath, problems: ValueProblem[]): void {
+function checkString(s: AnySchema, value: unknown, path: PathStack, problems: ValueProblem[]): void {
   if (typeof value !== "string") {
     const hint = typeof value !== "number" ? undefined : s["format"] === "duration" ? `add a unit: ${value}s or ${value}ms` : `quote it: "${value}"`;
     problems.push(wrongType(path, "a string", value, hint));
@@ -244,26 +260,26 @@ function checkString(s: AnySchema, value: unknown, path: FieldPath, problems: Va
   if (format === "duration" && parseDurationMs(value) === undefined) {
     problems.push({
       name: "InvalidDuration",
-      path,
+      path: [...path],
       message: `"${value}" is not a duration`,
       hint: "write a number with a unit, e.g. 250ms, 1.5s, 10s, 5m, 1h",
     });
   }
   const pattern = s["pattern"] as string | undefined;
   if (pattern !== undefined && !compiledPattern(pattern).test(value)) {
-    problems.push({ name: "InvalidValue", path, message: `"${value}" does not match ${pattern}`, ...(s["description"] ? { hint: String(s["description"]) } : {}) });
+    problems.push({ name: "InvalidValue", path: [...path], message: `"${value}" does not match ${pattern}`, ...(s["description"] ? { hint: String(s["description"]) } : {}) });
   }
   const minLength = s["minLength"] as number | undefined;
   const maxLength = s["maxLength"] as number | undefined;
   if (minLength !== undefined && value.length < minLength) {
-    problems.push({ name: "InvalidValue", path, message: minLength === 1 ? "must not be empty" : `must be at least ${minLength} characters` });
+    problems.push({ name: "InvalidValue", path: [...path], message: minLength === 1 ? "must not be empty" : `must be at least ${minLength} characters` });
   }
   if (maxLength !== undefined && value.length > maxLength) {
-    problems.push({ name: "InvalidValue", path, message: `is ${value.length} characters long; at most ${maxLength} allowed` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `is ${value.length} characters long; at most ${maxLength} allowed` });
   }
 }
 
-function checkNumber(s: AnySchema, value: unknown, path: FieldPath, problems: ValueProblem[]): void {
+function checkNumber(s: AnySchema, value: unknown, path: PathStack, problems: ValueProblem[]): void {
   const isInteger = s[Kind] === "Integer";
   if (typeof value !== "number" || Number.isNaN(value)) {
     const hint = typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)) ? `remove the quotes: ${value}` : undefined;
@@ -271,24 +287,24 @@ function checkNumber(s: AnySchema, value: unknown, path: FieldPath, problems: Va
     return;
   }
   if (isInteger && !Number.isInteger(value)) {
-    problems.push({ name: "WrongType", path, message: `expected an integer, got ${value}` });
+    problems.push({ name: "WrongType", path: [...path], message: `expected an integer, got ${value}` });
     return;
   }
   const minimum = s["minimum"] as number | undefined;
   const maximum = s["maximum"] as number | undefined;
   const exclusiveMinimum = s["exclusiveMinimum"] as number | undefined;
   if (minimum !== undefined && value < minimum) {
-    problems.push({ name: "InvalidValue", path, message: `${value} is below the minimum ${minimum}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `${value} is below the minimum ${minimum}` });
   }
   if (exclusiveMinimum !== undefined && value <= exclusiveMinimum) {
-    problems.push({ name: "InvalidValue", path, message: `${value} must be greater than ${exclusiveMinimum}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `${value} must be greater than ${exclusiveMinimum}` });
   }
   if (maximum !== undefined && value > maximum) {
-    problems.push({ name: "InvalidValue", path, message: `${value} is above the maximum ${maximum}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `${value} is above the maximum ${maximum}` });
   }
 }
 
-function walkUnion(s: AnySchema, value: unknown, path: FieldPath, problems: ValueProblem[]): unknown {
+function walkUnion(s: AnySchema, value: unknown, path: PathStack, problems: ValueProblem[]): unknown {
   const variants = s["anyOf"] as AnySchema[];
   if (variants.every((v) => v[Kind] === "Literal")) {
     const choices = variants.map((v) => v["const"] as string);
@@ -307,13 +323,13 @@ function walkUnion(s: AnySchema, value: unknown, path: FieldPath, problems: Valu
   return value;
 }
 
-function invalidChoice(path: FieldPath, value: unknown, choices: readonly string[]): ValueProblem {
+function invalidChoice(path: PathStack, value: unknown, choices: readonly string[]): ValueProblem {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   const exactIgnoringCase = choices.find((c) => c.toLowerCase() === String(text).toLowerCase());
   const near = exactIgnoringCase ?? closestName(String(text), choices);
   return {
     name: "InvalidValue",
-    path,
+    path: [...path],
     message: `"${text}" is not one of ${choices.join(", ")}`,
     ...(near !== undefined ? { hint: `did you mean ${near}?` } : {}),
   };
@@ -328,7 +344,7 @@ function describe(value: unknown): string {
 }
 
 function wrongType(path: FieldPath, expected: string, value: unknown, hint?: string): ValueProblem {
-  return { name: "WrongType", path, message: `expected ${expected}, got ${describe(value)}`, ...(hint ? { hint } : {}) };
+  return { name: "WrongType", path: [...path], message: `expected ${expected}, got ${describe(value)}`, ...(hint ? { hint } : {}) };
 }
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_-]*$/;

@@ -183,7 +183,8 @@ function loadOne(value: unknown, prefix: FieldPath, document: ParsedDocument, fi
     kind: kindInfo.kind,
     metadata: metadata.value,
     spec,
-    source: { file, line: at([]).line },
+    // The document's own start needs no second parse; a `kind: List` item does (rare).
+    source: { file, line: prefix.length === 0 ? document.position.line : at([]).line },
   } as MeshResource;
   locators.set(resource, { file, at });
   return { resource, issues };

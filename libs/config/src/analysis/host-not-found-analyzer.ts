@@ -5,7 +5,6 @@
 import { formatPath } from "../check-value.ts";
 import { closestName } from "../closest-name.ts";
 import type { ConfigIssue } from "../config-issue.ts";
-import { listDestinations } from "./list-destinations.ts";
 import { describeResource, makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
@@ -13,11 +12,12 @@ import type { MeshIndex } from "./mesh-index.ts";
 export function findUnknownHosts(index: MeshIndex): ConfigIssue[] {
   const catalog = index.catalog;
   if (!catalog) return [];
-  const known = [
-    ...catalog.services.map((s) => s.hostname ?? `${s.name}.${s.namespace}.svc.${index.domainSuffix}`),
-    ...index.list("ServiceEntry").flatMap((se) => se.spec.hosts),
-  ];
+  let known: string[] | undefined; // built on the first miss only
   const suggest = (resolved: string): string => {
+    known ??= [
+      ...catalog.services.map((s) => s.hostname ?? `${s.name}.${s.namespace}.svc.${index.domainSuffix}`),
+      ...index.list("ServiceEntry").flatMap((se) => se.spec.hosts),
+    ];
     // Only names of about the same length can be typos of it: keeps a miss cheap in a large mesh.
     const limit = Math.max(1, Math.floor(resolved.length / 3));
     const near = closestName(resolved, known.filter((k) => Math.abs(k.length - resolved.length) <= limit));
@@ -27,7 +27,7 @@ export function findUnknownHosts(index: MeshIndex): ConfigIssue[] {
 
   for (const vs of index.list("VirtualService")) {
     const namespace = index.namespaceOf(vs);
-    for (const use of listDestinations(vs.spec)) {
+    for (const use of index.destinationsOf(vs)) {
       const { host } = use.destination;
       if (index.findService(host, namespace)) continue;
       const resolved = index.candidates(host, namespace)[0] ?? host;

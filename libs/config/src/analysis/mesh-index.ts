@@ -5,6 +5,7 @@
 // DestinationRule lookup of SidecarScope, exportTo visibility).
 import type { MeshResource } from "../load-resources.ts";
 import type { KindName } from "../resource-kinds.ts";
+import { listDestinations, type DestinationUse } from "./list-destinations.ts";
 import type { AnalysisContext, CatalogService, MeshCatalog } from "./analyze-resources.ts";
 
 /** Istio's root namespace: mesh-wide policies and fallback DestinationRules live here. */
@@ -71,6 +72,8 @@ export interface MeshIndex {
   readonly workloadNamespaces: ReadonlySet<string>;
   /** Keys `namespace/name` of the VirtualServices some route delegates to. */
   readonly delegateTargets: ReadonlySet<string>;
+  /** listDestinations() of a VirtualService, computed once. */
+  destinationsOf(vs: MeshResource<"VirtualService">): readonly DestinationUse[];
 }
 
 const defaultDomainSuffix = "cluster.local";
@@ -143,6 +146,10 @@ class HostTable<T> {
 
   /** Values under the most specific host covering `host`, with that host; exact names first. */
   mostSpecific(host: string): { host: string; values: T[] } | undefined {
+    if (this.wildcard.size === 0) {
+      const values = this.exact.get(host);
+      return values ? { host, values } : undefined;
+    }
     if (host.startsWith("*")) {
       const values = this.wildcard.get(host.slice(1));
       if (values) return { host, values };
@@ -258,7 +265,16 @@ export function buildMeshIndex(resources: readonly MeshResource[], context: Anal
     }
   }
 
+  // Several analyzers ask about the same destinations: remember the answers.
+  const serviceCache = new Map<string, ServiceTarget | undefined>();
   const findService = (host: string, fromNamespace: string): ServiceTarget | undefined => {
+    const key = `${fromNamespace}\0${host}`;
+    if (serviceCache.has(key)) return serviceCache.get(key);
+    const target = lookUpService(host, fromNamespace);
+    serviceCache.set(key, target);
+    return target;
+  };
+  const lookUpService = (host: string, fromNamespace: string): ServiceTarget | undefined => {
     const names = candidates(host, fromNamespace);
     for (const name of names) {
       const service = catalogByHost.get(name);
@@ -286,18 +302,27 @@ export function buildMeshIndex(resources: readonly MeshResource[], context: Anal
     return parts.length === 2 ? parts[1] : undefined;
   };
 
+  const ruleCache = new Map<string, DestinationRuleLookup>();
   const findDestinationRules = (host: string, clientNamespace: string): DestinationRuleLookup => {
+    const key = `${clientNamespace}\0${host}`;
+    let lookup = ruleCache.get(key);
+    if (!lookup) ruleCache.set(key, (lookup = lookUpDestinationRules(host, clientNamespace)));
+    return lookup;
+  };
+  const lookUpDestinationRules = (host: string, clientNamespace: string): DestinationRuleLookup => {
     const names = candidates(host, clientNamespace);
     for (const name of names) {
       // Istio's order: rules in the client's namespace, then rules exported by the service's
       // namespace, then rules exported by the root namespace. The first scope with a match wins.
-      const scopes = [clientNamespace, serviceNamespace(name), rootNamespace];
-      for (const [i, ns] of scopes.entries()) {
-        if (ns === undefined || scopes.indexOf(ns) !== i) continue;
+      const local = rulesByNamespace.get(clientNamespace)?.mostSpecific(name);
+      if (local) return { rules: local.values, host: name };
+      const serviceNs = serviceNamespace(name);
+      const scopes = serviceNs === undefined || serviceNs === rootNamespace ? [rootNamespace] : [serviceNs, rootNamespace];
+      for (const ns of scopes) {
+        if (ns === clientNamespace) continue;
         const found = rulesByNamespace.get(ns)?.mostSpecific(name);
-        if (!found) continue;
-        const visible = ns === clientNamespace ? found.values : found.values.filter((dr) => isExportedTo(dr.spec.exportTo, ns, clientNamespace));
-        if (visible.length > 0) return { rules: visible, host: name };
+        const visible = found?.values.filter((dr) => isExportedTo(dr.spec.exportTo, ns, clientNamespace));
+        if (visible && visible.length > 0) return { rules: visible, host: name };
       }
     }
     return { rules: [], host: names[0] ?? host };
@@ -306,6 +331,13 @@ export function buildMeshIndex(resources: readonly MeshResource[], context: Anal
   const selectWorkloads = (labels: Readonly<Record<string, string>>, namespace: string): readonly Workload[] => {
     const index = namespace === "*" ? everywhere : workloadsByNamespace.get(namespace);
     return index ? index.select(labels) : [];
+  };
+
+  const destinations = new Map<MeshResource<"VirtualService">, readonly DestinationUse[]>();
+  const destinationsOf = (vs: MeshResource<"VirtualService">): readonly DestinationUse[] => {
+    let uses = destinations.get(vs);
+    if (!uses) destinations.set(vs, (uses = listDestinations(vs.spec)));
+    return uses;
   };
 
   return {
@@ -321,5 +353,6 @@ export function buildMeshIndex(resources: readonly MeshResource[], context: Anal
     selectWorkloads,
     workloadNamespaces,
     delegateTargets,
+    destinationsOf,
   };
 }

@@ -4,7 +4,6 @@
 // Services whose ports are unknown (a catalog entry without ports) are not checked.
 import { formatPath } from "../check-value.ts";
 import type { ConfigIssue } from "../config-issue.ts";
-import { listDestinations } from "./list-destinations.ts";
 import { describeResource, makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex, ServicePortInfo, ServiceTarget } from "./mesh-index.ts";
 
@@ -13,7 +12,7 @@ export function findUnknownPorts(index: MeshIndex): ConfigIssue[] {
   const findings: ConfigIssue[] = [];
   for (const vs of index.list("VirtualService")) {
     const namespace = index.namespaceOf(vs);
-    for (const use of listDestinations(vs.spec)) {
+    for (const use of index.destinationsOf(vs)) {
       const port = use.destination.port?.number;
       if (port === undefined) continue;
       const target = index.findService(use.destination.host, namespace);

@@ -3,7 +3,6 @@
 // (e.g. 80), which is rarely a port of the service: requests fail (istioctl: IST0112).
 import { formatPath } from "../check-value.ts";
 import type { ConfigIssue } from "../config-issue.ts";
-import { listDestinations } from "./list-destinations.ts";
 import { describeResource, makeFinding } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 import { describePorts, describeTarget } from "./port-not-found-analyzer.ts";
@@ -15,7 +14,7 @@ export function findMissingPorts(index: MeshIndex): ConfigIssue[] {
     const gateways = vs.spec.gateways ?? [];
     if (!gateways.some((g) => g !== "mesh")) continue;
     const namespace = index.namespaceOf(vs);
-    for (const use of listDestinations(vs.spec)) {
+    for (const use of index.destinationsOf(vs)) {
       if (use.destination.port?.number !== undefined) continue;
       const target = index.findService(use.destination.host, namespace);
       const ports = target?.ports ?? [];

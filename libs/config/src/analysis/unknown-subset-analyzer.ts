@@ -3,7 +3,6 @@
 import { closestName } from "../closest-name.ts";
 import type { ConfigIssue } from "../config-issue.ts";
 import { formatPath } from "../check-value.ts";
-import { listDestinations } from "./list-destinations.ts";
 import { describeResource, makeFinding, q, qualifiedName } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
@@ -12,7 +11,7 @@ export function findUnknownSubsets(index: MeshIndex): ConfigIssue[] {
   const findings: ConfigIssue[] = [];
   for (const vs of index.list("VirtualService")) {
     const namespace = index.namespaceOf(vs);
-    for (const use of listDestinations(vs.spec)) {
+    for (const use of index.destinationsOf(vs)) {
       const { host, subset } = use.destination;
       if (subset === undefined || subset === "") continue;
       const lookup = index.findDestinationRules(host, namespace);

@@ -83,8 +83,7 @@ function firstTokenUse(ap: MeshResource<"AuthorizationPolicy">): FieldPath | und
 function canOverlap(index: MeshIndex, a: Labels, b: Labels, namespace: string): boolean {
   for (const key in b) if (key in a && a[key] !== b[key]) return false;
   if (!index.catalog) return true;
-  const merged = { ...a, ...b };
   const selected = index.selectWorkloads(a, namespace);
   // No workload selected at all is SelectorMatchesNothing's finding; do not pile on.
-  return selected.length === 0 || selected.some((w) => labelsMatch(merged, w.labels));
+  return selected.length === 0 || selected.some((w) => labelsMatch(b, w.labels));
 }

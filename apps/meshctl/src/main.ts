@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Composition root of meshctl: the only place that reads argv and env, touches stdin, stdout, stderr
+// and the file system, and handles signals. Commands get all of that injected as a CommandIo.
+// stdout carries the command's output only; JSON diagnostic logs go to stderr (DESIGN.md §4 says
+// stdout for servers, but a CLI's stdout is its result, which pipes and `-o json` rely on).
+
+import { text } from "node:stream/consumers";
+import { runUntilStopped } from "@meshwork/runtime";
+import { createLogger } from "@meshwork/telemetry";
+import { readSources, readTextFile } from "./adapters/read-sources.ts";
+import { analyzeCommand } from "./commands/analyze-command.ts";
+import type { CommandIo } from "./commands/command.ts";
+import { validateCommand } from "./commands/validate-command.ts";
+import { EXIT_CODES } from "./core/exit-codes.ts";
+import { parseInvocation } from "./parse-invocation.ts";
+
+const invocation = parseInvocation(process.argv.slice(2), process.env, [validateCommand, analyzeCommand]);
+
+if (invocation.type === "help") {
+  process.stdout.write(invocation.text);
+} else if (invocation.type === "usage-error") {
+  process.stderr.write(invocation.message);
+  process.exitCode = EXIT_CODES.usage;
+} else {
+  const logger = createLogger({ name: "meshctl", level: invocation.logLevel, write: (line) => void process.stderr.write(line) });
+  const io: CommandIo = {
+    readSources: (paths) => readSources(paths, { readStdin: () => text(process.stdin) }),
+    readTextFile,
+    writeOut: (output) => void process.stdout.write(output),
+    writeErr: (message) => void process.stderr.write(message),
+    terminal: { isTty: process.stdout.isTTY === true, hasNoColor: (process.env["NO_COLOR"] ?? "") !== "" },
+  };
+  await runUntilStopped(
+    (lifecycle) => invocation.run({ io, logger: logger.child({ command: invocation.command }), signal: lifecycle.signal }),
+    { logger, stopDeadlineMs: 5000 },
+  );
+}
