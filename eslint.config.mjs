@@ -4,7 +4,7 @@
 import nx from "@nx/eslint-plugin";
 
 /** Packages a pure lib may import: data handling only, no I/O. */
-const pureExternalImports = ["@sinclair/typebox", "@sinclair/typebox/*", "yaml", "js-yaml"];
+const pureExternalImports = ["@sinclair/typebox", "@sinclair/typebox/*", "yaml", "js-yaml", "@peculiar/x509", "reflect-metadata"];
 
 /** Node built-ins, by both spellings; pure sources may import none. */
 const nodeBuiltins = [
@@ -57,7 +57,8 @@ export default [
           enforceBuildableLibDependency: false,
           depConstraints: [
             { sourceTag: "type:lib", notDependOnLibsWithTags: ["type:app"] },
-            { sourceTag: "purity:pure", onlyDependOnLibsWithTags: ["purity:pure"] },
+            // Tests may also use the shared test kit (libs/testing: simulators, fake clock, golden files).
+            { sourceTag: "purity:pure", onlyDependOnLibsWithTags: ["purity:pure", "scope:testing"] },
           ],
         },
       ],

@@ -1,7 +1,7 @@
 // ConflictingPeerAuthentication: Istio applies one PeerAuthentication per scope — the oldest one —
 // and ignores the rest, so two of the same scope make the outcome depend on creation order:
 // two mesh-wide ones (root namespace, no selector), two namespace-wide ones in a namespace, or two
-// workload ones selecting the same workload (found through the catalog; without one, only
+// workload ones selecting the same workload (found through the catalog's instances; without them, only
 // identical selectors are reported).
 import type { ConfigIssue } from "../config-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
@@ -54,7 +54,7 @@ export function findConflictingPeerAuthentications(index: MeshIndex): ConfigIssu
       if (!rivals.get(a)?.has(b)) rivals.get(a)?.set(b, example);
       if (!rivals.get(b)?.has(a)) rivals.get(b)?.set(a, example);
     };
-    if (index.catalog) {
+    if (index.catalog && index.hasWorkloads) {
       const selectedBy = new Map<Workload, PeerAuthentication[]>();
       for (const pa of list) {
         for (const w of index.selectWorkloads(pa.spec.selector?.matchLabels ?? {}, ns)) {

@@ -39,7 +39,7 @@ export function findConflictingSidecars(index: MeshIndex): ConfigIssue[] {
       );
     }
   }
-  if (!index.catalog) return findings;
+  if (!index.catalog || !index.hasWorkloads) return findings;
 
   const selectedBy = new Map<Workload, Sidecar[]>();
   for (const sc of selective) {

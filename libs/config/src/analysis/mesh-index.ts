@@ -68,6 +68,8 @@ export interface MeshIndex {
   findDestinationRules(host: string, clientNamespace: string): DestinationRuleLookup;
   /** Workloads whose labels include all of `labels`, in `namespace` or, with "*", in any namespace. */
   selectWorkloads(labels: Readonly<Record<string, string>>, namespace: string): readonly Workload[];
+  /** Whether any workload is known (catalog instances or WorkloadEntries); selector checks need them. */
+  readonly hasWorkloads: boolean;
   /** Namespaces that have workloads (catalog services or WorkloadEntries). */
   readonly workloadNamespaces: ReadonlySet<string>;
   /** Keys `namespace/name` of the VirtualServices some route delegates to. */
@@ -351,6 +353,7 @@ export function buildMeshIndex(resources: readonly MeshResource[], context: Anal
     findService,
     findDestinationRules,
     selectWorkloads,
+    hasWorkloads: everywhere.select({}).length > 0,
     workloadNamespaces,
     delegateTargets,
     destinationsOf,

@@ -119,3 +119,10 @@ spec:
     expect(analyze(text + entry, catalog).map((f) => f.resource?.kind)).toEqual(["Sidecar"]);
   });
 });
+
+describe("findSelectorsMatchingNothing with a catalog without instances", () => {
+  it("reports nothing: the catalog says nothing about workloads", () => {
+    const { resources } = loadResources([{ path: "in.yaml", text: policy("AuthorizationPolicy", "shop", "{app: reviews}") }]);
+    expect(findSelectorsMatchingNothing(buildMeshIndex(resources, { catalog: { services: [{ name: "reviews", namespace: "shop" }] } }))).toEqual([]);
+  });
+});

@@ -31,9 +31,10 @@ export function listSelectors(index: MeshIndex): SelectorUse[] {
   return uses;
 }
 
-/** One warning per selector that selects nothing; nothing without a catalog. */
+/** One warning per selector that selects nothing; nothing without a catalog that lists instances. */
 export function findSelectorsMatchingNothing(index: MeshIndex): ConfigIssue[] {
-  if (!index.catalog) return [];
+  // A catalog listing no instances at all says nothing about workloads: do not flag every selector.
+  if (!index.catalog || !index.hasWorkloads) return [];
   const findings: ConfigIssue[] = [];
   for (const { resource, labels, path } of listSelectors(index)) {
     const namespace = index.namespaceOf(resource);

@@ -1,5 +1,7 @@
 // UnknownSubset: a route sends traffic to a subset that the DestinationRules applying to its host do
 // not define. Envoy then has no cluster for the subset and answers 503 (istioctl: IST0101).
+// The rules are those Istio picks for clients in the VirtualService's namespace (mesh-index.ts):
+// a rule there for the host hides the service namespace's rule, subsets and all.
 import { closestName } from "../closest-name.ts";
 import type { ConfigIssue } from "../config-issue.ts";
 import { formatPath } from "../check-value.ts";
