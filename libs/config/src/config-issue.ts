@@ -49,7 +49,8 @@ export function makeIssue(name: IssueName, details: IssueDetails): ConfigIssue {
   return issue as unknown as ConfigIssue;
 }
 
-function describeResource(resource: ResourceRef): string {
+/** `VirtualService default/reviews`: how issues name a resource (the namespace only when known). */
+export function describeResource(resource: ResourceRef): string {
   const name = resource.name ?? "(unnamed)";
   return `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ""}${name}`;
 }

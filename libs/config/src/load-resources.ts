@@ -4,7 +4,7 @@
 // A resource with any error is rejected whole; the others still load.
 import { checkValue, formatPath, type ValueProblem } from "./check-value.ts";
 import { closestName } from "./closest-name.ts";
-import { makeIssue, type ConfigIssue, type ResourceRef } from "./config-issue.ts";
+import { describeResource, makeIssue, type ConfigIssue, type ResourceRef } from "./config-issue.ts";
 import type { FieldIssue, FieldPath } from "./field-issue.ts";
 import { parseDocuments, type ParsedDocument, type TextPosition } from "./parse-documents.ts";
 import { findResourceKind, resourceKinds, type AnyResourceKind, type KindName, type SpecByKind } from "./resource-kinds.ts";
@@ -72,7 +72,7 @@ export function loadResources(sources: readonly SourceText[]): LoadResult {
         if (earlier) {
           issues.push(
             makeIssue("DuplicateResource", {
-              message: `${describe(outcome.resource)} is defined again; the first definition is at ${earlier.file}:${earlier.line}`,
+              message: `${describeResource(refOf(outcome.resource))} is defined again; the first definition is at ${earlier.file}:${earlier.line}`,
               hint: "give each resource a unique name, or remove the copy",
               file: source.path,
               ...document.locate([...entry.prefix, "metadata", "name"]),
@@ -285,8 +285,4 @@ function refOf(resource: MeshResource): ResourceRef {
     name: resource.metadata.name,
     ...(resource.metadata.namespace !== undefined ? { namespace: resource.metadata.namespace } : {}),
   };
-}
-
-function describe(resource: MeshResource): string {
-  return `${resource.kind} ${resource.metadata.namespace ? `${resource.metadata.namespace}/` : ""}${resource.metadata.name}`;
 }

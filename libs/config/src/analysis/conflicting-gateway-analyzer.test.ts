@@ -27,8 +27,8 @@ spec:
 describe("findConflictingGateways", () => {
   it("warns on both gateways opening the same host and port for the same pods", () => {
     expect(analyze(gateway("shop", "shop.example.com") + gateway("shop-v2", "shop.example.com")).map((f) => `${f.line} ${f.severity} ${f.message}`)).toEqual([
-      '11 warning Gateway "shop": host "shop.example.com" on port 443 is also opened by Gateway istio-system/shop-v2 for the same gateway pods (selector {istio: ingressgateway})',
-      '24 warning Gateway "shop-v2": host "shop.example.com" on port 443 is also opened by Gateway istio-system/shop for the same gateway pods (selector {istio: ingressgateway})',
+      '11 warning host "shop.example.com" on port 443 is also opened by Gateway istio-system/shop-v2 for the same gateway pods (selector {istio: ingressgateway})',
+      '24 warning host "shop.example.com" on port 443 is also opened by Gateway istio-system/shop for the same gateway pods (selector {istio: ingressgateway})',
     ]);
   });
 

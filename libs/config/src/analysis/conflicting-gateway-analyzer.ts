@@ -6,8 +6,10 @@
 import type { ConfigIssue } from "../config-issue.ts";
 import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
-import { describeResource, formatLabels, makeFinding, q, qualifiedName } from "./make-finding.ts";
+import { addToGroup } from "./add-to-group.ts";
+import { formatLabels, makeFinding, q, qualifiedName } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
+import { selectorKey } from "./selector-key.ts";
 
 interface ServerHost {
   readonly gateway: MeshResource<"Gateway">;
@@ -22,18 +24,12 @@ export function findConflictingGateways(index: MeshIndex): ConfigIssue[] {
     const selector = gateway.spec.selector ?? {};
     if (Object.keys(selector).length === 0) continue;
     const namespace = index.namespaceOf(gateway);
-    const selectorKey = Object.keys(selector)
-      .sort()
-      .map((k) => `${k}=${selector[k]}`)
-      .join(",");
+    const workloads = selectorKey(selector);
     for (const [i, server] of gateway.spec.servers.entries()) {
       for (const [j, host] of server.hosts.entries()) {
         const dns = host.includes("/") ? host.slice(host.indexOf("/") + 1) : host;
-        const key = `${selectorKey}|${server.port.number}|${dns}`;
-        const entry = { gateway, namespace, path: ["spec", "servers", i, "hosts", j] };
-        const list = groups.get(key);
-        if (list) list.push(entry);
-        else groups.set(key, [entry]);
+        const key = `${workloads}|${server.port.number}|${dns}`;
+        addToGroup(groups, key, { gateway, namespace, path: ["spec", "servers", i, "hosts", j] });
       }
     }
   }
@@ -49,7 +45,7 @@ export function findConflictingGateways(index: MeshIndex): ConfigIssue[] {
           "ConflictingGateway",
           { resource: entry.gateway, namespace: entry.namespace, path: entry.path },
           {
-            message: `${describeResource(entry.gateway)}: host ${q(host ?? "")} on port ${port} is also opened by ${others.join(", ")} for the same gateway pods (selector ${formatLabels(entry.gateway.spec.selector ?? {})})`,
+            message: `host ${q(host ?? "")} on port ${port} is also opened by ${others.join(", ")} for the same gateway pods (selector ${formatLabels(entry.gateway.spec.selector ?? {})})`,
             hint: "serve each host and port from one Gateway, and bind all VirtualServices for it to that Gateway",
           },
         ),

@@ -28,15 +28,15 @@ const catalog: MeshCatalog = {
 describe("findConflictingPeerAuthentications", () => {
   it("reports two mesh-wide policies, naming each other", () => {
     expect(analyze(pa("default", "istio-system") + pa("strict", "istio-system", undefined, "PERMISSIVE")).map((f) => `${f.line} ${f.message}`)).toEqual([
-      '4 PeerAuthentication "default" and PeerAuthentication istio-system/strict are both mesh-wide (root namespace, no selector); Istio applies only the oldest one',
-      '13 PeerAuthentication "strict" and PeerAuthentication istio-system/default are both mesh-wide (root namespace, no selector); Istio applies only the oldest one',
+      '4 PeerAuthentication istio-system/strict is also mesh-wide (root namespace, no selector); Istio applies only the oldest one',
+      '13 PeerAuthentication istio-system/default is also mesh-wide (root namespace, no selector); Istio applies only the oldest one',
     ]);
   });
 
   it("reports two namespace-wide policies in one namespace, not in different ones", () => {
     expect(analyze(pa("a", "shop") + pa("b", "shop")).map((f) => f.message.split(";")[0])).toEqual([
-      'PeerAuthentication "a" and PeerAuthentication shop/b are both namespace-wide in "shop" (no selector)',
-      'PeerAuthentication "b" and PeerAuthentication shop/a are both namespace-wide in "shop" (no selector)',
+      'PeerAuthentication shop/b is also namespace-wide in "shop" (no selector)',
+      'PeerAuthentication shop/a is also namespace-wide in "shop" (no selector)',
     ]);
     expect(analyze(pa("a", "shop") + pa("a", "web") + pa("default", "istio-system"))).toEqual([]);
   });
@@ -44,8 +44,8 @@ describe("findConflictingPeerAuthentications", () => {
   it("with a catalog, reports workload policies selecting the same workload", () => {
     const findings = analyze(pa("all-reviews", "shop", "{app: reviews}") + pa("reviews-v1", "shop", "{version: v1}") + pa("reviews-v2", "web", "{version: v2}"), catalog);
     expect(findings.map((f) => `${f.line} ${f.field} ${f.message}`)).toEqual([
-      '8 spec.selector.matchLabels PeerAuthentication "all-reviews" (selector {app: reviews}) selects the same workloads as PeerAuthentication shop/reviews-v1 (e.g. service shop/reviews (10.0.0.1)); Istio applies only the oldest policy to a workload',
-      '19 spec.selector.matchLabels PeerAuthentication "reviews-v1" (selector {version: v1}) selects the same workloads as PeerAuthentication shop/all-reviews (e.g. service shop/reviews (10.0.0.1)); Istio applies only the oldest policy to a workload',
+      '8 spec.selector.matchLabels selector {app: reviews} selects the same workloads as PeerAuthentication shop/reviews-v1 (e.g. service shop/reviews (10.0.0.1)); Istio applies only the oldest policy to a workload',
+      '19 spec.selector.matchLabels selector {version: v1} selects the same workloads as PeerAuthentication shop/all-reviews (e.g. service shop/reviews (10.0.0.1)); Istio applies only the oldest policy to a workload',
     ]);
     expect(analyze(pa("v1", "shop", "{version: v1}") + pa("v2", "shop", "{version: v2}"), catalog)).toEqual([]);
   });

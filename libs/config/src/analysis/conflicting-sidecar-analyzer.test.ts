@@ -26,8 +26,8 @@ const catalog: MeshCatalog = { services: [{ name: "reviews", namespace: "shop", 
 describe("findConflictingSidecars", () => {
   it("reports two Sidecars without workloadSelector in one namespace", () => {
     expect(analyze(sidecar("default") + sidecar("other")).map((f) => `${f.line} ${f.code} ${f.message}`)).toEqual([
-      '4 MW0117 Sidecar "default" and Sidecar shop/other have no workloadSelector in namespace "shop"; only one of them applies',
-      '13 MW0117 Sidecar "other" and Sidecar shop/default have no workloadSelector in namespace "shop"; only one of them applies',
+      '4 MW0117 Sidecar shop/other also has no workloadSelector in namespace "shop"; only one of them applies',
+      '13 MW0117 Sidecar shop/default also has no workloadSelector in namespace "shop"; only one of them applies',
     ]);
   });
 

@@ -3,10 +3,16 @@
 // workload (IST0122, needs a catalog), leave it to creation order which one applies.
 import type { ConfigIssue } from "../config-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
-import { describeResource, makeFinding, q, qualifiedName } from "./make-finding.ts";
-import type { MeshIndex, Workload } from "./mesh-index.ts";
+import { addToGroup } from "./add-to-group.ts";
+import { findRivals } from "./find-rivals.ts";
+import { formatLabels, makeFinding, q, qualifiedName } from "./make-finding.ts";
+import type { MeshIndex } from "./mesh-index.ts";
 
 type Sidecar = MeshResource<"Sidecar">;
+
+function labelsOf(sc: Sidecar): Readonly<Record<string, string>> {
+  return sc.spec.workloadSelector?.labels ?? {};
+}
 
 /** Findings on every Sidecar that shares its workloads with another. */
 export function findConflictingSidecars(index: MeshIndex): ConfigIssue[] {
@@ -14,14 +20,8 @@ export function findConflictingSidecars(index: MeshIndex): ConfigIssue[] {
   const wide = new Map<string, Sidecar[]>();
   const selective: Sidecar[] = [];
   for (const sc of index.list("Sidecar")) {
-    if (Object.keys(sc.spec.workloadSelector?.labels ?? {}).length > 0) {
-      selective.push(sc);
-      continue;
-    }
-    const ns = index.namespaceOf(sc);
-    const list = wide.get(ns);
-    if (list) list.push(sc);
-    else wide.set(ns, [sc]);
+    if (Object.keys(labelsOf(sc)).length > 0) selective.push(sc);
+    else addToGroup(wide, index.namespaceOf(sc), sc);
   }
   for (const [ns, list] of wide) {
     if (list.length < 2) continue;
@@ -32,7 +32,7 @@ export function findConflictingSidecars(index: MeshIndex): ConfigIssue[] {
           "ConflictingSidecar",
           { resource: sc, namespace: ns, path: ["metadata", "name"] },
           {
-            message: `${describeResource(sc)} and ${others.join(", ")} have no workloadSelector in namespace ${q(ns)}; only one of them applies`,
+            message: `${others.join(", ")} also ${others.length === 1 ? "has" : "have"} no workloadSelector in namespace ${q(ns)}; only one of them applies`,
             hint: "keep one Sidecar without workloadSelector per namespace; give the others a workloadSelector",
           },
         ),
@@ -41,34 +41,18 @@ export function findConflictingSidecars(index: MeshIndex): ConfigIssue[] {
   }
   if (!index.catalog || !index.hasWorkloads) return findings;
 
-  const selectedBy = new Map<Workload, Sidecar[]>();
-  for (const sc of selective) {
-    for (const w of index.selectWorkloads(sc.spec.workloadSelector?.labels ?? {}, index.namespaceOf(sc))) {
-      const owners = selectedBy.get(w);
-      if (owners) owners.push(sc);
-      else selectedBy.set(w, [sc]);
-    }
-  }
-  const rivals = new Map<Sidecar, Map<Sidecar, string>>();
-  for (const [w, owners] of selectedBy) {
-    if (owners.length < 2) continue;
-    for (const a of owners) {
-      let map = rivals.get(a);
-      if (!map) rivals.set(a, (map = new Map()));
-      for (const b of owners) if (b !== a && !map.has(b)) map.set(b, w.origin);
-    }
-  }
+  const rivals = findRivals(selective, (sc) => index.selectWorkloads(labelsOf(sc), index.namespaceOf(sc)), (w) => `e.g. ${w.origin}`);
   for (const sc of selective) {
     const others = rivals.get(sc);
     if (!others) continue;
     const ns = index.namespaceOf(sc);
-    const names = [...others.entries()].map(([o, origin]) => `Sidecar ${qualifiedName(o, ns)} (e.g. ${origin})`);
+    const names = [...others.entries()].map(([o, example]) => `Sidecar ${qualifiedName(o, ns)} (${example})`);
     findings.push(
       makeFinding(
         "ConflictingSidecar",
         { resource: sc, namespace: ns, path: ["spec", "workloadSelector", "labels"] },
         {
-          message: `${describeResource(sc)} selects the same workloads as ${names.join(", ")}; only one Sidecar applies to a workload`,
+          message: `selector ${formatLabels(labelsOf(sc))} selects the same workloads as ${names.join(", ")}; only one Sidecar applies to a workload`,
           hint: "make the workloadSelectors disjoint, or merge the Sidecars",
         },
       ),

@@ -24,8 +24,8 @@ describe("findDuplicateDestinationRules", () => {
   it("warns on each rule for the same host in one namespace, short or full name", () => {
     const findings = analyze(dr("a", "reviews") + dr("b", "reviews.default.svc.cluster.local"));
     expect(findings.map((f) => `${f.line} ${f.severity} ${f.field} ${f.message}`)).toEqual([
-      '6 warning spec.host DestinationRule "a": DestinationRule default/b also applies to host "reviews.default.svc.cluster.local" in namespace "default"; Istio merges them and only the oldest one\'s trafficPolicy counts',
-      '15 warning spec.host DestinationRule "b": DestinationRule default/a also applies to host "reviews.default.svc.cluster.local" in namespace "default"; Istio merges them and only the oldest one\'s trafficPolicy counts',
+      '6 warning spec.host DestinationRule default/b also applies to host "reviews.default.svc.cluster.local" in namespace "default"; Istio merges them and only the oldest one\'s trafficPolicy counts',
+      '15 warning spec.host DestinationRule default/a also applies to host "reviews.default.svc.cluster.local" in namespace "default"; Istio merges them and only the oldest one\'s trafficPolicy counts',
     ]);
   });
 

@@ -3,7 +3,8 @@
 // the first rule's trafficPolicy counts, so the outcome depends on creation order (istioctl: IST0174).
 import type { ConfigIssue } from "../config-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
-import { describeResource, makeFinding, q, qualifiedName } from "./make-finding.ts";
+import { addToGroup } from "./add-to-group.ts";
+import { makeFinding, q, qualifiedName } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
 /** One warning per DestinationRule that shares its namespace and host with another. */
@@ -14,10 +15,7 @@ export function findDuplicateDestinationRules(index: MeshIndex): ConfigIssue[] {
     const namespace = index.namespaceOf(dr);
     const host = index.candidates(dr.spec.host, namespace)[0] ?? dr.spec.host;
     const key = `${namespace}|${host}`;
-    const entry = { dr, namespace, host };
-    const list = groups.get(key);
-    if (list) list.push(entry);
-    else groups.set(key, [entry]);
+    addToGroup(groups, key, { dr, namespace, host });
   }
   const findings: ConfigIssue[] = [];
   for (const list of groups.values()) {
@@ -29,7 +27,7 @@ export function findDuplicateDestinationRules(index: MeshIndex): ConfigIssue[] {
           "DuplicateDestinationRule",
           { resource: dr, namespace, path: ["spec", "host"] },
           {
-            message: `${describeResource(dr)}: ${others.join(", ")} also ${others.length === 1 ? "applies" : "apply"} to host ${q(host)} in namespace ${q(namespace)}; Istio merges them and only the oldest one's trafficPolicy counts`,
+            message: `${others.join(", ")} also ${others.length === 1 ? "applies" : "apply"} to host ${q(host)} in namespace ${q(namespace)}; Istio merges them and only the oldest one's trafficPolicy counts`,
             hint: "keep one DestinationRule per host and namespace (put all subsets and policies in it), or give each a workloadSelector",
           },
         ),

@@ -27,8 +27,8 @@ describe("findDuplicateHosts", () => {
   it("reports two sidecar VirtualServices for the same host, short or full name, on each", () => {
     const findings = analyze(vs("a", "reviews") + vs("b", "reviews.default.svc.cluster.local"));
     expect(findings.map((f) => `${f.line} ${f.severity} ${f.resource?.name} ${f.message}`)).toEqual([
-      '7 error a VirtualService "a": host "reviews.default.svc.cluster.local" on the sidecars (mesh) is also claimed by VirtualService default/b; Istio applies only one of them',
-      '19 error b VirtualService "b": host "reviews.default.svc.cluster.local" on the sidecars (mesh) is also claimed by VirtualService default/a; Istio applies only one of them',
+      '7 error a host "reviews.default.svc.cluster.local" on the sidecars (mesh) is also claimed by VirtualService default/b; Istio applies only one of them',
+      '19 error b host "reviews.default.svc.cluster.local" on the sidecars (mesh) is also claimed by VirtualService default/a; Istio applies only one of them',
     ]);
   });
 

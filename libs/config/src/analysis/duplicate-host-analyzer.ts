@@ -5,7 +5,8 @@
 import type { ConfigIssue } from "../config-issue.ts";
 import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
-import { describeResource, makeFinding, q, qualifiedName } from "./make-finding.ts";
+import { addToGroup } from "./add-to-group.ts";
+import { makeFinding, q, qualifiedName } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 import { gatewayKey, resolveGatewayName } from "./resolve-gateway-name.ts";
 
@@ -27,13 +28,7 @@ export function findDuplicateHosts(index: MeshIndex): ConfigIssue[] {
     const keys = new Set(gateways.map((g) => gatewayKey(resolveGatewayName(g, namespace))));
     for (const [i, host] of (vs.spec.hosts ?? []).entries()) {
       const resolved = index.candidates(host, namespace)[0] ?? host;
-      for (const key of keys) {
-        const k = `${key}|${resolved}`;
-        const claim = { vs, namespace, path: ["spec", "hosts", i], host: resolved };
-        const list = claims.get(k);
-        if (list) list.push(claim);
-        else claims.set(k, [claim]);
-      }
+      for (const key of keys) addToGroup(claims, `${key}|${resolved}`, { vs, namespace, path: ["spec", "hosts", i], host: resolved });
     }
   }
 
@@ -53,11 +48,11 @@ export function findDuplicateHosts(index: MeshIndex): ConfigIssue[] {
           { resource: claim.vs, namespace: claim.namespace, path: claim.path },
           isMesh
             ? {
-                message: `${describeResource(claim.vs)}: host ${q(claim.host)} on the sidecars (mesh) is also claimed by ${names}; Istio applies only one of them`,
+                message: `host ${q(claim.host)} on the sidecars (mesh) is also claimed by ${names}; Istio applies only one of them`,
                 hint: "merge the routes into one VirtualService per host, or use delegate VirtualServices",
               }
             : {
-                message: `${describeResource(claim.vs)}: host ${q(claim.host)} on gateway ${q(gateway)} is also claimed by ${names}; their routes are merged in an order you do not control`,
+                message: `host ${q(claim.host)} on gateway ${q(gateway)} is also claimed by ${names}; their routes are merged in an order you do not control`,
                 hint: "keep one VirtualService per host and gateway, or use delegate VirtualServices",
                 severity: "warning",
               },

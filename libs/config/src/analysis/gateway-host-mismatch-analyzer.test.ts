@@ -50,11 +50,11 @@ describe("findGatewayHostMismatches", () => {
         severity: "warning",
         line: 19,
         field: "spec.gateways[0]",
-        message: 'VirtualService "shop": gateway "istio-system/public" exposes "blog.example.com" to namespace "web", none of the hosts "shop.example.com"; the gateway ignores these routes',
+        message: 'gateway "istio-system/public" exposes "blog.example.com" to namespace "web", none of the hosts "shop.example.com"; the gateway ignores these routes',
       }),
     ]);
     expect(analyze(gateway("./shop.example.com", "other/*") + vs("shop.example.com")).map((f) => f.message)).toEqual([
-      'VirtualService "shop": gateway "istio-system/public" exposes no host to namespace "web", none of the hosts "shop.example.com"; the gateway ignores these routes',
+      'gateway "istio-system/public" exposes no host to namespace "web", none of the hosts "shop.example.com"; the gateway ignores these routes',
     ]);
   });
 });

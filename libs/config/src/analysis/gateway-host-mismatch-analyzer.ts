@@ -2,8 +2,9 @@
 // VirtualService's hosts (for the VirtualService's namespace), so the gateway never uses its
 // routes (istioctl: IST0132). Missing gateways are UnknownGateway's finding.
 import type { ConfigIssue } from "../config-issue.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
-import { hostsOverlap, type MeshIndex } from "./mesh-index.ts";
+import { makeFinding, q } from "./make-finding.ts";
+import { hostsOverlap } from "../rules/host-names.ts";
+import type { MeshIndex } from "./mesh-index.ts";
 import { resolveGatewayName } from "./resolve-gateway-name.ts";
 
 /** One warning per (VirtualService, bound Gateway) pair with no host in common. */
@@ -25,7 +26,7 @@ export function findGatewayHostMismatches(index: MeshIndex): ConfigIssue[] {
           "GatewayHostMismatch",
           { resource: vs, namespace, path: ["spec", "gateways", i] },
           {
-            message: `${describeResource(vs)}: gateway ${q(reference)} exposes ${exposed.length > 0 ? exposed.map(q).join(", ") : "no host"} to namespace ${q(namespace)}, none of the hosts ${hosts.map(q).join(", ")}; the gateway ignores these routes`,
+            message: `gateway ${q(reference)} exposes ${exposed.length > 0 ? exposed.map(q).join(", ") : "no host"} to namespace ${q(namespace)}, none of the hosts ${hosts.map(q).join(", ")}; the gateway ignores these routes`,
             hint: `add a host the gateway serves to spec.hosts, or add ${q(hosts[0] as string)} to the hosts of Gateway ${ref.namespace}/${ref.name}`,
           },
         ),

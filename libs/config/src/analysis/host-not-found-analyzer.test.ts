@@ -52,14 +52,14 @@ describe("findUnknownHosts", () => {
       severity: "error",
       line: 16,
       field: "spec.http[1].route[0].destination.host",
-      message: 'VirtualService "web" spec.http[1].route[0]: host "review" ("review.default.svc.cluster.local") is not a service in the catalog nor a ServiceEntry host',
+      message: 'host "review" ("review.default.svc.cluster.local") is not a service in the catalog nor a ServiceEntry host',
       hint: 'did you mean "reviews.default.svc.cluster.local"?',
     });
   });
 
   it("reports an external host without ServiceEntry", () => {
     const [finding] = analyze(vs("httpbin.org"), catalog);
-    expect(finding?.message).toBe('VirtualService "web" spec.http[0].route[0]: host "httpbin.org" is not a service in the catalog nor a ServiceEntry host');
+    expect(finding?.message).toBe('host "httpbin.org" is not a service in the catalog nor a ServiceEntry host');
     expect(finding?.hint).toBe("add the service to the registry, or declare the host with a ServiceEntry");
   });
 

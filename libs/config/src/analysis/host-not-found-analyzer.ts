@@ -2,10 +2,9 @@
 // catalog nor a ServiceEntry host (exact or wildcard; WorkloadEntry-backed ServiceEntries are
 // ServiceEntries too). Envoy has no cluster for it and answers 503 (istioctl: IST0101). A
 // DestinationRule for such a host applies to nothing; that is reported as a warning.
-import { formatPath } from "../check-value.ts";
 import { closestName } from "../closest-name.ts";
 import type { ConfigIssue } from "../config-issue.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
 /** Destinations and DestinationRule hosts that name no known service; nothing without a catalog. */
@@ -37,7 +36,7 @@ export function findUnknownHosts(index: MeshIndex): ConfigIssue[] {
           "HostNotFound",
           { resource: vs, namespace, path: [...use.path, "host"] },
           {
-            message: `${describeResource(vs)} ${formatPath(use.entryPath)}: ${what} ${q(host)}${resolved !== host ? ` (${q(resolved)})` : ""} is not a service in the catalog nor a ServiceEntry host`,
+            message: `${what} ${q(host)}${resolved !== host ? ` (${q(resolved)})` : ""} is not a service in the catalog nor a ServiceEntry host`,
             hint: suggest(resolved),
           },
         ),
@@ -55,7 +54,7 @@ export function findUnknownHosts(index: MeshIndex): ConfigIssue[] {
         "HostNotFound",
         { resource: dr, namespace, path: ["spec", "host"] },
         {
-          message: `${describeResource(dr)}: host ${q(host)}${resolved !== host ? ` (${q(resolved)})` : ""} is not a service in the catalog nor a ServiceEntry host, so the rule applies to nothing`,
+          message: `host ${q(host)}${resolved !== host ? ` (${q(resolved)})` : ""} is not a service in the catalog nor a ServiceEntry host, so the rule applies to nothing`,
           hint: suggest(resolved),
           severity: "warning",
         },

@@ -7,7 +7,10 @@ import type { IssueName } from "../issue-codes.ts";
 import { locateField, type MeshResource } from "../load-resources.ts";
 
 export interface FindingDetails {
-  /** What is wrong, quoting the names involved. */
+  /**
+   * What is wrong, quoting the names involved. Not the resource or field: formatIssue prints those
+   * before the message.
+   */
   readonly message: string;
   /** What to do about it. */
   readonly hint: string;
@@ -27,11 +30,6 @@ export function makeFinding(name: IssueName, at: { resource: MeshResource; names
     resource: { kind: resource.kind, namespace, name: resource.metadata.name },
     field: formatPath(path),
   });
-}
-
-/** `VirtualService "reviews"`: how messages name the resource a finding is about. */
-export function describeResource(resource: MeshResource): string {
-  return `${resource.kind} ${JSON.stringify(resource.metadata.name)}`;
 }
 
 /** `default/reviews`: how messages name another resource, which may be in another namespace. */

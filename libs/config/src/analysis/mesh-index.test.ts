@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadResources } from "../load-resources.ts";
 import type { MeshCatalog } from "./analyze-resources.ts";
-import { buildMeshIndex, hostCandidates, hostCovers, hostsOverlap, isExportedTo, labelsMatch } from "./mesh-index.ts";
+import { buildMeshIndex, hostCandidates, isExportedTo, labelsMatch } from "./mesh-index.ts";
 
 function index(text: string, catalog?: MeshCatalog) {
   const { resources, issues } = loadResources([{ path: "in.yaml", text }]);
@@ -25,21 +25,7 @@ describe("hostCandidates", () => {
   });
 });
 
-describe("host matching", () => {
-  it("hostCovers: exact names, * and suffix wildcards of any depth", () => {
-    expect(hostCovers("a.example.com", "a.example.com")).toBe(true);
-    expect(hostCovers("*", "anything.at.all")).toBe(true);
-    expect(hostCovers("*.example.com", "a.b.example.com")).toBe(true);
-    expect(hostCovers("*.example.com", "*.b.example.com")).toBe(true);
-    expect(hostCovers("*.example.com", "example.com")).toBe(false);
-    expect(hostCovers("*.example.com", "a.example.org")).toBe(false);
-    expect(hostCovers("a.example.com", "*.example.com")).toBe(false);
-  });
-  it("hostsOverlap is symmetric", () => {
-    expect(hostsOverlap("a.example.com", "*.example.com")).toBe(true);
-    expect(hostsOverlap("*.example.com", "a.example.com")).toBe(true);
-    expect(hostsOverlap("a.example.com", "b.example.com")).toBe(false);
-  });
+describe("visibility and labels", () => {
   it("isExportedTo reads ., *, ~ and namespace names", () => {
     expect(isExportedTo(undefined, "a", "b")).toBe(true);
     expect(isExportedTo(["*"], "a", "b")).toBe(true);

@@ -5,6 +5,7 @@
 // DestinationRule lookup of SidecarScope, exportTo visibility).
 import type { MeshResource } from "../load-resources.ts";
 import type { KindName } from "../resource-kinds.ts";
+import { addToGroup } from "./add-to-group.ts";
 import { listDestinations, type DestinationUse } from "./list-destinations.ts";
 import type { AnalysisContext, CatalogService, MeshCatalog } from "./analyze-resources.ts";
 
@@ -103,20 +104,12 @@ function countDots(text: string): number {
   return n;
 }
 
-/**
- * Whether `pattern` covers `host` (Istio host matching): equal names, `*` covers everything, and
- * `*.example.com` covers every name ending in `.example.com` (any depth), including narrower wildcards.
- */
-export function hostCovers(pattern: string, host: string): boolean {
-  if (pattern === host || pattern === "*") return true;
-  if (!pattern.startsWith("*")) return false;
-  const suffix = pattern.slice(1); // ".example.com"
-  return host.endsWith(suffix) && host.length > suffix.length;
-}
-
-/** Whether two hosts (either may be a wildcard) can name the same service. */
-export function hostsOverlap(a: string, b: string): boolean {
-  return hostCovers(a, b) || hostCovers(b, a);
+/** The namespace of a Kubernetes service host `name.namespace.svc.<domainSuffix>`; undefined for other hosts. */
+export function namespaceOfServiceHost(host: string, domainSuffix: string): string | undefined {
+  const svc = `.svc.${domainSuffix}`;
+  if (!host.endsWith(svc)) return undefined;
+  const parts = host.slice(0, -svc.length).split(".");
+  return parts.length === 2 ? parts[1] : undefined;
 }
 
 /**
@@ -140,10 +133,8 @@ class HostTable<T> {
   private readonly wildcard = new Map<string, T[]>();
 
   add(host: string, value: T): void {
-    const [table, key] = host.startsWith("*") ? [this.wildcard, host.slice(1)] : [this.exact, host];
-    const list = table.get(key);
-    if (list) list.push(value);
-    else table.set(key, [value]);
+    if (host.startsWith("*")) addToGroup(this.wildcard, host.slice(1), value);
+    else addToGroup(this.exact, host, value);
   }
 
   /** Values under the most specific host covering `host`, with that host; exact names first. */
@@ -179,12 +170,7 @@ class LabelIndex {
 
   add(workload: Workload): void {
     this.all.push(workload);
-    for (const key in workload.labels) {
-      const k = `${key}=${workload.labels[key]}`;
-      const list = this.byLabel.get(k);
-      if (list) list.push(workload);
-      else this.byLabel.set(k, [workload]);
-    }
+    for (const key in workload.labels) addToGroup(this.byLabel, `${key}=${workload.labels[key]}`, workload);
   }
 
   select(selector: Readonly<Record<string, string>>): readonly Workload[] {
@@ -210,9 +196,7 @@ export function buildMeshIndex(resources: readonly MeshResource[], context: Anal
   const byKind = new Map<KindName, MeshResource[]>();
   const byName = new Map<string, MeshResource>();
   for (const r of resources) {
-    const list = byKind.get(r.kind);
-    if (list) list.push(r);
-    else byKind.set(r.kind, [r]);
+    addToGroup(byKind, r.kind, r);
     byName.set(`${r.kind}/${namespaceOf(r)}/${r.metadata.name}`, r);
   }
   const list = <K extends KindName>(kind: K): readonly MeshResource<K>[] => (byKind.get(kind) ?? []) as unknown as MeshResource<K>[];
@@ -298,10 +282,7 @@ export function buildMeshIndex(resources: readonly MeshResource[], context: Anal
     if (service) return service.namespace;
     const se = serviceEntryHosts.mostSpecific(host)?.values[0];
     if (se) return namespaceOf(se);
-    const svc = `.svc.${domainSuffix}`;
-    if (!host.endsWith(svc)) return undefined;
-    const parts = host.slice(0, -svc.length).split(".");
-    return parts.length === 2 ? parts[1] : undefined;
+    return namespaceOfServiceHost(host, domainSuffix);
   };
 
   const ruleCache = new Map<string, DestinationRuleLookup>();

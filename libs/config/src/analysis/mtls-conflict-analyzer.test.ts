@@ -45,7 +45,7 @@ describe("findMtlsConflicts", () => {
         severity: "warning",
         line: 19,
         field: "spec.trafficPolicy.tls.mode",
-        message: 'DestinationRule "plain": tls mode DISABLE sends plaintext to "reviews.shop.svc.cluster.local", but PeerAuthentication shop/default makes its workloads STRICT (mutual TLS only), so they refuse the connections',
+        message: 'tls mode DISABLE sends plaintext to "reviews.shop.svc.cluster.local", but PeerAuthentication shop/default makes its workloads STRICT (mutual TLS only), so they refuse the connections',
       }),
     ]);
   });
@@ -61,7 +61,7 @@ describe("findMtlsConflicts", () => {
   it("with a catalog, looks at the workloads behind the host", () => {
     const v2Strict = pa("ns", "shop", "PERMISSIVE") + pa("v2", "shop", "STRICT", "{version: v2}");
     expect(analyze(v2Strict + disable, catalog).map((f) => f.message)).toEqual([
-      'DestinationRule "plain": tls mode DISABLE sends plaintext to "reviews.shop.svc.cluster.local", but PeerAuthentication shop/v2 makes its workloads STRICT (mutual TLS only), so they refuse the connections',
+      'tls mode DISABLE sends plaintext to "reviews.shop.svc.cluster.local", but PeerAuthentication shop/v2 makes its workloads STRICT (mutual TLS only), so they refuse the connections',
     ]);
     const subsetV1 = `apiVersion: networking.istio.io/v1
 kind: DestinationRule

@@ -8,9 +8,10 @@ import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
 import type { TrafficPolicy } from "../schema/destination-rule.ts";
 import type { MutualTLSMode } from "../schema/peer-authentication.ts";
+import { addToGroup } from "./add-to-group.ts";
 import { hasWorkloadSelector } from "./conflicting-peer-authentication-analyzer.ts";
-import { describeResource, makeFinding, q, qualifiedName } from "./make-finding.ts";
-import { labelsMatch, rootNamespace, type MeshIndex } from "./mesh-index.ts";
+import { makeFinding, q, qualifiedName } from "./make-finding.ts";
+import { labelsMatch, namespaceOfServiceHost, rootNamespace, type MeshIndex } from "./mesh-index.ts";
 
 type PeerAuthentication = MeshResource<"PeerAuthentication">;
 
@@ -32,7 +33,7 @@ export function findMtlsConflicts(index: MeshIndex): ConfigIssue[] {
     const target = index.findService(dr.spec.host, namespace);
     if (target?.kind === "ServiceEntry") continue; // external services have no PeerAuthentication
     const host = target?.host ?? index.candidates(dr.spec.host, namespace)[0] ?? dr.spec.host;
-    const serviceNamespace = target?.namespace ?? namespaceFromHost(host, index.domainSuffix);
+    const serviceNamespace = target?.namespace ?? namespaceOfServiceHost(host, index.domainSuffix);
     if (serviceNamespace === undefined) continue;
     const instances = target?.kind === "catalog" ? target.service.instances : undefined;
 
@@ -58,7 +59,7 @@ export function findMtlsConflicts(index: MeshIndex): ConfigIssue[] {
           "MtlsConflict",
           { resource: dr, namespace, path: disable.path },
           {
-            message: `${describeResource(dr)}: tls mode DISABLE sends plaintext to ${q(host)}${disable.port !== undefined ? ` port ${disable.port}` : ""}, but ${pa} makes its workloads STRICT (mutual TLS only), so they refuse the connections`,
+            message: `tls mode DISABLE sends plaintext to ${q(host)}${disable.port !== undefined ? ` port ${disable.port}` : ""}, but ${pa} makes its workloads STRICT (mutual TLS only), so they refuse the connections`,
             hint: `use tls mode ISTIO_MUTUAL (or drop the tls setting and let Istio choose), or set ${pa} to PERMISSIVE`,
           },
         ),
@@ -83,13 +84,6 @@ function listDisables(dr: MeshResource<"DestinationRule">): Disable[] {
   return disables;
 }
 
-function namespaceFromHost(host: string, domainSuffix: string): string | undefined {
-  const svc = `.svc.${domainSuffix}`;
-  if (!host.endsWith(svc)) return undefined;
-  const parts = host.slice(0, -svc.length).split(".");
-  return parts.length === 2 ? parts[1] : undefined;
-}
-
 interface Decided {
   readonly mode: MutualTLSMode;
   readonly policy: PeerAuthentication | undefined;
@@ -102,9 +96,7 @@ function indexPolicies(index: MeshIndex): { modeOf(namespace: string, labels: Re
   for (const pa of index.list("PeerAuthentication")) {
     const ns = index.namespaceOf(pa);
     if (hasWorkloadSelector(pa)) {
-      const list = selective.get(ns);
-      if (list) list.push(pa);
-      else selective.set(ns, [pa]);
+      addToGroup(selective, ns, pa);
     } else if (!wide.has(ns)) {
       wide.set(ns, pa); // Istio keeps the oldest; input order stands in for age
     }

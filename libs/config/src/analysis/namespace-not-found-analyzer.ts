@@ -3,7 +3,7 @@
 // often a typo (istioctl: IST0101 namespace). Wildcards (`prod-*`, `*-test`, `*`) match by prefix/suffix.
 import type { ConfigIssue } from "../config-issue.ts";
 import { closestName } from "../closest-name.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
 /** One warning per namespaces/notNamespaces entry that matches no namespace with workloads. */
@@ -24,7 +24,7 @@ export function findUnknownNamespaces(index: MeshIndex): ConfigIssue[] {
                 "NamespaceNotFound",
                 { resource: ap, namespace, path: ["spec", "rules", i, "from", j, "source", field, k] },
                 {
-                  message: `${describeResource(ap)}: ${field} entry ${q(pattern)} matches no namespace with workloads in the catalog`,
+                  message: `${field} entry ${q(pattern)} matches no namespace with workloads in the catalog`,
                   hint: near ? `did you mean ${q(near)}?` : `namespaces with workloads: ${known.slice(0, 8).join(", ")}${known.length > 8 ? ", ..." : ""}`,
                 },
               ),

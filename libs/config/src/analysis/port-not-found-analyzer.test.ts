@@ -40,7 +40,7 @@ describe("findUnknownPorts", () => {
         severity: "error",
         line: 12,
         field: "spec.http[0].route[0].destination.port.number",
-        message: 'VirtualService "web" spec.http[0].route[0]: port 8080 is not a port of service "reviews.default.svc.cluster.local", which exposes 9080 (http)',
+        message: 'port 8080 is not a port of service "reviews.default.svc.cluster.local", which exposes 9080 (http)',
         hint: "use port 9080",
       }),
     ]);
@@ -69,8 +69,8 @@ spec:
 ---
 `;
     expect(analyze(se + vs("api.example.com", 80)).map((f) => `${f.line} ${f.severity} ${f.message}`)).toEqual([
-      '32 error VirtualService "web" spec.http[0].route[0]: port 80 is not a port of ServiceEntry default/api ("api.example.com"), which exposes 443 (https)',
-      '18 warning DestinationRule "api": port 80 is not a port of ServiceEntry default/api ("api.example.com"), which exposes 443 (https), so this port-level setting never applies',
+      '32 error port 80 is not a port of ServiceEntry default/api ("api.example.com"), which exposes 443 (https)',
+      '18 warning port 80 is not a port of ServiceEntry default/api ("api.example.com"), which exposes 443 (https), so this port-level setting never applies',
     ]);
   });
 });

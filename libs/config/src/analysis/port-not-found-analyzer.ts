@@ -2,9 +2,8 @@
 // ServiceEntry's ports), so Envoy has no cluster for it and answers 503 (istioctl: IST0101
 // host:port). A DestinationRule port-level setting for such a port never applies (warning).
 // Services whose ports are unknown (a catalog entry without ports) are not checked.
-import { formatPath } from "../check-value.ts";
 import type { ConfigIssue } from "../config-issue.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex, ServicePortInfo, ServiceTarget } from "./mesh-index.ts";
 
 /** Destinations and DestinationRule port settings naming a port their service lacks. */
@@ -23,7 +22,7 @@ export function findUnknownPorts(index: MeshIndex): ConfigIssue[] {
           "PortNotFound",
           { resource: vs, namespace, path: [...use.path, "port", "number"] },
           {
-            message: `${describeResource(vs)} ${formatPath(use.entryPath)}: port ${port} is not a port of ${describeTarget(target)}, which exposes ${describePorts(ports)}`,
+            message: `port ${port} is not a port of ${describeTarget(target)}, which exposes ${describePorts(ports)}`,
             hint: ports.length === 1 ? `use port ${ports[0]?.number}` : `use one of ${ports.map((p) => p.number).join(", ")}`,
           },
         ),
@@ -48,7 +47,7 @@ export function findUnknownPorts(index: MeshIndex): ConfigIssue[] {
             "PortNotFound",
             { resource: dr, namespace, path: [...path, "portLevelSettings", i, "port", "number"] },
             {
-              message: `${describeResource(dr)}: port ${port} is not a port of ${describeTarget(target)}, which exposes ${describePorts(ports)}, so this port-level setting never applies`,
+              message: `port ${port} is not a port of ${describeTarget(target)}, which exposes ${describePorts(ports)}, so this port-level setting never applies`,
               hint: `use one of ${ports.map((p) => p.number).join(", ")}`,
               severity: "warning",
             },

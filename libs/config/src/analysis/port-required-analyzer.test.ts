@@ -39,7 +39,7 @@ describe("findMissingPorts", () => {
         line: 11,
         field: "spec.http[0].route[0].destination.host",
         message:
-          'VirtualService "edge" spec.http[0].route[0]: service "api.default.svc.cluster.local" exposes several ports (8080 (http), 9090 (grpc)) and the destination names none; on a gateway the listener\'s port is used',
+          'service "api.default.svc.cluster.local" exposes several ports (8080 (http), 9090 (grpc)) and the destination names none; on a gateway the listener\'s port is used',
       }),
     ]);
   });

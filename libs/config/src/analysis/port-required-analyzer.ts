@@ -1,9 +1,8 @@
 // PortRequired: a VirtualService bound to a Gateway routes to a service with several ports without
 // naming one. A sidecar picks the port the client called, but a gateway uses its own listener port
 // (e.g. 80), which is rarely a port of the service: requests fail (istioctl: IST0112).
-import { formatPath } from "../check-value.ts";
 import type { ConfigIssue } from "../config-issue.ts";
-import { describeResource, makeFinding } from "./make-finding.ts";
+import { makeFinding } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 import { describePorts, describeTarget } from "./port-not-found-analyzer.ts";
 
@@ -24,7 +23,7 @@ export function findMissingPorts(index: MeshIndex): ConfigIssue[] {
           "PortRequired",
           { resource: vs, namespace, path: [...use.path, "host"] },
           {
-            message: `${describeResource(vs)} ${formatPath(use.entryPath)}: ${describeTarget(target)} exposes several ports (${describePorts(ports)}) and the destination names none; on a gateway the listener's port is used`,
+            message: `${describeTarget(target)} exposes several ports (${describePorts(ports)}) and the destination names none; on a gateway the listener's port is used`,
             hint: `add port: {number: ${ports[0]?.number}} (or the port meant) to the destination`,
           },
         ),

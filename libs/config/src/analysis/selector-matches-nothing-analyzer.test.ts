@@ -45,7 +45,7 @@ describe("findSelectorsMatchingNothing", () => {
         severity: "warning",
         line: 8,
         field: "spec.selector.matchLabels",
-        message: 'AuthorizationPolicy "p": selector {app: reviews, version: v3} matches no workload in namespace "shop", so it applies to nothing',
+        message: 'selector {app: reviews, version: v3} matches no workload in namespace "shop", so it applies to nothing',
         hint: 'no workload has version=v3; version is one of "v1", "v2"',
       }),
     ]);

@@ -6,7 +6,7 @@
 import type { ConfigIssue } from "../config-issue.ts";
 import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
-import { describeResource, formatLabels, makeFinding, q } from "./make-finding.ts";
+import { formatLabels, makeFinding, q } from "./make-finding.ts";
 import { rootNamespace, type MeshIndex } from "./mesh-index.ts";
 
 export interface SelectorUse {
@@ -46,7 +46,7 @@ export function findSelectorsMatchingNothing(index: MeshIndex): ConfigIssue[] {
         "SelectorMatchesNothing",
         { resource, namespace, path },
         {
-          message: `${describeResource(resource)}: selector ${formatLabels(labels)} matches no workload ${anywhere ? "in the mesh" : `in namespace ${q(namespace)}`}, so it applies to nothing`,
+          message: `selector ${formatLabels(labels)} matches no workload ${anywhere ? "in the mesh" : `in namespace ${q(namespace)}`}, so it applies to nothing`,
           hint: describeNearMisses(index, labels, scope),
         },
       ),

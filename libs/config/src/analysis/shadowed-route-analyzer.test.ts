@@ -34,7 +34,7 @@ describe("findShadowedRoutes", () => {
         severity: "warning",
         line: 11,
         field: "spec.http[1]",
-        message: 'VirtualService "web" spec.http[1]: route can never match; spec.http[0], which has no match conditions, already takes every request it would match',
+        message: 'route can never match; spec.http[0], which has no match conditions, already takes every request it would match',
       }),
     ]);
   });
@@ -50,7 +50,7 @@ describe("findShadowedRoutes", () => {
   it("reports a route whose every match is covered by earlier, broader matches", () => {
     const findings = analyze(routes("[{uri: {prefix: /api}}, {headers: {x-canary: {}}}]", "[{uri: {prefix: /api/v2}}, {uri: {exact: /x}, headers: {x-canary: {exact: 'yes'}}}]"));
     expect(findings.map((f) => f.message)).toEqual([
-      'VirtualService "web" spec.http[1]: route can never match; spec.http[0].match[0] (uri prefix "/api") and spec.http[0].match[1] (header x-canary present) already take every request it would match',
+      'route can never match; spec.http[0].match[0] (uri prefix "/api") and spec.http[0].match[1] (header x-canary present) already take every request it would match',
     ]);
   });
 

@@ -7,7 +7,7 @@ import { formatPath } from "../check-value.ts";
 import type { ConfigIssue } from "../config-issue.ts";
 import type { HTTPMatchRequest, HTTPRoute } from "../schema/virtual-service.ts";
 import type { Decoded, StringMatch } from "../schema/common.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
 type Match = Decoded<typeof StringMatch>;
@@ -21,13 +21,13 @@ export function findShadowedRoutes(index: MeshIndex): ConfigIssue[] {
     for (const [i, route] of routes.entries()) {
       const shadow = findShadow(routes, i);
       if (!shadow) continue;
-      const name = route.name ? ` (${q(route.name)})` : "";
+      const name = route.name ? ` ${q(route.name)}` : "";
       findings.push(
         makeFinding(
           "ShadowedRoute",
           { resource: vs, namespace, path: ["spec", "http", i] },
           {
-            message: `${describeResource(vs)} spec.http[${i}]${name}: route can never match; ${shadow.join(" and ")} already ${shadow.length === 1 ? "takes" : "take"} every request it would match`,
+            message: `route${name} can never match; ${shadow.join(" and ")} already ${shadow.length === 1 ? "takes" : "take"} every request it would match`,
             hint: "move the more specific route before the broader one, or remove it",
           },
         ),

@@ -35,7 +35,7 @@ describe("findEmptySubsets", () => {
         severity: "warning",
         line: 13,
         field: "spec.subsets[1].labels",
-        message: 'DestinationRule "reviews": subset "v3" selects {version: v3}, which no instance of service "reviews.default.svc.cluster.local" has, so traffic routed to it fails',
+        message: 'subset "v3" selects {version: v3}, which no instance of service "reviews.default.svc.cluster.local" has, so traffic routed to it fails',
       }),
     ]);
   });

@@ -2,7 +2,7 @@
 // no instance of its service, so routes to the subset find no endpoint and answer 503
 // (istioctl: IST0173). Services listed without instances are not checked.
 import type { ConfigIssue } from "../config-issue.ts";
-import { describeResource, formatLabels, makeFinding, q } from "./make-finding.ts";
+import { formatLabels, makeFinding, q } from "./make-finding.ts";
 import { labelsMatch, type MeshIndex } from "./mesh-index.ts";
 
 /** One warning per subset that selects no instance of its catalog service. */
@@ -26,7 +26,7 @@ export function findEmptySubsets(index: MeshIndex): ConfigIssue[] {
           "SubsetSelectsNothing",
           { resource: dr, namespace, path: ["spec", "subsets", i, "labels"] },
           {
-            message: `${describeResource(dr)}: subset ${q(subset.name)} selects ${formatLabels(labels)}, which no instance of service ${q(target.host)} has, so traffic routed to it fails`,
+            message: `subset ${q(subset.name)} selects ${formatLabels(labels)}, which no instance of service ${q(target.host)} has, so traffic routed to it fails`,
             hint: `match the labels of the instances (e.g. ${versions.join(", ")}), or deploy the version the subset names`,
           },
         ),

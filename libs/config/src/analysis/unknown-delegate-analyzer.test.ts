@@ -47,7 +47,7 @@ describe("findUnknownDelegates", () => {
         code: "MW0112",
         line: 9,
         field: "spec.http[0].delegate.name",
-        message: 'VirtualService "root" spec.http[0]: delegate VirtualService "default/review" does not exist',
+        message: 'delegate VirtualService "default/review" does not exist',
         hint: 'did you mean "reviews"?',
       }),
     ]);
@@ -55,7 +55,7 @@ describe("findUnknownDelegates", () => {
 
   it("reports a target with hosts and a target not exported to the root's namespace", () => {
     expect(analyze(root("{name: reviews}") + delegate("reviews", "default", "  hosts: [reviews]\n")).map((f) => f.message)).toEqual([
-      'VirtualService "root" spec.http[0]: VirtualService "default/reviews" has hosts, so it is not a delegate and Istio ignores the delegation',
+      'VirtualService "default/reviews" has hosts, so it is not a delegate and Istio ignores the delegation',
     ]);
     expect(analyze(root("{name: reviews, namespace: team}") + delegate("reviews", "team", '  exportTo: ["."]\n')).map((f) => f.hint)).toEqual([
       'add "default" to the exportTo of team/reviews',

@@ -3,7 +3,7 @@
 // delegating VirtualService's namespace. Istio then drops the route's requests (404).
 import type { ConfigIssue } from "../config-issue.ts";
 import { closestName } from "../closest-name.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import { isExportedTo, type MeshIndex } from "./mesh-index.ts";
 
 /** One error per `delegate` that names no usable delegate VirtualService. */
@@ -24,21 +24,21 @@ export function findUnknownDelegates(index: MeshIndex): ConfigIssue[] {
         const near = closestName(delegate.name, delegates.map((c) => c.metadata.name));
         findings.push(
           makeFinding("UnknownDelegate", at, {
-            message: `${describeResource(vs)} spec.http[${i}]: delegate VirtualService ${q(ref)} does not exist`,
+            message: `delegate VirtualService ${q(ref)} does not exist`,
             hint: near ? `did you mean ${q(near)}?` : `create VirtualService ${ref} (without hosts) holding the routes, or route to destinations here`,
           }),
         );
       } else if ((target.spec.hosts ?? []).length > 0) {
         findings.push(
           makeFinding("UnknownDelegate", at, {
-            message: `${describeResource(vs)} spec.http[${i}]: VirtualService ${q(ref)} has hosts, so it is not a delegate and Istio ignores the delegation`,
+            message: `VirtualService ${q(ref)} has hosts, so it is not a delegate and Istio ignores the delegation`,
             hint: `remove the hosts of ${ref} to make it a delegate, or delegate to another VirtualService`,
           }),
         );
       } else if (!isExportedTo(target.spec.exportTo, ns, namespace)) {
         findings.push(
           makeFinding("UnknownDelegate", at, {
-            message: `${describeResource(vs)} spec.http[${i}]: delegate VirtualService ${q(ref)} is not exported to namespace ${q(namespace)} (exportTo: ${(target.spec.exportTo ?? []).join(", ")})`,
+            message: `delegate VirtualService ${q(ref)} is not exported to namespace ${q(namespace)} (exportTo: ${(target.spec.exportTo ?? []).join(", ")})`,
             hint: `add ${q(namespace)} to the exportTo of ${ref}`,
           }),
         );

@@ -49,7 +49,7 @@ describe("findUnknownGateways", () => {
         line: 21,
         column: 5,
         field: "spec.gateways[1]",
-        message: 'VirtualService "web": gateway "public" does not exist (no Gateway "public" in namespace "default")',
+        message: 'gateway "public" does not exist (no Gateway "public" in namespace "default")',
         hint: 'a Gateway "public" exists in namespace "istio-system"; write "istio-system/public"',
       }),
     ]);

@@ -4,7 +4,8 @@ import { closestName } from "../closest-name.ts";
 import type { ConfigIssue } from "../config-issue.ts";
 import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { addToGroup } from "./add-to-group.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 import { resolveGatewayName } from "./resolve-gateway-name.ts";
 
@@ -13,9 +14,7 @@ export function findUnknownGateways(index: MeshIndex): ConfigIssue[] {
   const gateways = index.list("Gateway");
   const byName = new Map<string, string[]>();
   for (const gw of gateways) {
-    const namespaces = byName.get(gw.metadata.name);
-    if (namespaces) namespaces.push(index.namespaceOf(gw));
-    else byName.set(gw.metadata.name, [index.namespaceOf(gw)]);
+    addToGroup(byName, gw.metadata.name, index.namespaceOf(gw));
   }
   const findings: ConfigIssue[] = [];
   for (const vs of index.list("VirtualService")) {
@@ -33,7 +32,7 @@ export function findUnknownGateways(index: MeshIndex): ConfigIssue[] {
           "UnknownGateway",
           { resource: vs, namespace, path },
           {
-            message: `${describeResource(vs)}: gateway ${q(reference)} does not exist (no Gateway ${q(ref.name)} in namespace ${q(ref.namespace)})`,
+            message: `gateway ${q(reference)} does not exist (no Gateway ${q(ref.name)} in namespace ${q(ref.namespace)})`,
             hint:
               elsewhere.length > 0
                 ? `a Gateway ${q(ref.name)} exists in namespace ${q(elsewhere[0] as string)}; write ${q(`${elsewhere[0]}/${ref.name}`)}`

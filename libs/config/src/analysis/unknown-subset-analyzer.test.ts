@@ -48,7 +48,7 @@ describe("findUnknownSubsets", () => {
         code: "MW0101",
         name: "UnknownSubset",
         severity: "error",
-        message: 'VirtualService "reviews" spec.http[0].route[0]: subset "v4" is not defined in any DestinationRule for host "reviews"; DestinationRule default/reviews defines "v1", "v2"',
+        message: 'subset "v4" is not defined in any DestinationRule for host "reviews"; DestinationRule default/reviews defines "v1", "v2"',
         hint: 'add subset "v4" with its labels to DestinationRule default/reviews, or route to a defined subset',
         file: "in.yaml",
         line: 24,
@@ -93,7 +93,7 @@ spec:
     expect(analyze(`${wildcard}---\n${routeTo("v3")}`)).toEqual([]);
     const findings = analyze(`${wildcard}---\n${exact}---\n${routeTo("v3")}`);
     expect(findings.map((f) => f.message)).toEqual([
-      'VirtualService "reviews" spec.http[0].route[0]: subset "v3" is not defined in any DestinationRule for host "reviews"; DestinationRule default/reviews-exact defines "v2"',
+      'subset "v3" is not defined in any DestinationRule for host "reviews"; DestinationRule default/reviews-exact defines "v2"',
     ]);
   });
 
@@ -121,7 +121,7 @@ spec:
 `;
     const findings = analyze(`${inProd}---\n${local}---\n${routeTo("v1", fqdn, "web")}`);
     expect(findings.map((f) => f.message)).toEqual([
-      `VirtualService "reviews" spec.http[0].route[0]: subset "v1" is not defined in any DestinationRule for host "${fqdn}"; DestinationRule web/reviews-tls defines no subsets`,
+      `subset "v1" is not defined in any DestinationRule for host "${fqdn}"; DestinationRule web/reviews-tls defines no subsets`,
     ]);
   });
 

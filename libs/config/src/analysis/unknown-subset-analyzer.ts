@@ -4,8 +4,7 @@
 // a rule there for the host hides the service namespace's rule, subsets and all.
 import { closestName } from "../closest-name.ts";
 import type { ConfigIssue } from "../config-issue.ts";
-import { formatPath } from "../check-value.ts";
-import { describeResource, makeFinding, q, qualifiedName } from "./make-finding.ts";
+import { makeFinding, q, qualifiedName } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
 /** One finding per destination naming an undefined subset, in resource and route order. */
@@ -31,7 +30,7 @@ export function findUnknownSubsets(index: MeshIndex): ConfigIssue[] {
           "UnknownSubset",
           { resource: vs, namespace, path: [...use.path, "subset"] },
           {
-            message: `${describeResource(vs)} ${formatPath(use.entryPath)}: subset ${q(subset)} is not defined in any DestinationRule for host ${q(host)}${checked}`,
+            message: `subset ${q(subset)} is not defined in any DestinationRule for host ${q(host)}${checked}`,
             hint: near
               ? `did you mean subset ${q(near)}?`
               : rules.length > 0

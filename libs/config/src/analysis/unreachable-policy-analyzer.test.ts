@@ -49,7 +49,7 @@ describe("findUnreachablePolicies", () => {
         line: 14,
         field: "spec.rules[0].from[0].source.requestPrincipals",
         message:
-          'AuthorizationPolicy "require-jwt" spec.rules[0].from[0].source.requestPrincipals: no RequestAuthentication applies to the workloads this policy selects in namespace "foo", so rules on them never match and those requests are denied',
+          'no RequestAuthentication applies to the workloads this policy selects in namespace "foo", so rules on them never match and those requests are denied',
       }),
     ]);
   });

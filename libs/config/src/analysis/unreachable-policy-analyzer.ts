@@ -6,9 +6,9 @@
 // its selector can select a workload the policy selects (with a catalog: one actually does).
 import type { ConfigIssue } from "../config-issue.ts";
 import type { FieldPath } from "../field-issue.ts";
-import { formatPath } from "../check-value.ts";
 import type { MeshResource } from "../load-resources.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { addToGroup } from "./add-to-group.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import { labelsMatch, rootNamespace, type MeshIndex } from "./mesh-index.ts";
 
 type Labels = Readonly<Record<string, string>>;
@@ -17,12 +17,7 @@ type Labels = Readonly<Record<string, string>>;
 export function findUnreachablePolicies(index: MeshIndex): ConfigIssue[] {
   const requestAuthentications = index.list("RequestAuthentication");
   const byNamespace = new Map<string, MeshResource<"RequestAuthentication">[]>();
-  for (const ra of requestAuthentications) {
-    const ns = index.namespaceOf(ra);
-    const list = byNamespace.get(ns);
-    if (list) list.push(ra);
-    else byNamespace.set(ns, [ra]);
-  }
+  for (const ra of requestAuthentications) addToGroup(byNamespace, index.namespaceOf(ra), ra);
   const findings: ConfigIssue[] = [];
   for (const ap of index.list("AuthorizationPolicy")) {
     const path = firstTokenUse(ap);
@@ -51,7 +46,7 @@ export function findUnreachablePolicies(index: MeshIndex): ConfigIssue[] {
         "UnreachablePolicy",
         { resource: ap, namespace, path },
         {
-          message: `${describeResource(ap)} ${formatPath(path)}: no RequestAuthentication applies to the workloads this policy selects in namespace ${q(namespace)}, ${effect}`,
+          message: `no RequestAuthentication applies to the workloads this policy selects in namespace ${q(namespace)}, ${effect}`,
           hint: `add a RequestAuthentication (jwtRules with the issuer) in namespace ${q(namespace)} or ${q(rootNamespace)} selecting the same workloads`,
         },
       ),

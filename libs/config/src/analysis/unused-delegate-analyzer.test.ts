@@ -28,7 +28,7 @@ describe("findUnusedDelegates", () => {
         severity: "warning",
         line: 7,
         field: "spec",
-        message: 'VirtualService "reviews-routes" has no hosts, so it is a delegate, but no route delegates to team/reviews-routes; its routes apply nowhere',
+        message: 'it has no hosts, so it is a delegate, but no route delegates to team/reviews-routes; its routes apply nowhere',
       }),
     ]);
   });

@@ -2,7 +2,7 @@
 // a route of another VirtualService that delegates to it. When none does, it has no effect at all
 // (most often the hosts were forgotten).
 import type { ConfigIssue } from "../config-issue.ts";
-import { describeResource, makeFinding } from "./make-finding.ts";
+import { makeFinding } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
 /** One warning per host-less VirtualService no route delegates to. */
@@ -17,7 +17,7 @@ export function findUnusedDelegates(index: MeshIndex): ConfigIssue[] {
         "UnusedDelegate",
         { resource: vs, namespace, path: ["spec"] },
         {
-          message: `${describeResource(vs)} has no hosts, so it is a delegate, but no route delegates to ${namespace}/${vs.metadata.name}; its routes apply nowhere`,
+          message: `it has no hosts, so it is a delegate, but no route delegates to ${namespace}/${vs.metadata.name}; its routes apply nowhere`,
           hint: `add hosts to it, or delegate to it from a route of the root VirtualService: delegate: {name: ${vs.metadata.name}, namespace: ${namespace}}`,
         },
       ),

@@ -35,7 +35,7 @@ describe("findWeightsNotHundred", () => {
         severity: "warning",
         line: 10,
         field: "spec.http[0].route",
-        message: 'VirtualService "reviews" spec.http[0].route: weights add up to 120, not 100; as relative shares they send "reviews" subset "v1" 50%, "reviews" subset "v2" 50%',
+        message: 'weights add up to 120, not 100; as relative shares they send "reviews" subset "v1" 50%, "reviews" subset "v2" 50%',
       }),
     ]);
     expect(analyze(split(70, 20, undefined))[0]?.message).toContain("weights add up to 90, not 100");
@@ -44,7 +44,7 @@ describe("findWeightsNotHundred", () => {
 
   it("reports a lone destination whose weight suggests it gets only part of the traffic", () => {
     expect(analyze(split(50)).map((f) => `${f.line} ${f.field} ${f.message}`)).toEqual([
-      '13 spec.http[0].route[0].weight VirtualService "reviews" spec.http[0].route: the only destination has weight 50, but a lone destination receives all traffic',
+      '13 spec.http[0].route[0].weight the only destination has weight 50, but a lone destination receives all traffic',
     ]);
   });
 

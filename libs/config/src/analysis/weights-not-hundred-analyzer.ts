@@ -2,11 +2,10 @@
 // up to 100. Istio takes them as relative shares (older releases rejected the resource), so the
 // traffic split is not the one written; the message says what each destination really gets. A lone
 // destination gets all traffic whatever its weight.
-import { formatPath } from "../check-value.ts";
 import type { ConfigIssue } from "../config-issue.ts";
 import type { FieldPath } from "../field-issue.ts";
 import type { Destination } from "../schema/virtual-service.ts";
-import { describeResource, makeFinding, q } from "./make-finding.ts";
+import { makeFinding, q } from "./make-finding.ts";
 import type { MeshIndex } from "./mesh-index.ts";
 
 interface WeightedRoute {
@@ -35,7 +34,7 @@ export function findWeightsNotHundred(index: MeshIndex): ConfigIssue[] {
             "WeightsNotHundred",
             { resource: vs, namespace, path: [...path, 0, "weight"] },
             {
-              message: `${describeResource(vs)} ${formatPath(path)}: the only destination has weight ${total}, but a lone destination receives all traffic`,
+              message: `the only destination has weight ${total}, but a lone destination receives all traffic`,
               hint: "remove the weight, or add the destinations that should share the traffic",
             },
           ),
@@ -50,7 +49,7 @@ export function findWeightsNotHundred(index: MeshIndex): ConfigIssue[] {
           "WeightsNotHundred",
           { resource: vs, namespace, path },
           {
-            message: `${describeResource(vs)} ${formatPath(path)}: weights add up to ${total}, not 100; as relative shares they send ${shares}`,
+            message: `weights add up to ${total}, not 100; as relative shares they send ${shares}`,
             hint: "make the weights add up to 100 so they read as the percentages they are",
           },
         ),

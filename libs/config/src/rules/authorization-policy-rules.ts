@@ -5,7 +5,9 @@
 import type { FieldIssue, FieldPath, SpecRule } from "../field-issue.ts";
 import type { AuthorizationPolicySpec, Condition, Operation, Rule, Source } from "../schema/authorization-policy.ts";
 import { closestName } from "../closest-name.ts";
-import { checkPolicyScope } from "./request-authentication-rules.ts";
+import { ipBlockProblem } from "./ip-addresses.ts";
+import { checkPolicyScope } from "./policy-scope.ts";
+import { portProblem } from "./ports.ts";
 
 /** Checks an AuthorizationPolicy spec; see the file comment for the source of each rule. */
 export const checkAuthorizationPolicy: SpecRule<AuthorizationPolicySpec> = (spec) => {
@@ -133,7 +135,7 @@ function checkSource(source: Source, path: FieldPath, action: Action): FieldIssu
         return;
       }
       if (field.endsWith("IpBlocks") || field.endsWith("ipBlocks")) {
-        const problem = ipBlockProblem(value);
+        const problem = ipBlockProblem(value, { allowZone: true });
         if (problem) issues.push({ path: valuePath, message: problem, hint: 'write an IPv4 or IPv6 address or CIDR range, e.g. "203.0.113.4" or "203.0.113.0/24"' });
       } else if (field === "serviceAccounts" || field === "notServiceAccounts") {
         const problem = serviceAccountProblem(value);
@@ -282,7 +284,7 @@ function checkCondition(condition: Condition, path: FieldPath, action: Action): 
       let problem: string | undefined;
       let hint = "";
       if (key === "source.ip" || key === "remote.ip" || key === "destination.ip") {
-        problem = ipBlockProblem(value);
+        problem = ipBlockProblem(value, { allowZone: true });
         hint = 'write an IPv4 or IPv6 address or CIDR range, e.g. "10.1.2.3" or "10.1.0.0/16"';
       } else if (key === "destination.port") {
         problem = portProblem(value);
@@ -363,68 +365,10 @@ function emptyMatch(path: FieldPath, field: string): FieldIssue {
   return { path, message: `empty value in ${field}`, hint: 'remove it; to match any non-empty value write "*"' };
 }
 
-/** A port as Istio's ports/notPorts and destination.port take it: a decimal string, 1..65535. */
-function portProblem(value: string): string | undefined {
-  if (!/^[0-9]+$/.test(value)) return `${JSON.stringify(value)} is not a port number`;
-  const port = Number(value);
-  if (port < 1 || port > 65535) return `port ${value} is out of range`;
-  return undefined;
-}
-
 /** "sa" or "namespace/sa", no wildcards (Istio CheckServiceAccount). */
 function serviceAccountProblem(value: string): string | undefined {
   if (value.includes("*")) return `${JSON.stringify(value)}: wildcards are not supported in service accounts`;
   const parts = value.split("/");
   if (parts.length > 2 || parts.some((p) => p === "")) return `${JSON.stringify(value)} is not a service account name`;
   return undefined;
-}
-
-/** Why `value` is not an IP address or CIDR range (as Go's netip parses them); undefined when it is. */
-function ipBlockProblem(value: string): string | undefined {
-  const quoted = JSON.stringify(value);
-  const slash = value.indexOf("/");
-  if (slash < 0) return parseIp(value, true) === undefined ? `${quoted} is not an IP address` : undefined;
-  const bits = parseIp(value.slice(0, slash), false);
-  if (bits === undefined) return `${quoted} is not a CIDR range: ${JSON.stringify(value.slice(0, slash))} is not an IP address`;
-  const length = value.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]*)$/.test(length) || Number(length) > bits) {
-    return `${quoted} is not a CIDR range: the prefix length must be a number from 0 to ${bits}`;
-  }
-  return undefined;
-}
-
-/** Address width in bits (32 or 128) if `text` is an IPv4 or IPv6 address. */
-function parseIp(text: string, allowZone: boolean): 32 | 128 | undefined {
-  if (isIPv4(text)) return 32;
-  const percent = text.indexOf("%");
-  if (percent >= 0) {
-    if (!allowZone || percent === text.length - 1) return undefined;
-    text = text.slice(0, percent);
-  }
-  return isIPv6(text) ? 128 : undefined;
-}
-
-function isIPv4(text: string): boolean {
-  const parts = text.split(".");
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-function isIPv6(text: string): boolean {
-  const halves = text.split("::");
-  if (halves.length > 2) return false;
-  const groupsOf = (half: string): string[] => (half === "" ? [] : half.split(":"));
-  const all = [...groupsOf(halves[0] as string), ...(halves.length === 2 ? groupsOf(halves[1] as string) : [])];
-  let count = 0;
-  for (let i = 0; i < all.length; i++) {
-    const group = all[i] as string;
-    if (i === all.length - 1 && group.includes(".")) {
-      if (!isIPv4(group)) return false;
-      count += 2;
-    } else if (/^[0-9A-Fa-f]{1,4}$/.test(group)) {
-      count += 1;
-    } else {
-      return false;
-    }
-  }
-  return halves.length === 2 ? count < 8 : count === 8;
 }

@@ -4,7 +4,7 @@ import jsYaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { checkValue, formatPath } from "../check-value.ts";
 import { DestinationRuleSpec } from "../schema/destination-rule.ts";
-import { checkDestinationRule, checkDuration } from "./destination-rule-rules.ts";
+import { checkDestinationRule } from "./destination-rule-rules.ts";
 
 /** Runs the schema (which must pass) and then the rule: [severity, path, message]. */
 function issues(spec: unknown, namespace: string | undefined = "default"): [string, string, string][] {
@@ -323,16 +323,6 @@ describe("checkDestinationRule: exportTo and workloadSelector", () => {
   it("rejects wildcards in the selector and warns about a selector without labels", () => {
     expect(where({ host: "r", workloadSelector: { matchLabels: { app: "rat*" } } })).toEqual([["error", "spec.workloadSelector.matchLabels.app"]]);
     expect(where({ host: "r", workloadSelector: {} })).toEqual([["warning", "spec.workloadSelector"]]);
-  });
-});
-
-describe("checkDuration", () => {
-  it("accepts whole milliseconds from 1ms, and 0 only when allowed", () => {
-    expect(checkDuration(1, ["d"])).toEqual([]);
-    expect(checkDuration(undefined, ["d"])).toEqual([]);
-    expect(checkDuration(0, ["d"], { allowZero: true })).toEqual([]);
-    expect(checkDuration(0, ["d"])).toHaveLength(1);
-    expect(checkDuration(1.5, ["d"])).toHaveLength(1);
   });
 });
 

@@ -2,12 +2,9 @@
 // consistency (TLS modes, consistent hashing, locality weights, durations), exportTo. Follows what
 // Istio's webhook rejects (istio/istio pkg/config/validation: ValidateDestinationRule and helpers)
 // and warns where Istio accepts something that rarely does what was meant.
-// The traffic policy, connection pool, duration, exportTo and selector checks are shared with the
-// ServiceEntry and Sidecar rules.
 import type { FieldIssue, FieldPath, SpecRule } from "../field-issue.ts";
 import type {
   ClientTLSSettings,
-  ConnectionPoolSettings,
   DestinationRuleSpec,
   LoadBalancerSettings,
   LocalityLoadBalancerSetting,
@@ -15,154 +12,12 @@ import type {
   PortTrafficPolicy,
   TrafficPolicy,
 } from "../schema/destination-rule.ts";
-import { fqdnProblem, isDnsLabel, isIpAddress, wildcardDomainProblem } from "./virtual-service-rules.ts";
-import { labelIssues } from "./workload-entry-rules.ts";
-
-// --- shared building blocks -----------------------------------------------------------------
-
-/**
- * Checks a decoded duration (milliseconds) the way Istio does: at least 1ms and a whole number of
- * milliseconds. `allowZero` for fields where 0s has a documented meaning (e.g. "disabled").
- */
-export function checkDuration(ms: number | undefined, path: FieldPath, options: { allowZero?: boolean } = {}): FieldIssue[] {
-  if (ms === undefined) return [];
-  if (ms === 0 && options.allowZero === true) return [];
-  if (ms < 1) {
-    return [{ path, message: `duration ${formatMs(ms)} is shorter than 1ms`, hint: "use at least 1ms, e.g. 100ms or 10s" }];
-  }
-  if (!Number.isInteger(ms)) {
-    return [{ path, message: `duration ${formatMs(ms)} is not a whole number of milliseconds`, hint: `round it to ${Math.round(ms)}ms` }];
-  }
-  return [];
-}
-
-function formatMs(ms: number): string {
-  return ms === 0 ? "0s" : `${ms}ms`;
-}
-
-export interface ExportToOptions {
-  /** metadata.namespace of the resource, when known (to spot `.` and the namespace written twice). */
-  readonly namespace: string | undefined;
-  /** ServiceEntry only: `~` (visible to no one) is allowed. */
-  readonly allowNone: boolean;
-  /** DestinationRule with a workloadSelector: may only be exported to its own namespace. */
-  readonly hasWorkloadSelector?: boolean;
-}
-
-/** Checks an `exportTo` list: `.`, `*`, (`~`) or namespace names, no duplicates, no `*` or `~` mixed with others. */
-export function exportToIssues(exportTo: readonly string[] | undefined, path: FieldPath, options: ExportToOptions): FieldIssue[] {
-  if (exportTo === undefined || exportTo.length === 0) return [];
-  const issues: FieldIssue[] = [];
-  const seen = new Map<string, number>();
-  exportTo.forEach((entry, i) => {
-    const key = entry === "." && options.namespace !== undefined ? options.namespace : entry;
-    const earlier = seen.get(key);
-    if (earlier !== undefined) {
-      issues.push({
-        path: [...path, i],
-        message:
-          exportTo[earlier] === entry
-            ? `"${entry}" is listed twice`
-            : `"${entry}" and "${exportTo[earlier]}" both name namespace "${key}"`,
-        hint: "list each namespace once",
-      });
-      return;
-    }
-    seen.set(key, i);
-    if (entry === "~") {
-      if (!options.allowNone) {
-        issues.push({ path: [...path, i], message: `"~" (export to no one) is only allowed on ServiceEntry`, hint: "use \".\" to keep it in this namespace" });
-      }
-    } else if (entry !== "." && entry !== "*" && !isDnsLabel(entry)) {
-      issues.push({
-        path: [...path, i],
-        message: `"${entry}" is not a namespace name`,
-        hint: options.allowNone ? "use \".\", \"*\", \"~\" or a namespace name" : "use \".\", \"*\" or a namespace name",
-      });
-    }
-  });
-  if (exportTo.length > 1 && exportTo.includes("*")) {
-    issues.push({ path: [...path, exportTo.indexOf("*")], message: `"*" exports to every namespace; other entries make no sense beside it`, hint: "keep only \"*\", or list namespaces without \"*\"" });
-  }
-  if (options.allowNone && exportTo.length > 1 && exportTo.includes("~")) {
-    issues.push({ path: [...path, exportTo.indexOf("~")], message: `"~" exports to no one; it cannot be combined with other entries`, hint: "keep only \"~\", or remove it" });
-  }
-  if (options.hasWorkloadSelector === true) {
-    const own = (e: string): boolean => e === "." || (options.namespace !== undefined && e === options.namespace);
-    const foreign = exportTo.findIndex((e) => !own(e));
-    if (foreign !== -1) {
-      issues.push({
-        path: [...path, foreign],
-        message: `a DestinationRule with a workloadSelector cannot be exported beyond its own namespace, but exportTo has "${exportTo[foreign]}"`,
-        hint: "use exportTo: [\".\"] or remove workloadSelector",
-      });
-    }
-  }
-  return issues;
-}
-
-/**
- * Checks the labels of a workload selector (matchLabels or labels): no empty keys, no wildcards;
- * a selector without labels is a warning because it selects every workload of the namespace.
- */
-export function checkSelectorLabels(labels: Readonly<Record<string, string>> | undefined, path: FieldPath, parentPath: FieldPath): FieldIssue[] {
-  const entries = Object.entries(labels ?? {});
-  if (entries.length === 0) {
-    return [{
-      path: parentPath,
-      severity: "warning",
-      message: "the workload selector has no labels, so it selects every workload in the namespace",
-      hint: "add labels, or remove the selector if that is what you want",
-    }];
-  }
-  const issues: FieldIssue[] = [];
-  for (const [key, value] of entries) {
-    if (key === "") {
-      issues.push({ path: [...path, key], message: "a selector label key is empty", hint: "write the label name, e.g. app" });
-    } else if (key.includes("*") || value.includes("*")) {
-      issues.push({
-        path: [...path, key],
-        message: `wildcards are not supported in selectors: "${key}: ${value}"`,
-        hint: "write the exact label value; a selector matches labels literally",
-      });
-    }
-  }
-  return issues;
-}
-
-// --- connection pool ------------------------------------------------------------------------
-
-/** Checks connection pool settings (used by DestinationRule traffic policies and Sidecar inbound pools). */
-export function checkConnectionPool(pool: ConnectionPoolSettings | undefined, path: FieldPath): FieldIssue[] {
-  if (pool === undefined) return [];
-  if (pool.tcp === undefined && pool.http === undefined) {
-    return [{ path, message: "connectionPool is empty", hint: "set tcp and/or http limits, or remove connectionPool" }];
-  }
-  const issues: FieldIssue[] = [];
-  const { tcp, http } = pool;
-  if (tcp !== undefined) {
-    issues.push(
-      ...checkDuration(tcp.connectTimeout, [...path, "tcp", "connectTimeout"]),
-      ...checkDuration(tcp.maxConnectionDuration, [...path, "tcp", "maxConnectionDuration"]),
-      // Documented: 0s disables the TCP idle timeout.
-      ...checkDuration(tcp.idleTimeout, [...path, "tcp", "idleTimeout"], { allowZero: true }),
-      ...checkDuration(tcp.tcpKeepalive?.time, [...path, "tcp", "tcpKeepalive", "time"]),
-      ...checkDuration(tcp.tcpKeepalive?.interval, [...path, "tcp", "tcpKeepalive", "interval"]),
-    );
-  }
-  if (http !== undefined) {
-    issues.push(...checkDuration(http.idleTimeout, [...path, "http", "idleTimeout"]));
-    if (http.h2UpgradePolicy === "UPGRADE" && http.useClientProtocol === true) {
-      issues.push({
-        name: "ExclusiveFields",
-        path: [...path, "http", "useClientProtocol"],
-        message: "useClientProtocol: true keeps the client's HTTP version, which contradicts h2UpgradePolicy: UPGRADE",
-        hint: "remove one of useClientProtocol and h2UpgradePolicy: UPGRADE",
-      });
-    }
-  }
-  return issues;
-}
+import { checkConnectionPool } from "./connection-pool.ts";
+import { checkDuration } from "./durations.ts";
+import { exportToIssues } from "./export-to.ts";
+import { fqdnProblem, isDnsLabel, wildcardDomainProblem } from "./host-names.ts";
+import { isIpAddress } from "./ip-addresses.ts";
+import { labelIssues, selectorIssues } from "./labels.ts";
 
 // --- outlier detection ----------------------------------------------------------------------
 
@@ -449,6 +304,16 @@ export function checkClientTls(tls: ClientTLSSettings | undefined, path: FieldPa
 
 // --- traffic policy -------------------------------------------------------------------------
 
+/** The settings a traffic policy and a port-level policy have in common. */
+function checkPolicySettings(policy: TrafficPolicy | PortTrafficPolicy, path: FieldPath): FieldIssue[] {
+  return [
+    ...checkOutlierDetection(policy.outlierDetection, [...path, "outlierDetection"]),
+    ...checkConnectionPool(policy.connectionPool, [...path, "connectionPool"]),
+    ...checkLoadBalancer(policy.loadBalancer, [...path, "loadBalancer"], policy.outlierDetection),
+    ...checkClientTls(policy.tls, [...path, "tls"]),
+  ];
+}
+
 function checkPortTrafficPolicy(policy: PortTrafficPolicy, path: FieldPath): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const number = policy.port?.number;
@@ -464,12 +329,7 @@ function checkPortTrafficPolicy(policy: PortTrafficPolicy, path: FieldPath): Fie
       hint: "add loadBalancer, connectionPool, outlierDetection or tls, or remove the entry",
     });
   }
-  issues.push(
-    ...checkOutlierDetection(policy.outlierDetection, [...path, "outlierDetection"]),
-    ...checkConnectionPool(policy.connectionPool, [...path, "connectionPool"]),
-    ...checkLoadBalancer(policy.loadBalancer, [...path, "loadBalancer"], policy.outlierDetection),
-    ...checkClientTls(policy.tls, [...path, "tls"]),
-  );
+  issues.push(...checkPolicySettings(policy, path));
   return issues;
 }
 
@@ -488,12 +348,7 @@ export function checkTrafficPolicy(policy: TrafficPolicy | undefined, path: Fiel
       hint: "keep one of tunnel, proxyProtocol",
     });
   }
-  issues.push(
-    ...checkOutlierDetection(policy.outlierDetection, [...path, "outlierDetection"]),
-    ...checkConnectionPool(policy.connectionPool, [...path, "connectionPool"]),
-    ...checkLoadBalancer(policy.loadBalancer, [...path, "loadBalancer"], policy.outlierDetection),
-    ...checkClientTls(policy.tls, [...path, "tls"]),
-  );
+  issues.push(...checkPolicySettings(policy, path));
   const seenPorts = new Map<number, number>();
   (policy.portLevelSettings ?? []).forEach((portPolicy, i) => {
     const portPath = [...path, "portLevelSettings", i];
@@ -575,14 +430,8 @@ export const checkDestinationRule: SpecRule<DestinationRuleSpec> = (spec, contex
     issues.push(...labelIssues(subset.labels, [...path, "labels"]), ...checkTrafficPolicy(subset.trafficPolicy, [...path, "trafficPolicy"]));
   });
   issues.push(
-    ...exportToIssues(spec.exportTo, ["spec", "exportTo"], {
-      namespace: context.namespace,
-      allowNone: false,
-      hasWorkloadSelector: spec.workloadSelector !== undefined,
-    }),
+    ...exportToIssues(spec.exportTo, ["spec", "exportTo"], { namespace: context.namespace, hasWorkloadSelector: spec.workloadSelector !== undefined }),
+    ...selectorIssues(spec.workloadSelector, ["spec", "workloadSelector"], { labelsField: "matchLabels" }),
   );
-  if (spec.workloadSelector !== undefined) {
-    issues.push(...checkSelectorLabels(spec.workloadSelector.matchLabels, ["spec", "workloadSelector", "matchLabels"], ["spec", "workloadSelector"]));
-  }
   return issues;
 };

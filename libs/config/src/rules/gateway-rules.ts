@@ -1,11 +1,17 @@
 // Semantic checks on a Gateway spec that the schema cannot express: the rules Istio's validation
-// webhook applies (istio/istio pkg/config/validation: ValidateGateway, validateServer,
-// validateTLSOptions), written in our own words.
+// webhook applies (istio/istio pkg/config/validation: ValidateGateway, validateServer), written in
+// our own words. Server TLS settings are checked by server-tls.ts, shared with Sidecar ingress.
 import type { FieldPath, SpecRule } from "../field-issue.ts";
 import { closestName } from "../closest-name.ts";
-import type { GatewaySpec, Server, ServerTLSSettings, TLSProtocol } from "../schema/gateway.ts";
+import type { GatewaySpec, Server } from "../schema/gateway.ts";
 import { GatewayPortProtocols } from "../schema/gateway.ts";
-import { IssueList, isDnsLabel, isIpAddress, wildcardDomainProblem } from "./virtual-service-rules.ts";
+import { isDnsLabel, wildcardDomainProblem } from "./host-names.ts";
+import { isIpAddress } from "./ip-addresses.ts";
+import { IssueList } from "./issue-list.ts";
+import { checkPortNumber } from "./ports.ts";
+import { isHttpProtocol, isTlsProtocol } from "./protocols.ts";
+import { checkServerTls } from "./server-tls.ts";
+import { unixAddressPrefix, unixAddressProblem } from "./unix-addresses.ts";
 
 const q = (value: unknown): string => JSON.stringify(value);
 
@@ -15,11 +21,6 @@ type Protocol = (typeof GatewayPortProtocols)[number];
 function parseProtocol(text: string): Protocol | undefined {
   return GatewayPortProtocols.find((p) => p === text.toUpperCase());
 }
-
-const isTlsProtocol = (p: Protocol | undefined): boolean => p === "HTTPS" || p === "TLS";
-const isHttpProtocol = (p: Protocol | undefined): boolean => p === "HTTP" || p === "HTTP2" || p === "GRPC" || p === "GRPC-WEB";
-
-const unixPrefix = "unix://";
 
 /**
  * Semantic checks of a Gateway spec (after the schema passed): servers, their hosts, ports and TLS
@@ -74,7 +75,7 @@ function checkServer(server: Server, path: FieldPath, issues: IssueList): void {
   if (server.defaultEndpoint !== undefined) {
     issues.warn([...path, "defaultEndpoint"], "defaultEndpoint is not implemented for gateways and is ignored", "remove it");
   }
-  if (server.tls) checkServerTLS(server.tls, [...path, "tls"], issues);
+  if (server.tls) issues.add(checkServerTls(server.tls, [...path, "tls"]));
 
   if (protocol === undefined) return;
   if (isTlsProtocol(protocol) && !server.tls) {
@@ -131,11 +132,11 @@ function checkServerPort(server: Server, protocol: Protocol | undefined, path: F
     const near = closestName(port.protocol, GatewayPortProtocols);
     issues.error([...path, "protocol"], `protocol ${q(port.protocol)} is not supported on a gateway`, near !== undefined ? `did you mean ${near}?` : `use one of ${GatewayPortProtocols.join(", ")}`);
   }
-  const unixSocket = (server.bind ?? "").startsWith(unixPrefix);
+  const unixSocket = (server.bind ?? "").startsWith(unixAddressPrefix);
   if (unixSocket) {
     if (port.number !== 0) issues.error([...path, "number"], `port ${port.number} with a unix domain socket bind`, "a server bound to unix:// must use port number 0");
-  } else if (port.number < 1 || port.number > 65535) {
-    issues.error([...path, "number"], `port ${port.number} is not in the range 1..65535`, "give a port number from 1 to 65535");
+  } else {
+    issues.add(checkPortNumber(port.number, [...path, "number"]));
   }
   if (port.targetPort !== undefined && port.targetPort > 0) {
     issues.error([...path, "targetPort"], "targetPort has no effect on a gateway", "remove targetPort; the gateway listens on port.number");
@@ -148,121 +149,11 @@ function checkServerPort(server: Server, protocol: Protocol | undefined, path: F
 function checkBind(server: Server, path: FieldPath, issues: IssueList): void {
   const bind = server.bind;
   if (bind === undefined || bind === "") return;
-  if (bind.startsWith(unixPrefix)) {
-    const socket = bind.slice(unixPrefix.length);
-    const valid = socket.startsWith("@") ? socket.length > 1 : socket.startsWith("/") && !socket.endsWith("/");
-    if (!valid) issues.error([...path, "bind"], `bind ${q(bind)} is not a unix socket path`, "write unix:///absolute/path or unix://@abstract-name");
+  if (bind.startsWith(unixAddressPrefix)) {
+    const socket = bind.slice(unixAddressPrefix.length);
+    // Stricter than a workload's address: an abstract socket needs a name after the "@".
+    if (socket === "@" || unixAddressProblem(socket) !== undefined) issues.error([...path, "bind"], `bind ${q(bind)} is not a unix socket path`, "write unix:///absolute/path or unix://@abstract-name");
   } else if (!isIpAddress(bind)) {
     issues.error([...path, "bind"], `bind ${q(bind)} is not an IP address`, "give an IP address (e.g. 0.0.0.0) or unix:///path/to/socket");
-  }
-}
-
-// Cipher suites Envoy accepts in TLS 1.2 cipher lists (Istio pkg/config/security).
-const validCipherSuites = new Set([
-  "ECDHE-ECDSA-AES128-GCM-SHA256",
-  "ECDHE-RSA-AES128-GCM-SHA256",
-  "ECDHE-ECDSA-AES256-GCM-SHA384",
-  "ECDHE-RSA-AES256-GCM-SHA384",
-  "ECDHE-ECDSA-CHACHA20-POLY1305",
-  "ECDHE-RSA-CHACHA20-POLY1305",
-  "ECDHE-ECDSA-AES128-SHA",
-  "ECDHE-RSA-AES128-SHA",
-  "ECDHE-ECDSA-AES256-SHA",
-  "ECDHE-RSA-AES256-SHA",
-  "AES128-GCM-SHA256",
-  "AES256-GCM-SHA384",
-  "AES128-SHA",
-  "AES256-SHA",
-  "DES-CBC3-SHA",
-]);
-
-/** A cipher name, or an equal-preference group `[A|B]` of them (BoringSSL syntax). */
-function isValidCipherSuite(cipher: string): boolean {
-  if (cipher.startsWith("[") && cipher.endsWith("]")) return cipher.slice(1, -1).split("|").every((c) => validCipherSuites.has(c));
-  return validCipherSuites.has(cipher);
-}
-
-const protocolOrder: readonly TLSProtocol[] = ["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"];
-
-function checkServerTLS(tls: ServerTLSSettings, path: FieldPath, issues: IssueList): void {
-  const mode = tls.mode ?? "PASSTHROUGH";
-  const credentialNames = tls.credentialNames ?? [];
-  const tlsCertificates = tls.tlsCertificates ?? [];
-
-  checkProtocolVersions(tls, path, issues);
-  checkCipherSuites(tls.cipherSuites ?? [], [...path, "cipherSuites"], issues);
-
-  if (mode === "ISTIO_MUTUAL") {
-    const fields: string[] = (["serverCertificate", "privateKey", "caCertificates", "credentialName"] as const).filter((f) => tls[f]);
-    if (tlsCertificates.length > 0) fields.push("tlsCertificates");
-    if (credentialNames.length > 0) fields.push("credentialNames");
-    for (const field of fields) {
-      issues.error([...path, field], `ISTIO_MUTUAL uses Istio-issued certificates; ${field} cannot be set`, `remove ${field}, or use mode MUTUAL with your own certificates`);
-    }
-    return;
-  }
-  if (mode === "PASSTHROUGH" || mode === "AUTO_PASSTHROUGH") {
-    if (tls.caCrl || tls.serverCertificate || tls.privateKey || tls.caCertificates || tls.credentialName || credentialNames.length > 0 || tlsCertificates.length > 0) {
-      issues.warn(path, `${mode} does not terminate TLS, so its certificate settings are ignored`, "remove the certificates, or use mode SIMPLE/MUTUAL to terminate TLS");
-    }
-  }
-
-  const sources = [
-    tls.serverCertificate && tls.privateKey ? "serverCertificate/privateKey" : undefined,
-    tls.credentialName ? "credentialName" : undefined,
-    credentialNames.length > 0 ? "credentialNames" : undefined,
-    tlsCertificates.length > 0 ? "tlsCertificates" : undefined,
-  ].filter((s): s is string => s !== undefined);
-  if (sources.length > 1) {
-    issues.error(path, `certificates come from several places: ${sources.join(", ")}`, "use exactly one of credentialName, credentialNames, serverCertificate/privateKey or tlsCertificates", "ExclusiveFields");
-  }
-  if (credentialNames.length > 2) issues.warn([...path, "credentialNames"], `${credentialNames.length} credentialNames given; at most 2 are used`, "give at most two secrets (one RSA, one ECDSA)");
-  if (tlsCertificates.length > 2) issues.warn([...path, "tlsCertificates"], `${tlsCertificates.length} tlsCertificates given; at most 2 are used`, "give at most two certificates (one RSA, one ECDSA)");
-
-  const terminates = mode === "SIMPLE" || mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL";
-  const fromCredential = Boolean(tls.credentialName) || credentialNames.length > 0;
-  if (terminates && !fromCredential) {
-    const label = mode === "SIMPLE" ? "SIMPLE TLS" : `${mode} TLS`;
-    if (tlsCertificates.length > 0) {
-      for (const [i, cert] of tlsCertificates.entries()) {
-        if (!cert.serverCertificate) issues.error([...path, "tlsCertificates", i, "serverCertificate"], `${label} needs a server certificate`, "give serverCertificate (a file path)", "MissingField");
-        if (!cert.privateKey) issues.error([...path, "tlsCertificates", i, "privateKey"], `${label} needs a private key`, "give privateKey (a file path)", "MissingField");
-      }
-    } else {
-      const hint = "set credentialName to a secret holding the certificate and key (or give serverCertificate and privateKey file paths)";
-      if (!tls.serverCertificate) issues.error([...path, "serverCertificate"], `${label} needs a server certificate`, hint, "MissingField");
-      if (!tls.privateKey) issues.error([...path, "privateKey"], `${label} needs a private key`, hint, "MissingField");
-    }
-    if (mode !== "SIMPLE" && !tls.caCertificates) {
-      issues.error([...path, "caCertificates"], `${label} needs CA certificates to verify clients`, "give caCertificates (a file path), or use credentialName with a secret holding ca.crt", "MissingField");
-    }
-  }
-  if (tls.caCrl) {
-    if (tls.credentialName) issues.error([...path, "caCrl"], "caCrl cannot be combined with credentialName", "put the CRL in the secret (key ca.crl) instead");
-    if (mode === "SIMPLE") issues.error([...path, "caCrl"], "caCrl has no effect with SIMPLE TLS (no client certificates)", "use mode MUTUAL, or remove caCrl");
-  }
-}
-
-function checkProtocolVersions(tls: ServerTLSSettings, path: FieldPath, issues: IssueList): void {
-  const min = tls.minProtocolVersion;
-  const max = tls.maxProtocolVersion;
-  if ((min === "TLSV1_0" || min === "TLSV1_1") && (tls.cipherSuites ?? []).length === 0) {
-    issues.warn([...path, "minProtocolVersion"], `minProtocolVersion ${min} needs older ciphers that are not enabled by default`, "set cipherSuites compatible with TLS 1.0/1.1, or raise minProtocolVersion to TLSV1_2");
-  }
-  if (min !== undefined && max !== undefined && min !== "TLS_AUTO" && max !== "TLS_AUTO" && protocolOrder.indexOf(min) > protocolOrder.indexOf(max)) {
-    issues.error([...path, "minProtocolVersion"], `minProtocolVersion ${min} is above maxProtocolVersion ${max}`, "swap them, or lower minProtocolVersion");
-  }
-}
-
-function checkCipherSuites(ciphers: readonly string[], path: FieldPath, issues: IssueList): void {
-  const seen = new Set<string>();
-  for (const [i, cipher] of ciphers.entries()) {
-    if (!isValidCipherSuite(cipher)) {
-      const near = closestName(cipher, [...validCipherSuites]);
-      issues.warn([...path, i], `cipher suite ${q(cipher)} is not known and will be ignored`, near !== undefined ? `did you mean ${near}?` : "use OpenSSL-style names such as ECDHE-RSA-AES128-GCM-SHA256");
-    } else if (seen.has(cipher)) {
-      issues.warn([...path, i], `cipher suite ${q(cipher)} is listed twice`, "list each cipher once");
-    }
-    seen.add(cipher);
   }
 }

@@ -3,11 +3,13 @@
 // (ValidatePeerAuthentication) and the CRD's CEL rules.
 import type { FieldIssue, SpecRule } from "../field-issue.ts";
 import type { PeerAuthenticationSpec } from "../schema/peer-authentication.ts";
-import { checkWorkloadSelector } from "./request-authentication-rules.ts";
+import { selectorIssues } from "./labels.ts";
+import { policySelector } from "./policy-scope.ts";
+import { portProblem } from "./ports.ts";
 
 /** Checks a PeerAuthentication spec; see the file comment for the source of each rule. */
 export const checkPeerAuthentication: SpecRule<PeerAuthenticationSpec> = (spec) => {
-  const issues: FieldIssue[] = [...checkWorkloadSelector(spec.selector, ["spec", "selector"])];
+  const issues: FieldIssue[] = [...selectorIssues(spec.selector, ["spec", "selector"], policySelector)];
   const ports = spec.portLevelMtls;
 
   if (ports !== undefined) {
@@ -25,14 +27,9 @@ export const checkPeerAuthentication: SpecRule<PeerAuthenticationSpec> = (spec) 
       issues.push({ path: ["spec", "portLevelMtls"], message: "portLevelMtls is empty", hint: "add a port, e.g. 8080: {mode: DISABLE}, or remove portLevelMtls" });
     }
     for (const [port] of entries) {
-      const number = Number(port);
-      if (!(number >= 1 && number <= 65535)) {
-        issues.push({
-          path: ["spec", "portLevelMtls", port],
-          message: `port ${port} is out of range`,
-          hint: "use a workload port between 1 and 65535",
-        });
-      }
+      // The schema lets only digits through, so the problem is always the range.
+      const problem = portProblem(port);
+      if (problem !== undefined) issues.push({ path: ["spec", "portLevelMtls", port], message: problem, hint: "use a workload port between 1 and 65535" });
     }
   }
 

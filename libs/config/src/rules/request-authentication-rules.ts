@@ -1,13 +1,10 @@
 // Semantic checks of a RequestAuthentication after its schema passed: JWT rules that Istio rejects
-// or that cannot verify any token. Also home of the scope checks (selector, targetRef, targetRefs)
-// shared by the three security kinds. Follows istio/istio pkg/config/validation (validateJwtRule,
-// validateOneOfSelectorType, validatePolicyTargetReference, validateWorkloadSelector).
+// or that cannot verify any token, and the policy's scope (policy-scope.ts). Follows
+// istio/istio pkg/config/validation (validateJwtRule).
 import type { FieldIssue, FieldPath, SpecRule } from "../field-issue.ts";
-import type { Decoded, PolicyTargetReference, WorkloadSelector } from "../schema/common.ts";
 import type { JWTRule, RequestAuthenticationSpec } from "../schema/request-authentication.ts";
-
-type Selector = Decoded<typeof WorkloadSelector>;
-type TargetReference = Decoded<typeof PolicyTargetReference>;
+import { isHeaderName } from "./headers.ts";
+import { checkPolicyScope } from "./policy-scope.ts";
 
 /** Checks a RequestAuthentication spec; see the file comment for the source of each rule. */
 export const checkRequestAuthentication: SpecRule<RequestAuthenticationSpec> = (spec) => {
@@ -72,7 +69,7 @@ function checkJwtRule(rule: JWTRule, path: FieldPath): FieldIssue[] {
   rule.fromHeaders?.forEach((header, k) => {
     const headerPath = [...path, "fromHeaders", k, "name"];
     if (header.name === "") issues.push({ name: "MissingField", path: headerPath, message: "the header name is empty", hint: "name the header carrying the token, e.g. x-jwt-assertion" });
-    else if (!isHeaderToken(header.name)) issues.push(badHeaderName(headerPath, header.name));
+    else if (!isHeaderName(header.name)) issues.push(badHeaderName(headerPath, header.name));
   });
   rule.fromParams?.forEach((param, k) => {
     if (param === "") issues.push(emptyValue([...path, "fromParams", k], "query parameter name"));
@@ -81,7 +78,7 @@ function checkJwtRule(rule: JWTRule, path: FieldPath): FieldIssue[] {
     if (cookie === "") issues.push(emptyValue([...path, "fromCookies", k], "cookie name"));
   });
 
-  if (rule.outputPayloadToHeader !== undefined && rule.outputPayloadToHeader !== "" && !isHeaderToken(rule.outputPayloadToHeader)) {
+  if (rule.outputPayloadToHeader !== undefined && rule.outputPayloadToHeader !== "" && !isHeaderName(rule.outputPayloadToHeader)) {
     issues.push(badHeaderName([...path, "outputPayloadToHeader"], rule.outputPayloadToHeader));
   }
 
@@ -173,11 +170,6 @@ function checkJwks(text: string, path: FieldPath): FieldIssue[] {
   return [];
 }
 
-/** An HTTP header field name (RFC 9110 §5.1: a token). */
-function isHeaderToken(name: string): boolean {
-  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name);
-}
-
 function badHeaderName(path: FieldPath, name: string): FieldIssue {
   return {
     path,
@@ -188,90 +180,4 @@ function badHeaderName(path: FieldPath, name: string): FieldIssue {
 
 function emptyValue(path: FieldPath, what: string): FieldIssue {
   return { path, message: `empty ${what}`, hint: `remove the empty entry or write the ${what}` };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Scope checks shared by PeerAuthentication, RequestAuthentication and AuthorizationPolicy.
-
-/** Checks a workload selector at `path`: no empty keys, no wildcards; labels expected. */
-export function checkWorkloadSelector(selector: Selector | undefined, path: FieldPath): FieldIssue[] {
-  if (selector === undefined) return [];
-  const labels = Object.entries(selector.matchLabels ?? {});
-  if (labels.length === 0) {
-    return [{
-      path,
-      message: "the selector has no labels, so it selects every workload in the namespace",
-      hint: "add matchLabels, or remove selector to make the policy namespace-wide on purpose",
-      severity: "warning",
-    }];
-  }
-  const issues: FieldIssue[] = [];
-  for (const [key, value] of labels) {
-    const labelPath = [...path, "matchLabels", key];
-    if (key === "") issues.push({ path: labelPath, message: "a label key is empty", hint: "write the label name, e.g. app" });
-    if (key.includes("*") || value.includes("*")) {
-      issues.push({
-        path: labelPath,
-        message: `wildcards are not supported in selectors: ${JSON.stringify(`${key}=${value}`)}`,
-        hint: "match exact label values; to cover several workloads, give them a common label",
-      });
-    }
-  }
-  return issues;
-}
-
-/** Gateway API and core kinds a security policy may attach to (Istio: allowedTargetRefs). */
-const allowedTargets: readonly { group: string; kind: string }[] = [
-  { group: "", kind: "Service" },
-  { group: "networking.istio.io", kind: "ServiceEntry" },
-  { group: "gateway.networking.k8s.io", kind: "Gateway" },
-  { group: "gateway.networking.k8s.io", kind: "GatewayClass" },
-];
-
-function checkTargetReference(ref: TargetReference, path: FieldPath): FieldIssue[] {
-  const issues: FieldIssue[] = [];
-  if (ref.name === "") issues.push({ name: "MissingField", path: [...path, "name"], message: "the target name is empty", hint: "name the Gateway or Service to attach to" });
-  if (ref.namespace !== undefined && ref.namespace !== "") {
-    issues.push({
-      path: [...path, "namespace"],
-      message: `cross-namespace references are not supported (namespace ${JSON.stringify(ref.namespace)})`,
-      hint: "remove namespace and create the policy in the target's namespace",
-    });
-  }
-  const group = ref.group === undefined || ref.group === "core" ? "" : ref.group;
-  if (!allowedTargets.some((t) => t.group === group && t.kind === ref.kind)) {
-    const sameKind = allowedTargets.find((t) => t.kind === ref.kind);
-    const described = `${group === "" ? "core" : group}/${ref.kind}`;
-    issues.push({
-      path: [...path, sameKind ? "group" : "kind"],
-      message: `a policy cannot attach to ${described}`,
-      hint: sameKind
-        ? sameKind.group === "" ? `a ${ref.kind} is in the core group: remove group` : `set group: ${sameKind.group}`
-        : "attach to a Gateway (group gateway.networking.k8s.io), GatewayClass, Service or ServiceEntry (group networking.istio.io)",
-    });
-  }
-  return issues;
-}
-
-/**
- * Checks how a security policy chooses what it applies to: at most one of selector, targetRef and
- * targetRefs, a well-formed selector, and targets Istio can attach a policy to.
- */
-export function checkPolicyScope(spec: { selector?: Selector; targetRef?: TargetReference; targetRefs?: TargetReference[] }): FieldIssue[] {
-  const issues: FieldIssue[] = [];
-  const set = (["selector", "targetRef", "targetRefs"] as const).filter((k) =>
-    k === "targetRefs" ? (spec.targetRefs?.length ?? 0) > 0 : spec[k] !== undefined,
-  );
-  if (set.length > 1) {
-    issues.push({
-      name: "ExclusiveFields",
-      path: ["spec", set[1] as string],
-      message: `fields ${set.map((k) => `"${k}"`).join(" and ")} cannot be set together`,
-      hint: "keep one of selector (sidecars by label), targetRef or targetRefs (gateways and services)",
-    });
-  }
-  issues.push(...checkWorkloadSelector(spec.selector, ["spec", "selector"]));
-  if (spec.targetRef !== undefined) issues.push(...checkTargetReference(spec.targetRef, ["spec", "targetRef"]));
-  spec.targetRefs?.forEach((ref, i) => issues.push(...checkTargetReference(ref, ["spec", "targetRefs", i])));
-  return issues;
 }

@@ -5,33 +5,18 @@
 // has no effect.
 import type { FieldIssue, FieldPath, SpecRule } from "../field-issue.ts";
 import type { ServiceEntrySpec, ServicePort } from "../schema/service-entry.ts";
-import { closestName } from "../closest-name.ts";
-import { checkSelectorLabels, exportToIssues } from "./destination-rule-rules.ts";
-import { fqdnProblem, isDnsLabel, isIpSubnet, wildcardDomainProblem } from "./virtual-service-rules.ts";
-import { checkEndpoint, unixAddressPrefix } from "./workload-entry-rules.ts";
-
-/** Port protocols Istio understands (istio/istio pkg/config/protocol), compared case-insensitively. */
-export const knownProtocols = ["HTTP", "HTTPS", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-WEB", "TCP", "TLS", "UDP", "MONGO", "REDIS", "MYSQL"] as const;
-
-/** A problem with a port `protocol` (unset means sniffing and is fine), or undefined. */
-export function protocolIssue(protocol: string | undefined, path: FieldPath): FieldIssue | undefined {
-  if (protocol === undefined || protocol === "") return undefined;
-  if ((knownProtocols as readonly string[]).includes(protocol.toUpperCase())) return undefined;
-  const near = closestName(protocol, knownProtocols);
-  return {
-    path,
-    message: `"${protocol}" is not a protocol Istio knows`,
-    hint: near !== undefined ? `did you mean ${near}?` : `use one of ${knownProtocols.join(", ")}`,
-  };
-}
-
-const httpFamily = new Set(["HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-WEB"]);
-const tlsFamily = new Set(["HTTPS", "TLS"]);
+import { checkEndpoint } from "./endpoints.ts";
+import { exportToIssues } from "./export-to.ts";
+import { fqdnProblem, wildcardDomainProblem } from "./host-names.ts";
+import { isIpSubnet } from "./ip-addresses.ts";
+import { selectorIssues } from "./labels.ts";
+import { portNameIssues } from "./ports.ts";
+import { isHttpProtocol, isTlsProtocol, protocolIssue } from "./protocols.ts";
+import { unixAddressPrefix } from "./unix-addresses.ts";
 
 /** The proxy can tell hosts apart on this port (Host header or SNI); plain TCP (or sniffed) ports cannot. */
 function distinguishesHosts(port: ServicePort): boolean {
-  const protocol = (port.protocol ?? "").toUpperCase();
-  return httpFamily.has(protocol) || tlsFamily.has(protocol);
+  return isHttpProtocol(port.protocol) || isTlsProtocol(port.protocol);
 }
 
 function checkHosts(spec: ServiceEntrySpec): FieldIssue[] {
@@ -89,9 +74,7 @@ function checkPorts(spec: ServiceEntrySpec, resolution: string): FieldIssue[] {
   const numbers = new Map<number, number>();
   (spec.ports ?? []).forEach((port, i) => {
     const path: FieldPath = ["spec", "ports", i];
-    if (!isDnsLabel(port.name)) {
-      issues.push({ path: [...path, "name"], message: `port name "${port.name}" is not a DNS label`, hint: "use lowercase letters, digits and '-', e.g. http or https-api" });
-    }
+    issues.push(...portNameIssues(port.name, [...path, "name"], { example: "http or https-api" }));
     const sameName = names.get(port.name);
     if (sameName !== undefined) {
       issues.push({ path: [...path, "name"], message: `port name "${port.name}" is already used by ports[${sameName}]`, hint: "give each port a unique name" });
@@ -243,7 +226,7 @@ export const checkServiceEntry: SpecRule<ServiceEntrySpec> = (spec, context) => 
     }
   }
   if (spec.workloadSelector !== undefined) {
-    issues.push(...checkSelectorLabels(spec.workloadSelector.labels, ["spec", "workloadSelector", "labels"], ["spec", "workloadSelector"]));
+    issues.push(...selectorIssues(spec.workloadSelector, ["spec", "workloadSelector"], { labelsField: "labels" }));
     if ((spec.location ?? "MESH_EXTERNAL") === "MESH_EXTERNAL") {
       issues.push({
         path: ["spec", "workloadSelector"],

@@ -3,25 +3,34 @@
 // Follows Istio's webhook (istio/istio pkg/config/validation: ValidateSidecar and helpers).
 import type { FieldIssue, FieldPath, RuleContext, SpecRule } from "../field-issue.ts";
 import type { IstioEgressListener, IstioIngressListener, OutboundTrafficPolicy, SidecarPort, SidecarSpec } from "../schema/sidecar.ts";
-import type { ServerTLSSettings } from "../schema/gateway.ts";
-import { checkConnectionPool, checkSelectorLabels } from "./destination-rule-rules.ts";
-import { protocolIssue } from "./service-entry-rules.ts";
-import { fqdnProblem, isDnsLabel, isIpAddress, wildcardDomainProblem } from "./virtual-service-rules.ts";
-import { unixAddressPrefix, unixAddressProblem } from "./workload-entry-rules.ts";
+import { checkConnectionPool } from "./connection-pool.ts";
+import { fqdnProblem, isDnsLabel, wildcardDomainProblem } from "./host-names.ts";
+import { isIpAddress } from "./ip-addresses.ts";
+import { selectorIssues } from "./labels.ts";
+import { checkPortNumber, portNameIssues } from "./ports.ts";
+import { isHttpProtocol, protocolIssue } from "./protocols.ts";
+import { checkServerTls, type ServerTlsRestrictions } from "./server-tls.ts";
+import { unixAddressPrefix, unixAddressProblem } from "./unix-addresses.ts";
 
-const httpProtocols = new Set(["HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-WEB"]);
+/** What Istio rejects in a Sidecar ingress listener's TLS (ValidateSidecar): Istio certificates, secrets, redirects. */
+const ingressTls: ServerTlsRestrictions = {
+  listener: "Sidecar ingress listener",
+  forbiddenFields: ["subjectAltNames", "httpsRedirect", "credentialName", "credentialNames"],
+  forbiddenModes: ["ISTIO_MUTUAL", "AUTO_PASSTHROUGH"],
+};
 
-function checkPortNumber(number: number | undefined, path: FieldPath): FieldIssue[] {
-  if (number !== undefined && number >= 1 && number <= 65535) return [];
-  return [{ path: [...path, "number"], message: `port number ${number ?? "(unset)"} is not in 1..65535`, hint: "set the port the listener accepts traffic on, e.g. 9080" }];
+/** A listener's port number: unset or outside 1..65535 is an error (callers handle port 0 of a Unix socket listener first). */
+function checkListenerPortNumber(number: number | undefined, path: FieldPath): FieldIssue[] {
+  if (number === undefined) {
+    return [{ path: [...path, "number"], message: "the listener has no port number", hint: "set the port the listener accepts traffic on, e.g. 9080" }];
+  }
+  return checkPortNumber(number, [...path, "number"]);
 }
 
 /** Name, protocol and targetPort of a listener port (the number is checked by the caller). */
 function checkPortFields(port: SidecarPort, path: FieldPath): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  if (port.name !== undefined && port.name !== "" && !isDnsLabel(port.name)) {
-    issues.push({ path: [...path, "name"], message: `port name "${port.name}" is not a DNS label`, hint: "use lowercase letters, digits and '-', e.g. http-web" });
-  }
+  if (port.name !== undefined && port.name !== "") issues.push(...portNameIssues(port.name, [...path, "name"], { example: "http-web" }));
   const protocol = protocolIssue(port.protocol, [...path, "protocol"]);
   if (protocol !== undefined) issues.push(protocol);
   if (port.targetPort !== undefined && port.targetPort > 0) {
@@ -58,52 +67,13 @@ function checkDefaultEndpoint(endpoint: string, path: FieldPath): FieldIssue[] {
   return issues;
 }
 
-function checkIngressTls(tls: ServerTLSSettings, path: FieldPath): FieldIssue[] {
-  const issues: FieldIssue[] = [];
-  const unsupported = (field: string, what: string): FieldIssue => ({
-    path: [...path, field],
-    message: `${what} is not supported on Sidecar ingress listeners`,
-    hint: `remove ${field}`,
-  });
-  if ((tls.subjectAltNames ?? []).length > 0) issues.push(unsupported("subjectAltNames", "subjectAltNames"));
-  if (tls.httpsRedirect === true) issues.push(unsupported("httpsRedirect", "httpsRedirect"));
-  if (tls.credentialName !== undefined && tls.credentialName !== "") issues.push(unsupported("credentialName", "credentialName"));
-  if ((tls.credentialNames ?? []).length > 0) issues.push(unsupported("credentialNames", "credentialNames"));
-  const mode = tls.mode ?? "PASSTHROUGH";
-  if (mode === "ISTIO_MUTUAL" || mode === "AUTO_PASSTHROUGH") {
-    issues.push({
-      path: [...path, "mode"],
-      message: `mode ${mode} cannot be used on a Sidecar ingress listener`,
-      hint: "use SIMPLE, MUTUAL or OPTIONAL_MUTUAL with certificate files",
-    });
-    return issues;
-  }
-  if (mode === "SIMPLE" || mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL") {
-    const fromList = (tls.tlsCertificates ?? []).length > 0;
-    if (!fromList) {
-      for (const field of ["serverCertificate", "privateKey"] as const) {
-        if (tls[field] === undefined || tls[field] === "") {
-          issues.push({ name: "MissingField", path: [...path, field], message: `mode ${mode} needs ${field}`, hint: "give the file path of the server certificate and its private key" });
-        }
-      }
-    }
-    if (mode !== "SIMPLE" && (tls.caCertificates === undefined || tls.caCertificates === "")) {
-      issues.push({ name: "MissingField", path: [...path, "caCertificates"], message: `mode ${mode} needs caCertificates to verify client certificates`, hint: "give the file path of the CA bundle" });
-    }
-    if (mode === "SIMPLE" && tls.caCrl !== undefined && tls.caCrl !== "") {
-      issues.push({ path: [...path, "caCrl"], message: "caCrl has no effect with SIMPLE TLS (no client certificates)", hint: "use mode MUTUAL, or remove caCrl" });
-    }
-  }
-  return issues;
-}
-
 function checkIngress(listeners: readonly IstioIngressListener[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const ports = new Map<number, number>();
   listeners.forEach((listener, i) => {
     const path: FieldPath = ["spec", "ingress", i];
     const port = listener.port;
-    issues.push(...checkPortFields(port, [...path, "port"]), ...checkPortNumber(port.number, [...path, "port"]), ...checkIpBind(listener.bind, [...path, "bind"]));
+    issues.push(...checkPortFields(port, [...path, "port"]), ...checkListenerPortNumber(port.number, [...path, "port"]), ...checkIpBind(listener.bind, [...path, "bind"]));
     if (port.number !== undefined) {
       const earlier = ports.get(port.number);
       if (earlier !== undefined) {
@@ -115,9 +85,9 @@ function checkIngress(listeners: readonly IstioIngressListener[]): FieldIssue[] 
     if (listener.defaultEndpoint !== undefined && listener.defaultEndpoint !== "") {
       issues.push(...checkDefaultEndpoint(listener.defaultEndpoint, [...path, "defaultEndpoint"]));
     }
-    if (listener.tls !== undefined) issues.push(...checkIngressTls(listener.tls, [...path, "tls"]));
+    if (listener.tls !== undefined) issues.push(...checkServerTls(listener.tls, [...path, "tls"], ingressTls));
     issues.push(...checkConnectionPool(listener.connectionPool, [...path, "connectionPool"]));
-    if (listener.connectionPool?.http !== undefined && !httpProtocols.has((port.protocol ?? "").toUpperCase())) {
+    if (listener.connectionPool?.http !== undefined && !isHttpProtocol(port.protocol)) {
       issues.push({
         path: [...path, "connectionPool", "http"],
         severity: "warning",
@@ -148,7 +118,7 @@ function checkEgressPort(listener: IstioEgressListener, port: SidecarPort, path:
       issues.push({ path: [...path, "captureMode"], message: "a Unix domain socket listener cannot use captureMode IPTABLES", hint: "use captureMode DEFAULT or NONE" });
     }
   } else {
-    issues.push(...checkPortNumber(port.number, [...path, "port"]), ...checkIpBind(bind, [...path, "bind"]));
+    issues.push(...checkListenerPortNumber(port.number, [...path, "port"]), ...checkIpBind(bind, [...path, "bind"]));
   }
   return issues;
 }
@@ -286,9 +256,7 @@ function checkOutboundTrafficPolicy(policy: OutboundTrafficPolicy | undefined): 
 /** Semantic checks of a Sidecar spec beyond its schema. */
 export const checkSidecar: SpecRule<SidecarSpec> = (spec, context) => {
   const issues: FieldIssue[] = [];
-  if (spec.workloadSelector !== undefined) {
-    issues.push(...checkSelectorLabels(spec.workloadSelector.labels, ["spec", "workloadSelector", "labels"], ["spec", "workloadSelector"]));
-  }
+  issues.push(...selectorIssues(spec.workloadSelector, ["spec", "workloadSelector"], { labelsField: "labels" }));
   const ingress = spec.ingress ?? [];
   const egress = spec.egress ?? [];
   if (ingress.length === 0 && egress.length === 0 && spec.outboundTrafficPolicy === undefined && spec.inboundConnectionPool === undefined) {

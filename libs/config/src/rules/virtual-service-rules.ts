@@ -2,10 +2,17 @@
 // validation webhook applies (istio/istio pkg/config/validation: ValidateVirtualService and the
 // helpers it calls), written in our own words. Cross-resource checks (unknown subsets, weights
 // not summing to 100, shadowed routes) belong to analysis, not here.
-// Also exports the name/address/regex/header checks the Gateway rule reuses.
-import type { FieldIssue, FieldPath, RuleContext, SpecRule } from "../field-issue.ts";
+import type { FieldPath, SpecRule } from "../field-issue.ts";
 import { formatDurationMs } from "../duration.ts";
 import { closestName } from "../closest-name.ts";
+import { exportToIssues } from "./export-to.ts";
+import { headerValueProblem, isHeaderName } from "./headers.ts";
+import { fqdnProblem, hostCovers, hostsOverlap, isDnsLabel, wildcardDomainProblem } from "./host-names.ts";
+import { isIpAddress, isIpSubnet } from "./ip-addresses.ts";
+import { IssueList } from "./issue-list.ts";
+import { labelIssues } from "./labels.ts";
+import { checkPortNumber } from "./ports.ts";
+import { re2Problem } from "./re2-syntax.ts";
 import type {
   CorsPolicy,
   Destination,
@@ -28,121 +35,10 @@ import type {
 type StringMatchValue = { exact?: string; prefix?: string; regex?: string };
 type Percentage = { value: number };
 
-/** Collects a rule's issues; `warn` ones do not reject the resource. Shared with gateway-rules.ts. */
-export class IssueList {
-  readonly list: FieldIssue[] = [];
-  error(path: FieldPath, message: string, hint?: string, name: FieldIssue["name"] = "InvalidValue"): void {
-    this.list.push({ name, path, message, ...(hint !== undefined ? { hint } : {}) });
-  }
-  warn(path: FieldPath, message: string, hint?: string): void {
-    this.list.push({ name: "InvalidValue", path, message, severity: "warning", ...(hint !== undefined ? { hint } : {}) });
-  }
-}
-
 const q = (value: unknown): string => JSON.stringify(value);
 
 // ---------------------------------------------------------------------------------------------
-// Names and addresses (shared with gateway-rules.ts)
-
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
-const wildcardDnsLabel = /^(\*|(\*|\*-)?[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/i;
-
-/** A DNS-1123 label (RFC 1123 §2.1): letters, digits and inner hyphens, at most 63 characters. */
-export function isDnsLabel(value: string): boolean {
-  return value.length <= 63 && dnsLabel.test(value);
-}
-
-/** Why `domain` is not a DNS name whose labels are all DNS-1123 labels, or undefined when it is. */
-export function fqdnProblem(domain: string): string | undefined {
-  if (domain.length === 0) return "is empty";
-  if (domain.length > 255) return `is ${domain.length} characters long; at most 255 allowed`;
-  return labelsProblem(domain);
-}
-
-function labelsProblem(domain: string): string | undefined {
-  const labels = domain.split(".");
-  const top = labels[labels.length - 1] as string;
-  if (/^[0-9]+$/.test(top)) return `has an all-numeric top-level label ${q(top)}`;
-  for (const [i, label] of labels.entries()) {
-    if (i === labels.length - 1 && label === "" && i > 0) return undefined; // trailing dot: `istio.io.`
-    if (!isDnsLabel(label)) return label === "" ? "has an empty label (two dots in a row?)" : `has an invalid label ${q(label)}`;
-  }
-  return undefined;
-}
-
-/**
- * Why `domain` is not a DNS name with an optional wildcard in its first label (`*`, `*.example.com`),
- * or undefined when it is. Short names (`reviews`) are fine.
- */
-export function wildcardDomainProblem(domain: string): string | undefined {
-  if (domain.length === 0) return "is empty";
-  if (domain.length > 255) return `is ${domain.length} characters long; at most 255 allowed`;
-  const dot = domain.indexOf(".");
-  const first = dot < 0 ? domain : domain.slice(0, dot);
-  if (first.length > 63 || !wildcardDnsLabel.test(first)) {
-    return first === "" ? "starts with an empty label" : `has an invalid label ${q(first)}`;
-  }
-  return dot < 0 ? undefined : labelsProblem(domain.slice(dot + 1));
-}
-
-/** A dotted-quad IPv4 address (no leading zeros beyond a single 0, as Go's netip requires). */
-export function isIPv4(text: string): boolean {
-  const parts = text.split(".");
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-/** An IPv6 address in RFC 4291 §2.2 text form, including `::` compression and a trailing IPv4 part. */
-export function isIPv6(text: string): boolean {
-  const halves = text.split("::");
-  if (halves.length > 2) return false;
-  const groupsOf = (part: string): string[] | undefined => (part === "" ? [] : part.split(":"));
-  const head = groupsOf(halves[0] as string);
-  const tail = halves.length === 2 ? groupsOf(halves[1] as string) : [];
-  if (!head || !tail) return false;
-  const all = [...head, ...tail];
-  let count = 0;
-  for (const [i, group] of all.entries()) {
-    if (i === all.length - 1 && group.includes(".")) {
-      if (!isIPv4(group)) return false;
-      count += 2;
-    } else if (/^[0-9a-f]{1,4}$/i.test(group)) {
-      count += 1;
-    } else {
-      return false;
-    }
-  }
-  return halves.length === 2 ? count < 8 : count === 8;
-}
-
-export function isIpAddress(text: string): boolean {
-  return isIPv4(text) || isIPv6(text);
-}
-
-/** An IP address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`). */
-export function isIpSubnet(text: string): boolean {
-  const slash = text.indexOf("/");
-  if (slash < 0) return isIpAddress(text);
-  const address = text.slice(0, slash);
-  const bits = text.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(bits)) return false;
-  if (isIPv4(address)) return Number(bits) <= 32;
-  return isIPv6(address) && Number(bits) <= 128;
-}
-
-/** `a` and `b` overlap: equal, or one is a wildcard (`*`, `*.example.com`) covering the other. */
-export function hostsOverlap(a: string, b: string): boolean {
-  return hostCovers(a, b) || hostCovers(b, a);
-}
-
-/** Every name matched by `narrow` is also matched by `wide`. */
-export function hostCovers(wide: string, narrow: string): boolean {
-  const w = wide.toLowerCase();
-  const n = narrow.toLowerCase();
-  if (w === n || w === "*") return true;
-  if (!w.startsWith("*")) return false;
-  const suffix = w.slice(1);
-  return n.startsWith("*") ? n.slice(1).endsWith(suffix) : n.endsWith(suffix);
-}
+// Names
 
 /** Checks gateway references: `mesh`, `name`, or `namespace/name`. */
 export function checkGatewayNames(names: readonly string[], path: FieldPath, issues: IssueList): void {
@@ -170,110 +66,8 @@ export function checkGatewayNames(names: readonly string[], path: FieldPath, iss
   }
 }
 
-const labelName = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/i;
-
-/** Kubernetes label keys (`[prefix/]name`) and values, as selectors use them. */
-export function checkLabels(labels: Readonly<Record<string, string>>, path: FieldPath, issues: IssueList): void {
-  for (const [key, value] of Object.entries(labels)) {
-    const slash = key.lastIndexOf("/");
-    const prefix = slash < 0 ? undefined : key.slice(0, slash);
-    const name = slash < 0 ? key : key.slice(slash + 1);
-    if (name.length === 0 || name.length > 63 || !labelName.test(name) || (prefix !== undefined && fqdnProblem(prefix) !== undefined)) {
-      issues.error([...path, key], `label key ${q(key)} is not a valid label name`, "label keys are [prefix/]name; name: up to 63 letters, digits, '-', '_', '.', starting and ending alphanumeric");
-    }
-    if (value.length > 63 || (value !== "" && !labelName.test(value))) {
-      issues.error([...path, key], `label value ${q(value)} is not valid`, "label values: up to 63 letters, digits, '-', '_', '.', starting and ending alphanumeric (or empty)");
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
-// Regular expressions (Envoy uses RE2; JS RegExp is the closest we have, so RE2-only syntax is
-// translated and JS-only syntax is rejected before compiling).
-
-const re2MaxLength = 1024;
-
-/** Why `re` is not an RE2 expression Istio accepts, or undefined when it is. */
-export function re2Problem(re: string): string | undefined {
-  if (re === "") return "is empty";
-  // Envoy bounds RE2 program size; Istio approximates it by length (validation.go validateStringRegexp).
-  if (re.length > re2MaxLength) return `is ${re.length} characters long; at most ${re2MaxLength} allowed`;
-  let source = "";
-  let flags = "";
-  let i = 0;
-  const leading = /^\(\?([imsU]+)\)/.exec(re);
-  if (leading) {
-    flags = (leading[1] as string).replace("U", "");
-    i = leading[0].length;
-  }
-  let inClass = false;
-  for (; i < re.length; i++) {
-    const c = re[i] as string;
-    const rest = re.slice(i);
-    if (c === "\\") {
-      const next = re[i + 1] ?? "";
-      if (/[1-9]/.test(next)) return `uses a backreference \\${next}, which RE2 does not support`;
-      if (next === "A" && !inClass) source += "^";
-      else if (next === "z" && !inClass) source += "$";
-      else if (next === "C") return "uses \\C, which is not supported";
-      else source += c + next;
-      i++;
-      continue;
-    }
-    if (inClass) {
-      const posix = /^\[:(alnum|alpha|digit|lower|upper|space|word|xdigit|punct):\]/.exec(rest);
-      if (posix) {
-        source += posixClasses[posix[1] as string];
-        i += posix[0].length - 1;
-        continue;
-      }
-      if (c === "]") inClass = false;
-      source += c;
-      continue;
-    }
-    if (c === "[") {
-      inClass = true;
-      source += c;
-      if (re[i + 1] === "^") source += re[++i];
-      if (re[i + 1] === "]") source += "\\" + re[++i]; // a leading ] is literal in RE2
-      continue;
-    }
-    if (rest.startsWith("(?=") || rest.startsWith("(?!") || rest.startsWith("(?<=") || rest.startsWith("(?<!")) {
-      return "uses a lookaround assertion, which RE2 does not support";
-    }
-    if (rest.startsWith("(?P<")) {
-      source += "(?<";
-      i += 3;
-      continue;
-    }
-    const inlineFlags = /^\(\?[imsU-]+(:|\))/.exec(rest);
-    if (inlineFlags) {
-      // JS has no inline flag groups; treat `(?i:x)` as `(?:x)` and drop mid-pattern `(?i)`.
-      if (inlineFlags[1] === ":") source += "(?:";
-      i += inlineFlags[0].length - 1;
-      continue;
-    }
-    source += c;
-  }
-  try {
-    new RegExp(source, flags);
-    return undefined;
-  } catch (error) {
-    return `does not compile: ${(error as Error).message.replace(/^Invalid regular expression: /, "")}`;
-  }
-}
-
-const posixClasses: Readonly<Record<string, string>> = {
-  alnum: "a-zA-Z0-9",
-  alpha: "a-zA-Z",
-  digit: "0-9",
-  lower: "a-z",
-  upper: "A-Z",
-  space: "\\s",
-  word: "\\w",
-  xdigit: "0-9a-fA-F",
-  punct: "!-\\/:-@\\[-`{-~",
-};
+// Regular expressions (RE2, re2-syntax.ts)
 
 const re2Hint = "Istio matches with RE2 syntax (https://github.com/google/re2/wiki/Syntax): no lookarounds or backreferences";
 
@@ -293,13 +87,8 @@ function checkStringMatch(match: StringMatchValue, path: FieldPath, issues: Issu
 // ---------------------------------------------------------------------------------------------
 // Headers (RFC 9110 §5.1 field names; Envoy's custom header value syntax)
 
-const headerNameChars = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
 const pseudoHeaders = new Set([":method", ":scheme", ":authority", ":path", ":status"]);
 const jwtClaimHeader = /^@request\.auth\.claims(\.[^.[\]]+)+$|^@request\.auth\.claims(\[[^[\]]+\])+$/;
-
-export function isHeaderName(name: string): boolean {
-  return headerNameChars.test(name);
-}
 
 function isJwtClaimHeader(name: string): boolean {
   return jwtClaimHeader.test(name);
@@ -311,33 +100,6 @@ function checkMatchHeaderName(name: string, path: FieldPath, issues: IssueList):
   } else if (!isJwtClaimHeader(name) && !pseudoHeaders.has(name) && !isHeaderName(name)) {
     issues.error(path, `header name ${q(name)} is not a valid HTTP header name`, "header names are tokens (RFC 9110 §5.6.2): letters, digits and !#$%&'*+-.^_`|~; no spaces or ':'");
   }
-}
-
-/** A control character other than horizontal tab (what Envoy rejects in header values). */
-function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true;
-  }
-  return false;
-}
-
-/** Why `value` is not a header value Envoy accepts (`%VAR%` substitutions, `%%` for a literal %). */
-export function headerValueProblem(value: string): string | undefined {
-  if (hasControlCharacter(value)) return "contains a control character (newline?)";
-  for (let i = 0; i < value.length; i++) {
-    if (value[i] !== "%") continue;
-    if (value[i + 1] === "%") {
-      i++;
-      continue;
-    }
-    const end = value.indexOf("%", i + 1);
-    if (end < 0) return `has an unterminated % at position ${i}`;
-    const variable = value.slice(i + 1, end);
-    if (!/^[A-Z][A-Z0-9_]*(\(.*\))?(:[0-9]+)?$/.test(variable)) return `has an invalid substitution ${q(`%${variable}%`)}`;
-    i = end;
-  }
-  return undefined;
 }
 
 const headerValueHint = "write %% for a literal percent sign; %NAME% substitutes an Envoy variable such as %HOSTNAME% or %REQ(x-id)%";
@@ -378,6 +140,8 @@ function checkOperationName(name: string, path: FieldPath, issues: IssueList, au
 // ---------------------------------------------------------------------------------------------
 // Values
 
+// Same bounds as durations.ts, worded after the route field (`timeout "0s" is shorter than 1ms`);
+// testdata/cases pins both wordings, so they stay apart.
 function checkDuration(ms: number, path: FieldPath, issues: IssueList, what: string): void {
   if (ms < 1) {
     issues.error(path, `${what} ${q(formatDurationMs(ms))} is shorter than 1ms`, "use a duration of at least 1ms");
@@ -390,12 +154,6 @@ function checkDuration(ms: number, path: FieldPath, issues: IssueList, what: str
 function checkPercentage(percentage: Percentage | undefined, path: FieldPath, issues: IssueList): void {
   if (percentage && percentage.value > 0 && percentage.value < 0.0001) {
     issues.error([...path, "value"], `percentage ${percentage.value} is below the smallest supported share 0.0001`, "use 0 or a value in [0.0001, 100]");
-  }
-}
-
-function checkPort(port: number | undefined, path: FieldPath, issues: IssueList): void {
-  if (port !== undefined && (port < 1 || port > 65535)) {
-    issues.error(path, `port ${port} is not in the range 1..65535`, "give a port number from 1 to 65535");
   }
 }
 
@@ -492,7 +250,7 @@ export const checkVirtualService: SpecRule<VirtualServiceSpec> = (spec, context)
   for (const [i, route] of tls.entries()) checkTLSRoute(route, ["spec", "tls", i], spec, appliesToGateway, issues);
   for (const [i, route] of tcp.entries()) checkTCPRoute(route, ["spec", "tcp", i], issues);
 
-  checkExportTo(spec.exportTo ?? [], ["spec", "exportTo"], context, issues);
+  issues.add(exportToIssues(spec.exportTo, ["spec", "exportTo"], { namespace: context.namespace }));
   return issues.list;
 };
 
@@ -514,7 +272,8 @@ function checkHosts(spec: VirtualServiceSpec, appliesToGateway: boolean, applies
   if (!allValid) return;
   for (let i = 0; i < hosts.length; i++) {
     for (let j = i + 1; j < hosts.length; j++) {
-      if (hostsOverlap(hosts[i] as string, hosts[j] as string)) {
+      // Host names are case-insensitive (RFC 4343).
+      if (hostsOverlap((hosts[i] as string).toLowerCase(), (hosts[j] as string).toLowerCase())) {
         issues.error(["spec", "hosts", j], `host ${q(hosts[j])} duplicates or overlaps host ${q(hosts[i])}`, "list each host once; a wildcard already covers the names under it", "InvalidHost");
       }
     }
@@ -616,8 +375,8 @@ function checkHTTPMatch(match: HTTPMatchRequest, path: FieldPath, ctx: RouteCont
   for (const [name, value] of Object.entries(match.queryParams ?? {})) {
     checkStringMatch(value, [...path, "queryParams", name], issues, `query parameter ${q(name)}`);
   }
-  if (match.port !== undefined && match.port !== 0) checkPort(match.port, [...path, "port"], issues);
-  checkLabels(match.sourceLabels ?? {}, [...path, "sourceLabels"], issues);
+  if (match.port !== undefined && match.port !== 0) issues.add(checkPortNumber(match.port, [...path, "port"]));
+  issues.add(labelIssues(match.sourceLabels, [...path, "sourceLabels"]));
   checkGatewayNames(match.gateways ?? [], [...path, "gateways"], issues);
   checkSourceNamespace(match.sourceNamespace, [...path, "sourceNamespace"], issues);
 }
@@ -742,7 +501,7 @@ function checkRedirect(redirect: HTTPRedirect, path: FieldPath, issues: IssueLis
   if (redirect.scheme !== undefined && redirect.scheme !== "" && redirect.scheme !== "http" && redirect.scheme !== "https") {
     issues.error([...path, "scheme"], `redirect scheme ${q(redirect.scheme)} is not http or https`, redirect.scheme.toLowerCase() === "http" || redirect.scheme.toLowerCase() === "https" ? `write it in lowercase: ${redirect.scheme.toLowerCase()}` : "use http or https");
   }
-  checkPort(redirect.port, [...path, "port"], issues);
+  issues.add(checkPortNumber(redirect.port, [...path, "port"]));
 }
 
 const kb = 1024;
@@ -838,7 +597,7 @@ function checkDestination(destination: Destination, path: FieldPath, issues: Iss
   if (destination.subset !== undefined && !isDnsLabel(destination.subset)) {
     issues.error([...path, "subset"], destination.subset === "" ? "subset is empty" : `subset ${q(destination.subset)} is not a valid subset name`, "subset names are DNS labels (lowercase letters, digits, '-'), e.g. v1");
   }
-  if (destination.port?.number !== undefined) checkPort(destination.port.number, [...path, "port", "number"], issues);
+  if (destination.port?.number !== undefined) issues.add(checkPortNumber(destination.port.number, [...path, "port", "number"]));
 }
 
 function checkHTTPRouteDestinations(destinations: readonly HTTPRouteDestination[], path: FieldPath, issues: IssueList): void {
@@ -898,7 +657,7 @@ function checkTLSMatch(match: TLSMatchAttributes, path: FieldPath, spec: Virtual
       }
       continue;
     }
-    if (!hosts.some((h) => hostCovers(h, sni))) {
+    if (!hosts.some((h) => hostCovers(h.toLowerCase(), sni.toLowerCase()))) {
       issues.error(at, `SNI host ${q(sni)} is not one of, or covered by, the VirtualService hosts [${hosts.join(", ")}]`, "add the name (or a wildcard covering it) to spec.hosts", "InvalidHost");
     }
   }
@@ -927,31 +686,8 @@ function checkL4Common(match: TLSMatchAttributes | L4MatchAttributes, path: Fiel
       issues.error([...path, "destinationSubnets", i], `destination subnet ${q(subnet)} is not an IP address or CIDR block`, "write a.b.c.d, a.b.c.d/xx or an IPv6 address/prefix");
     }
   }
-  if (match.port !== undefined && match.port !== 0) checkPort(match.port, [...path, "port"], issues);
-  checkLabels(match.sourceLabels ?? {}, [...path, "sourceLabels"], issues);
+  if (match.port !== undefined && match.port !== 0) issues.add(checkPortNumber(match.port, [...path, "port"]));
+  issues.add(labelIssues(match.sourceLabels, [...path, "sourceLabels"]));
   checkGatewayNames(match.gateways ?? [], [...path, "gateways"], issues);
   checkSourceNamespace(match.sourceNamespace, [...path, "sourceNamespace"], issues);
-}
-
-/** exportTo entries: `.`, `*` or namespace names, without duplicates; `*` stands alone. */
-export function checkExportTo(exportTo: readonly string[], path: FieldPath, context: RuleContext, issues: IssueList): void {
-  const seen = new Map<string, string>();
-  for (const [i, entry] of exportTo.entries()) {
-    const at = [...path, i];
-    // "." means the resource's own namespace, so "." and that namespace's name are duplicates.
-    const key = entry === "." && context.namespace !== undefined ? context.namespace : entry;
-    const previous = seen.get(key);
-    if (previous !== undefined) {
-      const message = previous === entry ? `exportTo lists ${q(entry)} twice` : `exportTo lists both "." and ${q(context.namespace)}, which is the same namespace`;
-      issues.error(at, message, "list each namespace once");
-      continue;
-    }
-    seen.set(key, entry);
-    if (entry !== "." && entry !== "*" && !isDnsLabel(entry)) {
-      issues.error(at, `exportTo entry ${q(entry)} is not ".", "*" or a namespace name`, entry === "~" ? "\"~\" (export to no one) is only allowed for ServiceEntry" : "use . (this namespace), * (all namespaces) or namespace names");
-    }
-  }
-  if (exportTo.includes("*") && exportTo.length > 1) {
-    issues.error(path, "exportTo mixes \"*\" with other entries", "\"*\" already exports to every namespace; keep only \"*\"");
-  }
 }

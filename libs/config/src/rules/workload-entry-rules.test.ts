@@ -4,7 +4,7 @@ import jsYaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { checkValue, formatPath } from "../check-value.ts";
 import { WorkloadEntrySpec } from "../schema/workload-entry.ts";
-import { checkEndpoint, checkWorkloadEntry, unixAddressProblem } from "./workload-entry-rules.ts";
+import { checkWorkloadEntry } from "./workload-entry-rules.ts";
 
 /** Runs the schema (which must pass) and then the rule: [severity, path, message]. */
 function issues(spec: unknown): [string, string, string][] {
@@ -48,25 +48,6 @@ describe("checkWorkloadEntry", () => {
       ["error", 'spec.labels["app/"]'],
       ["error", "spec.labels.version"],
     ]);
-  });
-});
-
-describe("checkEndpoint", () => {
-  it("rejects host names where only IPs are allowed and ports the service does not declare", () => {
-    const entry = { address: "vm1.example.com", ports: { grpc: 9090 } };
-    expect(checkEndpoint(entry, ["spec", "endpoints", 0], { allowDnsName: false, servicePortNames: new Set(["http"]) }).map((i) => formatPath(i.path))).toEqual([
-      "spec.endpoints[0].address",
-      "spec.endpoints[0].ports.grpc",
-    ]);
-  });
-});
-
-describe("unixAddressProblem", () => {
-  it("accepts absolute paths and abstract sockets only", () => {
-    expect(unixAddressProblem("/var/run/s.sock")).toBeUndefined();
-    expect(unixAddressProblem("@name")).toBeUndefined();
-    expect(unixAddressProblem("")).toBe("has an empty socket path");
-    expect(unixAddressProblem("run/s.sock")).toBe('socket path "run/s.sock" is not absolute');
   });
 });
 

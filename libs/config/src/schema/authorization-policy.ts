@@ -3,7 +3,7 @@
 // Field list: istio/api security/v1beta1/authorization_policy.proto (current CRD: serviceAccounts,
 // targetRefs included; the proto has no trustDomains field).
 import { Type, type TArray, type TString } from "@sinclair/typebox";
-import { closed, PolicyTargetReference, stringEnum, WorkloadSelector, type Decoded } from "./common.ts";
+import { closed, PolicyTargetReference, PolicyTargetReferences, stringEnum, WorkloadSelector, type Decoded } from "./common.ts";
 
 /** A list of match strings: exact "abc", prefix "abc*", suffix "*abc", or "*" for "present". */
 function matchList(description: string, options: { maxItems?: number; maxLength?: number } = {}): TArray<TString> {
@@ -140,12 +140,7 @@ export const AuthorizationPolicySpec = closed(
   {
     selector: Type.Optional(WorkloadSelector),
     targetRef: Type.Optional(PolicyTargetReference),
-    targetRefs: Type.Optional(
-      Type.Array(PolicyTargetReference, {
-        maxItems: 16,
-        description: "Resources (a Gateway API Gateway, Service, ServiceEntry) the policy attaches to. Excludes selector and targetRef.",
-      }),
-    ),
+    targetRefs: Type.Optional(PolicyTargetReferences),
     rules: Type.Optional(
       Type.Array(Rule, {
         maxItems: 512,

@@ -133,6 +133,12 @@ export const PolicyTargetReference = closed(
   { description: "PolicyTargetReference selects the target (e.g. a Gateway or Service) a policy attaches to." },
 );
 
+/** `targetRefs` of the security policies (RequestAuthentication, AuthorizationPolicy). */
+export const PolicyTargetReferences = Type.Array(PolicyTargetReference, {
+  maxItems: 16,
+  description: "Resources (a Gateway API Gateway, Service, ServiceEntry) the policy attaches to. Excludes selector and targetRef.",
+});
+
 /** Free-form JSON value (protobuf `Struct` / `Value`), e.g. a JWT claim. */
 export const AnyValue = Type.Unknown({ "x-kubernetes-preserve-unknown-fields": true });
 

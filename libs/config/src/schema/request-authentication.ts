@@ -2,7 +2,7 @@
 // a workload or gateway accepts, where to find them and how to verify them.
 // Field list: istio/api security/v1beta1/request_authentication.proto and jwt.proto.
 import { Type } from "@sinclair/typebox";
-import { closed, Duration, PolicyTargetReference, WorkloadSelector, type Decoded } from "./common.ts";
+import { closed, Duration, PolicyTargetReference, PolicyTargetReferences, WorkloadSelector, type Decoded } from "./common.ts";
 
 /** `istio.security.v1beta1.JWTHeader`: a request header that may carry the token. */
 export const JWTHeader = closed(
@@ -105,12 +105,7 @@ export const RequestAuthenticationSpec = closed(
   {
     selector: Type.Optional(WorkloadSelector),
     targetRef: Type.Optional(PolicyTargetReference),
-    targetRefs: Type.Optional(
-      Type.Array(PolicyTargetReference, {
-        maxItems: 16,
-        description: "Resources (a Gateway API Gateway, Service, ServiceEntry) the policy attaches to. Excludes selector and targetRef.",
-      }),
-    ),
+    targetRefs: Type.Optional(PolicyTargetReferences),
     jwtRules: Type.Optional(
       Type.Array(JWTRule, {
         maxItems: 4096,
