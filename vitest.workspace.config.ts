@@ -4,6 +4,6 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    projects: ["apps/*/vitest.config.ts", "libs/*/vitest.config.ts"],
+    projects: ["apps/*/vitest.config.ts", "libs/*/vitest.config.ts", "e2e/vitest.config.ts"],
   },
 });
