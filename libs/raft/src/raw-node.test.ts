@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import type { LogIndex, NodeId, Term } from "./ids.ts";
+import { MemoryStorage } from "./memory-storage.ts";
+import type { Message } from "./message.ts";
+import type { Ready } from "./raw-node.ts";
+import { RawNode, createRawNode } from "./raw-node.ts";
+
+const n = (id: string): NodeId => id as NodeId;
+const voters = { voters: [n("1"), n("2"), n("3")], learners: [] };
+
+function persist(storage: MemoryStorage, ready: Ready): void {
+  if (ready.snapshot) storage.applySnapshot(ready.snapshot);
+  storage.append(ready.entries);
+  if (ready.hardState) storage.setHardState(ready.hardState);
+}
+
+function newNode(storage = new MemoryStorage({ confState: voters }), id = "1"): RawNode {
+  return createRawNode({ id: n(id), electionTick: 10, heartbeatTick: 1, storage, random: () => 0, preVote: false });
+}
+
+describe("RawNode", () => {
+  it("hands out a Ready once: ready() again before advance() throws, and hasReady() is false meanwhile", () => {
+    const node = newNode();
+    node.campaign();
+    expect(node.hasReady()).toBe(true);
+    const ready = node.ready();
+    expect(node.hasReady()).toBe(false);
+    expect(() => node.ready()).toThrow(/advance/);
+    expect(() => node.advance({ ...ready })).toThrow(/not the outstanding one/);
+    node.advance(ready);
+    expect(node.hasReady()).toBe(false);
+  });
+
+  it("reports soft and hard state only when they change", () => {
+    const storage = new MemoryStorage({ confState: voters });
+    const node = newNode(storage);
+    node.campaign();
+    const first = node.ready();
+    expect(first.softState).toEqual({ lead: null, state: "candidate" });
+    expect(first.hardState).toEqual({ term: 1, vote: "1", commit: 0 });
+    expect(first.mustSync).toBe(true);
+    persist(storage, first);
+    node.advance(first);
+    node.step({ type: "vote-resp", from: n("2"), to: n("1"), term: 1 as Term, reject: false });
+    const second = node.ready();
+    expect(second.softState).toEqual({ lead: "1", state: "leader" });
+    expect(second.hardState).toBeUndefined();
+    expect(second.entries).toHaveLength(1);
+  });
+
+  it("puts an acknowledgement in the same Ready as the entries it acknowledges, to be sent after they are persisted", () => {
+    const node = newNode(new MemoryStorage({ confState: voters }), "2");
+    node.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 0 as LogIndex, logTerm: 0 as Term, entries: [{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array() }], commit: 0 as LogIndex });
+    const ready = node.ready();
+    expect(ready.entries.map((e) => e.index)).toEqual([1]);
+    expect(ready.messages).toMatchObject([{ type: "app-resp", index: 1 }]);
+    expect(ready.mustSync).toBe(true);
+  });
+
+  it("does not ask for a sync when only the commit index moved", () => {
+    const storage = new MemoryStorage({ confState: voters });
+    storage.append([{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array() }]);
+    storage.setHardState({ term: 1 as Term, vote: null, commit: 0 as LogIndex });
+    const node = newNode(storage, "2");
+    node.step({ type: "heartbeat", from: n("1"), to: n("2"), term: 1 as Term, commit: 1 as LogIndex, context: null });
+    const ready = node.ready();
+    expect(ready.hardState?.commit).toBe(1);
+    expect(ready.mustSync).toBe(false);
+    expect(ready.committedEntries.map((e) => e.index)).toEqual([1]);
+  });
+
+  it("refuses to advance entries the driver did not persist", () => {
+    const node = newNode(new MemoryStorage({ confState: { voters: [n("1")], learners: [] } }));
+    node.campaign();
+    const ready = node.ready();
+    expect(() => node.advance(ready)).toThrow(/persist ready.entries before advance/);
+  });
+
+  it("restarts from its storage with term, vote, commit and log, re-applying committed entries after the snapshot", () => {
+    const storage = new MemoryStorage({ confState: { voters: [n("1")], learners: [] } });
+    let node = newNode(storage);
+    node.campaign();
+    const applied: number[] = [];
+    const drain = (): void => {
+      while (node.hasReady()) {
+        const ready = node.ready();
+        persist(storage, ready);
+        applied.push(...ready.committedEntries.map((e) => e.index));
+        node.advance(ready);
+      }
+    };
+    drain();
+    node.propose(new Uint8Array([1]));
+    node.propose(new Uint8Array([2]));
+    drain();
+    expect(applied).toEqual([1, 2, 3]);
+    node = newNode(storage);
+    expect(node.status()).toMatchObject({ term: 1, vote: "1", commit: 3, applied: 0, lastIndex: 3, state: "follower" });
+    applied.length = 0;
+    drain();
+    expect(applied).toEqual([1, 2, 3]);
+    // With `applied` given, nothing is handed out twice.
+    node = createRawNode({ id: n("1"), electionTick: 10, heartbeatTick: 1, storage, random: () => 0, applied: 3 as LogIndex });
+    expect(node.hasReady()).toBe(false);
+  });
+
+  it("step() refuses a message addressed to another node", () => {
+    const node = newNode();
+    const m: Message = { type: "heartbeat", from: n("2"), to: n("3"), term: 1 as Term, commit: 0 as LogIndex, context: null };
+    expect(() => node.step(m)).toThrow(/stepped into node 1/);
+  });
+
+  it("proposeBatch() appends all entries or none", () => {
+    const storage = new MemoryStorage({ confState: { voters: [n("1")], learners: [] } });
+    const node = createRawNode({ id: n("1"), electionTick: 10, heartbeatTick: 1, storage, random: () => 0, maxUncommittedEntriesSize: 4 });
+    node.campaign();
+    const ready = node.ready();
+    persist(storage, ready);
+    node.advance(ready);
+    expect(node.proposeBatch([new Uint8Array(3), new Uint8Array(3)])).toMatchObject({ ok: true, index: 3 });
+    expect(node.proposeBatch([new Uint8Array(1)])).toEqual({ ok: false, reason: "uncommitted-too-large" });
+    expect(node.status().lastIndex).toBe(3);
+  });
+
+  it("is a RawNode built by createRawNode()", () => {
+    expect(newNode()).toBeInstanceOf(RawNode);
+  });
+});

@@ -1,0 +1,185 @@
+// The driver's handle on one Raft node (etcd's RawNode): feed it ticks, messages and requests,
+// then take a `Ready` — persist, send, apply — and hand it back with `advance`.
+import { encodeConfChange } from "./conf-change.ts";
+import type { ConfChange } from "./conf-change.ts";
+import { isEmptyHardState, isSameHardState } from "./entry.ts";
+import type { Entry, HardState, Snapshot } from "./entry.ts";
+import type { NodeId } from "./ids.ts";
+import type { Message } from "./message.ts";
+import { Raft } from "./raft.ts";
+import type { ProposeResult, ReadIndexResult, ReadState, TransferResult } from "./outcomes.ts";
+import type { SoftState, Status } from "./status.ts";
+import { resolveRaftConfig } from "./raft-config.ts";
+import type { RaftConfig } from "./raft-config.ts";
+
+/**
+ * What a node needs its driver to do, in this order:
+ * 1. persist `snapshot` (if any), then `entries`, then `hardState` (if any) — durably when
+ *    `mustSync`;
+ * 2. send `messages` (only now: some acknowledge what step 1 persisted, thesis §3.8);
+ * 3. apply `snapshot` (if any) and then `committedEntries` to the state machine, and serve the
+ *    reads in `readStates` once their index is applied;
+ * 4. call `advance(ready)`.
+ * Steps 2 and 3 may run concurrently. A `Ready` is handed out once; `ready()` again before
+ * `advance` is an error.
+ */
+export interface Ready {
+  /** Present when leader or role changed since the last Ready. */
+  readonly softState?: SoftState;
+  /** Present when term, vote or commit changed since the last Ready. */
+  readonly hardState?: HardState;
+  /** Entries to append to storage (they may replace a stored suffix from their first index). */
+  readonly entries: readonly Entry[];
+  /** A snapshot received from the leader, to persist and apply before anything else. */
+  readonly snapshot?: Snapshot;
+  readonly messages: readonly Message[];
+  /** Entries committed since the last Ready, to apply in order; they may also be in `entries`. */
+  readonly committedEntries: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+  /** Whether `snapshot`, `entries` or `hardState` must reach stable storage (fsync) before `messages` leave; a commit-only change need not. */
+  readonly mustSync: boolean;
+}
+
+/** Creates a node from its configuration and storage; throws `RangeError` on an invalid configuration. */
+export function createRawNode(config: RaftConfig): RawNode {
+  return new RawNode(config);
+}
+
+/**
+ * One Raft node as a pure state machine. Nothing happens between calls: no timers, no I/O.
+ * Restart a node by creating a new RawNode over the storage the old one persisted into.
+ */
+export class RawNode {
+  private readonly raft: Raft;
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+  private outstanding: Ready | null = null;
+
+  /** Throws `RangeError` if the configuration is invalid (see `resolveRaftConfig` for the value form). */
+  constructor(config: RaftConfig) {
+    const resolved = resolveRaftConfig(config);
+    if (!resolved.ok) throw new RangeError(`invalid Raft configuration (${resolved.problem}): ${resolved.message}`);
+    this.raft = new Raft(resolved.config);
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  get id(): NodeId {
+    return this.raft.id;
+  }
+
+  /** Advances the node's logical clock by one tick (elections, heartbeats, CheckQuorum). */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (with PreVote if configured), as if the election timeout had fired. */
+  campaign(): void {
+    this.raft.startElection();
+  }
+
+  /** Delivers a message from a peer; throws if it is addressed to another node. */
+  step(message: Message): void {
+    if (message.to !== this.raft.id) throw new RangeError(`message to ${message.to} stepped into node ${this.raft.id}`);
+    this.raft.step(message);
+  }
+
+  /** Proposes application data (Raft §5.3). "appended" is not "committed": watch `committedEntries`. */
+  propose(data: Uint8Array): ProposeResult {
+    return this.raft.propose([{ type: "normal", data }]);
+  }
+
+  /** Proposes several entries at once; all are appended or none. */
+  proposeBatch(data: readonly Uint8Array[]): ProposeResult {
+    return this.raft.propose(data.map((d) => ({ type: "normal" as const, data: d })));
+  }
+
+  /**
+   * Proposes a one-server membership change (thesis §4.1). It takes effect on each node when that
+   * node applies the committed entry (at `advance`); only one may be pending at a time.
+   */
+  proposeConfChange(change: ConfChange): ProposeResult {
+    return this.raft.propose([{ type: "conf-change", data: encodeConfChange(change) }]);
+  }
+
+  /** Asks for a linearizable read point (thesis §6.4); `context` must be unique among pending reads. */
+  readIndex(context: string): ReadIndexResult {
+    return this.raft.readIndex(context);
+  }
+
+  /** Asks the leader to hand leadership to `to` (thesis §3.10); proposals are refused meanwhile. */
+  transferLeader(to: NodeId): TransferResult {
+    return this.raft.transferLeader(to);
+  }
+
+  /** Tells the leader its transport could not reach `to`. */
+  reportUnreachable(to: NodeId): void {
+    this.raft.reportUnreachable(to);
+  }
+
+  /** Tells the leader whether the snapshot it sent to `to` arrived. */
+  reportSnapshot(to: NodeId, outcome: "finished" | "failed"): void {
+    this.raft.reportSnapshot(to, outcome);
+  }
+
+  /** Whether `ready()` has anything; false while a Ready is outstanding. */
+  hasReady(): boolean {
+    if (this.outstanding !== null) return false;
+    const raft = this.raft;
+    raft.flushAppends();
+    if (raft.msgs.length > 0 || raft.readStates.length > 0) return true;
+    if (raft.log.unstable.entries.length > 0 || raft.log.hasPendingSnapshot() || raft.log.hasNextCommittedEntries()) return true;
+    const soft = raft.softState();
+    if (soft.lead !== this.prevSoftState.lead || soft.state !== this.prevSoftState.state) return true;
+    const hard = raft.hardState();
+    return !isEmptyHardState(hard) && !isSameHardState(hard, this.prevHardState);
+  }
+
+  /** Takes what the driver must persist, send and apply now (see `Ready`). */
+  ready(): Ready {
+    if (this.outstanding !== null) throw new Error(`node ${this.raft.id}: ready() called before advance() of the previous Ready`);
+    const raft = this.raft;
+    raft.flushAppends();
+    const soft = raft.softState();
+    const hard = raft.hardState();
+    const softChanged = soft.lead !== this.prevSoftState.lead || soft.state !== this.prevSoftState.state;
+    const hardChanged = !isEmptyHardState(hard) && !isSameHardState(hard, this.prevHardState);
+    const entries = raft.log.unstableEntries();
+    const snapshot = raft.log.unstable.snapshot;
+    const committedEntries = raft.log.nextCommittedEntries();
+    const ready: Ready = {
+      ...(softChanged ? { softState: soft } : {}),
+      ...(hardChanged ? { hardState: hard } : {}),
+      entries,
+      ...(snapshot !== null ? { snapshot } : {}),
+      messages: raft.msgs,
+      committedEntries,
+      readStates: raft.readStates,
+      mustSync:
+        entries.length > 0 || snapshot !== null || (hardChanged && (hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote)),
+    };
+    raft.msgs = [];
+    raft.readStates = [];
+    if (softChanged) this.prevSoftState = soft;
+    if (hardChanged) this.prevHardState = hard;
+    const lastCommitted = committedEntries[committedEntries.length - 1];
+    if (lastCommitted !== undefined) raft.log.applying = lastCommitted.index;
+    this.outstanding = ready;
+    return ready;
+  }
+
+  /** Confirms that `ready` (the last one handed out) was persisted, sent and applied. */
+  advance(ready: Ready): void {
+    if (ready !== this.outstanding) throw new Error(`node ${this.raft.id}: advance() with a Ready that is not the outstanding one`);
+    this.outstanding = null;
+    if (ready.snapshot !== undefined) this.raft.snapshotApplied(ready.snapshot.metadata.index);
+    const last = ready.entries[ready.entries.length - 1];
+    if (last !== undefined) this.raft.entriesPersisted(last.index, last.term);
+    this.raft.entriesApplied(ready.committedEntries);
+  }
+
+  /** The node's state, with per-member progress on a leader. */
+  status(): Status {
+    return this.raft.status();
+  }
+}
