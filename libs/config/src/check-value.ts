@@ -127,8 +127,8 @@ function walkObject(s: AnySchema, value: unknown, path: PathStack, problems: Val
       });
     }
   }
-  for (const [key, fieldSchema] of Object.entries(properties)) {
-    if (out[key] === undefined && fieldSchema["default"] !== undefined && value[key] == null) {
+  for (const [key, fieldSchema] of fieldsWithDefaults(s, properties)) {
+    if (out[key] === undefined && value[key] == null) {
       path.push(key);
       out[key] = walk(fieldSchema, fieldSchema["default"], path, problems);
       path.pop();
@@ -147,6 +147,19 @@ function walkObject(s: AnySchema, value: unknown, path: PathStack, problems: Val
     }
   }
   return out;
+}
+
+// The fields of an object schema that have a documented default, computed once per schema
+// (walking every property of every object on each check was a large share of the cost).
+const defaultsBySchema = new WeakMap<AnySchema, readonly (readonly [string, AnySchema])[]>();
+
+function fieldsWithDefaults(s: AnySchema, properties: Record<string, AnySchema>): readonly (readonly [string, AnySchema])[] {
+  let fields = defaultsBySchema.get(s);
+  if (!fields) {
+    fields = Object.entries(properties).filter(([, fieldSchema]) => fieldSchema["default"] !== undefined);
+    defaultsBySchema.set(s, fields);
+  }
+  return fields;
 }
 
 /** When `field` is empty but fields that belong under it sit beside it, say so. */

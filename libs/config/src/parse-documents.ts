@@ -41,26 +41,38 @@ interface Chunk {
 
 // YAML 1.2 §9.1: a line starting with `---` or `...` (then blank or end) is a document marker,
 // never scalar content, so splitting on such lines is exact.
-const markerLine = /^(?:---|\.\.\.)(?:[ \t].*)?\r?$/;
+const markerLines = /^(?:---|\.\.\.)(?:[ \t][^\n]*)?\r?$/gm;
 
+/** Splits at marker lines with slices of the text (no per-line copies: meshes are megabytes). */
 function splitDocuments(text: string): Chunk[] {
-  const lines = text.split("\n");
   const chunks: Chunk[] = [];
   let start = 0;
-  for (let i = 0; i <= lines.length; i++) {
-    const line = lines[i];
-    if (i === lines.length || markerLine.test(line as string)) {
-      if (i > start) chunks.push({ text: lines.slice(start, i).join("\n"), firstLine: start });
-      // `--- {inline: content}` keeps its content in the next chunk.
-      if (line !== undefined && line.startsWith("---") && line.slice(3).trim() !== "") {
-        lines[i] = ` ${line.slice(3)}`;
-        start = i;
-      } else {
-        start = i + 1;
-      }
+  let line = 0; // 0-based line of `start`
+  const push = (end: number): void => {
+    // The newline before a marker belongs to the marker line, not to the document.
+    const last = end > start && text[end - 1] === "\n" ? end - 1 : end;
+    if (last > start) chunks.push({ text: text.slice(start, last), firstLine: line });
+  };
+  for (const marker of text.matchAll(markerLines)) {
+    push(marker.index);
+    line += countNewlines(text, start, marker.index);
+    const inline = marker[0].startsWith("---") ? marker[0].slice(3).trim() : "";
+    if (inline !== "") {
+      // `--- {inline: content}` keeps its content (behind a blank where the marker was).
+      chunks.push({ text: ` ${marker[0].slice(3)}`, firstLine: line });
     }
+    const next = marker.index + marker[0].length;
+    line += countNewlines(text, marker.index, next) + (next < text.length ? 1 : 0);
+    start = Math.min(text.length, next + 1);
   }
+  push(text.length);
   return chunks;
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = text.indexOf("\n", from); i !== -1 && i < to; i = text.indexOf("\n", i + 1)) count++;
+  return count;
 }
 
 /** Parses every document of a multi-document YAML or JSON text. A document with a syntax error is dropped and reported. */
@@ -90,11 +102,20 @@ export function parseDocuments(text: string): ParsedText {
   return { documents, syntaxProblems };
 }
 
+/** The first line that is neither blank nor a comment (where the resource starts). */
 function firstContentPosition(chunk: Chunk): TextPosition {
-  const lines = chunk.text.split("\n");
-  const index = lines.findIndex((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
-  const line = lines[Math.max(0, index)] as string;
-  return { line: chunk.firstLine + Math.max(0, index) + 1, column: line.length - line.trimStart().length + 1 };
+  let lineStart = 0;
+  for (let index = 0; lineStart <= chunk.text.length; index++) {
+    const lineEnd = chunk.text.indexOf("\n", lineStart);
+    const line = chunk.text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
+    const content = line.trimStart();
+    if (content !== "" && !content.startsWith("#")) {
+      return { line: chunk.firstLine + index + 1, column: line.length - content.length + 1 };
+    }
+    if (lineEnd === -1) break;
+    lineStart = lineEnd + 1;
+  }
+  return { line: chunk.firstLine + 1, column: 1 };
 }
 
 function syntaxProblem(chunk: Chunk, error: unknown): SyntaxProblem {
