@@ -13,7 +13,8 @@ async function ruleIds(filePath: string, code: string): Promise<string[]> {
   return (result?.messages ?? []).map((m) => m.ruleId ?? m.message).sort();
 }
 
-describe("pure libs", () => {
+// The first lint builds Nx's project graph, which takes seconds on a loaded machine.
+describe("pure libs", { timeout: 60_000 }, () => {
   it.each(["libs/config/src/probe.ts", "libs/raft/src/probe.ts", "libs/proxy-core/src/probe.ts", "libs/pki/src/probe.ts"])(
     "%s may not import Node built-ins or use the clock, timers or randomness",
     async (file) => {
