@@ -15,7 +15,7 @@ const nodeBuiltins = [
 
 export default [
   {
-    ignores: ["**/node_modules/**", "**/dist/**", "**/out-tsc/**", "**/.nx/**", "**/*.timestamp*", ".meshwork/**", "**/testdata/**"],
+    ignores: ["**/node_modules/**", "**/dist/**", "**/out-tsc/**", "**/.nx/**", "**/*.timestamp*", ".meshwork/**", "**/testdata/**", "libs/protocol/src/gen/**"],
   },
   ...nx.configs["flat/base"],
   ...nx.configs["flat/typescript"],

@@ -1,0 +1,26 @@
+// A grpc-js client of mesh.ca.v1.CertificateService that authenticates the CA by its SPIFFE ID
+// (not its host name) against the bootstrap roots: what workload agents, meshctl, tests and
+// bench/ca use. Workloads present no client certificate: the workload token is their proof.
+import { credentials } from "@grpc/grpc-js";
+import { spiffeServerIdentityCheck, type SpiffeId, type TrustBundles } from "@meshwork/pki";
+import { CertificateServiceClient, type CreateCertificateRequest, type CreateCertificateResponse } from "@meshwork/protocol";
+
+/** Connects to the CA at `address` ("host:port"), trusting `bundles` and expecting `serverId`. */
+export function createCaClient(options: {
+  readonly address: string;
+  readonly bundles: TrustBundles;
+  readonly rootsPem: string;
+  readonly serverId: SpiffeId;
+  readonly clock: () => Date;
+}): CertificateServiceClient {
+  const checkServerIdentity = spiffeServerIdentityCheck([options.serverId], { bundles: options.bundles, clock: options.clock });
+  const channel = credentials.createSsl(Buffer.from(options.rootsPem), null, null, { checkServerIdentity });
+  return new CertificateServiceClient(options.address, channel);
+}
+
+/** CreateCertificate as a promise; rejects with the grpc-js ServiceError. */
+export function createCertificate(client: CertificateServiceClient, request: CreateCertificateRequest): Promise<CreateCertificateResponse> {
+  return new Promise((resolve, reject) => {
+    client.createCertificate(request, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}

@@ -1,0 +1,244 @@
+// The CA's state and its one operation, issuing: the signing chain (a parent CA — our root or a
+// plugged-in CA — and the rotating intermediate under it), the published trust bundle with its
+// watchers, and the attestation pipeline (token → decideIssue → one-time token → rate limit →
+// sign). No sockets or files: the gRPC service and main.ts wire it; time and crypto are injected.
+import {
+  addRoot,
+  certificatesToPem,
+  createIntermediateCa,
+  generateKeyPair,
+  issueSvid,
+  parseCsr,
+  removeRoot,
+  rootsOf,
+  trustBundles,
+  type SigningCa,
+  type SpiffeId,
+  type TrustBundles,
+  type TrustDomain,
+} from "@meshwork/pki";
+import type { Logger } from "@meshwork/telemetry";
+import type { CaMetrics } from "./core/ca-metrics.ts";
+import { decideIssue, type IssuePolicy } from "./core/decide-issue.ts";
+import { intermediateRotationAtMs } from "./core/intermediate-rotation.ts";
+import { OneTimeTokens } from "./core/one-time-tokens.ts";
+import { refuse, type Refusal } from "./core/refusal.ts";
+import { TokenBuckets, type RateLimit } from "./core/token-bucket.ts";
+import { verifyWorkloadToken } from "./core/workload-token.ts";
+
+/** A CreateCertificate request as the service receives it. */
+export interface CertificateRequest {
+  readonly csrPem: string;
+  readonly validitySeconds: number;
+  readonly workloadToken: string;
+}
+
+/** An issued chain, PEM, leaf first and root last, with the facts the audit log records. */
+export interface IssuedChain {
+  readonly type: "issued";
+  readonly certChainPem: readonly string[];
+  readonly spiffeId: SpiffeId;
+  readonly serialHex: string;
+  readonly ttlSeconds: number;
+  readonly notAfter: Date;
+}
+
+/** The published bundle: the trust domain's roots and a version that grows with each change. */
+export interface PublishedBundle {
+  readonly trustDomain: TrustDomain;
+  readonly rootsPem: readonly string[];
+  readonly version: number;
+}
+
+/** Everything the authority needs; see main.ts for the real values. */
+export interface AuthorityOptions {
+  readonly trustDomain: TrustDomain;
+  /** The CA our intermediates are created under (our root, or a plugged-in CA with its chain). */
+  readonly parent: SigningCa;
+  /** Roots published besides the parent's root (e.g. a previous root during a rotation). */
+  readonly extraRoots?: readonly Uint8Array[];
+  readonly intermediateTtlSeconds: number;
+  readonly policy: IssuePolicy;
+  readonly rateLimit: RateLimit;
+  /** The mesh token issuer's public key (ES256). */
+  readonly tokenPublicKey: CryptoKey;
+  readonly crypto: Crypto;
+  readonly clock: () => Date;
+  /** Monotonic milliseconds, for latency. */
+  readonly monotonicMs: () => number;
+  readonly logger: Logger;
+  readonly metrics: CaMetrics;
+}
+
+/** The running CA. Create with {@link CertificateAuthority.create}. */
+export class CertificateAuthority {
+  readonly #options: AuthorityOptions;
+  readonly #oneTime = new OneTimeTokens();
+  readonly #buckets: TokenBuckets;
+  readonly #watchers = new Set<(bundle: PublishedBundle) => void>();
+  #parent: SigningCa;
+  #signer: SigningCa;
+  #rotateAtMs: number;
+  #rotating: Promise<void> | undefined;
+  #bundles: TrustBundles;
+  #version = 1;
+
+  private constructor(options: AuthorityOptions, signer: SigningCa) {
+    this.#options = options;
+    this.#parent = options.parent;
+    this.#signer = signer;
+    this.#rotateAtMs = this.#rotationTime(signer);
+    this.#buckets = new TokenBuckets(options.rateLimit);
+    let bundles = trustBundles([[options.trustDomain, [rootOf(options.parent)]]]);
+    for (const root of options.extraRoots ?? []) bundles = addRoot(bundles, options.trustDomain, root);
+    this.#bundles = bundles;
+  }
+
+  /** Creates the authority and its first intermediate signing CA. */
+  static async create(options: AuthorityOptions): Promise<CertificateAuthority> {
+    return new CertificateAuthority(options, await createSigner(options.parent, options));
+  }
+
+  /** The CA currently signing leaves. */
+  get signingCa(): SigningCa {
+    return this.#signer;
+  }
+
+  /** The current bundle. */
+  bundle(): PublishedBundle {
+    return { trustDomain: this.#options.trustDomain, rootsPem: rootsOf(this.#bundles, this.#options.trustDomain).map((r) => certificatesToPem([r])), version: this.#version };
+  }
+
+  /** The current bundle as TrustBundles (for verifying what this CA issued). */
+  trustBundles(): TrustBundles {
+    return this.#bundles;
+  }
+
+  /** Calls `listener` on every bundle change; returns the unsubscribe function. */
+  watch(listener: (bundle: PublishedBundle) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /**
+   * Attests and signs one request. Refusals are values; `caller` (the peer address) goes to the
+   * audit line. Every outcome is counted in the metrics.
+   */
+  async issue(request: CertificateRequest, caller: string): Promise<IssuedChain | Refusal> {
+    const started = this.#options.monotonicMs();
+    const outcome = await this.#issue(request);
+    const { logger, metrics } = this.#options;
+    if (outcome.type === "refuse") {
+      metrics.countRefusal(outcome.reason);
+      logger.warn("certificate refused", { audit: true, reason: outcome.reason, detail: outcome.message, caller });
+      return outcome;
+    }
+    metrics.issued++;
+    metrics.observeSigning((this.#options.monotonicMs() - started) / 1000);
+    logger.info("certificate issued", { audit: true, serial: outcome.serialHex, spiffeId: outcome.spiffeId, ttlSeconds: outcome.ttlSeconds, notAfter: outcome.notAfter.toISOString(), caller });
+    return outcome;
+  }
+
+  async #issue(request: CertificateRequest): Promise<IssuedChain | Refusal> {
+    const { crypto, policy } = this.#options;
+    const token = await verifyWorkloadToken(request.workloadToken, { publicKey: this.#options.tokenPublicKey, crypto });
+    if (!token.ok) return refuse(token.reason, token.detail);
+    const csr = await parseCsr(request.csrPem, { crypto });
+    if (!csr.ok) return refuse("csr-invalid", `the CSR is refused (${csr.reason}): ${csr.detail}`);
+    const now = this.#options.clock();
+    const decision = decideIssue({ requestedId: csr.csr.requestedId, validitySeconds: request.validitySeconds }, token.claims, policy, now);
+    if (decision.type === "refuse") return decision;
+    const nowMs = now.getTime();
+    if (decision.oneTimeTokenId !== undefined && this.#oneTime.isSpent(decision.oneTimeTokenId, nowMs)) {
+      return refuse("token-reused", `one-time workload token ${decision.oneTimeTokenId} was already used; mint a new one`);
+    }
+    if (!this.#buckets.take(decision.spiffeId, nowMs)) {
+      const { ratePerSecond, burst } = this.#options.rateLimit;
+      return refuse("rate-limited", `"${decision.spiffeId}" asked for more than ${ratePerSecond} certificates/s (burst ${burst}); retry with backoff`);
+    }
+    if (decision.oneTimeTokenId !== undefined) this.#oneTime.spend(decision.oneTimeTokenId, (token.claims.expSeconds + policy.clockSkewSeconds) * 1000, nowMs);
+    if (nowMs >= this.#rotateAtMs) await this.rotateIntermediate();
+    const issued = await issueSvid({ csr: csr.csr, spiffeId: decision.spiffeId, ttlSeconds: decision.ttlSeconds, issuer: this.#signer, now, crypto });
+    if (!issued.ok) return refuse("ca-unavailable", `the CA cannot sign (${issued.reason}): ${issued.detail}`);
+    const { svid } = issued;
+    return {
+      type: "issued",
+      certChainPem: svid.chain.map((der) => certificatesToPem([der])),
+      spiffeId: svid.spiffeId,
+      serialHex: svid.serialHex,
+      ttlSeconds: Math.min(decision.ttlSeconds, Math.ceil((svid.notAfter.getTime() - nowMs) / 1000)),
+      notAfter: svid.notAfter,
+    };
+  }
+
+  /** Replaces the intermediate when due (or when `force`); concurrent calls share one rotation. */
+  async rotateIntermediate(force = false): Promise<void> {
+    if (!force && this.#options.clock().getTime() < this.#rotateAtMs) return;
+    this.#rotating ??= (async () => {
+      try {
+        const next = await createSigner(this.#parent, this.#options);
+        this.#signer = next;
+        this.#rotateAtMs = this.#rotationTime(next);
+        this.#options.logger.info("intermediate CA rotated", { notAfter: next.notAfter.toISOString(), rotateAt: new Date(this.#rotateAtMs).toISOString() });
+      } finally {
+        this.#rotating = undefined;
+      }
+    })();
+    await this.#rotating;
+  }
+
+  /**
+   * Root rotation, step 1 (DESIGN.md §3.3): publish a bundle holding the old and the new root, so
+   * every workload trusts both before anything is signed under the new one.
+   */
+  publishRoot(newParent: SigningCa): void {
+    this.#publish(addRoot(this.#bundles, this.#options.trustDomain, rootOf(newParent)));
+  }
+
+  /**
+   * Root rotation, step 2, once the bundle has reached the workloads: sign with a new intermediate
+   * under `newParent`. Leaves issued before still chain to the old root, which stays published.
+   */
+  async switchParent(newParent: SigningCa): Promise<void> {
+    this.publishRoot(newParent);
+    this.#parent = newParent;
+    await this.rotateIntermediate(true);
+  }
+
+  /** Steps 1 and 2 at once, for a CA whose workloads tolerate a short window of unknown roots (tests, first setup). */
+  async rotateRoot(newParent: SigningCa): Promise<void> {
+    await this.switchParent(newParent);
+  }
+
+  /** Root rotation, step 3: drop `root` (DER) from the bundle once every workload holds the new chain. */
+  retireRoot(root: Uint8Array): void {
+    this.#publish(removeRoot(this.#bundles, this.#options.trustDomain, root));
+  }
+
+  #publish(bundles: TrustBundles): void {
+    if (bundles === this.#bundles) return;
+    this.#bundles = bundles;
+    this.#version++;
+    const bundle = this.bundle();
+    this.#options.logger.info("trust bundle changed", { version: bundle.version, roots: bundle.rootsPem.length });
+    for (const watcher of this.#watchers) watcher(bundle);
+  }
+
+  #rotationTime(signer: SigningCa): number {
+    return intermediateRotationAtMs(signer, this.#options.policy.maxTtlSeconds);
+  }
+}
+
+/** The last certificate of a CA's chain: its root. */
+function rootOf(ca: SigningCa): Uint8Array {
+  return ca.chain[ca.chain.length - 1] as Uint8Array;
+}
+
+/** An intermediate under `parent`, or `parent` itself when its path length allows no intermediate. */
+async function createSigner(parent: SigningCa, options: AuthorityOptions): Promise<SigningCa> {
+  if (parent.pathHeadroom !== undefined && parent.pathHeadroom < 1) return parent;
+  const keys = await generateKeyPair("ecdsa-p256", { crypto: options.crypto, extractable: false });
+  const created = await createIntermediateCa({ parent, keys, now: options.clock(), ttlSeconds: options.intermediateTtlSeconds, crypto: options.crypto, commonName: "Meshwork Signing CA" });
+  if (!created.ok) throw new Error(`cannot create the intermediate signing CA (${created.reason}): ${created.detail}`);
+  return created.ca;
+}

@@ -1,0 +1,27 @@
+// Round-trips the CA messages through their wire codecs and checks the grpc-js service paths,
+// which are the contract with non-TypeScript clients (DESIGN.md §3.3).
+import { describe, expect, it } from "vitest";
+import { CertificateServiceService, CreateCertificateRequest, CreateCertificateResponse, WatchTrustBundleResponse } from "./index.ts";
+
+describe("mesh.ca.v1", () => {
+  it("round-trips a CreateCertificateRequest", () => {
+    const request = { csrPem: "-----BEGIN CERTIFICATE REQUEST-----\n", validitySeconds: 3600, workloadToken: "a.b.c" };
+    expect(CreateCertificateRequest.decode(CreateCertificateRequest.encode(request).finish())).toEqual(request);
+  });
+
+  it("keeps the chain order of a CreateCertificateResponse", () => {
+    const response = { certChain: ["leaf", "intermediate", "root"] };
+    expect(CreateCertificateResponse.decode(CreateCertificateResponse.encode(response).finish()).certChain).toEqual(["leaf", "intermediate", "root"]);
+  });
+
+  it("round-trips a bundle update", () => {
+    const update = { bundle: { trustDomain: "cluster.local", rootsPem: ["old", "new"], version: 7 } };
+    expect(WatchTrustBundleResponse.decode(WatchTrustBundleResponse.encode(update).finish())).toEqual(update);
+  });
+
+  it("serves the fully qualified method paths", () => {
+    expect(CertificateServiceService.createCertificate.path).toBe("/mesh.ca.v1.CertificateService/CreateCertificate");
+    expect(CertificateServiceService.watchTrustBundle.path).toBe("/mesh.ca.v1.CertificateService/WatchTrustBundle");
+    expect(CertificateServiceService.watchTrustBundle.responseStream).toBe(true);
+  });
+});
