@@ -1,9 +1,10 @@
-// An in-process multi-node harness for scenario tests: RawNodes over MemoryStorages, one FIFO
-// message queue, partitions as dropped links, crash/restart from what was persisted. It is the
-// reference driver: it persists, sends and applies each Ready exactly as `Ready` documents.
+// An in-process multi-node harness for scripted scenario tests: RawNodes over MemoryStorages, a
+// fault-free FIFO `SimNetwork` whose messages the script delivers by hand, partitions, crash/restart
+// from what was persisted. It persists, sends and applies each Ready exactly as `Ready` documents;
+// randomized runs use `SimCluster` instead.
 import { MemoryStorage, RawNode, decodeConfChange, describeMessage, logIndex, nodeId } from "../src/index.ts";
 import type { ConfState, Entry, LogIndex, Message, NodeId, RaftConfig, RaftLogger, ReadState, Ready, Status } from "../src/index.ts";
-import { seededRandom } from "./seeded-random.ts";
+import { NO_FAULTS, SimNetwork, createSeededRandom } from "@meshwork/testing";
 
 /** Options shared by every node of a cluster. */
 export type NodeOptions = Partial<Omit<RaftConfig, "id" | "storage">>;
@@ -38,10 +39,11 @@ export interface ClusterOptions extends NodeOptions {
 /** A cluster of RawNodes in one process. */
 export class Cluster {
   readonly members = new Map<NodeId, ClusterMember>();
-  /** Messages sent and not yet delivered, in send order. */
-  queue: Message[] = [];
-  /** Links `from->to` that drop messages. */
-  readonly cut = new Set<string>();
+  /**
+   * The network: no loss, no delay, FIFO, so messages stay in flight in send order until the script
+   * delivers them; partitions and crashes stop them as `SimNetwork` documents.
+   */
+  readonly network: SimNetwork<Message>;
   readonly options: NodeOptions;
   private readonly seed: number;
   private readonly logger: RaftLogger | undefined;
@@ -52,6 +54,7 @@ export class Cluster {
     const { voters = ["1", "2", "3"], learners = [], seed = 1, log, logger, ...nodeOptions } = options;
     this.options = nodeOptions;
     this.seed = seed;
+    this.network = new SimNetwork<Message>({ random: createSeededRandom(seed), faults: NO_FAULTS });
     this.logger = logger ?? (log === undefined ? undefined : { info: log, warn: log });
     const bootstrap: ConfState = { voters: voters.map(nodeId), learners: learners.map(nodeId) };
     for (const id of [...voters, ...learners]) this.addMember(id, new MemoryStorage({ bootstrap }));
@@ -74,7 +77,8 @@ export class Cluster {
   }
 
   private createNode(id: string, storage: MemoryStorage, overrides: NodeOptions): RawNode {
-    const random = seededRandom(this.seed * 1009 + [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
+    const seeded = createSeededRandom(this.seed * 1009 + [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
+    const random = () => seeded.next();
     return new RawNode({
       electionTick: 10,
       heartbeatTick: 1,
@@ -125,25 +129,34 @@ export class Cluster {
 
   private send(message: Message): void {
     this.sent.push(message);
-    if (this.cut.has(`${message.from}->${message.to}`) || this.members.get(message.to)?.crashed === true) return;
-    this.queue.push(message);
+    this.network.send([message]);
   }
 
-  /** Delivers queued messages addressed to `id` (all if omitted), in order; returns them. */
+  /** Messages sent and not yet delivered, in send order. */
+  get queue(): Message[] {
+    return this.network.peek();
+  }
+
+  /** Removes queued messages matching `predicate` (they are lost); returns them in send order. */
+  dropQueued(predicate: (message: Message) => boolean): Message[] {
+    return this.network.dropInFlight(predicate);
+  }
+
+  /**
+   * Takes the queued messages addressed to `id` (all if omitted) and steps them into their
+   * receivers in send order; those on a link cut meanwhile are lost. Returns the messages taken.
+   */
   deliver(id?: string): Message[] {
-    const delivered: Message[] = [];
-    const rest: Message[] = [];
-    for (const message of this.queue) {
-      if (id !== undefined && message.to !== id) rest.push(message);
-      else delivered.push(message);
-    }
-    this.queue = rest;
-    for (const message of delivered) {
+    // Taking one receiver's messages out of the network goes through dropInFlight (the script,
+    // not a fault, picks them); the cut check below is what the network would do at delivery.
+    const taken = id === undefined ? this.network.peek() : this.network.dropInFlight((m) => m.to === id);
+    if (id === undefined) this.network.dropInFlight(() => true);
+    for (const message of taken) {
       const target = this.members.get(message.to);
-      if (target === undefined || target.crashed || this.cut.has(`${message.from}->${message.to}`)) continue;
+      if (target === undefined || target.crashed || this.network.isCut(message.from, message.to)) continue;
       target.node.step(message);
     }
-    return delivered;
+    return taken;
   }
 
   /** Processes Readies and delivers messages until nothing moves (bounded, to catch livelocks). */
@@ -188,22 +201,18 @@ export class Cluster {
 
   /** Cuts every link between `group` and the other nodes, both ways. */
   partition(group: readonly string[]): void {
-    for (const a of this.members.keys()) {
-      for (const b of this.members.keys()) {
-        if (group.includes(a) !== group.includes(b)) this.cut.add(`${a}->${b}`);
-      }
-    }
+    this.network.partition([group.map(nodeId)]);
   }
 
   /** Restores every link (queued messages on cut links were already dropped). */
   heal(): void {
-    this.cut.clear();
+    this.network.heal();
   }
 
   /** Stops a node: it loses everything not persisted, and messages to it are dropped. */
   crash(id: string): void {
     this.member(id).crashed = true;
-    this.queue = this.queue.filter((m) => m.to !== id);
+    this.network.crash(nodeId(id));
   }
 
   /** Restarts a crashed node from its storage; it re-applies committed entries after its snapshot. */
@@ -213,6 +222,7 @@ export class Cluster {
     m.applied = [];
     m.confState = m.storage.initialState().confState;
     m.crashed = false;
+    this.network.restart(m.id);
   }
 
   /** Snapshots `id`'s applied state at `index` and compacts its log up to there. */

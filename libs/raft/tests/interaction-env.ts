@@ -77,7 +77,7 @@ class InteractionEnv {
         this.cluster.heal();
         this.cluster.partition(this.positional(tc));
         // Messages already queued across the cut are lost, as on a real network.
-        this.cluster.queue = this.cluster.queue.filter((m) => !this.cluster.cut.has(`${m.from}->${m.to}`));
+        this.cluster.dropQueued((m) => this.cluster.network.isCut(m.from, m.to));
         break;
       case "heal":
         this.cluster.heal();
@@ -205,12 +205,10 @@ class InteractionEnv {
     this.logs = [];
     const lines: string[] = [];
     if (drop) {
-      for (const m of this.cluster.queue.filter((q) => q.to === id)) lines.push(`dropped: ${describeMessage(m)}`);
-      this.cluster.queue = this.cluster.queue.filter((m) => m.to !== id);
+      for (const m of this.cluster.dropQueued((q) => q.to === id)) lines.push(`dropped: ${describeMessage(m)}`);
     } else {
       // Deliver one by one so each message is followed by the lines it caused.
-      const mine = this.cluster.queue.filter((m) => m.to === id);
-      this.cluster.queue = this.cluster.queue.filter((m) => m.to !== id);
+      const mine = this.cluster.dropQueued((m) => m.to === id);
       for (const m of mine) {
         lines.push(describeMessage(m));
         const member = this.cluster.member(id);
