@@ -157,8 +157,8 @@ function checkPercentage(percentage: Percentage | undefined, path: FieldPath, is
   }
 }
 
-// Envoy retry policies: router filter x-envoy-retry-on and x-envoy-retry-grpc-on.
-const retryOnPolicies = [
+/** Envoy's retry conditions (router filter x-envoy-retry-on and x-envoy-retry-grpc-on) that Istio's retryOn accepts. */
+export const retryOnTokens = [
   "5xx",
   "gateway-error",
   "reset",
@@ -541,15 +541,15 @@ function checkRetries(retries: HTTPRetry, path: FieldPath, timeoutMs: number | u
   if (retries.backoff !== undefined) checkDuration(retries.backoff, [...path, "backoff"], issues, "backoff");
   if (retries.retryOn !== undefined && retries.retryOn !== "") {
     for (const token of retries.retryOn.split(",")) {
-      if ((retryOnPolicies as readonly string[]).includes(token)) continue;
+      if ((retryOnTokens as readonly string[]).includes(token)) continue;
       if (/^[0-9]+$/.test(token) && knownHttpStatuses.has(Number(token))) continue;
       const trimmed = token.trim();
       const hint =
-        trimmed !== token && ((retryOnPolicies as readonly string[]).includes(trimmed) || knownHttpStatuses.has(Number(trimmed)))
+        trimmed !== token && ((retryOnTokens as readonly string[]).includes(trimmed) || knownHttpStatuses.has(Number(trimmed)))
           ? "remove the spaces: retryOn is a comma-separated list without spaces, e.g. 5xx,reset"
-          : closestName(trimmed, retryOnPolicies) !== undefined
-            ? `did you mean ${closestName(trimmed, retryOnPolicies)}?`
-            : `use ${retryOnPolicies.join(", ")} or an HTTP status code such as 503`;
+          : closestName(trimmed, retryOnTokens) !== undefined
+            ? `did you mean ${closestName(trimmed, retryOnTokens)}?`
+            : `use ${retryOnTokens.join(", ")} or an HTTP status code such as 503`;
       issues.error([...path, "retryOn"], `retryOn ${q(token)} is not a retry condition`, hint);
     }
   }

@@ -1,0 +1,82 @@
+// Route selection scenarios (testdata/route-selection/*.txt): `config` loads VirtualServices and
+// DestinationRules from YAML and compiles them; `request` runs findRoute and prints the chosen
+// route, its cluster(s) and filters. UPDATE_TESTDATA=1 rewrites the expected outputs.
+import { join } from "node:path";
+import { loadResources, formatIssue, type MeshResource } from "@meshwork/config";
+import { listArg, listTestdataFiles, runDataDriven, intArg, stringArg, hasArg } from "@meshwork/testing";
+import { describe, it } from "vitest";
+import { applyRewrite } from "./apply-rewrite.ts";
+import { compileRouteTable } from "./compile-route-table.ts";
+import { describeRoute } from "./describe-route.ts";
+import { findRoute, type RouteRequest } from "./find-route.ts";
+import { pickWeighted } from "./pick-weighted.ts";
+import type { RouteTable } from "./route-table.ts";
+
+const dir = join(import.meta.dirname, "../testdata/route-selection");
+
+describe("route selection", () => {
+  for (const file of listTestdataFiles(dir, ".txt")) {
+    it(file.slice(dir.length + 1), () => {
+      let table: RouteTable | undefined;
+      runDataDriven(file, (c) => {
+        switch (c.cmd) {
+          case "config": {
+            const loaded = loadResources([{ path: "config.yaml", text: c.input }]);
+            const out = loaded.issues.filter((i) => i.severity === "error").map(formatIssue);
+            const vs = loaded.resources.filter((r): r is MeshResource<"VirtualService"> => r.kind === "VirtualService");
+            const dr = loaded.resources.filter((r): r is MeshResource<"DestinationRule"> => r.kind === "DestinationRule");
+            table = compileRouteTable(vs, dr, {
+              namespace: stringArg(c, "namespace", "default"),
+              domainSuffix: stringArg(c, "domain-suffix", "cluster.local"),
+            });
+            out.push(...table.issues);
+            if (hasArg(c, "dump")) {
+              for (const [gateway, routes] of table.gateways) {
+                for (const [domain, host] of routes.exact) out.push(`${gateway} ${domain} → ${host.name} (${host.routes.length} routes)`);
+                for (const w of routes.wildcards) out.push(`${gateway} *${w.suffix} → ${w.host.name} (${w.host.routes.length} routes)`);
+              }
+            }
+            return out.length === 0 ? "ok\n" : `${out.join("\n")}\n`;
+          }
+          case "request": {
+            if (!table) throw new Error("request before config");
+            const target = stringArg(c, "path", "/");
+            const q = target.indexOf("?");
+            const request: RouteRequest = {
+              method: stringArg(c, "method", "GET"),
+              authority: stringArg(c, "authority"),
+              path: q < 0 ? target : target.slice(0, q),
+              query: q < 0 ? "" : target.slice(q + 1),
+              scheme: stringArg(c, "scheme", "http"),
+              port: intArg(c, "port", 80),
+              headers: pairs(listArg(c, "headers")),
+              sourceLabels: pairs(listArg(c, "source-labels")),
+              sourceNamespace: hasArg(c, "source-namespace") ? stringArg(c, "source-namespace") : undefined,
+              gateway: stringArg(c, "gateway", "mesh"),
+            };
+            const decision = findRoute(table, request);
+            if (decision.type !== "route") return `${decision.type}\n`;
+            const lines = describeRoute(decision);
+            if (decision.rewrite) lines.push(`  forwarded-path ${applyRewrite(decision.rewrite, request.path)}`);
+            for (const r of listArg(c, "random")) {
+              if (decision.action.type === "forward") lines.push(`  pick(${r}) ${pickWeighted(decision.action, Number(r)).cluster}`);
+            }
+            return `${lines.join("\n")}\n`;
+          }
+          default:
+            throw new Error(`unknown command ${c.cmd}`);
+        }
+      });
+    });
+  }
+});
+
+/** `(a:1, b:2)` → `{ a: "1", b: "2" }`. */
+function pairs(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const colon = item.indexOf(":");
+    out[colon < 0 ? item : item.slice(0, colon)] = colon < 0 ? "" : item.slice(colon + 1);
+  }
+  return out;
+}

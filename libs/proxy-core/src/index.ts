@@ -1,0 +1,59 @@
+// Public entry of @meshwork/proxy-core, the pure core of the sidecar: route tables compiled from
+// VirtualServices and DestinationRules, per-request route matching and weighted picks, and the
+// load balancers that choose an endpoint, and the outlier-detection and circuit-breaker state machines.
+export { compileRouteTable } from "./compile-route-table.ts";
+export type { CompileRouteTableOptions } from "./compile-route-table.ts";
+export type {
+  CompiledMatch,
+  CompiledRoute,
+  Cors,
+  DirectResponse,
+  Fault,
+  GatewayRoutes,
+  HeaderOps,
+  KeyedMatcher,
+  Mirror,
+  Redirect,
+  Rewrite,
+  RouteAction,
+  RouteDestination,
+  RouteTable,
+  VirtualHost,
+} from "./route-table.ts";
+export { compileRe2, compileStringMatch, describeStringMatcher, testString } from "./compile-string-match.ts";
+export type { StringMatcher, StringMatchSpec } from "./compile-string-match.ts";
+export { compileRetryPolicy, defaultRetryOn, describeRetryOn, hasRetryOn, parseRetryOn, retryOnBit } from "./parse-retry-on.ts";
+export type { RetryOnToken, RetryPolicy, RetrySpec } from "./parse-retry-on.ts";
+export { domainAliases, resolveGateway, resolveHost } from "./resolve-host.ts";
+export type { HostContext } from "./resolve-host.ts";
+export { findRoute, findVirtualHost, matchesRequest, noRoute, noVirtualHost, queryParam } from "./find-route.ts";
+export type { RouteDecision, RouteRequest } from "./find-route.ts";
+export { pickWeighted } from "./pick-weighted.ts";
+export { applyRewrite } from "./apply-rewrite.ts";
+export { describeRoute } from "./describe-route.ts";
+
+// Load balancing over endpoints.
+export { usableEndpoints } from "./endpoint.ts";
+export type { Endpoint, LoadBalancer, Locality, Random } from "./endpoint.ts";
+export { hashString } from "./hash-string.ts";
+export { compileHashPolicy, cookieValue, requestHash } from "./hash-policy.ts";
+export type { HashInput, HashPolicy } from "./hash-policy.ts";
+export { createRoundRobinBalancer } from "./round-robin-balancer.ts";
+export { createRandomBalancer, weightedSampler } from "./random-balancer.ts";
+export { createLeastRequestBalancer } from "./least-request-balancer.ts";
+export { createRingHashBalancer } from "./ring-hash-balancer.ts";
+export type { RingHashOptions } from "./ring-hash-balancer.ts";
+export { createMaglevBalancer } from "./maglev-balancer.ts";
+export type { MaglevOptions } from "./maglev-balancer.ts";
+export { assignLocalityPriorities, computePriorityLoad } from "./locality-priorities.ts";
+export type { RegionFailover } from "./locality-priorities.ts";
+export { createLocalityAwareBalancer } from "./locality-aware-balancer.ts";
+export type { LocalityAwareOptions } from "./locality-aware-balancer.ts";
+export { balancerKind, createLoadBalancer } from "./create-load-balancer.ts";
+export type { BalancerDeps, BalancerKind, LoadBalancerSpec } from "./create-load-balancer.ts";
+
+// Resilience state machines.
+export { OutlierDetector, outlierSettings } from "./outlier-detector.ts";
+export type { OutlierChanges, OutlierDetectionSpec, OutlierSettings } from "./outlier-detector.ts";
+export { CircuitBreaker } from "./circuit-breaker.ts";
+export type { BreakerDecision, BreakerResource, ConnectionPoolSpec } from "./circuit-breaker.ts";
