@@ -7,7 +7,7 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { createCsr, generateKeyPair, pemToDer, type SpiffeId } from "@meshwork/pki";
 import { readSettings } from "@meshwork/runtime";
 import { createLogger } from "@meshwork/telemetry";
-import { createCaClient, createCertificate } from "../src/adapters/ca-client.ts";
+import { createCaClient, createCertificate } from "@meshwork/workload-identity";
 import { refusalReasonKey } from "../src/adapters/certificate-service.ts";
 import { readPrivateKeyFile } from "../src/adapters/key-files.ts";
 import { nodeCrypto } from "../src/adapters/node-crypto.ts";

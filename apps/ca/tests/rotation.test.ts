@@ -9,8 +9,7 @@ import tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid, type SpiffeId } from "@meshwork/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { followTrustBundle } from "../src/agent/follow-trust-bundle.ts";
-import { WorkloadAgent } from "../src/agent/workload-agent.ts";
+import { followTrustBundle, WorkloadAgent } from "@meshwork/workload-identity";
 import { createCertificate, startCaFixture, type CaFixture } from "./ca-fixture.ts";
 
 const rotationsWanted = Number(process.env["MESHWORK_ROTATIONS"] ?? 4);

@@ -2,7 +2,7 @@
 // other, imported public keys refuse wrong curves, and tampered data does not verify.
 import { webcrypto } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { nodeCrypto } from "./node-crypto.ts";
+import { nodeCrypto, p256PublicJwk } from "./node-crypto.ts";
 
 const web = webcrypto as unknown as Crypto;
 const fast = nodeCrypto();
@@ -25,6 +25,24 @@ describe("nodeCrypto", () => {
     const keys = (await web.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, ["sign", "verify"])) as CryptoKeyPair;
     const spki = await web.subtle.exportKey("spki", keys.publicKey);
     await expect(fast.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])).rejects.toThrow(/curve P-256/);
+  });
+
+  it("reads an uncompressed P-256 SPKI as the JWK WebCrypto exports, and nothing else", async () => {
+    const keys = (await web.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const spki = new Uint8Array(await web.subtle.exportKey("spki", keys.publicKey));
+    const jwk = await web.subtle.exportKey("jwk", keys.publicKey);
+    expect(p256PublicJwk(spki)).toEqual({ kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y });
+    expect(p256PublicJwk(spki.subarray(0, spki.length - 1))).toBeUndefined();
+    const otherCurve = spki.slice();
+    otherCurve[25] = 0x08; // a different curve OID byte
+    expect(p256PublicJwk(otherCurve)).toBeUndefined();
+  });
+
+  it("refuses a P-256 public key whose point is not on the curve", async () => {
+    const keys = (await web.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const spki = new Uint8Array(await web.subtle.exportKey("spki", keys.publicKey));
+    spki[spki.length - 1] = (spki[spki.length - 1] as number) ^ 1;
+    await expect(fast.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])).rejects.toThrow();
   });
 
   it("hashes like WebCrypto", async () => {
