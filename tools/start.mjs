@@ -14,7 +14,8 @@ const missing = parts.filter(([dir]) => !existsSync(new URL(`../${dir}/src/main.
 if (missing.length > 0) {
   console.error("The local mesh cannot start yet; these parts are not built:");
   for (const [, label] of missing) console.error(`  - ${label}`);
-  console.error("What works today: `npm run meshctl -- validate -f FILE|DIR` and `npm run meshctl -- analyze -f FILE|DIR`.");
+  console.error("What works today: `npm run meshctl -- validate -f FILE|DIR`, `npm run meshctl -- analyze -f FILE|DIR`,");
+  console.error("and the certificate authority on its own: `npx nx serve ca`.");
   process.exit(1);
 }
 console.error("All parts exist, but `meshctl up` is not wired yet.");
