@@ -14,7 +14,7 @@ import { createCsr, generateKeyPair, parseTrustDomain, pemToDer, spiffeServerIde
 import { CertificateServiceClient, type CreateCertificateRequest } from "@meshwork/protocol";
 import { readPrivateKeyFile } from "../../apps/ca/src/adapters/key-files.ts";
 import { nodeCrypto } from "../../apps/ca/src/adapters/node-crypto.ts";
-import { mintWorkloadToken } from "../../apps/ca/src/core/workload-token.ts";
+import { mintWorkloadToken } from "@meshwork/workload-identity";
 
 const seconds = Number(process.argv[2] ?? 5);
 const stormSize = Number(process.argv[3] ?? 10_000);

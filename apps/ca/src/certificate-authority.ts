@@ -18,13 +18,13 @@ import {
   type TrustDomain,
 } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
+import { verifyWorkloadToken } from "@meshwork/workload-identity";
 import type { CaMetrics } from "./core/ca-metrics.ts";
 import { decideIssue, type IssuePolicy } from "./core/decide-issue.ts";
 import { intermediateRotationAtMs } from "./core/intermediate-rotation.ts";
 import { OneTimeTokens } from "./core/one-time-tokens.ts";
 import { refuse, type Refusal } from "./core/refusal.ts";
 import { TokenBuckets, type RateLimit } from "./core/token-bucket.ts";
-import { verifyWorkloadToken } from "./core/workload-token.ts";
 
 /** A CreateCertificate request as the service receives it. */
 export interface CertificateRequest {

@@ -7,13 +7,12 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { createCsr, generateKeyPair, pemToDer, type SpiffeId } from "@meshwork/pki";
 import { readSettings } from "@meshwork/runtime";
 import { createLogger } from "@meshwork/telemetry";
-import { createCaClient, createCertificate } from "@meshwork/workload-identity";
+import { createCaClient, createCertificate, mintWorkloadToken, tokenIssuerFiles } from "@meshwork/workload-identity";
 import { refusalReasonKey } from "../src/adapters/certificate-service.ts";
 import { readPrivateKeyFile } from "../src/adapters/key-files.ts";
 import { nodeCrypto } from "../src/adapters/node-crypto.ts";
 import { caSettings } from "../src/ca-settings.ts";
 import { startCa, type RunningCa } from "../src/start-ca.ts";
-import { mintWorkloadToken } from "../src/core/workload-token.ts";
 
 /** A running CA plus what tests need around it. */
 export interface CaFixture {
@@ -48,7 +47,7 @@ export async function startCaFixture(args: readonly string[] = [], dataDir?: str
     logger: createLogger({ name: "ca", level: "info", write: (line) => void logLines.push(line) }),
     onStop: (_name, hook) => void hooks.push(hook),
   });
-  const tokenKey = await readPrivateKeyFile(join(dir, "token-issuer-key.pem"), crypto);
+  const tokenKey = await readPrivateKeyFile(join(dir, tokenIssuerFiles.privateKey), crypto);
   return {
     ca,
     dataDir: dir,

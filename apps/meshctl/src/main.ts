@@ -10,11 +10,12 @@ import { createLogger } from "@meshwork/telemetry";
 import { readSources, readTextFile } from "./adapters/read-sources.ts";
 import { analyzeCommand } from "./commands/analyze-command.ts";
 import type { CommandIo } from "./commands/command.ts";
+import { tokenIssueCommand } from "./commands/token-issue-command.ts";
 import { validateCommand } from "./commands/validate-command.ts";
 import { EXIT_CODES } from "./core/exit-codes.ts";
 import { parseInvocation } from "./parse-invocation.ts";
 
-const invocation = parseInvocation(process.argv.slice(2), process.env, [validateCommand, analyzeCommand]);
+const invocation = parseInvocation(process.argv.slice(2), process.env, [validateCommand, analyzeCommand, tokenIssueCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);
@@ -29,6 +30,8 @@ if (invocation.type === "help") {
     writeOut: (output) => void process.stdout.write(output),
     writeErr: (message) => void process.stderr.write(message),
     terminal: { isTty: process.stdout.isTTY === true, hasNoColor: (process.env["NO_COLOR"] ?? "") !== "" },
+    now: () => new Date(),
+    crypto: globalThis.crypto,
   };
   await runUntilStopped(
     (lifecycle) => invocation.run({ io, logger: logger.child({ command: invocation.command }), signal: lifecycle.signal }),

@@ -43,4 +43,16 @@ describe("parseInvocation", () => {
       expect(message).toContain("Usage: meshctl COMMAND [flags]");
     }
   });
+
+  it("matches a command of several words and hands it the arguments after them", () => {
+    const withToken = [...commands, defineCommand({ name: "token issue", summary: "Mint.", usage: "meshctl token issue", description: "T.", footer: "", settings: {}, run })];
+    expect(parseInvocation(["token", "issue", "--log-level", "debug"], {}, withToken)).toMatchObject({ type: "run", command: "token issue", logLevel: "debug" });
+    const viaHelp = parseInvocation(["help", "token", "issue"], {}, withToken);
+    expect(viaHelp.type === "help" && viaHelp.text).toMatch(/^Usage: meshctl token issue\n/);
+    expect(parseInvocation(["token", "issue", "-h"], {}, withToken)).toEqual(viaHelp);
+    for (const argv of [["token"], ["token", "revoke"]]) {
+      const invocation = parseInvocation(argv, {}, withToken);
+      expect(invocation.type === "usage-error" && invocation.message).toMatch(/^meshctl: unknown command "token( revoke)?"; did you mean "token issue"\?\n\n/);
+    }
+  });
 });

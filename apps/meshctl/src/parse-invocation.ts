@@ -4,9 +4,10 @@
 import type { Command, Invocation } from "./commands/command.ts";
 
 /**
- * `meshctl COMMAND [flags]`. `meshctl`, `meshctl -h` and `meshctl help` print the overview;
- * `meshctl help COMMAND` prints the command's help. No command, a flag before the command, or an
- * unknown command is a usage error whose message includes the overview.
+ * `meshctl COMMAND [flags]`, where COMMAND may be several words (`token issue`). `meshctl`,
+ * `meshctl -h` and `meshctl help` print the overview; `meshctl help COMMAND` prints the command's
+ * help. No command, a flag before the command, or an unknown command is a usage error whose
+ * message includes the overview.
  */
 export function parseInvocation(
   argv: readonly string[],
@@ -17,10 +18,19 @@ export function parseInvocation(
   const overview = formatOverview(commands);
   if (first === "-h" || first === "--help" || (first === "help" && rest.length === 0)) return { type: "help", text: overview };
   if (first === undefined) return { type: "usage-error", message: `meshctl: missing command\n\n${overview}` };
-  const wanted = first === "help" ? rest[0] : first;
-  const command = commands.find((candidate) => candidate.name === wanted);
-  if (command !== undefined) return first === "help" ? command.prepare(["--help"], env) : command.prepare(rest, env);
-  const problem = wanted?.startsWith("-") === true ? `expected a command before the flag "${wanted}"` : `unknown command "${wanted}"`;
+  const words = first === "help" ? rest : argv;
+  const command = commands.find((candidate) => candidate.name.split(" ").every((word, index) => words[index] === word));
+  if (command !== undefined) {
+    return first === "help" ? command.prepare(["--help"], env) : command.prepare(words.slice(command.name.split(" ").length), env);
+  }
+  const wanted = words[0];
+  const subcommands = commands.filter((candidate) => candidate.name.startsWith(`${wanted} `)).map((candidate) => `"${candidate.name}"`);
+  const problem =
+    wanted?.startsWith("-") === true
+      ? `expected a command before the flag "${wanted}"`
+      : subcommands.length > 0
+        ? `unknown command "${words.slice(0, 2).join(" ")}"; did you mean ${subcommands.join(" or ")}?`
+        : `unknown command "${wanted}"`;
   return { type: "usage-error", message: `meshctl: ${problem}\n\n${overview}` };
 }
 

@@ -53,6 +53,7 @@ describe("meshctl", { timeout: 30_000 }, () => {
       expect(help.stdout).toContain("Usage: meshctl COMMAND [flags]");
       expect(help.stdout).toMatch(/validate\s+Check mesh resources/);
       expect(help.stdout).toMatch(/analyze\s+Validate mesh resources/);
+      expect(help.stdout).toMatch(/token issue\s+Mint a workload token/);
 
       const none = await meshctl([]);
       expect(none.code).toBe(2);

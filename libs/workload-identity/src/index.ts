@@ -1,8 +1,13 @@
 // Public entry of @meshwork/workload-identity: the workload agent a sidecar embeds to keep its SVID
-// fresh (DESIGN.md §3.3), its renewal schedule, and the CA client it talks through.
+// fresh (DESIGN.md §3.3), its renewal schedule, the CA client it talks through, and the workload
+// tokens (minting, verifying, the token issuer's key file) that meshctl and apps/ca share.
 export { createCaClient, createCertificate } from "./ca-client.ts";
 export { followTrustBundle } from "./follow-trust-bundle.ts";
 export { renewalDelayMs, retryDelayMs } from "./renewal-schedule.ts";
 export type { Backoff } from "./renewal-schedule.ts";
 export { WorkloadAgent } from "./workload-agent.ts";
 export type { AgentTimers, CurrentSvid, SecureContextTarget, WorkloadAgentOptions } from "./workload-agent.ts";
+export { importTokenIssuerKey, tokenIssuerFiles } from "./token-issuer-key.ts";
+export type { TokenIssuerKeyResult } from "./token-issuer-key.ts";
+export { mintWorkloadToken, verifyWorkloadToken } from "./workload-token.ts";
+export type { TokenFormatProblem, TokenVerification, WorkloadTokenClaims } from "./workload-token.ts";

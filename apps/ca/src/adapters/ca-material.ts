@@ -14,14 +14,15 @@ import {
   type SigningCa,
   type TrustDomain,
 } from "@meshwork/pki";
+import { tokenIssuerFiles } from "@meshwork/workload-identity";
 import { KeyFileError, readEs256PublicKeyFile, readPrivateKeyFile, writeSecretFile } from "./key-files.ts";
 
 /** File names inside `--data-dir`. */
 export const dataDirFiles = {
   rootCert: "root-cert.pem",
   rootKey: "root-key.pem",
-  tokenIssuerKey: "token-issuer-key.pem",
-  tokenIssuerPublicKey: "token-issuer.pub.pem",
+  tokenIssuerKey: tokenIssuerFiles.privateKey,
+  tokenIssuerPublicKey: tokenIssuerFiles.publicKey,
 } as const;
 
 async function exists(path: string): Promise<boolean> {

@@ -1,8 +1,8 @@
 // Table tests of the attestation decision: every refusal reason, clamping and the default TTL.
 import { parseTrustDomain, type SpiffeId, type TrustDomain } from "@meshwork/pki";
+import type { WorkloadTokenClaims } from "@meshwork/workload-identity";
 import { describe, expect, it } from "vitest";
 import { decideIssue, type IssuePolicy, type IssueRequest } from "./decide-issue.ts";
-import type { WorkloadTokenClaims } from "./workload-token.ts";
 
 function td(name: string): TrustDomain {
   const parsed = parseTrustDomain(name);

@@ -3,8 +3,8 @@
 // Pure: the token signature and CSR signature were checked before; state (one-time tokens, rate
 // limits) is applied after, by the caller.
 import { parseTrustDomain, workloadId, type SpiffeId, type TrustDomain } from "@meshwork/pki";
+import type { WorkloadTokenClaims } from "@meshwork/workload-identity";
 import { refuse, type Refusal } from "./refusal.ts";
-import type { WorkloadTokenClaims } from "./workload-token.ts";
 
 /** What the CA allows. */
 export interface IssuePolicy {

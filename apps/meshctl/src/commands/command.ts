@@ -15,6 +15,10 @@ export interface CommandIo {
   /** Messages for the user that are not output, such as usage errors (stderr). */
   writeErr(text: string): void;
   readonly terminal: Terminal;
+  /** The current time (`meshctl token issue` stamps iat/nbf/exp with it). */
+  now(): Date;
+  /** WebCrypto for signing and random ids. */
+  readonly crypto: Crypto;
 }
 
 export interface CommandContext {

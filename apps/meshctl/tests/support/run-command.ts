@@ -11,6 +11,10 @@ export interface RunCommandOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Whether the fake stdout is a terminal. */
   readonly isTty?: boolean;
+  /** What io.now() returns (default 2026-11-22T10:00:00Z). */
+  readonly now?: Date;
+  /** What io.crypto is (default the real WebCrypto). */
+  readonly crypto?: Crypto;
 }
 
 export interface CommandRun {
@@ -41,6 +45,8 @@ export async function runCommand(command: Command, argv: readonly string[], opti
       writeOut: (text) => void out.push(text),
       writeErr: (text) => void err.push(text),
       terminal: { isTty: options.isTty ?? false, hasNoColor: false },
+      now: () => options.now ?? new Date("2026-11-22T10:00:00Z"),
+      crypto: options.crypto ?? globalThis.crypto,
     },
     logger: createLogger({ name: "meshctl", write: () => undefined }),
     signal: new AbortController().signal,

@@ -1,6 +1,7 @@
 // Workload tokens (DESIGN.md §3.3, local mode): ES256 JWTs (RFC 7519, RFC 7518 §3.4) minted by
-// the mesh's token issuer, naming a workload's namespace and service account. Minting, and the
-// signature and shape check; what the claims allow is decideIssue's job. WebCrypto is injected.
+// the mesh's token issuer, naming a workload's namespace and service account. Minting (meshctl token
+// issue, tests) and the signature and shape check (apps/ca); what the claims allow is apps/ca's
+// decideIssue's job. WebCrypto is injected.
 import { decodeBase64, encodeBase64 } from "@meshwork/pki";
 
 /** The claims of a workload token, after its signature and shape were checked. Times in seconds since the epoch. */
