@@ -1,0 +1,70 @@
+// Snapshots (Raft §7) as files `<term>-<index>.snap` beside the WAL: magic, CRC-32C, JSON
+// metadata and the state-machine bytes, written to a temp file, fsynced, renamed, and the
+// directory fsynced, so a crash leaves either the old snapshot or the whole new one.
+import type { LogIndex, Snapshot, Term } from "@meshwork/raft";
+import { crc32c } from "./crc32c.ts";
+import { writeAll } from "./wal-fs.ts";
+import type { WalFs } from "./wal-fs.ts";
+
+const magic = 0x4d57534e; // "MWSN"
+const headerBytes = 12; // magic u32, crc u32, metadata length u32
+const pattern = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
+
+/** The file name of the snapshot at (`term`, `index`). */
+export function snapshotFileName(term: Term, index: LogIndex): string {
+  return `${term.toString(16).padStart(16, "0")}-${index.toString(16).padStart(16, "0")}.snap`;
+}
+
+/** Writes `snapshot` durably into `dir` (temp file, fsync, rename, directory fsync). */
+export function writeSnapshotFile(fs: WalFs, dir: string, snapshot: Snapshot): void {
+  const meta = new TextEncoder().encode(JSON.stringify(snapshot.metadata));
+  const out = new Uint8Array(headerBytes + meta.length + snapshot.data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, magic, true);
+  view.setUint32(8, meta.length, true);
+  out.set(meta, headerBytes);
+  out.set(snapshot.data, headerBytes + meta.length);
+  view.setUint32(4, crc32c(out, 8), true);
+  const name = snapshotFileName(snapshot.metadata.term, snapshot.metadata.index);
+  const temp = `${dir}/${name}.tmp`;
+  try {
+    fs.unlinkSync(temp);
+  } catch {
+    // no leftover from an earlier crash
+  }
+  const fd = fs.openNewSync(temp);
+  try {
+    writeAll(fs, fd, out);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, `${dir}/${name}`);
+  fs.syncDirSync(dir);
+}
+
+/** Reads and verifies the snapshot at (`term`, `index`); throws naming the file if it is missing or damaged. */
+export function readSnapshotFile(fs: WalFs, dir: string, term: Term, index: LogIndex): Snapshot {
+  const path = `${dir}/${snapshotFileName(term, index)}`;
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (error) {
+    throw new Error(`snapshot ${path} that the WAL refers to cannot be read (${String(error)}); restore this node from a peer's snapshot`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < headerBytes || view.getUint32(0, true) !== magic || view.getUint32(4, true) !== crc32c(bytes, 8)) {
+    throw new Error(`snapshot ${path} is damaged (bad magic or CRC); restore this node from a peer's snapshot`);
+  }
+  const metaLength = view.getUint32(8, true);
+  const metadata = JSON.parse(new TextDecoder().decode(bytes.subarray(headerBytes, headerBytes + metaLength))) as Snapshot["metadata"];
+  return { metadata, data: bytes.slice(headerBytes + metaLength) };
+}
+
+/** Deletes the snapshot files (and leftover temp files) of `dir` older than `keepIndex`. */
+export function removeSnapshotFilesBefore(fs: WalFs, dir: string, keepIndex: LogIndex): void {
+  for (const name of fs.readdirSync(dir)) {
+    const match = pattern.exec(name);
+    if (name.endsWith(".snap.tmp") || (match !== null && parseInt(match[2] as string, 16) < keepIndex)) fs.unlinkSync(`${dir}/${name}`);
+  }
+}

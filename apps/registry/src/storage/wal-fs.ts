@@ -1,0 +1,60 @@
+// The few file-system calls the write-ahead log makes, as a port: `nodeWalFs` is the real one,
+// tests wrap it to inject write errors (a full disk) and check they surface without corruption.
+import * as fs from "node:fs";
+
+/** The synchronous file operations the WAL and snapshot store use (names as in node:fs). */
+export interface WalFs {
+  mkdirSync(path: string): void;
+  readdirSync(path: string): string[];
+  readFileSync(path: string): Uint8Array;
+  /** Opens for appending (creating it if absent); returns a descriptor. */
+  openAppendSync(path: string): number;
+  /** Opens for writing a new file, failing if it exists. */
+  openNewSync(path: string): number;
+  writeSync(fd: number, bytes: Uint8Array): number;
+  fdatasyncSync(fd: number): void;
+  fsyncSync(fd: number): void;
+  ftruncateSync(fd: number, lengthBytes: number): void;
+  fstatSizeSync(fd: number): number;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+  truncateSync(path: string, lengthBytes: number): void;
+  /** Makes renames, creations and deletions in directory `path` durable (fsync of the directory). */
+  syncDirSync(path: string): void;
+}
+
+/** The real file system (node:fs). */
+export const nodeWalFs: WalFs = {
+  mkdirSync: (path) => void fs.mkdirSync(path, { recursive: true }),
+  readdirSync: (path) => fs.readdirSync(path),
+  readFileSync: (path) => {
+    const buffer = fs.readFileSync(path);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength); // plain Uint8Array: slices are not Buffers
+  },
+  openAppendSync: (path) => fs.openSync(path, "a"),
+  openNewSync: (path) => fs.openSync(path, "wx"),
+  writeSync: (fd, bytes) => fs.writeSync(fd, bytes),
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  fsyncSync: (fd) => fs.fsyncSync(fd),
+  ftruncateSync: (fd, lengthBytes) => fs.ftruncateSync(fd, lengthBytes),
+  fstatSizeSync: (fd) => fs.fstatSync(fd).size,
+  closeSync: (fd) => fs.closeSync(fd),
+  renameSync: (from, to) => fs.renameSync(from, to),
+  unlinkSync: (path) => fs.unlinkSync(path),
+  truncateSync: (path, lengthBytes) => fs.truncateSync(path, lengthBytes),
+  syncDirSync: (path) => {
+    const fd = fs.openSync(path, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+};
+
+/** Writes all of `bytes` (writeSync may write fewer than asked). */
+export function writeAll(walFs: WalFs, fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += walFs.writeSync(fd, bytes.subarray(done));
+}

@@ -1,0 +1,81 @@
+// Checks the segmented WAL on its own: records survive rolls and reopens, a torn tail is only
+// forgiven in the last segment, and after a failed fdatasync the log refuses further writes.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { logIndex, term } from "@meshwork/raft";
+import { afterEach, describe, expect, it } from "vitest";
+import { Wal, WalCorruptionError } from "./wal.ts";
+import type { WalRecord } from "./wal-record.ts";
+import { nodeWalFs } from "./wal-fs.ts";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-seg-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function record(index: number): WalRecord {
+  return { type: "entry", entry: { index: logIndex(index), term: term(1), type: "normal", data: new Uint8Array(20).fill(index) } };
+}
+
+function fill(dir: string, count: number): string[] {
+  const { wal } = Wal.open(dir, { segmentBytes: 100 });
+  for (let i = 1; i <= count; i++) {
+    wal.append([record(i)]);
+    wal.sync();
+    if (wal.isFull()) wal.roll([]);
+  }
+  const paths = [...wal.segmentPaths()];
+  wal.close();
+  return paths;
+}
+
+describe("Wal", () => {
+  it("returns every record in order across segments after a reopen", () => {
+    const dir = tempDir();
+    const paths = fill(dir, 12);
+    expect(paths.length).toBeGreaterThan(3);
+    const { wal, records } = Wal.open(dir, { segmentBytes: 100 });
+    expect(records).toEqual(Array.from({ length: 12 }, (_, i) => record(i + 1)));
+    wal.close();
+  });
+
+  it("refuses a torn record in a segment that is not the last", () => {
+    const dir = tempDir();
+    const paths = fill(dir, 12);
+    const first = paths[0] as string;
+    fs.truncateSync(first, fs.statSync(first).size - 3);
+    expect(() => Wal.open(dir)).toThrow(WalCorruptionError);
+    expect(() => Wal.open(dir)).toThrow(/not the last/);
+  });
+
+  it("refuses every later write after a failed fdatasync, and the synced records stay readable", () => {
+    const dir = tempDir();
+    let failSync = false;
+    const { wal } = Wal.open(dir, {
+      fs: {
+        ...nodeWalFs,
+        fdatasyncSync: (fd) => {
+          if (failSync) throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+          nodeWalFs.fdatasyncSync(fd);
+        },
+      },
+    });
+    wal.append([record(1)]);
+    wal.sync();
+    failSync = true;
+    wal.append([record(2)]);
+    expect(() => wal.sync()).toThrow(/EIO/);
+    failSync = false;
+    expect(() => wal.append([record(3)])).toThrow(/unusable/);
+    wal.close();
+    const reopened = Wal.open(dir);
+    expect(reopened.records.slice(0, 1)).toEqual([record(1)]);
+    reopened.wal.close();
+  });
+});

@@ -1,0 +1,192 @@
+// The segmented write-ahead log: records appended to `<seq>.wal` files, fdatasync'ed once per
+// batch (group commit), a new segment when one is full, prefix segments deleted after
+// compaction. Opening it replays every segment, truncates a torn tail and refuses corruption.
+import { decodeRecords, encodeRecord } from "./wal-record.ts";
+import type { WalRecord } from "./wal-record.ts";
+import { nodeWalFs, writeAll } from "./wal-fs.ts";
+import type { WalFs } from "./wal-fs.ts";
+
+/** Options of `Wal.open`. */
+export interface WalOptions {
+  /** A segment is closed and a new one started once it reaches this size (default 64 MiB). */
+  readonly segmentBytes?: number;
+  readonly fs?: WalFs;
+}
+
+/** The WAL refused to open: data that had been synced is damaged or missing. */
+export class WalCorruptionError extends Error {
+  override readonly name = "WalCorruptionError";
+  /** A stable code for logs and metrics. */
+  readonly code = "wal-corrupt";
+}
+
+interface Segment {
+  readonly seq: number;
+  readonly path: string;
+  /** The highest entry index written into this segment (0 if none). */
+  maxEntryIndex: number;
+}
+
+const segmentPattern = /^([0-9a-f]{16})\.wal$/;
+
+function segmentName(seq: number): string {
+  return `${seq.toString(16).padStart(16, "0")}.wal`;
+}
+
+function maxEntryIndexOf(records: readonly WalRecord[]): number {
+  let max = 0;
+  for (const record of records) if (record.type === "entry" && record.entry.index > max) max = record.entry.index;
+  return max;
+}
+
+/** A write-ahead log open for appending, with the records it recovered. */
+export class Wal {
+  private readonly fs: WalFs;
+  private readonly dir: string;
+  private readonly segmentBytes: number;
+  private readonly segments: Segment[];
+  private fd: number;
+  private sizeBytes: number;
+  /** Set when a failed write could not be rolled back; every later write is refused. */
+  private broken: string | null = null;
+
+  private constructor(fs: WalFs, dir: string, segmentBytes: number, segments: Segment[], fd: number, sizeBytes: number) {
+    this.fs = fs;
+    this.dir = dir;
+    this.segmentBytes = segmentBytes;
+    this.segments = segments;
+    this.fd = fd;
+    this.sizeBytes = sizeBytes;
+  }
+
+  /**
+   * Opens (creating if needed) the WAL in `dir` and replays it. A torn last record of the last
+   * segment is cut off (it was never acknowledged); anything else damaged throws `WalCorruptionError`.
+   */
+  static open(dir: string, options: WalOptions = {}): { readonly wal: Wal; readonly records: readonly WalRecord[] } {
+    const fs = options.fs ?? nodeWalFs;
+    fs.mkdirSync(dir);
+    const seqs = fs
+      .readdirSync(dir)
+      .map((name) => segmentPattern.exec(name))
+      .filter((match) => match !== null)
+      .map((match) => parseInt(match[1] as string, 16))
+      .sort((a, b) => a - b);
+    const records: WalRecord[] = [];
+    const segments: Segment[] = [];
+    for (const [i, seq] of seqs.entries()) {
+      const path = `${dir}/${segmentName(seq)}`;
+      const previous = seqs[i - 1];
+      if (previous !== undefined && seq !== previous + 1) {
+        throw new WalCorruptionError(`WAL segment ${segmentName(previous + 1)} is missing before ${path}; the log has a gap. Restore this node's data directory from a peer (or remove it and let the node rejoin from a snapshot).`);
+      }
+      const decoded = decodeRecords(fs.readFileSync(path));
+      const last = i === seqs.length - 1;
+      if (decoded.problem !== undefined) {
+        if (decoded.problem.kind === "corrupt" || !last) {
+          throw new WalCorruptionError(
+            `WAL segment ${path} is corrupt at byte offset ${decoded.problem.offsetBytes}: ${decoded.problem.detail}${last ? "" : " (in a segment that is not the last)"}. ` +
+              `Synced data is damaged, so this node must not start from it: restore its data directory from a peer, or remove it and let the node rejoin from the leader's snapshot.`,
+          );
+        }
+        fs.truncateSync(path, decoded.validBytes);
+      }
+      records.push(...decoded.records);
+      segments.push({ seq, path, maxEntryIndex: maxEntryIndexOf(decoded.records) });
+    }
+    if (segments.length === 0) segments.push({ seq: 1, path: `${dir}/${segmentName(1)}`, maxEntryIndex: 0 });
+    const current = segments[segments.length - 1] as Segment;
+    const fd = fs.openAppendSync(current.path);
+    if (seqs.length === 0) fs.syncDirSync(dir);
+    const size = fs.fstatSizeSync(fd);
+    if (size > 0) fs.fdatasyncSync(fd); // a truncated tail must be durable before new records follow it
+    return { wal: new Wal(fs, dir, options.segmentBytes ?? 64 * 1024 * 1024, segments, fd, size), records };
+  }
+
+  /**
+   * Appends `records` in one write (not yet durable: call `sync`). On a write error the segment
+   * is cut back to its previous size, so the log stays readable, and the error is rethrown.
+   */
+  append(records: readonly WalRecord[]): void {
+    if (this.broken !== null) throw new Error(`WAL is unusable after an earlier failure: ${this.broken}`);
+    if (records.length === 0) return;
+    const parts = records.map(encodeRecord);
+    const total = parts.reduce((sum, part) => sum + part.length, 0);
+    const buffer = new Uint8Array(total);
+    let at = 0;
+    for (const part of parts) {
+      buffer.set(part, at);
+      at += part.length;
+    }
+    try {
+      writeAll(this.fs, this.fd, buffer);
+    } catch (error) {
+      this.rollBack(error);
+      throw error;
+    }
+    this.sizeBytes += total;
+    const current = this.segments[this.segments.length - 1] as Segment;
+    current.maxEntryIndex = Math.max(current.maxEntryIndex, maxEntryIndexOf(records));
+  }
+
+  private rollBack(cause: unknown): void {
+    try {
+      this.fs.ftruncateSync(this.fd, this.sizeBytes);
+    } catch (error) {
+      this.broken = `a write failed (${String(cause)}) and cutting it back failed too (${String(error)}); reopen the WAL`;
+    }
+  }
+
+  /** Makes everything appended so far durable: one fdatasync for the whole batch (group commit). */
+  sync(): void {
+    if (this.broken !== null) throw new Error(`WAL is unusable after an earlier failure: ${this.broken}`);
+    try {
+      this.fs.fdatasyncSync(this.fd);
+    } catch (error) {
+      // After a failed fsync the page cache state is unknown (the "fsyncgate" lesson): refuse further writes.
+      this.broken = `fdatasync failed (${String(error)}); reopen the WAL`;
+      throw error;
+    }
+  }
+
+  /** Whether the current segment has reached its size limit. */
+  isFull(): boolean {
+    return this.sizeBytes >= this.segmentBytes;
+  }
+
+  /** Syncs and closes the current segment and starts the next one with `header` records, synced. */
+  roll(header: readonly WalRecord[]): void {
+    this.sync();
+    const current = this.segments[this.segments.length - 1] as Segment;
+    const next: Segment = { seq: current.seq + 1, path: `${this.dir}/${segmentName(current.seq + 1)}`, maxEntryIndex: 0 };
+    const fd = this.fs.openAppendSync(next.path);
+    this.fs.closeSync(this.fd);
+    this.fd = fd;
+    this.sizeBytes = 0;
+    this.segments.push(next);
+    this.append(header);
+    this.sync();
+    this.fs.syncDirSync(this.dir);
+  }
+
+  /** Deletes the oldest segments whose entries are all at or below `index` (never the current one). */
+  removeSegmentsUpTo(index: number): number {
+    let removed = 0;
+    while (this.segments.length > 1 && (this.segments[0] as Segment).maxEntryIndex <= index) {
+      this.fs.unlinkSync((this.segments.shift() as Segment).path);
+      removed++;
+    }
+    if (removed > 0) this.fs.syncDirSync(this.dir);
+    return removed;
+  }
+
+  /** The segment files, oldest first. */
+  segmentPaths(): readonly string[] {
+    return this.segments.map((segment) => segment.path);
+  }
+
+  /** Closes the current segment (without syncing: call `sync` first for durability). */
+  close(): void {
+    this.fs.closeSync(this.fd);
+  }
+}
