@@ -1,8 +1,8 @@
-// The registry's Raft storage on disk: libs/raft's `Storage` served from an in-memory copy of
-// the log (like etcd's MemoryStorage over its WAL), with every change written to the WAL and
+// The registry's Raft storage on disk: libs/raft's `Storage` served from a `MemoryStorage`
+// (as etcd keeps a MemoryStorage over its WAL), with every change written to the WAL and
 // snapshot files first. `save(ready)` is the driver's persist step (Raft §5.1, thesis §3.8).
-import { bootstrapCluster, emptyConfState, emptyHardState, entrySizeBytes } from "@meshwork/raft";
-import type { ConfState, Entry, HardState, InitialState, LogIndex, Ready, Snapshot, Storage, Term } from "@meshwork/raft";
+import { bootstrapCluster, emptyConfState, emptyHardState, MemoryStorage } from "@meshwork/raft";
+import type { ConfState, Entry, HardState, InitialState, LogIndex, MemoryStorageResult, Ready, Snapshot, Storage, Term } from "@meshwork/raft";
 import { readSnapshotFile, removeSnapshotFilesBefore, writeSnapshotFile } from "./snapshot-file.ts";
 import { Wal, WalCorruptionError } from "./wal.ts";
 import type { WalOptions } from "./wal.ts";
@@ -18,13 +18,17 @@ export interface DurableStorageOptions extends WalOptions {
 /** The part of a `Ready` that is persisted. */
 export type ReadyToSave = Pick<Ready, "snapshot" | "entries" | "hardState" | "mustSync">;
 
-function limitEntries(entries: readonly Entry[], maxBytes: number): readonly Entry[] {
-  let size = 0;
-  for (let i = 0; i < entries.length; i++) {
-    size += entrySizeBytes(entries[i] as Entry);
-    if (i > 0 && size > maxBytes) return entries.slice(0, i);
-  }
-  return entries;
+/** The in-memory copy refused a write the WAL already holds: a bug here, not a disk fault. */
+function mustAccept(result: MemoryStorageResult, operation: string): void {
+  if (!result.ok) throw new Error(`DurableStorage: MemoryStorage refused ${operation} (${result.reason}) after the WAL recorded it`);
+}
+
+/** A `MemoryStorage` holding just `snap` (the empty one at index 0 if none was taken yet) and `hardState`. */
+function memoryOver(snap: Snapshot, hardState: HardState): MemoryStorage {
+  const memory = new MemoryStorage();
+  if (snap.metadata.index > 0) mustAccept(memory.applySnapshot(snap), `the snapshot at ${snap.metadata.index}`);
+  memory.setHardState(hardState);
+  return memory;
 }
 
 /**
@@ -35,20 +39,14 @@ export class DurableStorage implements Storage {
   private readonly wal: Wal;
   private readonly dir: string;
   private readonly options: DurableStorageOptions;
-  private hardState: HardState = emptyHardState;
-  private snap: Snapshot;
-  /** The entry at `offset` is entriesList[0]; the snapshot covers everything before `offset`. */
-  private entriesList: Entry[] = [];
-  private offset: number;
-  private prevTerm: Term;
+  /** What the WAL and snapshot files hold, served to Raft; changed only after they are written. */
+  private memory: MemoryStorage;
 
-  private constructor(dir: string, wal: Wal, options: DurableStorageOptions, snap: Snapshot) {
+  private constructor(dir: string, wal: Wal, options: DurableStorageOptions, memory: MemoryStorage) {
     this.dir = dir;
     this.wal = wal;
     this.options = options;
-    this.snap = snap;
-    this.offset = snap.metadata.index + 1;
-    this.prevTerm = snap.metadata.term;
+    this.memory = memory;
   }
 
   /**
@@ -70,8 +68,9 @@ export class DurableStorage implements Storage {
         throw new WalCorruptionError(error instanceof Error ? error.message : String(error));
       }
     }
-    const storage = new DurableStorage(dir, wal, options, snap);
+    let storage: DurableStorage;
     try {
+      storage = new DurableStorage(dir, wal, options, memoryOver(snap, emptyHardState));
       storage.replay(records);
     } catch (error) {
       wal.close();
@@ -89,19 +88,20 @@ export class DurableStorage implements Storage {
       switch (record.type) {
         case "entry": {
           const { entry } = record;
-          if (entry.index < this.offset) break;
-          if (entry.index > this.offset + this.entriesList.length) {
-            throw new WalCorruptionError(`WAL in ${this.dir} jumps to entry ${entry.index} after ${this.offset + this.entriesList.length - 1}; restore this node's data directory from a peer`);
+          if (entry.index < this.memory.firstIndex()) break;
+          if (entry.index > this.memory.lastIndex() + 1) {
+            throw new WalCorruptionError(`WAL in ${this.dir} jumps to entry ${entry.index} after ${this.memory.lastIndex()}; restore this node's data directory from a peer`);
           }
-          this.entriesList.length = entry.index - this.offset;
-          this.entriesList.push(entry);
+          // An entry at index i replaces the stored log from i (Raft §5.3).
+          this.memory.append([entry]);
           break;
         }
         case "hard-state":
-          this.hardState = record.hardState;
+          this.memory.setHardState(record.hardState);
           break;
         case "snapshot-applied":
-          this.entriesList = [];
+          // The snapshot replaced the whole log: drop what came before, keep the base and hard state.
+          this.memory = memoryOver(this.memory.snapshot(), this.memory.currentHardState());
           break;
         case "snapshot-compacted":
           break;
@@ -110,36 +110,32 @@ export class DurableStorage implements Storage {
   }
 
   initialState(): InitialState {
-    return { hardState: this.hardState, confState: this.snap.metadata.confState };
+    return this.memory.initialState();
   }
 
   /** The hard state last saved. */
   currentHardState(): HardState {
-    return this.hardState;
+    return this.memory.currentHardState();
   }
 
   entries(lo: LogIndex, hi: LogIndex, maxBytes: number): readonly Entry[] {
-    if (lo < this.offset || hi > this.offset + this.entriesList.length || lo > hi) {
-      throw new RangeError(`entries [${lo}, ${hi}) out of the stored range [${this.offset}, ${this.offset + this.entriesList.length})`);
-    }
-    return limitEntries(this.entriesList.slice(lo - this.offset, hi - this.offset), maxBytes);
+    return this.memory.entries(lo, hi, maxBytes);
   }
 
   term(index: LogIndex): Term | undefined {
-    if (index === this.offset - 1) return this.prevTerm;
-    return this.entriesList[index - this.offset]?.term;
+    return this.memory.term(index);
   }
 
   firstIndex(): LogIndex {
-    return this.offset as LogIndex;
+    return this.memory.firstIndex();
   }
 
   lastIndex(): LogIndex {
-    return (this.offset + this.entriesList.length - 1) as LogIndex;
+    return this.memory.lastIndex();
   }
 
   snapshot(): Snapshot {
-    return this.snap;
+    return this.memory.snapshot();
   }
 
   /**
@@ -149,50 +145,44 @@ export class DurableStorage implements Storage {
    * refuses; then nothing of this Ready is served and the messages must not be sent.
    */
   save(ready: ReadyToSave): void {
-    const snapshot = ready.snapshot !== undefined && ready.snapshot.metadata.index > this.snap.metadata.index ? ready.snapshot : undefined;
+    const snapshot = ready.snapshot !== undefined && ready.snapshot.metadata.index > this.memory.snapshot().metadata.index ? ready.snapshot : undefined;
     const records: WalRecord[] = [];
     if (snapshot !== undefined) {
       writeSnapshotFile(this.options.fs ?? nodeWalFs, this.dir, snapshot);
       records.push({ type: "snapshot-applied", index: snapshot.metadata.index, term: snapshot.metadata.term });
     }
-    const skipBelow = snapshot === undefined ? this.offset : snapshot.metadata.index + 1;
+    const skipBelow = snapshot === undefined ? this.memory.firstIndex() : snapshot.metadata.index + 1;
     const fresh = ready.entries.filter((entry) => entry.index >= skipBelow);
     const first = fresh[0];
-    if (first !== undefined && first.index > (snapshot === undefined ? this.offset + this.entriesList.length : skipBelow)) {
+    if (first !== undefined && first.index > (snapshot === undefined ? this.memory.lastIndex() + 1 : skipBelow)) {
       throw new RangeError(`append at ${first.index} leaves a gap after the last stored index ${this.lastIndex()}`);
     }
     for (const entry of fresh) records.push({ type: "entry", entry });
-    const hardState = ready.hardState ?? this.hardState;
+    const hardState = ready.hardState ?? this.memory.currentHardState();
     // An applied snapshot is a synced write: it also carries the current hard state (see README).
     if (ready.hardState !== undefined || snapshot !== undefined) records.push({ type: "hard-state", hardState });
     this.wal.append(records);
     if (ready.mustSync || snapshot !== undefined) this.wal.sync();
-    if (snapshot !== undefined) {
-      this.snap = snapshot;
-      this.entriesList = [];
-      this.offset = snapshot.metadata.index + 1;
-      this.prevTerm = snapshot.metadata.term;
-    }
-    if (first !== undefined) {
-      this.entriesList.length = first.index - this.offset;
-      for (const entry of fresh) this.entriesList.push(entry);
-    }
-    this.hardState = hardState;
+    if (snapshot !== undefined) mustAccept(this.memory.applySnapshot(snapshot), `the snapshot at ${snapshot.metadata.index}`);
+    // Checked above to leave no gap; an entry at index i replaces the stored log from i (Raft §5.3).
+    this.memory.append(fresh);
+    this.memory.setHardState(hardState);
     if (snapshot !== undefined) this.removeCovered(snapshot.metadata.index);
     this.rollIfFull();
   }
 
   private rollIfFull(): void {
     if (!this.wal.isFull()) return;
+    const { metadata } = this.memory.snapshot();
     this.wal.roll([
-      { type: "snapshot-compacted", index: this.snap.metadata.index, term: this.snap.metadata.term },
-      { type: "hard-state", hardState: this.hardState },
+      { type: "snapshot-compacted", index: metadata.index, term: metadata.term },
+      { type: "hard-state", hardState: this.memory.currentHardState() },
     ]);
   }
 
   private removeCovered(index: LogIndex): void {
     this.wal.removeSegmentsUpTo(index);
-    removeSnapshotFilesBefore(this.options.fs ?? nodeWalFs, this.dir, this.snap.metadata.index);
+    removeSnapshotFilesBefore(this.options.fs ?? nodeWalFs, this.dir, this.memory.snapshot().metadata.index);
   }
 
   /**
@@ -204,18 +194,16 @@ export class DurableStorage implements Storage {
    */
   createSnapshotAndCompact(index: LogIndex, confState: ConfState, data: Uint8Array): boolean {
     const entryTerm = this.term(index);
-    if (index <= this.snap.metadata.index || entryTerm === undefined) return false;
+    if (index <= this.memory.snapshot().metadata.index || entryTerm === undefined) return false;
     const snapshot: Snapshot = { metadata: { index, term: entryTerm, confState }, data };
     writeSnapshotFile(this.options.fs ?? nodeWalFs, this.dir, snapshot);
     this.wal.append([
       { type: "snapshot-compacted", index, term: entryTerm },
-      { type: "hard-state", hardState: this.hardState },
+      { type: "hard-state", hardState: this.memory.currentHardState() },
     ]);
     this.wal.sync();
-    this.snap = snapshot;
-    this.entriesList = this.entriesList.slice(index + 1 - this.offset);
-    this.offset = index + 1;
-    this.prevTerm = entryTerm;
+    mustAccept(this.memory.createSnapshot(index, confState, data), `a snapshot at ${index}`);
+    mustAccept(this.memory.compact(index), `compaction up to ${index}`);
     this.removeCovered(index);
     this.rollIfFull();
     return true;
