@@ -90,6 +90,36 @@ describe("WorkloadAgent", () => {
     agent.stop();
     expect(timers.pending).toHaveLength(0);
   });
+
+  it("keeps a bundle update that lands while a renewal is in flight", async () => {
+    const timers = fakeTimers();
+    let started = false; // the first certificate is answered at once; the renewal is held
+    let hold: (() => void) | undefined;
+    const agent = await WorkloadAgent.start({
+      spiffeId: id,
+      bundles,
+      clock: () => start,
+      timers,
+      random: () => 0.5,
+      requestCertificate: async (csrPem) => {
+        if (started) await new Promise<void>((resolve) => (hold = resolve));
+        const csr = await parseCsr(csrPem);
+        if (!csr.ok) throw new Error(csr.detail);
+        const issued = await issueSvid({ csr: csr.csr, spiffeId: id, ttlSeconds: 3600, issuer: intermediate.ca, now: start });
+        if (!issued.ok) throw new Error(issued.detail);
+        return issued.svid.chain.map((der) => certificatesToPem([der]));
+      },
+    });
+    started = true;
+    timers.fire(); // the renewal asks the CA and waits for its answer
+    await waitUntil(() => hold !== undefined);
+    const newRoot = await createRootCa({ trustDomain, keys: await generateKeyPair(), now: start, ttlSeconds: 86400 });
+    agent.updateBundles(trustBundles([[trustDomain, [root.chain[0] as Uint8Array, newRoot.chain[0] as Uint8Array]]]));
+    hold?.();
+    await waitUntil(() => agent.rotations === 1);
+    expect(agent.current.material.ca).toContain(certificatesToPem([newRoot.chain[0] as Uint8Array]).trim());
+    agent.stop();
+  });
 });
 
 /** Waits (polling, at most ~20 s on a loaded machine) for real async crypto until `condition` holds. */

@@ -115,12 +115,19 @@ export class WorkloadAgent {
     if (this.#stopped) return;
     const { clock, random, logger } = this.#options;
     try {
-      const next = await fetchSvid(this.#options, this.#bundles);
+      const requestedWith = this.#bundles;
+      const next = await fetchSvid(this.#options, requestedWith);
       if (this.#stopped) return;
       this.#privateKeyPem = next.privateKeyPem;
       this.#attempt = 0;
       this.rotations++;
-      this.#set(next.svid);
+      // A bundle update that landed while the CA was answering must not be undone by the old roots
+      // baked into the material (it broke handshakes right after a root switch).
+      const svid =
+        requestedWith === this.#bundles
+          ? next.svid
+          : { ...next.svid, material: svidTlsMaterial({ chain: next.svid.chain, privateKeyPem: next.privateKeyPem, bundles: this.#bundles }) };
+      this.#set(svid);
       logger?.info("certificate renewed", { spiffeId: this.#options.spiffeId, notAfter: next.svid.notAfter.toISOString() });
       this.#schedule(renewalDelayMs({ receivedAtMs: clock().getTime(), notAfterMs: next.svid.notAfter.getTime(), jitterFraction: this.#options.jitterFraction ?? 0.1, random: random() }));
     } catch (error) {
