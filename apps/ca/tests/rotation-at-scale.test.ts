@@ -7,10 +7,11 @@
 import { once } from "node:events";
 import tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid, type SpiffeId } from "@meshwork/pki";
+import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid } from "@meshwork/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { followTrustBundle, WorkloadAgent } from "@meshwork/workload-identity";
-import { createCertificate, startCaFixture, type CaFixture } from "./ca-fixture.ts";
+import type { WorkloadAgent } from "@meshwork/workload-identity";
+import { startCaFixture, type CaFixture } from "./ca-fixture.ts";
+import { exchange, shopId, startTestAgent } from "./test-agents.ts";
 
 const pairCount = Number(process.env["MESHWORK_PAIRS"] ?? 50);
 const rotationsWanted = Number(process.env["MESHWORK_ROTATIONS"] ?? 5);
@@ -36,52 +37,6 @@ afterAll(async () => {
   await f?.stop();
 });
 
-function idOf(sa: string): SpiffeId {
-  return `spiffe://cluster.local/ns/shop/sa/${sa}` as SpiffeId;
-}
-
-async function agentFor(sa: string, seed: number): Promise<{ agent: WorkloadAgent; stop: () => void }> {
-  let state = seed;
-  const agent = await WorkloadAgent.start({
-    spiffeId: idOf(sa),
-    bundles: f.ca.authority.trustBundles(),
-    clock: () => new Date(),
-    timers: { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
-    random: () => (state = (state * 16807) % 2147483647) / 2147483647,
-    requestCertificate: async (csrPem) => (await createCertificate(caClient, { csrPem, validitySeconds: svidTtlSeconds, workloadToken: await f.token({ ns: "shop", sa }) })).certChain,
-  });
-  const unfollow = followTrustBundle(caClient, agent);
-  return {
-    agent,
-    stop: () => {
-      unfollow();
-      agent.stop();
-    },
-  };
-}
-
-/** Sends one line and resolves with the reply line. */
-function exchange(socket: tls.TLSSocket, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const end = buffer.indexOf("\n");
-      if (end >= 0) {
-        socket.off("data", onData);
-        socket.off("error", reject);
-        socket.off("close", onClose);
-        resolve(buffer.slice(0, end));
-      }
-    };
-    const onClose = () => reject(new Error(`connection closed before the reply to ${line}`));
-    socket.on("data", onData);
-    socket.once("error", reject);
-    socket.once("close", onClose);
-    socket.write(`${line}\n`);
-  });
-}
-
 /** One mTLS pair: a server on the "api-i" agent, a client on the "web-i" agent, and their counters. */
 interface Pair {
   readonly index: number;
@@ -96,9 +51,9 @@ interface Pair {
 }
 
 async function startPair(index: number, failures: string[]): Promise<Pair> {
-  const [server_, client_] = await Promise.all([agentFor(`api-${index}`, 2 * index + 1), agentFor(`web-${index}`, 2 * index + 2)]);
+  const [server_, client_] = await Promise.all([startTestAgent(f, { sa: `api-${index}`, seed: 2 * index + 1, validitySeconds: svidTtlSeconds, client: caClient }), startTestAgent(f, { sa: `web-${index}`, seed: 2 * index + 2, validitySeconds: svidTtlSeconds, client: caClient })]);
   const serverAgent = server_.agent;
-  const clientId = idOf(`web-${index}`);
+  const clientId = shopId(`web-${index}`);
   const server = tls.createServer({ ...serverAgent.current.material, requestCert: true, rejectUnauthorized: true }, (socket) => {
     const peer = verifyClientChain(socket.getPeerCertificate(true), { bundles: serverAgent.bundles, now: new Date() });
     if (!peer.ok || peer.spiffeId !== clientId) {
@@ -139,7 +94,7 @@ async function startPair(index: number, failures: string[]): Promise<Pair> {
 
 /** A client connection of `pair` with the client agent's current SVID and bundle, checking the server is api-i. */
 async function connect(pair: Pair): Promise<tls.TLSSocket> {
-  const checkServerIdentity = spiffeServerIdentityCheck([idOf(`api-${pair.index}`)], { bundles: pair.clientAgent.bundles, clock: () => new Date() });
+  const checkServerIdentity = spiffeServerIdentityCheck([shopId(`api-${pair.index}`)], { bundles: pair.clientAgent.bundles, clock: () => new Date() });
   const socket = tls.connect({ host: "127.0.0.1", port: pair.port, servername: `api-${pair.index}.shop`, ...pair.clientAgent.current.material, checkServerIdentity });
   await once(socket, "secureConnect");
   return socket;

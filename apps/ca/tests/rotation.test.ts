@@ -7,10 +7,10 @@
 import { once } from "node:events";
 import tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid, type SpiffeId } from "@meshwork/pki";
+import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid } from "@meshwork/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { followTrustBundle, WorkloadAgent } from "@meshwork/workload-identity";
-import { createCertificate, startCaFixture, type CaFixture } from "./ca-fixture.ts";
+import { startCaFixture, type CaFixture } from "./ca-fixture.ts";
+import { exchange, shopId, startTestAgent } from "./test-agents.ts";
 
 const rotationsWanted = Number(process.env["MESHWORK_ROTATIONS"] ?? 4);
 let f: CaFixture;
@@ -21,50 +21,9 @@ afterAll(async () => {
   await f?.stop();
 });
 
-async function agentFor(sa: string): Promise<{ agent: WorkloadAgent; stop: () => void }> {
-  const client = f.client();
-  let seed = sa.length;
-  const agent = await WorkloadAgent.start({
-    spiffeId: `spiffe://cluster.local/ns/shop/sa/${sa}` as SpiffeId,
-    bundles: f.ca.authority.trustBundles(),
-    clock: () => new Date(),
-    timers: { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
-    random: () => (seed = (seed * 16807) % 2147483647) / 2147483647,
-    requestCertificate: async (csrPem) => (await createCertificate(client, { csrPem, validitySeconds: 3, workloadToken: await f.token({ ns: "shop", sa }) })).certChain,
-  });
-  const unfollow = followTrustBundle(client, agent);
-  return {
-    agent,
-    stop: () => {
-      unfollow();
-      agent.stop();
-      client.close();
-    },
-  };
-}
-
-/** Sends one line and resolves with the reply line. */
-function exchange(socket: tls.TLSSocket, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const end = buffer.indexOf("\n");
-      if (end >= 0) {
-        socket.off("data", onData);
-        socket.off("error", reject);
-        resolve(buffer.slice(0, end));
-      }
-    };
-    socket.on("data", onData);
-    socket.once("error", reject);
-    socket.write(`${line}\n`);
-  });
-}
-
 describe("rotation under traffic", () => {
   it(`keeps every request working while both SVIDs rotate ${rotationsWanted} times and the root rotates once`, { timeout: 90_000 }, async () => {
-    const [server_, client_] = await Promise.all([agentFor("api"), agentFor("web")]);
+    const [server_, client_] = await Promise.all([startTestAgent(f, { sa: "api", seed: 3, validitySeconds: 3 }), startTestAgent(f, { sa: "web", seed: 3, validitySeconds: 3 })]);
     const serverAgent = server_.agent;
     const clientAgent = client_.agent;
     const td = parseTrustDomain("cluster.local");
@@ -95,7 +54,7 @@ describe("rotation under traffic", () => {
     await once(server, "listening");
     const { port } = server.address() as AddressInfo;
     const connect = async () => {
-      const checkServerIdentity = spiffeServerIdentityCheck(["spiffe://cluster.local/ns/shop/sa/api" as SpiffeId], { bundles: clientAgent.bundles, clock: () => new Date() });
+      const checkServerIdentity = spiffeServerIdentityCheck([shopId("api")], { bundles: clientAgent.bundles, clock: () => new Date() });
       const socket = tls.connect({ host: "127.0.0.1", port, servername: "api.shop", ...clientAgent.current.material, checkServerIdentity });
       await once(socket, "secureConnect");
       return socket;

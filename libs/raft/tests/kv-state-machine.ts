@@ -2,7 +2,7 @@
 // committed entries, with client sessions (client id + request sequence number) so that a retried
 // request takes effect once (thesis §6.3), and snapshots of the whole state for compaction.
 import type { Entry, ReadState, Snapshot } from "../src/index.ts";
-import type { KvInput, KvOutput } from "@meshwork/testing";
+import { applyKvInput, type KvInput, type KvOutput } from "@meshwork/testing";
 import type { SimStateMachine } from "./sim-cluster.ts";
 
 /** A client request as it travels in a log entry. */
@@ -72,7 +72,7 @@ export class KvStateMachine implements SimStateMachine {
       this.#events.applied(command.client, command.seq, session.output);
       return;
     }
-    const output = this.#execute(command.input);
+    const output = applyKvInput(this.data, command.input);
     this.#sessions.set(command.client, { seq: command.seq, output });
     this.#events.applied(command.client, command.seq, output);
   }
@@ -89,26 +89,5 @@ export class KvStateMachine implements SimStateMachine {
   /** The value of `key` in the local state (null when absent). */
   read(key: string): string | null {
     return this.data.get(key) ?? null;
-  }
-
-  #execute(input: KvInput): KvOutput {
-    const current = this.data.get(input.key) ?? null;
-    switch (input.op) {
-      case "get":
-        return { value: current };
-      case "put":
-        this.data.set(input.key, input.value);
-        return {};
-      case "append":
-        this.data.set(input.key, (current ?? "") + input.value);
-        return {};
-      case "delete":
-        this.data.delete(input.key);
-        return {};
-      case "cas":
-        if (current !== input.expected) return { ok: false };
-        this.data.set(input.key, input.value);
-        return { ok: true };
-    }
   }
 }

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assertLinearizable, checkLinearizable } from "./check-linearizable.ts";
-import type { KvInput, KvOperation } from "./kv-model.ts";
+import { applyKvInput, type KvInput, type KvOperation } from "./kv-model.ts";
 import type { Model, Operation } from "./lin-model.ts";
 import { runDataDriven } from "./run-data-driven.ts";
 
@@ -149,7 +149,7 @@ function generateHistory(random: () => number, options: GenOptions): KvOperation
     const pending = random() < options.pendingRate;
     const applies = !pending || random() < 0.5;
     let output: KvOperation["output"] = {};
-    if (applies) output = applyKv(store, input);
+    if (applies) output = applyKvInput(store, input);
     const point = 10 * i + 5;
     history.push({
       clientId: `c${i % 8}`,
@@ -162,26 +162,6 @@ function generateHistory(random: () => number, options: GenOptions): KvOperation
   return history;
 }
 
-function applyKv(store: Map<string, string>, input: KvInput): { value?: string | null; ok?: boolean } {
-  const current = store.get(input.key) ?? null;
-  switch (input.op) {
-    case "get":
-      return { value: current };
-    case "put":
-      store.set(input.key, input.value);
-      return {};
-    case "delete":
-      store.delete(input.key);
-      return {};
-    case "append":
-      store.set(input.key, (current ?? "") + input.value);
-      return {};
-    case "cas":
-      if (current !== input.expected) return { ok: false };
-      store.set(input.key, input.value);
-      return { ok: true };
-  }
-}
 
 describe("checkLinearizable on generated histories (property)", () => {
   const options = fc.record({

@@ -31,6 +31,6 @@ export { assertLinearizable, checkLinearizable } from "./check-linearizable.ts";
 export type { CheckOptions, LinearizabilityFailure, LinearizabilityResult } from "./check-linearizable.ts";
 export { describeHistory, describeOperation } from "./describe-history.ts";
 export type { DescribeHistoryOptions } from "./describe-history.ts";
-export { kvModel } from "./kv-model.ts";
+export { applyKvInput, kvModel } from "./kv-model.ts";
 export type { KvInput, KvOperation, KvOutput, KvState } from "./kv-model.ts";
 export type { HistoryPart, Model, Operation } from "./lin-model.ts";

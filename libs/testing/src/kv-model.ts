@@ -22,6 +22,31 @@ export type KvState = string | null;
 
 export type KvOperation = Operation<KvInput, KvOutput>;
 
+/**
+ * Runs `input` against a plain in-memory store, the sequential specification as an executor:
+ * what a simulated KV server applies, and what reference histories are generated with.
+ */
+export function applyKvInput(store: Map<string, string>, input: KvInput): KvOutput {
+  const current = store.get(input.key) ?? null;
+  switch (input.op) {
+    case "get":
+      return { value: current };
+    case "put":
+      store.set(input.key, input.value);
+      return {};
+    case "delete":
+      store.delete(input.key);
+      return {};
+    case "append":
+      store.set(input.key, (current ?? "") + input.value);
+      return {};
+    case "cas":
+      if (current !== input.expected) return { ok: false };
+      store.set(input.key, input.value);
+      return { ok: true };
+  }
+}
+
 /** The KV model: partitioned by key, so its state is the value of a single key. */
 export const kvModel: Model<KvState, KvInput, KvOutput> = {
   init: () => null,

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
+  applyKvInput,
   checkLinearizable,
   createSeededRandom,
   forEachSeed,
@@ -57,33 +58,14 @@ function simulate(seed: number, options: { readonly deduplicate: boolean }): KvO
   const history: KvOperation[] = [];
   let nextId = 1;
 
-  const apply = (input: KvInput): KvOutput => {
-    const current = store.get(input.key) ?? null;
-    switch (input.op) {
-      case "get":
-        return { value: current };
-      case "put":
-        store.set(input.key, input.value);
-        return {};
-      case "delete":
-        store.delete(input.key);
-        return {};
-      case "append":
-        store.set(input.key, (current ?? "") + input.value);
-        return {};
-      case "cas":
-        if (current !== input.expected) return { ok: false };
-        store.set(input.key, input.value);
-        return { ok: true };
-    }
-  };
+
 
   for (let now = 0; now < 400; now++) {
     for (const message of network.deliverable(now)) {
       if (message.type === "request") {
         let output = options.deduplicate ? answered.get(message.id) : undefined;
         if (output === undefined) {
-          output = apply(message.input);
+          output = applyKvInput(store, message.input);
           answered.set(message.id, output);
         }
         network.send([{ from: "server", to: message.from, type: "response", id: message.id, output }]);
