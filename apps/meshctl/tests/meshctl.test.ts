@@ -3,42 +3,10 @@
 
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const workspaceRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+import { cleanEnv, meshctl, meshctlMain, workspaceRoot, type Run } from "./support/run-meshctl.ts";
 const fixtures = "apps/meshctl/tests/fixtures";
 const examples = "libs/config/testdata/examples";
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Environment without the caller's MESHWORK_* and NO_COLOR, so results do not depend on the shell. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MESHWORK_") && key !== "NO_COLOR"));
-  return { ...env, ...extra };
-}
-
-/** Runs meshctl from the workspace root, so paths in its output are workspace-relative. */
-function meshctl(args: readonly string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", main, ...args], {
-      cwd: workspaceRoot,
-      env: cleanEnv(options.env ?? {}),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
-  });
-}
 
 interface JsonReport {
   readonly issues: { code: string; name: string; severity: string; file?: string; line?: number; column?: number; field?: string }[];
@@ -221,7 +189,7 @@ describe("meshctl", { timeout: 30_000 }, () => {
   describe("stopping", () => {
     it("stops on SIGTERM while waiting for stdin: exit 143, JSON logs on stderr, nothing on stdout", async () => {
       const result = await new Promise<Run>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", main, "validate", "-f", "-"], {
+        const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", meshctlMain, "validate", "-f", "-"], {
           cwd: workspaceRoot,
           env: cleanEnv({ MESHWORK_LOG_LEVEL: "debug" }),
         });

@@ -12,33 +12,14 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { createCsr, generateKeyPair, parseTrustDomain, pemToDer, readCertificate, trustBundles, type SpiffeId } from "@meshwork/pki";
 import { createCaClient, createCertificate, tokenIssuerFiles } from "@meshwork/workload-identity";
 import { afterAll, describe, expect, it } from "vitest";
+import { cleanEnv, meshctl, workspaceRoot } from "./support/run-meshctl.ts";
 
-const workspaceRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const meshctlMain = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const caMain = fileURLToPath(new URL("../../ca/src/main.ts", import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** Environment without the caller's MESHWORK_* variables, so results do not depend on the shell. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MESHWORK_")));
-}
-
-function meshctl(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", meshctlMain, ...args], { cwd: workspaceRoot, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Starts apps/ca on `dataDir` with ports 0 and resolves with its "ready" log record. */
 function startCa(dataDir: string): Promise<Record<string, unknown>> {
   const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", caMain, "--data-dir", dataDir, "--grpc-port", "0", "--admin-port", "0"], {
     cwd: workspaceRoot,
