@@ -3,7 +3,7 @@
 // hint, so load-resources.ts can point at the line and say what to do.
 import { Kind, TransformKind, type TSchema } from "@sinclair/typebox";
 import type { FieldPath } from "./field-issue.ts";
-import { ExclusiveKeyword } from "./schema/common.ts";
+import { ExclusiveKeyword, HintKeyword } from "./schema/common.ts";
 import { parseDurationMs } from "./duration.ts";
 import { closestName } from "./closest-name.ts";
 
@@ -118,12 +118,13 @@ function walkObject(s: AnySchema, value: unknown, path: PathStack, problems: Val
   for (const key of required) {
     if (value[key] === undefined || value[key] === null) {
       const empty = value[key] === null;
+      const nested = nestedHint(properties, value, key);
       problems.push({
         name: "MissingField",
         path: [...path, key],
         message: empty ? `field "${key}" is empty; it needs a value` : `required field "${key}" is missing`,
         ...(empty ? { atKey: true } : { anchor: [...path], atKey: true }),
-        ...nestedHint(properties, value, key),
+        ...(nested.hint === undefined ? schemaHint(properties[key]) : nested),
       });
     }
   }
@@ -238,10 +239,10 @@ function walkArray(s: AnySchema, value: unknown, path: PathStack, problems: Valu
   const minItems = s["minItems"] as number | undefined;
   const maxItems = s["maxItems"] as number | undefined;
   if (minItems !== undefined && value.length < minItems) {
-    problems.push({ name: "InvalidValue", path: [...path], message: `needs at least ${minItems} item${minItems === 1 ? "" : "s"}, has ${value.length}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `needs at least ${minItems} item${minItems === 1 ? "" : "s"}, has ${value.length}`, ...schemaHint(s) });
   }
   if (maxItems !== undefined && value.length > maxItems) {
-    problems.push({ name: "InvalidValue", path: [...path], message: `allows at most ${maxItems} item${maxItems === 1 ? "" : "s"}, has ${value.length}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `allows at most ${maxItems} item${maxItems === 1 ? "" : "s"}, has ${value.length}`, ...schemaHint(s) });
   }
   const items = s["items"] as AnySchema;
   return value.map((item, i) => {
@@ -295,25 +296,25 @@ function checkString(s: AnySchema, value: unknown, path: PathStack, problems: Va
 function checkNumber(s: AnySchema, value: unknown, path: PathStack, problems: ValueProblem[]): void {
   const isInteger = s[Kind] === "Integer";
   if (typeof value !== "number" || Number.isNaN(value)) {
-    const hint = typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)) ? `remove the quotes: ${value}` : undefined;
+    const hint = typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value)) ? `remove the quotes: ${value}` : (s[HintKeyword] as string | undefined);
     problems.push(wrongType(path, isInteger ? "an integer" : "a number", value, hint));
     return;
   }
   if (isInteger && !Number.isInteger(value)) {
-    problems.push({ name: "WrongType", path: [...path], message: `expected an integer, got ${value}` });
+    problems.push({ name: "WrongType", path: [...path], message: `expected an integer, got ${value}`, ...schemaHint(s) });
     return;
   }
   const minimum = s["minimum"] as number | undefined;
   const maximum = s["maximum"] as number | undefined;
   const exclusiveMinimum = s["exclusiveMinimum"] as number | undefined;
   if (minimum !== undefined && value < minimum) {
-    problems.push({ name: "InvalidValue", path: [...path], message: `${value} is below the minimum ${minimum}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `${value} is below the minimum ${minimum}`, ...schemaHint(s) });
   }
   if (exclusiveMinimum !== undefined && value <= exclusiveMinimum) {
-    problems.push({ name: "InvalidValue", path: [...path], message: `${value} must be greater than ${exclusiveMinimum}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `${value} must be greater than ${exclusiveMinimum}`, ...schemaHint(s) });
   }
   if (maximum !== undefined && value > maximum) {
-    problems.push({ name: "InvalidValue", path: [...path], message: `${value} is above the maximum ${maximum}` });
+    problems.push({ name: "InvalidValue", path: [...path], message: `${value} is above the maximum ${maximum}`, ...schemaHint(s) });
   }
 }
 
@@ -354,6 +355,12 @@ function describe(value: unknown): string {
   if (typeof value === "object") return "a mapping";
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
   return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** The schema's own fix for a bad value (HintKeyword), as a spreadable `{ hint }`. */
+function schemaHint(s: AnySchema | undefined): { hint?: string } {
+  const hint = s?.[HintKeyword];
+  return typeof hint === "string" ? { hint } : {};
 }
 
 function wrongType(path: FieldPath, expected: string, value: unknown, hint?: string): ValueProblem {

@@ -14,6 +14,8 @@ const header = "# Generated from libs/config by `nx run config:generate-crds`. D
 /** Builds the CustomResourceDefinition object for one kind. */
 export function buildCrd(kind: AnyResourceKind): Record<string, unknown> {
   const category = kind.group.replaceAll(".", "-");
+  // `kubectl get istio-io` lists the Istio kinds; Meshwork's own kinds answer to `kubectl get meshwork`.
+  const family = kind.group.endsWith(".istio.io") ? "istio-io" : "meshwork";
   const specSchema = toOpenApiSchema(kind.spec);
   return {
     apiVersion: "apiextensions.k8s.io/v1",
@@ -30,7 +32,7 @@ export function buildCrd(kind: AnyResourceKind): Record<string, unknown> {
         plural: kind.plural,
         singular: kind.kind.toLowerCase(),
         ...(kind.shortNames.length > 0 ? { shortNames: [...kind.shortNames] } : {}),
-        categories: ["istio-io", category],
+        categories: [family, category],
       },
       scope: "Namespaced",
       versions: kind.versions.map((version, i) => ({

@@ -51,6 +51,7 @@ export const issueCodes = {
   SubsetSelectsNothing: { code: "MW0119", severity: "warning", summary: "A DestinationRule subset's labels match no instance of its service.", istio: "IST0173 DestinationRuleSubsetNotSelectPods" },
   UnusedDelegate: { code: "MW0120", severity: "warning", summary: "A VirtualService without hosts (a delegate) that no route delegates to has no effect." },
   PortRequired: { code: "MW0121", severity: "warning", summary: "A gateway route to a service with several ports does not say which port.", istio: "IST0112 VirtualServiceDestinationPortSelectorRequired" },
+  ConflictingRateLimitPolicy: { code: "MW0122", severity: "warning", summary: "Several equally specific HTTPLocalRateLimitPolicies apply to the same workload, port and route; only one of them is enforced." },
 } as const satisfies Record<string, IssueCodeInfo>;
 
 export type IssueName = keyof typeof issueCodes;

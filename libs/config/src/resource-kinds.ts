@@ -1,5 +1,5 @@
-// The Istio resource kinds Meshwork accepts: API group, served versions, names for the CRD, the
-// spec schema and the semantic rule. Adding a kind here is all load-resources and the CRD
+// The resource kinds Meshwork accepts (Istio's, plus Meshwork's own policy.meshwork.io kinds): API
+// group, served versions, names for the CRD, the spec schema and the semantic rule. Adding a kind here is all load-resources and the CRD
 // generator need.
 import type { TSchema } from "@sinclair/typebox";
 import type { SpecRule } from "./field-issue.ts";
@@ -12,6 +12,7 @@ import { WorkloadEntrySpec } from "./schema/workload-entry.ts";
 import { PeerAuthenticationSpec } from "./schema/peer-authentication.ts";
 import { RequestAuthenticationSpec } from "./schema/request-authentication.ts";
 import { AuthorizationPolicySpec } from "./schema/authorization-policy.ts";
+import { HTTPLocalRateLimitPolicySpec } from "./schema/http-local-rate-limit-policy.ts";
 import { checkVirtualService } from "./rules/virtual-service-rules.ts";
 import { checkDestinationRule } from "./rules/destination-rule-rules.ts";
 import { checkGateway } from "./rules/gateway-rules.ts";
@@ -21,6 +22,7 @@ import { checkWorkloadEntry } from "./rules/workload-entry-rules.ts";
 import { checkPeerAuthentication } from "./rules/peer-authentication-rules.ts";
 import { checkRequestAuthentication } from "./rules/request-authentication-rules.ts";
 import { checkAuthorizationPolicy } from "./rules/authorization-policy-rules.ts";
+import { checkHTTPLocalRateLimitPolicy } from "./rules/http-local-rate-limit-policy-rules.ts";
 
 /** Decoded spec type of each kind (durations in milliseconds, documented defaults applied). */
 export interface SpecByKind {
@@ -33,13 +35,14 @@ export interface SpecByKind {
   PeerAuthentication: PeerAuthenticationSpec;
   RequestAuthentication: RequestAuthenticationSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
+  HTTPLocalRateLimitPolicy: HTTPLocalRateLimitPolicySpec;
 }
 
 export type KindName = keyof SpecByKind;
 
 export interface ResourceKind<K extends KindName = KindName> {
   readonly kind: K;
-  readonly group: "networking.istio.io" | "security.istio.io";
+  readonly group: "networking.istio.io" | "security.istio.io" | "policy.meshwork.io";
   /** Served versions, newest first; the first is the storage version. */
   readonly versions: readonly string[];
   readonly plural: string;
@@ -55,6 +58,7 @@ export type AnyResourceKind = { [K in KindName]: ResourceKind<K> }[KindName];
 
 const networkingVersions = ["v1", "v1beta1", "v1alpha3"] as const;
 const securityVersions = ["v1", "v1beta1"] as const;
+const meshworkPolicyVersions = ["v1alpha1"] as const;
 
 function kind<K extends KindName>(definition: ResourceKind<K>): ResourceKind<K> {
   return definition;
@@ -158,6 +162,19 @@ export const resourceKinds = [
     spec: AuthorizationPolicySpec,
     check: checkAuthorizationPolicy,
     printerColumns: [{ name: "Action", jsonPath: ".spec.action", type: "string" }],
+  }),
+  kind({
+    kind: "HTTPLocalRateLimitPolicy",
+    group: "policy.meshwork.io",
+    versions: meshworkPolicyVersions,
+    plural: "httplocalratelimitpolicies",
+    shortNames: [],
+    spec: HTTPLocalRateLimitPolicySpec,
+    check: checkHTTPLocalRateLimitPolicy,
+    printerColumns: [
+      { name: "Total", jsonPath: ".spec.total.requestsPerSecond", type: "integer" },
+      { name: "Identity", jsonPath: ".spec.identity.requestsPerSecond", type: "integer" },
+    ],
   }),
 ] as const satisfies readonly AnyResourceKind[];
 

@@ -57,3 +57,43 @@ export { OutlierDetector, outlierSettings } from "./outlier-detector.ts";
 export type { OutlierChanges, OutlierDetectionSpec, OutlierSettings } from "./outlier-detector.ts";
 export { CircuitBreaker } from "./circuit-breaker.ts";
 export type { BreakerDecision, BreakerResource, ConnectionPoolSpec } from "./circuit-breaker.ts";
+
+// Proxy config: clusters from ServiceEntries/WorkloadEntries/DestinationRules, and the whole config of one proxy.
+export type {
+  ClusterEndpoint,
+  ClusterProtocol,
+  ClusterSpec,
+  ClusterTls,
+  EndpointDiscovery,
+  InboundPort,
+  LocalityLbSettings,
+  ProxyConfig,
+  ServicePort,
+} from "./proxy-config.ts";
+export { clusterName, compileClusters, isExportedTo, labelsMatch } from "./compile-clusters.ts";
+export type { CompileClustersInput, CompileClustersOptions, CompiledClusters } from "./compile-clusters.ts";
+export { mergeTrafficPolicy } from "./merge-traffic-policy.ts";
+export type { EffectivePolicy, TrafficPolicySpec } from "./merge-traffic-policy.ts";
+export { portProtocol } from "./port-protocol.ts";
+export { clusterNameFor, createClusterResolver } from "./resolve-cluster.ts";
+export type { ClusterResolver, DestinationRef } from "./resolve-cluster.ts";
+export { buildProxyConfig } from "./build-proxy-config.ts";
+export type { BuildProxyConfigOptions, BuildProxyConfigResult } from "./build-proxy-config.ts";
+export { describeCluster } from "./describe-cluster.ts";
+
+// Local rate limiting (HTTPLocalRateLimitPolicy) and load shedding: token buckets and the overload decision.
+export { TokenBucket } from "./token-bucket.ts";
+export type { TokenBucketOptions } from "./token-bucket.ts";
+export { compileRateLimits, defaultMaxIdentityBuckets, rateLimitedReply } from "./compile-rate-limits.ts";
+export type { CompileRateLimitsOptions, Limiter, RateLimitKind, RateLimitTable, RateLimitVerdict } from "./compile-rate-limits.ts";
+export { defaultLoadShedderSettings, LoadShedder, overloadedReply } from "./load-shedder.ts";
+export type { LoadMeasurements, LoadShedderSettings, OverloadSignal, ShedThreshold } from "./load-shedder.ts";
+
+// Raw TCP and unterminated TLS: VirtualService `tcp`/`tls` routes compiled per host, per-connection matching and weighted picks.
+export { compileTcpRouteTable, coversHost } from "./compile-tcp-route-table.ts";
+export type { CompileTcpRouteTableOptions } from "./compile-tcp-route-table.ts";
+export { findTcpRoute, matchesConnection, pickTcpDestination, tcpClusterName } from "./find-tcp-route.ts";
+export type { TcpRouteDecision, TcpRouteRequest } from "./find-tcp-route.ts";
+export type { TcpDestination, TcpHost, TcpMatch, TcpRoute, TcpRouteTable } from "./tcp-route-table.ts";
+export { cidrContains, parseCidr, parseIp } from "./parse-cidr.ts";
+export type { Cidr } from "./parse-cidr.ts";

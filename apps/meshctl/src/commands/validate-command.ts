@@ -13,8 +13,9 @@ export const validateCommand = defineCommand({
   summary: "Check mesh resources in YAML/JSON files against the Istio API.",
   usage: "meshctl validate -f FILE|DIR ... [flags]",
   description: [
-    "Checks VirtualService, DestinationRule, Gateway, ServiceEntry, Sidecar, PeerAuthentication,",
-    "RequestAuthentication and AuthorizationPolicy resources as `kubectl apply` would send them to Istio:",
+    "Checks VirtualService, DestinationRule, Gateway, ServiceEntry, Sidecar, WorkloadEntry, PeerAuthentication,",
+    "RequestAuthentication and AuthorizationPolicy resources as `kubectl apply` would send them to Istio, and",
+    "Meshwork's own HTTPLocalRateLimitPolicy (policy.meshwork.io/v1alpha1):",
     "schema, types and Istio's validation rules. Each problem names file, line, column, resource and field.",
     "A resource with an error is rejected whole. For checks across resources, use `meshctl analyze`.",
   ].join("\n"),

@@ -6,6 +6,7 @@ import { sortIssues, type ConfigIssue } from "../config-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
 import { findConflictingGateways } from "./conflicting-gateway-analyzer.ts";
 import { findConflictingPeerAuthentications } from "./conflicting-peer-authentication-analyzer.ts";
+import { findConflictingRateLimitPolicies } from "./conflicting-rate-limit-policy-analyzer.ts";
 import { findConflictingSidecars } from "./conflicting-sidecar-analyzer.ts";
 import { findDuplicateDestinationRules } from "./duplicate-destination-rule-analyzer.ts";
 import { findDuplicateHosts } from "./duplicate-host-analyzer.ts";
@@ -76,6 +77,7 @@ export const analyzers: readonly Analyzer[] = [
   findConflictingGateways,
   findEmptySubsets,
   findUnknownNamespaces,
+  findConflictingRateLimitPolicies,
 ];
 
 /**

@@ -120,6 +120,26 @@ spec:
   });
 });
 
+describe("findSelectorsMatchingNothing for HTTPLocalRateLimitPolicy", () => {
+  it("reports a rate limit policy whose targetRef selects no workload", () => {
+    const text = (labels: string) => `apiVersion: policy.meshwork.io/v1alpha1
+kind: HTTPLocalRateLimitPolicy
+metadata:
+  name: rl
+  namespace: shop
+spec:
+  targetRef:
+    workloadSelector:
+      matchLabels: ${labels}
+  total: {requestsPerSecond: 100}
+`;
+    expect(analyze(text("{app: reviews}"), catalog)).toEqual([]);
+    expect(analyze(text("{app: review}"), catalog).map((f) => `${f.code} ${f.line} ${f.field}`)).toEqual([
+      "MW0109 9 spec.targetRef.workloadSelector.matchLabels",
+    ]);
+  });
+});
+
 describe("findSelectorsMatchingNothing with a catalog without instances", () => {
   it("reports nothing: the catalog says nothing about workloads", () => {
     const { resources } = loadResources([{ path: "in.yaml", text: policy("AuthorizationPolicy", "shop", "{app: reviews}") }]);

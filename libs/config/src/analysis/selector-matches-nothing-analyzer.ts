@@ -28,6 +28,7 @@ export function listSelectors(index: MeshIndex): SelectorUse[] {
   for (const r of index.list("DestinationRule")) add(r, r.spec.workloadSelector?.matchLabels, ["spec", "workloadSelector", "matchLabels"]);
   for (const r of index.list("Gateway")) add(r, r.spec.selector, ["spec", "selector"]);
   for (const r of index.list("ServiceEntry")) add(r, r.spec.workloadSelector?.labels, ["spec", "workloadSelector", "labels"]);
+  for (const r of index.list("HTTPLocalRateLimitPolicy")) add(r, r.spec.targetRef.workloadSelector?.matchLabels, ["spec", "targetRef", "workloadSelector", "matchLabels"]);
   return uses;
 }
 

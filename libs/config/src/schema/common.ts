@@ -27,6 +27,13 @@ export type Milliseconds = number & { readonly unit?: "ms" };
  */
 export const ExclusiveKeyword = "x-meshwork-exclusive";
 
+/**
+ * Schema keyword (our extension): the fix to suggest when a value breaks this schema's type or
+ * range (a number), item count (a list) or is missing (a required field), e.g.
+ * "write a whole number of requests per second, at least 1". Not rendered into CRDs.
+ */
+export const HintKeyword = "x-meshwork-hint";
+
 export interface ClosedObjectOptions extends ObjectOptions {
   /** Groups of field names of which at most one may be set (a protobuf `oneof`). */
   readonly exclusive?: readonly (readonly string[])[];

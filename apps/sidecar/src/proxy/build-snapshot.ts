@@ -1,0 +1,117 @@
+// Turns a ProxyConfig into the snapshot listeners serve: one ClusterRuntime per cluster, reusing
+// the previous snapshot's runtime when a cluster did not change (so circuit-breaker counts,
+// outlier ejections and in-flight counts carry over a config push), and a lazily built
+// PassthroughCluster per unknown authority (Istio's outboundTrafficPolicy ALLOW_ANY).
+import {
+  createClusterResolver,
+  type ClusterSpec,
+  type Locality,
+  type ProxyConfig,
+  type RouteDestination,
+} from "@meshwork/proxy-core";
+import type { PoolRegistry } from "../upstream/pool-registry.ts";
+import { ClusterRuntime } from "./cluster-runtime.ts";
+import type { ProxySnapshot } from "./proxy-snapshot.ts";
+
+export interface SnapshotOptions {
+  readonly pools: PoolRegistry;
+  readonly namespace: string;
+  readonly proxyLabels: Readonly<Record<string, string>>;
+  readonly gateway: string;
+  /** ALLOW_ANY (Istio's default): unknown hosts are proxied to themselves; REGISTRY_ONLY answers 404 NR. */
+  readonly outboundTrafficPolicy: "ALLOW_ANY" | "REGISTRY_ONLY";
+  readonly proxyLocality: Locality | undefined;
+  readonly nowMs: number;
+  readonly random?: () => number;
+}
+
+export interface BuiltSnapshot extends ProxySnapshot {
+  readonly config: ProxyConfig;
+  /** Fingerprint of each cluster's spec, to reuse runtimes across snapshots. */
+  readonly fingerprints: ReadonlyMap<string, string>;
+}
+
+export function buildSnapshot(config: ProxyConfig, options: SnapshotOptions, previous: BuiltSnapshot | undefined): BuiltSnapshot {
+  const clusters = new Map<string, ClusterRuntime>();
+  const fingerprints = new Map<string, string>();
+  for (const [name, spec] of config.clusters) {
+    const fingerprint = JSON.stringify(spec);
+    fingerprints.set(name, fingerprint);
+    const reused = previous && previous.fingerprints.get(name) === fingerprint ? previous.clusters.get(name) : undefined;
+    clusters.set(name, reused ?? new ClusterRuntime(spec, options.pools, options.nowMs, options.proxyLocality, options.random));
+  }
+  const resolver = createClusterResolver(config);
+  const byDestination = new Map<RouteDestination, ClusterRuntime | undefined>();
+  const passthrough = new Map<string, ClusterRuntime>();
+  return {
+    version: config.version,
+    config,
+    fingerprints,
+    routeTable: config.routeTable,
+    gateway: options.gateway,
+    namespace: options.namespace,
+    proxyLabels: options.proxyLabels,
+    clusters,
+    clusterFor(destination, port) {
+      const cached = byDestination.get(destination);
+      if (cached !== undefined) return cached;
+      const spec = resolver.clusterFor(destination, port);
+      const runtime = spec ? clusters.get(spec.name) : undefined;
+      // Destinations whose cluster depends on the port are not cached (rare: multi-port host, no port in the route).
+      if (destination.port !== undefined) byDestination.set(destination, runtime);
+      return runtime;
+    },
+    passthrough(authority, port) {
+      if (options.outboundTrafficPolicy === "REGISTRY_ONLY" || authority === "") return undefined;
+      let runtime = passthrough.get(authority);
+      if (!runtime) {
+        runtime = new ClusterRuntime(passthroughSpec(authority, port), options.pools, options.nowMs, undefined, options.random);
+        passthrough.set(authority, runtime);
+      }
+      return runtime;
+    },
+  };
+}
+
+/** A one-endpoint cluster to the authority itself, like Envoy's PassthroughCluster (original destination). */
+function passthroughSpec(authority: string, port: number): ClusterSpec {
+  const colon = authority.lastIndexOf(":");
+  const hasPort = colon > 0 && authority.lastIndexOf("]") < colon;
+  const rawHost = hasPort ? authority.slice(0, colon) : authority;
+  const host = rawHost.startsWith("[") ? rawHost.slice(1, -1) : rawHost;
+  return {
+    name: "PassthroughCluster",
+    host,
+    port,
+    portName: "",
+    subset: undefined,
+    subsetLabels: {},
+    protocol: "http",
+    discovery: "original-destination",
+    endpoints: [
+      {
+        address: `${rawHost}:${port}`,
+        host,
+        port,
+        weight: 1,
+        healthy: true,
+        locality: { region: "", zone: "", subZone: "" },
+        labels: {},
+        origin: "original destination",
+      },
+    ],
+    balancer: { type: "round-robin" },
+    hashPolicy: undefined,
+    locality: undefined,
+    connectionPool: {},
+    outlier: undefined,
+    tls: undefined,
+    connectTimeoutMs: 10_000,
+    idleTimeoutMs: 3_600_000,
+    tcpIdleTimeoutMs: 3_600_000,
+    maxConnectionDurationMs: undefined,
+    upstreamHttp2: false,
+    useClientProtocol: false,
+    destinationRules: [],
+  };
+}

@@ -1,0 +1,272 @@
+// One client connection to an HTTP/1.1 listener. It parses request heads off the raw socket,
+// frames request bodies (Content-Length or chunked) without decoding them, runs one exchange at
+// a time (pipelined requests wait in the buffer, so responses keep their order), answers
+// malformed requests with 400/431/501/505 and closes, and turns into a byte tunnel after a
+// 101 Switching Protocols (WebSocket).
+import type { Socket } from "node:net";
+import { ChunkedScanner } from "../http1/chunked-scanner.ts";
+import { isHeadError, parseRequestHead, type HeadLimits, type RequestHead } from "../http1/parse-request-head.ts";
+import type { UpstreamConnection } from "../upstream/upstream-connection.ts";
+import { Exchange, type Downstream, type ExchangeEnvironment, type ExchangeRecord } from "./exchange.ts";
+import { formatLocalReply } from "./local-reply.ts";
+import type { Decision, ReplyDecision } from "./route-request.ts";
+
+/** What a connection needs from its listener. */
+export interface ListenerHooks {
+  readonly limits: HeadLimits;
+  readonly env: ExchangeEnvironment;
+  /** Route decision for a parsed head (reads the listener's current snapshot). */
+  decide(head: RequestHead, sourceIp: string): Decision;
+  /** Whether the listener is draining: connections close after their current exchange. */
+  readonly draining: boolean;
+  closed(connection: DownstreamConnection): void;
+}
+
+type State = "head" | "body" | "wait" | "tunnel" | "closed";
+
+/** Bytes of pipelined requests buffered while a response is in progress before reading pauses. */
+const pipelineBufferLimit = 64 * 1024;
+
+export class DownstreamConnection implements Downstream {
+  readonly socket: Socket;
+  private readonly hooks: ListenerHooks;
+  private state: State = "head";
+  private buffer: Buffer | undefined;
+  private exchange: Exchange | undefined;
+  private bodyRemaining = 0;
+  private bodyScanner: ChunkedScanner | undefined;
+  private processing = false;
+  private paused = false;
+  /** When the bytes of an incomplete head started to arrive (slowloris check); 0 when none is pending. */
+  headStartedMs = 0;
+  readonly sourceIp: string;
+
+  constructor(socket: Socket, hooks: ListenerHooks) {
+    this.socket = socket;
+    this.hooks = hooks;
+    this.sourceIp = socket.remoteAddress ?? "";
+    socket.setNoDelay(true);
+    socket.on("data", (data: Buffer) => this.onData(data));
+    socket.on("drain", () => this.exchange?.onDownstreamDrain());
+    socket.on("error", () => undefined);
+    socket.on("close", () => this.onClose());
+  }
+
+  /** Whether no request is in progress (drain closes such connections at once). */
+  get idle(): boolean {
+    return this.state === "head" && this.buffer === undefined;
+  }
+
+  private onData(data: Buffer): void {
+    if (this.state === "closed") return;
+    if (this.state === "body") {
+      const used = this.feedBody(data, 0);
+      if (used < data.length) this.append(data.subarray(used));
+      return;
+    }
+    this.append(data);
+    if (this.state === "head") this.processBuffer();
+  }
+
+  private append(data: Buffer): void {
+    this.buffer = this.buffer === undefined ? data : Buffer.concat([this.buffer, data]);
+    if (this.state !== "head" && this.buffer.length > pipelineBufferLimit) this.pauseReading();
+  }
+
+  /** Parses and starts as many requests as the buffer holds, one at a time. */
+  private processBuffer(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (this.state === "head" && this.buffer !== undefined) {
+        let buffer = this.buffer;
+        // RFC 9112 §2.2: ignore empty lines before a request line.
+        let skip = 0;
+        while (skip + 1 < buffer.length && buffer[skip] === 13 && buffer[skip + 1] === 10) skip += 2;
+        if (skip > 0) buffer = buffer.subarray(skip);
+        if (buffer.length === 0) {
+          this.buffer = undefined;
+          break;
+        }
+        const parsed = parseRequestHead(buffer, this.hooks.limits);
+        if (parsed === undefined) {
+          this.buffer = buffer;
+          if (this.headStartedMs === 0) this.headStartedMs = this.hooks.env.now();
+          break;
+        }
+        this.headStartedMs = 0;
+        if (isHeadError(parsed)) {
+          this.rejectHead(parsed.status);
+          break;
+        }
+        const rest = buffer.subarray(parsed.headBytes);
+        this.buffer = rest.length > 0 ? rest : undefined;
+        this.startRequest(parsed, buffer);
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private startRequest(head: RequestHead, headBuffer: Buffer): void {
+    const decision = this.hooks.decide(head, this.sourceIp);
+    const hasBody = head.contentLength > 0 || head.chunked;
+    if (decision.type === "reply") {
+      this.reply(head, decision, hasBody);
+      return;
+    }
+    const exchange = new Exchange(head, headBuffer, decision, this, this.hooks.env);
+    this.exchange = exchange;
+    if (hasBody) {
+      this.state = "body";
+      this.bodyRemaining = head.chunked ? 0 : head.contentLength;
+      this.bodyScanner = head.chunked ? new ChunkedScanner() : undefined;
+    } else {
+      this.state = "wait";
+    }
+    exchange.start();
+    if (this.state === "body" && this.buffer !== undefined) {
+      const pending = this.buffer;
+      this.buffer = undefined;
+      const used = this.feedBody(pending, 0);
+      if (used < pending.length) this.append(pending.subarray(used));
+    }
+  }
+
+  /** Passes request-body bytes to the exchange; returns how many belonged to the body. */
+  private feedBody(data: Buffer, start: number): number {
+    const exchange = this.exchange;
+    let take: number;
+    let done: boolean;
+    if (this.bodyScanner) {
+      take = this.bodyScanner.scan(data, start);
+      if (this.bodyScanner.error) {
+        this.socket.destroy();
+        return data.length;
+      }
+      done = this.bodyScanner.done;
+    } else {
+      take = Math.min(this.bodyRemaining, data.length - start);
+      this.bodyRemaining -= take;
+      done = this.bodyRemaining === 0;
+    }
+    if (take > 0 && exchange) exchange.onRequestBody(start === 0 && take === data.length ? data : data.subarray(start, start + take));
+    if (done) {
+      this.bodyScanner = undefined;
+      if (this.state === "body") this.state = this.exchange ? "wait" : "head";
+      exchange?.onRequestEnd();
+    }
+    return start + take;
+  }
+
+  private reply(head: RequestHead, decision: ReplyDecision, hasBody: boolean): void {
+    const now = this.hooks.env.now();
+    // A body we did not read cannot be skipped reliably when chunked: close after the reply.
+    const close = !head.keepAlive || hasBody || this.hooks.draining;
+    const bytes = formatLocalReply(decision.status, decision.body, decision.headers, close, head.method === "HEAD");
+    const record: ExchangeRecord = {
+      startMs: now,
+      upstreamHeadMs: 0,
+      endMs: now,
+      responseCode: decision.status,
+      responseFlags: decision.flag,
+      details: decision.details,
+      requestBytes: head.headBytes,
+      responseBytes: bytes.length,
+      attempts: 0,
+      upstreamHost: "",
+      endpoint: -1,
+      trace: undefined,
+    };
+    this.socket.write(bytes);
+    this.hooks.env.finished(head, record, decision);
+    if (close) this.closeAfterWrites();
+  }
+
+  private rejectHead(status: number): void {
+    this.socket.write(formatLocalReply(status, "", [], true));
+    this.closeAfterWrites();
+  }
+
+  private closeAfterWrites(): void {
+    this.state = "closed";
+    this.buffer = undefined;
+    this.socket.end();
+  }
+
+  // ---- Downstream, called by the exchange ----
+
+  write(data: Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  exchangeDone(exchange: Exchange, close: boolean): void {
+    if (exchange !== this.exchange) return;
+    this.exchange = undefined;
+    if (this.state === "closed" || this.state === "tunnel") return;
+    if (close || this.hooks.draining || this.state === "body") {
+      this.closeAfterWrites();
+      return;
+    }
+    this.state = "head";
+    this.resumeReading();
+    if (this.buffer !== undefined) this.processBuffer();
+  }
+
+  abort(): void {
+    this.state = "closed";
+    this.socket.destroy();
+  }
+
+  pauseReading(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  resumeReading(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  tunnel(upstream: UpstreamConnection, leftover: Buffer | undefined): void {
+    this.state = "tunnel";
+    this.exchange = undefined;
+    const client = this.socket;
+    const server = upstream.socket;
+    client.removeAllListeners("data");
+    server.removeAllListeners("data");
+    if (leftover && leftover.length > 0) client.write(leftover);
+    if (this.buffer) server.write(this.buffer);
+    this.buffer = undefined;
+    this.resumeReading();
+    client.pipe(server);
+    server.pipe(client);
+    server.on("close", () => client.destroy());
+    client.on("close", () => server.destroy());
+  }
+
+  /** Closes an idle connection now, or after the current exchange (drain). */
+  closeWhenIdle(): void {
+    if (this.idle) this.closeAfterWrites();
+  }
+
+  /** Slowloris defence: a head that is still incomplete after the listener's header timeout gets 408. */
+  expireHead(): void {
+    if (this.state !== "head" || this.headStartedMs === 0) return;
+    this.headStartedMs = 0;
+    this.socket.write(formatLocalReply(408, "", [], true));
+    this.closeAfterWrites();
+  }
+
+  private onClose(): void {
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    this.state = "closed";
+    exchange?.onDownstreamClosed();
+    this.hooks.closed(this);
+  }
+}

@@ -1,0 +1,743 @@
+// One proxied HTTP/1.1 request: sends the head (rewritten only where the route asks) to a pooled
+// upstream connection, streams the request body with backpressure, forwards the response as it
+// comes, and applies the route's resilience: fault injection, timeouts, retries with jittered
+// exponential backoff, circuit breaking and outlier detection. Local replies carry Envoy's
+// response flags. The head and body bytes are moved, not re-encoded (DESIGN.md §3.6).
+import { hasRetryOn, type HeaderOps } from "@meshwork/proxy-core";
+import { ChunkedScanner } from "../http1/chunked-scanner.ts";
+import type { RequestHead } from "../http1/parse-request-head.ts";
+import { parseResponseHead, type ResponseHead } from "../http1/parse-response-head.ts";
+import { TRACE_HEADER_NAMES } from "../telemetry/trace-context.ts";
+import type { RequestTrace } from "../telemetry/tracing.ts";
+import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.ts";
+import type { ClusterRuntime } from "./cluster-runtime.ts";
+import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
+import type { Decision, ForwardDecision } from "./route-request.ts";
+
+/** What an exchange needs from the downstream connection it serves. */
+export interface Downstream {
+  /** Writes bytes to the client; false when its buffer is full (the exchange pauses the upstream until `onDownstreamDrain`). */
+  write(data: Buffer): boolean;
+  /** The exchange is over; `close` = the client connection must close after what was written. */
+  exchangeDone(exchange: Exchange, close: boolean): void;
+  /** The response cannot be completed (upstream failed mid-body): reset the client connection. */
+  abort(): void;
+  /** Pause / resume reading the request body from the client (request-body backpressure). */
+  pauseReading(): void;
+  resumeReading(): void;
+  /** The client and upstream sockets become one tunnel (101 Switching Protocols). */
+  tunnel(upstream: UpstreamConnection, leftover: Buffer | undefined): void;
+}
+
+/** Timestamps and outcome for telemetry, filled as the exchange runs. */
+export interface ExchangeRecord {
+  startMs: number;
+  /** When the upstream's response head arrived (x-envoy-upstream-service-time). */
+  upstreamHeadMs: number;
+  endMs: number;
+  responseCode: number;
+  /** Envoy response flags, comma-separated ("" = none). */
+  responseFlags: string;
+  details: string;
+  requestBytes: number;
+  responseBytes: number;
+  attempts: number;
+  upstreamHost: string;
+  /** Index of the endpoint that answered (or was tried last) in the cluster; -1 when none. */
+  endpoint: number;
+  /** Trace state of the request, set by the environment when it adds trace headers. */
+  trace: RequestTrace | undefined;
+}
+
+export interface ExchangeEnvironment {
+  now(): number;
+  random(): number;
+  /** Request id and trace headers to add (`name: value\r\n` lines), computed once per request; may set `record.trace`. */
+  extraRequestHeaders(head: RequestHead, record: ExchangeRecord): string;
+  /** Called once when a request ends (forwarded or answered locally), for metrics and access logs. */
+  finished(head: RequestHead, record: ExchangeRecord, decision: Decision): void;
+}
+
+/** Request bodies up to this size are kept so a failed try can be replayed (Envoy's per-request buffer limit). */
+const retryBufferLimit = 64 * 1024;
+
+export class Exchange implements UpstreamHandler {
+  readonly head: RequestHead;
+  readonly headBuffer: Buffer;
+  readonly decision: ForwardDecision;
+  readonly record: ExchangeRecord;
+  private readonly downstream: Downstream;
+  private readonly env: ExchangeEnvironment;
+  private readonly cluster: ClusterRuntime;
+  private upstream: UpstreamConnection | undefined;
+  private endpoint = -1;
+  private previousEndpoint = -1;
+  /** Head bytes for the upstream, built once and replayed on retries. */
+  private upstreamHead: Buffer | undefined;
+  /** Request body received so far while it is small enough to replay; undefined once over the limit. */
+  private bodyChunks: Buffer[] | undefined = [];
+  private bodyBuffered = 0;
+  /** Body bytes received before the upstream connection was ready. */
+  private pendingBody: Buffer[] = [];
+  private requestComplete: boolean;
+  private requestSent = false;
+  private response: ResponseHead | undefined;
+  private responseBuffer: Buffer | undefined;
+  private responseHeadSent = false;
+  private responseRemaining = 0;
+  private chunked: ChunkedScanner | undefined;
+  private finished = false;
+  private routeTimer: NodeJS.Timeout | undefined;
+  private tryTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private holdsRetry = false;
+  private holdsRequest = false;
+  private waitingForConnection = false;
+
+  constructor(head: RequestHead, headBuffer: Buffer, decision: ForwardDecision, downstream: Downstream, env: ExchangeEnvironment) {
+    this.head = head;
+    this.headBuffer = headBuffer;
+    this.decision = decision;
+    this.downstream = downstream;
+    this.env = env;
+    this.cluster = decision.cluster;
+    this.requestComplete = head.contentLength <= 0 && !head.chunked;
+    this.record = {
+      startMs: env.now(),
+      upstreamHeadMs: 0,
+      endMs: 0,
+      responseCode: 0,
+      responseFlags: "",
+      details: "",
+      requestBytes: head.headBytes,
+      responseBytes: 0,
+      attempts: 0,
+      upstreamHost: "",
+      endpoint: -1,
+      trace: undefined,
+    };
+  }
+
+  /** Starts the exchange: fault delay/abort, then the first try. */
+  start(): void {
+    const d = this.decision;
+    if (d.timeoutMs !== undefined) this.routeTimer = setTimeout(() => this.onRouteTimeout(), d.timeoutMs);
+    if (d.delayMs > 0) {
+      this.addFlag("DI");
+      this.backoffTimer = setTimeout(() => {
+        this.backoffTimer = undefined;
+        this.afterDelay();
+      }, d.delayMs);
+      return;
+    }
+    this.afterDelay();
+  }
+
+  private afterDelay(): void {
+    const d = this.decision;
+    if (d.abortStatus > 0) {
+      const headers = d.abortGrpcStatus !== undefined ? ["content-type: application/grpc", `grpc-status: ${grpcCode(d.abortGrpcStatus)}`, "grpc-message: fault filter abort"] : [];
+      this.localReply(d.abortStatus, "FI", d.abortGrpcStatus !== undefined ? "" : localReplyBodies.FI, "fault_filter_abort", headers);
+      return;
+    }
+    if (!this.cluster.breaker.tryAcquire("requests").ok) {
+      this.cluster.stats.overflows += 1;
+      this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", ["x-envoy-overloaded: true"]);
+      return;
+    }
+    this.holdsRequest = true;
+    this.cluster.stats.requests += 1;
+    this.tryUpstream();
+  }
+
+  // ---- request body from the client ----
+
+  /** Body bytes of this request from the client (already framed by the downstream connection). */
+  onRequestBody(data: Buffer): void {
+    if (this.finished) return;
+    this.record.requestBytes += data.length;
+    if (this.bodyChunks) {
+      this.bodyBuffered += data.length;
+      if (this.bodyBuffered <= retryBufferLimit) this.bodyChunks.push(data);
+      else this.bodyChunks = undefined;
+    }
+    const upstream = this.upstream;
+    if (upstream && upstream.connected && this.upstreamHead && this.pendingBody.length === 0) {
+      if (!upstream.socket.write(data)) this.downstream.pauseReading();
+    } else {
+      this.pendingBody.push(data);
+      if (this.pendingBody.length > 16) this.downstream.pauseReading();
+    }
+  }
+
+  onRequestEnd(): void {
+    this.requestComplete = true;
+    if (this.upstream?.connected && this.pendingBody.length === 0) this.requestSent = true;
+  }
+
+  /** The client went away before the response was complete (Envoy flag DC). */
+  onDownstreamClosed(): void {
+    if (this.finished) return;
+    this.addFlag("DC");
+    this.record.details = "downstream_remote_disconnect";
+    if (this.upstream) {
+      this.upstream.handler = undefined;
+      this.upstream.socket.destroy();
+      this.upstream = undefined;
+    }
+    this.finish(false, false);
+  }
+
+  onDownstreamDrain(): void {
+    this.upstream?.socket.resume();
+  }
+
+  // ---- upstream side ----
+
+  private tryUpstream(): void {
+    const cluster = this.cluster;
+    this.record.attempts += 1;
+    const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1);
+    if (endpoint < 0) {
+      cluster.stats.noHealthy += 1;
+      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream", []);
+      return;
+    }
+    this.endpoint = endpoint;
+    this.record.endpoint = endpoint;
+    const runtime = cluster.endpoints[endpoint] as ClusterRuntime["endpoints"][number];
+    this.record.upstreamHost = runtime.address;
+    runtime.active += 1;
+    const connection = runtime.pool.takeIdle() ?? runtime.pool.openConnection(cluster.breaker);
+    if (!connection) {
+      runtime.active -= 1;
+      if (!cluster.breaker.tryAcquire("pending-requests").ok) {
+        cluster.stats.overflows += 1;
+        this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", ["x-envoy-overloaded: true"]);
+        return;
+      }
+      this.waitingForConnection = true;
+      runtime.pool.waitForConnection((ready) => {
+        this.waitingForConnection = false;
+        cluster.breaker.release("pending-requests");
+        if (this.finished) {
+          if (ready) runtime.pool.release(ready);
+          return;
+        }
+        if (!ready) {
+          this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", ["x-envoy-overloaded: true"]);
+          return;
+        }
+        runtime.active += 1;
+        this.attach(ready);
+      });
+      return;
+    }
+    this.attach(connection);
+  }
+
+  private attach(connection: UpstreamConnection): void {
+    this.upstream = connection;
+    connection.handler = this;
+    connection.served += 1;
+    this.response = undefined;
+    this.responseBuffer = undefined;
+    const perTry = this.decision.perTryTimeoutMs;
+    if (perTry !== undefined) this.tryTimer = setTimeout(() => this.onTryTimeout(), perTry);
+    if (connection.connected) this.send();
+    else connection.socket.once("connect", () => this.upstream === connection && this.send());
+  }
+
+  private send(): void {
+    const upstream = this.upstream as UpstreamConnection;
+    this.upstreamHead ??= this.buildUpstreamHead();
+    const replay = this.record.attempts > 1 && this.bodyChunks ? this.bodyChunks : this.pendingBody;
+    const parts = replay.length === 0 ? this.upstreamHead : Buffer.concat([this.upstreamHead, ...replay]);
+    this.pendingBody = [];
+    if (!upstream.socket.write(parts)) this.downstream.pauseReading();
+    if (this.requestComplete) this.requestSent = true;
+  }
+
+  /** Request head for the upstream: the received bytes with the request line and headers changed only as needed. */
+  private buildUpstreamHead(): Buffer {
+    const head = this.head;
+    const d = this.decision;
+    const extra = this.env.extraRequestHeaders(head, this.record);
+    const timeout = d.timeoutMs !== undefined ? `x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n` : "";
+    const line = `${head.method} ${d.target ?? head.target} HTTP/1.1\r\n`;
+    const replacesTrace = head.hasTraceHeaders && extra !== "";
+    if (!head.hasHopByHop && !replacesTrace && d.authority === undefined && d.requestHeaders.length === 0 && !head.absoluteForm) {
+      const raw = this.headBuffer.subarray(head.headersStart, head.headBytes - 2);
+      const tail = `${extra}${timeout}\r\n`;
+      const out = Buffer.allocUnsafe(line.length + raw.length + tail.length);
+      out.write(line, 0, "latin1");
+      raw.copy(out, line.length);
+      out.write(tail, line.length + raw.length, "latin1");
+      return out;
+    }
+    return Buffer.from(line + rebuildHeaders(head, d.authority, d.requestHeaders, replacesTrace) + extra + timeout + "\r\n", "latin1");
+  }
+
+  onUpstreamData(data: Buffer): void {
+    if (this.finished) return;
+    if (this.responseHeadSent) {
+      this.forwardBody(data);
+      return;
+    }
+    let buffer = this.responseBuffer ? Buffer.concat([this.responseBuffer, data]) : data;
+    for (;;) {
+      const parsed = parseResponseHead(buffer, this.head.method);
+      if (parsed === undefined) {
+        this.responseBuffer = buffer;
+        return;
+      }
+      if (typeof parsed === "string") {
+        this.failUpstream("UPE", 502, "upstream connect error or disconnect/reset before headers. reset reason: protocol error", `upstream_reset_before_response_started{protocol_error: ${parsed}}`);
+        return;
+      }
+      if (parsed.status === 101) {
+        this.startTunnel(buffer);
+        return;
+      }
+      if (parsed.status >= 100 && parsed.status < 200) {
+        // 100 Continue and other interim responses go to the client as they are.
+        this.downstream.write(buffer.subarray(0, parsed.headBytes));
+        buffer = buffer.subarray(parsed.headBytes);
+        if (buffer.length === 0) {
+          this.responseBuffer = undefined;
+          return;
+        }
+        continue;
+      }
+      this.responseBuffer = undefined;
+      this.onResponseHead(parsed, buffer);
+      return;
+    }
+  }
+
+  private onResponseHead(response: ResponseHead, buffer: Buffer): void {
+    const now = this.env.now();
+    this.record.upstreamHeadMs = now;
+    this.response = response;
+    this.cluster.recordOutcome(this.endpoint, response.status, now);
+    if (this.shouldRetryStatus(response.status) && this.canRetry()) {
+      this.discardUpstream();
+      this.scheduleRetry();
+      return;
+    }
+    this.clearTryTimer();
+    this.record.responseCode = response.status;
+    if (this.previousEndpoint >= 0 && this.record.attempts > 1 && this.decision.retries.attempts > 0 && response.status >= 500) this.addFlag("URX");
+    const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
+    const extra = `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
+    let headBytes: Buffer;
+    if (this.decision.responseHeaders.length === 0) {
+      const raw = buffer.subarray(0, response.headBytes - 2);
+      headBytes = Buffer.allocUnsafe(raw.length + extra.length + 2);
+      raw.copy(headBytes, 0);
+      headBytes.write(`${extra}\r\n`, raw.length, "latin1");
+    } else {
+      const statusLineEnd = buffer.indexOf("\r\n");
+      const statusLine = buffer.toString("latin1", 0, statusLineEnd + 2);
+      headBytes = Buffer.from(statusLine + applyHeaderOps(response.names, response.values, this.decision.responseHeaders) + extra + "\r\n", "latin1");
+    }
+    this.responseHeadSent = true;
+    this.record.responseBytes += headBytes.length;
+    const body = buffer.subarray(response.headBytes);
+    switch (response.framing) {
+      case "length":
+        this.responseRemaining = response.contentLength;
+        break;
+      case "chunked":
+        this.chunked = new ChunkedScanner();
+        break;
+      default:
+        this.responseRemaining = 0;
+    }
+    if (body.length > 0 && body.length < 16 * 1024 && response.framing === "length" && body.length === response.contentLength) {
+      // The common small response arrives whole: one write for head and body.
+      this.responseRemaining = 0;
+      this.record.responseBytes += body.length;
+      this.downstream.write(Buffer.concat([headBytes, body]));
+      this.completeResponse();
+      return;
+    }
+    if (!this.downstream.write(headBytes)) this.upstream?.socket.pause();
+    if (response.framing === "none" || (response.framing === "length" && response.contentLength === 0)) {
+      this.completeResponse();
+      return;
+    }
+    if (body.length > 0) this.forwardBody(body);
+  }
+
+  private forwardBody(data: Buffer): void {
+    const response = this.response as ResponseHead;
+    let take = data.length;
+    let done = false;
+    if (response.framing === "length") {
+      if (take >= this.responseRemaining) {
+        take = this.responseRemaining;
+        done = true;
+      }
+      this.responseRemaining -= take;
+    } else if (response.framing === "chunked") {
+      const scanner = this.chunked as ChunkedScanner;
+      take = scanner.scan(data);
+      if (scanner.error) {
+        this.addFlag("UPE");
+        this.record.details = `upstream_protocol_error{${scanner.error}}`;
+        this.discardUpstream();
+        this.downstream.abort();
+        this.finish(false, true);
+        return;
+      }
+      done = scanner.done;
+    }
+    if (take > 0) {
+      this.record.responseBytes += take;
+      const slice = take === data.length ? data : data.subarray(0, take);
+      if (!this.downstream.write(slice)) this.upstream?.socket.pause();
+    }
+    if (done) {
+      if (take < data.length) {
+        // Bytes after the response on an HTTP/1.1 connection we never pipeline on: protocol error; do not reuse.
+        this.discardUpstream();
+      }
+      this.completeResponse();
+    }
+  }
+
+  private completeResponse(): void {
+    const response = this.response as ResponseHead;
+    const upstream = this.upstream;
+    const runtime = this.cluster.endpoints[this.endpoint];
+    if (upstream && runtime) {
+      this.upstream = undefined;
+      const spent = this.cluster.breaker.isConnectionSpent(upstream.served);
+      if (response.reusable && this.requestSent && !spent) runtime.pool.release(upstream);
+      else {
+        upstream.handler = undefined;
+        upstream.socket.destroy();
+      }
+    }
+    this.finish(true, !this.head.keepAlive || (response.framing === "close"));
+  }
+
+  onUpstreamClose(error: Error | undefined): void {
+    if (this.finished) return;
+    const closed = this.upstream;
+    this.upstream = undefined;
+    this.clearTryTimer();
+    if (this.responseHeadSent) {
+      if (this.response?.framing === "close") {
+        this.finish(true, true);
+        return;
+      }
+      this.addFlag("UC");
+      this.record.details = "upstream_reset_after_response_started{connection_termination}";
+      this.downstream.abort();
+      this.finish(false, true);
+      return;
+    }
+    const connectFailure = error !== undefined && isConnectError(error);
+    this.cluster.recordOutcome(this.endpoint, 503, this.env.now());
+    if (connectFailure) this.cluster.stats.connectFailures += 1;
+    const r = this.decision.retries;
+    const retriable = connectFailure
+      ? hasRetryOn(r, "connect-failure") || hasRetryOn(r, "5xx") || hasRetryOn(r, "gateway-error")
+      : hasRetryOn(r, "reset") || hasRetryOn(r, "5xx");
+    const stale = !connectFailure && this.staleReuse(closed);
+    if ((retriable || stale) && this.canRetry(stale ? 1 : 0)) {
+      this.scheduleRetry();
+      return;
+    }
+    if (connectFailure) this.failUpstream("UF", 503, localReplyBodies.UF, `upstream_reset_before_response_started{connection_failure}`);
+    else this.failUpstream("UC", 503, localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}");
+  }
+
+  /**
+   * A kept-alive connection the upstream closed just as we reused it (no response byte came back):
+   * an idempotent request is safe to send again on a fresh connection, whatever the retry policy.
+   */
+  private staleReuse(closed: UpstreamConnection | undefined): boolean {
+    return closed !== undefined && closed.served > 1 && this.responseBuffer === undefined && idempotent.has(this.head.method);
+  }
+
+  onUpstreamDrain(): void {
+    if (this.pendingBody.length === 0) this.downstream.resumeReading();
+  }
+
+  private startTunnel(buffer: Buffer): void {
+    const upstream = this.upstream as UpstreamConnection;
+    this.clearTryTimer();
+    this.record.responseCode = 101;
+    this.record.upstreamHeadMs = this.env.now();
+    this.upstream = undefined;
+    upstream.handler = undefined;
+    this.releaseEndpoint();
+    this.releaseRequest();
+    this.finished = true;
+    this.clearRouteTimer();
+    this.record.endMs = this.env.now();
+    this.env.finished(this.head, this.record, this.decision);
+    this.downstream.tunnel(upstream, buffer);
+  }
+
+  // ---- retries and timeouts ----
+
+  private shouldRetryStatus(status: number): boolean {
+    const r = this.decision.retries;
+    if (r.attempts === 0) return false;
+    if (status >= 500 && hasRetryOn(r, "5xx")) return true;
+    if ((status === 502 || status === 503 || status === 504) && hasRetryOn(r, "gateway-error")) return true;
+    if (status === 409 && hasRetryOn(r, "retriable-4xx")) return true;
+    return hasRetryOn(r, "retriable-status-codes") && r.retriableStatusCodes.includes(status);
+  }
+
+  /** Attempts left, body replayable, response not started, and the cluster's retry budget allows it. */
+  private canRetry(extraAttempts = 0): boolean {
+    if (this.record.attempts > this.decision.retries.attempts + extraAttempts) return false;
+    if (this.responseHeadSent || !this.requestComplete || this.bodyChunks === undefined) return false;
+    if (!this.holdsRetry) {
+      if (!this.cluster.breaker.tryAcquire("retries").ok) {
+        this.cluster.stats.overflows += 1;
+        return false;
+      }
+      this.holdsRetry = true;
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    this.previousEndpoint = this.endpoint;
+    this.releaseEndpoint();
+    this.cluster.stats.retries += 1;
+    const r = this.decision.retries;
+    // Envoy: fully jittered exponential backoff, [0, (2^n - 1) × base], capped at max.
+    const ceiling = Math.min(r.backoffMaxMs, (2 ** this.record.attempts - 1) * r.backoffBaseMs);
+    const delay = Math.floor(this.env.random() * ceiling);
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      if (!this.finished) this.tryUpstream();
+    }, delay);
+  }
+
+  private onTryTimeout(): void {
+    this.tryTimer = undefined;
+    if (this.finished || this.responseHeadSent) return;
+    this.cluster.stats.timeouts += 1;
+    this.cluster.recordOutcome(this.endpoint, 504, this.env.now());
+    this.discardUpstream();
+    const r = this.decision.retries;
+    if ((hasRetryOn(r, "5xx") || hasRetryOn(r, "gateway-error") || hasRetryOn(r, "reset")) && this.canRetry()) {
+      this.scheduleRetry();
+      return;
+    }
+    this.localReply(504, "UT", localReplyBodies.UT, "upstream_per_try_timeout", []);
+  }
+
+  private onRouteTimeout(): void {
+    this.routeTimer = undefined;
+    if (this.finished) return;
+    this.cluster.stats.timeouts += 1;
+    this.discardUpstream();
+    if (this.responseHeadSent) {
+      this.addFlag("UT");
+      this.record.details = "upstream_response_timeout";
+      this.downstream.abort();
+      this.finish(false, true);
+      return;
+    }
+    this.localReply(504, "UT", localReplyBodies.UT, "upstream_response_timeout", []);
+  }
+
+  // ---- endings ----
+
+  private failUpstream(flag: string, status: number, body: string, details: string): void {
+    this.discardUpstream();
+    if (this.record.attempts > 1) this.addFlag("URX");
+    this.localReply(status, flag, body, details, []);
+  }
+
+  /** Answers the client ourselves (unless a response already started, then the client is reset). */
+  localReply(status: number, flag: string, body: string, details: string, headers: readonly string[]): void {
+    if (this.finished) return;
+    this.discardUpstream();
+    if (flag !== "") this.addFlag(flag);
+    this.record.details = details;
+    if (this.responseHeadSent) {
+      this.downstream.abort();
+      this.finish(false, true);
+      return;
+    }
+    this.record.responseCode = status;
+    const close = !this.head.keepAlive || !this.requestComplete;
+    const bytes = formatLocalReply(status, body, headers, close, this.head.method === "HEAD");
+    this.record.responseBytes += bytes.length;
+    this.downstream.write(bytes);
+    this.finish(false, close);
+  }
+
+  private discardUpstream(): void {
+    this.clearTryTimer();
+    const upstream = this.upstream;
+    if (upstream) {
+      this.upstream = undefined;
+      upstream.handler = undefined;
+      upstream.socket.destroy();
+    }
+  }
+
+  private releaseEndpoint(): void {
+    if (this.endpoint < 0) return;
+    const runtime = this.cluster.endpoints[this.endpoint];
+    if (runtime) runtime.active -= 1;
+    this.endpoint = -1;
+  }
+
+  private releaseRequest(): void {
+    if (this.holdsRequest) {
+      this.holdsRequest = false;
+      this.cluster.breaker.release("requests");
+    }
+    if (this.holdsRetry) {
+      this.holdsRetry = false;
+      this.cluster.breaker.release("retries");
+    }
+  }
+
+  private finish(_complete: boolean, close: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearRouteTimer();
+    this.clearTryTimer();
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.releaseEndpoint();
+    this.releaseRequest();
+    this.record.endMs = this.env.now();
+    this.env.finished(this.head, this.record, this.decision);
+    this.downstream.exchangeDone(this, close || !this.requestComplete || this.waitingForConnection);
+  }
+
+  private addFlag(flag: string): void {
+    const flags = this.record.responseFlags;
+    if (flags === "") this.record.responseFlags = flag;
+    else if (!flags.split(",").includes(flag)) this.record.responseFlags = `${flags},${flag}`;
+  }
+
+  private clearTryTimer(): void {
+    if (this.tryTimer) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = undefined;
+    }
+  }
+
+  private clearRouteTimer(): void {
+    if (this.routeTimer) {
+      clearTimeout(this.routeTimer);
+      this.routeTimer = undefined;
+    }
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+}
+
+/**
+ * Header lines (`name: value\r\n`) without hop-by-hop headers, with `authority` replacing Host and
+ * `ops` applied; without the incoming trace headers when the proxy adds its own (`replaceTrace`).
+ */
+export function rebuildHeaders(head: RequestHead, authority: string | undefined, ops: readonly HeaderOps[], replaceTrace = false): string {
+  const names = head.names;
+  const values = head.values;
+  const connectionNamed = new Set<string>();
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] === "connection") for (const token of (values[i] as string).toLowerCase().split(",")) connectionNamed.add(token.trim());
+  }
+  const keptNames: string[] = [];
+  const keptValues: string[] = [];
+  let sawHost = false;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    if (hopByHop.has(name) || (connectionNamed.has(name) && name !== "upgrade")) continue;
+    if (replaceTrace && traceHeaders.has(name)) continue;
+    if (name === "upgrade" && head.upgrade === undefined) continue;
+    if (name === "host") {
+      if (sawHost) continue;
+      sawHost = true;
+      keptNames.push("host");
+      keptValues.push(authority ?? head.authority);
+      continue;
+    }
+    keptNames.push(name);
+    keptValues.push(values[i] as string);
+  }
+  if (!sawHost) {
+    keptNames.unshift("host");
+    keptValues.unshift(authority ?? head.authority);
+  }
+  let out = applyHeaderOps(keptNames, keptValues, ops);
+  if (head.upgrade !== undefined) out += "connection: upgrade\r\n";
+  return out;
+}
+
+const idempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+const traceHeaders = new Set(TRACE_HEADER_NAMES);
+
+const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer"]);
+
+/** Serialises headers after Envoy's order of header operations: remove, set (replace), add (append). */
+export function applyHeaderOps(names: readonly string[], values: readonly string[], ops: readonly HeaderOps[]): string {
+  let out = "";
+  const removed = new Set<string>();
+  const set = new Map<string, string>();
+  const added: string[] = [];
+  for (const op of ops) {
+    for (const name of op.remove) removed.add(name);
+    for (const [name, value] of op.set) set.set(name, value);
+    for (const [name, value] of op.add) added.push(`${name}: ${value}\r\n`);
+  }
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    if (removed.has(name) || set.has(name)) continue;
+    out += `${name}: ${values[i] as string}\r\n`;
+  }
+  for (const [name, value] of set) out += `${name}: ${value}\r\n`;
+  for (const line of added) out += line;
+  return out;
+}
+
+function isConnectError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "ENOTFOUND" || code === "EAI_AGAIN" || error.message === "connect timeout" || error.message === "connection closed before connect";
+}
+
+const grpcCodes: Record<string, number> = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+};
+
+/** A gRPC status name (`UNAVAILABLE`) or number text → its code; UNKNOWN (2) for anything else. */
+export function grpcCode(status: string): number {
+  const named = grpcCodes[status.toUpperCase()];
+  if (named !== undefined) return named;
+  const n = Number(status);
+  return Number.isInteger(n) && n >= 0 && n <= 16 ? n : 2;
+}

@@ -1,0 +1,92 @@
+// An HTTP/1.1 listener of the sidecar (outbound 15001 or inbound 15006 in Istio's layout): a
+// plain TCP server whose connections parse heads themselves (DownstreamConnection). It serves
+// the snapshot it was last given — a new config swaps the snapshot atomically and in-flight
+// requests finish on the old one — and drains by closing connections as they become idle.
+import { createServer, type Server } from "node:net";
+import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
+import { DownstreamConnection } from "./downstream-connection.ts";
+import type { ExchangeEnvironment } from "./exchange.ts";
+import type { Decision } from "./route-request.ts";
+
+export interface HttpListenerOptions {
+  readonly limits: HeadLimits;
+  readonly env: ExchangeEnvironment;
+  /** Time a client may take to send a complete request head (slowloris defence). */
+  readonly headersTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this long without traffic. */
+  readonly idleTimeoutMs: number;
+  decide(head: RequestHead, sourceIp: string): Decision;
+}
+
+export class HttpListener {
+  readonly server: Server;
+  private readonly options: HttpListenerOptions;
+  private readonly connections = new Set<DownstreamConnection>();
+  private draining = false;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options: HttpListenerOptions) {
+    this.options = options;
+    const isDraining = (): boolean => this.draining;
+    const hooks = {
+      limits: options.limits,
+      env: options.env,
+      decide: (head: RequestHead, sourceIp: string) => options.decide(head, sourceIp),
+      get draining() {
+        return isDraining();
+      },
+      closed: (connection: DownstreamConnection) => {
+        this.connections.delete(connection);
+      },
+    };
+    this.server = createServer({ noDelay: true }, (socket) => {
+      if (this.draining) {
+        socket.destroy();
+        return;
+      }
+      socket.setTimeout(options.idleTimeoutMs, () => {
+        if (connection.idle) socket.destroy();
+      });
+      const connection = new DownstreamConnection(socket, hooks);
+      this.connections.add(connection);
+    });
+  }
+
+  /** Listens on `host:port` (port 0 picks one); resolves with the bound port. */
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen({ port, host, backlog: 1024 }, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    const timeout = this.options.headersTimeoutMs;
+    this.sweeper = setInterval(() => this.expireSlowHeads(), Math.min(1000, Math.max(50, timeout / 4)));
+    this.sweeper.unref();
+    const address = this.server.address();
+    return typeof address === "object" && address !== null ? address.port : port;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private expireSlowHeads(): void {
+    const now = this.options.env.now();
+    for (const connection of this.connections) {
+      if (connection.headStartedMs !== 0 && now - connection.headStartedMs >= this.options.headersTimeoutMs) connection.expireHead();
+    }
+  }
+
+  /** Stops accepting, closes idle connections now and busy ones after their exchange; resolves when all are gone or after `deadlineMs`. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    this.server.close();
+    for (const connection of this.connections) connection.closeWhenIdle();
+    const started = Date.now();
+    while (this.connections.size > 0 && Date.now() - started < deadlineMs) await new Promise((r) => setTimeout(r, 20));
+    for (const connection of this.connections) connection.socket.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+}

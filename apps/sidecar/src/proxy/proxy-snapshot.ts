@@ -1,0 +1,22 @@
+// The config one listener serves with: route table and live clusters, swapped as a whole when a
+// new config arrives. A request keeps the snapshot it started with, so in-flight requests finish
+// on the old config while new ones use the new one.
+import type { RouteDestination, RouteTable } from "@meshwork/proxy-core";
+import type { ClusterRuntime } from "./cluster-runtime.ts";
+
+export interface ProxySnapshot {
+  readonly version: string;
+  readonly routeTable: RouteTable;
+  /** Gateway the listener matches routes for: `mesh` for a sidecar, `namespace/name` for a gateway. */
+  readonly gateway: string;
+  readonly namespace: string | undefined;
+  readonly proxyLabels: Readonly<Record<string, string>>;
+  readonly clusters: ReadonlyMap<string, ClusterRuntime>;
+  /** The cluster a route destination goes to on listener/authority port `port`; undefined = 503 NC. */
+  clusterFor(destination: RouteDestination, port: number): ClusterRuntime | undefined;
+  /**
+   * Where a request for a host no virtual host serves goes (Istio's outboundTrafficPolicy
+   * ALLOW_ANY: the PassthroughCluster to the authority itself); undefined = 404 NR (REGISTRY_ONLY).
+   */
+  passthrough(authority: string, port: number): ClusterRuntime | undefined;
+}

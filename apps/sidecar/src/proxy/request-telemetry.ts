@@ -1,0 +1,132 @@
+// Connects a listener's requests to telemetry: the request id and trace headers added upstream,
+// and at the end of each request the Istio metrics (reporter `source` outbound, `destination`
+// inbound), the span and the access-log line. Metric recorders are bound once per endpoint and
+// kept on it, so the steady state does no label work.
+import type { RequestHead } from "../http1/parse-request-head.ts";
+import { AccessLogRecord, type AccessLogWriter } from "../telemetry/access-log.ts";
+import type { IstioMetrics, MetricPeer, PeerLabels, ServiceLabels } from "../telemetry/istio-metrics.ts";
+import { parseResponseFlags } from "../telemetry/response-flags.ts";
+import type { Tracing } from "../telemetry/tracing.ts";
+import type { ClusterRuntime } from "./cluster-runtime.ts";
+import type { ExchangeEnvironment, ExchangeRecord } from "./exchange.ts";
+import { headerRecord, type Decision } from "./route-request.ts";
+
+export interface RequestTelemetryOptions {
+  readonly kind: "outbound" | "inbound";
+  readonly metrics: IstioMetrics;
+  readonly tracing: Tracing | undefined;
+  readonly accessLog: AccessLogWriter | undefined;
+  /** The listener's `ip:port`, for `downstream_local_address`. */
+  readonly localAddress: string;
+  /** Inbound: the service the local workload serves (`destination_service`). */
+  readonly inboundService?: ServiceLabels;
+  /** Istio's domain suffix, to split `name.namespace.svc.<suffix>` hosts into service labels. */
+  readonly domainSuffix: string;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+export function createRequestTelemetry(options: RequestTelemetryOptions): ExchangeEnvironment {
+  const { metrics, tracing, accessLog } = options;
+  const flagBits = new Map<string, number>([["", 0]]);
+  const bits = (flags: string): number => {
+    let value = flagBits.get(flags);
+    if (value === undefined) {
+      const parsed = parseResponseFlags(flags);
+      value = parsed.ok ? parsed.flags : 0;
+      flagBits.set(flags, value);
+    }
+    return value;
+  };
+  const servicePeer = options.kind === "inbound" ? metrics.peer({ peer: {}, ...(options.inboundService ? { service: options.inboundService } : {}) }) : undefined;
+  const unknownPeer = metrics.peer({ peer: {} });
+  const endpointPeer = (cluster: ClusterRuntime, index: number): MetricPeer => {
+    const endpoint = cluster.endpoints[index];
+    if (!endpoint) return cluster.endpoints.length === 0 ? unknownPeer : endpointPeer(cluster, 0);
+    if (endpoint.metrics === undefined) {
+      const spec = cluster.spec.endpoints[index];
+      const labels = spec?.labels ?? {};
+      const peer: PeerLabels = {};
+      if (labels["app"] !== undefined) peer.app = labels["app"];
+      if (labels["version"] !== undefined) peer.version = labels["version"];
+      const service = serviceLabels(cluster.spec.host, options.domainSuffix);
+      if (service.namespace !== undefined) peer.namespace = service.namespace;
+      if (labels["app"] !== undefined) peer.workload = labels["version"] !== undefined ? `${labels["app"]}-${labels["version"]}` : labels["app"];
+      endpoint.metrics = metrics.peer({ peer, service });
+    }
+    return endpoint.metrics;
+  };
+  const epochOffset = performance.timeOrigin;
+
+  return {
+    now: options.now,
+    random: options.random,
+    extraRequestHeaders(head: RequestHead, record: ExchangeRecord): string {
+      if (!tracing) return "";
+      const trace = tracing.startRequest(headerRecord(head));
+      record.trace = trace;
+      const requestId = trace.requestIdGenerated ? `x-request-id: ${trace.requestId}\r\n` : "";
+      return requestId + tracing.headerLines(trace);
+    },
+    finished(head: RequestHead, record: ExchangeRecord, decision: Decision): void {
+      const flags = bits(record.responseFlags);
+      const duration = record.endMs - record.startMs;
+      const forward = decision.type === "forward" ? decision : undefined;
+      const peer = servicePeer ?? (forward ? endpointPeer(forward.cluster, record.endpoint) : unknownPeer);
+      peer.recordRequest("http", record.responseCode, -1, flags, duration, record.requestBytes, record.responseBytes);
+      const trace = record.trace;
+      if (tracing && trace?.sampled) {
+        tracing.endSpan(trace, {
+          kind: options.kind === "outbound" ? "client" : "server",
+          name: `${head.authority}/*`,
+          startTimeMs: epochOffset + record.startMs,
+          endTimeMs: epochOffset + record.endMs,
+          method: head.method,
+          path: head.target,
+          authority: head.authority,
+          protocolVersion: head.minorVersion === 1 ? "1.1" : "1.0",
+          statusCode: record.responseCode,
+          responseFlags: flags,
+          upstreamCluster: forward?.cluster.name ?? "",
+          upstreamHost: record.upstreamHost,
+          requestBytes: record.requestBytes,
+          responseBytes: record.responseBytes,
+        });
+      }
+      if (accessLog?.enabled) {
+        const line = new AccessLogRecord();
+        const headers = headerRecord(head);
+        line.startTimeMs = epochOffset + record.startMs;
+        line.method = head.method;
+        line.path = head.target;
+        line.protocol = head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0";
+        line.responseCode = record.responseCode;
+        line.responseFlags = flags;
+        line.responseCodeDetails = record.details !== "" ? record.details : record.responseCode > 0 ? "via_upstream" : "";
+        line.bytesReceived = Math.max(0, record.requestBytes - head.headBytes);
+        line.bytesSent = record.responseBytes;
+        line.durationMs = duration;
+        line.upstreamServiceTimeMs = record.upstreamHeadMs > 0 ? record.upstreamHeadMs - record.startMs : -1;
+        line.xForwardedFor = headers["x-forwarded-for"] ?? "";
+        line.userAgent = headers["user-agent"] ?? "";
+        line.requestId = trace?.requestId ?? headers["x-request-id"] ?? "";
+        line.authority = head.authority;
+        line.upstreamHost = record.upstreamHost;
+        line.upstreamCluster = forward?.cluster.name ?? "";
+        line.downstreamLocalAddress = options.localAddress;
+        line.routeName = decision.routeName;
+        accessLog.write(line);
+      }
+    },
+  };
+}
+
+/** `reviews.default.svc.cluster.local` → name `reviews`, namespace `default`; other hosts: name = host. */
+export function serviceLabels(host: string, domainSuffix: string): ServiceLabels {
+  const suffix = `.svc.${domainSuffix}`;
+  if (host.endsWith(suffix)) {
+    const [name, namespace] = host.slice(0, -suffix.length).split(".");
+    return namespace === undefined ? { host, name: name as string } : { host, name: name as string, namespace };
+  }
+  return { host, name: host };
+}

@@ -1,0 +1,290 @@
+// Composition root of one sidecar process: config source → snapshot → listeners (outbound,
+// inbound), telemetry (Istio metrics, traces, access log), the admin and stats servers, outlier
+// bookkeeping and graceful drain. A config that fails validation is logged and the last good one
+// keeps serving; a sidecar that never got a good config is not ready.
+import type { Server } from "node:http";
+import { isIP } from "node:net";
+import type { Locality, ProxyConfig } from "@meshwork/proxy-core";
+import { compileRateLimits, compileRetryPolicy, type RateLimitTable } from "@meshwork/proxy-core";
+import type { Logger } from "@meshwork/telemetry";
+import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
+import { loadConfigDir, type LoadConfigDirResult } from "./config/load-config-dir.ts";
+import { watchConfigDir, type ConfigDirWatcher } from "./config/watch-config-dir.ts";
+import { defaultHeadLimits } from "./http1/parse-request-head.ts";
+import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admission-control.ts";
+import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
+import { ClusterRuntime } from "./proxy/cluster-runtime.ts";
+import { HttpListener } from "./proxy/http-listener.ts";
+import { createRequestTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
+import { routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
+import type { SidecarSettings } from "./sidecar-settings.ts";
+import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
+import { createIstioMetrics, type PeerLabels } from "./telemetry/istio-metrics.ts";
+import { createTracing, type Tracing } from "./telemetry/tracing.ts";
+import { PoolRegistry } from "./upstream/pool-registry.ts";
+import { Registry } from "prom-client";
+
+export interface SidecarDeps {
+  readonly logger: Logger;
+  /** Changes the log level (`POST /logging`); false for an unknown level. */
+  readonly setLogLevel: (level: string) => boolean;
+  readonly onStop: (name: string, hook: () => Promise<void> | void) => void;
+  /** Uniform [0, 1) for weighted picks, balancers, faults and sampling; Math.random by default. */
+  readonly random?: () => number;
+}
+
+export interface RunningSidecar {
+  readonly state: SidecarState;
+  /** Bound ports by listener name (`outbound`, `inbound`, `admin`, `stats`). */
+  readonly ports: Readonly<Record<string, number>>;
+  /** Applies a config (standalone reload or a discovery push). */
+  applyConfig(config: ProxyConfig): void;
+  drain(): Promise<void>;
+}
+
+export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps): Promise<RunningSidecar> {
+  const logger = deps.logger;
+  const random = deps.random ?? Math.random;
+  const now = (): number => performance.now();
+  const labels = parseLabels(settings.labels);
+  const pools = new PoolRegistry();
+  const registry = new Registry();
+  const self: PeerLabels = { namespace: settings.namespace, workload: settings.workloadName ?? labels["app"] ?? "unknown" };
+  if (labels["app"] !== undefined) self.app = labels["app"];
+  if (labels["version"] !== undefined) self.version = labels["version"];
+  const outboundMetrics = createIstioMetrics({ reporter: "source", self, registry });
+  const inboundMetrics = createIstioMetrics({ reporter: "destination", self, registry });
+  const tracing: Tracing = createTracing({
+    samplingPercent: settings.traceSampling,
+    nodeId: `sidecar~${settings.bind}~${self.workload}.${settings.namespace}~${settings.namespace}.svc.${settings.domainSuffix}`,
+    serviceName: `${self.app ?? self.workload}.${settings.namespace}`,
+    namespace: settings.namespace,
+    ...(settings.otlpEndpoint !== undefined ? { otlpEndpoint: settings.otlpEndpoint } : {}),
+  });
+  const accessLog = settings.accessLog === "off" ? undefined : new AccessLogWriter({ stream: settings.accessLog === "stdout" ? process.stdout : openAccessLogStream(settings.accessLog) });
+
+  let snapshot: BuiltSnapshot | undefined;
+  let configErrors: readonly string[] = [];
+  let configWarnings: readonly string[] = [];
+  let draining = false;
+  let inboundCluster: ClusterRuntime | undefined;
+  const inboundRetries = compileRetryPolicy({ attempts: 0 });
+  let inboundLimits: RateLimitTable | undefined;
+  const admission: AdmissionCounters = { shed: 0, rateLimited: 0 };
+  const proxyLocality: Locality | undefined = undefined;
+
+  const emptyConfig: ProxyConfig = { version: "", routeTable: { gateways: new Map(), issues: [] }, clusters: new Map(), inbound: [], services: [], rateLimitPolicies: [] };
+  const applyConfig = (config: ProxyConfig): void => {
+    const next = buildSnapshot(
+      config,
+      { pools, namespace: settings.namespace, proxyLabels: labels, gateway: "mesh", outboundTrafficPolicy: settings.outboundTrafficPolicy, proxyLocality, nowMs: now(), random },
+      snapshot,
+    );
+    snapshot = next;
+    inboundCluster = buildInboundCluster(config, settings, pools, inboundCluster, now());
+    const limitPort = config.inbound[0]?.port ?? settings.appPort ?? 0;
+    inboundLimits = compileRateLimits(config.rateLimitPolicies, { namespace: settings.namespace, labels, port: limitPort, ...(inboundLimits ? { previous: inboundLimits } : {}) });
+    for (const issue of inboundLimits.issues) logger.warn("rate limit policy set aside", { detail: issue });
+    const inUse = new Set([...next.clusters.values(), ...(inboundCluster ? [inboundCluster] : [])].flatMap((c) => c.endpoints.map((e) => e.pool)));
+    pools.retainOnly(inUse);
+    logger.info("config applied", { version: config.version, clusters: config.clusters.size, services: config.services.length });
+  };
+  const onLoad = (result: LoadConfigDirResult): void => {
+    configWarnings = result.warnings;
+    for (const warning of result.warnings) logger.warn("config warning", { detail: warning });
+    if (!result.ok) {
+      configErrors = result.errors;
+      for (const error of result.errors) logger.error("config rejected; the last good config keeps serving", { detail: error });
+      return;
+    }
+    configErrors = [];
+    applyConfig(result.config);
+  };
+
+  let watcher: ConfigDirWatcher | undefined;
+  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName };
+  if (settings.config !== undefined) {
+    onLoad(await loadConfigDir(settings.config, loadOptions));
+    watcher = watchConfigDir(settings.config, onLoad, loadOptions);
+  } else {
+    logger.warn("no config source: give --config DIR (standalone); managed mode needs the control plane");
+  }
+  const current = (): BuiltSnapshot => snapshot ?? (snapshot = buildSnapshot(emptyConfig, { pools, namespace: settings.namespace, proxyLabels: labels, gateway: "mesh", outboundTrafficPolicy: settings.outboundTrafficPolicy, proxyLocality, nowMs: now(), random }, undefined));
+
+  const httpListeners: HttpListener[] = [];
+  const overload = new OverloadMonitor(() => httpListeners.reduce((n, l) => n + l.connectionCount, 0));
+  const ports: Record<string, number> = {};
+  const listeners: { name: string; address: string }[] = [];
+  const hostLabel = (port: number): string => `${isIP(settings.bind) === 6 ? `[${settings.bind}]` : settings.bind}:${port}`;
+
+  if (settings.outboundPort >= 0) {
+    let outboundPort = settings.outboundPort;
+    const listener = new HttpListener({
+      limits: defaultHeadLimits,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(outboundPort), domainSuffix: settings.domainSuffix, now, random }),
+      decide: (head, sourceIp): Decision =>
+        admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeOutbound(current(), { head, listenerPort: outboundPort, sourceIp, random }),
+    });
+    outboundPort = await listener.listen(settings.outboundPort, settings.bind);
+    ports["outbound"] = outboundPort;
+    listeners.push({ name: "outbound", address: hostLabel(outboundPort) });
+    httpListeners.push(listener);
+  }
+  if (settings.inboundPort >= 0) {
+    const firstInbound = current().config.inbound[0];
+    const listener = new HttpListener({
+      limits: defaultHeadLimits,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      env: createRequestTelemetry({
+        kind: "inbound",
+        metrics: inboundMetrics,
+        tracing,
+        accessLog,
+        localAddress: hostLabel(settings.inboundPort),
+        domainSuffix: settings.domainSuffix,
+        ...(firstInbound ? { inboundService: serviceLabels(firstInbound.host, settings.domainSuffix) } : {}),
+        now,
+        random,
+      }),
+      decide: (head, sourceIp): Decision =>
+        admit(overload.shedder, inboundLimits, undefined, undefined, now(), admission) ??
+        (inboundCluster
+          ? routeInbound(inboundCluster, inboundRetries, { head, listenerPort: ports["inbound"] ?? 0, sourceIp, random })
+          : { type: "reply", status: 503, flag: "NC", body: "", headers: [], routeName: "", details: "no_inbound_cluster: give --app-port or an inbound port in the config" }),
+    });
+    ports["inbound"] = await listener.listen(settings.inboundPort, settings.bind);
+    listeners.push({ name: "inbound", address: hostLabel(ports["inbound"]) });
+    httpListeners.push(listener);
+    if (!inboundCluster) inboundCluster = buildInboundCluster(current().config, settings, pools, undefined, now());
+  }
+
+  // Outlier detection un-ejects on time even without traffic.
+  const outlierTimer = setInterval(() => {
+    const t = now();
+    for (const cluster of current().clusters.values()) cluster.tick(t);
+  }, 1000);
+  outlierTimer.unref();
+
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    logger.info("draining", { seconds: settings.drainSeconds });
+    await Promise.all(httpListeners.map((l) => l.drain(settings.drainSeconds * 1000)));
+  };
+
+  const state: SidecarState = {
+    get ready() {
+      return snapshot !== undefined && snapshot.config.version !== "" && !draining;
+    },
+    get draining() {
+      return draining;
+    },
+    get config() {
+      return snapshot?.config;
+    },
+    get configErrors() {
+      return configErrors;
+    },
+    get configWarnings() {
+      return configWarnings;
+    },
+    get clusters() {
+      const all = new Map(current().clusters);
+      if (inboundCluster) all.set(inboundCluster.name, inboundCluster);
+      return all;
+    },
+    registry,
+    stats: () => {
+      const out: [string, number][] = [];
+      for (const cluster of state.clusters.values()) {
+        for (const [name, value] of Object.entries(cluster.stats)) out.push([`cluster.${cluster.name}.${name}`, value]);
+      }
+      out.push(["listener.downstream_cx_active", httpListeners.reduce((n, l) => n + l.connectionCount, 0)]);
+      out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
+      if (accessLog) out.push(["access_log.written", accessLog.stats.written], ["access_log.dropped", accessLog.stats.dropped]);
+      return out;
+    },
+    drain: () => void drain(),
+    setLogLevel: deps.setLogLevel,
+    startedAt: new Date(),
+    listeners,
+  };
+
+  const servers: Server[] = [];
+  const listen = async (name: string, server: Server, port: number): Promise<void> => {
+    if (port < 0) return;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, settings.bind, () => resolve());
+    });
+    const address = server.address();
+    ports[name] = typeof address === "object" && address ? address.port : port;
+    listeners.push({ name, address: hostLabel(ports[name] as number) });
+    servers.push(server);
+  };
+  await listen("admin", createAdminServer(state), settings.adminPort);
+  await listen("stats", createStatsServer(state), settings.statsPort);
+
+  deps.onStop("sidecar", async () => {
+    await drain();
+    clearInterval(outlierTimer);
+    overload.close();
+    await watcher?.close();
+    pools.closeAll();
+    await tracing.shutdown();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  });
+  logger.info("sidecar started", { ports, config: settings.config ?? null, version: snapshot?.config.version ?? null });
+  return { state, ports, applyConfig, drain };
+}
+
+/** `["app=reviews", "version=v1"]` → record; a malformed entry is an error naming the flag. */
+export function parseLabels(entries: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new Error(`--labels: "${entry}" is not KEY=VALUE (example: --labels app=reviews,version=v1)`);
+    labels[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return labels;
+}
+
+/** The inbound cluster to the application: --app-port, else the config's first inbound port's target. */
+function buildInboundCluster(config: ProxyConfig, settings: SidecarSettings, pools: PoolRegistry, previous: ClusterRuntime | undefined, nowMs: number): ClusterRuntime | undefined {
+  const port = settings.appPort ?? config.inbound[0]?.targetPort;
+  if (port === undefined) return undefined;
+  const name = `inbound|${port}||`;
+  if (previous && previous.name === name && previous.spec.endpoints[0]?.host === settings.appHost) return previous;
+  return new ClusterRuntime(
+    {
+      name,
+      host: settings.appHost,
+      port,
+      portName: config.inbound[0]?.portName ?? "http",
+      subset: undefined,
+      subsetLabels: {},
+      protocol: "http",
+      discovery: "static",
+      endpoints: [{ address: `${settings.appHost}:${port}`, host: settings.appHost, port, weight: 1, healthy: true, locality: { region: "", zone: "", subZone: "" }, labels: {}, origin: "application" }],
+      balancer: { type: "round-robin" },
+      hashPolicy: undefined,
+      locality: undefined,
+      connectionPool: {},
+      outlier: undefined,
+      tls: undefined,
+      connectTimeoutMs: 10_000,
+      idleTimeoutMs: 3_600_000,
+      tcpIdleTimeoutMs: 3_600_000,
+      maxConnectionDurationMs: undefined,
+      upstreamHttp2: false,
+      useClientProtocol: false,
+      destinationRules: [],
+    },
+    pools,
+    nowMs,
+    undefined,
+  );
+}

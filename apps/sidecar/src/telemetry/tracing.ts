@@ -1,0 +1,355 @@
+// Per-request tracing for the data path: read the incoming context, decide sampling, mint the
+// proxy's span id, hand back the upstream headers, and at the end export a span over OTLP/HTTP.
+// Unsampled requests stop after the headers: no span object, no attributes, no export.
+
+import { randomFillSync, randomUUID } from "node:crypto";
+import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type SpanContext } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import {
+  BatchSpanProcessor,
+  type BufferConfig,
+  type ReadableSpan,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace-base";
+import { formatResponseFlags, type ResponseFlagSet } from "./response-flags.ts";
+import {
+  extractTraceContext,
+  formatTraceHeaderLines,
+  traceHeaderEntries,
+  type HeaderValues,
+} from "./trace-context.ts";
+
+/** `client` for outbound requests (reporter source), `server` for inbound ones. */
+export type ProxySpanKind = "client" | "server";
+
+/**
+ * One request's trace state, filled by `Tracing.startRequest`. Reusable: pass the same object
+ * back as `into` for the next request on a connection.
+ */
+export class RequestTrace {
+  /** 32 lowercase hex digits. */
+  traceId = "";
+  /** The proxy's span, sent upstream as the parent: 16 lowercase hex digits. */
+  spanId = "";
+  /** The caller's span; "" when the proxy started the trace. */
+  parentSpanId = "";
+  sampled = false;
+  debug = false;
+  /** Validated `tracestate` to forward; "" for none. */
+  traceState = "";
+  /** `x-request-id`: the incoming one, or a new UUID v4. */
+  requestId = "";
+  /** True when `requestId` was minted here, so the data path must add the header. */
+  requestIdGenerated = false;
+}
+
+/** What the data path knows at the end of a request; read only for sampled requests. */
+export interface SpanEnd {
+  kind: ProxySpanKind;
+  /** Istio's span name: the route's operation if set, else `<host>:<port>/*`. */
+  name: string;
+  /** Epoch ms (fractions keep sub-ms precision): first request byte, last response byte. */
+  startTimeMs: number;
+  endTimeMs: number;
+  method: string;
+  /** The request target as sent (`/reviews/0?x=1`). */
+  path: string;
+  /** `:authority` / `Host`. */
+  authority: string;
+  /** `1.1` or `2`. */
+  protocolVersion: string;
+  /** Status sent downstream; 0 if none (an error). */
+  statusCode: number;
+  responseFlags: ResponseFlagSet;
+  upstreamCluster: string;
+  /** `ip:port` of the upstream endpoint, if one was picked. */
+  upstreamHost?: string;
+  userAgent?: string;
+  /** The downstream peer's address (`ip:port` or `ip`). */
+  downstreamAddress?: string;
+  requestBytes?: number;
+  responseBytes?: number;
+  /** `http` or `https` as seen by the app (for `url.scheme`). */
+  scheme?: string;
+}
+
+export interface TracingOptions {
+  /** Percentage of requests without an upstream decision that are sampled, 0..100 (Istio's default is 1). */
+  samplingPercent: number;
+  /** Envoy's node id (`sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`), the `node_id` tag. */
+  nodeId: string;
+  /** The resource's `service.name`; Istio uses `<canonical service>.<namespace>`. */
+  serviceName: string;
+  canonicalService?: string;
+  canonicalRevision?: string;
+  namespace?: string;
+  meshId?: string;
+  /** Where spans go. Give an exporter, or an OTLP/HTTP endpoint (`http://collector:4318/v1/traces`); neither: no export. */
+  exporter?: SpanExporter;
+  otlpEndpoint?: string;
+  /** BatchSpanProcessor settings (queue size, batch size, delay). */
+  batch?: BufferConfig;
+  /**
+   * Longest one OTLP export may take, retries included (the exporter retries a refused
+   * connection until then); also bounds `forceFlush` and `shutdown`. Default 5000 ms.
+   */
+  exportTimeoutMs?: number;
+  /** Uniform in [0, 1), for the sampling decision; default Math.random. */
+  random?: () => number;
+  /** Fills a buffer with random bytes, for ids; default crypto.randomFillSync. */
+  randomBytes?: (buffer: Uint8Array) => void;
+  /** A UUID v4 for `x-request-id`; default crypto.randomUUID. */
+  uuid?: () => string;
+  /** Told when a flush or shutdown fails (collector down past the export timeout). */
+  onError?: (err: unknown) => void;
+}
+
+export interface Tracing {
+  /**
+   * Reads the incoming context from `headers`, decides sampling (an upstream decision wins; B3
+   * debug forces it; otherwise `samplingPercent`), mints the proxy's span id and resolves
+   * `x-request-id`. Fills and returns `into` (or a new RequestTrace). Never throws.
+   */
+  startRequest(headers: HeaderValues, into?: RequestTrace): RequestTrace;
+  /** The upstream trace headers as HTTP/1.1 lines (`traceparent`, `tracestate`, `x-b3-*`, `b3`). */
+  headerLines(trace: RequestTrace): string;
+  /** The same as `[name, value]` pairs. */
+  headerEntries(trace: RequestTrace): [string, string][];
+  /**
+   * Ends the proxy's span; exported only if `trace.sampled`. Check `trace.sampled` before building
+   * `end` so unsampled requests allocate nothing. Status is an error for 5xx or no response.
+   */
+  endSpan(trace: RequestTrace, end: SpanEnd): void;
+  /** Sampling percentage, changeable at run time (config push). */
+  samplingPercent: number;
+  /** Exports what is queued. Never rejects: a failure goes to `onError`. */
+  forceFlush(): Promise<void>;
+  /** Exports what is queued and stops the exporter. Never rejects: a failure goes to `onError`. */
+  shutdown(): Promise<void>;
+}
+
+const ID_POOL_BYTES = 4096;
+const ZERO_IDS: Record<number, string> = { 8: "0".repeat(16), 16: "0".repeat(32) };
+
+/** Random ids from a pooled buffer: one randomFillSync per 4 KiB instead of one per id. */
+class IdSource {
+  readonly #pool = Buffer.allocUnsafe(ID_POOL_BYTES);
+  readonly #fill: (buffer: Uint8Array) => void;
+  #offset = ID_POOL_BYTES;
+  constructor(fill: (buffer: Uint8Array) => void) {
+    this.#fill = fill;
+  }
+  hex(bytes: number): string {
+    for (;;) {
+      if (this.#offset + bytes > ID_POOL_BYTES) {
+        this.#fill(this.#pool);
+        this.#offset = 0;
+      }
+      const start = this.#offset;
+      this.#offset += bytes;
+      const id = this.#pool.toString("hex", start, start + bytes);
+      // An all-zero id is invalid (W3C §3.2.2.3); at 2^-64 odds, draw again.
+      if (id !== ZERO_IDS[bytes]) return id;
+    }
+  }
+}
+
+function hrTime(epochMs: number): HrTime {
+  const seconds = Math.floor(epochMs / 1000);
+  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
+}
+
+function hrDuration(ms: number): HrTime {
+  const d = Math.max(0, ms);
+  const seconds = Math.floor(d / 1000);
+  return [seconds, Math.round((d - seconds * 1000) * 1e6)];
+}
+
+function validPercent(percent: number): number {
+  if (!(percent >= 0 && percent <= 100)) {
+    throw new RangeError(`tracing: samplingPercent ${percent} is out of range; give a number from 0 to 100 (--trace-sampling)`);
+  }
+  return percent;
+}
+
+/** Creates the tracer. With neither `exporter` nor `otlpEndpoint`, spans are sampled but dropped. */
+export function createTracing(options: TracingOptions): Tracing {
+  const random = options.random ?? Math.random;
+  const uuid = options.uuid ?? randomUUID;
+  const ids = new IdSource(options.randomBytes ?? ((b) => void randomFillSync(b)));
+  const exportTimeoutMs = options.exportTimeoutMs ?? 5000;
+  const exporter =
+    options.exporter ??
+    (options.otlpEndpoint !== undefined
+      ? new OTLPTraceExporter({ url: options.otlpEndpoint, timeoutMillis: exportTimeoutMs })
+      : undefined);
+  const processor =
+    exporter === undefined
+      ? undefined
+      : new BatchSpanProcessor(exporter, { exportTimeoutMillis: exportTimeoutMs, ...options.batch });
+  const resourceAttributes: Attributes = { "service.name": options.serviceName };
+  if (options.namespace !== undefined) resourceAttributes["service.namespace"] = options.namespace;
+  if (options.canonicalRevision !== undefined) resourceAttributes["service.version"] = options.canonicalRevision;
+  const resource: Resource = resourceFromAttributes(resourceAttributes);
+  const scope = { name: "meshwork-sidecar" };
+  const staticAttributes: Attributes = { component: "proxy", node_id: options.nodeId };
+  if (options.canonicalService !== undefined) staticAttributes["istio.canonical_service"] = options.canonicalService;
+  if (options.canonicalRevision !== undefined) staticAttributes["istio.canonical_revision"] = options.canonicalRevision;
+  if (options.namespace !== undefined) staticAttributes["istio.namespace"] = options.namespace;
+  if (options.meshId !== undefined) staticAttributes["istio.mesh_id"] = options.meshId;
+  let samplingPercent = validPercent(options.samplingPercent);
+
+  const tracing: Tracing = {
+    get samplingPercent() {
+      return samplingPercent;
+    },
+    set samplingPercent(percent: number) {
+      samplingPercent = validPercent(percent);
+    },
+
+    startRequest(headers, into = new RequestTrace()) {
+      const incoming = extractTraceContext(headers);
+      if (incoming !== undefined && incoming.traceId !== "") {
+        into.traceId = incoming.traceId;
+        into.parentSpanId = incoming.spanId;
+        into.traceState = incoming.traceState;
+      } else {
+        into.traceId = ids.hex(16);
+        into.parentSpanId = "";
+        into.traceState = "";
+      }
+      into.spanId = ids.hex(8);
+      into.debug = incoming?.debug ?? false;
+      const decided = incoming?.sampled;
+      into.sampled = decided ?? (samplingPercent >= 100 || (samplingPercent > 0 && random() * 100 < samplingPercent));
+      const requestId = headers["x-request-id"];
+      if (typeof requestId === "string" && requestId !== "") {
+        into.requestId = requestId;
+        into.requestIdGenerated = false;
+      } else {
+        into.requestId = uuid();
+        into.requestIdGenerated = true;
+      }
+      return into;
+    },
+
+    headerLines: (trace) => formatTraceHeaderLines(trace),
+    headerEntries: (trace) => traceHeaderEntries(trace),
+
+    endSpan(trace, end) {
+      if (!trace.sampled || processor === undefined) return;
+      processor.onEnd(buildSpan(trace, end, resource, scope, staticAttributes));
+    },
+
+    forceFlush: () => settle(processor?.forceFlush(), exportTimeoutMs, options.onError),
+    shutdown: () => settle(processor?.shutdown(), exportTimeoutMs, options.onError),
+  };
+  return tracing;
+}
+
+/** Waits for `work` at most `timeoutMs`; a failure or the timeout goes to `onError`, never a rejection. */
+async function settle(
+  work: Promise<void> | undefined,
+  timeoutMs: number,
+  onError: ((err: unknown) => void) | undefined,
+): Promise<void> {
+  if (work === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`tracing: span export did not finish within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } catch (err) {
+    onError?.(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Builds the finished span directly (the SDK's Tracer cannot take ids chosen by the caller). */
+function buildSpan(
+  trace: RequestTrace,
+  end: SpanEnd,
+  resource: Resource,
+  instrumentationScope: { name: string },
+  staticAttributes: Attributes,
+): ReadableSpan {
+  const context: SpanContext = { traceId: trace.traceId, spanId: trace.spanId, traceFlags: 1, isRemote: false };
+  const parentSpanContext: SpanContext | undefined =
+    trace.parentSpanId === ""
+      ? undefined
+      : { traceId: trace.traceId, spanId: trace.parentSpanId, traceFlags: 1, isRemote: true };
+  const flags = formatResponseFlags(end.responseFlags);
+  const isError = end.statusCode >= 500 || end.statusCode === 0;
+  const [host, portText] = splitAuthority(end.authority);
+  const attributes: Attributes = {
+    ...staticAttributes,
+    // OpenTelemetry HTTP semantic conventions (stable, v1.23+).
+    "http.request.method": end.method,
+    "http.response.status_code": end.statusCode,
+    "url.path": pathOnly(end.path),
+    "server.address": host,
+    "network.protocol.name": "http",
+    "network.protocol.version": end.protocolVersion,
+    // Envoy/Istio's tags, which Istio's dashboards and Jaeger/Zipkin users search by.
+    "guid:x-request-id": trace.requestId,
+    "http.method": end.method,
+    "http.url": `${end.scheme ?? "http"}://${end.authority}${end.path}`,
+    "http.protocol": `HTTP/${end.protocolVersion}`,
+    "http.status_code": end.statusCode,
+    response_flags: flags,
+    upstream_cluster: end.upstreamCluster,
+    "upstream_cluster.name": end.upstreamCluster,
+  };
+  if (portText !== "") attributes["server.port"] = Number(portText);
+  if (end.scheme !== undefined) attributes["url.scheme"] = end.scheme;
+  if (end.kind === "client") attributes["url.full"] = attributes["http.url"];
+  if (end.userAgent !== undefined) {
+    attributes["user_agent.original"] = end.userAgent;
+    attributes["user_agent"] = end.userAgent;
+  }
+  if (end.downstreamAddress !== undefined) {
+    attributes["client.address"] = end.downstreamAddress;
+    attributes["peer.address"] = end.downstreamAddress;
+  }
+  if (end.upstreamHost !== undefined) attributes["network.peer.address"] = end.upstreamHost;
+  if (end.requestBytes !== undefined) attributes["request_size"] = end.requestBytes;
+  if (end.responseBytes !== undefined) attributes["response_size"] = end.responseBytes;
+  if (isError) attributes["error.type"] = end.statusCode === 0 ? flags : String(end.statusCode);
+
+  return {
+    name: end.name,
+    kind: end.kind === "client" ? SpanKind.CLIENT : SpanKind.SERVER,
+    spanContext: () => context,
+    parentSpanContext,
+    startTime: hrTime(end.startTimeMs),
+    endTime: hrTime(end.endTimeMs),
+    duration: hrDuration(end.endTimeMs - end.startTimeMs),
+    status: isError ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.UNSET },
+    attributes,
+    links: [],
+    events: [],
+    ended: true,
+    resource,
+    instrumentationScope,
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}
+
+function splitAuthority(authority: string): [string, string] {
+  // `[::1]:8080`, `host:80`, `host`
+  const close = authority.lastIndexOf("]");
+  const colon = authority.lastIndexOf(":");
+  if (colon > close) return [authority.slice(0, colon), authority.slice(colon + 1)];
+  return [authority, ""];
+}
+
+function pathOnly(target: string): string {
+  const q = target.indexOf("?");
+  return q === -1 ? target : target.slice(0, q);
+}

@@ -1,0 +1,119 @@
+// The keep-alive pool of one upstream endpoint (Envoy's per-host connection pool): idle
+// connections reused last-in first-out so a few stay warm, new ones opened on demand, and the
+// cluster's circuit breaker consulted for every connection opened.
+import { connect } from "node:net";
+import type { CircuitBreaker } from "@meshwork/proxy-core";
+import { UpstreamConnection } from "./upstream-connection.ts";
+
+export interface EndpointPoolOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+export class EndpointPool {
+  readonly options: EndpointPoolOptions;
+  private readonly idle: UpstreamConnection[] = [];
+  /** Open connections (idle and busy). */
+  open = 0;
+  private closing = false;
+  /** Requests queued for a connection while the cluster is at maxConnections (http1MaxPendingRequests). */
+  private readonly waiters: ((connection: UpstreamConnection | undefined) => void)[] = [];
+
+  constructor(options: EndpointPoolOptions) {
+    this.options = options;
+  }
+
+  /** An idle connection, or undefined when a new one has to be opened. */
+  takeIdle(): UpstreamConnection | undefined {
+    while (this.idle.length > 0) {
+      const connection = this.idle.pop() as UpstreamConnection;
+      if (connection.usable) {
+        connection.socket.setTimeout(0);
+        return connection;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Opens a connection counted against `breaker`'s connection limit; undefined when the limit is
+   * reached (the caller answers 503 UO or queues).
+   */
+  openConnection(breaker: CircuitBreaker): UpstreamConnection | undefined {
+    if (!breaker.tryAcquire("connections").ok) return undefined;
+    this.open += 1;
+    const socket = connect({ host: this.options.host, port: this.options.port });
+    socket.setTimeout(this.options.connectTimeoutMs);
+    const connection = new UpstreamConnection(socket, {
+      onClosed: (closed) => {
+        this.open -= 1;
+        breaker.release("connections");
+        const at = this.idle.indexOf(closed);
+        if (at >= 0) this.idle.splice(at, 1);
+        // A slot became free: open a connection for the longest-waiting request.
+        const waiter = this.waiters[0];
+        if (waiter && !this.closing) {
+          const fresh = this.openConnection(breaker);
+          if (fresh) {
+            this.waiters.shift();
+            waiter(fresh);
+          }
+        }
+      },
+    });
+    socket.once("connect", () => socket.setTimeout(0));
+    socket.once("timeout", () => {
+      if (!connection.connected) socket.destroy(new Error("connect timeout"));
+    });
+    return connection;
+  }
+
+  /** Gives back a connection after a complete exchange; it is closed instead when the pool is closing. */
+  release(connection: UpstreamConnection): void {
+    connection.handler = undefined;
+    if (this.closing || !connection.usable) {
+      connection.socket.destroy();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter(connection);
+      return;
+    }
+    connection.socket.setTimeout(this.options.idleTimeoutMs);
+    this.idle.push(connection);
+  }
+
+  /**
+   * Queues a request until a connection is released or a slot frees up; `ready(undefined)` after
+   * the connect timeout (the caller answers 503 UO).
+   */
+  waitForConnection(ready: (connection: UpstreamConnection | undefined) => void): void {
+    let settled = false;
+    const waiter = (connection: UpstreamConnection | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ready(connection);
+    };
+    const timer = setTimeout(() => {
+      const at = this.waiters.indexOf(waiter);
+      if (at >= 0) this.waiters.splice(at, 1);
+      waiter(undefined);
+    }, this.options.connectTimeoutMs);
+    this.waiters.push(waiter);
+  }
+
+  /** Closes idle connections now and every other one when its exchange ends (endpoint removed). */
+  close(): void {
+    this.closing = true;
+    for (const connection of this.idle.splice(0)) connection.socket.destroy();
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+
+  get idleCount(): number {
+    return this.idle.length;
+  }
+}
