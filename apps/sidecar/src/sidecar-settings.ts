@@ -17,6 +17,7 @@ export const sidecarSettings = defineSettings({
   adminPort: { type: "number", integer: true, default: 15000, env: "MESHWORK_ADMIN_PORT", description: "Admin API (/config_dump, /clusters, /stats, /ready, /drain, /logging); 0 picks one, -1 disables." },
   statsPort: { type: "number", integer: true, default: 15020, env: "MESHWORK_STATS_PORT", description: "Metrics and health (/stats/prometheus, /healthz/ready); 0 picks one, -1 disables." },
   outboundTrafficPolicy: { type: "string", choices: ["ALLOW_ANY", "REGISTRY_ONLY"], default: "ALLOW_ANY", env: "MESHWORK_OUTBOUND_TRAFFIC_POLICY", description: "Hosts the config does not know: proxied as they are (ALLOW_ANY) or 404 NR (REGISTRY_ONLY)." },
+  tcpUpstream: { type: "list", env: "MESHWORK_TCP_UPSTREAM", valueName: "SERVICE:PORT=[ADDR:]LOCALPORT", description: "Local TCP ports that always go to one service (Consul Connect upstreams), e.g. db.default.svc.cluster.local:5432=15432." },
   concurrency: { type: "number", integer: true, default: 1, env: "MESHWORK_CONCURRENCY", description: "Worker processes sharing the listeners (Envoy --concurrency); 0 = one per CPU." },
   headersTimeoutMs: { type: "number", integer: true, default: 10_000, env: "MESHWORK_HEADERS_TIMEOUT_MS", description: "A client must send a complete request head within this time (slowloris defence; 408)." },
   idleTimeoutMs: { type: "number", integer: true, default: 3_600_000, env: "MESHWORK_IDLE_TIMEOUT_MS", description: "Client connections idle this long are closed (Envoy's idle_timeout, 1 h)." },

@@ -5,7 +5,7 @@
 import type { Server } from "node:http";
 import { isIP } from "node:net";
 import type { Locality, ProxyConfig } from "@meshwork/proxy-core";
-import { compileRateLimits, compileRetryPolicy, type RateLimitTable } from "@meshwork/proxy-core";
+import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, type RateLimitTable } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
 import { loadConfigDir, type LoadConfigDirResult } from "./config/load-config-dir.ts";
@@ -15,12 +15,16 @@ import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admissio
 import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
 import { ClusterRuntime } from "./proxy/cluster-runtime.ts";
 import { HttpListener } from "./proxy/http-listener.ts";
-import { createRequestTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
+import { createRequestTelemetry, createTcpTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
+import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";
+import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
+import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
 import { routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
 import type { SidecarSettings } from "./sidecar-settings.ts";
 import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
 import { createIstioMetrics, type PeerLabels } from "./telemetry/istio-metrics.ts";
 import { createTracing, type Tracing } from "./telemetry/tracing.ts";
+import { UpstreamSessions } from "./http2/upstream-sessions.ts";
 import { PoolRegistry } from "./upstream/pool-registry.ts";
 import { Registry } from "prom-client";
 
@@ -48,6 +52,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const now = (): number => performance.now();
   const labels = parseLabels(settings.labels);
   const pools = new PoolRegistry();
+  const http2Upstreams = new UpstreamSessions();
   const registry = new Registry();
   const self: PeerLabels = { namespace: settings.namespace, workload: settings.workloadName ?? labels["app"] ?? "unknown" };
   if (labels["app"] !== undefined) self.app = labels["app"];
@@ -73,7 +78,15 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const admission: AdmissionCounters = { shed: 0, rateLimited: 0 };
   const proxyLocality: Locality | undefined = undefined;
 
-  const emptyConfig: ProxyConfig = { version: "", routeTable: { gateways: new Map(), issues: [] }, clusters: new Map(), inbound: [], services: [], rateLimitPolicies: [] };
+  const emptyConfig: ProxyConfig = {
+    version: "",
+    routeTable: { gateways: new Map(), issues: [] },
+    tcpRoutes: compileTcpRouteTable([], [], { namespace: settings.namespace, domainSuffix: settings.domainSuffix }),
+    clusters: new Map(),
+    inbound: [],
+    services: [],
+    rateLimitPolicies: [],
+  };
   const applyConfig = (config: ProxyConfig): void => {
     const next = buildSnapshot(
       config,
@@ -87,6 +100,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     for (const issue of inboundLimits.issues) logger.warn("rate limit policy set aside", { detail: issue });
     const inUse = new Set([...next.clusters.values(), ...(inboundCluster ? [inboundCluster] : [])].flatMap((c) => c.endpoints.map((e) => e.pool)));
     pools.retainOnly(inUse);
+    http2Upstreams.retainOnly(inUse);
     logger.info("config applied", { version: config.version, clusters: config.clusters.size, services: config.services.length });
   };
   const onLoad = (result: LoadConfigDirResult): void => {
@@ -117,6 +131,17 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const listeners: { name: string; address: string }[] = [];
   const hostLabel = (port: number): string => `${isIP(settings.bind) === 6 ? `[${settings.bind}]` : settings.bind}:${port}`;
 
+  const tcpEnv = createTcpTelemetry({ metrics: outboundMetrics, accessLog, domainSuffix: settings.domainSuffix, now, clusters: () => current().clusters });
+  const tcpListeners: TcpListener[] = [];
+  for (const text of settings.tcpUpstream) {
+    const parsed = parseTcpUpstreamBinding(text);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const binding = parsed.binding;
+    const listener = await startTcpListener({ port: binding.localPort, host: binding.bindAddress, env: tcpEnv, chooseCluster: bindingChooser(binding, current, random) });
+    tcpListeners.push(listener);
+    listeners.push({ name: `tcp-upstream ${binding.host}:${binding.port}`, address: `${binding.bindAddress}:${listener.port}` });
+  }
+
   if (settings.outboundPort >= 0) {
     let outboundPort = settings.outboundPort;
     const listener = new HttpListener({
@@ -124,6 +149,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       headersTimeoutMs: settings.headersTimeoutMs,
       idleTimeoutMs: settings.idleTimeoutMs,
       env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(outboundPort), domainSuffix: settings.domainSuffix, now, random }),
+      http2Upstreams,
+      connect: (socket, authority, leftover) => void handleConnectTunnel(socket, { authority, leftover, snapshot: current(), env: tcpEnv, random }),
       decide: (head, sourceIp): Decision =>
         admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeOutbound(current(), { head, listenerPort: outboundPort, sourceIp, random }),
     });
@@ -149,6 +176,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         now,
         random,
       }),
+      http2Upstreams,
       decide: (head, sourceIp): Decision =>
         admit(overload.shedder, inboundLimits, undefined, undefined, now(), admission) ??
         (inboundCluster
@@ -172,7 +200,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     if (draining) return;
     draining = true;
     logger.info("draining", { seconds: settings.drainSeconds });
-    await Promise.all(httpListeners.map((l) => l.drain(settings.drainSeconds * 1000)));
+    await Promise.all([...httpListeners, ...tcpListeners].map((l) => l.drain(settings.drainSeconds * 1000)));
   };
 
   const state: SidecarState = {
@@ -234,6 +262,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     overload.close();
     await watcher?.close();
     pools.closeAll();
+    http2Upstreams.closeAll();
     await tracing.shutdown();
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   });

@@ -4,6 +4,7 @@
 // and graceful drain on SIGTERM with a request in flight.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { connect, createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +17,9 @@ let app: UpstreamServer;
 let backend: UpstreamServer;
 let sidecar: SidecarProcess;
 let otlp: Server;
+let echo: TcpServer;
+let echoPort = 0;
+let tcpLocalPort = 0;
 const spans: unknown[] = [];
 let otlpPort = 0;
 
@@ -29,6 +33,31 @@ spec:
 
 function port(name: string): number {
   return defined(sidecar.ports[name], `the ${name} port`);
+}
+
+async function freePort(): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Sends `message` over a TCP connection (after `preamble`) and returns what came back once `expect` bytes arrived. */
+function tcpRoundTrip(port: number, preamble: string, message: string, expect: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let received = "";
+    socket.on("error", reject);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (received.length >= expect) {
+        socket.destroy();
+        resolve(received);
+      }
+    });
+    socket.write(preamble + message);
+  });
 }
 
 async function poll<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
@@ -58,7 +87,24 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => otlp.listen(0, "127.0.0.1", resolve));
   otlpPort = (otlp.address() as { port: number }).port;
+  echo = createTcpServer((socket) => socket.pipe(socket));
+  await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+  echoPort = (echo.address() as { port: number }).port;
+  tcpLocalPort = await freePort();
   await writeFile(join(dir, "backend.yaml"), serviceEntryYaml("backend.test", 80, [backend]));
+  await writeFile(
+    join(dir, "db.yaml"),
+    `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: db, namespace: default }
+spec:
+  hosts: [db.test]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 5432, name: tcp-db, protocol: TCP }]
+  endpoints: [{ address: 127.0.0.1, ports: { tcp-db: ${echoPort} } }]
+`,
+  );
   await writeFile(join(dir, "limit.yaml"), rateLimitYaml);
   sidecar = await startSidecarProcess([
     "--config", dir,
@@ -68,6 +114,7 @@ beforeAll(async () => {
     "--trace-sampling", "100",
     "--otlp-endpoint", `http://127.0.0.1:${otlpPort}/v1/traces`,
     "--drain-seconds", "3",
+    "--tcp-upstream", `db.test:5432=${tcpLocalPort}`,
   ]);
 }, 30_000);
 
@@ -76,6 +123,7 @@ afterAll(async () => {
   await app?.close();
   await backend?.close();
   otlp?.close();
+  echo?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -109,8 +157,9 @@ describe("sidecar process (standalone)", () => {
   it("exports spans over OTLP/HTTP with the trace id sent upstream", async () => {
     const traceparent = String(defined(backend.requests.find((r) => r.url === "/hello"), "the /hello request").headers["traceparent"]);
     const traceId = defined(traceparent.split("-")[1], "the trace id");
+    // The batch span processor exports every 5 s.
     await poll(async () => JSON.stringify(spans), (s) => s.includes(traceId), "the outbound span at the OTLP receiver");
-  });
+  }, 15_000);
 
   it("rate limits inbound requests by HTTPLocalRateLimitPolicy with 429 RL", async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => send(port("inbound"), { host: "web.test" })));
@@ -140,6 +189,19 @@ describe("sidecar process (standalone)", () => {
     const clusters = await (await fetch(`${admin}/clusters`)).text();
     expect(clusters).toContain(`outbound|80||backend.test::127.0.0.1:${backend.port}::health_flags::healthy`);
     expect(await (await fetch(`${admin}/ready`)).text()).toBe("LIVE\n");
+  });
+
+  it("tunnels TCP through CONNECT on the outbound port and through a --tcp-upstream binding", async () => {
+    const viaConnect = await tcpRoundTrip(port("outbound"), "CONNECT db.test:5432 HTTP/1.1\r\nHost: db.test:5432\r\n\r\n", "ping", 43);
+    expect(viaConnect).toBe("HTTP/1.1 200 Connection Established\r\n\r\nping");
+    const viaBinding = await tcpRoundTrip(tcpLocalPort, "", "hello tcp", 9);
+    expect(viaBinding).toBe("hello tcp");
+    const metrics = await poll(
+      async () => (await fetch(`http://127.0.0.1:${port("stats")}/stats/prometheus`)).text(),
+      (m) => /istio_tcp_connections_closed_total\{[^}]*destination_service="db.test"[^}]*\} 2/.test(m),
+      "two closed TCP connections in the metrics",
+    );
+    expect(metrics).toMatch(/istio_tcp_received_bytes_total\{[^}]*destination_service="db.test"[^}]*\} 13/);
   });
 
   it("drains on SIGTERM: the request in flight completes, then the process exits 0", async () => {

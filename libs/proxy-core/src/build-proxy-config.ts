@@ -5,6 +5,7 @@
 import type { MeshResource } from "@meshwork/config";
 import { compileClusters, isExportedTo, labelsMatch } from "./compile-clusters.ts";
 import { compileRouteTable } from "./compile-route-table.ts";
+import { compileTcpRouteTable } from "./compile-tcp-route-table.ts";
 import { findVirtualHost } from "./find-route.ts";
 import { compileRetryPolicy } from "./parse-retry-on.ts";
 import { portProtocol } from "./port-protocol.ts";
@@ -65,9 +66,10 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
   const inbound = inboundPorts(serviceEntries, ownEntry, proxyLabels, options.namespace);
   // Rate-limit policies apply in their own namespace only; compileRateLimits matches labels and ports per listener.
   const rateLimitPolicies = of("HTTPLocalRateLimitPolicy").filter((p) => (p.metadata.namespace ?? options.namespace) === options.namespace);
-  const config: ProxyConfig = { version: options.version, routeTable, clusters: compiled.clusters, inbound, services: compiled.services, rateLimitPolicies };
+  const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...hostContext, serviceHosts: compiled.services.map((s) => s.host) });
+  const config: ProxyConfig = { version: options.version, routeTable, tcpRoutes, clusters: compiled.clusters, inbound, services: compiled.services, rateLimitPolicies };
   const resolver = createClusterResolver(config);
-  issues.push(...routeTable.issues, ...compiled.issues, ...resolver.issues);
+  issues.push(...routeTable.issues, ...tcpRoutes.issues, ...compiled.issues, ...resolver.issues);
   return { config, issues };
 }
 

@@ -97,3 +97,6 @@ export type { TcpRouteDecision, TcpRouteRequest } from "./find-tcp-route.ts";
 export type { TcpDestination, TcpHost, TcpMatch, TcpRoute, TcpRouteTable } from "./tcp-route-table.ts";
 export { cidrContains, parseCidr, parseIp } from "./parse-cidr.ts";
 export type { Cidr } from "./parse-cidr.ts";
+
+// Retry decisions shared by the HTTP/1.1 and HTTP/2 data paths.
+export { retriesFailure, retriesStatus, retryBackoffMs } from "./retry-decision.ts";

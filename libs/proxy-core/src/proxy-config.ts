@@ -11,6 +11,7 @@ import type { HashPolicy } from "./hash-policy.ts";
 import type { RegionFailover } from "./locality-priorities.ts";
 import type { OutlierSettings } from "./outlier-detector.ts";
 import type { RouteTable } from "./route-table.ts";
+import type { TcpRouteTable } from "./tcp-route-table.ts";
 
 /**
  * The application protocol of a port: from the ServiceEntry port's `protocol`, else from the
@@ -154,6 +155,8 @@ export interface ProxyConfig {
   readonly version: string;
   /** Routes for gateway `mesh`: the VirtualServices' plus Istio's default route for each service host no VirtualService covers. */
   readonly routeTable: RouteTable;
+  /** VirtualService `tcp` and `tls` routes (CONNECT tunnels, TCP listeners), with a default entry per service host. */
+  readonly tcpRoutes: TcpRouteTable;
   /** By cluster name. */
   readonly clusters: ReadonlyMap<string, ClusterSpec>;
   readonly inbound: readonly InboundPort[];

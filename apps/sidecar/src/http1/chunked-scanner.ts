@@ -1,7 +1,7 @@
 // Finds where a chunked body ends without decoding it: the proxy forwards chunked bytes as they
 // are and only needs to know when the message is over (RFC 9112 §7.1), including trailers.
 
-type State = "size" | "ext" | "size-lf" | "data" | "data-cr" | "data-lf" | "trailer-start" | "trailer-line" | "trailer-lf" | "final-lf" | "done";
+type State = "size" | "size-ws" | "ext" | "size-lf" | "data" | "data-cr" | "data-lf" | "trailer-start" | "trailer-line" | "trailer-lf" | "final-lf" | "done";
 
 /** Incremental scanner over the bytes of one chunked body. */
 export class ChunkedScanner {
@@ -20,6 +20,7 @@ export class ChunkedScanner {
    * body ends inside `data`, when the rest belongs to the next message). Sets `error` on bad input.
    */
   scan(data: Uint8Array, start = 0): number {
+    if (this.error !== undefined) return 0;
     let i = start;
     const n = data.length;
     while (i < n && this.state !== "done") {
@@ -39,13 +40,23 @@ export class ChunkedScanner {
             this.remaining = this.remaining * 16 + digit;
           } else if (this.sizeDigits === 0) {
             return this.fail("missing chunk size", i);
-          } else if (c === 59 /* ; */ || c === 32 || c === 9) {
+          } else if (c === 59 /* ; */) {
             this.state = "ext";
+          } else if (c === 32 || c === 9) {
+            this.state = "size-ws";
           } else if (c === 13) {
             this.state = "size-lf";
           } else {
             return this.fail("invalid chunk size", i);
           }
+          break;
+        }
+        case "size-ws": {
+          // After the size only whitespace, then an extension or the line end (`5 5` is not a size).
+          const c = data[i] as number;
+          if (c === 59) this.state = "ext";
+          else if (c === 13) this.state = "size-lf";
+          else if (c !== 32 && c !== 9) return this.fail("invalid chunk size", i);
           break;
         }
         case "ext":
@@ -71,10 +82,12 @@ export class ChunkedScanner {
           break;
         case "trailer-start":
           if (data[i] === 13) this.state = "final-lf";
+          else if (data[i] === 10) return this.fail("bare LF in trailers", i);
           else this.state = "trailer-line";
           break;
         case "trailer-line":
           if (data[i] === 13) this.state = "trailer-lf";
+          else if (data[i] === 10) return this.fail("bare LF in trailers", i);
           break;
         case "trailer-lf":
           if (data[i] !== 10) return this.fail("expected LF after trailer", i);

@@ -10,7 +10,13 @@ const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
  */
 export function headEnd(data: Buffer, maxBytes: number): number {
   const found = data.indexOf(CRLFCRLF);
-  if (found < 0 || found + 4 > maxBytes + 4) return -1;
+  if (found < 0) {
+    // Not complete yet; but a bare LF already seen means it never will be (a head in bare-LF lines).
+    const limit = Math.min(data.length, maxBytes + 4);
+    for (let i = data.indexOf(10); i >= 0 && i < limit; i = data.indexOf(10, i + 1)) if (data[i - 1] !== 13) return -2;
+    return -1;
+  }
+  if (found > maxBytes) return -1;
   const end = found + 4;
   for (let i = data.indexOf(10); i >= 0 && i < end; i = data.indexOf(10, i + 1)) {
     if (data[i - 1] !== 13) return -2;

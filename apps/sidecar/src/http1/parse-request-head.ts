@@ -35,6 +35,8 @@ export interface RequestHead {
   readonly hasHopByHop: boolean;
   /** Whether a trace-context header (traceparent, tracestate, b3, x-b3-*) is present; the proxy replaces them with its own span's. */
   readonly hasTraceHeaders: boolean;
+  /** Whether a header the proxy consumes is present (`x-envoy-upstream-rq-timeout-ms` and friends); they are not forwarded. */
+  readonly hasProxyControlHeaders: boolean;
   /** The headers as a record, built on first use by headerRecord() and kept for the rest of the request. */
   headerMap: Record<string, string> | undefined;
   /** Offset of the first header line (just after the request line's CRLF). */
@@ -71,6 +73,8 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
   if (end === -1) return data.length > limits.maxHeadBytes ? { status: 431, details: "header_overflow" } : undefined;
   if (end === -2) return { status: 400, details: "http1.codec_error: bare LF" };
   const text = data.toString("latin1", 0, end - 4);
+  // Control characters other than HTAB (and the CRLF line ends) are invalid anywhere in a head (RFC 9110 §5.5).
+  if (controlCharacter.test(text)) return { status: 400, details: "http1.codec_error: control character in head" };
   const lineEnd = text.indexOf("\r\n");
   const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
   const sp1 = requestLine.indexOf(" ");
@@ -97,6 +101,7 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
   let expectContinue = false;
   let hasHopByHop = false;
   let hasTraceHeaders = false;
+  let hasProxyControlHeaders = false;
   let pos = lineEnd < 0 ? text.length : lineEnd + 2;
   while (pos < text.length) {
     let next = text.indexOf("\r\n", pos);
@@ -154,6 +159,11 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
       case "x-b3-sampled":
       case "x-b3-flags":
         hasTraceHeaders = true;
+        break;
+      case "x-envoy-upstream-rq-timeout-ms":
+      case "x-envoy-upstream-rq-per-try-timeout-ms":
+      case "x-envoy-expected-rq-timeout-ms":
+        hasProxyControlHeaders = true;
         break;
     }
     pos = next + 2;
@@ -223,11 +233,15 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
     expectContinue,
     hasHopByHop,
     hasTraceHeaders,
+    hasProxyControlHeaders,
     headerMap: undefined,
     headersStart: lineEnd < 0 ? end - 2 : lineEnd + 2,
     headBytes: end,
   };
 }
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const controlCharacter = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
 /** `http://host:port/p?q` → parts; undefined when not an http(s) absolute URI. */
 function splitAbsoluteTarget(target: string): { path: string; query: string; authority: string } | undefined {

@@ -2,6 +2,7 @@
 // (RFC 9112 §6.3), so the proxy can forward the bytes as they are and know where the response
 // ends on a kept-alive connection.
 import { headEnd } from "./find-head-end.ts";
+import { isTokenText } from "./http-token.ts";
 import { hasToken, lowerAscii, parseContentLength } from "./parse-request-head.ts";
 
 export interface ResponseHead {
@@ -18,11 +19,18 @@ export interface ResponseHead {
   readonly contentLength: number;
   /** Whether the upstream connection may carry another request after this response. */
   readonly reusable: boolean;
+  /** Byte ranges `[start0, end0, start1, end1, ...]` of hop-by-hop header lines (Connection, Keep-Alive, Proxy-Connection) not to forward. */
+  readonly hopByHop: readonly number[];
   readonly headBytes: number;
 }
 
+const statusPrefix = Buffer.from("HTTP/1.", "latin1");
+
 /** Parses a response head at the start of `data`; undefined while incomplete; a string describes a malformed head. */
 export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes = 60 * 1024): ResponseHead | string | undefined {
+  // Refuse a response that does not start like one at once, instead of waiting for a blank line.
+  const prefix = Math.min(data.length, statusPrefix.length);
+  if (!data.subarray(0, prefix).equals(statusPrefix.subarray(0, prefix))) return "malformed status line";
   const end = headEnd(data, maxBytes);
   if (end === -1) return data.length > maxBytes ? "response headers too large" : undefined;
   if (end === -2) return "bare CR or LF in response head";
@@ -31,21 +39,27 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
   const statusLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
   if (!statusLine.startsWith("HTTP/1.") || statusLine.charCodeAt(8) !== 32) return "malformed status line";
   const minorVersion = statusLine.charCodeAt(7) - 48;
+  // Exactly three digits, then a space (reason phrase) or the end of the line.
+  if (!/^\d{3}( |$)/.test(statusLine.slice(9, 13))) return "malformed status line";
   const status = Number(statusLine.slice(9, 12));
-  if (!(minorVersion === 0 || minorVersion === 1) || !Number.isInteger(status) || status < 100 || status > 999) return "malformed status line";
+  if (!(minorVersion === 0 || minorVersion === 1) || status < 100) return "malformed status line";
 
   const names: string[] = [];
   const values: string[] = [];
   let contentLength = -1;
-  let chunked = false;
+  let transferEncoding: string | undefined;
   let connection = "";
+  /** [start, end) of header lines the proxy must not forward (hop-by-hop), to cut out of the raw head. */
+  const hopByHop: number[] = [];
   let pos = lineEnd < 0 ? text.length : lineEnd + 2;
   while (pos < text.length) {
     let next = text.indexOf("\r\n", pos);
     if (next < 0) next = text.length;
     const colon = text.indexOf(":", pos);
     if (colon <= pos || colon >= next) return "malformed header line";
-    const name = lowerAscii(text.slice(pos, colon));
+    const rawName = text.slice(pos, colon);
+    if (!isTokenText(rawName)) return "invalid header name";
+    const name = lowerAscii(rawName);
     let vs = colon + 1;
     let ve = next;
     while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
@@ -58,16 +72,22 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
       if (length < 0 || (contentLength >= 0 && length !== contentLength)) return "invalid Content-Length";
       contentLength = length;
     } else if (name === "transfer-encoding") {
-      chunked = hasToken(value.toLowerCase(), "chunked");
-    } else if (name === "connection") {
-      connection = connection === "" ? value.toLowerCase() : `${connection},${value.toLowerCase()}`;
+      transferEncoding = transferEncoding === undefined ? value.toLowerCase() : `${transferEncoding},${value.toLowerCase()}`;
+    } else if (name === "connection" || name === "keep-alive" || name === "proxy-connection") {
+      if (name === "connection") connection = connection === "" ? value.toLowerCase() : `${connection},${value.toLowerCase()}`;
+      hopByHop.push(pos, next + 2);
     }
     pos = next + 2;
   }
+  if (transferEncoding !== undefined && contentLength >= 0) return "both Transfer-Encoding and Content-Length";
+  // Chunked only when it is the final coding; otherwise the body runs until the connection closes (RFC 9112 §6.3).
+  const codings = transferEncoding === undefined ? [] : transferEncoding.split(",").map((c) => c.trim());
+  const chunked = codings[codings.length - 1] === "chunked";
   const keepAlive = minorVersion === 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
   let framing: ResponseHead["framing"];
   if (status < 200 || status === 204 || status === 304 || requestMethod === "HEAD") framing = "none";
   else if (chunked) framing = "chunked";
+  else if (transferEncoding !== undefined) framing = "close";
   else if (contentLength >= 0) framing = "length";
   else framing = "close";
   return {
@@ -78,6 +98,7 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
     framing,
     contentLength: framing === "length" ? contentLength : -1,
     reusable: keepAlive && framing !== "close",
+    hopByHop,
     headBytes: end,
   };
 }

@@ -48,6 +48,7 @@ export function buildSnapshot(config: ProxyConfig, options: SnapshotOptions, pre
     config,
     fingerprints,
     routeTable: config.routeTable,
+    tcpRoutes: config.tcpRoutes,
     gateway: options.gateway,
     namespace: options.namespace,
     proxyLabels: options.proxyLabels,

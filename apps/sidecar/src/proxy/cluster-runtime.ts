@@ -28,6 +28,7 @@ export class ClusterRuntime {
   /** Envoy's cluster stats the admin page and metrics show. */
   readonly stats = { requests: 0, retries: 0, overflows: 0, noHealthy: 0, ejections: 0, connectFailures: 0, timeouts: 0 };
   private balancer: LoadBalancer;
+  private nextTickMs = 0;
   private readonly random: () => number;
 
   /** The proxy's own locality, when locality-aware balancing applies. */
@@ -44,12 +45,19 @@ export class ClusterRuntime {
     this.balancer = this.buildBalancer();
   }
 
-  /** Index of the endpoint for a request, or -1 (no healthy upstream: 503 UH). `avoid` is an endpoint tried before. */
-  pick(hash: number | undefined, avoid = -1): number {
+  /**
+   * Index of the endpoint for a request, or -1 (no healthy upstream: 503 UH). `avoid` is an
+   * endpoint tried before. `nowMs` lets outlier detection return endpoints whose ejection is over.
+   */
+  pick(hash: number | undefined, avoid = -1, nowMs?: number): number {
+    if (this.outlier && nowMs !== undefined && nowMs >= this.nextTickMs) {
+      this.nextTickMs = nowMs + 100;
+      this.tick(nowMs);
+    }
     const first = this.balancer.pick(hash);
     if (first < 0 || first !== avoid || this.endpoints.length < 2) return first;
-    // retry_host_predicate previous_hosts: Envoy re-picks a few times before giving up on avoiding.
-    for (let i = 0; i < 3; i++) {
+    // retry_host_predicate previous_hosts: Istio lets Envoy re-pick up to 5 times before giving up on avoiding.
+    for (let i = 0; i < 5; i++) {
       const again = this.balancer.pick(hash === undefined ? undefined : hash + i + 1);
       if (again !== avoid) return again;
     }

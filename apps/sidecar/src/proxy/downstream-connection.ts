@@ -19,10 +19,19 @@ export interface ListenerHooks {
   decide(head: RequestHead, sourceIp: string): Decision;
   /** Whether the listener is draining: connections close after their current exchange. */
   readonly draining: boolean;
+  /** Takes over the connection after a CONNECT head (a TCP tunnel); undefined = answer 405. */
+  readonly connect?: ((socket: Socket, authority: string, leftover: Buffer | undefined) => void) | undefined;
+  /** Takes over a connection that opened with the HTTP/2 preface (h2c prior knowledge); undefined = answer 505. */
+  readonly http2?: ((socket: Socket, firstBytes: Buffer) => void) | undefined;
   closed(connection: DownstreamConnection): void;
 }
 
 type State = "head" | "body" | "wait" | "tunnel" | "closed";
+
+/** RFC 9113 §3.4: the client connection preface of HTTP/2 with prior knowledge. */
+const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+const http10Refused: ReplyDecision = { type: "reply", status: 426, flag: "", body: "", headers: [], routeName: "", details: "http1.0_not_allowed" };
 
 /** Bytes of pipelined requests buffered while a response is in progress before reading pauses. */
 const pipelineBufferLimit = 64 * 1024;
@@ -37,6 +46,8 @@ export class DownstreamConnection implements Downstream {
   private bodyScanner: ChunkedScanner | undefined;
   private processing = false;
   private paused = false;
+  /** True until the first request head is parsed: only then may the HTTP/2 preface appear. */
+  private first = true;
   /** When the bytes of an incomplete head started to arrive (slowloris check); 0 when none is pending. */
   headStartedMs = 0;
   readonly sourceIp: string;
@@ -49,6 +60,7 @@ export class DownstreamConnection implements Downstream {
     socket.on("data", (data: Buffer) => this.onData(data));
     socket.on("drain", () => this.exchange?.onDownstreamDrain());
     socket.on("error", () => undefined);
+    socket.on("end", () => this.onEnd());
     socket.on("close", () => this.onClose());
   }
 
@@ -88,6 +100,17 @@ export class DownstreamConnection implements Downstream {
           this.buffer = undefined;
           break;
         }
+        if (this.first && this.hooks.http2 && buffer[0] === 0x50 /* P */) {
+          const prefix = Math.min(buffer.length, http2Preface.length);
+          if (buffer.subarray(0, prefix).equals(http2Preface.subarray(0, prefix))) {
+            if (prefix < http2Preface.length) {
+              this.buffer = buffer;
+              break;
+            }
+            this.handOverToHttp2(buffer);
+            break;
+          }
+        }
         const parsed = parseRequestHead(buffer, this.hooks.limits);
         if (parsed === undefined) {
           this.buffer = buffer;
@@ -95,6 +118,7 @@ export class DownstreamConnection implements Downstream {
           break;
         }
         this.headStartedMs = 0;
+        this.first = false;
         if (isHeadError(parsed)) {
           this.rejectHead(parsed.status);
           break;
@@ -108,8 +132,38 @@ export class DownstreamConnection implements Downstream {
     }
   }
 
+  /** The connection is a TCP tunnel from here on (CONNECT): the TCP proxy takes the socket and any bytes after the head. */
+  private handOverToTunnel(authority: string): void {
+    this.state = "tunnel";
+    const leftover = this.buffer;
+    this.buffer = undefined;
+    const socket = this.socket;
+    socket.removeAllListeners("data");
+    socket.removeAllListeners("drain");
+    socket.removeAllListeners("end");
+    socket.setTimeout(0);
+    this.hooks.closed(this);
+    this.hooks.connect?.(socket, authority, leftover);
+  }
+
+  /** The connection speaks HTTP/2 from here on: the HTTP/2 server takes the socket and the bytes read so far. */
+  private handOverToHttp2(buffer: Buffer): void {
+    this.state = "tunnel";
+    this.buffer = undefined;
+    const socket = this.socket;
+    socket.removeAllListeners("data");
+    socket.removeAllListeners("drain");
+    this.hooks.closed(this);
+    this.hooks.http2?.(socket, buffer);
+  }
+
   private startRequest(head: RequestHead, headBuffer: Buffer): void {
-    const decision = this.hooks.decide(head, this.sourceIp);
+    if (head.method === "CONNECT" && this.hooks.connect) {
+      this.handOverToTunnel(head.authority);
+      return;
+    }
+    // Istio's default (PILOT_HTTP10 off): HTTP/1.0 is refused with 426, as Envoy does without accept_http_10.
+    const decision = head.minorVersion === 0 ? http10Refused : this.hooks.decide(head, this.sourceIp);
     const hasBody = head.contentLength > 0 || head.chunked;
     if (decision.type === "reply") {
       this.reply(head, decision, hasBody);
@@ -177,6 +231,8 @@ export class DownstreamConnection implements Downstream {
       upstreamHost: "",
       endpoint: -1,
       trace: undefined,
+      protocol: head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0",
+      grpcStatus: undefined,
     };
     this.socket.write(bytes);
     this.hooks.env.finished(head, record, decision);
@@ -260,6 +316,15 @@ export class DownstreamConnection implements Downstream {
     this.headStartedMs = 0;
     this.socket.write(formatLocalReply(408, "", [], true));
     this.closeAfterWrites();
+  }
+
+  /**
+   * The client sent FIN. The listener allows half-open sockets so CONNECT tunnels can pass a FIN
+   * through; an HTTP connection closes as Envoy's does (and as Node would without allowHalfOpen):
+   * a request in progress ends with flag DC when the socket closes.
+   */
+  private onEnd(): void {
+    this.socket.end();
   }
 
   private onClose(): void {

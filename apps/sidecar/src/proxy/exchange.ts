@@ -3,7 +3,7 @@
 // comes, and applies the route's resilience: fault injection, timeouts, retries with jittered
 // exponential backoff, circuit breaking and outlier detection. Local replies carry Envoy's
 // response flags. The head and body bytes are moved, not re-encoded (DESIGN.md §3.6).
-import { hasRetryOn, type HeaderOps } from "@meshwork/proxy-core";
+import { retriesFailure, retriesStatus, retryBackoffMs, type HeaderOps } from "@meshwork/proxy-core";
 import { ChunkedScanner } from "../http1/chunked-scanner.ts";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/parse-response-head.ts";
@@ -47,6 +47,9 @@ export interface ExchangeRecord {
   endpoint: number;
   /** Trace state of the request, set by the environment when it adds trace headers. */
   trace: RequestTrace | undefined;
+  readonly protocol: "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
+  /** grpc-status of a gRPC response (HTTP/2 only); undefined otherwise. */
+  grpcStatus: number | undefined;
 }
 
 export interface ExchangeEnvironment {
@@ -92,7 +95,8 @@ export class Exchange implements UpstreamHandler {
   private backoffTimer: NodeJS.Timeout | undefined;
   private holdsRetry = false;
   private holdsRequest = false;
-  private waitingForConnection = false;
+  /** Leaves the endpoint's queue of requests waiting for a connection (set while queued). */
+  private cancelWait: (() => void) | undefined;
 
   constructor(head: RequestHead, headBuffer: Buffer, decision: ForwardDecision, downstream: Downstream, env: ExchangeEnvironment) {
     this.head = head;
@@ -115,13 +119,14 @@ export class Exchange implements UpstreamHandler {
       upstreamHost: "",
       endpoint: -1,
       trace: undefined,
+      protocol: head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0",
+      grpcStatus: undefined,
     };
   }
 
   /** Starts the exchange: fault delay/abort, then the first try. */
   start(): void {
     const d = this.decision;
-    if (d.timeoutMs !== undefined) this.routeTimer = setTimeout(() => this.onRouteTimeout(), d.timeoutMs);
     if (d.delayMs > 0) {
       this.addFlag("DI");
       this.backoffTimer = setTimeout(() => {
@@ -135,6 +140,8 @@ export class Exchange implements UpstreamHandler {
 
   private afterDelay(): void {
     const d = this.decision;
+    // Envoy's router runs after the fault filter: the route timeout does not include an injected delay.
+    if (d.timeoutMs !== undefined) this.routeTimer = setTimeout(() => this.onRouteTimeout(), d.timeoutMs);
     if (d.abortStatus > 0) {
       const headers = d.abortGrpcStatus !== undefined ? ["content-type: application/grpc", `grpc-status: ${grpcCode(d.abortGrpcStatus)}`, "grpc-message: fault filter abort"] : [];
       this.localReply(d.abortStatus, "FI", d.abortGrpcStatus !== undefined ? "" : localReplyBodies.FI, "fault_filter_abort", headers);
@@ -197,7 +204,7 @@ export class Exchange implements UpstreamHandler {
   private tryUpstream(): void {
     const cluster = this.cluster;
     this.record.attempts += 1;
-    const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1);
+    const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1, this.env.now());
     if (endpoint < 0) {
       cluster.stats.noHealthy += 1;
       this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream", []);
@@ -210,25 +217,19 @@ export class Exchange implements UpstreamHandler {
     runtime.active += 1;
     const connection = runtime.pool.takeIdle() ?? runtime.pool.openConnection(cluster.breaker);
     if (!connection) {
-      runtime.active -= 1;
       if (!cluster.breaker.tryAcquire("pending-requests").ok) {
         cluster.stats.overflows += 1;
         this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", ["x-envoy-overloaded: true"]);
         return;
       }
-      this.waitingForConnection = true;
-      runtime.pool.waitForConnection((ready) => {
-        this.waitingForConnection = false;
+      // Queued (http1MaxPendingRequests) until a connection frees up; the endpoint keeps counting the request as active.
+      this.cancelWait = runtime.pool.waitForConnection((ready) => {
+        this.cancelWait = undefined;
         cluster.breaker.release("pending-requests");
-        if (this.finished) {
-          if (ready) runtime.pool.release(ready);
-          return;
-        }
         if (!ready) {
           this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", ["x-envoy-overloaded: true"]);
           return;
         }
-        runtime.active += 1;
         this.attach(ready);
       });
       return;
@@ -254,7 +255,8 @@ export class Exchange implements UpstreamHandler {
     const replay = this.record.attempts > 1 && this.bodyChunks ? this.bodyChunks : this.pendingBody;
     const parts = replay.length === 0 ? this.upstreamHead : Buffer.concat([this.upstreamHead, ...replay]);
     this.pendingBody = [];
-    if (!upstream.socket.write(parts)) this.downstream.pauseReading();
+    if (upstream.socket.write(parts)) this.downstream.resumeReading();
+    else this.downstream.pauseReading();
     if (this.requestComplete) this.requestSent = true;
   }
 
@@ -266,7 +268,7 @@ export class Exchange implements UpstreamHandler {
     const timeout = d.timeoutMs !== undefined ? `x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n` : "";
     const line = `${head.method} ${d.target ?? head.target} HTTP/1.1\r\n`;
     const replacesTrace = head.hasTraceHeaders && extra !== "";
-    if (!head.hasHopByHop && !replacesTrace && d.authority === undefined && d.requestHeaders.length === 0 && !head.absoluteForm) {
+    if (!head.hasHopByHop && !replacesTrace && !head.hasProxyControlHeaders && d.authority === undefined && d.requestHeaders.length === 0 && !head.absoluteForm) {
       const raw = this.headBuffer.subarray(head.headersStart, head.headBytes - 2);
       const tail = `${extra}${timeout}\r\n`;
       const out = Buffer.allocUnsafe(line.length + raw.length + tail.length);
@@ -320,22 +322,21 @@ export class Exchange implements UpstreamHandler {
     this.record.upstreamHeadMs = now;
     this.response = response;
     this.cluster.recordOutcome(this.endpoint, response.status, now);
-    if (this.shouldRetryStatus(response.status) && this.canRetry()) {
-      this.discardUpstream();
-      this.scheduleRetry();
-      return;
+    if (retriesStatus(this.decision.retries, response.status)) {
+      if (this.canRetry()) {
+        this.discardUpstream();
+        this.scheduleRetry();
+        return;
+      }
+      if (this.decision.retries.attempts > 0) this.addFlag("URX");
     }
     this.clearTryTimer();
     this.record.responseCode = response.status;
-    if (this.previousEndpoint >= 0 && this.record.attempts > 1 && this.decision.retries.attempts > 0 && response.status >= 500) this.addFlag("URX");
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const extra = `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
     let headBytes: Buffer;
     if (this.decision.responseHeaders.length === 0) {
-      const raw = buffer.subarray(0, response.headBytes - 2);
-      headBytes = Buffer.allocUnsafe(raw.length + extra.length + 2);
-      raw.copy(headBytes, 0);
-      headBytes.write(`${extra}\r\n`, raw.length, "latin1");
+      headBytes = rawHeadWithout(buffer, response.headBytes - 2, response.hopByHop, `${extra}\r\n`);
     } else {
       const statusLineEnd = buffer.indexOf("\r\n");
       const statusLine = buffer.toString("latin1", 0, statusLineEnd + 2);
@@ -414,7 +415,10 @@ export class Exchange implements UpstreamHandler {
     if (upstream && runtime) {
       this.upstream = undefined;
       const spent = this.cluster.breaker.isConnectionSpent(upstream.served);
-      if (response.reusable && this.requestSent && !spent) runtime.pool.release(upstream);
+      if (response.reusable && this.requestSent && !spent) {
+        upstream.socket.resume(); // it may have been paused for a slow client
+        runtime.pool.release(upstream);
+      }
       else {
         upstream.handler = undefined;
         upstream.socket.destroy();
@@ -444,15 +448,15 @@ export class Exchange implements UpstreamHandler {
     if (connectFailure) this.cluster.stats.connectFailures += 1;
     const r = this.decision.retries;
     const retriable = connectFailure
-      ? hasRetryOn(r, "connect-failure") || hasRetryOn(r, "5xx") || hasRetryOn(r, "gateway-error")
-      : hasRetryOn(r, "reset") || hasRetryOn(r, "5xx");
+      ? retriesFailure(r, "connect-failure")
+      : retriesFailure(r, "reset");
     const stale = !connectFailure && this.staleReuse(closed);
     if ((retriable || stale) && this.canRetry(stale ? 1 : 0)) {
       this.scheduleRetry();
       return;
     }
-    if (connectFailure) this.failUpstream("UF", 503, localReplyBodies.UF, `upstream_reset_before_response_started{connection_failure}`);
-    else this.failUpstream("UC", 503, localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}");
+    if (connectFailure) this.failUpstream("UF", 503, localReplyBodies.UF, `upstream_reset_before_response_started{connection_failure}`, retriable);
+    else this.failUpstream("UC", 503, localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}", retriable);
   }
 
   /**
@@ -485,15 +489,6 @@ export class Exchange implements UpstreamHandler {
 
   // ---- retries and timeouts ----
 
-  private shouldRetryStatus(status: number): boolean {
-    const r = this.decision.retries;
-    if (r.attempts === 0) return false;
-    if (status >= 500 && hasRetryOn(r, "5xx")) return true;
-    if ((status === 502 || status === 503 || status === 504) && hasRetryOn(r, "gateway-error")) return true;
-    if (status === 409 && hasRetryOn(r, "retriable-4xx")) return true;
-    return hasRetryOn(r, "retriable-status-codes") && r.retriableStatusCodes.includes(status);
-  }
-
   /** Attempts left, body replayable, response not started, and the cluster's retry budget allows it. */
   private canRetry(extraAttempts = 0): boolean {
     if (this.record.attempts > this.decision.retries.attempts + extraAttempts) return false;
@@ -513,9 +508,7 @@ export class Exchange implements UpstreamHandler {
     this.releaseEndpoint();
     this.cluster.stats.retries += 1;
     const r = this.decision.retries;
-    // Envoy: fully jittered exponential backoff, [0, (2^n - 1) × base], capped at max.
-    const ceiling = Math.min(r.backoffMaxMs, (2 ** this.record.attempts - 1) * r.backoffBaseMs);
-    const delay = Math.floor(this.env.random() * ceiling);
+    const delay = retryBackoffMs(r, this.record.attempts, this.env.random());
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = undefined;
       if (!this.finished) this.tryUpstream();
@@ -529,7 +522,7 @@ export class Exchange implements UpstreamHandler {
     this.cluster.recordOutcome(this.endpoint, 504, this.env.now());
     this.discardUpstream();
     const r = this.decision.retries;
-    if ((hasRetryOn(r, "5xx") || hasRetryOn(r, "gateway-error") || hasRetryOn(r, "reset")) && this.canRetry()) {
+    if (retriesFailure(r, "timeout") && this.canRetry()) {
       this.scheduleRetry();
       return;
     }
@@ -553,9 +546,9 @@ export class Exchange implements UpstreamHandler {
 
   // ---- endings ----
 
-  private failUpstream(flag: string, status: number, body: string, details: string): void {
+  private failUpstream(flag: string, status: number, body: string, details: string, retriable = false): void {
     this.discardUpstream();
-    if (this.record.attempts > 1) this.addFlag("URX");
+    if (retriable && this.decision.retries.attempts > 0) this.addFlag("URX");
     this.localReply(status, flag, body, details, []);
   }
 
@@ -612,11 +605,16 @@ export class Exchange implements UpstreamHandler {
     this.clearRouteTimer();
     this.clearTryTimer();
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    if (this.cancelWait) {
+      this.cancelWait();
+      this.cancelWait = undefined;
+      this.cluster.breaker.release("pending-requests");
+    }
     this.releaseEndpoint();
     this.releaseRequest();
     this.record.endMs = this.env.now();
     this.env.finished(this.head, this.record, this.decision);
-    this.downstream.exchangeDone(this, close || !this.requestComplete || this.waitingForConnection);
+    this.downstream.exchangeDone(this, close || !this.requestComplete);
   }
 
   private addFlag(flag: string): void {
@@ -645,6 +643,25 @@ export class Exchange implements UpstreamHandler {
 }
 
 /**
+ * The raw head bytes `[0, end)` without the byte ranges in `cut` (hop-by-hop header lines), followed
+ * by `tail`: one buffer, one copy per kept segment.
+ */
+export function rawHeadWithout(buffer: Buffer, end: number, cut: readonly number[], tail: string): Buffer {
+  let removed = 0;
+  for (let i = 0; i < cut.length; i += 2) removed += (cut[i + 1] as number) - (cut[i] as number);
+  const out = Buffer.allocUnsafe(end - removed + tail.length);
+  let at = 0;
+  let from = 0;
+  for (let i = 0; i < cut.length; i += 2) {
+    at += buffer.copy(out, at, from, cut[i] as number);
+    from = cut[i + 1] as number;
+  }
+  at += buffer.copy(out, at, from, end);
+  out.write(tail, at, "latin1");
+  return out;
+}
+
+/**
  * Header lines (`name: value\r\n`) without hop-by-hop headers, with `authority` replacing Host and
  * `ops` applied; without the incoming trace headers when the proxy adds its own (`replaceTrace`).
  */
@@ -662,6 +679,7 @@ export function rebuildHeaders(head: RequestHead, authority: string | undefined,
     const name = names[i] as string;
     if (hopByHop.has(name) || (connectionNamed.has(name) && name !== "upgrade")) continue;
     if (replaceTrace && traceHeaders.has(name)) continue;
+    if (proxyControlHeaders.has(name)) continue;
     if (name === "upgrade" && head.upgrade === undefined) continue;
     if (name === "host") {
       if (sawHost) continue;
@@ -685,6 +703,9 @@ export function rebuildHeaders(head: RequestHead, authority: string | undefined,
 const idempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 const traceHeaders = new Set(TRACE_HEADER_NAMES);
+
+/** Headers the proxy consumes (Envoy's router removes them before forwarding). */
+const proxyControlHeaders = new Set(["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-expected-rq-timeout-ms"]);
 
 const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer"]);
 

@@ -2,7 +2,10 @@
 // plain TCP server whose connections parse heads themselves (DownstreamConnection). It serves
 // the snapshot it was last given — a new config swaps the snapshot atomically and in-flight
 // requests finish on the old one — and drains by closing connections as they become idle.
-import { createServer, type Server } from "node:net";
+import type { ServerHttp2Session } from "node:http2";
+import { createServer, type Server, type Socket } from "node:net";
+import { handleHttp2Connection } from "../http2/handle-http2-connection.ts";
+import type { UpstreamSessions } from "../http2/upstream-sessions.ts";
 import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
 import { DownstreamConnection } from "./downstream-connection.ts";
 import type { ExchangeEnvironment } from "./exchange.ts";
@@ -16,12 +19,17 @@ export interface HttpListenerOptions {
   /** Idle keep-alive connections are closed after this long without traffic. */
   readonly idleTimeoutMs: number;
   decide(head: RequestHead, sourceIp: string): Decision;
+  /** Upstream HTTP/2 sessions and HTTP/1.1 agents for requests that arrive over HTTP/2 (h2c); undefined = no HTTP/2. */
+  readonly http2Upstreams?: UpstreamSessions | undefined;
+  /** CONNECT tunnels (TCP through the explicit proxy); undefined = CONNECT is routed like any request. */
+  readonly connect?: ((socket: Socket, authority: string, leftover: Buffer | undefined) => void) | undefined;
 }
 
 export class HttpListener {
   readonly server: Server;
   private readonly options: HttpListenerOptions;
   private readonly connections = new Set<DownstreamConnection>();
+  private readonly sessions = new Set<ServerHttp2Session>();
   private draining = false;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -38,8 +46,22 @@ export class HttpListener {
       closed: (connection: DownstreamConnection) => {
         this.connections.delete(connection);
       },
+      connect: options.connect,
+      http2: options.http2Upstreams
+        ? (socket: Socket, firstBytes: Buffer) => {
+            const session = handleHttp2Connection(socket, firstBytes, {
+              env: options.env,
+              decide: options.decide,
+              upstreams: options.http2Upstreams as UpstreamSessions,
+              idleTimeoutMs: options.idleTimeoutMs,
+              closed: (ended) => this.sessions.delete(ended),
+            });
+            this.sessions.add(session);
+          }
+        : undefined,
     };
-    this.server = createServer({ noDelay: true }, (socket) => {
+    // Half-open sockets: a CONNECT tunnel passes a client's FIN through; HTTP connections close themselves on 'end'.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       if (this.draining) {
         socket.destroy();
         return;
@@ -69,7 +91,7 @@ export class HttpListener {
   }
 
   get connectionCount(): number {
-    return this.connections.size;
+    return this.connections.size + this.sessions.size;
   }
 
   private expireSlowHeads(): void {
@@ -84,9 +106,12 @@ export class HttpListener {
     this.draining = true;
     this.server.close();
     for (const connection of this.connections) connection.closeWhenIdle();
+    // HTTP/2: GOAWAY; open streams finish.
+    for (const session of this.sessions) session.close();
     const started = Date.now();
-    while (this.connections.size > 0 && Date.now() - started < deadlineMs) await new Promise((r) => setTimeout(r, 20));
+    while (this.connections.size + this.sessions.size > 0 && Date.now() - started < deadlineMs) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections) connection.socket.destroy();
+    for (const session of this.sessions) session.destroy();
     if (this.sweeper) clearInterval(this.sweeper);
   }
 }

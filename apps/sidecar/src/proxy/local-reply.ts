@@ -28,6 +28,7 @@ const reasons: Record<number, string> = {
   404: "Not Found",
   408: "Request Timeout",
   413: "Payload Too Large",
+  426: "Upgrade Required",
   429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",

@@ -1,12 +1,14 @@
 // The config one listener serves with: route table and live clusters, swapped as a whole when a
 // new config arrives. A request keeps the snapshot it started with, so in-flight requests finish
 // on the old config while new ones use the new one.
-import type { RouteDestination, RouteTable } from "@meshwork/proxy-core";
+import type { RouteDestination, RouteTable, TcpRouteTable } from "@meshwork/proxy-core";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 
 export interface ProxySnapshot {
   readonly version: string;
   readonly routeTable: RouteTable;
+  /** Routes for CONNECT tunnels and TCP listeners. */
+  readonly tcpRoutes: TcpRouteTable;
   /** Gateway the listener matches routes for: `mesh` for a sidecar, `namespace/name` for a gateway. */
   readonly gateway: string;
   readonly namespace: string | undefined;

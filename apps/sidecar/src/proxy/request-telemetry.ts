@@ -3,10 +3,13 @@
 // inbound), the span and the access-log line. Metric recorders are bound once per endpoint and
 // kept on it, so the steady state does no label work.
 import type { RequestHead } from "../http1/parse-request-head.ts";
+import { isGrpcContentType } from "../http2/grpc-status.ts";
 import { AccessLogRecord, type AccessLogWriter } from "../telemetry/access-log.ts";
 import type { IstioMetrics, MetricPeer, PeerLabels, ServiceLabels } from "../telemetry/istio-metrics.ts";
 import { parseResponseFlags } from "../telemetry/response-flags.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
+import type { TcpProxyEnvironment } from "../tcp/tcp-proxy.ts";
+import type { TcpRecord } from "../tcp/tcp-record.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import type { ExchangeEnvironment, ExchangeRecord } from "./exchange.ts";
 import { headerRecord, type Decision } from "./route-request.ts";
@@ -73,7 +76,8 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
       const duration = record.endMs - record.startMs;
       const forward = decision.type === "forward" ? decision : undefined;
       const peer = servicePeer ?? (forward ? endpointPeer(forward.cluster, record.endpoint) : unknownPeer);
-      peer.recordRequest("http", record.responseCode, -1, flags, duration, record.requestBytes, record.responseBytes);
+      const grpc = record.grpcStatus !== undefined || isGrpcContentType(headerRecord(head)["content-type"]);
+      peer.recordRequest(grpc ? "grpc" : "http", record.responseCode, record.grpcStatus ?? -1, flags, duration, record.requestBytes, record.responseBytes);
       const trace = record.trace;
       if (tracing && trace?.sampled) {
         tracing.endSpan(trace, {
@@ -84,7 +88,7 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
           method: head.method,
           path: head.target,
           authority: head.authority,
-          protocolVersion: head.minorVersion === 1 ? "1.1" : "1.0",
+          protocolVersion: record.protocol.slice(5),
           statusCode: record.responseCode,
           responseFlags: flags,
           upstreamCluster: forward?.cluster.name ?? "",
@@ -99,7 +103,7 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
         line.startTimeMs = epochOffset + record.startMs;
         line.method = head.method;
         line.path = head.target;
-        line.protocol = head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0";
+        line.protocol = record.protocol;
         line.responseCode = record.responseCode;
         line.responseFlags = flags;
         line.responseCodeDetails = record.details !== "" ? record.details : record.responseCode > 0 ? "via_upstream" : "";
@@ -116,6 +120,63 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
         line.downstreamLocalAddress = options.localAddress;
         line.routeName = decision.routeName;
         accessLog.write(line);
+      }
+    },
+  };
+}
+
+export interface TcpTelemetryOptions {
+  readonly metrics: IstioMetrics;
+  readonly accessLog: AccessLogWriter | undefined;
+  readonly domainSuffix: string;
+  readonly now: () => number;
+  /** Cluster runtimes by name (the current snapshot's), to label metrics by the destination's endpoint. */
+  readonly clusters: () => ReadonlyMap<string, ClusterRuntime>;
+}
+
+/** Istio's TCP metrics and access log for proxied TCP connections (CONNECT tunnels, TCP listeners). */
+export function createTcpTelemetry(options: TcpTelemetryOptions): TcpProxyEnvironment {
+  const peers = new Map<string, MetricPeer>();
+  const peerOf = (record: TcpRecord): MetricPeer => {
+    const key = `${record.upstreamCluster}|${record.upstreamHost}`;
+    let peer = peers.get(key);
+    if (!peer) {
+      const cluster = options.clusters().get(record.upstreamCluster);
+      const endpoint = cluster?.spec.endpoints.find((e) => e.address === record.upstreamHost);
+      const labels: PeerLabels = {};
+      if (endpoint?.labels["app"] !== undefined) labels.app = endpoint.labels["app"];
+      if (endpoint?.labels["version"] !== undefined) labels.version = endpoint.labels["version"];
+      peer = options.metrics.peer({ peer: labels, ...(cluster ? { service: serviceLabels(cluster.spec.host, options.domainSuffix) } : {}) });
+      peers.set(key, peer);
+    }
+    return peer;
+  };
+  return {
+    now: options.now,
+    wallClockMs: () => Date.now(),
+    opened: (record) => peerOf(record).recordTcpOpened(record.responseFlags),
+    finished: (record) => {
+      const peer = peerOf(record);
+      peer.recordTcpBytes(record.bytesSent, record.bytesReceived, record.responseFlags);
+      peer.recordTcpClosed(record.responseFlags);
+      const log = options.accessLog;
+      if (log?.enabled) {
+        const line = new AccessLogRecord();
+        line.startTimeMs = record.startTimeMs;
+        line.responseFlags = record.responseFlags;
+        line.bytesReceived = record.bytesReceived;
+        line.bytesSent = record.bytesSent;
+        line.durationMs = record.durationMs;
+        line.upstreamHost = record.upstreamHost;
+        line.upstreamCluster = record.upstreamCluster;
+        line.upstreamLocalAddress = record.upstreamLocalAddress;
+        line.downstreamLocalAddress = record.downstreamLocalAddress;
+        line.downstreamRemoteAddress = record.downstreamRemoteAddress;
+        line.requestedServerName = record.requestedServerName;
+        line.routeName = record.routeName;
+        line.connectionTerminationDetails = record.connectionTerminationDetails;
+        line.upstreamTransportFailureReason = record.upstreamTransportFailureReason;
+        log.write(line);
       }
     },
   };

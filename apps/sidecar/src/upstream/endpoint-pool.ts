@@ -87,23 +87,16 @@ export class EndpointPool {
   }
 
   /**
-   * Queues a request until a connection is released or a slot frees up; `ready(undefined)` after
-   * the connect timeout (the caller answers 503 UO).
+   * Queues a request until a connection is released or a slot frees up (Envoy keeps pending
+   * requests until the route timeout or the client gives up); returns the function that leaves
+   * the queue. `ready(undefined)` when the pool closes.
    */
-  waitForConnection(ready: (connection: UpstreamConnection | undefined) => void): void {
-    let settled = false;
-    const waiter = (connection: UpstreamConnection | undefined): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      ready(connection);
-    };
-    const timer = setTimeout(() => {
-      const at = this.waiters.indexOf(waiter);
+  waitForConnection(ready: (connection: UpstreamConnection | undefined) => void): () => void {
+    this.waiters.push(ready);
+    return () => {
+      const at = this.waiters.indexOf(ready);
       if (at >= 0) this.waiters.splice(at, 1);
-      waiter(undefined);
-    }, this.options.connectTimeoutMs);
-    this.waiters.push(waiter);
+    };
   }
 
   /** Closes idle connections now and every other one when its exchange ends (endpoint removed). */

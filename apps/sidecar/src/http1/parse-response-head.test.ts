@@ -1,0 +1,80 @@
+// Response-head parsing, data-driven: the framing of the body that follows (RFC 9112 §6.3), when
+// the upstream connection can carry another request, and the heads refused as a protocol error
+// (Envoy answers 502 UPE for them).
+import { describe, expect, it } from "vitest";
+import { parseResponseHead, type ResponseHead } from "./parse-response-head.ts";
+
+const parse = (text: string, method = "GET") => parseResponseHead(Buffer.from(text, "latin1"), method);
+
+function accepted(text: string, method = "GET"): ResponseHead {
+  const result = parse(text, method);
+  if (result === undefined) throw new Error("head incomplete");
+  if (typeof result === "string") throw new Error(`refused: ${result}`);
+  return result;
+}
+
+describe("parseResponseHead frames", () => {
+  it.each([
+    ["Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "GET", { status: 200, framing: "length", contentLength: 5, reusable: true }],
+    ["zero Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "GET", { framing: "length", contentLength: 0, reusable: true }],
+    ["chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", { framing: "chunked", contentLength: -1, reusable: true }],
+    ["no length: until close, not reusable", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n", "GET", { framing: "close", reusable: false }],
+    ["a coding without chunked: until close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "GET", { framing: "close", reusable: false }],
+    ["Connection: close", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n", "GET", { framing: "length", reusable: false }],
+    ["HTTP/1.0 closes by default", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n", "GET", { minorVersion: 0, reusable: false }],
+    ["HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n", "GET", { reusable: true }],
+    ["204 has no body whatever it says", "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", "GET", { framing: "none", reusable: true }],
+    ["304 has no body", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", "GET", { framing: "none" }],
+    ["a response to HEAD has no body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "HEAD", { framing: "none", contentLength: -1, reusable: true }],
+    ["100 Continue is interim", "HTTP/1.1 100 Continue\r\n\r\n", "POST", { status: 100, framing: "none" }],
+    ["101 Switching Protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", "GET", { status: 101, framing: "none" }],
+    ["a status line without a reason phrase", "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", "GET", { status: 200 }],
+    ["an unknown status", "HTTP/1.1 599 Whatever\r\nContent-Length: 0\r\n\r\n", "GET", { status: 599 }],
+    ["identical repeated Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", "GET", { contentLength: 3 }],
+  ] as const)("%s", (_name, head, method, expected) => {
+    const parsed = accepted(head, method);
+    expect(parsed).toMatchObject(expected);
+    expect(parsed.headBytes).toBe(head.length);
+  });
+
+  it("keeps names lowercase and values trimmed, in order", () => {
+    const parsed = accepted("HTTP/1.1 200 OK\r\nX-A:  1 \r\nSet-Cookie: a\r\nset-cookie: b\r\nContent-Length: 0\r\n\r\n");
+    expect(parsed.names).toEqual(["x-a", "set-cookie", "set-cookie", "content-length"]);
+    expect(parsed.values).toEqual(["1", "a", "b", "0"]);
+  });
+
+  it("waits for more bytes while the head is incomplete", () => {
+    for (const partial of ["", "HTTP/1.1", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r"]) {
+      expect(parse(partial), JSON.stringify(partial)).toBeUndefined();
+    }
+  });
+});
+
+describe("parseResponseHead refuses", () => {
+  it.each([
+    ["a status line that is not HTTP", "ICY 200 OK\r\n\r\n"],
+    ["garbage", "garbage\r\n\r\n"],
+    ["HTTP/2 in a status line", "HTTP/2 200 OK\r\n\r\n"],
+    ["HTTP/1.2", "HTTP/1.2 200 OK\r\n\r\n"],
+    ["a non-numeric status", "HTTP/1.1 abc OK\r\n\r\n"],
+    ["a two-digit status", "HTTP/1.1 20 OK\r\n\r\n"],
+    ["a status below 100", "HTTP/1.1 099 OK\r\n\r\n"],
+    ["a status in exponent notation", "HTTP/1.1 1e2 OK\r\nContent-Length: 0\r\n\r\n"],
+    ["a four-digit status", "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n"],
+    ["differing Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"],
+    ["a negative Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"],
+    ["a bare LF", "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n"],
+    ["a header line without a colon", "HTTP/1.1 200 OK\r\nnocolon\r\n\r\n"],
+    ["obs-fold", "HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 0\r\n\r\n"],
+    // Envoy refuses both by default (http1 allow_chunked_length false): the body could be framed either way.
+    ["both Content-Length and Transfer-Encoding", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"],
+    // "Content-Length : 5" is not a Content-Length to us but is one to a lenient client: response splitting.
+    ["whitespace before the colon", "HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n"],
+  ])("%s", (_name, head) => {
+    expect(typeof parse(head)).toBe("string");
+  });
+
+  it("a head larger than 60 KiB", () => {
+    expect(parse(`HTTP/1.1 200 OK\r\nX-Big: ${"a".repeat(61 * 1024)}`)).toBe("response headers too large");
+  });
+});

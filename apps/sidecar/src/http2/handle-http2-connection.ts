@@ -1,0 +1,81 @@
+// An HTTP/2 client connection handed over by a listener: h2c with prior knowledge (the HTTP/1.1
+// connection saw the `PRI * HTTP/2.0` preface in its first bytes) or TLS negotiated with ALPN
+// `h2`. node:http2 runs the session; each stream is routed by the same decision as an HTTP/1.1
+// request (routeOutbound over a RequestHead) and proxied by an Http2Exchange.
+import type { Socket } from "node:net";
+import { constants, performServerHandshake, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import type { TLSSocket } from "node:tls";
+import type { RequestHead } from "../http1/parse-request-head.ts";
+import type { ExchangeEnvironment } from "../proxy/exchange.ts";
+import type { Decision, ReplyDecision } from "../proxy/route-request.ts";
+import { isGrpcContentType } from "./grpc-status.ts";
+import { Http2Exchange, type Http2ExchangeRecord } from "./http2-exchange.ts";
+import { requestHeadFromHttp2 } from "./request-head-from-http2.ts";
+import { headerLinesToObject, sendLocalReply } from "./send-local-reply.ts";
+import type { UpstreamSessions } from "./upstream-sessions.ts";
+
+/** What an HTTP/2 connection needs from its listener (a subset of the HTTP/1.1 ListenerHooks plus the upstream sessions). */
+export interface Http2ConnectionHooks {
+  readonly env: ExchangeEnvironment;
+  /** Route decision for a request (reads the listener's current snapshot). */
+  decide(head: RequestHead, sourceIp: string): Decision;
+  readonly upstreams: UpstreamSessions;
+  /** Close the connection (GOAWAY) after this long without any frame; undefined = never. */
+  readonly idleTimeoutMs?: number | undefined;
+  /** The session ended (for the listener's connection set and drain). */
+  closed?(session: ServerHttp2Session): void;
+}
+
+/**
+ * Serves an HTTP/2 connection on `socket`. `firstBytes` are bytes the caller already read (the
+ * connection preface and whatever followed); they are put back before the session starts. The
+ * caller must have removed its own `data` listeners. Returns the session: `session.close()`
+ * sends GOAWAY and lets open streams finish (drain).
+ */
+export function handleHttp2Connection(socket: Socket | TLSSocket, firstBytes: Buffer | undefined, hooks: Http2ConnectionHooks): ServerHttp2Session {
+  if (firstBytes !== undefined && firstBytes.length > 0) socket.unshift(firstBytes);
+  const session = performServerHandshake(socket, { settings: { enablePush: false } });
+  const sourceIp = socket.remoteAddress ?? "";
+  session.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => serveStream(stream, headers, flags, sourceIp, hooks));
+  session.on("error", () => undefined);
+  if (hooks.idleTimeoutMs !== undefined) session.setTimeout(hooks.idleTimeoutMs, () => session.close());
+  socket.on("error", () => undefined);
+  session.once("close", () => hooks.closed?.(session));
+  return session;
+}
+
+function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, sourceIp: string, hooks: Http2ConnectionHooks): void {
+  stream.on("error", () => undefined);
+  const head = requestHeadFromHttp2(headers);
+  const decision = hooks.decide(head, sourceIp);
+  const requestComplete = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+  if (decision.type === "reply") {
+    reply(stream, head, decision, isGrpcContentType(headers["content-type"]), hooks.env);
+    if (!requestComplete) stream.resume();
+    return;
+  }
+  new Http2Exchange(stream, headers, head, decision, { env: hooks.env, upstreams: hooks.upstreams, requestComplete }).start();
+}
+
+/** A route-level local reply (404 NR, 503 NC, redirect, direct response); gRPC requests get error replies as gRPC status. */
+function reply(stream: ServerHttp2Stream, head: RequestHead, decision: ReplyDecision, grpc: boolean, env: ExchangeEnvironment): void {
+  const now = env.now();
+  const sent = sendLocalReply(stream, { status: decision.status, body: decision.body, headers: headerLinesToObject(decision.headers), grpc: grpc && decision.status >= 400, headOnly: head.method === "HEAD" });
+  const record: Http2ExchangeRecord = {
+    startMs: now,
+    upstreamHeadMs: 0,
+    endMs: now,
+    responseCode: sent.responseCode,
+    responseFlags: decision.flag,
+    details: decision.details,
+    requestBytes: head.headBytes,
+    responseBytes: sent.responseBytes,
+    attempts: 0,
+    upstreamHost: "",
+    endpoint: -1,
+    trace: undefined,
+    protocol: "HTTP/2",
+    grpcStatus: sent.grpcStatus,
+  };
+  env.finished(head, record, decision);
+}

@@ -1,0 +1,485 @@
+// One proxied HTTP/2 stream (HTTP/2 or gRPC client): fault injection, the circuit breaker, load
+// balancer pick, tries upstream over HTTP/2 or HTTP/1.1 with per-try and route timeouts, retries
+// with jittered exponential backoff (HTTP status, gRPC status of trailers-only responses,
+// connect failure, refused stream, reset), outlier detection fed with the HTTP status or the
+// gRPC status mapped to HTTP (as Envoy's router does), and bodies and trailers streamed both
+// ways with backpressure. The same semantics as the HTTP/1.1 Exchange (src/proxy/exchange.ts).
+import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import { hasRetryOn, retriesFailure, retriesStatus, retryBackoffMs } from "@meshwork/proxy-core";
+import type { RequestHead } from "../http1/parse-request-head.ts";
+import type { ClusterRuntime } from "../proxy/cluster-runtime.ts";
+import { grpcCode, type ExchangeEnvironment, type ExchangeRecord } from "../proxy/exchange.ts";
+import { localReplyBodies } from "../proxy/local-reply.ts";
+import type { ForwardDecision } from "../proxy/route-request.ts";
+import { downstreamResponseHeaders, forwardedTrailers, upstreamRequestHeaders } from "./convert-headers.ts";
+import { grpcToHttpStatus, isGrpcContentType, isRetriableGrpcStatus, parseGrpcStatus } from "./grpc-status.ts";
+import { sendLocalReply } from "./send-local-reply.ts";
+import { openHttp1Attempt, openHttp2Attempt, type AttemptHandler, type UpstreamAttempt, type UpstreamFailure } from "./upstream-attempt.ts";
+import type { UpstreamSessions } from "./upstream-sessions.ts";
+
+/** ExchangeRecord plus what an HTTP/2 stream adds; passed to ExchangeEnvironment.finished. */
+export interface Http2ExchangeRecord extends ExchangeRecord {
+  readonly protocol: "HTTP/2";
+  /** grpc-status of the response (trailers, trailers-only head, or local reply); undefined for non-gRPC requests or when none came. */
+  grpcStatus: number | undefined;
+}
+
+/** Request bodies up to this size are kept so a failed try can be replayed (as Exchange). */
+const retryBufferLimit = 64 * 1024;
+
+export interface Http2ExchangeOptions {
+  readonly env: ExchangeEnvironment;
+  readonly upstreams: UpstreamSessions;
+  /** The request's HEADERS frame carried END_STREAM (no body). */
+  readonly requestComplete: boolean;
+}
+
+export class Http2Exchange implements AttemptHandler {
+  readonly head: RequestHead;
+  readonly decision: ForwardDecision;
+  readonly record: Http2ExchangeRecord;
+  private readonly stream: ServerHttp2Stream;
+  private readonly received: IncomingHttpHeaders;
+  private readonly env: ExchangeEnvironment;
+  private readonly upstreams: UpstreamSessions;
+  private readonly cluster: ClusterRuntime;
+  private readonly isGrpc: boolean;
+  private attempt: UpstreamAttempt | undefined;
+  private endpoint = -1;
+  private previousEndpoint = -1;
+  private upstreamHeaders: OutgoingHttpHeaders | undefined;
+  private bodyChunks: Buffer[] | undefined = [];
+  private bodyBuffered = 0;
+  /** Body received while no try is open (fault delay, backoff). */
+  private pendingBody: Buffer[] = [];
+  private requestComplete: boolean;
+  private responseStarted = false;
+  private responsePaused = false;
+  /** The gRPC outcome for outlier detection waits for the trailers. */
+  private outcomePending = false;
+  private trailers: OutgoingHttpHeaders | undefined;
+  private finished = false;
+  private routeTimer: NodeJS.Timeout | undefined;
+  private tryTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private holdsRetry = false;
+  private holdsRequest = false;
+
+  constructor(stream: ServerHttp2Stream, received: IncomingHttpHeaders, head: RequestHead, decision: ForwardDecision, options: Http2ExchangeOptions) {
+    this.stream = stream;
+    this.received = received;
+    this.head = head;
+    this.decision = decision;
+    this.env = options.env;
+    this.upstreams = options.upstreams;
+    this.cluster = decision.cluster;
+    this.requestComplete = options.requestComplete;
+    this.isGrpc = isGrpcContentType(received["content-type"]);
+    this.record = {
+      startMs: options.env.now(),
+      upstreamHeadMs: 0,
+      endMs: 0,
+      responseCode: 0,
+      responseFlags: "",
+      details: "",
+      requestBytes: head.headBytes,
+      responseBytes: 0,
+      attempts: 0,
+      upstreamHost: "",
+      endpoint: -1,
+      trace: undefined,
+      protocol: "HTTP/2",
+      grpcStatus: undefined,
+    };
+    stream.on("data", (chunk: Buffer) => this.onRequestBody(chunk));
+    stream.on("end", () => this.onRequestEnd());
+    stream.on("close", () => this.onDownstreamClosed());
+    stream.on("drain", () => {
+      if (this.responsePaused) {
+        this.responsePaused = false;
+        this.attempt?.resume();
+      }
+    });
+    stream.on("wantTrailers", () => stream.sendTrailers(this.trailers ?? {}));
+  }
+
+  /** Starts the exchange: fault delay/abort, then the first try. */
+  start(): void {
+    const d = this.decision;
+    if (d.delayMs > 0) {
+      this.addFlag("DI");
+      this.backoffTimer = setTimeout(() => {
+        this.backoffTimer = undefined;
+        this.afterDelay();
+      }, d.delayMs);
+      return;
+    }
+    this.afterDelay();
+  }
+
+  private afterDelay(): void {
+    const d = this.decision;
+    // Envoy's router starts the route timeout when the request reaches it, after the fault filter's delay.
+    if (d.timeoutMs !== undefined) this.routeTimer = setTimeout(() => this.onRouteTimeout(), d.timeoutMs);
+    if (d.abortStatus > 0) {
+      if (d.abortGrpcStatus !== undefined) this.localReply(d.abortStatus, "FI", "fault filter abort", "fault_filter_abort", {}, grpcCode(d.abortGrpcStatus));
+      else this.localReply(d.abortStatus, "FI", localReplyBodies.FI, "fault_filter_abort", {});
+      return;
+    }
+    if (!this.cluster.breaker.tryAcquire("requests").ok) {
+      this.cluster.stats.overflows += 1;
+      this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", { "x-envoy-overloaded": "true" });
+      return;
+    }
+    this.holdsRequest = true;
+    this.cluster.stats.requests += 1;
+    this.tryUpstream();
+  }
+
+  // ---- request from the client ----
+
+  private onRequestBody(chunk: Buffer): void {
+    if (this.finished) return;
+    this.record.requestBytes += chunk.length;
+    if (this.bodyChunks) {
+      this.bodyBuffered += chunk.length;
+      if (this.bodyBuffered <= retryBufferLimit) this.bodyChunks.push(chunk);
+      else this.bodyChunks = undefined;
+    }
+    if (this.attempt) {
+      if (!this.attempt.write(chunk)) this.stream.pause();
+    } else {
+      this.pendingBody.push(chunk);
+      if (this.pendingBody.length > 16) this.stream.pause();
+    }
+  }
+
+  private onRequestEnd(): void {
+    this.requestComplete = true;
+    if (!this.finished) this.attempt?.end();
+  }
+
+  private onDownstreamClosed(): void {
+    if (this.finished) return;
+    this.addFlag("DC");
+    this.record.details = "downstream_remote_disconnect";
+    this.discardAttempt();
+    this.finish();
+  }
+
+  onUpstreamDrain(): void {
+    this.stream.resume();
+  }
+
+  // ---- upstream ----
+
+  private tryUpstream(): void {
+    const cluster = this.cluster;
+    this.record.attempts += 1;
+    const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1);
+    if (endpoint < 0) {
+      cluster.stats.noHealthy += 1;
+      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream", {});
+      return;
+    }
+    const runtime = cluster.endpoints[endpoint] as ClusterRuntime["endpoints"][number];
+    this.endpoint = endpoint;
+    this.record.endpoint = endpoint;
+    this.record.upstreamHost = runtime.address;
+    runtime.active += 1;
+    const replay = this.record.attempts > 1 && this.bodyChunks ? this.bodyChunks : this.pendingBody;
+    this.pendingBody = [];
+    const endStream = this.requestComplete && replay.length === 0;
+    const http2 = cluster.spec.upstreamHttp2 || cluster.spec.useClientProtocol;
+    const headers = { ...(this.upstreamHeaders ??= this.buildUpstreamHeaders(http2)) };
+    if (http2) {
+      const pool = this.upstreams.http2Pool(runtime.pool);
+      const entry = pool.acquire(cluster.breaker);
+      if (!entry) {
+        cluster.stats.overflows += 1;
+        this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", { "x-envoy-overloaded": "true" });
+        return;
+      }
+      this.attempt = openHttp2Attempt(pool, entry, headers, endStream, this);
+    } else {
+      const { host, port } = runtime.pool.options;
+      const target = { agent: this.upstreams.http1Agent(runtime.pool), host, port, method: this.head.method, path: this.decision.target ?? this.head.target };
+      this.attempt = openHttp1Attempt(target, headers, endStream, this);
+    }
+    const perTry = this.decision.perTryTimeoutMs;
+    if (perTry !== undefined) this.tryTimer = setTimeout(() => this.onTryTimeout(), perTry);
+    if (endStream) return;
+    const attempt = this.attempt;
+    let writable = true;
+    for (const chunk of replay) writable = attempt.write(chunk) && writable;
+    // Reading may have been paused while the body waited for this try (fault delay, backoff).
+    if (writable) this.stream.resume();
+    else this.stream.pause();
+    if (this.requestComplete) attempt.end();
+  }
+
+  private buildUpstreamHeaders(http2: boolean): OutgoingHttpHeaders {
+    const d = this.decision;
+    return upstreamRequestHeaders(
+      this.received,
+      {
+        method: this.head.method,
+        target: d.target ?? this.head.target,
+        authority: d.authority ?? this.head.authority,
+        ops: d.requestHeaders,
+        extraLines: this.env.extraRequestHeaders(this.head, this.record),
+        expectedTimeoutMs: d.timeoutMs !== undefined ? (d.perTryTimeoutMs ?? d.timeoutMs) : undefined,
+      },
+      http2,
+    );
+  }
+
+  onUpstreamHead(status: number, headers: IncomingHttpHeaders, endStream: boolean): void {
+    if (this.finished) return;
+    const now = this.env.now();
+    this.record.upstreamHeadMs = now;
+    const grpcStatus = this.isGrpc ? parseGrpcStatus(headers["grpc-status"]) : undefined;
+    if (!this.isGrpc || status !== 200) this.cluster.recordOutcome(this.endpoint, status, now);
+    else if (grpcStatus !== undefined) this.cluster.recordOutcome(this.endpoint, grpcToHttpStatus(grpcStatus), now);
+    else this.outcomePending = true;
+    const retriable = retriesStatus(this.decision.retries, status) || (grpcStatus !== undefined && isRetriableGrpcStatus(this.decision.retries, grpcStatus));
+    if (retriable && this.canRetry()) {
+      this.outcomePending = false;
+      this.discardAttempt();
+      this.scheduleRetry();
+      return;
+    }
+    this.clearTryTimer();
+    this.record.responseCode = status;
+    this.record.grpcStatus = grpcStatus;
+    if (this.previousEndpoint >= 0 && this.record.attempts > 1 && this.decision.retries.attempts > 0 && (status >= 500 || (grpcStatus !== undefined && grpcStatus !== 0))) this.addFlag("URX");
+    const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
+    const out = downstreamResponseHeaders(status, headers, this.decision.responseHeaders, serviceTime);
+    this.responseStarted = true;
+    if (this.stream.destroyed) return;
+    if (endStream) {
+      this.stream.respond(out, { endStream: true });
+      this.attempt = undefined;
+      this.finish();
+      return;
+    }
+    this.stream.respond(out, { waitForTrailers: true });
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    if (this.finished) return;
+    this.record.responseBytes += chunk.length;
+    if (!this.stream.write(chunk) && !this.responsePaused) {
+      this.responsePaused = true;
+      this.attempt?.pause();
+    }
+  }
+
+  onUpstreamTrailers(trailers: IncomingHttpHeaders): void {
+    if (this.finished) return;
+    this.trailers = forwardedTrailers(trailers);
+    const grpcStatus = this.isGrpc ? parseGrpcStatus(trailers["grpc-status"]) : undefined;
+    if (grpcStatus !== undefined) {
+      this.record.grpcStatus = grpcStatus;
+      if (this.outcomePending) {
+        this.outcomePending = false;
+        this.cluster.recordOutcome(this.endpoint, grpcToHttpStatus(grpcStatus), this.env.now());
+      }
+    }
+  }
+
+  onUpstreamEnd(): void {
+    if (this.finished) return;
+    if (this.outcomePending) {
+      this.outcomePending = false;
+      this.cluster.recordOutcome(this.endpoint, 200, this.env.now());
+    }
+    this.attempt = undefined;
+    if (!this.stream.destroyed) this.stream.end();
+    this.finish();
+  }
+
+  onUpstreamFailure(failure: UpstreamFailure): void {
+    if (this.finished) return;
+    this.attempt = undefined;
+    this.clearTryTimer();
+    if (this.responseStarted) {
+      this.addFlag(failure === "remote-reset" ? "UR" : "UC");
+      this.record.details = failure === "remote-reset" ? "upstream_reset_after_response_started{remote_reset}" : "upstream_reset_after_response_started{connection_termination}";
+      this.resetDownstream();
+      this.finish();
+      return;
+    }
+    this.cluster.recordOutcome(this.endpoint, 503, this.env.now());
+    const r = this.decision.retries;
+    let retriable: boolean;
+    if (failure === "connect-failure") {
+      this.cluster.stats.connectFailures += 1;
+      retriable = retriesFailure(r, "connect-failure");
+    } else if (failure === "refused-stream") {
+      retriable = hasRetryOn(r, "refused-stream") || retriesFailure(r, "reset");
+    } else {
+      retriable = retriesFailure(r, "reset");
+    }
+    if (retriable && this.canRetry()) {
+      this.scheduleRetry();
+      return;
+    }
+    if (this.record.attempts > 1) this.addFlag("URX");
+    switch (failure) {
+      case "connect-failure":
+        this.localReply(503, "UF", localReplyBodies.UF, "upstream_reset_before_response_started{connection_failure}", {});
+        return;
+      case "refused-stream":
+        this.localReply(503, "UR", "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset", "upstream_reset_before_response_started{remote_refused_stream_reset}", {});
+        return;
+      case "remote-reset":
+        this.localReply(503, "UR", localReplyBodies.UR, "upstream_reset_before_response_started{remote_reset}", {});
+        return;
+      default:
+        this.localReply(503, "UC", localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}", {});
+    }
+  }
+
+  // ---- retries and timeouts ----
+
+  /** Attempts left, body replayable and complete, response not started, and the cluster's retry budget allows it. */
+  private canRetry(): boolean {
+    if (this.record.attempts > this.decision.retries.attempts) return false;
+    if (this.responseStarted || !this.requestComplete || this.bodyChunks === undefined) return false;
+    if (!this.holdsRetry) {
+      if (!this.cluster.breaker.tryAcquire("retries").ok) {
+        this.cluster.stats.overflows += 1;
+        return false;
+      }
+      this.holdsRetry = true;
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    this.previousEndpoint = this.endpoint;
+    this.releaseEndpoint();
+    this.cluster.stats.retries += 1;
+    const r = this.decision.retries;
+    const delay = retryBackoffMs(r, this.record.attempts, this.env.random());
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      if (!this.finished) this.tryUpstream();
+    }, delay);
+  }
+
+  private onTryTimeout(): void {
+    this.tryTimer = undefined;
+    if (this.finished || this.responseStarted) return;
+    this.cluster.stats.timeouts += 1;
+    this.cluster.recordOutcome(this.endpoint, 504, this.env.now());
+    this.discardAttempt();
+    const r = this.decision.retries;
+    if (retriesFailure(r, "timeout") && this.canRetry()) {
+      this.scheduleRetry();
+      return;
+    }
+    this.localReply(504, "UT", localReplyBodies.UT, "upstream_per_try_timeout", {});
+  }
+
+  private onRouteTimeout(): void {
+    this.routeTimer = undefined;
+    if (this.finished) return;
+    this.cluster.stats.timeouts += 1;
+    this.discardAttempt();
+    if (this.responseStarted) {
+      this.addFlag("UT");
+      this.record.details = "upstream_response_timeout";
+      this.resetDownstream();
+      this.finish();
+      return;
+    }
+    this.localReply(504, "UT", localReplyBodies.UT, "upstream_response_timeout", {});
+  }
+
+  // ---- endings ----
+
+  /** Answers the client ourselves (unless the response already started: then the stream is reset). */
+  private localReply(status: number, flag: string, body: string, details: string, headers: OutgoingHttpHeaders, grpcStatus?: number): void {
+    if (this.finished) return;
+    this.discardAttempt();
+    if (flag !== "") this.addFlag(flag);
+    this.record.details = details;
+    if (this.responseStarted) {
+      this.resetDownstream();
+      this.finish();
+      return;
+    }
+    const sent = sendLocalReply(this.stream, { status, body, headers, grpc: this.isGrpc || grpcStatus !== undefined, grpcStatus, headOnly: this.head.method === "HEAD" });
+    this.record.responseCode = sent.responseCode;
+    this.record.grpcStatus = sent.grpcStatus;
+    this.record.responseBytes += sent.responseBytes;
+    this.finish();
+  }
+
+  private resetDownstream(): void {
+    if (!this.stream.closed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  }
+
+  private discardAttempt(): void {
+    this.clearTryTimer();
+    const attempt = this.attempt;
+    if (attempt) {
+      this.attempt = undefined;
+      attempt.cancel();
+    }
+  }
+
+  private releaseEndpoint(): void {
+    if (this.endpoint < 0) return;
+    const runtime = this.cluster.endpoints[this.endpoint];
+    if (runtime) runtime.active -= 1;
+    this.endpoint = -1;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearRouteTimer();
+    this.clearTryTimer();
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.releaseEndpoint();
+    if (this.holdsRequest) {
+      this.holdsRequest = false;
+      this.cluster.breaker.release("requests");
+    }
+    if (this.holdsRetry) {
+      this.holdsRetry = false;
+      this.cluster.breaker.release("retries");
+    }
+    // Keep reading (and dropping) a request body the client is still sending.
+    if (!this.requestComplete) this.stream.resume();
+    this.record.endMs = this.env.now();
+    this.env.finished(this.head, this.record, this.decision);
+  }
+
+  private addFlag(flag: string): void {
+    const flags = this.record.responseFlags;
+    if (flags === "") this.record.responseFlags = flag;
+    else if (!flags.split(",").includes(flag)) this.record.responseFlags = `${flags},${flag}`;
+  }
+
+  private clearTryTimer(): void {
+    if (this.tryTimer) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = undefined;
+    }
+  }
+
+  private clearRouteTimer(): void {
+    if (this.routeTimer) {
+      clearTimeout(this.routeTimer);
+      this.routeTimer = undefined;
+    }
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+}

@@ -1,0 +1,49 @@
+// The upstream side of the HTTP/2 listener path for every endpoint: an Http2SessionPool when the
+// cluster speaks HTTP/2 upstream, a keep-alive node:http Agent otherwise. Keyed by the endpoint's
+// HTTP/1.1 EndpointPool, which PoolRegistry already shares across config snapshots.
+import { Agent } from "node:http";
+import type { EndpointPool } from "../upstream/endpoint-pool.ts";
+import { Http2SessionPool } from "./http2-session-pool.ts";
+
+export class UpstreamSessions {
+  private readonly http2 = new Map<EndpointPool, Http2SessionPool>();
+  private readonly http1 = new Map<EndpointPool, Agent>();
+
+  /** The HTTP/2 sessions to the endpoint of `endpoint`. */
+  http2Pool(endpoint: EndpointPool): Http2SessionPool {
+    let pool = this.http2.get(endpoint);
+    if (!pool) {
+      pool = new Http2SessionPool(endpoint.options);
+      this.http2.set(endpoint, pool);
+    }
+    return pool;
+  }
+
+  /** A keep-alive Agent for HTTP/1.1 requests to the endpoint of `endpoint`. */
+  http1Agent(endpoint: EndpointPool): Agent {
+    let agent = this.http1.get(endpoint);
+    if (!agent) {
+      agent = new Agent({ keepAlive: true, timeout: endpoint.options.idleTimeoutMs });
+      this.http1.set(endpoint, agent);
+    }
+    return agent;
+  }
+
+  /** Closes the sessions and agents of endpoints not in `inUse` (call after PoolRegistry.retainOnly). */
+  retainOnly(inUse: ReadonlySet<EndpointPool>): void {
+    for (const [endpoint, pool] of this.http2) {
+      if (inUse.has(endpoint)) continue;
+      pool.close();
+      this.http2.delete(endpoint);
+    }
+    for (const [endpoint, agent] of this.http1) {
+      if (inUse.has(endpoint)) continue;
+      agent.destroy();
+      this.http1.delete(endpoint);
+    }
+  }
+
+  closeAll(): void {
+    this.retainOnly(new Set());
+  }
+}
