@@ -8,6 +8,7 @@ export const sidecarSettings = defineSettings({
   namespace: { type: "string", default: "default", env: "MESHWORK_NAMESPACE", description: "The workload's namespace (short host names resolve in it)." },
   workloadName: { type: "string", env: "MESHWORK_WORKLOAD_NAME", description: "Name of the workload's WorkloadEntry, if any (its labels and ports apply)." },
   labels: { type: "list", env: "MESHWORK_LABELS", valueName: "KEY=VALUE", description: "Labels of the workload (app=reviews,version=v1): sourceLabels matches and workloadSelectors." },
+  locality: { type: "string", env: "MESHWORK_LOCALITY", valueName: "REGION/ZONE/SUBZONE", description: "The workload's locality, for locality-aware load balancing and failover (Istio's istio-locality label)." },
   domainSuffix: { type: "string", default: "cluster.local", env: "MESHWORK_DOMAIN_SUFFIX", description: "The mesh's DNS suffix." },
   bind: { type: "string", default: "127.0.0.1", env: "MESHWORK_SIDECAR_BIND", description: "Address every listener binds." },
   outboundPort: { type: "number", integer: true, default: 15001, env: "MESHWORK_OUTBOUND_PORT", description: "Outbound listener (apps send here: HTTP_PROXY or Host-based); 0 picks one, -1 disables." },

@@ -20,6 +20,7 @@ import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";
 import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
 import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
 import { routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
+import { mirrorStats } from "./proxy/send-mirror.ts";
 import type { SidecarSettings } from "./sidecar-settings.ts";
 import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
 import { createIstioMetrics, type PeerLabels } from "./telemetry/istio-metrics.ts";
@@ -76,7 +77,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const inboundRetries = compileRetryPolicy({ attempts: 0 });
   let inboundLimits: RateLimitTable | undefined;
   const admission: AdmissionCounters = { shed: 0, rateLimited: 0 };
-  const proxyLocality: Locality | undefined = undefined;
+  const proxyLocality: Locality | undefined = parseLocality(settings.locality);
 
   const emptyConfig: ProxyConfig = {
     version: "",
@@ -231,6 +232,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         for (const [name, value] of Object.entries(cluster.stats)) out.push([`cluster.${cluster.name}.${name}`, value]);
       }
       out.push(["listener.downstream_cx_active", httpListeners.reduce((n, l) => n + l.connectionCount, 0)]);
+      out.push(["mirror.sent", mirrorStats.sent], ["mirror.failed", mirrorStats.failed]);
       out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
       if (accessLog) out.push(["access_log.written", accessLog.stats.written], ["access_log.dropped", accessLog.stats.dropped]);
       return out;
@@ -268,6 +270,13 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   });
   logger.info("sidecar started", { ports, config: settings.config ?? null, version: snapshot?.config.version ?? null });
   return { state, ports, applyConfig, drain };
+}
+
+/** `us-east1/us-east1-b/rack7` → locality; undefined when unset. */
+export function parseLocality(text: string | undefined): Locality | undefined {
+  if (text === undefined || text === "") return undefined;
+  const [region = "", zone = "", subZone = ""] = text.split("/");
+  return { region, zone, subZone };
 }
 
 /** `["app=reviews", "version=v1"]` → record; a malformed entry is an error naming the flag. */

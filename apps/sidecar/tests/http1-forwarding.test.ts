@@ -173,6 +173,61 @@ spec:
     expect(seen.headers["x-secret"]).toBeUndefined();
   });
 
+  it("mirrors requests fire-and-forget to the -shadow host, and the caller only sees the primary's answer", async () => {
+    const primary = await upstream("primary");
+    const shadow = await upstream("shadow");
+    shadow.handle((_req, res) => {
+      res.statusCode = 500;
+      res.end("shadow failed");
+    });
+    proxy = await startOutboundProxy(`${serviceEntryYaml("svc.test", 80, [primary])}
+---
+${serviceEntryYaml("mirror.test", 80, [shadow])}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: svc, namespace: default }
+spec:
+  hosts: [svc.test]
+  http:
+    - route: [{ destination: { host: svc.test } }]
+      mirror: { host: mirror.test }
+      mirrorPercentage: { value: 100 }
+`);
+    const res = await send(proxy.port, { method: "POST", host: "svc.test", path: "/m", body: "payload" });
+    expect([res.status, res.body]).toEqual([200, "primary"]);
+    for (let i = 0; i < 50 && shadow.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const copy = defined(shadow.requests[0], "the mirrored request");
+    expect([copy.method, copy.url, copy.headers.host, copy.body]).toEqual(["POST", "/m", "svc.test-shadow", "payload"]);
+  });
+
+  it("answers CORS preflights from allowed origins and adds CORS headers to actual responses", async () => {
+    const a = await upstream("a");
+    proxy = await startOutboundProxy(`${serviceEntryYaml("svc.test", 80, [a])}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: svc, namespace: default }
+spec:
+  hosts: [svc.test]
+  http:
+    - route: [{ destination: { host: svc.test } }]
+      corsPolicy:
+        allowOrigins: [{ exact: "https://app.example.com" }]
+        allowMethods: [GET, POST]
+        maxAge: 1h
+`);
+    const preflight = await send(proxy.port, { method: "OPTIONS", host: "svc.test", headers: { origin: "https://app.example.com", "access-control-request-method": "POST" } });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers["access-control-allow-methods"]).toBe("GET,POST");
+    expect(preflight.headers["access-control-max-age"]).toBe("3600");
+    expect(a.requests).toHaveLength(0);
+    const actual = await send(proxy.port, { host: "svc.test", headers: { origin: "https://app.example.com" } });
+    expect(actual.headers["access-control-allow-origin"]).toBe("https://app.example.com");
+    const other = await send(proxy.port, { host: "svc.test", headers: { origin: "https://evil.example" } });
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
   it("answers 404 NR when no route matches and 503 UF/URX when the endpoint refuses connections", async () => {
     const a = await upstream("a");
     const port = a.port;

@@ -100,3 +100,5 @@ export type { Cidr } from "./parse-cidr.ts";
 
 // Retry decisions shared by the HTTP/1.1 and HTTP/2 data paths.
 export { retriesFailure, retriesStatus, retryBackoffMs } from "./retry-decision.ts";
+export { applyCors } from "./apply-cors.ts";
+export type { CorsOutcome } from "./apply-cors.ts";

@@ -12,6 +12,7 @@ import type { RequestTrace } from "../telemetry/tracing.ts";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
+import { sendMirror } from "./send-mirror.ts";
 import type { Decision, ForwardDecision } from "./route-request.ts";
 
 /** What an exchange needs from the downstream connection it serves. */
@@ -127,6 +128,7 @@ export class Exchange implements UpstreamHandler {
   /** Starts the exchange: fault delay/abort, then the first try. */
   start(): void {
     const d = this.decision;
+    if (this.requestComplete) this.mirror();
     if (d.delayMs > 0) {
       this.addFlag("DI");
       this.backoffTimer = setTimeout(() => {
@@ -157,6 +159,14 @@ export class Exchange implements UpstreamHandler {
     this.tryUpstream();
   }
 
+  /** Fire-and-forget copies to the mirror clusters, once the whole request is here (bodies up to the retry buffer limit). */
+  private mirror(): void {
+    const mirrors = this.decision.mirrors;
+    if (mirrors.length === 0 || this.bodyChunks === undefined) return;
+    const target = this.decision.target ?? this.head.target;
+    for (const cluster of mirrors) sendMirror(cluster, this.head, target, this.bodyChunks, this.env.now());
+  }
+
   // ---- request body from the client ----
 
   /** Body bytes of this request from the client (already framed by the downstream connection). */
@@ -179,6 +189,7 @@ export class Exchange implements UpstreamHandler {
 
   onRequestEnd(): void {
     this.requestComplete = true;
+    this.mirror();
     if (this.upstream?.connected && this.pendingBody.length === 0) this.requestSent = true;
   }
 

@@ -2,6 +2,7 @@
 // cluster, and what the proxy must do around the forward (fault, timeouts, retries, rewrite,
 // mirrors) — or the local reply to make instead (404 NR, 503 NC/UH, redirect, direct response).
 import {
+  applyCors,
   applyRewrite,
   findRoute,
   noVirtualHost,
@@ -115,10 +116,19 @@ export function routeOutbound(snapshot: ProxySnapshot, context: RequestContext):
     const body = action.response.bodyBase64 !== undefined ? Buffer.from(action.response.bodyBase64, "base64") : (action.response.body ?? "");
     return { type: "reply", status: action.response.status, flag: "", body, headers: [], routeName: route.name, details: "direct_response" };
   }
+  let corsHeaders: HeaderOps | undefined;
+  if (route.cors) {
+    const cors = applyCors(route.cors, head.method, headers);
+    if (cors?.type === "preflight") {
+      return { type: "reply", status: 200, flag: "", body: "", headers: cors.headers.map(([name, value]) => `${name}: ${value}`), routeName: route.name, details: "cors_response" };
+    }
+    if (cors) corsHeaders = { remove: [], set: cors.responseHeaders, add: [] };
+  }
   const destination = action.destinations.length === 1 ? (action.destinations[0] as RouteDestination) : pickWeighted(action, context.random());
   const cluster = snapshot.clusterFor(destination, port);
   if (!cluster) return reply(503, "NC", "", "cluster_not_found", route.name);
-  return forwardTo(snapshot, cluster, route, destination, context, headers, port);
+  const decision = forwardTo(snapshot, cluster, route, destination, context, headers, port);
+  return corsHeaders ? { ...decision, responseHeaders: [...decision.responseHeaders, corsHeaders] } : decision;
 }
 
 /** The inbound decision: everything to the local application's cluster. */
