@@ -68,5 +68,7 @@ export async function startWorkers(count: number, settings: SidecarSettings, dep
 
 /** In a worker: lets the primary's AggregatorRegistry collect this worker's registry. */
 export function serveWorkerMetrics(registry: Registry): void {
+  // prom-client answers the primary's requests only once an AggregatorRegistry exists in the worker.
+  new AggregatorRegistry();
   AggregatorRegistry.setRegistries([registry]);
 }

@@ -16,17 +16,28 @@ export interface SidecarProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startSidecarProcess(args: readonly string[], env: Record<string, string> = {}): Promise<SidecarProcess> {
+/** The Deno binary npm installs (devDependency `deno`), used to check the sidecar runs unchanged under Deno. */
+export const denoBinary = fileURLToPath(new URL("../../../../node_modules/@deno/linux-x64-glibc/deno", import.meta.url));
+
+export interface SidecarProcessOptions {
+  readonly env?: Record<string, string>;
+  readonly runtime?: "node" | "deno";
+  /** Bind every port to 0 (the default); false when `args` give the ports. */
+  readonly ephemeralPorts?: boolean;
+}
+
+export async function startSidecarProcess(args: readonly string[], options: SidecarProcessOptions = {}): Promise<SidecarProcess> {
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MESHWORK_")));
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "--conditions=@meshwork/source", sidecarMain, "--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0", "--stats-port", "0", ...args],
-    { cwd: workspaceRoot, env: { ...cleanEnv, ...env } },
-  );
+  const ports = options.ephemeralPorts === false ? [] : ["--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0", "--stats-port", "0"];
+  const [command, runtimeArgs] =
+    options.runtime === "deno"
+      ? [denoBinary, ["run", "-A", "--conditions=@meshwork/source", sidecarMain]]
+      : [process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", sidecarMain]];
+  const child = spawn(command, [...runtimeArgs, ...ports, ...args], { cwd: workspaceRoot, env: { ...cleanEnv, ...options.env } });
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const ports = await new Promise<Record<string, number>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sidecar did not start in 20 s:\n${lines.join("\n")}`)), 20_000);
+  const bound = await new Promise<Record<string, number>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sidecar did not start in 30 s:\n${lines.join("\n")}`)), 30_000);
     const onLine = (line: string): void => {
       lines.push(line);
       if (line.includes('"msg":"sidecar started"')) {
@@ -50,7 +61,7 @@ export async function startSidecarProcess(args: readonly string[], env: Record<s
   });
   return {
     child,
-    ports,
+    ports: bound,
     lines,
     exited,
     async stop() {
