@@ -89,3 +89,48 @@ describe("load balancing", () => {
     await Promise.all(pending);
   });
 });
+
+describe("locality-aware load balancing", () => {
+  const h = useHarness();
+
+  it("keeps traffic in the proxy's zone and fails over to the other zone when the local endpoint is ejected", async () => {
+    const local = await h.upstream("local");
+    const remote = await h.upstream("remote");
+    const yaml = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: geo, namespace: default }
+spec:
+  hosts: [geo.test]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  endpoints:
+    - { address: 127.0.0.1, ports: { http: ${local.port} }, locality: us-east/zone-a }
+    - { address: 127.0.0.1, ports: { http: ${remote.port} }, locality: us-east/zone-b }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: geo, namespace: default }
+spec:
+  host: geo.test
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100 }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: geo, namespace: default }
+spec:
+  hosts: [geo.test]
+  http: [{ route: [{ destination: { host: geo.test } }], retries: { attempts: 0 } }]
+`;
+    const proxy = await h.proxy(yaml, { locality: { region: "us-east", zone: "zone-a", subZone: "" } });
+    for (let i = 0; i < 20; i++) expect((await send(proxy.port, { host: "geo.test" })).body).toBe("local");
+    local.handle((_req, res) => {
+      res.statusCode = 503;
+      res.end("local down");
+    });
+    // The first 503 ejects the only local endpoint; then everything fails over to zone-b.
+    expect((await send(proxy.port, { host: "geo.test" })).status).toBe(503);
+    for (let i = 0; i < 10; i++) expect((await send(proxy.port, { host: "geo.test" })).body).toBe("remote");
+  });
+});

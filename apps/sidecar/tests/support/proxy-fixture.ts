@@ -1,7 +1,7 @@
 // Starts a real outbound or inbound HTTP/1.1 listener of the sidecar on loopback, configured from
 // Istio YAML text, for integration tests against real upstream servers.
 import { loadResources } from "@meshwork/config";
-import { buildProxyConfig } from "@meshwork/proxy-core";
+import { buildProxyConfig, type Locality } from "@meshwork/proxy-core";
 import { buildSnapshot, type BuiltSnapshot } from "../../src/proxy/build-snapshot.ts";
 import type { ExchangeEnvironment, ExchangeRecord } from "../../src/proxy/exchange.ts";
 import { HttpListener } from "../../src/proxy/http-listener.ts";
@@ -26,19 +26,26 @@ export interface ProxyFixture {
   close(): Promise<void>;
 }
 
-export function snapshotFromYaml(yaml: string, pools: PoolRegistry, previous?: BuiltSnapshot): BuiltSnapshot {
+export function snapshotFromYaml(yaml: string, pools: PoolRegistry, previous?: BuiltSnapshot, proxyLocality?: Locality): BuiltSnapshot {
   const loaded = loadResources([{ path: "test.yaml", text: yaml }]);
   const errors = loaded.issues.filter((i) => i.severity === "error");
   if (errors.length > 0) throw new Error(`test config invalid: ${JSON.stringify(errors, null, 2)}`);
   const { config } = buildProxyConfig(loaded.resources, { namespace: "default", domainSuffix: "cluster.local", proxyLabels: { app: "test" }, version: "test" });
   return buildSnapshot(
     config,
-    { pools, namespace: "default", proxyLabels: { app: "test" }, gateway: "mesh", outboundTrafficPolicy: "ALLOW_ANY", proxyLocality: undefined, nowMs: performance.now() },
+    { pools, namespace: "default", proxyLabels: { app: "test" }, gateway: "mesh", outboundTrafficPolicy: "ALLOW_ANY", proxyLocality, nowMs: performance.now() },
     previous,
   );
 }
 
-export async function startOutboundProxy(yaml: string, options: { headersTimeoutMs?: number; random?: () => number } = {}): Promise<ProxyFixture> {
+export interface OutboundProxyOptions {
+  readonly headersTimeoutMs?: number;
+  readonly random?: () => number;
+  /** The proxy's own locality (locality-aware load balancing). */
+  readonly locality?: Locality;
+}
+
+export async function startOutboundProxy(yaml: string, options: OutboundProxyOptions = {}): Promise<ProxyFixture> {
   const pools = new PoolRegistry();
   const finished: FinishedRequest[] = [];
   const random = options.random ?? Math.random;
@@ -48,7 +55,7 @@ export async function startOutboundProxy(yaml: string, options: { headersTimeout
     extraRequestHeaders: () => "",
     finished: (head, record, decision) => finished.push({ head, record: { ...record }, decision }),
   };
-  let snapshot = snapshotFromYaml(yaml, pools);
+  let snapshot = snapshotFromYaml(yaml, pools, undefined, options.locality);
   let port = 0;
   const listener: HttpListener = new HttpListener({
     limits: defaultHeadLimits,
@@ -69,7 +76,7 @@ export async function startOutboundProxy(yaml: string, options: { headersTimeout
       snapshot = value;
     },
     apply(text: string) {
-      snapshot = snapshotFromYaml(text, pools, snapshot);
+      snapshot = snapshotFromYaml(text, pools, snapshot, options.locality);
     },
     async close() {
       await listener.drain(1000);
