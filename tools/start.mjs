@@ -15,7 +15,8 @@ if (missing.length > 0) {
   console.error("The local mesh cannot start yet; these parts are not built:");
   for (const [, label] of missing) console.error(`  - ${label}`);
   console.error("What works today: `npm run meshctl -- validate -f FILE|DIR`, `npm run meshctl -- analyze -f FILE|DIR`,");
-  console.error("and the certificate authority on its own: `npx nx serve ca`.");
+  console.error("the certificate authority on its own: `npx nx serve ca`,");
+  console.error("and the sidecar standalone from Istio YAML: `npx nx serve sidecar -- --config DIR`.");
   process.exit(1);
 }
 console.error("All parts exist, but `meshctl up` is not wired yet.");
