@@ -1,0 +1,174 @@
+// The contract between the registry's parts (DESIGN.md §3.4), so they can be built side by side:
+//   state/   the replicated state machine (pure): KV, sessions, catalog, health — applies commands
+//   server/  the Raft node: proposes commands, applies committed ones to the state, linearizable reads
+//   http/    the Consul-compatible HTTP API over a RegistryServer
+// Commands travel through Raft as JSON (encodeCommand/decodeCommand in state/). Values are base64
+// in commands (JSON-safe), bytes in query results.
+
+/** A Consul KV entry as the state holds it (the HTTP layer base64-encodes `value`). */
+export interface KvEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly flags: number;
+  /** Raft index of the write that created the key (kept across modifications, reset by delete). */
+  readonly createIndex: number;
+  readonly modifyIndex: number;
+  /** Times a session acquired the key (Consul's LockIndex: the fencing token). */
+  readonly lockIndex: number;
+  /** Holder session id, if locked. */
+  readonly session: string | undefined;
+}
+
+/** One operation of a `/v1/txn` (Consul's KV verbs; all-or-nothing). */
+export type KvTxnOp =
+  | { readonly verb: "set"; readonly key: string; readonly value: string; readonly flags?: number }
+  | { readonly verb: "cas"; readonly key: string; readonly value: string; readonly flags?: number; readonly index: number }
+  | { readonly verb: "lock"; readonly key: string; readonly value: string; readonly flags?: number; readonly session: string }
+  | { readonly verb: "unlock"; readonly key: string; readonly value: string; readonly flags?: number; readonly session: string }
+  | { readonly verb: "get"; readonly key: string }
+  | { readonly verb: "get-tree"; readonly key: string }
+  | { readonly verb: "check-index"; readonly key: string; readonly index: number }
+  | { readonly verb: "check-session"; readonly key: string; readonly session: string }
+  | { readonly verb: "check-not-exists"; readonly key: string }
+  | { readonly verb: "delete"; readonly key: string }
+  | { readonly verb: "delete-tree"; readonly key: string }
+  | { readonly verb: "delete-cas"; readonly key: string; readonly index: number };
+
+export type HealthStatus = "passing" | "warning" | "critical";
+
+export interface CheckDefinition {
+  readonly checkId: string;
+  readonly name: string;
+  readonly serviceId: string | undefined;
+  readonly status: HealthStatus;
+  readonly output: string;
+  /** How the agent runs it: HTTP / TCP / gRPC health / TTL (as Consul's check definition). */
+  readonly type: "http" | "tcp" | "grpc" | "ttl" | "serf";
+  readonly http?: string | undefined;
+  readonly tcp?: string | undefined;
+  readonly grpc?: string | undefined;
+  readonly intervalMs?: number | undefined;
+  readonly timeoutMs?: number | undefined;
+  readonly ttlMs?: number | undefined;
+  /** Consul's deregister_critical_service_after. */
+  readonly deregisterCriticalAfterMs?: number | undefined;
+}
+
+export interface ServiceDefinition {
+  readonly id: string;
+  readonly service: string;
+  readonly address: string;
+  readonly port: number;
+  readonly tags: readonly string[];
+  /** Labels such as `app`, `version` live here. */
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+/** Everything that changes the replicated state. */
+export type RegistryCommand =
+  | { readonly op: "kv-set"; readonly key: string; readonly value: string; readonly flags?: number; readonly cas?: number; readonly acquire?: string; readonly release?: string }
+  | { readonly op: "kv-delete"; readonly key: string; readonly recurse?: boolean; readonly cas?: number }
+  | { readonly op: "txn"; readonly ops: readonly KvTxnOp[] }
+  | {
+      readonly op: "session-create";
+      readonly id: string;
+      readonly name: string;
+      readonly node: string;
+      readonly ttlMs: number;
+      readonly lockDelayMs: number;
+      readonly behavior: "release" | "delete";
+      readonly checks: readonly string[];
+    }
+  | { readonly op: "session-destroy"; readonly id: string }
+  | { readonly op: "catalog-register"; readonly node: string; readonly address: string; readonly nodeMeta?: Readonly<Record<string, string>>; readonly service?: ServiceDefinition; readonly checks?: readonly CheckDefinition[] }
+  | { readonly op: "catalog-deregister"; readonly node: string; readonly serviceId?: string; readonly checkId?: string }
+  | { readonly op: "check-update"; readonly node: string; readonly checkId: string; readonly status: HealthStatus; readonly output: string };
+
+/**
+ * What applying a command returned: `ok` false for a failed CAS / lock / txn check (Consul answers
+ * `false` or 409 with the txn errors), with the KV results of a txn.
+ */
+export interface CommandResult {
+  readonly ok: boolean;
+  /** Txn: results of get/set ops in order; errors name the failing op index. */
+  readonly results?: readonly KvEntry[];
+  readonly errors?: readonly { readonly opIndex: number; readonly what: string }[];
+}
+
+/** The read side of the state (served by the node after the consistency check the caller asked for). */
+export interface RegistryReads {
+  /** The index of the last applied command (X-Consul-Index of "everything"). */
+  readonly appliedIndex: number;
+  kvGet(key: string): KvEntry | undefined;
+  kvList(prefix: string): readonly KvEntry[];
+  /** Keys under `prefix`, folded at the first `separator` after it (Consul `?keys&separator=`). */
+  kvKeys(prefix: string, separator: string | undefined): readonly string[];
+  /** The highest modify index among keys under `prefix` (or of the deletion that removed them): the X-Consul-Index of a KV read. */
+  kvIndex(prefix: string): number;
+  sessions(): readonly SessionInfo[];
+  session(id: string): SessionInfo | undefined;
+  nodes(): readonly CatalogNode[];
+  services(): Readonly<Record<string, readonly string[]>>;
+  serviceInstances(service: string): readonly ServiceInstance[];
+  /** Index of the last change to the catalog (or to `service` when given). */
+  catalogIndex(service?: string): number;
+}
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly node: string;
+  readonly ttlMs: number;
+  readonly lockDelayMs: number;
+  readonly behavior: "release" | "delete";
+  readonly checks: readonly string[];
+  readonly createIndex: number;
+}
+
+export interface CatalogNode {
+  readonly node: string;
+  readonly address: string;
+  readonly meta: Readonly<Record<string, string>>;
+  readonly createIndex: number;
+  readonly modifyIndex: number;
+}
+
+export interface ServiceInstance {
+  readonly node: CatalogNode;
+  readonly service: ServiceDefinition & { readonly createIndex: number; readonly modifyIndex: number };
+  /** The node's checks and the service's checks. */
+  readonly checks: readonly (CheckDefinition & { readonly node: string; readonly createIndex: number; readonly modifyIndex: number })[];
+}
+
+/** Consistency of a read (Consul's default / ?consistent / ?stale). */
+export type ReadConsistency = "default" | "consistent" | "stale";
+
+/** The running registry server as the HTTP API (and DNS, and the control plane's watch) use it. */
+export interface RegistryServer {
+  readonly nodeId: string;
+  /** Proposes a write; resolves after it is committed (fsynced on a quorum) and applied here. Rejects with NotLeaderError on a follower that cannot forward. */
+  write(command: RegistryCommand): Promise<CommandResult & { readonly index: number }>;
+  /** Resolves when a read with `consistency` may be served from the local state (ReadIndex for consistent; leader check for default). */
+  readBarrier(consistency: ReadConsistency): Promise<void>;
+  readonly state: RegistryReads;
+  /** Resolves when `index(state)` exceeds `minIndex`, or after `waitMs` (Consul blocking queries), or when `signal` aborts. */
+  waitForChange(index: (state: RegistryReads) => number, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<void>;
+  /** Leader's HTTP address (`host:port`) or "" when unknown (X-Consul-KnownLeader: false). */
+  readonly leaderAddress: string;
+  readonly isLeader: boolean;
+  /** Raft peers' addresses (`/v1/status/peers`). */
+  readonly peers: readonly string[];
+  /** Cluster membership changes (`/v1/operator/raft/peer`). */
+  addServer(id: string, raftAddress: string): Promise<void>;
+  removeServer(id: string): Promise<void>;
+}
+
+/** A write reached a follower that has no leader to forward to. */
+export class NotLeaderError extends Error {
+  readonly leaderAddress: string;
+  constructor(leaderAddress: string) {
+    super(leaderAddress === "" ? "no cluster leader" : `not the leader; the leader is ${leaderAddress}`);
+    this.name = "NotLeaderError";
+    this.leaderAddress = leaderAddress;
+  }
+}
