@@ -279,6 +279,7 @@ export function parseContentLength(value: string): number {
 export function hasToken(list: string, token: string): boolean {
   if (list === "") return false;
   if (list === token) return true;
+  if (!list.includes(",")) return list.trim() === token;
   for (const part of list.split(",")) if (part.trim() === token) return true;
   return false;
 }

@@ -40,8 +40,12 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
   if (!statusLine.startsWith("HTTP/1.") || statusLine.charCodeAt(8) !== 32) return "malformed status line";
   const minorVersion = statusLine.charCodeAt(7) - 48;
   // Exactly three digits, then a space (reason phrase) or the end of the line.
-  if (!/^\d{3}( |$)/.test(statusLine.slice(9, 13))) return "malformed status line";
-  const status = Number(statusLine.slice(9, 12));
+  const d1 = statusLine.charCodeAt(9) - 48;
+  const d2 = statusLine.charCodeAt(10) - 48;
+  const d3 = statusLine.charCodeAt(11) - 48;
+  const after = statusLine.length > 12 ? statusLine.charCodeAt(12) : 32;
+  if (!(d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9) || after !== 32) return "malformed status line";
+  const status = d1 * 100 + d2 * 10 + d3;
   if (!(minorVersion === 0 || minorVersion === 1) || status < 100) return "malformed status line";
 
   const names: string[] = [];
