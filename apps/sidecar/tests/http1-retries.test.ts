@@ -45,6 +45,17 @@ describe("retries", () => {
     expect(flagsOf(lastRecord(proxy))).toEqual(["URX"]);
   });
 
+  it("x-envoy-retry-on and x-envoy-max-retries override the route's policy and are not forwarded", async () => {
+    const a = await h.upstream("a");
+    failFirst(a, [500, 500]);
+    const proxy = await h.proxy(docs(serviceEntryYaml("svc.test", 80, [a]), routeYaml("svc.test", "retries: { attempts: 0 }")));
+    const res = await send(proxy.port, { host: "svc.test", headers: { "x-envoy-retry-on": "5xx", "x-envoy-max-retries": "2" } });
+    expect([res.status, res.body]).toEqual([200, "a"]);
+    expect(a.requests).toHaveLength(3);
+    expect(a.requests[0]?.headers["x-envoy-retry-on"]).toBeUndefined();
+    expect(a.requests[0]?.headers["x-envoy-max-retries"]).toBeUndefined();
+  });
+
   it("retryOn gateway-error retries 502/503/504 but not 500", async () => {
     const a = await h.upstream("a");
     const proxy = await h.proxy(docs(serviceEntryYaml("svc.test", 80, [a]), routeYaml("svc.test", "retries: { attempts: 3, retryOn: gateway-error }")));

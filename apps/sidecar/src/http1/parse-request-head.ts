@@ -163,6 +163,8 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
       case "x-envoy-upstream-rq-timeout-ms":
       case "x-envoy-upstream-rq-per-try-timeout-ms":
       case "x-envoy-expected-rq-timeout-ms":
+      case "x-envoy-retry-on":
+      case "x-envoy-max-retries":
         hasProxyControlHeaders = true;
         break;
     }

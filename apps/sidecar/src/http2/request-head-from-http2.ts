@@ -13,7 +13,13 @@ const traceHeaders = new Set(TRACE_HEADER_NAMES);
  * decoded size of the header block (names + values + 4 per field, HPACK's accounting minus 28),
  * for request-size telemetry; the offset fields are 0 as there is no raw head.
  */
-const proxyControlHeaders = new Set(["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-expected-rq-timeout-ms"]);
+const proxyControlHeaders = new Set([
+  "x-envoy-upstream-rq-timeout-ms",
+  "x-envoy-upstream-rq-per-try-timeout-ms",
+  "x-envoy-expected-rq-timeout-ms",
+  "x-envoy-retry-on",
+  "x-envoy-max-retries",
+]);
 
 export function requestHeadFromHttp2(headers: IncomingHttpHeaders): RequestHead {
   const method = stringHeader(headers[":method"]) ?? "GET";

@@ -716,7 +716,13 @@ const idempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 const traceHeaders = new Set(TRACE_HEADER_NAMES);
 
 /** Headers the proxy consumes (Envoy's router removes them before forwarding). */
-const proxyControlHeaders = new Set(["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-expected-rq-timeout-ms"]);
+const proxyControlHeaders = new Set([
+  "x-envoy-upstream-rq-timeout-ms",
+  "x-envoy-upstream-rq-per-try-timeout-ms",
+  "x-envoy-expected-rq-timeout-ms",
+  "x-envoy-retry-on",
+  "x-envoy-max-retries",
+]);
 
 const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer"]);
 

@@ -5,6 +5,7 @@ import {
   applyCors,
   applyRewrite,
   findRoute,
+  parseRetryOn,
   noVirtualHost,
   pickWeighted,
   requestHash,
@@ -169,7 +170,7 @@ function forwardTo(
   else if (head.absoluteForm) target = targetOf(head.path, head.query);
   const timeoutOverride = headers["x-envoy-upstream-rq-timeout-ms"];
   const perTryOverride = headers["x-envoy-upstream-rq-per-try-timeout-ms"];
-  const retries = route?.retries ?? noRetries;
+  const retries = retryOverrides(route?.retries ?? noRetries, headers);
   let delayMs = 0;
   let abortStatus = 0;
   let abortGrpcStatus: string | undefined;
@@ -226,6 +227,27 @@ const noRetries: RetryPolicy = {
   retryIgnorePreviousHosts: true,
   retryRemoteLocalities: false,
 };
+
+/**
+ * Envoy's request headers that override the route's retry policy: `x-envoy-retry-on` (the same
+ * tokens as Istio's retryOn) and `x-envoy-max-retries`.
+ */
+function retryOverrides(policy: RetryPolicy, headers: Readonly<Record<string, string>>): RetryPolicy {
+  const retryOn = headers["x-envoy-retry-on"];
+  const maxRetries = headers["x-envoy-max-retries"];
+  if (retryOn === undefined && maxRetries === undefined) return policy;
+  let next = policy;
+  if (retryOn !== undefined) {
+    const parsed = parseRetryOn(retryOn);
+    next = { ...next, retryOn: next.retryOn | parsed.retryOn, retriableStatusCodes: [...next.retriableStatusCodes, ...parsed.retriableStatusCodes] };
+    if (next.attempts === 0 && maxRetries === undefined) next = { ...next, attempts: 1 };
+  }
+  if (maxRetries !== undefined) {
+    const n = Number(maxRetries);
+    if (Number.isInteger(n) && n >= 0) next = { ...next, attempts: n };
+  }
+  return next;
+}
 
 function positiveInt(text: string): number | undefined {
   const n = Number(text);
