@@ -2,7 +2,7 @@
 // node:http: low traffic, so the full machinery is fine here. The pages read a SidecarState
 // the composition root keeps current.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { describeCluster, describeRoute, type ProxyConfig } from "@meshwork/proxy-core";
+import { CircuitBreaker, describeCluster, describeRoute, type ClusterSpec, type ProxyConfig } from "@meshwork/proxy-core";
 import type { Registry } from "prom-client";
 import type { ClusterRuntime } from "./proxy/cluster-runtime.ts";
 
@@ -15,7 +15,10 @@ export interface SidecarState {
   /** Errors of the last rejected config (the previous good one keeps serving). */
   readonly configErrors: readonly string[];
   readonly configWarnings: readonly string[];
+  /** The cluster runtimes in use (built on a cluster's first request), by name. */
   readonly clusters: ReadonlyMap<string, ClusterRuntime>;
+  /** Clusters outside the config (the inbound cluster to the application). */
+  extraClusters(): ClusterSpec[];
   readonly registry: Registry;
   /** Envoy-style counters as `name: value` (for `/stats`). */
   stats(): [string, number][];
@@ -46,26 +49,31 @@ function ready(state: SidecarState, res: ServerResponse): void {
   else text(res, 503, "PRE_INITIALIZING\n");
 }
 
-/** Envoy's `/clusters` text: `<cluster>::<ip:port>::<stat>::<value>` lines. */
-export function clustersText(clusters: ReadonlyMap<string, ClusterRuntime>): string {
+/**
+ * Envoy's `/clusters` text: `<cluster>::<ip:port>::<stat>::<value>` lines for every configured
+ * cluster; live counters for the clusters in use (`live`), zeros for the others.
+ */
+export function clustersText(specs: Iterable<ClusterSpec>, live: (name: string) => ClusterRuntime | undefined): string {
   const lines: string[] = [];
-  for (const [name, cluster] of clusters) {
-    const b = cluster.breaker.limits;
+  for (const spec of specs) {
+    const name = spec.name;
+    const cluster = live(name);
+    const b = cluster?.breaker.limits ?? new CircuitBreaker(spec.connectionPool).limits;
     lines.push(`${name}::default_priority::max_connections::${b.connections}`);
     lines.push(`${name}::default_priority::max_pending_requests::${b["pending-requests"]}`);
     lines.push(`${name}::default_priority::max_requests::${b.requests}`);
     lines.push(`${name}::default_priority::max_retries::${b.retries}`);
-    cluster.endpoints.forEach((endpoint, i) => {
-      const spec = cluster.spec.endpoints[i];
-      const health = cluster.isEjected(i) ? "/failed_outlier_check" : spec?.healthy === false ? "/failed_eds_health" : "healthy";
+    spec.endpoints.forEach((endpoint, i) => {
+      const runtime = cluster?.endpoints[i];
+      const health = cluster?.isEjected(i) ? "/failed_outlier_check" : endpoint.healthy === false ? "/failed_eds_health" : "healthy";
       const prefix = `${name}::${endpoint.address}`;
-      lines.push(`${prefix}::cx_active::${endpoint.pool.open}`);
-      lines.push(`${prefix}::cx_idle::${endpoint.pool.idleCount}`);
-      lines.push(`${prefix}::rq_active::${endpoint.active}`);
-      lines.push(`${prefix}::weight::${spec?.weight ?? 1}`);
+      lines.push(`${prefix}::cx_active::${runtime?.pool.open ?? 0}`);
+      lines.push(`${prefix}::cx_idle::${runtime?.pool.idleCount ?? 0}`);
+      lines.push(`${prefix}::rq_active::${runtime?.active ?? 0}`);
+      lines.push(`${prefix}::weight::${endpoint.weight}`);
       lines.push(`${prefix}::health_flags::${health}`);
-      lines.push(`${prefix}::ejections::${cluster.outlier?.ejectionCount(i) ?? 0}`);
-      if (spec) lines.push(`${prefix}::zone::${spec.locality.zone}`);
+      lines.push(`${prefix}::ejections::${cluster?.outlier?.ejectionCount(i) ?? 0}`);
+      lines.push(`${prefix}::zone::${endpoint.locality.zone}`);
     });
   }
   return `${lines.join("\n")}\n`;
@@ -99,7 +107,7 @@ export function createAdminServer(state: SidecarState): Server {
     "GET /clusters": (_q, res, url) =>
       url.searchParams.get("format") === "json"
         ? json(res, 200, [...state.clusters.values()].map((c) => ({ name: c.name, stats: c.stats, endpoints: c.endpoints.map((e, i) => ({ address: e.address, active: e.active, ejected: c.isEjected(i), connections: e.pool.open })) })))
-        : text(res, 200, clustersText(state.clusters)),
+        : text(res, 200, clustersText([...(state.config?.clusters.values() ?? []), ...state.extraClusters()], (name) => state.clusters.get(name))),
     "GET /stats": (_q, res) => text(res, 200, state.stats().map(([name, value]) => `${name}: ${value}`).join("\n") + "\n"),
     "GET /stats/prometheus": (_q, res) => prometheus(state, res),
     "GET /ready": (_q, res) => ready(state, res),

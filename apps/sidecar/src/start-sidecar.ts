@@ -99,9 +99,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     const limitPort = config.inbound[0]?.port ?? settings.appPort ?? 0;
     inboundLimits = compileRateLimits(config.rateLimitPolicies, { namespace: settings.namespace, labels, port: limitPort, ...(inboundLimits ? { previous: inboundLimits } : {}) });
     for (const issue of inboundLimits.issues) logger.warn("rate limit policy set aside", { detail: issue });
-    const inUse = new Set([...next.clusters.values(), ...(inboundCluster ? [inboundCluster] : [])].flatMap((c) => c.endpoints.map((e) => e.pool)));
-    pools.retainOnly(inUse);
-    http2Upstreams.retainOnly(inUse);
+    pools.retainClusters([...config.clusters.values(), ...(inboundCluster ? [inboundCluster.spec] : [])]);
+    http2Upstreams.retainOnly(pools.all());
     logger.info("config applied", { version: config.version, clusters: config.clusters.size, services: config.services.length });
   };
   const onLoad = (result: LoadConfigDirResult): void => {
@@ -193,7 +192,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   // Outlier detection un-ejects on time even without traffic.
   const outlierTimer = setInterval(() => {
     const t = now();
-    for (const cluster of current().clusters.values()) cluster.tick(t);
+    for (const cluster of current().clusters.built()) cluster.tick(t);
   }, 1000);
   outlierTimer.unref();
 
@@ -221,10 +220,12 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       return configWarnings;
     },
     get clusters() {
-      const all = new Map(current().clusters);
+      const all = new Map<string, ClusterRuntime>();
+      for (const cluster of current().clusters.built()) all.set(cluster.name, cluster);
       if (inboundCluster) all.set(inboundCluster.name, inboundCluster);
       return all;
     },
+    extraClusters: () => (inboundCluster ? [inboundCluster.spec] : []),
     registry,
     stats: () => {
       const out: [string, number][] = [];

@@ -11,7 +11,7 @@ import {
 } from "@meshwork/proxy-core";
 import type { PoolRegistry } from "../upstream/pool-registry.ts";
 import { ClusterRuntime } from "./cluster-runtime.ts";
-import type { ProxySnapshot } from "./proxy-snapshot.ts";
+import type { ClusterLookup, ProxySnapshot } from "./proxy-snapshot.ts";
 
 export interface SnapshotOptions {
   readonly pools: PoolRegistry;
@@ -27,26 +27,39 @@ export interface SnapshotOptions {
 
 export interface BuiltSnapshot extends ProxySnapshot {
   readonly config: ProxyConfig;
-  /** Fingerprint of each cluster's spec, to reuse runtimes across snapshots. */
-  readonly fingerprints: ReadonlyMap<string, string>;
 }
 
+/** A spec's identity for reusing its runtime across snapshots, computed only for clusters in use. */
+const fingerprints = new WeakMap<ClusterRuntime, string>();
+
 export function buildSnapshot(config: ProxyConfig, options: SnapshotOptions, previous: BuiltSnapshot | undefined): BuiltSnapshot {
-  const clusters = new Map<string, ClusterRuntime>();
-  const fingerprints = new Map<string, string>();
-  for (const [name, spec] of config.clusters) {
-    const fingerprint = JSON.stringify(spec);
-    fingerprints.set(name, fingerprint);
-    const reused = previous && previous.fingerprints.get(name) === fingerprint ? previous.clusters.get(name) : undefined;
-    clusters.set(name, reused ?? new ClusterRuntime(spec, options.pools, options.nowMs, options.proxyLocality, options.random));
-  }
+  const built = new Map<string, ClusterRuntime>();
+  // The previous snapshot's runtimes (not the snapshot itself: no chain of old configs stays reachable).
+  const candidates = new Map<string, ClusterRuntime>();
+  if (previous) for (const runtime of previous.clusters.built()) candidates.set(runtime.name, runtime);
+  const clusters: ClusterLookup = {
+    get(name) {
+      const existing = built.get(name);
+      if (existing) return existing;
+      const spec = config.clusters.get(name);
+      if (!spec) return undefined;
+      const fingerprint = JSON.stringify(spec);
+      // An unchanged cluster keeps its runtime: breaker counts, ejections and in-flight counts carry over.
+      const old = candidates.get(name);
+      const runtime = old && fingerprints.get(old) === fingerprint ? old : new ClusterRuntime(spec, options.pools, options.nowMs, options.proxyLocality, options.random);
+      fingerprints.set(runtime, fingerprint);
+      built.set(name, runtime);
+      return runtime;
+    },
+    built: () => built.values(),
+    peek: (name) => built.get(name),
+  };
   const resolver = createClusterResolver(config);
   const byDestination = new Map<RouteDestination, ClusterRuntime | undefined>();
   const passthrough = new Map<string, ClusterRuntime>();
   return {
     version: config.version,
     config,
-    fingerprints,
     routeTable: config.routeTable,
     tcpRoutes: config.tcpRoutes,
     gateway: options.gateway,

@@ -4,6 +4,15 @@
 import type { RouteDestination, RouteTable, TcpRouteTable } from "@meshwork/proxy-core";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 
+/** Cluster runtimes by name. Built on first use: a proxy configured with thousands of services only pays for those it calls. */
+export interface ClusterLookup {
+  get(name: string): ClusterRuntime | undefined;
+  /** The runtimes built so far (admin pages, outlier timers). */
+  built(): IterableIterator<ClusterRuntime>;
+  /** The runtime if it was built, without building it. */
+  peek(name: string): ClusterRuntime | undefined;
+}
+
 export interface ProxySnapshot {
   readonly version: string;
   readonly routeTable: RouteTable;
@@ -13,7 +22,7 @@ export interface ProxySnapshot {
   readonly gateway: string;
   readonly namespace: string | undefined;
   readonly proxyLabels: Readonly<Record<string, string>>;
-  readonly clusters: ReadonlyMap<string, ClusterRuntime>;
+  readonly clusters: ClusterLookup;
   /** The cluster a route destination goes to on listener/authority port `port`; undefined = 503 NC. */
   clusterFor(destination: RouteDestination, port: number): ClusterRuntime | undefined;
   /**

@@ -12,6 +12,7 @@ import type { TcpProxyEnvironment } from "../tcp/tcp-proxy.ts";
 import type { TcpRecord } from "../tcp/tcp-record.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import type { ExchangeEnvironment, ExchangeRecord } from "./exchange.ts";
+import type { ClusterLookup } from "./proxy-snapshot.ts";
 import { headerRecord, type Decision } from "./route-request.ts";
 
 export interface RequestTelemetryOptions {
@@ -131,7 +132,7 @@ export interface TcpTelemetryOptions {
   readonly domainSuffix: string;
   readonly now: () => number;
   /** Cluster runtimes by name (the current snapshot's), to label metrics by the destination's endpoint. */
-  readonly clusters: () => ReadonlyMap<string, ClusterRuntime>;
+  readonly clusters: () => Pick<ClusterLookup, "get">;
 }
 
 /** Istio's TCP metrics and access log for proxied TCP connections (CONNECT tunnels, TCP listeners). */

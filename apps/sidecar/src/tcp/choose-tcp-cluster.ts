@@ -4,13 +4,14 @@
 // a cluster that does not exist, e.g. an undefined subset).
 import { findTcpRoute, pickTcpDestination, tcpClusterName, type TcpRouteTable } from "@meshwork/proxy-core";
 import type { ClusterRuntime } from "../proxy/cluster-runtime.ts";
+import type { ClusterLookup } from "../proxy/proxy-snapshot.ts";
 
 /** The part of the lead's ProxySnapshot TCP routing reads, plus the compiled TCP route table. */
 export interface TcpSnapshot {
   readonly tcpRoutes: TcpRouteTable;
   readonly namespace: string | undefined;
   readonly proxyLabels: Readonly<Record<string, string>>;
-  readonly clusters: ReadonlyMap<string, ClusterRuntime>;
+  readonly clusters: Pick<ClusterLookup, "get">;
   /** PassthroughCluster for an unknown `host:port` (ALLOW_ANY); undefined under REGISTRY_ONLY. */
   passthrough(authority: string, port: number): ClusterRuntime | undefined;
 }

@@ -4,14 +4,12 @@
 
 import { randomFillSync, randomUUID } from "node:crypto";
 import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type SpanContext } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import {
-  BatchSpanProcessor,
-  type BufferConfig,
-  type ReadableSpan,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace-base";
+import { createRequire } from "node:module";
+import type * as OtlpHttp from "@opentelemetry/exporter-trace-otlp-http";
+import type * as Resources from "@opentelemetry/resources";
+import type { Resource } from "@opentelemetry/resources";
+import type * as SdkTraceBase from "@opentelemetry/sdk-trace-base";
+import type { BufferConfig, ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { formatResponseFlags, type ResponseFlagSet } from "./response-flags.ts";
 import {
   extractTraceContext,
@@ -173,25 +171,31 @@ function validPercent(percent: number): number {
   return percent;
 }
 
+const lazyRequire = createRequire(import.meta.url);
+
 /** Creates the tracer. With neither `exporter` nor `otlpEndpoint`, spans are sampled but dropped. */
 export function createTracing(options: TracingOptions): Tracing {
   const random = options.random ?? Math.random;
   const uuid = options.uuid ?? randomUUID;
   const ids = new IdSource(options.randomBytes ?? ((b) => void randomFillSync(b)));
   const exportTimeoutMs = options.exportTimeoutMs ?? 5000;
+  // The OpenTelemetry SDK and exporter are loaded only when spans are exported: a proxy that only
+  // propagates trace headers does not pay their memory (several MB of modules).
+  const exporting = options.exporter !== undefined || options.otlpEndpoint !== undefined;
+  const sdk = exporting ? (lazyRequire("@opentelemetry/sdk-trace-base") as typeof SdkTraceBase) : undefined;
   const exporter =
     options.exporter ??
     (options.otlpEndpoint !== undefined
-      ? new OTLPTraceExporter({ url: options.otlpEndpoint, timeoutMillis: exportTimeoutMs })
+      ? new (lazyRequire("@opentelemetry/exporter-trace-otlp-http") as typeof OtlpHttp).OTLPTraceExporter({ url: options.otlpEndpoint, timeoutMillis: exportTimeoutMs })
       : undefined);
   const processor =
-    exporter === undefined
+    exporter === undefined || sdk === undefined
       ? undefined
-      : new BatchSpanProcessor(exporter, { exportTimeoutMillis: exportTimeoutMs, ...options.batch });
+      : new sdk.BatchSpanProcessor(exporter, { exportTimeoutMillis: exportTimeoutMs, ...options.batch });
   const resourceAttributes: Attributes = { "service.name": options.serviceName };
   if (options.namespace !== undefined) resourceAttributes["service.namespace"] = options.namespace;
   if (options.canonicalRevision !== undefined) resourceAttributes["service.version"] = options.canonicalRevision;
-  const resource: Resource = resourceFromAttributes(resourceAttributes);
+  const resource: Resource | undefined = exporting ? (lazyRequire("@opentelemetry/resources") as typeof Resources).resourceFromAttributes(resourceAttributes) : undefined;
   const scope = { name: "meshwork-sidecar" };
   const staticAttributes: Attributes = { component: "proxy", node_id: options.nodeId };
   if (options.canonicalService !== undefined) staticAttributes["istio.canonical_service"] = options.canonicalService;
@@ -238,7 +242,7 @@ export function createTracing(options: TracingOptions): Tracing {
     headerEntries: (trace) => traceHeaderEntries(trace),
 
     endSpan(trace, end) {
-      if (!trace.sampled || processor === undefined) return;
+      if (!trace.sampled || processor === undefined || resource === undefined) return;
       processor.onEnd(buildSpan(trace, end, resource, scope, staticAttributes));
     },
 
