@@ -1,8 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // Entry of the sidecar process: settings from flags and environment, JSON logs, graceful drain on
 // SIGTERM. With --concurrency N (N ≠ 1) a primary process forks N workers that share the
 // listening sockets (each accepts for itself, like Envoy's worker threads); the primary serves
 // the stats port with the workers' metrics summed, worker 1 serves the admin API.
+// The shebang caps V8's young generation at 2 MB per semi-space (default 16): about 30 % less
+// resident memory for no measurable CPU per request (bench/proxy/README.md).
 import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import { formatHelp, readSettings, runUntilStopped } from "@meshwork/runtime";

@@ -1,0 +1,291 @@
+#!/usr/bin/env node
+// bench/proxy: idle memory of the built sidecar serving a mesh of N services (default 1,000).
+// Generates a standalone config dir — N ServiceEntries (STATIC, 3 versioned endpoints, http +
+// grpc ports) plus a VirtualService (header match, weighted subsets, retries, timeouts) and a
+// DestinationRule (subsets, LB, connection pool, outlier detection) for every 4th service —
+// starts `apps/sidecar/dist/main.js` on it with every listener open (outbound, inbound, admin,
+// stats, as in a pod), waits until `/healthz/ready` answers 200 on the stats port, lets it settle,
+// then reads VmRSS (and PSS) from /proc. Each figure is the median of --runs fresh starts.
+// Beside it, the floors: a bare Node http server, and the sidecar with the 1-service bench config.
+// Goal (issue 3): RSS ≤ 60 MB idle with 1,000 services configured. A figure, not a test.
+// Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json]
+//        (build first: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar)
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+
+const ROOT = join(import.meta.dirname, "../..");
+const SIDECAR = join(ROOT, "apps/sidecar/dist/main.js");
+const BENCH_CONFIG = join(import.meta.dirname, "configs");
+
+const { values: opts } = parseArgs({
+  options: {
+    services: { type: "string", default: "1000" },
+    runs: { type: "string", default: "3" },
+    settle: { type: "string", default: "5" },
+    json: { type: "boolean", default: false },
+    "keep-config": { type: "boolean", default: false },
+  },
+});
+const SERVICES = Number(opts.services);
+const RUNS = Number(opts.runs);
+const SETTLE_MS = Number(opts.settle) * 1000;
+const READY_TIMEOUT_MS = 60_000;
+for (const [flag, value, min] of [["--services", SERVICES, 1], ["--runs", RUNS, 1], ["--settle", SETTLE_MS, 0]]) {
+  if (!Number.isInteger(value) || value < min) throw new Error(`rss-1000-services: ${flag} must be an integer ≥ ${min}, got ${value}`);
+}
+if (!existsSync(SIDECAR)) {
+  throw new Error(`rss-1000-services: ${SIDECAR} is missing; build it first: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar`);
+}
+
+/** Writes the mesh of `count` services into a fresh directory (three files) and returns its path. */
+function generateServicesConfig(count) {
+  const entries = [];
+  const virtualServices = [];
+  const destinationRules = [];
+  for (let i = 0; i < count; i++) {
+    const name = `svc-${i}`;
+    const namespace = `team-${i % 20}`;
+    const host = `${name}.${namespace}.svc.cluster.local`;
+    entries.push({
+      apiVersion: "networking.istio.io/v1",
+      kind: "ServiceEntry",
+      metadata: { name, namespace },
+      spec: {
+        hosts: [host],
+        location: "MESH_INTERNAL",
+        resolution: "STATIC",
+        ports: [
+          { number: 8080, name: "http", protocol: "HTTP" },
+          { number: 9090, name: "grpc", protocol: "GRPC" },
+        ],
+        endpoints: ["v1", "v2", "v3"].map((version, v) => ({
+          address: `10.${(i >> 8) & 255}.${i & 255}.${v + 1}`,
+          labels: { app: name, version },
+          ...(v === 0 ? { locality: "region-a/zone-1" } : { locality: "region-a/zone-2" }),
+        })),
+      },
+    });
+    if (i % 4 !== 0) continue;
+    virtualServices.push({
+      apiVersion: "networking.istio.io/v1",
+      kind: "VirtualService",
+      metadata: { name, namespace },
+      spec: {
+        hosts: [host],
+        http: [
+          {
+            name: "canary-users",
+            match: [{ headers: { "end-user": { exact: `user-${i}` } }, uri: { prefix: "/api/" } }],
+            route: [{ destination: { host, subset: "v2", port: { number: 8080 } } }],
+            timeout: "2s",
+          },
+          {
+            name: "default",
+            route: [
+              { destination: { host, subset: "v1", port: { number: 8080 } }, weight: 90 },
+              { destination: { host, subset: "v3", port: { number: 8080 } }, weight: 10 },
+            ],
+            retries: { attempts: 3, perTryTimeout: "500ms", retryOn: "5xx,connect-failure,reset" },
+            timeout: "10s",
+            headers: { request: { set: { "x-team": namespace } } },
+          },
+        ],
+      },
+    });
+    destinationRules.push({
+      apiVersion: "networking.istio.io/v1",
+      kind: "DestinationRule",
+      metadata: { name, namespace },
+      spec: {
+        host,
+        trafficPolicy: {
+          loadBalancer: { simple: "LEAST_REQUEST" },
+          connectionPool: { tcp: { maxConnections: 100, connectTimeout: "1s" }, http: { http1MaxPendingRequests: 64, maxRequestsPerConnection: 100 } },
+          outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 50 },
+        },
+        subsets: ["v1", "v2", "v3"].map((version) => ({ name: version, labels: { version } })),
+      },
+    });
+  }
+  const dir = mkdtempSync(join(tmpdir(), "bench-proxy-rss-"));
+  const write = (file, docs) => writeFileSync(join(dir, file), docs.map((d) => stringify(d)).join("---\n"));
+  write("service-entries.yaml", entries);
+  write("virtual-services.yaml", virtualServices);
+  write("destination-rules.yaml", destinationRules);
+  return { dir, serviceEntries: entries.length, virtualServices: virtualServices.length, destinationRules: destinationRules.length };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function statusKb(pid, field) {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+  return m ? Number(m[1]) : NaN;
+}
+function pssKb(pid) {
+  const m = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").match(/^Pss:\s+(\d+) kB/m);
+  return m ? Number(m[1]) : NaN;
+}
+
+function httpStatus(port, path) {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+/**
+ * Starts node with `argv`, feeds each stdout line to `onLine(line, state)` until it returns (a
+ * promise of) true, settles, samples memory, stops the process by its PID (SIGTERM, then SIGKILL).
+ * Returns { rssKb, pssKb, readyMs, state }.
+ */
+async function measureOnce(argv, onLine) {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  let out = "";
+  let readyResolve;
+  let readyReject;
+  const ready = new Promise((resolve, reject) => {
+    readyResolve = resolve;
+    readyReject = reject;
+  });
+  const state = { lines: [] };
+  let buffered = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+    buffered += d;
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      state.lines.push(line);
+      new Promise((resolve) => resolve(onLine(line, state))).then((done) => done && readyResolve(), readyReject);
+    }
+  });
+  child.stderr.on("data", (d) => (out += d));
+  try {
+    let timer;
+    const outcome = await Promise.race([
+      ready.then(() => "ready"),
+      exited.then(() => "exited"),
+      new Promise((resolve) => (timer = setTimeout(() => resolve("timeout"), READY_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (outcome !== "ready") throw new Error(`rss-1000-services: process ${outcome} before it was ready:\n${out.slice(-2000)}`);
+    const readyMs = performance.now() - t0;
+    await sleep(SETTLE_MS);
+    return { rssKb: statusKb(child.pid, "VmRSS"), pssKb: pssKb(child.pid), readyMs, state };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+  }
+}
+
+/** The sidecar's JSON log → ready once "sidecar started" named the stats port and /healthz/ready says 200. */
+function sidecarReadiness(line, state) {
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return false;
+  }
+  if (entry.msg === "config applied") state.applied = entry;
+  if (entry.msg !== "sidecar started") return false;
+  const statsPort = entry.ports?.stats;
+  if (!statsPort) throw new Error(`rss-1000-services: "sidecar started" names no stats port: ${line}`);
+  return (async () => {
+    for (const deadline = performance.now() + READY_TIMEOUT_MS; performance.now() < deadline; await sleep(100)) {
+      if ((await httpStatus(statsPort, "/healthz/ready")) === 200) return true;
+    }
+    return false;
+  })();
+}
+
+/** The V8 flags the sidecar's launcher sets in its shebang (`#!/usr/bin/env -S node FLAGS`), so the bench measures what users run. */
+function shebangNodeFlags(file) {
+  const first = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
+  const match = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first);
+  return match ? match[1].trim().split(/\s+/) : [];
+}
+
+function sidecarArgs(configDir) {
+  return [
+    ...shebangNodeFlags(SIDECAR),
+    SIDECAR,
+    "--config", configDir,
+    "--outbound-port", "0", "--inbound-port", "0", "--app-port", "18080",
+    "--admin-port", "0", "--stats-port", "0",
+    "--namespace", "team-0", "--labels", "app=svc-0,version=v1",
+    "--access-log", "off", "--drain-seconds", "0",
+  ];
+}
+
+const FLOOR_SERVER = `require("node:http").createServer((q, s) => s.end("ok")).listen(0, "127.0.0.1", () => console.log("listening"));`;
+
+const median = (xs) => {
+  const a = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  if (a.length === 0) return NaN;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+
+async function series(label, argv, onLine, check) {
+  const samples = [];
+  for (let r = 0; r < RUNS; r++) {
+    const s = await measureOnce(argv, onLine);
+    check?.(s);
+    samples.push(s);
+    if (!opts.json) process.stderr.write(`  ${label} run ${r + 1}: VmRSS ${(s.rssKb / 1024).toFixed(1)} MB, PSS ${(s.pssKb / 1024).toFixed(1)} MB, ready in ${s.readyMs.toFixed(0)} ms\n`);
+  }
+  return {
+    label,
+    runs: RUNS,
+    rss_idle_mb: +(median(samples.map((s) => s.rssKb)) / 1024).toFixed(1),
+    pss_idle_mb: +(median(samples.map((s) => s.pssKb)) / 1024).toFixed(1),
+    ready_ms: +median(samples.map((s) => s.readyMs)).toFixed(0),
+    rss_samples_mb: samples.map((s) => +(s.rssKb / 1024).toFixed(1)),
+    ...(samples[0]?.state.applied ? { services_applied: samples[0].state.applied.services, clusters_applied: samples[0].state.applied.clusters } : {}),
+  };
+}
+
+const mesh = generateServicesConfig(SERVICES);
+try {
+  if (!opts.json) {
+    process.stderr.write(`rss: ${mesh.serviceEntries} ServiceEntries, ${mesh.virtualServices} VirtualServices, ${mesh.destinationRules} DestinationRules in ${mesh.dir}; ${RUNS} starts each, settle ${SETTLE_MS / 1000} s\n`);
+  }
+  const floor = await series("bare node:http server", ["-e", FLOOR_SERVER], (line) => line === "listening");
+  const small = await series("sidecar, 1 service (bench config)", sidecarArgs(BENCH_CONFIG), sidecarReadiness);
+  const big = await series(`sidecar, ${SERVICES} services`, sidecarArgs(mesh.dir), sidecarReadiness, (s) => {
+    const services = s.state.applied?.services;
+    if (services !== undefined && services < SERVICES) {
+      throw new Error(`rss-1000-services: the sidecar applied only ${services} of ${SERVICES} services; see its log:\n${s.state.lines.slice(-20).join("\n")}`);
+    }
+  });
+  const result = { date: new Date().toISOString(), services: SERVICES, settle_s: SETTLE_MS / 1000, goal_mb: 60, floor, small, big };
+  if (opts.json) {
+    console.log(JSON.stringify(result));
+  } else {
+    console.log(`\nIdle memory (median of ${RUNS} starts, after ready + ${SETTLE_MS / 1000} s settle)\n`);
+    console.log("| process | VmRSS MB | PSS MB | ready after ms | samples (RSS MB) |");
+    console.log("|---|---|---|---|---|");
+    for (const s of [floor, small, big]) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);
+    console.log(`\nGoal: RSS ≤ 60 MB idle with ${SERVICES} services: ${big.rss_idle_mb <= 60 ? "PASS" : "MISS"} (${big.rss_idle_mb} MB; ` +
+      `${(big.rss_idle_mb - small.rss_idle_mb).toFixed(1)} MB for the services, ${(small.rss_idle_mb - floor.rss_idle_mb).toFixed(1)} MB sidecar code over a bare Node server, ${floor.rss_idle_mb} MB Node itself)`);
+  }
+} finally {
+  if (opts["keep-config"]) process.stderr.write(`config kept in ${mesh.dir}\n`);
+  else rmSync(mesh.dir, { recursive: true, force: true });
+}
