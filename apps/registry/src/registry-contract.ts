@@ -2,7 +2,7 @@
 //   state/   the replicated state machine (pure): KV, sessions, catalog, health — applies commands
 //   server/  the Raft node: proposes commands, applies committed ones to the state, linearizable reads
 //   http/    the Consul-compatible HTTP API over a RegistryServer
-// Commands travel through Raft as JSON (encodeCommand/decodeCommand in state/). Values are base64
+// Commands travel through Raft as JSON (encodeEntry/decodeEntry in state/encode-command.ts). Values are base64
 // in commands (JSON-safe), bytes in query results.
 
 /** A Consul KV entry as the state holds it (the HTTP layer base64-encodes `value`). */
@@ -112,6 +112,11 @@ export interface RegistryReads {
   serviceInstances(service: string): readonly ServiceInstance[];
   /** Index of the last change to the catalog (or to `service` when given). */
   catalogIndex(service?: string): number;
+  /**
+   * All checks of `node` (node-level and service-level), by check id. Optional: without it the HTTP
+   * layer sees only the checks of nodes that have services (through serviceInstances).
+   */
+  nodeChecks?(node: string): readonly ServiceInstance["checks"][number][];
 }
 
 export interface SessionInfo {
@@ -161,6 +166,12 @@ export interface RegistryServer {
   /** Cluster membership changes (`/v1/operator/raft/peer`). */
   addServer(id: string, raftAddress: string): Promise<void>;
   removeServer(id: string): Promise<void>;
+  /**
+   * Renews a session's TTL (`PUT /v1/session/renew/:id`): the TTL clock lives on the leader, outside
+   * the replicated state. Resolves to the session, or undefined when it does not exist (404).
+   * Optional: a server without it answers renew with the session as it is (added by the HTTP layer).
+   */
+  renewSession?(id: string): Promise<SessionInfo | undefined>;
 }
 
 /** A write reached a follower that has no leader to forward to. */

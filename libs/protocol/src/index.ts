@@ -12,3 +12,15 @@ export {
   WatchTrustBundleResponse,
 } from "./gen/mesh/ca/v1/ca.ts";
 export type { CertificateServiceServer } from "./gen/mesh/ca/v1/ca.ts";
+
+export {
+  ForwardRequest,
+  ForwardResponse,
+  InstallSnapshotRequest,
+  InstallSnapshotResponse,
+  RaftTransportServiceClient,
+  RaftTransportServiceService,
+  StreamRequest,
+  StreamResponse,
+} from "./gen/mesh/raft/v1/raft.ts";
+export type { RaftTransportServiceServer } from "./gen/mesh/raft/v1/raft.ts";

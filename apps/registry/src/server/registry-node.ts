@@ -1,0 +1,695 @@
+// One registry server: drives a libs/raft RawNode over DurableStorage and the gRPC transport
+// (tick timer; each Ready: persist → send → apply → advance), applies committed entries to the
+// replicated state, and offers the contract's RegistryServer: writes (proposed here when leader,
+// forwarded to the leader otherwise), consistency barriers (ReadIndex), blocking-query waits,
+// leader-kept session TTLs and critical-service reaping, membership changes and graceful leave.
+import { createRawNode, decodeConfChange, nodeId } from "@meshwork/raft";
+import type { ConfChange, Entry, LogIndex, Message, NodeId, RawNode, Ready, ReadState, Snapshot, SoftState, Term } from "@meshwork/raft";
+import { NotLeaderError } from "../registry-contract.ts";
+import type { CommandResult, ReadConsistency, RegistryCommand, RegistryReads, RegistryServer, SessionInfo } from "../registry-contract.ts";
+import { decodeEntry, encodeEntry, parseCommand } from "../state/encode-command.ts";
+import { DurableStorage } from "../storage/durable-storage.ts";
+import { ForwardError, ForwardRejection, GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
+import type { TransportHandler, TransportTls } from "../transport/grpc-raft-transport.ts";
+import { parseWithBytes, stringifyWithBytes } from "../transport/json-bytes.ts";
+import { LeaderTimers } from "./leader-timers.ts";
+import type { ReplicatedState, StateMachineFactory } from "./replicated-state.ts";
+import { decodeSnapshotEnvelope, encodeSnapshotEnvelope } from "./snapshot-envelope.ts";
+
+export type LogFn = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+export interface RegistryNodeOptions {
+  readonly nodeId: string;
+  readonly dataDir: string;
+  /** Founding voters (Raft ids) when `dataDir` holds no log yet; every founder must be given the same set. Omit to join an existing cluster (then `addServer` on its leader). */
+  readonly bootstrap?: readonly string[] | undefined;
+  /** Known peers' Raft addresses (id → host:port); more are learnt from conf changes and from peers' messages. */
+  readonly peerAddresses?: Readonly<Record<string, string>> | undefined;
+  /** Where the Raft gRPC server listens; port 0 picks one. */
+  readonly raftBind: { readonly host: string; readonly port: number };
+  /** The host peers should dial for the Raft port (default: raftBind's host); the port is the bound one. */
+  readonly advertiseHost?: string | undefined;
+  /** This node's HTTP API address (`host:port`), reported as the leader's address to followers. */
+  readonly httpAddress: string;
+  readonly stateMachine: StateMachineFactory;
+  readonly tls?: TransportTls | undefined;
+  /** Wall clock (Unix ms), stamped into entries by the leader. Default Date.now. */
+  readonly nowMs?: () => number;
+  /** Election randomness. Default Math.random. */
+  readonly random?: () => number;
+  /** Milliseconds per Raft tick. Default 100 (elections after 1–2 s, heartbeats every 100 ms). */
+  readonly tickMs?: number;
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
+  /** Applied entries between local snapshots (then the log is compacted). Default 10,000. */
+  readonly snapshotEvery?: number;
+  /** How long a write or read waits for a leader to be elected before NotLeaderError. Default 5,000 ms. */
+  readonly leaderWaitMs?: number;
+  /** How long a ReadIndex may take before the read fails. Default 5,000 ms. */
+  readonly readTimeoutMs?: number;
+  /** WAL segment size (tests use small ones). */
+  readonly segmentBytes?: number;
+  readonly log?: LogFn;
+  /**
+   * Called once when the node had to stop itself (the disk refused a write, or a bug): the process
+   * should exit non-zero so its supervisor restarts it and recovery reads the WAL.
+   */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+interface PendingProposal {
+  readonly term: Term;
+  readonly resolve: (result: CommandResult & { readonly index: number }) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface PendingConfChange {
+  readonly term: Term;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface PendingRead {
+  index: number | null;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+interface ChangeWaiter {
+  readonly index: (state: RegistryReads) => number;
+  readonly minIndex: number;
+  readonly done: () => void;
+}
+
+/** The registry node was stopped while a request was waiting. */
+export class NodeStoppedError extends Error {
+  constructor(nodeIdValue: string) {
+    super(`registry node ${nodeIdValue} stopped`);
+    this.name = "NodeStoppedError";
+  }
+}
+
+/** A running registry server (RegistryServer of registry-contract.ts). */
+export class RegistryNode implements RegistryServer {
+  readonly nodeId: string;
+  private readonly self: NodeId;
+  private readonly options: RegistryNodeOptions;
+  private readonly storage: DurableStorage;
+  private readonly transport: GrpcRaftTransport;
+  private readonly raw: RawNode;
+  private readonly stateMachine: StateMachineFactory;
+  private readonly nowMs: () => number;
+  private readonly logFn: LogFn;
+  private current: ReplicatedState;
+  /** Raft id → Raft address, for the snapshot envelope and `peers`. */
+  private readonly raftAddresses = new Map<string, string>();
+  /** Raft id → HTTP address, learnt from peers' messages. */
+  private readonly httpAddresses = new Map<string, string>();
+  private applied: number;
+  private lastSnapshotIndex: number;
+  private soft: SoftState = { lead: null, state: "follower" };
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly confChanges = new Map<number, PendingConfChange>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readonly waiters = new Set<ChangeWaiter>();
+  private readonly leaderWaiters = new Set<() => void>();
+  private readonly timers = new LeaderTimers();
+  private readonly contextPrefix: string;
+  private httpAddress: string;
+  private readSequence = 0;
+  private ticks = 0;
+  private processScheduled = false;
+  private tickTimer: ReturnType<typeof setInterval> | null = null;
+  private stopped = false;
+  /** The bound Raft port. */
+  raftPort = 0;
+
+  private constructor(options: RegistryNodeOptions, storage: DurableStorage, transport: GrpcRaftTransport) {
+    this.options = options;
+    this.nodeId = options.nodeId;
+    this.self = nodeId(options.nodeId);
+    this.storage = storage;
+    this.transport = transport;
+    this.stateMachine = options.stateMachine;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.httpAddress = options.httpAddress;
+    this.logFn = options.log ?? (() => undefined);
+    this.contextPrefix = `${options.nodeId}/${this.nowMs().toString(36)}/${Math.floor((options.random ?? Math.random)() * 1e9).toString(36)}`;
+    for (const [id, address] of Object.entries(options.peerAddresses ?? {})) this.raftAddresses.set(id, address);
+    const snapshot = storage.snapshot();
+    this.current = stateMachine(options.stateMachine, snapshot, this.raftAddresses);
+    this.applied = snapshot.metadata.index;
+    this.lastSnapshotIndex = snapshot.metadata.index;
+    this.raw = createRawNode({
+      id: this.self,
+      electionTick: options.electionTick ?? 10,
+      heartbeatTick: options.heartbeatTick ?? 1,
+      storage,
+      random: options.random ?? Math.random,
+      disableProposalForwarding: true,
+      // The core narrates every election step; "leader changed" (ours) is the info-level line.
+      logger: { info: (line) => this.logFn("debug", line), warn: (line) => this.logFn("warn", line) },
+    });
+  }
+
+  /**
+   * Opens the data directory (founding the cluster if it is empty and `bootstrap` is given),
+   * starts the Raft transport and the tick timer. Throws WalCorruptionError for a damaged log.
+   */
+  static async start(options: RegistryNodeOptions): Promise<RegistryNode> {
+    const bootstrap = options.bootstrap === undefined || options.bootstrap.length === 0 ? undefined : { voters: options.bootstrap.map(nodeId), learners: [] };
+    if (bootstrap !== undefined && !bootstrap.voters.includes(nodeId(options.nodeId))) {
+      throw new RangeError(`--peers must include this node (--node-id ${options.nodeId}); got ${options.bootstrap?.join(", ") ?? ""}`);
+    }
+    const storage = DurableStorage.open(options.dataDir, {
+      ...(bootstrap !== undefined ? { bootstrap } : {}),
+      ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
+    });
+    const log = options.log ?? (() => undefined);
+    let transport: GrpcRaftTransport | null = null;
+    try {
+      transport = new GrpcRaftTransport({
+        selfId: nodeId(options.nodeId),
+        httpAddress: options.httpAddress,
+        raftAddress: "",
+        tls: options.tls,
+        log: (level, msg, fields) => log(level, msg, fields),
+      });
+      const node = new RegistryNode(options, storage, transport);
+      node.raftPort = await transport.start(options.raftBind.host, options.raftBind.port, node.handler());
+      const raftAddress = `${options.advertiseHost ?? options.raftBind.host}:${node.raftPort}`;
+      transport.setAdvertised({ raftAddress });
+      node.raftAddresses.set(options.nodeId, raftAddress);
+      for (const [id, address] of node.raftAddresses) transport.setPeer(nodeId(id), address);
+      // Replay what the log holds as committed before resolving, so callers see the state as it
+      // was at shutdown (not just the snapshot).
+      node.process();
+      node.tickTimer = setInterval(() => node.tick(), options.tickMs ?? 100);
+      node.log("info", "registry node started", { applied: node.applied, raftAddress, members: node.raw.status().config });
+      node.scheduleProcess();
+      return node;
+    } catch (error) {
+      if (transport !== null) transport.forceClose();
+      storage.close();
+      throw error;
+    }
+  }
+
+  private log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void {
+    this.logFn(level, msg, { node: this.nodeId, ...fields });
+  }
+
+  // ---- RegistryServer -------------------------------------------------------------------------
+
+  /** The current state (a new object after a snapshot from the leader is installed: read it fresh). */
+  get state(): RegistryReads {
+    return this.current;
+  }
+
+  get isLeader(): boolean {
+    return !this.stopped && this.soft.state === "leader";
+  }
+
+  /** The leader's Raft id, or null. */
+  get leaderId(): string | null {
+    return this.stopped ? null : this.soft.lead;
+  }
+
+  get leaderAddress(): string {
+    const lead = this.leaderId;
+    if (lead === null) return "";
+    if (lead === this.nodeId) return this.httpAddress;
+    return this.httpAddresses.get(lead) ?? "";
+  }
+
+  get peers(): readonly string[] {
+    const config = this.raw.status().config;
+    return config.voters.map((id) => this.raftAddresses.get(id) ?? id);
+  }
+
+  /** The index of the last entry applied here. */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Raft status, for operators and tests. */
+  status(): ReturnType<RawNode["status"]> {
+    return this.raw.status();
+  }
+
+  async write(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> {
+    // Validate here so a bad command fails on the node that received it (CommandDecodeError).
+    encodeEntry({ command, nowMs: this.nowMs() });
+    const deadline = this.nowMs() + (this.options.leaderWaitMs ?? 5000);
+    for (;;) {
+      this.checkRunning();
+      if (this.isLeader) {
+        const proposed = this.proposeLocal(command);
+        if (proposed !== null) return proposed;
+      } else {
+        const lead = this.leaderId;
+        if (lead !== null) {
+          try {
+            const response = await this.transport.forward(nodeId(lead), { command: Buffer.from(JSON.stringify(command), "utf8") });
+            return { ...(parseWithBytes(response.resultJson) as CommandResult), index: Number(response.index) };
+          } catch (error) {
+            if (!(error instanceof ForwardError) || !(error.notLeader || error.notSent)) throw error;
+            // The peer we took for the leader is not (any more), or is down and the request never
+            // left: wait for the next leader.
+          }
+        }
+      }
+      const remaining = deadline - this.nowMs();
+      if (remaining <= 0) throw new NotLeaderError(this.leaderAddress);
+      await this.leaderChange(Math.min(remaining, 200));
+    }
+  }
+
+  async readBarrier(consistency: ReadConsistency): Promise<void> {
+    this.checkRunning();
+    if (consistency === "stale") return;
+    // "default" on the leader serves its state as it is (Consul's default mode); a follower has no
+    // such shortcut and does a ReadIndex through the leader, like "consistent".
+    if (consistency === "default" && this.isLeader) return;
+    const deadline = this.nowMs() + (this.options.leaderWaitMs ?? 5000);
+    for (;;) {
+      this.checkRunning();
+      const context = `${this.contextPrefix}/${++this.readSequence}`;
+      if (this.raw.readIndex(context).ok) {
+        this.scheduleProcess();
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            this.reads.delete(context);
+            reject(new NotLeaderError(this.leaderAddress));
+          }, this.options.readTimeoutMs ?? 5000);
+          this.reads.set(context, { index: null, resolve, reject, timer });
+        });
+        return;
+      }
+      const remaining = deadline - this.nowMs();
+      if (remaining <= 0) throw new NotLeaderError(this.leaderAddress);
+      await this.leaderChange(Math.min(remaining, 200));
+    }
+  }
+
+  waitForChange(index: (state: RegistryReads) => number, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.stopped || index(this.current) > minIndex || signal?.aborted === true) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter: ChangeWaiter = {
+        index,
+        minIndex,
+        done: () => {
+          this.waiters.delete(waiter);
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", waiter.done);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, waitMs);
+      signal?.addEventListener("abort", waiter.done);
+      this.waiters.add(waiter);
+    });
+  }
+
+  async addServer(id: string, raftAddress: string): Promise<void> {
+    await this.changeMembership({ type: "add-voter", nodeId: nodeId(id), context: raftAddress });
+  }
+
+  async removeServer(id: string): Promise<void> {
+    await this.changeMembership({ type: "remove-node", nodeId: nodeId(id) });
+  }
+
+  /**
+   * Renews a session's TTL (Consul's PUT /v1/session/renew): the timers live on the leader, so a
+   * follower forwards. Resolves with the session, or undefined if it does not exist.
+   */
+  async renewSession(id: string): Promise<SessionInfo | undefined> {
+    this.checkRunning();
+    if (this.isLeader) return this.renewLocal(id);
+    const lead = this.leaderId;
+    if (lead === null) throw new NotLeaderError("");
+    const response = await this.transport.forward(nodeId(lead), { renewSessionId: id }).catch((error: unknown) => {
+      if (error instanceof ForwardError && error.notLeader) throw new NotLeaderError(this.leaderAddress);
+      throw error;
+    });
+    return (JSON.parse(response.resultJson) as SessionInfo | null) ?? undefined;
+  }
+
+  /** Sets this node's HTTP API address once its listener is bound (sent to peers with every batch). */
+  setHttpAddress(address: string): void {
+    this.httpAddress = address;
+    this.transport.setAdvertised({ httpAddress: address });
+  }
+
+  /** Learns or corrects a peer's Raft address. */
+  setPeerAddress(id: string, raftAddress: string): void {
+    if (id === this.nodeId) return;
+    this.raftAddresses.set(id, raftAddress);
+    this.transport.setPeer(nodeId(id), raftAddress);
+  }
+
+  /**
+   * Graceful leave: a leader hands leadership to its most caught-up voter (waiting up to
+   * `timeoutMs` for another node to take over), then the node stops.
+   */
+  async leave(timeoutMs = 3000): Promise<void> {
+    if (this.stopped) return;
+    if (this.isLeader) {
+      const status = this.raw.status();
+      const candidates = (status.progress ?? []).filter((p) => p.id !== this.self && !p.isLearner).sort((a, b) => b.match - a.match);
+      const target = candidates[0];
+      if (target !== undefined) {
+        this.log("info", "transferring leadership before leaving", { to: target.id });
+        this.raw.transferLeader(target.id);
+        this.scheduleProcess();
+        const deadline = this.nowMs() + timeoutMs;
+        while (this.soft.state === "leader" && this.nowMs() < deadline && !this.stopped) await this.leaderChange(deadline - this.nowMs());
+      }
+    }
+    await this.stop();
+  }
+
+  /** Stops ticking, closes the transport and the storage; waiting requests fail with NodeStoppedError. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.halt();
+    await this.transport.close();
+    this.storage.close();
+    this.log("info", "registry node stopped");
+  }
+
+  /** Stops at once without a clean transport shutdown (tests: a crash of the process). */
+  kill(): void {
+    if (this.stopped) return;
+    this.halt();
+    this.transport.forceClose();
+    this.storage.close();
+  }
+
+  private halt(): void {
+    this.stopped = true;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    const error = new NodeStoppedError(this.nodeId);
+    for (const pending of this.proposals.values()) pending.reject(error);
+    this.proposals.clear();
+    for (const pending of this.confChanges.values()) pending.reject(error);
+    this.confChanges.clear();
+    for (const read of this.reads.values()) {
+      clearTimeout(read.timer);
+      read.reject(error);
+    }
+    this.reads.clear();
+    for (const waiter of [...this.waiters]) waiter.done();
+    this.notifyLeaderWaiters();
+  }
+
+  private checkRunning(): void {
+    if (this.stopped) throw new NodeStoppedError(this.nodeId);
+  }
+
+  // ---- proposing ------------------------------------------------------------------------------
+
+  /** Proposes on this (leader) node; null when leadership was lost meanwhile (the caller retries). */
+  private proposeLocal(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> | null {
+    const result = this.raw.propose(encodeEntry({ command, nowMs: this.nowMs() }));
+    if (!result.ok) {
+      if (result.reason === "not-leader" || result.reason === "transfer-in-progress" || result.reason === "proposal-dropped") return null;
+      return Promise.reject(new Error(`the leader refused the write (${result.reason})`));
+    }
+    if (result.via !== "appended") return null;
+    const { index, term } = result;
+    this.scheduleProcess();
+    return new Promise((resolve, reject) => this.proposals.set(index, { term, resolve, reject }));
+  }
+
+  private async changeMembership(change: ConfChange): Promise<void> {
+    this.checkRunning();
+    if (!this.isLeader) throw new NotLeaderError(this.leaderAddress);
+    const result = this.raw.proposeConfChange(change);
+    if (!result.ok) {
+      if (result.reason === "not-leader") throw new NotLeaderError(this.leaderAddress);
+      throw new Error(`membership change ${change.type} ${change.nodeId} refused (${result.reason}): ${result.reason === "conf-change-pending" ? "one change at a time; retry when the previous one is applied" : "see the Raft status"}`);
+    }
+    if (result.via !== "appended") throw new NotLeaderError(this.leaderAddress);
+    const { index, term } = result;
+    this.scheduleProcess();
+    await new Promise<void>((resolve, reject) => this.confChanges.set(index, { term, resolve, reject }));
+  }
+
+  private renewLocal(id: string): SessionInfo | undefined {
+    const session = this.current.session(id);
+    if (session !== undefined) this.timers.renew(id, session.ttlMs, this.nowMs());
+    return session;
+  }
+
+  // ---- the driver loop ------------------------------------------------------------------------
+
+  private handler(): TransportHandler {
+    return {
+      onMessage: (message: Message, sender) => {
+        if (this.stopped) return;
+        if (sender.httpAddress !== "") this.httpAddresses.set(message.from, sender.httpAddress);
+        if (sender.raftAddress !== "" && this.raftAddresses.get(message.from) !== sender.raftAddress) this.setPeerAddress(message.from, sender.raftAddress);
+        try {
+          this.raw.step(message);
+        } catch (error) {
+          this.log("warn", "raft message refused", { from: message.from, type: message.type, err: error });
+        }
+        this.scheduleProcess();
+      },
+      onForward: async (request) => {
+        if (!this.isLeader) throw new ForwardRejection(this.leaderId ?? "");
+        if (request.command === null) {
+          const session = this.renewLocal(request.renewSessionId);
+          return { index: this.applied, resultJson: JSON.stringify(session ?? null) };
+        }
+        const command = parseCommand(JSON.parse(Buffer.from(request.command).toString("utf8")));
+        const proposed = this.proposeLocal(command);
+        if (proposed === null) throw new ForwardRejection(this.leaderId ?? "");
+        const result = await proposed;
+        const { index, ...rest } = result;
+        return { index, resultJson: stringifyWithBytes(rest) };
+      },
+      onUnreachable: (peer) => {
+        if (!this.stopped) this.raw.reportUnreachable(peer);
+      },
+      onSnapshotSent: (peer, outcome) => {
+        if (this.stopped) return;
+        this.raw.reportSnapshot(peer, outcome);
+        this.scheduleProcess();
+      },
+    };
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.raw.tick();
+    // The leader's timers are checked once per heartbeat-ish period of 10 ticks (1 s by default).
+    if (this.isLeader && ++this.ticks % 10 === 0) this.leaderSweep();
+    this.scheduleProcess();
+  }
+
+  private scheduleProcess(): void {
+    if (this.processScheduled || this.stopped) return;
+    this.processScheduled = true;
+    // setImmediate, not a microtask: proposals and messages of one event-loop turn share a Ready (one fdatasync).
+    setImmediate(() => {
+      this.processScheduled = false;
+      if (this.stopped) return;
+      try {
+        this.process();
+      } catch (error) {
+        // A disk that refused a write (ENOSPC, failed fdatasync) or a bug: stop rather than run on
+        // with memory ahead of disk. The process supervisor restarts us; recovery reads the WAL.
+        this.log("error", "registry node failed; stopping", { err: error });
+        try {
+          this.kill();
+        } finally {
+          this.options.onFatal?.(error);
+        }
+      }
+    });
+  }
+
+  private process(): void {
+    const appliedBefore = this.applied;
+    while (this.raw.hasReady()) {
+      const ready = this.raw.ready();
+      this.storage.save(ready);
+      if (ready.softState !== undefined) this.onSoftState(ready.softState);
+      this.transport.send(ready.messages);
+      if (ready.snapshot !== undefined) this.applySnapshot(ready.snapshot);
+      for (const entry of ready.committedEntries) this.applyEntry(entry);
+      for (const readState of ready.readStates) this.onReadState(readState);
+      this.raw.advance(ready);
+      this.afterAdvance(ready);
+    }
+    this.serveReads();
+    if (this.applied !== appliedBefore) {
+      this.notifyWaiters();
+      this.maybeSnapshot();
+    }
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const wasLeader = this.soft.state === "leader";
+    const leaderChanged = soft.lead !== this.soft.lead;
+    this.soft = soft;
+    if (leaderChanged) {
+      this.log("info", "leader changed", { leader: soft.lead, role: soft.state });
+      // A ReadIndex request sent to the old leader may be lost with it: ask the new one too (a
+      // second answer only moves the read point later, which is still linearizable).
+      if (soft.lead !== null) for (const [context, read] of this.reads) if (read.index === null) this.raw.readIndex(context);
+    }
+    if (soft.state === "leader" && !wasLeader) this.timers.reset();
+    if (soft.state !== "leader" && wasLeader) this.timers.reset();
+    this.notifyLeaderWaiters();
+  }
+
+  private applySnapshot(snapshot: Snapshot): void {
+    this.current = stateMachine(this.stateMachine, snapshot, this.raftAddresses);
+    for (const [id, address] of this.raftAddresses) this.transport.setPeer(nodeId(id), address);
+    this.applied = snapshot.metadata.index;
+    this.lastSnapshotIndex = snapshot.metadata.index;
+    this.log("info", "installed snapshot from the leader", { index: snapshot.metadata.index, bytes: snapshot.data.byteLength });
+    const lost = new Error("the write's outcome is unknown: this node installed a snapshot past it (retry if idempotent)");
+    for (const [index, pending] of this.proposals) {
+      if (index <= snapshot.metadata.index) {
+        this.proposals.delete(index);
+        pending.reject(lost);
+      }
+    }
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.applied) return;
+    this.applied = entry.index;
+    if (entry.type === "conf-change") {
+      this.current.markApplied(entry.index);
+      const change = decodeConfChange(entry.data);
+      if (change.type !== "remove-node" && change.context !== undefined && change.context !== "") this.setPeerAddress(change.nodeId, change.context);
+      const pending = this.confChanges.get(entry.index);
+      if (pending !== undefined) {
+        this.confChanges.delete(entry.index);
+        if (pending.term === entry.term) pending.resolve();
+        else pending.reject(new Error("the membership change was lost in a leadership change; retry"));
+      }
+      return;
+    }
+    const pending = this.proposals.get(entry.index);
+    if (pending !== undefined) this.proposals.delete(entry.index);
+    if (entry.data.byteLength === 0) {
+      // A new leader's empty entry (Raft §8).
+      this.current.markApplied(entry.index);
+      pending?.reject(new Error("the write was lost in a leadership change; retry"));
+      return;
+    }
+    let result: CommandResult;
+    try {
+      const { command, nowMs } = decodeEntry(entry.data);
+      result = this.current.apply(entry.index, command, nowMs);
+    } catch (error) {
+      // Every replica fails the same way on the same entry, so they stay identical.
+      this.log("error", "committed entry could not be applied", { index: entry.index, err: error });
+      this.current.markApplied(entry.index);
+      pending?.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (pending === undefined) return;
+    if (pending.term === entry.term) pending.resolve({ ...result, index: entry.index });
+    else pending.reject(new Error("the write was lost in a leadership change; retry"));
+  }
+
+  private afterAdvance(ready: Ready): void {
+    // Conf changes take effect at advance: drop transports to removed members.
+    if (!ready.committedEntries.some((entry) => entry.type === "conf-change")) return;
+    const config = this.raw.status().config;
+    for (const id of [...this.raftAddresses.keys()]) {
+      if (id !== this.nodeId && !config.voters.includes(nodeId(id)) && !config.learners.includes(nodeId(id))) {
+        const removed = ready.committedEntries.some((entry) => entry.type === "conf-change" && decodeConfChange(entry.data).nodeId === id);
+        if (removed) {
+          this.raftAddresses.delete(id);
+          this.transport.removePeer(nodeId(id));
+        }
+      }
+    }
+  }
+
+  private onReadState(readState: ReadState): void {
+    const read = this.reads.get(readState.context);
+    if (read !== undefined) read.index = readState.index;
+  }
+
+  private serveReads(): void {
+    for (const [context, read] of this.reads) {
+      if (read.index !== null && read.index <= this.applied) {
+        this.reads.delete(context);
+        clearTimeout(read.timer);
+        read.resolve();
+      }
+    }
+  }
+
+  private notifyWaiters(): void {
+    for (const waiter of [...this.waiters]) {
+      if (waiter.index(this.current) > waiter.minIndex) waiter.done();
+    }
+  }
+
+  private leaderChange(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.leaderWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      this.leaderWaiters.add(done);
+    });
+  }
+
+  private notifyLeaderWaiters(): void {
+    for (const done of [...this.leaderWaiters]) done();
+  }
+
+  private maybeSnapshot(): void {
+    if (this.applied - this.lastSnapshotIndex < (this.options.snapshotEvery ?? 10_000)) return;
+    const index = this.applied as LogIndex;
+    const data = encodeSnapshotEnvelope({ peers: Object.fromEntries(this.raftAddresses), state: this.current.snapshot() });
+    if (this.storage.createSnapshotAndCompact(index, this.raw.status().config, data)) {
+      this.lastSnapshotIndex = index;
+      this.log("info", "snapshot taken; log compacted", { index, bytes: data.byteLength });
+    }
+  }
+
+  /** The leader's timers: expire sessions, reap services critical for too long. */
+  private leaderSweep(): void {
+    const now = this.nowMs();
+    for (const id of this.timers.expiredSessions(this.current, now)) {
+      this.log("info", "session TTL expired; destroying", { session: id });
+      this.proposeMaintenance({ op: "session-destroy", id }, `session/${id}`);
+    }
+    for (const due of this.timers.criticalServices(this.current, now)) {
+      this.log("info", "service critical past deregister_critical_service_after; deregistering", { ...due });
+      this.proposeMaintenance({ op: "catalog-deregister", node: due.node, serviceId: due.serviceId }, `service/${due.node}/${due.serviceId}`);
+    }
+  }
+
+  private proposeMaintenance(command: RegistryCommand, key: string): void {
+    const proposed = this.proposeLocal(command);
+    if (proposed === null) {
+      this.timers.retry(key);
+      return;
+    }
+    proposed.catch(() => this.timers.retry(key));
+  }
+}
+
+/** The state held by `snapshot` (empty at index 0); merges the snapshot's address book into `addresses`. */
+function stateMachine(factory: StateMachineFactory, snapshot: Snapshot, addresses: Map<string, string>): ReplicatedState {
+  if (snapshot.metadata.index === 0 || snapshot.data.byteLength === 0) return factory.empty();
+  const envelope = decodeSnapshotEnvelope(snapshot.data);
+  for (const [id, address] of Object.entries(envelope.peers)) if (!addresses.has(id)) addresses.set(id, address);
+  return factory.restore(envelope.state);
+}

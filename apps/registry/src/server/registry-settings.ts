@@ -1,0 +1,24 @@
+// The registry server's settings: flags and environment (docs/design/app-conventions.md), declared once.
+import { defineSettings } from "@meshwork/runtime";
+
+/** Every setting of the registry server process. */
+export const registrySettings = defineSettings({
+  nodeId: { type: "string", required: true, env: "MESHWORK_REGISTRY_NODE_ID", valueName: "ID", description: "This server's Raft id: stable for its life, unique in the cluster." },
+  peers: {
+    type: "list",
+    env: "MESHWORK_REGISTRY_PEERS",
+    valueName: "ID=HOST:PORT",
+    description: "Founding members and their Raft addresses (this node included), e.g. n1=10.0.0.1:8300,n2=10.0.0.2:8300. Used to bootstrap an empty data dir; omit to join an existing cluster (then add this server on its leader).",
+  },
+  dataDir: { type: "string", default: ".meshwork/registry", env: "MESHWORK_REGISTRY_DATA_DIR", valueName: "DIR", description: "Write-ahead log and snapshots." },
+  bind: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_BIND", valueName: "HOST", description: "Address the Raft and HTTP listeners bind." },
+  advertise: { type: "string", env: "MESHWORK_REGISTRY_ADVERTISE", valueName: "HOST", description: "Host peers and clients use to reach this server (default: --bind; required when binding 0.0.0.0)." },
+  raftPort: { type: "number", integer: true, default: 8300, env: "MESHWORK_REGISTRY_RAFT_PORT", description: "gRPC port of the Raft transport (mesh.raft.v1); 0 picks one." },
+  httpPort: { type: "number", integer: true, default: 8500, env: "MESHWORK_REGISTRY_HTTP_PORT", description: "Consul-compatible HTTP API port; 0 picks one." },
+  tlsCa: { type: "string", env: "MESHWORK_REGISTRY_TLS_CA", valueName: "FILE", description: "CA bundle (PEM) peers' certificates must chain to; with --tls-cert and --tls-key turns on mutual TLS between peers." },
+  tlsCert: { type: "string", env: "MESHWORK_REGISTRY_TLS_CERT", valueName: "FILE", description: "This server's certificate chain (PEM) for the Raft port." },
+  tlsKey: { type: "string", env: "MESHWORK_REGISTRY_TLS_KEY", valueName: "FILE", description: "This server's private key (PEM)." },
+  tickMs: { type: "number", integer: true, default: 100, env: "MESHWORK_REGISTRY_TICK_MS", description: "Raft tick; elections after 10-20 ticks without a leader, heartbeats every tick." },
+  snapshotEvery: { type: "number", integer: true, default: 10_000, env: "MESHWORK_REGISTRY_SNAPSHOT_EVERY", description: "Applied entries between snapshots (the log is compacted at each)." },
+  logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
+});

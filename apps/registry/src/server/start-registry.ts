@@ -1,0 +1,91 @@
+// Starts a registry server from its settings: the Raft node (data dir, transport, optional peer
+// TLS) and the Consul HTTP API over it, registering stop hooks so SIGTERM leaves gracefully
+// (HTTP closes first, then a leader hands over leadership, then the node stops). main.ts calls it;
+// tests call it in-process with port 0 and a temporary data dir.
+import * as fs from "node:fs";
+import type { Settings } from "@meshwork/runtime";
+import type { Logger } from "@meshwork/telemetry";
+import { startHttpApi } from "../http/start-http-api.ts";
+import type { TransportTls } from "../transport/grpc-raft-transport.ts";
+import { parsePeers } from "./parse-peers.ts";
+import { RegistryNode } from "./registry-node.ts";
+import type { registrySettings } from "./registry-settings.ts";
+import { registryStateMachine } from "./registry-state-machine.ts";
+
+/** The registry's settings, as read from flags and environment. */
+export type RegistryConfig = Settings<typeof registrySettings>;
+
+/** An operator error in the settings (main prints it and exits 2). */
+export class RegistrySettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegistrySettingsError";
+  }
+}
+
+export interface RegistryDeps {
+  readonly logger: Logger;
+  /** Registers a stop hook (runUntilStopped's `lifecycle.onStop`); hooks run in reverse order. */
+  readonly onStop: (name: string, hook: () => Promise<void> | void) => void;
+  /** The node stopped itself (disk failure): main exits 1 so the supervisor restarts it. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+export interface RunningRegistry {
+  readonly node: RegistryNode;
+  readonly raftPort: number;
+  readonly httpPort: number;
+}
+
+function readTls(config: RegistryConfig): TransportTls | undefined {
+  const files = [config.tlsCa, config.tlsCert, config.tlsKey];
+  if (files.every((file) => file === undefined)) return undefined;
+  if (config.tlsCa === undefined || config.tlsCert === undefined || config.tlsKey === undefined) {
+    throw new RegistrySettingsError("peer TLS needs all of --tls-ca, --tls-cert and --tls-key (or none of them for plaintext)");
+  }
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (error) {
+      throw new RegistrySettingsError(`cannot read ${flag} ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  return { ca: read("--tls-ca", config.tlsCa), cert: read("--tls-cert", config.tlsCert), key: read("--tls-key", config.tlsKey) };
+}
+
+/** Throws RegistrySettingsError for bad settings, WalCorruptionError for a damaged data dir. */
+export async function startRegistry(config: RegistryConfig, deps: RegistryDeps): Promise<RunningRegistry> {
+  const { logger } = deps;
+  const parsed = parsePeers(config.peers);
+  if (!parsed.ok) throw new RegistrySettingsError(parsed.message);
+  const wildcard = config.bind === "0.0.0.0" || config.bind === "::";
+  if (wildcard && config.advertise === undefined) throw new RegistrySettingsError(`--bind ${config.bind} needs --advertise: the host peers and clients can reach this server at`);
+  const advertiseHost = config.advertise ?? config.bind;
+  const peers = new Map(parsed.peers);
+  if (peers.size > 0 && !peers.has(config.nodeId)) {
+    throw new RegistrySettingsError(`--peers must list this node too (--node-id ${config.nodeId}), e.g. ${config.nodeId}=${advertiseHost}:${config.raftPort}`);
+  }
+  const tls = readTls(config);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const node = await RegistryNode.start({
+    nodeId: config.nodeId,
+    dataDir: config.dataDir,
+    bootstrap: peers.size > 0 ? [...peers.keys()] : undefined,
+    peerAddresses: Object.fromEntries([...peers].filter(([id]) => id !== config.nodeId)),
+    raftBind: { host: config.bind, port: config.raftPort },
+    advertiseHost,
+    httpAddress: `${advertiseHost}:${config.httpPort}`,
+    stateMachine: registryStateMachine,
+    tls,
+    tickMs: config.tickMs,
+    snapshotEvery: config.snapshotEvery,
+    log: (level, msg, fields) => logger[level](msg, fields),
+    ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
+  });
+  deps.onStop("raft node (graceful leave)", () => node.leave());
+  const http = await startHttpApi(node, { host: config.bind, port: config.httpPort, agent: { address: advertiseHost } });
+  node.setHttpAddress(`${advertiseHost}:${http.port}`);
+  deps.onStop("http api", () => http.close());
+  logger.info("ready", { nodeId: config.nodeId, raftPort: node.raftPort, httpPort: http.port, dataDir: config.dataDir, tls: tls !== undefined });
+  return { node, raftPort: node.raftPort, httpPort: http.port };
+}

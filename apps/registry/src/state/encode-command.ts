@@ -1,0 +1,276 @@
+// The bytes of a registry Raft entry: a command plus the leader's clock reading, so that every
+// replica applies lock-delay against the same time. JSON (UTF-8), validated on both ends.
+import type { CheckDefinition, HealthStatus, KvTxnOp, RegistryCommand, ServiceDefinition } from "../registry-contract.ts";
+import { isBase64 } from "./base64.ts";
+
+/** What a registry Raft entry carries. `nowMs` is the proposing leader's wall clock (Unix ms). */
+export interface RegistryEntry {
+  readonly command: RegistryCommand;
+  readonly nowMs: number;
+}
+
+/** A Raft entry (or a command about to become one) that is not a valid registry entry. */
+export class CommandDecodeError extends Error {
+  readonly code = "bad-command";
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandDecodeError";
+  }
+}
+
+/** Envelope version: bump with a decoder for the old one when the shape changes. */
+const VERSION = 1;
+
+/** Validates `entry` and encodes it; throws `CommandDecodeError` naming the bad field. */
+export function encodeEntry(entry: RegistryEntry): Uint8Array {
+  const checked = parseEntry(entry);
+  return new TextEncoder().encode(JSON.stringify({ v: VERSION, nowMs: checked.nowMs, command: checked.command }));
+}
+
+/** Decodes and validates the bytes of a registry entry; throws `CommandDecodeError` for anything else. */
+export function decodeEntry(bytes: Uint8Array): RegistryEntry {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new CommandDecodeError(`registry entry of ${bytes.length} bytes is not UTF-8: it was not written by encodeEntry`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CommandDecodeError(`registry entry is not JSON (${(error as Error).message}): ${preview(text)}; it was not written by encodeEntry`);
+  }
+  if (!isRecord(json)) throw new CommandDecodeError(`registry entry must be a JSON object {v, nowMs, command}, got ${preview(text)}`);
+  if (json["v"] !== VERSION) {
+    throw new CommandDecodeError(`registry entry has version ${JSON.stringify(json["v"])}; this build reads version ${VERSION}: upgrade the node`);
+  }
+  return parseEntry(json);
+}
+
+function parseEntry(value: unknown): RegistryEntry {
+  if (!isRecord(value)) throw new CommandDecodeError("registry entry must be an object {nowMs, command}");
+  const nowMs = value["nowMs"];
+  if (typeof nowMs !== "number" || !Number.isSafeInteger(nowMs) || nowMs < 0) {
+    throw new CommandDecodeError(`entry.nowMs must be a non-negative integer (Unix ms), got ${JSON.stringify(nowMs)}`);
+  }
+  return { nowMs, command: parseCommand(value["command"], "command") };
+}
+
+/** Validates a command (as `decodeEntry` does) and returns a copy holding only the known fields. */
+export function parseCommand(value: unknown, at = "command"): RegistryCommand {
+  const r: Reader = new Reader(value, at);
+  const op = r.str("op");
+  switch (op) {
+    case "kv-set":
+      return omitUndefined({
+        op,
+        key: r.str("key"),
+        value: r.base64("value"),
+        flags: r.optUint("flags"),
+        cas: r.optUint("cas"),
+        acquire: r.optNonEmpty("acquire"),
+        release: r.optNonEmpty("release"),
+      });
+    case "kv-delete":
+      return omitUndefined({ op, key: r.str("key"), recurse: r.optBool("recurse"), cas: r.optUint("cas") });
+    case "txn": {
+      const ops = r.array("ops").map((item, i) => parseTxnOp(item, `${at}.ops[${i}]`));
+      return { op, ops };
+    }
+    case "session-create": {
+      const behavior = r.str("behavior");
+      if (behavior !== "release" && behavior !== "delete") r.fail("behavior", `must be "release" or "delete", got ${JSON.stringify(behavior)}`);
+      return {
+        op,
+        id: r.nonEmpty("id"),
+        name: r.str("name"),
+        node: r.str("node"),
+        ttlMs: r.uint("ttlMs"),
+        lockDelayMs: r.uint("lockDelayMs"),
+        behavior,
+        checks: r.stringArray("checks"),
+      };
+    }
+    case "session-destroy":
+      return { op, id: r.nonEmpty("id") };
+    case "catalog-register": {
+      const service = r.has("service") ? parseService(r.get("service"), `${at}.service`) : undefined;
+      const checks = r.has("checks") ? r.array("checks").map((item, i) => parseCheck(item, `${at}.checks[${i}]`)) : undefined;
+      return omitUndefined({ op, node: r.nonEmpty("node"), address: r.str("address"), nodeMeta: r.optStringRecord("nodeMeta"), service, checks });
+    }
+    case "catalog-deregister":
+      return omitUndefined({ op, node: r.nonEmpty("node"), serviceId: r.optNonEmpty("serviceId"), checkId: r.optNonEmpty("checkId") });
+    case "check-update":
+      return { op, node: r.nonEmpty("node"), checkId: r.nonEmpty("checkId"), status: r.status("status"), output: r.str("output") };
+    default:
+      return r.fail(
+        "op",
+        `${JSON.stringify(op)} is not a registry command: use one of kv-set, kv-delete, txn, session-create, session-destroy, catalog-register, catalog-deregister, check-update`,
+      );
+  }
+}
+
+const TXN_VERBS = ["set", "cas", "lock", "unlock", "get", "get-tree", "check-index", "check-session", "check-not-exists", "delete", "delete-tree", "delete-cas"];
+
+function parseTxnOp(value: unknown, at: string): KvTxnOp {
+  const r: Reader = new Reader(value, at);
+  const verb = r.str("verb");
+  const key = r.str("key");
+  switch (verb) {
+    case "set":
+      return omitUndefined({ verb, key, value: r.base64("value"), flags: r.optUint("flags") });
+    case "cas":
+      return omitUndefined({ verb, key, value: r.base64("value"), flags: r.optUint("flags"), index: r.uint("index") });
+    case "lock":
+    case "unlock":
+      return omitUndefined({ verb, key, value: r.base64("value"), flags: r.optUint("flags"), session: r.nonEmpty("session") });
+    case "get":
+    case "get-tree":
+    case "check-not-exists":
+    case "delete":
+    case "delete-tree":
+      return { verb, key };
+    case "check-index":
+    case "delete-cas":
+      return { verb, key, index: r.uint("index") };
+    case "check-session":
+      return { verb, key, session: r.nonEmpty("session") };
+    default:
+      return r.fail("verb", `${JSON.stringify(verb)} is not a KV txn verb: use one of ${TXN_VERBS.join(", ")}`);
+  }
+}
+
+function parseService(value: unknown, at: string): ServiceDefinition {
+  const r: Reader = new Reader(value, at);
+  const port = r.uint("port");
+  if (port > 65535) r.fail("port", `must be a port number 0-65535, got ${port}`);
+  return { id: r.nonEmpty("id"), service: r.nonEmpty("service"), address: r.str("address"), port, tags: r.stringArray("tags"), meta: r.stringRecord("meta") };
+}
+
+const CHECK_TYPES = ["http", "tcp", "grpc", "ttl", "serf"] as const;
+
+function parseCheck(value: unknown, at: string): CheckDefinition {
+  const r: Reader = new Reader(value, at);
+  const type = r.str("type");
+  if (!(CHECK_TYPES as readonly string[]).includes(type)) r.fail("type", `must be one of ${CHECK_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
+  return omitUndefined({
+    checkId: r.nonEmpty("checkId"),
+    name: r.str("name"),
+    serviceId: r.optNonEmpty("serviceId"),
+    status: r.status("status"),
+    output: r.str("output"),
+    type: type as CheckDefinition["type"],
+    http: r.optStr("http"),
+    tcp: r.optStr("tcp"),
+    grpc: r.optStr("grpc"),
+    intervalMs: r.optUint("intervalMs"),
+    timeoutMs: r.optUint("timeoutMs"),
+    ttlMs: r.optUint("ttlMs"),
+    deregisterCriticalAfterMs: r.optUint("deregisterCriticalAfterMs"),
+  }) as CheckDefinition;
+}
+
+/** Reads typed fields of one JSON object, failing with the field's path. */
+class Reader {
+  private readonly obj: Record<string, unknown>;
+  private readonly at: string;
+  constructor(value: unknown, at: string) {
+    this.at = at;
+    if (!isRecord(value)) throw new CommandDecodeError(`${at} must be an object, got ${preview(JSON.stringify(value) ?? String(value))}`);
+    this.obj = value;
+  }
+  fail(field: string, message: string): never {
+    throw new CommandDecodeError(`${this.at}.${field} ${message}`);
+  }
+  has(field: string): boolean {
+    return this.obj[field] !== undefined && this.obj[field] !== null;
+  }
+  get(field: string): unknown {
+    return this.obj[field];
+  }
+  str(field: string): string {
+    const v = this.obj[field];
+    if (typeof v !== "string") this.fail(field, `must be a string, got ${describe(v)}`);
+    return v;
+  }
+  nonEmpty(field: string): string {
+    const v = this.str(field);
+    if (v === "") this.fail(field, "must not be empty");
+    return v;
+  }
+  optStr(field: string): string | undefined {
+    return this.has(field) ? this.str(field) : undefined;
+  }
+  optNonEmpty(field: string): string | undefined {
+    return this.has(field) ? this.nonEmpty(field) : undefined;
+  }
+  base64(field: string): string {
+    const v = this.str(field);
+    if (!isBase64(v)) this.fail(field, `must be padded standard base64 (values travel base64-encoded), got ${preview(JSON.stringify(v))}`);
+    return v;
+  }
+  uint(field: string): number {
+    const v = this.obj[field];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) this.fail(field, `must be a non-negative integer, got ${describe(v)}`);
+    return v;
+  }
+  optUint(field: string): number | undefined {
+    return this.has(field) ? this.uint(field) : undefined;
+  }
+  optBool(field: string): boolean | undefined {
+    if (!this.has(field)) return undefined;
+    const v = this.obj[field];
+    if (typeof v !== "boolean") this.fail(field, `must be true or false, got ${describe(v)}`);
+    return v;
+  }
+  status(field: string): HealthStatus {
+    const v = this.str(field);
+    if (v !== "passing" && v !== "warning" && v !== "critical") this.fail(field, `must be "passing", "warning" or "critical", got ${JSON.stringify(v)}`);
+    return v;
+  }
+  array(field: string): unknown[] {
+    const v = this.obj[field];
+    if (!Array.isArray(v)) this.fail(field, `must be an array, got ${describe(v)}`);
+    return v;
+  }
+  stringArray(field: string): string[] {
+    return this.array(field).map((item, i) => {
+      if (typeof item !== "string") this.fail(`${field}[${i}]`, `must be a string, got ${describe(item)}`);
+      return item;
+    });
+  }
+  stringRecord(field: string): Record<string, string> {
+    const v = this.obj[field];
+    if (!isRecord(v)) this.fail(field, `must be an object of strings, got ${describe(v)}`);
+    const out: Record<string, string> = {};
+    for (const [k, item] of Object.entries(v)) {
+      if (typeof item !== "string") this.fail(`${field}.${k}`, `must be a string, got ${describe(item)}`);
+      out[k] = item;
+    }
+    return out;
+  }
+  optStringRecord(field: string): Record<string, string> | undefined {
+    return this.has(field) ? this.stringRecord(field) : undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  return preview(JSON.stringify(value));
+}
+
+function preview(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+/** Drops undefined fields, so a decoded command equals one built without the optional fields. */
+function omitUndefined<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

@@ -1,0 +1,188 @@
+import { join } from "node:path";
+import { hasArg, intArg, listTestdataFiles, runDataDriven, stringArg, type DataDrivenCase } from "@meshwork/testing";
+import { describe, expect, it } from "vitest";
+import type { CatalogNode, CommandResult, KvEntry, RegistryCommand, ServiceInstance, SessionInfo } from "../registry-contract.ts";
+import { encodeBase64 } from "./base64.ts";
+import { parseCommand } from "./encode-command.ts";
+import { MAX_TXN_OPS, RegistryState } from "./registry-state.ts";
+
+const TESTDATA = join(import.meta.dirname, "../../testdata/state");
+
+describe("RegistryState scenarios (testdata/state)", () => {
+  it.each(listTestdataFiles(TESTDATA, ".txt"))("%s", (file) => {
+    runDataDriven(file, createScenarioHandler());
+  });
+});
+
+/**
+ * The scenario language (see testdata/state/README.md):
+ *   apply [index=N] [now=MS]   + a JSON command on the input lines (KV values in plain text;
+ *                                 defaults filled in) → ok / false / error lines, then txn results
+ *   get key=K | list prefix=P | keys prefix=P [sep=S] | kv-index prefix=P | lock-delay key=K
+ *   sessions | nodes | services | instances service=S | catalog-index [service=S]
+ *   restore                    → replaces the state by restore(snapshot()), checking bytes are stable
+ */
+function createScenarioHandler(): (c: DataDrivenCase) => string {
+  let state = new RegistryState();
+  let nowMs = 0;
+  return (c) => {
+    switch (c.cmd) {
+      case "apply": {
+        const index = intArg(c, "index", state.appliedIndex + 1);
+        nowMs = intArg(c, "now", nowMs);
+        const command = parseCommand(withDefaults(JSON.parse(c.input)));
+        return formatResult(state.apply(index, command, nowMs));
+      }
+      case "get": {
+        const entry = state.kvGet(stringArg(c, "key"));
+        return entry === undefined ? "(none)" : formatEntry(entry);
+      }
+      case "list":
+        return lines(state.kvList(stringArg(c, "prefix", "")).map(formatEntry));
+      case "keys":
+        return lines(state.kvKeys(stringArg(c, "prefix", ""), hasArg(c, "sep") ? stringArg(c, "sep") : undefined));
+      case "kv-index":
+        return String(state.kvIndex(stringArg(c, "prefix", "")));
+      case "lock-delay":
+        return String(state.lockDelayUntil(stringArg(c, "key")));
+      case "sessions":
+        return lines(state.sessions().map(formatSession));
+      case "nodes":
+        return lines(state.nodes().map(formatNode));
+      case "services":
+        return lines(Object.entries(state.services()).map(([name, tags]) => `${name} [${tags.join(" ")}]`));
+      case "instances":
+        return lines(state.serviceInstances(stringArg(c, "service")).flatMap(formatInstance));
+      case "catalog-index":
+        return String(state.catalogIndex(hasArg(c, "service") ? stringArg(c, "service") : undefined));
+      case "applied-index":
+        return String(state.appliedIndex);
+      case "restore": {
+        const bytes = state.snapshot();
+        state = RegistryState.restore(bytes);
+        expect(new TextDecoder().decode(state.snapshot())).toBe(new TextDecoder().decode(bytes));
+        return "ok";
+      }
+      default:
+        throw new Error(`${c.pos}: unknown directive ${c.cmd}`);
+    }
+  };
+}
+
+/** Scenario commands leave out the boring fields; KV values are plain text here. */
+function withDefaults(json: Record<string, unknown>): unknown {
+  const text = (value: unknown): string => encodeBase64(new TextEncoder().encode(String(value ?? "")));
+  switch (json["op"]) {
+    case "kv-set":
+      return { ...json, value: text(json["value"]) };
+    case "txn":
+      return { ...json, ops: (json["ops"] as Record<string, unknown>[]).map((op) => ("value" in op ? { ...op, value: text(op["value"]) } : op)) };
+    case "session-create":
+      return { name: "", ttlMs: 0, lockDelayMs: 15_000, behavior: "release", checks: [], ...json };
+    case "catalog-register": {
+      const service = json["service"] as Record<string, unknown> | undefined;
+      const checks = json["checks"] as Record<string, unknown>[] | undefined;
+      return {
+        address: "10.0.0.1",
+        ...json,
+        ...(service === undefined ? {} : { service: { address: "", port: 0, tags: [], meta: {}, ...service } }),
+        ...(checks === undefined ? {} : { checks: checks.map((check) => ({ name: check["checkId"], status: "passing", output: "", type: "ttl", ...check })) }),
+      };
+    }
+    case "check-update":
+      return { output: "", ...json };
+    default:
+      return json;
+  }
+}
+
+function formatResult(result: CommandResult): string {
+  const out = [result.ok ? "ok" : "false"];
+  for (const error of result.errors ?? []) out.push(`error op ${error.opIndex}: ${error.what}`);
+  for (const entry of result.results ?? []) out.push(formatEntry(entry));
+  return lines(out);
+}
+
+function formatEntry(entry: KvEntry): string {
+  const session = entry.session === undefined ? "" : ` session=${entry.session}`;
+  return `${entry.key} = ${JSON.stringify(new TextDecoder().decode(entry.value))} flags=${entry.flags} create=${entry.createIndex} modify=${entry.modifyIndex} lock=${entry.lockIndex}${session}`;
+}
+
+function formatSession(s: SessionInfo): string {
+  return `${s.id} node=${s.node} behavior=${s.behavior} lockDelayMs=${s.lockDelayMs} ttlMs=${s.ttlMs} checks=[${s.checks.join(" ")}] create=${s.createIndex}`;
+}
+
+function formatNode(n: CatalogNode): string {
+  return `${n.node} address=${n.address} meta=${JSON.stringify(n.meta)} create=${n.createIndex} modify=${n.modifyIndex}`;
+}
+
+function formatInstance(i: ServiceInstance): string[] {
+  const s = i.service;
+  return [
+    `${i.node.node}/${s.id} ${s.service} ${s.address}:${s.port} tags=[${s.tags.join(" ")}] meta=${JSON.stringify(s.meta)} create=${s.createIndex} modify=${s.modifyIndex}`,
+    ...i.checks.map((c) => `  check ${c.checkId} ${c.status} ${JSON.stringify(c.output)} service=${c.serviceId ?? "-"} create=${c.createIndex} modify=${c.modifyIndex}`),
+  ];
+}
+
+function lines(items: readonly string[]): string {
+  return items.length === 0 ? "(empty)" : items.join("\n");
+}
+
+const text = (value: string): string => encodeBase64(new TextEncoder().encode(value));
+
+describe("RegistryState", () => {
+  it("refuses a txn of more than 64 operations and changes nothing", () => {
+    const state = new RegistryState();
+    const ops = Array.from({ length: MAX_TXN_OPS + 1 }, (_, i) => ({ verb: "set" as const, key: `k${i}`, value: text("v") }));
+    const result = state.apply(1, { op: "txn", ops }, 0);
+    expect(result.ok).toBe(false);
+    expect(result.errors).toEqual([{ opIndex: 64, what: "transaction contains too many operations (65 > 64): split it" }]);
+    expect(state.kvList("")).toEqual([]);
+    expect(state.apply(2, { op: "txn", ops: ops.slice(0, MAX_TXN_OPS) }, 0).ok).toBe(true);
+    expect(state.kvList("")).toHaveLength(64);
+  });
+
+  it("apply() refuses an index that does not increase", () => {
+    const state = new RegistryState();
+    state.apply(5, { op: "kv-set", key: "a", value: text("1") }, 0);
+    expect(() => state.apply(5, { op: "kv-set", key: "a", value: text("2") }, 0)).toThrow(/increasing index order; already applied 5/);
+    expect(state.kvGet("a")?.modifyIndex).toBe(5);
+  });
+
+  it("markApplied() advances the applied index for entries without a command", () => {
+    const state = new RegistryState();
+    state.markApplied(3);
+    expect(state.appliedIndex).toBe(3);
+    state.apply(4, { op: "kv-set", key: "a", value: text("1") }, 0);
+    expect(state.appliedIndex).toBe(4);
+  });
+
+  it("a failed txn leaves the snapshot byte-identical (rollback covers tombstones, lock-delays and holders)", () => {
+    const state = new RegistryState();
+    const commands: RegistryCommand[] = [
+      { op: "session-create", id: "s1", name: "", node: "n1", ttlMs: 0, lockDelayMs: 1000, behavior: "release", checks: [] },
+      { op: "session-create", id: "s2", name: "", node: "n1", ttlMs: 0, lockDelayMs: 0, behavior: "release", checks: [] },
+      { op: "kv-set", key: "a", value: text("1"), acquire: "s1" },
+      { op: "kv-set", key: "b", value: text("2") },
+      { op: "session-destroy", id: "s1" },
+    ];
+    commands.forEach((command, i) => state.apply(i + 1, command, 100));
+    const before = state.snapshot();
+    const failed = state.apply(
+      10,
+      {
+        op: "txn",
+        ops: [
+          { verb: "lock", key: "a", value: text("x"), session: "s2" },
+          { verb: "delete", key: "b" },
+          { verb: "set", key: "c", value: text("3") },
+          { verb: "check-not-exists", key: "c" },
+        ],
+      },
+      5000,
+    );
+    expect(failed).toEqual({ ok: false, errors: [{ opIndex: 3, what: 'key "c" exists' }] });
+    const after = JSON.parse(new TextDecoder().decode(state.snapshot())) as { appliedIndex: number };
+    expect({ ...after, appliedIndex: 5 }).toEqual(JSON.parse(new TextDecoder().decode(before)));
+  });
+});

@@ -1,0 +1,181 @@
+// The real entry point as three child processes on loopback: they bootstrap from --peers, elect a
+// leader, accept a KV write through any member's Consul HTTP API and serve it consistently from
+// the others; SIGTERM on the leader is a graceful leave (leadership handed over, exit 0) and the
+// rest keep serving writes. Bad flags exit 2 naming the flag.
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const projectRoot = join(import.meta.dirname, "..");
+const dirs: string[] = [];
+const children: Run[] = [];
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly lines: () => Record<string, unknown>[];
+  readonly waitFor: (msg: string) => Promise<Record<string, unknown>>;
+  readonly exit: Promise<number | null>;
+  readonly kill: (signal: NodeJS.Signals) => void;
+  readonly stderr: () => string;
+}
+
+function runRegistry(args: readonly string[]): Run {
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "src/main.ts", ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const listeners: (() => void)[] = [];
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const run: Run = {
+    lines,
+    exit,
+    stderr: () => err,
+    kill: (signal) => {
+      if (child.exitCode === null) child.kill(signal);
+    },
+    waitFor: (msg) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const found = lines().find((l) => l["msg"] === msg);
+          if (found) resolve(found);
+        };
+        listeners.push(check);
+        void exit.then((code) => reject(new Error(`exited with ${code} before "${msg}": ${out}${err}`)));
+        check();
+      }),
+  };
+  children.push(run);
+  return run;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function retry<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("the registry process", () => {
+  it("runs a 3-node cluster, serves writes and consistent reads over HTTP, and leaves gracefully on SIGTERM", { timeout: 90_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "meshwork-registry-proc-"));
+    dirs.push(dir);
+    const ids = ["n1", "n2", "n3"];
+    const raftPorts = await Promise.all(ids.map(() => freePort()));
+    const httpPorts = await Promise.all(ids.map(() => freePort()));
+    const peers = ids.map((id, k) => `${id}=127.0.0.1:${raftPorts[k]}`).join(",");
+    const runs = ids.map((id, k) =>
+      runRegistry(["--node-id", id, "--peers", peers, "--data-dir", join(dir, id), "--raft-port", String(raftPorts[k]), "--http-port", String(httpPorts[k]), "--tick-ms", "20"]),
+    );
+    for (const run of runs) await run.waitFor("ready");
+    const url = (k: number, path: string) => `http://127.0.0.1:${httpPorts[k]}/v1/${path}`;
+
+    const leaderAddress = await retry("a leader", async () => {
+      const answer = (await (await fetch(url(0, "status/leader"))).json()) as string;
+      return answer === "" ? undefined : answer;
+    });
+    const leader = httpPorts.findIndex((port) => leaderAddress.endsWith(`:${port}`));
+    expect(leader).toBeGreaterThanOrEqual(0);
+    const followers = [0, 1, 2].filter((k) => k !== leader);
+    const [f1, f2] = followers as [number, number];
+
+    // A write through a follower (forwarded to the leader), read consistently from the other follower.
+    const put = await fetch(url(f1, "kv/app/config"), { method: "PUT", body: "hello" });
+    expect(put.status).toBe(200);
+    expect(await put.text()).toContain("true");
+    const get = await fetch(url(f2, "kv/app/config?consistent"));
+    expect(get.status).toBe(200);
+    const [entry] = (await get.json()) as { Key: string; Value: string }[];
+    expect(entry?.Key).toBe("app/config");
+    expect(Buffer.from(entry?.Value ?? "", "base64").toString()).toBe("hello");
+
+    // Graceful leave of the leader.
+    const leaderRun = runs[leader] as Run;
+    leaderRun.kill("SIGTERM");
+    expect(await leaderRun.exit).toBe(0);
+    expect(leaderRun.lines().some((l) => l["msg"] === "transferring leadership before leaving")).toBe(true);
+    await retry("a write after the leader left", async () => {
+      const again = await fetch(url(f1, "kv/app/after"), { method: "PUT", body: "still here" });
+      return again.status === 200 ? true : undefined;
+    });
+    const after = await fetch(url(f2, "kv/app/after?consistent"));
+    expect(after.status).toBe(200);
+
+    for (const k of followers) (runs[k] as Run).kill("SIGTERM");
+    for (const k of followers) expect(await (runs[k] as Run).exit).toBe(0);
+  });
+
+  it("exits 2 naming the flag when --peers is malformed or --node-id is missing", { timeout: 30_000 }, async () => {
+    const bad = runRegistry(["--node-id", "n1", "--peers", "n1"]);
+    expect(await bad.exit).toBe(2);
+    expect(bad.lines().find((l) => l["level"] === "error")?.["msg"]).toBe('invalid --peers entry "n1": expected ID=HOST:PORT, e.g. n1=10.0.0.1:8300');
+    const missing = runRegistry([]);
+    expect(await missing.exit).toBe(2);
+    expect(missing.stderr()).toContain("--node-id");
+  });
+
+  it("refuses to start on a WAL damaged in the middle, exit 1 naming the file and the fix", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "meshwork-registry-proc-"));
+    dirs.push(dir);
+    const dataDir = join(dir, "n1");
+    const [raftPort, httpPort] = [await freePort(), await freePort()];
+    const args = ["--node-id", "n1", "--peers", `n1=127.0.0.1:${raftPort}`, "--data-dir", dataDir, "--raft-port", String(raftPort), "--http-port", String(httpPort), "--tick-ms", "20"];
+    const first = runRegistry(args);
+    await first.waitFor("ready");
+    for (let k = 0; k < 5; k++) {
+      await retry("a write on the single-node cluster", async () => {
+        const put = await fetch(`http://127.0.0.1:${httpPort}/v1/kv/k${k}`, { method: "PUT", body: "x".repeat(200) });
+        return put.status === 200 ? true : undefined;
+      });
+    }
+    first.kill("SIGTERM");
+    expect(await first.exit).toBe(0);
+
+    const segment = (await readdir(dataDir)).find((name) => name.endsWith(".wal"));
+    expect(segment).toBeDefined();
+    const file = join(dataDir, segment as string);
+    const bytes = await readFile(file);
+    const middle = Math.floor(bytes.length / 2);
+    bytes.writeUInt8((bytes.readUInt8(middle) ^ 0xff) & 0xff, middle);
+    await writeFile(file, bytes);
+
+    const second = runRegistry(args);
+    expect(await second.exit).toBe(1);
+    const error = second.lines().find((l) => l["level"] === "error");
+    expect(String(error?.["msg"])).toContain(segment);
+    expect(String(error?.["hint"])).toContain("restore the data dir from a peer");
+  });
+});
+
