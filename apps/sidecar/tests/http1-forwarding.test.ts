@@ -130,7 +130,7 @@ spec:
     const expected = { v1: n * 0.75, v2: n * 0.25 };
     const chiSquare = ((defined(counts["v1"], "v1") - expected.v1) ** 2) / expected.v1 + ((defined(counts["v2"], "v2") - expected.v2) ** 2) / expected.v2;
     expect(chiSquare).toBeLessThan(10.83); // p = 0.001, 1 degree of freedom
-  });
+  }, 30_000);
 
   it("applies header operations, rewrite, redirect and direct response", async () => {
     const a = await upstream("a");
