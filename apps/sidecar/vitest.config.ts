@@ -15,5 +15,7 @@ export default defineConfig({
     name: "sidecar",
     include: ["src/**/*.test.ts", "tests/**/*.test.ts"],
     environment: "node",
+    // Real-socket tests send hundreds of requests for their statistics; a busy CI machine needs the room.
+    testTimeout: 20_000,
   },
 });
