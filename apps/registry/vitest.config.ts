@@ -3,7 +3,9 @@ import { defineConfig } from "vitest/config";
 
 // Tests run in vite's server (ssr) environment, which takes its own resolve conditions: without
 // "@meshwork/source" there, workspace libs would resolve to their (possibly stale) dist/.
-const conditions = ["@meshwork/source", ...defaultServerConditions];
+// "module" would reach Node as --conditions=module (vitest passes these to its workers), and require()
+// of @opentelemetry/* (prom-client uses it) would then load their bundler-only ESM builds.
+const conditions = ["@meshwork/source", ...defaultServerConditions.filter((c) => c !== "module")];
 
 export default defineConfig({
   root: import.meta.dirname,

@@ -22,5 +22,11 @@ export const caSettings = defineSettings({
   rateLimitPerSecond: { type: "number", default: 50, env: "MESHWORK_CA_RATE_LIMIT_PER_SECOND", description: "Certificates per second per SPIFFE ID; 0 turns limiting off." },
   rateLimitBurst: { type: "number", integer: true, default: 100, env: "MESHWORK_CA_RATE_LIMIT_BURST", description: "Requests a SPIFFE ID may make at once." },
   clockSkewSeconds: { type: "number", integer: true, default: 60, env: "MESHWORK_CA_CLOCK_SKEW_SECONDS", description: "Leeway on token exp/nbf." },
+  adminTokenFile: { type: "string", env: "MESHWORK_CA_ADMIN_TOKEN_FILE", valueName: "FILE", description: "Bearer token (file content, mode 0600) the admin API (/v1/ca/status, /v1/ca/rotate-root) requires." },
+  adminAllowRemote: { type: "boolean", env: "MESHWORK_CA_ADMIN_ALLOW_REMOTE", description: "Let non-loopback clients call the admin API (requires --admin-token-file)." },
+  kubeApiServer: { type: "string", env: "MESHWORK_CA_KUBE_API_SERVER", valueName: "URL", description: "Kubernetes API server (https://...): accept service-account tokens, checked by TokenReview." },
+  kubeTokenFile: { type: "string", env: "MESHWORK_CA_KUBE_TOKEN_FILE", valueName: "FILE", description: "The CA's bearer token for the API server (may create tokenreviews); with --kube-api-server." },
+  kubeCaFile: { type: "string", env: "MESHWORK_CA_KUBE_CA_FILE", valueName: "FILE", description: "PEM roots of the API server's certificate; with --kube-api-server." },
+  issuanceWorkers: { type: "number", integer: true, default: 0, env: "MESHWORK_CA_ISSUANCE_WORKERS", description: "Worker threads for token/CSR checks and signing (0: on the main thread, which also serves gRPC/TLS)." },
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
 });

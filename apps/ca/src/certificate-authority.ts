@@ -7,8 +7,6 @@ import {
   certificatesToPem,
   createIntermediateCa,
   generateKeyPair,
-  issueSvid,
-  parseCsr,
   removeRoot,
   rootsOf,
   trustBundles,
@@ -18,7 +16,8 @@ import {
   type TrustDomain,
 } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
-import { verifyWorkloadToken } from "@meshwork/workload-identity";
+import type { TokenVerification } from "@meshwork/workload-identity";
+import { inThreadIssuanceCrypto, type IssuanceCrypto } from "./adapters/issuance-crypto.ts";
 import type { CaMetrics } from "./core/ca-metrics.ts";
 import { decideIssue, type IssuePolicy } from "./core/decide-issue.ts";
 import { intermediateRotationAtMs } from "./core/intermediate-rotation.ts";
@@ -31,6 +30,8 @@ export interface CertificateRequest {
   readonly csrPem: string;
   readonly validitySeconds: number;
   readonly workloadToken: string;
+  /** The bundle version the workload holds (its acknowledgement during a root rotation). */
+  readonly trustBundleVersion?: number | undefined;
 }
 
 /** An issued chain, PEM, leaf first and root last, with the facts the audit log records. */
@@ -57,6 +58,18 @@ export interface AuthorityOptions {
   readonly parent: SigningCa;
   /** Roots published besides the parent's root (e.g. a previous root during a rotation). */
   readonly extraRoots?: readonly Uint8Array[];
+  /** The bundle to publish at start instead of parent + extraRoots (a rotation resumed after a restart). */
+  readonly initialBundle?: { readonly roots: readonly Uint8Array[]; readonly version: number };
+  /** Called after every issuance (the root rotation's bookkeeping). */
+  readonly onIssued?: (issued: IssuedChain, request: CertificateRequest) => void;
+  /**
+   * Verifies tokens the mesh token issuer did not mint (e.g. Kubernetes service-account tokens
+   * through TokenReview): `accepts` picks them, `verify` returns claims as a mesh token would carry.
+   */
+  readonly externalAttestor?: {
+    accepts(token: string): boolean;
+    verify(token: string): Promise<TokenVerification | Refusal>;
+  };
   readonly intermediateTtlSeconds: number;
   readonly policy: IssuePolicy;
   readonly rateLimit: RateLimit;
@@ -68,11 +81,14 @@ export interface AuthorityOptions {
   readonly monotonicMs: () => number;
   readonly logger: Logger;
   readonly metrics: CaMetrics;
+  /** Token / CSR verification and signing (default: on this thread with `crypto`; IssuancePool: on worker threads). */
+  readonly issuanceCrypto?: IssuanceCrypto;
 }
 
 /** The running CA. Create with {@link CertificateAuthority.create}. */
 export class CertificateAuthority {
   readonly #options: AuthorityOptions;
+  readonly #steps: IssuanceCrypto;
   readonly #oneTime = new OneTimeTokens();
   readonly #buckets: TokenBuckets;
   readonly #watchers = new Set<(bundle: PublishedBundle) => void>();
@@ -85,18 +101,25 @@ export class CertificateAuthority {
 
   private constructor(options: AuthorityOptions, signer: SigningCa) {
     this.#options = options;
+    this.#steps = options.issuanceCrypto ?? inThreadIssuanceCrypto(options.tokenPublicKey, options.crypto);
     this.#parent = options.parent;
     this.#signer = signer;
     this.#rotateAtMs = this.#rotationTime(signer);
     this.#buckets = new TokenBuckets(options.rateLimit);
-    let bundles = trustBundles([[options.trustDomain, [rootOf(options.parent)]]]);
-    for (const root of options.extraRoots ?? []) bundles = addRoot(bundles, options.trustDomain, root);
+    let bundles = trustBundles([[options.trustDomain, options.initialBundle ? [...options.initialBundle.roots] : [rootOf(options.parent)]]]);
+    if (!options.initialBundle) for (const root of options.extraRoots ?? []) bundles = addRoot(bundles, options.trustDomain, root);
     this.#bundles = bundles;
+    if (options.initialBundle) this.#version = options.initialBundle.version;
   }
 
   /** Creates the authority and its first intermediate signing CA. */
   static async create(options: AuthorityOptions): Promise<CertificateAuthority> {
     return new CertificateAuthority(options, await createSigner(options.parent, options));
+  }
+
+  /** The CA our intermediates are created under (changes at a root rotation's switch). */
+  get parent(): SigningCa {
+    return this.#parent;
   }
 
   /** The CA currently signing leaves. */
@@ -136,14 +159,18 @@ export class CertificateAuthority {
     metrics.issued++;
     metrics.observeSigning((this.#options.monotonicMs() - started) / 1000);
     logger.info("certificate issued", { audit: true, serial: outcome.serialHex, spiffeId: outcome.spiffeId, ttlSeconds: outcome.ttlSeconds, notAfter: outcome.notAfter.toISOString(), caller });
+    this.#options.onIssued?.(outcome, request);
     return outcome;
   }
 
   async #issue(request: CertificateRequest): Promise<IssuedChain | Refusal> {
-    const { crypto, policy } = this.#options;
-    const token = await verifyWorkloadToken(request.workloadToken, { publicKey: this.#options.tokenPublicKey, crypto });
+    const { policy } = this.#options;
+    const external = this.#options.externalAttestor;
+    const checked = external?.accepts(request.workloadToken) ? undefined : await this.#steps.check(request.workloadToken, request.csrPem);
+    const token = checked ? checked.token : await (external as NonNullable<typeof external>).verify(request.workloadToken);
+    if ("type" in token) return token;
     if (!token.ok) return refuse(token.reason, token.detail);
-    const csr = await parseCsr(request.csrPem, { crypto });
+    const csr = checked ? checked.csr : await this.#steps.checkCsr(request.csrPem);
     if (!csr.ok) return refuse("csr-invalid", `the CSR is refused (${csr.reason}): ${csr.detail}`);
     const now = this.#options.clock();
     const decision = decideIssue({ requestedId: csr.csr.requestedId, validitySeconds: request.validitySeconds }, token.claims, policy, now);
@@ -158,12 +185,13 @@ export class CertificateAuthority {
     }
     if (decision.oneTimeTokenId !== undefined) this.#oneTime.spend(decision.oneTimeTokenId, (token.claims.expSeconds + policy.clockSkewSeconds) * 1000, nowMs);
     if (nowMs >= this.#rotateAtMs) await this.rotateIntermediate();
-    const issued = await issueSvid({ csr: csr.csr, spiffeId: decision.spiffeId, ttlSeconds: decision.ttlSeconds, issuer: this.#signer, now, crypto });
+    const signer = this.#signer;
+    const issued = await this.#steps.issue({ csr: csr.csr, spiffeId: decision.spiffeId, ttlSeconds: decision.ttlSeconds, issuer: signer, now });
     if (!issued.ok) return refuse("ca-unavailable", `the CA cannot sign (${issued.reason}): ${issued.detail}`);
     const { svid } = issued;
     return {
       type: "issued",
-      certChainPem: svid.chain.map((der) => certificatesToPem([der])),
+      certChainPem: [certificatesToPem([svid.certificate]), ...issuerChainPem(signer)],
       spiffeId: svid.spiffeId,
       serialHex: svid.serialHex,
       ttlSeconds: Math.min(decision.ttlSeconds, Math.ceil((svid.notAfter.getTime() - nowMs) / 1000)),
@@ -227,6 +255,15 @@ export class CertificateAuthority {
   #rotationTime(signer: SigningCa): number {
     return intermediateRotationAtMs(signer, this.#options.policy.maxTtlSeconds);
   }
+}
+
+const issuerChainPems = new WeakMap<SigningCa, readonly string[]>();
+
+/** The PEM of a signing CA's chain, encoded once per CA (SigningCa is immutable) rather than per leaf. */
+function issuerChainPem(ca: SigningCa): readonly string[] {
+  let pems = issuerChainPems.get(ca);
+  if (!pems) issuerChainPems.set(ca, (pems = ca.chain.map((der) => certificatesToPem([der]))));
+  return pems;
 }
 
 /** The last certificate of a CA's chain: its root. */

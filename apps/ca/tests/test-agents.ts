@@ -28,8 +28,8 @@ export async function startTestAgent(f: CaFixture, options: TestAgentOptions): P
     clock: () => new Date(),
     timers: { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
     random: () => (state = (state * 16807) % 2147483647) / 2147483647,
-    requestCertificate: async (csrPem) =>
-      (await createCertificate(client, { csrPem, validitySeconds: options.validitySeconds, workloadToken: await f.token({ ns: "shop", sa: options.sa }) })).certChain,
+    requestCertificate: async (csrPem, held) =>
+      (await createCertificate(client, { csrPem, validitySeconds: options.validitySeconds, workloadToken: await f.token({ ns: "shop", sa: options.sa }), trustBundleVersion: held.trustBundleVersion })).certChain,
   });
   const unfollow = followTrustBundle(client, agent);
   return {

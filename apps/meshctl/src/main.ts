@@ -10,12 +10,14 @@ import { createLogger } from "@meshwork/telemetry";
 import { readSources, readTextFile } from "./adapters/read-sources.ts";
 import { analyzeCommand } from "./commands/analyze-command.ts";
 import type { CommandIo } from "./commands/command.ts";
+import { caRotateRootCommand, caStatusCommand } from "./commands/ca-commands.ts";
+import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "./commands/registry-commands.ts";
 import { tokenIssueCommand } from "./commands/token-issue-command.ts";
 import { validateCommand } from "./commands/validate-command.ts";
 import { EXIT_CODES } from "./core/exit-codes.ts";
 import { parseInvocation } from "./parse-invocation.ts";
 
-const invocation = parseInvocation(process.argv.slice(2), process.env, [validateCommand, analyzeCommand, tokenIssueCommand]);
+const invocation = parseInvocation(process.argv.slice(2), process.env, [validateCommand, analyzeCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);
@@ -32,6 +34,19 @@ if (invocation.type === "help") {
     terminal: { isTty: process.stdout.isTTY === true, hasNoColor: (process.env["NO_COLOR"] ?? "") !== "" },
     now: () => new Date(),
     crypto: globalThis.crypto,
+    fetch: (url, init) => fetch(url, init),
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+      }),
   };
   await runUntilStopped(
     (lifecycle) => invocation.run({ io, logger: logger.child({ command: invocation.command }), signal: lifecycle.signal }),

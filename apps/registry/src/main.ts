@@ -2,18 +2,54 @@
 // Composition root of the registry server (DESIGN.md §3.4, §4): reads flags and environment,
 // builds the logger, starts the Raft node and the Consul HTTP API under runUntilStopped. SIGTERM
 // is a graceful leave: the HTTP API closes, a leader hands leadership over, the node stops.
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { formatHelp, readSettings, runUntilStopped } from "@meshwork/runtime";
 import { createLogger } from "@meshwork/telemetry";
+import { AgentSettingsError } from "./agent-mode/agent-services.ts";
+import { agentSettings } from "./agent-mode/agent-settings.ts";
+import { startAgent } from "./agent-mode/start-agent.ts";
 import { registrySettings } from "./server/registry-settings.ts";
 import { RegistrySettingsError, startRegistry } from "./server/start-registry.ts";
 import { WalCorruptionError } from "./storage/wal.ts";
 
+const agentMode = process.argv[2] === "agent";
 const read = readSettings(registrySettings, { argv: process.argv.slice(2), env: process.env });
-if (read.type === "help") {
+if (agentMode) {
+  // `meshwork-registry agent`: registers local services on the servers over HTTP and runs their checks (no Raft).
+  const agentRead = readSettings(agentSettings, { argv: process.argv.slice(3), env: process.env });
+  if (agentRead.type === "help") {
+    process.stdout.write(
+      formatHelp(agentSettings, {
+        usage: "meshwork-registry agent --server http://HOST:8500 (--service NAME:PORT [--check URL] | --service-file FILE) [flags]",
+        summary: "Registers this node's services on the registry and runs their health checks; deregisters them on SIGTERM.",
+      }),
+    );
+  } else if (agentRead.type === "invalid") {
+    process.stderr.write(`meshwork-registry agent: ${agentRead.error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    const config = agentRead.settings;
+    const logger = createLogger({ name: "registry-agent", level: config.logLevel });
+    await runUntilStopped(
+      async (lifecycle) => {
+        try {
+          await startAgent(config, { logger, onStop: (name, hook) => lifecycle.onStop(name, hook), hostname: hostname(), readTextFile: (path) => readFile(path, "utf8") });
+          return undefined;
+        } catch (error) {
+          if (!(error instanceof AgentSettingsError)) throw error;
+          logger.error(error.message);
+          return 2;
+        }
+      },
+      { logger, stopDeadlineMs: 8000 },
+    );
+  }
+} else if (read.type === "help") {
   process.stdout.write(
     formatHelp(registrySettings, {
       usage: "meshwork-registry --node-id ID [--peers ID=HOST:PORT,...] [flags]",
-      summary: "Raft-replicated KV and service catalog with a Consul-compatible HTTP API.",
+      summary: "Raft-replicated KV and service catalog with a Consul-compatible HTTP API. `meshwork-registry agent --help`: the client agent that registers a node's services.",
     }),
   );
 } else if (read.type === "invalid") {

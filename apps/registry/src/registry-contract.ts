@@ -148,6 +148,15 @@ export interface ServiceInstance {
 /** Consistency of a read (Consul's default / ?consistent / ?stale). */
 export type ReadConsistency = "default" | "consistent" | "stale";
 
+/** One Raft member as `/v1/operator/raft/configuration` shows it. */
+export interface RaftMember {
+  readonly id: string;
+  /** Its Raft (gRPC) address, `host:port`; the id when not known yet. */
+  readonly raftAddress: string;
+  readonly voter: boolean;
+  readonly leader: boolean;
+}
+
 /** The running registry server as the HTTP API (and DNS, and the control plane's watch) use it. */
 export interface RegistryServer {
   readonly nodeId: string;
@@ -163,6 +172,11 @@ export interface RegistryServer {
   readonly isLeader: boolean;
   /** Raft peers' addresses (`/v1/status/peers`). */
   readonly peers: readonly string[];
+  /**
+   * Raft members with their ids (`/v1/operator/raft/configuration`): Raft address, voter or
+   * learner, leader. Optional: without it the configuration lists `peers` by address.
+   */
+  raftMembers?(): readonly RaftMember[];
   /** Cluster membership changes (`/v1/operator/raft/peer`). */
   addServer(id: string, raftAddress: string): Promise<void>;
   removeServer(id: string): Promise<void>;

@@ -97,7 +97,7 @@ describe("the registry process", () => {
     const httpPorts = await Promise.all(ids.map(() => freePort()));
     const peers = ids.map((id, k) => `${id}=127.0.0.1:${raftPorts[k]}`).join(",");
     const runs = ids.map((id, k) =>
-      runRegistry(["--node-id", id, "--peers", peers, "--data-dir", join(dir, id), "--raft-port", String(raftPorts[k]), "--http-port", String(httpPorts[k]), "--tick-ms", "20"]),
+      runRegistry(["--node-id", id, "--peers", peers, "--data-dir", join(dir, id), "--raft-port", String(raftPorts[k]), "--http-port", String(httpPorts[k]), "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0", "--tick-ms", "20"]),
     );
     for (const run of runs) await run.waitFor("ready");
     const url = (k: number, path: string) => `http://127.0.0.1:${httpPorts[k]}/v1/${path}`;
@@ -151,7 +151,7 @@ describe("the registry process", () => {
     dirs.push(dir);
     const dataDir = join(dir, "n1");
     const [raftPort, httpPort] = [await freePort(), await freePort()];
-    const args = ["--node-id", "n1", "--peers", `n1=127.0.0.1:${raftPort}`, "--data-dir", dataDir, "--raft-port", String(raftPort), "--http-port", String(httpPort), "--tick-ms", "20"];
+    const args = ["--node-id", "n1", "--peers", `n1=127.0.0.1:${raftPort}`, "--data-dir", dataDir, "--raft-port", String(raftPort), "--http-port", String(httpPort), "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0", "--tick-ms", "20"];
     const first = runRegistry(args);
     await first.waitFor("ready");
     for (let k = 0; k < 5; k++) {

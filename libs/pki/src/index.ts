@@ -39,6 +39,8 @@ export {
   workloadId,
 } from "./spiffe-id.ts";
 export { spiffeServerIdentityCheck, SvidRejectedError } from "./spiffe-server-identity-check.ts";
+export type { SvidTbsFields } from "./svid-tbs.ts";
+export { svidTbs, SvidTemplate } from "./svid-tbs.ts";
 export type { SvidTlsMaterial } from "./svid-tls-material.ts";
 export { svidTlsMaterial } from "./svid-tls-material.ts";
 export type { TrustBundles } from "./trust-bundles.ts";

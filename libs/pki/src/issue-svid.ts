@@ -1,46 +1,14 @@
 // Issues X.509-SVID leaf certificates (X509-SVID §2-§4): a pure function of the CSR's key, the
 // SPIFFE ID the CA attested, the TTL, the signing CA and the time; randomness only for the serial.
-// The leaf is encoded directly in DER from a fixed template (the hot path of the CA: see bench/ca).
+// The leaf is spliced into a per-CA DER template (svid-tbs.ts; the hot path of the CA: see bench/ca).
 import type { PublicKeyDescription } from "./describe-public-key.ts";
-import { asciiString, oid, sequence, tags, tlv, unsignedInteger, x509Time } from "./der.ts";
 import { floorToSecond } from "./random-serial.ts";
 import { reject, type IssueRejectReason, type Rejection } from "./reasons.ts";
 import { resolveCrypto } from "./resolve-crypto.ts";
-import { extensionDer, keyIdentifierOf, signatureAlgorithmDer, signCertificate, subjectPublicKeyBits } from "./sign-certificate.ts";
+import { keyIdentifierOf, signCertificate, subjectPublicKeyBits } from "./sign-certificate.ts";
 import type { SigningCa } from "./signing-ca.ts";
 import { parseSpiffeId, type SpiffeId } from "./spiffe-id.ts";
-
-const oids = {
-  basicConstraints: "2.5.29.19",
-  keyUsage: "2.5.29.15",
-  extKeyUsage: "2.5.29.37",
-  subjectAltName: "2.5.29.17",
-  subjectKeyIdentifier: "2.5.29.14",
-  authorityKeyIdentifier: "2.5.29.35",
-  serverAuth: "1.3.6.1.5.5.7.3.1",
-  clientAuth: "1.3.6.1.5.5.7.3.2",
-} as const;
-
-/** [0] EXPLICIT INTEGER 2: X.509 v3. */
-const version3 = tlv(0xa0, unsignedInteger(new Uint8Array([2])));
-const emptyName = sequence();
-/** GeneralName uniformResourceIdentifier [6] IMPLICIT IA5String (RFC 5280 §4.2.1.6). */
-const uriGeneralNameTag = 0x86;
-/** AuthorityKeyIdentifier keyIdentifier [0] IMPLICIT OCTET STRING (RFC 5280 §4.2.1.1). */
-const keyIdentifierTag = 0x80;
-/** basicConstraints, critical, CA=false: an empty SEQUENCE, since DER omits the default (RFC 5280 §4.2.1.9). */
-const leafBasicConstraints = extensionDer(oids.basicConstraints, true, sequence());
-/** keyUsage, critical: digitalSignature (bit 0) → BIT STRING 07 80; with keyEncipherment (bit 2) → 05 a0. */
-const leafKeyUsage = extensionDer(oids.keyUsage, true, tlv(tags.bitString, new Uint8Array([0x07, 0x80])));
-const rsaLeafKeyUsage = extensionDer(oids.keyUsage, true, tlv(tags.bitString, new Uint8Array([0x05, 0xa0])));
-/** extKeyUsage serverAuth + clientAuth, non-critical (X509-SVID §4.4). */
-const leafExtKeyUsage = extensionDer(oids.extKeyUsage, false, sequence(oid(oids.serverAuth), oid(oids.clientAuth)));
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
+import { SvidTemplate } from "./svid-tbs.ts";
 
 function bytesToHex(bytes: Uint8Array): string {
   let out = "";
@@ -110,28 +78,10 @@ export async function issueSvid(options: {
   const { spki } = options.csr;
   if (!subjectPublicKeyBits(spki)) throw new Error("issueSvid: csr.spki is not a SubjectPublicKeyInfo; pass what parseCsr returned");
   const serial = crypto.getRandomValues(new Uint8Array(16));
-  const extensions = [
-    leafBasicConstraints,
-    options.csr.key.kind === "rsa" ? rsaLeafKeyUsage : leafKeyUsage,
-    leafExtKeyUsage,
-    extensionDer(oids.subjectAltName, true, sequence(asciiString(uriGeneralNameTag, spiffeId))),
-    extensionDer(oids.subjectKeyIdentifier, false, tlv(tags.octetString, await keyIdentifierOf(spki, crypto))),
-  ];
-  if (issuer.subjectKeyId !== undefined) extensions.push(extensionDer(oids.authorityKeyIdentifier, false, sequence(tlv(keyIdentifierTag, hexToBytes(issuer.subjectKeyId)))));
-  const algorithm = signatureAlgorithmDer(issuer.privateKey);
-  // TBSCertificate (RFC 5280 §4.1): v3, serial, signature, issuer, validity, subject (empty: the
-  // ID is in the SAN, X509-SVID §3.1), subjectPublicKeyInfo, [3] extensions.
-  const tbs = sequence(
-    version3,
-    unsignedInteger(serial),
-    algorithm,
-    issuer.subjectDer,
-    sequence(x509Time(notBefore), x509Time(notAfter)),
-    emptyName,
-    spki,
-    tlv(0xa3, sequence(...extensions)),
-  );
-  const certificate = await signCertificate(tbs, algorithm, issuer.privateKey, crypto);
+  const subjectKeyId = await keyIdentifierOf(spki, crypto);
+  const template = SvidTemplate.of(issuer);
+  const tbs = template.tbs({ serial, notBefore, notAfter, spki, rsaKey: options.csr.key.kind === "rsa", spiffeId, subjectKeyId });
+  const certificate = await signCertificate(tbs, template.signatureAlgorithm, issuer.privateKey, crypto);
   const serialHex = bytesToHex(serial).replace(/^(00)+(?=.)/, "");
   return {
     ok: true,

@@ -24,3 +24,13 @@ export {
   StreamResponse,
 } from "./gen/mesh/raft/v1/raft.ts";
 export type { RaftTransportServiceServer } from "./gen/mesh/raft/v1/raft.ts";
+
+export {
+  KvEntry as RegistryKvEntry,
+  RegistryServiceClient,
+  RegistryServiceService,
+  ServiceInstance as RegistryServiceInstance,
+  WatchRequest,
+  WatchResponse,
+} from "./gen/mesh/registry/v1/registry.ts";
+export type { RegistryServiceServer } from "./gen/mesh/registry/v1/registry.ts";

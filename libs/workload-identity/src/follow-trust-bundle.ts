@@ -1,5 +1,6 @@
 // Feeds a workload agent the CA's trust bundle: a WatchTrustBundle stream whose every update (the
-// current bundle first, then each change, e.g. a root rotation) becomes agent.updateBundles.
+// current bundle first, then each change, e.g. a root rotation) becomes agent.updateBundles, with
+// the bundle's version, which the agent sends with its next CSR as its acknowledgement.
 import { parseTrustDomain, pemToDer, trustBundles } from "@meshwork/pki";
 import type { CertificateServiceClient, WatchTrustBundleResponse } from "@meshwork/protocol";
 import type { WorkloadAgent } from "./workload-agent.ts";
@@ -15,7 +16,7 @@ export function followTrustBundle(client: CertificateServiceClient, agent: Workl
       return der.ok ? [der.der] : [];
     });
     const td = parseTrustDomain(bundle.trustDomain);
-    if (td.ok && roots.length > 0) agent.updateBundles(trustBundles([[td.trustDomain, roots]]));
+    if (td.ok && roots.length > 0) agent.updateBundles(trustBundles([[td.trustDomain, roots]]), bundle.version);
   });
   stream.on("error", (error: Error & { code?: number }) => {
     if (error.code !== 1) onError(error); // 1 = CANCELLED: our own stop

@@ -122,6 +122,36 @@ describe("WorkloadAgent", () => {
   });
 });
 
+describe("WorkloadAgent acknowledgement", () => {
+  it("sends the version of the bundle it holds with every CSR: the start's, then each update's", async () => {
+    const timers = fakeTimers();
+    const held: (number | undefined)[] = [];
+    const agent = await WorkloadAgent.start({
+      spiffeId: id,
+      bundles,
+      bundleVersion: 3,
+      clock: () => start,
+      timers,
+      random: () => 0.5,
+      requestCertificate: async (csrPem, ack) => {
+        held.push(ack.trustBundleVersion);
+        const csr = await parseCsr(csrPem);
+        if (!csr.ok) throw new Error(csr.detail);
+        const issued = await issueSvid({ csr: csr.csr, spiffeId: id, ttlSeconds: 3600, issuer: intermediate.ca, now: start });
+        if (!issued.ok) throw new Error(issued.detail);
+        return issued.svid.chain.map((der) => certificatesToPem([der]));
+      },
+    });
+    expect(agent.bundleVersion).toBe(3);
+    agent.updateBundles(bundles, 4);
+    expect(agent.bundleVersion).toBe(4);
+    timers.fire();
+    await waitUntil(() => agent.rotations === 1);
+    expect(held).toEqual([3, 4]);
+    agent.stop();
+  });
+});
+
 /** Waits (polling, at most ~20 s on a loaded machine) for real async crypto until `condition` holds. */
 async function waitUntil(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 4000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));

@@ -16,9 +16,15 @@ export interface AgentTimers {
 /** What the agent needs. */
 export interface WorkloadAgentOptions {
   readonly spiffeId: SpiffeId;
-  /** Sends the CSR (with the workload token) to the CA; resolves with the chain PEM, leaf first. */
-  readonly requestCertificate: (csrPem: string) => Promise<readonly string[]>;
+  /**
+   * Sends the CSR (with the workload token) to the CA; resolves with the chain PEM, leaf first.
+   * `held.trustBundleVersion` is the version of the bundle the agent trusts: send it as
+   * CreateCertificateRequest.trust_bundle_version, the agent's acknowledgement in a root rotation.
+   */
+  readonly requestCertificate: (csrPem: string, held: { readonly trustBundleVersion: number | undefined }) => Promise<readonly string[]>;
   readonly bundles: TrustBundles;
+  /** The version of `bundles` when they came from the CA's WatchTrustBundle (undefined: not from it). */
+  readonly bundleVersion?: number;
   readonly clock: () => Date;
   readonly timers: AgentTimers;
   /** Uniform in [0, 1), for jitter. */
@@ -48,6 +54,7 @@ export class WorkloadAgent {
   readonly #options: WorkloadAgentOptions;
   readonly #listeners = new Set<(svid: CurrentSvid) => void>();
   #bundles: TrustBundles;
+  #bundleVersion: number | undefined;
   #current: CurrentSvid;
   #privateKeyPem: string;
   #timer: unknown;
@@ -61,6 +68,7 @@ export class WorkloadAgent {
   private constructor(options: WorkloadAgentOptions, first: { readonly svid: CurrentSvid; readonly privateKeyPem: string }) {
     this.#options = options;
     this.#bundles = options.bundles;
+    this.#bundleVersion = options.bundleVersion;
     this.#current = first.svid;
     this.#privateKeyPem = first.privateKeyPem;
   }
@@ -69,7 +77,7 @@ export class WorkloadAgent {
   static async start(options: WorkloadAgentOptions, signal?: AbortSignal): Promise<WorkloadAgent> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const first = await fetchSvid(options, options.bundles);
+        const first = await fetchSvid(options, options.bundles, options.bundleVersion);
         const agent = new WorkloadAgent(options, first);
         agent.#schedule(renewalDelayMs({ receivedAtMs: options.clock().getTime(), notAfterMs: first.svid.notAfter.getTime(), jitterFraction: options.jitterFraction ?? 0.1, random: options.random() }));
         return agent;
@@ -85,6 +93,11 @@ export class WorkloadAgent {
   /** The trust bundles the agent currently holds (for peer checks: verifyClientChain, spiffeServerIdentityCheck). */
   get bundles(): TrustBundles {
     return this.#bundles;
+  }
+
+  /** The version of the CA bundle the agent holds (sent with every CSR as its acknowledgement). */
+  get bundleVersion(): number | undefined {
+    return this.#bundleVersion;
   }
 
   /** The current SVID and its TLS material. */
@@ -103,9 +116,13 @@ export class WorkloadAgent {
     return this.onRotate((svid) => target.setSecureContext({ ...svid.material }));
   }
 
-  /** New trust bundles (from WatchTrustBundle): rebuilds the material with the new roots and notifies. */
-  updateBundles(bundles: TrustBundles): void {
+  /**
+   * New trust bundles (from WatchTrustBundle, with its `version`): rebuilds the material with the
+   * new roots and notifies. The version goes with the next CSR as the acknowledgement.
+   */
+  updateBundles(bundles: TrustBundles, version?: number): void {
     this.#bundles = bundles;
+    this.#bundleVersion = version;
     const material = svidTlsMaterial({ chain: this.#current.chain, privateKeyPem: this.#privateKeyPem, bundles });
     this.#set({ ...this.#current, material });
   }
@@ -116,7 +133,7 @@ export class WorkloadAgent {
     const { clock, random, logger } = this.#options;
     try {
       const requestedWith = this.#bundles;
-      const next = await fetchSvid(this.#options, requestedWith);
+      const next = await fetchSvid(this.#options, requestedWith, this.#bundleVersion);
       if (this.#stopped) return;
       this.#privateKeyPem = next.privateKeyPem;
       this.#attempt = 0;
@@ -160,10 +177,10 @@ export class WorkloadAgent {
 const defaultBackoff: Backoff = { initialMs: 250, maxMs: 30_000 };
 
 /** One issuance: fresh key in memory, CSR, CA call, and a check that the leaf names our ID. */
-async function fetchSvid(options: WorkloadAgentOptions, bundles: TrustBundles): Promise<{ readonly svid: CurrentSvid; readonly privateKeyPem: string }> {
+async function fetchSvid(options: WorkloadAgentOptions, bundles: TrustBundles, trustBundleVersion: number | undefined): Promise<{ readonly svid: CurrentSvid; readonly privateKeyPem: string }> {
   const keys = await generateKeyPair("ecdsa-p256", options.crypto ? { crypto: options.crypto } : {});
   const csr = await createCsr({ keys, spiffeId: options.spiffeId, ...(options.crypto ? { crypto: options.crypto } : {}) });
-  const chainPem = await options.requestCertificate(csr.pem);
+  const chainPem = await options.requestCertificate(csr.pem, { trustBundleVersion });
   const chain = chainPem.map((pem) => {
     const der = pemToDer(pem, "CERTIFICATE");
     if (!der.ok) throw new Error(`the CA returned a chain entry that is not a PEM certificate: ${der.detail}`);

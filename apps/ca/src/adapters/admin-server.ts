@@ -1,6 +1,26 @@
 // The admin listener every server has (docs/design/app-conventions.md): /healthz (alive),
-// /readyz (200 once serving, 503 before and while stopping) and /metrics (Prometheus text).
-import { createServer, type Server } from "node:http";
+// /readyz (200 once serving, 503 before and while stopping) and /metrics (Prometheus text); and,
+// when `api` is given, the CA's admin API under /v1/ (adapters/admin-api.ts, authenticated there).
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+
+/** One request to the admin API (/v1/...), body read in full (at most 64 KiB). */
+export interface AdminApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The peer's address as node:net reports it ("127.0.0.1", "::1", "::ffff:127.0.0.1", ...). */
+  readonly remoteAddress: string;
+  readonly body: string;
+}
+
+/** The admin API's answer: a status and a JSON body. */
+export interface AdminApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const maxApiBodyBytes = 64 * 1024;
 
 /** Starts the admin HTTP server on `host:port` (0 picks a port); resolves once listening. */
 export async function startAdminServer(options: {
@@ -8,9 +28,29 @@ export async function startAdminServer(options: {
   readonly port: number;
   readonly isReady: () => boolean;
   readonly metrics: () => string;
+  readonly api?: (request: AdminApiRequest) => Promise<AdminApiResponse>;
 }): Promise<{ readonly server: Server; readonly port: number; close(): Promise<void> }> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? "/").split("?")[0];
+    const path = (request.url ?? "/").split("?")[0] ?? "/";
+    const api = options.api;
+    if (api !== undefined && path.startsWith("/v1/")) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      request.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= maxApiBodyBytes) chunks.push(chunk);
+      });
+      request.on("end", () => {
+        const reply = (answer: AdminApiResponse): void => {
+          response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers }).end(`${JSON.stringify(answer.body, null, 2)}\n`);
+        };
+        if (size > maxApiBodyBytes) return reply({ status: 413, body: { error: `request body over ${maxApiBodyBytes} bytes` } });
+        api({ method: request.method ?? "GET", path, headers: request.headers, remoteAddress: request.socket.remoteAddress ?? "", body: Buffer.concat(chunks).toString("utf8") }).then(reply, (error: unknown) =>
+          reply({ status: 500, body: { error: `internal error: ${error instanceof Error ? error.message : String(error)}; see the CA's log` } }),
+        );
+      });
+      return;
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       response.writeHead(405, { allow: "GET, HEAD" }).end();
     } else if (path === "/healthz") {

@@ -11,6 +11,8 @@ export type RefusalReason =
   | "token-wrong-issuer"
   | "token-wrong-audience"
   | "token-reused"
+  | "token-review-rejected"
+  | "token-review-unavailable"
   | "csr-invalid"
   | "id-mismatch"
   | "invalid-identity"
@@ -37,6 +39,10 @@ export const statusOfRefusal: Readonly<Record<RefusalReason, GrpcStatusName>> = 
   "token-wrong-issuer": "UNAUTHENTICATED",
   "token-wrong-audience": "UNAUTHENTICATED",
   "token-reused": "UNAUTHENTICATED",
+  // Kubernetes TokenReview: the API server did not authenticate the token as a service account,
+  // or could not be asked (the caller may retry).
+  "token-review-rejected": "UNAUTHENTICATED",
+  "token-review-unavailable": "UNAVAILABLE",
   "csr-invalid": "INVALID_ARGUMENT",
   "bad-validity": "INVALID_ARGUMENT",
   "invalid-identity": "INVALID_ARGUMENT",

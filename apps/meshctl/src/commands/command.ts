@@ -19,6 +19,10 @@ export interface CommandIo {
   now(): Date;
   /** WebCrypto for signing and random ids. */
   readonly crypto: Crypto;
+  /** HTTP requests (the CA admin API of `meshctl ca ...`). */
+  fetch(url: string, init: RequestInit): Promise<Response>;
+  /** Waits `ms` (polling with `--wait`); resolves early when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export interface CommandContext {

@@ -47,6 +47,19 @@ export async function runCommand(command: Command, argv: readonly string[], opti
       terminal: { isTty: options.isTty ?? false, hasNoColor: false },
       now: () => options.now ?? new Date("2026-11-22T10:00:00Z"),
       crypto: options.crypto ?? globalThis.crypto,
+      fetch: (url, init) => fetch(url, init),
+      sleep: (ms, signal) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        }),
     },
     logger: createLogger({ name: "meshctl", write: () => undefined }),
     signal: new AbortController().signal,

@@ -20,6 +20,12 @@ export async function handleOperator(ctx: ApiContext, request: ApiRequest, rest:
   if (verb === "configuration") {
     if (request.method !== "GET") return textResponse(405, `method ${request.method} not allowed`, { allow: "GET" });
     const index = ctx.server.state.appliedIndex;
+    const members = ctx.server.raftMembers?.();
+    if (members !== undefined) {
+      // As Consul: ID = the server's node id, Address = its Raft address.
+      const Servers = members.map((m) => ({ ID: m.id, Node: m.id, Address: m.raftAddress, Leader: m.leader, Voter: m.voter, ProtocolVersion: "3", LastIndex: index }));
+      return jsonResponse({ Servers, Index: index });
+    }
     return jsonResponse({
       Servers: ctx.server.peers.map((address) => ({
         ID: address,

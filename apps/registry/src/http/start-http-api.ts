@@ -17,6 +17,8 @@ export interface HttpApiOptions {
   readonly datacenter?: string;
   /** Largest request body accepted (default 1 MiB; KV values are further limited to 512 KiB). */
   readonly maxBodyBytes?: number;
+  /** Metrics hook: every answered request (`path` without the query), once its answer is written. */
+  readonly onRequest?: (request: { readonly method: string; readonly path: string; readonly query: URLSearchParams; readonly status: number; readonly durationMs: number }) => void;
 }
 
 export interface HttpApi {
@@ -77,6 +79,11 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const httpServer = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://registry");
+    if (options.onRequest !== undefined) {
+      const { onRequest } = options;
+      const start = performance.now();
+      response.once("finish", () => onRequest({ method: request.method ?? "GET", path: url.pathname, query: url.searchParams, status: response.statusCode, durationMs: performance.now() - start }));
+    }
     if (!url.pathname.startsWith("/v1/")) {
       send(response, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: `Unknown endpoint ${url.pathname}: the API lives under /v1/` });
       return;

@@ -6,7 +6,7 @@
 import { createRawNode, decodeConfChange, nodeId } from "@meshwork/raft";
 import type { ConfChange, Entry, LogIndex, Message, NodeId, RawNode, Ready, ReadState, Snapshot, SoftState, Term } from "@meshwork/raft";
 import { NotLeaderError } from "../registry-contract.ts";
-import type { CommandResult, ReadConsistency, RegistryCommand, RegistryReads, RegistryServer, SessionInfo } from "../registry-contract.ts";
+import type { CommandResult, RaftMember, ReadConsistency, RegistryCommand, RegistryReads, RegistryServer, SessionInfo } from "../registry-contract.ts";
 import { decodeEntry, encodeEntry, parseCommand } from "../state/encode-command.ts";
 import { DurableStorage } from "../storage/durable-storage.ts";
 import { ForwardError, ForwardRejection, GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
@@ -55,6 +55,10 @@ export interface RegistryNodeOptions {
    * should exit non-zero so its supervisor restarts it and recovery reads the WAL.
    */
   readonly onFatal?: (error: unknown) => void;
+  /** Metrics hook: each `storage.save` of a Ready, its duration (ms), entries written and whether it fsynced. */
+  readonly onSave?: (durationMs: number, entries: number, synced: boolean) => void;
+  /** Metrics hook: the leader this node knows changed (null: none known). */
+  readonly onLeaderChange?: (leaderId: string | null) => void;
 }
 
 interface PendingProposal {
@@ -122,6 +126,10 @@ export class RegistryNode implements RegistryServer {
   private processScheduled = false;
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
+  /** A Ready the disk refused for lack of space (ENOSPC/EDQUOT): retried until it fits; nothing after it runs first. */
+  private unsaved: Ready | undefined;
+  /** Why writes are refused while `unsaved` waits; undefined when the disk accepts writes. */
+  private diskFull: string | undefined;
   /** The bound Raft port. */
   raftPort = 0;
 
@@ -226,6 +234,14 @@ export class RegistryNode implements RegistryServer {
   get peers(): readonly string[] {
     const config = this.raw.status().config;
     return config.voters.map((id) => this.raftAddresses.get(id) ?? id);
+  }
+
+  /** Voters and learners with their Raft addresses and the leader flag (`/v1/operator/raft/configuration`). */
+  raftMembers(): readonly RaftMember[] {
+    const { voters, learners } = this.raw.status().config;
+    const lead = this.leaderId;
+    const member = (id: string, voter: boolean): RaftMember => ({ id, raftAddress: this.raftAddresses.get(id) ?? id, voter, leader: id === lead });
+    return [...voters.map((id) => member(id, true)), ...learners.map((id) => member(id, false))];
   }
 
   /** The index of the last entry applied here. */
@@ -406,6 +422,7 @@ export class RegistryNode implements RegistryServer {
 
   private checkRunning(): void {
     if (this.stopped) throw new NodeStoppedError(this.nodeId);
+    if (this.diskFull !== undefined) throw new DiskFullError(this.nodeId, this.diskFull);
   }
 
   // ---- proposing ------------------------------------------------------------------------------
@@ -454,6 +471,19 @@ export class RegistryNode implements RegistryServer {
         try {
           this.raw.step(message);
         } catch (error) {
+          const lost = /commit (\d+) is past the last index (\d+)/.exec(error instanceof Error ? error.message : "");
+          if (lost) {
+            // The leader saw entries up to lost[1] acknowledged by this node, which now ends at
+            // lost[2]: synced data vanished from disk (not a torn unsynced write). Raft cannot
+            // repair a log that shrank behind its acknowledgements (etcd panics here); stop loudly.
+            this.fail(
+              new Error(
+                `this node's log ends at ${lost[2]} but it had acknowledged entries up to ${lost[1]}: synced data was lost from ${this.options.dataDir}. ` +
+                  `Remove the data directory and rejoin the cluster (meshctl registry leave --id ${this.nodeId}, then join), or restore it from a peer.`,
+              ),
+            );
+            return;
+          }
           this.log("warn", "raft message refused", { from: message.from, type: message.type, err: error });
         }
         this.scheduleProcess();
@@ -500,23 +530,41 @@ export class RegistryNode implements RegistryServer {
       try {
         this.process();
       } catch (error) {
-        // A disk that refused a write (ENOSPC, failed fdatasync) or a bug: stop rather than run on
-        // with memory ahead of disk. The process supervisor restarts us; recovery reads the WAL.
-        this.log("error", "registry node failed; stopping", { err: error });
-        try {
-          this.kill();
-        } finally {
-          this.options.onFatal?.(error);
-        }
+        // A failed fdatasync or a bug: stop rather than run on with memory ahead of disk. The
+        // process supervisor restarts us; recovery reads the WAL.
+        this.fail(error);
       }
     });
   }
 
+  /** Stops the node for good and reports why (the process exits 1 through onFatal). */
+  private fail(error: unknown): void {
+    this.log("error", "registry node failed; stopping", { err: error });
+    try {
+      this.kill();
+    } finally {
+      this.options.onFatal?.(error);
+    }
+  }
+
   private process(): void {
     const appliedBefore = this.applied;
-    while (this.raw.hasReady()) {
-      const ready = this.raw.ready();
-      this.storage.save(ready);
+    while (this.unsaved !== undefined || this.raw.hasReady()) {
+      const ready = this.unsaved ?? this.raw.ready();
+      const saveStart = performance.now();
+      try {
+        this.storage.save(ready);
+      } catch (error) {
+        if (!isOutOfSpace(error)) throw error;
+        this.onDiskFull(ready, error);
+        return;
+      }
+      if (this.unsaved !== undefined) {
+        this.log("info", "the disk accepts writes again", {});
+        this.unsaved = undefined;
+        this.diskFull = undefined;
+      }
+      this.options.onSave?.(performance.now() - saveStart, ready.entries.length, ready.mustSync);
       if (ready.softState !== undefined) this.onSoftState(ready.softState);
       this.transport.send(ready.messages);
       if (ready.snapshot !== undefined) this.applySnapshot(ready.snapshot);
@@ -532,12 +580,31 @@ export class RegistryNode implements RegistryServer {
     }
   }
 
+  /**
+   * The WAL cut the failed write back (nothing half-written stays), so the same Ready can be saved
+   * again once space is freed. Until then nothing of it is sent or applied, writes get a 5xx
+   * (DiskFullError) and pending ones fail: their outcome is unknown to the client, as for any 5xx.
+   */
+  private onDiskFull(ready: Ready, error: unknown): void {
+    const first = this.unsaved === undefined;
+    this.unsaved = ready;
+    this.diskFull = error instanceof Error ? error.message : String(error);
+    if (first) this.log("error", "the disk is full: writes are refused until space is freed", { err: error });
+    const refused = new DiskFullError(this.nodeId, this.diskFull);
+    for (const [index, pending] of this.proposals) {
+      this.proposals.delete(index);
+      pending.reject(refused);
+    }
+    setTimeout(() => this.scheduleProcess(), 500).unref();
+  }
+
   private onSoftState(soft: SoftState): void {
     const wasLeader = this.soft.state === "leader";
     const leaderChanged = soft.lead !== this.soft.lead;
     this.soft = soft;
     if (leaderChanged) {
       this.log("info", "leader changed", { leader: soft.lead, role: soft.state });
+      this.options.onLeaderChange?.(soft.lead);
       // A ReadIndex request sent to the old leader may be lost with it: ask the new one too (a
       // second answer only moves the read point later, which is still linearizable).
       if (soft.lead !== null) for (const [context, read] of this.reads) if (read.index === null) this.raw.readIndex(context);
@@ -657,9 +724,15 @@ export class RegistryNode implements RegistryServer {
     if (this.applied - this.lastSnapshotIndex < (this.options.snapshotEvery ?? 10_000)) return;
     const index = this.applied as LogIndex;
     const data = encodeSnapshotEnvelope({ peers: Object.fromEntries(this.raftAddresses), state: this.current.snapshot() });
-    if (this.storage.createSnapshotAndCompact(index, this.raw.status().config, data)) {
-      this.lastSnapshotIndex = index;
-      this.log("info", "snapshot taken; log compacted", { index, bytes: data.byteLength });
+    try {
+      if (this.storage.createSnapshotAndCompact(index, this.raw.status().config, data)) {
+        this.lastSnapshotIndex = index;
+        this.log("info", "snapshot taken; log compacted", { index, bytes: data.byteLength });
+      }
+    } catch (error) {
+      // No room for the snapshot file: the log stays uncompacted, which is safe; try again later.
+      if (!isOutOfSpace(error)) throw error;
+      this.log("warn", "no space for a snapshot; the log stays uncompacted", { err: error });
     }
   }
 
@@ -692,4 +765,17 @@ function stateMachine(factory: StateMachineFactory, snapshot: Snapshot, addresse
   const envelope = decodeSnapshotEnvelope(snapshot.data);
   for (const [id, address] of Object.entries(envelope.peers)) if (!addresses.has(id)) addresses.set(id, address);
   return factory.restore(envelope.state);
+}
+
+/** The node's disk has no space for the Raft log: writes are refused (HTTP 5xx) until it has. */
+export class DiskFullError extends Error {
+  constructor(nodeId: string, cause: string) {
+    super(`registry node ${nodeId} cannot write its log: ${cause}; free space in its data directory`);
+    this.name = "DiskFullError";
+  }
+}
+
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }

@@ -5,12 +5,19 @@
 import * as fs from "node:fs";
 import type { Settings } from "@meshwork/runtime";
 import type { Logger } from "@meshwork/telemetry";
+import { checkReadiness } from "../admin/check-readiness.ts";
+import { countWrites } from "../admin/count-writes.ts";
+import { RegistryMetrics } from "../admin/registry-metrics.ts";
+import { startAdminServer } from "../admin/start-admin-server.ts";
 import { startHttpApi } from "../http/start-http-api.ts";
 import type { TransportTls } from "../transport/grpc-raft-transport.ts";
 import { parsePeers } from "./parse-peers.ts";
 import { RegistryNode } from "./registry-node.ts";
 import type { registrySettings } from "./registry-settings.ts";
 import { registryStateMachine } from "./registry-state-machine.ts";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { startDnsServer } from "../dns/start-dns-server.ts";
+import { registerWatchService } from "../watch/register-watch-service.ts";
 
 /** The registry's settings, as read from flags and environment. */
 export type RegistryConfig = Settings<typeof registrySettings>;
@@ -29,12 +36,22 @@ export interface RegistryDeps {
   readonly onStop: (name: string, hook: () => Promise<void> | void) => void;
   /** The node stopped itself (disk failure): main exits 1 so the supervisor restarts it. */
   readonly onFatal?: (error: unknown) => void;
+  /** Export Node's process metrics (CPU, RSS, event loop) on /metrics too (default true). */
+  readonly processMetrics?: boolean;
 }
+
+/** How long /readyz waits for a ReadIndex round trip and catch-up before answering 503. */
+export const readinessTimeoutMs = 2000;
 
 export interface RunningRegistry {
   readonly node: RegistryNode;
   readonly raftPort: number;
   readonly httpPort: number;
+  readonly adminPort: number;
+  /** -1 when disabled. */
+  readonly dnsPort: number;
+  readonly grpcPort: number;
+  readonly metrics: RegistryMetrics;
 }
 
 function readTls(config: RegistryConfig): TransportTls | undefined {
@@ -67,6 +84,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   }
   const tls = readTls(config);
   fs.mkdirSync(config.dataDir, { recursive: true });
+  const metrics = new RegistryMetrics({ processMetrics: deps.processMetrics ?? true });
   const node = await RegistryNode.start({
     nodeId: config.nodeId,
     dataDir: config.dataDir,
@@ -81,11 +99,44 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     snapshotEvery: config.snapshotEvery,
     log: (level, msg, fields) => logger[level](msg, fields),
     ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
+    onSave: (durationMs, entries, synced) => metrics.observeSave(durationMs, entries, synced),
+    onLeaderChange: () => metrics.leaderChanged(),
   });
+  metrics.attach(node);
+  // Registered first so it stops last: /healthz and /metrics answer while the node leaves.
+  const admin = await startAdminServer({
+    host: config.bind,
+    port: config.adminPort,
+    readiness: () => checkReadiness(node, readinessTimeoutMs),
+    metrics: () => metrics.render(),
+  });
+  deps.onStop("admin listener", () => admin.close());
   deps.onStop("raft node (graceful leave)", () => node.leave());
-  const http = await startHttpApi(node, { host: config.bind, port: config.httpPort, agent: { address: advertiseHost } });
+  const http = await startHttpApi(countWrites(node, metrics), {
+    host: config.bind,
+    port: config.httpPort,
+    agent: { address: advertiseHost },
+    onRequest: (request) => metrics.observeHttp(request),
+  });
   node.setHttpAddress(`${advertiseHost}:${http.port}`);
   deps.onStop("http api", () => http.close());
-  logger.info("ready", { nodeId: config.nodeId, raftPort: node.raftPort, httpPort: http.port, dataDir: config.dataDir, tls: tls !== undefined });
-  return { node, raftPort: node.raftPort, httpPort: http.port };
+  const log = (level: "debug" | "warn", msg: string, fields: Record<string, unknown>): void => logger[level](msg, fields);
+  let dnsPort = -1;
+  if (config.dnsPort >= 0) {
+    const dns = await startDnsServer(node, { host: config.bind, port: config.dnsPort, domain: config.dnsDomain, log });
+    dnsPort = dns.port;
+    deps.onStop("dns", () => dns.close());
+  }
+  let grpcPort = -1;
+  if (config.grpcPort >= 0) {
+    const grpcApi = new Server();
+    registerWatchService(grpcApi, node, { log });
+    grpcPort = await new Promise<number>((resolve, reject) =>
+      grpcApi.bindAsync(`${config.bind}:${config.grpcPort}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    );
+    // forceShutdown: watches are endless streams (tryShutdown would wait for them); clients resume elsewhere with from_index.
+    deps.onStop("grpc api", () => grpcApi.forceShutdown());
+  }
+  logger.info("ready", { nodeId: config.nodeId, raftPort: node.raftPort, httpPort: http.port, adminPort: admin.port, dnsPort, grpcPort, dataDir: config.dataDir, tls: tls !== undefined });
+  return { node, raftPort: node.raftPort, httpPort: http.port, adminPort: admin.port, dnsPort, grpcPort, metrics };
 }

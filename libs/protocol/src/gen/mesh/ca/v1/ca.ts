@@ -41,6 +41,13 @@ export interface CreateCertificateRequest {
    * service account.
    */
   workloadToken: string;
+  /**
+   * The version of the trust bundle (TrustBundle.version from WatchTrustBundle) the workload
+   * trusts when it sends this request; unset when it follows no bundle. This is the workload's
+   * acknowledgement during a root rotation: the CA switches to the new root only once every
+   * still-valid SVID was requested by a workload holding the bundle with the new root.
+   */
+  trustBundleVersion?: number | undefined;
 }
 
 /** CreateCertificateResponse holds the issued chain. */
@@ -72,7 +79,7 @@ export interface TrustBundle {
 }
 
 function createBaseCreateCertificateRequest(): CreateCertificateRequest {
-  return { csrPem: "", validitySeconds: 0, workloadToken: "" };
+  return { csrPem: "", validitySeconds: 0, workloadToken: "", trustBundleVersion: undefined };
 }
 
 export const CreateCertificateRequest: MessageFns<CreateCertificateRequest> = {
@@ -85,6 +92,9 @@ export const CreateCertificateRequest: MessageFns<CreateCertificateRequest> = {
     }
     if (message.workloadToken !== "") {
       writer.uint32(26).string(message.workloadToken);
+    }
+    if (message.trustBundleVersion !== undefined) {
+      writer.uint32(32).uint64(message.trustBundleVersion);
     }
     return writer;
   },
@@ -126,6 +136,14 @@ export const CreateCertificateRequest: MessageFns<CreateCertificateRequest> = {
             message.workloadToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.trustBundleVersion = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -155,6 +173,11 @@ export const CreateCertificateRequest: MessageFns<CreateCertificateRequest> = {
         : isSet(object.workload_token)
         ? globalThis.String(object.workload_token)
         : "",
+      trustBundleVersion: isSet(object.trustBundleVersion)
+        ? globalThis.Number(object.trustBundleVersion)
+        : isSet(object.trust_bundle_version)
+        ? globalThis.Number(object.trust_bundle_version)
+        : undefined,
     };
   },
 
@@ -169,6 +192,9 @@ export const CreateCertificateRequest: MessageFns<CreateCertificateRequest> = {
     if (message.workloadToken !== "") {
       obj.workloadToken = message.workloadToken;
     }
+    if (message.trustBundleVersion !== undefined) {
+      obj.trustBundleVersion = Math.round(message.trustBundleVersion);
+    }
     return obj;
   },
 
@@ -180,6 +206,7 @@ export const CreateCertificateRequest: MessageFns<CreateCertificateRequest> = {
     message.csrPem = object.csrPem ?? "";
     message.validitySeconds = object.validitySeconds ?? 0;
     message.workloadToken = object.workloadToken ?? "";
+    message.trustBundleVersion = object.trustBundleVersion ?? undefined;
     return message;
   },
 };

@@ -1,0 +1,224 @@
+// Root rotation driven by the CA end to end (issue 6): workload agents (real agents over gRPC,
+// following WatchTrustBundle and acknowledging its version with every CSR) keep mTLS traffic
+// flowing between pairs — a long-lived connection and a new connection per request — while an
+// operator's POST /v1/ca/rotate-root (what `meshctl ca rotate-root` sends) runs to completion:
+// the CA publishes {old, new}, switches once every valid SVID was requested by an agent holding
+// that bundle, and retires the old root once every valid SVID chains to the new one. Zero failed
+// requests; at the moment of retirement every agent has acknowledged and holds a new-root chain.
+// Waits on the CA's status and the agents' counters, not on time. MESHWORK_ROTATE_PAIRS resizes it.
+import { once } from "node:events";
+import tls from "node:tls";
+import type { AddressInfo } from "node:net";
+import { parseTrustDomain, pemToDer, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid } from "@meshwork/pki";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WorkloadAgent } from "@meshwork/workload-identity";
+import type { PublishedBundle } from "../src/certificate-authority.ts";
+import { startCaFixture, type CaFixture } from "./ca-fixture.ts";
+import { exchange, shopId, startTestAgent } from "./test-agents.ts";
+
+const pairCount = Number(process.env["MESHWORK_ROTATE_PAIRS"] ?? 10);
+const svidTtlSeconds = 4;
+const longPauseMs = 50;
+const freshPauseMs = 300;
+/** Fresh-connection requests each pair must complete after the old root is retired everywhere. */
+const roundsAfterRetirement = 3;
+
+let f: CaFixture;
+let caClient: ReturnType<CaFixture["client"]>;
+beforeAll(async () => {
+  f = await startCaFixture(["--rate-limit-per-second", "0", "--max-ttl-seconds", String(svidTtlSeconds)]);
+  caClient = f.client();
+});
+afterAll(async () => {
+  caClient?.close();
+  await f?.stop();
+});
+
+/** One mTLS pair: a server on the "api-i" agent, a client on the "web-i" agent, and their counters. */
+interface Pair {
+  readonly index: number;
+  readonly server: tls.Server;
+  readonly serverAgent: WorkloadAgent;
+  readonly clientAgent: WorkloadAgent;
+  readonly port: number;
+  readonly detach: () => void;
+  readonly stopAgents: () => void;
+  longRequests: number;
+  freshRequests: number;
+}
+
+async function startPair(index: number, failures: string[]): Promise<Pair> {
+  const [server_, client_] = await Promise.all([startTestAgent(f, { sa: `api-${index}`, seed: 2 * index + 1, validitySeconds: svidTtlSeconds, client: caClient }), startTestAgent(f, { sa: `web-${index}`, seed: 2 * index + 2, validitySeconds: svidTtlSeconds, client: caClient })]);
+  const serverAgent = server_.agent;
+  const clientId = shopId(`web-${index}`);
+  const server = tls.createServer({ ...serverAgent.current.material, requestCert: true, rejectUnauthorized: true }, (socket) => {
+    const peer = verifyClientChain(socket.getPeerCertificate(true), { bundles: serverAgent.bundles, now: new Date() });
+    if (!peer.ok || peer.spiffeId !== clientId) {
+      failures.push(`pair ${index}: server refused the client: ${peer.ok ? peer.spiffeId : peer.detail}`);
+      socket.destroy();
+      return;
+    }
+    let buffer = "";
+    socket.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n")) {
+        socket.write(`pong ${buffer.slice(0, end)}\n`);
+        buffer = buffer.slice(end + 1);
+      }
+    });
+    socket.on("error", () => socket.destroy());
+  });
+  server.on("tlsClientError", (error) => failures.push(`pair ${index}: server handshake failed: ${String(error)}`));
+  const detach = serverAgent.serve(server);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    index,
+    server,
+    serverAgent,
+    clientAgent: client_.agent,
+    port,
+    detach,
+    stopAgents: () => {
+      server_.stop();
+      client_.stop();
+    },
+    longRequests: 0,
+    freshRequests: 0,
+  };
+}
+
+/** A client connection of `pair` with the client agent's current SVID and bundle, checking the server is api-i. */
+async function connect(pair: Pair): Promise<tls.TLSSocket> {
+  const checkServerIdentity = spiffeServerIdentityCheck([shopId(`api-${pair.index}`)], { bundles: pair.clientAgent.bundles, clock: () => new Date() });
+  const socket = tls.connect({ host: "127.0.0.1", port: pair.port, servername: `api-${pair.index}.shop`, ...pair.clientAgent.current.material, checkServerIdentity });
+  await once(socket, "secureConnect");
+  return socket;
+}
+
+/**
+ * The pair's client, two loops until `done()`: requests on one long-lived connection every
+ * {@link longPauseMs}, and a request on a new connection (a full mTLS handshake) every
+ * {@link freshPauseMs}, staggered by `offsetMs` so the pairs' handshakes spread out.
+ */
+async function drive(pair: Pair, offsetMs: number, done: () => boolean, failures: string[]): Promise<void> {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const longLoop = async () => {
+    let longLived: tls.TLSSocket | undefined;
+    for (let round = 0; !done(); round++) {
+      try {
+        longLived ??= await connect(pair);
+        const reply = await exchange(longLived, `long-${round}`);
+        if (reply !== `pong long-${round}`) throw new Error(`unexpected reply ${reply}`);
+        pair.longRequests++;
+      } catch (error) {
+        failures.push(`pair ${pair.index} long-lived round ${round}: ${String(error)}`);
+        longLived?.destroy();
+        longLived = undefined;
+      }
+      await pause(longPauseMs);
+    }
+    longLived?.destroy();
+  };
+  const freshLoop = async () => {
+    await pause(offsetMs);
+    for (let round = 0; !done(); round++) {
+      try {
+        const fresh = await connect(pair);
+        const reply = await exchange(fresh, `fresh-${round}`);
+        fresh.destroy();
+        if (reply !== `pong fresh-${round}`) throw new Error(`unexpected reply ${reply}`);
+        pair.freshRequests++;
+      } catch (error) {
+        failures.push(`pair ${pair.index} new connection round ${round}: ${String(error)}`);
+      }
+      await pause(freshPauseMs);
+    }
+  };
+  await Promise.all([longLoop(), freshLoop()]);
+}
+
+describe("meshctl ca rotate-root's API under traffic", () => {
+  it(`${pairCount} mTLS pairs keep every request working while the CA rotates its root on its own`, { timeout: 120_000 }, async () => {
+    const td = parseTrustDomain("cluster.local");
+    if (!td.ok) throw new Error(td.detail);
+    const failures: string[] = [];
+    const pairs: Pair[] = [];
+    for (let i = 0; i < pairCount; i++) pairs.push(await startPair(i, failures));
+    const agents = pairs.flatMap((p) => [p.serverAgent, p.clientAgent]);
+    const oldRoot = rootsOf(f.ca.authority.trustBundles(), td.trustDomain)[0] as Uint8Array;
+
+    // What the agents hold at the instant the CA drops the old root (the listener runs inside retireRoot).
+    let atRetirement: { acknowledged: boolean[]; chainsUnderNewRootOnly: Promise<boolean[]> } | undefined;
+    let publishedVersion = 0;
+    const unwatch = f.ca.authority.watch((bundle: PublishedBundle) => {
+      if (bundle.rootsPem.length === 2 && publishedVersion === 0) publishedVersion = bundle.version;
+      if (bundle.rootsPem.length === 1 && publishedVersion > 0 && atRetirement === undefined) {
+        const newRoot = pemToDer(bundle.rootsPem[0] ?? "", "CERTIFICATE");
+        if (!newRoot.ok) throw new Error(newRoot.detail);
+        const onlyNew = trustBundles([[td.trustDomain, [newRoot.der]]]);
+        const chains = agents.map((a) => a.current.chain);
+        atRetirement = {
+          acknowledged: agents.map((a) => (a.bundleVersion ?? 0) >= publishedVersion),
+          chainsUnderNewRootOnly: Promise.all(chains.map(async (chain) => (await verifySvid({ chain, bundles: onlyNew, now: new Date() })).ok)),
+        };
+      }
+    });
+
+    let stopped = false;
+    let freshAtSettled: number[] | undefined;
+    const done = () => stopped || (freshAtSettled !== undefined && pairs.every((p, i) => p.freshRequests >= (freshAtSettled?.[i] ?? 0) + roundsAfterRetirement));
+    const drivers = pairs.map((p, i) => drive(p, (i * freshPauseMs) / pairCount, done, failures));
+    const admin = async (method: string, path: string) => {
+      const response = await fetch(`http://127.0.0.1:${f.ca.adminPort}${path}`, { method });
+      return { status: response.status, body: (await response.json()) as { rotation: { phase: string; completed: number; waitingFor: string[] }; bundle: { roots: unknown[] } } };
+    };
+    const phasesSeen = new Set<string>();
+    try {
+      for (let polls = 0; !agents.every((a) => a.rotations >= 1); polls++) {
+        if (polls > 1200) throw new Error("the agents did not renew");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const started = await admin("POST", "/v1/ca/rotate-root");
+      expect(started.status).toBe(202);
+      expect(started.body.rotation.phase).toBe("published");
+      for (let polls = 0; ; polls++) {
+        const status = await admin("GET", "/v1/ca/status");
+        phasesSeen.add(status.body.rotation.phase);
+        if (status.body.rotation.completed === 1) break;
+        if (polls > 1200) throw new Error(`the rotation did not finish: ${JSON.stringify(status.body.rotation)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      for (let polls = 0; !agents.every((a) => rootsOf(a.bundles, td.trustDomain).length === 1); polls++) {
+        if (polls > 1200) throw new Error("the retired bundle did not reach every agent");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      freshAtSettled = pairs.map((p) => p.freshRequests);
+      await Promise.race([Promise.all(drivers), new Promise((resolve) => setTimeout(resolve, 60_000))]);
+    } finally {
+      stopped = true;
+      unwatch();
+      await Promise.all(drivers);
+    }
+    for (const pair of pairs) {
+      pair.detach();
+      pair.stopAgents();
+      pair.server.close();
+    }
+    const requests = pairs.reduce((sum, p) => sum + p.longRequests + p.freshRequests, 0);
+    console.log(`rotate-root under traffic: ${pairCount} pairs, ${requests} requests, ${failures.length} failures, phases seen ${[...phasesSeen].join(" → ")}`);
+    expect(failures).toEqual([]);
+    expect(agents.map((a) => a.failures).filter((n) => n > 0)).toEqual([]);
+    expect([...phasesSeen].filter((p) => !["published", "switched", "idle"].includes(p))).toEqual([]);
+    // retired only after every agent acknowledged the bundle with the new root and held a chain under it
+    expect(atRetirement).toBeDefined();
+    expect(atRetirement?.acknowledged.filter((a) => !a)).toEqual([]);
+    expect((await atRetirement?.chainsUnderNewRootOnly)?.filter((ok) => !ok)).toEqual([]);
+    const onlyOldRoot = trustBundles([[td.trustDomain, [oldRoot]]]);
+    for (const agent of agents) expect(rootsOf(agent.bundles, td.trustDomain)).toHaveLength(1);
+    const underOld = await Promise.all(agents.map((a) => verifySvid({ chain: a.current.chain, bundles: onlyOldRoot, now: new Date() })));
+    expect(underOld.filter((v) => v.ok)).toEqual([]);
+    for (const pair of pairs) expect(pair.longRequests).toBeGreaterThan(0);
+  });
+});

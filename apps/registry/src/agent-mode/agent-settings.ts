@@ -1,0 +1,38 @@
+// Settings of `meshwork-registry agent` (flags and environment, docs/design/app-conventions.md).
+import { defineSettings } from "@meshwork/runtime";
+
+export const agentSettings = defineSettings({
+  server: {
+    type: "list",
+    required: true,
+    env: "MESHWORK_REGISTRY_SERVER",
+    valueName: "URL",
+    description: "Consul HTTP API of registry servers (http://HOST:8500), repeatable or comma-separated; a failing server is skipped for the next.",
+  },
+  serviceFile: {
+    type: "string",
+    env: "MESHWORK_REGISTRY_SERVICE_FILE",
+    valueName: "FILE",
+    description: 'Consul service definitions (JSON): {"service": {...}}, {"services": [...]}, one definition or an array, with Check/Checks (HTTP, TCP, GRPC, TTL).',
+  },
+  service: { type: "list", env: "MESHWORK_REGISTRY_SERVICE", valueName: "NAME:PORT", description: "A service to register without a file (ID = NAME); repeatable." },
+  check: {
+    type: "list",
+    env: "MESHWORK_REGISTRY_CHECK",
+    valueName: "URL",
+    description: "A check of the --service (only with exactly one): http(s)://... (2xx passing, 429 warning), tcp://HOST:PORT (connect) or grpc://HOST:PORT[/SERVICE] (grpc.health.v1); repeatable.",
+  },
+  checkInterval: { type: "string", default: "10s", env: "MESHWORK_REGISTRY_CHECK_INTERVAL", valueName: "DURATION", description: "Interval of the --check checks (Go duration)." },
+  checkTimeout: { type: "string", env: "MESHWORK_REGISTRY_CHECK_TIMEOUT", valueName: "DURATION", description: "Timeout of the --check checks (default: the interval, at most 10s)." },
+  node: { type: "string", env: "MESHWORK_REGISTRY_NODE", valueName: "NAME", description: "Catalog node the services are registered under (default: the host name). Agents sharing a node must use distinct service IDs." },
+  address: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_ADDRESS", valueName: "HOST", description: "The node's address in the catalog (services without Address are reached there)." },
+  nodeMeta: { type: "list", env: "MESHWORK_REGISTRY_NODE_META", valueName: "KEY=VALUE", description: "Node meta written with every registration (it replaces the node's meta as a whole, as Consul does)." },
+  syncInterval: {
+    type: "string",
+    default: "30s",
+    env: "MESHWORK_REGISTRY_SYNC_INTERVAL",
+    valueName: "DURATION",
+    description: "Anti-entropy: re-register the services with their current check statuses this often (an unchanged registration changes nothing in the registry).",
+  },
+  logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
+});

@@ -1,0 +1,80 @@
+// Starts `meshwork-registry agent` from its settings: reads the service definitions, builds the
+// failover client and the RegistryAgent, and registers the stop hook that deregisters on SIGTERM.
+// main.ts calls it; tests call it in-process.
+import type { Settings } from "@meshwork/runtime";
+import type { Logger } from "@meshwork/telemetry";
+import type { Probes } from "../agent/check-runner.ts";
+import { type AgentService, AgentSettingsError, durationSetting, servicesFromFile, servicesFromFlags } from "./agent-services.ts";
+import type { agentSettings } from "./agent-settings.ts";
+import { RegistryAgent } from "./registry-agent.ts";
+import { type FetchFn, RegistryClient } from "./registry-client.ts";
+
+export type AgentConfig = Settings<typeof agentSettings>;
+
+export interface AgentDeps {
+  readonly logger: Logger;
+  readonly onStop: (name: string, hook: () => Promise<void> | void) => void;
+  /** The default --node. */
+  readonly hostname: string;
+  /** Reads --service-file; throws with the reason when it cannot. */
+  readonly readTextFile: (path: string) => Promise<string>;
+  readonly fetch?: FetchFn;
+  readonly probes?: Probes;
+}
+
+function parseNodeMeta(entries: readonly string[]): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const entry of entries) {
+    const at = entry.indexOf("=");
+    if (at <= 0) throw new AgentSettingsError(`invalid --node-meta "${entry}": use KEY=VALUE`);
+    meta[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return meta;
+}
+
+/** Throws AgentSettingsError for bad settings or definitions. Registration failures are retried, not thrown. */
+export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RegistryAgent> {
+  const { logger } = deps;
+  const services: AgentService[] = [];
+  if (config.serviceFile !== undefined) {
+    let text: string;
+    try {
+      text = await deps.readTextFile(config.serviceFile);
+    } catch (error) {
+      throw new AgentSettingsError(`cannot read --service-file ${config.serviceFile}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    services.push(...servicesFromFile(text, config.serviceFile));
+  }
+  const checkIntervalMs = durationSetting(config.checkInterval, "--check-interval");
+  const checkTimeoutMs = config.checkTimeout === undefined ? undefined : durationSetting(config.checkTimeout, "--check-timeout");
+  services.push(...servicesFromFlags(config.service ?? [], config.check ?? [], checkIntervalMs, checkTimeoutMs));
+  if (services.length === 0) throw new AgentSettingsError("nothing to register: give --service NAME:PORT (with --check URL) or --service-file FILE");
+  const ids = services.map((s) => s.service.id);
+  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (duplicate !== undefined) throw new AgentSettingsError(`service ID "${duplicate}" is both in --service-file and --service: give each its own ID`);
+  const ttl = services.flatMap((s) => s.checks).find((check) => check.type === "ttl");
+  if (ttl !== undefined) {
+    throw new AgentSettingsError(`check "${ttl.checkId}" is a TTL check: agent mode serves no local agent API to pass it yet; use an HTTP, TCP or gRPC check`);
+  }
+  const syncIntervalMs = durationSetting(config.syncInterval, "--sync-interval");
+  if (syncIntervalMs < 1000) throw new AgentSettingsError(`--sync-interval ${config.syncInterval} is too short: use at least 1s`);
+  const client = new RegistryClient(config.server, {
+    ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    onFailover: (server, reason) => logger.warn("registry server failed; trying the next", { server, reason }),
+  });
+  const node = config.node ?? deps.hostname;
+  const agent = new RegistryAgent({
+    node,
+    address: config.address,
+    nodeMeta: parseNodeMeta(config.nodeMeta ?? []),
+    services,
+    client,
+    syncIntervalMs,
+    logger,
+    ...(deps.probes === undefined ? {} : { probes: deps.probes }),
+  });
+  deps.onStop("registry agent (deregister services)", () => agent.stop());
+  await agent.start();
+  logger.info("agent running", { node, servers: config.server, services: ids, checks: services.flatMap((s) => s.checks.map((c) => c.checkId)) });
+  return agent;
+}

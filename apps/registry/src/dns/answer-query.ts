@@ -1,0 +1,158 @@
+// Consul's DNS interface as a pure function: a decoded query and the registry's state in, the
+// response out (https://developer.hashicorp.com/consul/docs/services/discovery/dns-static-lookups).
+// Names served under the domain (default "consul"):
+//   [<tag>.]<service>.service[.<dc>].<domain>      A / AAAA / ANY / SRV of healthy instances
+//   _<service>._<tcp|tag>.service[.<dc>].<domain>  RFC 2782 SRV form ("_tcp": no tag filter)
+//   <node>.node[.<dc>].<domain>                    A / AAAA of the node
+//   <domain>                                       SOA
+// Healthy = aggregate status passing or warning (critical excluded: Consul's default, only_passing
+// off). SRV targets are `<node>.node.<dc>.<domain>` with the instance's address as additional
+// A / AAAA. Unknown names: NXDOMAIN with the SOA in authority; known names without records of the
+// asked type: NOERROR, no answers, the SOA in authority (NODATA, RFC 2308).
+import type { RegistryReads, ServiceInstance } from "../registry-contract.ts";
+import { aggregateStatus } from "../state/aggregate-status.ts";
+import { type DnsMessage, type DnsQuestion, type DnsRecord, DNS_CLASS_IN, DNS_OPCODE_QUERY, DNS_RCODE, DNS_TYPE, isIpv4, parseIpv6 } from "./dns-message.ts";
+
+export interface DnsZone {
+  /** Lower case, no trailing dot, e.g. "consul". */
+  readonly domain: string;
+  readonly datacenter: string;
+  /** TTL of every record (Consul's default 0: clients ask again each time). */
+  readonly ttlSeconds: number;
+}
+
+/** The UDP payload size EDNS0 lets us advertise. */
+export const EDNS_UDP_SIZE = 4096;
+
+/** The response to `request` (a query: QR clear) from `reads`. */
+export function answerQuery(reads: RegistryReads, request: DnsMessage, zone: DnsZone): DnsMessage {
+  const opt = request.additionals.find((r) => r.type === DNS_TYPE.OPT);
+  const reply = (rcode: number, sections: Partial<Pick<DnsMessage, "answers" | "authorities" | "additionals">> = {}, authoritative = true): DnsMessage => ({
+    id: request.id,
+    flags: { qr: true, opcode: request.flags.opcode, aa: authoritative, tc: false, rd: request.flags.rd, ra: false, z: 0, rcode },
+    questions: request.questions,
+    answers: sections.answers ?? [],
+    authorities: sections.authorities ?? [],
+    additionals: [...(sections.additionals ?? []), ...(opt === undefined ? [] : [{ name: "", type: DNS_TYPE.OPT, class: EDNS_UDP_SIZE, ttl: 0, data: { kind: "raw" as const, bytes: new Uint8Array(0) } }])],
+  });
+  if (request.flags.opcode !== DNS_OPCODE_QUERY) return reply(DNS_RCODE.NOTIMP, {}, false);
+  const question = request.questions[0];
+  if (request.questions.length !== 1 || question === undefined) return reply(DNS_RCODE.FORMERR, {}, false);
+  if (question.class !== DNS_CLASS_IN) return reply(DNS_RCODE.REFUSED, {}, false);
+  const name = question.name.toLowerCase();
+  if (name !== zone.domain && !name.endsWith(`.${zone.domain}`)) return reply(DNS_RCODE.REFUSED, {}, false);
+
+  const soa = soaRecord(reads, zone);
+  const noData = (): DnsMessage => reply(DNS_RCODE.NOERROR, { authorities: [soa] });
+  const nxDomain = (): DnsMessage => reply(DNS_RCODE.NXDOMAIN, { authorities: [soa] });
+  if (name === zone.domain) return question.type === DNS_TYPE.SOA || question.type === DNS_TYPE.ANY ? reply(DNS_RCODE.NOERROR, { answers: [soa] }) : noData();
+
+  const lookup = parseLookup(name.slice(0, -(zone.domain.length + 1)).split("."), zone.datacenter);
+  if (lookup === undefined) return nxDomain();
+  const ttl = zone.ttlSeconds;
+  if (lookup.kind === "node") {
+    const node = reads.nodes().find((n) => n.node.toLowerCase() === lookup.node);
+    if (node === undefined) return nxDomain();
+    const answers = addressRecords(question.name, node.address, question.type, ttl);
+    return answers.length === 0 ? noData() : reply(DNS_RCODE.NOERROR, { answers });
+  }
+
+  const instances = healthyInstances(reads, lookup.service, lookup.tag);
+  if (instances.length === 0) return nxDomain();
+  if (question.type === DNS_TYPE.SRV) {
+    const answers: DnsRecord[] = [];
+    const additionals: DnsRecord[] = [];
+    const seen = new Set<string>();
+    for (const instance of instances) {
+      const target = `${instance.node.node}.node.${zone.datacenter}.${zone.domain}`;
+      answers.push({ name: question.name, type: DNS_TYPE.SRV, class: DNS_CLASS_IN, ttl, data: { kind: "srv", priority: 1, weight: 1, port: instance.service.port, target } });
+      for (const record of addressRecords(target, instanceAddress(instance), DNS_TYPE.ANY, ttl)) {
+        const key = `${target.toLowerCase()} ${record.data.kind === "a" || record.data.kind === "aaaa" ? record.data.address : ""}`;
+        if (!seen.has(key)) additionals.push(record);
+        seen.add(key);
+      }
+    }
+    return reply(DNS_RCODE.NOERROR, { answers, additionals });
+  }
+  const answers: DnsRecord[] = [];
+  const seen = new Set<string>();
+  for (const instance of instances) {
+    const address = instanceAddress(instance);
+    if (seen.has(address)) continue;
+    seen.add(address);
+    answers.push(...addressRecords(question.name, address, question.type, ttl));
+  }
+  return answers.length === 0 ? noData() : reply(DNS_RCODE.NOERROR, { answers });
+}
+
+type Lookup = { readonly kind: "service"; readonly service: string; readonly tag: string | undefined } | { readonly kind: "node"; readonly node: string };
+
+/** `labels`: the lower-cased name without the domain. */
+function parseLookup(labels: readonly string[], datacenter: string): Lookup | undefined {
+  let parts = [...labels];
+  // An optional datacenter label after "service" / "node".
+  const last = parts[parts.length - 1];
+  if (parts.length >= 3 && last !== "service" && last !== "node") {
+    if (last !== datacenter.toLowerCase()) return undefined;
+    parts = parts.slice(0, -1);
+  }
+  const kind = parts.pop();
+  if (kind === "node") return parts.length === 1 ? { kind: "node", node: parts[0] as string } : undefined;
+  if (kind !== "service") return undefined;
+  if (parts.length === 1) return { kind: "service", service: parts[0] as string, tag: undefined };
+  if (parts.length !== 2) return undefined;
+  const [first, second] = parts as [string, string];
+  if (first.startsWith("_") && second.startsWith("_")) {
+    const protocol = second.slice(1);
+    return { kind: "service", service: first.slice(1), tag: protocol === "tcp" ? undefined : protocol };
+  }
+  return { kind: "service", service: second, tag: first };
+}
+
+/** Instances of `service` (names and tags matched without case) that are not critical. */
+function healthyInstances(reads: RegistryReads, service: string, tag: string | undefined): ServiceInstance[] {
+  const names = Object.keys(reads.services()).filter((n) => n.toLowerCase() === service);
+  return names
+    .flatMap((n) => reads.serviceInstances(n))
+    .filter((i) => aggregateStatus(i.checks) !== "critical")
+    .filter((i) => tag === undefined || i.service.tags.some((t) => t.toLowerCase() === tag));
+}
+
+function instanceAddress(instance: ServiceInstance): string {
+  return instance.service.address !== "" ? instance.service.address : instance.node.address;
+}
+
+/** A and/or AAAA records of `address` for a query of `type` (none when it is a host name). */
+function addressRecords(owner: string, address: string, type: number, ttl: number): DnsRecord[] {
+  const out: DnsRecord[] = [];
+  if ((type === DNS_TYPE.A || type === DNS_TYPE.ANY) && isIpv4(address)) out.push({ name: owner, type: DNS_TYPE.A, class: DNS_CLASS_IN, ttl, data: { kind: "a", address } });
+  if ((type === DNS_TYPE.AAAA || type === DNS_TYPE.ANY) && !isIpv4(address) && parseIpv6(address) !== undefined) {
+    out.push({ name: owner, type: DNS_TYPE.AAAA, class: DNS_CLASS_IN, ttl, data: { kind: "aaaa", address } });
+  }
+  return out;
+}
+
+function soaRecord(reads: RegistryReads, zone: DnsZone): DnsRecord {
+  return {
+    name: zone.domain,
+    type: DNS_TYPE.SOA,
+    class: DNS_CLASS_IN,
+    ttl: zone.ttlSeconds,
+    data: {
+      kind: "soa",
+      mname: `ns.${zone.domain}`,
+      rname: `hostmaster.${zone.domain}`,
+      // The registry's applied index: it grows with every change, as a zone serial should.
+      serial: reads.appliedIndex % 0x1_0000_0000,
+      refresh: 3600,
+      retry: 600,
+      expire: 86_400,
+      minimum: 0,
+    },
+  };
+}
+
+/** The question of a request, for logs. */
+export function describeQuestion(question: DnsQuestion | undefined): string {
+  return question === undefined ? "(none)" : `${question.name} type ${question.type} class ${question.class}`;
+}

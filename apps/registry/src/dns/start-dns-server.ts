@@ -1,0 +1,167 @@
+// The registry's DNS interface (Consul's, DESIGN.md §3.4) on node:dgram and node:net: UDP and TCP
+// (RFC 1035 §4.2.2: 2-byte length prefix, several queries per connection) on the same port.
+// Answers come from the local state without a read barrier (Consul's DNS default, allow_stale).
+// Malformed queries are answered FORMERR when their header is readable and dropped otherwise;
+// responses to us (QR set) are dropped; nothing a client sends can crash the server.
+import * as dgram from "node:dgram";
+import * as net from "node:net";
+import type { RegistryServer } from "../registry-contract.ts";
+import { answerQuery, type DnsZone } from "./answer-query.ts";
+import { cachedReads } from "./cached-reads.ts";
+import { decodeHeader, decodeMessage, DnsFormatError, DNS_RCODE, DNS_TYPE, DNS_UDP_MAX, encodeMessage, type DnsMessage } from "./dns-message.ts";
+import { fitResponse } from "./fit-response.ts";
+
+export interface DnsServerOptions {
+  readonly host: string;
+  /** 0 picks a port free for both UDP and TCP. */
+  readonly port: number;
+  /** Default "consul". */
+  readonly domain?: string;
+  /** Default 0 (Consul's default TTL). */
+  readonly ttlSeconds?: number;
+  /** Default "dc1" (the SRV target `<node>.node.<dc>.<domain>`). */
+  readonly datacenter?: string;
+  /** TCP connections idle this long are closed (default 30 s). */
+  readonly tcpIdleMs?: number;
+  readonly log?: (level: "debug" | "warn", msg: string, fields: Record<string, unknown>) => void;
+}
+
+export interface RunningDnsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Largest UDP payload we send, whatever EDNS0 says (IPv4's UDP maximum). */
+const UDP_PAYLOAD_LIMIT = 65_507;
+
+/**
+ * The response bytes for one query, or undefined to send nothing. `tcp`: no 512-byte limit
+ * (only the 65535 of the length prefix).
+ */
+export function handleDnsPacket(server: Pick<RegistryServer, "state">, zone: DnsZone, packet: Uint8Array, tcp: boolean, log?: DnsServerOptions["log"]): Uint8Array | undefined {
+  let request: DnsMessage;
+  try {
+    request = decodeMessage(packet);
+  } catch (error) {
+    const header = decodeHeader(packet);
+    if (!(error instanceof DnsFormatError) || header === undefined || header.flags.qr) return undefined;
+    log?.("debug", "dns: malformed query answered FORMERR", { error: error.message });
+    return encodeMessage({
+      id: header.id,
+      flags: { qr: true, opcode: header.flags.opcode, aa: false, tc: false, rd: header.flags.rd, ra: false, z: 0, rcode: DNS_RCODE.FORMERR },
+      questions: [],
+      answers: [],
+      authorities: [],
+      additionals: [],
+    });
+  }
+  if (request.flags.qr) return undefined;
+  try {
+    const response = answerQuery(server.state, request, zone);
+    const opt = request.additionals.find((r) => r.type === DNS_TYPE.OPT);
+    const limit = tcp ? 0xffff : Math.min(UDP_PAYLOAD_LIMIT, Math.max(DNS_UDP_MAX, opt?.class ?? DNS_UDP_MAX));
+    return fitResponse(response, limit);
+  } catch (error) {
+    // A name in the catalog that DNS cannot carry (a label over 63 octets…) or a bug: SERVFAIL, not a crash.
+    log?.("warn", "dns: query failed", { error: error instanceof Error ? error.message : String(error) });
+    return encodeMessage({
+      id: request.id,
+      flags: { qr: true, opcode: request.flags.opcode, aa: false, tc: false, rd: request.flags.rd, ra: false, z: 0, rcode: DNS_RCODE.SERVFAIL },
+      questions: request.questions,
+      answers: [],
+      authorities: [],
+      additionals: [],
+    });
+  }
+}
+
+/** Serves Consul's DNS interface for `server` on UDP and TCP `host:port`. */
+export async function startDnsServer(server: RegistryServer, options: DnsServerOptions): Promise<RunningDnsServer> {
+  const domain = (options.domain ?? "consul").toLowerCase().replace(/^\.+|\.+$/g, "");
+  if (domain === "" || domain.split(".").some((label) => label === "" || label.length > 63)) {
+    throw new RangeError(`DNS domain ${JSON.stringify(options.domain)}: use dot-separated labels of 1-63 characters, e.g. "consul"`);
+  }
+  const ttlSeconds = options.ttlSeconds ?? 0;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 0x7fff_ffff) throw new RangeError(`DNS TTL ${ttlSeconds}: use whole seconds from 0 to 2147483647`);
+  const zone: DnsZone = { domain, datacenter: options.datacenter ?? "dc1", ttlSeconds };
+  const log = options.log;
+  // Read `server.state` afresh each time (a snapshot install replaces it), lists memoized per index.
+  const reads = { state: cachedReads(() => server.state) };
+  // With port 0, UDP picks a port and TCP may find it taken: try again a few times.
+  for (let attempt = 0; ; attempt++) {
+    const udp = await bindUdp(options.host, options.port);
+    const port = udp.address().port;
+    try {
+      const tcp = await bindTcp(options.host, port, options.tcpIdleMs ?? 30_000, (packet) => handleDnsPacket(reads, zone, packet, true, log));
+      udp.on("message", (packet, remote) => {
+        const response = handleDnsPacket(reads, zone, packet, false, log);
+        if (response !== undefined) udp.send(response, remote.port, remote.address);
+      });
+      return {
+        port,
+        close: async () => {
+          await Promise.all([
+            new Promise<void>((resolve) => udp.close(() => resolve())),
+            new Promise<void>((resolve) => {
+              tcp.server.close(() => resolve());
+              for (const socket of tcp.sockets) socket.destroy();
+            }),
+          ]);
+        },
+      };
+    } catch (error) {
+      udp.close();
+      if (options.port !== 0 || attempt >= 5) throw error;
+    }
+  }
+}
+
+function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+  const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
+  return new Promise((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(port, host, () => {
+      socket.off("error", reject);
+      // A send error (ICMP unreachable…) concerns one client only.
+      socket.on("error", () => undefined);
+      resolve(socket);
+    });
+  });
+}
+
+function bindTcp(host: string, port: number, idleMs: number, handle: (packet: Uint8Array) => Uint8Array | undefined): Promise<{ server: net.Server; sockets: Set<net.Socket> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => sockets.delete(socket));
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const length = pending.readUInt16BE(0);
+        if (length === 0) {
+          socket.destroy();
+          return;
+        }
+        if (pending.length < 2 + length) break;
+        const packet = pending.subarray(2, 2 + length);
+        pending = pending.subarray(2 + length);
+        const response = handle(packet);
+        if (response === undefined) continue;
+        const framed = Buffer.alloc(2 + response.length);
+        framed.writeUInt16BE(response.length, 0);
+        framed.set(response, 2);
+        socket.write(framed);
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve({ server, sockets });
+    });
+  });
+}
