@@ -89,7 +89,10 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
       return;
     }
     const abort = new AbortController();
-    response.once("close", () => abort.abort());
+    // Only a request whose client left before the answer is aborted (a normal close needs no DOMException).
+    response.once("close", () => {
+      if (!response.writableFinished) abort.abort();
+    });
     readBody(request, maxBodyBytes).then(
       async (body) => {
         const apiRequest: ApiRequest = {

@@ -256,7 +256,7 @@ export class RegistryNode implements RegistryServer {
 
   async write(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> {
     // Validate here so a bad command fails on the node that received it (CommandDecodeError).
-    encodeEntry({ command, nowMs: this.nowMs() });
+    parseCommand(command);
     const deadline = this.nowMs() + (this.options.leaderWaitMs ?? 5000);
     for (;;) {
       this.checkRunning();

@@ -45,6 +45,19 @@ describe("Wal", () => {
     wal.close();
   });
 
+  it("reopens a segment holding more records than a call can take arguments (200,000)", () => {
+    const dir = tempDir();
+    const { wal } = Wal.open(dir);
+    const count = 200_000;
+    for (let start = 1; start <= count; start += 10_000) wal.append(Array.from({ length: 10_000 }, (_, i) => record(start + i)));
+    wal.sync();
+    wal.close();
+    const reopened = Wal.open(dir);
+    expect(reopened.records).toHaveLength(count);
+    expect(reopened.records[count - 1]).toEqual(record(count));
+    reopened.wal.close();
+  });
+
   it("refuses a torn record in a segment that is not the last", () => {
     const dir = tempDir();
     const paths = fill(dir, 12);

@@ -91,7 +91,8 @@ export class Wal {
         }
         fs.truncateSync(path, decoded.validBytes);
       }
-      records.push(...decoded.records);
+      // A loop, not push(...spread): a large segment holds more records than the call stack has argument slots.
+      for (const record of decoded.records) records.push(record);
       segments.push({ seq, path, maxEntryIndex: maxEntryIndexOf(decoded.records) });
     }
     if (segments.length === 0) segments.push({ seq: 1, path: `${dir}/${segmentName(1)}`, maxEntryIndex: 0 });
