@@ -15,7 +15,7 @@ if (missing.length > 0) {
   console.error("The local mesh cannot start yet; these parts are not built:");
   for (const [, label] of missing) console.error(`  - ${label}`);
   console.error("What works today: `npm run meshctl -- validate -f FILE|DIR`, `npm run meshctl -- analyze -f FILE|DIR`,");
-  console.error("the certificate authority on its own: `npx nx serve ca`,");
+  console.error("the certificate authority on its own: `npx nx serve ca`, a registry server: `npx nx serve registry -- --node-id n1 --peers n1=127.0.0.1:8300 --data-dir .meshwork/n1`,");
   console.error("and the sidecar standalone from Istio YAML: `npx nx serve sidecar -- --config DIR`.");
   process.exit(1);
 }
