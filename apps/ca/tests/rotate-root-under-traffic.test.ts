@@ -6,15 +6,13 @@
 // that bundle, and retires the old root once every valid SVID chains to the new one. Zero failed
 // requests; at the moment of retirement every agent has acknowledged and holds a new-root chain.
 // Waits on the CA's status and the agents' counters, not on time. MESHWORK_ROTATE_PAIRS resizes it.
-import { once } from "node:events";
 import tls from "node:tls";
-import type { AddressInfo } from "node:net";
-import { parseTrustDomain, pemToDer, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid } from "@meshwork/pki";
+import { parseTrustDomain, pemToDer, rootsOf, trustBundles, verifySvid } from "@meshwork/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WorkloadAgent } from "@meshwork/workload-identity";
 import type { PublishedBundle } from "../src/certificate-authority.ts";
 import { startCaFixture, type CaFixture } from "./ca-fixture.ts";
-import { exchange, shopId, startTestAgent } from "./test-agents.ts";
+import { connect, startPair, type Pair, type PairContext } from "./mtls-pairs.ts";
+import { exchange } from "./test-agents.ts";
 
 const pairCount = Number(process.env["MESHWORK_ROTATE_PAIRS"] ?? 10);
 const svidTtlSeconds = 4;
@@ -34,68 +32,7 @@ afterAll(async () => {
   await f?.stop();
 });
 
-/** One mTLS pair: a server on the "api-i" agent, a client on the "web-i" agent, and their counters. */
-interface Pair {
-  readonly index: number;
-  readonly server: tls.Server;
-  readonly serverAgent: WorkloadAgent;
-  readonly clientAgent: WorkloadAgent;
-  readonly port: number;
-  readonly detach: () => void;
-  readonly stopAgents: () => void;
-  longRequests: number;
-  freshRequests: number;
-}
-
-async function startPair(index: number, failures: string[]): Promise<Pair> {
-  const [server_, client_] = await Promise.all([startTestAgent(f, { sa: `api-${index}`, seed: 2 * index + 1, validitySeconds: svidTtlSeconds, client: caClient }), startTestAgent(f, { sa: `web-${index}`, seed: 2 * index + 2, validitySeconds: svidTtlSeconds, client: caClient })]);
-  const serverAgent = server_.agent;
-  const clientId = shopId(`web-${index}`);
-  const server = tls.createServer({ ...serverAgent.current.material, requestCert: true, rejectUnauthorized: true }, (socket) => {
-    const peer = verifyClientChain(socket.getPeerCertificate(true), { bundles: serverAgent.bundles, now: new Date() });
-    if (!peer.ok || peer.spiffeId !== clientId) {
-      failures.push(`pair ${index}: server refused the client: ${peer.ok ? peer.spiffeId : peer.detail}`);
-      socket.destroy();
-      return;
-    }
-    let buffer = "";
-    socket.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n")) {
-        socket.write(`pong ${buffer.slice(0, end)}\n`);
-        buffer = buffer.slice(end + 1);
-      }
-    });
-    socket.on("error", () => socket.destroy());
-  });
-  server.on("tlsClientError", (error) => failures.push(`pair ${index}: server handshake failed: ${String(error)}`));
-  const detach = serverAgent.serve(server);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return {
-    index,
-    server,
-    serverAgent,
-    clientAgent: client_.agent,
-    port,
-    detach,
-    stopAgents: () => {
-      server_.stop();
-      client_.stop();
-    },
-    longRequests: 0,
-    freshRequests: 0,
-  };
-}
-
-/** A client connection of `pair` with the client agent's current SVID and bundle, checking the server is api-i. */
-async function connect(pair: Pair): Promise<tls.TLSSocket> {
-  const checkServerIdentity = spiffeServerIdentityCheck([shopId(`api-${pair.index}`)], { bundles: pair.clientAgent.bundles, clock: () => new Date() });
-  const socket = tls.connect({ host: "127.0.0.1", port: pair.port, servername: `api-${pair.index}.shop`, ...pair.clientAgent.current.material, checkServerIdentity });
-  await once(socket, "secureConnect");
-  return socket;
-}
+const pairContext = (): PairContext => ({ fixture: f, client: caClient, svidTtlSeconds });
 
 /**
  * The pair's client, two loops until `done()`: requests on one long-lived connection every
@@ -145,7 +82,7 @@ describe("meshctl ca rotate-root's API under traffic", () => {
     if (!td.ok) throw new Error(td.detail);
     const failures: string[] = [];
     const pairs: Pair[] = [];
-    for (let i = 0; i < pairCount; i++) pairs.push(await startPair(i, failures));
+    for (let i = 0; i < pairCount; i++) pairs.push(await startPair(pairContext(), i, failures));
     const agents = pairs.flatMap((p) => [p.serverAgent, p.clientAgent]);
     const oldRoot = rootsOf(f.ca.authority.trustBundles(), td.trustDomain)[0] as Uint8Array;
 

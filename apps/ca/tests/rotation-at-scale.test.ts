@@ -4,14 +4,13 @@
 // times and the root rotates once (publish old + new, switch, retire the old root once every
 // agent holds a chain to the new one). Every request must succeed. Waits on rotation counts and
 // bundle arrival, not on time. MESHWORK_PAIRS / MESHWORK_ROTATIONS / MESHWORK_SVID_TTL_SECONDS resize it.
-import { once } from "node:events";
 import tls from "node:tls";
-import type { AddressInfo } from "node:net";
-import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, spiffeServerIdentityCheck, trustBundles, verifyClientChain, verifySvid } from "@meshwork/pki";
+import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, trustBundles, verifySvid } from "@meshwork/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkloadAgent } from "@meshwork/workload-identity";
 import { startCaFixture, type CaFixture } from "./ca-fixture.ts";
-import { exchange, shopId, startTestAgent } from "./test-agents.ts";
+import { connect, startPair, type Pair, type PairContext } from "./mtls-pairs.ts";
+import { exchange } from "./test-agents.ts";
 
 const pairCount = Number(process.env["MESHWORK_PAIRS"] ?? 50);
 const rotationsWanted = Number(process.env["MESHWORK_ROTATIONS"] ?? 5);
@@ -37,68 +36,7 @@ afterAll(async () => {
   await f?.stop();
 });
 
-/** One mTLS pair: a server on the "api-i" agent, a client on the "web-i" agent, and their counters. */
-interface Pair {
-  readonly index: number;
-  readonly server: tls.Server;
-  readonly serverAgent: WorkloadAgent;
-  readonly clientAgent: WorkloadAgent;
-  readonly port: number;
-  readonly detach: () => void;
-  readonly stopAgents: () => void;
-  longRequests: number;
-  freshRequests: number;
-}
-
-async function startPair(index: number, failures: string[]): Promise<Pair> {
-  const [server_, client_] = await Promise.all([startTestAgent(f, { sa: `api-${index}`, seed: 2 * index + 1, validitySeconds: svidTtlSeconds, client: caClient }), startTestAgent(f, { sa: `web-${index}`, seed: 2 * index + 2, validitySeconds: svidTtlSeconds, client: caClient })]);
-  const serverAgent = server_.agent;
-  const clientId = shopId(`web-${index}`);
-  const server = tls.createServer({ ...serverAgent.current.material, requestCert: true, rejectUnauthorized: true }, (socket) => {
-    const peer = verifyClientChain(socket.getPeerCertificate(true), { bundles: serverAgent.bundles, now: new Date() });
-    if (!peer.ok || peer.spiffeId !== clientId) {
-      failures.push(`pair ${index}: server refused the client: ${peer.ok ? peer.spiffeId : peer.detail}`);
-      socket.destroy();
-      return;
-    }
-    let buffer = "";
-    socket.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n")) {
-        socket.write(`pong ${buffer.slice(0, end)}\n`);
-        buffer = buffer.slice(end + 1);
-      }
-    });
-    socket.on("error", () => socket.destroy());
-  });
-  server.on("tlsClientError", (error) => failures.push(`pair ${index}: server handshake failed: ${String(error)}`));
-  const detach = serverAgent.serve(server);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return {
-    index,
-    server,
-    serverAgent,
-    clientAgent: client_.agent,
-    port,
-    detach,
-    stopAgents: () => {
-      server_.stop();
-      client_.stop();
-    },
-    longRequests: 0,
-    freshRequests: 0,
-  };
-}
-
-/** A client connection of `pair` with the client agent's current SVID and bundle, checking the server is api-i. */
-async function connect(pair: Pair): Promise<tls.TLSSocket> {
-  const checkServerIdentity = spiffeServerIdentityCheck([shopId(`api-${pair.index}`)], { bundles: pair.clientAgent.bundles, clock: () => new Date() });
-  const socket = tls.connect({ host: "127.0.0.1", port: pair.port, servername: `api-${pair.index}.shop`, ...pair.clientAgent.current.material, checkServerIdentity });
-  await once(socket, "secureConnect");
-  return socket;
-}
+const pairContext = (): PairContext => ({ fixture: f, client: caClient, svidTtlSeconds });
 
 /**
  * How many roots the agent's TLS material trusts. The switch waits for both roots in the material
@@ -159,7 +97,7 @@ describe("rotation under load", () => {
     const startedMs = performance.now();
     const failures: string[] = [];
     const pairs: Pair[] = [];
-    for (let i = 0; i < pairCount; i++) pairs.push(await startPair(i, failures));
+    for (let i = 0; i < pairCount; i++) pairs.push(await startPair(pairContext(), i, failures));
     const agents = pairs.flatMap((p) => [p.serverAgent, p.clientAgent]);
     const oldRoot = rootsOf(f.ca.authority.trustBundles(), td.trustDomain)[0] as Uint8Array;
     const newRoot = await createRootCa({ trustDomain: td.trustDomain, keys: await generateKeyPair(), now: new Date(), ttlSeconds: 86400 });
