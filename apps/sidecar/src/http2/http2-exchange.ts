@@ -347,14 +347,8 @@ export class Http2Exchange implements AttemptHandler {
   private canRetry(): boolean {
     if (this.record.attempts > this.decision.retries.attempts) return false;
     if (this.responseStarted || !this.requestComplete || this.bodyChunks === undefined) return false;
-    if (!this.holdsRetry) {
-      if (!this.cluster.breaker.tryAcquire("retries").ok) {
-        this.cluster.stats.overflows += 1;
-        return false;
-      }
-      this.holdsRetry = true;
-    }
-    return true;
+    if (!this.holdsRetry) this.holdsRetry = this.cluster.acquireRetry();
+    return this.holdsRetry;
   }
 
   private scheduleRetry(): void {

@@ -64,6 +64,13 @@ export class ClusterRuntime {
     return first;
   }
 
+  /** Takes one unit of the cluster's retry budget (maxRetries), counting an overflow when it is spent. */
+  acquireRetry(): boolean {
+    if (this.breaker.tryAcquire("retries").ok) return true;
+    this.stats.overflows += 1;
+    return false;
+  }
+
   /** Feeds an upstream outcome (HTTP status, or 503 for a connect failure / reset) to outlier detection. */
   recordOutcome(endpoint: number, status: number, nowMs: number): void {
     if (!this.outlier) return;

@@ -504,14 +504,8 @@ export class Exchange implements UpstreamHandler {
   private canRetry(extraAttempts = 0): boolean {
     if (this.record.attempts > this.decision.retries.attempts + extraAttempts) return false;
     if (this.responseHeadSent || !this.requestComplete || this.bodyChunks === undefined) return false;
-    if (!this.holdsRetry) {
-      if (!this.cluster.breaker.tryAcquire("retries").ok) {
-        this.cluster.stats.overflows += 1;
-        return false;
-      }
-      this.holdsRetry = true;
-    }
-    return true;
+    if (!this.holdsRetry) this.holdsRetry = this.cluster.acquireRetry();
+    return this.holdsRetry;
   }
 
   private scheduleRetry(): void {
