@@ -61,6 +61,7 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
     return endpoint.metrics;
   };
   const epochOffset = performance.timeOrigin;
+  const logLine = new AccessLogRecord();
 
   return {
     now: options.now,
@@ -99,7 +100,9 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
         });
       }
       if (accessLog?.enabled) {
-        const line = new AccessLogRecord();
+        // The writer formats the line at once, so one record serves every request.
+        const line = logLine;
+        line.reset();
         const headers = headerRecord(head);
         line.startTimeMs = epochOffset + record.startMs;
         line.method = head.method;
@@ -138,6 +141,7 @@ export interface TcpTelemetryOptions {
 /** Istio's TCP metrics and access log for proxied TCP connections (CONNECT tunnels, TCP listeners). */
 export function createTcpTelemetry(options: TcpTelemetryOptions): TcpProxyEnvironment {
   const peers = new Map<string, MetricPeer>();
+  const logLine = new AccessLogRecord();
   const peerOf = (record: TcpRecord): MetricPeer => {
     const key = `${record.upstreamCluster}|${record.upstreamHost}`;
     let peer = peers.get(key);
@@ -162,7 +166,8 @@ export function createTcpTelemetry(options: TcpTelemetryOptions): TcpProxyEnviro
       peer.recordTcpClosed(record.responseFlags);
       const log = options.accessLog;
       if (log?.enabled) {
-        const line = new AccessLogRecord();
+        const line = logLine;
+        line.reset();
         line.startTimeMs = record.startTimeMs;
         line.responseFlags = record.responseFlags;
         line.bytesReceived = record.bytesReceived;
