@@ -1,5 +1,5 @@
 // bench/ca (gRPC floor): what one unary call over TLS costs the server when the handler does
-// nothing — a grpc-js Server (as the CA runs it, channelz off) and a bare node:http2 server speaking
+// nothing — a grpc-js Server (channelz off) and a bare node:http2 server (as the CA now serves) speaking
 // the same gRPC framing — with 64 node:http2 client sessions, 5 s each; server and client CPU per call.
 // The CA's issuance costs come on top of this floor. A figure, not a test.
 // Usage: node bench/ca/grpc-floor.mjs grpc-js && node bench/ca/grpc-floor.mjs http2

@@ -2,7 +2,6 @@
 // material, builds the authority, serves gRPC over TLS and the admin endpoints. main.ts calls it;
 // tests call it in-process with port 0 and a temporary data dir.
 import { readFile } from "node:fs/promises";
-import { experimental, Server } from "@grpc/grpc-js";
 import {
   describePublicKey,
   exportPrivateKeyPem,
@@ -16,18 +15,18 @@ import {
   type SigningCa,
   type SpiffeId,
 } from "@meshwork/pki";
-import { CertificateServiceService } from "@meshwork/protocol";
 import type { Settings } from "@meshwork/runtime";
 import type { Logger } from "@meshwork/telemetry";
 import { adminApi } from "./adapters/admin-api.ts";
 import { startAdminServer } from "./adapters/admin-server.ts";
 import { loadOrCreateRootCa, loadOrCreateTokenIssuer, loadPluggedCa } from "./adapters/ca-material.ts";
-import { certificateService } from "./adapters/certificate-service.ts";
+import { addCertificateService } from "./adapters/certificate-service.ts";
+import { GrpcHttp2Server } from "./adapters/grpc-http2-server.ts";
 import { IssuancePool } from "./adapters/issuance-pool.ts";
 import { checkKeyFilePermissions, KeyFileError } from "./adapters/key-files.ts";
 import { kubeTokenReviewAttestor } from "./adapters/kube-token-review.ts";
 import { readNextRoot, readRotationState, recoverRotation, type RotationState } from "./adapters/rotation-store.ts";
-import { ServingCertificateProvider, type ServingMaterial } from "./adapters/serving-certificate.ts";
+import { servingContext, type ServingMaterial } from "./adapters/serving-certificate.ts";
 import type { caSettings } from "./ca-settings.ts";
 import { CertificateAuthority } from "./certificate-authority.ts";
 import { CaMetrics } from "./core/ca-metrics.ts";
@@ -148,7 +147,7 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
     servingRenewAt = now.getTime() + (servingNotAfter - now.getTime()) / 2;
     return svidTlsMaterial({ chain: issued.svid.chain, privateKeyPem: await exportPrivateKeyPem(keys.privateKey, crypto), bundles: authority.trustBundles() });
   };
-  const provider = new ServingCertificateProvider(await issueServing());
+  const server = new GrpcHttp2Server(servingContext(await issueServing()), (error, path) => logger.error("gRPC call failed", { err: error, path }));
   const rootRotation = new RootRotation({
     authority,
     trustDomain,
@@ -158,7 +157,7 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
     crypto,
     clock,
     logger,
-    onSwitched: async () => provider.update(await issueServing()),
+    onSwitched: async () => server.setSecureContext(servingContext(await issueServing())),
     ...(resumed ? { resumed: { ...resumed, blindUntilMs: clock().getTime() + config.maxTtlSeconds * 1000 } } : {}),
   });
   late.rotation = rootRotation;
@@ -169,24 +168,9 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
   rotationTimer.unref();
   deps.onStop("root rotation timer", () => clearInterval(rotationTimer));
 
-  // Channelz bookkeeping (per-call counters and traces) showed in bench/ca's profile; nothing reads it.
-  const server = new Server({ "grpc.enable_channelz": 0 });
-  const service = certificateService(authority, logger);
-  server.addService(CertificateServiceService, service.implementation);
-  const credentials = experimental.createCertificateProviderServerCredentials(provider, provider, false);
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${config.host}:${config.grpcPort}`, credentials, (error, port) => (error ? reject(error) : resolve(port)));
-  });
-  deps.onStop("grpc server", async () => {
-    service.endWatches();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => server.forceShutdown(), 3000);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
-  });
+  addCertificateService(server, authority);
+  const grpcPort = await server.listen(config.host, config.grpcPort);
+  deps.onStop("grpc server", () => server.close(3000));
 
   let ready = true;
   const admin = await startAdminServer({
@@ -211,7 +195,7 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
     rotation: rootRotation,
     async maintain() {
       await authority.rotateIntermediate();
-      if (clock().getTime() >= servingRenewAt) provider.update(await issueServing());
+      if (clock().getTime() >= servingRenewAt) server.setSecureContext(servingContext(await issueServing()));
     },
   };
 }

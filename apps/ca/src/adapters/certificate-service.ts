@@ -1,66 +1,40 @@
-// The grpc-js binding of mesh.ca.v1.CertificateService (DESIGN.md §3.3): translates requests to
-// CertificateAuthority calls and refusals to gRPC statuses, with the reason in the trailer
-// `meshwork-refusal-reason` for clients and tests that branch on it.
-import { Metadata, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
-import type { CertificateServiceServer, CreateCertificateRequest, CreateCertificateResponse, WatchTrustBundleRequest, WatchTrustBundleResponse } from "@meshwork/protocol";
-import type { Logger } from "@meshwork/telemetry";
+// The gRPC binding of mesh.ca.v1.CertificateService (DESIGN.md §3.3) on the CA's node:http2 gRPC
+// server: translates requests to CertificateAuthority calls and refusals to gRPC statuses, with
+// the reason in the trailer `meshwork-refusal-reason` for clients and tests that branch on it.
+import { CertificateServiceService, type WatchTrustBundleResponse } from "@meshwork/protocol";
 import type { CertificateAuthority, PublishedBundle } from "../certificate-authority.ts";
 import { statusOfRefusal, type GrpcStatusName } from "../core/refusal.ts";
+import { grpcStatusCode, type GrpcHttp2Server } from "./grpc-http2-server.ts";
 
 /** The trailer key carrying a refusal's reason. */
 export const refusalReasonKey = "meshwork-refusal-reason";
 
-const grpcStatus: Readonly<Record<GrpcStatusName, status>> = {
-  UNAUTHENTICATED: status.UNAUTHENTICATED,
-  PERMISSION_DENIED: status.PERMISSION_DENIED,
-  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
-  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
-  UNAVAILABLE: status.UNAVAILABLE,
+const grpcStatus: Readonly<Record<GrpcStatusName, number>> = {
+  UNAUTHENTICATED: grpcStatusCode.UNAUTHENTICATED,
+  PERMISSION_DENIED: grpcStatusCode.PERMISSION_DENIED,
+  INVALID_ARGUMENT: grpcStatusCode.INVALID_ARGUMENT,
+  RESOURCE_EXHAUSTED: grpcStatusCode.RESOURCE_EXHAUSTED,
+  UNAVAILABLE: grpcStatusCode.UNAVAILABLE,
 };
 
 function toMessage(bundle: PublishedBundle): WatchTrustBundleResponse {
   return { bundle: { trustDomain: bundle.trustDomain, rootsPem: [...bundle.rootsPem], version: bundle.version } };
 }
 
-/**
- * The service implementation. Open watch streams are tracked so `endWatches` can finish them on
- * shutdown (grpc-js `tryShutdown` waits for open streams).
- */
-export function certificateService(authority: CertificateAuthority, logger: Logger): { readonly implementation: CertificateServiceServer; endWatches(): void } {
-  const watches = new Set<ServerWritableStream<WatchTrustBundleRequest, WatchTrustBundleResponse>>();
-  const implementation: CertificateServiceServer = {
-    createCertificate(call: ServerUnaryCall<CreateCertificateRequest, CreateCertificateResponse>, callback: sendUnaryData<CreateCertificateResponse>): void {
-      authority.issue(call.request, call.getPeer()).then(
-        (outcome) => {
-          if (outcome.type === "issued") return callback(null, { certChain: [...outcome.certChainPem] });
-          const metadata = new Metadata();
-          metadata.set(refusalReasonKey, outcome.reason);
-          callback({ code: grpcStatus[statusOfRefusal[outcome.reason]], details: `${outcome.reason}: ${outcome.message}`, metadata });
-        },
-        (error: unknown) => {
-          logger.error("certificate request failed", { err: error, caller: call.getPeer() });
-          callback({ code: status.INTERNAL, details: "internal error while issuing; see the CA's log" });
-        },
-      );
-    },
-    watchTrustBundle(call: ServerWritableStream<WatchTrustBundleRequest, WatchTrustBundleResponse>): void {
-      watches.add(call);
-      const unsubscribe = authority.watch((bundle) => call.write(toMessage(bundle)));
-      const done = (): void => {
-        unsubscribe();
-        watches.delete(call);
-      };
-      call.on("cancelled", done);
-      call.on("close", done);
-      call.on("error", done);
-      call.write(toMessage(authority.bundle()));
-    },
-  };
-  return {
-    implementation,
-    endWatches(): void {
-      for (const call of watches) call.end();
-      watches.clear();
-    },
-  };
+/** Adds CreateCertificate and WatchTrustBundle to `server`. */
+export function addCertificateService(server: GrpcHttp2Server, authority: CertificateAuthority): void {
+  const { createCertificate, watchTrustBundle } = CertificateServiceService;
+  server.addUnary(createCertificate, async (request, call) => {
+    const outcome = await authority.issue(request, call.peer);
+    if (outcome.type === "issued") return { ok: true, response: { certChain: [...outcome.certChainPem] } };
+    return {
+      ok: false,
+      failure: { code: grpcStatus[statusOfRefusal[outcome.reason]], details: `${outcome.reason}: ${outcome.message}`, metadata: { [refusalReasonKey]: outcome.reason } },
+    };
+  });
+  server.addServerStream(watchTrustBundle, (_request, stream) => {
+    const unsubscribe = authority.watch((bundle) => stream.write(toMessage(bundle)));
+    stream.onClose(unsubscribe);
+    stream.write(toMessage(authority.bundle()));
+  });
 }
