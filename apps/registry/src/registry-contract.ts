@@ -9,6 +9,8 @@
 export interface KvEntry {
   readonly key: string;
   readonly value: Uint8Array;
+  /** The value as padded base64, when the state keeps it so (then `value` is decoded on each read): saves encoding it again. */
+  readonly valueBase64?: string;
   readonly flags: number;
   /** Raft index of the write that created the key (kept across modifications, reset by delete). */
   readonly createIndex: number;

@@ -151,6 +151,31 @@ describe("registry cluster (3 nodes, gRPC on loopback, WAL on disk)", { timeout:
     expect(leader.peers).toHaveLength(3);
   });
 
+  it("answers concurrent writes through both followers with each write's own result and error", async () => {
+    cluster = new TestCluster();
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    const followers = cluster.live().filter((node) => node !== leader);
+    // 60 create-only writes (cas 0) on 3 keys from both followers at once: one per key wins.
+    const writes: Promise<{ ok: boolean; index: number }>[] = [];
+    for (let k = 0; k < 60; k++) writes.push((followers[k % 2] as RegistryNode).write({ op: "kv-set", key: `race/${k % 3}`, value: b64(`w${k}`), cas: 0 }));
+    const results = await Promise.all(writes);
+    expect(new Set(results.map((r) => r.index)).size).toBe(60);
+    for (let key = 0; key < 3; key++) {
+      const winners = results.map((r, k) => ({ ...r, k })).filter((r) => r.k % 3 === key && r.ok);
+      expect(winners).toHaveLength(1);
+      const winner = winners[0] as { index: number; k: number };
+      await leader.readBarrier("consistent");
+      expect(text(leader.state.kvGet(`race/${key}`)?.value)).toBe(`w${winner.k}`);
+      expect(leader.state.kvGet(`race/${key}`)?.modifyIndex).toBe(winner.index);
+    }
+    // A txn whose check fails names the failing op, through a follower too.
+    const txn = await (followers[0] as RegistryNode).write({ op: "txn", ops: [{ verb: "check-index", key: "race/0", index: 1 }, { verb: "set", key: "race/x", value: b64("x") }] });
+    expect(txn.ok).toBe(false);
+    expect(txn.errors?.[0]?.opIndex).toBe(0);
+    expect(leader.state.kvGet("race/x")).toBeUndefined();
+  });
+
   it("wakes a blocking query when a write is applied", async () => {
     cluster = new TestCluster();
     await cluster.startAll();

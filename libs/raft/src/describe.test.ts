@@ -30,7 +30,7 @@ describe("describe*", () => {
   });
 
   it("describeReady() prints only the sections present", () => {
-    expect(describeReady({ entries: [], messages: [], committedEntries: [], readStates: [{ index: 5 as LogIndex, context: "c" }], mustSync: false })).toBe(
+    expect(describeReady({ entries: [], messages: [], committedEntries: [], readStates: [{ index: 5 as LogIndex, context: "c" }], mustSync: false, sendBeforePersist: false })).toBe(
       "read-states:\n  index=5 context=c",
     );
   });

@@ -435,6 +435,65 @@ describe("CheckQuorum and the leader lease (thesis §6.2, §4.2.3)", () => {
   });
 });
 
+describe("a follower that lost its link to the leader", () => {
+  const lossy = { checkQuorum: true, preVote: true, log: [1], hardState: { term: 1 } } as const;
+
+  it("campaigns (PreVote) within 3 ticks instead of an election timeout", () => {
+    for (const r of [0, 0.5, 0.99]) {
+      const tn = makeNode({ ...lossy, random: () => r });
+      tn.node.step(heartbeat("2", "1", 1));
+      drain(tn);
+      tn.node.reportUnreachable(n("2"));
+      tick(tn, 3);
+      expect(ofType(drain(tn), "pre-vote").map((m) => m.to)).toEqual(["2", "3"]);
+      expect(tn.node.status()).toMatchObject({ state: "pre-candidate", term: 1 });
+    }
+  });
+
+  it("grants pre-votes although the election timeout has not passed, since the leader's lease is over for it", () => {
+    const tn = makeNode({ ...lossy, random: () => 0.99 });
+    tn.node.step(heartbeat("2", "1", 1));
+    tn.node.step(voteReq("3", "1", 2, { index: 1, logTerm: 1 }, "pre-vote"));
+    expect(ofType(drain(tn), "pre-vote-resp")).toEqual([]);
+    tn.node.reportUnreachable(n("2"));
+    tn.node.step(voteReq("3", "1", 2, { index: 1, logTerm: 1 }, "pre-vote"));
+    expect(ofType(drain(tn), "pre-vote-resp")[0]).toMatchObject({ reject: false, term: 2 });
+  });
+
+  it("forgets the report once the leader is heard from again", () => {
+    const tn = makeNode({ ...lossy, random: () => 0.99 });
+    tn.node.step(heartbeat("2", "1", 1));
+    tn.node.reportUnreachable(n("2"));
+    tn.node.step(heartbeat("2", "1", 1));
+    tick(tn, 9);
+    tn.node.step(voteReq("3", "1", 2, { index: 1, logTerm: 1 }, "pre-vote"));
+    const msgs = drain(tn);
+    expect(ofType(msgs, "pre-vote")).toEqual([]);
+    expect(ofType(msgs, "pre-vote-resp")).toEqual([]);
+    expect(tn.node.status()).toMatchObject({ state: "follower", lead: "2" });
+  });
+
+  it("is ignored without PreVote, without CheckQuorum, with lease-based reads, and for a peer that is not the leader", () => {
+    const setups = [
+      { ...lossy, preVote: false },
+      { ...lossy, checkQuorum: false },
+      { ...lossy, readOnlyOption: "lease-based" as const },
+    ];
+    for (const setup of setups) {
+      const tn = makeNode({ ...setup, random: () => 0.99 });
+      tn.node.step(heartbeat("2", "1", 1));
+      tn.node.reportUnreachable(n("2"));
+      tick(tn, 9);
+      expect(drain(tn).filter((m) => m.type === "pre-vote" || m.type === "vote")).toEqual([]);
+    }
+    const tn = makeNode({ ...lossy, random: () => 0.99 });
+    tn.node.step(heartbeat("2", "1", 1));
+    tn.node.reportUnreachable(n("3"));
+    tick(tn, 9);
+    expect(drain(tn).filter((m) => m.type === "pre-vote")).toEqual([]);
+  });
+});
+
 describe("ReadIndex (thesis §6.4)", () => {
   it("a new leader holds a read until an entry of its term commits, then confirms leadership by a heartbeat round", () => {
     const tn = makeNode();

@@ -55,6 +55,12 @@ export class Raft {
    * (to carry a new commit index or probe).
    */
   private readonly appendsDue = new Map<NodeId, boolean>();
+  /**
+   * A follower's transport reported its leader unreachable (the connection was refused or reset)
+   * and nothing has been heard from the leader since: the leader's lease is treated as over here,
+   * and this follower campaigns within a few ticks instead of a whole election timeout.
+   */
+  private leaderUnreachable = false;
 
   constructor(config: ResolvedRaftConfig) {
     this.config = config;
@@ -159,6 +165,7 @@ export class Raft {
     this.lead = null;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.leaderUnreachable = false;
     this.resetRandomizedElectionTimeout();
     this.abortLeaderTransfer();
     this.tracker.resetVotes();
@@ -318,7 +325,7 @@ export class Raft {
       if (m.type === "vote" || m.type === "pre-vote") {
         // Thesis §4.2.3/§9.6: while a leader is known to be alive (its lease, kept by
         // CheckQuorum), ignore disrupting elections, unless the leader itself asked for one.
-        const inLease = this.config.checkQuorum && this.lead !== null && this.electionElapsed < this.config.electionTick;
+        const inLease = this.config.checkQuorum && this.lead !== null && this.electionElapsed < this.config.electionTick && !this.leaderUnreachable;
         if (inLease && !m.transfer) {
           this.info(
             `${this.id} [term ${this.term}, vote ${this.vote ?? "-"}] ignored ${m.type} from ${m.from} at term ${m.term}: ` +
@@ -447,16 +454,19 @@ export class Raft {
     switch (m.type) {
       case "app":
         this.electionElapsed = 0;
+        this.leaderUnreachable = false;
         this.lead = m.from;
         this.handleAppend(m);
         return;
       case "heartbeat":
         this.electionElapsed = 0;
+        this.leaderUnreachable = false;
         this.lead = m.from;
         this.handleHeartbeat(m);
         return;
       case "snap":
         this.electionElapsed = 0;
+        this.leaderUnreachable = false;
         this.lead = m.from;
         this.handleSnapshot(m);
         return;
@@ -748,9 +758,30 @@ export class Raft {
 
   /** The driver reports that `to` could not be reached: stop pipelining and probe again. */
   reportUnreachable(to: NodeId): void {
+    if (this.state === "follower" && to === this.lead) {
+      this.onLeaderUnreachable();
+      return;
+    }
     const pr = this.tracker.progress.get(to);
     if (this.state !== "leader" || pr === undefined) return;
     if (pr.state === "replicate") pr.becomeProbe();
+  }
+
+  /**
+   * A follower's transport could not reach the leader (e.g. connection refused: the process is
+   * gone). Waiting out a whole election timeout would add a second of unavailability, so the
+   * follower gives up the leader's lease and campaigns within 1–3 ticks (spread at random so two
+   * followers that both lost the leader rarely split the vote). Only with PreVote and CheckQuorum:
+   * a follower whose link alone broke then fails its pre-vote against peers that still hear the
+   * leader (they are within its lease), so a live leader is never deposed by this. Not with
+   * lease-based reads, whose safety needs every follower to wait out the lease (thesis §6.4.1).
+   */
+  private onLeaderUnreachable(): void {
+    if (this.leaderUnreachable || !this.config.preVote || !this.config.checkQuorum || this.config.readOnlyOption !== "safe") return;
+    this.leaderUnreachable = true;
+    const wait = 1 + Math.min(Math.floor(this.config.random() * 3), 2);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - wait);
+    this.info(`${this.id} [term ${this.term}] lost its link to leader ${this.lead}; campaigning in ${this.randomizedElectionTimeout - this.electionElapsed} ticks`);
   }
 
   /** The driver reports the fate of a snapshot sent to `to`. */

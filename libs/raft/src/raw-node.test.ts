@@ -57,6 +57,33 @@ describe("RawNode", () => {
     expect(ready.mustSync).toBe(true);
   });
 
+  it("lets a leader's Ready be sent before it is persisted, never a follower's or a candidate's", () => {
+    const storage = new MemoryStorage({ confState: voters });
+    const node = newNode(storage);
+    node.campaign();
+    const candidate = node.ready();
+    expect(candidate.messages.map((m) => m.type)).toEqual(["vote", "vote"]);
+    expect(candidate.sendBeforePersist).toBe(false);
+    persist(storage, candidate);
+    node.advance(candidate);
+    node.step({ type: "vote-resp", from: n("2"), to: n("1"), term: 1 as Term, reject: false });
+    const elected = node.ready();
+    expect(elected.softState?.state).toBe("leader");
+    expect(elected.messages.map((m) => m.type)).toEqual(["app", "app"]);
+    expect(elected.sendBeforePersist).toBe(true);
+    persist(storage, elected);
+    node.advance(elected);
+    node.propose(new Uint8Array([1]));
+    const proposal = node.ready();
+    expect(proposal.entries.map((e) => e.index)).toEqual([2]);
+    expect(proposal.sendBeforePersist).toBe(true);
+    expect(proposal.mustSync).toBe(true);
+
+    const follower = newNode(new MemoryStorage({ confState: voters }), "2");
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 0 as LogIndex, logTerm: 0 as Term, entries: [{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array() }], commit: 0 as LogIndex });
+    expect(follower.ready().sendBeforePersist).toBe(false);
+  });
+
   it("does not ask for a sync when only the commit index moved", () => {
     const storage = new MemoryStorage({ confState: voters });
     storage.append([{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array() }]);

@@ -20,7 +20,7 @@ import type { RaftConfig } from "./raft-config.ts";
  * 3. apply `snapshot` (if any) and then `committedEntries` to the state machine, and serve the
  *    reads in `readStates` once their index is applied;
  * 4. call `advance(ready)`.
- * Steps 2 and 3 may run concurrently. A `Ready` is handed out once; `ready()` again before
+ * Steps 2 and 3 may run concurrently; when `sendBeforePersist`, step 2 may also run before step 1. A `Ready` is handed out once; `ready()` again before
  * `advance` is an error.
  */
 export interface Ready {
@@ -38,6 +38,14 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
   /** Whether `snapshot`, `entries` or `hardState` must reach stable storage (fsync) before `messages` leave; a commit-only change need not. */
   readonly mustSync: boolean;
+  /**
+   * The messages may leave before (in parallel with) step 1, as etcd's leader does: this node is
+   * the leader and its term and vote did not change since the last Ready, so every message is a
+   * leader's (appends, heartbeats, vote refusals, read answers) and none promises anything about
+   * this node's disk — the leader counts its own entries towards a commit only at `advance`
+   * (thesis §10.2.1). Still apply and advance only after step 1.
+   */
+  readonly sendBeforePersist: boolean;
 }
 
 /** Creates a node from its configuration and storage; throws `RangeError` on an invalid configuration. */
@@ -112,7 +120,10 @@ export class RawNode {
     return this.raft.transferLeader(to);
   }
 
-  /** Tells the leader its transport could not reach `to`. */
+  /**
+   * Tells the node its transport could not reach `to`: a leader probes `to` more gently; a follower
+   * that lost its leader campaigns within a few ticks (with PreVote and CheckQuorum, see Raft).
+   */
   reportUnreachable(to: NodeId): void {
     this.raft.reportUnreachable(to);
   }
@@ -147,6 +158,7 @@ export class RawNode {
     const entries = raft.log.unstableEntries();
     const snapshot = raft.log.unstable.snapshot;
     const committedEntries = raft.log.nextCommittedEntries();
+    const termOrVoteChanged = hardChanged && (hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote);
     const ready: Ready = {
       ...(softChanged ? { softState: soft } : {}),
       ...(hardChanged ? { hardState: hard } : {}),
@@ -155,8 +167,8 @@ export class RawNode {
       messages: raft.msgs,
       committedEntries,
       readStates: raft.readStates,
-      mustSync:
-        entries.length > 0 || snapshot !== null || (hardChanged && (hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote)),
+      mustSync: entries.length > 0 || snapshot !== null || termOrVoteChanged,
+      sendBeforePersist: soft.state === "leader" && !termOrVoteChanged && snapshot === null,
     };
     raft.msgs = [];
     raft.readStates = [];

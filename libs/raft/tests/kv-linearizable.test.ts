@@ -40,6 +40,18 @@ describe("simulated KV on Raft (linearizability)", () => {
     expect(reads).toBeGreaterThan(seedsToRun(leaseSeedOptions).length * 3);
   }, 600_000);
 
+  const parallelOptions = { runs: 300 };
+  it(`gives linearizable histories when leaders send appends before persisting them over ${seedsToRun(parallelOptions).length} seeds`, () => {
+    let completed = 0;
+    forEachSeed(parallelOptions, (seed) => {
+      const run = runKvSeed(seed, { leaderSendsFirst: true });
+      completed += run.completed;
+      const result = checkLinearizable(run.history, kvModel);
+      if (!result.ok) throw new Error(`${result.explanation}\n${describeHistory(run.history, { key: result.key })}`);
+    });
+    expect(completed).toBeGreaterThan(seedsToRun(parallelOptions).length * 10);
+  }, 600_000);
+
   const flaws: { flaw: KvSimFlaw; what: string }[] = [
     { flaw: "stale-reads", what: "servers answering reads from local state without ReadIndex" },
     { flaw: "no-dedup", what: "a state machine that applies retried requests again" },

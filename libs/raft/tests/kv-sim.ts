@@ -23,6 +23,8 @@ export interface KvSimOptions {
   readonly readOnlyOption?: "safe" | "lease-based";
   /** Chance that a node misses a tick, so its clock runs slow (default 0.05). */
   readonly clockSkipRate?: number;
+  /** Leaders send appends before persisting them (SimClusterOptions.leaderSendsFirst). */
+  readonly leaderSendsFirst?: boolean;
 }
 
 /** The outcome of one run: the history and what happened in it. */
@@ -111,6 +113,7 @@ export function runKvSeed(seed: number, options: KvSimOptions = {}): KvSimResult
         },
       }),
     onReady: (member, ready, before) => checker.observe(member, ready, before),
+    leaderSendsFirst: options.leaderSendsFirst === true,
   });
 
   const machineOf = (id: string): KvStateMachine => cluster.member(id).machine as KvStateMachine;

@@ -20,7 +20,7 @@ const traceLogger = { info: (line: string) => console.log(line), warn: (line: st
 const encoder = new TextEncoder();
 
 /** One seed: random faults for `steps` steps, then a calm period in which a proposal must commit everywhere. */
-export function runFaultSeed(seed: number, stepCount: number, flaw: "none" | "unsynced-hard-state" = "none"): { applied: number } {
+export function runFaultSeed(seed: number, stepCount: number, flaw: "none" | "unsynced-hard-state" = "none", leaderSendsFirst = false): { applied: number } {
   const random: SeededRandom = createSeededRandom(seed);
   const voters = random.bool() ? ["1", "2", "3"] : pool;
   const checker = new SafetyChecker();
@@ -31,6 +31,7 @@ export function runFaultSeed(seed: number, stepCount: number, flaw: "none" | "un
     raft: { electionTick: 10, heartbeatTick: 2, maxSizePerMsg: 200, maxInflightMsgs: 4, snapshotTimeoutTick: 60, ...(trace ? { logger: traceLogger } : {}) },
     faults: { dropRate: random.int(0, 10) / 100, duplicateRate: random.int(0, 5) / 100, minDelayTicks: 0, maxDelayTicks: random.int(0, 3), reorder: random.bool(0.7) },
     flaw,
+    leaderSendsFirst,
     onReady: (member, ready, before) => checker.observe(member, ready, before),
   });
   let proposals = 0;
@@ -125,6 +126,15 @@ describe("random faults (Raft Figure 3 properties)", () => {
     });
     // The runs must commit something, or the checks above checked nothing.
     expect(applied).toBeGreaterThan(count * 5);
+  }, 600_000);
+
+  const parallelOptions = { runs: 1000 };
+  it(`keeps the same properties when leaders send appends before persisting them (etcd's parallel write) over ${seedsToRun(parallelOptions).length} seeds`, () => {
+    let applied = 0;
+    forEachSeed(parallelOptions, (seed) => {
+      applied += runFaultSeed(seed, steps, "none", true).applied;
+    });
+    expect(applied).toBeGreaterThan(seedsToRun(parallelOptions).length * 5);
   }, 600_000);
 
   it("catches a driver that never fsyncs the hard state (a restarted node votes twice in a term) on some seed", () => {

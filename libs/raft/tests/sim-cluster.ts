@@ -39,6 +39,12 @@ export interface SimClusterOptions {
    * fsyncs the hard state, so a crash forgets the node's term and vote.
    */
   readonly flaw?: "none" | "unsynced-hard-state";
+  /**
+   * Drive like etcd's server (and the registry): a Ready with `sendBeforePersist` has its messages
+   * sent first, and its persist/apply/advance half of the time only at the node's next
+   * `processReady` — a crash in between loses the entries the followers may already hold.
+   */
+  readonly leaderSendsFirst?: boolean;
   /** Called after each Ready was persisted, sent and applied, before `advance` (for safety checks). */
   readonly onReady?: (member: SimMember, ready: Ready, before: ReadyContext) => void;
 }
@@ -64,6 +70,8 @@ export interface SimMember {
   unsyncedHardState: Ready["hardState"];
   /** The last index applied to `machine`. */
   appliedIndex: LogIndex;
+  /** A leader's Ready whose messages left but which is not persisted yet (`leaderSendsFirst`). */
+  sentUnpersisted: { readonly ready: Ready; readonly before: ReadyContext } | undefined;
 }
 
 /** A machine that keeps nothing, for runs that only check the log. */
@@ -105,6 +113,7 @@ export class SimCluster {
       crashed: false,
       unsyncedHardState: undefined,
       appliedIndex: storage.snapshot().metadata.index,
+      sentUnpersisted: undefined,
     };
     this.members.set(member.id, member);
   }
@@ -152,9 +161,30 @@ export class SimCluster {
    */
   processReady(id: string): Ready | undefined {
     const m = this.member(id);
-    if (m.crashed || !m.node.hasReady()) return undefined;
+    if (m.crashed) return undefined;
+    const waiting = m.sentUnpersisted;
+    if (waiting !== undefined) {
+      m.sentUnpersisted = undefined;
+      this.#persistApplyAdvance(m, waiting.ready, waiting.before, true);
+      return waiting.ready;
+    }
+    if (!m.node.hasReady()) return undefined;
     const before: ReadyContext = { wasLeader: m.node.status().state === "leader", lastIndexBefore: m.storage.lastIndex() };
     const ready = m.node.ready();
+    const sentFirst = this.#options.leaderSendsFirst === true && ready.sendBeforePersist;
+    if (sentFirst) {
+      this.network.send(ready.messages);
+      if (this.#random.bool(0.5)) {
+        m.sentUnpersisted = { ready, before };
+        return ready;
+      }
+    }
+    this.#persistApplyAdvance(m, ready, before, sentFirst);
+    return ready;
+  }
+
+  #persistApplyAdvance(m: SimMember, ready: Ready, before: ReadyContext, sent: boolean): void {
+    const id = m.id;
     if (ready.snapshot !== undefined) {
       const stored = m.storage.applySnapshot(ready.snapshot);
       if (!stored.ok) throw new Error(`node ${id}: applySnapshot(${ready.snapshot.metadata.index}): ${stored.reason}`);
@@ -168,7 +198,7 @@ export class SimCluster {
     } else if (ready.hardState !== undefined || ready.mustSync) {
       m.unsyncedHardState = ready.hardState ?? m.unsyncedHardState;
     }
-    this.network.send(ready.messages);
+    if (!sent) this.network.send(ready.messages);
     if (ready.snapshot !== undefined) {
       m.machine.restore(ready.snapshot);
       m.appliedIndex = ready.snapshot.metadata.index;
@@ -180,7 +210,6 @@ export class SimCluster {
     m.machine.release(ready.readStates);
     this.#options.onReady?.(m, ready, before);
     m.node.advance(ready);
-    return ready;
   }
 
   /** Runs `processReady` on every live node until none has a Ready (bounded). */
@@ -222,6 +251,7 @@ export class SimCluster {
     const m = this.member(id);
     m.crashed = true;
     m.unsyncedHardState = undefined;
+    m.sentUnpersisted = undefined;
     this.network.crash(m.id);
   }
 
@@ -241,7 +271,7 @@ export class SimCluster {
    */
   compact(id: string, keep = 2): boolean {
     const m = this.member(id);
-    if (m.crashed) return false;
+    if (m.crashed || m.sentUnpersisted !== undefined) return false;
     const at = m.appliedIndex;
     if (at <= m.storage.snapshot().metadata.index || at < m.storage.firstIndex() + keep) return false;
     // Writing a snapshot is a synced write: it flushes the commit index waiting in the page cache,

@@ -14,7 +14,7 @@ export function encodeKvEntry(entry: KvEntry): Json {
     LockIndex: entry.lockIndex,
     Key: entry.key,
     Flags: entry.flags,
-    Value: entry.value.length === 0 ? null : Buffer.from(entry.value).toString("base64"),
+    Value: entry.valueBase64 !== undefined ? entry.valueBase64 || null : entry.value.length === 0 ? null : Buffer.from(entry.value).toString("base64"),
     ...(entry.session === undefined ? {} : { Session: entry.session }),
     CreateIndex: entry.createIndex,
     ModifyIndex: entry.modifyIndex,

@@ -7,14 +7,15 @@ import { createRawNode, decodeConfChange, nodeId } from "@meshwork/raft";
 import type { ConfChange, Entry, LogIndex, Message, NodeId, RawNode, Ready, ReadState, Snapshot, SoftState, Term } from "@meshwork/raft";
 import { NotLeaderError } from "../registry-contract.ts";
 import type { CommandResult, RaftMember, ReadConsistency, RegistryCommand, RegistryReads, RegistryServer, SessionInfo } from "../registry-contract.ts";
-import { decodeEntry, encodeEntry, parseCommand } from "../state/encode-command.ts";
+import { decodeEntry, encodeEntry, parseCommand, restampEntry } from "../state/encode-command.ts";
 import { DurableStorage } from "../storage/durable-storage.ts";
+import type { SnapshotBuilder } from "../storage/durable-storage.ts";
 import { ForwardError, ForwardRejection, GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import type { TransportHandler, TransportTls } from "../transport/grpc-raft-transport.ts";
-import { parseWithBytes, stringifyWithBytes } from "../transport/json-bytes.ts";
+import { stringifyWithBytes } from "../transport/json-bytes.ts";
 import { LeaderTimers } from "./leader-timers.ts";
 import type { ReplicatedState, StateMachineFactory } from "./replicated-state.ts";
-import { decodeSnapshotEnvelope, encodeSnapshotEnvelope } from "./snapshot-envelope.ts";
+import { decodeSnapshotEnvelope, encodeSnapshotEnvelopeHead } from "./snapshot-envelope.ts";
 
 export type LogFn = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -45,6 +46,8 @@ export interface RegistryNodeOptions {
   readonly snapshotEvery?: number;
   /** How long a write or read waits for a leader to be elected before NotLeaderError. Default 5,000 ms. */
   readonly leaderWaitMs?: number;
+  /** How long a write proposed through the leader may go unanswered before it fails with an unknown outcome. Default 5,000 ms. */
+  readonly forwardTimeoutMs?: number;
   /** How long a ReadIndex may take before the read fails. Default 5,000 ms. */
   readonly readTimeoutMs?: number;
   /** WAL segment size (tests use small ones). */
@@ -65,6 +68,23 @@ interface PendingProposal {
   readonly term: Term;
   readonly resolve: (result: CommandResult & { readonly index: number }) => void;
   readonly reject: (error: Error) => void;
+}
+
+/** A write this follower proposed through the leader (a Raft `prop`), answered when it applies the entry. */
+interface PendingForward {
+  /** The term the proposal was sent in: only that term's leader can append it (older-term messages are dropped). */
+  readonly term: Term;
+  readonly resolve: (result: CommandResult & { readonly index: number }) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** A write proposed through a leader is known not to have been applied: it may be proposed again. */
+class ProposalLostError extends Error {
+  constructor(why: string) {
+    super(`the write was not applied (${why}); retry`);
+    this.name = "ProposalLostError";
+  }
 }
 
 interface PendingConfChange {
@@ -114,6 +134,17 @@ export class RegistryNode implements RegistryServer {
   private lastSnapshotIndex: number;
   private soft: SoftState = { lead: null, state: "follower" };
   private readonly proposals = new Map<number, PendingProposal>();
+  /** Writes proposed through the leader, by their entry's origin id. */
+  private readonly forwarded = new Map<string, PendingForward>();
+  private forwardSequence = 0;
+  /** The term of the last entry applied (a newer one tells which forwarded proposals are lost). */
+  private appliedTerm = 0;
+  /** A Ready whose fdatasync is running off the event loop; no other Ready is taken until it is done. */
+  private saving: Promise<void> | null = null;
+  /** Whether the messages of `unsaved` already left (a leader's, sent before persisting). */
+  private unsavedSent = false;
+  /** A local snapshot being built, a few chunks per event-loop turn (see `maybeSnapshot`). */
+  private snapshotting: { readonly index: LogIndex; readonly chunks: Iterator<Uint8Array>; readonly builder: SnapshotBuilder; done: boolean } | null = null;
   private readonly confChanges = new Map<number, PendingConfChange>();
   private readonly reads = new Map<string, PendingRead>();
   private readonly waiters = new Set<ChangeWaiter>();
@@ -155,7 +186,9 @@ export class RegistryNode implements RegistryServer {
       heartbeatTick: options.heartbeatTick ?? 1,
       storage,
       random: options.random ?? Math.random,
-      disableProposalForwarding: true,
+      // Followers hand writes to the leader as Raft `prop` messages on the peer stream (batched per
+      // event-loop turn with the rest of the traffic) and answer their client when they apply them.
+      disableProposalForwarding: false,
       // The core narrates every election step; "leader changed" (ours) is the info-level line.
       logger: { info: (line) => this.logFn("debug", line), warn: (line) => this.logFn("warn", line) },
     });
@@ -263,16 +296,15 @@ export class RegistryNode implements RegistryServer {
       if (this.isLeader) {
         const proposed = this.proposeLocal(command);
         if (proposed !== null) return proposed;
-      } else {
-        const lead = this.leaderId;
-        if (lead !== null) {
+      } else if (this.leaderId !== null) {
+        const forwarded = this.proposeViaLeader(command);
+        if (forwarded !== null) {
           try {
-            const response = await this.transport.forward(nodeId(lead), { command: Buffer.from(JSON.stringify(command), "utf8") });
-            return { ...(parseWithBytes(response.resultJson) as CommandResult), index: Number(response.index) };
+            return await forwarded;
           } catch (error) {
-            if (!(error instanceof ForwardError) || !(error.notLeader || error.notSent)) throw error;
-            // The peer we took for the leader is not (any more), or is down and the request never
-            // left: wait for the next leader.
+            if (!(error instanceof ProposalLostError)) throw error;
+            // Certainly not applied (a newer leader's entries came first): propose it again.
+            continue;
           }
         }
       }
@@ -389,7 +421,10 @@ export class RegistryNode implements RegistryServer {
   /** Stops ticking, closes the transport and the storage; waiting requests fail with NodeStoppedError. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    const saving = this.saving;
     this.halt();
+    // The WAL is closed below: let an fdatasync in flight finish first.
+    if (saving !== null) await saving;
     await this.transport.close();
     this.storage.close();
     this.log("info", "registry node stopped");
@@ -411,6 +446,11 @@ export class RegistryNode implements RegistryServer {
     this.proposals.clear();
     for (const pending of this.confChanges.values()) pending.reject(error);
     this.confChanges.clear();
+    for (const pending of this.forwarded.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.forwarded.clear();
     for (const read of this.reads.values()) {
       clearTimeout(read.timer);
       read.reject(error);
@@ -426,6 +466,39 @@ export class RegistryNode implements RegistryServer {
   }
 
   // ---- proposing ------------------------------------------------------------------------------
+
+  /**
+   * Proposes on this follower: the entry goes to the leader as a Raft `prop` message and this node
+   * answers when it applies it (every replica computes the same result). Null when no proposal
+   * could be sent. Rejects with ProposalLostError once the entry can no longer be applied: entries
+   * of a newer term were applied first (a `prop` is appended only by the leader of the term it was
+   * sent in, and a log's terms only grow), so the write may safely be proposed again.
+   */
+  private proposeViaLeader(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> | null {
+    const origin = `${this.contextPrefix}/w${++this.forwardSequence}`;
+    const term = this.raw.status().term;
+    const result = this.raw.propose(encodeEntry({ command, nowMs: this.nowMs(), origin }));
+    if (!result.ok || result.via !== "forwarded") return null;
+    this.scheduleProcess();
+    return new Promise((resolve, reject) => {
+      // A prop is lost without a word if the leader drops it (transfer in progress, or the link
+      // failed): after this long its outcome is unknown to us, like a request to a server that died.
+      const timer = setTimeout(() => {
+        if (this.forwarded.delete(origin)) reject(new Error(`no outcome for the write from leader ${result.leader} within ${this.options.forwardTimeoutMs ?? 5000} ms; it may or may not have been applied`));
+      }, this.options.forwardTimeoutMs ?? 5000);
+      this.forwarded.set(origin, { term, resolve, reject, timer });
+    });
+  }
+
+  /** Settles forwarded writes older than `term`, now that entries of `term` were applied (or a snapshot of it installed). */
+  private settleForwardedBefore(term: number, how: "lost" | "unknown"): void {
+    for (const [origin, pending] of this.forwarded) {
+      if (pending.term >= term) continue;
+      this.forwarded.delete(origin);
+      clearTimeout(pending.timer);
+      pending.reject(how === "lost" ? new ProposalLostError("a newer leader's entries were applied first") : new Error("the write's outcome is unknown: this node installed a snapshot past it (retry if idempotent)"));
+    }
+  }
 
   /** Proposes on this (leader) node; null when leadership was lost meanwhile (the caller retries). */
   private proposeLocal(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> | null {
@@ -469,7 +542,11 @@ export class RegistryNode implements RegistryServer {
         if (sender.httpAddress !== "") this.httpAddresses.set(message.from, sender.httpAddress);
         if (sender.raftAddress !== "" && this.raftAddresses.get(message.from) !== sender.raftAddress) this.setPeerAddress(message.from, sender.raftAddress);
         try {
-          this.raw.step(message);
+          // Stamp writes proposed by followers with this leader's clock, as for its own.
+          if (message.type === "prop" && this.soft.state === "leader") {
+            const nowMs = this.nowMs();
+            this.raw.step({ ...message, entries: message.entries.map((entry) => (entry.type === "normal" ? { ...entry, data: restampEntry(entry.data, nowMs) } : entry)) });
+          } else this.raw.step(message);
         } catch (error) {
           const lost = /commit (\d+) is past the last index (\d+)/.exec(error instanceof Error ? error.message : "");
           if (lost) {
@@ -547,37 +624,83 @@ export class RegistryNode implements RegistryServer {
     }
   }
 
+  /**
+   * Runs the driver loop over every Ready there is (RawNode's order: persist → send → apply →
+   * advance). A Ready that needs an fdatasync is written at once and synced off the event loop;
+   * the loop stops there and resumes when the sync is done, so requests and peers' messages keep
+   * being taken meanwhile and the next Ready carries them all (group commit). A leader's messages
+   * leave before its own write (`sendBeforePersist`): its disk and its followers' work in parallel.
+   */
   private process(): void {
+    if (this.saving !== null) return;
     const appliedBefore = this.applied;
-    while (this.unsaved !== undefined || this.raw.hasReady()) {
+    while (this.saving === null && (this.unsaved !== undefined || this.raw.hasReady())) {
+      const retry = this.unsaved !== undefined;
       const ready = this.unsaved ?? this.raw.ready();
+      const sentFirst = retry ? this.unsavedSent : ready.sendBeforePersist;
+      if (!retry && sentFirst) this.transport.send(ready.messages);
       const saveStart = performance.now();
       try {
+        if (ready.mustSync || ready.snapshot !== undefined) {
+          let finish!: () => void;
+          this.saving = new Promise<void>((resolve) => (finish = resolve));
+          this.storage.saveAsync(ready, (error) => {
+            this.saving = null;
+            finish();
+            this.onSaved(ready, sentFirst, saveStart, error);
+          });
+          break;
+        }
         this.storage.save(ready);
       } catch (error) {
+        this.saving = null;
         if (!isOutOfSpace(error)) throw error;
-        this.onDiskFull(ready, error);
+        this.onDiskFull(ready, sentFirst, error);
         return;
       }
-      if (this.unsaved !== undefined) {
-        this.log("info", "the disk accepts writes again", {});
-        this.unsaved = undefined;
-        this.diskFull = undefined;
-      }
-      this.options.onSave?.(performance.now() - saveStart, ready.entries.length, ready.mustSync);
-      if (ready.softState !== undefined) this.onSoftState(ready.softState);
-      this.transport.send(ready.messages);
-      if (ready.snapshot !== undefined) this.applySnapshot(ready.snapshot);
-      for (const entry of ready.committedEntries) this.applyEntry(entry);
-      for (const readState of ready.readStates) this.onReadState(readState);
-      this.raw.advance(ready);
-      this.afterAdvance(ready);
+      this.finishReady(ready, sentFirst, saveStart);
     }
+    this.afterProcess(appliedBefore);
+  }
+
+  /** The fdatasync of `ready` finished (or failed: then the node stops, as for a failed write). */
+  private onSaved(ready: Ready, sentFirst: boolean, saveStart: number, error: Error | null): void {
+    if (this.stopped) return;
+    try {
+      if (error !== null) throw error;
+      const appliedBefore = this.applied;
+      this.finishReady(ready, sentFirst, saveStart);
+      this.afterProcess(appliedBefore);
+      this.process();
+    } catch (failure) {
+      this.fail(failure);
+    }
+  }
+
+  /** Send (unless sent already), apply, advance: the rest of a persisted Ready. */
+  private finishReady(ready: Ready, sentFirst: boolean, saveStart: number): void {
+    if (this.unsaved !== undefined) {
+      this.log("info", "the disk accepts writes again", {});
+      this.unsaved = undefined;
+      this.unsavedSent = false;
+      this.diskFull = undefined;
+    }
+    this.options.onSave?.(performance.now() - saveStart, ready.entries.length, ready.mustSync);
+    if (ready.softState !== undefined) this.onSoftState(ready.softState);
+    if (!sentFirst) this.transport.send(ready.messages);
+    if (ready.snapshot !== undefined) this.applySnapshot(ready.snapshot);
+    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    for (const readState of ready.readStates) this.onReadState(readState);
+    this.raw.advance(ready);
+    this.afterAdvance(ready);
+  }
+
+  private afterProcess(appliedBefore: number): void {
     this.serveReads();
-    if (this.applied !== appliedBefore) {
-      this.notifyWaiters();
-      this.maybeSnapshot();
-    }
+    if (this.applied !== appliedBefore) this.notifyWaiters();
+    if (this.saving !== null || this.unsaved !== undefined) return;
+    if (this.snapshotting?.done === true) this.continueSnapshot();
+    else if (this.applied !== appliedBefore) this.maybeSnapshot();
   }
 
   /**
@@ -585,14 +708,20 @@ export class RegistryNode implements RegistryServer {
    * again once space is freed. Until then nothing of it is sent or applied, writes get a 5xx
    * (DiskFullError) and pending ones fail: their outcome is unknown to the client, as for any 5xx.
    */
-  private onDiskFull(ready: Ready, error: unknown): void {
+  private onDiskFull(ready: Ready, sent: boolean, error: unknown): void {
     const first = this.unsaved === undefined;
     this.unsaved = ready;
+    this.unsavedSent = sent;
     this.diskFull = error instanceof Error ? error.message : String(error);
     if (first) this.log("error", "the disk is full: writes are refused until space is freed", { err: error });
     const refused = new DiskFullError(this.nodeId, this.diskFull);
     for (const [index, pending] of this.proposals) {
       this.proposals.delete(index);
+      pending.reject(refused);
+    }
+    for (const [origin, pending] of this.forwarded) {
+      this.forwarded.delete(origin);
+      clearTimeout(pending.timer);
       pending.reject(refused);
     }
     setTimeout(() => this.scheduleProcess(), 500).unref();
@@ -627,11 +756,17 @@ export class RegistryNode implements RegistryServer {
         pending.reject(lost);
       }
     }
+    this.appliedTerm = Math.max(this.appliedTerm, snapshot.metadata.term);
+    this.settleForwardedBefore(snapshot.metadata.term, "unknown");
   }
 
   private applyEntry(entry: Entry): void {
     if (entry.index <= this.applied) return;
     this.applied = entry.index;
+    if (entry.term > this.appliedTerm) {
+      this.appliedTerm = entry.term;
+      if (this.forwarded.size > 0) this.settleForwardedBefore(entry.term, "lost");
+    }
     if (entry.type === "conf-change") {
       this.current.markApplied(entry.index);
       const change = decodeConfChange(entry.data);
@@ -653,16 +788,24 @@ export class RegistryNode implements RegistryServer {
       return;
     }
     let result: CommandResult;
+    let forwarded: PendingForward | undefined;
     try {
-      const { command, nowMs } = decodeEntry(entry.data);
+      const { command, nowMs, origin } = decodeEntry(entry.data);
+      if (origin !== undefined && (forwarded = this.forwarded.get(origin)) !== undefined) {
+        this.forwarded.delete(origin);
+        clearTimeout(forwarded.timer);
+      }
       result = this.current.apply(entry.index, command, nowMs);
     } catch (error) {
       // Every replica fails the same way on the same entry, so they stay identical.
       this.log("error", "committed entry could not be applied", { index: entry.index, err: error });
       this.current.markApplied(entry.index);
-      pending?.reject(error instanceof Error ? error : new Error(String(error)));
+      const failure = error instanceof Error ? error : new Error(String(error));
+      pending?.reject(failure);
+      forwarded?.reject(failure);
       return;
     }
+    forwarded?.resolve({ ...result, index: entry.index });
     if (pending === undefined) return;
     if (pending.term === entry.term) pending.resolve({ ...result, index: entry.index });
     else pending.reject(new Error("the write was lost in a leadership change; retry"));
@@ -720,20 +863,52 @@ export class RegistryNode implements RegistryServer {
     for (const done of [...this.leaderWaiters]) done();
   }
 
+  /**
+   * Every `snapshotEvery` applied entries, a snapshot at the applied index, then the log is
+   * compacted. The state is captured now; its bytes are encoded and checksummed a few
+   * milliseconds per event-loop turn (so a large state does not stall heartbeats into an
+   * election) and written in chunks (never one buffer of the whole state).
+   */
   private maybeSnapshot(): void {
-    if (this.applied - this.lastSnapshotIndex < (this.options.snapshotEvery ?? 10_000)) return;
+    if (this.snapshotting !== null || this.applied - this.lastSnapshotIndex < (this.options.snapshotEvery ?? 10_000)) return;
     const index = this.applied as LogIndex;
-    const data = encodeSnapshotEnvelope({ peers: Object.fromEntries(this.raftAddresses), state: this.current.snapshot() });
-    try {
-      if (this.storage.createSnapshotAndCompact(index, this.raw.status().config, data)) {
-        this.lastSnapshotIndex = index;
-        this.log("info", "snapshot taken; log compacted", { index, bytes: data.byteLength });
-      }
-    } catch (error) {
-      // No room for the snapshot file: the log stays uncompacted, which is safe; try again later.
-      if (!isOutOfSpace(error)) throw error;
-      this.log("warn", "no space for a snapshot; the log stays uncompacted", { err: error });
+    const builder = this.storage.beginSnapshot(index, this.raw.status().config);
+    if (builder === null) return;
+    builder.add(encodeSnapshotEnvelopeHead(Object.fromEntries(this.raftAddresses)));
+    this.snapshotting = { index, chunks: this.current.snapshotChunks(), builder, done: false };
+    this.continueSnapshot();
+  }
+
+  private continueSnapshot(): void {
+    const job = this.snapshotting;
+    if (job === null || this.stopped) return;
+    const until = performance.now() + 8;
+    while (!job.done && performance.now() < until) {
+      const next = job.chunks.next();
+      if (next.done === true) job.done = true;
+      else job.builder.add(next.value);
     }
+    if (!job.done) {
+      setImmediate(() => this.continueSnapshot());
+      return;
+    }
+    // The file is written (and the WAL compacted) between Readies: never under an fdatasync in
+    // flight or while a Ready waits for disk space; `afterProcess` comes back here once they are done.
+    if (this.saving !== null || this.unsaved !== undefined) return;
+    this.snapshotting = null;
+    try {
+      if (!job.builder.finish()) return;
+    } catch (error) {
+      // No room for the snapshot file: the log stays uncompacted, which is safe; the next applied
+      // entry tries again.
+      if (!isOutOfSpace(error)) this.fail(error);
+      else this.log("warn", "no space for a snapshot; the log stays uncompacted", { err: error });
+      return;
+    }
+    this.lastSnapshotIndex = job.index;
+    this.log("info", "snapshot taken; log compacted", { index: job.index, bytes: job.builder.dataBytes });
+    // Entries applied meanwhile may already call for the next one.
+    this.maybeSnapshot();
   }
 
   /** The leader's timers: expire sessions, reap services critical for too long. */

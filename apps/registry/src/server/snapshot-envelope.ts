@@ -12,10 +12,15 @@ export interface SnapshotEnvelope {
 
 /** Wraps state bytes and the address book into snapshot data. */
 export function encodeSnapshotEnvelope(envelope: SnapshotEnvelope): Uint8Array {
-  const header = Buffer.from(JSON.stringify({ peers: envelope.peers }), "utf8");
+  return Buffer.concat([encodeSnapshotEnvelopeHead(envelope.peers), envelope.state]);
+}
+
+/** The envelope's bytes before the state bytes: snapshot data is this followed by the state's. */
+export function encodeSnapshotEnvelopeHead(peers: Readonly<Record<string, string>>): Uint8Array {
+  const header = Buffer.from(JSON.stringify({ peers }), "utf8");
   const length = Buffer.alloc(4);
   length.writeUInt32BE(header.length);
-  return Buffer.concat([magic, length, header, envelope.state]);
+  return Buffer.concat([magic, length, header]);
 }
 
 /** Unwraps snapshot data; throws naming the problem when it was not written by `encodeSnapshotEnvelope`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RegistryCommand } from "../registry-contract.ts";
-import { CommandDecodeError, decodeEntry, encodeEntry, parseCommand } from "./encode-command.ts";
+import { CommandDecodeError, decodeEntry, encodeEntry, parseCommand, restampEntry } from "./encode-command.ts";
 
 const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -48,6 +48,23 @@ const examples: RegistryCommand[] = [
 describe("encodeEntry / decodeEntry", () => {
   it.each(examples.map((command) => [command.op, command] as const))("round-trips %s", (_op, command) => {
     expect(decodeEntry(encodeEntry({ command, nowMs: 1_700_000_000_000 }))).toEqual({ command, nowMs: 1_700_000_000_000 });
+  });
+
+  it("carries a follower's request id (origin) when given, and refuses an empty one", () => {
+    const command: RegistryCommand = { op: "session-destroy", id: "s" };
+    expect(decodeEntry(encodeEntry({ command, nowMs: 5, origin: "n2/abc/w7" }))).toStrictEqual({ command, nowMs: 5, origin: "n2/abc/w7" });
+    expect(() => decodeEntry(bytesOf('{"v":1,"nowMs":1,"command":{"op":"session-destroy","id":"s"},"origin":""}'))).toThrow(/entry.origin must be a non-empty string/);
+  });
+
+  it("restampEntry replaces the clock reading and keeps the rest, for any number of digits", () => {
+    const command: RegistryCommand = { op: "kv-set", key: "a,b", value: "AAEC" };
+    for (const [from, to] of [[1_700_000_000_000, 1_800_000_000_123], [7, 1_700_000_000_000], [1_700_000_000_000, 0]] as const) {
+      const stamped = restampEntry(encodeEntry({ command, nowMs: from, origin: "n1/x/w1" }), to);
+      expect(decodeEntry(stamped)).toStrictEqual({ command, nowMs: to, origin: "n1/x/w1" });
+    }
+    const foreign = bytesOf('{"nowMs":1,"v":1,"command":{}}');
+    expect(restampEntry(foreign, 9)).toBe(foreign);
+    expect(() => restampEntry(foreign, -1)).toThrow(RangeError);
   });
 
   it("drops fields a command does not have", () => {

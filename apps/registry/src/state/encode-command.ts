@@ -7,6 +7,11 @@ import { isBase64 } from "./base64.ts";
 export interface RegistryEntry {
   readonly command: RegistryCommand;
   readonly nowMs: number;
+  /**
+   * Set by a follower that proposed the entry through the leader (a Raft `prop` message): its
+   * request id, so that it answers its client when it applies the entry. Not part of the state.
+   */
+  readonly origin?: string;
 }
 
 /** A Raft entry (or a command about to become one) that is not a valid registry entry. */
@@ -24,7 +29,33 @@ const VERSION = 1;
 /** Validates `entry` and encodes it; throws `CommandDecodeError` naming the bad field. */
 export function encodeEntry(entry: RegistryEntry): Uint8Array {
   const checked = parseEntry(entry);
-  return new TextEncoder().encode(JSON.stringify({ v: VERSION, nowMs: checked.nowMs, command: checked.command }));
+  // "nowMs" right after "v" (see restampEntry); "origin" last.
+  const json = checked.origin === undefined ? { v: VERSION, nowMs: checked.nowMs, command: checked.command } : { v: VERSION, nowMs: checked.nowMs, command: checked.command, origin: checked.origin };
+  return encoder.encode(JSON.stringify(json));
+}
+
+const encoder = new TextEncoder();
+const STAMP_PREFIX = encoder.encode(`{"v":${VERSION},"nowMs":`);
+
+/**
+ * The bytes of an `encodeEntry` entry with `nowMs` replaced, without decoding the command: the
+ * leader stamps entries that followers proposed with its own clock (see `RegistryEntry.nowMs`).
+ * Bytes not written by `encodeEntry` come back unchanged (they fail at apply, on every replica alike).
+ */
+export function restampEntry(bytes: Uint8Array, nowMs: number): Uint8Array {
+  if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new RangeError(`restampEntry: nowMs must be a non-negative integer (Unix ms), got ${nowMs}`);
+  const start = STAMP_PREFIX.length;
+  if (bytes.length <= start) return bytes;
+  for (let i = 0; i < start; i++) if (bytes[i] !== STAMP_PREFIX[i]) return bytes;
+  let end = start;
+  while (end < bytes.length && (bytes[end] as number) >= 0x30 && (bytes[end] as number) <= 0x39) end++;
+  if (end === start || bytes[end] !== 0x2c) return bytes;
+  const digits = encoder.encode(String(nowMs));
+  const out = new Uint8Array(bytes.length - (end - start) + digits.length);
+  out.set(bytes.subarray(0, start), 0);
+  out.set(digits, start);
+  out.set(bytes.subarray(end), start + digits.length);
+  return out;
 }
 
 /** Decodes and validates the bytes of a registry entry; throws `CommandDecodeError` for anything else. */
@@ -54,7 +85,10 @@ function parseEntry(value: unknown): RegistryEntry {
   if (typeof nowMs !== "number" || !Number.isSafeInteger(nowMs) || nowMs < 0) {
     throw new CommandDecodeError(`entry.nowMs must be a non-negative integer (Unix ms), got ${JSON.stringify(nowMs)}`);
   }
-  return { nowMs, command: parseCommand(value["command"], "command") };
+  const origin = value["origin"];
+  if (origin !== undefined && (typeof origin !== "string" || origin === "")) throw new CommandDecodeError(`entry.origin must be a non-empty string when present, got ${JSON.stringify(origin)}`);
+  const command = parseCommand(value["command"], "command");
+  return origin === undefined ? { nowMs, command } : { nowMs, command, origin };
 }
 
 /** Validates a command (as `decodeEntry` does) and returns a copy holding only the known fields. */

@@ -131,6 +131,27 @@ function lines(items: readonly string[]): string {
 const text = (value: string): string => encodeBase64(new TextEncoder().encode(value));
 
 describe("RegistryState", () => {
+  it("snapshotChunks() describes the state when it was called, even if writes are applied before the chunks are taken", () => {
+    const state = new RegistryState();
+    const value = (text: string): string => encodeBase64(new TextEncoder().encode(text));
+    for (let k = 1; k <= 25; k++) state.apply(k, { op: "kv-set", key: `k/${String(k).padStart(2, "0")}`, value: value(`v${k}`) }, 1000);
+    state.apply(26, { op: "session-create", id: "s1", name: "", node: "n", ttlMs: 0, lockDelayMs: 0, behavior: "release", checks: [] }, 1000);
+    const expected = new TextDecoder().decode(state.snapshot());
+    const chunks = state.snapshotChunks(4);
+    state.apply(27, { op: "kv-set", key: "k/01", value: value("changed") }, 2000);
+    state.apply(28, { op: "kv-delete", key: "k/02" }, 2000);
+    state.apply(29, { op: "kv-set", key: "k/99", value: value("new") }, 2000);
+    const parts = [...chunks].map((chunk) => new TextDecoder().decode(chunk));
+    expect(parts.length).toBe(1 + Math.ceil(25 / 4) + 1);
+    expect(parts.join("")).toBe(expected);
+    const restored = RegistryState.restore(new TextEncoder().encode(parts.join("")));
+    expect(restored.appliedIndex).toBe(26);
+    expect(new TextDecoder().decode(restored.kvGet("k/01")?.value)).toBe("v1");
+    expect(restored.kvGet("k/99")).toBeUndefined();
+    // An empty state too.
+    expect([...new RegistryState().snapshotChunks()].map((c) => new TextDecoder().decode(c)).join("")).toBe(new TextDecoder().decode(new RegistryState().snapshot()));
+  });
+
   it("refuses a txn of more than 64 operations and changes nothing", () => {
     const state = new RegistryState();
     const ops = Array.from({ length: MAX_TXN_OPS + 1 }, (_, i) => ({ verb: "set" as const, key: `k${i}`, value: text("v") }));

@@ -220,15 +220,7 @@ export class RegistryState implements RegistryReads {
   /** Plain write: keeps CreateIndex, LockIndex and the holder session. */
   private set(index: number, key: string, value: string, flags: number): KvOutcome {
     const existing = this.kv.get(key);
-    const entry: KvEntry = {
-      key,
-      value: decodeBase64(value),
-      flags,
-      createIndex: existing?.createIndex ?? index,
-      modifyIndex: index,
-      lockIndex: existing?.lockIndex ?? 0,
-      session: existing?.session,
-    };
+    const entry = new StoredKvEntry(key, value, flags, existing?.createIndex ?? index, index, existing?.lockIndex ?? 0, existing?.session);
     return { ok: true, entries: [this.writeEntry(entry, index)] };
   }
 
@@ -249,22 +241,14 @@ export class RegistryState implements RegistryReads {
     if (delayUntil !== undefined) this.setLockDelay(op.key, undefined);
     // Re-acquiring by the holder keeps the LockIndex; a new holder increments it (the fencing token).
     const lockIndex = existing === undefined ? 1 : existing.session === op.session ? existing.lockIndex : existing.lockIndex + 1;
-    const entry: KvEntry = {
-      key: op.key,
-      value: decodeBase64(op.value),
-      flags: op.flags,
-      createIndex: existing?.createIndex ?? index,
-      modifyIndex: index,
-      lockIndex,
-      session: op.session,
-    };
+    const entry = new StoredKvEntry(op.key, op.value, op.flags, existing?.createIndex ?? index, index, lockIndex, op.session);
     return { ok: true, entries: [this.writeEntry(entry, index)] };
   }
 
   private unlock(index: number, key: string, value: string, flags: number, session: string): KvOutcome {
     const existing = this.kv.get(key);
     if (existing === undefined || existing.session !== session) return { ok: false };
-    const entry: KvEntry = { ...existing, value: decodeBase64(value), flags, modifyIndex: index, session: undefined };
+    const entry = new StoredKvEntry(key, value, flags, existing.createIndex, index, existing.lockIndex, undefined);
     return { ok: true, entries: [this.writeEntry(entry, index)] };
   }
 
@@ -488,7 +472,7 @@ export class RegistryState implements RegistryReads {
     for (const key of keys) {
       const entry = this.kv.get(key);
       if (entry === undefined) continue;
-      this.putEntry(key, session.behavior === "delete" ? undefined : { ...entry, modifyIndex: index, session: undefined }, index);
+      this.putEntry(key, session.behavior === "delete" ? undefined : new StoredKvEntry(key, base64Of(entry), entry.flags, entry.createIndex, index, entry.lockIndex, undefined), index);
       if (session.lockDelayMs > 0) this.setLockDelay(key, nowMs + session.lockDelayMs);
     }
   }
@@ -626,18 +610,33 @@ export class RegistryState implements RegistryReads {
 
   /** The whole state as canonical JSON bytes (sorted, so equal states give equal bytes). */
   snapshot(): Uint8Array {
+    const chunks = [...this.snapshotChunks()];
+    const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  /**
+   * The bytes of `snapshot()` in chunks of about `kvPerChunk` KV entries. The state is captured
+   * when this is called (the KV entries by reference: they are never changed in place, only
+   * replaced), so the chunks may be taken later, over several event-loop turns, while newer
+   * entries are applied: they still describe the state at this call. The whole state is never
+   * held as one string or buffer.
+   */
+  snapshotChunks(kvPerChunk = 1000): IterableIterator<Uint8Array> {
     const byKey = <T>(map: Map<string, T>): [string, T][] => [...map.entries()].sort(([a], [b]) => compare(a, b));
     const services: (StoredService & { node: string })[] = [];
     for (const [node, map] of byKey(this.servicesByNode)) for (const [, service] of byKey(map)) services.push({ node, ...service });
     const checks: StoredCheck[] = [];
     for (const [, map] of byKey(this.checksByNode)) for (const [, check] of byKey(map)) checks.push(check);
-    const data: SnapshotData = {
-      v: SNAPSHOT_VERSION,
-      appliedIndex: this.applied,
-      kvMaxIndex: this.kvMaxIndex,
-      catalogMaxIndex: this.catalogMaxIndex,
-      // kvOrder and tombstoneOrder are already sorted.
-      kv: this.kvList("").map((e) => [e.key, encodeBase64(e.value), e.flags, e.createIndex, e.modifyIndex, e.lockIndex, e.session ?? null]),
+    // The keys of SnapshotData in its order; "kv" (the large part) is spliced in between.
+    const head = JSON.stringify({ v: SNAPSHOT_VERSION, appliedIndex: this.applied, kvMaxIndex: this.kvMaxIndex, catalogMaxIndex: this.catalogMaxIndex });
+    const rest: Omit<SnapshotData, "v" | "appliedIndex" | "kvMaxIndex" | "catalogMaxIndex" | "kv"> = {
+      // tombstoneOrder is already sorted.
       tombstones: this.tombstoneOrder.withPrefix("").map((key) => [key, this.tombstones.get(key) ?? 0]),
       lockDelays: byKey(this.lockDelays),
       sessions: byKey(this.sessionsById).map(([, s]) => canonical(s)),
@@ -647,7 +646,20 @@ export class RegistryState implements RegistryReads {
       serviceIndexes: byKey(this.serviceIndexes),
     };
     // Canonical objects built above, so no replacer runs over the (large) KV part.
-    return new TextEncoder().encode(JSON.stringify(data));
+    const tail = `],${JSON.stringify(rest).slice(1)}`;
+    // kvOrder is already sorted.
+    const kv = this.kvList("");
+    const encoder = new TextEncoder();
+    function* chunks(): Generator<Uint8Array> {
+      yield encoder.encode(`${head.slice(0, -1)},"kv":[`);
+      for (let from = 0; from < kv.length; from += kvPerChunk) {
+        const parts: string[] = [];
+        for (const e of kv.slice(from, from + kvPerChunk)) parts.push(JSON.stringify([e.key, base64Of(e), e.flags, e.createIndex, e.modifyIndex, e.lockIndex, e.session ?? null]));
+        yield encoder.encode(from === 0 ? parts.join(",") : `,${parts.join(",")}`);
+      }
+      yield encoder.encode(tail);
+    }
+    return chunks();
   }
 
   /** Rebuilds the state `snapshot()` wrote; throws naming the problem for bytes it did not write. */
@@ -666,7 +678,8 @@ export class RegistryState implements RegistryReads {
     state.kvMaxIndex = data.kvMaxIndex;
     state.catalogMaxIndex = data.catalogMaxIndex;
     for (const [key, value, flags, createIndex, modifyIndex, lockIndex, session] of data.kv) {
-      state.rawPut(key, { key, value: decodeBase64(value), flags, createIndex, modifyIndex, lockIndex, session: session ?? undefined });
+      decodeBase64(value); // validates
+      state.rawPut(key, new StoredKvEntry(key, value, flags, createIndex, modifyIndex, lockIndex, session ?? undefined));
     }
     for (const [key, index] of data.tombstones) state.setTombstoneRaw(key, index);
     for (const [key, until] of data.lockDelays) state.lockDelays.set(key, until);
@@ -711,9 +724,50 @@ function result(outcome: KvOutcome): CommandResult {
 /** Equal in everything but ModifyIndex. */
 function sameEntry(a: KvEntry, b: KvEntry): boolean {
   if (a.flags !== b.flags || a.session !== b.session || a.lockIndex !== b.lockIndex || a.createIndex !== b.createIndex) return false;
-  if (a.value.length !== b.value.length) return false;
-  for (let i = 0; i < a.value.length; i++) if (a.value[i] !== b.value[i]) return false;
+  if (a.valueBase64 !== undefined && a.valueBase64 === b.valueBase64) return true;
+  const av = a.value;
+  const bv = b.value;
+  if (av.length !== bv.length) return false;
+  for (let i = 0; i < av.length; i++) if (av[i] !== bv[i]) return false;
   return true;
+}
+
+/**
+ * A KV entry as the state keeps it: the value as the (validated) base64 text it arrived in — one
+ * compact string per key instead of a Uint8Array with its own ArrayBuffer — decoded on each read
+ * of `value`. Immutable: a write replaces the entry (snapshots rely on it, see `snapshotChunks`).
+ */
+class StoredKvEntry implements KvEntry {
+  readonly key: string;
+  readonly valueBase64: string;
+  readonly flags: number;
+  readonly createIndex: number;
+  readonly modifyIndex: number;
+  readonly lockIndex: number;
+  readonly session: string | undefined;
+
+  constructor(key: string, valueBase64: string, flags: number, createIndex: number, modifyIndex: number, lockIndex: number, session: string | undefined) {
+    this.key = key;
+    this.valueBase64 = valueBase64;
+    this.flags = flags;
+    this.createIndex = createIndex;
+    this.modifyIndex = modifyIndex;
+    this.lockIndex = lockIndex;
+    this.session = session;
+  }
+
+  get value(): Uint8Array {
+    return decodeBase64(this.valueBase64);
+  }
+
+  /** The entry as a plain object with `value` bytes (what JSON and test comparisons see). */
+  toJSON(): KvEntry {
+    return { key: this.key, value: this.value, flags: this.flags, createIndex: this.createIndex, modifyIndex: this.modifyIndex, lockIndex: this.lockIndex, session: this.session };
+  }
+}
+
+function base64Of(entry: KvEntry): string {
+  return entry.valueBase64 ?? encodeBase64(entry.value);
 }
 
 function serviceDefinitionOf(service: StoredService): ServiceDefinition {

@@ -100,5 +100,5 @@ describe("DurableStorage against MemoryStorage", () => {
       }),
       { seed: 11, numRuns: 60 },
     );
-  });
+  }, 60_000); // 60 fast-check runs over real files: seconds on a loaded machine
 });

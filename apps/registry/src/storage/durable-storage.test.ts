@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CrashFs, FailingFs } from "../../tests/crash-fs.ts";
 import { DurableStorage } from "./durable-storage.ts";
 import { WalCorruptionError } from "./wal.ts";
+import { nodeWalFs } from "./wal-fs.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -260,6 +261,36 @@ describe("DurableStorage", () => {
       storage.close();
     }
   }, 5000 + 200 * Number(process.env["CRASH_ROUNDS"] ?? 20)); // a soak with more rounds takes longer
+
+  it("saveAsync serves a Ready only once its fdatasync is done, and a reopen finds it", async () => {
+    const dir = tempDir();
+    const storage = DurableStorage.open(dir);
+    storage.save({ entries: entries(1, 2, 1), hardState: hs(1, 1), mustSync: true });
+    const done = new Promise<Error | null>((resolve) => storage.saveAsync({ entries: entries(3, 5, 1), hardState: hs(1, 2), mustSync: true }, resolve));
+    expect(storage.lastIndex()).toBe(2);
+    expect(storage.currentHardState().commit).toBe(1);
+    expect(await done).toBeNull();
+    expect(storage.lastIndex()).toBe(5);
+    expect(storage.currentHardState().commit).toBe(2);
+    // A commit-only Ready needs no sync and is served at once.
+    storage.saveAsync({ entries: [], hardState: hs(1, 4), mustSync: false }, () => undefined);
+    expect(storage.currentHardState().commit).toBe(4);
+    storage.close();
+    const reopened = DurableStorage.open(dir);
+    expect(reopened.entries(logIndex(1), logIndex(6), Infinity)).toEqual(entries(1, 5, 1));
+    reopened.close();
+  });
+
+  it("saveAsync reports a failed fdatasync, serves nothing of that Ready and refuses later writes", async () => {
+    const dir = tempDir();
+    const failingSync = { ...nodeWalFs, fdatasync: (_fd: number, done: (error: Error | null) => void) => setImmediate(() => done(new Error("EIO: fdatasync failed"))) };
+    const storage = DurableStorage.open(dir, { fs: failingSync });
+    storage.save({ entries: entries(1, 2, 1), hardState: hs(1, 1), mustSync: true });
+    const error = await new Promise<Error | null>((resolve) => storage.saveAsync({ entries: entries(3, 4, 1), mustSync: true }, resolve));
+    expect(error?.message).toMatch(/EIO/);
+    expect(storage.lastIndex()).toBe(2);
+    expect(() => storage.save({ entries: entries(3, 3, 1), mustSync: true })).toThrow(/WAL is unusable after an earlier failure: fdatasync failed/);
+  });
 
   it("surfaces a full disk to the caller and stays readable, before and after a reopen", () => {
     const dir = tempDir();

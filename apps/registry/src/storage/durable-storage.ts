@@ -3,7 +3,7 @@
 // snapshot files first. `save(ready)` is the driver's persist step (Raft §5.1, thesis §3.8).
 import { bootstrapCluster, emptyConfState, emptyHardState, MemoryStorage } from "@meshwork/raft";
 import type { ConfState, Entry, HardState, InitialState, LogIndex, MemoryStorageResult, Ready, Snapshot, Storage, Term } from "@meshwork/raft";
-import { readSnapshotFile, removeSnapshotFilesBefore, writeSnapshotFile } from "./snapshot-file.ts";
+import { readSnapshotFile, removeSnapshotFilesBefore, SnapshotFileWriter, writeSnapshotFile } from "./snapshot-file.ts";
 import { Wal, WalCorruptionError } from "./wal.ts";
 import type { WalOptions } from "./wal.ts";
 import type { WalRecord } from "./wal-record.ts";
@@ -23,10 +23,33 @@ function mustAccept(result: MemoryStorageResult, operation: string): void {
   if (!result.ok) throw new Error(`DurableStorage: MemoryStorage refused ${operation} (${result.reason}) after the WAL recorded it`);
 }
 
+/** A Ready written to the WAL and not yet served (see `DurableStorage.write`). */
+interface WrittenReady {
+  readonly snapshot: Snapshot | undefined;
+  readonly fresh: readonly Entry[];
+  readonly hardState: HardState;
+  readonly sync: boolean;
+}
+
+const noData = new Uint8Array(0);
+
+/** `snap` without its state-machine bytes: the in-memory copy keeps only the metadata (the file has the rest). */
+function withoutData(snap: Snapshot): Snapshot {
+  return snap.data.byteLength === 0 ? snap : { metadata: snap.metadata, data: noData };
+}
+
+/** Adds a snapshot's state-machine bytes in chunks; `finish` writes it and compacts the log (see `DurableStorage.beginSnapshot`). */
+export interface SnapshotBuilder {
+  add(chunk: Uint8Array): void;
+  /** False if the snapshot is no longer above the stored one (a leader's snapshot came meanwhile). */
+  finish(): boolean;
+  readonly dataBytes: number;
+}
+
 /** A `MemoryStorage` holding just `snap` (the empty one at index 0 if none was taken yet) and `hardState`. */
 function memoryOver(snap: Snapshot, hardState: HardState): MemoryStorage {
   const memory = new MemoryStorage();
-  if (snap.metadata.index > 0) mustAccept(memory.applySnapshot(snap), `the snapshot at ${snap.metadata.index}`);
+  if (snap.metadata.index > 0) mustAccept(memory.applySnapshot(withoutData(snap)), `the snapshot at ${snap.metadata.index}`);
   memory.setHardState(hardState);
   return memory;
 }
@@ -134,8 +157,14 @@ export class DurableStorage implements Storage {
     return this.memory.lastIndex();
   }
 
+  /**
+   * The last snapshot. Its state-machine bytes are read from the snapshot file on each call (the
+   * node needs them at start and the leader to catch up a follower): they are not kept in memory.
+   */
   snapshot(): Snapshot {
-    return this.memory.snapshot();
+    const { metadata } = this.memory.snapshot();
+    if (metadata.index === 0) return this.memory.snapshot();
+    return readSnapshotFile(this.options.fs ?? nodeWalFs, this.dir, metadata.term, metadata.index);
   }
 
   /**
@@ -145,6 +174,41 @@ export class DurableStorage implements Storage {
    * refuses; then nothing of this Ready is served and the messages must not be sent.
    */
   save(ready: ReadyToSave): void {
+    const written = this.write(ready);
+    if (written.sync) this.wal.sync();
+    this.settle(written);
+  }
+
+  /**
+   * `save` with the fdatasync off the event loop, so the node keeps serving (and a leader's appends
+   * travel) while the disk works: the WAL write happens now (and throws now if the disk refuses
+   * it), `done` runs once the Ready is durable — only then does the storage serve it — or with the
+   * fdatasync's error. Nothing else may be saved, snapshotted or closed until `done` ran.
+   */
+  saveAsync(ready: ReadyToSave, done: (error: Error | null) => void): void {
+    const written = this.write(ready);
+    if (!written.sync) {
+      this.settle(written);
+      queueMicrotask(() => done(null));
+      return;
+    }
+    this.wal.syncAsync((error) => {
+      if (error !== null) {
+        done(error);
+        return;
+      }
+      try {
+        this.settle(written);
+      } catch (settleError) {
+        done(settleError instanceof Error ? settleError : new Error(String(settleError)));
+        return;
+      }
+      done(null);
+    });
+  }
+
+  /** The WAL half of `save`: snapshot file and records written, not synced, nothing served yet. */
+  private write(ready: ReadyToSave): WrittenReady {
     const snapshot = ready.snapshot !== undefined && ready.snapshot.metadata.index > this.memory.snapshot().metadata.index ? ready.snapshot : undefined;
     const records: WalRecord[] = [];
     if (snapshot !== undefined) {
@@ -162,8 +226,12 @@ export class DurableStorage implements Storage {
     // An applied snapshot is a synced write: it also carries the current hard state (see README).
     if (ready.hardState !== undefined || snapshot !== undefined) records.push({ type: "hard-state", hardState });
     this.wal.append(records);
-    if (ready.mustSync || snapshot !== undefined) this.wal.sync();
-    if (snapshot !== undefined) mustAccept(this.memory.applySnapshot(snapshot), `the snapshot at ${snapshot.metadata.index}`);
+    return { snapshot, fresh, hardState, sync: ready.mustSync || snapshot !== undefined };
+  }
+
+  /** The serving half of `save`, once the WAL holds (and, if needed, synced) the Ready. */
+  private settle({ snapshot, fresh, hardState }: WrittenReady): void {
+    if (snapshot !== undefined) mustAccept(this.memory.applySnapshot(withoutData(snapshot)), `the snapshot at ${snapshot.metadata.index}`);
     // Checked above to leave no gap; an entry at index i replaces the stored log from i (Raft §5.3).
     this.memory.append(fresh);
     this.memory.setHardState(hardState);
@@ -193,20 +261,41 @@ export class DurableStorage implements Storage {
    * current snapshot or not in the log.
    */
   createSnapshotAndCompact(index: LogIndex, confState: ConfState, data: Uint8Array): boolean {
+    const builder = this.beginSnapshot(index, confState);
+    if (builder === null) return false;
+    builder.add(data);
+    return builder.finish();
+  }
+
+  /**
+   * `createSnapshotAndCompact` with the state-machine bytes given in chunks, which the caller may
+   * produce over several event-loop turns (saves may go on meanwhile; `finish` must not run while
+   * a `saveAsync` is in flight). Null if `index` is not above the current snapshot or not in the log.
+   */
+  beginSnapshot(index: LogIndex, confState: ConfState): SnapshotBuilder | null {
     const entryTerm = this.term(index);
-    if (index <= this.memory.snapshot().metadata.index || entryTerm === undefined) return false;
-    const snapshot: Snapshot = { metadata: { index, term: entryTerm, confState }, data };
-    writeSnapshotFile(this.options.fs ?? nodeWalFs, this.dir, snapshot);
-    this.wal.append([
-      { type: "snapshot-compacted", index, term: entryTerm },
-      { type: "hard-state", hardState: this.memory.currentHardState() },
-    ]);
-    this.wal.sync();
-    mustAccept(this.memory.createSnapshot(index, confState, data), `a snapshot at ${index}`);
-    mustAccept(this.memory.compact(index), `compaction up to ${index}`);
-    this.removeCovered(index);
-    this.rollIfFull();
-    return true;
+    if (index <= this.memory.snapshot().metadata.index || entryTerm === undefined) return null;
+    const writer = new SnapshotFileWriter({ index, term: entryTerm, confState });
+    return {
+      add: (chunk) => writer.add(chunk),
+      get dataBytes() {
+        return writer.dataBytes;
+      },
+      finish: () => {
+        if (index <= this.memory.snapshot().metadata.index || this.term(index) !== entryTerm) return false;
+        writer.finish(this.options.fs ?? nodeWalFs, this.dir);
+        this.wal.append([
+          { type: "snapshot-compacted", index, term: entryTerm },
+          { type: "hard-state", hardState: this.memory.currentHardState() },
+        ]);
+        this.wal.sync();
+        mustAccept(this.memory.createSnapshot(index, confState, noData), `a snapshot at ${index}`);
+        mustAccept(this.memory.compact(index), `compaction up to ${index}`);
+        this.removeCovered(index);
+        this.rollIfFull();
+        return true;
+      },
+    };
   }
 
   /** The WAL segment files, oldest first (for tests and metrics). */

@@ -15,32 +15,72 @@ export function snapshotFileName(term: Term, index: LogIndex): string {
   return `${term.toString(16).padStart(16, "0")}-${index.toString(16).padStart(16, "0")}.snap`;
 }
 
+/**
+ * A snapshot file built from chunks (so the state never has to sit in one buffer): `add` the
+ * state-machine bytes in order — the CRC is computed as they come — then `finish` writes the file
+ * durably (temp file, fsync, rename, directory fsync).
+ */
+export class SnapshotFileWriter {
+  private readonly metadata: Snapshot["metadata"];
+  private readonly meta: Uint8Array;
+  private readonly chunks: Uint8Array[] = [];
+  private crc: number;
+  private bytes = 0;
+
+  constructor(metadata: Snapshot["metadata"]) {
+    this.metadata = metadata;
+    this.meta = new TextEncoder().encode(JSON.stringify(metadata));
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, this.meta.length, true);
+    this.crc = crc32c(this.meta, 0, this.meta.length, crc32c(length));
+  }
+
+  /** Appends the next slice of the state-machine bytes (kept by reference until `finish`). */
+  add(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.crc = crc32c(chunk, 0, chunk.length, this.crc);
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+  }
+
+  /** Data bytes added so far. */
+  get dataBytes(): number {
+    return this.bytes;
+  }
+
+  /** Writes the file into `dir`; a crash leaves either no file or the whole one. */
+  finish(fs: WalFs, dir: string): void {
+    const header = new Uint8Array(headerBytes + this.meta.length);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, magic, true);
+    view.setUint32(4, this.crc, true);
+    view.setUint32(8, this.meta.length, true);
+    header.set(this.meta, headerBytes);
+    const name = snapshotFileName(this.metadata.term, this.metadata.index);
+    const temp = `${dir}/${name}.tmp`;
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // no leftover from an earlier crash
+    }
+    const fd = fs.openNewSync(temp);
+    try {
+      writeAll(fs, fd, header);
+      for (const chunk of this.chunks) writeAll(fs, fd, chunk);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, `${dir}/${name}`);
+    fs.syncDirSync(dir);
+  }
+}
+
 /** Writes `snapshot` durably into `dir` (temp file, fsync, rename, directory fsync). */
 export function writeSnapshotFile(fs: WalFs, dir: string, snapshot: Snapshot): void {
-  const meta = new TextEncoder().encode(JSON.stringify(snapshot.metadata));
-  const out = new Uint8Array(headerBytes + meta.length + snapshot.data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, magic, true);
-  view.setUint32(8, meta.length, true);
-  out.set(meta, headerBytes);
-  out.set(snapshot.data, headerBytes + meta.length);
-  view.setUint32(4, crc32c(out, 8), true);
-  const name = snapshotFileName(snapshot.metadata.term, snapshot.metadata.index);
-  const temp = `${dir}/${name}.tmp`;
-  try {
-    fs.unlinkSync(temp);
-  } catch {
-    // no leftover from an earlier crash
-  }
-  const fd = fs.openNewSync(temp);
-  try {
-    writeAll(fs, fd, out);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, `${dir}/${name}`);
-  fs.syncDirSync(dir);
+  const writer = new SnapshotFileWriter(snapshot.metadata);
+  writer.add(snapshot.data);
+  writer.finish(fs, dir);
 }
 
 /** Reads and verifies the snapshot at (`term`, `index`); throws naming the file if it is missing or damaged. */
@@ -58,7 +98,7 @@ export function readSnapshotFile(fs: WalFs, dir: string, term: Term, index: LogI
   }
   const metaLength = view.getUint32(8, true);
   const metadata = JSON.parse(new TextDecoder().decode(bytes.subarray(headerBytes, headerBytes + metaLength))) as Snapshot["metadata"];
-  return { metadata, data: bytes.slice(headerBytes + metaLength) };
+  return { metadata, data: bytes.subarray(headerBytes + metaLength) };
 }
 
 /** Deletes the snapshot files (and leftover temp files) of `dir` older than `keepIndex`. */

@@ -13,6 +13,8 @@ export interface WalFs {
   openNewSync(path: string): number;
   writeSync(fd: number, bytes: Uint8Array): number;
   fdatasyncSync(fd: number): void;
+  /** fdatasync off the event loop (libuv's thread pool); absent: `Wal.syncAsync` calls `fdatasyncSync`. */
+  fdatasync?(fd: number, done: (error: Error | null) => void): void;
   fsyncSync(fd: number): void;
   ftruncateSync(fd: number, lengthBytes: number): void;
   fstatSizeSync(fd: number): number;
@@ -36,6 +38,7 @@ export const nodeWalFs: WalFs = {
   openNewSync: (path) => fs.openSync(path, "wx"),
   writeSync: (fd, bytes) => fs.writeSync(fd, bytes),
   fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  fdatasync: (fd, done) => fs.fdatasync(fd, (error) => done(error)),
   fsyncSync: (fd) => fs.fsyncSync(fd),
   ftruncateSync: (fd, lengthBytes) => fs.ftruncateSync(fd, lengthBytes),
   fstatSizeSync: (fd) => fs.fstatSync(fd).size,

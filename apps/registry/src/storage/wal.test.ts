@@ -56,7 +56,7 @@ describe("Wal", () => {
     expect(reopened.records).toHaveLength(count);
     expect(reopened.records[count - 1]).toEqual(record(count));
     reopened.wal.close();
-  });
+  }, 60_000); // 200,000 records: seconds on a loaded machine
 
   it("refuses a torn record in a segment that is not the last", () => {
     const dir = tempDir();

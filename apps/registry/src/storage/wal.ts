@@ -150,6 +150,34 @@ export class Wal {
     }
   }
 
+  /**
+   * As `sync`, with the fdatasync off the event loop: `done` runs once everything appended before
+   * this call is durable, or with the error (then the WAL refuses further writes). The caller
+   * appends nothing meanwhile and does not roll or close the segment until `done` ran.
+   */
+  syncAsync(done: (error: Error | null) => void): void {
+    if (this.broken !== null) {
+      const error = new Error(`WAL is unusable after an earlier failure: ${this.broken}`);
+      queueMicrotask(() => done(error));
+      return;
+    }
+    const fdatasync = this.fs.fdatasync;
+    if (fdatasync === undefined) {
+      let failure: Error | null = null;
+      try {
+        this.sync();
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      queueMicrotask(() => done(failure));
+      return;
+    }
+    fdatasync.call(this.fs, this.fd, (error) => {
+      if (error !== null) this.broken = `fdatasync failed (${String(error)}); reopen the WAL`;
+      done(error);
+    });
+  }
+
   /** Whether the current segment has reached its size limit. */
   isFull(): boolean {
     return this.sizeBytes >= this.segmentBytes;

@@ -56,9 +56,10 @@ export function watchView(kind: WatchKind, prefix: string): WatchView {
 }
 
 function kvEntry(entry: ReturnType<RegistryReads["kvList"]>[number]): ProtoKvEntry {
+  const value = entry.value;
   return {
     key: entry.key,
-    value: Buffer.from(entry.value.buffer, entry.value.byteOffset, entry.value.byteLength),
+    value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
     flags: entry.flags,
     createIndex: entry.createIndex,
     modifyIndex: entry.modifyIndex,
