@@ -66,7 +66,7 @@ export default [
   },
   {
     // Pure cores: no I/O, no clock, no randomness unless injected (DESIGN.md §2). Tests may read testdata.
-    files: ["libs/config/src/**/*.ts", "libs/raft/src/**/*.ts", "libs/proxy-core/src/**/*.ts", "libs/pki/src/**/*.ts"],
+    files: ["libs/config/src/**/*.ts", "libs/raft/src/**/*.ts", "libs/proxy-core/src/**/*.ts", "libs/pki/src/**/*.ts", "libs/gossip/src/**/*.ts"],
     ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-imports": [

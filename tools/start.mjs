@@ -1,23 +1,26 @@
 #!/usr/bin/env node
-// `npm start`: will start the whole local mesh (`meshctl up`). Until the parts exist it says
-// which are missing and exits non-zero, so nobody mistakes it for a running mesh.
-import { existsSync } from "node:fs";
+// `npm start`: the whole local mesh (`meshctl up`, DESIGN.md §4). Builds the apps first (Nx
+// caches the build, so a second start skips it), then runs meshctl and every part from dist/,
+// which starts about twice as fast as running the sources through tsx. Arguments after
+// `npm start --` go to `meshctl up` (e.g. `npm start -- --config mesh.yaml`). Ctrl-C reaches
+// meshctl (same process group), which stops every part; SIGTERM to this process is passed on.
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
-const parts = [
-  ["apps/registry", "registry (Raft KV + catalog)"],
-  ["apps/ca", "ca (SPIFFE certificate authority)"],
-  ["apps/control-plane", "control-plane (config push)"],
-  ["apps/sidecar", "sidecar proxy and ingress gateway"],
-  ["apps/bookinfo", "bookinfo demo"],
-];
-const missing = parts.filter(([dir]) => !existsSync(new URL(`../${dir}/src/main.ts`, import.meta.url)));
-if (missing.length > 0) {
-  console.error("The local mesh cannot start yet; these parts are not built:");
-  for (const [, label] of missing) console.error(`  - ${label}`);
-  console.error("What works today: `npm run meshctl -- validate -f FILE|DIR`, `npm run meshctl -- analyze -f FILE|DIR`,");
-  console.error("the certificate authority on its own: `npx nx serve ca`, a registry server: `npx nx serve registry -- --node-id n1 --peers n1=127.0.0.1:8300 --data-dir .meshwork/n1`,");
-  console.error("and the sidecar standalone from Istio YAML: `npx nx serve sidecar -- --config DIR`.");
+const root = fileURLToPath(new URL("..", import.meta.url));
+const apps = ["meshctl", "registry", "ca", "control-plane", "sidecar", "bookinfo"];
+const started = performance.now();
+const build = spawnSync("npx", ["nx", "run-many", "-t", "build", "-p", apps.join(","), "--output-style=static"], {
+  cwd: root,
+  stdio: ["ignore", "ignore", "inherit"],
+  env: { ...process.env, NX_NO_CLOUD: "true", NX_DAEMON: "false", NX_TUI: "false" },
+});
+if (build.status !== 0) {
+  console.error(`npm start: building the apps failed (npx nx run-many -t build -p ${apps.join(",")}); see the errors above`);
   process.exit(1);
 }
-console.error("All parts exist, but `meshctl up` is not wired yet.");
-process.exit(1);
+console.log(`Built the apps in ${((performance.now() - started) / 1000).toFixed(1)} s; starting the local mesh.`);
+const child = spawn(process.execPath, ["apps/meshctl/dist/main.js", "up", "--from", "dist", ...process.argv.slice(2)], { cwd: root, stdio: "inherit" });
+process.on("SIGTERM", () => child.kill("SIGTERM"));
+process.on("SIGINT", () => undefined); // meshctl gets the terminal's SIGINT itself; wait for it to stop
+child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : 143)));

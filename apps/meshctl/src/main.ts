@@ -4,20 +4,55 @@
 // stdout carries the command's output only; JSON diagnostic logs go to stderr (DESIGN.md §4 says
 // stdout for servers, but a CLI's stdout is its result, which pipes and `-o json` rely on).
 
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { text } from "node:stream/consumers";
+import { fileURLToPath } from "node:url";
 import { runUntilStopped } from "@meshwork/runtime";
 import { createLogger } from "@meshwork/telemetry";
+import { ProcessSupervisor } from "./adapters/process-supervisor.ts";
 import { readSources, readTextFile } from "./adapters/read-sources.ts";
 import { analyzeCommand } from "./commands/analyze-command.ts";
 import type { CommandIo } from "./commands/command.ts";
 import { caRotateRootCommand, caStatusCommand } from "./commands/ca-commands.ts";
+import { applyCommand, deleteCommand, getCommand } from "./commands/config-commands.ts";
+import { proxyConfigCommand, proxyStatusCommand } from "./commands/proxy-commands.ts";
 import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "./commands/registry-commands.ts";
 import { tokenIssueCommand } from "./commands/token-issue-command.ts";
+import { downCommand, statusCommand, upCommand, type LocalMeshIo } from "./commands/up-command.ts";
 import { validateCommand } from "./commands/validate-command.ts";
 import { EXIT_CODES } from "./core/exit-codes.ts";
 import { parseInvocation } from "./parse-invocation.ts";
 
-const invocation = parseInvocation(process.argv.slice(2), process.env, [validateCommand, analyzeCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand]);
+const colour = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === "";
+const localMesh: LocalMeshIo = {
+  // src/main.ts and dist/main.js both sit two levels below apps/meshctl.
+  workspaceRoot: fileURLToPath(new URL("../../../", import.meta.url)),
+  cwd: process.cwd(),
+  pid: process.pid,
+  readTextFile: (path) => readFile(path, "utf8").catch(() => undefined),
+  writeTextFile: async (path, content) => {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, content);
+  },
+  removeFile: (path) => rm(path, { force: true }),
+  supervise: (options) => new ProcessSupervisor({ cwd: localMesh.workspaceRoot, colour, ...options }),
+  isAlive: (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  kill: (pid, signal) => process.kill(pid, signal),
+  monotonicMs: () => performance.now(),
+};
+
+const invocation = parseInvocation(process.argv.slice(2), process.env, [
+  upCommand(localMesh),
+  downCommand(localMesh),
+  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);
@@ -37,19 +72,17 @@ if (invocation.type === "help") {
     fetch: (url, init) => fetch(url, init),
     sleep: (ms, signal) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(timer);
-              resolve();
-            },
-            { once: true },
-          );
+        const done = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener("abort", done, { once: true });
       }),
   };
   await runUntilStopped(
-    (lifecycle) => invocation.run({ io, logger: logger.child({ command: invocation.command }), signal: lifecycle.signal }),
-    { logger, stopDeadlineMs: 5000 },
+    (lifecycle) => invocation.run({ io, logger: logger.child({ command: invocation.command }), signal: lifecycle.signal, onStop: lifecycle.onStop }),
+    { logger, stopDeadlineMs: 20_000 },
   );
 }

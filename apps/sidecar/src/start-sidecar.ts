@@ -4,8 +4,8 @@
 // keeps serving; a sidecar that never got a good config is not ready.
 import type { Server } from "node:http";
 import { isIP } from "node:net";
-import type { Locality, ProxyConfig } from "@meshwork/proxy-core";
-import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, type RateLimitTable } from "@meshwork/proxy-core";
+import type { ClusterSpec, Locality, MtlsMode, ProxyConfig } from "@meshwork/proxy-core";
+import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, gatewayListeners, mtlsModeForPort, resolvePeerAuthentication, type GatewayListener, type RateLimitTable } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
 import { loadConfigDir, type LoadConfigDirResult } from "./config/load-config-dir.ts";
@@ -20,6 +20,10 @@ import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";
 import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
 import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
 import { routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
+import { applyVerdict, type SecurityVerdict } from "./proxy/inbound-security.ts";
+import { routeGateway } from "./proxy/route-gateway.ts";
+import { buildInboundSecurity, type InboundSecurityBuild } from "./build-inbound-security.ts";
+import { defaultMeshAuthzConfig, parseMeshConfig, type MeshAuthzConfig } from "./authz/parse-mesh-config.ts";
 import { mirrorStats } from "./proxy/send-mirror.ts";
 import type { SidecarSettings } from "./sidecar-settings.ts";
 import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
@@ -27,7 +31,22 @@ import { createIstioMetrics, type PeerLabels } from "./telemetry/istio-metrics.t
 import { createTracing, type Tracing } from "./telemetry/tracing.ts";
 import { UpstreamSessions } from "./http2/upstream-sessions.ts";
 import { PoolRegistry } from "./upstream/pool-registry.ts";
-import { Registry } from "prom-client";
+import type { ExchangeEnvironment } from "./proxy/exchange.ts";
+import { startCaIdentity } from "./tls/ca-identity.ts";
+import { watchCertDir } from "./tls/cert-dir-identity.ts";
+import { InboundTls, type DownstreamSecurity } from "./tls/inbound-tls.ts";
+import { MeshTls } from "./tls/mesh-tls.ts";
+import type { IdentitySource } from "./tls/tls-identity.ts";
+import { UpstreamTls, upstreamTlsFor, upstreamTlsKey } from "./tls/upstream-tls.ts";
+import { Counter, Registry } from "prom-client";
+import { readFile } from "node:fs/promises";
+
+/** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */
+async function readMeshConfig(path: string): Promise<MeshAuthzConfig> {
+  const parsed = parseMeshConfig(await readFile(path, "utf8"), path);
+  if (!parsed.ok) throw new Error(`--mesh-config ${path}: ${parsed.errors.join("; ")}`);
+  return parsed.config;
+}
 
 export interface SidecarDeps {
   readonly logger: Logger;
@@ -67,9 +86,33 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     namespace: settings.namespace,
     ...(settings.otlpEndpoint !== undefined ? { otlpEndpoint: settings.otlpEndpoint } : {}),
   });
+  const identitySource = await startIdentitySource(settings, logger);
+  const meshTls = new MeshTls(identitySource, { minVersion: settings.tlsMinVersion as "TLSv1.3" | "TLSv1.2", trustDomain: settings.trustDomain }, logger);
+  // One UpstreamTls per (TLS settings, endpoint), kept across configs so TLS sessions resume.
+  const upstreamTls = new Map<string, UpstreamTls>();
+  const tlsResolverFor = (config: ProxyConfig) => (cluster: ClusterSpec, index: number): UpstreamTls | undefined => {
+    // Auto mTLS needs a certificate of our own: a sidecar started without an identity source
+    // (no --cert-dir, no --ca-address) talks plain text unless a DestinationRule asks for TLS.
+    if (identitySource === undefined && cluster.tls === undefined) return undefined;
+    const spec = upstreamTlsFor(cluster, index, config);
+    if (!spec) return undefined;
+    const key = `${upstreamTlsKey(spec)}|${cluster.endpoints[index]?.address ?? ""}`;
+    let tls = upstreamTls.get(key);
+    if (!tls) {
+      tls = new UpstreamTls(spec, meshTls);
+      upstreamTls.set(key, tls);
+    }
+    return tls;
+  };
+  /** The PeerAuthentication mode of the inbound listener's port under the current config. */
+  let inboundMode: MtlsMode = "PERMISSIVE";
   const accessLog = settings.accessLog === "off" ? undefined : new AccessLogWriter({ stream: settings.accessLog === "stdout" ? process.stdout : openAccessLogStream(settings.accessLog) });
 
   let snapshot: BuiltSnapshot | undefined;
+  let inboundSecurity: InboundSecurityBuild | undefined;
+  /** Set once the listeners exist: router mode re-binds its Gateway ports after each config. */
+  let onApplied: (() => void) | undefined;
+  const meshConfig = settings.meshConfig === undefined ? defaultMeshAuthzConfig : await readMeshConfig(settings.meshConfig);
   let configErrors: readonly string[] = [];
   let configWarnings: readonly string[] = [];
   let draining = false;
@@ -77,6 +120,13 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const inboundRetries = compileRetryPolicy({ attempts: 0 });
   let inboundLimits: RateLimitTable | undefined;
   const admission: AdmissionCounters = { shed: 0, rateLimited: 0 };
+  // Envoy's RBAC and jwt_authn filter stats on the inbound listener (Istio's dashboards read them).
+  const securityCounter = (name: string, help: string): Counter => new Counter({ name, help, registers: [registry] });
+  const securityStats = {
+    rbacAllowed: securityCounter("envoy_http_inbound_rbac_allowed", "Inbound requests AuthorizationPolicies allowed."),
+    rbacDenied: securityCounter("envoy_http_inbound_rbac_denied", "Inbound requests AuthorizationPolicies (or the external authorizer) denied."),
+    jwtDenied: securityCounter("envoy_http_inbound_jwt_authn_denied", "Inbound requests refused for an invalid JWT."),
+  };
   const proxyLocality: Locality | undefined = parseLocality(settings.locality);
 
   const emptyConfig: ProxyConfig = {
@@ -88,7 +138,17 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     services: [],
     rateLimitPolicies: [],
   };
+  const resolveInboundMode = (config: ProxyConfig): void => {
+    const effective = resolvePeerAuthentication(config.peerAuthentications ?? [], { namespace: settings.namespace, labels }, config.rootNamespace ?? settings.rootNamespace);
+    const port = settings.appPort ?? config.inbound[0]?.targetPort;
+    const mode = port === undefined ? effective.mode : mtlsModeForPort(effective, port);
+    if (mode !== inboundMode) logger.info("inbound mutual TLS mode", { mode, port: port ?? null, mesh: effective.mesh ?? null, namespace: effective.namespace ?? null, workload: effective.workload ?? null });
+    inboundMode = mode;
+  };
   const applyConfig = (config: ProxyConfig): void => {
+    pools.setTlsResolver(tlsResolverFor(config));
+    inboundSecurity = buildInboundSecurity(config, { namespace: settings.namespace, labels, rootNamespace: settings.rootNamespace, trustDomain: settings.trustDomain, mesh: meshConfig, logger }, inboundSecurity);
+    resolveInboundMode(config);
     const next = buildSnapshot(
       config,
       { pools, namespace: settings.namespace, proxyLabels: labels, gateway: "mesh", outboundTrafficPolicy: settings.outboundTrafficPolicy, proxyLocality, nowMs: now(), random },
@@ -102,6 +162,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     pools.retainClusters([...config.clusters.values(), ...(inboundCluster ? [inboundCluster.spec] : [])]);
     http2Upstreams.retainOnly(pools.all());
     logger.info("config applied", { version: config.version, clusters: config.clusters.size, services: config.services.length });
+    onApplied?.();
   };
   const onLoad = (result: LoadConfigDirResult): void => {
     configWarnings = result.warnings;
@@ -116,7 +177,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   };
 
   let watcher: ConfigDirWatcher | undefined;
-  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName };
+  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace };
   if (settings.config !== undefined) {
     onLoad(await loadConfigDir(settings.config, loadOptions));
     watcher = watchConfigDir(settings.config, onLoad, loadOptions);
@@ -159,13 +220,11 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     listeners.push({ name: "outbound", address: hostLabel(outboundPort) });
     httpListeners.push(listener);
   }
+  const inboundTls = new InboundTls(meshTls, () => inboundMode, logger);
   if (settings.inboundPort >= 0) {
     const firstInbound = current().config.inbound[0];
-    const listener = new HttpListener({
-      limits: defaultHeadLimits,
-      headersTimeoutMs: settings.headersTimeoutMs,
-      idleTimeoutMs: settings.idleTimeoutMs,
-      env: createRequestTelemetry({
+    const inboundTelemetry = (security: DownstreamSecurity | undefined): ExchangeEnvironment =>
+      createRequestTelemetry({
         kind: "inbound",
         metrics: inboundMetrics,
         tracing,
@@ -173,20 +232,107 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         localAddress: hostLabel(settings.inboundPort),
         domainSuffix: settings.domainSuffix,
         ...(firstInbound ? { inboundService: serviceLabels(firstInbound.host, settings.domainSuffix) } : {}),
+        ...(security ? { inboundPeer: peerLabelsOf(security.peerSpiffeId), securityPolicy: "mutual_tls" as const } : {}),
         now,
         random,
-      }),
+      });
+    // One telemetry environment per peer identity: metric series are bound once per (principal, policy).
+    const peerTelemetry = new Map<string, ExchangeEnvironment>();
+    const listener = new HttpListener({
+      tls: inboundTls,
+      envFor: (security) => {
+        let env = peerTelemetry.get(security.peerSpiffeId);
+        if (!env) {
+          env = inboundTelemetry(security);
+          peerTelemetry.set(security.peerSpiffeId, env);
+        }
+        return env;
+      },
+      limits: defaultHeadLimits,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      env: inboundTelemetry(undefined),
       http2Upstreams,
-      decide: (head, sourceIp): Decision =>
-        admit(overload.shedder, inboundLimits, undefined, undefined, now(), admission) ??
-        (inboundCluster
-          ? routeInbound(inboundCluster, inboundRetries, { head, listenerPort: ports["inbound"] ?? 0, sourceIp, random })
-          : { type: "reply", status: 503, flag: "NC", body: "", headers: [], routeName: "", details: "no_inbound_cluster: give --app-port or an inbound port in the config" }),
+      // The verified mTLS peer is the identity of HTTPLocalRateLimitPolicy per-identity limits.
+      // Istio's inbound order: overload → JWT → authorization → rate limit → the application.
+      decide: (head, sourceIp, security): Decision | Promise<Decision> => {
+        const shed = admit(overload.shedder, undefined, undefined, undefined, 0, admission);
+        if (shed) return shed;
+        const forward = (): Decision =>
+          admit(overload.shedder, inboundLimits, undefined, security?.peerSpiffeId, now(), admission) ??
+          (inboundCluster
+            ? routeInbound(inboundCluster, inboundRetries, { head, listenerPort: ports["inbound"] ?? 0, sourceIp, random })
+            : { type: "reply", status: 503, flag: "NC", body: "", headers: [], routeName: "", details: "no_inbound_cluster: give --app-port or an inbound port in the config" });
+        const guard = inboundSecurity?.security;
+        if (guard === undefined || guard.isEmpty) return forward();
+        const verdict = guard.check(head, { sourceIp, principal: security?.peerPrincipal, destinationPort: ports["inbound"] ?? 0 });
+        const decide = (v: SecurityVerdict): Decision => {
+          if (v.type === "deny") {
+            (v.by === "authn" ? securityStats.jwtDenied : securityStats.rbacDenied).inc();
+            return v.reply;
+          }
+          securityStats.rbacAllowed.inc();
+          const decision = forward();
+          return decision.type === "forward" ? applyVerdict(decision, v) : decision;
+        };
+        return verdict instanceof Promise ? verdict.then(decide) : decide(verdict);
+      },
     });
     ports["inbound"] = await listener.listen(settings.inboundPort, settings.bind);
     listeners.push({ name: "inbound", address: hostLabel(ports["inbound"]) });
     httpListeners.push(listener);
     if (!inboundCluster) inboundCluster = buildInboundCluster(current().config, settings, pools, undefined, now());
+  }
+
+  // Router mode (the ingress gateway): one HTTP listener per port of the Gateways selecting this
+  // proxy; a config that adds or removes a port opens or drains its listener.
+  const gatewayPorts = new Map<number, { spec: GatewayListener; listener: HttpListener }>();
+  const syncGatewayListeners = async (): Promise<void> => {
+    const { listeners: wanted, issues } = gatewayListeners(current().config.gateways ?? [], labels);
+    for (const issue of issues) logger.warn("gateway server set aside", { detail: issue });
+    for (const spec of wanted) {
+      const existing = gatewayPorts.get(spec.port);
+      if (existing) {
+        existing.spec = spec;
+        continue;
+      }
+      const entry: { spec: GatewayListener; listener: HttpListener } = {
+        spec,
+        listener: new HttpListener({
+          limits: defaultHeadLimits,
+          headersTimeoutMs: settings.headersTimeoutMs,
+          idleTimeoutMs: settings.idleTimeoutMs,
+          env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, now, random }),
+          http2Upstreams,
+          decide: (head, sourceIp): Decision => admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }),
+        }),
+      };
+      gatewayPorts.set(spec.port, entry);
+      try {
+        await entry.listener.listen(spec.port, settings.bind);
+      } catch (error) {
+        gatewayPorts.delete(spec.port);
+        logger.error("cannot listen on a Gateway port; its servers are not served", { port: spec.port, err: error });
+        continue;
+      }
+      httpListeners.push(entry.listener);
+      listeners.push({ name: `gateway ${spec.port}`, address: hostLabel(spec.port) });
+      ports[`gateway-${spec.port}`] = spec.port;
+      logger.info("gateway listener open", { port: spec.port, servers: spec.servers.map((server) => `${server.gateway}[${server.server}]`) });
+    }
+    for (const [port, entry] of gatewayPorts) {
+      if (wanted.some((w) => w.port === port)) continue;
+      gatewayPorts.delete(port);
+      httpListeners.splice(httpListeners.indexOf(entry.listener), 1);
+      listeners.splice(listeners.findIndex((l) => l.name === `gateway ${port}`), 1);
+      delete ports[`gateway-${port}`];
+      logger.info("gateway listener closed", { port });
+      void entry.listener.drain(settings.drainSeconds * 1000);
+    }
+  };
+  if (settings.proxyMode === "router") {
+    await syncGatewayListeners();
+    onApplied = () => void syncGatewayListeners();
   }
 
   // Outlier detection un-ejects on time even without traffic.
@@ -234,6 +380,13 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       }
       out.push(["listener.downstream_cx_active", httpListeners.reduce((n, l) => n + l.connectionCount, 0)]);
       out.push(["mirror.sent", mirrorStats.sent], ["mirror.failed", mirrorStats.failed]);
+      out.push(
+        ["listener.inbound.ssl.handshake", inboundTls.stats.handshakes],
+        ["listener.inbound.ssl.refused", inboundTls.stats.refused],
+        ["listener.inbound.plaintext", inboundTls.stats.plaintext],
+        ["tls.identity_updates", meshTls.rotations],
+        ["tls.inbound_mode_strict", inboundMode === "STRICT" ? 1 : 0],
+      );
       out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
       if (accessLog) out.push(["access_log.written", accessLog.stats.written], ["access_log.dropped", accessLog.stats.dropped]);
       return out;
@@ -266,11 +419,40 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     await watcher?.close();
     pools.closeAll();
     http2Upstreams.closeAll();
+    meshTls.close();
     await tracing.shutdown();
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   });
   logger.info("sidecar started", { ports, config: settings.config ?? null, version: snapshot?.config.version ?? null });
   return { state, ports, applyConfig, drain };
+}
+
+/** The identity source the settings ask for: --cert-dir, else the CA (--ca-address), else none (no mutual TLS). */
+async function startIdentitySource(settings: SidecarSettings, logger: Logger): Promise<IdentitySource | undefined> {
+  if (settings.certDir !== undefined) return watchCertDir(settings.certDir, { trustDomain: settings.trustDomain, logger });
+  if (settings.caAddress === undefined) return undefined;
+  if (settings.caRootCert === undefined || settings.workloadTokenFile === undefined) {
+    throw new Error("--ca-address needs --ca-root-cert FILE (the mesh root) and --workload-token-file FILE (meshctl token issue)");
+  }
+  return startCaIdentity({
+    address: settings.caAddress,
+    rootCertFile: settings.caRootCert,
+    caSpiffeId: settings.caSpiffeId,
+    tokenFile: settings.workloadTokenFile,
+    trustDomain: settings.trustDomain,
+    namespace: settings.namespace,
+    serviceAccount: settings.serviceAccount,
+    validitySeconds: settings.svidTtlSeconds,
+    logger,
+  });
+}
+
+/** Source labels of a verified peer: its principal and, for `spiffe://td/ns/<ns>/sa/<sa>`, its namespace. */
+function peerLabelsOf(spiffeId: string): PeerLabels {
+  const labels: PeerLabels = { principal: spiffeId };
+  const match = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/.exec(spiffeId);
+  if (match?.[1] !== undefined) labels.namespace = match[1];
+  return labels;
 }
 
 /** `us-east1/us-east1-b/rack7` → locality; undefined when unset. */

@@ -34,3 +34,18 @@ export {
   WatchResponse,
 } from "./gen/mesh/registry/v1/registry.ts";
 export type { RegistryServiceServer } from "./gen/mesh/registry/v1/registry.ts";
+
+export {
+  DiscoveryRequest,
+  DiscoveryResponse,
+  DiscoveryServiceClient,
+  DiscoveryServiceService,
+  ErrorDetail as DiscoveryErrorDetail,
+  Node as DiscoveryNode,
+  Resource as DiscoveryResource,
+} from "./gen/mesh/discovery/v1/discovery.ts";
+export type { DiscoveryServiceServer } from "./gen/mesh/discovery/v1/discovery.ts";
+
+// The proxy side of mesh.discovery.v1 (a sidecar's managed mode, tests and the bench).
+export { DiscoveryClient, mergeEndpoints } from "./discovery-client.ts";
+export type { AcceptedType, DiscoveryClientEvent, DiscoveryClientOptions } from "./discovery-client.ts";

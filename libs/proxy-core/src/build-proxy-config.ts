@@ -6,13 +6,11 @@ import type { MeshResource } from "@meshwork/config";
 import { compileClusters, isExportedTo, labelsMatch } from "./compile-clusters.ts";
 import { compileRouteTable } from "./compile-route-table.ts";
 import { compileTcpRouteTable } from "./compile-tcp-route-table.ts";
-import { findVirtualHost } from "./find-route.ts";
-import { compileRetryPolicy } from "./parse-retry-on.ts";
+import { autoMtlsEndpoints, serviceIdentities } from "./peer-authentication/service-identities.ts";
+import { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
 import { portProtocol } from "./port-protocol.ts";
-import type { InboundPort, ProxyConfig, ServicePort } from "./proxy-config.ts";
-import { domainAliases } from "./resolve-host.ts";
+import type { InboundPort, ProxyConfig } from "./proxy-config.ts";
 import { createClusterResolver } from "./resolve-cluster.ts";
-import type { CompiledMatch, CompiledRoute, GatewayRoutes, RouteTable, VirtualHost } from "./route-table.ts";
 
 export interface BuildProxyConfigOptions {
   /** The proxy's namespace: short names resolve in it, resources without a namespace are in it. */
@@ -27,6 +25,8 @@ export interface BuildProxyConfigOptions {
   readonly workloadName?: string | undefined;
   /** Istio's config root namespace (mesh-wide DestinationRules); `istio-system` when unset. */
   readonly rootNamespace?: string | undefined;
+  /** Trust domain of the workloads' SPIFFE IDs (secure naming); `cluster.local` when unset. */
+  readonly trustDomain?: string | undefined;
 }
 
 export interface BuildProxyConfigResult {
@@ -62,100 +62,41 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
     { serviceEntries, workloadEntries, destinationRules },
     { ...hostContext, proxyLabels, rootNamespace: options.rootNamespace },
   );
-  const routeTable = withDefaultRoutes(vsTable, compiled.services, options);
+  const routeTable = addDefaultRoutes(vsTable, compiled.services, options);
   const inbound = inboundPorts(serviceEntries, ownEntry, proxyLabels, options.namespace);
   // Rate-limit policies apply in their own namespace only; compileRateLimits matches labels and ports per listener.
   const rateLimitPolicies = of("HTTPLocalRateLimitPolicy").filter((p) => (p.metadata.namespace ?? options.namespace) === options.namespace);
   const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...hostContext, serviceHosts: compiled.services.map((s) => s.host) });
-  const config: ProxyConfig = { version: options.version, routeTable, tcpRoutes, clusters: compiled.clusters, inbound, services: compiled.services, rateLimitPolicies };
+  // Security policies: the proxy's namespace and the root namespace (mesh-wide ones), as Istio selects them for a workload.
+  const rootNamespace = options.rootNamespace ?? "istio-system";
+  const trustDomain = options.trustDomain ?? "cluster.local";
+  const inScope = <K extends "PeerAuthentication" | "AuthorizationPolicy" | "RequestAuthentication">(kind: K): MeshResource<K>[] =>
+    of(kind).filter((p) => {
+      const ns = p.metadata.namespace ?? options.namespace;
+      return ns === options.namespace || ns === rootNamespace;
+    });
+  const peerAuthentications = inScope("PeerAuthentication");
+  const config: ProxyConfig = {
+    version: options.version,
+    routeTable,
+    tcpRoutes,
+    clusters: compiled.clusters,
+    inbound,
+    services: compiled.services,
+    rateLimitPolicies,
+    trustDomain,
+    rootNamespace,
+    peerAuthentications,
+    authorizationPolicies: inScope("AuthorizationPolicy"),
+    requestAuthentications: inScope("RequestAuthentication"),
+    serviceIdentities: serviceIdentities(serviceEntries.filter((se) => isExportedTo(se.spec.exportTo, se.metadata.namespace ?? options.namespace, options.namespace)), workloadEntries, { namespace: options.namespace, trustDomain }),
+    // The destination's policy decides auto mTLS, whatever its namespace: every PeerAuthentication counts here.
+    autoMtls: autoMtlsEndpoints(compiled.clusters, compiled.services, of("PeerAuthentication"), rootNamespace),
+    gateways: of("Gateway"),
+  };
   const resolver = createClusterResolver(config);
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...compiled.issues, ...resolver.issues);
   return { config, issues };
-}
-
-/** Istio's route for a service without a VirtualService: every request of every port to `outbound|<port>||<host>`. */
-function withDefaultRoutes(table: RouteTable, services: readonly ServicePort[], options: BuildProxyConfigOptions): RouteTable {
-  const mesh = table.gateways.get("mesh");
-  const exact = new Map(mesh?.exact);
-  const wildcards = [...(mesh?.wildcards ?? [])];
-  const covered = (host: string): boolean => {
-    if (!mesh) return false;
-    if (host.startsWith("*")) return mesh.wildcards.some((w) => `*${w.suffix}` === host || w.suffix === "");
-    return findVirtualHost(mesh, host) !== undefined;
-  };
-  const done = new Set<string>();
-  for (const service of services) {
-    if (done.has(service.host)) continue;
-    done.add(service.host);
-    if (covered(service.host)) continue;
-    const vhost = defaultVirtualHost(service.host, options);
-    for (const domain of vhost.domains) {
-      if (domain.startsWith("*")) {
-        if (!wildcards.some((w) => `*${w.suffix}` === domain)) wildcards.push({ suffix: domain.slice(1), host: vhost });
-      } else if (!exact.has(domain)) {
-        exact.set(domain, vhost);
-      }
-    }
-  }
-  wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
-  const gateways = new Map<string, GatewayRoutes>(table.gateways);
-  gateways.set("mesh", { exact, wildcards });
-  return { gateways, issues: table.issues };
-}
-
-const meshOnly: ReadonlySet<string> = new Set(["mesh"]);
-
-/** The virtual host `<host>` with one route `default`: no match conditions, Istio's default retries, no timeout. */
-function defaultVirtualHost(host: string, options: BuildProxyConfigOptions): VirtualHost {
-  const match: CompiledMatch = {
-    name: undefined,
-    uri: undefined,
-    scheme: undefined,
-    method: undefined,
-    authority: undefined,
-    headers: [],
-    queryParams: [],
-    port: undefined,
-    sourceLabels: [],
-    sourceNamespace: undefined,
-    gateways: meshOnly,
-  };
-  const route: CompiledRoute = {
-    type: "route",
-    name: "default",
-    routeIndex: 0,
-    matchIndex: 0,
-    // No VirtualService: the virtual host's own name stands in (Envoy names it `<host>:<port>`).
-    virtualService: host,
-    match,
-    action: {
-      type: "forward",
-      destinations: [
-        {
-          host,
-          subset: undefined,
-          // Unset: the cluster is the one of the listener port (see resolve-cluster.ts).
-          port: undefined,
-          cluster: `outbound|||${host}`,
-          subsetLabels: {},
-          weight: 100,
-          cumulativeWeight: 100,
-          requestHeaders: undefined,
-          responseHeaders: undefined,
-        },
-      ],
-      totalWeight: 100,
-    },
-    rewrite: undefined,
-    requestHeaders: undefined,
-    responseHeaders: undefined,
-    timeoutMs: undefined,
-    retries: compileRetryPolicy(undefined),
-    fault: undefined,
-    mirrors: [],
-    cors: undefined,
-  };
-  return { name: host, domains: domainAliases(host, options.namespace, options.domainSuffix), routes: [route], matches: [match] };
 }
 
 /**

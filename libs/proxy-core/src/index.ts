@@ -102,3 +102,72 @@ export type { Cidr } from "./parse-cidr.ts";
 export { retriesFailure, retriesStatus, retryBackoffMs } from "./retry-decision.ts";
 export { applyCors } from "./apply-cors.ts";
 export type { CorsOutcome } from "./apply-cors.ts";
+
+// Peer authentication (mutual TLS, issue 7): the effective PeerAuthentication mode per workload port,
+// secure naming (the identities that may serve a service) and the auto-mTLS decision per endpoint.
+export { mtlsModeForPort, resolvePeerAuthentication } from "./peer-authentication/resolve-peer-authentication.ts";
+export type { EffectivePeerAuthentication, MtlsMode, PeerAuthenticationTarget } from "./peer-authentication/resolve-peer-authentication.ts";
+export { autoMtlsEndpoints, hasSidecar, serviceIdentities, tlsModeLabel, workloadSpiffeId } from "./peer-authentication/service-identities.ts";
+
+// Proxy model: the resources the control plane pushes over mesh.discovery.v1 (computeProxyConfig)
+// and the proxy's way back to a ProxyConfig (assembleProxyConfig). docs/design/config-push.md.
+export { pushOrder, resourceTypeOf, typeUrls } from "./proxy-model/proxy-resources.ts";
+export type {
+  BodyByType,
+  ClusterBody,
+  EndpointsBody,
+  ListenerBody,
+  ListenerSecurity,
+  NamedResource,
+  ProxyNode,
+  ProxyResources,
+  ResourceType,
+  RouteTableBody,
+  TrustBundleBody,
+  TypeUrl,
+} from "./proxy-model/proxy-resources.ts";
+export { catalogMetaKeys, catalogResources, catalogServiceLabel } from "./proxy-model/catalog-resources.ts";
+export type { CatalogInstance, CatalogResources, MeshCatalog } from "./proxy-model/catalog-resources.ts";
+export { egressHosts, isImported, selectSidecar } from "./proxy-model/select-sidecar.ts";
+export type { EgressHost } from "./proxy-model/select-sidecar.ts";
+export { computeProxyConfig, createProxyCompiler, ProxyCompiler } from "./proxy-model/compute-proxy-config.ts";
+export type { ComputedProxyConfig, ConfigSnapshot, MeshSettings } from "./proxy-model/compute-proxy-config.ts";
+export { assembleProxyConfig } from "./proxy-model/assemble-proxy-config.ts";
+export type { AssembleProxyConfigOptions, AssembledProxyConfig } from "./proxy-model/assemble-proxy-config.ts";
+export { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
+export { decodeResourceBody, encodeResourceBody } from "./proxy-model/encode-resources.ts";
+
+// Request authentication (RequestAuthentication): the jwtRules that apply to a workload and where a request carries its tokens.
+export { compileRequestAuthentication, defaultJwksTimeoutMs, defaultSpaceDelimitedClaims } from "./request-authn/compile-request-authentication.ts";
+export type {
+  AuthnWorkload,
+  CompiledJwtRule,
+  CompileRequestAuthenticationOptions,
+  JwksSpec,
+  RequestAuthnConfig,
+  TokenLocation,
+} from "./request-authn/compile-request-authentication.ts";
+export { findTokens } from "./request-authn/find-tokens.ts";
+export type { AuthnRequest, FoundToken } from "./request-authn/find-tokens.ts";
+
+// Router mode (ingress gateway): the ports a gateway proxy listens on, from the Gateways selecting it.
+export { gatewayListeners, serverAdmitsHost } from "./gateway/gateway-listeners.ts";
+export type { GatewayListener, GatewayListenersResult, GatewayServer } from "./gateway/gateway-listeners.ts";
+
+// Authorization (AuthorizationPolicy): compiled once per config, asked per request — checkCustom (CUSTOM), then evaluate (DENY → ALLOW, AUDIT, dry-run).
+export { compileAuthorization } from "./authz/compile-authorization.ts";
+export type { AppliedPolicy, AuthorizationEngine, CompileAuthorizationOptions } from "./authz/compile-authorization.ts";
+export type { AuthzHeaders, AuthzRequest, AuthzRequestAuth } from "./authz/authz-request.ts";
+export {
+  externalAuthzDeniedFlag,
+  rbacDeniedBody,
+  rbacDeniedGrpcStatus,
+  rbacDeniedReply,
+  rbacDeniedStatus,
+} from "./authz/authz-decision.ts";
+export type { AllowDecision, AuthzDecision, CustomDecision, DenyDecision, DryRunResult } from "./authz/authz-decision.ts";
+export { gatewayNameLabel, policyApplies } from "./authz/policy-applies.ts";
+export type { AuthzWorkload } from "./authz/policy-applies.ts";
+export type { HostPortStripping } from "./authz/compile-rule.ts";
+export { normalizeAuthzPath } from "./authz/normalize-authz-path.ts";
+export type { NormalizedPath, PathNormalization } from "./authz/normalize-authz-path.ts";

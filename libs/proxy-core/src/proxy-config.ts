@@ -164,4 +164,30 @@ export interface ProxyConfig {
   readonly services: readonly ServicePort[];
   /** HTTPLocalRateLimitPolicies of the proxy's namespace (compileRateLimits picks those selecting a listener). */
   readonly rateLimitPolicies: readonly MeshResource<"HTTPLocalRateLimitPolicy">[];
+  // Security inputs (issue 7). Optional so that every producer of a ProxyConfig (buildProxyConfig,
+  // the control plane's model) can fill them in its own time; absent means none / the default.
+  /** The trust domain of the mesh's SPIFFE IDs (`cluster.local` when absent). */
+  readonly trustDomain?: string;
+  /** Istio's config root namespace (mesh-wide policies live there); `istio-system` when absent. */
+  readonly rootNamespace?: string;
+  /** PeerAuthentications of the proxy's namespace and of the root namespace, in input order (resolvePeerAuthentication picks). */
+  readonly peerAuthentications?: readonly MeshResource<"PeerAuthentication">[];
+  /** AuthorizationPolicies of the proxy's namespace and of the root namespace, in input order. */
+  readonly authorizationPolicies?: readonly MeshResource<"AuthorizationPolicy">[];
+  /** RequestAuthentications of the proxy's namespace and of the root namespace, in input order. */
+  readonly requestAuthentications?: readonly MeshResource<"RequestAuthentication">[];
+  /**
+   * Secure naming: by service host, the SPIFFE IDs (or other SANs) a server of it may present
+   * (ServiceEntry subjectAltNames, then `spiffe://<td>/ns/<ns>/sa/<serviceAccount>` of its
+   * workloads). A host without an entry accepts any SVID of the trust bundle.
+   */
+  readonly serviceIdentities?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Auto mTLS by cluster name, per endpoint (same order as `endpoints`): whether the proxy
+   * originates ISTIO_MUTUAL to it (it has a sidecar, `security.istio.io/tlsMode: istio`, and its
+   * PeerAuthentication is not DISABLE). Only clusters without a DestinationRule `tls` are present.
+   */
+  readonly autoMtls?: ReadonlyMap<string, readonly boolean[]>;
+  /** Every Gateway of the config: a proxy in router mode listens on the servers of those selecting it (gatewayListeners). */
+  readonly gateways?: readonly MeshResource<"Gateway">[];
 }

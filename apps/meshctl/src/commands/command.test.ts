@@ -40,4 +40,24 @@ describe("defineCommand", () => {
       message: 'meshctl echo: invalid value "loud" for --log-level: expected one of debug, info, warn, error\nRun "meshctl echo --help" for usage.\n',
     });
   });
+
+  it("passes positional arguments within the declared range and refuses others with the usage line", async () => {
+    const pair = defineCommand({
+      name: "pair",
+      summary: "Print the arguments.",
+      usage: "pair A [B]",
+      description: "Prints them.",
+      footer: "",
+      settings: {},
+      positionals: { min: 1, max: 2 },
+      run: async (_settings, { io }, args) => {
+        io.writeOut(`${args.join("+")}\n`);
+        return 0;
+      },
+    });
+    expect(await runCommand(pair, ["a", "b"], {})).toEqual({ code: 0, out: "a+b\n", err: "" });
+    expect(pair.prepare([], {})).toMatchObject({ type: "usage-error", message: expect.stringContaining("expected 1 to 2 argument(s) besides flags, got 0; usage: meshctl pair A [B]") });
+    expect(pair.prepare(["a", "b", "c"], {})).toMatchObject({ type: "usage-error", message: expect.stringContaining("got 3 (a b c)") });
+    expect(echo.prepare(["--word", "x", "extra"], {})).toMatchObject({ type: "usage-error", message: expect.stringContaining("unexpected argument \"extra\": this command takes only flags") });
+  });
 });

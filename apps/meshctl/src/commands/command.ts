@@ -31,6 +31,11 @@ export interface CommandContext {
   readonly logger: Logger;
   /** Aborted on SIGTERM/SIGINT. */
   readonly signal: AbortSignal;
+  /**
+   * Work to finish before meshctl exits on SIGTERM/SIGINT (it exits once the hooks ran, without
+   * waiting for the command): `meshctl up` stops its processes here. Hooks run last-added first.
+   */
+  onStop(name: string, hook: () => Promise<void> | void): void;
 }
 
 /** The outcome of reading a command line: something to run, help to print, or a usage error. */
@@ -70,7 +75,9 @@ export interface CommandDefinition<S extends SettingsSpec> {
   readonly footer: string;
   /** This command's own settings; --log-level is added to every command. */
   readonly settings: S;
-  run(settings: Settings<S & typeof commonSettings>, context: CommandContext): Promise<number>;
+  /** Arguments that are not flags (`meshctl get KIND NAME`): how many are allowed; default none. */
+  readonly positionals?: { readonly min: number; readonly max: number };
+  run(settings: Settings<S & typeof commonSettings>, context: CommandContext, args: readonly string[]): Promise<number>;
 }
 
 export function defineCommand<const S extends SettingsSpec>(definition: CommandDefinition<S>): Command {
@@ -79,7 +86,8 @@ export function defineCommand<const S extends SettingsSpec>(definition: CommandD
     name: definition.name,
     summary: definition.summary,
     prepare: (argv, env) => {
-      const result = readSettings(spec, { argv, env });
+      const positionals = definition.positionals ?? { min: 0, max: 0 };
+      const result = readSettings(spec, { argv, env, allowPositionals: positionals.max > 0 });
       switch (result.type) {
         case "help": {
           const { usage, description, footer } = definition;
@@ -91,9 +99,15 @@ export function defineCommand<const S extends SettingsSpec>(definition: CommandD
         }
         case "settings": {
           const { settings } = result;
+          const count = result.positionals.length;
+          if (count < positionals.min || count > positionals.max) {
+            const expected = positionals.min === positionals.max ? `${positionals.min}` : `${positionals.min} to ${positionals.max}`;
+            const message = `expected ${expected} argument(s) besides flags, got ${count}${count > 0 ? ` (${result.positionals.join(" ")})` : ""}; usage: meshctl ${definition.usage}\nRun "meshctl ${definition.name} --help" for usage.`;
+            return { type: "usage-error", message: formatUsageError(definition.name, message) };
+          }
           // The spec includes commonSettings, so logLevel is one of LOG_LEVELS; TypeScript cannot see through the generic.
           const { logLevel } = settings as unknown as Settings<typeof commonSettings>;
-          return { type: "run", command: definition.name, logLevel, run: (context) => definition.run(settings, context) };
+          return { type: "run", command: definition.name, logLevel, run: (context) => definition.run(settings, context, result.positionals) };
         }
       }
     },

@@ -63,6 +63,7 @@ export async function runCommand(command: Command, argv: readonly string[], opti
     },
     logger: createLogger({ name: "meshctl", write: () => undefined }),
     signal: new AbortController().signal,
+    onStop: () => undefined,
   };
   const code = await invocation.run(context);
   return { code, out: out.join(""), err: err.join("") };

@@ -13,12 +13,16 @@ import { Http2Exchange, type Http2ExchangeRecord } from "./http2-exchange.ts";
 import { requestHeadFromHttp2 } from "./request-head-from-http2.ts";
 import { headerLinesToObject, sendLocalReply } from "./send-local-reply.ts";
 import type { UpstreamSessions } from "./upstream-sessions.ts";
+import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 
 /** What an HTTP/2 connection needs from its listener (a subset of the HTTP/1.1 ListenerHooks plus the upstream sessions). */
 export interface Http2ConnectionHooks {
   readonly env: ExchangeEnvironment;
-  /** Route decision for a request (reads the listener's current snapshot). */
-  decide(head: RequestHead, sourceIp: string): Decision;
+  /** Route decision for a request (reads the listener's current snapshot); `security` is the connection's mutual-TLS peer. */
+  /** A promise when the decision must wait (JWKS fetch, external authorizer); the stream's data waits unread. */
+  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity): Decision | Promise<Decision>;
+  /** The verified mutual-TLS peer of the connection (ALPN h2 over TLS); undefined for h2c. */
+  readonly security?: DownstreamSecurity | undefined;
   readonly upstreams: UpstreamSessions;
   /** Close the connection (GOAWAY) after this long without any frame; undefined = never. */
   readonly idleTimeoutMs?: number | undefined;
@@ -47,8 +51,19 @@ export function handleHttp2Connection(socket: Socket | TLSSocket, firstBytes: Bu
 function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, sourceIp: string, hooks: Http2ConnectionHooks): void {
   stream.on("error", () => undefined);
   const head = requestHeadFromHttp2(headers);
-  const decision = hooks.decide(head, sourceIp);
+  const decided = hooks.decide(head, sourceIp, hooks.security);
   const requestComplete = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+  if (decided instanceof Promise) {
+    decided.then(
+      (decision) => !stream.destroyed && proceed(stream, headers, head, decision, requestComplete, hooks),
+      () => stream.destroy(),
+    );
+    return;
+  }
+  proceed(stream, headers, head, decided, requestComplete, hooks);
+}
+
+function proceed(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, head: RequestHead, decision: Decision, requestComplete: boolean, hooks: Http2ConnectionHooks): void {
   if (decision.type === "reply") {
     reply(stream, head, decision, isGrpcContentType(headers["content-type"]), hooks.env);
     if (!requestComplete) stream.resume();

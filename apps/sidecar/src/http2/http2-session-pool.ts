@@ -75,8 +75,12 @@ export class Http2SessionPool {
 
   private open(breaker: CircuitBreaker): PooledSession | undefined {
     if (this.closing || !breaker.tryAcquire("connections").ok) return undefined;
-    const { host, port, connectTimeoutMs, idleTimeoutMs } = this.options;
-    const session = connect(`http://${host.includes(":") ? `[${host}]` : host}:${port}`, { settings: { enablePush: false } });
+    const { host, port, connectTimeoutMs, idleTimeoutMs, tls } = this.options;
+    // Over TLS (mTLS between sidecars) HTTP/2 is negotiated with ALPN h2; in plain text it is h2c with prior knowledge.
+    const session = connect(`http://${host.includes(":") ? `[${host}]` : host}:${port}`, {
+      settings: { enablePush: false },
+      ...(tls ? { createConnection: () => tls.connect(host, port, ["h2"]) } : {}),
+    });
     const entry: PooledSession = { session, active: 0, served: 0, draining: false, connected: false, connectFailed: false };
     this.sessions.push(entry);
     const connectTimer = setTimeout(() => {

@@ -24,6 +24,9 @@ export class UpstreamSessions {
     let agent = this.http1.get(endpoint);
     if (!agent) {
       agent = new Agent({ keepAlive: true, timeout: endpoint.options.idleTimeoutMs });
+      const tls = endpoint.options.tls;
+      // TLS origination for HTTP/1.1 requests that arrived over HTTP/2: the agent's sockets come from the endpoint's TLS settings.
+      if (tls) agent.createConnection = () => tls.connect(endpoint.options.host, endpoint.options.port, ["http/1.1"]);
       this.http1.set(endpoint, agent);
     }
     return agent;

@@ -10,13 +10,17 @@ import type { UpstreamConnection } from "../upstream/upstream-connection.ts";
 import { Exchange, type Downstream, type ExchangeEnvironment, type ExchangeRecord } from "./exchange.ts";
 import { formatLocalReply } from "./local-reply.ts";
 import type { Decision, ReplyDecision } from "./route-request.ts";
+import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 
 /** What a connection needs from its listener. */
 export interface ListenerHooks {
   readonly limits: HeadLimits;
   readonly env: ExchangeEnvironment;
-  /** Route decision for a parsed head (reads the listener's current snapshot). */
-  decide(head: RequestHead, sourceIp: string): Decision;
+  /**
+   * Route decision for a parsed head (reads the listener's current snapshot). A promise when it
+   * must wait (a JWKS fetch, an external authorizer): the connection reads nothing more meanwhile.
+   */
+  decide(head: RequestHead, sourceIp: string): Decision | Promise<Decision>;
   /** Whether the listener is draining: connections close after their current exchange. */
   readonly draining: boolean;
   /** Takes over the connection after a CONNECT head (a TCP tunnel); undefined = answer 405. */
@@ -26,7 +30,7 @@ export interface ListenerHooks {
   closed(connection: DownstreamConnection): void;
 }
 
-type State = "head" | "body" | "wait" | "tunnel" | "closed";
+type State = "head" | "deciding" | "body" | "wait" | "tunnel" | "closed";
 
 /** RFC 9113 §3.4: the client connection preface of HTTP/2 with prior knowledge. */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -51,11 +55,23 @@ export class DownstreamConnection implements Downstream {
   /** When the bytes of an incomplete head started to arrive (slowloris check); 0 when none is pending. */
   headStartedMs = 0;
   readonly sourceIp: string;
+  /** The verified mutual-TLS peer of the connection; undefined for plain text. */
+  readonly security: DownstreamSecurity | undefined;
+  /** Istio's `source.principal` of the peer (`cluster.local/ns/x/sa/y`); undefined for plain text. */
+  readonly peerPrincipal: string | undefined;
+  /** The peer's SPIFFE ID (`spiffe://cluster.local/ns/x/sa/y`); undefined for plain text. */
+  readonly peerSpiffeId: string | undefined;
+  /** `TLSv1.3` / `TLSv1.2`; undefined for plain text. */
+  readonly tlsVersion: string | undefined;
 
-  constructor(socket: Socket, hooks: ListenerHooks) {
+  constructor(socket: Socket, hooks: ListenerHooks, security?: DownstreamSecurity) {
     this.socket = socket;
     this.hooks = hooks;
     this.sourceIp = socket.remoteAddress ?? "";
+    this.security = security;
+    this.peerPrincipal = security?.peerPrincipal;
+    this.peerSpiffeId = security?.peerSpiffeId;
+    this.tlsVersion = security?.tlsVersion;
     socket.setNoDelay(true);
     socket.on("data", (data: Buffer) => this.onData(data));
     socket.on("drain", () => this.exchange?.onDownstreamDrain());
@@ -153,6 +169,8 @@ export class DownstreamConnection implements Downstream {
     const socket = this.socket;
     socket.removeAllListeners("data");
     socket.removeAllListeners("drain");
+    // Paused, or bytes arriving before node:http2 takes the socket (and the preface put back) are lost.
+    socket.pause();
     this.hooks.closed(this);
     this.hooks.http2?.(socket, buffer);
   }
@@ -164,6 +182,27 @@ export class DownstreamConnection implements Downstream {
     }
     // Istio's default (PILOT_HTTP10 off): HTTP/1.0 is refused with 426, as Envoy does without accept_http_10.
     const decision = head.minorVersion === 0 ? http10Refused : this.hooks.decide(head, this.sourceIp);
+    if (decision instanceof Promise) {
+      // Bytes that arrive meanwhile (the body, pipelined requests) wait in the buffer.
+      this.state = "deciding";
+      this.pauseReading();
+      decision.then(
+        (settled) => {
+          if (this.state !== "deciding") return;
+          this.state = "head";
+          this.resumeReading();
+          this.proceed(head, headBuffer, settled);
+          if (this.state === "head" && this.buffer !== undefined) this.processBuffer();
+        },
+        () => this.abort(),
+      );
+      return;
+    }
+    this.proceed(head, headBuffer, decision);
+  }
+
+  /** Answers locally or starts the exchange, once the decision is known. */
+  private proceed(head: RequestHead, headBuffer: Buffer, decision: Decision): void {
     const hasBody = head.contentLength > 0 || head.chunked;
     if (decision.type === "reply") {
       this.reply(head, decision, hasBody);

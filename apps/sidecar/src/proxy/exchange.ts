@@ -9,6 +9,7 @@ import type { RequestHead } from "../http1/parse-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/parse-response-head.ts";
 import { TRACE_HEADER_NAMES } from "../telemetry/trace-context.ts";
 import type { RequestTrace } from "../telemetry/tracing.ts";
+import { tlsFailureDetail } from "../tls/upstream-tls.ts";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
@@ -466,7 +467,7 @@ export class Exchange implements UpstreamHandler {
       this.scheduleRetry();
       return;
     }
-    if (connectFailure) this.failUpstream("UF", 503, localReplyBodies.UF, `upstream_reset_before_response_started{connection_failure}`, retriable);
+    if (connectFailure) this.failUpstream("UF", 503, localReplyBodies.UF, `upstream_reset_before_response_started{connection_failure${tlsFailureDetail(error)}}`, retriable);
     else this.failUpstream("UC", 503, localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}", retriable);
   }
 
@@ -743,6 +744,8 @@ export function applyHeaderOps(names: readonly string[], values: readonly string
 
 function isConnectError(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
+  // A failed TLS handshake (origination: certificate, secure naming) is a connection failure, as in Envoy.
+  if ((error as { tlsReason?: string }).tlsReason !== undefined) return true;
   return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "ENOTFOUND" || code === "EAI_AGAIN" || error.message === "connect timeout" || error.message === "connection closed before connect";
 }
 

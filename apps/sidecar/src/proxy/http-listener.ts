@@ -7,9 +7,10 @@ import { createServer, type Server, type Socket } from "node:net";
 import { handleHttp2Connection } from "../http2/handle-http2-connection.ts";
 import type { UpstreamSessions } from "../http2/upstream-sessions.ts";
 import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
-import { DownstreamConnection } from "./downstream-connection.ts";
+import { DownstreamConnection, type ListenerHooks } from "./downstream-connection.ts";
 import type { ExchangeEnvironment } from "./exchange.ts";
 import type { Decision } from "./route-request.ts";
+import type { DownstreamSecurity, InboundTls } from "../tls/inbound-tls.ts";
 
 export interface HttpListenerOptions {
   readonly limits: HeadLimits;
@@ -18,11 +19,16 @@ export interface HttpListenerOptions {
   readonly headersTimeoutMs: number;
   /** Idle keep-alive connections are closed after this long without traffic. */
   readonly idleTimeoutMs: number;
-  decide(head: RequestHead, sourceIp: string): Decision;
+  /** Route decision; `security` is the connection's verified mutual-TLS peer (undefined: plain text). */
+  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity): Decision | Promise<Decision>;
   /** Upstream HTTP/2 sessions and HTTP/1.1 agents for requests that arrive over HTTP/2 (h2c); undefined = no HTTP/2. */
   readonly http2Upstreams?: UpstreamSessions | undefined;
   /** CONNECT tunnels (TCP through the explicit proxy); undefined = CONNECT is routed like any request. */
   readonly connect?: ((socket: Socket, authority: string, leftover: Buffer | undefined) => void) | undefined;
+  /** Inbound mutual TLS (PeerAuthentication); undefined = plain text only (the outbound listener). */
+  readonly tls?: InboundTls | undefined;
+  /** The telemetry environment of connections with a verified peer (source_principal, connection_security_policy); default `env`. */
+  readonly envFor?: ((security: DownstreamSecurity) => ExchangeEnvironment) | undefined;
 }
 
 export class HttpListener {
@@ -36,10 +42,10 @@ export class HttpListener {
   constructor(options: HttpListenerOptions) {
     this.options = options;
     const isDraining = (): boolean => this.draining;
-    const hooks = {
+    const hooksFor = (env: ExchangeEnvironment, security: DownstreamSecurity | undefined): ListenerHooks => ({
       limits: options.limits,
-      env: options.env,
-      decide: (head: RequestHead, sourceIp: string) => options.decide(head, sourceIp),
+      env,
+      decide: (head: RequestHead, sourceIp: string) => options.decide(head, sourceIp, security),
       get draining() {
         return isDraining();
       },
@@ -50,8 +56,9 @@ export class HttpListener {
       http2: options.http2Upstreams
         ? (socket: Socket, firstBytes: Buffer) => {
             const session = handleHttp2Connection(socket, firstBytes, {
-              env: options.env,
+              env,
               decide: options.decide,
+              security,
               upstreams: options.http2Upstreams as UpstreamSessions,
               idleTimeoutMs: options.idleTimeoutMs,
               closed: (ended) => this.sessions.delete(ended),
@@ -59,9 +66,9 @@ export class HttpListener {
             this.sessions.add(session);
           }
         : undefined,
-    };
-    // Half-open sockets: a CONNECT tunnel passes a client's FIN through; HTTP connections close themselves on 'end'.
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+    });
+    const plainHooks = hooksFor(options.env, undefined);
+    const serve = (socket: Socket, security: DownstreamSecurity | undefined): void => {
       if (this.draining) {
         socket.destroy();
         return;
@@ -69,8 +76,18 @@ export class HttpListener {
       socket.setTimeout(options.idleTimeoutMs, () => {
         if (connection.idle) socket.destroy();
       });
-      const connection = new DownstreamConnection(socket, hooks);
+      const hooks = security ? hooksFor(options.envFor?.(security) ?? options.env, security) : plainHooks;
+      const connection = new DownstreamConnection(socket, hooks, security);
       this.connections.add(connection);
+    };
+    // Half-open sockets: a CONNECT tunnel passes a client's FIN through; HTTP connections close themselves on 'end'.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (this.draining) {
+        socket.destroy();
+        return;
+      }
+      if (options.tls) options.tls.accept(socket, serve);
+      else serve(socket, undefined);
     });
   }
 

@@ -5,7 +5,7 @@
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { isGrpcContentType } from "../http2/grpc-status.ts";
 import { AccessLogRecord, type AccessLogWriter } from "../telemetry/access-log.ts";
-import type { IstioMetrics, MetricPeer, PeerLabels, ServiceLabels } from "../telemetry/istio-metrics.ts";
+import type { ConnectionSecurityPolicy, IstioMetrics, MetricPeer, PeerLabels, ServiceLabels } from "../telemetry/istio-metrics.ts";
 import { parseResponseFlags } from "../telemetry/response-flags.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
 import type { TcpProxyEnvironment } from "../tcp/tcp-proxy.ts";
@@ -24,6 +24,10 @@ export interface RequestTelemetryOptions {
   readonly localAddress: string;
   /** Inbound: the service the local workload serves (`destination_service`). */
   readonly inboundService?: ServiceLabels;
+  /** Inbound: the verified mutual-TLS peer of the connections this environment serves (`source_principal`, `source_workload_namespace`). */
+  readonly inboundPeer?: PeerLabels;
+  /** Inbound: `mutual_tls` for connections with a verified peer; `none` (Istio's default) otherwise. */
+  readonly securityPolicy?: ConnectionSecurityPolicy;
   /** Istio's domain suffix, to split `name.namespace.svc.<suffix>` hosts into service labels. */
   readonly domainSuffix: string;
   readonly now: () => number;
@@ -42,7 +46,14 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
     }
     return value;
   };
-  const servicePeer = options.kind === "inbound" ? metrics.peer({ peer: {}, ...(options.inboundService ? { service: options.inboundService } : {}) }) : undefined;
+  const servicePeer =
+    options.kind === "inbound"
+      ? metrics.peer({
+          peer: options.inboundPeer ?? {},
+          ...(options.inboundService ? { service: options.inboundService } : {}),
+          ...(options.securityPolicy ? { securityPolicy: options.securityPolicy } : {}),
+        })
+      : undefined;
   const unknownPeer = metrics.peer({ peer: {} });
   const endpointPeer = (cluster: ClusterRuntime, index: number): MetricPeer => {
     const endpoint = cluster.endpoints[index];
@@ -56,6 +67,10 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
       const service = serviceLabels(cluster.spec.host, options.domainSuffix);
       if (service.namespace !== undefined) peer.namespace = service.namespace;
       if (labels["app"] !== undefined) peer.workload = labels["version"] !== undefined ? `${labels["app"]}-${labels["version"]}` : labels["app"];
+      // destination_principal: under ISTIO_MUTUAL secure naming admits only the service's identities; when
+      // there is one, every request that reached the endpoint was served by it.
+      const tls = endpoint.pool.options.tls?.spec;
+      if (tls?.mode === "ISTIO_MUTUAL" && tls.expectedNames.length === 1) peer.principal = tls.expectedNames[0] as string;
       endpoint.metrics = metrics.peer({ peer, service });
     }
     return endpoint.metrics;

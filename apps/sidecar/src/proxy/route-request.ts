@@ -88,8 +88,11 @@ function authorityPort(authority: string, fallback: number): number {
   return Number.isInteger(port) && port > 0 ? port : fallback;
 }
 
-/** The outbound decision: Istio route matching through gateway `mesh`. */
-export function routeOutbound(snapshot: ProxySnapshot, context: RequestContext): Decision {
+/**
+ * The outbound decision: Istio route matching through gateway `mesh` (a sidecar), or through
+ * `gateway` (`namespace/name`, router mode: the Gateway server that admitted the request's host).
+ */
+export function routeOutbound(snapshot: ProxySnapshot, context: RequestContext, gateway: string = snapshot.gateway): Decision {
   const head = context.head;
   const headers = headerRecord(head);
   const port = authorityPort(head.authority, 80);
@@ -103,11 +106,11 @@ export function routeOutbound(snapshot: ProxySnapshot, context: RequestContext):
     headers,
     sourceLabels: snapshot.proxyLabels,
     sourceNamespace: snapshot.namespace,
-    gateway: snapshot.gateway,
+    gateway,
   };
   const route = findRoute(snapshot.routeTable, request);
   if (route.type !== "route") {
-    const fallback = route === noVirtualHost ? snapshot.passthrough(head.authority, port) : undefined;
+    const fallback = route === noVirtualHost && gateway === "mesh" ? snapshot.passthrough(head.authority, port) : undefined;
     if (fallback) return forwardTo(snapshot, fallback, undefined, undefined, context, headers, port);
     return reply(404, "NR", "", "route_not_found", "");
   }

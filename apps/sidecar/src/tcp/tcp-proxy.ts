@@ -144,9 +144,13 @@ export class TcpProxy {
     this.record.upstreamHost = endpoint.address;
     endpoint.active += 1;
     const target = endpoint.pool.options;
+    // TLS origination (DestinationRule tls, auto mTLS to a sidecar): no ALPN, the bytes are opaque.
+    const tls = target.tls;
     const socket = target.host.startsWith("unix://")
       ? connect({ path: target.host.slice("unix://".length), allowHalfOpen: true })
-      : connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+      : tls
+        ? tls.connect(target.host, target.port, [])
+        : connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
     this.upstream = socket;
     this.upstreamClosed = false;
     let timedOut = false;
@@ -155,13 +159,16 @@ export class TcpProxy {
       timedOut = true;
       socket.destroy(new Error("connect timeout"));
     }, cluster.spec.connectTimeoutMs);
-    socket.once("connect", () => {
+    socket.once(tls ? "secureConnect" : "connect", () => {
       clearTimeout(connectTimer);
       cluster.recordOutcome(index, 200, this.env.now()); // Envoy: LocalOriginConnectSuccessFinal → 200
       this.onConnected(socket);
     });
     socket.on("error", (err: NodeJS.ErrnoException) => {
-      if (!this.connected) this.record.upstreamTransportFailureReason = timedOut ? "connect timeout" : (err.code ?? err.message);
+      if (!this.connected) {
+        const tlsReason = (err as { tlsReason?: string }).tlsReason;
+        this.record.upstreamTransportFailureReason = timedOut ? "connect timeout" : tlsReason !== undefined ? `TLS_error:${tlsReason}:${err.message}` : (err.code ?? err.message);
+      }
       else if (this.record.connectionTerminationDetails === "") this.record.connectionTerminationDetails = `upstream ${err.code ?? err.message}`;
     });
     socket.on("close", () => {

@@ -3,6 +3,7 @@
 // cluster's circuit breaker consulted for every connection opened.
 import { connect } from "node:net";
 import type { CircuitBreaker } from "@meshwork/proxy-core";
+import type { UpstreamTls } from "../tls/upstream-tls.ts";
 import { UpstreamConnection } from "./upstream-connection.ts";
 
 export interface EndpointPoolOptions {
@@ -10,7 +11,12 @@ export interface EndpointPoolOptions {
   readonly port: number;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** TLS origination (DestinationRule tls or auto mTLS); undefined = plain text. */
+  readonly tls?: UpstreamTls | undefined;
 }
+
+/** ALPN of pooled HTTP/1.1 connections. */
+const http1Alpn: readonly string[] = ["http/1.1"];
 
 export class EndpointPool {
   readonly options: EndpointPoolOptions;
@@ -44,7 +50,8 @@ export class EndpointPool {
   openConnection(breaker: CircuitBreaker): UpstreamConnection | undefined {
     if (!breaker.tryAcquire("connections").ok) return undefined;
     this.open += 1;
-    const socket = connect({ host: this.options.host, port: this.options.port });
+    const tls = this.options.tls;
+    const socket = tls ? tls.connect(this.options.host, this.options.port, http1Alpn) : connect({ host: this.options.host, port: this.options.port });
     socket.setTimeout(this.options.connectTimeoutMs);
     const connection = new UpstreamConnection(socket, {
       onClosed: (closed) => {
@@ -63,7 +70,8 @@ export class EndpointPool {
         }
       },
     });
-    socket.once("connect", () => socket.setTimeout(0));
+    // With TLS the connect timeout covers the handshake too.
+    socket.once(tls ? "secureConnect" : "connect", () => socket.setTimeout(0));
     socket.once("timeout", () => {
       if (!connection.connected) socket.destroy(new Error("connect timeout"));
     });

@@ -1,20 +1,27 @@
 // Endpoint pools by cluster and endpoint, shared by successive config snapshots so warm
 // upstream connections survive a config change; pools no snapshot uses any more are closed.
 import type { ClusterSpec } from "@meshwork/proxy-core";
+import type { UpstreamTls } from "../tls/upstream-tls.ts";
 import { EndpointPool } from "./endpoint-pool.ts";
 
-function poolKey(cluster: ClusterSpec, host: string, port: number): string {
-  return `${cluster.name}|${host}|${port}|${cluster.connectTimeoutMs}|${cluster.idleTimeoutMs}`;
-}
+/** The TLS towards endpoint `index` of `cluster` under the current config; undefined = plain text. */
+export type UpstreamTlsResolver = (cluster: ClusterSpec, index: number) => UpstreamTls | undefined;
 
 export class PoolRegistry {
   private readonly pools = new Map<string, EndpointPool>();
+  private tlsResolver: UpstreamTlsResolver | undefined;
+
+  /** Sets how endpoints get their TLS (call before building a snapshot of a new config). Pools are keyed by it too. */
+  setTlsResolver(resolver: UpstreamTlsResolver | undefined): void {
+    this.tlsResolver = resolver;
+  }
 
   pool(cluster: ClusterSpec, host: string, port: number): EndpointPool {
-    const key = poolKey(cluster, host, port);
+    const tls = this.tlsOf(cluster, host, port);
+    const key = poolKey(cluster, host, port, tls);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new EndpointPool({ host, port, connectTimeoutMs: cluster.connectTimeoutMs, idleTimeoutMs: cluster.idleTimeoutMs });
+      pool = new EndpointPool({ host, port, connectTimeoutMs: cluster.connectTimeoutMs, idleTimeoutMs: cluster.idleTimeoutMs, tls });
       this.pools.set(key, pool);
     }
     return pool;
@@ -23,7 +30,7 @@ export class PoolRegistry {
   /** After a config change: closes the pools of endpoints no cluster of `clusters` (or `extra`) has any more. */
   retainClusters(clusters: Iterable<ClusterSpec>): void {
     const keep = new Set<string>();
-    for (const cluster of clusters) for (const e of cluster.endpoints) keep.add(poolKey(cluster, e.host, e.port));
+    for (const cluster of clusters) for (const e of cluster.endpoints) keep.add(poolKey(cluster, e.host, e.port, this.tlsOf(cluster, e.host, e.port)));
     for (const [key, pool] of this.pools) {
       if (keep.has(key)) continue;
       pool.close();
@@ -53,4 +60,14 @@ export class PoolRegistry {
   closeAll(): void {
     this.retainOnly(new Set());
   }
+
+  private tlsOf(cluster: ClusterSpec, host: string, port: number): UpstreamTls | undefined {
+    if (!this.tlsResolver) return undefined;
+    const index = cluster.endpoints.findIndex((e) => e.host === host && e.port === port);
+    return index < 0 ? undefined : this.tlsResolver(cluster, index);
+  }
+}
+
+function poolKey(cluster: ClusterSpec, host: string, port: number, tls: UpstreamTls | undefined): string {
+  return `${cluster.name}|${host}|${port}|${cluster.connectTimeoutMs}|${cluster.idleTimeoutMs}|${tls?.key ?? "plaintext"}`;
 }

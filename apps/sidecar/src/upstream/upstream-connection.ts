@@ -2,6 +2,11 @@
 // (HTTP/1.1 carries one request at a time; we never pipeline upstream), and sits idle in its
 // endpoint's pool between exchanges, closed by the idle timeout or by the peer.
 import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
+
+function isTlsSocket(socket: Socket): boolean {
+  return socket instanceof TLSSocket;
+}
 
 /** What an exchange that holds the connection hears from it. */
 export interface UpstreamHandler {
@@ -30,7 +35,9 @@ export class UpstreamConnection {
     this.socket = socket;
     this.owner = owner;
     socket.setNoDelay(true);
-    socket.on("connect", () => {
+    // A TLS connection counts as connected once its handshake is done: a failed handshake (bad
+    // certificate, secure naming) is a connection failure (503 UF), not a reset.
+    socket.on(isTlsSocket(socket) ? "secureConnect" : "connect", () => {
       this.connected = true;
     });
     socket.on("data", (data: Buffer) => {

@@ -1,0 +1,63 @@
+// planInjection on the pods deploy/k8s/samples/bookinfo actually creates: every patched pod
+// validates against the Kubernetes Pod schema, keeps the app's containers untouched, and a second
+// pass is a no-op.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Pod } from "kubernetes-models/v1/Pod";
+import { parseAllDocuments } from "yaml";
+import { describe, expect, it } from "vitest";
+import type { JsonPatchOperation } from "./admission-review.ts";
+import { defaultInjectionTemplate } from "./injection-template.ts";
+import { planInjection } from "./plan-injection.ts";
+
+type Json = Record<string, unknown>;
+const samples = join(import.meta.dirname, "../../../../deploy/k8s/samples/bookinfo");
+
+function bookinfoPods(): { name: string; pod: Json }[] {
+  const pods: { name: string; pod: Json }[] = [];
+  for (const file of readdirSync(samples).filter((f) => f.endsWith(".yaml"))) {
+    for (const document of parseAllDocuments(readFileSync(join(samples, file), "utf8"))) {
+      const object = document.toJS() as { kind?: string; metadata: { name: string }; spec: { template: { metadata: Json; spec: Json } } } | null;
+      if (object?.kind !== "Deployment") continue;
+      pods.push({ name: object.metadata.name, pod: { apiVersion: "v1", kind: "Pod", metadata: { ...object.spec.template.metadata, generateName: `${object.metadata.name}-` }, spec: object.spec.template.spec } });
+    }
+  }
+  return pods;
+}
+
+function applyAdds(document: Json, operations: readonly JsonPatchOperation[]): Json {
+  const copy = structuredClone(document);
+  for (const operation of operations) {
+    const segments = operation.path.split("/").slice(1).map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
+    const last = segments.pop() as string;
+    const parent = segments.reduce<unknown>((node, segment) => (node as Json)[segment], copy);
+    if (Array.isArray(parent) && last === "-") parent.push(operation.value);
+    else (parent as Json)[last] = operation.value;
+  }
+  return copy;
+}
+
+describe("planInjection on the bookinfo sample", () => {
+  const pods = bookinfoPods();
+
+  it("finds the six bookinfo workloads", () => {
+    expect(pods.map((p) => p.name).sort()).toEqual(["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"]);
+  });
+
+  it.each(pods.map((p) => [p.name, p.pod] as const))("injects %s into a valid Pod, once", (_name, pod) => {
+    const plan = planInjection(pod, defaultInjectionTemplate);
+    if (plan.type !== "inject") throw new Error(`expected an injection, got ${JSON.stringify(plan)}`);
+    const patched = applyAdds(pod, plan.patch);
+    expect(() => new Pod(patched).validate()).not.toThrow();
+    const containers = (patched["spec"] as { containers: Json[] }).containers;
+    expect(containers[0]).toEqual((pod["spec"] as { containers: Json[] }).containers[0]);
+    expect(containers.map((c) => c["name"])).toContain("meshwork-proxy");
+    expect(planInjection(patched, defaultInjectionTemplate)).toMatchObject({ type: "skip" });
+  });
+
+  it("rejects what is not a pod and a pod that uses a reserved volume name", () => {
+    expect(planInjection({ kind: "Service", spec: {} }, defaultInjectionTemplate)).toMatchObject({ type: "reject" });
+    const pod = { metadata: {}, spec: { containers: [{ name: "a", image: "x:1" }], volumes: [{ name: "meshwork-token", emptyDir: {} }] } };
+    expect(planInjection(pod, defaultInjectionTemplate)).toEqual({ type: "reject", message: expect.stringMatching(/volume name "meshwork-token" is reserved.*rename the volume/) });
+  });
+});

@@ -1,0 +1,193 @@
+// Decides whether a pod gets a sidecar and, if so, the JSON Patch that adds it (pure): the
+// sidecar container, the init container that installs the iptables capture rules
+// (buildCaptureRules), and the volumes they need (projected token for the CA, the mesh root, a
+// tmpfs). Idempotent: a pod that already carries the status annotation or the containers is left
+// alone. Pods opt out with the annotation sidecar.meshwork.io/inject: "false"; namespaces opt in
+// with the label meshwork-injection=enabled, which the webhook's namespaceSelector checks.
+import type { JsonPatchOperation } from "./admission-review.ts";
+import { pointerSegment } from "./admission-review.ts";
+import { buildCaptureRules, CaptureOptionsError, defaultSidecarPorts } from "./capture-rules.ts";
+import type { InjectionTemplate } from "./injection-template.ts";
+
+export const injectionAnnotations = {
+  /** "false" on a pod: never inject it. */
+  inject: "sidecar.meshwork.io/inject",
+  /** Set by the injector on the pods it injected (what it added, as JSON). */
+  status: "sidecar.meshwork.io/status",
+  /** Comma-separated ports whose inbound connections bypass the sidecar. */
+  excludeInboundPorts: "traffic.sidecar.meshwork.io/excludeInboundPorts",
+  /** Comma-separated destination ports whose outbound connections bypass the sidecar. */
+  excludeOutboundPorts: "traffic.sidecar.meshwork.io/excludeOutboundPorts",
+  /** Comma-separated IPv4 CIDRs whose outbound connections bypass the sidecar. */
+  excludeOutboundIPRanges: "traffic.sidecar.meshwork.io/excludeOutboundIPRanges",
+} as const;
+
+export const injectedNames = {
+  sidecar: "meshwork-proxy",
+  init: "meshwork-init",
+  tokenVolume: "meshwork-token",
+  caRootVolume: "meshwork-ca-root",
+  tmpVolume: "meshwork-tmp",
+  initRunVolume: "meshwork-init-run",
+} as const;
+
+/** The fields of a Pod the injector reads. */
+export interface PodLike {
+  readonly metadata?: { readonly name?: string; readonly generateName?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
+  readonly spec?: {
+    readonly hostNetwork?: boolean;
+    readonly containers?: readonly { readonly name: string; readonly ports?: readonly { readonly containerPort: number; readonly protocol?: string }[] }[];
+    readonly initContainers?: readonly { readonly name: string }[];
+    readonly volumes?: readonly { readonly name: string }[];
+  };
+}
+
+export type InjectionPlan =
+  | { readonly type: "inject"; readonly patch: readonly JsonPatchOperation[] }
+  | { readonly type: "skip"; readonly reason: string }
+  | { readonly type: "reject"; readonly message: string };
+
+/** What the injector does with `pod` (the admission request's object). */
+export function planInjection(pod: unknown, template: InjectionTemplate): InjectionPlan {
+  if (!isPod(pod)) return { type: "reject", message: "the admission request's object is not a Pod (expected metadata and spec.containers): the webhook only handles pods; check its rules" };
+  const annotations = pod.metadata?.annotations ?? {};
+  const optOut = annotations[injectionAnnotations.inject];
+  if (optOut !== undefined && ["false", "no", "n", "0", "off"].includes(optOut.trim().toLowerCase())) return { type: "skip", reason: `annotation ${injectionAnnotations.inject}: "${optOut}"` };
+  if (annotations[injectionAnnotations.status] !== undefined) return { type: "skip", reason: `already injected (annotation ${injectionAnnotations.status})` };
+  const spec = pod.spec;
+  const taken = [...spec.containers.map((c) => c.name), ...(spec.initContainers ?? []).map((c) => c.name)];
+  if (taken.includes(injectedNames.sidecar) || taken.includes(injectedNames.init)) return { type: "skip", reason: `already has a ${injectedNames.sidecar} or ${injectedNames.init} container` };
+  if (spec.hostNetwork === true) return { type: "skip", reason: "hostNetwork pod: capture rules would apply to the node's network namespace" };
+
+  const clash = (spec.volumes ?? []).map((v) => v.name).find((name) => (Object.values(injectedNames) as string[]).includes(name));
+  if (clash) return { type: "reject", message: `volume name "${clash}" is reserved for the injected sidecar: rename the volume, or opt the pod out with ${injectionAnnotations.inject}: "false"` };
+
+  let rules: string;
+  try {
+    rules = buildCaptureRules({
+      proxyUid: template.proxyUid,
+      inboundPort: template.inboundPort,
+      outboundPort: template.outboundPort,
+      sidecarPorts: [...new Set([...defaultSidecarPorts, template.adminPort, template.statsPort])],
+      excludeInboundPorts: parsePorts(annotations, injectionAnnotations.excludeInboundPorts),
+      excludeOutboundPorts: parsePorts(annotations, injectionAnnotations.excludeOutboundPorts),
+      excludeOutboundCidrs: parseList(annotations[injectionAnnotations.excludeOutboundIPRanges]),
+    });
+  } catch (error) {
+    if (error instanceof AnnotationError) return { type: "reject", message: error.message };
+    if (error instanceof CaptureOptionsError) return { type: "reject", message: `annotation ${injectionAnnotations.excludeOutboundIPRanges}: ${error.message.replace(/^excludeOutboundCidrs: /, "")}` };
+    throw error;
+  }
+
+  const appPort = spec.containers.flatMap((c) => c.ports ?? []).find((p) => (p.protocol ?? "TCP") === "TCP")?.containerPort;
+  const status = { version: 1, initContainers: [injectedNames.init], containers: [injectedNames.sidecar], volumes: [injectedNames.tokenVolume, injectedNames.caRootVolume, injectedNames.tmpVolume, injectedNames.initRunVolume] };
+  const patch: JsonPatchOperation[] = [];
+  if (pod.metadata?.annotations === undefined) patch.push({ op: "add", path: "/metadata/annotations", value: { [injectionAnnotations.status]: JSON.stringify(status) } });
+  else patch.push({ op: "add", path: `/metadata/annotations/${pointerSegment(injectionAnnotations.status)}`, value: JSON.stringify(status) });
+  // Appended after the pod's own init containers, so theirs run with plain networking.
+  const init = initContainer(template, rules);
+  if (spec.initContainers === undefined) patch.push({ op: "add", path: "/spec/initContainers", value: [init] });
+  else patch.push({ op: "add", path: "/spec/initContainers/-", value: init });
+  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort) });
+  const volumes = injectedVolumes(template);
+  if (spec.volumes === undefined) patch.push({ op: "add", path: "/spec/volumes", value: volumes });
+  else for (const volume of volumes) patch.push({ op: "add", path: "/spec/volumes/-", value: volume });
+  return { type: "inject", patch };
+}
+
+function initContainer(template: InjectionTemplate, rules: string): Record<string, unknown> {
+  return {
+    name: injectedNames.init,
+    image: template.image,
+    imagePullPolicy: "IfNotPresent",
+    command: ["sh", "-c", 'printf "%s" "$MESHWORK_CAPTURE_RULES" | iptables-restore --noflush'],
+    env: [{ name: "MESHWORK_CAPTURE_RULES", value: rules }],
+    resources: template.initResources,
+    // The only privileged step: root with NET_ADMIN/NET_RAW in the pod's network namespace, once.
+    securityContext: {
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] },
+    },
+    // iptables takes its lock under /run.
+    volumeMounts: [{ name: injectedNames.initRunVolume, mountPath: "/run" }],
+  };
+}
+
+function sidecarContainer(template: InjectionTemplate, labels: Record<string, string>, appPort: number | undefined): Record<string, unknown> {
+  const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+  const env: Record<string, unknown>[] = [
+    fieldEnv("MESHWORK_NAMESPACE", "metadata.namespace"),
+    fieldEnv("MESHWORK_WORKLOAD_NAME", "metadata.name"),
+    fieldEnv("MESHWORK_SERVICE_ACCOUNT", "spec.serviceAccountName"),
+    { name: "MESHWORK_LABELS", value: Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(",") },
+    { name: "MESHWORK_SIDECAR_BIND", value: "0.0.0.0" },
+    { name: "MESHWORK_INBOUND_PORT", value: String(template.inboundPort) },
+    { name: "MESHWORK_OUTBOUND_PORT", value: String(template.outboundPort) },
+    { name: "MESHWORK_ADMIN_PORT", value: String(template.adminPort) },
+    { name: "MESHWORK_STATS_PORT", value: String(template.statsPort) },
+    ...(appPort === undefined ? [] : [{ name: "MESHWORK_APP_PORT", value: String(appPort) }]),
+    { name: "MESHWORK_TRUST_DOMAIN", value: template.trustDomain },
+    { name: "MESHWORK_CA_ADDRESS", value: template.caAddress },
+    { name: "MESHWORK_CA_ROOT_CERT", value: "/etc/meshwork/ca-root/root-cert.pem" },
+    { name: "MESHWORK_WORKLOAD_TOKEN_FILE", value: "/var/run/secrets/tokens/meshwork-token" },
+    // Placeholder name until the sidecar has its discovery-client setting (docs/design/kubernetes.md).
+    { name: "MESHWORK_DISCOVERY_ADDRESS", value: template.discoveryAddress },
+    { name: "MESHWORK_LOG_LEVEL", value: template.logLevel },
+  ];
+  return {
+    name: injectedNames.sidecar,
+    image: template.image,
+    imagePullPolicy: "IfNotPresent",
+    env,
+    ports: [{ name: "meshwork-stats", containerPort: template.statsPort, protocol: "TCP" }],
+    resources: template.sidecarResources,
+    readinessProbe: { httpGet: { path: "/healthz/ready", port: template.statsPort }, periodSeconds: 2, failureThreshold: 30 },
+    livenessProbe: { httpGet: { path: "/stats/prometheus", port: template.statsPort }, periodSeconds: 10, failureThreshold: 3 },
+    securityContext: {
+      runAsUser: template.proxyUid,
+      runAsGroup: template.proxyUid,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [
+      { name: injectedNames.tokenVolume, mountPath: "/var/run/secrets/tokens", readOnly: true },
+      { name: injectedNames.caRootVolume, mountPath: "/etc/meshwork/ca-root", readOnly: true },
+      { name: injectedNames.tmpVolume, mountPath: "/tmp" },
+    ],
+  };
+}
+
+function injectedVolumes(template: InjectionTemplate): Record<string, unknown>[] {
+  return [
+    { name: injectedNames.tokenVolume, projected: { sources: [{ serviceAccountToken: { path: "meshwork-token", audience: template.tokenAudience, expirationSeconds: 3600 } }] } },
+    { name: injectedNames.caRootVolume, configMap: { name: template.caRootConfigMap } },
+    { name: injectedNames.tmpVolume, emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
+    { name: injectedNames.initRunVolume, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+  ];
+}
+
+class AnnotationError extends Error {}
+
+function parseList(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function parsePorts(annotations: Record<string, string>, name: string): number[] {
+  return parseList(annotations[name]).map((item) => {
+    const port = /^\d+$/.test(item) ? Number(item) : NaN;
+    if (!(port >= 1 && port <= 65535)) throw new AnnotationError(`annotation ${name}: "${item}" is not a TCP port: write comma-separated ports from 1 to 65535, e.g. "8080,9090"`);
+    return port;
+  });
+}
+
+function isPod(value: unknown): value is PodLike & { spec: NonNullable<PodLike["spec"]> & { containers: NonNullable<NonNullable<PodLike["spec"]>["containers"]> } } {
+  if (typeof value !== "object" || value === null) return false;
+  const spec = (value as { spec?: unknown }).spec;
+  return typeof spec === "object" && spec !== null && Array.isArray((spec as { containers?: unknown }).containers);
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { endpointSlicesToCatalog, type EndpointSliceLike, type ServiceLike } from "./endpoint-slices-to-catalog.ts";
+
+const service = (name: string, ports: { name?: string; port: number; appProtocol?: string }[]): ServiceLike => ({ metadata: { name, namespace: "shop" }, spec: { ports } });
+const slice = (serviceName: string, ports: EndpointSliceLike["ports"], extra: Partial<EndpointSliceLike> = {}): EndpointSliceLike => ({
+  metadata: { name: `${serviceName}-x`, namespace: "shop", labels: { "kubernetes.io/service-name": serviceName } },
+  addressType: "IPv4",
+  endpoints: [{ addresses: ["10.0.0.7"], conditions: { ready: true }, targetRef: { kind: "Pod", name: `${serviceName}-pod` } }],
+  ports,
+  ...extra,
+});
+
+describe("endpointSlicesToCatalog", () => {
+  it("takes the protocol from appProtocol, then Istio's port-name prefix", () => {
+    const catalog = endpointSlicesToCatalog(
+      [service("api", [{ name: "grpc-api", port: 50051 }, { name: "web", port: 80, appProtocol: "kubernetes.io/h2c" }, { name: "db", port: 5432 }])],
+      [slice("api", [{ name: "grpc-api", port: 50051 }, { name: "web", port: 8080 }, { name: "db", port: 5432 }])],
+    );
+    expect(catalog.map((i) => [i.port, i.meta["protocol"]])).toEqual([
+      [50051, "grpc"],
+      [5432, undefined],
+      [8080, "http2"],
+    ]);
+  });
+
+  it("skips slices without a known Service, IPv6 slices and UDP ports", () => {
+    expect(endpointSlicesToCatalog([], [slice("ghost", [{ name: "http", port: 80 }])])).toEqual([]);
+    expect(endpointSlicesToCatalog([service("v6", [{ name: "http", port: 80 }])], [slice("v6", [{ name: "http", port: 80 }], { addressType: "IPv6" })])).toEqual([]);
+    expect(endpointSlicesToCatalog([service("dns", [{ name: "dns", port: 53 }])], [slice("dns", [{ name: "dns", port: 53, protocol: "UDP" }])])).toEqual([]);
+  });
+});

@@ -1,0 +1,90 @@
+// Service discovery from Kubernetes: Services and their EndpointSlices as catalog instances (the
+// shape the registry's catalog has, so the ConfigStore and the push need nothing new). One
+// instance per endpoint address and slice port; ready endpoints are passing, others critical.
+// The protocol comes from the port's appProtocol or Istio's port-name prefix (http-, grpc-, ...);
+// an endpoint backed by a known Pod carries that pod's labels (version=v2: DestinationRule
+// subsets) and service account. Pure.
+import type { CatalogInstance } from "@meshwork/proxy-core";
+
+export interface ServiceLike {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+  readonly spec?: { readonly ports?: readonly { readonly name?: string; readonly port: number; readonly appProtocol?: string }[] };
+}
+
+export interface EndpointSliceLike {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly addressType?: string;
+  readonly endpoints?: readonly {
+    readonly addresses: readonly string[];
+    readonly conditions?: { readonly ready?: boolean; readonly serving?: boolean; readonly terminating?: boolean };
+    readonly nodeName?: string;
+    readonly zone?: string;
+    readonly targetRef?: { readonly kind?: string; readonly name?: string };
+  }[];
+  readonly ports?: readonly { readonly name?: string; readonly port?: number; readonly protocol?: string; readonly appProtocol?: string }[];
+}
+
+export interface PodLike {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly spec?: { readonly serviceAccountName?: string };
+}
+
+/** Pod labels that say nothing about the workload and would only split equal instances. */
+const ignoredPodLabels = new Set(["pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name", "pod-template-generation"]);
+
+/** The label EndpointSlices carry naming their Service. */
+export const serviceNameLabel = "kubernetes.io/service-name";
+
+const knownProtocols = new Set(["http", "http2", "grpc", "tcp", "tls", "https"]);
+
+/** Catalog instances of every Service with EndpointSlices (sorted, so equal states compare equal). */
+export function endpointSlicesToCatalog(services: readonly ServiceLike[], slices: readonly EndpointSliceLike[], pods: readonly PodLike[] = []): CatalogInstance[] {
+  const podsByKey = new Map<string, PodLike>();
+  for (const pod of pods) podsByKey.set(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`, pod);
+  const servicePorts = new Map<string, NonNullable<NonNullable<ServiceLike["spec"]>["ports"]>>();
+  for (const service of services) servicePorts.set(`${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`, service.spec?.ports ?? []);
+  const instances: CatalogInstance[] = [];
+  for (const slice of slices) {
+    const namespace = slice.metadata?.namespace ?? "default";
+    const serviceName = slice.metadata?.labels?.[serviceNameLabel];
+    if (serviceName === undefined || (slice.addressType !== undefined && slice.addressType !== "IPv4")) continue;
+    const ports = servicePorts.get(`${namespace}/${serviceName}`);
+    if (ports === undefined) continue; // a slice whose Service is gone (or not yet seen)
+    for (const endpoint of slice.endpoints ?? []) {
+      const ready = endpoint.conditions?.ready !== false;
+      const pod = endpoint.targetRef?.kind === "Pod" ? podsByKey.get(`${namespace}/${endpoint.targetRef.name ?? ""}`) : undefined;
+      const podMeta: Record<string, string> = {};
+      for (const [key, value] of Object.entries(pod?.metadata?.labels ?? {})) if (!ignoredPodLabels.has(key)) podMeta[key] = value;
+      if (pod?.spec?.serviceAccountName) podMeta["service-account"] = pod.spec.serviceAccountName;
+      for (const address of endpoint.addresses) {
+        for (const port of slice.ports ?? []) {
+          if (port.port === undefined || (port.protocol ?? "TCP") !== "TCP") continue;
+          const servicePort = ports.find((p) => (p.name ?? "") === (port.name ?? ""));
+          const protocol = protocolOf(port.appProtocol ?? servicePort?.appProtocol, port.name ?? servicePort?.name);
+          instances.push({
+            node: endpoint.nodeName ?? "",
+            nodeAddress: address,
+            serviceId: `${namespace}/${endpoint.targetRef?.name ?? address}/${port.port}`,
+            serviceName,
+            address,
+            port: port.port,
+            tags: [],
+            meta: { ...podMeta, namespace, ...(protocol ? { protocol } : {}) },
+            health: ready ? "passing" : "critical",
+          });
+        }
+      }
+    }
+  }
+  return instances.sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : 0));
+}
+
+function protocolOf(appProtocol: string | undefined, portName: string | undefined): string | undefined {
+  if (appProtocol !== undefined) {
+    const normalised = appProtocol.toLowerCase().replace(/^kubernetes\.io\//, "");
+    if (normalised === "h2c") return "http2";
+    if (knownProtocols.has(normalised)) return normalised;
+  }
+  const prefix = (portName ?? "").split("-")[0]?.toLowerCase() ?? "";
+  return knownProtocols.has(prefix) ? prefix : undefined;
+}

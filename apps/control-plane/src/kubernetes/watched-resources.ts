@@ -1,0 +1,27 @@
+// The Kubernetes collections the control plane lists and watches: every mesh kind of
+// @meshwork/config (Istio's networking.istio.io and security.istio.io, and policy.meshwork.io) at
+// its storage version, plus Services and EndpointSlices for service discovery. Cluster-wide paths,
+// as deploy/k8s's ClusterRole grants them. Pods only for the labels and service account of the
+// endpoints (DestinationRule subsets).
+import { resourceKinds } from "@meshwork/config";
+
+export interface WatchedResource {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly kind: string;
+  /** API path of the collection across namespaces (list and watch). */
+  readonly path: string;
+}
+
+/** The mesh kinds' collections, one per kind, at the first (storage) version the CRDs serve. */
+export function meshResources(): WatchedResource[] {
+  return resourceKinds.map((kind) => {
+    const version = kind.versions[0] as string;
+    return { group: kind.group, version, plural: kind.plural, kind: kind.kind, path: `/apis/${kind.group}/${version}/${kind.plural}` };
+  });
+}
+
+export const servicesResource: WatchedResource = { group: "", version: "v1", plural: "services", kind: "Service", path: "/api/v1/services" };
+export const endpointSlicesResource: WatchedResource = { group: "discovery.k8s.io", version: "v1", plural: "endpointslices", kind: "EndpointSlice", path: "/apis/discovery.k8s.io/v1/endpointslices" };
+export const podsResource: WatchedResource = { group: "", version: "v1", plural: "pods", kind: "Pod", path: "/api/v1/pods" };

@@ -1,0 +1,227 @@
+// Wires the control plane: config sources (registry KV watch, directory) and the catalog watch into
+// the ConfigStore, the store into the DiscoveryServer (gRPC), and the admin API. main.ts calls it
+// with the parsed settings; tests call it in-process.
+import { readFile } from "node:fs/promises";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { DiscoveryServiceService, type RegistryServiceInstance } from "@meshwork/protocol";
+import { ProxyCompiler, type CatalogInstance, type ComputedProxyConfig, type ConfigSnapshot, type MeshCatalog, type ProxyNode, type TrustBundleBody } from "@meshwork/proxy-core";
+import type { Logger } from "@meshwork/telemetry";
+import { formatIssue } from "@meshwork/config";
+import { readConfigDirectory, watchConfigDirectory } from "./adapters/config-directory.ts";
+import { createRegistryKv } from "./adapters/registry-kv.ts";
+import { watchRegistry } from "./adapters/registry-watch.ts";
+import { adminRoutes } from "./admin/admin-routes.ts";
+import { startAdminServer } from "./admin/admin-router.ts";
+import { ControlPlaneMetrics } from "./admin/control-plane-metrics.ts";
+import { ConfigStore } from "./config-store/config-store.ts";
+import type { ConfigSourceName } from "./core/admit-config.ts";
+import { configPrefix } from "./core/config-key.ts";
+import { defaultInjectionTemplate } from "./injector/injection-template.ts";
+import { startInjectorServer } from "./injector/start-injector-server.ts";
+import { startKubernetesSources } from "./kubernetes/kubernetes-sources.ts";
+import { DiscoveryServer } from "./push/discovery-server.ts";
+
+export interface ControlPlaneConfig {
+  readonly id: string;
+  readonly bind: string;
+  readonly grpcPort: number;
+  readonly adminPort: number;
+  readonly registryGrpc: readonly string[];
+  readonly registryHttp: readonly string[];
+  readonly configDir: string | undefined;
+  readonly defaultNamespace: string;
+  readonly domainSuffix: string;
+  readonly rootNamespace: string;
+  readonly trustDomain: string;
+  readonly trustBundle: string | undefined;
+  readonly debounceMs: number;
+  readonly debounceMaxMs: number;
+  readonly keepaliveMs: number;
+  readonly maxConnectionAgeMs: number;
+  /** Read CRDs, Services and EndpointSlices from the Kubernetes API. */
+  readonly kubernetes?: boolean | undefined;
+  /** Serve the sidecar-injector webhook on this port (with the TLS files below). */
+  readonly injectorPort?: number | undefined;
+  readonly injectorTlsCert?: string | undefined;
+  readonly injectorTlsKey?: string | undefined;
+  readonly injectorSidecarImage?: string | undefined;
+}
+
+export interface ControlPlaneDeps {
+  readonly logger: Logger;
+  readonly onStop: (name: string, hook: () => Promise<void> | void) => void;
+  readonly processMetrics?: boolean;
+}
+
+export interface RunningControlPlane {
+  readonly grpcPort: number;
+  readonly adminPort: number;
+  readonly store: ConfigStore;
+  readonly discovery: DiscoveryServer;
+}
+
+export class ControlPlaneSettingsError extends Error {}
+
+export async function startControlPlane(config: ControlPlaneConfig, deps: ControlPlaneDeps): Promise<RunningControlPlane> {
+  const { logger } = deps;
+  if (config.registryGrpc.length === 0 && config.configDir === undefined && config.kubernetes !== true) {
+    throw new ControlPlaneSettingsError("no config source: pass --registry-grpc HOST:PORT (registry KV and catalog), --kubernetes and/or --config-dir DIR");
+  }
+  if (config.injectorPort !== undefined && (config.injectorTlsCert === undefined || config.injectorTlsKey === undefined)) {
+    throw new ControlPlaneSettingsError("--injector-port needs --injector-tls-cert FILE and --injector-tls-key FILE (the API server calls the webhook over HTTPS)");
+  }
+  const trustBundles: TrustBundleBody[] = [];
+  if (config.trustBundle !== undefined) {
+    const pem = await readFile(config.trustBundle, "utf8").catch((error: unknown) => {
+      throw new ControlPlaneSettingsError(`--trust-bundle ${config.trustBundle}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    const roots = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (roots.length === 0) throw new ControlPlaneSettingsError(`--trust-bundle ${config.trustBundle}: no PEM certificate in it`);
+    trustBundles.push({ trustDomain: config.trustDomain, rootsPem: roots.map((r) => `${r}\n`) });
+  }
+  const sources: ConfigSourceName[] = [];
+  if (config.registryGrpc.length > 0) sources.push("registry");
+  if (config.kubernetes === true) sources.push("kubernetes");
+  if (config.configDir !== undefined) sources.push("directory");
+  const metrics = new ControlPlaneMetrics({ processMetrics: deps.processMetrics ?? true });
+  const store = new ConfigStore({
+    mesh: { domainSuffix: config.domainSuffix, rootNamespace: config.rootNamespace, trustDomain: config.trustDomain },
+    defaultNamespace: config.defaultNamespace,
+    sources,
+    needsCatalog: config.registryGrpc.length > 0 || config.kubernetes === true,
+    trustBundles,
+  });
+  const timers = { now: () => Date.now(), setTimeout: (cb: () => void, ms: number) => setTimeout(cb, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const discovery = new DiscoveryServer({
+    controlPlaneId: config.id,
+    compute: compilerOf(store),
+    isReady: () => store.isReady,
+    timers,
+    debounce: { quietMs: config.debounceMs, maxMs: config.debounceMaxMs },
+    logger: logger.child({ component: "push" }),
+    metrics,
+  });
+  // Rejections still standing: each is logged and counted once, not on every later change.
+  let reported = new Set<string>();
+  store.onChange((change) => {
+    if (change.type === "config") {
+      const standing = new Set<string>();
+      for (const r of change.rejected) {
+        const id = `${r.source}:${r.key}:${r.issues.map((i) => i.message).join("|")}`;
+        standing.add(id);
+        if (reported.has(id)) continue;
+        metrics.configRejections.inc({ source: r.source });
+        logger.warn("config rejected; the last good version keeps serving", { source: r.source, key: r.key, keptLastGood: r.keptLastGood, errors: r.issues.map(formatIssue) });
+      }
+      reported = standing;
+      logger.info("config changed", { revision: change.revision, resources: store.snapshot.resources.length });
+    }
+    discovery.changed();
+  });
+
+  let serving = true;
+  const grpc = new Server({
+    "grpc.keepalive_time_ms": config.keepaliveMs,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+    ...(config.maxConnectionAgeMs > 0 ? { "grpc.max_connection_age_ms": config.maxConnectionAgeMs, "grpc.max_connection_age_grace_ms": 10_000 } : {}),
+  });
+  grpc.addService(DiscoveryServiceService, discovery.service);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync(`${config.bind}:${config.grpcPort}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+  deps.onStop("discovery grpc", () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
+
+  // The catalog is the registry's services plus Kubernetes' (each source replaces its own part).
+  const catalogParts = new Map<string, readonly CatalogInstance[]>();
+  const catalogs = {
+    set(source: "registry" | "kubernetes", instances: readonly CatalogInstance[]): void {
+      catalogParts.set(source, instances);
+      store.setCatalog([...catalogParts.values()].flat());
+    },
+  };
+  if (config.registryGrpc.length > 0) {
+    const kvWatch = watchRegistry({
+      addresses: config.registryGrpc,
+      kind: "kv",
+      prefix: configPrefix,
+      onState: (response) => store.setEntries("registry", response.kvEntries.map((e) => ({ key: e.key, text: e.value.toString("utf8") }))),
+      onError: (error, address) => logger.warn("registry config watch failed; trying the next server", { address, err: error }),
+    });
+    const catalogWatch = watchRegistry({
+      addresses: config.registryGrpc,
+      kind: "catalog",
+      prefix: "",
+      onState: (response) => catalogs.set("registry", response.serviceInstances.map(toCatalogInstance)),
+      onError: (error, address) => logger.warn("registry catalog watch failed; trying the next server", { address, err: error }),
+    });
+    deps.onStop("registry watches", () => {
+      kvWatch.close();
+      catalogWatch.close();
+    });
+  }
+  if (config.configDir !== undefined) {
+    const dir = config.configDir;
+    const entries = await readConfigDirectory(dir).catch((error: unknown) => {
+      throw new ControlPlaneSettingsError(`--config-dir ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    store.setEntries("directory", entries);
+    const watcher = watchConfigDirectory(dir, (next) => store.setEntries("directory", next), (error) => logger.warn("reading the config directory failed; the last good config keeps serving", { dir, err: error }));
+    deps.onStop("config directory watch", () => watcher.close());
+  }
+
+  if (config.kubernetes === true) {
+    const { KubeConfig } = await import("@kubernetes/client-node");
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+    const kubernetes = startKubernetesSources({
+      kubeConfig,
+      onConfig: (entries) => store.setEntries("kubernetes", entries),
+      onCatalog: (instances) => catalogs.set("kubernetes", instances),
+      logger: logger.child({ component: "kubernetes" }),
+    });
+    deps.onStop("kubernetes watches", () => kubernetes.stop());
+  }
+  if (config.injectorPort !== undefined && config.injectorTlsCert !== undefined && config.injectorTlsKey !== undefined) {
+    const injector = await startInjectorServer({
+      host: config.bind,
+      port: config.injectorPort,
+      tlsCertFile: config.injectorTlsCert,
+      tlsKeyFile: config.injectorTlsKey,
+      template: { ...defaultInjectionTemplate, trustDomain: config.trustDomain, ...(config.injectorSidecarImage !== undefined ? { image: config.injectorSidecarImage } : {}) },
+      logger: logger.child({ component: "injector" }),
+    });
+    deps.onStop("injector", () => injector.close());
+  }
+
+  const kv = config.registryHttp.length > 0 ? createRegistryKv(config.registryHttp) : undefined;
+  const router = adminRoutes({ store, discovery, metrics, kv, isServing: () => serving, defaultNamespace: config.defaultNamespace, controlPlaneId: config.id });
+  const admin = await startAdminServer(router, { host: config.bind, port: config.adminPort });
+  deps.onStop("admin listener", () => admin.close());
+  // Registered last so it runs first: stop advertising readiness, then end the proxy streams
+  // (they reconnect to another replica and keep their config meanwhile).
+  deps.onStop("end proxy streams", () => discovery.close());
+  deps.onStop("readiness", () => {
+    serving = false;
+  });
+  logger.info("listening", { id: config.id, grpcPort, adminPort: admin.port, sources, registryGrpc: config.registryGrpc, configDir: config.configDir });
+  return { grpcPort, adminPort: admin.port, store, discovery };
+}
+
+/**
+ * Compiles proxies against the store's current snapshot and catalog: one ProxyCompiler per pair,
+ * each handed the previous one so what a change cannot touch is reused.
+ */
+function compilerOf(store: ConfigStore): (proxy: ProxyNode) => ComputedProxyConfig {
+  let current: { snapshot: ConfigSnapshot; catalog: MeshCatalog; compiler: ProxyCompiler } | undefined;
+  return (proxy) => {
+    if (current === undefined || current.snapshot !== store.snapshot || current.catalog !== store.catalog) {
+      current = { snapshot: store.snapshot, catalog: store.catalog, compiler: new ProxyCompiler(store.snapshot, store.catalog, current?.compiler) };
+    }
+    return current.compiler.compile(proxy);
+  };
+}
+
+function toCatalogInstance(i: RegistryServiceInstance): CatalogInstance {
+  return { node: i.node, nodeAddress: i.nodeAddress, serviceId: i.serviceId, serviceName: i.serviceName, address: i.address, port: i.port, tags: [...i.tags], meta: { ...i.meta }, health: i.health };
+}

@@ -1,0 +1,70 @@
+import { loadResources } from "@meshwork/config";
+import { describe, expect, it } from "vitest";
+import { defaultTopology } from "./local-mesh-topology.ts";
+import { planLocalMesh } from "./plan-local-mesh.ts";
+
+describe("planLocalMesh", () => {
+  const plan = planLocalMesh(defaultTopology, "/state");
+
+  it("runs every part once, on distinct ports, each after what it needs", () => {
+    expect(plan.processes.map((p) => p.name)).toEqual([
+      "registry-1", "registry-2", "registry-3", "ca", "control-plane-1", "control-plane-2", "ingress-gateway",
+      "productpage-v1-sidecar", "productpage-v1", "details-v1-sidecar", "details-v1",
+      "reviews-v1-sidecar", "reviews-v1", "reviews-v2-sidecar", "reviews-v2", "reviews-v3-sidecar", "reviews-v3", "ratings-v1-sidecar", "ratings-v1",
+    ]);
+    // Every listening port (a sidecar's --app-port is its app's --port, so it is not one of them; listeners turned off are written --outbound-port=-1).
+    const ports = plan.processes.flatMap((p) => p.args.filter((value, i) => /-port$/.test(p.args[i - 1] ?? "") && p.args[i - 1] !== "--app-port"));
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(plan.processes.find((p) => p.name === "control-plane-1")?.after).toEqual(["registry-1", "registry-2", "registry-3"]);
+    expect(plan.processes.find((p) => p.name === "reviews-v2")?.after).toEqual(["reviews-v2-sidecar"]);
+    const names = new Set(plan.processes.map((p) => p.name));
+    for (const p of plan.processes) for (const dependency of p.after) expect(names.has(dependency)).toBe(true);
+  });
+
+  it("gives every registry server the same peer list and its own data dir under the state dir", () => {
+    const registries = plan.processes.filter((p) => p.name.startsWith("registry-"));
+    const peers = registries.map((p) => p.args[p.args.indexOf("--peers") + 1]);
+    expect(new Set(peers).size).toBe(1);
+    expect(registries.map((p) => p.args[p.args.indexOf("--data-dir") + 1])).toEqual(["/state/registry-1", "/state/registry-2", "/state/registry-3"]);
+  });
+
+  it("points each app at its own sidecar, and each sidecar at its app", () => {
+    const app = plan.processes.find((p) => p.name === "reviews-v3");
+    const sidecar = plan.processes.find((p) => p.name === "reviews-v3-sidecar");
+    const arg = (args: readonly string[] | undefined, flag: string) => args?.[args.indexOf(flag) + 1];
+    expect(arg(app?.args, "--outbound-proxy")).toBe(`http://127.0.0.1:${arg(sidecar?.args, "--outbound-port")}`);
+    expect(arg(sidecar?.args, "--app-port")).toBe(arg(app?.args, "--port"));
+    expect(arg(sidecar?.args, "--labels")).toBe("app=reviews,version=v3");
+  });
+
+  it("writes bookinfo's ServiceEntries and WorkloadEntries as valid Istio resources pointing at the sidecars' inbound ports", () => {
+    const file = plan.files.find((f) => f.path === "config/bookinfo-services.yaml");
+    const loaded = loadResources([{ path: "bookinfo-services.yaml", text: file?.text ?? "" }]);
+    expect(loaded.issues).toEqual([]);
+    expect(loaded.resources.map((r) => `${r.kind}/${r.metadata.name}`)).toEqual([
+      "ServiceEntry/productpage", "ServiceEntry/details", "ServiceEntry/reviews", "ServiceEntry/ratings",
+      "WorkloadEntry/productpage-v1", "WorkloadEntry/details-v1", "WorkloadEntry/reviews-v1", "WorkloadEntry/reviews-v2", "WorkloadEntry/reviews-v3", "WorkloadEntry/ratings-v1",
+    ]);
+    const entry = loaded.resources.find((r) => r.kind === "WorkloadEntry" && r.metadata.name === "reviews-v2");
+    const sidecar = plan.processes.find((p) => p.name === "reviews-v2-sidecar");
+    expect(entry?.kind === "WorkloadEntry" && entry.spec.ports?.["http"]).toBe(Number(sidecar?.args[sidecar.args.indexOf("--inbound-port") + 1]));
+  });
+
+  it("puts Istio's bookinfo gateway on the topology's gateway port, served by a router-mode sidecar", () => {
+    const file = plan.files.find((f) => f.path === "config/bookinfo-gateway.yaml");
+    const loaded = loadResources([{ path: "bookinfo-gateway.yaml", text: file?.text ?? "" }]);
+    expect(loaded.issues).toEqual([]);
+    const gateway = loaded.resources.find((r) => r.kind === "Gateway");
+    expect(gateway?.kind === "Gateway" && gateway.spec.servers[0]?.port.number).toBe(defaultTopology.gatewayPort);
+    const router = plan.processes.find((p) => p.name === "ingress-gateway");
+    expect(router?.args.slice(0, 2)).toEqual(["--proxy-mode", "router"]);
+    expect(router?.args[router.args.indexOf("--labels") + 1]).toContain("istio=ingressgateway");
+    expect(plan.urls[0]).toEqual({ label: "product page (through the ingress gateway)", url: `http://127.0.0.1:${defaultTopology.gatewayPort}/productpage` });
+  });
+
+  it("leaves bookinfo out when the topology says so", () => {
+    const bare = planLocalMesh({ ...defaultTopology, bookinfo: false, registryServers: 1, controlPlaneReplicas: 1 }, "/state");
+    expect(bare.processes.map((p) => p.name)).toEqual(["registry-1", "ca", "control-plane-1"]);
+    expect(bare.files).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+// parseMeshConfig on Istio's documented MeshConfig for external authorization
+// (https://istio.io/latest/docs/tasks/security/authorization/authz-custom/) and on mistakes.
+import { describe, expect, it } from "vitest";
+import { defaultMeshAuthzConfig, parseMeshConfig } from "./parse-mesh-config.ts";
+
+const istioExample = `
+mesh: |-
+  rootNamespace: mesh-system
+  trustDomain: example.org
+  trustDomainAliases: [old.example.org]
+  extensionProviders:
+  - name: "sample-ext-authz-http"
+    envoyExtAuthzHttp:
+      service: "foo/ext-authz.foo.svc.cluster.local"
+      port: "8000"
+      includeRequestHeadersInCheck: ["x-ext-authz"]
+  - name: "sample-ext-authz-grpc"
+    envoyExtAuthzGrpc:
+      service: "ext-authz.foo.svc.cluster.local"
+      port: "9000"
+  - name: otel
+    opentelemetry:
+      service: otel.istio-system.svc.cluster.local
+      port: 4317
+`;
+
+describe("parseMeshConfig", () => {
+  it("reads the istio ConfigMap's mesh string; unsupported providers become warnings", () => {
+    const result = parseMeshConfig(istioExample, "istio.yaml");
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.rootNamespace).toBe("mesh-system");
+    expect(result.config.trustDomain).toBe("example.org");
+    expect(result.config.trustDomainAliases).toEqual(["old.example.org"]);
+    expect(result.config.extensionProviders).toEqual([
+      {
+        name: "sample-ext-authz-http",
+        service: "ext-authz.foo.svc.cluster.local",
+        port: 8000,
+        pathPrefix: "",
+        timeoutMs: 600_000,
+        includeRequestHeadersInCheck: ["x-ext-authz"],
+        includeAdditionalHeadersInCheck: {},
+        headersToUpstreamOnAllow: [],
+        headersToDownstreamOnAllow: [],
+        headersToDownstreamOnDeny: undefined,
+        failOpen: false,
+        statusOnError: 403,
+      },
+    ]);
+    expect(result.warnings).toEqual([
+      'istio.yaml (mesh): extensionProviders[1] (sample-ext-authz-grpc): envoyExtAuthzGrpc is not supported by this sidecar; CUSTOM policies naming "sample-ext-authz-grpc" deny the requests they match',
+    ]);
+  });
+
+  it("decodes every envoyExtAuthzHttp field", () => {
+    const result = parseMeshConfig(`
+extensionProviders:
+- name: authz
+  envoyExtAuthzHttp:
+    service: authz.sec.svc.cluster.local
+    port: 9000
+    pathPrefix: /check
+    timeout: 0.5s
+    includeRequestHeadersInCheck: ["authorization", "x-*"]
+    includeAdditionalHeadersInCheck: { x-from: sidecar }
+    headersToUpstreamOnAllow: ["x-user"]
+    headersToDownstreamOnAllow: ["set-cookie"]
+    headersToDownstreamOnDeny: ["www-authenticate"]
+    failOpen: true
+    statusOnError: "503"
+`);
+    expect(result.ok && result.config.extensionProviders[0]).toMatchObject({
+      pathPrefix: "/check",
+      timeoutMs: 500,
+      includeAdditionalHeadersInCheck: { "x-from": "sidecar" },
+      headersToDownstreamOnDeny: ["www-authenticate"],
+      failOpen: true,
+      statusOnError: 503,
+    });
+  });
+
+  it("names the field and the fix in every error", () => {
+    const result = parseMeshConfig(
+      `
+trustDomain: ""
+extensionProviders:
+- name: a
+  envoyExtAuthzHttp:
+    port: 70000
+    timeout: soon
+    failOpen: "yes"
+    statusOnError: "4040"
+    pathPrefix: check
+    headersToUpstreamOnAllow: x-user
+    servce: typo
+- envoyExtAuthzHttp: {}
+- name: a
+  envoyExtAuthzHttp: { service: s, port: 1 }
+- name: b
+  envoyExtAuthzHttp: { service: s, port: 1 }
+  zipkin: { service: z, port: 1 }
+`,
+      "mesh.yaml",
+    );
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.errors).toEqual([
+      'mesh.yaml: trustDomain must be a non-empty string, got ""',
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.servce: unknown field; expected one of service, port, pathPrefix, timeout, includeRequestHeadersInCheck, includeAdditionalHeadersInCheck, includeRequestBodyInCheck, headersToUpstreamOnAllow, headersToDownstreamOnAllow, headersToDownstreamOnDeny, failOpen, clearRouteCache, statusOnError",
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.service is required, e.g. "ext-authz.foo.svc.cluster.local"',
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.port must be a port number 1-65535, got 70000",
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.pathPrefix must be a path starting with "/", got "check"',
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.timeout must be a positive duration such as "0.5s" or "300ms", got "soon"',
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.failOpen must be true or false",
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.statusOnError must be an HTTP status code such as "403" or "503", got "4040"',
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.headersToUpstreamOnAllow must be a list of header names ("x-user", "x-auth-*", "*-id")',
+      "mesh.yaml: extensionProviders[1].name is required (the name CUSTOM policies use in provider.name)",
+      'mesh.yaml: extensionProviders[2].name "a" is already used by another provider; names must be unique',
+      "mesh.yaml: extensionProviders[3] (b): exactly one provider kind is required, found envoyExtAuthzHttp, zipkin",
+    ]);
+  });
+
+  it("gives Istio's defaults for an empty file and refuses non-YAML", () => {
+    expect(parseMeshConfig("")).toEqual({ ok: true, config: defaultMeshAuthzConfig, warnings: [] });
+    expect(parseMeshConfig("a: [1", "m.yaml")).toMatchObject({ ok: false });
+    expect(parseMeshConfig("- 1", "m.yaml")).toEqual({ ok: false, errors: ["m.yaml: expected a mapping of MeshConfig fields at the top level"] });
+  });
+});

@@ -1,0 +1,231 @@
+// Parses the subset of Istio's MeshConfig the authorization layer needs: rootNamespace,
+// trustDomain, trustDomainAliases and the envoyExtAuthzHttp extensionProviders that CUSTOM
+// policies name. Pure; the caller reads the file. Errors name the field and say what to write.
+import { parseDurationMs } from "@meshwork/config";
+import { parse } from "yaml";
+
+/** A header-name pattern list of MeshConfig: "abc" exact, "abc*" prefix, "*abc" suffix, case-insensitive. */
+export type HeaderNamePatterns = readonly string[];
+
+/** MeshConfig.ExtensionProvider.EnvoyExternalAuthorizationHttpProvider, decoded. */
+export interface ExtAuthzHttpProvider {
+  readonly name: string;
+  /** e.g. "ext-authz.foo.svc.cluster.local" (a "<namespace>/" prefix is dropped). */
+  readonly service: string;
+  readonly port: number;
+  /** Prepended to the original path in the check request. */
+  readonly pathPrefix: string;
+  /** Istio's default: 600 s. */
+  readonly timeoutMs: number;
+  /** Request headers copied into the check request (besides Host, Method, Path, Content-Length: 0 which always go). */
+  readonly includeRequestHeadersInCheck: HeaderNamePatterns;
+  /** Headers added to the check request, `name: value`. */
+  readonly includeAdditionalHeadersInCheck: Readonly<Record<string, string>>;
+  /** Headers of the authorizer's OK response added to the upstream request. */
+  readonly headersToUpstreamOnAllow: HeaderNamePatterns;
+  /** Headers of the authorizer's OK response added to the response to the client. */
+  readonly headersToDownstreamOnAllow: HeaderNamePatterns;
+  /** Headers of the authorizer's denial passed to the client; undefined: all but Host and framing headers (Envoy's default). */
+  readonly headersToDownstreamOnDeny: HeaderNamePatterns | undefined;
+  /** Allow the request when the authorizer cannot be reached or fails (5xx, timeout). Default false: fail closed. */
+  readonly failOpen: boolean;
+  /** Status sent to the client when the authorizer fails and failOpen is false. Default 403. */
+  readonly statusOnError: number;
+}
+
+export interface MeshAuthzConfig {
+  readonly rootNamespace: string;
+  readonly trustDomain: string;
+  readonly trustDomainAliases: readonly string[];
+  readonly extensionProviders: readonly ExtAuthzHttpProvider[];
+}
+
+export type ParseMeshConfigResult =
+  | { readonly ok: true; readonly config: MeshAuthzConfig; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+/** Istio's defaults when MeshConfig says nothing. */
+export const defaultMeshAuthzConfig: MeshAuthzConfig = Object.freeze({
+  rootNamespace: "istio-system",
+  trustDomain: "cluster.local",
+  trustDomainAliases: [],
+  extensionProviders: [],
+});
+
+const providerKinds = [
+  "envoyExtAuthzHttp",
+  "envoyExtAuthzGrpc",
+  "zipkin",
+  "lightstep",
+  "datadog",
+  "stackdriver",
+  "opencensus",
+  "skywalking",
+  "opentelemetry",
+  "prometheus",
+  "envoyFileAccessLog",
+  "envoyHttpAls",
+  "envoyTcpAls",
+  "envoyOtelAls",
+  "sds",
+];
+
+const httpFields = new Set([
+  "service",
+  "port",
+  "pathPrefix",
+  "timeout",
+  "includeRequestHeadersInCheck",
+  "includeAdditionalHeadersInCheck",
+  "includeRequestBodyInCheck",
+  "headersToUpstreamOnAllow",
+  "headersToDownstreamOnAllow",
+  "headersToDownstreamOnDeny",
+  "failOpen",
+  "clearRouteCache",
+  "statusOnError",
+]);
+
+/**
+ * Parses MeshConfig YAML (the `mesh` key of the istio ConfigMap, or a document whose top level is
+ * MeshConfig). `source` names the file in messages. Unknown top-level fields are ignored (MeshConfig
+ * has many that are not about authorization); unknown fields of an envoyExtAuthzHttp provider are errors.
+ */
+export function parseMeshConfig(text: string, source = "mesh config"): ParseMeshConfigResult {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    return { ok: false, errors: [`${source}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  if (doc === null || doc === undefined) return { ok: true, config: defaultMeshAuthzConfig, warnings: [] };
+  if (!isObject(doc)) return { ok: false, errors: [`${source}: expected a mapping of MeshConfig fields at the top level`] };
+  // The istio ConfigMap keeps MeshConfig as a YAML string under `mesh`.
+  if (typeof doc["mesh"] === "string") return parseMeshConfig(doc["mesh"], `${source} (mesh)`);
+  const root = isObject(doc["mesh"]) ? doc["mesh"] : doc;
+
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const str = (value: unknown, field: string, fallback: string): string => {
+    if (value === undefined) return fallback;
+    if (typeof value === "string" && value !== "") return value;
+    errors.push(`${source}: ${field} must be a non-empty string, got ${JSON.stringify(value)}`);
+    return fallback;
+  };
+  const strings = (value: unknown, field: string): string[] => {
+    if (value === undefined) return [];
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
+    errors.push(`${source}: ${field} must be a list of strings, e.g. ["x-user", "x-auth-*"]`);
+    return [];
+  };
+
+  const rootNamespace = str(root["rootNamespace"], "rootNamespace", defaultMeshAuthzConfig.rootNamespace);
+  const trustDomain = str(root["trustDomain"], "trustDomain", defaultMeshAuthzConfig.trustDomain);
+  const trustDomainAliases = strings(root["trustDomainAliases"], "trustDomainAliases");
+
+  const providers: ExtAuthzHttpProvider[] = [];
+  const rawProviders = root["extensionProviders"];
+  if (rawProviders !== undefined && !Array.isArray(rawProviders)) {
+    errors.push(`${source}: extensionProviders must be a list of {name, envoyExtAuthzHttp: {...}}`);
+  }
+  const seen = new Set<string>();
+  (Array.isArray(rawProviders) ? rawProviders : []).forEach((raw: unknown, i) => {
+    const at = `extensionProviders[${i}]`;
+    if (!isObject(raw)) {
+      errors.push(`${source}: ${at} must be a mapping with name and one provider kind`);
+      return;
+    }
+    const name = raw["name"];
+    if (typeof name !== "string" || name === "") {
+      errors.push(`${source}: ${at}.name is required (the name CUSTOM policies use in provider.name)`);
+      return;
+    }
+    if (seen.has(name)) errors.push(`${source}: ${at}.name "${name}" is already used by another provider; names must be unique`);
+    seen.add(name);
+    const kinds = Object.keys(raw).filter((k) => k !== "name");
+    const unknownKinds = kinds.filter((k) => !providerKinds.includes(k));
+    if (unknownKinds.length > 0) errors.push(`${source}: ${at} (${name}): unknown provider kind ${unknownKinds.join(", ")}; expected one of ${providerKinds.join(", ")}`);
+    if (kinds.length !== 1) {
+      if (unknownKinds.length === 0) errors.push(`${source}: ${at} (${name}): exactly one provider kind is required, found ${kinds.length === 0 ? "none" : kinds.join(", ")}`);
+      return;
+    }
+    const kind = kinds[0] as string;
+    if (kind !== "envoyExtAuthzHttp") {
+      if (kind === "envoyExtAuthzGrpc") warnings.push(`${source}: ${at} (${name}): envoyExtAuthzGrpc is not supported by this sidecar; CUSTOM policies naming "${name}" deny the requests they match`);
+      return;
+    }
+    const provider = parseHttpProvider(name, raw[kind], `${source}: ${at}.envoyExtAuthzHttp`, errors, warnings);
+    if (provider) providers.push(provider);
+  });
+
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: { rootNamespace, trustDomain, trustDomainAliases, extensionProviders: providers }, warnings };
+}
+
+function parseHttpProvider(name: string, raw: unknown, at: string, errors: string[], warnings: string[]): ExtAuthzHttpProvider | undefined {
+  if (!isObject(raw)) {
+    errors.push(`${at} must be a mapping with at least service and port`);
+    return undefined;
+  }
+  const before = errors.length;
+  for (const key of Object.keys(raw)) if (!httpFields.has(key)) errors.push(`${at}.${key}: unknown field; expected one of ${[...httpFields].join(", ")}`);
+  const service = raw["service"];
+  if (typeof service !== "string" || service === "") errors.push(`${at}.service is required, e.g. "ext-authz.foo.svc.cluster.local"`);
+  // Protobuf JSON accepts a uint32 written as a string, as Istio's docs do (port: "8000").
+  const port = typeof raw["port"] === "string" && /^\d+$/.test(raw["port"]) ? Number(raw["port"]) : raw["port"];
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    errors.push(`${at}.port must be a port number 1-65535, got ${JSON.stringify(port)}`);
+  }
+  const pathPrefix = raw["pathPrefix"] ?? "";
+  if (typeof pathPrefix !== "string" || (pathPrefix !== "" && !pathPrefix.startsWith("/"))) {
+    errors.push(`${at}.pathPrefix must be a path starting with "/", got ${JSON.stringify(pathPrefix)}`);
+  }
+  let timeoutMs = 600_000;
+  if (raw["timeout"] !== undefined) {
+    const parsed = typeof raw["timeout"] === "string" ? parseDurationMs(raw["timeout"]) : undefined;
+    if (parsed === undefined || parsed <= 0) errors.push(`${at}.timeout must be a positive duration such as "0.5s" or "300ms", got ${JSON.stringify(raw["timeout"])}`);
+    else timeoutMs = parsed;
+  }
+  const patterns = (field: string): string[] | undefined => {
+    const value = raw[field];
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every((v) => typeof v === "string" && v !== "")) return value as string[];
+    errors.push(`${at}.${field} must be a list of header names ("x-user", "x-auth-*", "*-id")`);
+    return undefined;
+  };
+  const additional = raw["includeAdditionalHeadersInCheck"] ?? {};
+  if (!isObject(additional) || !Object.values(additional).every((v) => typeof v === "string")) {
+    errors.push(`${at}.includeAdditionalHeadersInCheck must map header names to string values`);
+  }
+  const failOpen = raw["failOpen"] ?? false;
+  if (typeof failOpen !== "boolean") errors.push(`${at}.failOpen must be true or false`);
+  const statusOnError = raw["statusOnError"] === undefined ? 403 : Number(raw["statusOnError"]);
+  if (!Number.isInteger(statusOnError) || statusOnError < 100 || statusOnError > 599) {
+    errors.push(`${at}.statusOnError must be an HTTP status code such as "403" or "503", got ${JSON.stringify(raw["statusOnError"])}`);
+  }
+  if (raw["includeRequestBodyInCheck"] !== undefined) warnings.push(`${at}.includeRequestBodyInCheck is not supported; the check request has no body`);
+  const includeRequestHeadersInCheck = patterns("includeRequestHeadersInCheck") ?? [];
+  const headersToUpstreamOnAllow = patterns("headersToUpstreamOnAllow") ?? [];
+  const headersToDownstreamOnAllow = patterns("headersToDownstreamOnAllow") ?? [];
+  const headersToDownstreamOnDeny = patterns("headersToDownstreamOnDeny");
+  if (errors.length > before) return undefined;
+  const slash = (service as string).indexOf("/");
+  return {
+    name,
+    service: slash < 0 ? (service as string) : (service as string).slice(slash + 1),
+    port: port as number,
+    pathPrefix: pathPrefix as string,
+    timeoutMs,
+    includeRequestHeadersInCheck,
+    includeAdditionalHeadersInCheck: additional as Record<string, string>,
+    headersToUpstreamOnAllow,
+    headersToDownstreamOnAllow,
+    headersToDownstreamOnDeny,
+    failOpen: failOpen as boolean,
+    statusOnError,
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

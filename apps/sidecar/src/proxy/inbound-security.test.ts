@@ -1,0 +1,108 @@
+// The inbound chain's JWT → authorization steps with the real parts: RequestAuthentication and
+// AuthorizationPolicy YAML as Istio's tasks write them, compiled by proxy-core, the JWT
+// authenticator of src/authn and authorizeRequest of src/authz; requests as parsed heads.
+import { loadResources, type MeshResource } from "@meshwork/config";
+import { compileAuthorization, compileRequestAuthentication } from "@meshwork/proxy-core";
+import { describe, expect, it } from "vitest";
+import { createRequestAuthenticator } from "../authn/index.ts";
+import { generateTestKey, jwksOf, signJwt } from "../authn/testing/sign-jwt.ts";
+import { isHeadError, parseRequestHead, type RequestHead } from "../http1/parse-request-head.ts";
+import { InboundSecurity, type InboundPeer, type SecurityVerdict } from "./inbound-security.ts";
+
+const nowS = 1_800_000_000;
+const iss = "testing@secure.istio.io";
+const key = generateTestKey("ES256", "k1");
+const demo = signJwt(key, { exp: nowS + 3600, iat: nowS, iss, sub: iss, foo: "bar" });
+const groupsToken = signJwt(key, { exp: nowS + 3600, iat: nowS, iss, sub: iss, groups: ["group1", "group2"] });
+const workload = { namespace: "foo", labels: { app: "httpbin", version: "v1" } };
+
+function resources<K extends "AuthorizationPolicy" | "RequestAuthentication">(kind: K, yaml: string): MeshResource<K>[] {
+  const loaded = loadResources([{ path: `${kind}.yaml`, text: yaml }]);
+  expect(loaded.issues.filter((i) => i.severity === "error")).toEqual([]);
+  return loaded.resources.filter((r) => r.kind === kind) as MeshResource<K>[];
+}
+
+const jwtPolicy = `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: jwt-example, namespace: foo }
+spec:
+  selector: { matchLabels: { app: httpbin } }
+  jwtRules:
+  - issuer: "${iss}"
+    jwks: '${jwksOf(key)}'
+`;
+
+function security(authorization: string | undefined, jwt = true): InboundSecurity {
+  const authnConfig = compileRequestAuthentication(jwt ? resources("RequestAuthentication", jwtPolicy) : [], workload, { rootNamespace: "istio-system" });
+  const authn = createRequestAuthenticator(authnConfig, { now: () => nowS * 1000, timers: { setTimeout: () => 0, clearTimeout: () => undefined }, fetchJwks: () => Promise.reject(new Error("offline")) });
+  const engine = compileAuthorization(authorization === undefined ? [] : resources("AuthorizationPolicy", authorization), workload, { rootNamespace: "istio-system", trustDomain: "cluster.local" });
+  return new InboundSecurity({ authn, authz: { engine, providers: new Map() } });
+}
+
+function head(path: string, headers: Record<string, string> = {}): RequestHead {
+  const lines = Object.entries({ host: "httpbin.foo:8000", ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+  const parsed = parseRequestHead(Buffer.from(`GET ${path} HTTP/1.1\r\n${lines.join("")}\r\n`));
+  if (parsed === undefined || isHeadError(parsed)) throw new Error("bad test request");
+  return parsed;
+}
+
+const plaintext: InboundPeer = { sourceIp: "10.0.0.7", principal: undefined, destinationPort: 8000 };
+const sleep: InboundPeer = { sourceIp: "10.0.0.7", principal: "cluster.local/ns/foo/sa/sleep", destinationPort: 8000 };
+
+async function check(s: InboundSecurity, request: RequestHead, peer: InboundPeer): Promise<SecurityVerdict> {
+  return s.check(request, peer);
+}
+
+const policy = (name: string, body: string) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: foo }
+spec:
+  selector: { matchLabels: { app: httpbin } }
+${body}`;
+
+describe("InboundSecurity", () => {
+  it("is empty, and passes everything at once, without policies", () => {
+    const s = security(undefined, false);
+    expect(s.isEmpty).toBe(true);
+    expect(s.check(head("/"), plaintext)).toMatchObject({ type: "pass", requestPrincipal: undefined });
+  });
+
+  it("answers an invalid token with Envoy's 401 and www-authenticate, before authorization", async () => {
+    const verdict = await check(security(policy("allow-all", "  rules: [{}]\n")), head("/headers", { authorization: "Bearer deadbeef" }), plaintext);
+    expect(verdict).toMatchObject({ type: "deny", by: "authn", grpcStatus: 16, reply: { status: 401, body: "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections" } });
+    if (verdict.type === "deny") expect(verdict.reply.headers).toContain('www-authenticate: Bearer realm="http://httpbin.foo:8000/headers", error="invalid_token"');
+  });
+
+  it("denies with 403 'RBAC: access denied' under allow-nothing", async () => {
+    const verdict = await check(security(policy("allow-nothing", "  {}\n").replace("  selector: { matchLabels: { app: httpbin } }\n  {}\n", "  {}\n")), head("/"), sleep);
+    expect(verdict).toMatchObject({ type: "deny", by: "authz", grpcStatus: 7, reply: { status: 403, body: "RBAC: access denied" } });
+  });
+
+  it("lets a verified token's principal and claims through to authorization, and drops the token", async () => {
+    const requireGroup1 = policy("require-group1", `  action: ALLOW\n  rules:\n  - from: [{ source: { requestPrincipals: ["${iss}/${iss}"] } }]\n    when: [{ key: 'request.auth.claims[groups]', values: ['group1'] }]\n`);
+    const s = security(requireGroup1);
+    expect(await check(s, head("/headers", { authorization: `Bearer ${groupsToken}` }), plaintext)).toMatchObject({
+      type: "pass",
+      requestPrincipal: `${iss}/${iss}`,
+      requestHeaders: { remove: expect.arrayContaining(["authorization"]) },
+    });
+    expect(await check(s, head("/headers", { authorization: `Bearer ${demo}` }), plaintext)).toMatchObject({ type: "deny", reply: { status: 403 } });
+    expect(await check(s, head("/headers"), plaintext)).toMatchObject({ type: "deny", reply: { status: 403 } });
+  });
+
+  it("matches principals against the connection's mTLS identity; plain text has none", async () => {
+    const onlySleep = policy("only-sleep", `  rules:\n  - from: [{ source: { principals: ["cluster.local/ns/foo/sa/sleep"] } }]\n`);
+    const s = security(onlySleep, false);
+    expect(await check(s, head("/"), sleep)).toMatchObject({ type: "pass" });
+    expect(await check(s, head("/"), { ...sleep, principal: "cluster.local/ns/foo/sa/other" })).toMatchObject({ type: "deny" });
+    expect(await check(s, head("/"), plaintext)).toMatchObject({ type: "deny", reply: { details: expect.stringContaining("rbac_access_denied") } });
+  });
+
+  it("applies DENY before ALLOW, on the normalized path", async () => {
+    const both = `${policy("deny-admin", "  action: DENY\n  rules:\n  - to: [{ operation: { paths: ['/admin/*'] } }]\n")}---\n${policy("allow-all", "  rules: [{}]\n")}`;
+    const s = security(both, false);
+    expect(await check(s, head("/admin/x"), sleep)).toMatchObject({ type: "deny", reply: { status: 403 } });
+    expect(await check(s, head("/public/../admin/x"), sleep)).toMatchObject({ type: "deny", reply: { status: 403 } });
+    expect(await check(s, head("/public"), sleep)).toMatchObject({ type: "pass" });
+  });
+});

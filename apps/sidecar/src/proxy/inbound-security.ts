@@ -1,0 +1,146 @@
+// The inbound chain's request-level security (DESIGN.md §3.5: peer auth → JWT authn → authz):
+// after mTLS has given the connection its peer identity, each request is authenticated
+// (RequestAuthentication, src/authn) and authorized (AuthorizationPolicy CUSTOM → DENY → ALLOW,
+// src/authz) before it reaches the application. Built once per config; the answer is synchronous
+// unless a JWKS fetch or an external authorizer must be awaited.
+import { normalizeAuthzPath, type AuthnRequest, type AuthorizationEngine, type AuthzRequest, type HeaderOps } from "@meshwork/proxy-core";
+import type { AuthnResult, RequestAuthenticator } from "../authn/index.ts";
+import { authorizeRequest, type AuthorizeDeps, type AuthorizeOutcome } from "../authz/authorize-request.ts";
+import type { RequestHead } from "../http1/parse-request-head.ts";
+import { headerRecord, type Decision, type ForwardDecision, type ReplyDecision } from "./route-request.ts";
+
+/** What the connection knows of the caller. */
+export interface InboundPeer {
+  /** Direct peer address (`source.ip`). */
+  readonly sourceIp: string;
+  /** Verified mTLS identity as Istio writes principals ("cluster.local/ns/x/sa/y"); undefined on plaintext. */
+  readonly principal: string | undefined;
+  /** The listener port (`destination.port`). */
+  readonly destinationPort: number;
+}
+
+export type SecurityVerdict =
+  | {
+      readonly type: "pass";
+      /** Request header changes: JWT outputs, the token removed, headers from the external authorizer. */
+      readonly requestHeaders: HeaderOps | undefined;
+      /** Response headers from the external authorizer (headersToDownstreamOnAllow). */
+      readonly responseHeaders: HeaderOps | undefined;
+      /** A new request target when a token was taken out of the query; undefined = unchanged. */
+      readonly target: string | undefined;
+      /** `iss/sub` of the verified JWT. */
+      readonly requestPrincipal: string | undefined;
+      /** An AUDIT policy matched: the access log should keep this request. */
+      readonly audit: boolean;
+    }
+  | {
+      readonly type: "deny";
+      readonly reply: ReplyDecision;
+      /** gRPC status for a gRPC request (PERMISSION_DENIED for RBAC, UNAUTHENTICATED for a bad token). */
+      readonly grpcStatus: number;
+      /** "authn" (RequestAuthentication) or "authz" (AuthorizationPolicy), for the denial metric. */
+      readonly by: "authn" | "authz";
+    };
+
+const passThrough: SecurityVerdict = Object.freeze({ type: "pass", requestHeaders: undefined, responseHeaders: undefined, target: undefined, requestPrincipal: undefined, audit: false });
+
+export interface InboundSecurityParts {
+  readonly authn: RequestAuthenticator | undefined;
+  /** The compiled policies and extension providers; undefined = no authorization. */
+  readonly authz: AuthorizeDeps | undefined;
+}
+
+export class InboundSecurity {
+  readonly #authn: RequestAuthenticator | undefined;
+  readonly #authz: AuthorizeDeps | undefined;
+  /** Nothing to check: the data path skips the layer. */
+  readonly isEmpty: boolean;
+
+  constructor(parts: InboundSecurityParts) {
+    this.#authn = parts.authn?.isEmpty === false ? parts.authn : undefined;
+    this.#authz = parts.authz?.engine.isEmpty === false ? parts.authz : undefined;
+    this.isEmpty = this.#authn === undefined && this.#authz === undefined;
+  }
+
+  /** The engine in effect (for config dumps); undefined without policies. */
+  get engine(): AuthorizationEngine | undefined {
+    return this.#authz?.engine;
+  }
+
+  /** Authenticates then authorizes one request. */
+  check(head: RequestHead, peer: InboundPeer): SecurityVerdict | Promise<SecurityVerdict> {
+    if (this.isEmpty) return passThrough;
+    const authn = this.#authn ? this.#authn.authenticate(authnRequest(head)) : undefined;
+    if (authn instanceof Promise) return authn.then((result) => this.#authorize(head, peer, result));
+    return this.#authorize(head, peer, authn);
+  }
+
+  #authorize(head: RequestHead, peer: InboundPeer, authn: AuthnResult | undefined): SecurityVerdict | Promise<SecurityVerdict> {
+    if (authn?.type === "rejected") {
+      const headers = [`www-authenticate: ${authn.wwwAuthenticate}`, "content-type: text/plain"];
+      // Envoy's jwt_authn answers gRPC callers with UNAUTHENTICATED (16) for 401, PERMISSION_DENIED (7) for 403.
+      return { type: "deny", by: "authn", grpcStatus: authn.status === 401 ? 16 : 7, reply: { type: "reply", status: authn.status, flag: "", body: authn.body, headers, routeName: "", details: authn.details } };
+    }
+    const authenticated = authn?.type === "authenticated" ? authn : undefined;
+    const edits = authn?.headerEdits;
+    const jwtHeaders: HeaderOps | undefined = edits && (edits.set.length > 0 || edits.remove.length > 0) ? { remove: edits.remove, set: edits.set, add: [] } : undefined;
+    const target = edits?.path;
+    const requestPrincipal = authenticated?.principal;
+    const authz = this.#authz;
+    if (!authz) return { type: "pass", requestHeaders: jwtHeaders, responseHeaders: undefined, target, requestPrincipal, audit: false };
+    const path = normalizeAuthzPath(head.path);
+    if (!path.ok) {
+      return { type: "deny", by: "authz", grpcStatus: 3, reply: { type: "reply", status: 400, flag: "", body: "Bad Request", headers: ["content-type: text/plain"], routeName: "", details: `path_normalization_failed{${path.reason}}` } };
+    }
+    const request = authzRequest(head, path.path, peer, authenticated);
+    const outcome = authorizeRequest(authz, request, () => ({ method: head.method, path: head.query === "" ? path.path : `${path.path}?${head.query}`, host: head.authority, headers: headerRecord(head) }));
+    const verdict = (o: AuthorizeOutcome): SecurityVerdict => {
+      if (o.type === "deny") {
+        const headers = o.headers.map(([name, value]) => `${name}: ${value}`);
+        const body = typeof o.body === "string" ? o.body : Buffer.from(o.body);
+        return { type: "deny", by: "authz", grpcStatus: o.grpcStatus, reply: { type: "reply", status: o.status, flag: o.flag ?? "", body, headers, routeName: "", details: o.responseCodeDetails } };
+      }
+      const requestHeaders = o.upstreamHeaders.length === 0 ? jwtHeaders : { remove: jwtHeaders?.remove ?? [], set: [...(jwtHeaders?.set ?? []), ...o.upstreamHeaders], add: [] };
+      const responseHeaders = o.downstreamHeaders.length === 0 ? undefined : { remove: [], set: [], add: o.downstreamHeaders };
+      return { type: "pass", requestHeaders, responseHeaders, target, requestPrincipal, audit: o.decision.audit };
+    };
+    return outcome instanceof Promise ? outcome.then(verdict) : verdict(outcome);
+  }
+}
+
+function authnRequest(head: RequestHead): AuthnRequest {
+  const headers = headerRecord(head);
+  return {
+    header: (name) => headers[name],
+    path: head.query === "" ? head.path : `${head.path}?${head.query}`,
+    method: head.method,
+    authority: head.authority,
+  };
+}
+
+function authzRequest(head: RequestHead, path: string, peer: InboundPeer, authn: Extract<AuthnResult, { type: "authenticated" }> | undefined): AuthzRequest {
+  const headers = headerRecord(head);
+  return {
+    protocol: "http",
+    host: head.authority,
+    method: head.method,
+    path,
+    headers: (name) => headers[name],
+    sourceIp: peer.sourceIp,
+    destinationPort: peer.destinationPort,
+    ...(peer.principal !== undefined ? { sourcePrincipal: peer.principal } : {}),
+    ...(authn ? { requestAuth: { claims: authn.claims } } : {}),
+  };
+}
+
+/** The inbound forward decision with the verdict applied: a denial's local reply, or the forward with the verdict's header and target changes. */
+export function applyVerdict(forward: ForwardDecision, verdict: SecurityVerdict): Decision {
+  if (verdict.type === "deny") return verdict.reply;
+  if (verdict.requestHeaders === undefined && verdict.responseHeaders === undefined && verdict.target === undefined) return forward;
+  return {
+    ...forward,
+    ...(verdict.target !== undefined ? { target: verdict.target } : {}),
+    requestHeaders: verdict.requestHeaders ? [...forward.requestHeaders, verdict.requestHeaders] : forward.requestHeaders,
+    responseHeaders: verdict.responseHeaders ? [...forward.responseHeaders, verdict.responseHeaders] : forward.responseHeaders,
+  };
+}

@@ -1,0 +1,151 @@
+// Server side of mutual TLS on the inbound listener, per the effective PeerAuthentication mode of
+// the port: STRICT = TLS with a client SVID verified against the trust bundle (X.509-SVID
+// profile, its own trust domain's root, validity); PERMISSIVE = TLS or plain text on the same
+// port, told apart by the first byte (0x16, a TLS handshake record); DISABLE = plain text. The
+// verified peer identity goes with the connection (authorization, telemetry).
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { MtlsMode } from "@meshwork/proxy-core";
+import { verifyClientChain } from "@meshwork/pki";
+import type { Logger } from "@meshwork/telemetry";
+import type { MeshTls } from "./mesh-tls.ts";
+import { principalOf } from "./tls-identity.ts";
+
+/** Connection-level security of a downstream connection, as authorization and telemetry read it. */
+export interface DownstreamSecurity {
+  /** The client's SPIFFE ID, verified (`spiffe://cluster.local/ns/x/sa/y`). */
+  readonly peerSpiffeId: string;
+  /** Istio's `source.principal`: the SPIFFE ID without `spiffe://` (`cluster.local/ns/x/sa/y`). */
+  readonly peerPrincipal: string;
+  /** `TLSv1.3` or `TLSv1.2`. */
+  readonly tlsVersion: string;
+  /** ALPN protocol negotiated (`h2`, `http/1.1`) or "" when none. */
+  readonly alpn: string;
+}
+
+/** Counters of the inbound TLS (admin `/stats`: `listener.inbound.ssl.*`). */
+export interface InboundTlsStats {
+  handshakes: number;
+  /** Connections refused: plain text on a STRICT port, handshake errors, certificates refused. */
+  refused: number;
+  plaintext: number;
+}
+
+/** Hands a connection to the HTTP listener: the socket to speak HTTP on and its security (undefined = plain text). */
+export type Serve = (socket: Socket, security: DownstreamSecurity | undefined) => void;
+
+function peerKey(socket: Socket): string {
+  return `${socket.remoteAddress ?? ""}|${socket.remotePort ?? 0}`;
+}
+
+/** Time a client gets to send its first bytes (PERMISSIVE) or complete the TLS handshake. */
+export const handshakeTimeoutMs = 10_000;
+
+/** TLS record content type `handshake` (RFC 8446 §5.1): the first byte of every ClientHello. */
+const tlsHandshakeRecord = 0x16;
+
+export class InboundTls {
+  readonly stats: InboundTlsStats = { handshakes: 0, refused: 0, plaintext: 0 };
+  private readonly mesh: MeshTls;
+  private readonly mode: () => MtlsMode;
+  private readonly logger: Logger;
+  /** `serve` callbacks of connections in their handshake, by remote address and port. */
+  private readonly waiting = new Map<string, Serve>();
+
+  /** `mode` is read for every new connection (the effective mode of the listener's port under the current config). */
+  constructor(mesh: MeshTls, mode: () => MtlsMode, logger: Logger) {
+    this.mesh = mesh;
+    this.mode = mode;
+    this.logger = logger;
+    mesh.server.on("secureConnection", (socket: TLSSocket) => this.onSecure(socket));
+    mesh.server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
+      this.refuse(`tls_handshake_failed:${error.code ?? error.message}`, socket);
+    });
+  }
+
+  /** Takes a new connection: calls `serve` with the socket to speak HTTP on (the TLS socket, or the raw one for plain text) and its security. */
+  accept(socket: Socket, serve: Serve): void {
+    const mode = this.mode();
+    if (mode === "DISABLE") {
+      this.stats.plaintext += 1;
+      serve(socket, undefined);
+      return;
+    }
+    if (!this.mesh.canServe) {
+      if (mode === "STRICT") {
+        this.logger.warn("STRICT mutual TLS but the sidecar has no certificate (--cert-dir or --ca-address): connection refused");
+        this.stats.refused += 1;
+        socket.destroy();
+        return;
+      }
+      this.stats.plaintext += 1;
+      serve(socket, undefined);
+      return;
+    }
+    if (mode === "STRICT") {
+      this.handshake(socket, serve);
+      return;
+    }
+    // PERMISSIVE: look at the first byte, then give the bytes back to whoever reads next. A client
+    // that sends nothing is closed after the handshake timeout (slowloris before any protocol).
+    const onSilent = (): void => {
+      socket.destroy();
+    };
+    socket.setTimeout(handshakeTimeoutMs, onSilent);
+    socket.once("data", (chunk: Buffer) => {
+      socket.setTimeout(0);
+      socket.off("timeout", onSilent);
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === tlsHandshakeRecord) {
+        this.handshake(socket, serve);
+      } else {
+        this.stats.plaintext += 1;
+        serve(socket, undefined);
+        socket.resume();
+      }
+    });
+    socket.on("error", () => undefined);
+  }
+
+  private handshake(socket: Socket, serve: Serve): void {
+    // node:tls wraps the raw socket inside the server's connection listener and hands out the TLS
+    // socket at 'secureConnection'; both have the same remote address and port, unique among the
+    // listener's open connections, which ties the two together.
+    const key = peerKey(socket);
+    this.waiting.set(key, serve);
+    socket.once("close", () => {
+      if (this.waiting.get(key) === serve) this.waiting.delete(key);
+    });
+    this.mesh.server.emit("connection", socket);
+  }
+
+  private onSecure(socket: TLSSocket): void {
+    const key = peerKey(socket);
+    const serve = this.waiting.get(key);
+    this.waiting.delete(key);
+    if (!serve) {
+      socket.destroy();
+      return;
+    }
+    this.stats.handshakes += 1;
+    if (!socket.authorized) {
+      this.refuse(`client_certificate_refused:${String(socket.authorizationError ?? "no certificate")}`, socket);
+      return;
+    }
+    const identity = this.mesh.current;
+    const peer = identity ? verifyClientChain(socket.getPeerCertificate(true), { bundles: identity.bundles, now: new Date() }) : undefined;
+    if (!peer?.ok) {
+      this.refuse(`client_certificate_refused:${peer ? `${peer.reason}: ${peer.detail}` : "no identity"}`, socket);
+      return;
+    }
+    serve(socket, { peerSpiffeId: peer.spiffeId, peerPrincipal: principalOf(peer.spiffeId), tlsVersion: socket.getProtocol() ?? "", alpn: socket.alpnProtocol || "" });
+  }
+
+  private refuse(reason: string, socket: TLSSocket | Socket | undefined): void {
+    this.stats.refused += 1;
+    if (socket) this.waiting.delete(peerKey(socket));
+    this.logger.debug("inbound connection refused", { reason, remote: socket?.remoteAddress ?? "" });
+    socket?.destroy();
+  }
+}

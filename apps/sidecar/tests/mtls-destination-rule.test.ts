@@ -1,0 +1,131 @@
+// DestinationRule tls modes on real sockets: SIMPLE (server verified against caCertificates and
+// subjectAltNames), MUTUAL (plus a client certificate from files), a SAN mismatch (503 UF with the
+// TLS detail), insecureSkipVerify, and DISABLE towards an endpoint with a sidecar (plain text wins
+// over auto mTLS). Without subjectAltNames the server is checked against the SNI host name, as Istio
+// does with VERIFY_CERTIFICATE_AT_CLIENT (the default since 1.20). The upstream is a node:https server requiring (or not) a client certificate.
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { send } from "./support/http-client.ts";
+import { createTestPki, writeCertDir, type TestPki } from "./support/mesh-pki.ts";
+import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
+import { startUpstream, type UpstreamServer } from "./support/upstream-server.ts";
+
+let root: string;
+let pki: TestPki;
+let https: Server;
+let httpsPort = 0;
+let plain: UpstreamServer;
+let client: TestSidecar;
+const clientCerts: string[] = [];
+
+function service(name: string, port: number, labels = ""): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: default }
+spec:
+  hosts: [${name}.example.com]
+  resolution: STATIC
+  ports: [{ number: 80, name: http }]
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${port} }${labels} }]
+`;
+}
+
+function rule(name: string, tls: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ${name}, namespace: default }
+spec:
+  host: ${name}.example.com
+  trafficPolicy:
+    tls: ${tls}
+`;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "meshwork-dr-tls-"));
+  pki = await createTestPki();
+  const serverSvid = await pki.issue("external", "payments");
+  const clientSvid = await pki.issue("default", "web");
+  const files = join(root, "files");
+  await mkdir(files);
+  await writeFile(join(files, "ca.pem"), pki.rootPem);
+  await writeFile(join(files, "client.pem"), clientSvid.chainPem);
+  await writeFile(join(files, "client.key"), clientSvid.keyPem);
+  https = createServer({ cert: serverSvid.chainPem, key: serverSvid.keyPem, ca: pki.rootPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const peer = (req.socket as import("node:tls").TLSSocket).getPeerCertificate();
+    const uri = peer.subjectaltname ?? "";
+    if (uri) clientCerts.push(uri);
+    res.end(uri ? `client ${uri}` : "no client certificate");
+  });
+  await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
+  httpsPort = (https.address() as { port: number }).port;
+  plain = await startUpstream("plain");
+  const f = (name: string): string => join(files, name);
+  const config = join(root, "config");
+  await mkdir(config);
+  await writeFile(
+    join(config, "mesh.yaml"),
+    [
+      service("simple", httpsPort),
+      rule("simple", `{ mode: SIMPLE, caCertificates: ${f("ca.pem")}, subjectAltNames: [spiffe://cluster.local/ns/external/sa/payments] }`),
+      service("mutual", httpsPort),
+      rule("mutual", `{ mode: MUTUAL, caCertificates: ${f("ca.pem")}, clientCertificate: ${f("client.pem")}, privateKey: ${f("client.key")}, sni: payments.example.com, subjectAltNames: [spiffe://cluster.local/ns/external/sa/payments] }`),
+      service("wrongsan", httpsPort),
+      rule("wrongsan", `{ mode: SIMPLE, caCertificates: ${f("ca.pem")}, subjectAltNames: [spiffe://cluster.local/ns/external/sa/billing] }`),
+      service("insecure", httpsPort),
+      rule("insecure", "{ mode: SIMPLE, insecureSkipVerify: true }"),
+      service("nosidecar", plain.port, ", labels: { security.istio.io/tlsMode: istio }"),
+      rule("nosidecar", "{ mode: DISABLE }"),
+    ].join("---\n"),
+  );
+  const certs = await writeCertDir(join(root, "certs"), clientSvid, pki.rootPem);
+  client = await startTestSidecar(["--config", config, "--cert-dir", certs, "--labels", "app=web", "--inbound-port=-1"], root, "client");
+});
+
+afterAll(async () => {
+  await client?.stop();
+  https?.closeAllConnections();
+  await new Promise<void>((resolve) => (https ? https.close(() => resolve()) : resolve()));
+  await plain?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe("DestinationRule tls", () => {
+  it("SIMPLE verifies the server against caCertificates and subjectAltNames, without a client certificate", async () => {
+    const response = await send(client.port("outbound"), { host: "simple.example.com" });
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("no client certificate");
+  });
+
+  it("MUTUAL presents the client certificate from the files", async () => {
+    const response = await send(client.port("outbound"), { host: "mutual.example.com" });
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("client URI:spiffe://cluster.local/ns/default/sa/web");
+  });
+
+  it("a server whose SANs are not the rule's is refused: 503 UF with the TLS detail", async () => {
+    const response = await send(client.port("outbound"), { host: "wrongsan.example.com" });
+    expect(response.status).toBe(503);
+    let entry: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !entry; i++) {
+      entry = (await client.accessLog()).find((e) => e["authority"] === "wrongsan.example.com");
+      if (!entry) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(String(entry?.["response_flags"])).toContain("UF");
+    expect(String(entry?.["response_code_details"])).toContain("TLS_error:san_mismatch");
+  });
+
+  it("insecureSkipVerify accepts a server the proxy cannot verify", async () => {
+    const response = await send(client.port("outbound"), { host: "insecure.example.com" });
+    expect(response.status).toBe(200);
+  });
+
+  it("DISABLE keeps plain text to an endpoint that has a sidecar (the rule wins over auto mTLS)", async () => {
+    const response = await send(client.port("outbound"), { host: "nosidecar.example.com" });
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("plain");
+  });
+});

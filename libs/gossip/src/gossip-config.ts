@@ -1,0 +1,105 @@
+// Settings of the gossip core, with memberlist's DefaultLANConfig values as defaults.
+
+/** Tunables; every duration is in milliseconds of the driver's clock. */
+export interface GossipSettings {
+  /** SWIM protocol period: one probe per interval (scaled by the health multiplier). */
+  readonly probeIntervalMs: number;
+  /** How long to wait for a direct ack before indirect probes (scaled by the health multiplier). */
+  readonly probeTimeoutMs: number;
+  /** k of SWIM's ping-req: members asked to probe indirectly. */
+  readonly indirectChecks: number;
+  /** λ of the retransmit limit λ·ceil(log10(n+1)). */
+  readonly retransmitMult: number;
+  /** Minimum suspicion timeout = suspicionMult · max(1, log10 n) · probeInterval. */
+  readonly suspicionMult: number;
+  /** Lifeguard: maximum suspicion timeout = this · minimum. */
+  readonly suspicionMaxTimeoutMult: number;
+  /** Lifeguard: the local health multiplier's ceiling (1 disables it). */
+  readonly awarenessMaxMultiplier: number;
+  /** How often piggybacked updates are pushed to `gossipNodes` random members. */
+  readonly gossipIntervalMs: number;
+  readonly gossipNodes: number;
+  /** Dead members keep receiving gossip this long (so they can learn of and refute their death). */
+  readonly gossipToTheDeadMs: number;
+  /** Push/pull anti-entropy period, scaled up beyond 32 members (memberlist pushPullScale); 0 disables. */
+  readonly pushPullIntervalMs: number;
+  /**
+   * Periodic push/pulls first compare digests of the two views and exchange full state only if
+   * they differ (not in memberlist; it saves the full-state cost in a quiet cluster).
+   */
+  readonly pushPullDigests: boolean;
+  /** Largest datagram sent, memberlist's UDPBufferSize. */
+  readonly maxPacketBytes: number;
+  /** Largest push/pull exchange accepted. */
+  readonly maxStreamBytes: number;
+  /**
+   * How often a push/pull is tried with a random failed member, so that the two sides of a healed
+   * partition find each other again (serf's reconnect; memberlist alone never talks to the dead).
+   * 0 disables.
+   */
+  readonly reconnectIntervalMs: number;
+  /** Dead and left members are forgotten this long after their death (serf's reap). */
+  readonly reapAfterMs: number;
+  /** Default query timeout = gossipInterval · queryTimeoutMult · ceil(log10(n+1)) (serf). */
+  readonly queryTimeoutMult: number;
+  /** Lamport times of events kept for de-duplication; older events are dropped (serf EventBuffer). */
+  readonly eventBufferSize: number;
+  /**
+   * Lifeguard on (default): health multiplier, nacks, dynamic suspicion timeouts and the buddy
+   * system. Off: plain SWIM with memberlist's fixed suspicion timeout (for comparison runs).
+   */
+  readonly lifeguard: boolean;
+}
+
+export const DEFAULT_GOSSIP_SETTINGS: GossipSettings = {
+  probeIntervalMs: 1_000,
+  probeTimeoutMs: 500,
+  indirectChecks: 3,
+  retransmitMult: 4,
+  suspicionMult: 4,
+  suspicionMaxTimeoutMult: 6,
+  awarenessMaxMultiplier: 8,
+  gossipIntervalMs: 200,
+  gossipNodes: 3,
+  gossipToTheDeadMs: 30_000,
+  pushPullIntervalMs: 30_000,
+  pushPullDigests: true,
+  maxPacketBytes: 1_400,
+  maxStreamBytes: 16 * 1024 * 1024,
+  reconnectIntervalMs: 30_000,
+  reapAfterMs: 24 * 3_600_000,
+  queryTimeoutMult: 16,
+  eventBufferSize: 512,
+  lifeguard: true,
+};
+
+/** Memberlist's pushPullScale: the period grows with log2(n) beyond 32 members. */
+export function pushPullInterval(intervalMs: number, members: number): number {
+  if (members <= 32) return intervalMs;
+  return intervalMs * (Math.ceil(Math.log2(members) - Math.log2(32)) + 1);
+}
+
+/** Checks settings; returns the first problem, naming the setting and the fix. */
+export function checkGossipSettings(s: GossipSettings): string | undefined {
+  const positive: (keyof GossipSettings)[] = [
+    "probeIntervalMs",
+    "probeTimeoutMs",
+    "retransmitMult",
+    "suspicionMult",
+    "suspicionMaxTimeoutMult",
+    "awarenessMaxMultiplier",
+    "gossipIntervalMs",
+    "maxPacketBytes",
+    "maxStreamBytes",
+    "queryTimeoutMult",
+    "eventBufferSize",
+  ];
+  for (const key of positive) {
+    const value = s[key];
+    if (typeof value !== "number" || !(value > 0)) return `gossip settings: ${key} must be a positive number, got ${String(value)}`;
+  }
+  if (s.probeTimeoutMs >= s.probeIntervalMs) return `gossip settings: probeTimeoutMs (${s.probeTimeoutMs}) must be below probeIntervalMs (${s.probeIntervalMs})`;
+  if (s.maxPacketBytes < 512) return `gossip settings: maxPacketBytes must be at least 512 to fit a probe and an alive message, got ${s.maxPacketBytes}`;
+  if (s.suspicionMaxTimeoutMult < 1) return `gossip settings: suspicionMaxTimeoutMult must be >= 1, got ${s.suspicionMaxTimeoutMult}`;
+  return undefined;
+}

@@ -1,0 +1,90 @@
+// Istio's route for a service host no VirtualService covers: every request of every port to
+// `outbound|<port>||<host>`. Used by buildProxyConfig (standalone) and assembleProxyConfig (pushed config).
+import { findVirtualHost } from "../find-route.ts";
+import { compileRetryPolicy } from "../parse-retry-on.ts";
+import type { ServicePort } from "../proxy-config.ts";
+import { domainAliases, type HostContext } from "../resolve-host.ts";
+import type { CompiledMatch, CompiledRoute, GatewayRoutes, RouteTable, VirtualHost } from "../route-table.ts";
+
+/** `table` with a default virtual host for every service host of `services` that gateway `mesh` does not cover yet. */
+export function addDefaultRoutes(table: RouteTable, services: readonly ServicePort[], context: HostContext): RouteTable {
+  const mesh = table.gateways.get("mesh");
+  const exact = new Map(mesh?.exact);
+  const wildcards = [...(mesh?.wildcards ?? [])];
+  const covered = (host: string): boolean => {
+    if (!mesh) return false;
+    if (host.startsWith("*")) return mesh.wildcards.some((w) => `*${w.suffix}` === host || w.suffix === "");
+    return findVirtualHost(mesh, host) !== undefined;
+  };
+  const done = new Set<string>();
+  for (const service of services) {
+    if (done.has(service.host)) continue;
+    done.add(service.host);
+    if (covered(service.host)) continue;
+    const vhost = defaultVirtualHost(service.host, context);
+    for (const domain of vhost.domains) {
+      if (domain.startsWith("*")) {
+        if (!wildcards.some((w) => `*${w.suffix}` === domain)) wildcards.push({ suffix: domain.slice(1), host: vhost });
+      } else if (!exact.has(domain)) {
+        exact.set(domain, vhost);
+      }
+    }
+  }
+  wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
+  const gateways = new Map<string, GatewayRoutes>(table.gateways);
+  gateways.set("mesh", { exact, wildcards });
+  return { gateways, issues: table.issues };
+}
+
+const meshOnly: ReadonlySet<string> = new Set(["mesh"]);
+
+/** The virtual host `<host>` with one route `default`: no match conditions, Istio's default retries, no timeout. */
+function defaultVirtualHost(host: string, context: HostContext): VirtualHost {
+  const match: CompiledMatch = {
+    name: undefined,
+    uri: undefined,
+    scheme: undefined,
+    method: undefined,
+    authority: undefined,
+    headers: [],
+    queryParams: [],
+    port: undefined,
+    sourceLabels: [],
+    sourceNamespace: undefined,
+    gateways: meshOnly,
+  };
+  const route: CompiledRoute = {
+    type: "route",
+    name: "default",
+    routeIndex: 0,
+    matchIndex: 0,
+    virtualService: host,
+    match,
+    action: {
+      type: "forward",
+      destinations: [
+        {
+          host,
+          subset: undefined,
+          port: undefined,
+          cluster: `outbound|||${host}`,
+          subsetLabels: {},
+          weight: 100,
+          cumulativeWeight: 100,
+          requestHeaders: undefined,
+          responseHeaders: undefined,
+        },
+      ],
+      totalWeight: 100,
+    },
+    rewrite: undefined,
+    requestHeaders: undefined,
+    responseHeaders: undefined,
+    timeoutMs: undefined,
+    retries: compileRetryPolicy(undefined),
+    fault: undefined,
+    mirrors: [],
+    cors: undefined,
+  };
+  return { name: host, domains: domainAliases(host, context.namespace, context.domainSuffix), routes: [route], matches: [match] };
+}
