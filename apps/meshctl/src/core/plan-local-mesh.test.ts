@@ -13,7 +13,7 @@ describe("planLocalMesh", () => {
       "reviews-v1-sidecar", "reviews-v1", "reviews-v2-sidecar", "reviews-v2", "reviews-v3-sidecar", "reviews-v3", "ratings-v1-sidecar", "ratings-v1",
     ]);
     // Every listening port (a sidecar's --app-port is its app's --port, so it is not one of them; listeners turned off are written --outbound-port=-1).
-    const ports = plan.processes.flatMap((p) => p.args.filter((value, i) => /-port$/.test(p.args[i - 1] ?? "") && p.args[i - 1] !== "--app-port"));
+    const ports = plan.processes.flatMap((p) => p.args.filter((_, i) => /-port$/.test(p.args[i - 1] ?? "") && p.args[i - 1] !== "--app-port"));
     expect(new Set(ports).size).toBe(ports.length);
     expect(plan.processes.find((p) => p.name === "control-plane-1")?.after).toEqual(["registry-1", "registry-2", "registry-3"]);
     expect(plan.processes.find((p) => p.name === "reviews-v2")?.after).toEqual(["reviews-v2-sidecar"]);
