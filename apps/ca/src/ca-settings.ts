@@ -27,6 +27,6 @@ export const caSettings = defineSettings({
   kubeApiServer: { type: "string", env: "MESHWORK_CA_KUBE_API_SERVER", valueName: "URL", description: "Kubernetes API server (https://...): accept service-account tokens, checked by TokenReview." },
   kubeTokenFile: { type: "string", env: "MESHWORK_CA_KUBE_TOKEN_FILE", valueName: "FILE", description: "The CA's bearer token for the API server (may create tokenreviews); with --kube-api-server." },
   kubeCaFile: { type: "string", env: "MESHWORK_CA_KUBE_CA_FILE", valueName: "FILE", description: "PEM roots of the API server's certificate; with --kube-api-server." },
-  issuanceWorkers: { type: "number", integer: true, default: 0, env: "MESHWORK_CA_ISSUANCE_WORKERS", description: "Worker threads for token/CSR checks and signing (0: on the main thread, which also serves gRPC/TLS)." },
+  issuanceWorkers: { type: "number", integer: true, default: 1, env: "MESHWORK_CA_ISSUANCE_WORKERS", description: "Worker threads for token/CSR checks and signing, beside the main thread that serves gRPC/TLS (0: everything on the main thread)." },
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
 });

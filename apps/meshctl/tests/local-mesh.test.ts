@@ -16,10 +16,13 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** A base port whose 500-port block has nothing listening at the ports the plan uses first. */
+/**
+ * A base port whose 500-port block has nothing listening at the ports the plan uses first, below
+ * Linux's ephemeral range (32768+), where outgoing connections would take ports of the block.
+ */
 async function freeBlock(): Promise<number> {
   for (;;) {
-    const base = 30_000 + Math.floor(Math.random() * 300) * 100;
+    const base = 20_000 + Math.floor(Math.random() * 120) * 100;
     const probes = await Promise.all([0, 100, 110, 200, 202, 250].map((offset) => isFree(base + offset)));
     if (probes.every(Boolean)) return base;
   }
@@ -27,7 +30,7 @@ async function freeBlock(): Promise<number> {
 
 async function freeGatewayPort(): Promise<number> {
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 9_000);
+    const port = 10_000 + Math.floor(Math.random() * 9_000);
     if (await isFree(port)) return port;
   }
 }

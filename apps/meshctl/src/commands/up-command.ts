@@ -118,6 +118,8 @@ export function upCommand(io: LocalMeshIo): Command {
         await io.removeFile(statePath);
       });
       const saveState = () => io.writeTextFile(statePath, `${JSON.stringify({ pid: io.pid, processes: supervisor.pids.map((p) => ({ ...p, readyUrl: plan.processes.find((s) => s.name === p.name)?.readyUrl ?? "" })), urls: plan.urls } satisfies UpState, null, 2)}\n`);
+      // Written now (meshctl's pid, so `meshctl down` works while parts still start) and again once all are ready.
+      await saveState();
       const failure = supervisor.failed.then((f) => ({ type: "failed" as const, ...f }));
       try {
         const outcome = await Promise.race([supervisor.start(plan.processes, signal).then(() => ({ type: "ready" as const })), failure]);
