@@ -9,5 +9,9 @@ export default defineConfig({
     // Each suite builds what it runs; builds on a loaded 2-core machine take a while.
     hookTimeout: 180_000,
     testTimeout: 60_000,
+    // istio-tasks/ and drills/ share one local mesh (started on first use, stopped at the end of
+    // the run): their files must not run at the same time.
+    fileParallelism: false,
+    globalSetup: ["istio-tasks/support/global-setup.ts"],
   },
 });

@@ -8,7 +8,7 @@
 // then reads VmRSS (and PSS) from /proc. Each figure is the median of --runs fresh starts.
 // Beside it, the floors: a bare Node http server, and the sidecar with the 1-service bench config.
 // Goal (issue 3): RSS ≤ 60 MB idle with 1,000 services configured. A figure, not a test.
-// Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json]
+// Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json] [--node-flags "…"]
 //        (build first: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar)
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +29,8 @@ const { values: opts } = parseArgs({
     settle: { type: "string", default: "5" },
     json: { type: "boolean", default: false },
     "keep-config": { type: "boolean", default: false },
+    // Node/V8 flags for the sidecar instead of those of its launcher's shebang (experiments).
+    "node-flags": { type: "string" },
   },
 });
 const SERVICES = Number(opts.services);
@@ -223,7 +225,7 @@ function shebangNodeFlags(file) {
 
 function sidecarArgs(configDir) {
   return [
-    ...shebangNodeFlags(SIDECAR),
+    ...(opts["node-flags"] !== undefined ? opts["node-flags"].split(/\s+/).filter(Boolean) : shebangNodeFlags(SIDECAR)),
     SIDECAR,
     "--config", configDir,
     "--outbound-port", "0", "--inbound-port", "0", "--app-port", "18080",

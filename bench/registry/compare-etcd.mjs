@@ -18,7 +18,7 @@
 //
 // usage: node bench/registry/compare-etcd.mjs [--quick] [--runs 3] [--duration 10] [--clients 64]
 //          [--seq-n 2000] [--kills 10] [--rss-keys 100000] [--only etcd|registry]
-//          [--registry tsx|dist] [--tick-ms N] [--profile] [--skip a,b] [--out file.json]
+//          [--registry tsx|dist] [--tick-ms N] [--profile] [--skip a,b] [--node-flags="--flag ..."] [--out file.json]
 //   --quick       runs 1, duration 3 s, seq-n 300, kills 3, rss-keys 20000 (development)
 //   --registry    dist (default; needs `npx nx build registry`) = node apps/registry/dist/main.js,
 //                 tsx = node --import tsx --conditions=@meshwork/source apps/registry/src/main.ts
@@ -27,6 +27,8 @@
 //   --profile     afterwards, a fresh registry cluster under node --cpu-prof, the put load at
 //                 --clients for --duration, then a self-time breakdown of the leader's profile
 //   --skip        phases to skip: seq,put,get,rss,failover
+//   --rss-settle  also record the RSS this many seconds after the fill, once idle (default 3: only the 3 s figure)
+//   --node-flags  extra node/V8 flags for every registry process, e.g. --node-flags=--max-semi-space-size=2
 // Needs: etcd on PATH (apt-get install -y etcd-server), Node 20. Everything listens on 127.0.0.1;
 // only the processes this script started are signalled. Data under a fresh os.tmpdir() dir.
 import { execFileSync, spawn } from "node:child_process";
@@ -150,12 +152,12 @@ async function runLoad(job) {
       const op = job.mode;
       if (op === "get") { let i = 0; await Promise.all(Array.from({ length: 32 }, async () => { while (i < keys) await client.put(key(i++), value); })); }
       for (let i = 0; i < job.clients * 5; i++) await client[op](key(i % keys), value);
-      const lat = []; let errors = 0, seq = 0;
+      const lat = []; let errors = 0, seq = 0; const errorSamples = [];
       const cpu = startCpu(job.pids); const t0 = performance.now(); const end = t0 + job.duration * 1000;
       await Promise.all(Array.from({ length: job.clients }, async () => {
-        while (performance.now() < end) { const k = key(seq++ % keys); try { lat.push(await timed(() => client[op](k, value))); } catch { errors++; } }
+        while (performance.now() < end) { const k = key(seq++ % keys); const t = performance.now(); try { lat.push(await timed(() => client[op](k, value))); } catch (e) { errors++; if (errorSamples.length < 5) errorSamples.push(`${String(e?.message ?? e).slice(0, 120)} after ${Math.round(performance.now() - t)} ms`); } }
       }));
-      return summary(lat, errors, (performance.now() - t0) / 1000, cpu, { clients: job.clients });
+      return summary(lat, errors, (performance.now() - t0) / 1000, cpu, { clients: job.clients, ...(errorSamples.length ? { error_samples: errorSamples } : {}) });
     }
     if (job.mode === "fill") {
       // job.keys distinct keys with job.clients writers (for the RSS figure)
@@ -201,17 +203,20 @@ const { values: o } = parseArgs({
     quick: { type: "boolean", default: false },
     runs: { type: "string" }, duration: { type: "string" }, clients: { type: "string", default: "64" },
     "seq-n": { type: "string" }, kills: { type: "string" }, "rss-keys": { type: "string" },
-    only: { type: "string" }, registry: { type: "string", default: "dist" }, "tick-ms": { type: "string" },
+    only: { type: "string" }, "rss-settle": { type: "string", default: "3" }, registry: { type: "string", default: "dist" }, "tick-ms": { type: "string" },
     profile: { type: "boolean", default: false }, skip: { type: "string", default: "" }, out: { type: "string" },
+    "node-flags": { type: "string", default: "" },
     "keep-dir": { type: "boolean", default: false }, heap: { type: "boolean", default: false }, "no-pin": { type: "boolean", default: false }, target: { type: "string", default: "all" },
   },
 });
 const q = o.quick;
 const cfg = {
   runs: Number(o.runs ?? (q ? 1 : 3)), duration: Number(o.duration ?? (q ? 3 : 10)), clients: Number(o.clients),
-  seqN: Number(o["seq-n"] ?? (q ? 300 : 2000)), kills: Number(o.kills ?? (q ? 3 : 10)), rssKeys: Number(o["rss-keys"] ?? (q ? 20_000 : 100_000)),
+  seqN: Number(o["seq-n"] ?? (q ? 300 : 2000)), rssSettle: Number(o["rss-settle"]), kills: Number(o.kills ?? (q ? 3 : 10)), rssKeys: Number(o["rss-keys"] ?? (q ? 20_000 : 100_000)),
 };
 const skip = new Set(o.skip.split(",").filter(Boolean));
+// --node-flags "--max-semi-space-size=2 ...": extra node/V8 flags for every registry process (A/B of runtime settings)
+const nodeFlags = o["node-flags"].split(/\s+/).filter(Boolean);
 const base = mkdtempSync(join(tmpdir(), "compare-etcd-"));
 const started = new Set(); // every child we spawned, so exit handlers signal only those
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -312,7 +317,7 @@ async function registryCluster({ name = "registry", nodeArgs = [], tag = "regist
   const start = async (i) => {
     mkdirSync(join(dir, ids[i]), { recursive: true });
     const admin = (await portFlags()).flatMap((f) => [f, String(extraPorts.get(f)[i])]);
-    members[i] = spawnTracked(process.execPath, [...nodeArgs.map((a) => a.replace("%DIR%", join(dir, ids[i]))), ...entry, "--node-id", ids[i], "--peers", peers, "--data-dir", join(dir, ids[i], "data"),
+    members[i] = spawnTracked(process.execPath, [...nodeFlags, ...nodeArgs.map((a) => a.replace("%DIR%", join(dir, ids[i]))), ...entry, "--node-id", ids[i], "--peers", peers, "--data-dir", join(dir, ids[i], "data"),
       "--raft-port", String(ports[i].raft), "--http-port", String(ports[i].http), "--log-level", "warn", ...admin, ...tick], join(dir, ids[i], "stdout.log"));
   };
   for (let i = 0; i < 3; i++) await start(i);
@@ -405,7 +410,11 @@ try {
       const fill = await load(s, { mode: "fill", keys: cfg.rssKeys, clients: cfg.clients, timeoutMs: 10_000 });
       await sleep(3000);
       const after = s.pids().map(rssMb);
-      results.runs[s.name].rss = { keys: cfg.rssKeys, rss_mb_before: before, rss_mb: after, max_mb: Math.max(...after), data_dir_mb: dirMb(s.dir), fill };
+      // --rss-settle S: also the RSS S s after the fill, once idle (V8's memory reducer and Go's
+      // scavenger return memory a while after a burst); the 3 s figure stays the verdict.
+      let settled = null;
+      if (cfg.rssSettle > 3) { await sleep((cfg.rssSettle - 3) * 1000); settled = s.pids().map(rssMb); }
+      results.runs[s.name].rss = { keys: cfg.rssKeys, rss_mb_before: before, rss_mb: after, max_mb: Math.max(...after), ...(settled ? { settle_s: cfg.rssSettle, rss_mb_settled: settled, max_mb_settled: Math.max(...settled) } : {}), data_dir_mb: dirMb(s.dir), fill };
       if (o.heap && s.name === "registry") results.runs[s.name].heap = await heapOf(s);
       log(`rss ${s.name} ${cfg.rssKeys} keys: ${after.join(" / ")} MB (before ${before.join(" / ")}), fill ${fill.ops_per_s} ops/s, data ${results.runs[s.name].rss.data_dir_mb} MB`);
     }
@@ -506,7 +515,7 @@ function report(res) {
   const e = res.summary.etcd, g = res.summary.registry;
   const L = [];
   L.push(`# registry vs etcd (${res.started}${q ? ", QUICK" : ""})`, "");
-  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
+  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
   L.push("CPU columns: `gen` = load generator cores; `srv ms/op` = CPU-ms of all 3 server processes per operation; `gen ms/op` = load generator CPU-ms per op; `other` = cores used by other tasks on the machine during the phase (noise).", "");
   const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : "–");
   const row = (label, name, x) => x ? `| ${label} | ${name} | ${x.ops_per_s} | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.client_cores} | ${x.srv ?? x.server_cpu_ms_per_op} | ${x.client_cpu_ms_per_op} | ${x.leader_max_cores} | ${x.other_cores} | ${x.fsyncs_per_s == null ? "–" : Math.round(x.fsyncs_per_s)} | ${x.entries_per_fsync ?? "–"} | ${x.fsync_ms ?? "–"} |` : `| ${label} | ${name} | – |`;
@@ -526,7 +535,7 @@ function report(res) {
   }
   if (e?.rss || g?.rss) {
     L.push("| RSS after load | keys | RSS MB per node | max MB | data dir MB (3 nodes) | fill ops/s | fill gen cores |", "|---|---|---|---|---|---|---|");
-    for (const [n, x] of [["etcd", e], ["registry", g]]) if (x?.rss) L.push(`| ${n} | ${x.rss.keys} | ${x.rss.rss_mb.join(" / ")} | ${x.rss.max_mb} | ${x.rss.data_dir_mb} | ${x.rss.fill.ops_per_s} | ${x.rss.fill.cpu.client_cores} |`);
+    for (const [n, x] of [["etcd", e], ["registry", g]]) if (x?.rss) L.push(`| ${n} | ${x.rss.keys} | ${x.rss.rss_mb.join(" / ")}${x.rss.rss_mb_settled ? ` (after ${x.rss.settle_s} s idle: ${x.rss.rss_mb_settled.join(" / ")})` : ""} | ${x.rss.max_mb}${x.rss.max_mb_settled ? ` (${x.rss.max_mb_settled})` : ""} | ${x.rss.data_dir_mb} | ${x.rss.fill.ops_per_s} | ${x.rss.fill.cpu.client_cores} |`);
     if (g?.rss && res.runs.registry.heap) {
       const h = res.runs.registry.heap;
       L.push("", `registry leader after the fill: ${h.proc}; V8 heap (self sizes) ${h.totalMb} MB:`, "", "| kind | count | MB |", "|---|---|---|");

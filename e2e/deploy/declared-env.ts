@@ -9,10 +9,7 @@ import { repoRoot } from "./render-kustomize.ts";
  * Settings that deploy/ sets although no app declares them yet: the names
  * docs/design/kubernetes.md proposes for work in progress. Remove each once its app has it.
  */
-export const placeholderEnv: ReadonlySet<string> = new Set([
-  "MESHWORK_DISCOVERY_ADDRESS", // sidecar: discovery client (config push from the control plane)
-  "MESHWORK_PROXY_MODE", // sidecar: router mode for the ingress gateway
-]);
+export const placeholderEnv: ReadonlySet<string> = new Set<string>([]);
 
 const cache = new Map<string, Set<string>>();
 

@@ -25,6 +25,7 @@ describe.each(apps)("apps/%s/Dockerfile", (app) => {
     const users = [...text.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
     expect(users.at(-1)).toMatch(/^[1-9][0-9]*(:[1-9][0-9]*)?$/);
     expect(text).toMatch(/^HEALTHCHECK /m);
-    expect(text).toContain(`ENTRYPOINT ["node", "/app/apps/${app}/dist/main.js"]`);
+    // Node flags may precede the entry (the sidecar's V8 memory flags).
+    expect(text).toMatch(new RegExp(`ENTRYPOINT \\["node", (?:"--[a-z0-9-]+(?:=[^"]*)?", )*"/app/apps/${app}/dist/main\\.js"\\]`));
   });
 });

@@ -1,7 +1,9 @@
 // The control plane's settings: flags and environment (docs/design/app-conventions.md), declared once.
+import { consoleSettings } from "./console/console-settings.ts";
 import { defineSettings } from "@meshwork/runtime";
 
 export const controlPlaneSettings = defineSettings({
+  ...consoleSettings,
   id: { type: "string", env: "MESHWORK_CONTROL_PLANE_ID", valueName: "ID", description: "This replica's id, sent to proxies and shown in proxy-status (default: hostname-pid)." },
   bind: { type: "string", default: "127.0.0.1", env: "MESHWORK_CONTROL_PLANE_BIND", valueName: "HOST", description: "Address the gRPC and admin listeners bind." },
   grpcPort: { type: "number", integer: true, default: 15010, env: "MESHWORK_CONTROL_PLANE_GRPC_PORT", description: "mesh.discovery.v1.DiscoveryService (config push to proxies); 0 picks one." },

@@ -3,8 +3,8 @@
 // with the parsed settings; tests call it in-process.
 import { readFile } from "node:fs/promises";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { DiscoveryServiceService, type RegistryServiceInstance } from "@meshwork/protocol";
-import { ProxyCompiler, type CatalogInstance, type ComputedProxyConfig, type ConfigSnapshot, type MeshCatalog, type ProxyNode, type TrustBundleBody } from "@meshwork/proxy-core";
+import type { RegistryServiceInstance } from "@meshwork/protocol";
+import type { CatalogInstance, TrustBundleBody } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { formatIssue } from "@meshwork/config";
 import { readConfigDirectory, watchConfigDirectory } from "./adapters/config-directory.ts";
@@ -14,14 +14,19 @@ import { adminRoutes } from "./admin/admin-routes.ts";
 import { startAdminServer } from "./admin/admin-router.ts";
 import { ControlPlaneMetrics } from "./admin/control-plane-metrics.ts";
 import { ConfigStore } from "./config-store/config-store.ts";
+import { consoleOptionsFor, type ConsoleConfig } from "./console/console-settings.ts";
+import { registerConsoleRoutes } from "./console/console-routes.ts";
 import type { ConfigSourceName } from "./core/admit-config.ts";
 import { configPrefix } from "./core/config-key.ts";
 import { defaultInjectionTemplate } from "./injector/injection-template.ts";
 import { startInjectorServer } from "./injector/start-injector-server.ts";
 import { startKubernetesSources } from "./kubernetes/kubernetes-sources.ts";
+import { startCaRootPublisher } from "./kubernetes/start-ca-root-publisher.ts";
 import { DiscoveryServer } from "./push/discovery-server.ts";
+import { discoveryService } from "./push/encode-discovery-response.ts";
+import { storeCompiler } from "./push/store-compiler.ts";
 
-export interface ControlPlaneConfig {
+export interface ControlPlaneConfig extends ConsoleConfig {
   readonly id: string;
   readonly bind: string;
   readonly grpcPort: number;
@@ -94,7 +99,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
   const timers = { now: () => Date.now(), setTimeout: (cb: () => void, ms: number) => setTimeout(cb, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
   const discovery = new DiscoveryServer({
     controlPlaneId: config.id,
-    compute: compilerOf(store),
+    compute: storeCompiler(store),
     isReady: () => store.isReady,
     timers,
     debounce: { quietMs: config.debounceMs, maxMs: config.debounceMaxMs },
@@ -126,7 +131,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
     "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     ...(config.maxConnectionAgeMs > 0 ? { "grpc.max_connection_age_ms": config.maxConnectionAgeMs, "grpc.max_connection_age_grace_ms": 10_000 } : {}),
   });
-  grpc.addService(DiscoveryServiceService, discovery.service);
+  grpc.addService(discoveryService, discovery.service);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpc.bindAsync(`${config.bind}:${config.grpcPort}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
   );
@@ -181,6 +186,12 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
       logger: logger.child({ component: "kubernetes" }),
     });
     deps.onStop("kubernetes watches", () => kubernetes.stop());
+    // The mesh root in every namespace (Istio's istio-ca-root-cert), for workloads that verify the mesh.
+    const root = trustBundles[0]?.rootsPem.join("");
+    if (root !== undefined) {
+      const publisher = startCaRootPublisher({ kubeConfig, rootCertPem: root, logger: logger.child({ component: "ca-root-publisher" }) });
+      deps.onStop("ca root publisher", () => publisher.stop());
+    }
   }
   if (config.injectorPort !== undefined && config.injectorTlsCert !== undefined && config.injectorTlsKey !== undefined) {
     const injector = await startInjectorServer({
@@ -196,6 +207,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
 
   const kv = config.registryHttp.length > 0 ? createRegistryKv(config.registryHttp) : undefined;
   const router = adminRoutes({ store, discovery, metrics, kv, isServing: () => serving, defaultNamespace: config.defaultNamespace, controlPlaneId: config.id });
+  registerConsoleRoutes(router, consoleOptionsFor(config, { store, discovery }));
   const admin = await startAdminServer(router, { host: config.bind, port: config.adminPort });
   deps.onStop("admin listener", () => admin.close());
   // Registered last so it runs first: stop advertising readiness, then end the proxy streams
@@ -206,20 +218,6 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
   });
   logger.info("listening", { id: config.id, grpcPort, adminPort: admin.port, sources, registryGrpc: config.registryGrpc, configDir: config.configDir });
   return { grpcPort, adminPort: admin.port, store, discovery };
-}
-
-/**
- * Compiles proxies against the store's current snapshot and catalog: one ProxyCompiler per pair,
- * each handed the previous one so what a change cannot touch is reused.
- */
-function compilerOf(store: ConfigStore): (proxy: ProxyNode) => ComputedProxyConfig {
-  let current: { snapshot: ConfigSnapshot; catalog: MeshCatalog; compiler: ProxyCompiler } | undefined;
-  return (proxy) => {
-    if (current === undefined || current.snapshot !== store.snapshot || current.catalog !== store.catalog) {
-      current = { snapshot: store.snapshot, catalog: store.catalog, compiler: new ProxyCompiler(store.snapshot, store.catalog, current?.compiler) };
-    }
-    return current.compiler.compile(proxy);
-  };
 }
 
 function toCatalogInstance(i: RegistryServiceInstance): CatalogInstance {

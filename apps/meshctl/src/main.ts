@@ -5,11 +5,12 @@
 // stdout for servers, but a CLI's stdout is its result, which pipes and `-o json` rely on).
 
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { text } from "node:stream/consumers";
 import { fileURLToPath } from "node:url";
 import { runUntilStopped } from "@meshwork/runtime";
 import { createLogger } from "@meshwork/telemetry";
+import { importTokenIssuerKey, mintWorkloadToken, tokenIssuerFiles } from "@meshwork/workload-identity";
 import { ProcessSupervisor } from "./adapters/process-supervisor.ts";
 import { readSources, readTextFile } from "./adapters/read-sources.ts";
 import { analyzeCommand } from "./commands/analyze-command.ts";
@@ -17,6 +18,8 @@ import type { CommandIo } from "./commands/command.ts";
 import { caRotateRootCommand, caStatusCommand } from "./commands/ca-commands.ts";
 import { applyCommand, deleteCommand, getCommand } from "./commands/config-commands.ts";
 import { proxyConfigCommand, proxyStatusCommand } from "./commands/proxy-commands.ts";
+import { dashboardCommand } from "./commands/dashboard-command.ts";
+import { prometheusConfigCommand } from "./commands/prometheus-config-command.ts";
 import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "./commands/registry-commands.ts";
 import { tokenIssueCommand } from "./commands/token-issue-command.ts";
 import { downCommand, statusCommand, upCommand, type LocalMeshIo } from "./commands/up-command.ts";
@@ -24,6 +27,8 @@ import { validateCommand } from "./commands/validate-command.ts";
 import { EXIT_CODES } from "./core/exit-codes.ts";
 import { parseInvocation } from "./parse-invocation.ts";
 
+/** Workload tokens of the local mesh: minted at every `meshctl up`, valid for a week of running. */
+const localMeshTokenTtlSeconds = 7 * 24 * 3600;
 const colour = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === "";
 const localMesh: LocalMeshIo = {
   // src/main.ts and dist/main.js both sit two levels below apps/meshctl.
@@ -37,6 +42,23 @@ const localMesh: LocalMeshIo = {
   },
   removeFile: (path) => rm(path, { force: true }),
   supervise: (options) => new ProcessSupervisor({ cwd: localMesh.workspaceRoot, colour, ...options }),
+  mintWorkloadToken: async (spec) => {
+    const keyPath = join(spec.caDataDir, tokenIssuerFiles.privateKey);
+    const key = await importTokenIssuerKey(await readFile(keyPath, "utf8"), globalThis.crypto);
+    if (!key.ok) throw new Error(`${keyPath} is ${key.detail}`);
+    const token = await mintWorkloadToken({
+      privateKey: key.privateKey,
+      issuer: "meshwork",
+      audience: "meshwork-ca",
+      namespace: spec.namespace,
+      serviceAccount: spec.serviceAccount,
+      now: new Date(),
+      ttlSeconds: localMeshTokenTtlSeconds,
+      crypto: globalThis.crypto,
+    });
+    await mkdir(dirname(spec.path), { recursive: true });
+    await writeFile(spec.path, `${token}\n`, { mode: 0o600 });
+  },
   isAlive: (pid) => {
     try {
       process.kill(pid, 0);
@@ -52,7 +74,7 @@ const localMesh: LocalMeshIo = {
 const invocation = parseInvocation(process.argv.slice(2), process.env, [
   upCommand(localMesh),
   downCommand(localMesh),
-  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand]);
+  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, dashboardCommand, prometheusConfigCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);

@@ -16,13 +16,13 @@ import { WalCorruptionError } from "./storage/wal.ts";
 const agentMode = process.argv[2] === "agent";
 const read = readSettings(registrySettings, { argv: process.argv.slice(2), env: process.env });
 if (agentMode) {
-  // `meshwork-registry agent`: registers local services on the servers over HTTP and runs their checks (no Raft).
+  // `meshwork-registry agent`: registers local services on the servers over HTTP, runs their checks and gossips (no Raft).
   const agentRead = readSettings(agentSettings, { argv: process.argv.slice(3), env: process.env });
   if (agentRead.type === "help") {
     process.stdout.write(
       formatHelp(agentSettings, {
         usage: "meshwork-registry agent --server http://HOST:8500 (--service NAME:PORT [--check URL] | --service-file FILE) [flags]",
-        summary: "Registers this node's services on the registry and runs their health checks; deregisters them on SIGTERM.",
+        summary: "Registers this node's services on the registry and runs their health checks; with --gossip-port, joins the servers' gossip pool so a dead agent's services go critical at once. Deregisters and leaves on SIGTERM.",
       }),
     );
   } else if (agentRead.type === "invalid") {

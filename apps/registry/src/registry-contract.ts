@@ -112,6 +112,12 @@ export interface RegistryReads {
   nodes(): readonly CatalogNode[];
   services(): Readonly<Record<string, readonly string[]>>;
   serviceInstances(service: string): readonly ServiceInstance[];
+  /**
+   * The instances of every service whose name `include` accepts, by service name (sorted), each
+   * list as serviceInstances gives it — in one pass over the catalog (the watch of a whole catalog
+   * would otherwise scan it once per service).
+   */
+  serviceInstancesWhere(include: (service: string) => boolean): ReadonlyMap<string, readonly ServiceInstance[]>;
   /** Index of the last change to the catalog (or to `service` when given). */
   catalogIndex(service?: string): number;
   /**

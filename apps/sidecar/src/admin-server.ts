@@ -20,6 +20,8 @@ export interface SidecarState {
   /** Clusters outside the config (the inbound cluster to the application). */
   extraClusters(): ClusterSpec[];
   readonly registry: Registry;
+  /** Brings values kept outside the registry up to date; called before each Prometheus scrape. */
+  beforeScrape?(): void;
   /** Envoy-style counters as `name: value` (for `/stats`). */
   stats(): [string, number][];
   drain(): void;
@@ -40,6 +42,7 @@ function json(res: ServerResponse, status: number, value: unknown): void {
 }
 
 async function prometheus(state: SidecarState, res: ServerResponse): Promise<void> {
+  state.beforeScrape?.();
   text(res, 200, await state.registry.metrics(), state.registry.contentType);
 }
 
@@ -129,9 +132,13 @@ export function createAdminServer(state: SidecarState): Server {
   return serve(routes);
 }
 
-/** Istio's agent port: /stats/prometheus and /healthz/ready. */
-export function createStatsServer(state: SidecarState): Server {
+/**
+ * Istio's agent port: /stats/prometheus and /healthz/ready, plus the application's rewritten
+ * probes (`appHealth`, from appHealthRoutes: GET /app-health/<container>/livez|readyz|startupz).
+ */
+export function createStatsServer(state: SidecarState, appHealth: Readonly<Record<string, Handler>> = {}): Server {
   return serve({
+    ...appHealth,
     "GET /stats/prometheus": (_q, res) => prometheus(state, res),
     "GET /healthz/ready": (_q, res) => ready(state, res),
   });

@@ -5,6 +5,13 @@ import { defineSettings, type Settings } from "@meshwork/runtime";
 
 export const sidecarSettings = defineSettings({
   config: { type: "string", env: "MESHWORK_SIDECAR_CONFIG", valueName: "DIR", description: "Standalone mode: serve the Istio resources (*.yaml, *.yml, *.json) in DIR, reloaded when they change." },
+  discoveryAddress: {
+    type: "list",
+    env: "MESHWORK_DISCOVERY_ADDRESS",
+    valueName: "HOST:PORT",
+    description: "Managed mode: take the config from the control plane's discovery service at these replicas (the next one when a stream fails); excludes --config.",
+  },
+  proxyId: { type: "string", env: "MESHWORK_PROXY_ID", description: "The proxy's id towards the control plane (proxy-status, config_dump); default <workload or app>.<namespace>." },
   namespace: { type: "string", default: "default", env: "MESHWORK_NAMESPACE", description: "The workload's namespace (short host names resolve in it)." },
   workloadName: { type: "string", env: "MESHWORK_WORKLOAD_NAME", description: "Name of the workload's WorkloadEntry, if any (its labels and ports apply)." },
   labels: { type: "list", env: "MESHWORK_LABELS", valueName: "KEY=VALUE", description: "Labels of the workload (app=reviews,version=v1): sourceLabels matches and workloadSelectors." },
@@ -49,6 +56,12 @@ export const sidecarSettings = defineSettings({
   serviceAccount: { type: "string", default: "default", env: "MESHWORK_SERVICE_ACCOUNT", description: "The workload's service account: its SPIFFE ID is spiffe://<trust domain>/ns/<namespace>/sa/<service account>." },
   svidTtlSeconds: { type: "number", integer: true, default: 3600, env: "MESHWORK_SVID_TTL_SECONDS", description: "Lifetime asked of the CA for each certificate (renewed at half of it)." },
   tlsMinVersion: { type: "string", choices: ["TLSv1.3", "TLSv1.2"], default: "TLSv1.3", env: "MESHWORK_TLS_MIN_VERSION", description: "Lowest TLS version of mesh mutual TLS (TLS 1.3 by default; TLSv1.2 allows 1.2 peers)." },
+  kubeAppProbers: {
+    type: "string",
+    env: "MESHWORK_KUBE_APP_PROBERS",
+    valueName: "JSON",
+    description: "The app's probes the injector moved to /app-health/<container>/livez|readyz|startupz on the stats port (Istio's ISTIO_KUBE_APP_PROBERS).",
+  },
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
 });
 

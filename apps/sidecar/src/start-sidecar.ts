@@ -4,7 +4,7 @@
 // keeps serving; a sidecar that never got a good config is not ready.
 import type { Server } from "node:http";
 import { isIP } from "node:net";
-import type { ClusterSpec, Locality, MtlsMode, ProxyConfig } from "@meshwork/proxy-core";
+import type { ClusterSpec, InboundPort, Locality, MtlsMode, ProxyConfig } from "@meshwork/proxy-core";
 import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, gatewayListeners, mtlsModeForPort, resolvePeerAuthentication, type GatewayListener, type RateLimitTable } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
@@ -14,10 +14,12 @@ import { defaultHeadLimits } from "./http1/parse-request-head.ts";
 import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admission-control.ts";
 import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
 import { ClusterRuntime } from "./proxy/cluster-runtime.ts";
+import { applicationClusterSpec } from "./proxy/application-cluster.ts";
 import { HttpListener } from "./proxy/http-listener.ts";
 import { createRequestTelemetry, createTcpTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
 import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";
 import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
+import { InboundTcpListeners, isInboundTcpPort } from "./tcp/inbound-tcp-listeners.ts";
 import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
 import { routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
 import { applyVerdict, type SecurityVerdict } from "./proxy/inbound-security.ts";
@@ -26,8 +28,12 @@ import { buildInboundSecurity, type InboundSecurityBuild } from "./build-inbound
 import { defaultMeshAuthzConfig, parseMeshConfig, type MeshAuthzConfig } from "./authz/parse-mesh-config.ts";
 import { mirrorStats } from "./proxy/send-mirror.ts";
 import type { SidecarSettings } from "./sidecar-settings.ts";
+import { proxyVersion, startManagedConfig } from "./managed/managed-config.ts";
+import { appHealthRoutes } from "./app-health/app-health-routes.ts";
+import { parseAppProbers } from "./app-health/parse-app-probers.ts";
 import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
 import { createIstioMetrics, type PeerLabels } from "./telemetry/istio-metrics.ts";
+import { clusterStatsSync } from "./telemetry/sync-cluster-stats.ts";
 import { createTracing, type Tracing } from "./telemetry/tracing.ts";
 import { UpstreamSessions } from "./http2/upstream-sessions.ts";
 import { PoolRegistry } from "./upstream/pool-registry.ts";
@@ -77,6 +83,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const self: PeerLabels = { namespace: settings.namespace, workload: settings.workloadName ?? labels["app"] ?? "unknown" };
   if (labels["app"] !== undefined) self.app = labels["app"];
   if (labels["version"] !== undefined) self.version = labels["version"];
+  // With the mesh CA the SVID is exactly this ID (the CA issues the token's namespace and account).
+  if (settings.caAddress !== undefined) self.principal = `spiffe://${settings.trustDomain}/ns/${settings.namespace}/sa/${settings.serviceAccount}`;
   const outboundMetrics = createIstioMetrics({ reporter: "source", self, registry });
   const inboundMetrics = createIstioMetrics({ reporter: "destination", self, registry });
   const tracing: Tracing = createTracing({
@@ -112,6 +120,10 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   let inboundSecurity: InboundSecurityBuild | undefined;
   /** Set once the listeners exist: router mode re-binds its Gateway ports after each config. */
   let onApplied: (() => void) | undefined;
+  // Kubernetes probes the injector rewrote to the stats port (parsed first: a bad value stops the start).
+  const probers = parseAppProbers(settings.kubeAppProbers);
+  if (!probers.ok) throw new Error(probers.message);
+  const appHealth = appHealthRoutes(probers.probers, { defaultHost: settings.appHost });
   const meshConfig = settings.meshConfig === undefined ? defaultMeshAuthzConfig : await readMeshConfig(settings.meshConfig);
   let configErrors: readonly string[] = [];
   let configWarnings: readonly string[] = [];
@@ -128,6 +140,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     jwtDenied: securityCounter("envoy_http_inbound_jwt_authn_denied", "Inbound requests refused for an invalid JWT."),
   };
   const proxyLocality: Locality | undefined = parseLocality(settings.locality);
+  const syncClusterStats = clusterStatsSync(outboundMetrics.proxyStats);
 
   const emptyConfig: ProxyConfig = {
     version: "",
@@ -140,7 +153,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   };
   const resolveInboundMode = (config: ProxyConfig): void => {
     const effective = resolvePeerAuthentication(config.peerAuthentications ?? [], { namespace: settings.namespace, labels }, config.rootNamespace ?? settings.rootNamespace);
-    const port = settings.appPort ?? config.inbound[0]?.targetPort;
+    const port = settings.appPort ?? httpInbound(config)?.targetPort;
     const mode = port === undefined ? effective.mode : mtlsModeForPort(effective, port);
     if (mode !== inboundMode) logger.info("inbound mutual TLS mode", { mode, port: port ?? null, mesh: effective.mesh ?? null, namespace: effective.namespace ?? null, workload: effective.workload ?? null });
     inboundMode = mode;
@@ -156,7 +169,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     );
     snapshot = next;
     inboundCluster = buildInboundCluster(config, settings, pools, inboundCluster, now());
-    const limitPort = config.inbound[0]?.port ?? settings.appPort ?? 0;
+    const limitPort = httpInbound(config)?.port ?? settings.appPort ?? 0;
     inboundLimits = compileRateLimits(config.rateLimitPolicies, { namespace: settings.namespace, labels, port: limitPort, ...(inboundLimits ? { previous: inboundLimits } : {}) });
     for (const issue of inboundLimits.issues) logger.warn("rate limit policy set aside", { detail: issue });
     pools.retainClusters([...config.clusters.values(), ...(inboundCluster ? [inboundCluster.spec] : [])]);
@@ -178,11 +191,39 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
 
   let watcher: ConfigDirWatcher | undefined;
   const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace };
+  if (settings.config !== undefined && settings.discoveryAddress.length > 0) {
+    throw new Error("--config (standalone) and --discovery-address (managed) exclude each other: give one config source");
+  }
   if (settings.config !== undefined) {
     onLoad(await loadConfigDir(settings.config, loadOptions));
     watcher = watchConfigDir(settings.config, onLoad, loadOptions);
+  } else if (settings.discoveryAddress.length > 0) {
+    const managed = startManagedConfig({
+      addresses: settings.discoveryAddress,
+      node: {
+        id: settings.proxyId ?? `${settings.workloadName ?? labels["app"] ?? `proxy-${process.pid}`}.${settings.namespace}`,
+        workload: settings.workloadName ?? "",
+        namespace: settings.namespace,
+        serviceAccount: settings.serviceAccount,
+        labels,
+        version: proxyVersion,
+        kind: settings.proxyMode === "router" ? "gateway" : "sidecar",
+      },
+      domainSuffix: settings.domainSuffix,
+      logger,
+      onConfig: (config, issues) => {
+        configErrors = [];
+        configWarnings = issues;
+        for (const issue of issues) logger.warn("config warning", { detail: issue });
+        applyConfig(config);
+      },
+      onRejected: (_type, error) => {
+        configErrors = [error];
+      },
+    });
+    deps.onStop("discovery", () => managed.close());
   } else {
-    logger.warn("no config source: give --config DIR (standalone); managed mode needs the control plane");
+    logger.warn("no config source: give --config DIR (standalone) or --discovery-address HOST:PORT (managed by the control plane)");
   }
   const current = (): BuiltSnapshot => snapshot ?? (snapshot = buildSnapshot(emptyConfig, { pools, namespace: settings.namespace, proxyLabels: labels, gateway: "mesh", outboundTrafficPolicy: settings.outboundTrafficPolicy, proxyLocality, nowMs: now(), random }, undefined));
 
@@ -222,8 +263,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   }
   const inboundTls = new InboundTls(meshTls, () => inboundMode, logger);
   if (settings.inboundPort >= 0) {
-    const firstInbound = current().config.inbound[0];
-    const inboundTelemetry = (security: DownstreamSecurity | undefined): ExchangeEnvironment =>
+    const inboundTelemetry = (serviceHost: string | undefined, security: DownstreamSecurity | undefined): ExchangeEnvironment =>
       createRequestTelemetry({
         kind: "inbound",
         metrics: inboundMetrics,
@@ -231,27 +271,31 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         accessLog,
         localAddress: hostLabel(settings.inboundPort),
         domainSuffix: settings.domainSuffix,
-        ...(firstInbound ? { inboundService: serviceLabels(firstInbound.host, settings.domainSuffix) } : {}),
+        ...(serviceHost !== undefined ? { inboundService: serviceLabels(serviceHost, settings.domainSuffix) } : {}),
         ...(security ? { inboundPeer: peerLabelsOf(security.peerSpiffeId), securityPolicy: "mutual_tls" as const } : {}),
         now,
         random,
       });
-    // One telemetry environment per peer identity: metric series are bound once per (principal, policy).
+    // One telemetry environment per (served service, peer identity): metric series are bound once
+    // per (destination_service, principal, policy). The service is the current config's (a managed
+    // sidecar gets its config after the listener opens).
     const peerTelemetry = new Map<string, ExchangeEnvironment>();
     const listener = new HttpListener({
       tls: inboundTls,
       envFor: (security) => {
-        let env = peerTelemetry.get(security.peerSpiffeId);
+        const serviceHost = httpInbound(current().config)?.host;
+        const key = `${serviceHost ?? ""}|${security?.peerSpiffeId ?? ""}`;
+        let env = peerTelemetry.get(key);
         if (!env) {
-          env = inboundTelemetry(security);
-          peerTelemetry.set(security.peerSpiffeId, env);
+          env = inboundTelemetry(serviceHost, security);
+          peerTelemetry.set(key, env);
         }
         return env;
       },
       limits: defaultHeadLimits,
       headersTimeoutMs: settings.headersTimeoutMs,
       idleTimeoutMs: settings.idleTimeoutMs,
-      env: inboundTelemetry(undefined),
+      env: inboundTelemetry(undefined, undefined),
       http2Upstreams,
       // The verified mTLS peer is the identity of HTTPLocalRateLimitPolicy per-identity limits.
       // Istio's inbound order: overload → JWT → authorization → rate limit → the application.
@@ -283,6 +327,31 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     httpListeners.push(listener);
     if (!inboundCluster) inboundCluster = buildInboundCluster(current().config, settings, pools, undefined, now());
   }
+  // Inbound ports that are raw TCP by Istio's protocol selection: a TCP listener each (src/tcp/inbound-tcp-listeners.ts).
+  const inboundTcp = new InboundTcpListeners({
+    bind: settings.bind,
+    appHost: settings.appHost,
+    metrics: inboundMetrics,
+    accessLog,
+    domainSuffix: settings.domainSuffix,
+    mesh: meshTls,
+    workload: { namespace: settings.namespace, labels, rootNamespace: settings.rootNamespace },
+    logger,
+    now,
+  });
+  const syncInboundTcp = async (): Promise<void> => {
+    await inboundTcp.apply(current().config);
+    for (const key of Object.keys(ports)) if (key.startsWith("inbound-tcp-")) delete ports[key];
+    for (const [name, port] of Object.entries(inboundTcp.boundPorts)) ports[`inbound-tcp-${name}`] = port;
+  };
+  await syncInboundTcp();
+  for (const l of inboundTcp.listeners) listeners.push({ name: l.name, address: l.address });
+  const appliedBeforeInboundTcp = onApplied;
+  onApplied = () => {
+    appliedBeforeInboundTcp?.();
+    void syncInboundTcp();
+  };
+  deps.onStop("inbound-tcp", () => inboundTcp.drain(settings.drainSeconds * 1000));
 
   // Router mode (the ingress gateway): one HTTP listener per port of the Gateways selecting this
   // proxy; a config that adds or removes a port opens or drains its listener.
@@ -332,7 +401,11 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   };
   if (settings.proxyMode === "router") {
     await syncGatewayListeners();
-    onApplied = () => void syncGatewayListeners();
+    const appliedBeforeGateway = onApplied;
+    onApplied = () => {
+      appliedBeforeGateway?.();
+      void syncGatewayListeners();
+    };
   }
 
   // Outlier detection un-ejects on time even without traffic.
@@ -373,6 +446,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     },
     extraClusters: () => (inboundCluster ? [inboundCluster.spec] : []),
     registry,
+    beforeScrape: () => syncClusterStats(state.clusters.values()),
     stats: () => {
       const out: [string, number][] = [];
       for (const cluster of state.clusters.values()) {
@@ -410,7 +484,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     servers.push(server);
   };
   await listen("admin", createAdminServer(state), settings.adminPort);
-  await listen("stats", createStatsServer(state), settings.statsPort);
+  await listen("stats", createStatsServer(state, appHealth), settings.statsPort);
 
   deps.onStop("sidecar", async () => {
     await drain();
@@ -474,36 +548,18 @@ export function parseLabels(entries: readonly string[]): Record<string, string> 
 }
 
 /** The inbound cluster to the application: --app-port, else the config's first inbound port's target. */
+/** The inbound port the HTTP listener serves: the first that is not raw TCP (those have listeners of their own). */
+function httpInbound(config: ProxyConfig): InboundPort | undefined {
+  return config.inbound.find((port) => !isInboundTcpPort(port));
+}
+
 function buildInboundCluster(config: ProxyConfig, settings: SidecarSettings, pools: PoolRegistry, previous: ClusterRuntime | undefined, nowMs: number): ClusterRuntime | undefined {
-  const port = settings.appPort ?? config.inbound[0]?.targetPort;
+  const port = settings.appPort ?? httpInbound(config)?.targetPort;
   if (port === undefined) return undefined;
   const name = `inbound|${port}||`;
   if (previous && previous.name === name && previous.spec.endpoints[0]?.host === settings.appHost) return previous;
   return new ClusterRuntime(
-    {
-      name,
-      host: settings.appHost,
-      port,
-      portName: config.inbound[0]?.portName ?? "http",
-      subset: undefined,
-      subsetLabels: {},
-      protocol: "http",
-      discovery: "static",
-      endpoints: [{ address: `${settings.appHost}:${port}`, host: settings.appHost, port, weight: 1, healthy: true, locality: { region: "", zone: "", subZone: "" }, labels: {}, origin: "application" }],
-      balancer: { type: "round-robin" },
-      hashPolicy: undefined,
-      locality: undefined,
-      connectionPool: {},
-      outlier: undefined,
-      tls: undefined,
-      connectTimeoutMs: 10_000,
-      idleTimeoutMs: 3_600_000,
-      tcpIdleTimeoutMs: 3_600_000,
-      maxConnectionDurationMs: undefined,
-      upstreamHttp2: false,
-      useClientProtocol: false,
-      destinationRules: [],
-    },
+    applicationClusterSpec(settings.appHost, port, httpInbound(config)?.portName ?? "http", "http"),
     pools,
     nowMs,
     undefined,

@@ -147,4 +147,15 @@ describe("identity from the mesh CA", () => {
     const metrics = await server.metrics();
     expect(metrics).toContain('source_principal="spiffe://cluster.local/ns/default/sa/web"');
   });
+
+  it("accepts resumed TLS sessions, whose client certificate comes without its chain", { timeout: 60_000 }, async () => {
+    // The first connection gets a session ticket; concurrent requests then open more upstream
+    // connections from the client sidecar, which resume that session.
+    expect((await send(client.port("outbound"), { host: "api.default.svc.cluster.local" })).status).toBe(200);
+    for (let round = 0; round < 3; round++) {
+      const responses = await Promise.all(Array.from({ length: 8 }, () => send(client.port("outbound"), { host: "api.default.svc.cluster.local" }).catch((error: unknown) => ({ status: 0, body: String(error) }))));
+      expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 200));
+    }
+    expect(stat(server, "listener.inbound.ssl.refused")).toBe(0);
+  });
 });

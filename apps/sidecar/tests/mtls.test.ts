@@ -240,4 +240,19 @@ describe("mutual TLS between sidecars", () => {
     expect(String(entry?.["response_code_details"])).toContain("connection_failure,TLS_error:secure_naming");
     expect(String(entry?.["response_code_details"])).toContain("spiffe://cluster.local/ns/default/sa/evil");
   });
+
+  it("auto mTLS follows a PeerAuthentication change: DISABLE for the destination turns the client to plain text", async () => {
+    const plaintext = (): number => permissive.running.state.stats().find(([name]) => name === "listener.inbound.plaintext")?.[1] ?? -1;
+    const services = [serviceYaml("api", strict.port("inbound"), "api"), serviceYaml("open", permissive.port("inbound"), "api")];
+    expect((await send(client.port("outbound"), { host: "open.default.svc.cluster.local" })).status).toBe(200);
+    const before = plaintext();
+    await configDir(root, "client", ...services, peerAuthenticationYaml("DISABLE"));
+    let after = before;
+    for (let i = 0; i < 100 && after === before; i++) {
+      expect((await send(client.port("outbound"), { host: "open.default.svc.cluster.local" })).status).toBe(200);
+      after = plaintext();
+      if (after === before) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(after).toBeGreaterThan(before);
+  });
 });

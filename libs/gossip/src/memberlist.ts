@@ -9,9 +9,13 @@ import type { CodecLimits, DecodeFailure } from "./codec.ts";
 import { decodePacket, encodeMessage, encodePacket, framingOverhead } from "./codec.ts";
 import type { GossipSettings } from "./gossip-config.ts";
 import { DEFAULT_GOSSIP_SETTINGS, checkGossipSettings, pushPullInterval } from "./gossip-config.ts";
+import { LamportDedup, PendingQueries, userEventKey } from "./events-and-queries.ts";
+import type { QueryRef } from "./events-and-queries.ts";
 import type { Cipher, Keyring } from "./keyring.ts";
 import { SEAL_OVERHEAD, openPacket, sealPacket } from "./keyring.ts";
 import { LamportClock } from "./lamport-clock.ts";
+import { mergeRemoteState, pushPullMessage, viewDigest } from "./push-pull.ts";
+import type { PushPullKind } from "./push-pull.ts";
 import type { MemberRecord, MemberState, Message } from "./message.ts";
 import { Suspicion, suspicionTimeout } from "./suspicion.ts";
 import { encodeUtf8 } from "./utf8.ts";
@@ -63,13 +67,7 @@ export type GossipEvent =
       readonly responses: readonly { readonly from: string; readonly payload: Uint8Array }[];
     };
 
-/** Identifies a query cluster-wide (serf: LTime + ID) and where to answer it. */
-export interface QueryRef {
-  readonly ltime: number;
-  readonly id: number;
-  readonly origin: string;
-  readonly originAddress: string;
-}
+export type { QueryRef } from "./events-and-queries.ts";
 
 /** A datagram (UDP) or a push/pull stream request (TCP) to send. */
 export interface Outgoing {
@@ -135,13 +133,6 @@ interface Relay {
   readonly nackDeadlineMs: number;
 }
 
-interface PendingQuery {
-  readonly ref: QueryRef;
-  readonly name: string;
-  readonly deadlineMs: number;
-  readonly responses: Map<string, Uint8Array>;
-}
-
 const REPLAY_WINDOW = 8_192;
 
 function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -183,9 +174,9 @@ export class Memberlist {
   readonly memberClock = new LamportClock();
   readonly eventClock = new LamportClock();
   readonly queryClock = new LamportClock();
-  readonly #seenEvents = new Map<number, Set<string>>();
-  readonly #seenQueries = new Map<number, Set<string>>();
-  readonly #pendingQueries = new Map<string, PendingQuery>();
+  readonly #seenEvents: LamportDedup;
+  readonly #seenQueries: LamportDedup;
+  readonly #pendingQueries = new PendingQueries();
 
   readonly #seenNonces = new Set<string>();
   readonly #nonceRing: string[] = [];
@@ -230,6 +221,8 @@ export class Memberlist {
     this.#aad = encodeUtf8(options.label ?? "meshwork-gossip");
     this.#limits = { maxPacketBytes: 65_536, maxMessagesPerPacket: 255, maxMembers: 0 };
     this.#streamLimits = { maxPacketBytes: settings.maxStreamBytes, maxMessagesPerPacket: 1, maxMembers: 1_000_000 };
+    this.#seenEvents = new LamportDedup(settings.eventBufferSize);
+    this.#seenQueries = new LamportDedup(settings.eventBufferSize);
     this.#awareness = new Awareness(settings.lifeguard ? settings.awarenessMaxMultiplier : 1);
     this.#now = options.nowMs;
     const self: Member = {
@@ -300,13 +293,7 @@ export class Memberlist {
       const peer = this.#randomMembers(1, (m) => m.state === "alive")[0];
       if (peer !== undefined) this.#pushPull(peer.address, false, this.#settings.pushPullDigests);
     }
-    for (const [key, query] of this.#pendingQueries) {
-      if (now >= query.deadlineMs) {
-        this.#pendingQueries.delete(key);
-        const responses = [...query.responses].map(([from, payload]) => ({ from, payload }));
-        this.#events.push({ type: "query-completed", query: query.ref, name: query.name, responses });
-      }
-    }
+    for (const done of this.#pendingQueries.expire(now)) this.#events.push({ type: "query-completed", ...done });
     if (this.#settings.reconnectIntervalMs > 0 && now >= this.#nextReconnectMs) {
       this.#nextReconnectMs = now + this.#settings.reconnectIntervalMs;
       const failed = this.#randomMembers(1, (m) => m.state === "dead")[0];
@@ -410,7 +397,7 @@ export class Memberlist {
     const id = Math.floor(this.#random() * 0x1_0000_0000);
     const self = this.#self();
     const ref: QueryRef = { ltime, id, origin: self.name, originAddress: self.address };
-    this.#pendingQueries.set(`${ltime}:${id}`, { ref, name, deadlineMs: this.#now + timeoutMs, responses: new Map() });
+    this.#pendingQueries.open(ref, name, this.#now + timeoutMs);
     this.#onQuery({ type: "query", ltime, id, name, payload, origin: self.name, originAddress: self.address, timeoutMs });
     return ref;
   }
@@ -442,7 +429,7 @@ export class Memberlist {
     else if (!this.#leaving) next = Math.min(next, this.#nextProbeMs);
     for (const relay of this.#relays.values()) next = Math.min(next, relay.nackDeadlineMs);
     for (const suspicion of this.#suspicions.values()) next = Math.min(next, suspicion.deadlineMs);
-    for (const query of this.#pendingQueries.values()) next = Math.min(next, query.deadlineMs);
+    next = Math.min(next, this.#pendingQueries.nextDeadlineMs());
     return next;
   }
 
@@ -852,19 +839,9 @@ export class Memberlist {
     }
   }
 
-  #pushPullMessage(kind: { readonly isJoin?: boolean; readonly isResponse?: boolean; readonly digestOnly?: boolean; readonly wantsState?: boolean }): Message {
-    const digestOnly = kind.digestOnly ?? false;
-    return {
-      type: "push-pull",
-      isJoin: kind.isJoin ?? false,
-      isResponse: kind.isResponse ?? false,
-      digestOnly,
-      wantsState: kind.wantsState ?? false,
-      digest: this.#digest(),
-      members: digestOnly ? [] : [...this.#members.values()].map((m) => this.#record(m)),
-      eventLtime: this.eventClock.time,
-      queryLtime: this.queryClock.time,
-    };
+  #pushPullMessage(kind: PushPullKind): Message {
+    const members = kind.digestOnly === true ? [] : [...this.#members.values()].map((m) => this.#record(m));
+    return pushPullMessage(kind, members, this.#digest(), this.eventClock.time, this.queryClock.time);
   }
 
   #pushPull(address: string, isJoin: boolean, digestOnly: boolean): void {
@@ -874,77 +851,33 @@ export class Memberlist {
     this.#streams.push({ to: address, bytes });
   }
 
-  /**
-   * An order-independent digest of this member's view: the XOR of a 53-bit FNV-1a hash of each
-   * member's (name, incarnation, state). Equal digests mean (with high probability) equal views.
-   */
+  /** The digest of this member's view (`viewDigest`). */
   #digest(): number {
-    let high = 0;
-    let low = 0;
-    for (const m of this.#members.values()) {
-      let h1 = 0x811c9dc5;
-      let h2 = 0x01000193 ^ 0x5bd1e995;
-      const key = `${m.name}\u0000${m.incarnation}\u0000${m.state}`;
-      for (let i = 0; i < key.length; i++) {
-        const c = key.charCodeAt(i);
-        h1 = Math.imul(h1 ^ c, 0x01000193);
-        h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
-      }
-      high ^= h1 >>> 11;
-      low ^= h2;
-    }
-    return (high >>> 0) * 0x1_0000_0000 + (low >>> 0);
+    return viewDigest(this.#members.values());
   }
 
   /** memberlist mergeRemoteState: a remote "dead" only makes us suspect, we check for ourselves. */
   #mergeRemoteState(message: Extract<Message, { type: "push-pull" }>): void {
-    for (const record of message.members) {
-      switch (record.state) {
-        case "alive":
-          this.#onAlive(record);
-          break;
-        case "left":
-          this.#onDead({ type: "dead", incarnation: record.incarnation, node: record.name, from: record.name, ltime: record.ltime });
-          break;
-        case "dead":
-        case "suspect":
-          if (!this.#members.has(record.name)) this.#onAlive({ ...record, state: "alive" });
-          this.#onSuspect({ type: "suspect", incarnation: record.incarnation, node: record.name, from: this.name });
-          break;
-      }
-    }
+    mergeRemoteState(message, this.name, {
+      known: (name) => this.#members.has(name),
+      alive: (record) => this.#onAlive(record),
+      suspect: (suspect) => this.#onSuspect(suspect),
+      dead: (dead) => this.#onDead(dead),
+    });
   }
 
   // ---------------------------------------------------------------- user events and queries (serf)
 
-  /** True if (ltime, key) is new and recent enough; remembers it. */
-  #isNew(seen: Map<number, Set<string>>, clock: LamportClock, ltime: number, key: string): boolean {
-    const window = this.#settings.eventBufferSize;
-    if (clock.time > window && ltime < clock.time - window) return false; // too old to de-duplicate
-    let keys = seen.get(ltime);
-    if (keys === undefined) {
-      keys = new Set();
-      seen.set(ltime, keys);
-      if (seen.size > window) {
-        for (const old of seen.keys()) if (old < clock.time - window) seen.delete(old);
-      }
-    }
-    if (keys.has(key)) return false;
-    keys.add(key);
-    return true;
-  }
-
   #onUserEvent(message: Extract<Message, { type: "user-event" }>): void {
-    // serf compares name and payload: two members may fire the same name at the same Lamport time.
-    const key = `${message.name}\u0000${message.payload.join(",")}`;
-    if (!this.#isNew(this.#seenEvents, this.eventClock, message.ltime, key)) return;
+    const key = userEventKey(message);
+    if (!this.#seenEvents.isNew(this.eventClock, message.ltime, key)) return;
     this.eventClock.witness(message.ltime);
     this.#broadcasts.push(`event:${message.ltime}:${key}`, encodeMessage(message));
     this.#events.push({ type: "user-event-received", ltime: message.ltime, name: message.name, payload: message.payload });
   }
 
   #onQuery(message: Extract<Message, { type: "query" }>): void {
-    if (!this.#isNew(this.#seenQueries, this.queryClock, message.ltime, `${message.id}:${message.name}`)) return;
+    if (!this.#seenQueries.isNew(this.queryClock, message.ltime, `${message.id}:${message.name}`)) return;
     this.queryClock.witness(message.ltime);
     this.#broadcasts.push(`query:${message.ltime}:${message.id}`, encodeMessage(message));
     const query: QueryRef = { ltime: message.ltime, id: message.id, origin: message.origin, originAddress: message.originAddress };
@@ -952,10 +885,8 @@ export class Memberlist {
   }
 
   #onQueryResponse(message: Extract<Message, { type: "query-response" }>): void {
-    const pending = this.#pendingQueries.get(`${message.ltime}:${message.id}`);
-    if (pending === undefined || pending.responses.has(message.from)) return;
-    pending.responses.set(message.from, message.payload);
-    this.#events.push({ type: "query-response-received", query: pending.ref, from: message.from, payload: message.payload });
+    const query = this.#pendingQueries.respond(message);
+    if (query !== undefined) this.#events.push({ type: "query-response-received", query, from: message.from, payload: message.payload });
   }
 
   // ---------------------------------------------------------------- randomness

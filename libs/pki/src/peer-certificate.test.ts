@@ -79,6 +79,20 @@ describe("spiffeServerIdentityCheck() / verifyClientChain()", () => {
     expect(verifyClientChain({} as PeerCertificateLike, { bundles: a.bundles, now: t0 })).toMatchObject({ ok: false, reason: "empty-chain" });
     expect(verifyClientChain(undefined, { bundles: a.bundles, now: t0 })).toMatchObject({ ok: false, reason: "empty-chain" });
   });
+
+  it("verifyClientChain() checks the leaf alone for a resumed session the caller vouches for, and nothing else", async () => {
+    const svid = await issue(a.intermediate, web);
+    const leafOnly: PeerCertificateLike = { raw: svid.certificate };
+    expect(verifyClientChain(leafOnly, { bundles: a.bundles, now: t0, resumed: true })).toMatchObject({ ok: true, spiffeId: web });
+    expect(verifyClientChain(leafOnly, { bundles: a.bundles, now: t0, resumed: false })).toMatchObject({ ok: false, reason: "untrusted-root" });
+    expect(verifyClientChain(leafOnly, { bundles: a.bundles, now: at(seconds(7200)), resumed: true })).toMatchObject({ ok: false, reason: "expired" });
+    expect(verifyClientChain(leafOnly, { bundles: b.bundles, now: t0, resumed: true })).toMatchObject({ ok: false, reason: "wrong-trust-domain" });
+    expect(verifyClientChain(leafOnly, { bundles: a.bundles, now: t0, resumed: true, allowed: [db] })).toMatchObject({ ok: false, reason: "unexpected-id" });
+    // A full chain is checked in full even on a resumed session.
+    const forged = await forgeCertificate({ issuer: b.intermediate, extensions: leafExtensions([web]) });
+    const bundles = addRoot(a.bundles, b.trustDomain, b.root.chain[0] as Uint8Array);
+    expect(verifyClientChain(asPeer([forged.der, ...b.intermediate.chain]), { bundles, now: t0, resumed: true })).toMatchObject({ ok: false, reason: "untrusted-root" });
+  });
 });
 
 describe("svidTlsMaterial()", () => {

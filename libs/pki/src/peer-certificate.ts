@@ -87,3 +87,27 @@ export function checkPeerCertificate(
 function isAllowed(allowed: AllowedIds, id: SpiffeId): boolean {
   return typeof allowed === "function" ? allowed(id) : allowed.includes(id);
 }
+
+/**
+ * Checks the leaf of a resumed TLS session, which comes without its chain: the SVID profile, a
+ * bundle for its trust domain, its validity at `now` and `allowed`. Only for a leaf whose full
+ * chain passed checkPeerCertificate in the handshake that made the session (the caller keeps
+ * track: a ticket is issued before the server's own check, so a refused client holds one too).
+ */
+export function checkResumedLeaf(
+  peer: PeerCertificateLike,
+  options: { readonly bundles: TrustBundles; readonly now: Date; readonly allowed?: AllowedIds },
+): SvidVerification {
+  const read = readCertificate(peer.raw);
+  if (!read.ok) return reject("malformed", `peer certificate: ${read.detail}`);
+  const profile = checkSvidLeaf(read.cert);
+  if (!profile.ok) return profile;
+  if (rootsOf(options.bundles, profile.trustDomain).length === 0) return reject("wrong-trust-domain", `"${profile.spiffeId}" is in trust domain "${profile.trustDomain}", for which there is no trust bundle`);
+  const expired = checkValidity(read.cert, options.now, "leaf");
+  if (expired) return expired;
+  if (options.allowed && !isAllowed(options.allowed, profile.spiffeId)) {
+    return reject("unexpected-id", `peer "${profile.spiffeId}" is not ${typeof options.allowed === "function" ? "allowed" : `one of ${options.allowed.join(", ")}`}`);
+  }
+  return profile;
+}
+

@@ -35,8 +35,13 @@ export interface LoadShedderSettings {
   readonly heapRatio: ShedThreshold | undefined;
 }
 
+/**
+ * Event-loop delay: a p99 of a second means the proxy adds a second to requests it accepts. Lower
+ * lines (250 ms was the first) fire on a busy shared host — CPU steal and co-tenants delay the
+ * loop without the proxy being the bottleneck — and turn a slow mesh into a failing one.
+ */
 export const defaultLoadShedderSettings: LoadShedderSettings = Object.freeze({
-  eventLoopDelayMs: Object.freeze({ shedAt: 250, recoverBelow: 100 }),
+  eventLoopDelayMs: Object.freeze({ shedAt: 1000, recoverBelow: 250 }),
   inFlightRequests: undefined,
   heapRatio: Object.freeze({ shedAt: 0.95, recoverBelow: 0.9 }),
 });

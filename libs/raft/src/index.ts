@@ -14,6 +14,7 @@ export type { ConfState, Entry, EntryType, HardState, Snapshot, SnapshotMetadata
 export { applyConfChange, checkConfChange, decodeConfChange, encodeConfChange, isMember } from "./conf-change.ts";
 export type { ConfChange, ConfChangeRejection, ConfChangeType } from "./conf-change.ts";
 export { isResponseToPersist } from "./message.ts";
+export { decodeMessage, encodeMessage, MessageDecodeError, messageCodecVersion } from "./message-codec.ts";
 export type {
   AppendMessage,
   AppendResponse,

@@ -84,6 +84,53 @@ describe("RawNode", () => {
     expect(follower.ready().sendBeforePersist).toBe(false);
   });
 
+  it("streams a leader's new appends while its Ready is persisted (takeEarlyMessages), and a follower's forwarded proposals only", () => {
+    const storage = new MemoryStorage({ confState: voters });
+    const node = newNode(storage);
+    node.campaign();
+    const candidate = node.ready();
+    expect(node.takeEarlyMessages()).toEqual([]); // a candidate's Ready changed term and vote: nothing leaves early
+    node.step({ type: "vote-resp", from: n("2"), to: n("1"), term: 1 as Term, reject: false });
+    expect(node.takeEarlyMessages()).toEqual([]); // leader now, but its term is not on disk yet
+    persist(storage, candidate);
+    node.advance(candidate);
+    const elected = node.ready();
+    persist(storage, elected);
+    node.advance(elected);
+    // The followers hold the leader's first entry: replication is pipelined from now on.
+    for (const from of ["2", "3"]) node.step({ type: "app-resp", from: n(from), to: n("1"), term: 1 as Term, index: 1 as LogIndex, reject: false, rejectHint: 0 as LogIndex, logTerm: 0 as Term });
+    node.advance(node.ready());
+    node.propose(new Uint8Array([1]));
+    const first = node.ready(); // entry 2, being persisted
+    expect(node.leaderCommitIndex()).toBe(1);
+    node.propose(new Uint8Array([2]));
+    const early = node.takeEarlyMessages();
+    expect(early.map((m) => m.type)).toEqual(["app", "app"]);
+    expect(early.every((m) => m.type === "app" && m.entries.map((e) => e.index).join() === "3")).toBe(true);
+    // Followers acknowledge 1..3: committed without the leader's own disk (2 of 3 is a quorum).
+    for (const from of ["2", "3"]) node.step({ type: "app-resp", from: n(from), to: n("1"), term: 1 as Term, index: 3 as LogIndex, reject: false, rejectHint: 0 as LogIndex, logTerm: 0 as Term });
+    expect(node.leaderCommitIndex()).toBe(3);
+    expect(node.takeEarlyMessages().every((m) => m.type === "app" && m.commit === 3)).toBe(true);
+    persist(storage, first);
+    node.advance(first);
+    const next = node.ready();
+    expect(next.entries.map((e) => e.index)).toEqual([3]);
+    expect(next.committedEntries.map((e) => e.index)).toEqual([2, 3]);
+
+    const followerStorage = new MemoryStorage({ confState: voters });
+    const follower = newNode(followerStorage, "2");
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 0 as LogIndex, logTerm: 0 as Term, entries: [{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array() }], commit: 1 as LogIndex });
+    const persisting = follower.ready();
+    expect(persisting.messages.map((m) => m.type)).toEqual(["app-resp"]);
+    expect(follower.leaderCommitIndex()).toBe(0);
+    follower.propose(new Uint8Array([7]));
+    follower.step({ type: "heartbeat", from: n("1"), to: n("2"), term: 1 as Term, commit: 1 as LogIndex, context: null });
+    expect(follower.takeEarlyMessages().map((m) => m.type)).toEqual(["prop"]);
+    persist(followerStorage, persisting);
+    follower.advance(persisting);
+    expect(follower.ready().messages.map((m) => m.type)).toEqual(["heartbeat-resp"]);
+  });
+
   it("does not ask for a sync when only the commit index moved", () => {
     const storage = new MemoryStorage({ confState: voters });
     storage.append([{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array() }]);

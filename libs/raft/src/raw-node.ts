@@ -4,7 +4,7 @@ import { encodeConfChange } from "./conf-change.ts";
 import type { ConfChange } from "./conf-change.ts";
 import { isEmptyHardState, isSameHardState } from "./entry.ts";
 import type { Entry, HardState, Snapshot } from "./entry.ts";
-import type { NodeId } from "./ids.ts";
+import type { LogIndex, NodeId } from "./ids.ts";
 import type { Message } from "./message.ts";
 import { Raft } from "./raft.ts";
 import type { ProposeResult, ReadIndexResult, ReadState, TransferResult } from "./outcomes.ts";
@@ -20,8 +20,11 @@ import type { RaftConfig } from "./raft-config.ts";
  * 3. apply `snapshot` (if any) and then `committedEntries` to the state machine, and serve the
  *    reads in `readStates` once their index is applied;
  * 4. call `advance(ready)`.
- * Steps 2 and 3 may run concurrently; when `sendBeforePersist`, step 2 may also run before step 1. A `Ready` is handed out once; `ready()` again before
- * `advance` is an error.
+ * Steps 2 and 3 may run concurrently; when `sendBeforePersist`, step 2 may also run before step 1.
+ * `committedEntries` may be applied before step 1 completes: they are on a quorum's disks already
+ * (a leader counts its own entries only at `advance`), so a crash loses none of them. While a
+ * Ready is being persisted, `takeEarlyMessages` hands out what may leave before it is. A `Ready`
+ * is handed out once; `ready()` again before `advance` is an error.
  */
 export interface Ready {
   /** Present when leader or role changed since the last Ready. */
@@ -178,6 +181,56 @@ export class RawNode {
     if (lastCommitted !== undefined) raft.log.applying = lastCommitted.index;
     this.outstanding = ready;
     return ready;
+  }
+
+  /**
+   * Messages that may leave while the outstanding Ready is still being persisted, for the driver to
+   * send now instead of after that Ready's fsync:
+   * - on a leader whose outstanding Ready has `sendBeforePersist` (so its term and vote on disk are
+   *   already those of its leadership) and which is still leader of that term with that vote,
+   *   everything it produced since: appends of entries proposed meanwhile, commit broadcasts,
+   *   heartbeats, read answers — none promises anything about this node's disk (etcd's leader
+   *   streams its appends the same way);
+   * - on any other node, the requests it forwards to the leader (`prop`, `read-index`,
+   *   `transfer-leader`): they promise nothing either, and a follower's disk is busy most of the
+   *   time under load.
+   * Empty with no Ready outstanding (take `ready()` instead). The other messages stay, in order,
+   * for the next Ready.
+   */
+  takeEarlyMessages(): readonly Message[] {
+    const outstanding = this.outstanding;
+    const raft = this.raft;
+    if (outstanding === null) return [];
+    if (outstanding.sendBeforePersist && raft.state === "leader") {
+      const hard = raft.hardState();
+      if (hard.term === this.prevHardState.term && hard.vote === this.prevHardState.vote && !raft.log.hasPendingSnapshot()) {
+        raft.flushAppends();
+        if (raft.msgs.length === 0) return [];
+        const messages = raft.msgs;
+        raft.msgs = [];
+        return messages;
+      }
+    }
+    if (raft.msgs.length === 0) return [];
+    let early: Message[] | null = null;
+    const kept: Message[] = [];
+    for (const message of raft.msgs) {
+      if (message.type === "prop" || message.type === "read-index" || message.type === "transfer-leader") (early ??= []).push(message);
+      else kept.push(message);
+    }
+    if (early === null) return [];
+    raft.msgs = kept;
+    return early;
+  }
+
+  /**
+   * On a leader, its commit index: a driver may apply committed entries up to there from its
+   * stable storage while a Ready is being persisted, without waiting for that Ready (a leader never
+   * replaces entries of its own log, so what its storage holds up to the commit index is final).
+   * 0 on any other node: its stored entries may be replaced by ones still being persisted.
+   */
+  leaderCommitIndex(): LogIndex {
+    return this.raft.state === "leader" ? this.raft.log.committed : (0 as LogIndex);
   }
 
   /** Confirms that `ready` (the last one handed out) was persisted, sent and applied. */

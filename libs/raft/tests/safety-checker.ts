@@ -40,16 +40,27 @@ export class SafetyChecker {
     }
     // Checked when the node has just become leader: every earlier leader had a lower term, so all
     // that was applied anywhere so far was committed in a lower term and must be in its log.
-    if (ready.softState?.state === "leader") this.#checkLeaderCompleteness(member);
+    if (ready.softState?.state === "leader") this.#checkLeaderCompleteness(member, status.term);
   }
 
-  /** Leader completeness (§5.4): a new leader's log holds every entry applied anywhere (where not compacted). */
-  #checkLeaderCompleteness(member: SimMember): void {
+  /**
+   * Leader completeness (§5.4): a new leader's log holds every entry of an earlier term applied
+   * anywhere (where not compacted). Entries of its own term may be applied before this check runs:
+   * a leader streaming appends while its first Ready is persisted (takeEarlyMessages) can get its
+   * own entries committed by the followers' acknowledgements alone.
+   */
+  #checkLeaderCompleteness(member: SimMember, term: Term): void {
     const storage = member.storage;
-    if (storage.lastIndex() < this.#maxApplied) {
-      throw new Error(`leader completeness: leader ${member.id} ends at ${storage.lastIndex()} but ${this.#maxApplied} was applied`);
+    let maxEarlier = this.#maxApplied;
+    while (maxEarlier > storage.lastIndex()) {
+      const value = this.#applied.get(maxEarlier);
+      if (value !== undefined && Number(value.split("/")[0]) < term) break;
+      maxEarlier--;
     }
-    for (let k = Math.max(storage.firstIndex(), this.#maxApplied - 50); k <= this.#maxApplied; k++) {
+    if (storage.lastIndex() < maxEarlier) {
+      throw new Error(`leader completeness: leader ${member.id} ends at ${storage.lastIndex()} but ${maxEarlier} was applied`);
+    }
+    for (let k = Math.max(storage.firstIndex(), maxEarlier - 50); k <= maxEarlier; k++) {
       const value = this.#applied.get(k);
       if (value !== undefined && String(storage.term(logIndex(k))) !== value.split("/")[0]) {
         throw new Error(`leader completeness: leader ${member.id} has another entry at committed index ${k}`);

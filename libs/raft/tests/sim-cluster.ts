@@ -1,7 +1,7 @@
 // The deterministic cluster simulator: N RawNodes in one process over `SimNetwork` from
 // @meshwork/testing, driven by one seeded random source, with crashes that lose what was not
 // fsynced, restarts from exactly what was persisted, compaction, and a pluggable state machine.
-import { MemoryStorage, RawNode, nodeId } from "../src/index.ts";
+import { MemoryStorage, RawNode, logIndex, nodeId } from "../src/index.ts";
 import type { ConfState, Entry, LogIndex, Message, NodeId, RaftConfig, ReadState, Ready, Snapshot, Status } from "../src/index.ts";
 import { SimNetwork } from "@meshwork/testing";
 import type { LinkFaults, SeededRandom } from "@meshwork/testing";
@@ -41,8 +41,9 @@ export interface SimClusterOptions {
   readonly flaw?: "none" | "unsynced-hard-state";
   /**
    * Drive like etcd's server (and the registry): a Ready with `sendBeforePersist` has its messages
-   * sent first, and its persist/apply/advance half of the time only at the node's next
-   * `processReady` — a crash in between loses the entries the followers may already hold.
+   * sent first; half of all Readies are persisted only at the node's next `processReady` (a slow
+   * disk), with their committed entries applied at once and `takeEarlyMessages` streamed meanwhile
+   * — a crash in between loses the entries the followers may already hold.
    */
   readonly leaderSendsFirst?: boolean;
   /** Called after each Ready was persisted, sent and applied, before `advance` (for safety checks). */
@@ -70,8 +71,8 @@ export interface SimMember {
   unsyncedHardState: Ready["hardState"];
   /** The last index applied to `machine`. */
   appliedIndex: LogIndex;
-  /** A leader's Ready whose messages left but which is not persisted yet (`leaderSendsFirst`). */
-  sentUnpersisted: { readonly ready: Ready; readonly before: ReadyContext } | undefined;
+  /** A Ready handed out but not persisted yet (`leaderSendsFirst`); `sent`: its messages left already (a leader's). */
+  sentUnpersisted: { readonly ready: Ready; readonly before: ReadyContext; readonly sent: boolean } | undefined;
 }
 
 /** A machine that keeps nothing, for runs that only check the log. */
@@ -93,6 +94,8 @@ export class SimCluster {
   readonly ids: readonly NodeId[];
   readonly #random: SeededRandom;
   readonly #options: SimClusterOptions;
+  /** Readies whose committed entries were applied before they were persisted (`leaderSendsFirst`). */
+  readonly #appliedEarly = new WeakSet<Ready>();
 
   constructor(options: SimClusterOptions) {
     this.#options = options;
@@ -164,20 +167,35 @@ export class SimCluster {
     if (m.crashed) return undefined;
     const waiting = m.sentUnpersisted;
     if (waiting !== undefined) {
+      // Still persisting: what may leave early does (takeEarlyMessages), or the write completes.
+      if (this.#random.bool(0.5)) {
+        const early = m.node.takeEarlyMessages();
+        // A leader may also apply what is committed from its stable storage meanwhile, as the registry does.
+        const applied = this.#applyStableCommitted(m);
+        if (early.length > 0 || applied) {
+          this.network.send(early);
+          return waiting.ready;
+        }
+      }
       m.sentUnpersisted = undefined;
-      this.#persistApplyAdvance(m, waiting.ready, waiting.before, true);
+      this.#persistApplyAdvance(m, waiting.ready, waiting.before, waiting.sent);
       return waiting.ready;
     }
     if (!m.node.hasReady()) return undefined;
     const before: ReadyContext = { wasLeader: m.node.status().state === "leader", lastIndexBefore: m.storage.lastIndex() };
     const ready = m.node.ready();
-    const sentFirst = this.#options.leaderSendsFirst === true && ready.sendBeforePersist;
-    if (sentFirst) {
-      this.network.send(ready.messages);
-      if (this.#random.bool(0.5)) {
-        m.sentUnpersisted = { ready, before };
-        return ready;
+    const slowDisk = this.#options.leaderSendsFirst === true;
+    const sentFirst = slowDisk && ready.sendBeforePersist;
+    if (sentFirst) this.network.send(ready.messages);
+    if (slowDisk && this.#random.bool(0.5)) {
+      // The write takes until this node's next turn. Committed entries are on a quorum's disks
+      // already: apply them now, as the registry does, before this Ready is persisted.
+      if (ready.snapshot === undefined && !ready.committedEntries.some((entry) => entry.type === "conf-change")) {
+        this.#apply(m, ready);
+        this.#appliedEarly.add(ready);
       }
+      m.sentUnpersisted = { ready, before, sent: sentFirst };
+      return ready;
     }
     this.#persistApplyAdvance(m, ready, before, sentFirst);
     return ready;
@@ -199,17 +217,37 @@ export class SimCluster {
       m.unsyncedHardState = ready.hardState ?? m.unsyncedHardState;
     }
     if (!sent) this.network.send(ready.messages);
+    if (!this.#appliedEarly.delete(ready)) this.#apply(m, ready);
+    this.#options.onReady?.(m, ready, before);
+    m.node.advance(ready);
+  }
+
+  /** On a leader, applies committed entries its storage holds beyond `appliedIndex` (up to a conf change); whether any were. */
+  #applyStableCommitted(m: SimMember): boolean {
+    const hi = Math.min(m.node.leaderCommitIndex(), m.storage.lastIndex());
+    if (hi <= m.appliedIndex || m.appliedIndex + 1 < m.storage.firstIndex()) return false;
+    let any = false;
+    for (const entry of m.storage.entries(logIndex(m.appliedIndex + 1), logIndex(hi + 1), Number.MAX_SAFE_INTEGER)) {
+      if (entry.type === "conf-change") break;
+      m.machine.apply(entry);
+      m.appliedIndex = entry.index;
+      any = true;
+    }
+    return any;
+  }
+
+  /** Applies a Ready's snapshot, committed entries (those not applied yet) and read states. */
+  #apply(m: SimMember, ready: Ready): void {
     if (ready.snapshot !== undefined) {
       m.machine.restore(ready.snapshot);
       m.appliedIndex = ready.snapshot.metadata.index;
     }
     for (const entry of ready.committedEntries) {
+      if (entry.index <= m.appliedIndex) continue;
       m.machine.apply(entry);
       m.appliedIndex = entry.index;
     }
     m.machine.release(ready.readStates);
-    this.#options.onReady?.(m, ready, before);
-    m.node.advance(ready);
   }
 
   /** Runs `processReady` on every live node until none has a Ready (bounded). */

@@ -26,6 +26,9 @@ interface PoolWorker {
  */
 function workerEntry(): { readonly script: URL | string; readonly eval: boolean; readonly execArgv: string[] } {
   if (!import.meta.url.endsWith(".ts")) return { script: new URL("./issuance-worker.js", import.meta.url), eval: false, execArgv: process.execArgv };
+  // Deno runs the TypeScript worker itself, with the main thread's --conditions; tsx's loader
+  // does not load there (its eval bootstrap fails on grpc-js's require of package.json).
+  if ("Deno" in globalThis) return { script: new URL("./issuance-worker.ts", import.meta.url), eval: false, execArgv: [] };
   const source = new URL("./issuance-worker.ts", import.meta.url).href;
   const execArgv = process.execArgv.some((a) => a.includes("@meshwork/source")) ? process.execArgv : [...process.execArgv, "--conditions=@meshwork/source"];
   const script = `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;

@@ -29,9 +29,9 @@ export interface AdmissionResponse {
   readonly warnings?: readonly string[];
 }
 
-/** One RFC 6902 operation; the injector only adds. */
+/** One RFC 6902 operation: the injector adds, and replaces the app's probes it rewrites. */
 export interface JsonPatchOperation {
-  readonly op: "add";
+  readonly op: "add" | "replace";
   readonly path: string;
   readonly value: unknown;
 }

@@ -15,11 +15,11 @@ import { buildInjectorServer } from "./injector-server.ts";
 type Json = Record<string, unknown>;
 const testdata = (file: string) => JSON.parse(readFileSync(join(import.meta.dirname, "testdata", file), "utf8")) as AdmissionReview & { request: { object: Json } };
 
-/** RFC 6902 `add` (the only operation the injector uses), on a copy. */
+/** RFC 6902 `add` and `replace` (the operations the injector uses), on a copy. */
 function applyPatch(document: Json, operations: readonly JsonPatchOperation[]): Json {
   const copy = structuredClone(document);
   for (const operation of operations) {
-    expect(operation.op).toBe("add");
+    expect(["add", "replace"]).toContain(operation.op);
     const segments = operation.path.split("/").slice(1).map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
     const last = segments.pop() as string;
     let parent: unknown = copy;
@@ -27,8 +27,10 @@ function applyPatch(document: Json, operations: readonly JsonPatchOperation[]): 
       parent = (parent as Record<string, unknown>)[segment];
       if (parent === undefined) throw new Error(`patch path ${operation.path}: ${segment} does not exist (an add needs its parent)`);
     }
+    if (operation.op === "replace" && (parent as Record<string, unknown>)[last] === undefined) throw new Error(`patch path ${operation.path}: replace needs an existing value`);
     if (Array.isArray(parent)) {
-      if (last === "-") parent.push(operation.value);
+      if (operation.op === "replace") parent[Number(last)] = operation.value;
+      else if (last === "-") parent.push(operation.value);
       else parent.splice(Number(last), 0, operation.value);
     } else (parent as Record<string, unknown>)[last] = operation.value;
   }
@@ -49,7 +51,7 @@ function decode(body: AdmissionReviewResponse): JsonPatchOperation[] | undefined
 interface PodView {
   metadata: { annotations?: Record<string, string> };
   spec: {
-    containers: { name: string; env?: { name: string; value?: string }[]; securityContext?: Json; readinessProbe?: unknown; livenessProbe?: unknown; resources?: unknown }[];
+    containers: { name: string; env?: { name: string; value?: string }[]; securityContext?: Json; readinessProbe?: Json; livenessProbe?: Json; resources?: unknown }[];
     initContainers?: { name: string; command?: string[]; env?: { name: string; value?: string }[]; securityContext?: Json }[];
     volumes?: { name: string }[];
   };
@@ -72,6 +74,8 @@ describe("sidecar injector webhook", () => {
     expect(patch.map((p) => p.path)).toEqual([
       "/metadata/annotations",
       "/spec/initContainers",
+      "/spec/containers/0/livenessProbe",
+      "/spec/containers/0/readinessProbe",
       "/spec/containers/-",
       "/spec/volumes/-",
       "/spec/volumes/-",
@@ -99,6 +103,33 @@ describe("sidecar injector webhook", () => {
     expect(sidecar?.readinessProbe).toBeDefined();
     expect(sidecar?.livenessProbe).toBeDefined();
     expect(sidecar?.resources).toBeDefined();
+  });
+
+  it("points the app's HTTP probes at the sidecar's status port and hands the originals to the sidecar", async () => {
+    const document = testdata("pod-create-review.json");
+    const patch = decode((await review(document)).json<AdmissionReviewResponse>()) as JsonPatchOperation[];
+    expect(patch.filter((p) => p.op === "replace").map((p) => p.path)).toEqual(["/spec/containers/0/livenessProbe", "/spec/containers/0/readinessProbe"]);
+    const patched = applyPatch(document.request.object, patch);
+    expect(() => new Pod(patched).validate()).not.toThrow();
+    const [app, sidecar] = (patched as unknown as PodView).spec.containers;
+    // Same timing, new target: the status port, which capture never redirects.
+    expect(app?.livenessProbe).toEqual({ httpGet: { path: "/app-health/reviews/livez", port: 15020, scheme: "HTTP" }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 });
+    expect(app?.readinessProbe).toEqual({ httpGet: { path: "/app-health/reviews/readyz", port: 15020, scheme: "HTTP" }, timeoutSeconds: 1, periodSeconds: 5, successThreshold: 1, failureThreshold: 3 });
+    // The named port "http" resolved to the container's 9080.
+    const probers = JSON.parse(sidecar?.env?.find((e) => e.name === "MESHWORK_KUBE_APP_PROBERS")?.value ?? "{}") as unknown;
+    expect(probers).toEqual({
+      "/app-health/reviews/livez": { httpGet: { path: "/healthz", port: 9080, scheme: "HTTP" }, timeoutSeconds: 1 },
+      "/app-health/reviews/readyz": { httpGet: { path: "/readyz", port: 9080, scheme: "HTTP" }, timeoutSeconds: 1 },
+    });
+  });
+
+  it("keeps the probes when the pod opts out of the rewrite", async () => {
+    const document = withReviewedPod((pod) => ((pod["metadata"] as Json)["annotations"] = { "sidecar.meshwork.io/rewriteAppHTTPProbers": "false" }));
+    const patch = decode((await review(document)).json<AdmissionReviewResponse>()) as JsonPatchOperation[];
+    expect(patch.every((p) => p.op === "add")).toBe(true);
+    const pod = applyPatch(document.request.object, patch) as unknown as PodView;
+    expect(pod.spec.containers[0]?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "http" } });
+    expect(pod.spec.containers[1]?.env?.map((e) => e.name)).not.toContain("MESHWORK_KUBE_APP_PROBERS");
   });
 
   it("is idempotent: the injected pod, reviewed again, is allowed unchanged", async () => {

@@ -1,6 +1,6 @@
 // planInjection on the pods deploy/k8s/samples/bookinfo actually creates: every patched pod
-// validates against the Kubernetes Pod schema, keeps the app's containers untouched, and a second
-// pass is a no-op.
+// validates against the Kubernetes Pod schema, keeps the app's containers untouched but for their
+// probes (rewritten to the sidecar's status port), and a second pass is a no-op.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Pod } from "kubernetes-models/v1/Pod";
@@ -31,6 +31,7 @@ function applyAdds(document: Json, operations: readonly JsonPatchOperation[]): J
     const segments = operation.path.split("/").slice(1).map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
     const last = segments.pop() as string;
     const parent = segments.reduce<unknown>((node, segment) => (node as Json)[segment], copy);
+    if (operation.op === "replace" && (parent as Json)[last] === undefined) throw new Error(`replace ${operation.path}: nothing to replace`);
     if (Array.isArray(parent) && last === "-") parent.push(operation.value);
     else (parent as Json)[last] = operation.value;
   }
@@ -50,7 +51,13 @@ describe("planInjection on the bookinfo sample", () => {
     const patched = applyAdds(pod, plan.patch);
     expect(() => new Pod(patched).validate()).not.toThrow();
     const containers = (patched["spec"] as { containers: Json[] }).containers;
-    expect(containers[0]).toEqual((pod["spec"] as { containers: Json[] }).containers[0]);
+    const original = (pod["spec"] as { containers: Json[] }).containers[0] as Json;
+    const name = original["name"] as string;
+    expect(containers[0]).toEqual({
+      ...original,
+      livenessProbe: { ...(original["livenessProbe"] as Json), httpGet: { path: `/app-health/${name}/livez`, port: 15020, scheme: "HTTP" } },
+      readinessProbe: { ...(original["readinessProbe"] as Json), httpGet: { path: `/app-health/${name}/readyz`, port: 15020, scheme: "HTTP" } },
+    });
     expect(containers.map((c) => c["name"])).toContain("meshwork-proxy");
     expect(planInjection(patched, defaultInjectionTemplate)).toMatchObject({ type: "skip" });
   });

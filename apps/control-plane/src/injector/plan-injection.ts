@@ -1,13 +1,14 @@
 // Decides whether a pod gets a sidecar and, if so, the JSON Patch that adds it (pure): the
 // sidecar container, the init container that installs the iptables capture rules
 // (buildCaptureRules), and the volumes they need (projected token for the CA, the mesh root, a
-// tmpfs). Idempotent: a pod that already carries the status annotation or the containers is left
+// tmpfs), and the app's HTTP/TCP probes pointed at the sidecar's status port (rewriteAppProbes). Idempotent: a pod that already carries the status annotation or the containers is left
 // alone. Pods opt out with the annotation sidecar.meshwork.io/inject: "false"; namespaces opt in
 // with the label meshwork-injection=enabled, which the webhook's namespaceSelector checks.
 import type { JsonPatchOperation } from "./admission-review.ts";
 import { pointerSegment } from "./admission-review.ts";
 import { buildCaptureRules, CaptureOptionsError, defaultSidecarPorts } from "./capture-rules.ts";
 import type { InjectionTemplate } from "./injection-template.ts";
+import { rewriteAppProbes, type ProbedContainer } from "./rewrite-app-probes.ts";
 
 export const injectionAnnotations = {
   /** "false" on a pod: never inject it. */
@@ -20,6 +21,8 @@ export const injectionAnnotations = {
   excludeOutboundPorts: "traffic.sidecar.meshwork.io/excludeOutboundPorts",
   /** Comma-separated IPv4 CIDRs whose outbound connections bypass the sidecar. */
   excludeOutboundIPRanges: "traffic.sidecar.meshwork.io/excludeOutboundIPRanges",
+  /** "false" on a pod: keep its HTTP/TCP probes as they are (Istio's sidecar.istio.io/rewriteAppHTTPProbers). */
+  rewriteAppProbers: "sidecar.meshwork.io/rewriteAppHTTPProbers",
 } as const;
 
 export const injectedNames = {
@@ -36,7 +39,7 @@ export interface PodLike {
   readonly metadata?: { readonly name?: string; readonly generateName?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
   readonly spec?: {
     readonly hostNetwork?: boolean;
-    readonly containers?: readonly { readonly name: string; readonly ports?: readonly { readonly containerPort: number; readonly protocol?: string }[] }[];
+    readonly containers?: readonly (ProbedContainer & { readonly ports?: readonly { readonly name?: string; readonly containerPort: number; readonly protocol?: string }[] })[];
     readonly initContainers?: readonly { readonly name: string }[];
     readonly volumes?: readonly { readonly name: string }[];
   };
@@ -52,7 +55,7 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   if (!isPod(pod)) return { type: "reject", message: "the admission request's object is not a Pod (expected metadata and spec.containers): the webhook only handles pods; check its rules" };
   const annotations = pod.metadata?.annotations ?? {};
   const optOut = annotations[injectionAnnotations.inject];
-  if (optOut !== undefined && ["false", "no", "n", "0", "off"].includes(optOut.trim().toLowerCase())) return { type: "skip", reason: `annotation ${injectionAnnotations.inject}: "${optOut}"` };
+  if (isOff(optOut)) return { type: "skip", reason: `annotation ${injectionAnnotations.inject}: "${optOut}"` };
   if (annotations[injectionAnnotations.status] !== undefined) return { type: "skip", reason: `already injected (annotation ${injectionAnnotations.status})` };
   const spec = pod.spec;
   const taken = [...spec.containers.map((c) => c.name), ...(spec.initContainers ?? []).map((c) => c.name)];
@@ -88,7 +91,10 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   const init = initContainer(template, rules);
   if (spec.initContainers === undefined) patch.push({ op: "add", path: "/spec/initContainers", value: [init] });
   else patch.push({ op: "add", path: "/spec/initContainers/-", value: init });
-  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort) });
+  // The app's HTTP/TCP probes go to the sidecar's status port (which capture never redirects).
+  const probes = isOff(annotations[injectionAnnotations.rewriteAppProbers]) ? { patch: [], probers: {} } : rewriteAppProbes(spec.containers, template.statsPort);
+  patch.push(...probes.patch);
+  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort, probes.probers) });
   const volumes = injectedVolumes(template);
   if (spec.volumes === undefined) patch.push({ op: "add", path: "/spec/volumes", value: volumes });
   else for (const volume of volumes) patch.push({ op: "add", path: "/spec/volumes/-", value: volume });
@@ -117,7 +123,7 @@ function initContainer(template: InjectionTemplate, rules: string): Record<strin
   };
 }
 
-function sidecarContainer(template: InjectionTemplate, labels: Record<string, string>, appPort: number | undefined): Record<string, unknown> {
+function sidecarContainer(template: InjectionTemplate, labels: Record<string, string>, appPort: number | undefined, appProbers: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const env: Record<string, unknown>[] = [
     fieldEnv("MESHWORK_NAMESPACE", "metadata.namespace"),
@@ -134,9 +140,10 @@ function sidecarContainer(template: InjectionTemplate, labels: Record<string, st
     { name: "MESHWORK_CA_ADDRESS", value: template.caAddress },
     { name: "MESHWORK_CA_ROOT_CERT", value: "/etc/meshwork/ca-root/root-cert.pem" },
     { name: "MESHWORK_WORKLOAD_TOKEN_FILE", value: "/var/run/secrets/tokens/meshwork-token" },
-    // Placeholder name until the sidecar has its discovery-client setting (docs/design/kubernetes.md).
     { name: "MESHWORK_DISCOVERY_ADDRESS", value: template.discoveryAddress },
     { name: "MESHWORK_LOG_LEVEL", value: template.logLevel },
+    // The probes rewritten to /app-health/... (Istio's ISTIO_KUBE_APP_PROBERS).
+    ...(Object.keys(appProbers).length === 0 ? [] : [{ name: "MESHWORK_KUBE_APP_PROBERS", value: JSON.stringify(appProbers) }]),
   ];
   return {
     name: injectedNames.sidecar,
@@ -173,6 +180,11 @@ function injectedVolumes(template: InjectionTemplate): Record<string, unknown>[]
 }
 
 class AnnotationError extends Error {}
+
+/** An annotation value that switches something off ("false", "no", "0", "off"). */
+function isOff(value: string | undefined): boolean {
+  return value !== undefined && ["false", "no", "n", "0", "off"].includes(value.trim().toLowerCase());
+}
 
 function parseList(text: string | undefined): string[] {
   return (text ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");

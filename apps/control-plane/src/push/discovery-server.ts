@@ -10,6 +10,7 @@ import { pushOrder, resourceTypeOf, typeUrls, type ComputedProxyConfig, type Pro
 import type { Logger } from "@meshwork/telemetry";
 import type { ControlPlaneMetrics } from "../admin/control-plane-metrics.ts";
 import { Debouncer, type DebounceOptions, type DebounceTimers } from "./debouncer.ts";
+import { changedEndpoints } from "./changed-endpoints.ts";
 import { encodeProxyResources, type EncodedResources } from "./encode-proxy-resources.ts";
 import { syncState, worstState, type ProxyStatus, type TypeStatus } from "./proxy-status.ts";
 
@@ -245,10 +246,11 @@ export class DiscoveryServer {
         // Endpoints are Envoy EDS-like, not state of the world: only the clusters whose endpoints
         // changed are sent; a cluster's endpoints end with the cluster (the Cluster push removes it).
         const held = connection.endpointDigests;
-        if (held !== undefined) resources = resources.filter((r) => held.get(r.name) !== wire.digests.get(r.name));
+        if (held !== undefined) resources = changedEndpoints(held, wire);
         connection.endpointDigests = wire.digests;
       }
-      const response: DiscoveryResponse = { typeUrl: typeUrls[type], versionInfo: wire.version, nonce, resources: [...resources], controlPlaneId: this.#options.controlPlaneId };
+      // The shared list itself, not a copy: the serializer (encodeDiscoveryResponse) encodes a list once for every proxy it goes to.
+      const response: DiscoveryResponse = { typeUrl: typeUrls[type], versionInfo: wire.version, nonce, resources: resources as DiscoveryResponse["resources"], controlPlaneId: this.#options.controlPlaneId };
       const now = this.#options.timers.now();
       connection.types.set(type, {
         sentVersion: wire.version,

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { encodeResourceBody, pushOrder, type NamedResource, type ProxyResources, type ResourceType } from "@meshwork/proxy-core";
 
 export interface EncodedType {
-  /** First 16 hex digits of SHA-256 over the names and the SHA-256 of each body. */
+  /** First 16 hex digits of SHA-256 over the names and the SHA-256 (hex) of each body, NUL-separated. */
   readonly version: string;
   readonly resources: readonly { readonly name: string; readonly body: Buffer }[];
   /** SHA-256 (hex, 16 digits) of each body, by resource name: what an incremental Endpoints push compares. */
@@ -20,13 +20,13 @@ export type EncodedResources = { readonly [T in ResourceType]: EncodedType };
  * inbound listener between the proxies of a namespace), so they share their encodings too.
  */
 const encodedLists = new WeakMap<readonly NamedResource[], EncodedType>();
-const encodedResources = new WeakMap<NamedResource, { readonly body: Buffer; readonly digest: Buffer }>();
+const encodedResources = new WeakMap<NamedResource, { readonly body: Buffer; readonly digest: string }>();
 
-function encodeOne(resource: NamedResource): { readonly body: Buffer; readonly digest: Buffer } {
+function encodeOne(resource: NamedResource): { readonly body: Buffer; readonly digest: string } {
   let encoded = encodedResources.get(resource);
   if (encoded === undefined) {
     const body = Buffer.from(encodeResourceBody(resource), "utf8");
-    encoded = { body, digest: createHash("sha256").update(body).digest() };
+    encoded = { body, digest: createHash("sha256").update(body).digest("hex") };
     encodedResources.set(resource, encoded);
   }
   return encoded;
@@ -41,17 +41,19 @@ export function encodeProxyResources(resources: ProxyResources): EncodedResource
       out[type] = cached;
       continue;
     }
-    const hash = createHash("sha256");
     let bytes = 0;
     const digests = new Map<string, string>();
+    // One hash update over "name\0digest" of every resource (hex digests: one string, not 3 updates per resource).
+    const parts: string[] = [];
     const encoded = list.map((r) => {
       const { body, digest } = encodeOne(r);
-      hash.update(r.name).update("\0").update(digest);
-      digests.set(r.name, digest.toString("hex", 0, 8));
+      parts.push(r.name, digest);
+      digests.set(r.name, digest.slice(0, 16));
       bytes += body.length;
       return { name: r.name, body };
     });
-    const result = { version: hash.digest("hex").slice(0, 16), resources: encoded, digests, bytes };
+    const version = createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
+    const result = { version, resources: encoded, digests, bytes };
     encodedLists.set(list, result);
     out[type] = result;
   }

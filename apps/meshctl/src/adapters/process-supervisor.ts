@@ -1,7 +1,9 @@
 // Runs the processes of a local mesh (`meshctl up`): starts each one when those it waits for are
 // ready, prefixes every output line with its coloured name, polls its readiness URL, and stops
-// them in reverse order (SIGTERM, then SIGKILL after a deadline). A process that exits while the
-// mesh runs is reported and the supervisor stops everything: a half mesh is worse than none.
+// them in reverse order (SIGTERM, then SIGKILL after a deadline). A process that exits before it
+// was ready fails the start (a half-started mesh is worse than none); one that exits after it was
+// ready is restarted, with a backoff from 1 s doubling to 30 s, as Kubernetes restarts a crashed
+// container — so killing a part of a running mesh (the failure drills) leaves the rest serving.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { ProcessSpec } from "../core/plan-local-mesh.ts";
@@ -22,6 +24,8 @@ export interface SupervisorOptions {
    */
   readonly from: "source" | "dist";
   readonly env?: NodeJS.ProcessEnv;
+  /** Called after a process was restarted (its pid changed). */
+  readonly onRestart?: (name: string) => void;
 }
 
 interface Running {
@@ -29,11 +33,20 @@ interface Running {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   exitCode: number | null | undefined;
+  /** Set once its readiness URL answered: from then on an exit restarts it. */
+  ready: boolean;
+}
+
+export interface SupervisorHooks {
+  readonly beforeStart?: (spec: ProcessSpec) => Promise<void>;
+  readonly afterReady?: (spec: ProcessSpec) => Promise<void>;
 }
 
 export class ProcessSupervisor {
   readonly #options: SupervisorOptions;
   readonly #running: Running[] = [];
+  /** Restarts so far, by process name (for the backoff). */
+  readonly #restarts = new Map<string, number>();
   #stopping = false;
   /** Resolves with the first process that exits on its own (not during stop). */
   readonly failed: Promise<{ readonly name: string; readonly code: number | null }>;
@@ -49,16 +62,23 @@ export class ProcessSupervisor {
     return this.#running.filter((r) => r.child.pid !== undefined).map((r) => ({ name: r.spec.name, pid: r.child.pid as number }));
   }
 
-  /** Starts every process in dependency order; resolves when all are ready, rejects on the first failure. */
-  async start(specs: readonly ProcessSpec[], signal: AbortSignal): Promise<void> {
+  /**
+   * Starts every process in dependency order; resolves when all are ready, rejects on the first
+   * failure. `hooks.beforeStart` runs just before a process is spawned, `hooks.afterReady` once it
+   * is ready and before those waiting for it start.
+   */
+  async start(specs: readonly ProcessSpec[], signal: AbortSignal, hooks: SupervisorHooks = {}): Promise<void> {
     const ready = new Map<string, Promise<void>>();
     const width = Math.max(...specs.map((s) => s.name.length));
     const startOne = async (spec: ProcessSpec, index: number): Promise<void> => {
       await Promise.all(spec.after.map((name) => ready.get(name)));
       if (signal.aborted || this.#stopping) throw new Error("stopped");
+      await hooks.beforeStart?.(spec);
       const running = this.#spawn(spec, index, width);
       await this.#waitReady(running, signal);
+      running.ready = true;
       this.#line(spec, index, width, "ready");
+      await hooks.afterReady?.(spec);
     };
     specs.forEach((spec, index) => {
       for (const name of spec.after) if (!specs.some((s) => s.name === name)) throw new Error(`${spec.name} waits for "${name}", which is not in the plan`);
@@ -88,17 +108,34 @@ export class ProcessSupervisor {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const running: Running = { spec, child, exited, exitCode: undefined };
+    const running: Running = { spec, child, exited, exitCode: undefined, ready: false };
     this.#running.push(running);
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on("line", (line) => this.#line(spec, index, width, line));
     }
     void exited.then((code) => {
       running.exitCode = code;
-      if (!this.#stopping) {
-        this.#line(spec, index, width, `exited with ${code === null ? "a signal" : `code ${code}`}`);
+      if (this.#stopping) return;
+      const how = code === null ? "a signal" : `code ${code}`;
+      if (!running.ready) {
+        this.#line(spec, index, width, `exited with ${how}`);
         this.#fail({ name: spec.name, code });
+        return;
       }
+      const restarts = (this.#restarts.get(spec.name) ?? 0) + 1;
+      this.#restarts.set(spec.name, restarts);
+      const delayMs = Math.min(30_000, 1000 * 2 ** (restarts - 1));
+      this.#line(spec, index, width, `exited with ${how}; restarting in ${delayMs / 1000} s (restart ${restarts})`);
+      setTimeout(() => {
+        if (this.#stopping) return;
+        const again = this.#spawn(spec, index, width);
+        // The restarted process counts as ready: a crash of it is restarted again (with a longer backoff).
+        again.ready = true;
+        // In the old one's place, so the stop order stays the reverse of the start order.
+        this.#running.pop();
+        this.#running[this.#running.indexOf(running)] = again;
+        this.#options.onRestart?.(spec.name);
+      }, delayMs).unref();
     });
     return running;
   }

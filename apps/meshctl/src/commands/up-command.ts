@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { defineSettings } from "@meshwork/runtime";
 import { parse as parseYaml } from "yaml";
 import { parseTopology, defaultTopology } from "../core/local-mesh-topology.ts";
-import { planLocalMesh, type ProcessSpec } from "../core/plan-local-mesh.ts";
+import { planLocalMesh, type ProcessSpec, type WorkloadTokenSpec } from "../core/plan-local-mesh.ts";
 import { defineCommand, formatUsageError, type Command } from "./command.ts";
 
 /** What up/down/status do to the machine; main.ts gives the real ones. */
@@ -20,14 +20,16 @@ export interface LocalMeshIo {
   /** Creates parent directories. */
   writeTextFile(path: string, text: string): Promise<void>;
   removeFile(path: string): Promise<void>;
-  supervise(options: { readonly writeLine: (line: string) => void; readonly readyTimeoutMs: number; readonly from: "source" | "dist" }): Supervisor;
+  supervise(options: { readonly writeLine: (line: string) => void; readonly readyTimeoutMs: number; readonly from: "source" | "dist"; readonly onRestart: (name: string) => void }): Supervisor;
+  /** Mints the workload token with the CA's issuer key and writes it (mode 0600). */
+  mintWorkloadToken(spec: WorkloadTokenSpec): Promise<void>;
   isAlive(pid: number): boolean;
   kill(pid: number, signal: "SIGTERM" | "SIGKILL"): void;
   monotonicMs(): number;
 }
 
 export interface Supervisor {
-  start(specs: readonly ProcessSpec[], signal: AbortSignal): Promise<void>;
+  start(specs: readonly ProcessSpec[], signal: AbortSignal, hooks?: { readonly beforeStart?: (spec: ProcessSpec) => Promise<void>; readonly afterReady?: (spec: ProcessSpec) => Promise<void> }): Promise<void>;
   stop(deadlineMs: number): Promise<void>;
   readonly failed: Promise<{ readonly name: string; readonly code: number | null }>;
   readonly pids: readonly { readonly name: string; readonly pid: number }[];
@@ -64,6 +66,18 @@ async function readState(io: LocalMeshIo, path: string): Promise<UpState | undef
     return JSON.parse(text) as UpState;
   } catch {
     return undefined;
+  }
+}
+
+/** POSTs each file to the config API as `meshctl apply` does; a refusal stops `up` with the control plane's answer. */
+async function applyFiles(target: NonNullable<ProcessSpec["applyWhenReady"]>, stateDir: string, io: LocalMeshIo, fetch: (url: string, init: RequestInit) => Promise<Response>, signal: AbortSignal): Promise<void> {
+  for (const file of target.files) {
+    const path = join(stateDir, file);
+    const text = await io.readTextFile(path);
+    if (text === undefined) throw new Error(`cannot read ${path} to apply it`);
+    const response = await fetch(target.url, { method: "POST", body: text, headers: { "content-type": "application/yaml" }, signal });
+    const answer = await response.text();
+    if (!response.ok) throw new Error(`the control plane refused ${path} (HTTP ${response.status}): ${answer}`);
   }
 }
 
@@ -112,7 +126,13 @@ export function upCommand(io: LocalMeshIo): Command {
       const plan = planLocalMesh(topology, stateDir);
       for (const file of plan.files) await io.writeTextFile(join(stateDir, file.path), file.text);
       const started = io.monotonicMs();
-      const supervisor = io.supervise({ writeLine: (line) => commandIo.writeOut(`${line}\n`), readyTimeoutMs: settings.readyTimeout * 1000, from: settings.from as "source" | "dist" });
+      const supervisor = io.supervise({
+        writeLine: (line) => commandIo.writeOut(`${line}\n`),
+        readyTimeoutMs: settings.readyTimeout * 1000,
+        from: settings.from as "source" | "dist",
+        // A restarted part has a new pid: up.json must name it for `meshctl down` and `status`.
+        onRestart: () => void saveState(),
+      });
       context.onStop("local mesh", async () => {
         await supervisor.stop(10_000);
         await io.removeFile(statePath);
@@ -122,7 +142,15 @@ export function upCommand(io: LocalMeshIo): Command {
       await saveState();
       const failure = supervisor.failed.then((f) => ({ type: "failed" as const, ...f }));
       try {
-        const outcome = await Promise.race([supervisor.start(plan.processes, signal).then(() => ({ type: "ready" as const })), failure]);
+        const hooks = {
+          beforeStart: async (spec: ProcessSpec) => {
+            if (spec.workloadToken) await io.mintWorkloadToken(spec.workloadToken);
+          },
+          afterReady: async (spec: ProcessSpec) => {
+            if (spec.applyWhenReady) await applyFiles(spec.applyWhenReady, stateDir, io, context.io.fetch, signal);
+          },
+        };
+        const outcome = await Promise.race([supervisor.start(plan.processes, signal, hooks).then(() => ({ type: "ready" as const })), failure]);
         if (outcome.type === "failed") throw new Error(`${outcome.name} exited with ${outcome.code === null ? "a signal" : `code ${outcome.code}`} while the mesh was starting`);
       } catch (error) {
         await supervisor.stop(10_000);
@@ -135,12 +163,11 @@ export function upCommand(io: LocalMeshIo): Command {
       const seconds = ((io.monotonicMs() - started) / 1000).toFixed(1);
       commandIo.writeOut(`\nLocal mesh ready in ${seconds} s (state in ${stateDir}). Ctrl-C or "meshctl down" stops it.\n`);
       for (const url of plan.urls) commandIo.writeOut(`  ${url.label}: ${url.url}\n`);
-      const stopped = new Promise<{ type: "stopped" }>((resolveStop) => signal.addEventListener("abort", () => resolveStop({ type: "stopped" }), { once: true }));
-      const end = await Promise.race([stopped, failure]);
-      if (end.type === "failed") commandIo.writeErr(formatUsageError("up", `${end.name} exited; stopping the local mesh`));
+      // From here a part that exits is restarted by the supervisor; the mesh runs until stopped.
+      await new Promise<void>((resolveStop) => signal.addEventListener("abort", () => resolveStop(), { once: true }));
       await supervisor.stop(10_000);
       await io.removeFile(statePath);
-      return end.type === "failed" ? UP_EXIT.failed : UP_EXIT.ok;
+      return UP_EXIT.ok;
     },
   });
 }

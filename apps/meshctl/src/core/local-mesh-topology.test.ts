@@ -12,5 +12,7 @@ describe("parseTopology", () => {
     expect(parseTopology({ basePort: 65300 }, "mesh.yaml")).toMatchObject({ ok: false, message: expect.stringContaining("room for 500 ports") });
     expect(parseTopology({ registry: 3 }, "mesh.yaml")).toMatchObject({ ok: false, message: expect.stringContaining('unknown field "registry"') });
     expect(parseTopology([1], "mesh.yaml")).toMatchObject({ ok: false, message: expect.stringContaining("expected a mapping") });
+    expect(parseTopology({ otlpEndpoint: "collector:4318" }, "mesh.yaml")).toMatchObject({ ok: false, message: expect.stringContaining("invalid otlpEndpoint") });
+    expect(parseTopology({ otlpEndpoint: "http://127.0.0.1:4318/v1/traces" }, "mesh.yaml")).toMatchObject({ ok: true, topology: { otlpEndpoint: "http://127.0.0.1:4318/v1/traces" } });
   });
 });

@@ -16,6 +16,8 @@ export interface LocalMeshTopology {
   readonly basePort: number;
   /** Bind address of every process. */
   readonly host: string;
+  /** OTLP/HTTP traces endpoint every proxy exports spans to (`http://HOST:4318/v1/traces`); none when absent. */
+  readonly otlpEndpoint?: string;
 }
 
 export const defaultTopology: LocalMeshTopology = {
@@ -36,6 +38,7 @@ const fields: Readonly<Record<string, string>> = {
   gatewayPort: "gatewayPort: a port number",
   basePort: "basePort: a port number with room for 500 ports above it",
   host: "host: a loopback address such as 127.0.0.1",
+  otlpEndpoint: "otlpEndpoint: an http(s) URL such as http://127.0.0.1:4318/v1/traces",
 };
 
 /** Reads a topology file's decoded YAML (`file` names it in errors); absent fields keep their defaults. */
@@ -54,6 +57,7 @@ export function parseTopology(value: unknown, file: string): TopologyResult {
   if (!isPort(topology.gatewayPort)) return bad("gatewayPort");
   if (!isPort(topology.basePort) || topology.basePort + 500 > 65535) return bad("basePort");
   if (typeof topology.host !== "string" || topology.host === "") return bad("host");
+  if (topology.otlpEndpoint !== undefined && (typeof topology.otlpEndpoint !== "string" || !/^https?:\/\/\S+$/u.test(topology.otlpEndpoint))) return bad("otlpEndpoint");
   return { ok: true, topology };
 }
 

@@ -15,7 +15,8 @@ describe("planLocalMesh", () => {
     // Every listening port (a sidecar's --app-port is its app's --port, so it is not one of them; listeners turned off are written --outbound-port=-1).
     const ports = plan.processes.flatMap((p) => p.args.filter((_, i) => /-port$/.test(p.args[i - 1] ?? "") && p.args[i - 1] !== "--app-port"));
     expect(new Set(ports).size).toBe(ports.length);
-    expect(plan.processes.find((p) => p.name === "control-plane-1")?.after).toEqual(["registry-1", "registry-2", "registry-3"]);
+    expect(plan.processes.find((p) => p.name === "control-plane-1")?.after).toEqual(["registry-1", "registry-2", "registry-3", "ca"]);
+    expect(plan.processes.find((p) => p.name === "reviews-v2-sidecar")?.after).toEqual(["ca", "control-plane-1"]);
     expect(plan.processes.find((p) => p.name === "reviews-v2")?.after).toEqual(["reviews-v2-sidecar"]);
     const names = new Set(plan.processes.map((p) => p.name));
     for (const p of plan.processes) for (const dependency of p.after) expect(names.has(dependency)).toBe(true);
@@ -26,6 +27,9 @@ describe("planLocalMesh", () => {
     const peers = registries.map((p) => p.args[p.args.indexOf("--peers") + 1]);
     expect(new Set(peers).size).toBe(1);
     expect(registries.map((p) => p.args[p.args.indexOf("--data-dir") + 1])).toEqual(["/state/registry-1", "/state/registry-2", "/state/registry-3"]);
+    // One gossip pool: each server joins the other two.
+    const gossip = registries.map((p) => `127.0.0.1:${p.args[p.args.indexOf("--gossip-port") + 1]}`);
+    registries.forEach((p, i) => expect(p.args[p.args.indexOf("--retry-join") + 1]?.split(",")).toEqual(gossip.filter((_, k) => k !== i)));
   });
 
   it("points each app at its own sidecar, and each sidecar at its app", () => {
@@ -50,8 +54,42 @@ describe("planLocalMesh", () => {
     expect(entry?.kind === "WorkloadEntry" && entry.spec.ports?.["http"]).toBe(Number(sidecar?.args[sidecar.args.indexOf("--inbound-port") + 1]));
   });
 
+  it("manages every sidecar by the control planes and gives each an identity of its own service account", () => {
+    const arg = (args: readonly string[] | undefined, flag: string) => args?.[args.indexOf(flag) + 1];
+    const controlPlanes = plan.processes.filter((p) => p.name.startsWith("control-plane-")).map((p) => `127.0.0.1:${arg(p.args, "--grpc-port")}`);
+    const proxies = plan.processes.filter((p) => p.name.endsWith("-sidecar") || p.name === "ingress-gateway");
+    expect(proxies).toHaveLength(7);
+    for (const proxy of proxies) {
+      expect(proxy.args).not.toContain("--config");
+      expect(arg(proxy.args, "--discovery-address")).toBe(controlPlanes.join(","));
+      expect(arg(proxy.args, "--workload-token-file")).toBe(proxy.workloadToken?.path);
+      expect(proxy.workloadToken?.caDataDir).toBe("/state/ca");
+      expect(arg(proxy.args, "--ca-root-cert")).toBe("/state/ca/root-cert.pem");
+    }
+    const reviews = plan.processes.find((p) => p.name === "reviews-v2-sidecar");
+    expect(reviews?.workloadToken).toMatchObject({ namespace: "default", serviceAccount: "bookinfo-reviews" });
+    expect(arg(reviews?.args, "--service-account")).toBe("bookinfo-reviews");
+    expect(proxies.some((p) => p.args.includes("--otlp-endpoint"))).toBe(false);
+    const traced = planLocalMesh({ ...defaultTopology, otlpEndpoint: "http://127.0.0.1:4318/v1/traces" }, "/state").processes.filter((p) => p.name.endsWith("-sidecar") || p.name === "ingress-gateway");
+    for (const proxy of traced) expect(arg(proxy.args, "--otlp-endpoint")).toBe("http://127.0.0.1:4318/v1/traces");
+    const tokens = proxies.map((p) => p.workloadToken?.path);
+    expect(new Set(tokens).size).toBe(tokens.length);
+  });
+
+  it("applies Istio's bookinfo gateway and destination rules through the first control plane once it is ready", () => {
+    const first = plan.processes.find((p) => p.name === "control-plane-1");
+    expect(first?.applyWhenReady?.url).toBe(`http://127.0.0.1:${first?.args[first.args.indexOf("--admin-port") + 1]}/api/v1/config`);
+    expect(first?.applyWhenReady?.files).toEqual(["apply/bookinfo-gateway.yaml", "apply/destination-rule-all.yaml"]);
+    expect(plan.processes.find((p) => p.name === "control-plane-2")?.applyWhenReady).toBeUndefined();
+    const rules = loadResources([{ path: "destination-rule-all.yaml", text: plan.files.find((f) => f.path === "apply/destination-rule-all.yaml")?.text ?? "" }]);
+    expect(rules.issues).toEqual([]);
+    expect(rules.resources.map((r) => (r.kind === "DestinationRule" ? `${r.spec.host}:${(r.spec.subsets ?? []).map((s) => s.name).join("|")}` : r.kind))).toEqual([
+      "productpage:v1", "reviews:v1|v2|v3", "ratings:v1|v2|v2-mysql|v2-mysql-vm", "details:v1|v2",
+    ]);
+  });
+
   it("puts Istio's bookinfo gateway on the topology's gateway port, served by a router-mode sidecar", () => {
-    const file = plan.files.find((f) => f.path === "config/bookinfo-gateway.yaml");
+    const file = plan.files.find((f) => f.path === "apply/bookinfo-gateway.yaml");
     const loaded = loadResources([{ path: "bookinfo-gateway.yaml", text: file?.text ?? "" }]);
     expect(loaded.issues).toEqual([]);
     const gateway = loaded.resources.find((r) => r.kind === "Gateway");
@@ -60,6 +98,13 @@ describe("planLocalMesh", () => {
     expect(router?.args.slice(0, 2)).toEqual(["--proxy-mode", "router"]);
     expect(router?.args[router.args.indexOf("--labels") + 1]).toContain("istio=ingressgateway");
     expect(plan.urls[0]).toEqual({ label: "product page (through the ingress gateway)", url: `http://127.0.0.1:${defaultTopology.gatewayPort}/productpage` });
+    const consoleUrl = plan.urls.find((u) => u.label.startsWith("console"))?.url;
+    const firstControlPlane = plan.processes.find((p) => p.name === "control-plane-1");
+    expect(consoleUrl).toBe(`http://127.0.0.1:${firstControlPlane?.args[firstControlPlane.args.indexOf("--admin-port") + 1]}/console/`);
+    // The console scrapes all seven proxies' stats ports.
+    const scraped = firstControlPlane?.args[firstControlPlane.args.indexOf("--console-scrape") + 1]?.split(",") ?? [];
+    const statsPorts = plan.processes.filter((p) => p.name.endsWith("-sidecar") || p.name === "ingress-gateway").map((p) => `http://127.0.0.1:${p.args[p.args.indexOf("--stats-port") + 1]}/stats/prometheus`);
+    expect([...scraped].sort()).toEqual([...statsPorts].sort());
   });
 
   it("leaves bookinfo out when the topology says so", () => {

@@ -1,6 +1,9 @@
 // What `meshctl up` runs for a topology: every process (command line, readiness probe, what it
-// waits for) and the files it writes first (the sidecars' config directory). Pure: the supervisor
-// in adapters/ does the spawning. Ports come from the topology's blocks, so a second mesh with
+// waits for), the files it writes first (the bookinfo workloads the control planes read), the
+// workload tokens it mints before a sidecar starts (so the sidecar gets its SVID from the CA) and
+// the config it applies once the control plane is ready (Istio's bookinfo gateway and destination
+// rules). Every sidecar, the ingress gateway included, is managed by the control planes. Pure:
+// the supervisor in adapters/ does the spawning. Ports come from the topology's blocks, so a second mesh with
 // another basePort does not collide with the first. Layout: docs/design/local-mesh.md.
 import type { LocalMeshTopology } from "./local-mesh-topology.ts";
 
@@ -14,6 +17,19 @@ export interface ProcessSpec {
   readonly readyUrl: string;
   /** Processes that must be ready before this one starts. */
   readonly after: readonly string[];
+  /** Mint this workload token (with the CA's issuer key) into `path` before starting the process. */
+  readonly workloadToken?: WorkloadTokenSpec;
+  /** Once the process is ready, POST these files (state-dir relative) to this config API (`meshctl apply`). */
+  readonly applyWhenReady?: { readonly url: string; readonly files: readonly string[] };
+}
+
+export interface WorkloadTokenSpec {
+  /** The CA's data dir (absolute): its token issuer key. */
+  readonly caDataDir: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** Where the sidecar reads it (absolute). */
+  readonly path: string;
 }
 
 export interface PlannedFile {
@@ -52,7 +68,7 @@ const namespace = "default";
 function ports(topology: LocalMeshTopology) {
   const base = topology.basePort;
   return {
-    registry: (i: number) => ({ raft: base + i * 10, http: base + i * 10 + 1, grpc: base + i * 10 + 2, admin: base + i * 10 + 3, dns: base + i * 10 + 4 }),
+    registry: (i: number) => ({ raft: base + i * 10, http: base + i * 10 + 1, grpc: base + i * 10 + 2, admin: base + i * 10 + 3, dns: base + i * 10 + 4, gossip: base + i * 10 + 5 }),
     ca: { grpc: base + 100, admin: base + 101 },
     gateway: { admin: base + 102, stats: base + 103 },
     controlPlane: (j: number) => ({ grpc: base + 110 + j * 10, admin: base + 111 + j * 10 }),
@@ -67,46 +83,84 @@ export function planLocalMesh(topology: LocalMeshTopology, stateDir: string): Lo
   const processes: ProcessSpec[] = [];
   const registryNames = Array.from({ length: topology.registryServers }, (_, i) => `registry-${i + 1}`);
   const peers = registryNames.map((name, i) => `${name}=${host}:${p.registry(i).raft}`).join(",");
+  const gossipPeers = registryNames.map((_, i) => `${host}:${p.registry(i).gossip}`);
   registryNames.forEach((name, i) => {
     const r = p.registry(i);
+    // Servers find each other and notice failures by gossip (Consul's serf LAN pool).
+    const join = gossipPeers.filter((_, k) => k !== i);
     processes.push({
       name,
       entry: "apps/registry/src/main.ts",
-      args: ["--node-id", name, "--peers", peers, "--data-dir", `${stateDir}/${name}`, "--bind", host, "--raft-port", `${r.raft}`, "--http-port", `${r.http}`, "--grpc-port", `${r.grpc}`, "--admin-port", `${r.admin}`, "--dns-port", `${r.dns}`],
+      args: ["--node-id", name, "--peers", peers, "--data-dir", `${stateDir}/${name}`, "--bind", host, "--raft-port", `${r.raft}`, "--http-port", `${r.http}`, "--grpc-port", `${r.grpc}`, "--admin-port", `${r.admin}`, "--dns-port", `${r.dns}`, "--gossip-port", `${r.gossip}`, ...(join.length > 0 ? ["--retry-join", join.join(",")] : [])],
       readyUrl: `http://${host}:${r.admin}/readyz`,
       after: [],
     });
   });
+  const caDataDir = `${stateDir}/ca`;
   processes.push({
     name: "ca",
     entry: "apps/ca/src/main.ts",
-    args: ["--data-dir", `${stateDir}/ca`, "--host", host, "--grpc-port", `${p.ca.grpc}`, "--admin-port", `${p.ca.admin}`],
+    args: ["--data-dir", caDataDir, "--host", host, "--grpc-port", `${p.ca.grpc}`, "--admin-port", `${p.ca.admin}`],
     readyUrl: `http://${host}:${p.ca.admin}/readyz`,
     after: [],
   });
   const registryGrpc = registryNames.map((_, i) => `${host}:${p.registry(i).grpc}`).join(",");
   const registryHttp = registryNames.map((_, i) => `http://${host}:${p.registry(i).http}`).join(",");
+  // The console's traffic graph scrapes every proxy's Istio metrics.
+  const statsUrls = topology.bookinfo ? [...bookinfoWorkloads.map((_, k) => p.workload(k).stats), p.gateway.stats].map((port) => `http://${host}:${port}/stats/prometheus`) : [];
+  const controlPlaneNames: string[] = [];
   for (let j = 0; j < topology.controlPlaneReplicas; j++) {
     const c = p.controlPlane(j);
+    const name = `control-plane-${j + 1}`;
+    controlPlaneNames.push(name);
     processes.push({
-      name: `control-plane-${j + 1}`,
+      name,
       entry: "apps/control-plane/src/main.ts",
-      args: ["--id", `control-plane-${j + 1}`, "--bind", host, "--grpc-port", `${c.grpc}`, "--admin-port", `${c.admin}`, "--registry-grpc", registryGrpc, "--registry-http", registryHttp],
+      args: [
+        "--id", name, "--bind", host, "--grpc-port", `${c.grpc}`, "--admin-port", `${c.admin}`, "--registry-grpc", registryGrpc, "--registry-http", registryHttp,
+        "--config-dir", `${stateDir}/config`,
+        "--trust-bundle", `${caDataDir}/root-cert.pem`,
+        ...(statsUrls.length > 0 ? ["--console-scrape", statsUrls.join(",")] : []),
+      ],
       readyUrl: `http://${host}:${c.admin}/ready`,
-      after: registryNames,
+      // The CA writes its root on first start; the control planes push it as the trust bundle.
+      after: [...registryNames, "ca"],
+      ...(j === 0 && topology.bookinfo ? { applyWhenReady: { url: `http://${host}:${c.admin}/api/v1/config`, files: ["apply/bookinfo-gateway.yaml", "apply/destination-rule-all.yaml"] } } : {}),
     });
   }
+  const discovery = Array.from({ length: topology.controlPlaneReplicas }, (_, j) => `${host}:${p.controlPlane(j).grpc}`).join(",");
+  /**
+   * What makes a sidecar managed (discovery) and gives it an SVID (CA + token minted before it
+   * starts); with an OTLP endpoint, its spans go there (sampling Istio's 1 %, or the caller's decision).
+   */
+  const meshArgs = (workload: string, ns: string, serviceAccount: string): { args: string[]; workloadToken: WorkloadTokenSpec } => {
+    const token = `${stateDir}/tokens/${workload}.jwt`;
+    return {
+      args: [
+        "--discovery-address", discovery,
+        "--ca-address", `${host}:${p.ca.grpc}`,
+        "--ca-root-cert", `${caDataDir}/root-cert.pem`,
+        "--workload-token-file", token,
+        "--service-account", serviceAccount,
+        ...(topology.otlpEndpoint !== undefined ? ["--otlp-endpoint", topology.otlpEndpoint] : []),
+      ],
+      workloadToken: { caDataDir, namespace: ns, serviceAccount, path: token },
+    };
+  };
   const files: PlannedFile[] = [];
   const urls: { label: string; url: string }[] = [];
   if (topology.bookinfo) {
     files.push({ path: "config/bookinfo-services.yaml", text: bookinfoServices(host, p.workload) });
-    files.push({ path: "config/bookinfo-gateway.yaml", text: bookinfoGateway(topology.gatewayPort) });
+    files.push({ path: "apply/bookinfo-gateway.yaml", text: bookinfoGateway(topology.gatewayPort) });
+    files.push({ path: "apply/destination-rule-all.yaml", text: destinationRuleAll() });
+    const gatewayMesh = meshArgs("istio-ingressgateway", "istio-system", "istio-ingressgateway-service-account");
     processes.push({
       name: "ingress-gateway",
       entry: "apps/sidecar/src/main.ts",
       args: [
         "--proxy-mode", "router",
-        "--config", `${stateDir}/config`,
+        ...gatewayMesh.args,
+        "--proxy-id", "istio-ingressgateway.istio-system",
         "--namespace", "istio-system",
         "--labels", "istio=ingressgateway,app=istio-ingressgateway",
         "--bind", host,
@@ -116,17 +170,19 @@ export function planLocalMesh(topology: LocalMeshTopology, stateDir: string): Lo
         "--stats-port", `${p.gateway.stats}`,
       ],
       readyUrl: `http://${host}:${p.gateway.stats}/healthz/ready`,
-      after: [],
+      after: ["ca", ...controlPlaneNames.slice(0, 1)],
+      workloadToken: gatewayMesh.workloadToken,
     });
     bookinfoWorkloads.forEach((w, k) => {
       const name = `${w.service}-${w.version}`;
       const wp = p.workload(k);
       const sidecar = `${name}-sidecar`;
+      const mesh = meshArgs(name, namespace, `bookinfo-${w.service}`);
       processes.push({
         name: sidecar,
         entry: "apps/sidecar/src/main.ts",
         args: [
-          "--config", `${stateDir}/config`,
+          ...mesh.args,
           "--namespace", namespace,
           "--workload-name", name,
           "--labels", `app=${w.service},version=${w.version}`,
@@ -138,7 +194,8 @@ export function planLocalMesh(topology: LocalMeshTopology, stateDir: string): Lo
           "--stats-port", `${wp.stats}`,
         ],
         readyUrl: `http://${host}:${wp.stats}/healthz/ready`,
-        after: [],
+        after: ["ca", ...controlPlaneNames.slice(0, 1)],
+        workloadToken: mesh.workloadToken,
       });
       processes.push({
         name,
@@ -150,6 +207,7 @@ export function planLocalMesh(topology: LocalMeshTopology, stateDir: string): Lo
     });
     urls.push({ label: "product page (through the ingress gateway)", url: `http://${host}:${topology.gatewayPort}/productpage` });
   }
+  urls.push({ label: "console (service graph, proxies, config)", url: `http://${host}:${p.controlPlane(0).admin}/console/` });
   urls.push({ label: "control plane (config API, proxy status)", url: `http://${host}:${p.controlPlane(0).admin}/debug/syncz` });
   urls.push({ label: "registry (Consul HTTP API)", url: `http://${host}:${p.registry(0).http}/v1/status/leader` });
   return { processes, files, urls };
@@ -192,6 +250,23 @@ function bookinfoServices(host: string, workloadPorts: (k: number) => { readonly
     );
   });
   return `# Written by meshctl up: the bookinfo workloads of the local mesh.\n${documents.join("\n---\n")}\n`;
+}
+
+/** Istio's samples/bookinfo/networking/destination-rule-all.yaml: the subsets of every bookinfo service. */
+function destinationRuleAll(): string {
+  const subsets: Readonly<Record<string, readonly string[]>> = { productpage: ["v1"], reviews: ["v1", "v2", "v3"], ratings: ["v1", "v2", "v2-mysql", "v2-mysql-vm"], details: ["v1", "v2"] };
+  const rules = Object.entries(subsets).map(([service, versions]) =>
+    [
+      "apiVersion: networking.istio.io/v1",
+      "kind: DestinationRule",
+      `metadata: { name: ${service}, namespace: ${namespace} }`,
+      "spec:",
+      `  host: ${service}`,
+      "  subsets:",
+      ...versions.map((v) => `  - { name: ${v}, labels: { version: ${v} } }`),
+    ].join("\n"),
+  );
+  return `# Written by meshctl up: Istio's destination-rule-all.yaml.\n${rules.join("\n---\n")}\n`;
 }
 
 /** Istio's samples/bookinfo/networking/bookinfo-gateway.yaml, on the topology's gateway port. */

@@ -1,9 +1,12 @@
 // The registry server's Prometheus metrics (prom-client, text format 0.0.4): Raft state read from
 // the node at scrape time (term, commit/applied/last index, leader, peers), and what the hooks of
-// RegistryNode (WAL saves, leader changes), the write path and the HTTP API report as it happens.
+// RegistryNode (WAL saves, leader changes), the write path and the HTTP API report as it happens,
+// and the gossip member's (gossip-metrics.ts: Consul's memberlist and serf names).
 import type { Status } from "@meshwork/raft";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { GossipEvent } from "@meshwork/gossip";
 import { endpointFamily } from "./endpoint-family.ts";
+import { GossipMetrics, type GossipView } from "./gossip-metrics.ts";
 
 /** What the metrics read from the Raft node at scrape time (RegistryNode has it). */
 export interface RaftView {
@@ -37,6 +40,7 @@ export class RegistryMetrics {
   private readonly entriesSaved: Counter;
   private readonly writes: Counter<"via" | "outcome">;
   private readonly httpDuration: Histogram<"family" | "method" | "code" | "blocking">;
+  private readonly gossip: GossipMetrics;
 
   constructor(options: RegistryMetricsOptions = {}) {
     const registers = [this.registry];
@@ -103,12 +107,24 @@ export class RegistryMetrics {
       buckets: [...httpBucketsSeconds],
       registers,
     });
+    // consul_memberlist_*, consul_serf_member_*, meshwork_registry_gossip_*: empty until attachGossip.
+    this.gossip = new GossipMetrics(this.registry);
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
   }
 
   /** Starts reading Raft state from `view` (the node exists only after the storage was opened). */
   attach(view: RaftView): void {
     this.view = view;
+  }
+
+  /** Starts reading this server's gossip member (when --gossip-port is on). */
+  attachGossip(view: GossipView): void {
+    this.gossip.attach(view);
+  }
+
+  /** Every event of the gossip member (membership changes count into consul_serf_member_*). */
+  observeGossipEvent(event: GossipEvent): void {
+    this.gossip.observe(event);
   }
 
   /** RegistryNode's `onSave`. */

@@ -1,5 +1,6 @@
 // Settings of `meshwork-registry agent` (flags and environment, docs/design/app-conventions.md).
 import { defineSettings } from "@meshwork/runtime";
+import { gossipSettingDefinitions } from "../gossip/gossip-settings.ts";
 
 export const agentSettings = defineSettings({
   server: {
@@ -24,7 +25,7 @@ export const agentSettings = defineSettings({
   },
   checkInterval: { type: "string", default: "10s", env: "MESHWORK_REGISTRY_CHECK_INTERVAL", valueName: "DURATION", description: "Interval of the --check checks (Go duration)." },
   checkTimeout: { type: "string", env: "MESHWORK_REGISTRY_CHECK_TIMEOUT", valueName: "DURATION", description: "Timeout of the --check checks (default: the interval, at most 10s)." },
-  node: { type: "string", env: "MESHWORK_REGISTRY_NODE", valueName: "NAME", description: "Catalog node the services are registered under (default: the host name). Agents sharing a node must use distinct service IDs." },
+  node: { type: "string", env: "MESHWORK_REGISTRY_NODE", valueName: "NAME", description: "Catalog node the services are registered under (default: the host name). Agents sharing a node must use distinct service IDs. With gossip on it is also this agent's member name, unique in the pool (the leader marks this node's serfHealth critical when the member fails)." },
   address: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_ADDRESS", valueName: "HOST", description: "The node's address in the catalog (services without Address are reached there)." },
   nodeMeta: { type: "list", env: "MESHWORK_REGISTRY_NODE_META", valueName: "KEY=VALUE", description: "Node meta written with every registration (it replaces the node's meta as a whole, as Consul does)." },
   syncInterval: {
@@ -34,5 +35,9 @@ export const agentSettings = defineSettings({
     valueName: "DURATION",
     description: "Anti-entropy: re-register the services with their current check statuses this often (an unchanged registration changes nothing in the registry).",
   },
+  // The servers' gossip flags (Consul's client agents take the same serf_lan settings): with
+  // --gossip-port the agent joins the pool (--retry-join a server's or any agent's gossip address)
+  // as a member named after --node and tagged role=client.
+  ...gossipSettingDefinitions,
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
 });

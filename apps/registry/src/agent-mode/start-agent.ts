@@ -1,15 +1,33 @@
 // Starts `meshwork-registry agent` from its settings: reads the service definitions, builds the
 // failover client and the RegistryAgent, and registers the stop hook that deregisters on SIGTERM.
+// With --gossip-port it also joins the gossip pool as a Consul client agent does: a member named
+// after the catalog node, tagged role=client, so the Raft leader's reconcile gives the node a
+// serfHealth check (critical at once when this process dies, the node reaped after the reconnect
+// timeout); SIGTERM deregisters the services, then leaves the pool (the leader deregisters the node).
 // main.ts calls it; tests call it in-process.
 import type { Settings } from "@meshwork/runtime";
 import type { Logger } from "@meshwork/telemetry";
 import type { Probes } from "../agent/check-runner.ts";
 import { type AgentService, AgentSettingsError, durationSetting, servicesFromFile, servicesFromFlags } from "./agent-services.ts";
 import type { agentSettings } from "./agent-settings.ts";
+import { gossipKeysOf, gossipProtocolSettings } from "../gossip/gossip-settings.ts";
+import { GossipSettingsError, startGossip } from "../gossip/start-gossip.ts";
+import type { RunningGossip } from "../gossip/start-gossip.ts";
 import { RegistryAgent } from "./registry-agent.ts";
 import { type FetchFn, RegistryClient } from "./registry-client.ts";
 
 export type AgentConfig = Settings<typeof agentSettings>;
+
+export interface RunningAgent {
+  readonly agent: RegistryAgent;
+  /** This agent's gossip member; undefined when --gossip-port is -1. */
+  readonly gossip: RunningGossip | undefined;
+}
+
+/** The gossip member's tags (Consul's client agents carry role=node, id, dc; ours say role=client). */
+export function agentGossipTags(node: string): Record<string, string> {
+  return { role: "client", id: node, dc: "dc1" };
+}
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -33,8 +51,15 @@ function parseNodeMeta(entries: readonly string[]): Record<string, string> {
 }
 
 /** Throws AgentSettingsError for bad settings or definitions. Registration failures are retried, not thrown. */
-export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RegistryAgent> {
+export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
   const { logger } = deps;
+  let gossipKeys: string[];
+  try {
+    gossipKeys = gossipKeysOf(config);
+  } catch (error) {
+    if (error instanceof GossipSettingsError) throw new AgentSettingsError(error.message);
+    throw error;
+  }
   const services: AgentService[] = [];
   if (config.serviceFile !== undefined) {
     let text: string;
@@ -73,8 +98,41 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     logger,
     ...(deps.probes === undefined ? {} : { probes: deps.probes }),
   });
+  let gossip: RunningGossip | undefined;
+  if (config.gossipPort >= 0) {
+    try {
+      gossip = await startGossip({
+        name: node,
+        bindHost: config.gossipBind ?? config.address,
+        port: config.gossipPort,
+        advertiseHost: config.address,
+        tags: agentGossipTags(node),
+        join: config.retryJoin,
+        retryIntervalMs: config.retryIntervalMs,
+        keys: gossipKeys,
+        settings: gossipProtocolSettings(config),
+        onEvent: (event) => {
+          if (event.type.startsWith("member-") && "member" in event) logger.debug(`gossip ${event.type}`, { member: event.member.name, address: event.member.address });
+        },
+        log: (level, msg, fields) => logger[level](msg, fields),
+      });
+    } catch (error) {
+      if (error instanceof GossipSettingsError) throw new AgentSettingsError(error.message);
+      throw error;
+    }
+    const running = gossip;
+    // Hooks run in reverse order: the services are deregistered first, then the member leaves.
+    deps.onStop("gossip (graceful leave)", () => running.leave());
+  }
   deps.onStop("registry agent (deregister services)", () => agent.stop());
   await agent.start();
-  logger.info("agent running", { node, servers: config.server, services: ids, checks: services.flatMap((s) => s.checks.map((c) => c.checkId)) });
-  return agent;
+  logger.info("agent running", {
+    node,
+    servers: config.server,
+    services: ids,
+    checks: services.flatMap((s) => s.checks.map((c) => c.checkId)),
+    gossipAddress: gossip?.address ?? "",
+    gossipEncrypted: gossipKeys.length > 0,
+  });
+  return { agent, gossip };
 }

@@ -35,6 +35,7 @@ export function cachedReads(current: () => RegistryReads): RegistryReads {
     sessions: () => fresh().sessions(),
     session: (id) => fresh().session(id),
     catalogIndex: (service) => fresh().catalogIndex(service),
+    serviceInstancesWhere: (include) => fresh().serviceInstancesWhere(include),
     services: () => {
       const reads = fresh();
       services ??= reads.services();

@@ -7,11 +7,10 @@ import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 
 const adapterUrl = new URL("./gossip-transport.ts", import.meta.url).href;
-const libUrl = new URL("../../../../libs/gossip/src/index.ts", import.meta.url).href;
 
 const childProgram = `
 const { GossipTransport } = await import(process.env.GOSSIP_ADAPTER_URL);
-const { Memberlist } = await import(process.env.GOSSIP_LIB_URL);
+const { Memberlist } = await import("@meshwork/gossip");
 const name = process.env.GOSSIP_NAME;
 const settings = { probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50, suspicionMult: 2, suspicionMaxTimeoutMult: 3, pushPullIntervalMs: 2000 };
 const transport = await GossipTransport.start({
@@ -57,7 +56,7 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 30_000
 
 async function startChild(name: string): Promise<Child> {
   const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "--input-type=module", "-e", childProgram], {
-    env: { ...process.env, GOSSIP_ADAPTER_URL: adapterUrl, GOSSIP_LIB_URL: libUrl, GOSSIP_NAME: name },
+    env: { ...process.env, GOSSIP_ADAPTER_URL: adapterUrl, GOSSIP_NAME: name },
     stdio: "pipe",
   });
   const entry: Child = { name, process: child, lines: [], address: "" };

@@ -3,33 +3,13 @@
 // left, encrypted clusters reject a member with the wrong key. Waits are for outcomes, not times.
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
+import { Keyring, Memberlist } from "@meshwork/gossip";
+import type { GossipEvent } from "@meshwork/gossip";
 import { afterEach, describe, expect, it } from "vitest";
 import { aesGcmCipher } from "./aes-gcm-cipher.ts";
 import { GossipTransport } from "./gossip-transport.ts";
-import type { GossipCore } from "./gossip-transport.ts";
 
-// The lib is not linked into node_modules yet (a new workspace package needs `npm install`), so
-// the test loads its source by path; the shapes below are the parts of its API used here.
-interface MemberView {
-  readonly name: string;
-  readonly state: "alive" | "suspect" | "dead" | "left";
-}
-interface Event {
-  readonly type: string;
-  readonly member?: MemberView;
-}
-interface Memberlist extends GossipCore<Event> {
-  join(addresses: readonly string[]): void;
-  member(name: string): MemberView | undefined;
-  readonly liveMembers: number;
-  readonly stats: { readonly dropped: Record<string, number> };
-}
-interface GossipLib {
-  Memberlist: new (options: Record<string, unknown>) => Memberlist;
-  Keyring: new (keys: readonly Uint8Array[]) => unknown;
-}
-const libUrl = new URL("../../../../libs/gossip/src/index.ts", import.meta.url).href;
-const lib = (await import(/* @vite-ignore */ libUrl)) as GossipLib;
+type Event = GossipEvent;
 
 // Fast protocol periods so the test finishes in seconds of real time.
 const settings = {
@@ -43,13 +23,13 @@ const settings = {
 
 const started: GossipTransport<Event>[] = [];
 
-async function startMember(name: string, keyring?: () => unknown): Promise<{ transport: GossipTransport<Event>; events: Event[] }> {
+async function startMember(name: string, keyring?: () => Keyring): Promise<{ transport: GossipTransport<Event>; events: Event[] }> {
   const events: Event[] = [];
   const transport = await GossipTransport.start<Event>({
     bindHost: "127.0.0.1",
     port: 0,
     createCore: (address) =>
-      new lib.Memberlist({
+      new Memberlist({
         name,
         address,
         nowMs: Date.now(),
@@ -86,18 +66,18 @@ describe("GossipTransport on loopback", { timeout: 60_000 }, () => {
 
     await c.close(); // killed: no leave message
     await eventually("a, b and d declare c dead", () => [a, b, d].every((t) => core(t).member("c")?.state === "dead"));
-    expect(members[0]?.events.some((e) => e.type === "member-failed" && e.member?.name === "c")).toBe(true);
+    expect(members[0]?.events.some((e) => e.type === "member-failed" && e.member.name === "c")).toBe(true);
 
     await d.leave();
     await eventually("a and b see d as left", () => [a, b].every((t) => core(t).member("d")?.state === "left"));
-    expect(members[1]?.events.some((e) => e.type === "member-failed" && e.member?.name === "d")).toBe(false);
+    expect(members[1]?.events.some((e) => e.type === "member-failed" && e.member.name === "d")).toBe(false);
   });
 
   it("with a keyring, members sharing the key join; one with another key is dropped and counted", async () => {
     const key = randomBytes(32);
-    const a = await startMember("a", () => new lib.Keyring([key]));
-    const b = await startMember("b", () => new lib.Keyring([key]));
-    const x = await startMember("x", () => new lib.Keyring([randomBytes(32)]));
+    const a = await startMember("a", () => new Keyring([key]));
+    const b = await startMember("b", () => new Keyring([key]));
+    const x = await startMember("x", () => new Keyring([randomBytes(32)]));
     b.transport.act((m) => (m as Memberlist).join([a.transport.address]));
     x.transport.act((m) => (m as Memberlist).join([a.transport.address]));
     await eventually("a and b see each other", () => core(a.transport).liveMembers === 2 && core(b.transport).liveMembers === 2);

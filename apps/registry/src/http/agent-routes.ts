@@ -21,6 +21,11 @@ function methodNotAllowed(request: ApiRequest, allow: string): ApiResponse {
 export async function handleAgent(ctx: ApiContext, request: ApiRequest, rest: readonly string[]): Promise<ApiResponse> {
   const [group = "", verb = "", arg = ""] = rest;
   const node = ctx.agent.nodeName;
+  if (group === "members") {
+    // ?wan and ?segment are accepted and ignored: one LAN pool, no segments.
+    if (request.method !== "GET") return methodNotAllowed(request, "GET");
+    return jsonResponse(ctx.gossip !== undefined ? [...ctx.gossip.members()] : [fallbackMember(ctx)], leaderHeaders(ctx.server));
+  }
   if (group === "self" || group === "services" || group === "checks") {
     if (request.method !== "GET") return methodNotAllowed(request, "GET");
     if (group === "self") return jsonResponse(agentSelf(ctx), leaderHeaders(ctx.server));
@@ -127,8 +132,14 @@ function agentSelf(ctx: ApiContext): Json {
       Revision: "meshwork",
       Version: consulCompatibleVersion,
     },
-    Member: { Name: ctx.agent.nodeName, Addr: ctx.agent.address, Port: 0, Tags: { dc: ctx.datacenter, role: "consul", id: ctx.server.nodeId }, Status: 1 },
+    Member: ctx.gossip?.self() ?? fallbackMember(ctx),
     Meta: {},
     Stats: { raft: { applied_index: String(ctx.server.state.appliedIndex), state: ctx.server.isLeader ? "Leader" : "Follower" } },
   };
+}
+
+/** This server as a member when gossip is off: alive, no gossip port. */
+function fallbackMember(ctx: ApiContext): Json {
+  const protocol = { ProtocolMin: 0, ProtocolMax: 0, ProtocolCur: 0, DelegateMin: 0, DelegateMax: 0, DelegateCur: 0 };
+  return { Name: ctx.agent.nodeName, Addr: ctx.agent.address, Port: 0, Tags: { dc: ctx.datacenter, role: "consul", id: ctx.server.nodeId }, Status: 1, ...protocol };
 }

@@ -29,9 +29,19 @@ export interface AgentIdentity {
   readonly address: string;
 }
 
+/** This server's gossip member (`/v1/agent/members`, the Member of `/v1/agent/self`), answers already in Consul's JSON shape. */
+export interface AgentGossip {
+  /** Every member this node knows (Consul's api.AgentMember objects). */
+  members(): readonly Json[];
+  /** This node's own member. */
+  self(): Json | undefined;
+}
+
 export interface ApiContext {
   readonly server: RegistryServer;
   readonly agent: AgentIdentity;
+  /** Absent when gossip is disabled: /v1/agent/members lists only this server. */
+  readonly gossip?: AgentGossip;
   readonly checks: CheckRunner;
   readonly datacenter: string;
   /** Randomness for the blocking-query jitter and session ids. */

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { CheckRunner } from "../agent/check-runner.ts";
 import type { RegistryServer } from "../registry-contract.ts";
-import type { AgentIdentity, ApiContext, ApiRequest, ApiResponse } from "./api-context.ts";
+import type { AgentGossip, AgentIdentity, ApiContext, ApiRequest, ApiResponse } from "./api-context.ts";
 import { handleConsulRequest } from "./consul-api.ts";
 
 export interface HttpApiOptions {
@@ -13,6 +13,8 @@ export interface HttpApiOptions {
   readonly host: string;
   /** This server as its node's agent; defaults to node name = server.nodeId, address = host. */
   readonly agent?: Partial<AgentIdentity> & { readonly checks?: CheckRunner };
+  /** The gossip member behind /v1/agent/members (default: none, the list holds only this server). */
+  readonly gossip?: AgentGossip;
   /** Consul datacenter name shown in responses (default "dc1"). */
   readonly datacenter?: string;
   /** Largest request body accepted (default 1 MiB; KV values are further limited to 512 KiB). */
@@ -70,6 +72,7 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
     server,
     agent: { nodeName, address: options.agent?.address ?? options.host },
     checks,
+    ...(options.gossip !== undefined ? { gossip: options.gossip } : {}),
     datacenter: options.datacenter ?? "dc1",
     random: Math.random,
     newSessionId: randomUUID,

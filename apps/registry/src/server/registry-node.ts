@@ -441,6 +441,14 @@ export class RegistryNode implements RegistryServer {
   private halt(): void {
     this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.snapshotting !== null) {
+      try {
+        this.snapshotting.builder.abort();
+      } catch {
+        // the temp file is removed at the next compaction
+      }
+      this.snapshotting = null;
+    }
     const error = new NodeStoppedError(this.nodeId);
     for (const pending of this.proposals.values()) pending.reject(error);
     this.proposals.clear();
@@ -632,7 +640,15 @@ export class RegistryNode implements RegistryServer {
    * leave before its own write (`sendBeforePersist`): its disk and its followers' work in parallel.
    */
   private process(): void {
-    if (this.saving !== null) return;
+    if (this.saving !== null) {
+      // What may leave before this Ready is on disk does (takeEarlyMessages: a leader's appends
+      // of new proposals and commit broadcasts, so followers' disks work while ours does; a
+      // follower's forwarded proposals), and a leader answers what its followers committed.
+      const early = this.raw.takeEarlyMessages();
+      if (early.length > 0) this.transport.send(early);
+      this.applyStableCommitted();
+      return;
+    }
     const appliedBefore = this.applied;
     while (this.saving === null && (this.unsaved !== undefined || this.raw.hasReady())) {
       const retry = this.unsaved !== undefined;
@@ -642,6 +658,14 @@ export class RegistryNode implements RegistryServer {
       const saveStart = performance.now();
       try {
         if (ready.mustSync || ready.snapshot !== undefined) {
+          // Committed entries are on a quorum's disks already (a leader counts itself only after
+          // its own fdatasync): apply and answer them now, not after this Ready's fdatasync.
+          // finishReady skips them (applyEntry ignores what is applied). Not with a snapshot or a
+          // conf change, which take effect in order at advance.
+          if (ready.snapshot === undefined && ready.committedEntries.length > 0 && !ready.committedEntries.some((entry) => entry.type === "conf-change")) {
+            for (const entry of ready.committedEntries) this.applyEntry(entry);
+            for (const readState of ready.readStates) this.onReadState(readState);
+          }
           let finish!: () => void;
           this.saving = new Promise<void>((resolve) => (finish = resolve));
           this.storage.saveAsync(ready, (error) => {
@@ -661,6 +685,26 @@ export class RegistryNode implements RegistryServer {
       this.finishReady(ready, sentFirst, saveStart);
     }
     this.afterProcess(appliedBefore);
+  }
+
+  /**
+   * On a leader, while a Ready is being persisted: applies (and answers) what followers' acknowledgements
+   * committed meanwhile, from the stable log, instead of after this fdatasync and the next Ready's.
+   * Stops before a conf change (those take effect in order, at advance). The next Ready's
+   * committedEntries repeat these; applyEntry skips what is applied.
+   */
+  private applyStableCommitted(): void {
+    const hi = Math.min(this.raw.leaderCommitIndex(), this.storage.lastIndex());
+    if (hi <= this.applied || this.applied + 1 < this.storage.firstIndex()) return;
+    const before = this.applied;
+    for (const entry of this.storage.entries((this.applied + 1) as LogIndex, (hi + 1) as LogIndex, Number.MAX_SAFE_INTEGER)) {
+      if (entry.type === "conf-change") break;
+      this.applyEntry(entry);
+    }
+    if (this.applied !== before) {
+      this.serveReads();
+      this.notifyWaiters();
+    }
   }
 
   /** The fdatasync of `ready` finished (or failed: then the node stops, as for a failed write). */
@@ -700,7 +744,8 @@ export class RegistryNode implements RegistryServer {
     if (this.applied !== appliedBefore) this.notifyWaiters();
     if (this.saving !== null || this.unsaved !== undefined) return;
     if (this.snapshotting?.done === true) this.continueSnapshot();
-    else if (this.applied !== appliedBefore) this.maybeSnapshot();
+    // Not only when this call applied something: entries applied early, under an fdatasync, count too.
+    else this.maybeSnapshot();
   }
 
   /**
@@ -883,10 +928,24 @@ export class RegistryNode implements RegistryServer {
     const job = this.snapshotting;
     if (job === null || this.stopped) return;
     const until = performance.now() + 8;
-    while (!job.done && performance.now() < until) {
-      const next = job.chunks.next();
-      if (next.done === true) job.done = true;
-      else job.builder.add(next.value);
+    try {
+      while (!job.done && performance.now() < until) {
+        const next = job.chunks.next();
+        if (next.done === true) job.done = true;
+        else job.builder.add(next.value);
+      }
+    } catch (error) {
+      // The chunks go to the snapshot's temp file as they come: no room is not fatal (the log
+      // stays uncompacted; the next applied entry tries again), anything else is.
+      this.snapshotting = null;
+      try {
+        job.builder.abort();
+      } catch {
+        // the temp file is removed at the next compaction
+      }
+      if (!isOutOfSpace(error)) this.fail(error);
+      else this.log("warn", "no space for a snapshot; the log stays uncompacted", { err: error });
+      return;
     }
     if (!job.done) {
       setImmediate(() => this.continueSnapshot());

@@ -1,5 +1,6 @@
 // The registry server's settings: flags and environment (docs/design/app-conventions.md), declared once.
 import { defineSettings } from "@meshwork/runtime";
+import { gossipSettingDefinitions } from "../gossip/gossip-settings.ts";
 
 /** Every setting of the registry server process. */
 export const registrySettings = defineSettings({
@@ -28,6 +29,9 @@ export const registrySettings = defineSettings({
   tlsCa: { type: "string", env: "MESHWORK_REGISTRY_TLS_CA", valueName: "FILE", description: "CA bundle (PEM) peers' certificates must chain to; with --tls-cert and --tls-key turns on mutual TLS between peers." },
   tlsCert: { type: "string", env: "MESHWORK_REGISTRY_TLS_CERT", valueName: "FILE", description: "This server's certificate chain (PEM) for the Raft port." },
   tlsKey: { type: "string", env: "MESHWORK_REGISTRY_TLS_KEY", valueName: "FILE", description: "This server's private key (PEM)." },
+  // --gossip-port, --gossip-bind, --retry-join, --retry-interval-ms, --gossip-key, --gossip-keyring-file,
+  // --reconnect-timeout-ms, --gossip-probe-interval-ms, --gossip-suspicion-mult (shared with `agent`).
+  ...gossipSettingDefinitions,
   tickMs: { type: "number", integer: true, default: 100, env: "MESHWORK_REGISTRY_TICK_MS", description: "Raft tick; elections after 10-20 ticks without a leader, heartbeats every tick." },
   snapshotEvery: { type: "number", integer: true, default: 10_000, env: "MESHWORK_REGISTRY_SNAPSHOT_EVERY", description: "Applied entries between snapshots (the log is compacted at each)." },
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },

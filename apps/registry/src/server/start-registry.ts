@@ -9,6 +9,12 @@ import { checkReadiness } from "../admin/check-readiness.ts";
 import { countWrites } from "../admin/count-writes.ts";
 import { RegistryMetrics } from "../admin/registry-metrics.ts";
 import { startAdminServer } from "../admin/start-admin-server.ts";
+import { PROTOCOL_VERSION } from "@meshwork/gossip";
+import { encodeMember, encodeMembers } from "../gossip/encode-members.ts";
+import { MemberReconciler } from "../gossip/member-reconciler.ts";
+import { gossipProtocolSettings, gossipKeysOf as sharedGossipKeysOf } from "../gossip/gossip-settings.ts";
+import { GossipSettingsError, startGossip } from "../gossip/start-gossip.ts";
+import type { RunningGossip } from "../gossip/start-gossip.ts";
 import { startHttpApi } from "../http/start-http-api.ts";
 import type { TransportTls } from "../transport/grpc-raft-transport.ts";
 import { parsePeers } from "./parse-peers.ts";
@@ -52,7 +58,12 @@ export interface RunningRegistry {
   readonly dnsPort: number;
   readonly grpcPort: number;
   readonly metrics: RegistryMetrics;
+  /** This server's gossip member; undefined when --gossip-port is -1. */
+  readonly gossip: RunningGossip | undefined;
 }
+
+/** How often the leader runs a full membership reconcile besides membership events (Consul: 60 s). */
+export const reconcileIntervalMs = 5_000;
 
 function readTls(config: RegistryConfig): TransportTls | undefined {
   const files = [config.tlsCa, config.tlsCert, config.tlsKey];
@@ -83,8 +94,11 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     throw new RegistrySettingsError(`--peers must list this node too (--node-id ${config.nodeId}), e.g. ${config.nodeId}=${advertiseHost}:${config.raftPort}`);
   }
   const tls = readTls(config);
+  const gossipKeys = gossipKeysOf(config);
   fs.mkdirSync(config.dataDir, { recursive: true });
   const metrics = new RegistryMetrics({ processMetrics: deps.processMetrics ?? true });
+  // Declared before the node starts: a leader may be known (onLeaderChange) before gossip is up.
+  let reconciler: MemberReconciler | undefined;
   const node = await RegistryNode.start({
     nodeId: config.nodeId,
     dataDir: config.dataDir,
@@ -100,7 +114,10 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     log: (level, msg, fields) => logger[level](msg, fields),
     ...(deps.onFatal !== undefined ? { onFatal: deps.onFatal } : {}),
     onSave: (durationMs, entries, synced) => metrics.observeSave(durationMs, entries, synced),
-    onLeaderChange: () => metrics.leaderChanged(),
+    onLeaderChange: () => {
+      metrics.leaderChanged();
+      reconciler?.leadershipChanged();
+    },
   });
   metrics.attach(node);
   // Registered first so it stops last: /healthz and /metrics answer while the node leaves.
@@ -112,14 +129,71 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   });
   deps.onStop("admin listener", () => admin.close());
   deps.onStop("raft node (graceful leave)", () => node.leave());
+  let gossip: RunningGossip | undefined;
+  const versions = { protocol: PROTOCOL_VERSION, delegate: PROTOCOL_VERSION };
   const http = await startHttpApi(countWrites(node, metrics), {
     host: config.bind,
     port: config.httpPort,
     agent: { address: advertiseHost },
+    ...(config.gossipPort >= 0
+      ? {
+          gossip: {
+            // This server still answering while its own member is "left" is serf's "leaving" (2).
+            members: () => (gossip === undefined ? [] : encodeMembers(gossip.members(), versions, config.nodeId, true)),
+            self: () => {
+              const self = gossip?.core.member(config.nodeId);
+              return self === undefined ? undefined : encodeMember(self, versions, self.state === "left");
+            },
+          },
+        }
+      : {}),
     onRequest: (request) => metrics.observeHttp(request),
   });
   node.setHttpAddress(`${advertiseHost}:${http.port}`);
   deps.onStop("http api", () => http.close());
+  if (config.gossipPort >= 0) {
+    const members = () => gossip?.members() ?? [];
+    reconciler = new MemberReconciler({
+      server: node,
+      members,
+      selfName: config.nodeId,
+      reconnectTimeoutMs: config.reconnectTimeoutMs,
+      intervalMs: reconcileIntervalMs,
+      // A restarted leader may not know the pool yet: two join attempts before judging nodes it does not know.
+      unknownGraceMs: config.retryJoin.length > 0 ? 2 * config.retryIntervalMs : 0,
+      log: (level, msg, fields) => logger[level](msg, fields),
+    });
+    try {
+      gossip = await startGossip({
+        name: config.nodeId,
+        bindHost: config.gossipBind ?? config.bind,
+        port: config.gossipPort,
+        advertiseHost,
+        // Consul's server tags (role, id, port of Raft): `meshctl registry join --id` finds the Raft address here.
+        tags: { role: "server", id: config.nodeId, raft_addr: `${advertiseHost}:${node.raftPort}`, http_addr: `${advertiseHost}:${http.port}`, dc: "dc1" },
+        join: config.retryJoin,
+        retryIntervalMs: config.retryIntervalMs,
+        keys: gossipKeys,
+        settings: gossipProtocolSettings(config),
+        onEvent: (event) => {
+          metrics.observeGossipEvent(event);
+          if (!event.type.startsWith("member-")) return;
+          if ("member" in event) logger.info(`gossip ${event.type}`, { member: event.member.name, address: event.member.address });
+          reconciler?.trigger();
+        },
+        log: (level, msg, fields) => logger[level](msg, fields),
+      });
+    } catch (error) {
+      if (error instanceof GossipSettingsError) throw new RegistrySettingsError(error.message);
+      throw error;
+    }
+    const running = gossip;
+    metrics.attachGossip(running.core);
+    deps.onStop("gossip (graceful leave)", () => running.leave());
+    const started = reconciler;
+    deps.onStop("membership reconcile", () => started.stop());
+    reconciler.start();
+  }
   const log = (level: "debug" | "warn", msg: string, fields: Record<string, unknown>): void => logger[level](msg, fields);
   let dnsPort = -1;
   if (config.dnsPort >= 0) {
@@ -137,6 +211,27 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     // forceShutdown: watches are endless streams (tryShutdown would wait for them); clients resume elsewhere with from_index.
     deps.onStop("grpc api", () => grpcApi.forceShutdown());
   }
-  logger.info("ready", { nodeId: config.nodeId, raftPort: node.raftPort, httpPort: http.port, adminPort: admin.port, dnsPort, grpcPort, dataDir: config.dataDir, tls: tls !== undefined });
-  return { node, raftPort: node.raftPort, httpPort: http.port, adminPort: admin.port, dnsPort, grpcPort, metrics };
+  logger.info("ready", {
+    nodeId: config.nodeId,
+    raftPort: node.raftPort,
+    httpPort: http.port,
+    adminPort: admin.port,
+    dnsPort,
+    grpcPort,
+    gossipAddress: gossip?.address ?? "",
+    gossipEncrypted: gossipKeys.length > 0,
+    dataDir: config.dataDir,
+    tls: tls !== undefined,
+  });
+  return { node, raftPort: node.raftPort, httpPort: http.port, adminPort: admin.port, dnsPort, grpcPort, metrics, gossip };
+}
+
+/** The gossip keys, primary first: --gossip-key, then the keyring file's. */
+function gossipKeysOf(config: RegistryConfig): string[] {
+  try {
+    return sharedGossipKeysOf(config);
+  } catch (error) {
+    if (error instanceof GossipSettingsError) throw new RegistrySettingsError(error.message);
+    throw error;
+  }
 }

@@ -1,8 +1,20 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeBase64, encodeBase64, isBase64 } from "./base64.ts";
+import { base64ToLatin1, decodeBase64, encodeBase64, isBase64, latin1Bytes } from "./base64.ts";
 
 describe("base64", () => {
+  it("keeps values as one char per byte: base64ToLatin1 then latin1Bytes gives the bytes back, and the string is as long as the value", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 9000 }), (bytes) => {
+        const latin1 = base64ToLatin1(encodeBase64(bytes));
+        expect(latin1.length).toBe(bytes.length);
+        expect(latin1Bytes(latin1)).toEqual(bytes);
+        expect(latin1).toBe(Buffer.from(bytes).toString("latin1"));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("matches node:buffer on RFC 4648 vectors and random bytes", () => {
     for (const text of ["", "f", "fo", "foo", "foob", "fooba", "foobar"]) {
       expect(encodeBase64(new TextEncoder().encode(text))).toBe(Buffer.from(text).toString("base64"));

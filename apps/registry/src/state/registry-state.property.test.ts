@@ -178,6 +178,19 @@ describe("RegistryState properties", () => {
     );
   });
 
+  it("serviceInstancesWhere gives, in one pass, what serviceInstances gives per service", () => {
+    fc.assert(
+      fc.property(log, fc.subarray(SERVICES), (entries, followed) => {
+        const state = new RegistryState();
+        applyAll(state, entries);
+        const names = Object.keys(state.services()).filter((name) => followed.includes(name));
+        const expected = new Map(names.sort().map((name) => [name, state.serviceInstances(name)]));
+        expect(state.serviceInstancesWhere((name) => followed.includes(name))).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("two replicas applying the same entries (through encode/decode) produce the same results and snapshot bytes", () => {
     fc.assert(
       fc.property(log, (entries) => {

@@ -14,7 +14,7 @@ import type {
   ServiceInstance,
   SessionInfo,
 } from "../registry-contract.ts";
-import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { base64ToLatin1, decodeBase64, encodeBase64, latin1Bytes } from "./base64.ts";
 import { SortedKeys } from "./sorted-keys.ts";
 
 /** Consul's limit of operations in one `/v1/txn` (a larger txn fails, HTTP 413). */
@@ -194,6 +194,23 @@ export class RegistryState implements RegistryReads {
       }
     }
     return out;
+  }
+
+  serviceInstancesWhere(include: (service: string) => boolean): ReadonlyMap<string, readonly ServiceInstance[]> {
+    const byService = new Map<string, ServiceInstance[]>();
+    for (const node of this.nodes()) {
+      const services = this.servicesByNode.get(node.node);
+      if (services === undefined) continue;
+      let checks: StoredCheck[] | undefined;
+      for (const instance of [...services.values()].sort((a, b) => compare(a.id, b.id))) {
+        if (!include(instance.service)) continue;
+        checks ??= [...(this.checksByNode.get(node.node)?.values() ?? [])].sort((a, b) => compare(a.checkId, b.checkId));
+        let list = byService.get(instance.service);
+        if (list === undefined) byService.set(instance.service, (list = []));
+        list.push({ node, service: instance, checks: checks.filter((c) => c.serviceId === undefined || c.serviceId === instance.id) });
+      }
+    }
+    return new Map([...byService.entries()].sort(([a], [b]) => compare(a, b)));
   }
 
   /** The node's checks (all of them, node-level and service-level), by check id. */
@@ -472,7 +489,7 @@ export class RegistryState implements RegistryReads {
     for (const key of keys) {
       const entry = this.kv.get(key);
       if (entry === undefined) continue;
-      this.putEntry(key, session.behavior === "delete" ? undefined : new StoredKvEntry(key, base64Of(entry), entry.flags, entry.createIndex, index, entry.lockIndex, undefined), index);
+      this.putEntry(key, session.behavior === "delete" ? undefined : (entry instanceof StoredKvEntry ? entry.withIndexes(index, entry.lockIndex, undefined) : new StoredKvEntry(key, base64Of(entry), entry.flags, entry.createIndex, index, entry.lockIndex, undefined)), index);
       if (session.lockDelayMs > 0) this.setLockDelay(key, nowMs + session.lockDelayMs);
     }
   }
@@ -724,7 +741,7 @@ function result(outcome: KvOutcome): CommandResult {
 /** Equal in everything but ModifyIndex. */
 function sameEntry(a: KvEntry, b: KvEntry): boolean {
   if (a.flags !== b.flags || a.session !== b.session || a.lockIndex !== b.lockIndex || a.createIndex !== b.createIndex) return false;
-  if (a.valueBase64 !== undefined && a.valueBase64 === b.valueBase64) return true;
+  if (a instanceof StoredKvEntry && b instanceof StoredKvEntry) return a.sameValue(b);
   const av = a.value;
   const bv = b.value;
   if (av.length !== bv.length) return false;
@@ -733,22 +750,24 @@ function sameEntry(a: KvEntry, b: KvEntry): boolean {
 }
 
 /**
- * A KV entry as the state keeps it: the value as the (validated) base64 text it arrived in — one
- * compact string per key instead of a Uint8Array with its own ArrayBuffer — decoded on each read
- * of `value`. Immutable: a write replaces the entry (snapshots rely on it, see `snapshotChunks`).
+ * A KV entry as the state keeps it: the value as a string of one char per byte (Latin-1, a V8
+ * one-byte string: 256 bytes of value cost 256 bytes, not the 344 of its base64 text, and no
+ * ArrayBuffer per key) — converted from the command's (validated) base64 once at apply, and back
+ * on each read of `valueBase64` / `value`. Immutable: a write replaces the entry (snapshots rely
+ * on it, see `snapshotChunks`).
  */
 class StoredKvEntry implements KvEntry {
   readonly key: string;
-  readonly valueBase64: string;
+  private readonly latin1: string;
   readonly flags: number;
   readonly createIndex: number;
   readonly modifyIndex: number;
   readonly lockIndex: number;
   readonly session: string | undefined;
 
-  constructor(key: string, valueBase64: string, flags: number, createIndex: number, modifyIndex: number, lockIndex: number, session: string | undefined) {
+  constructor(key: string, valueBase64: string, flags: number, createIndex: number, modifyIndex: number, lockIndex: number, session: string | undefined, latin1?: string) {
     this.key = key;
-    this.valueBase64 = valueBase64;
+    this.latin1 = latin1 ?? base64ToLatin1(valueBase64);
     this.flags = flags;
     this.createIndex = createIndex;
     this.modifyIndex = modifyIndex;
@@ -756,8 +775,22 @@ class StoredKvEntry implements KvEntry {
     this.session = session;
   }
 
+  get valueBase64(): string {
+    return encodeBase64(this.value);
+  }
+
   get value(): Uint8Array {
-    return decodeBase64(this.valueBase64);
+    return latin1Bytes(this.latin1);
+  }
+
+  /** Whether `other` holds the same value bytes. */
+  sameValue(other: StoredKvEntry): boolean {
+    return this.latin1 === other.latin1;
+  }
+
+  /** This entry with another ModifyIndex and session/lock fields, sharing the value. */
+  withIndexes(modifyIndex: number, lockIndex: number, session: string | undefined): StoredKvEntry {
+    return new StoredKvEntry(this.key, "", this.flags, this.createIndex, modifyIndex, lockIndex, session, this.latin1);
   }
 
   /** The entry as a plain object with `value` bytes (what JSON and test comparisons see). */

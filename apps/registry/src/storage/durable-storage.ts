@@ -41,6 +41,8 @@ function withoutData(snap: Snapshot): Snapshot {
 /** Adds a snapshot's state-machine bytes in chunks; `finish` writes it and compacts the log (see `DurableStorage.beginSnapshot`). */
 export interface SnapshotBuilder {
   add(chunk: Uint8Array): void;
+  /** Drops an unfinished snapshot (its temp file). */
+  abort(): void;
   /** False if the snapshot is no longer above the stored one (a leader's snapshot came meanwhile). */
   finish(): boolean;
   readonly dataBytes: number;
@@ -275,14 +277,19 @@ export class DurableStorage implements Storage {
   beginSnapshot(index: LogIndex, confState: ConfState): SnapshotBuilder | null {
     const entryTerm = this.term(index);
     if (index <= this.memory.snapshot().metadata.index || entryTerm === undefined) return null;
-    const writer = new SnapshotFileWriter({ index, term: entryTerm, confState });
+    // Streamed to its temp file chunk by chunk: the whole state is never held in memory.
+    const writer = new SnapshotFileWriter({ index, term: entryTerm, confState }, { fs: this.options.fs ?? nodeWalFs, dir: this.dir });
     return {
       add: (chunk) => writer.add(chunk),
       get dataBytes() {
         return writer.dataBytes;
       },
+      abort: () => writer.abort(),
       finish: () => {
-        if (index <= this.memory.snapshot().metadata.index || this.term(index) !== entryTerm) return false;
+        if (index <= this.memory.snapshot().metadata.index || this.term(index) !== entryTerm) {
+          writer.abort();
+          return false;
+        }
         writer.finish(this.options.fs ?? nodeWalFs, this.dir);
         this.wal.append([
           { type: "snapshot-compacted", index, term: entryTerm },

@@ -6,8 +6,9 @@ import * as path from "node:path";
 import { logIndex, nodeId, term } from "@meshwork/raft";
 import type { Snapshot } from "@meshwork/raft";
 import { afterEach, describe, expect, it } from "vitest";
-import { readSnapshotFile, removeSnapshotFilesBefore, snapshotFileName, writeSnapshotFile } from "./snapshot-file.ts";
+import { readSnapshotFile, removeSnapshotFilesBefore, SnapshotFileWriter, snapshotFileName, writeSnapshotFile } from "./snapshot-file.ts";
 import { nodeWalFs } from "./wal-fs.ts";
+import type { WalFs } from "./wal-fs.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -24,6 +25,46 @@ function snapshotAt(index: number): Snapshot {
 }
 
 describe("snapshot files", () => {
+  it("stream chunks to the temp file as they are added and read back the same bytes as a buffered write", () => {
+    const dir = tempDir();
+    const metadata = snapshotAt(9).metadata;
+    const chunks = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(70_000).fill(7), new Uint8Array([9])];
+    const writer = new SnapshotFileWriter(metadata, { fs: nodeWalFs, dir });
+    const temp = path.join(dir, `${snapshotFileName(term(2), logIndex(9))}.tmp`);
+    writer.add(chunks[0] as Uint8Array);
+    writer.add(chunks[1] as Uint8Array);
+    writer.add(chunks[2] as Uint8Array);
+    // Already on disk before finish: the writer keeps no chunk.
+    expect(fs.statSync(temp).size).toBeGreaterThan(70_000);
+    writer.add(chunks[3] as Uint8Array);
+    writer.finish(nodeWalFs, dir);
+    const streamed = fs.readFileSync(path.join(dir, snapshotFileName(term(2), logIndex(9))));
+    const other = tempDir();
+    const buffered = new SnapshotFileWriter(metadata);
+    for (const chunk of chunks) buffered.add(chunk);
+    buffered.finish(nodeWalFs, other);
+    expect(streamed.equals(fs.readFileSync(path.join(other, snapshotFileName(term(2), logIndex(9)))))).toBe(true);
+    const read = readSnapshotFile(nodeWalFs, dir, term(2), logIndex(9));
+    expect(read.data.length).toBe(70_004);
+    expect(fs.readdirSync(dir)).toEqual([snapshotFileName(term(2), logIndex(9))]);
+  });
+
+  it("buffer chunks when the file system cannot write at a position, and abort removes a streamed temp file", () => {
+    const dir = tempDir();
+    const { writeAtSync: _omitted, ...withoutPositional } = nodeWalFs;
+    const plainFs: WalFs = withoutPositional;
+    const buffered = new SnapshotFileWriter(snapshotAt(5).metadata, { fs: plainFs, dir });
+    buffered.add(new Uint8Array([5, 1, 2]));
+    expect(fs.readdirSync(dir)).toEqual([]);
+    buffered.finish(plainFs, dir);
+    expect(readSnapshotFile(nodeWalFs, dir, term(2), logIndex(5))).toEqual(snapshotAt(5));
+    const aborted = new SnapshotFileWriter(snapshotAt(6).metadata, { fs: nodeWalFs, dir });
+    aborted.add(new Uint8Array([1]));
+    aborted.abort();
+    expect(fs.readdirSync(dir)).toEqual([snapshotFileName(term(2), logIndex(5))]);
+    expect(() => aborted.add(new Uint8Array([2]))).toThrow(/aborted/);
+  });
+
   it("read back what was written", () => {
     const dir = tempDir();
     writeSnapshotFile(nodeWalFs, dir, snapshotAt(7));

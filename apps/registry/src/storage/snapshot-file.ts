@@ -18,7 +18,11 @@ export function snapshotFileName(term: Term, index: LogIndex): string {
 /**
  * A snapshot file built from chunks (so the state never has to sit in one buffer): `add` the
  * state-machine bytes in order — the CRC is computed as they come — then `finish` writes the file
- * durably (temp file, fsync, rename, directory fsync).
+ * durably (temp file, fsync, rename, directory fsync). Given a `sink` whose file system can write
+ * at a position (`writeAtSync`), each chunk goes to the temp file as it is added and only the
+ * header (with the CRC) is written at `finish`: the process never holds the whole snapshot (tens
+ * of MB at 100k keys, which glibc would keep in the RSS after it is freed). Otherwise the chunks
+ * are kept by reference until `finish`. `abort` drops an unfinished one.
  */
 export class SnapshotFileWriter {
   private readonly metadata: Snapshot["metadata"];
@@ -26,21 +30,52 @@ export class SnapshotFileWriter {
   private readonly chunks: Uint8Array[] = [];
   private crc: number;
   private bytes = 0;
+  /** The temp file being streamed to (sink given and positional writes available). */
+  private stream: { readonly fs: WalFs; readonly dir: string; readonly temp: string; fd: number | null } | null = null;
 
-  constructor(metadata: Snapshot["metadata"]) {
+  constructor(metadata: Snapshot["metadata"], sink?: { readonly fs: WalFs; readonly dir: string }) {
     this.metadata = metadata;
     this.meta = new TextEncoder().encode(JSON.stringify(metadata));
     const length = new Uint8Array(4);
     new DataView(length.buffer).setUint32(0, this.meta.length, true);
     this.crc = crc32c(this.meta, 0, this.meta.length, crc32c(length));
+    if (sink?.fs.writeAtSync !== undefined) {
+      const temp = `${sink.dir}/${snapshotFileName(metadata.term, metadata.index)}.tmp`;
+      removeIfPresent(sink.fs, temp);
+      const fd = sink.fs.openNewSync(temp);
+      this.stream = { fs: sink.fs, dir: sink.dir, temp, fd };
+      try {
+        // The header's CRC is not known yet: its place is filled at finish.
+        writeAll(sink.fs, fd, this.header(0));
+      } catch (error) {
+        this.abort();
+        throw error;
+      }
+    }
   }
 
-  /** Appends the next slice of the state-machine bytes (kept by reference until `finish`). */
+  private header(crc: number): Uint8Array {
+    const header = new Uint8Array(headerBytes + this.meta.length);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, magic, true);
+    view.setUint32(4, crc, true);
+    view.setUint32(8, this.meta.length, true);
+    header.set(this.meta, headerBytes);
+    return header;
+  }
+
+  /** Appends the next slice of the state-machine bytes (written at once when streaming, else kept by reference until `finish`). */
   add(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.crc = crc32c(chunk, 0, chunk.length, this.crc);
-    this.chunks.push(chunk);
     this.bytes += chunk.length;
+    const stream = this.stream;
+    if (stream === null) {
+      this.chunks.push(chunk);
+      return;
+    }
+    if (stream.fd === null) throw new Error(`snapshot ${stream.temp} was aborted`);
+    writeAll(stream.fs, stream.fd, chunk);
   }
 
   /** Data bytes added so far. */
@@ -48,24 +83,46 @@ export class SnapshotFileWriter {
     return this.bytes;
   }
 
+  /** Closes and removes a streamed temp file (an abandoned snapshot); harmless otherwise. */
+  abort(): void {
+    const stream = this.stream;
+    if (stream === null || stream.fd === null) return;
+    const fd = stream.fd;
+    stream.fd = null;
+    try {
+      stream.fs.closeSync(fd);
+    } finally {
+      removeIfPresent(stream.fs, stream.temp);
+    }
+  }
+
   /** Writes the file into `dir`; a crash leaves either no file or the whole one. */
   finish(fs: WalFs, dir: string): void {
-    const header = new Uint8Array(headerBytes + this.meta.length);
-    const view = new DataView(header.buffer);
-    view.setUint32(0, magic, true);
-    view.setUint32(4, this.crc, true);
-    view.setUint32(8, this.meta.length, true);
-    header.set(this.meta, headerBytes);
     const name = snapshotFileName(this.metadata.term, this.metadata.index);
-    const temp = `${dir}/${name}.tmp`;
-    try {
-      fs.unlinkSync(temp);
-    } catch {
-      // no leftover from an earlier crash
+    const stream = this.stream;
+    if (stream !== null) {
+      if (stream.fd === null) throw new Error(`snapshot ${stream.temp} was aborted`);
+      const fd = stream.fd;
+      try {
+        const header = this.header(this.crc);
+        const writeAt = stream.fs.writeAtSync as NonNullable<WalFs["writeAtSync"]>;
+        for (let done = 0; done < header.length; ) done += writeAt(fd, header.subarray(done), done);
+        stream.fs.fsyncSync(fd);
+      } catch (error) {
+        this.abort();
+        throw error;
+      }
+      stream.fd = null;
+      stream.fs.closeSync(fd);
+      stream.fs.renameSync(stream.temp, `${stream.dir}/${name}`);
+      stream.fs.syncDirSync(stream.dir);
+      return;
     }
+    const temp = `${dir}/${name}.tmp`;
+    removeIfPresent(fs, temp);
     const fd = fs.openNewSync(temp);
     try {
-      writeAll(fs, fd, header);
+      writeAll(fs, fd, this.header(this.crc));
       for (const chunk of this.chunks) writeAll(fs, fd, chunk);
       fs.fsyncSync(fd);
     } finally {
@@ -73,6 +130,14 @@ export class SnapshotFileWriter {
     }
     fs.renameSync(temp, `${dir}/${name}`);
     fs.syncDirSync(dir);
+  }
+}
+
+function removeIfPresent(fs: WalFs, path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch {
+    // no leftover from an earlier crash
   }
 }
 

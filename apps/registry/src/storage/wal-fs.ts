@@ -12,6 +12,8 @@ export interface WalFs {
   /** Opens for writing a new file, failing if it exists. */
   openNewSync(path: string): number;
   writeSync(fd: number, bytes: Uint8Array): number;
+  /** Writes at `position` without moving the file offset (pwrite); absent: snapshots are buffered until written whole. */
+  writeAtSync?(fd: number, bytes: Uint8Array, position: number): number;
   fdatasyncSync(fd: number): void;
   /** fdatasync off the event loop (libuv's thread pool); absent: `Wal.syncAsync` calls `fdatasyncSync`. */
   fdatasync?(fd: number, done: (error: Error | null) => void): void;
@@ -37,6 +39,7 @@ export const nodeWalFs: WalFs = {
   openAppendSync: (path) => fs.openSync(path, "a"),
   openNewSync: (path) => fs.openSync(path, "wx"),
   writeSync: (fd, bytes) => fs.writeSync(fd, bytes),
+  writeAtSync: (fd, bytes, position) => fs.writeSync(fd, bytes, 0, bytes.length, position),
   fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
   fdatasync: (fd, done) => fs.fdatasync(fd, (error) => done(error)),
   fsyncSync: (fd) => fs.fsyncSync(fd),

@@ -37,8 +37,22 @@ describe("raft message codec", () => {
     expect(decodeRaftMessage(encodeRaftMessage(heartbeat))).toEqual(heartbeat);
   });
 
+  it("sends the binary form (no JSON, no base64 of entry bytes)", () => {
+    const data = new Uint8Array(256).fill(120);
+    const message: Message = { type: "prop", from: a, to: b, term: 2 as Term, entries: [{ type: "normal", data }] };
+    const encoded = encodeRaftMessage(message);
+    expect(encoded[0]).not.toBe(0x7b);
+    expect(encoded.length).toBeLessThan(256 + 16);
+  });
+
+  it("still reads the JSON form earlier builds sent (rolling upgrade)", () => {
+    const json = Buffer.from('{"type":"prop","from":"a","to":"b","term":2,"entries":[{"type":"normal","data":{"$b64":"AAH/"}}]}');
+    expect(decodeRaftMessage(json)).toEqual({ type: "prop", from: a, to: b, term: 2, entries: [{ type: "normal", data: new Uint8Array([0, 1, 255]) }] });
+  });
+
   it("refuses what is not a Raft message", () => {
     expect(() => decodeRaftMessage(Buffer.from('{"type":"nope","from":"a","to":"b","term":1}'))).toThrow(/unknown type/);
-    expect(() => decodeRaftMessage(Buffer.from("[]"))).toThrow(/unknown type|object/);
+    expect(() => decodeRaftMessage(Buffer.from("[]"))).toThrow(/unknown codec version/);
+    expect(() => decodeRaftMessage(new Uint8Array(0))).toThrow(/version cut off/);
   });
 });

@@ -1,9 +1,10 @@
-// The wire form of a libs/raft `Message` inside mesh.raft.v1 frames: UTF-8 JSON with byte fields
-// (entry data, snapshot data, proposals) as `{"$b64": ...}` (json-bytes.ts). JSON costs about a
-// third more bytes than a binary form for entry data; it keeps the format readable and lets
-// libs/raft add message fields without a proto change.
+// The wire form of a libs/raft `Message` inside mesh.raft.v1 frames: libs/raft's binary codec
+// (`encodeMessage`: varints, length-prefixed strings and bytes, no JSON or base64). Decoding also
+// accepts the UTF-8 JSON form earlier builds sent (byte fields as `{"$b64": ...}`, json-bytes.ts),
+// told apart by its first byte `{`, so a cluster can be upgraded one node at a time.
+import { decodeMessage, encodeMessage } from "@meshwork/raft";
 import type { Message } from "@meshwork/raft";
-import { parseWithBytes, stringifyWithBytes } from "./json-bytes.ts";
+import { parseWithBytes } from "./json-bytes.ts";
 
 const messageTypes = new Set([
   "app",
@@ -22,13 +23,16 @@ const messageTypes = new Set([
   "transfer-leader",
 ]);
 
+const openBrace = 0x7b;
+
 /** Encodes one Raft message for a StreamRequest / InstallSnapshotRequest. */
 export function encodeRaftMessage(message: Message): Uint8Array {
-  return Buffer.from(stringifyWithBytes(message), "utf8");
+  return encodeMessage(message);
 }
 
-/** Decodes one Raft message; throws naming what is wrong when the bytes are not one. */
+/** Decodes one Raft message (binary, or the older JSON form); throws naming what is wrong when the bytes are not one. */
 export function decodeRaftMessage(bytes: Uint8Array): Message {
+  if (bytes[0] !== openBrace) return decodeMessage(bytes);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   const value = parseWithBytes(text);
   if (typeof value !== "object" || value === null) throw new Error("raft message: not a JSON object");

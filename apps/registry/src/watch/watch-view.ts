@@ -46,12 +46,15 @@ export function watchView(kind: WatchKind, prefix: string): WatchView {
   };
   return {
     index,
-    snapshot: (state) => ({
-      index: Math.max(1, index(state)),
-      kvEntries: [],
-      serviceInstances: names(state).flatMap((name) => state.serviceInstances(name).map(serviceInstance)),
-      keepalive: false,
-    }),
+    snapshot: (state) => {
+      const followed = new Set(names(state));
+      return {
+        index: Math.max(1, index(state)),
+        kvEntries: [],
+        serviceInstances: [...state.serviceInstancesWhere((name) => followed.has(name)).values()].flatMap((list) => list.map(serviceInstance)),
+        keepalive: false,
+      };
+    },
   };
 }
 

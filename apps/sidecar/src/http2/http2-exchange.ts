@@ -13,6 +13,7 @@ import { localReplyBodies } from "../proxy/local-reply.ts";
 import type { ForwardDecision } from "../proxy/route-request.ts";
 import { downstreamResponseHeaders, forwardedTrailers, upstreamRequestHeaders } from "./convert-headers.ts";
 import { grpcToHttpStatus, isGrpcContentType, isRetriableGrpcStatus, parseGrpcStatus } from "./grpc-status.ts";
+import { sendHttp2Mirror } from "./send-http2-mirror.ts";
 import { sendLocalReply } from "./send-local-reply.ts";
 import { openHttp1Attempt, openHttp2Attempt, type AttemptHandler, type UpstreamAttempt, type UpstreamFailure } from "./upstream-attempt.ts";
 import type { UpstreamSessions } from "./upstream-sessions.ts";
@@ -64,6 +65,7 @@ export class Http2Exchange implements AttemptHandler {
   private backoffTimer: NodeJS.Timeout | undefined;
   private holdsRetry = false;
   private holdsRequest = false;
+  private mirrored = false;
 
   constructor(stream: ServerHttp2Stream, received: IncomingHttpHeaders, head: RequestHead, decision: ForwardDecision, options: Http2ExchangeOptions) {
     this.stream = stream;
@@ -106,6 +108,7 @@ export class Http2Exchange implements AttemptHandler {
   /** Starts the exchange: fault delay/abort, then the first try. */
   start(): void {
     const d = this.decision;
+    if (this.requestComplete) this.mirror();
     if (d.delayMs > 0) {
       this.addFlag("DI");
       this.backoffTimer = setTimeout(() => {
@@ -136,6 +139,19 @@ export class Http2Exchange implements AttemptHandler {
     this.tryUpstream();
   }
 
+  /**
+   * Fire-and-forget copies to the mirror clusters once the whole request is here (as the HTTP/1.1
+   * Exchange: bodies up to the retry buffer limit; a larger body is not mirrored).
+   */
+  private mirror(): void {
+    const mirrors = this.decision.mirrors;
+    if (this.mirrored || mirrors.length === 0 || this.bodyChunks === undefined) return;
+    this.mirrored = true;
+    const d = this.decision;
+    const request = { received: this.received, method: this.head.method, target: d.target ?? this.head.target, authority: d.authority ?? this.head.authority, ops: d.requestHeaders, body: this.bodyChunks.slice() };
+    for (const cluster of mirrors) sendHttp2Mirror(cluster, request, this.upstreams, this.env.now());
+  }
+
   // ---- request from the client ----
 
   private onRequestBody(chunk: Buffer): void {
@@ -156,6 +172,7 @@ export class Http2Exchange implements AttemptHandler {
 
   private onRequestEnd(): void {
     this.requestComplete = true;
+    this.mirror();
     if (!this.finished) this.attempt?.end();
   }
 

@@ -43,7 +43,9 @@ export function buildSnapshot(config: ProxyConfig, options: SnapshotOptions, pre
       if (existing) return existing;
       const spec = config.clusters.get(name);
       if (!spec) return undefined;
-      const fingerprint = JSON.stringify(spec);
+      // The endpoints' pools depend on auto mTLS too (a PeerAuthentication change flips it without
+      // touching the spec): a cluster is unchanged only when both are.
+      const fingerprint = `${JSON.stringify(spec)}|${JSON.stringify(config.autoMtls?.get(name) ?? null)}`;
       // An unchanged cluster keeps its runtime: breaker counts, ejections and in-flight counts carry over.
       const old = candidates.get(name);
       const runtime = old && fingerprints.get(old) === fingerprint ? old : new ClusterRuntime(spec, options.pools, options.nowMs, options.proxyLocality, options.random);

@@ -346,8 +346,19 @@ export class Exchange implements UpstreamHandler {
     this.record.responseCode = response.status;
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const extra = `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
+    const body = buffer.subarray(response.headBytes);
     let headBytes: Buffer;
     if (this.decision.responseHeaders.length === 0) {
+      if (body.length > 0 && body.length < 16 * 1024 && response.framing === "length" && body.length === response.contentLength) {
+        // The common small response arrives whole: head and body built in one buffer, sent in one write.
+        this.responseHeadSent = true;
+        const whole = rawHeadWithout(buffer, response.headBytes - 2, response.hopByHop, `${extra}\r\n`, body);
+        this.record.responseBytes += whole.length;
+        this.responseRemaining = 0;
+        this.downstream.write(whole);
+        this.completeResponse();
+        return;
+      }
       headBytes = rawHeadWithout(buffer, response.headBytes - 2, response.hopByHop, `${extra}\r\n`);
     } else {
       const statusLineEnd = buffer.indexOf("\r\n");
@@ -356,7 +367,6 @@ export class Exchange implements UpstreamHandler {
     }
     this.responseHeadSent = true;
     this.record.responseBytes += headBytes.length;
-    const body = buffer.subarray(response.headBytes);
     switch (response.framing) {
       case "length":
         this.responseRemaining = response.contentLength;
@@ -652,10 +662,10 @@ export class Exchange implements UpstreamHandler {
  * The raw head bytes `[0, end)` without the byte ranges in `cut` (hop-by-hop header lines), followed
  * by `tail`: one buffer, one copy per kept segment.
  */
-export function rawHeadWithout(buffer: Buffer, end: number, cut: readonly number[], tail: string): Buffer {
+export function rawHeadWithout(buffer: Buffer, end: number, cut: readonly number[], tail: string, body?: Buffer): Buffer {
   let removed = 0;
   for (let i = 0; i < cut.length; i += 2) removed += (cut[i + 1] as number) - (cut[i] as number);
-  const out = Buffer.allocUnsafe(end - removed + tail.length);
+  const out = Buffer.allocUnsafe(end - removed + tail.length + (body === undefined ? 0 : body.length));
   let at = 0;
   let from = 0;
   for (let i = 0; i < cut.length; i += 2) {
@@ -663,7 +673,8 @@ export function rawHeadWithout(buffer: Buffer, end: number, cut: readonly number
     from = cut[i + 1] as number;
   }
   at += buffer.copy(out, at, from, end);
-  out.write(tail, at, "latin1");
+  at += out.write(tail, at, "latin1");
+  if (body !== undefined) body.copy(out, at);
   return out;
 }
 

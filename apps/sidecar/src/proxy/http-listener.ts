@@ -27,8 +27,12 @@ export interface HttpListenerOptions {
   readonly connect?: ((socket: Socket, authority: string, leftover: Buffer | undefined) => void) | undefined;
   /** Inbound mutual TLS (PeerAuthentication); undefined = plain text only (the outbound listener). */
   readonly tls?: InboundTls | undefined;
-  /** The telemetry environment of connections with a verified peer (source_principal, connection_security_policy); default `env`. */
-  readonly envFor?: ((security: DownstreamSecurity) => ExchangeEnvironment) | undefined;
+  /**
+   * The telemetry environment of a new connection, asked per connection (the inbound listener's
+   * depends on the peer — source_principal, connection_security_policy — and on the service the
+   * current config says the workload serves); default `env` for every connection.
+   */
+  readonly envFor?: ((security: DownstreamSecurity | undefined) => ExchangeEnvironment) | undefined;
 }
 
 export class HttpListener {
@@ -76,7 +80,7 @@ export class HttpListener {
       socket.setTimeout(options.idleTimeoutMs, () => {
         if (connection.idle) socket.destroy();
       });
-      const hooks = security ? hooksFor(options.envFor?.(security) ?? options.env, security) : plainHooks;
+      const hooks = options.envFor ? hooksFor(options.envFor(security), security) : plainHooks;
       const connection = new DownstreamConnection(socket, hooks, security);
       this.connections.add(connection);
     };

@@ -5,7 +5,7 @@
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { isGrpcContentType } from "../http2/grpc-status.ts";
 import { AccessLogRecord, type AccessLogWriter } from "../telemetry/access-log.ts";
-import type { ConnectionSecurityPolicy, IstioMetrics, MetricPeer, PeerLabels, ServiceLabels } from "../telemetry/istio-metrics.ts";
+import type { ConnectionSecurityPolicy, IstioMetrics, MetricPeer, PeerBinding, PeerLabels, ServiceLabels } from "../telemetry/istio-metrics.ts";
 import { parseResponseFlags } from "../telemetry/response-flags.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
 import type { TcpProxyEnvironment } from "../tcp/tcp-proxy.ts";
@@ -151,13 +151,21 @@ export interface TcpTelemetryOptions {
   readonly now: () => number;
   /** Cluster runtimes by name (the current snapshot's), to label metrics by the destination's endpoint. */
   readonly clusters: () => Pick<ClusterLookup, "get">;
+  /**
+   * One fixed binding for every connection instead of the destination endpoint's labels: the
+   * inbound side (reporter `destination`), whose peer is the source and whose service is the
+   * workload's own.
+   */
+  readonly binding?: PeerBinding | undefined;
 }
 
 /** Istio's TCP metrics and access log for proxied TCP connections (CONNECT tunnels, TCP listeners). */
 export function createTcpTelemetry(options: TcpTelemetryOptions): TcpProxyEnvironment {
   const peers = new Map<string, MetricPeer>();
   const logLine = new AccessLogRecord();
+  const fixed = options.binding ? options.metrics.peer(options.binding) : undefined;
   const peerOf = (record: TcpRecord): MetricPeer => {
+    if (fixed) return fixed;
     const key = `${record.upstreamCluster}|${record.upstreamHost}`;
     let peer = peers.get(key);
     if (!peer) {

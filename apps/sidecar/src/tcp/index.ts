@@ -7,3 +7,5 @@ export { maxClientHelloBytes, readClientHelloSni, type ClientHelloScan } from ".
 export { emptyTcpRecord, type TcpRecord } from "./tcp-record.ts";
 export { startTcpListener, TcpListener, type TcpListenerOptions } from "./tcp-listener.ts";
 export { bindingChooser, parseTcpUpstreamBinding, type ParsedBinding, type TcpUpstreamBinding } from "./tcp-upstream-binding.ts";
+export { InboundTcpListeners, isInboundTcpPort, type InboundTcpOptions } from "./inbound-tcp-listeners.ts";
+export { InboundTcpTls, serverFirstWaitMs, type ServeTcp } from "./inbound-tcp-tls.ts";

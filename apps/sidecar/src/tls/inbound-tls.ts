@@ -6,10 +6,8 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { MtlsMode } from "@meshwork/proxy-core";
-import { verifyClientChain } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
 import type { MeshTls } from "./mesh-tls.ts";
-import { principalOf } from "./tls-identity.ts";
 
 /** Connection-level security of a downstream connection, as authorization and telemetry read it. */
 export interface DownstreamSecurity {
@@ -129,17 +127,12 @@ export class InboundTls {
       return;
     }
     this.stats.handshakes += 1;
-    if (!socket.authorized) {
-      this.refuse(`client_certificate_refused:${String(socket.authorizationError ?? "no certificate")}`, socket);
+    const client = this.mesh.clientSecurity(socket);
+    if (!client.ok) {
+      this.refuse(client.reason, socket);
       return;
     }
-    const identity = this.mesh.current;
-    const peer = identity ? verifyClientChain(socket.getPeerCertificate(true), { bundles: identity.bundles, now: new Date() }) : undefined;
-    if (!peer?.ok) {
-      this.refuse(`client_certificate_refused:${peer ? `${peer.reason}: ${peer.detail}` : "no identity"}`, socket);
-      return;
-    }
-    serve(socket, { peerSpiffeId: peer.spiffeId, peerPrincipal: principalOf(peer.spiffeId), tlsVersion: socket.getProtocol() ?? "", alpn: socket.alpnProtocol || "" });
+    serve(socket, client.security);
   }
 
   private refuse(reason: string, socket: TLSSocket | Socket | undefined): void {

@@ -5,9 +5,13 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext, createServer, type SecureContext, type SecureVersion, type Server, type TLSSocket } from "node:tls";
+import { verifyClientChain, type SvidVerification } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
-import { handshakeTimeoutMs } from "./inbound-tls.ts";
-import type { IdentitySource, TlsIdentity } from "./tls-identity.ts";
+import { handshakeTimeoutMs, type DownstreamSecurity } from "./inbound-tls.ts";
+import { principalOf, type IdentitySource, type TlsIdentity } from "./tls-identity.ts";
+
+/** Client leaves remembered for session resumption (a few per peer workload in a large mesh). */
+const maxVerifiedLeaves = 10_000;
 
 /** TLS settings that do not depend on the identity. */
 export interface MeshTlsSettings {
@@ -32,6 +36,8 @@ export class MeshTls {
   private identity: TlsIdentity | undefined;
   private clientContext: SecureContext | undefined;
   private readonly fileContexts = new Map<string, SecureContext>();
+  /** SHA-256 fingerprints of client leaves that passed verifyClientChain in a full handshake. */
+  private readonly verifiedLeaves = new Set<string>();
   /** Shared by every server context so session tickets survive a certificate rotation. */
   private readonly ticketKeys = randomBytes(48);
   private readonly unsubscribe: () => void;
@@ -101,6 +107,34 @@ export class MeshTls {
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
+  }
+
+  /**
+   * The verified client of an inbound mTLS connection, or why it is refused (Envoy-style detail):
+   * OpenSSL's verdict on its chain, then its SVID checked against the trust bundles. A resumed
+   * session brings the leaf without its chain; it is accepted only if this leaf passed the full
+   * check in an earlier handshake of this process (a session ticket is issued before our check,
+   * so a client we refused holds one too).
+   */
+  clientSecurity(socket: TLSSocket): { readonly ok: true; readonly security: DownstreamSecurity } | { readonly ok: false; readonly reason: string } {
+    if (!socket.authorized) return { ok: false, reason: `client_certificate_refused:${String(socket.authorizationError ?? "no certificate")}` };
+    const peer = this.verifyClient(socket);
+    if (!peer?.ok) return { ok: false, reason: `client_certificate_refused:${peer ? `${peer.reason}: ${peer.detail}` : "no identity"}` };
+    return { ok: true, security: { peerSpiffeId: peer.spiffeId, peerPrincipal: principalOf(peer.spiffeId), tlsVersion: socket.getProtocol() ?? "", alpn: socket.alpnProtocol || "" } };
+  }
+
+  private verifyClient(socket: TLSSocket): SvidVerification | undefined {
+    const identity = this.identity;
+    if (!identity) return undefined;
+    const cert = socket.getPeerCertificate(true);
+    const resumed = socket.isSessionReused() && this.verifiedLeaves.has(cert.fingerprint256);
+    const peer = verifyClientChain(cert, { bundles: identity.bundles, now: new Date(), resumed });
+    if (peer.ok && !resumed) {
+      // Bounded: the oldest entries go first (a client that comes back does a full handshake again).
+      if (this.verifiedLeaves.size >= maxVerifiedLeaves) this.verifiedLeaves.delete(this.verifiedLeaves.values().next().value as string);
+      this.verifiedLeaves.add(cert.fingerprint256);
+    }
+    return peer;
   }
 
   /** Whether inbound TLS can be terminated (an identity is loaded). */

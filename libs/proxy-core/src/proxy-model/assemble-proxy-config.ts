@@ -41,11 +41,13 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
   const inbound = listeners.find((l): l is Extract<ListenerBody, { type: "inbound" }> => l.type === "inbound");
   const outbound = listeners.find((l): l is Extract<ListenerBody, { type: "outbound" }> => l.type === "outbound");
   const services = outbound?.services ?? [];
-  const table = resources.routeTable.find((r) => r.body.gateway === "mesh")?.body;
-  const virtualServices = table?.virtualServices ?? [];
-  const destinationRules = table?.destinationRules ?? [];
+  // A sidecar has the `mesh` table; a gateway one per Gateway, whose VirtualServices may repeat.
+  const virtualServices = uniqueByName(resources.routeTable.flatMap((r) => r.body.virtualServices));
+  const destinationRules = uniqueByName(resources.routeTable.flatMap((r) => r.body.destinationRules));
+  const gateways = resources.routeTable.flatMap((r) => (r.body.definition === undefined ? [] : [r.body.definition]));
   const context = { namespace: options.namespace, domainSuffix: options.domainSuffix };
-  const routeTable = addDefaultRoutes(compileRouteTable(virtualServices, destinationRules, context), services, context);
+  const compiled = compileRouteTable(virtualServices, destinationRules, context);
+  const routeTable = resources.routeTable.some((r) => r.body.gateway === "mesh") ? addDefaultRoutes(compiled, services, context) : compiled;
   const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...context, serviceHosts: services.map((s) => s.host) });
   const config: ProxyConfig = {
     version: options.version,
@@ -62,7 +64,19 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
     requestAuthentications: inbound?.security.requestAuthentications ?? [],
     serviceIdentities: new Map(Object.entries(outbound?.serviceIdentities ?? {})),
     autoMtls,
+    gateways,
   };
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...createClusterResolver(config).issues);
   return { config, issues };
+}
+
+/** The resources in order, each `namespace/name` once (the first occurrence). */
+function uniqueByName<R extends { readonly metadata: { readonly name: string; readonly namespace?: string | undefined } }>(list: readonly R[]): R[] {
+  const seen = new Set<string>();
+  return list.filter((r) => {
+    const key = `${r.metadata.namespace ?? ""}/${r.metadata.name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

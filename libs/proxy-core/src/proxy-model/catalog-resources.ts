@@ -45,6 +45,15 @@ export const catalogServiceLabel = "meshwork.io/service";
 export interface CatalogResources {
   readonly serviceEntries: MeshResource<"ServiceEntry">[];
   readonly workloadEntries: MeshResource<"WorkloadEntry">[];
+  /** By `namespace/service`: the instances' content and what they became (reused by the next call, see `previous`). */
+  readonly byService?: ReadonlyMap<string, CatalogService>;
+}
+
+/** One service's part of CatalogResources, with the content of the instances it was made from. */
+export interface CatalogService {
+  readonly key: string;
+  readonly serviceEntry: MeshResource<"ServiceEntry">;
+  readonly workloadEntries: readonly MeshResource<"WorkloadEntry">[];
 }
 
 const istioProtocols: Readonly<Record<string, string>> = { http: "HTTP", http2: "HTTP2", grpc: "GRPC", tcp: "TCP", tls: "TLS", https: "HTTPS" };
@@ -59,7 +68,7 @@ const reservedMeta: ReadonlySet<string> = new Set(Object.values(catalogMetaKeys)
  * DNS does), but a service whose instances are all critical keeps its ServiceEntry, so callers get
  * 503 "no healthy upstream" rather than "no route". Pure.
  */
-export function catalogResources(catalog: MeshCatalog, options: { readonly domainSuffix: string }): CatalogResources {
+export function catalogResources(catalog: MeshCatalog, options: { readonly domainSuffix: string }, previous?: CatalogResources): CatalogResources {
   const services = new Map<string, { name: string; namespace: string; instances: CatalogInstance[] }>();
   for (const instance of catalog.instances) {
     const namespace = instance.meta[catalogMetaKeys.namespace] || "default";
@@ -73,10 +82,20 @@ export function catalogResources(catalog: MeshCatalog, options: { readonly domai
   }
   const serviceEntries: MeshResource<"ServiceEntry">[] = [];
   const workloadEntries: MeshResource<"WorkloadEntry">[] = [];
+  const byService = new Map<string, CatalogService>();
   for (const key of [...services.keys()].sort()) {
     const service = services.get(key);
     if (!service) continue;
     const instances = [...service.instances].sort((a, b) => compare(a.serviceId, b.serviceId) || compare(a.node, b.node));
+    // An unchanged service keeps its very objects, so the compilers' identity caches keep what was built from them.
+    const content = `${options.domainSuffix}\0${JSON.stringify(instances)}`;
+    const earlier = previous?.byService?.get(key);
+    if (earlier !== undefined && earlier.key === content) {
+      byService.set(key, earlier);
+      serviceEntries.push(earlier.serviceEntry);
+      workloadEntries.push(...earlier.workloadEntries);
+      continue;
+    }
     const first = instances[0];
     const protocol = (first?.meta[catalogMetaKeys.protocol] ?? "http").toLowerCase();
     const istioProtocol = istioProtocols[protocol] ?? "HTTP";
@@ -109,7 +128,7 @@ export function catalogResources(catalog: MeshCatalog, options: { readonly domai
       serviceWorkloads.push(workload);
       workloadEntries.push(workload);
     }
-    serviceEntries.push({
+    const serviceEntry = {
       apiVersion: "networking.istio.io/v1",
       kind: "ServiceEntry",
       metadata: { name: `catalog.${service.name}`, namespace: service.namespace },
@@ -123,9 +142,11 @@ export function catalogResources(catalog: MeshCatalog, options: { readonly domai
         endpoints: serviceWorkloads.map((we) => we.spec),
         workloadSelector: { labels: { [catalogServiceLabel]: service.name } },
       },
-    } as MeshResource<"ServiceEntry">);
+    } as MeshResource<"ServiceEntry">;
+    serviceEntries.push(serviceEntry);
+    byService.set(key, { key: content, serviceEntry, workloadEntries: serviceWorkloads });
   }
-  return { serviceEntries, workloadEntries };
+  return { serviceEntries, workloadEntries, byService };
 }
 
 function compare(a: string, b: string): number {

@@ -4,7 +4,7 @@ import { loadResources } from "@meshwork/config";
 import { describe, expect, it } from "vitest";
 import type { CatalogInstance } from "./catalog-resources.ts";
 import { computeProxyConfig, createProxyCompiler, ProxyCompiler, type ConfigSnapshot } from "./compute-proxy-config.ts";
-import type { ProxyNode } from "./proxy-resources.ts";
+import type { NamedResource, ProxyNode } from "./proxy-resources.ts";
 
 const snapshot: ConfigSnapshot = { revision: "1", resources: [], mesh: { domainSuffix: "cluster.local", rootNamespace: "istio-system", trustDomain: "cluster.local" }, trustBundles: [] };
 const instance = (id: string, app: string, version: string, health = "passing"): CatalogInstance => ({
@@ -85,5 +85,121 @@ describe("createProxyCompiler", () => {
     const computed = computeProxyConfig(snapshot, { instances: [instance("ratings-1", "ratings", "v1", "critical")] }, proxy("p", "", {}));
     expect(computed.resources.cluster.map((c) => c.name)).toEqual(["outbound|9080||ratings.default.svc.cluster.local"]);
     expect(computed.resources.endpoints[0]?.body.endpoints).toEqual([]);
+  });
+});
+
+describe("ProxyCompiler given the previous compiler (caches across snapshots)", () => {
+  // One object per distinct text, as the config store keeps unchanged resources.
+  const loaded = new Map<string, ReturnType<typeof loadResources>["resources"]>();
+  const once = (text: string) => {
+    let resources = loaded.get(text);
+    if (resources === undefined) {
+      resources = loadResources([{ path: "c.yaml", text }]).resources;
+      loaded.set(text, resources);
+    }
+    return resources;
+  };
+  const config = (extra: string, address = "10.9.0.1") => [
+    ...once(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: legacy, namespace: default}
+spec:
+  hosts: [legacy.default.svc.cluster.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  workloadSelector: {labels: {app: legacy}}
+`),
+    ...once(`apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: legacy-1, namespace: default}
+spec: {address: ${address}, labels: {app: legacy}, serviceAccount: legacy}
+`),
+    ...(extra === "" ? [] : once(extra)),
+  ];
+  const rule = `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets: [{name: v2, labels: {version: v2}}]
+`;
+  const sidecar = `---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress: [{hosts: ["./reviews.default.svc.cluster.local", "./legacy.default.svc.cluster.local"]}]
+`;
+  const nodes = [proxy("a", "reviews-1", { app: "reviews", version: "v1" }), proxy("b", "ratings-1", { app: "ratings" }), proxy("c", "", { app: "legacy" })];
+  const base = catalog.instances;
+  // Each step changes one input; the incremental result must equal a fresh compile every time.
+  const steps: { name: string; resources: ReturnType<typeof config>; instances: CatalogInstance[] }[] = [
+    { name: "start", resources: config(""), instances: base },
+    { name: "an instance deregistered", resources: config(""), instances: base.slice(1) },
+    { name: "an instance critical", resources: config(""), instances: [instance("reviews-1", "reviews", "v1", "critical"), ...base.slice(1)] },
+    { name: "back to healthy, one more", resources: config(""), instances: [...base, instance("ratings-333", "ratings", "v2")] },
+    { name: "a WorkloadEntry moved (selector ServiceEntry)", resources: config("", "10.9.0.2"), instances: [...base, instance("ratings-333", "ratings", "v2")] },
+    { name: "a DestinationRule added", resources: config(rule, "10.9.0.2"), instances: base },
+    { name: "a Sidecar added", resources: config(`${rule}${sidecar}`, "10.9.0.2"), instances: base },
+    { name: "an instance of an imported service removed under the Sidecar", resources: config(`${rule}${sidecar}`, "10.9.0.2"), instances: base.slice(1) },
+  ];
+
+  it("gives what a fresh compile gives after every change (no stale piece, listener or catalog entry)", () => {
+    let previous: ProxyCompiler | undefined;
+    let kept = 0;
+    for (const step of steps) {
+      const stepSnapshot = { ...snapshot, revision: step.name, resources: step.resources };
+      const stepCatalog = { instances: step.instances.map((i) => ({ ...i, meta: { ...i.meta } })) };
+      const compiler: ProxyCompiler = new ProxyCompiler(stepSnapshot, stepCatalog, previous);
+      for (const node of nodes) {
+        const incremental = compiler.compile(node);
+        const fresh = computeProxyConfig(stepSnapshot, stepCatalog, node);
+        expect({ step: step.name, resources: JSON.parse(JSON.stringify(incremental.resources)) as unknown, issues: incremental.issues }).toEqual({
+          step: step.name,
+          resources: JSON.parse(JSON.stringify(fresh.resources)) as unknown,
+          issues: fresh.issues,
+        });
+        if (previous !== undefined && incremental.resources.listener[0] === previous.compile(node).resources.listener[0]) kept += 1;
+      }
+      previous = compiler;
+    }
+    // And it did reuse: most inbound listeners survived the catalog changes.
+    expect(kept).toBeGreaterThan(nodes.length);
+  });
+
+  it("keeps the resources of the services a catalog change did not touch (same objects), and only those", () => {
+    const node = proxy("p", "", { app: "productpage" });
+    const first = new ProxyCompiler(snapshot, catalog);
+    const a = first.compile(node).resources;
+    const second = new ProxyCompiler(snapshot, { instances: [...catalog.instances.slice(0, 2), instance("ratings-1", "ratings", "v1", "critical")] }, first);
+    const b = second.compile(node).resources;
+    const byName = (list: readonly { name: string }[], name: string) => list.find((r) => r.name === name);
+    const reviews = "outbound|9080||reviews.default.svc.cluster.local";
+    const ratings = "outbound|9080||ratings.default.svc.cluster.local";
+    expect(byName(b.endpoints, reviews)).toBe(byName(a.endpoints, reviews));
+    expect(byName(b.cluster, reviews)).toBe(byName(a.cluster, reviews));
+    expect(byName(b.endpoints, ratings)).not.toBe(byName(a.endpoints, ratings));
+    expect((byName(b.endpoints, ratings) as NamedResource<"endpoints">).body.endpoints).toEqual([]);
+  });
+});
+
+describe("ProxyCompiler inbound listener cache", () => {
+  it("keeps a proxy's inbound listener through unrelated changes, and forgets proxies that were not compiled since", () => {
+    const a = proxy("a", "reviews-1", { app: "reviews", version: "v1" });
+    const b = proxy("b", "ratings-1", { app: "ratings" });
+    const first = new ProxyCompiler(snapshot, catalog);
+    const inboundA = first.compile(a).resources.listener[0];
+    const inboundB = first.compile(b).resources.listener[0];
+    // A catalog change that does not touch the proxies' own services: both listeners survive.
+    const second = new ProxyCompiler(snapshot, { instances: [...catalog.instances, instance("details-1", "details", "v1")] }, first);
+    expect(second.compile(a).resources.listener[0]).toBe(inboundA);
+    // b is not compiled by `second` (it went away): the next compiler rebuilds it; a keeps its own.
+    const third = new ProxyCompiler(snapshot, { instances: [...catalog.instances] }, second);
+    expect(third.compile(a).resources.listener[0]).toBe(inboundA);
+    const rebuilt = third.compile(b).resources.listener[0];
+    expect(rebuilt).not.toBe(inboundB);
+    expect(rebuilt).toEqual(inboundB);
   });
 });

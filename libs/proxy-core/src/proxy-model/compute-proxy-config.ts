@@ -4,13 +4,16 @@
 // inputs give byte-identical resources, so equal configs hash to equal versions on every replica.
 import type { MeshResource } from "@meshwork/config";
 import { buildProxyConfig } from "../build-proxy-config.ts";
-import { isExportedTo, labelsMatch } from "../compile-clusters.ts";
+import { compileClusters, isExportedTo, labelsMatch } from "../compile-clusters.ts";
+import { compileClusterPiece, mergeClusterPieces, type ClusterPiece, type PieceContext } from "./cluster-pieces.ts";
 import { resolveHost } from "../resolve-host.ts";
 import { catalogResources, type CatalogResources, type MeshCatalog } from "./catalog-resources.ts";
 import type { ServicePort } from "../proxy-config.ts";
 import { assembleProxyConfig } from "./assemble-proxy-config.ts";
-import type { ClusterBody, ListenerSecurity, NamedResource, ProxyNode, ProxyResources, TrustBundleBody } from "./proxy-resources.ts";
+import type { ListenerSecurity, NamedResource, ProxyNode, ProxyResources, TrustBundleBody } from "./proxy-resources.ts";
 import { egressHosts, isImported, selectSidecar } from "./select-sidecar.ts";
+import { coversAny, referencedHosts, stripSource } from "./route-scope.ts";
+import { gatewayRouteTable } from "./gateway-route-table.ts";
 
 /** Mesh-wide settings the compiler needs. */
 export interface MeshSettings {
@@ -42,8 +45,11 @@ export interface ComputedProxyConfig {
 
 const catalogCache = new WeakMap<MeshCatalog, Map<string, CatalogResources>>();
 
-/** catalogResources, computed once per catalog object and DNS suffix (the catalog is shared by every proxy). */
-function catalogInputs(catalog: MeshCatalog, domainSuffix: string): CatalogResources {
+/**
+ * catalogResources, computed once per catalog object and DNS suffix (the catalog is shared by every
+ * proxy); services whose instances are unchanged since `previous` keep their objects.
+ */
+function catalogInputs(catalog: MeshCatalog, domainSuffix: string, previous: CatalogResources | undefined): CatalogResources {
   let byDomain = catalogCache.get(catalog);
   if (!byDomain) {
     byDomain = new Map();
@@ -51,7 +57,7 @@ function catalogInputs(catalog: MeshCatalog, domainSuffix: string): CatalogResou
   }
   let inputs = byDomain.get(domainSuffix);
   if (!inputs) {
-    inputs = catalogResources(catalog, { domainSuffix });
+    inputs = catalogResources(catalog, { domainSuffix }, previous);
     byDomain.set(domainSuffix, inputs);
   }
   return inputs;
@@ -101,6 +107,34 @@ interface ClusterCaches {
   readonly listeners: Map<string, readonly NamedResource<"listener">[]>;
 }
 
+/**
+ * Caches that stay valid while the mesh settings, DestinationRules and security and rate-limit
+ * policies are the same objects, whatever the ServiceEntries, WorkloadEntries and Sidecars do:
+ * the cluster pieces of each ServiceEntry (by scope), and the inbound listeners.
+ */
+interface SharedCaches {
+  readonly inputs: readonly unknown[];
+  /** The WorkloadEntries of this compiler, and a token that changes when they do (pieces built from them check it). */
+  readonly workloadEntries: readonly unknown[];
+  readonly workloadToken: object;
+  /** By `namespace\0matching workload-scoped rules`, by ServiceEntry. */
+  readonly pieces: Map<string, WeakMap<MeshResource<"ServiceEntry">, { readonly piece: ClusterPiece; readonly workloadToken: object }>>;
+  /** ServiceEntries cut down to the hosts a Sidecar imports, by ServiceEntry and kept hosts (the same object for the same cut). */
+  readonly trimmed: WeakMap<MeshResource<"ServiceEntry">, Map<string, MeshResource<"ServiceEntry">>>;
+  /** By namespace: the policies of the inbound listener. */
+  readonly policies: Map<string, { readonly security: ListenerSecurity; readonly rateLimitPolicies: readonly MeshResource<"HTTPLocalRateLimitPolicy">[] }>;
+  /**
+   * By listener key: the inbound listener and the objects it was built from. The next compiler
+   * keeps only the entries this one used (proxies that went away do not accumulate).
+   */
+  readonly inbound: Map<string, InboundEntry>;
+}
+
+interface InboundEntry {
+  readonly inputs: readonly unknown[];
+  readonly listener: NamedResource<"listener">;
+}
+
 /** Caches that stay valid while VirtualServices, DestinationRules and Sidecars are the same objects. */
 interface RouteCaches {
   readonly inputs: readonly unknown[];
@@ -123,6 +157,7 @@ export class ProxyCompiler {
   readonly #workloadEntries: readonly MeshResource<"WorkloadEntry">[];
   readonly #sidecars: readonly MeshResource<"Sidecar">[];
   readonly #virtualServices: readonly MeshResource<"VirtualService">[];
+  readonly #gateways: readonly MeshResource<"Gateway">[];
   readonly #destinationRules: readonly MeshResource<"DestinationRule">[];
   readonly #rateLimits: readonly MeshResource<"HTTPLocalRateLimitPolicy">[];
   readonly #securityPolicies: readonly MeshResource[];
@@ -134,17 +169,25 @@ export class ProxyCompiler {
   readonly clusterCaches: ClusterCaches;
   /** @internal read by the next compiler */
   readonly routeCaches: RouteCaches;
+  /** @internal read by the next compiler */
+  readonly sharedCaches: SharedCaches;
+  /** @internal read by the next compiler */
+  readonly catalogInputs: CatalogResources;
+  /** @internal read by the next compiler: the inbound listener keys this compiler served. */
+  readonly usedInbound = new Set<string>();
 
   constructor(snapshot: ConfigSnapshot, catalog: MeshCatalog, previous?: ProxyCompiler) {
     this.#snapshot = snapshot;
     const { domainSuffix } = snapshot.mesh;
     const of = <K extends MeshResource["kind"]>(kind: K): MeshResource<K>[] =>
       snapshot.resources.filter((r) => r.kind === kind) as unknown as MeshResource<K>[];
-    const fromCatalog = catalogInputs(catalog, domainSuffix);
+    const fromCatalog = catalogInputs(catalog, domainSuffix, previous?.catalogInputs);
+    this.catalogInputs = fromCatalog;
     this.#serviceEntries = [...fromCatalog.serviceEntries, ...of("ServiceEntry")];
     this.#workloadEntries = [...fromCatalog.workloadEntries, ...of("WorkloadEntry")];
     this.#sidecars = of("Sidecar");
     this.#virtualServices = of("VirtualService");
+    this.#gateways = of("Gateway");
     const rawRules = of("DestinationRule");
     this.#destinationRules = rawRules.map(stripSource);
     this.#rateLimits = of("HTTPLocalRateLimitPolicy");
@@ -168,6 +211,18 @@ export class ProxyCompiler {
     const mesh = `${snapshot.mesh.domainSuffix}\0${snapshot.mesh.rootNamespace}\0${snapshot.mesh.trustDomain}`;
     const clusterInputs = [mesh, ...this.#serviceEntries, ...this.#workloadEntries, ...rawRules, ...this.#sidecars, ...this.#rateLimits, ...this.#securityPolicies];
     const routeInputs = [mesh, ...this.#virtualServices, ...rawRules, ...this.#sidecars];
+    const sharedInputs = [mesh, ...rawRules, ...this.#rateLimits, ...this.#securityPolicies];
+    const shared = previous?.sharedCaches;
+    this.sharedCaches =
+      shared !== undefined && sameItems(shared.inputs, sharedInputs)
+        ? {
+            ...shared,
+            inbound: new Map([...shared.inbound].filter(([key]) => previous?.usedInbound.has(key) === true)),
+            inputs: sharedInputs,
+            workloadEntries: this.#workloadEntries,
+            workloadToken: sameItems(shared.workloadEntries, this.#workloadEntries) ? shared.workloadToken : {},
+          }
+        : { inputs: sharedInputs, workloadEntries: this.#workloadEntries, workloadToken: {}, pieces: new Map(), trimmed: new WeakMap(), policies: new Map(), inbound: new Map() };
     this.clusterCaches =
       previous !== undefined && sameItems(previous.clusterCaches.inputs, clusterInputs) ? { ...previous.clusterCaches, inputs: clusterInputs } : { inputs: clusterInputs, parts: new Map(), listeners: new Map() };
     this.routeCaches = previous !== undefined && sameItems(previous.routeCaches.inputs, routeInputs) ? { ...previous.routeCaches, inputs: routeInputs } : { inputs: routeInputs, parts: new Map() };
@@ -189,11 +244,13 @@ export class ProxyCompiler {
     const scope = `${ns}\0${sidecarId}\0${matching.join(",")}`;
     let clusters = this.clusterCaches.parts.get(scope);
     if (!clusters) {
-      clusters = this.#clusterPart(ns, labels, sidecar);
+      clusters = this.#clusterPart(ns, labels, sidecar, `${ns}\0${matching.join(",")}`);
       this.clusterCaches.parts.set(scope, clusters);
     }
-    let routes = this.routeCaches.parts.get(scope);
-    if (!routes) {
+    let routes = proxy.kind === "gateway" ? undefined : this.routeCaches.parts.get(scope);
+    if (proxy.kind === "gateway") {
+      routes = { routeTable: gatewayRouteTable({ gateways: this.#gateways, virtualServices: this.#virtualServices, destinationRules: this.#destinationRules }, labels, ns, domainSuffix) };
+    } else if (!routes) {
       routes = this.#routePart(ns, sidecar);
       this.routeCaches.parts.set(scope, routes);
     }
@@ -202,6 +259,7 @@ export class ProxyCompiler {
       .map((k) => `${k}=${proxy.labels[k]}`)
       .join(",");
     const listenerKey = `${scope}\0${ownEntry === undefined ? "" : (workloadName ?? "")}\0${labelKey}`;
+    this.usedInbound.add(listenerKey);
     let listeners = this.clusterCaches.listeners.get(listenerKey);
     if (!listeners) {
       // Inbound ports do not depend on what the Sidecar imports: compile them from the services of the
@@ -210,23 +268,26 @@ export class ProxyCompiler {
         .filter((s) => labelsMatch(s.selector, labels))
         .sort((a, b) => a.index - b.index)
         .map((s) => s.se);
-      const inbound = buildProxyConfig(ownEntry === undefined ? selecting : [...selecting, ownEntry], {
-        namespace: ns,
-        domainSuffix,
-        proxyLabels: proxy.labels,
-        version: this.#snapshot.revision,
-        workloadName: ownEntry === undefined ? undefined : workloadName,
-        rootNamespace,
-        trustDomain,
-      }).config.inbound;
+      // Kept across compilers while the objects it is built from are the same (a catalog change
+      // elsewhere in the mesh does not rebuild every proxy's inbound listener).
       const part = clusters;
-      listeners = [
-        {
-          name: "inbound",
-          body: { type: "inbound", ports: inbound, trustDomain: part.trustDomain, rootNamespace: part.rootNamespace, security: part.security, rateLimitPolicies: part.rateLimitPolicies },
-        },
-        part.outbound,
-      ];
+      const inputs = [ownEntry, part.security, part.rateLimitPolicies, part.trustDomain, part.rootNamespace, ...selecting];
+      let inbound = this.sharedCaches.inbound.get(listenerKey);
+      if (inbound === undefined || !sameItems(inbound.inputs, inputs)) {
+        const ports = buildProxyConfig(ownEntry === undefined ? selecting : [...selecting, ownEntry], {
+          namespace: ns,
+          domainSuffix,
+          proxyLabels: proxy.labels,
+          version: this.#snapshot.revision,
+          workloadName: ownEntry === undefined ? undefined : workloadName,
+          rootNamespace,
+          trustDomain,
+        }).config.inbound;
+        const body = { type: "inbound", ports, trustDomain: part.trustDomain, rootNamespace: part.rootNamespace, security: part.security, rateLimitPolicies: part.rateLimitPolicies } as const;
+        inbound = { inputs, listener: { name: "inbound", body } };
+        this.sharedCaches.inbound.set(listenerKey, inbound);
+      }
+      listeners = [inbound.listener, part.outbound];
       this.clusterCaches.listeners.set(listenerKey, listeners);
     }
     const resources: ProxyResources = { cluster: clusters.cluster, endpoints: clusters.endpoints, listener: listeners, routeTable: routes.routeTable, trustBundle: this.#trustBundles };
@@ -234,7 +295,7 @@ export class ProxyCompiler {
     if (workloadName !== undefined && ownEntry === undefined) {
       scopeIssues.push(`WorkloadEntry "${ns}/${workloadName}" (the proxy's own workload) is not defined; no inbound ports from it`);
     }
-    if (proxy.kind === "gateway") scopeIssues.push(`proxy "${proxy.id}" is a gateway: Gateway resources are not compiled yet; it gets the sidecar view of namespace "${ns}"`);
+    if (proxy.kind === "gateway" && routes.routeTable.length === 0) scopeIssues.push(`proxy "${proxy.id}" is a gateway but no Gateway selects its labels; it opens no listener`);
     let issues: readonly string[] | undefined;
     return {
       resources,
@@ -247,59 +308,100 @@ export class ProxyCompiler {
     };
   }
 
-  #clusterPart(ns: string, labels: Readonly<Record<string, string>>, sidecar: MeshResource<"Sidecar"> | undefined): ClusterPart {
+  /**
+   * The clusters, endpoints and outbound listener of a scope: one piece per ServiceEntry (kept
+   * across compilers by the entry's identity, see SharedCaches), merged in ServiceEntry order.
+   */
+  #clusterPart(ns: string, labels: Readonly<Record<string, string>>, sidecar: MeshResource<"Sidecar"> | undefined, pieceScope: string): ClusterPart {
     const { domainSuffix, rootNamespace, trustDomain } = this.#snapshot.mesh;
     const nsOf = (r: MeshResource): string => r.metadata.namespace ?? ns;
     const hosts = egressHosts(sidecar);
-    const scopedEntries: MeshResource<"ServiceEntry">[] = [];
-    for (const se of this.#serviceEntries) {
-      const kept = se.spec.hosts.filter((h) => isImported(hosts, nsOf(se), h, ns));
-      if (kept.length === se.spec.hosts.length) scopedEntries.push(se);
-      else if (kept.length > 0) scopedEntries.push({ ...se, spec: { ...se.spec, hosts: kept } });
+    const shared = this.sharedCaches;
+    let pieces = shared.pieces.get(pieceScope);
+    if (pieces === undefined) {
+      pieces = new WeakMap();
+      shared.pieces.set(pieceScope, pieces);
     }
-    // No VirtualServices: clusters do not depend on them (routes are their own part).
-    const built = buildProxyConfig([...scopedEntries, ...this.#workloadEntries, ...this.#destinationRules, ...this.#rateLimits, ...this.#securityPolicies], {
+    const context: PieceContext = {
       namespace: ns,
       domainSuffix,
       proxyLabels: labels,
-      version: this.#snapshot.revision,
       rootNamespace,
       trustDomain,
-    });
-    const config = built.config;
-    const cluster: NamedResource<"cluster">[] = [];
-    const endpoints: NamedResource<"endpoints">[] = [];
-    for (const spec of config.clusters.values()) {
-      const { endpoints: list, ...body } = spec;
-      cluster.push({ name: spec.name, body: body satisfies ClusterBody });
-      const autoMtls = config.autoMtls?.get(spec.name);
-      endpoints.push({ name: spec.name, body: { cluster: spec.name, endpoints: list, ...(autoMtls === undefined ? {} : { autoMtls }) } });
+      workloadEntries: this.#workloadEntries,
+      destinationRules: this.#destinationRules,
+      peerAuthentications: this.#securityPolicies.filter((r): r is MeshResource<"PeerAuthentication"> => r.kind === "PeerAuthentication"),
+    };
+    const scopedEntries: MeshResource<"ServiceEntry">[] = [];
+    const scopedPieces: ClusterPiece[] = [];
+    for (const se of this.#serviceEntries) {
+      const kept = se.spec.hosts.filter((h) => isImported(hosts, nsOf(se), h, ns));
+      if (kept.length === 0) continue;
+      const entry = kept.length === se.spec.hosts.length ? se : this.#trimmed(se, kept);
+      let cached = pieces.get(entry);
+      if (cached === undefined || (cached.piece.usesWorkloadEntries && cached.workloadToken !== shared.workloadToken)) {
+        cached = { piece: compileClusterPiece(entry, context), workloadToken: shared.workloadToken };
+        pieces.set(entry, cached);
+      }
+      scopedEntries.push(entry);
+      scopedPieces.push(cached.piece);
     }
+    const merged = mergeClusterPieces(scopedEntries, scopedPieces, ns, () =>
+      compileClusters({ serviceEntries: [], workloadEntries: [], destinationRules: this.#destinationRules }, { namespace: ns, domainSuffix, proxyLabels: labels, rootNamespace }).issues,
+    );
+    const policies = this.#policies(ns);
     return {
-      cluster,
-      endpoints,
-      services: config.services,
+      cluster: merged.cluster,
+      endpoints: merged.endpoints,
+      services: merged.services,
       outbound: {
         name: "outbound",
         body: {
           type: "outbound",
-          services: config.services,
+          services: merged.services,
           outboundTrafficPolicy: sidecar?.spec.outboundTrafficPolicy?.mode ?? "ALLOW_ANY",
-          serviceIdentities: Object.fromEntries(config.serviceIdentities ?? []),
+          serviceIdentities: Object.fromEntries(merged.serviceIdentities),
         },
       },
-      security: {
-        peerAuthentications: (config.peerAuthentications ?? []).map(stripSource),
-        requestAuthentications: (config.requestAuthentications ?? []).map(stripSource),
-        authorizationPolicies: (config.authorizationPolicies ?? []).map(stripSource),
-      },
-      rateLimitPolicies: config.rateLimitPolicies.map(stripSource),
-      trustDomain: config.trustDomain ?? trustDomain,
-      rootNamespace: config.rootNamespace ?? rootNamespace,
-      // Route issues are the route part's; buildProxyConfig saw no VirtualService here.
-      issues: built.issues.filter((i) => !i.startsWith("route ")),
+      security: policies.security,
+      rateLimitPolicies: policies.rateLimitPolicies,
+      trustDomain,
+      rootNamespace,
+      issues: merged.issues,
       sidecar: sidecar ? `${nsOf(sidecar)}/${sidecar.metadata.name}` : undefined,
     };
+  }
+
+  /** `se` with only the `kept` hosts: the same object for the same cut while the shared caches live. */
+  #trimmed(se: MeshResource<"ServiceEntry">, kept: readonly string[]): MeshResource<"ServiceEntry"> {
+    let cuts = this.sharedCaches.trimmed.get(se);
+    if (cuts === undefined) {
+      cuts = new Map();
+      this.sharedCaches.trimmed.set(se, cuts);
+    }
+    const key = kept.join("\n");
+    let cut = cuts.get(key);
+    if (cut === undefined) {
+      cut = { ...se, spec: { ...se.spec, hosts: [...kept] } };
+      cuts.set(key, cut);
+    }
+    return cut;
+  }
+
+  /** The security and rate-limit policies of a namespace's inbound listeners (its own and the root namespace's, config order, without `source`). */
+  #policies(ns: string): { readonly security: ListenerSecurity; readonly rateLimitPolicies: readonly MeshResource<"HTTPLocalRateLimitPolicy">[] } {
+    let policies = this.sharedCaches.policies.get(ns);
+    if (policies === undefined) {
+      const { rootNamespace } = this.#snapshot.mesh;
+      const inScope = <K extends "PeerAuthentication" | "AuthorizationPolicy" | "RequestAuthentication">(kind: K): MeshResource<K>[] =>
+        (this.#securityPolicies.filter((r) => r.kind === kind && ((r.metadata.namespace ?? ns) === ns || (r.metadata.namespace ?? ns) === rootNamespace)) as unknown as MeshResource<K>[]).map((r) => stripSource(r as MeshResource) as unknown as MeshResource<K>);
+      policies = {
+        security: { peerAuthentications: inScope("PeerAuthentication"), requestAuthentications: inScope("RequestAuthentication"), authorizationPolicies: inScope("AuthorizationPolicy") },
+        rateLimitPolicies: this.#rateLimits.filter((r) => (r.metadata.namespace ?? ns) === ns).map(stripSource),
+      };
+      this.sharedCaches.policies.set(ns, policies);
+    }
+    return policies;
   }
 
   #routePart(ns: string, sidecar: MeshResource<"Sidecar"> | undefined): RoutePart {
@@ -315,7 +417,7 @@ function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** VirtualServices the proxy sees: exported to its namespace, a host imported by the Sidecar, plus the delegates those name. Namespaces are filled in. */
+/** VirtualServices the proxy sees: bound to `mesh`, exported to its namespace, a host imported by the Sidecar, plus the delegates those name. Namespaces are filled in. */
 function scopeVirtualServices(
   all: readonly MeshResource<"VirtualService">[],
   hosts: ReturnType<typeof egressHosts>,
@@ -326,7 +428,8 @@ function scopeVirtualServices(
   const roots = withNs.filter((vs) => {
     const vsNs = vs.metadata.namespace ?? ns;
     const vsHosts = vs.spec.hosts ?? [];
-    return vsHosts.length > 0 && isExportedTo(vs.spec.exportTo, vsNs, ns) && vsHosts.some((h) => isImported(hosts, vsNs, resolveHost(h, vsNs, domainSuffix), ns));
+    const boundToMesh = (vs.spec.gateways ?? ["mesh"]).includes("mesh");
+    return vsHosts.length > 0 && boundToMesh && isExportedTo(vs.spec.exportTo, vsNs, ns) && vsHosts.some((h) => isImported(hosts, vsNs, resolveHost(h, vsNs, domainSuffix), ns));
   });
   const delegates = new Set<string>();
   for (const vs of roots) {
@@ -337,36 +440,4 @@ function scopeVirtualServices(
   }
   const rootSet = new Set(roots);
   return withNs.filter((vs) => rootSet.has(vs) || ((vs.spec.hosts ?? []).length === 0 && delegates.has(`${vs.metadata.namespace}/${vs.metadata.name}`)));
-}
-
-/** Destination hosts the VirtualServices route or mirror to, resolved in their namespaces. */
-function referencedHosts(virtualServices: readonly MeshResource<"VirtualService">[], ns: string, domainSuffix: string): Set<string> {
-  const out = new Set<string>();
-  for (const vs of virtualServices) {
-    const vsNs = vs.metadata.namespace ?? ns;
-    const add = (host: string | undefined): void => void (host !== undefined && out.add(resolveHost(host, vsNs, domainSuffix)));
-    for (const route of vs.spec.http ?? []) {
-      for (const d of route.route ?? []) add(d.destination.host);
-      add(route.mirror?.host);
-      for (const m of route.mirrors ?? []) add(m.destination.host);
-    }
-    for (const route of [...(vs.spec.tcp ?? []), ...(vs.spec.tls ?? [])]) for (const d of route.route ?? []) add(d.destination.host);
-  }
-  return out;
-}
-
-function coversAny(ruleHost: string, hosts: ReadonlySet<string>): boolean {
-  if (hosts.has(ruleHost)) return true;
-  if (ruleHost === "*") return hosts.size > 0;
-  if (!ruleHost.startsWith("*.")) return false;
-  const suffix = ruleHost.slice(1);
-  for (const h of hosts) if (h.endsWith(suffix)) return true;
-  return false;
-}
-
-/** The resource without its `source` (file:line): it changes with unrelated edits and would change hashes. */
-function stripSource<R extends MeshResource>(resource: R): R {
-  if (resource.source === undefined) return resource;
-  const { source: _source, ...rest } = resource;
-  return rest as R;
 }

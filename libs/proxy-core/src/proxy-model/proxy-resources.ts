@@ -88,17 +88,20 @@ export type ListenerBody =
     };
 
 /**
- * RouteTable `mesh`: routes as data. Compiled regexes are not serialisable, so the table travels as
+ * RouteTable `mesh` (a sidecar) or `<namespace>/<gateway>` (a gateway proxy, one per Gateway
+ * selecting it): routes as data. Compiled regexes are not serialisable, so the table travels as
  * the VirtualServices visible to the proxy (exportTo and Sidecar egress applied, namespace filled
  * in, input order kept: the first VirtualService of a host wins) and the DestinationRules whose
  * subsets they name; the proxy compiles them (compileRouteTable, compileTcpRouteTable) and adds
  * Istio's default route for every service host of the outbound listener no VirtualService covers.
  */
 export interface RouteTableBody {
-  /** The gateway the routes are for: `mesh` for a sidecar. */
+  /** The gateway the routes are for: `mesh` for a sidecar, the Gateway's `namespace/name` for a gateway proxy. */
   readonly gateway: string;
   readonly virtualServices: readonly MeshResource<"VirtualService">[];
   readonly destinationRules: readonly MeshResource<"DestinationRule">[];
+  /** For a gateway proxy: the Gateway resource (its servers become the proxy's listeners). */
+  readonly definition?: MeshResource<"Gateway">;
 }
 
 /** TrustBundle `<trust domain>`: the roots the proxy verifies peers against. */

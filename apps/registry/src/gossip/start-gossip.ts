@@ -1,0 +1,141 @@
+// Starts this registry server's gossip member: the pure core (@meshwork/gossip's Memberlist) on
+// GossipTransport (UDP + TCP), with the AES-GCM keyring when a key is configured, Consul-style
+// retry-join (join any of the given addresses, again every retry interval until this member knows
+// another live one), membership events for the leader's reconcile, and a graceful leave.
+import { readFileSync } from "node:fs";
+import { Keyring, Memberlist } from "@meshwork/gossip";
+import type { GossipEvent, GossipSettings, MemberView } from "@meshwork/gossip";
+import { aesGcmCipher } from "./aes-gcm-cipher.ts";
+import { GossipTransport } from "./gossip-transport.ts";
+
+/** A configuration error (main prints it and exits 2). */
+export class GossipSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GossipSettingsError";
+  }
+}
+
+export interface GossipOptions {
+  readonly name: string;
+  readonly bindHost: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly advertiseHost: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Gossip addresses ("host:port") to join; empty: wait to be joined. */
+  readonly join: readonly string[];
+  readonly retryIntervalMs: number;
+  /** Base64 keys (16, 24 or 32 bytes), the first is the primary; empty: no encryption. */
+  readonly keys: readonly string[];
+  readonly settings?: Partial<GossipSettings>;
+  readonly onEvent?: (event: GossipEvent) => void;
+  readonly log?: (level: "info" | "warn", msg: string, fields: Record<string, unknown>) => void;
+}
+
+export interface RunningGossip {
+  /** This member's gossip address, "host:port". */
+  readonly address: string;
+  readonly core: Memberlist;
+  members(): readonly MemberView[];
+  /** Gossips the departure, waits for it to spread (bounded), closes. */
+  leave(): Promise<void>;
+  /** Closes without leaving (others will detect a failure). */
+  close(): Promise<void>;
+}
+
+/** Decodes one base64 key; names the setting and the fix on a bad one. */
+export function decodeGossipKey(key: string, where: string): Uint8Array {
+  const trimmed = key.trim();
+  const bytes = Buffer.from(trimmed, "base64");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || ![16, 24, 32].includes(bytes.length)) {
+    throw new GossipSettingsError(`${where}: a gossip key is 16, 24 or 32 bytes in base64, got ${JSON.stringify(trimmed.slice(0, 8))}…; generate one with \`openssl rand -base64 32\``);
+  }
+  return new Uint8Array(bytes);
+}
+
+/**
+ * Reads a keyring file: a JSON array of base64 keys (Consul's `local.keyring`) or one key per line;
+ * the first key is the primary (encryption) key.
+ */
+export function readKeyringFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new GossipSettingsError(`cannot read --gossip-keyring-file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new GossipSettingsError(`--gossip-keyring-file ${path}: not valid JSON; use ["KEY1", "KEY2"] or one base64 key per line`);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === "string")) throw new GossipSettingsError(`--gossip-keyring-file ${path}: expected a JSON array of base64 strings`);
+    return parsed as string[];
+  }
+  return trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"));
+}
+
+/** Checks the keys and join addresses before anything starts; throws GossipSettingsError naming the setting. */
+export function checkGossipOptions(keys: readonly string[], join: readonly string[]): Uint8Array[] {
+  for (const address of join) {
+    if (!/^(\[[^\]]+\]|[^\s:/]+):\d{1,5}$/.test(address)) throw new GossipSettingsError(`--retry-join "${address}" is not HOST:PORT of a gossip member, e.g. 10.0.0.5:8301`);
+  }
+  return keys.map((key, i) => decodeGossipKey(key, i === 0 ? "--gossip-key" : `gossip key #${i + 1}`));
+}
+
+export async function startGossip(options: GossipOptions): Promise<RunningGossip> {
+  const keys = checkGossipOptions(options.keys, options.join);
+  const transport = await GossipTransport.start<GossipEvent>({
+    bindHost: options.bindHost,
+    port: options.port,
+    advertiseHost: options.advertiseHost,
+    createCore: (address) =>
+      new Memberlist({
+        name: options.name,
+        address,
+        tags: options.tags,
+        nowMs: Date.now(),
+        random: Math.random,
+        ...(options.settings !== undefined ? { settings: options.settings } : {}),
+        ...(keys.length > 0 ? { keyring: new Keyring(keys), cipher: aesGcmCipher } : {}),
+      }),
+    onEvent: (event) => options.onEvent?.(event),
+  });
+  const core = transport.core as Memberlist;
+  let retry: ReturnType<typeof setInterval> | undefined;
+  if (options.join.length > 0) {
+    const tryJoin = (): void => {
+      if (core.liveMembers > 1) {
+        if (retry !== undefined) clearInterval(retry);
+        retry = undefined;
+        return;
+      }
+      options.log?.("info", "joining the gossip pool", { addresses: options.join });
+      transport.act(() => core.join(options.join.filter((address) => address !== transport.address)));
+    };
+    tryJoin();
+    retry = setInterval(tryJoin, options.retryIntervalMs);
+    retry.unref();
+  }
+  const stopRetry = (): void => {
+    if (retry !== undefined) clearInterval(retry);
+    retry = undefined;
+  };
+  return {
+    address: transport.address,
+    core,
+    members: () => core.members(),
+    leave: async () => {
+      stopRetry();
+      await transport.leave();
+    },
+    close: async () => {
+      stopRetry();
+      await transport.close();
+    },
+  };
+}

@@ -1,0 +1,262 @@
+// Istio's inbound TCP filter chains, with explicit capture: every inbound port of the workload
+// whose protocol is not HTTP by Istio's protocol selection (`protocol: TCP`/`TLS`/`MONGO`/
+// `MYSQL`/`REDIS`, or a name prefix `tcp-`, `tls-`, `mongo-`, … — see portProtocol) gets a raw
+// TCP listener that passes bytes to the application's port through the `inbound|<targetPort>||`
+// cluster, under the port's PeerAuthentication mode (STRICT: mutual TLS only; PERMISSIVE: TLS or
+// plain text, detected; DISABLE: plain text), with Istio's TCP metrics reported as `destination`
+// (`istio_tcp_connections_opened_total`, `…_closed_total`, `…_sent_bytes_total`,
+// `…_received_bytes_total`; source principal and `mutual_tls` for verified peers).
+//
+// Where it listens: Istio's inbound chain for a port listens where callers dial — the
+// endpoint's port, which is the port's targetPort — and forwards to the application on the same
+// port of the loopback. Without iptables both cannot bind one address, so the listener binds
+// `bind:<targetPort>` and the application is reached at `appHost:<targetPort>`: the sidecar
+// and the application need different addresses (as a pod IP and 127.0.0.1). `listenPortFor`
+// changes the listening port. Ports whose protocol is HTTP, HTTP2, gRPC or unknown (sniffed in
+// Istio) stay on the HTTP inbound listener.
+//
+//   caller ─► bind:targetPort ─► mTLS mode (InboundTcpTls) ─► proxyTcp ─► appHost:targetPort
+//                                 │ STRICT + plain text: closed, counted in stats.refused
+import { createServer, type Server, type Socket } from "node:net";
+import { mtlsModeForPort, resolvePeerAuthentication, type InboundPort, type MtlsMode, type ProxyConfig } from "@meshwork/proxy-core";
+import type { Logger } from "@meshwork/telemetry";
+import { applicationClusterSpec } from "../proxy/application-cluster.ts";
+import { ClusterRuntime } from "../proxy/cluster-runtime.ts";
+import { createTcpTelemetry, serviceLabels } from "../proxy/request-telemetry.ts";
+import type { AccessLogWriter } from "../telemetry/access-log.ts";
+import type { IstioMetrics, PeerLabels } from "../telemetry/istio-metrics.ts";
+import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
+import type { MeshTls } from "../tls/mesh-tls.ts";
+import { PoolRegistry } from "../upstream/pool-registry.ts";
+import { InboundTcpTls } from "./inbound-tcp-tls.ts";
+import { proxyTcp, type TcpProxy, type TcpProxyEnvironment } from "./tcp-proxy.ts";
+
+export interface InboundTcpOptions {
+  /** Address the listeners bind (the sidecar's `--bind`). */
+  readonly bind: string;
+  /** The application's address (`--app-host`). */
+  readonly appHost: string;
+  /** Reporter `destination` metrics of the sidecar. */
+  readonly metrics: IstioMetrics;
+  readonly accessLog: AccessLogWriter | undefined;
+  readonly domainSuffix: string;
+  readonly mesh: MeshTls;
+  /** The workload PeerAuthentications apply to. */
+  readonly workload: { readonly namespace: string; readonly labels: Readonly<Record<string, string>>; readonly rootNamespace: string };
+  readonly logger: Logger;
+  /** Monotonic ms. */
+  readonly now: () => number;
+  /** The port to listen on for an inbound TCP port; default its targetPort. */
+  readonly listenPortFor?: ((port: InboundPort) => number) | undefined;
+}
+
+/** Whether Istio's protocol selection makes this inbound port raw TCP (not HTTP, not sniffed). */
+export function isInboundTcpPort(port: InboundPort): boolean {
+  return port.protocol === "tcp" || port.protocol === "tls";
+}
+
+interface PortListener {
+  inbound: InboundPort;
+  readonly listenPort: number;
+  readonly server: Server;
+  cluster: ClusterRuntime;
+  mode: MtlsMode;
+  /** Telemetry per peer principal ("" = plain text). */
+  readonly telemetry: Map<string, TcpProxyEnvironment>;
+  readonly connections: Set<TcpProxy>;
+  /** Accepted sockets not proxied yet (in their TLS handshake or first-byte wait). */
+  readonly pending: Set<Socket>;
+  draining: boolean;
+}
+
+export class InboundTcpListeners {
+  readonly tls: InboundTcpTls;
+  private readonly options: InboundTcpOptions;
+  private readonly ports = new Map<number, PortListener>();
+  /** Pools of the application's ports: plain text, never shared with the outbound side. */
+  private readonly pools = new PoolRegistry();
+  private stopped = false;
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(options: InboundTcpOptions) {
+    this.options = options;
+    this.tls = new InboundTcpTls(options.mesh, options.logger);
+  }
+
+  /**
+   * Opens a listener for each inbound TCP port of `config` not open yet, updates the mode and
+   * cluster of the open ones, and drains those the config no longer has. A port that cannot be
+   * bound is logged and skipped (the rest of the config applies).
+   */
+  apply(config: ProxyConfig): Promise<void> {
+    // One at a time, in order: a push that arrives while ports are being bound waits for them.
+    const next = this.applying.then(() => this.applyNow(config));
+    this.applying = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(config: ProxyConfig): Promise<void> {
+    if (this.stopped) return;
+    const { workload } = this.options;
+    const effective = resolvePeerAuthentication(config.peerAuthentications ?? [], { namespace: workload.namespace, labels: workload.labels }, config.rootNamespace ?? workload.rootNamespace);
+    const wanted = new Map<number, InboundPort>();
+    for (const inbound of config.inbound) {
+      if (!isInboundTcpPort(inbound)) continue;
+      wanted.set(this.options.listenPortFor?.(inbound) ?? inbound.targetPort, inbound);
+    }
+    for (const [listenPort, entry] of this.ports) {
+      if (wanted.has(listenPort)) continue;
+      this.ports.delete(listenPort);
+      this.options.logger.info("inbound TCP listener closed", { port: listenPort });
+      void this.drainOne(entry, 5_000);
+    }
+    for (const [listenPort, inbound] of wanted) {
+      const mode = mtlsModeForPort(effective, inbound.targetPort);
+      const existing = this.ports.get(listenPort);
+      if (existing) {
+        existing.mode = mode;
+        if (existing.inbound.targetPort !== inbound.targetPort || existing.inbound.host !== inbound.host) {
+          existing.cluster = this.cluster(inbound);
+          existing.telemetry.clear();
+        }
+        existing.inbound = inbound;
+        continue;
+      }
+      await this.open(listenPort, inbound, mode);
+    }
+  }
+
+  /** Bound listeners: `inbound-tcp <port>` → address, for the admin page. */
+  get listeners(): { name: string; address: string; mode: MtlsMode; cluster: string }[] {
+    return [...this.ports.values()].map((p) => ({ name: `inbound-tcp ${p.inbound.portName}`, address: `${this.options.bind}:${p.listenPort}`, mode: p.mode, cluster: p.cluster.name }));
+  }
+
+  /** Bound listening ports by inbound port name. */
+  get boundPorts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const p of this.ports.values()) out[p.inbound.portName] = p.listenPort;
+    return out;
+  }
+
+  /** The `inbound|<targetPort>||` clusters (admin `/clusters`, stats). */
+  get clusters(): ClusterRuntime[] {
+    return [...this.ports.values()].map((p) => p.cluster);
+  }
+
+  get connectionCount(): number {
+    let n = 0;
+    for (const p of this.ports.values()) n += p.connections.size + p.pending.size;
+    return n;
+  }
+
+  /** Stops accepting; open connections end by themselves until `deadlineMs`, then are closed. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.stopped = true;
+    const all = [...this.ports.values()];
+    this.ports.clear();
+    await Promise.all(all.map((p) => this.drainOne(p, deadlineMs)));
+    this.pools.closeAll();
+  }
+
+  private async open(listenPort: number, inbound: InboundPort, mode: MtlsMode): Promise<void> {
+    const { bind, appHost } = this.options;
+    if (listenPort === inbound.targetPort && (bind === appHost || bind === "0.0.0.0" || bind === "::")) {
+      // The listener would be the application's own address: every connection would loop back into the sidecar.
+      this.options.logger.error("inbound TCP port not served: the sidecar would listen on the application's own address", {
+        port: listenPort,
+        portName: inbound.portName,
+        fix: "bind the sidecar (--bind) to another address than the application's (--app-host), e.g. the pod IP and 127.0.0.1",
+      });
+      return;
+    }
+    // allowHalfOpen: a client's FIN goes to the application while its answer can still come back.
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+    const entry: PortListener = { inbound, listenPort, server, cluster: this.cluster(inbound), mode, telemetry: new Map(), connections: new Set(), pending: new Set(), draining: false };
+    server.on("connection", (socket: Socket) => this.accept(entry, socket));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ port: listenPort, host: this.options.bind, backlog: 1024 }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.options.logger.error("cannot listen on an inbound TCP port; its traffic is not served", {
+        port: listenPort,
+        portName: inbound.portName,
+        err: error,
+        fix: "the sidecar listens on the port's targetPort and reaches the application at --app-host on the same port: bind the sidecar (--bind) to another address than --app-host",
+      });
+      return;
+    }
+    this.ports.set(listenPort, entry);
+    this.options.logger.info("inbound TCP listener open", { port: listenPort, portName: inbound.portName, app: `${this.options.appHost}:${inbound.targetPort}`, mtls: mode });
+  }
+
+  private accept(entry: PortListener, socket: Socket): void {
+    if (entry.draining) {
+      socket.destroy();
+      return;
+    }
+    entry.pending.add(socket);
+    socket.once("close", () => entry.pending.delete(socket));
+    this.tls.accept(socket, entry.mode, (client, security) => {
+      entry.pending.delete(socket);
+      if (entry.draining || client.destroyed) {
+        client.destroy();
+        return;
+      }
+      const proxy = proxyTcp(client, entry.cluster, this.telemetryFor(entry, security), { routeName: entry.cluster.name });
+      entry.connections.add(proxy);
+      client.once("close", () => entry.connections.delete(proxy));
+    });
+  }
+
+  private telemetryFor(entry: PortListener, security: DownstreamSecurity | undefined): TcpProxyEnvironment {
+    const key = security?.peerSpiffeId ?? "";
+    let env = entry.telemetry.get(key);
+    if (!env) {
+      const o = this.options;
+      env = createTcpTelemetry({
+        metrics: o.metrics,
+        accessLog: o.accessLog,
+        domainSuffix: o.domainSuffix,
+        now: o.now,
+        clusters: () => new Map([[entry.cluster.name, entry.cluster]]),
+        binding: {
+          peer: security ? sourceOf(security.peerSpiffeId) : {},
+          service: serviceLabels(entry.inbound.host, o.domainSuffix),
+          securityPolicy: security ? "mutual_tls" : "none",
+        },
+      });
+      entry.telemetry.set(key, env);
+    }
+    return env;
+  }
+
+  private cluster(inbound: InboundPort): ClusterRuntime {
+    const host = this.options.appHost;
+    const port = inbound.targetPort;
+    const spec = applicationClusterSpec(host, port, inbound.portName, "tcp");
+    return new ClusterRuntime(spec, this.pools, this.options.now(), undefined);
+  }
+
+  private async drainOne(entry: PortListener, deadlineMs: number): Promise<void> {
+    entry.draining = true;
+    for (const socket of entry.pending) socket.destroy();
+    const closed = new Promise<void>((resolve) => entry.server.close(() => resolve()));
+    const deadline = Date.now() + deadlineMs;
+    while (entry.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const proxy of entry.connections) proxy.close("drain");
+    await closed;
+  }
+}
+
+/** Source labels of a verified peer: its principal and, for `spiffe://td/ns/<ns>/sa/<sa>`, its namespace. */
+function sourceOf(spiffeId: string): PeerLabels {
+  const labels: PeerLabels = { principal: spiffeId };
+  const match = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/.exec(spiffeId);
+  if (match?.[1] !== undefined) labels.namespace = match[1];
+  return labels;
+}

@@ -1,0 +1,176 @@
+// The one way the suite changes the mesh's config: applyYaml / deleteYaml send Istio YAML to the
+// control plane's config API (POST / DELETE /api/v1/config, what `meshctl apply` / `delete` call),
+// then wait until it is in force: every control-plane replica serves the new revision, and every
+// proxy (6 bookinfo sidecars + the ingress gateway) is SYNCED in /debug/syncz (it ACKed what was
+// pushed). Tests poll behaviour on top of that only where a page says "wait a few seconds".
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { MeshEndpoints } from "./local-mesh.ts";
+
+/** 6 bookinfo sidecars and the ingress gateway. */
+export const EXPECTED_PROXIES = 7;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface ResourceId {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** The kind/namespace/name of every document of `yaml` (namespace "default" when it names none). */
+export function resourceIds(yaml: string): ResourceId[] {
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null)
+    .filter((d): d is { kind: string; metadata: { name: string; namespace?: string } } => typeof d?.kind === "string" && typeof d.metadata?.name === "string")
+    .map((d) => ({ kind: d.kind, namespace: d.metadata.namespace ?? "default", name: d.metadata.name }));
+}
+
+export function fixture(name: string): string {
+  return readFileSync(join(import.meta.dirname, "../fixtures", name), "utf8");
+}
+
+interface Served {
+  readonly revision: string;
+  readonly resources: readonly { readonly kind: string; readonly metadata: { readonly name: string; readonly namespace?: string } }[];
+}
+
+async function served(controlPlane: string): Promise<Served> {
+  const response = await fetch(`${controlPlane}/api/v1/config`, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`GET ${controlPlane}/api/v1/config: HTTP ${response.status}: ${await response.text()}`);
+  return (await response.json()) as Served;
+}
+
+async function servedOrUndefined(controlPlane: string): Promise<Served | undefined> {
+  try {
+    return await served(controlPlane);
+  } catch {
+    return undefined;
+  }
+}
+
+const has = (s: Served, id: ResourceId) => s.resources.some((r) => r.kind === id.kind && r.metadata.name === id.name && (r.metadata.namespace ?? "default") === id.namespace);
+
+/** Applies `yaml` through the control plane's config API and waits until every proxy runs it. */
+export async function applyYaml(mesh: MeshEndpoints, yaml: string, namespace = "default"): Promise<void> {
+  const before = await Promise.all(mesh.controlPlanes.map(servedOrUndefined));
+  const response = await postConfig(mesh, yaml, namespace);
+  if (response.status !== 200) throw new Error(`the control plane rejected the config (HTTP ${response.status}): ${response.body}\n--- YAML ---\n${yaml}`);
+  const ids = resourceIds(yaml).map((id) => ({ ...id, namespace: resourceNamespace(yaml, id, namespace) }));
+  await waitForConfig(mesh, before, (s) => ids.every((id) => has(s, id)), `apply of ${ids.map(describe).join(", ")}`);
+}
+
+/** Deletes the resources `yaml` defines (those absent are fine) and waits until every proxy runs without them. */
+export async function deleteYaml(mesh: MeshEndpoints, yaml: string, namespace = "default"): Promise<void> {
+  const before = await Promise.all(mesh.controlPlanes.map(servedOrUndefined));
+  const ids = resourceIds(yaml).map((id) => ({ ...id, namespace: resourceNamespace(yaml, id, namespace) }));
+  let deleted = 0;
+  for (const id of ids) {
+    const response = await fetchAnyReplica(mesh, `/api/v1/config/${id.kind}/${encodeURIComponent(id.namespace)}/${encodeURIComponent(id.name)}`, { method: "DELETE" });
+    if (response.status === 200) deleted++;
+    else if (response.status !== 404) throw new Error(`DELETE ${describe(id)}: HTTP ${response.status}: ${response.body}`);
+  }
+  if (deleted === 0) return;
+  await waitForConfig(mesh, before, (s) => ids.every((id) => !has(s, id)), `delete of ${ids.map(describe).join(", ")}`);
+}
+
+function resourceNamespace(yaml: string, id: ResourceId, fallback: string): string {
+  // resourceIds fills "default"; a document without a namespace takes the request's.
+  const explicit = parseAllDocuments(yaml).some((d) => {
+    const js = d.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
+    return js?.kind === id.kind && js.metadata?.name === id.name && js.metadata.namespace !== undefined;
+  });
+  return explicit ? id.namespace : fallback;
+}
+
+const describe = (id: ResourceId) => `${id.kind} ${id.namespace}/${id.name}`;
+
+async function postConfig(mesh: MeshEndpoints, yaml: string, namespace: string): Promise<{ status: number; body: string }> {
+  return fetchAnyReplica(mesh, `/api/v1/config?namespace=${encodeURIComponent(namespace)}`, { method: "POST", headers: { "content-type": "application/yaml" }, body: yaml });
+}
+
+/** The first control-plane replica that answers (a drill may have killed one). */
+async function fetchAnyReplica(mesh: MeshEndpoints, path: string, init: RequestInit): Promise<{ status: number; body: string }> {
+  let last: unknown;
+  for (const base of mesh.controlPlanes) {
+    try {
+      const response = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+      return { status: response.status, body: await response.text() };
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw new Error(`no control-plane replica answered ${path}: ${String(last)}`);
+}
+
+export interface SyncEntry {
+  readonly proxy: string;
+  readonly workload?: string;
+  readonly kind?: string;
+  readonly controlPlane: string;
+  readonly state: string;
+}
+
+/** Every proxy connected to any replica, from each replica's /debug/syncz. */
+export async function syncStatus(mesh: MeshEndpoints): Promise<SyncEntry[]> {
+  const all: SyncEntry[] = [];
+  for (const base of mesh.controlPlanes) {
+    try {
+      const response = await fetch(`${base}/debug/syncz`, { signal: AbortSignal.timeout(5000) });
+      if (response.ok) all.push(...((await response.json()) as SyncEntry[]));
+    } catch {
+      // a replica that is down has no proxies
+    }
+  }
+  return all;
+}
+
+/**
+ * Waits until every reachable replica serves a config satisfying `holds` (and, when it held before
+ * the change, a newer revision), then until /debug/syncz shows EXPECTED_PROXIES proxies, all
+ * SYNCED, twice in a row.
+ */
+async function waitForConfig(mesh: MeshEndpoints, before: readonly (Served | undefined)[], holds: (s: Served) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const revisionDeadline = Date.now() + 3000;
+  for (;;) {
+    const now = await Promise.all(mesh.controlPlanes.map(servedOrUndefined));
+    const reachable = now.map((s, i) => ({ s, b: before[i] })).filter((x): x is { s: Served; b: Served | undefined } => x.s !== undefined);
+    const ok = reachable.length > 0 && reachable.every(({ s, b }) => holds(s) && (b === undefined || s.revision !== b.revision || Date.now() > revisionDeadline));
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`${what}: the control planes do not serve it after ${timeoutMs} ms (revisions ${now.map((s) => s?.revision ?? "down").join(", ")})`);
+    await sleep(100);
+  }
+  // The push after a new revision may be debounced; let it start before reading the ACKs.
+  await sleep(300);
+  let stable = 0;
+  const noneSince = Date.now();
+  for (;;) {
+    const status = await syncStatus(mesh);
+    if (status.length === 0 && Date.now() - noneSince > 5000) {
+      throw new Error(`${what}: no proxy is connected to any control-plane replica (${mesh.controlPlanes.map((c) => `${c}/debug/syncz`).join(", ")} list none): are the sidecars in managed mode?`);
+    }
+    const synced = status.length >= EXPECTED_PROXIES && status.every((s) => s.state === "SYNCED");
+    stable = synced ? stable + 1 : 0;
+    if (stable >= 2) return;
+    if (Date.now() > deadline) {
+      const detail = status.length === 0 ? "no proxy is connected to any control-plane replica (are the sidecars in managed mode?)" : status.map((s) => `${s.proxy}@${s.controlPlane}: ${s.state}`).join(", ");
+      throw new Error(`${what}: the proxies did not converge within ${timeoutMs} ms: ${status.length}/${EXPECTED_PROXIES} connected; ${detail}`);
+    }
+    await sleep(200);
+  }
+}
+
+/** Polls `check` until it returns without throwing (the last error is rethrown at the deadline). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(intervalMs);
+    }
+  }
+}
