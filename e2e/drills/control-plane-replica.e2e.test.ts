@@ -4,7 +4,7 @@
 // replica again, config applied afterwards still reaches the proxies, the mesh keeps serving.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sampleReviews } from "../istio-tasks/support/bookinfo-client.ts";
-import type { MeshEndpoints } from "../istio-tasks/support/local-mesh.ts";
+import { waitForMeshReady, type MeshEndpoints } from "../istio-tasks/support/local-mesh.ts";
 import { applyYaml, EXPECTED_PROXIES, fixture, syncStatus } from "../istio-tasks/support/mesh-config.ts";
 import { resetToBaseline } from "../istio-tasks/support/mesh-state.ts";
 import { MESH_HOOK_TIMEOUT, useLocalMesh } from "../istio-tasks/support/use-local-mesh.ts";
@@ -40,6 +40,7 @@ describe("drill: kill a control-plane replica", () => {
     const result = await load.stop();
     console.log(describeLoad(`kill -9 ${victim}`, result));
     // meshctl up keeps the mesh running and restarts the killed part (1 s later; up.json names its new pid).
+    await waitForMeshReady(mesh.stateDir);
     expect(meshIntact(mesh), "meshctl up must keep the mesh running and restart the part that exited").toEqual({ meshctl: true, dead: [] });
     expect(pidOf(mesh, victim)).not.toBe(killed);
     expect(moved, `every proxy SYNCED on the surviving replica: ${JSON.stringify(await syncStatus(mesh))}`).toBe(true);

@@ -3,7 +3,7 @@
 // requests in flight, so the goal is zero failed requests (reported, not asserted); what must hold:
 // a new leader, the mesh keeps serving, and meshctl up keeps the other parts running.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { topology, type MeshEndpoints } from "../istio-tasks/support/local-mesh.ts";
+import { topology, waitForMeshReady, type MeshEndpoints } from "../istio-tasks/support/local-mesh.ts";
 import { MESH_HOOK_TIMEOUT, useLocalMesh } from "../istio-tasks/support/use-local-mesh.ts";
 import { describeLoad, meshIntact, pidOf, sleep, startLoad, stopIfDamaged } from "./support/steady-load.ts";
 
@@ -50,6 +50,7 @@ describe("drill: kill -9 the registry leader", () => {
     const result = await load.stop();
     console.log(describeLoad(`kill -9 ${name} (registry leader)`, result));
     // meshctl up keeps the mesh running and restarts the killed server (1 s later; up.json names its new pid).
+    await waitForMeshReady(mesh.stateDir);
     expect(meshIntact(mesh), "meshctl up must keep the mesh running and restart the part that exited").toEqual({ meshctl: true, dead: [] });
     expect(pidOf(mesh, name)).not.toBe(killed);
     expect(next, "a new leader among the other servers").toBeDefined();

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sampleReviews } from "../istio-tasks/support/bookinfo-client.ts";
-import type { MeshEndpoints } from "../istio-tasks/support/local-mesh.ts";
+import { waitForMeshReady, type MeshEndpoints } from "../istio-tasks/support/local-mesh.ts";
 import { applyYaml } from "../istio-tasks/support/mesh-config.ts";
 import { resetToBaseline } from "../istio-tasks/support/mesh-state.ts";
 import { MESH_HOOK_TIMEOUT, useLocalMesh } from "../istio-tasks/support/use-local-mesh.ts";
@@ -35,6 +35,7 @@ describe("drill: kill a reviews instance", () => {
     const result = await load.stop();
     console.log(describeLoad("kill -9 reviews-v2 (app and sidecar)", result));
     // meshctl up keeps the mesh running and restarts both (up.json names their new pids).
+    await waitForMeshReady(mesh.stateDir);
     expect(meshIntact(mesh), "meshctl up must keep the mesh running and restart the parts that exited").toEqual({ meshctl: true, dead: [] });
     expect([pidOf(mesh, "reviews-v2-sidecar"), pidOf(mesh, "reviews-v2")]).not.toContain(killed[0]);
     expect(result.okAfterMark).toBeGreaterThan(0);

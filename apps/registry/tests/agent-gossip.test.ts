@@ -148,7 +148,8 @@ describe("meshwork-registry agent in the gossip pool (server + agent processes)"
     const metricsText = async () => (await fetch(`http://127.0.0.1:${String(ready["adminPort"])}/metrics`)).text();
     const scraped = await eventually("three alive members on /metrics", async () => {
       const text = await metricsText();
-      return text.includes('consul_memberlist_node_instances{node_state="alive"} 3') ? text : undefined;
+      // Alive members and at least one probe sent (on a loaded machine the first probe can come later).
+      return text.includes('consul_memberlist_node_instances{node_state="alive"} 3') && /^meshwork_registry_gossip_probes_total [1-9]/m.test(text) ? text : undefined;
     });
     expect(scraped).toMatch(/^meshwork_registry_gossip_probes_total [1-9]/m);
     expect(scraped).toMatch(/^consul_memberlist_udp_sent [1-9]/m);

@@ -175,3 +175,25 @@ export async function stopLocalMesh(stateDir: string): Promise<void> {
   for (let waited = 0; waited < 9000 && isAlive(current.pid); waited += 200) await sleep(200);
   for (const p of [{ pid: current.pid }, ...(up?.processes ?? [])]) if (isAlive(p.pid)) process.kill(p.pid, "SIGKILL");
 }
+
+/**
+ * Waits until every part of the mesh answers its readiness URL (up.json names the current pids: a
+ * part meshctl restarted after a drill killed it takes a while from source). Throws with the parts
+ * still not ready after `timeoutMs`.
+ */
+export async function waitForMeshReady(stateDir: string, timeoutMs = 240_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting: string[] = [];
+  for (;;) {
+    const up = readUpState(stateDir);
+    waiting = [];
+    for (const p of up?.processes ?? []) {
+      const ok = isAlive(p.pid) && (await fetch(p.readyUrl, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false));
+      if (!ok) waiting.push(p.name);
+    }
+    if (up !== undefined && waiting.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`parts of the local mesh not ready after ${timeoutMs} ms: ${up === undefined ? "(no up.json)" : waiting.join(", ")}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+

@@ -183,7 +183,8 @@ function readMember(r: Reader): MemberRecord {
   const ltime = r.varint();
   const count = r.varint();
   if (count > MAX_TAGS) throw new Failure("oversized");
-  const tags: Record<string, string> = {};
+  // No prototype: a tag named "__proto__" is a tag like any other (and cannot replace the prototype).
+  const tags: Record<string, string> = Object.create(null) as Record<string, string>;
   for (let i = 0; i < count; i++) {
     const key = r.string();
     if (Object.hasOwn(tags, key)) throw new Failure("malformed");

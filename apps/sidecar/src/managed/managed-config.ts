@@ -4,7 +4,6 @@
 // with the other types held into a ProxyConfig, and a set that does not assemble is NACKed (the
 // proxy keeps serving the last good config). Responses of one push arrive back to back, so the
 // assembled config is applied once per turn of the event loop, not once per type.
-import type { ChannelCredentials } from "@grpc/grpc-js";
 import { DiscoveryClient, type DiscoveryClientEvent } from "@meshwork/protocol";
 import { assembleProxyConfig, pushOrder, type AssembledProxyConfig, type NamedResource, type ProxyConfig, type ProxyNode, type ProxyResources, type ResourceType } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
@@ -22,12 +21,9 @@ export interface ManagedConfigOptions {
   readonly onConfig: (config: ProxyConfig, issues: readonly string[]) => void;
   /** Called when the control plane sent a set that was NACKed (the last good config keeps serving). */
   readonly onRejected?: (type: ResourceType, error: string) => void;
-  readonly credentials?: ChannelCredentials;
 }
 
 export interface ManagedConfig {
-  /** The control-plane replica the stream is open to; undefined while reconnecting. */
-  readonly connectedTo: () => string | undefined;
   close(): void;
 }
 
@@ -85,7 +81,6 @@ export function startManagedConfig(options: ManagedConfigOptions): ManagedConfig
   const held = new HeldResources({ namespace: options.node.namespace, domainSuffix: options.domainSuffix });
   let pending: AssembledProxyConfig | undefined;
   let scheduled = false;
-  let connected: string | undefined;
   const flush = (): void => {
     scheduled = false;
     const next = pending;
@@ -111,11 +106,9 @@ export function startManagedConfig(options: ManagedConfigOptions): ManagedConfig
     const logger = options.logger;
     switch (event.type) {
       case "connected":
-        connected = event.address;
         logger.info("discovery stream open", { address: event.address, node: options.node.id });
         break;
       case "disconnected":
-        connected = undefined;
         logger.warn("discovery stream closed; serving the last config while reconnecting", { address: event.address, error: event.error ?? null });
         break;
       case "accepted":
@@ -134,11 +127,9 @@ export function startManagedConfig(options: ManagedConfigOptions): ManagedConfig
     node: options.node,
     apply,
     onEvent: log,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   client.start();
   return {
-    connectedTo: () => connected,
     close: () => client.close(),
   };
 }
