@@ -14,7 +14,7 @@ import { defaultHeadLimits } from "./http1/parse-request-head.ts";
 import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admission-control.ts";
 import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
 import { ClusterRuntime } from "./proxy/cluster-runtime.ts";
-import { applicationClusterSpec } from "./proxy/application-cluster.ts";
+import { applicationClusterSpec } from "./proxy/single-endpoint-cluster.ts";
 import { HttpListener } from "./proxy/http-listener.ts";
 import { createRequestTelemetry, createTcpTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
 import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";

@@ -11,6 +11,7 @@ import {
 } from "@meshwork/proxy-core";
 import type { PoolRegistry } from "../upstream/pool-registry.ts";
 import { ClusterRuntime } from "./cluster-runtime.ts";
+import { singleEndpointClusterSpec } from "./single-endpoint-cluster.ts";
 import type { ClusterLookup, ProxySnapshot } from "./proxy-snapshot.ts";
 
 export interface SnapshotOptions {
@@ -95,39 +96,5 @@ function passthroughSpec(authority: string, port: number): ClusterSpec {
   const hasPort = colon > 0 && authority.lastIndexOf("]") < colon;
   const rawHost = hasPort ? authority.slice(0, colon) : authority;
   const host = rawHost.startsWith("[") ? rawHost.slice(1, -1) : rawHost;
-  return {
-    name: "PassthroughCluster",
-    host,
-    port,
-    portName: "",
-    subset: undefined,
-    subsetLabels: {},
-    protocol: "http",
-    discovery: "original-destination",
-    endpoints: [
-      {
-        address: `${rawHost}:${port}`,
-        host,
-        port,
-        weight: 1,
-        healthy: true,
-        locality: { region: "", zone: "", subZone: "" },
-        labels: {},
-        origin: "original destination",
-      },
-    ],
-    balancer: { type: "round-robin" },
-    hashPolicy: undefined,
-    locality: undefined,
-    connectionPool: {},
-    outlier: undefined,
-    tls: undefined,
-    connectTimeoutMs: 10_000,
-    idleTimeoutMs: 3_600_000,
-    tcpIdleTimeoutMs: 3_600_000,
-    maxConnectionDurationMs: undefined,
-    upstreamHttp2: false,
-    useClientProtocol: false,
-    destinationRules: [],
-  };
+  return singleEndpointClusterSpec({ name: "PassthroughCluster", host, addressHost: rawHost, port, portName: "", protocol: "http", discovery: "original-destination", origin: "original destination" });
 }

@@ -20,7 +20,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { mtlsModeForPort, resolvePeerAuthentication, type InboundPort, type MtlsMode, type ProxyConfig } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
-import { applicationClusterSpec } from "../proxy/application-cluster.ts";
+import { applicationClusterSpec } from "../proxy/single-endpoint-cluster.ts";
 import { ClusterRuntime } from "../proxy/cluster-runtime.ts";
 import { createTcpTelemetry, serviceLabels } from "../proxy/request-telemetry.ts";
 import type { AccessLogWriter } from "../telemetry/access-log.ts";
