@@ -20,10 +20,13 @@
 // convergence < 1 s for a single change, control-plane RSS < 500 MB, no proxy STALE.
 //
 // usage: npx tsx --conditions=@meshwork/source bench/control-plane/scale.ts [--proxies 1000]
-//          [--services 1000] [--runs 5] [--registries 1|3] [--sidecar] [--profile] [--debounce-ms 100]
+//          [--services 1000] [--runs 5] [--registries 1|3] [--sidecar] [--profile] [--profile-registry] [--debounce-ms 100]
 //   --sidecar   one Sidecar per namespace importing its own namespace and ns-0 (Istio's advice)
 //   --profile   the control plane runs under node --cpu-prof; the .cpuprofile goes to
-//               bench/control-plane/results/ with a self-time summary printed at the end
+//               bench/control-plane/results/profile-<ms>/control-plane/ with a self-time summary
+//               printed at the end
+//   --profile-registry  the same for the registry node(s) (results/profile-<ms>/registry/): what
+//               found the leader's critical-service sweep scanning the catalog once per service
 //   --quick     runs 2, proxies 300, services 300 (development)
 //   --control-plane dist (default; build first: npx tsc -b apps/control-plane/tsconfig.lib.json) runs
 //               node apps/control-plane/dist/main.js as the image does; tsx runs the sources (tsx's
@@ -54,6 +57,7 @@ const { values: flags } = parseArgs({
     registries: { type: "string", default: "1" },
     sidecar: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    "profile-registry": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
     "debounce-ms": { type: "string", default: "100" },
     "control-plane": { type: "string", default: "dist" },
@@ -195,8 +199,13 @@ try {
   const ids = Array.from({ length: registryCount }, (_, k) => `n${k + 1}`);
   const raftPorts = await Promise.all(ids.map(() => freePort()));
   const peers = ids.map((id, k) => `${id}=127.0.0.1:${raftPorts[k]}`).join(",");
+  const profileDir = join(resultsDir, `profile-${startedAt}`);
   const registries = ids.map((id, k) =>
-    startApp("registry", ["--node-id", id, "--peers", peers, "--data-dir", join(dir, id), "--raft-port", String(raftPorts[k]), "--http-port", "0", "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0"]),
+    startApp(
+      "registry",
+      ["--node-id", id, "--peers", peers, "--data-dir", join(dir, id), "--raft-port", String(raftPorts[k]), "--http-port", "0", "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0"],
+      flags["profile-registry"] ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, "registry")}`] : [],
+    ),
   );
   const ready = await Promise.all(registries.map((r) => r.waitFor("ready")));
   registryHttp = ready.map((l) => `http://127.0.0.1:${String(l["httpPort"])}`);
@@ -207,11 +216,10 @@ try {
   await pool(instances, 16, (body) => registryWrite("PUT", "/v1/catalog/register", JSON.stringify(body)));
   await writeConfig([...Array.from({ length: vsCount }, (_, k) => virtualService(k, 1)), ...(flags.sidecar ? Array.from({ length: namespaces }, (_, n) => sidecar(n)) : [])]);
 
-  const profileDir = join(resultsDir, `profile-${startedAt}`);
   const cp = startApp(
     "control-plane",
     ["--id", "cp-bench", "--grpc-port", "0", "--admin-port", "0", "--registry-grpc", registryGrpc.join(","), "--registry-http", registryHttp.join(","), "--debounce-ms", flags["debounce-ms"]],
-    flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+    flags.profile ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, "control-plane")}`] : [],
     flags["control-plane"] === "tsx" ? "tsx" : "dist",
   );
   const cpPid = cp.process.pid ?? 0;
@@ -230,6 +238,7 @@ try {
   // ---- the proxy simulator, a separate process
   const simulator = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(here, "proxies.ts")], { cwd: repo, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.push(simulator);
+  const simulatorPid = simulator.pid ?? 0;
   const inbox: Record<string, unknown>[] = [];
   const waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
   simulator.on("message", (m: Record<string, unknown>) => {
@@ -277,6 +286,8 @@ try {
     max: number;
     bytes: number;
     cpuMs: number;
+    /** The proxy simulator's CPU over the same push (receiving and ACKing): the other side of the same 2 cores. */
+    simCpuMs: number;
     /** Until the registry answered the write (committed). */
     writeMs: number;
     /** From the write to the registry's Watch delivering it. */
@@ -296,11 +307,13 @@ try {
   async function scenario(name: keyof typeof figures, change: () => Promise<void>): Promise<void> {
     await ask({ type: "mark" }, "marked");
     const c0 = cpuTicks(cpPid);
+    const s0 = cpuTicks(simulatorPid);
     const t0 = Date.now();
     delivered.length = 0;
     await change();
     const writeMs = Date.now() - t0;
     let c1 = c0;
+    let s1 = s0;
     const deadline = Date.now() + 60_000;
     for (;;) {
       const q = await ask({ type: "quiet?" }, "quiet");
@@ -308,6 +321,7 @@ try {
       if (Number(q["responses"]) > 0 && Date.now() - last > quietMs) break;
       if (Date.now() > deadline) break;
       c1 = cpuTicks(cpPid);
+      s1 = cpuTicks(simulatorPid);
       await sleep(100);
     }
     const report = await ask({ type: "report" }, "report");
@@ -329,6 +343,7 @@ try {
       max: latencies.at(-1) ?? NaN,
       bytes: Number(report["bytes"]),
       cpuMs: (c1 - c0) * 10,
+      simCpuMs: (s1 - s0) * 10,
       ...memory(cpPid),
       load1: loadAverage(),
       writeMs,
@@ -341,7 +356,7 @@ try {
       syncedAfter: states["SYNCED"] ?? 0,
     };
     figures[name]?.push(row);
-    console.error(`  ${name.padEnd(8)} affected ${row.affected}  registry write ${row.writeMs} ms, watch +${row.registryMs} ms  (control plane: p50 ${row.cpP50} p99 ${row.cpP99} max ${row.cpMax})  p50 ${row.p50} ms  p99 ${row.p99} ms  max ${row.max} ms  ${(row.bytes / 1e6).toFixed(2)} MB  cp ${row.cpuMs} CPU-ms  RSS ${row.rssMb} MB  load ${row.load1}  STALE ${row.staleAfter}`);
+    console.error(`  ${name.padEnd(8)} affected ${row.affected}  registry write ${row.writeMs} ms, watch +${row.registryMs} ms  (control plane: p50 ${row.cpP50} p99 ${row.cpP99} max ${row.cpMax})  p50 ${row.p50} ms  p99 ${row.p99} ms  max ${row.max} ms  ${(row.bytes / 1e6).toFixed(2)} MB  cp ${row.cpuMs} CPU-ms (simulator ${row.simCpuMs})  RSS ${row.rssMb} MB  load ${row.load1}  STALE ${row.staleAfter}`);
   }
 
   const moved = instance(Math.min(7, serviceCount - 1), "b");
@@ -366,14 +381,14 @@ try {
   lines.push("");
   lines.push(`Full state (every proxy connects, 50 at a time): ${fullState.seconds.toFixed(1)} s, ${(fullState.bytes / 1e6).toFixed(0)} MB of bodies, control plane ${fullState.cpuS.toFixed(1)} CPU-s; RSS ready ${cpReadyMemory.rssMb} MB → ${fullState.rssMb} MB with every proxy connected.`);
   lines.push("");
-  lines.push("| change | proxies affected | registry write answered / watch delivers | p50 ms | p99 ms | max ms | from the delivery p50 / p99 / max ms | bodies pushed | control-plane CPU | RSS (peak) | load avg 1m | STALE / NACKED after |");
-  lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  lines.push("| change | proxies affected | registry write answered / watch delivers | p50 ms | p99 ms | max ms | from the delivery p50 / p99 / max ms | bodies pushed | control-plane CPU | simulator CPU | RSS (peak) | load avg 1m | STALE / NACKED after |");
+  lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   const label: Record<string, string> = { vs: "one VirtualService", endpoint: "one endpoint (deregister/register)", "100": "100 VirtualServices" };
   for (const name of ["vs", "endpoint", "100"]) {
     const rows = figures[name] ?? [];
     const m = (k: keyof RunFigures) => median(rows.map((r) => r[k]));
     lines.push(
-      `| ${label[name]} | ${m("affected")} | ${m("writeMs")} / +${m("registryMs")} ms | ${m("p50")} | ${m("p99")} | ${m("max")} | ${m("cpP50")} / ${m("cpP99")} / ${m("cpMax")} | ${(m("bytes") / 1e6).toFixed(2)} MB | ${m("cpuMs")} ms | ${Math.max(...rows.map((r) => r.rssMb))} MB (${Math.max(...rows.map((r) => r.hwmMb))}) | ${m("load1")} | ${Math.max(...rows.map((r) => r.staleAfter))} / ${Math.max(...rows.map((r) => r.nackedAfter))} |`,
+      `| ${label[name]} | ${m("affected")} | ${m("writeMs")} / +${m("registryMs")} ms | ${m("p50")} | ${m("p99")} | ${m("max")} | ${m("cpP50")} / ${m("cpP99")} / ${m("cpMax")} | ${(m("bytes") / 1e6).toFixed(2)} MB | ${m("cpuMs")} ms | ${m("simCpuMs")} ms | ${Math.max(...rows.map((r) => r.rssMb))} MB (${Math.max(...rows.map((r) => r.hwmMb))}) | ${m("load1")} | ${Math.max(...rows.map((r) => r.staleAfter))} / ${Math.max(...rows.map((r) => r.nackedAfter))} |`,
     );
   }
   const single = [...(figures["vs"] ?? []), ...(figures["endpoint"] ?? [])];
@@ -393,10 +408,13 @@ try {
   simulator.send({ type: "close" });
   cp.process.kill("SIGTERM");
   await cp.exit;
-  if (flags.profile) {
-    for (const file of readdirSync(profileDir)) {
-      console.log(`\nprofile ${join(profileDir, file)}:`);
-      console.log(profileSummary(join(profileDir, file)));
+  for (const registry of registries) registry.process.kill("SIGTERM");
+  await Promise.all(registries.map((r) => r.exit));
+  for (const part of [flags.profile ? "control-plane" : "", flags["profile-registry"] ? "registry" : ""]) {
+    if (part === "" || !existsSync(join(profileDir, part))) continue;
+    for (const file of readdirSync(join(profileDir, part))) {
+      console.log(`\nprofile ${join(profileDir, part, file)}:`);
+      console.log(profileSummary(join(profileDir, part, file)));
     }
   }
 } catch (error) {

@@ -14,6 +14,7 @@ import {
   percentile,
 } from "../../libs/gossip/tests/sim-measure.ts";
 import type { DetectionSample } from "../../libs/gossip/tests/sim-measure.ts";
+import { DEFAULT_GOSSIP_SETTINGS } from "../../libs/gossip/src/index.ts";
 
 const quick = process.argv[2] === "quick";
 const lines: string[] = [];
@@ -26,7 +27,11 @@ const s = (ms: number | undefined) => (ms === undefined ? "—" : `${(ms / 1_000
 
 say(`# Gossip simulation (${new Date().toISOString()}${quick ? ", quick" : ""})`);
 say("");
-say("## Failure detection (default settings: probe 1 s, timeout 500 ms, k = 3, suspicionMult 4, Lifeguard on)");
+const d = DEFAULT_GOSSIP_SETTINGS;
+say(
+  `## Failure detection (default settings: probe ${d.probeIntervalMs} ms, timeout ${d.probeTimeoutMs} ms, indirect k = ${d.indirectChecks}, suspicionMult ${d.suspicionMult}, ` +
+    `max ×${d.suspicionMaxTimeoutMult}, K = ${d.suspicionConfirmations} confirmations, gossip ${d.gossipIntervalMs} ms × ${d.gossipNodes}, Lifeguard on)`,
+);
 say("");
 say("| members | crashes | first suspicion p50 / p99 | first dead p50 / p99 | all members know p50 / p99 | false positives |");
 say("|---|---|---|---|---|---|");
@@ -34,7 +39,7 @@ const detectionSizes = quick ? [100] : [100, 1_000];
 for (const members of detectionSizes) {
   const samples: DetectionSample[] = [];
   let falsePositives = 0;
-  for (const seed of members >= 1_000 ? [1] : [1, 2, 3]) {
+  for (const seed of members >= 1_000 ? [1, 2] : [1, 2, 3]) {
     const run = measureDetection({ seed, members, crashes: members >= 1_000 ? 8 : 10, spacingMs: 45_000 });
     samples.push(...run.samples);
     falsePositives += run.falsePositives;
@@ -45,7 +50,7 @@ for (const members of detectionSizes) {
   raw[`detection-${members}`] = samples;
 }
 say("");
-say("## Dissemination of one update (user event), in gossip rounds of 200 ms");
+say(`## Dissemination of one update (user event), in gossip rounds of ${d.gossipIntervalMs} ms`);
 say("");
 say("| members | rounds to reach all | log2(n) | ln(n) | rounds / log2(n) |");
 say("|---|---|---|---|---|");
@@ -59,16 +64,24 @@ for (const members of quick ? [10, 100] : [10, 100, 1_000]) {
 say("");
 say("## False positives under uniform datagram loss (no member fails; every death verdict is false)");
 say("");
-say("| members | loss | Lifeguard | sim time | dead verdicts | member-failed events | suspicions | refutations |");
-say("|---|---|---|---|---|---|---|---|");
+say("| members | loss | Lifeguard | seeds | sim time each | dead verdicts | member-failed events | suspicions | refutations |");
+say("|---|---|---|---|---|---|---|---|---|");
 const fpMembers = quick ? 50 : 100;
 const fpDuration = 300_000;
-for (const lossRate of [0.1, 0.3]) {
-  for (const lifeguard of [true, false]) {
-    const run = measureFalsePositives({ seed: 1, members: fpMembers, durationMs: fpDuration, lossRate, lifeguard });
-    say(`| ${fpMembers} | ${lossRate * 100} % | ${lifeguard ? "on" : "off"} | ${fpDuration / 1_000} s | ${run.deadDeclarations} | ${run.failedEvents} | ${run.suspicions} | ${run.refutations} |`);
-    raw[`fp-${lossRate}-${lifeguard}`] = run;
-  }
+const fpCases: [members: number, durationMs: number, lossRate: number, lifeguard: boolean, seeds: number[]][] = [
+  [fpMembers, fpDuration, 0.1, true, [1, 2, 3]],
+  [fpMembers, fpDuration, 0.1, false, [1, 2, 3]],
+  [fpMembers, fpDuration, 0.3, true, [1]],
+  [fpMembers, fpDuration, 0.3, false, [1]],
+  ...(quick ? [] : [[1_000, 60_000, 0.1, true, [1]] as [number, number, number, boolean, number[]]]),
+];
+for (const [members, durationMs, lossRate, lifeguard, seeds] of fpCases) {
+  const runs = seeds.map((seed) => measureFalsePositives({ seed, members, durationMs, lossRate, lifeguard }));
+  const sum = (pick: (run: (typeof runs)[number]) => number) => runs.reduce((total, run) => total + pick(run), 0);
+  say(
+    `| ${members} | ${lossRate * 100} % | ${lifeguard ? "on" : "off"} | ${seeds.length} | ${durationMs / 1_000} s | ${sum((r) => r.deadDeclarations)} | ${sum((r) => r.failedEvents)} | ${sum((r) => r.suspicions)} | ${sum((r) => r.refutations)} |`,
+  );
+  raw[`fp-${members}-${lossRate}-${lifeguard}`] = runs;
 }
 say("");
 say("## Bandwidth per member (steady state, sent bytes; no IP/UDP/TCP headers)");

@@ -3,14 +3,17 @@
 // Generates a standalone config dir — N ServiceEntries (STATIC, 3 versioned endpoints, http +
 // grpc ports) plus a VirtualService (header match, weighted subsets, retries, timeouts) and a
 // DestinationRule (subsets, LB, connection pool, outlier detection) for every 4th service —
-// starts `apps/sidecar/dist/main.js` on it with every listener open (outbound, inbound, admin,
+// starts the sidecar's bundled build `apps/sidecar/dist/bundle/main.js` (what the launcher runs;
+// `--sidecar FILE` measures another build, e.g. the per-file `apps/sidecar/dist/main.js`) on it with every listener open (outbound, inbound, admin,
 // stats, as in a pod), waits until `/healthz/ready` answers 200 on the stats port, lets it settle,
 // then reads VmRSS (and PSS) from /proc. Each figure is the median of --runs fresh starts.
 // Beside it, the floors: a bare Node http server, and the sidecar with the 1-service bench config.
 // Goal (issue 3): RSS ≤ 60 MB idle with 1,000 services configured. A figure, not a test.
-// Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json] [--node-flags "…"]
-//        (build first: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar)
-import { spawn } from "node:child_process";
+// Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json] [--node-flags="…"]
+//        [--sidecar FILE] [--big-only] [--no-build]
+//        (without --sidecar it first bundles the current sources: node apps/sidecar/bundle-sidecar.mjs, ~2 s;
+//        --no-build measures the bundle as it is)
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -19,7 +22,6 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 
 const ROOT = join(import.meta.dirname, "../..");
-const SIDECAR = join(ROOT, "apps/sidecar/dist/main.js");
 const BENCH_CONFIG = join(import.meta.dirname, "configs");
 
 const { values: opts } = parseArgs({
@@ -31,8 +33,14 @@ const { values: opts } = parseArgs({
     "keep-config": { type: "boolean", default: false },
     // Node/V8 flags for the sidecar instead of those of its launcher's shebang (experiments).
     "node-flags": { type: "string" },
+    // Another build of the sidecar to measure (default the bundle, apps/sidecar/dist/bundle/main.js).
+    sidecar: { type: "string" },
+    // Skip the bare-Node and 1-service series (quick A/B of the 1,000-service line).
+    "big-only": { type: "boolean", default: false },
+    "no-build": { type: "boolean", default: false },
   },
 });
+const SIDECAR = opts.sidecar ?? join(ROOT, "apps/sidecar/dist/bundle/main.js");
 const SERVICES = Number(opts.services);
 const RUNS = Number(opts.runs);
 const SETTLE_MS = Number(opts.settle) * 1000;
@@ -40,8 +48,12 @@ const READY_TIMEOUT_MS = 60_000;
 for (const [flag, value, min] of [["--services", SERVICES, 1], ["--runs", RUNS, 1], ["--settle", SETTLE_MS, 0]]) {
   if (!Number.isInteger(value) || value < min) throw new Error(`rss-1000-services: ${flag} must be an integer ≥ ${min}, got ${value}`);
 }
+if (opts.sidecar === undefined && !opts["no-build"]) {
+  // The bundle is built from src/ in ~2 s: measure what the sources are now.
+  execFileSync(process.execPath, [join(ROOT, "apps/sidecar/bundle-sidecar.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
+}
 if (!existsSync(SIDECAR)) {
-  throw new Error(`rss-1000-services: ${SIDECAR} is missing; build it first: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar`);
+  throw new Error(`rss-1000-services: ${SIDECAR} is missing; build it first: node apps/sidecar/bundle-sidecar.mjs (the per-file build: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar)`);
 }
 
 /** Writes the mesh of `count` services into a fresh directory (three files) and returns its path. */
@@ -268,8 +280,8 @@ try {
   if (!opts.json) {
     process.stderr.write(`rss: ${mesh.serviceEntries} ServiceEntries, ${mesh.virtualServices} VirtualServices, ${mesh.destinationRules} DestinationRules in ${mesh.dir}; ${RUNS} starts each, settle ${SETTLE_MS / 1000} s\n`);
   }
-  const floor = await series("bare node:http server", ["-e", FLOOR_SERVER], (line) => line === "listening");
-  const small = await series("sidecar, 1 service (bench config)", sidecarArgs(BENCH_CONFIG), sidecarReadiness);
+  const floor = opts["big-only"] ? undefined : await series("bare node:http server", ["-e", FLOOR_SERVER], (line) => line === "listening");
+  const small = opts["big-only"] ? undefined : await series("sidecar, 1 service (bench config)", sidecarArgs(BENCH_CONFIG), sidecarReadiness);
   const big = await series(`sidecar, ${SERVICES} services`, sidecarArgs(mesh.dir), sidecarReadiness, (s) => {
     const services = s.state.applied?.services;
     if (services !== undefined && services < SERVICES) {
@@ -283,9 +295,9 @@ try {
     console.log(`\nIdle memory (median of ${RUNS} starts, after ready + ${SETTLE_MS / 1000} s settle)\n`);
     console.log("| process | VmRSS MB | PSS MB | ready after ms | samples (RSS MB) |");
     console.log("|---|---|---|---|---|");
-    for (const s of [floor, small, big]) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);
+    for (const s of [floor, small, big].filter((x) => x !== undefined)) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);
     console.log(`\nGoal: RSS ≤ 60 MB idle with ${SERVICES} services: ${big.rss_idle_mb <= 60 ? "PASS" : "MISS"} (${big.rss_idle_mb} MB; ` +
-      `${(big.rss_idle_mb - small.rss_idle_mb).toFixed(1)} MB for the services, ${(small.rss_idle_mb - floor.rss_idle_mb).toFixed(1)} MB sidecar code over a bare Node server, ${floor.rss_idle_mb} MB Node itself)`);
+      (small && floor ? `${(big.rss_idle_mb - small.rss_idle_mb).toFixed(1)} MB for the services, ${(small.rss_idle_mb - floor.rss_idle_mb).toFixed(1)} MB sidecar code over a bare Node server, ${floor.rss_idle_mb} MB Node itself)` : "the 1,000-service line only)"));
   }
 } finally {
   if (opts["keep-config"]) process.stderr.write(`config kept in ${mesh.dir}\n`);

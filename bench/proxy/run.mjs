@@ -29,7 +29,8 @@ import { parseArgs } from "node:util";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const LAB = resolve(process.env.PROXY_LAB ?? join(ROOT, "../shared/peers/proxy-lab"));
-const SIDECAR = join(ROOT, "apps/sidecar/dist/main.js");
+// The bundled build the launcher and the image run (apps/sidecar/bundle-sidecar.mjs).
+const SIDECAR = join(ROOT, "apps/sidecar/dist/bundle/main.js");
 const CONFIG_DIR = join(import.meta.dirname, "configs");
 const LOAD_CPU = process.env.LOAD_CPU ?? "0";
 const GOALS = { cpuVsNginx: 1.5, addedP50Ms: 0.3, addedP99Ms: 1.5, idleRssMb: 60 };
@@ -259,13 +260,10 @@ async function main() {
   const configs = opts.configs.split(",").map((c) => c.trim()).filter(Boolean);
   if (configs.includes("custom")) throw new Error("bench/proxy: use sidecar-outbound / sidecar-inbound instead of `custom` in --configs");
   if (!opts["no-build"]) {
-    process.stderr.write("bench/proxy: building the sidecar (nx build sidecar)\n");
-    execFileSync("npx", ["nx", "build", "sidecar"], {
-      cwd: ROOT, stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, NX_NO_CLOUD: "true", NX_DAEMON: "false", NX_TUI: "false" },
-    });
+    process.stderr.write("bench/proxy: bundling the sidecar (node apps/sidecar/bundle-sidecar.mjs)\n");
+    execFileSync(process.execPath, [join(ROOT, "apps/sidecar/bundle-sidecar.mjs")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   }
-  if (!existsSync(SIDECAR)) throw new Error(`bench/proxy: ${SIDECAR} is missing; build it: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar`);
+  if (!existsSync(SIDECAR)) throw new Error(`bench/proxy: ${SIDECAR} is missing; build it: node apps/sidecar/bundle-sidecar.mjs`);
   const outDir = resolve(opts.out ?? join(import.meta.dirname, "results", new Date().toISOString().replace(/[:.]/g, "-")));
   mkdirSync(outDir, { recursive: true });
   const results = join(outDir, "results.jsonl");

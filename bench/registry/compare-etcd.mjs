@@ -155,7 +155,7 @@ async function runLoad(job) {
       const lat = []; let errors = 0, seq = 0; const errorSamples = [];
       const cpu = startCpu(job.pids); const t0 = performance.now(); const end = t0 + job.duration * 1000;
       await Promise.all(Array.from({ length: job.clients }, async () => {
-        while (performance.now() < end) { const k = key(seq++ % keys); const t = performance.now(); try { lat.push(await timed(() => client[op](k, value))); } catch (e) { errors++; if (errorSamples.length < 5) errorSamples.push(`${String(e?.message ?? e).slice(0, 120)} after ${Math.round(performance.now() - t)} ms`); } }
+        while (performance.now() < end) { const k = key(seq++ % keys); const t = performance.now(); try { lat.push(await timed(() => client[op](k, value))); } catch (e) { errors++; if (errorSamples.length < 5) errorSamples.push(`${String(e?.message ?? e).slice(0, 120)} after ${Math.round(performance.now() - t)} ms, ${Math.round(t - t0)} ms into the phase`); } }
       }));
       return summary(lat, errors, (performance.now() - t0) / 1000, cpu, { clients: job.clients, ...(errorSamples.length ? { error_samples: errorSamples } : {}) });
     }
@@ -205,7 +205,7 @@ const { values: o } = parseArgs({
     "seq-n": { type: "string" }, kills: { type: "string" }, "rss-keys": { type: "string" },
     only: { type: "string" }, "rss-settle": { type: "string", default: "3" }, registry: { type: "string", default: "dist" }, "tick-ms": { type: "string" },
     profile: { type: "boolean", default: false }, skip: { type: "string", default: "" }, out: { type: "string" },
-    "node-flags": { type: "string", default: "" },
+    "node-flags": { type: "string", default: "" }, "node-env": { type: "string", default: "" }, "no-launcher-flags": { type: "boolean", default: false }, "log-level": { type: "string", default: "warn" },
     "keep-dir": { type: "boolean", default: false }, heap: { type: "boolean", default: false }, "no-pin": { type: "boolean", default: false }, target: { type: "string", default: "all" },
   },
 });
@@ -216,7 +216,13 @@ const cfg = {
 };
 const skip = new Set(o.skip.split(",").filter(Boolean));
 // --node-flags "--max-semi-space-size=2 ...": extra node/V8 flags for every registry process (A/B of runtime settings)
-const nodeFlags = o["node-flags"].split(/\s+/).filter(Boolean);
+// The registry's launcher flags come first: the node flags in apps/registry/src/main.ts's shebang
+// (`#!/usr/bin/env -S node --max-semi-space-size=2 ...`, what `meshwork-registry` runs with), which
+// `node main.js` would ignore; --no-launcher-flags leaves them out (A/B).
+const launcherFlags = o["no-launcher-flags"] ? [] : (/^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(join(repo, "apps/registry/src/main.ts"), "utf8").split("\n")[0] ?? "")?.[1] ?? "").split(/\s+/).filter(Boolean);
+const nodeFlags = [...launcherFlags, ...o["node-flags"].split(/\s+/).filter(Boolean)];
+// --node-env "MALLOC_ARENA_MAX=2 ...": extra environment for every registry process (A/B of allocator settings)
+const nodeEnv = Object.fromEntries(o["node-env"].split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
 const base = mkdtempSync(join(tmpdir(), "compare-etcd-"));
 const started = new Set(); // every child we spawned, so exit handlers signal only those
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -318,7 +324,7 @@ async function registryCluster({ name = "registry", nodeArgs = [], tag = "regist
     mkdirSync(join(dir, ids[i]), { recursive: true });
     const admin = (await portFlags()).flatMap((f) => [f, String(extraPorts.get(f)[i])]);
     members[i] = spawnTracked(process.execPath, [...nodeFlags, ...nodeArgs.map((a) => a.replace("%DIR%", join(dir, ids[i]))), ...entry, "--node-id", ids[i], "--peers", peers, "--data-dir", join(dir, ids[i], "data"),
-      "--raft-port", String(ports[i].raft), "--http-port", String(ports[i].http), "--log-level", "warn", ...admin, ...tick], join(dir, ids[i], "stdout.log"));
+      "--raft-port", String(ports[i].raft), "--http-port", String(ports[i].http), "--log-level", o["log-level"], ...admin, ...tick], join(dir, ids[i], "stdout.log"), nodeEnv);
   };
   for (let i = 0; i < 3; i++) await start(i);
   const endpoints = ports.map((p) => `127.0.0.1:${p.http}`);
@@ -415,8 +421,9 @@ try {
       let settled = null;
       if (cfg.rssSettle > 3) { await sleep((cfg.rssSettle - 3) * 1000); settled = s.pids().map(rssMb); }
       results.runs[s.name].rss = { keys: cfg.rssKeys, rss_mb_before: before, rss_mb: after, max_mb: Math.max(...after), ...(settled ? { settle_s: cfg.rssSettle, rss_mb_settled: settled, max_mb_settled: Math.max(...settled) } : {}), data_dir_mb: dirMb(s.dir), fill };
+      if (s.name === "registry") results.runs[s.name].rss.memory = await memoryOf(s);
       if (o.heap && s.name === "registry") results.runs[s.name].heap = await heapOf(s);
-      log(`rss ${s.name} ${cfg.rssKeys} keys: ${after.join(" / ")} MB (before ${before.join(" / ")}), fill ${fill.ops_per_s} ops/s, data ${results.runs[s.name].rss.data_dir_mb} MB`);
+      log(`rss ${s.name} ${cfg.rssKeys} keys: ${after.join(" / ")} MB (before ${before.join(" / ")}), fill ${fill.ops_per_s} ops/s, data ${results.runs[s.name].rss.data_dir_mb} MB${results.runs[s.name].rss.memory ? `; memory ${JSON.stringify(results.runs[s.name].rss.memory)}` : ""}`);
     }
   }
   if (!skip.has("failover")) {
@@ -455,6 +462,56 @@ try {
 } finally {
   for (const s of systems) await s.stop().catch(() => undefined);
   await cleanup();
+}
+
+// Where each registry node's memory is after the fill: RssAnon/RssFile (/proc), V8's heap and
+// external memory (prom-client's process metrics on the admin port), and how many snapshots each
+// node installed from the leader (its log, at --log-level info or debug).
+async function memoryOf(sys) {
+  const mb = (x) => +(x / 1048576).toFixed(1);
+  return Promise.all(sys.pids().map(async (pid, i) => {
+    const status = (() => { try { return readFileSync(`/proc/${pid}/status`, "utf8"); } catch { return ""; } })();
+    const kb = (name) => { const m = new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status); return m ? +(Number(m[1]) / 1024).toFixed(1) : null; };
+    const out = { rss_anon_mb: kb("RssAnon"), rss_file_mb: kb("RssFile"), hwm_mb: kb("VmHWM"), ...smapsOf(pid) };
+    if (sys.metricsUrls) {
+      try {
+        const txt = (await httpJson("GET", sys.metricsUrls[i], undefined, 2000)).text.split("\n");
+        const val = (re) => { const l = txt.find((x) => re.test(x)); return l ? Number(l.trim().split(/\s+/).pop()) : null; };
+        out.heap_total_mb = mb(val(/^nodejs_heap_size_total_bytes /));
+        out.heap_used_mb = mb(val(/^nodejs_heap_size_used_bytes /));
+        out.external_mb = mb(val(/^nodejs_external_memory_bytes /));
+        for (const space of ["new", "old", "large_object", "code"]) out[`${space}_mb`] = mb(val(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${space}"\\}`)));
+      } catch { /* metrics unavailable: /proc figures only */ }
+    }
+    try { out.snapshots_installed = (readFileSync(join(sys.dir, `n${i + 1}`, "stdout.log"), "utf8").match(/installed snapshot from the leader/g) ?? []).length; } catch { /* no log */ }
+    return out;
+  }));
+}
+
+// Resident anonymous memory by kind of mapping: glibc's main arena ([heap], grown by brk: what
+// malloc keeps after frees shows here), other glibc arenas (64 MiB reservations of threads),
+// and the rest (V8's heap pages, mmapped buffers, stacks).
+function smapsOf(pid) {
+  let text;
+  try { text = readFileSync(`/proc/${pid}/smaps`, "utf8"); } catch { return {}; }
+  const sums = { brk_heap_mb: 0, arena_mb: 0, other_anon_mb: 0 };
+  let kind = null, sizeKb = 0;
+  for (const line of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[2].trim();
+      kind = name === "[heap]" ? "brk_heap_mb" : name === "" ? "anon" : null;
+      continue;
+    }
+    if (line.startsWith("Size:")) { sizeKb = Number(line.split(/\s+/)[1]); continue; }
+    if (kind !== null && line.startsWith("Anonymous:")) {
+      const kb = Number(line.split(/\s+/)[1]);
+      if (kind === "anon") sums[sizeKb >= 1024 && sizeKb <= 65536 && sizeKb % 4 === 0 && sizeKb > 60000 ? "arena_mb" : "other_anon_mb"] += kb;
+      else sums[kind] += kb;
+    }
+  }
+  for (const k of Object.keys(sums)) sums[k] = +(sums[k] / 1024).toFixed(1);
+  return sums;
 }
 
 // --heap: a heap snapshot of the registry leader after the RSS fill (node --heapsnapshot-signal), summarized
@@ -515,7 +572,7 @@ function report(res) {
   const e = res.summary.etcd, g = res.summary.registry;
   const L = [];
   L.push(`# registry vs etcd (${res.started}${q ? ", QUICK" : ""})`, "");
-  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
+  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
   L.push("CPU columns: `gen` = load generator cores; `srv ms/op` = CPU-ms of all 3 server processes per operation; `gen ms/op` = load generator CPU-ms per op; `other` = cores used by other tasks on the machine during the phase (noise).", "");
   const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : "–");
   const row = (label, name, x) => x ? `| ${label} | ${name} | ${x.ops_per_s} | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.client_cores} | ${x.srv ?? x.server_cpu_ms_per_op} | ${x.client_cpu_ms_per_op} | ${x.leader_max_cores} | ${x.other_cores} | ${x.fsyncs_per_s == null ? "–" : Math.round(x.fsyncs_per_s)} | ${x.entries_per_fsync ?? "–"} | ${x.fsync_ms ?? "–"} |` : `| ${label} | ${name} | – |`;

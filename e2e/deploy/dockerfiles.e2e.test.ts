@@ -25,7 +25,10 @@ describe.each(apps)("apps/%s/Dockerfile", (app) => {
     const users = [...text.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
     expect(users.at(-1)).toMatch(/^[1-9][0-9]*(:[1-9][0-9]*)?$/);
     expect(text).toMatch(/^HEALTHCHECK /m);
-    // Node flags may precede the entry (the sidecar's V8 memory flags).
-    expect(text).toMatch(new RegExp(`ENTRYPOINT \\["node", (?:"--[a-z0-9-]+(?:=[^"]*)?", )*"/app/apps/${app}/dist/main\\.js"\\]`));
+    // Node flags may precede the entry (the V8 memory flags of the sidecar and the registry); the
+    // entry is the tsc build or, for the sidecar, the bundle made from it in the build stage.
+    const entry = new RegExp(`ENTRYPOINT \\["node", (?:"--[a-z0-9-]+(?:=[^"]*)?", )*"/app/apps/${app}/dist/(bundle/)?main\\.js"\\]`).exec(text);
+    expect(entry, `apps/${app}/Dockerfile: ENTRYPOINT ["node", flags..., "/app/apps/${app}/dist/main.js"]`).not.toBeNull();
+    if (entry?.[1] !== undefined) expect(text).toMatch(new RegExp(`^RUN node apps/${app}/bundle-${app}\\.mjs$`, "m"));
   });
 });

@@ -45,10 +45,16 @@ describe("observability: istio_requests_total", () => {
     const fromPage = reviews.filter((s) => s.labels["reporter"] === "destination" && s.labels["source_principal"] === principal);
     expect(fromPage.length, `reporter="destination" series on reviews with source_principal="${principal}"; the series are ${JSON.stringify(reviews.filter((s) => s.labels["reporter"] === "destination").map((s) => s.labels))}`).toBeGreaterThan(0);
     for (const s of fromPage) {
-      // The peer's namespace comes from its SPIFFE ID. Its workload, app and version Istio learns by
-      // metadata exchange between the proxies, which Meshwork does not do yet (docs/design/sidecar.md):
-      // they are not asserted here.
-      expect(s.labels).toMatchObject({ connection_security_policy: "mutual_tls", destination_principal: "spiffe://cluster.local/ns/default/sa/bookinfo-reviews", source_workload_namespace: "default" });
+      // The peer's namespace comes from its SPIFFE ID; its workload, app and version from the
+      // metadata exchange between the proxies (x-envoy-peer-metadata), as in Istio.
+      expect(s.labels).toMatchObject({
+        connection_security_policy: "mutual_tls",
+        destination_principal: "spiffe://cluster.local/ns/default/sa/bookinfo-reviews",
+        source_workload_namespace: "default",
+        source_workload: "productpage-v1",
+        source_app: "productpage",
+        source_version: "v1",
+      });
     }
   });
 });

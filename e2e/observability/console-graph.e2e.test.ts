@@ -158,6 +158,8 @@ describe("console graph from real sidecar metrics", () => {
       ] as const) {
         await page.goto(`${controlPlane.admin}/console/${hash}`);
         await page.getByText(marker, { exact: false }).first().waitFor({ timeout: 15_000 });
+        // The service page charts its request metrics (from the console's scrapes so far).
+        if (hash === "#/service/default/reviews") await page.waitForFunction('["chart-rate", "chart-errors", "chart-p99"].every((id) => Number(document.getElementById(id)?.dataset.points ?? "0") > 0)', undefined, { timeout: 15_000 });
         await page.screenshot({ path: join(artifacts, `console-${hash.slice(2).replace(/\//g, "-")}.png`), fullPage: true });
       }
       expect(problems, problems.join("\n")).toEqual([]);

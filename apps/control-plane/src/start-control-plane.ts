@@ -1,10 +1,9 @@
 // Wires the control plane: config sources (registry KV watch, directory) and the catalog watch into
 // the ConfigStore, the store into the DiscoveryServer (gRPC), and the admin API. main.ts calls it
 // with the parsed settings; tests call it in-process.
-import { readFile } from "node:fs/promises";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import type { RegistryServiceInstance } from "@meshwork/protocol";
-import type { CatalogInstance, TrustBundleBody } from "@meshwork/proxy-core";
+import type { CatalogInstance, ProxyNode } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { formatIssue } from "@meshwork/config";
 import { readConfigDirectory, watchConfigDirectory } from "./adapters/config-directory.ts";
@@ -14,10 +13,13 @@ import { adminRoutes } from "./admin/admin-routes.ts";
 import { startAdminServer } from "./admin/admin-router.ts";
 import { ControlPlaneMetrics } from "./admin/control-plane-metrics.ts";
 import { ConfigStore } from "./config-store/config-store.ts";
-import { consoleOptionsFor, type ConsoleConfig } from "./console/console-settings.ts";
+import { consoleConfigError, consoleOptionsFor, type ConsoleConfig } from "./console/console-settings.ts";
 import { registerConsoleRoutes } from "./console/console-routes.ts";
+import { ProxyReports } from "./console/proxy-reports.ts";
 import type { ConfigSourceName } from "./core/admit-config.ts";
 import { configPrefix } from "./core/config-key.ts";
+import { proxyIdentityError, spiffeIdOfCertificate } from "./identity/proxy-identity.ts";
+import { DiscoverySecurityError, startDiscoverySecurity, type DiscoverySecurity } from "./identity/start-discovery-security.ts";
 import { defaultInjectionTemplate } from "./injector/injection-template.ts";
 import { startInjectorServer } from "./injector/start-injector-server.ts";
 import { startKubernetesSources } from "./kubernetes/kubernetes-sources.ts";
@@ -50,6 +52,17 @@ export interface ControlPlaneConfig extends ConsoleConfig {
   readonly injectorTlsCert?: string | undefined;
   readonly injectorTlsKey?: string | undefined;
   readonly injectorSidecarImage?: string | undefined;
+  /** Serve StreamConfig over mutual TLS with these files (PEM), or with an SVID from the CA (below). */
+  readonly tlsCert?: string | undefined;
+  readonly tlsKey?: string | undefined;
+  /** The mesh CA: its trust bundle is followed; with `workloadTokenFile`, it issues the serving SVID. */
+  readonly caAddress?: string | undefined;
+  readonly caRootCert?: string | undefined;
+  readonly caSpiffeId?: string | undefined;
+  readonly workloadTokenFile?: string | undefined;
+  /** The control plane's service account (default control-plane; its namespace is `rootNamespace`). */
+  readonly serviceAccount?: string | undefined;
+  readonly svidTtlSeconds?: number | undefined;
 }
 
 export interface ControlPlaneDeps {
@@ -75,15 +88,32 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
   if (config.injectorPort !== undefined && (config.injectorTlsCert === undefined || config.injectorTlsKey === undefined)) {
     throw new ControlPlaneSettingsError("--injector-port needs --injector-tls-cert FILE and --injector-tls-key FILE (the API server calls the webhook over HTTPS)");
   }
-  const trustBundles: TrustBundleBody[] = [];
-  if (config.trustBundle !== undefined) {
-    const pem = await readFile(config.trustBundle, "utf8").catch((error: unknown) => {
-      throw new ControlPlaneSettingsError(`--trust-bundle ${config.trustBundle}: ${error instanceof Error ? error.message : String(error)}`);
-    });
-    const roots = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    if (roots.length === 0) throw new ControlPlaneSettingsError(`--trust-bundle ${config.trustBundle}: no PEM certificate in it`);
-    trustBundles.push({ trustDomain: config.trustDomain, rootsPem: roots.map((r) => `${r}\n`) });
+  const consoleError = consoleConfigError(config);
+  if (consoleError !== undefined) throw new ControlPlaneSettingsError(consoleError);
+  // The trust bundle (file or CA, followed) and the discovery stream's TLS (files or the CA's SVID).
+  let security: DiscoverySecurity;
+  try {
+    security = await startDiscoverySecurity(
+      {
+        trustDomain: config.trustDomain,
+        rootNamespace: config.rootNamespace,
+        trustBundle: config.trustBundle,
+        tlsCert: config.tlsCert,
+        tlsKey: config.tlsKey,
+        caAddress: config.caAddress,
+        caRootCert: config.caRootCert,
+        caSpiffeId: config.caSpiffeId,
+        workloadTokenFile: config.workloadTokenFile,
+        serviceAccount: config.serviceAccount ?? "control-plane",
+        svidTtlSeconds: config.svidTtlSeconds ?? 3600,
+      },
+      logger.child({ component: "security" }),
+    );
+  } catch (error) {
+    if (error instanceof DiscoverySecurityError) throw new ControlPlaneSettingsError(error.message);
+    throw error;
   }
+  deps.onStop("trust bundle and certificates", () => security.close());
   const sources: ConfigSourceName[] = [];
   if (config.registryGrpc.length > 0) sources.push("registry");
   if (config.kubernetes === true) sources.push("kubernetes");
@@ -94,10 +124,14 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
     defaultNamespace: config.defaultNamespace,
     sources,
     needsCatalog: config.registryGrpc.length > 0 || config.kubernetes === true,
-    trustBundles,
+    trustBundles: security.bundles(),
   });
+  security.onBundles((bundles) => store.setTrustBundles(bundles));
   const timers = { now: () => Date.now(), setTimeout: (cb: () => void, ms: number) => setTimeout(cb, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  // Proxies' traffic and SVID reports on the discovery stream: the console's default traffic source.
+  const reports = new ProxyReports({ now: () => Date.now() });
   const discovery = new DiscoveryServer({
+    onReport: (node, report) => reports.add(node, report),
     controlPlaneId: config.id,
     compute: storeCompiler(store),
     isReady: () => store.isReady,
@@ -105,6 +139,8 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
     debounce: { quietMs: config.debounceMs, maxMs: config.debounceMaxMs },
     logger: logger.child({ component: "push" }),
     metrics,
+    // Over mutual TLS a stream gets only the config of the workload its client certificate names.
+    ...(security.tls ? { authorize: (stream: AuthenticatedStream, node: ProxyNode) => authorizeStream(stream, node, config.trustDomain) } : {}),
   });
   // Rejections still standing: each is logged and counted once, not on every later change.
   let reported = new Set<string>();
@@ -133,7 +169,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
   });
   grpc.addService(discoveryService, discovery.service);
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpc.bindAsync(`${config.bind}:${config.grpcPort}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    grpc.bindAsync(`${config.bind}:${config.grpcPort}`, security.credentials, (error, port) => (error ? reject(error) : resolve(port))),
   );
   deps.onStop("discovery grpc", () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
 
@@ -187,9 +223,14 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
     });
     deps.onStop("kubernetes watches", () => kubernetes.stop());
     // The mesh root in every namespace (Istio's istio-ca-root-cert), for workloads that verify the mesh.
-    const root = trustBundles[0]?.rootsPem.join("");
+    const root = security.bundles()[0]?.rootsPem.join("");
     if (root !== undefined) {
       const publisher = startCaRootPublisher({ kubeConfig, rootCertPem: root, logger: logger.child({ component: "ca-root-publisher" }) });
+      // A root rotation at the CA (or a changed --trust-bundle file) reaches every namespace too.
+      security.onBundles((bundles) => {
+        const next = bundles[0]?.rootsPem.join("");
+        if (next !== undefined) publisher.setRoot(next);
+      });
       deps.onStop("ca root publisher", () => publisher.stop());
     }
   }
@@ -207,7 +248,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
 
   const kv = config.registryHttp.length > 0 ? createRegistryKv(config.registryHttp) : undefined;
   const router = adminRoutes({ store, discovery, metrics, kv, isServing: () => serving, defaultNamespace: config.defaultNamespace, controlPlaneId: config.id });
-  registerConsoleRoutes(router, consoleOptionsFor(config, { store, discovery }));
+  registerConsoleRoutes(router, consoleOptionsFor(config, { store, discovery, reports }));
   const admin = await startAdminServer(router, { host: config.bind, port: config.adminPort });
   deps.onStop("admin listener", () => admin.close());
   // Registered last so it runs first: stop advertising readiness, then end the proxy streams
@@ -216,8 +257,16 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
   deps.onStop("readiness", () => {
     serving = false;
   });
-  logger.info("listening", { id: config.id, grpcPort, adminPort: admin.port, sources, registryGrpc: config.registryGrpc, configDir: config.configDir });
+  logger.info("listening", { id: config.id, grpcPort, adminPort: admin.port, sources, registryGrpc: config.registryGrpc, configDir: config.configDir, tls: security.tls, spiffeId: security.spiffeId ?? null });
   return { grpcPort, adminPort: admin.port, store, discovery };
+}
+
+/** The refusal of a stream whose client certificate does not name `node`'s workload; undefined to serve it. */
+type AuthenticatedStream = { getAuthContext(): { sslPeerCertificate?: { raw?: Uint8Array } } };
+
+function authorizeStream(stream: AuthenticatedStream, node: ProxyNode, trustDomain: string): string | undefined {
+  const peer = spiffeIdOfCertificate(stream.getAuthContext().sslPeerCertificate?.raw);
+  return peer.ok ? proxyIdentityError(node, peer.id, trustDomain) : peer.error;
 }
 
 function toCatalogInstance(i: RegistryServiceInstance): CatalogInstance {

@@ -102,7 +102,7 @@ describe("meshctl ca", () => {
     closed.close();
     const down = await runCommand(caStatusCommand, ["--ca-admin", `http://127.0.0.1:${port}`]);
     expect(down.code).toBe(1);
-    expect(down.err).toBe(`meshctl ca status: cannot reach the CA admin API at http://127.0.0.1:${port} (ECONNREFUSED); is the CA running, and is --ca-admin its --host and --admin-port?\n`);
+    expect(down.err).toBe(`meshctl ca status: cannot reach the CA admin API at http://127.0.0.1:${port} (ECONNREFUSED); is it running, and is --ca-admin right?\n`);
     expect((await run(caRotateRootCommand, ["--timeout", "soon"])).code).toBe(2);
   });
 

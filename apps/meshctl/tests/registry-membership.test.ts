@@ -118,7 +118,7 @@ describe("meshctl registry", () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const run = await runCommand(registryMembersCommand, ["--registry-addr", dead]);
     expect(run.code).toBe(1);
-    expect(run.err).toBe(`meshctl registry members: cannot reach the registry at ${dead} (ECONNREFUSED); is a server running there, and is --registry-addr its --http-port?\n`);
+    expect(run.err).toBe(`meshctl registry members: cannot reach the registry at ${dead} (ECONNREFUSED); is it running, and is --registry-addr right?\n`);
     const bad = await runCommand(registryJoinCommand, ["--registry-addr", n1.url, "--id", "n3", "--address", "10.0.0.3"]);
     expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('invalid --address "10.0.0.3": use the new server\'s Raft address HOST:PORT') });
   }, 30_000);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
 // Composition root of the registry server (DESIGN.md §3.4, §4): reads flags and environment,
 // builds the logger, starts the Raft node and the Consul HTTP API under runUntilStopped. SIGTERM
 // is a graceful leave: the HTTP API closes, a leader hands leadership over, the node stops.

@@ -110,7 +110,7 @@ describe("gossip membership in the catalog (three registry processes)", () => {
     const keyFlags = (k: number) => (k === 0 ? ["--gossip-key", key] : ["--gossip-keyring-file", keyring]);
     const args = (k: number, join: readonly string[]) => [
       "--node-id", ids[k] as string, "--peers", peers, "--data-dir", `${dir}/${ids[k]}`, "--raft-port", String(raftPorts[k]), "--http-port", String(httpPorts[k]),
-      "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--tick-ms", "20", ...gossipFlags, ...keyFlags(k), ...(join.length > 0 ? ["--retry-join", join.join(",")] : []),
+      "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--tick-ms", "20", "--datacenter", "east-1", ...gossipFlags, ...keyFlags(k), ...(join.length > 0 ? ["--retry-join", join.join(",")] : []),
     ];
     const url = (k: number, path: string) => `http://127.0.0.1:${httpPorts[k]}/v1/${path}`;
     const getJson = async <T,>(k: number, path: string): Promise<T> => {
@@ -138,10 +138,11 @@ describe("gossip membership in the catalog (three registry processes)", () => {
     }
     const members = await getJson<AgentMember[]>(0, "agent/members");
     expect(members.map((m) => m.Name)).toEqual(["n1", "n2", "n3"]);
-    expect(members[2]).toMatchObject({ Name: "n3", Addr: "127.0.0.1", Status: 1, ProtocolCur: 1, DelegateCur: 1, Tags: { role: "server", id: "n3", raft_addr: `127.0.0.1:${raftPorts[2]}`, dc: "dc1" } });
+    expect(members[2]).toMatchObject({ Name: "n3", Addr: "127.0.0.1", Status: 1, ProtocolCur: 1, DelegateCur: 1, Tags: { role: "server", id: "n3", raft_addr: `127.0.0.1:${raftPorts[2]}`, dc: "east-1" } });
     expect(members[2]?.Port).toBeGreaterThan(0);
-    const self = await getJson<{ Member: AgentMember }>(1, "agent/self");
-    expect(self.Member).toMatchObject({ Name: "n2", Status: 1, Tags: { role: "server" } });
+    const self = await getJson<{ Member: AgentMember; Config: { Datacenter: string } }>(1, "agent/self");
+    expect(self.Member).toMatchObject({ Name: "n2", Status: 1, Tags: { role: "server", dc: "east-1" } });
+    expect(self.Config.Datacenter).toBe("east-1");
 
     // A service on n3 (through n3's agent API); the leader gives every member's node a passing serfHealth.
     const register = await fetch(url(2, "agent/service/register"), { method: "PUT", body: JSON.stringify({ ID: "web-1", Name: "web", Port: 8080, Check: { TTL: "1h", Status: "passing" } }) });

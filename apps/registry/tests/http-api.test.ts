@@ -1,7 +1,7 @@
 // The Consul HTTP API over the real RegistryState (through the single-replica test fixture):
 // real sockets on port 0, real blocking queries, JSON shapes checked against Consul's docs.
 import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { Agent, createServer, get } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -442,5 +442,25 @@ describe("status, operator, leaderless follower", () => {
     expect((await consul("GET", "/v1/nope")).status).toBe(404);
     expect((await consul("POST", "/v1/catalog/nodes")).status).toBe(405);
     expect((await consul("GET", "/v1/session/create")).status).toBe(405);
+  });
+});
+
+describe("connections", () => {
+  it("keeps an idle keep-alive connection longer than Go's and Node's clients do (no ECONNRESET on reuse)", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const answer = await new Promise<{ keepAlive: string | undefined; connection: string | undefined }>((resolve, reject) => {
+        get({ host: "127.0.0.1", port: api.port, path: "/v1/status/leader", agent }, (response) => {
+          response.resume();
+          response.once("end", () => resolve({ keepAlive: String(response.headers["keep-alive"]), connection: response.headers.connection }));
+        }).once("error", reject);
+      });
+      expect(answer.connection).toBe("keep-alive");
+      // Go's http.Transport (the Consul API client) drops idle connections after 90 s: the server must wait longer.
+      const timeoutS = Number(/timeout=(\d+)/.exec(answer.keepAlive ?? "")?.[1]);
+      expect(timeoutS).toBeGreaterThan(90);
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -54,7 +54,8 @@ function ready(state: SidecarState, res: ServerResponse): void {
 
 /**
  * Envoy's `/clusters` text: `<cluster>::<ip:port>::<stat>::<value>` lines for every configured
- * cluster; live counters for the clusters in use (`live`), zeros for the others.
+ * cluster (and the inbound ones: the application's HTTP cluster, one per inbound TCP listener);
+ * live counters for the clusters in use (`live`), zeros for the others.
  */
 export function clustersText(specs: Iterable<ClusterSpec>, live: (name: string) => ClusterRuntime | undefined): string {
   const lines: string[] = [];
@@ -70,9 +71,12 @@ export function clustersText(specs: Iterable<ClusterSpec>, live: (name: string) 
       const runtime = cluster?.endpoints[i];
       const health = cluster?.isEjected(i) ? "/failed_outlier_check" : endpoint.healthy === false ? "/failed_eds_health" : "healthy";
       const prefix = `${name}::${endpoint.address}`;
-      lines.push(`${prefix}::cx_active::${runtime?.pool.open ?? 0}`);
+      // A TCP cluster's upstream connections are its proxied connections (one each), not pooled: as
+      // in Envoy, they are its cx_active, and it has no requests.
+      const tcp = spec.protocol === "tcp";
+      lines.push(`${prefix}::cx_active::${(tcp ? runtime?.active : runtime?.pool.open) ?? 0}`);
       lines.push(`${prefix}::cx_idle::${runtime?.pool.idleCount ?? 0}`);
-      lines.push(`${prefix}::rq_active::${runtime?.active ?? 0}`);
+      lines.push(`${prefix}::rq_active::${tcp ? 0 : (runtime?.active ?? 0)}`);
       lines.push(`${prefix}::weight::${endpoint.weight}`);
       lines.push(`${prefix}::health_flags::${health}`);
       lines.push(`${prefix}::ejections::${cluster?.outlier?.ejectionCount(i) ?? 0}`);
@@ -109,7 +113,7 @@ export function createAdminServer(state: SidecarState): Server {
     "GET /config_dump": (_q, res) => json(res, 200, configDump(state)),
     "GET /clusters": (_q, res, url) =>
       url.searchParams.get("format") === "json"
-        ? json(res, 200, [...state.clusters.values()].map((c) => ({ name: c.name, stats: c.stats, endpoints: c.endpoints.map((e, i) => ({ address: e.address, active: e.active, ejected: c.isEjected(i), connections: e.pool.open })) })))
+        ? json(res, 200, [...state.clusters.values()].map((c) => ({ name: c.name, stats: c.stats, endpoints: c.endpoints.map((e, i) => ({ address: e.address, active: e.active, ejected: c.isEjected(i), connections: c.spec.protocol === "tcp" ? e.active : e.pool.open })) })))
         : text(res, 200, clustersText([...(state.config?.clusters.values() ?? []), ...state.extraClusters()], (name) => state.clusters.get(name))),
     "GET /stats": (_q, res) => text(res, 200, state.stats().map(([name, value]) => `${name}: ${value}`).join("\n") + "\n"),
     "GET /stats/prometheus": (_q, res) => prometheus(state, res),

@@ -4,7 +4,7 @@
 import { compileAuthorization, compileRequestAuthentication, type ProxyConfig } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createJwksFetcher, createRequestAuthenticator, type RequestAuthenticator } from "./authn/index.ts";
-import type { MeshAuthzConfig } from "./authz/parse-mesh-config.ts";
+import type { MeshAuthzConfig } from "./authz/mesh-authz-config.ts";
 import { InboundSecurity } from "./proxy/inbound-security.ts";
 
 export interface InboundSecurityBuild {

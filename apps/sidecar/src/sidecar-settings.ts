@@ -2,6 +2,7 @@
 // Ports follow Istio's layout (DESIGN.md §3.5) and are all configurable, because the local mesh
 // runs many sidecars on one host.
 import { defineSettings, type Settings } from "@meshwork/runtime";
+import { trafficReportSettings } from "./traffic-report/traffic-report-settings.ts";
 
 export const sidecarSettings = defineSettings({
   config: { type: "string", env: "MESHWORK_SIDECAR_CONFIG", valueName: "DIR", description: "Standalone mode: serve the Istio resources (*.yaml, *.yml, *.json) in DIR, reloaded when they change." },
@@ -12,6 +13,12 @@ export const sidecarSettings = defineSettings({
     description: "Managed mode: take the config from the control plane's discovery service at these replicas (the next one when a stream fails); excludes --config.",
   },
   proxyId: { type: "string", env: "MESHWORK_PROXY_ID", description: "The proxy's id towards the control plane (proxy-status, config_dump); default <workload or app>.<namespace>." },
+  discoveryIdentity: {
+    type: "string",
+    env: "MESHWORK_DISCOVERY_IDENTITY",
+    valueName: "SPIFFE_ID",
+    description: "Managed mode with a certificate (--ca-address or --cert-dir): the discovery stream is mutual TLS and the control plane must present this SPIFFE ID (default spiffe://<trust domain>/ns/istio-system/sa/control-plane).",
+  },
   namespace: { type: "string", default: "default", env: "MESHWORK_NAMESPACE", description: "The workload's namespace (short host names resolve in it)." },
   workloadName: { type: "string", env: "MESHWORK_WORKLOAD_NAME", description: "Name of the workload's WorkloadEntry, if any (its labels and ports apply)." },
   labels: { type: "list", env: "MESHWORK_LABELS", valueName: "KEY=VALUE", description: "Labels of the workload (app=reviews,version=v1): sourceLabels matches and workloadSelectors." },
@@ -62,6 +69,14 @@ export const sidecarSettings = defineSettings({
     valueName: "JSON",
     description: "The app's probes the injector moved to /app-health/<container>/livez|readyz|startupz on the stats port (Istio's ISTIO_KUBE_APP_PROBERS).",
   },
+  registryAgent: {
+    type: "string",
+    env: "MESHWORK_REGISTRY_AGENT",
+    valueName: "URL",
+    description:
+      "HTTP address of the node's registry agent (a Consul agent API: `meshwork-registry agent --http-port`): once ready, register the workload's inbound listener there (name = app label, ID = workload name, an HTTP check on /healthz/ready) and deregister on SIGTERM.",
+  },
+  ...trafficReportSettings,
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
 });
 

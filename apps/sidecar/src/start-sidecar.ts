@@ -8,8 +8,9 @@ import type { ClusterSpec, InboundPort, Locality, MtlsMode, ProxyConfig } from "
 import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, gatewayListeners, mtlsModeForPort, resolvePeerAuthentication, type GatewayListener, type RateLimitTable } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
-import { loadConfigDir, type LoadConfigDirResult } from "./config/load-config-dir.ts";
-import { watchConfigDir, type ConfigDirWatcher } from "./config/watch-config-dir.ts";
+import type { LoadConfigDirResult } from "./config/load-config-dir.ts";
+import type { ConfigDirWatcher } from "./config/watch-config-dir.ts";
+import { heapCompactor } from "./config/heap-compactor.ts";
 import { defaultHeadLimits } from "./http1/parse-request-head.ts";
 import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admission-control.ts";
 import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
@@ -25,23 +26,22 @@ import { routeInbound, routeOutbound, type Decision } from "./proxy/route-reques
 import { applyVerdict, type SecurityVerdict } from "./proxy/inbound-security.ts";
 import { routeGateway } from "./proxy/route-gateway.ts";
 import { buildInboundSecurity, type InboundSecurityBuild } from "./build-inbound-security.ts";
-import { defaultMeshAuthzConfig, parseMeshConfig, type MeshAuthzConfig } from "./authz/parse-mesh-config.ts";
+import { defaultMeshAuthzConfig, type MeshAuthzConfig } from "./authz/mesh-authz-config.ts";
 import { mirrorStats } from "./proxy/send-mirror.ts";
 import type { SidecarSettings } from "./sidecar-settings.ts";
-import { proxyVersion, startManagedConfig } from "./managed/managed-config.ts";
 import { appHealthRoutes } from "./app-health/app-health-routes.ts";
 import { parseAppProbers } from "./app-health/parse-app-probers.ts";
 import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
 import { createIstioMetrics, type PeerLabels } from "./telemetry/istio-metrics.ts";
 import { clusterStatsSync } from "./telemetry/sync-cluster-stats.ts";
+import { peerMetadataHeaderLines } from "./proxy/peer-metadata.ts";
 import { createTracing, type Tracing } from "./telemetry/tracing.ts";
 import { UpstreamSessions } from "./http2/upstream-sessions.ts";
 import { PoolRegistry } from "./upstream/pool-registry.ts";
 import type { ExchangeEnvironment } from "./proxy/exchange.ts";
-import { startCaIdentity } from "./tls/ca-identity.ts";
-import { watchCertDir } from "./tls/cert-dir-identity.ts";
 import { InboundTls, type DownstreamSecurity } from "./tls/inbound-tls.ts";
 import { MeshTls } from "./tls/mesh-tls.ts";
+import { loadPkiChecks } from "./tls/pki-checks.ts";
 import type { IdentitySource } from "./tls/tls-identity.ts";
 import { UpstreamTls, upstreamTlsFor, upstreamTlsKey } from "./tls/upstream-tls.ts";
 import { Counter, Registry } from "prom-client";
@@ -49,6 +49,7 @@ import { readFile } from "node:fs/promises";
 
 /** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */
 async function readMeshConfig(path: string): Promise<MeshAuthzConfig> {
+  const { parseMeshConfig } = await import("./authz/parse-mesh-config.ts");
   const parsed = parseMeshConfig(await readFile(path, "utf8"), path);
   if (!parsed.ok) throw new Error(`--mesh-config ${path}: ${parsed.errors.join("; ")}`);
   return parsed.config;
@@ -87,9 +88,15 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   if (settings.caAddress !== undefined) self.principal = `spiffe://${settings.trustDomain}/ns/${settings.namespace}/sa/${settings.serviceAccount}`;
   const outboundMetrics = createIstioMetrics({ reporter: "source", self, registry });
   const inboundMetrics = createIstioMetrics({ reporter: "destination", self, registry });
+  const nodeId = `sidecar~${settings.bind}~${self.workload}.${settings.namespace}~${settings.namespace}.svc.${settings.domainSuffix}`;
+  // Istio's metadata exchange: who this workload is, for the peer sidecar's telemetry.
+  const metadataLines = peerMetadataHeaderLines(
+    { name: self.workload ?? "unknown", namespace: settings.namespace, workloadName: self.workload ?? "unknown", labels, clusterId: "Kubernetes", meshId: settings.trustDomain, serviceAccount: settings.serviceAccount },
+    nodeId,
+  );
   const tracing: Tracing = createTracing({
     samplingPercent: settings.traceSampling,
-    nodeId: `sidecar~${settings.bind}~${self.workload}.${settings.namespace}~${settings.namespace}.svc.${settings.domainSuffix}`,
+    nodeId,
     serviceName: `${self.app ?? self.workload}.${settings.namespace}`,
     namespace: settings.namespace,
     ...(settings.otlpEndpoint !== undefined ? { otlpEndpoint: settings.otlpEndpoint } : {}),
@@ -116,6 +123,9 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   let inboundMode: MtlsMode = "PERMISSIVE";
   const accessLog = settings.accessLog === "off" ? undefined : new AccessLogWriter({ stream: settings.accessLog === "stdout" ? process.stdout : openAccessLogStream(settings.accessLog) });
 
+  // One compacting GC a second after a config is applied gives back the pages its loading took
+  // (with the launcher's --expose-gc; a no-op without it). src/config/heap-compactor.ts.
+  const compactor = heapCompactor({ delayMs: 1000, minIntervalMs: 30_000 });
   let snapshot: BuiltSnapshot | undefined;
   let inboundSecurity: InboundSecurityBuild | undefined;
   /** Set once the listeners exist: router mode re-binds its Gateway ports after each config. */
@@ -176,6 +186,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     http2Upstreams.retainOnly(pools.all());
     logger.info("config applied", { version: config.version, clusters: config.clusters.size, services: config.services.length });
     onApplied?.();
+    compactor.schedule();
   };
   const onLoad = (result: LoadConfigDirResult): void => {
     configWarnings = result.warnings;
@@ -194,12 +205,21 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   if (settings.config !== undefined && settings.discoveryAddress.length > 0) {
     throw new Error("--config (standalone) and --discovery-address (managed) exclude each other: give one config source");
   }
+  // Each config source and identity source is loaded only when the settings ask for it: standalone
+  // mode never loads gRPC and the discovery protocol, managed mode never loads the YAML schemas,
+  // and only --ca-address loads the CA client (less code kept in memory; bench/proxy/README.md).
   if (settings.config !== undefined) {
+    const { loadConfigDir } = await import("./config/load-config-dir.ts");
+    const { watchConfigDir } = await import("./config/watch-config-dir.ts");
     onLoad(await loadConfigDir(settings.config, loadOptions));
     watcher = watchConfigDir(settings.config, onLoad, loadOptions);
   } else if (settings.discoveryAddress.length > 0) {
+    const { proxyVersion, startManagedConfig } = await import("./managed/managed-config.ts");
+    const { defaultDiscoveryIdentity, discoveryTls } = await import("./managed/discovery-tls.ts");
     const managed = startManagedConfig({
       addresses: settings.discoveryAddress,
+      // With a certificate the stream is mutual TLS: ours as client certificate, the control plane's SPIFFE ID checked.
+      ...(identitySource !== undefined ? { tls: discoveryTls(identitySource, settings.discoveryIdentity ?? defaultDiscoveryIdentity(settings.trustDomain)) } : {}),
       node: {
         id: settings.proxyId ?? `${settings.workloadName ?? labels["app"] ?? `proxy-${process.pid}`}.${settings.namespace}`,
         workload: settings.workloadName ?? "",
@@ -222,6 +242,10 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       },
     });
     deps.onStop("discovery", () => managed.close());
+    // Traffic counts and the SVID for the control plane's console, on the same stream.
+    const { startTrafficReporter } = await import("./traffic-report/traffic-reporter.ts");
+    const reporter = startTrafficReporter({ registry, send: (r) => managed.report(r), identity: () => identitySource?.current(), intervalMs: settings.trafficReportSeconds * 1000, now: () => Date.now(), logger });
+    deps.onStop("traffic report", () => reporter.close());
   } else {
     logger.warn("no config source: give --config DIR (standalone) or --discovery-address HOST:PORT (managed by the control plane)");
   }
@@ -250,7 +274,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       limits: defaultHeadLimits,
       headersTimeoutMs: settings.headersTimeoutMs,
       idleTimeoutMs: settings.idleTimeoutMs,
-      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(outboundPort), domainSuffix: settings.domainSuffix, now, random }),
+      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(outboundPort), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
       http2Upstreams,
       connect: (socket, authority, leftover) => void handleConnectTunnel(socket, { authority, leftover, snapshot: current(), env: tcpEnv, random }),
       decide: (head, sourceIp): Decision =>
@@ -273,6 +297,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         domainSuffix: settings.domainSuffix,
         ...(serviceHost !== undefined ? { inboundService: serviceLabels(serviceHost, settings.domainSuffix) } : {}),
         ...(security ? { inboundPeer: peerLabelsOf(security.peerSpiffeId), securityPolicy: "mutual_tls" as const } : {}),
+        metadataLines,
         now,
         random,
       });
@@ -371,7 +396,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
           limits: defaultHeadLimits,
           headersTimeoutMs: settings.headersTimeoutMs,
           idleTimeoutMs: settings.idleTimeoutMs,
-          env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, now, random }),
+          env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
           http2Upstreams,
           decide: (head, sourceIp): Decision => admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }),
         }),
@@ -419,7 +444,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     if (draining) return;
     draining = true;
     logger.info("draining", { seconds: settings.drainSeconds });
-    await Promise.all([...httpListeners, ...tcpListeners].map((l) => l.drain(settings.drainSeconds * 1000)));
+    // Every listener stops accepting; open connections (HTTP and raw TCP) finish within the drain time.
+    await Promise.all([...[...httpListeners, ...tcpListeners].map((l) => l.drain(settings.drainSeconds * 1000)), inboundTcp.drain(settings.drainSeconds * 1000)]);
   };
 
   const state: SidecarState = {
@@ -442,9 +468,10 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       const all = new Map<string, ClusterRuntime>();
       for (const cluster of current().clusters.built()) all.set(cluster.name, cluster);
       if (inboundCluster) all.set(inboundCluster.name, inboundCluster);
+      for (const cluster of inboundTcp.clusters) all.set(cluster.name, cluster);
       return all;
     },
-    extraClusters: () => (inboundCluster ? [inboundCluster.spec] : []),
+    extraClusters: () => [...(inboundCluster ? [inboundCluster.spec] : []), ...inboundTcp.clusters.map((c) => c.spec)],
     registry,
     beforeScrape: () => syncClusterStats(state.clusters.values()),
     stats: () => {
@@ -453,6 +480,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         for (const [name, value] of Object.entries(cluster.stats)) out.push([`cluster.${cluster.name}.${name}`, value]);
       }
       out.push(["listener.downstream_cx_active", httpListeners.reduce((n, l) => n + l.connectionCount, 0)]);
+      out.push(...inboundTcp.stats());
       out.push(["mirror.sent", mirrorStats.sent], ["mirror.failed", mirrorStats.failed]);
       out.push(
         ["listener.inbound.ssl.handshake", inboundTls.stats.handshakes],
@@ -462,6 +490,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         ["tls.inbound_mode_strict", inboundMode === "STRICT" ? 1 : 0],
       );
       out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
+      out.push(["server.heap_compactions", compactor.collections]);
       if (accessLog) out.push(["access_log.written", accessLog.stats.written], ["access_log.dropped", accessLog.stats.dropped]);
       return out;
     },
@@ -489,6 +518,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   deps.onStop("sidecar", async () => {
     await drain();
     clearInterval(outlierTimer);
+    compactor.close();
     overload.close();
     await watcher?.close();
     pools.closeAll();
@@ -497,17 +527,32 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     await tracing.shutdown();
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   });
+  if (settings.registryAgent !== undefined) {
+    // Loaded only with --registry-agent. Registered last, so it runs first on stop: the workload leaves the catalog before the drain.
+    const { startAgentRegistration } = await import("./registry-agent/agent-registration.ts");
+    const { workloadRegistration } = await import("./registry-agent/workload-registration.ts");
+    const service = workloadRegistration({ ...settings, labels, inboundPort: ports["inbound"], statsPort: ports["stats"] });
+    const registration = startAgentRegistration({ agentUrl: settings.registryAgent, service, isReady: () => state.ready, logger });
+    deps.onStop("registry agent registration", () => registration.stop());
+  }
   logger.info("sidecar started", { ports, config: settings.config ?? null, version: snapshot?.config.version ?? null });
   return { state, ports, applyConfig, drain };
 }
 
 /** The identity source the settings ask for: --cert-dir, else the CA (--ca-address), else none (no mutual TLS). */
 async function startIdentitySource(settings: SidecarSettings, logger: Logger): Promise<IdentitySource | undefined> {
-  if (settings.certDir !== undefined) return watchCertDir(settings.certDir, { trustDomain: settings.trustDomain, logger });
+  if (settings.certDir === undefined && settings.caAddress === undefined) return undefined;
+  // The certificate checks come with an identity (tls/pki-checks.ts): without one, none are loaded.
+  await loadPkiChecks();
+  if (settings.certDir !== undefined) {
+    const { watchCertDir } = await import("./tls/cert-dir-identity.ts");
+    return watchCertDir(settings.certDir, { trustDomain: settings.trustDomain, logger });
+  }
   if (settings.caAddress === undefined) return undefined;
   if (settings.caRootCert === undefined || settings.workloadTokenFile === undefined) {
     throw new Error("--ca-address needs --ca-root-cert FILE (the mesh root) and --workload-token-file FILE (meshctl token issue)");
   }
+  const { startCaIdentity } = await import("./tls/ca-identity.ts");
   return startCaIdentity({
     address: settings.caAddress,
     rootCertFile: settings.caRootCert,

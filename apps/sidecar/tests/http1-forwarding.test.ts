@@ -1,6 +1,7 @@
 // The outbound HTTP/1.1 data path against real upstream servers: Host-based routing, explicit
 // proxying (absolute-form), keep-alive reuse, pipelining order, streaming bodies both ways,
-// weighted routes, header operations, rewrite, redirect, direct response and local replies.
+// weighted routes, header operations, rewrite, redirect, direct response and local replies; a
+// peer's metadata-exchange headers are never forwarded.
 import { afterEach, describe, expect, it } from "vitest";
 import { defined, keepAliveAgent, rawExchange, send } from "./support/http-client.ts";
 import { startOutboundProxy, type ProxyFixture } from "./support/proxy-fixture.ts";
@@ -58,6 +59,24 @@ describe("outbound HTTP/1.1 forwarding", () => {
     expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(a.requests[0]?.url).toBe("/p?q=1");
     expect(a.requests[0]?.headers["connection"]).toBeUndefined();
+  });
+
+  it("never forwards a peer's metadata-exchange headers, whether the head is copied as received or rebuilt", async () => {
+    const a = await upstream("a");
+    proxy = await startOutboundProxy(serviceEntryYaml("svc.test", 80, [a]));
+    const metadata = { "x-envoy-peer-metadata-id": "sidecar~10.0.0.1~web.default~default.svc.cluster.local", "x-envoy-peer-metadata": "CgkKBE5BTUUSARo=", "x-kept": "yes" };
+    // As received (no header the proxy must change: no Connection header, kept alive until the
+    // client gives up) and rebuilt (Connection names a header to drop).
+    const lines = Object.entries(metadata).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    expect(await rawExchange(proxy.port, `GET / HTTP/1.1\r\nhost: svc.test\r\n${lines}\r\n`, 500)).toMatch(/^HTTP\/1\.1 200 /);
+    expect((await send(proxy.port, { host: "svc.test", headers: { ...metadata, connection: "x-kept" } })).status).toBe(200);
+    expect(a.requests.length).toBe(2);
+    for (const request of a.requests) {
+      expect(request.headers["x-envoy-peer-metadata"]).toBeUndefined();
+      expect(request.headers["x-envoy-peer-metadata-id"]).toBeUndefined();
+      expect(request.headers["host"]).toBe("svc.test");
+    }
+    expect(a.requests[0]?.headers["x-kept"]).toBe("yes");
   });
 
   it("answers pipelined requests in order", async () => {

@@ -1,7 +1,8 @@
 // Mutual TLS between real sidecars (in-process, real sockets, certificates made with @meshwork/pki):
 // PeerAuthentication STRICT refuses plain text and certificates that are not SVIDs of the mesh
 // (another trust domain, expired, self-signed); PERMISSIVE serves TLS and plain text on one port;
-// auto mTLS between two sidecars with source_principal in the inbound metrics; secure naming
+// auto mTLS between two sidecars with source_principal and (metadata exchange) the source workload
+// in the inbound metrics; secure naming
 // refuses a server with a valid SVID of the wrong identity (503 UF, access-log detail).
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -145,6 +146,15 @@ describe("mutual TLS between sidecars", () => {
     expect(line).toContain('source_principal="spiffe://cluster.local/ns/default/sa/web"');
     expect(line).toContain('connection_security_policy="mutual_tls"');
     expect(line).toContain('source_workload_namespace="default"');
+    // Istio's metadata exchange: the server sidecar knows the client's workload, and neither app sees the headers.
+    expect(line).toContain('source_workload="web"');
+    expect(line).toContain('source_app="web"');
+    expect(line).toContain('source_canonical_service="web"');
+    const served = app.requests[app.requests.length - 1];
+    expect(served?.headers["x-envoy-peer-metadata"]).toBeUndefined();
+    expect(served?.headers["x-envoy-peer-metadata-id"]).toBeUndefined();
+    expect(response.headers["x-envoy-peer-metadata"]).toBeUndefined();
+    expect(response.headers["x-envoy-peer-metadata-id"]).toBeUndefined();
     const outbound = (await client.metrics()).split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('reporter="source"') && l.includes('destination_service="api.default.svc.cluster.local"'));
     expect(outbound).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/api"');
   });

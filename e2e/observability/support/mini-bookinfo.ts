@@ -89,7 +89,19 @@ ${endpoints}
     .join("---\n");
 }
 
-export async function startMiniBookinfo(options: { readonly otlpEndpoint?: string; readonly traceSampling?: number } = {}): Promise<MiniBookinfo> {
+export interface MiniBookinfoOptions {
+  readonly otlpEndpoint?: string;
+  readonly traceSampling?: number;
+  /**
+   * Managed mode: the sidecars take their config from the control plane at `discoveryAddress`
+   * (and report their traffic to it); the ServiceEntries go into `configDir`, the control plane's --config-dir.
+   */
+  readonly managed?: { readonly discoveryAddress: string; readonly configDir: string };
+  /** More flags for a workload's sidecar (its identity source: --ca-address ...). */
+  readonly sidecarArgs?: (workload: Workload) => readonly string[];
+}
+
+export async function startMiniBookinfo(options: MiniBookinfoOptions = {}): Promise<MiniBookinfo> {
   const dir = await mkdtemp(join(tmpdir(), "mini-bookinfo-"));
   await writeFile(join(dir, "mesh.yaml"), "");
   let ratingsFailing = false;
@@ -124,7 +136,8 @@ export async function startMiniBookinfo(options: { readonly otlpEndpoint?: strin
   const started = await Promise.all(
     workloads.map(async (w): Promise<RunningWorkload> => {
       const sidecar = startChild(`${w.name} sidecar`, "apps/sidecar/src/main.ts", [
-        "--config", dir,
+        ...(options.managed !== undefined ? ["--discovery-address", options.managed.discoveryAddress] : ["--config", dir]),
+        ...(options.sidecarArgs?.(w) ?? []),
         "--namespace", "default",
         "--workload-name", w.name,
         "--labels", `app=${w.app},version=${w.version}`,
@@ -140,8 +153,9 @@ export async function startMiniBookinfo(options: { readonly otlpEndpoint?: strin
     }),
   );
   // Written aside and renamed, so no sidecar reads a half-written file.
-  await writeFile(join(dir, ".mesh.yaml.tmp"), serviceEntries(started));
-  await rename(join(dir, ".mesh.yaml.tmp"), join(dir, "mesh.yaml"));
+  const configDir = options.managed?.configDir ?? dir;
+  await writeFile(join(configDir, ".mesh.yaml.tmp"), serviceEntries(started));
+  await rename(join(configDir, ".mesh.yaml.tmp"), join(configDir, "mesh.yaml"));
   const productpage = started.find((w) => w.app === "productpage");
   if (productpage === undefined) throw new Error("no productpage workload");
   const visits: { status: number; body: string }[] = [];

@@ -34,10 +34,14 @@ export interface ConsoleControlPlane {
   readonly child: Child;
   /** http://127.0.0.1:ADMIN */
   readonly admin: string;
+  /** 127.0.0.1:GRPC, the discovery service (--discovery-address of managed sidecars). */
+  readonly discoveryAddress: string;
+  /** Its --config-dir (Istio config files are read from it as they change). */
+  readonly configDir: string;
   stop(): Promise<void>;
 }
 
-export async function startConsoleControlPlane(options: { readonly scrape: readonly string[]; readonly prometheusUrl?: string; readonly config?: string; readonly token?: string }): Promise<ConsoleControlPlane> {
+export async function startConsoleControlPlane(options: { readonly scrape: readonly string[]; readonly prometheusUrl?: string; readonly config?: string; readonly token?: string; readonly registryHttp?: string; readonly args?: readonly string[] }): Promise<ConsoleControlPlane> {
   const dir = await mkdtemp(join(tmpdir(), "console-cp-"));
   await writeFile(join(dir, "config.yaml"), options.config ?? reviewsConfig);
   const child = startChild("control plane", "apps/control-plane/src/main.ts", [
@@ -45,11 +49,15 @@ export async function startConsoleControlPlane(options: { readonly scrape: reado
     ...(options.scrape.length > 0 ? ["--console-scrape", options.scrape.join(",")] : []),
     ...(options.prometheusUrl !== undefined ? ["--prometheus-url", options.prometheusUrl] : []),
     ...(options.token !== undefined ? ["--console-token", options.token] : []),
+    ...(options.registryHttp !== undefined ? ["--registry-http", options.registryHttp] : []),
+    ...(options.args ?? []),
   ]);
   const listening = await child.waitFor("listening", 120_000);
   return {
     child,
     admin: `http://127.0.0.1:${String(listening["adminPort"])}`,
+    discoveryAddress: `127.0.0.1:${String(listening["grpcPort"])}`,
+    configDir: dir,
     stop: async () => {
       await child.stop();
       await rm(dir, { recursive: true, force: true });

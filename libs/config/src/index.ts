@@ -5,7 +5,7 @@ export type { LoadResult, MeshResource, ResourceMetadata, SourceRef, SourceText 
 export { formatIssue, makeIssue, sortIssues } from "./config-issue.ts";
 export type { ConfigIssue, IssueDetails, ResourceRef } from "./config-issue.ts";
 export { issueCodes } from "./issue-codes.ts";
-export { retryOnTokens } from "./rules/virtual-service-rules.ts";
+export { retryOnTokens } from "./retry-on-tokens.ts";
 export type { IssueCodeInfo, IssueName } from "./issue-codes.ts";
 export { findResourceKind, resourceKinds } from "./resource-kinds.ts";
 export type { AnyResourceKind, KindName, ResourceKind, SpecByKind } from "./resource-kinds.ts";

@@ -19,8 +19,11 @@ function seeded(seed: number): () => number {
   };
 }
 
+/** memberlist's DefaultLANConfig timings (not our defaults), so the figures below are memberlist's. */
+const lan = { probeIntervalMs: 1_000, probeTimeoutMs: 500, indirectChecks: 3, suspicionMult: 4, suspicionMaxTimeoutMult: 6, suspicionConfirmations: 2, gossipIntervalMs: 200 };
+
 function node(members = others, settings = {}): Memberlist {
-  return new Memberlist({ name: "a", address: "a", nowMs: 0, random: seeded(7), knownMembers: members.map(record), settings: { pushPullIntervalMs: 0, ...settings } });
+  return new Memberlist({ name: "a", address: "a", nowMs: 0, random: seeded(7), knownMembers: members.map(record), settings: { pushPullIntervalMs: 0, ...lan, ...settings } });
 }
 
 function sent(core: Memberlist): { to: string; messages: Message[] }[] {
@@ -36,7 +39,7 @@ function nextPing(core: Memberlist, from: number): { now: number; to: string; se
   for (let now = from; now < from + 20_000; now += 10) {
     core.tick(now);
     for (const p of sent(core)) {
-      const ping = p.messages[0];
+      const ping = p.messages.find((m) => m.type === "ping");
       if (ping?.type === "ping") return { now, to: p.to, seq: ping.seq, messages: p.messages };
     }
   }
@@ -120,15 +123,18 @@ describe("Memberlist probe cycle (SWIM §3.1, Lifeguard §IV)", () => {
 });
 
 describe("Memberlist suspicion (SWIM §4.2, Lifeguard §IV-B)", () => {
-  const deadAt = (confirmers: string[], lifeguard = true): number => {
-    const a = node(others, { lifeguard });
+  const deadAt = (confirmers: string[], lifeguard = true, settings = {}, members = others): number => {
+    const a = node(members, { lifeguard, ...settings });
     a.step(packet({ type: "suspect", incarnation: 0, node: "j", from: "b" }), "b");
     for (const from of confirmers) a.step(packet({ type: "suspect", incarnation: 0, node: "j", from }), from);
     for (let now = 0; now < 100_000; now += 100) {
       a.tick(now);
       if (a.member("j")?.state === "dead") return now;
       // keep "a"'s own probes of j from confirming: ack everything it sends
-      for (const p of sent(a)) if (p.messages[0]?.type === "ping") a.step(packet({ type: "ack", seq: p.messages[0].seq }), p.to);
+      for (const p of sent(a)) {
+        const ping = p.messages.find((m) => m.type === "ping");
+        if (ping?.type === "ping") a.step(packet({ type: "ack", seq: ping.seq }), p.to);
+      }
     }
     throw new Error("never dead");
   };
@@ -141,8 +147,54 @@ describe("Memberlist suspicion (SWIM §4.2, Lifeguard §IV-B)", () => {
     expect(deadAt(["c", "c", "b"])).toBe(11_400); // repeats and the first suspecter do not count
   });
 
+  it("K confirmations is its own setting (memberlist ties it to suspicionMult − 2)", () => {
+    // min = 2 · 1 · 1 s = 2 s, max = 12 s; with K = 3 one confirmation gives 12 − log(2)/log(4) · 10 = 7 s.
+    expect(deadAt(["c"], true, { suspicionMult: 2, suspicionConfirmations: 3 })).toBe(7_000);
+    expect(deadAt(["c", "d", "e"], true, { suspicionMult: 2, suspicionConfirmations: 3 })).toBe(2_000);
+    expect(deadAt([], true, { suspicionMult: 2, suspicionConfirmations: 0 })).toBe(2_000);
+  });
+
+  it("in a pool too small for K confirmations it waits for as many as there can be", () => {
+    // a, j and c: only c can confirm a suspicion of j. min = 4 s, max = 24 s.
+    expect(deadAt([], true, { suspicionConfirmations: 2 }, ["c", "j"])).toBe(24_000);
+    expect(deadAt(["c"], true, { suspicionConfirmations: 2 }, ["c", "j"])).toBe(4_000);
+    // a and j: nobody can confirm, the minimum applies at once.
+    expect(deadAt([], true, {}, ["j"])).toBe(4_000);
+  });
+
   it("without Lifeguard the timeout is fixed at the minimum", () => {
     expect(deadAt([], false)).toBe(4_000);
+  });
+
+  it("a lone suspicion asks the suspect directly at the minimum timeout; its refutation on the ack clears it", () => {
+    const a = node(others, { gossipIntervalMs: 60_000 }); // no gossip rounds: only what a sends itself
+    a.step(packet({ type: "suspect", incarnation: 0, node: "j", from: "b" }), "b");
+    const toJ = (from: number, to: number) => {
+      const out: Message[][] = [];
+      for (let now = from; now <= to; now += 100) {
+        a.tick(now);
+        for (const p of sent(a)) {
+          if (p.to !== "j") continue;
+          out.push(p.messages);
+          // j is alive: it acks a's own probes so they do not confirm the suspicion
+          const ping = p.messages[0];
+          if (ping?.type === "ping" && p.messages.length === 1) a.step(packet({ type: "ack", seq: ping.seq }), "j");
+        }
+      }
+      return out.filter((m) => m.some((x) => x.type === "suspect" && x.node === "j"));
+    };
+    // min = 4 s: nothing before it (a's own probe of j, if any, carries the suspicion too: the buddy system)
+    const beforeMin = toJ(0, 3_900);
+    const checks = toJ(4_000, 4_000);
+    expect(checks).toHaveLength(1);
+    // The suspicion before the ping: j handles it (queues its refutation) before it acks.
+    expect(checks[0]?.slice(0, 2)).toEqual([{ type: "suspect", incarnation: 0, node: "j", from: "a" }, expect.objectContaining({ type: "ping", target: "j" })]);
+    expect(beforeMin.every((m) => m[0]?.type === "suspect" && m[1]?.type === "ping")).toBe(true);
+    const ping = checks[0]?.[1];
+    if (ping?.type !== "ping") throw new Error("a ping");
+    a.step(packet({ type: "ack", seq: ping.seq }, { type: "alive", member: { ...record("j"), incarnation: 1 } }), "j");
+    a.tick(60_000);
+    expect(a.member("j")).toMatchObject({ state: "alive", incarnation: 1 });
   });
 
   it("a refutation (alive with a higher incarnation) cancels the suspicion", () => {
@@ -182,7 +234,7 @@ describe("Memberlist dissemination (SWIM §4.1)", () => {
 
 describe("Memberlist push/pull digests", () => {
   const make = (name: string, known: string[]) =>
-    new Memberlist({ name, address: name, nowMs: 0, random: seeded(name.charCodeAt(0)), knownMembers: known.map(record), settings: { pushPullIntervalMs: 1_000 } });
+    new Memberlist({ name, address: name, nowMs: 0, random: seeded(name.charCodeAt(0)), knownMembers: known.map(record), settings: { ...lan, pushPullIntervalMs: 1_000 } });
 
   /** Ticks `from` until it opens a push/pull stream to `to`; returns the request bytes. */
   const periodicPushPull = (from: Memberlist, to: string): Uint8Array => {

@@ -275,13 +275,15 @@ export class Memberlist {
       }
     }
     for (const [name, suspicion] of this.#suspicions) {
-      if (now >= suspicion.deadlineMs) {
-        this.#suspicions.delete(name);
-        const member = this.#members.get(name);
-        if (member?.state === "suspect") {
-          this.#stats.membersDeclaredDead++;
-          this.#onDead({ type: "dead", incarnation: member.incarnation, node: name, from: this.name, ltime: this.memberClock.time });
-        }
+      if (now < suspicion.deadlineMs) {
+        this.#verifySuspicion(name, suspicion);
+        continue;
+      }
+      this.#suspicions.delete(name);
+      const member = this.#members.get(name);
+      if (member?.state === "suspect") {
+        this.#stats.membersDeclaredDead++;
+        this.#onDead({ type: "dead", incarnation: member.incarnation, node: name, from: this.name, ltime: this.memberClock.time });
       }
     }
     if (now >= this.#nextGossipMs) {
@@ -428,7 +430,7 @@ export class Memberlist {
     if (this.#probe !== undefined) next = Math.min(next, this.#probe.indirectSent ? this.#probe.endMs : this.#probe.ackDeadlineMs);
     else if (!this.#leaving) next = Math.min(next, this.#nextProbeMs);
     for (const relay of this.#relays.values()) next = Math.min(next, relay.nackDeadlineMs);
-    for (const suspicion of this.#suspicions.values()) next = Math.min(next, suspicion.deadlineMs);
+    for (const suspicion of this.#suspicions.values()) next = Math.min(next, suspicion.deadlineMs, this.#verificationDueMs(suspicion) ?? Infinity);
     next = Math.min(next, this.#pendingQueries.nextDeadlineMs());
     return next;
   }
@@ -608,8 +610,38 @@ export class Memberlist {
     const ping: Message = { type: "ping", seq, target: target.name, source: this.name };
     // Lifeguard's buddy system: tell a suspect directly, so it can refute at once.
     if (target.state === "suspect" && this.#settings.lifeguard) {
-      this.#send(target.address, [ping, { type: "suspect", incarnation: target.incarnation, node: target.name, from: this.name }]);
+      // The suspicion before the ping, so that the ack carries the refutation (see #verifySuspicion).
+      this.#send(target.address, [{ type: "suspect", incarnation: target.incarnation, node: target.name, from: this.name }, ping]);
     } else this.#send(target.address, [ping]);
+  }
+
+  /**
+   * Before a suspicion that lacks its K confirmations runs out, ask the suspect directly, twice (at
+   * the minimum timeout and halfway from there to the deadline): a ping carrying the suspicion, as
+   * the buddy system does. A live suspect refutes again, and its ack carries the refutation back.
+   * Not in memberlist: there, a member that missed every copy of a refutation (the epidemic spends
+   * its retransmits in well under a second, partly piggybacked on acks to non-random members) waits
+   * for the next push/pull, 30–60 s away, and declares a live member dead. Lifeguard only.
+   */
+  #verifySuspicion(name: string, suspicion: Suspicion): void {
+    const dueAt = this.#verificationDueMs(suspicion);
+    if (dueAt === undefined || this.#now < dueAt) return;
+    suspicion.verifications++;
+    const member = this.#members.get(name);
+    if (member?.state !== "suspect") return;
+    // The suspicion first: the suspect handles it (queues its refutation) before it acks the ping,
+    // so the ack carries the refutation back.
+    this.#send(member.address, [
+      { type: "suspect", incarnation: member.incarnation, node: member.name, from: this.name },
+      { type: "ping", seq: ++this.#seq, target: member.name, source: this.name },
+    ]);
+  }
+
+  /** When the next direct check of a suspect is due (undefined: none). */
+  #verificationDueMs(suspicion: Suspicion): number | undefined {
+    if (!this.#settings.lifeguard || suspicion.verifications >= 2 || suspicion.confirmations >= suspicion.expected) return undefined;
+    const firstAt = suspicion.startedMs + suspicion.minMs;
+    return suspicion.verifications === 0 ? firstAt : Math.floor(firstAt + (suspicion.deadlineMs - firstAt) / 2);
   }
 
   #sendIndirectProbes(probe: Probe): void {
@@ -784,7 +816,9 @@ export class Memberlist {
     let expected = 0;
     let maxMs = minMs;
     if (s.lifeguard) {
-      expected = n - 2 < s.suspicionMult - 2 ? 0 : s.suspicionMult - 2;
+      // With fewer than K other members able to confirm, wait for as many as there are (memberlist
+      // waits for none then: in a 3-member pool one missed ack would get a verdict after the minimum).
+      expected = Math.min(s.suspicionConfirmations, Math.max(0, n - 2));
       maxMs = s.suspicionMaxTimeoutMult * minMs;
     }
     this.#suspicions.set(member.name, new Suspicion(message.from, { startedMs: this.#now, expected, minMs, maxMs }));

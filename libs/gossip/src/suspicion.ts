@@ -58,6 +58,9 @@ export class Suspicion {
     this.#deadlineMs = timing.startedMs + (timing.expected < 1 ? timing.minMs : timing.maxMs);
   }
 
+  /** Direct checks of the suspect sent so far (Memberlist's verification before a lone verdict). */
+  verifications = 0;
+
   /** When the member is to be declared dead, in the driver's milliseconds. */
   get deadlineMs(): number {
     return this.#deadlineMs;

@@ -2,8 +2,11 @@
 // mode and the bench: opens the stream, subscribes to every type, hands each response to
 // `apply`, ACKs or NACKs it, keeps the last good resources per type, and reconnects (to the next
 // address, with backoff) when the stream ends, resubscribing with the versions it holds.
+import type { PeerCertificate } from "node:tls";
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream } from "@grpc/grpc-js";
-import { DiscoveryServiceClient, type DiscoveryRequest, type DiscoveryResponse } from "./gen/mesh/discovery/v1/discovery.ts";
+import { DiscoveryServiceClient, type DiscoveryRequest, type DiscoveryResponse, type ProxyReport } from "./gen/mesh/discovery/v1/discovery.ts";
+
+export type { ProxyReport, Svid, TrafficStat } from "./gen/mesh/discovery/v1/discovery.ts";
 import { decodeResourceBody, pushOrder, resourceTypeOf, typeUrls, type NamedResource, type ProxyNode, type ResourceType } from "@meshwork/proxy-core";
 
 /** What a proxy holds of one type: the last version it accepted. */
@@ -26,6 +29,13 @@ export interface DiscoveryClientOptions {
    */
   readonly apply: (type: ResourceType, resources: readonly NamedResource[], version: string) => string | undefined;
   readonly credentials?: ChannelCredentials;
+  /**
+   * Mutual TLS, read at every (re)connect so a renewed certificate or a new trust bundle serves the
+   * next connection: this proxy's chain and key, the roots the server must chain to, the check of
+   * the server's identity (its SPIFFE ID, not its host name) and the TLS server name to send
+   * (default the address's host). Takes precedence over `credentials`.
+   */
+  readonly tls?: () => DiscoveryTls;
   /** grpc-js channel options; default HTTP/2 keepalive pings every 30 s (a dead control plane is noticed within ~40 s). */
   readonly channelOptions?: ChannelOptions;
   /** Reconnect backoff: doubles from `initialMs` to `maxMs` (default 100 ms → 5 s), reset by a response. */
@@ -33,6 +43,14 @@ export interface DiscoveryClientOptions {
   readonly timers?: { setTimeout(callback: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
   /** Stream events, for logs and tests. */
   readonly onEvent?: (event: DiscoveryClientEvent) => void;
+}
+
+export interface DiscoveryTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly caPem: string;
+  readonly checkServerIdentity: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  readonly serverName?: string;
 }
 
 export type DiscoveryClientEvent =
@@ -58,6 +76,8 @@ export class DiscoveryClient {
   #backoffMs: number;
   #retry: unknown;
   #closed = false;
+  /** Whether the current stream is up (its subscriptions written, not ended). */
+  #open = false;
 
   constructor(options: DiscoveryClientOptions) {
     if (options.addresses.length === 0) throw new Error("DiscoveryClient: no control-plane address; pass at least one host:port in `addresses`");
@@ -75,6 +95,21 @@ export class DiscoveryClient {
     this.#connect();
   }
 
+  /**
+   * Sends a report on the open stream (a DiscoveryRequest with `report` and no type). Returns
+   * false when no stream is open (between reconnects): the caller keeps the counts for the next.
+   */
+  report(report: ProxyReport): boolean {
+    const stream = this.#stream;
+    if (stream === undefined || this.#closed || !this.#open) return false;
+    try {
+      stream.write({ node: undefined, typeUrl: "", versionInfo: "", responseNonce: "", errorDetail: undefined, report });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   close(): void {
     this.#closed = true;
     if (this.#retry !== undefined) this.#timers.clearTimeout(this.#retry);
@@ -86,7 +121,21 @@ export class DiscoveryClient {
     if (this.#closed) return;
     const address = this.#options.addresses[this.#addressIndex % this.#options.addresses.length] ?? "";
     this.#client?.close();
-    const client = new DiscoveryServiceClient(address, this.#options.credentials ?? grpcCredentials.createInsecure(), {
+    let tls: DiscoveryTls | undefined;
+    try {
+      tls = this.#options.tls?.();
+    } catch (error) {
+      // No TLS material yet (a certificate still to come): try again after the backoff.
+      this.#options.onEvent?.({ type: "disconnected", address, error: error instanceof Error ? error.message : String(error) });
+      this.#retry = this.#timers.setTimeout(() => this.#connect(), this.#backoffMs);
+      this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.backoff?.maxMs ?? 5_000);
+      return;
+    }
+    const channelCredentials = tls
+      ? grpcCredentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem), { checkServerIdentity: tls.checkServerIdentity })
+      : (this.#options.credentials ?? grpcCredentials.createInsecure());
+    const client = new DiscoveryServiceClient(address, channelCredentials, {
+      ...(tls?.serverName !== undefined ? { "grpc.ssl_target_name_override": tls.serverName } : {}),
       "grpc.keepalive_time_ms": 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.keepalive_permit_without_calls": 1,
@@ -99,6 +148,7 @@ export class DiscoveryClient {
     const end = (error: string | undefined): void => {
       if (ended) return;
       ended = true;
+      if (this.#stream === stream) this.#open = false;
       this.#options.onEvent?.({ type: "disconnected", address, error });
       if (this.#closed) return;
       this.#addressIndex += 1;
@@ -121,6 +171,7 @@ export class DiscoveryClient {
       stream.write({ node: first ? wireNode : undefined, typeUrl: typeUrls[type], versionInfo: this.#accepted.get(type)?.version ?? "", responseNonce: "", errorDetail: undefined });
       first = false;
     }
+    this.#open = true;
   }
 
   #onResponse(stream: ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>, response: DiscoveryResponse): void {

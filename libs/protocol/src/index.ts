@@ -48,4 +48,4 @@ export type { DiscoveryServiceServer } from "./gen/mesh/discovery/v1/discovery.t
 
 // The proxy side of mesh.discovery.v1 (a sidecar's managed mode, tests and the bench).
 export { DiscoveryClient, mergeEndpoints } from "./discovery-client.ts";
-export type { AcceptedType, DiscoveryClientEvent, DiscoveryClientOptions } from "./discovery-client.ts";
+export type { AcceptedType, DiscoveryClientEvent, DiscoveryClientOptions, DiscoveryTls, ProxyReport, Svid, TrafficStat } from "./discovery-client.ts";

@@ -1,6 +1,6 @@
 // Istio HTTPRetry compiled into a retry policy: retryOn tokens become a bitset tested with one AND
 // per upstream outcome, numeric tokens become retriable status codes (as Istio translates them).
-import { retryOnTokens } from "@meshwork/config";
+import { retryOnTokens } from "@meshwork/config/retry-on-tokens";
 
 // The retryOn conditions are the list libs/config validates against; their order is the bit order.
 

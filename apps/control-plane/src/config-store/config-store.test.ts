@@ -69,4 +69,19 @@ describe("ConfigStore", () => {
     s.setEntries("directory", [{ key: "a.yaml", text: vs("a", "1s") }]);
     expect(s.analysis().map((i) => i.name)).toContain("HostNotFound");
   });
+
+  it("pushes a new trust bundle as a new revision, and nothing for the same one", () => {
+    const { s, changes } = store();
+    s.setEntries("registry", []);
+    const revision = s.snapshot.revision;
+    const root = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
+    const bundle = [{ trustDomain: "cluster.local", rootsPem: [root] }];
+    s.setTrustBundles(bundle);
+    expect(s.snapshot.trustBundles).toEqual(bundle);
+    expect(s.snapshot.revision).not.toBe(revision);
+    expect(changes.at(-1)).toMatchObject({ type: "config", revision: s.snapshot.revision });
+    const count = changes.length;
+    s.setTrustBundles([{ trustDomain: "cluster.local", rootsPem: [root] }]);
+    expect(changes).toHaveLength(count);
+  });
 });

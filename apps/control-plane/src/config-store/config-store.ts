@@ -69,6 +69,17 @@ export class ConfigStore {
     if (changed || next.rejected.length > 0) this.#emit({ type: "config", revision: this.#snapshot.revision, rejected: next.rejected });
   }
 
+  /**
+   * Replaces the trust bundles pushed to proxies (a root rotation at the CA, a changed
+   * --trust-bundle file): a new revision, so every proxy gets the new TrustBundle resource.
+   */
+  setTrustBundles(bundles: readonly TrustBundleBody[]): void {
+    if (JSON.stringify(bundles) === JSON.stringify(this.#snapshot.trustBundles)) return;
+    this.#revision += 1;
+    this.#snapshot = { ...this.#snapshot, revision: String(this.#revision), trustBundles: bundles };
+    this.#emit({ type: "config", revision: this.#snapshot.revision, rejected: this.#admission.rejected });
+  }
+
   /** Replaces the catalog (the registry's whole state of services). */
   setCatalog(instances: readonly CatalogInstance[]): void {
     this.#hasCatalog = true;

@@ -47,4 +47,7 @@ th, td { text-align: left; padding: .25em .75em; border-bottom: 1px solid #e0e0e
 pre { background: #f5f5f5; padding: .5em; max-height: 24em; overflow: auto; margin: 0; }
 .error { color: #c9190b; }
 details summary { cursor: pointer; }
+.charts { display: flex; flex-wrap: wrap; gap: 1.5em; margin-bottom: 1em; }
+.chart text { fill: #151515; font-family: system-ui, sans-serif; }
+.columns { display: flex; flex-wrap: wrap; gap: 3em; }
 `;

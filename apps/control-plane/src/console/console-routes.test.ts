@@ -28,6 +28,7 @@ spec:
 
 const traffic: TrafficSource = {
   describe: () => "fixed test reading",
+  readSeries: () => Promise.resolve({ points: [], errors: [] }),
   read: async (windowSeconds) => ({
     windowSeconds,
     errors: [],
@@ -42,7 +43,7 @@ const traffic: TrafficSource = {
   }),
 };
 
-function setup(options: { bind?: string; token?: string } = {}) {
+function setup(options: { bind?: string; token?: string; registry?: Record<string, unknown> } = {}) {
   const store = new ConfigStore({ mesh: { domainSuffix: "cluster.local", rootNamespace: "istio-system", trustDomain: "cluster.local" }, defaultNamespace: "default", sources: ["directory"], needsCatalog: false });
   store.setEntries("directory", [{ key: "bookinfo.yaml", text: config }]);
   store.setCatalog([
@@ -64,8 +65,12 @@ function setup(options: { bind?: string; token?: string } = {}) {
     store,
     discovery,
     traffic,
-    registryHttp: [],
-    fetch: () => Promise.reject(new Error("no network in this test")),
+    registryHttp: options.registry === undefined ? [] : ["http://registry.test:8500"],
+    fetch: (url) => {
+      const path = new URL(url).pathname;
+      const body = options.registry?.[path];
+      return body === undefined ? Promise.reject(new Error(`no ${path} in this test`)) : Promise.resolve(Response.json(body));
+    },
     now: () => 1_000,
     controlPlaneId: "cp-test",
     trustDomain: "cluster.local",
@@ -119,6 +124,40 @@ describe("console API", () => {
     expect((await get(router, "/console/api/identities")).body["identities"]).toEqual([]);
     const registry = await get(router, "/console/api/registry");
     expect(registry.body["errors"]).toEqual(["the control plane runs without --registry-http, so it cannot ask the registry"]);
+  });
+
+  it("shows the registry's Raft leader and members beside its gossip members", async () => {
+    const { router } = setup({
+      registry: {
+        "/v1/status/leader": "127.0.0.1:8300",
+        "/v1/operator/raft/configuration": { Servers: [{ ID: "r1", Address: "127.0.0.1:8300", Leader: true, Voter: true }, { ID: "r2", Address: "127.0.0.2:8300", Leader: false, Voter: true }] },
+        "/v1/agent/members": [
+          { Name: "r2", Addr: "127.0.0.2", Port: 8301, Tags: { role: "server", dc: "dc1" }, Status: 4, ProtocolCur: 1 },
+          { Name: "r1", Addr: "127.0.0.1", Port: 8301, Tags: { role: "server", dc: "dc1" }, Status: 1, ProtocolCur: 1 },
+          { Name: "node-a", Addr: "::1", Port: 8301, Tags: { role: "client" }, Status: 3, ProtocolCur: 1 },
+        ],
+      },
+    });
+    const body = (await get(router, "/console/api/registry")).body;
+    expect(body["leader"]).toBe("127.0.0.1:8300");
+    expect(body["servers"]).toEqual([
+      { id: "r1", address: "127.0.0.1:8300", leader: true, voter: true },
+      { id: "r2", address: "127.0.0.2:8300", leader: false, voter: true },
+    ]);
+    expect(body["members"]).toEqual([
+      { name: "node-a", address: "[::1]:8301", status: "left", role: "client", datacenter: "", protocol: 1 },
+      { name: "r1", address: "127.0.0.1:8301", status: "alive", role: "server", datacenter: "dc1", protocol: 1 },
+      { name: "r2", address: "127.0.0.2:8301", status: "failed", role: "server", datacenter: "dc1", protocol: 1 },
+    ]);
+    expect(body["errors"]).toEqual([]);
+  });
+
+  it("still shows Raft when the registry answers no gossip members, and says why", async () => {
+    const { router } = setup({ registry: { "/v1/status/leader": "127.0.0.1:8300", "/v1/operator/raft/configuration": { Servers: [{ ID: "r1", Address: "127.0.0.1:8300", Leader: true }] } } });
+    const body = (await get(router, "/console/api/registry")).body;
+    expect(body["servers"]).toHaveLength(1);
+    expect(body["members"]).toEqual([]);
+    expect(body["errors"]).toEqual(["http://registry.test:8500/v1/agent/members: no /v1/agent/members in this test"]);
   });
 
   it("requires the token when one is set, and refuses the API beyond loopback without one", async () => {

@@ -13,9 +13,11 @@ import {
   identitiesPage,
   overviewPage,
   parseNamespaces,
+  parseSinceMs,
   parseWindow,
   proxiesPage,
   registryPage,
+  reportsPage,
   servicePage,
   servicesPage,
   type ConsoleDeps,
@@ -72,7 +74,9 @@ export function registerConsoleRoutes(router: AdminRouter, options: ConsoleOptio
   router.add("GET", "/console/api/services/:namespace/:name", guard(async (r) => ({ status: 200, body: await servicePage(options, r.params["namespace"] ?? "", r.params["name"] ?? "", parseWindow(r.query.get("window"))) })));
   router.add("GET", "/console/api/proxies", guard(() => ({ status: 200, body: proxiesPage(options) })));
   router.add("GET", "/console/api/config", guard(() => ({ status: 200, body: configPage(options) })));
-  router.add("GET", "/console/api/identities", guard(() => ({ status: 200, body: identitiesPage(options) })));
+  router.add("GET", "/console/api/identities", guard(async () => ({ status: 200, body: await identitiesPage(options) })));
+  // For the other replicas' consoles (--console-peers): this replica's own reports since ?sinceMs=.
+  router.add("GET", "/console/api/reports", guard((r) => ({ status: 200, body: reportsPage(options, parseSinceMs(r.query.get("sinceMs"))) })));
   router.add("GET", "/console/api/registry", guard(async () => ({ status: 200, body: await registryPage(options) })));
   return router;
 }

@@ -1,11 +1,13 @@
 // The console's flags (spread into controlPlaneSettings) and how the control plane's config
-// becomes the console's options: which traffic source, which token.
+// becomes the console's options: which traffic source, which token, which peer replicas.
 import type { CatalogInstance } from "@meshwork/proxy-core";
 import { defineSettings } from "@meshwork/runtime";
 import type { ConfigStore } from "../config-store/config-store.ts";
 import type { DiscoveryServer } from "../push/discovery-server.ts";
 import type { ConsoleOptions } from "./console-routes.ts";
-import { prometheusTrafficSource, scrapeTrafficSource, type TrafficSource } from "./traffic-source.ts";
+import { PeerReports, peerUrlError } from "./peer-reports.ts";
+import type { ProxyReports } from "./proxy-reports.ts";
+import { prometheusTrafficSource, reportTrafficSource, scrapeTrafficSource, type TrafficSource } from "./traffic-source.ts";
 
 export const consoleSettings = defineSettings({
   consoleToken: {
@@ -18,13 +20,21 @@ export const consoleSettings = defineSettings({
     type: "string",
     env: "MESHWORK_PROMETHEUS_URL",
     valueName: "URL",
-    description: "Read the console's traffic graph from this Prometheus server's HTTP API instead of scraping the proxies.",
+    description: "Read the console's traffic graph and charts from this Prometheus server's HTTP API instead of the proxies' reports on the discovery stream.",
   },
   consoleScrape: {
     type: "list",
     env: "MESHWORK_CONSOLE_SCRAPE",
     valueName: "URL",
-    description: "Proxy stats endpoints the console scrapes for its graph (http://HOST:PORT/stats/prometheus), besides catalog instances with a meshwork.io/stats-port label.",
+    description:
+      "Scrape these proxy stats endpoints (http://HOST:PORT/stats/prometheus), and catalog instances with a meshwork.io/stats-port label, for the console's graph instead of the proxies' reports on the discovery stream.",
+  },
+  consolePeers: {
+    type: "list",
+    env: "MESHWORK_CONSOLE_PEERS",
+    valueName: "URL",
+    description:
+      "The other control-plane replicas' admin base URLs (http://HOST:PORT): the console merges their proxies' reports and SVIDs (GET /console/api/reports, with this replica's --console-token) with its own, so each replica's console shows the whole mesh.",
   },
 });
 
@@ -32,6 +42,16 @@ export interface ConsoleConfig {
   readonly consoleToken?: string | undefined;
   readonly prometheusUrl?: string | undefined;
   readonly consoleScrape?: readonly string[] | undefined;
+  readonly consolePeers?: readonly string[] | undefined;
+}
+
+/** The first bad console flag, as a sentence naming it and the fix; undefined when all are usable. */
+export function consoleConfigError(config: ConsoleConfig): string | undefined {
+  for (const url of config.consolePeers ?? []) {
+    const error = peerUrlError(url);
+    if (error !== undefined) return error;
+  }
+  return undefined;
 }
 
 /** Catalog meta keys naming a workload's stats port (ours, then the Prometheus annotation's name). */
@@ -52,6 +72,8 @@ export function catalogScrapeTargets(instances: readonly CatalogInstance[]): str
 export interface ConsoleParts {
   readonly store: ConfigStore;
   readonly discovery: DiscoveryServer;
+  /** What proxies report on the discovery stream (the default traffic source, and their SVIDs). */
+  readonly reports: ProxyReports;
 }
 
 /** The console's options from the control plane's config (ControlPlaneConfig + ConsoleConfig). */
@@ -60,12 +82,20 @@ export function consoleOptionsFor(
   parts: ConsoleParts,
 ): ConsoleOptions {
   const fetcher = (url: string, init?: RequestInit) => fetch(url, init);
+  const now = (): number => Date.now();
+  const peers = config.consolePeers !== undefined && config.consolePeers.length > 0 ? new PeerReports({ peers: config.consolePeers, token: config.consoleToken, fetch: fetcher, now }) : undefined;
   const traffic: TrafficSource =
     config.prometheusUrl !== undefined && config.prometheusUrl !== ""
-      ? prometheusTrafficSource({ url: config.prometheusUrl, fetch: fetcher })
-      : scrapeTrafficSource({ targets: () => [...new Set([...(config.consoleScrape ?? []), ...catalogScrapeTargets(parts.store.catalog.instances)])], fetch: fetcher, now: () => Date.now() });
+      ? prometheusTrafficSource({ url: config.prometheusUrl, fetch: fetcher, now })
+      : config.consoleScrape !== undefined && config.consoleScrape.length > 0
+        ? scrapeTrafficSource({ targets: () => [...new Set([...(config.consoleScrape ?? []), ...catalogScrapeTargets(parts.store.catalog.instances)])], fetch: fetcher, now })
+        : reportTrafficSource(parts.reports, now, peers);
   return {
-    ...parts,
+    store: parts.store,
+    discovery: parts.discovery,
+    svidOf: (proxyId) => parts.reports.svidOf(proxyId),
+    reports: parts.reports,
+    ...(peers !== undefined ? { peers } : {}),
     traffic,
     registryHttp: config.registryHttp,
     fetch: fetcher,

@@ -62,3 +62,45 @@ describe("prometheusTrafficSource", () => {
     expect(reading.errors.join("\n")).toContain("parse error");
   });
 });
+
+describe("time series", () => {
+  it("scrapes: each scrape's increase since the one before, at the later scrape", async () => {
+    let count = 5;
+    const base = await serve(() => ({ status: 200, body: `${line("200", count)}\n` }));
+    let now = 1_000_000;
+    const source = scrapeTrafficSource({ targets: () => [`${base}/stats/prometheus`], fetch: (u, i) => fetch(u, i), now: () => now });
+    await source.read(60);
+    count = 8;
+    now += 5_000;
+    await source.read(60);
+    count = 20;
+    now += 5_000;
+    const series = await source.readSeries(20, 5);
+    expect(series.points.map((p) => [p.endMs - 1_000_000, p.requests.reduce((n, s) => n + s.value, 0)])).toEqual([
+      [-5_000, 0],
+      [0, 0],
+      [5_000, 3],
+      [10_000, 12],
+    ]);
+  });
+
+  it("Prometheus: asks /api/v1/query_range with increase() over the step and bins the matrix", async () => {
+    const asked: URLSearchParams[] = [];
+    const base = await serve((url) => {
+      const params = new URL(url, "http://x").searchParams;
+      asked.push(params);
+      const bucket = (params.get("query") ?? "").includes("_bucket");
+      const metric = bucket ? { reporter: "source", response_code: "200", le: "+Inf" } : { reporter: "source", response_code: "200" };
+      return { status: 200, body: JSON.stringify({ status: "success", data: { resultType: "matrix", result: [{ metric, values: [[1_000_050, "4"], [1_000_060, "6"]] }] } }) };
+    });
+    const series = await prometheusTrafficSource({ url: base, fetch: (u, i) => fetch(u, i), now: () => 1_000_060_000 }).readSeries(60, 10);
+    expect(asked.map((p) => [p.get("start"), p.get("end"), p.get("step")])).toEqual([
+      ["1000010", "1000060", "10"],
+      ["1000010", "1000060", "10"],
+    ]);
+    expect(asked[0]?.get("query")).toContain("[10s]");
+    expect(series.points).toHaveLength(6);
+    expect(series.points.map((p) => p.requests.reduce((n, s) => n + s.value, 0))).toEqual([0, 0, 0, 0, 4, 6]);
+    expect(series.points.at(-1)?.durationBuckets[0]?.value).toBe(6);
+  });
+});

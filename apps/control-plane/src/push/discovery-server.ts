@@ -25,6 +25,13 @@ export interface DiscoveryServerOptions {
   readonly debounce: DebounceOptions;
   readonly logger: Logger;
   readonly metrics: ControlPlaneMetrics;
+  /**
+   * Whether `stream` may receive `node`'s config (over mutual TLS: the client certificate names the
+   * node's workload): undefined to serve it, else the reason, sent as PERMISSION_DENIED.
+   */
+  readonly authorize?: (stream: Stream, node: ProxyNode) => string | undefined;
+  /** A proxy's report (DiscoveryRequest.report: traffic since its last report, its SVID); ignored when unset. */
+  readonly onReport?: (node: ProxyNode, report: NonNullable<DiscoveryRequest["report"]>) => void;
 }
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
@@ -169,6 +176,12 @@ export class DiscoveryServer {
           stream.emit("error", { code: grpcStatus.INVALID_ARGUMENT, details: node });
           return;
         }
+        const refused = this.#options.authorize?.(stream, node);
+        if (refused !== undefined) {
+          log.warn("proxy refused: its client certificate does not match the node it claims", { proxy: node.id, namespace: node.namespace, serviceAccount: node.serviceAccount, error: refused });
+          stream.emit("error", { code: grpcStatus.PERMISSION_DENIED, details: refused });
+          return;
+        }
         connection = { stream, node, connectedAtMs: this.#options.timers.now(), subscribed: new Set(), types: new Map(), current: undefined, endpointDigests: undefined };
         this.#connections.add(connection);
         this.#options.metrics.connected.set(this.#connections.size);
@@ -185,6 +198,15 @@ export class DiscoveryServer {
   }
 
   #onRequest(connection: Connection, request: DiscoveryRequest): void {
+    if (request.report !== undefined) {
+      try {
+        this.#options.onReport?.(connection.node, request.report);
+      } catch (error) {
+        this.#options.logger.warn("a proxy's report could not be kept", { proxy: connection.node.id, err: error });
+      }
+      // A report alone (no type) is neither a subscription nor an ACK.
+      if (request.typeUrl === "") return;
+    }
     const type = resourceTypeOf(request.typeUrl);
     if (type === undefined) {
       this.#options.logger.warn("request for an unknown type ignored", { proxy: connection.node.id, typeUrl: request.typeUrl });

@@ -5,8 +5,20 @@
 // ready is restarted, with a backoff from 1 s doubling to 30 s, as Kubernetes restarts a crashed
 // container — so killing a part of a running mesh (the failure drills) leaves the rest serving.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { launcherNodeFlags } from "../core/launcher-node-flags.ts";
 import type { ProcessSpec } from "../core/plan-local-mesh.ts";
+
+/** An entry's text, "" when it cannot be read (then spawning reports the missing file). */
+function readEntry(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
 
 const colours = [36, 32, 33, 35, 34, 96, 92, 93, 95, 94];
 
@@ -102,7 +114,9 @@ export class ProcessSupervisor {
 
   #spawn(spec: ProcessSpec, index: number, width: number): Running {
     const command = this.#options.from === "dist" ? [spec.entry.replace(/\/src\/main\.ts$/u, "/dist/main.js")] : ["--import", "tsx", "--conditions=@meshwork/source", spec.entry];
-    const child = spawn(process.execPath, [...command, ...spec.args], {
+    // The V8 flags the part's launcher uses (its entry's shebang), as its installed command and image do.
+    const nodeFlags = launcherNodeFlags(readEntry(join(this.#options.cwd, spec.entry)));
+    const child = spawn(process.execPath, [...nodeFlags, ...command, ...spec.args], {
       cwd: this.#options.cwd,
       env: this.#options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],

@@ -6,6 +6,7 @@
 import { defineSettings } from "@meshwork/runtime";
 import { formatCaStatus, type CaStatusView } from "../core/format-ca-status.ts";
 import { parseDurationSeconds } from "../core/parse-duration-seconds.ts";
+import { callJsonApi, errorOf, type JsonAnswer } from "./call-json-api.ts";
 import { defineCommand, formatUsageError, type CommandContext } from "./command.ts";
 
 /** Exit codes of the ca commands. */
@@ -29,45 +30,20 @@ const rotateSettings = defineSettings({
   timeout: { type: "string", default: "24h", env: "MESHWORK_CA_ROTATE_TIMEOUT", valueName: "DURATION", description: "With --wait: give up after this long (the rotation goes on in the CA)." },
 });
 
-type Answer = { readonly ok: true; readonly status: number; readonly body: unknown } | { readonly ok: false; readonly message: string };
-
 /** One admin API call; reads the token file first. Failures are one sentence naming the fix. */
-async function callAdmin(context: CommandContext, settings: { caAdmin: string; tokenFile: string | undefined }, method: "GET" | "POST", path: string, body?: unknown): Promise<Answer> {
-  const { io } = context;
-  let url: URL;
-  try {
-    url = new URL(path, settings.caAdmin);
-  } catch {
-    return { ok: false, message: `--ca-admin "${settings.caAdmin}" is not a URL; use http://HOST:PORT (the CA's --admin-port)` };
-  }
+async function callAdmin(context: CommandContext, settings: { caAdmin: string; tokenFile: string | undefined }, method: "GET" | "POST", path: string, body?: unknown): Promise<JsonAnswer> {
   const headers: Record<string, string> = {};
   if (settings.tokenFile !== undefined) {
-    const read = await io.readTextFile(settings.tokenFile);
+    const read = await context.io.readTextFile(settings.tokenFile);
     if (!read.ok) return { ok: false, message: `cannot read --token-file "${read.path}": ${read.reason}` };
     headers["authorization"] = `Bearer ${read.source.text.trim()}`;
   }
-  if (body !== undefined) headers["content-type"] = "application/json";
-  let response: Response;
-  try {
-    response = await io.fetch(url.href, { method, headers, signal: context.signal, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  } catch (error) {
-    const inner = (error as { cause?: { code?: string; message?: string } }).cause;
-    const cause = inner?.code ?? inner?.message ?? (error as Error).message;
-    return { ok: false, message: `cannot reach the CA admin API at ${url.origin} (${cause}); is the CA running, and is --ca-admin its --host and --admin-port?` };
-  }
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { ok: false, message: `${url.href} answered HTTP ${response.status} with something other than JSON; is --ca-admin the CA's admin port?` };
-  }
-  return { ok: true, status: response.status, body: parsed };
-}
-
-function errorOf(body: unknown): string {
-  const error = (body as { error?: unknown } | null)?.error;
-  return typeof error === "string" ? error : JSON.stringify(body);
+  const answer = await callJsonApi(context, { base: settings.caAdmin, flag: "--ca-admin", what: "the CA admin API" }, method, path, {
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (answer.ok && typeof answer.body === "string") return { ok: false, message: `${settings.caAdmin}${path} answered HTTP ${answer.status} with something other than JSON; is --ca-admin the CA's admin port?` };
+  return answer;
 }
 
 function print(context: CommandContext, output: string, status: CaStatusView): void {

@@ -6,6 +6,7 @@
 
 import { defineSettings } from "@meshwork/runtime";
 import { formatRegistryMembers, parseRaftConfiguration, type RegistryMemberView } from "../core/format-registry-members.ts";
+import { callJsonApi, errorOf, type JsonAnswer } from "./call-json-api.ts";
 import { defineCommand, formatUsageError, type CommandContext } from "./command.ts";
 
 /** Exit codes of the registry commands. */
@@ -40,23 +41,9 @@ const leaveSettings = defineSettings({
   id: { type: "string", required: true, valueName: "ID", description: "The --node-id of the server to remove." },
 });
 
-type Answer = { readonly ok: true; readonly status: number; readonly text: string } | { readonly ok: false; readonly message: string };
-
-async function callRegistry(context: CommandContext, registryAddr: string, method: "GET" | "PUT" | "DELETE", path: string): Promise<Answer> {
-  let url: URL;
-  try {
-    url = new URL(path, registryAddr);
-  } catch {
-    return { ok: false, message: `--registry-addr "${registryAddr}" is not a URL; use http://HOST:PORT (a registry server's --http-port)` };
-  }
-  try {
-    const response = await context.io.fetch(url.href, { method, signal: context.signal });
-    return { ok: true, status: response.status, text: await response.text() };
-  } catch (error) {
-    const inner = (error as { cause?: { code?: string; message?: string } }).cause;
-    const cause = inner?.code ?? inner?.message ?? (error as Error).message;
-    return { ok: false, message: `cannot reach the registry at ${url.origin} (${cause}); is a server running there, and is --registry-addr its --http-port?` };
-  }
+/** One call to a registry server's HTTP API; failures are one sentence naming the fix. */
+function callRegistry(context: CommandContext, registryAddr: string, method: "GET" | "PUT" | "DELETE", path: string): Promise<JsonAnswer> {
+  return callJsonApi(context, { base: registryAddr, flag: "--registry-addr", what: "the registry" }, method, path);
 }
 
 /** A gossip member as GET /v1/agent/members answers it (Consul's api.AgentMember). */
@@ -131,35 +118,20 @@ export function formatGossipMembers(members: readonly GossipMemberView[]): strin
 async function readGossipMembers(context: CommandContext, registryAddr: string): Promise<GossipMemberView[] | undefined> {
   const answer = await callRegistry(context, registryAddr, "GET", "/v1/agent/members");
   if (!answer.ok || answer.status !== 200) return undefined;
-  let members: GossipMemberView[] | undefined;
-  try {
-    members = parseAgentMembers(JSON.parse(answer.text));
-  } catch {
-    return undefined;
-  }
+  const members = parseAgentMembers(answer.body);
   return members !== undefined && members.some((m) => m.Port > 0) ? members : undefined;
 }
 
 async function readMembers(context: CommandContext, registryAddr: string): Promise<{ ok: true; members: RegistryMemberView[]; leader: string } | { ok: false; message: string }> {
   const configuration = await callRegistry(context, registryAddr, "GET", "/v1/operator/raft/configuration");
   if (!configuration.ok) return configuration;
-  if (configuration.status !== 200) return { ok: false, message: `the registry answered HTTP ${configuration.status}: ${configuration.text.trim()}` };
-  let body: unknown;
-  try {
-    body = JSON.parse(configuration.text);
-  } catch {
-    return { ok: false, message: `${registryAddr} answered something other than JSON; is --registry-addr a registry server's --http-port?` };
-  }
-  const parsed = parseRaftConfiguration(body);
+  if (configuration.status !== 200) return { ok: false, message: `the registry answered HTTP ${configuration.status}: ${errorOf(configuration.body)}` };
+  if (typeof configuration.body === "string") return { ok: false, message: `${registryAddr} answered something other than JSON; is --registry-addr a registry server's --http-port?` };
+  const parsed = parseRaftConfiguration(configuration.body);
   if (!parsed.ok) return { ok: false, message: `unexpected /v1/operator/raft/configuration answer: ${parsed.detail}` };
   const leader = await callRegistry(context, registryAddr, "GET", "/v1/status/leader");
   if (!leader.ok) return leader;
-  let leaderHttp = "";
-  try {
-    leaderHttp = leader.status === 200 ? String(JSON.parse(leader.text)) : "";
-  } catch {
-    leaderHttp = "";
-  }
+  const leaderHttp = leader.status === 200 && typeof leader.body === "string" ? leader.body : "";
   return { ok: true, members: parsed.members, leader: leaderHttp };
 }
 
@@ -216,7 +188,7 @@ async function changeMembership(context: CommandContext, command: string, regist
     return REGISTRY_EXIT.failed;
   }
   if (answer.status !== 200) {
-    context.io.writeErr(formatUsageError(command, `the registry answered HTTP ${answer.status}: ${answer.text.trim()}`));
+    context.io.writeErr(formatUsageError(command, `the registry answered HTTP ${answer.status}: ${errorOf(answer.body)}`));
     return answer.status === 400 ? REGISTRY_EXIT.usage : REGISTRY_EXIT.failed;
   }
   context.io.writeOut(`${done}\n`);

@@ -76,6 +76,17 @@ describe("planLocalMesh", () => {
     expect(new Set(tokens).size).toBe(tokens.length);
   });
 
+  it("gives every control plane its SVID from the CA, so the discovery streams are mutual TLS", () => {
+    const arg = (args: readonly string[] | undefined, flag: string) => args?.[args.indexOf(flag) + 1];
+    const ca = plan.processes.find((p) => p.name === "ca");
+    for (const name of ["control-plane-1", "control-plane-2"]) {
+      const cp = plan.processes.find((p) => p.name === name);
+      expect(arg(cp?.args, "--ca-address")).toBe(`127.0.0.1:${arg(ca?.args, "--grpc-port")}`);
+      expect(arg(cp?.args, "--workload-token-file")).toBe(cp?.workloadToken?.path);
+      expect(cp?.workloadToken).toMatchObject({ caDataDir: "/state/ca", namespace: "istio-system", serviceAccount: "control-plane" });
+    }
+  });
+
   it("applies Istio's bookinfo gateway and destination rules through the first control plane once it is ready", () => {
     const first = plan.processes.find((p) => p.name === "control-plane-1");
     expect(first?.applyWhenReady?.url).toBe(`http://127.0.0.1:${first?.args[first.args.indexOf("--admin-port") + 1]}/api/v1/config`);
@@ -101,10 +112,26 @@ describe("planLocalMesh", () => {
     const consoleUrl = plan.urls.find((u) => u.label.startsWith("console"))?.url;
     const firstControlPlane = plan.processes.find((p) => p.name === "control-plane-1");
     expect(consoleUrl).toBe(`http://127.0.0.1:${firstControlPlane?.args[firstControlPlane.args.indexOf("--admin-port") + 1]}/console/`);
-    // The console scrapes all seven proxies' stats ports.
-    const scraped = firstControlPlane?.args[firstControlPlane.args.indexOf("--console-scrape") + 1]?.split(",") ?? [];
-    const statsPorts = plan.processes.filter((p) => p.name.endsWith("-sidecar") || p.name === "ingress-gateway").map((p) => `http://127.0.0.1:${p.args[p.args.indexOf("--stats-port") + 1]}/stats/prometheus`);
-    expect([...scraped].sort()).toEqual([...statsPorts].sort());
+    // The console reads the proxies' reports on the discovery stream (no scraping): every proxy is managed.
+    const controlPlanes = plan.processes.filter((p) => p.name.startsWith("control-plane-"));
+    expect(controlPlanes.flatMap((p) => p.args).filter((a) => a === "--console-scrape")).toEqual([]);
+    const proxies = plan.processes.filter((p) => p.name.endsWith("-sidecar") || p.name === "ingress-gateway");
+    expect(proxies).toHaveLength(7);
+    for (const proxy of proxies) expect(proxy.args, proxy.name).toContain("--discovery-address");
+  });
+
+  it("gives each control plane the other replicas' admin URLs, so each console merges their proxies' reports", () => {
+    const controlPlanes = plan.processes.filter((p) => p.name.startsWith("control-plane-"));
+    expect(controlPlanes).toHaveLength(defaultTopology.controlPlaneReplicas);
+    expect(controlPlanes.length).toBeGreaterThan(1);
+    const admin = (p: (typeof controlPlanes)[number]): string => `http://127.0.0.1:${p.args[p.args.indexOf("--admin-port") + 1]}`;
+    for (const cp of controlPlanes) {
+      const peers = cp.args.includes("--console-peers") ? (cp.args[cp.args.indexOf("--console-peers") + 1]?.split(",") ?? []) : [];
+      expect(peers, cp.name).toEqual(controlPlanes.filter((other) => other !== cp).map(admin));
+    }
+    // One replica has no peers to name.
+    const single = planLocalMesh({ ...defaultTopology, controlPlaneReplicas: 1 }, "/state").processes.find((p) => p.name === "control-plane-1");
+    expect(single?.args).not.toContain("--console-peers");
   });
 
   it("leaves bookinfo out when the topology says so", () => {

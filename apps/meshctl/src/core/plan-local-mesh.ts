@@ -106,13 +106,16 @@ export function planLocalMesh(topology: LocalMeshTopology, stateDir: string): Lo
   });
   const registryGrpc = registryNames.map((_, i) => `${host}:${p.registry(i).grpc}`).join(",");
   const registryHttp = registryNames.map((_, i) => `http://${host}:${p.registry(i).http}`).join(",");
-  // The console's traffic graph scrapes every proxy's Istio metrics.
-  const statsUrls = topology.bookinfo ? [...bookinfoWorkloads.map((_, k) => p.workload(k).stats), p.gateway.stats].map((port) => `http://${host}:${port}/stats/prometheus`) : [];
+  // Each replica's console merges the other replicas' proxy reports (a proxy reports only to the replica it streams from).
+  const controlPlaneAdmins = Array.from({ length: topology.controlPlaneReplicas }, (_, j) => `http://${host}:${p.controlPlane(j).admin}`);
   const controlPlaneNames: string[] = [];
   for (let j = 0; j < topology.controlPlaneReplicas; j++) {
     const c = p.controlPlane(j);
     const name = `control-plane-${j + 1}`;
     controlPlaneNames.push(name);
+    // Its SVID (spiffe://cluster.local/ns/istio-system/sa/control-plane) from the CA: the proxies'
+    // discovery streams are mutual TLS, and the CA's bundle (root rotations) is followed.
+    const controlPlaneToken = `${stateDir}/tokens/${name}.jwt`;
     processes.push({
       name,
       entry: "apps/control-plane/src/main.ts",
@@ -120,11 +123,14 @@ export function planLocalMesh(topology: LocalMeshTopology, stateDir: string): Lo
         "--id", name, "--bind", host, "--grpc-port", `${c.grpc}`, "--admin-port", `${c.admin}`, "--registry-grpc", registryGrpc, "--registry-http", registryHttp,
         "--config-dir", `${stateDir}/config`,
         "--trust-bundle", `${caDataDir}/root-cert.pem`,
-        ...(statsUrls.length > 0 ? ["--console-scrape", statsUrls.join(",")] : []),
+        "--ca-address", `${host}:${p.ca.grpc}`,
+        "--workload-token-file", controlPlaneToken,
+        ...(controlPlaneAdmins.length > 1 ? ["--console-peers", controlPlaneAdmins.filter((_, k) => k !== j).join(",")] : []),
       ],
       readyUrl: `http://${host}:${c.admin}/ready`,
       // The CA writes its root on first start; the control planes push it as the trust bundle.
       after: [...registryNames, "ca"],
+      workloadToken: { caDataDir, namespace: "istio-system", serviceAccount: "control-plane", path: controlPlaneToken },
       ...(j === 0 && topology.bookinfo ? { applyWhenReady: { url: `http://${host}:${c.admin}/api/v1/config`, files: ["apply/bookinfo-gateway.yaml", "apply/destination-rule-all.yaml"] } } : {}),
     });
   }

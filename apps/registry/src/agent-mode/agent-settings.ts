@@ -28,6 +28,15 @@ export const agentSettings = defineSettings({
   node: { type: "string", env: "MESHWORK_REGISTRY_NODE", valueName: "NAME", description: "Catalog node the services are registered under (default: the host name). Agents sharing a node must use distinct service IDs. With gossip on it is also this agent's member name, unique in the pool (the leader marks this node's serfHealth critical when the member fails)." },
   address: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_ADDRESS", valueName: "HOST", description: "The node's address in the catalog (services without Address are reached there)." },
   nodeMeta: { type: "list", env: "MESHWORK_REGISTRY_NODE_META", valueName: "KEY=VALUE", description: "Node meta written with every registration (it replaces the node's meta as a whole, as Consul does)." },
+  httpPort: {
+    type: "number",
+    integer: true,
+    default: -1,
+    env: "MESHWORK_REGISTRY_HTTP_PORT",
+    description:
+      "This agent's local HTTP API (Consul's client agent on 8500): GET /v1/agent/self, /v1/agent/members, /v1/agent/services, /metrics (gossip series in Prometheus text); PUT /v1/agent/service/register and /v1/agent/service/deregister/<id> (a sidecar's --registry-agent). 0 picks one, -1 (default) serves none.",
+  },
+  httpBind: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_HTTP_BIND", valueName: "HOST", description: "Address the --http-port API binds (Consul's client_addr; loopback by default: the API registers services unauthenticated)." },
   syncInterval: {
     type: "string",
     default: "30s",

@@ -3,7 +3,8 @@
 // the server's CheckRunner and pushes status changes the same way, re-registers everything
 // periodically (anti-entropy: a registration the registry lost comes back), and deregisters its
 // services on stop. All writes go through one queue, so a re-registration never overwrites a newer
-// check status with an older one.
+// check status with an older one. Services can also come and go while it runs (`register`,
+// `deregister`: the agent's local API, PUT /v1/agent/service/register as a sidecar calls it).
 import type { Logger } from "@meshwork/telemetry";
 import { CheckRunner, type Probes } from "../agent/check-runner.ts";
 import { formatDurationMs } from "../http/consul-duration.ts";
@@ -47,6 +48,8 @@ export function encodeCatalogCheck(check: CheckDefinition, status: HealthStatus,
 export class RegistryAgent {
   private readonly options: RegistryAgentOptions;
   private readonly runner: CheckRunner;
+  /** The services registered now, by ID (the flags' and file's first, then the API's). */
+  private readonly entries = new Map<string, AgentService>();
   /** What the registry last accepted per check (re-registrations carry it). */
   private readonly statuses = new Map<string, { status: HealthStatus; output: string }>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -57,6 +60,7 @@ export class RegistryAgent {
 
   constructor(options: RegistryAgentOptions) {
     this.options = options;
+    for (const entry of options.services) this.entries.set(entry.service.id, entry);
     for (const { checks } of options.services) for (const check of checks) this.statuses.set(check.checkId, { status: check.status, output: check.output });
     // The runner only calls `write` (check-update): it reaches the registry as a catalog register.
     const server: Pick<RegistryServer, "write"> = { write: (command) => this.pushCheck(command) };
@@ -73,22 +77,69 @@ export class RegistryAgent {
     await this.syncLoop();
   }
 
+  /** The services registered now. */
+  services(): readonly AgentService[] {
+    return [...this.entries.values()];
+  }
+
   /** Registers every service with its checks at their current statuses now. */
   sync(): Promise<void> {
-    const { node, address, nodeMeta, services, client } = this.options;
     return this.enqueue(async () => {
-      for (const { service, checks } of services) {
-        await client.put("/v1/catalog/register", {
-          Node: node,
-          Address: address,
-          NodeMeta: nodeMeta,
-          Service: { ID: service.id, Service: service.service, Address: service.address, Port: service.port, Tags: service.tags, Meta: service.meta },
-          Checks: checks.map((check) => {
-            const current = this.statuses.get(check.checkId) ?? { status: check.status, output: check.output };
-            return encodeCatalogCheck(check, current.status, current.output);
-          }),
-        });
-      }
+      for (const entry of this.entries.values()) await this.putService(entry);
+    });
+  }
+
+  /**
+   * Adds a service (or replaces the one with its ID, checks included) and registers it on a server
+   * now; its checks start at once. When no server accepts it, it stays here and the next
+   * anti-entropy sync registers it (Consul's agent does the same).
+   */
+  async register(entry: AgentService): Promise<void> {
+    if (this.stopped) throw new Error("the agent is stopping");
+    const id = entry.service.id;
+    const previous = this.entries.get(id);
+    for (const check of previous?.checks ?? []) {
+      this.runner.remove(check.checkId);
+      this.statuses.delete(check.checkId);
+    }
+    this.entries.set(id, entry);
+    for (const check of entry.checks) this.statuses.set(check.checkId, { status: check.status, output: check.output });
+    if (this.checksStarted) this.startChecksOf(entry);
+    try {
+      await this.enqueue(() => this.putService(entry));
+      this.options.logger.info("registered service", { node: this.options.node, serviceId: id });
+    } catch (error) {
+      // As Consul's agent: the local registration holds; anti-entropy pushes it when a server answers.
+      this.options.logger.warn("service kept locally; no registry server accepted it yet (the next sync retries)", { node: this.options.node, serviceId: id, err: error });
+    }
+  }
+
+  /** Removes a service and its checks and deregisters it; false when no service has this ID. */
+  async deregister(serviceId: string): Promise<boolean> {
+    const entry = this.entries.get(serviceId);
+    if (entry === undefined) return false;
+    this.entries.delete(serviceId);
+    for (const check of entry.checks) {
+      this.runner.remove(check.checkId);
+      this.statuses.delete(check.checkId);
+    }
+    const { node, client, logger } = this.options;
+    await this.enqueue(() => client.put("/v1/catalog/deregister", { Node: node, ServiceID: serviceId }));
+    logger.info("deregistered service", { node, serviceId });
+    return true;
+  }
+
+  private async putService({ service, checks }: AgentService): Promise<void> {
+    const { node, address, nodeMeta, client } = this.options;
+    await client.put("/v1/catalog/register", {
+      Node: node,
+      Address: address,
+      NodeMeta: nodeMeta,
+      Service: { ID: service.id, Service: service.service, Address: service.address, Port: service.port, Tags: service.tags, Meta: service.meta },
+      Checks: checks.map((check) => {
+        const current = this.statuses.get(check.checkId) ?? { status: check.status, output: check.output };
+        return encodeCatalogCheck(check, current.status, current.output);
+      }),
     });
   }
 
@@ -99,10 +150,10 @@ export class RegistryAgent {
     clearTimeout(this.timer);
     this.runner.stop();
     await this.queue.catch(() => undefined);
-    const { node, services, client, logger } = this.options;
+    const { node, client, logger } = this.options;
     // Never registered: nothing to remove (and no dead server to wait for past the stop deadline).
     if (!this.checksStarted) return;
-    for (const { service } of services) {
+    for (const { service } of this.entries.values()) {
       try {
         await client.put("/v1/catalog/deregister", { Node: node, ServiceID: service.id });
         logger.info("deregistered service", { node, serviceId: service.id });
@@ -114,11 +165,11 @@ export class RegistryAgent {
 
   private async syncLoop(): Promise<void> {
     if (this.stopped) return;
-    const { logger, syncIntervalMs, node, services } = this.options;
+    const { logger, syncIntervalMs, node } = this.options;
     let delayMs = syncIntervalMs;
     try {
       await this.sync();
-      if (this.failures > 0 || !this.checksStarted) logger.info("registered services", { node, services: services.map((s) => s.service.id) });
+      if (this.failures > 0 || !this.checksStarted) logger.info("registered services", { node, services: [...this.entries.keys()] });
       this.failures = 0;
       this.startChecks();
     } catch (error) {
@@ -133,18 +184,20 @@ export class RegistryAgent {
   private startChecks(): void {
     if (this.checksStarted || this.stopped) return;
     this.checksStarted = true;
-    for (const { checks } of this.options.services) {
-      for (const check of checks) {
-        this.runner.add({ ...check, ...this.statuses.get(check.checkId) });
-        // First result now rather than somewhere in the first interval.
-        if (check.type !== "ttl") void this.runner.runNow(check.checkId).catch(() => undefined);
-      }
+    for (const entry of this.entries.values()) this.startChecksOf(entry);
+  }
+
+  private startChecksOf({ checks }: AgentService): void {
+    for (const check of checks) {
+      this.runner.add({ ...check, ...this.statuses.get(check.checkId) });
+      // First result now rather than somewhere in the first interval.
+      if (check.type !== "ttl") void this.runner.runNow(check.checkId).catch(() => undefined);
     }
   }
 
   private async pushCheck(command: RegistryCommand): Promise<{ ok: boolean; index: number }> {
     if (command.op !== "check-update") throw new Error(`the agent only writes check updates, not ${command.op}`);
-    const check = this.options.services.flatMap((s) => s.checks).find((c) => c.checkId === command.checkId);
+    const check = [...this.entries.values()].flatMap((s) => s.checks).find((c) => c.checkId === command.checkId);
     if (check === undefined) throw new Error(`unknown check "${command.checkId}"`);
     const { node, address, nodeMeta, client, logger } = this.options;
     await this.enqueue(() => client.put("/v1/catalog/register", { Node: node, Address: address, NodeMeta: nodeMeta, Check: encodeCatalogCheck(check, command.status, command.output) }));

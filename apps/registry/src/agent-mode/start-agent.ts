@@ -4,6 +4,8 @@
 // after the catalog node, tagged role=client, so the Raft leader's reconcile gives the node a
 // serfHealth check (critical at once when this process dies, the node reaped after the reconnect
 // timeout); SIGTERM deregisters the services, then leaves the pool (the leader deregisters the node).
+// With --http-port it serves the local agent API (agent-http-api.ts): a sidecar registers its
+// workload there, and /metrics shows the gossip series.
 // main.ts calls it; tests call it in-process.
 import type { Settings } from "@meshwork/runtime";
 import type { Logger } from "@meshwork/telemetry";
@@ -12,6 +14,7 @@ import { type AgentService, AgentSettingsError, durationSetting, servicesFromFil
 import type { agentSettings } from "./agent-settings.ts";
 import { gossipKeysOf, gossipProtocolSettings } from "../gossip/gossip-settings.ts";
 import { GossipSettingsError, startGossip } from "../gossip/start-gossip.ts";
+import { type AgentHttpApi, startAgentHttpApi } from "./agent-http-api.ts";
 import type { RunningGossip } from "../gossip/start-gossip.ts";
 import { RegistryAgent } from "./registry-agent.ts";
 import { type FetchFn, RegistryClient } from "./registry-client.ts";
@@ -22,11 +25,13 @@ export interface RunningAgent {
   readonly agent: RegistryAgent;
   /** This agent's gossip member; undefined when --gossip-port is -1. */
   readonly gossip: RunningGossip | undefined;
+  /** The local HTTP API; undefined when --http-port is -1. */
+  readonly http: AgentHttpApi | undefined;
 }
 
 /** The gossip member's tags (Consul's client agents carry role=node, id, dc; ours say role=client). */
-export function agentGossipTags(node: string): Record<string, string> {
-  return { role: "client", id: node, dc: "dc1" };
+export function agentGossipTags(node: string, datacenter: string): Record<string, string> {
+  return { role: "client", id: node, dc: datacenter };
 }
 
 export interface AgentDeps {
@@ -73,7 +78,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const checkIntervalMs = durationSetting(config.checkInterval, "--check-interval");
   const checkTimeoutMs = config.checkTimeout === undefined ? undefined : durationSetting(config.checkTimeout, "--check-timeout");
   services.push(...servicesFromFlags(config.service ?? [], config.check ?? [], checkIntervalMs, checkTimeoutMs));
-  if (services.length === 0) throw new AgentSettingsError("nothing to register: give --service NAME:PORT (with --check URL) or --service-file FILE");
+  if (services.length === 0 && config.httpPort < 0) {
+    throw new AgentSettingsError("nothing to register: give --service NAME:PORT (with --check URL) or --service-file FILE, or serve the agent API (--http-port) for workloads to register through");
+  }
   const ids = services.map((s) => s.service.id);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
   if (duplicate !== undefined) throw new AgentSettingsError(`service ID "${duplicate}" is both in --service-file and --service: give each its own ID`);
@@ -99,6 +106,21 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     ...(deps.probes === undefined ? {} : { probes: deps.probes }),
   });
   let gossip: RunningGossip | undefined;
+  let leaving = false;
+  let http: AgentHttpApi | undefined;
+  if (config.httpPort >= 0) {
+    http = await startAgentHttpApi({
+      host: config.httpBind,
+      port: config.httpPort,
+      node,
+      address: config.address,
+      datacenter: config.datacenter,
+      agent,
+      gossip: () => gossip?.core,
+      leaving: () => leaving,
+      logger,
+    });
+  }
   if (config.gossipPort >= 0) {
     try {
       gossip = await startGossip({
@@ -106,12 +128,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         bindHost: config.gossipBind ?? config.address,
         port: config.gossipPort,
         advertiseHost: config.address,
-        tags: agentGossipTags(node),
+        tags: agentGossipTags(node, config.datacenter),
         join: config.retryJoin,
         retryIntervalMs: config.retryIntervalMs,
         keys: gossipKeys,
         settings: gossipProtocolSettings(config),
         onEvent: (event) => {
+          http?.observeGossipEvent(event);
           if (event.type.startsWith("member-") && "member" in event) logger.debug(`gossip ${event.type}`, { member: event.member.name, address: event.member.address });
         },
         log: (level, msg, fields) => logger[level](msg, fields),
@@ -122,7 +145,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     }
     const running = gossip;
     // Hooks run in reverse order: the services are deregistered first, then the member leaves.
-    deps.onStop("gossip (graceful leave)", () => running.leave());
+    deps.onStop("gossip (graceful leave)", () => {
+      leaving = true;
+      return running.leave();
+    });
+  }
+  if (http !== undefined) {
+    const api = http;
+    // Closed after the services are deregistered (hooks run in reverse order) and before the leave.
+    deps.onStop("agent http api", () => api.close());
   }
   deps.onStop("registry agent (deregister services)", () => agent.stop());
   await agent.start();
@@ -133,6 +164,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     checks: services.flatMap((s) => s.checks.map((c) => c.checkId)),
     gossipAddress: gossip?.address ?? "",
     gossipEncrypted: gossipKeys.length > 0,
+    httpPort: http?.port ?? -1,
+    datacenter: config.datacenter,
   });
-  return { agent, gossip };
+  return { agent, gossip, http };
 }

@@ -7,6 +7,13 @@ import { GossipSettingsError, checkGossipOptions, readKeyringFile } from "./star
 
 /** Spread into a process's defineSettings({...}). */
 export const gossipSettingDefinitions = {
+  datacenter: {
+    type: "string",
+    default: "dc1",
+    env: "MESHWORK_REGISTRY_DATACENTER",
+    valueName: "NAME",
+    description: "Datacenter of this member (Consul's datacenter): carried in its gossip tags (dc) and shown by /v1/agent/members and /v1/agent/self. Letters, digits, _ and -.",
+  },
   gossipPort: {
     type: "number",
     integer: true,
@@ -45,15 +52,24 @@ export const gossipSettingDefinitions = {
   gossipProbeIntervalMs: {
     type: "number",
     integer: true,
-    default: 1_000,
+    default: 400,
     env: "MESHWORK_REGISTRY_GOSSIP_PROBE_INTERVAL_MS",
-    description: "SWIM protocol period (Consul's gossip_lan.probe_interval); the probe timeout is half of it. Failures are declared after about suspicion-mult probe periods.",
+    description:
+      "SWIM protocol period (Consul's gossip_lan.probe_interval, 1 s there); the probe timeout is half of it. A dead member is declared dead within 5 s at the defaults up to 1,000 members (bench/gossip).",
   },
-  gossipSuspicionMult: { type: "number", integer: true, default: 4, env: "MESHWORK_REGISTRY_GOSSIP_SUSPICION_MULT", description: "Suspicion timeout in probe periods, scaled by log10 of the pool size (Consul's gossip_lan.suspicion_mult)." },
+  gossipSuspicionMult: {
+    type: "number",
+    integer: true,
+    default: 2,
+    env: "MESHWORK_REGISTRY_GOSSIP_SUSPICION_MULT",
+    description:
+      "Minimum suspicion timeout in probe periods, scaled by log10 of the pool size (Consul's gossip_lan.suspicion_mult, 4 there); reached once 2 other members confirm the suspicion, a lone suspicion waits 6 times longer (Lifeguard).",
+  },
 } as const satisfies SettingsSpec;
 
 /** The values of the shared gossip settings (a server's or an agent's settings have them all). */
 export interface GossipConfig {
+  readonly datacenter: string;
   readonly gossipPort: number;
   readonly gossipBind: string | undefined;
   readonly retryJoin: readonly string[];
@@ -70,12 +86,20 @@ export interface GossipConfig {
  * addresses. Throws GossipSettingsError naming the setting and the fix.
  */
 export function gossipKeysOf(config: GossipConfig): string[] {
+  checkDatacenter(config.datacenter);
   const keys = config.gossipKey !== undefined ? [config.gossipKey] : [];
   if (config.gossipKeyringFile !== undefined) keys.push(...readKeyringFile(config.gossipKeyringFile));
   checkGossipOptions(keys, config.retryJoin);
   if (keys.length > 0 && config.gossipPort < 0) throw new GossipSettingsError("--gossip-key / --gossip-keyring-file need gossip on: set --gossip-port (8301 in Consul, 0 picks one)");
   if (config.retryJoin.length > 0 && config.gossipPort < 0) throw new GossipSettingsError("--retry-join needs gossip on: set --gossip-port (8301 in Consul, 0 picks one)");
   return keys;
+}
+
+/** Consul's rule for datacenter names; throws GossipSettingsError naming --datacenter. */
+export function checkDatacenter(datacenter: string): void {
+  if (!/^[A-Za-z0-9_-]+$/.test(datacenter)) {
+    throw new GossipSettingsError(`--datacenter ${JSON.stringify(datacenter)}: use only letters, digits, _ and - (Consul's rule), e.g. dc1 or eu-west-1`);
+  }
 }
 
 /** The core's protocol settings from the flags: probe timeout half the interval, reap after the reconnect timeout. */

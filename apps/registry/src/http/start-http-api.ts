@@ -32,6 +32,15 @@ export interface HttpApi {
 
 export const defaultMaxBodyBytes = 1024 * 1024;
 
+/**
+ * How long an idle keep-alive connection stays open (announced as `Keep-Alive: timeout=120`).
+ * Longer than the clients' own idle timeouts — Go's http.Transport (the Consul API client) keeps
+ * idle connections 90 s, Node's http.Agent without a `timeout` forever — so the server does not
+ * close a connection just as a client sends a request on it (that client then reads ECONNRESET:
+ * node:http's 5 s default did that to the put ×64 benchmark). Consul itself sets no idle timeout.
+ */
+export const keepAliveTimeoutMs = 120_000;
+
 class BodyTooLargeError extends Error {}
 
 function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
@@ -118,6 +127,7 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
       },
     );
   });
+  httpServer.keepAliveTimeout = keepAliveTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(options.port, options.host, () => resolve());

@@ -85,4 +85,37 @@ describe("LeaderTimers", () => {
     expect(timers.criticalServices(state, 99_999)).toEqual([]);
     expect(timers.criticalServices(state, 100_000)).toHaveLength(1);
   });
+  it("reads the catalog in one pass per sweep, not one scan per service", () => {
+    const state = new RegistryState();
+    for (let i = 0; i < 20; i++) {
+      state.apply(i + 1, { op: "catalog-register", node: `node-${i % 3}`, address: "10.0.0.1", service: { id: `svc-${i}-a`, service: `svc-${i}`, address: "10.0.0.1", port: 80, tags: [], meta: {} } }, 0);
+    }
+    state.apply(
+      21,
+      {
+        op: "catalog-register",
+        node: "node-1",
+        address: "10.0.0.1",
+        service: { id: "web-1", service: "web", address: "10.0.0.1", port: 80, tags: [], meta: {} },
+        checks: [{ checkId: "web-ttl", name: "web", serviceId: "web-1", status: "critical", output: "", type: "ttl", ttlMs: 10_000, deregisterCriticalAfterMs: 1_000 }],
+      },
+      0,
+    );
+    const calls = { serviceInstances: 0, serviceInstancesWhere: 0 };
+    const counted = new Proxy(state, {
+      get: (target, key) => {
+        if (key === "serviceInstances" || key === "serviceInstancesWhere") {
+          return (...args: unknown[]) => {
+            calls[key] += 1;
+            return (target[key] as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        return Reflect.get(target, key, target);
+      },
+    });
+    const timers = new LeaderTimers();
+    expect(timers.criticalServices(counted, 0)).toEqual([]);
+    expect(timers.criticalServices(counted, 1_000)).toEqual([{ node: "node-1", serviceId: "web-1", checkId: "web-ttl" }]);
+    expect(calls).toEqual({ serviceInstances: 0, serviceInstancesWhere: 2 });
+  });
 });

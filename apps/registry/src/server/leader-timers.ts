@@ -73,8 +73,10 @@ export class LeaderTimers {
   criticalServices(state: RegistryReads, nowMs: number): readonly CriticalDeregistration[] {
     const seen = new Set<string>();
     const due: CriticalDeregistration[] = [];
-    for (const name of Object.keys(state.services())) {
-      for (const instance of state.serviceInstances(name)) {
+    // One pass over the catalog (serviceInstancesWhere), not one catalog scan per service: with
+    // 1,000 services this sweep took ~0.5 s of the event loop every second (bench/control-plane).
+    for (const instances of state.serviceInstancesWhere(() => true).values()) {
+      for (const instance of instances) {
         for (const check of instance.checks) {
           if (check.deregisterCriticalAfterMs === undefined || check.serviceId !== instance.service.id) continue;
           const key = `${check.node}/${check.checkId}`;

@@ -44,6 +44,11 @@ export interface RegistryNodeOptions {
   readonly heartbeatTick?: number;
   /** Applied entries between local snapshots (then the log is compacted). Default 10,000. */
   readonly snapshotEvery?: number;
+  /**
+   * Entries kept below a local snapshot for followers a little behind (etcd's
+   * SnapshotCatchUpEntries). Default min(5,000, snapshotEvery / 2).
+   */
+  readonly catchUpEntries?: number;
   /** How long a write or read waits for a leader to be elected before NotLeaderError. Default 5,000 ms. */
   readonly leaderWaitMs?: number;
   /** How long a write proposed through the leader may go unanswered before it fails with an unknown outcome. Default 5,000 ms. */
@@ -144,7 +149,7 @@ export class RegistryNode implements RegistryServer {
   /** Whether the messages of `unsaved` already left (a leader's, sent before persisting). */
   private unsavedSent = false;
   /** A local snapshot being built, a few chunks per event-loop turn (see `maybeSnapshot`). */
-  private snapshotting: { readonly index: LogIndex; readonly chunks: Iterator<Uint8Array>; readonly builder: SnapshotBuilder; done: boolean } | null = null;
+  private snapshotting: { readonly index: LogIndex; readonly chunks: Iterator<Uint8Array>; readonly builder: SnapshotBuilder; done: boolean; flushed: "no" | "flushing" | "yes" } | null = null;
   private readonly confChanges = new Map<number, PendingConfChange>();
   private readonly reads = new Map<string, PendingRead>();
   private readonly waiters = new Set<ChangeWaiter>();
@@ -206,6 +211,7 @@ export class RegistryNode implements RegistryServer {
     const storage = DurableStorage.open(options.dataDir, {
       ...(bootstrap !== undefined ? { bootstrap } : {}),
       ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
+      catchUpEntries: options.catchUpEntries ?? Math.min(5000, Math.floor((options.snapshotEvery ?? 10_000) / 2)),
     });
     const log = options.log ?? (() => undefined);
     let transport: GrpcRaftTransport | null = null;
@@ -920,8 +926,23 @@ export class RegistryNode implements RegistryServer {
     const builder = this.storage.beginSnapshot(index, this.raw.status().config);
     if (builder === null) return;
     builder.add(encodeSnapshotEnvelopeHead(Object.fromEntries(this.raftAddresses)));
-    this.snapshotting = { index, chunks: this.current.snapshotChunks(), builder, done: false };
+    this.snapshotting = { index, chunks: this.current.snapshotChunks({ reuseBuffer: true }), builder, done: false, flushed: "no" };
     this.continueSnapshot();
+  }
+
+  /**
+   * A local snapshot that failed to write or sync: no room is not fatal (the log stays
+   * uncompacted; the next applied entry tries again), anything else is.
+   */
+  private abandonSnapshot(job: { readonly builder: SnapshotBuilder }, error: unknown): void {
+    this.snapshotting = null;
+    try {
+      job.builder.abort();
+    } catch {
+      // the temp file is removed at the next compaction
+    }
+    if (!isOutOfSpace(error)) this.fail(error);
+    else this.log("warn", "no space for a snapshot; the log stays uncompacted", { err: error });
   }
 
   private continueSnapshot(): void {
@@ -935,20 +956,27 @@ export class RegistryNode implements RegistryServer {
         else job.builder.add(next.value);
       }
     } catch (error) {
-      // The chunks go to the snapshot's temp file as they come: no room is not fatal (the log
-      // stays uncompacted; the next applied entry tries again), anything else is.
-      this.snapshotting = null;
-      try {
-        job.builder.abort();
-      } catch {
-        // the temp file is removed at the next compaction
-      }
-      if (!isOutOfSpace(error)) this.fail(error);
-      else this.log("warn", "no space for a snapshot; the log stays uncompacted", { err: error });
+      this.abandonSnapshot(job, error);
       return;
     }
     if (!job.done) {
       setImmediate(() => this.continueSnapshot());
+      return;
+    }
+    // The file's bytes go to disk off the event loop (an fdatasync of up to tens of MB on the
+    // main thread stalled every request for its length); then the rest below.
+    if (job.flushed === "flushing") return;
+    if (job.flushed === "no") {
+      job.flushed = "flushing";
+      job.builder.flush((error) => {
+        if (this.snapshotting !== job) return; // aborted meanwhile (stop, or the leader's snapshot)
+        if (error === null) {
+          job.flushed = "yes";
+          this.continueSnapshot();
+          return;
+        }
+        this.abandonSnapshot(job, error);
+      });
       return;
     }
     // The file is written (and the WAL compacted) between Readies: never under an fdatasync in

@@ -11,8 +11,12 @@ export interface ReplicatedState extends RegistryReads {
   markApplied(index: number): void;
   /** The whole state as bytes, for a Raft snapshot. */
   snapshot(): Uint8Array;
-  /** The bytes of `snapshot()` in chunks, the state captured at this call (the chunks may be taken later, while entries are applied). */
-  snapshotChunks(): Iterator<Uint8Array>;
+  /**
+   * The bytes of `snapshot()` in chunks, the state captured at this call (the chunks may be taken
+   * later, while entries are applied). With `reuseBuffer`, every chunk is a view into one buffer
+   * that the next chunk overwrites: the caller consumes each before taking the next.
+   */
+  snapshotChunks(options?: { readonly reuseBuffer?: boolean }): Iterator<Uint8Array>;
 }
 
 /** How the node makes states: an empty one, or one restored from `snapshot()` bytes. */

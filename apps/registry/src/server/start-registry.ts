@@ -134,6 +134,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const http = await startHttpApi(countWrites(node, metrics), {
     host: config.bind,
     port: config.httpPort,
+    datacenter: config.datacenter,
     agent: { address: advertiseHost },
     ...(config.gossipPort >= 0
       ? {
@@ -170,7 +171,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         port: config.gossipPort,
         advertiseHost,
         // Consul's server tags (role, id, port of Raft): `meshctl registry join --id` finds the Raft address here.
-        tags: { role: "server", id: config.nodeId, raft_addr: `${advertiseHost}:${node.raftPort}`, http_addr: `${advertiseHost}:${http.port}`, dc: "dc1" },
+        tags: { role: "server", id: config.nodeId, raft_addr: `${advertiseHost}:${node.raftPort}`, http_addr: `${advertiseHost}:${http.port}`, dc: config.datacenter },
         join: config.retryJoin,
         retryIntervalMs: config.retryIntervalMs,
         keys: gossipKeys,
@@ -197,7 +198,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const log = (level: "debug" | "warn", msg: string, fields: Record<string, unknown>): void => logger[level](msg, fields);
   let dnsPort = -1;
   if (config.dnsPort >= 0) {
-    const dns = await startDnsServer(node, { host: config.bind, port: config.dnsPort, domain: config.dnsDomain, log });
+    const dns = await startDnsServer(node, { host: config.bind, port: config.dnsPort, domain: config.dnsDomain, datacenter: config.datacenter, log });
     dnsPort = dns.port;
     deps.onStop("dns", () => dns.close());
   }

@@ -31,10 +31,46 @@ export function encodeEntry(entry: RegistryEntry): Uint8Array {
   const checked = parseEntry(entry);
   // "nowMs" right after "v" (see restampEntry); "origin" last.
   const json = checked.origin === undefined ? { v: VERSION, nowMs: checked.nowMs, command: checked.command } : { v: VERSION, nowMs: checked.nowMs, command: checked.command, origin: checked.origin };
-  return encoder.encode(JSON.stringify(json));
+  return encodeText(JSON.stringify(json));
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * Entries stay in the leader's Raft log until the next compaction (10,000 of them by default):
+ * carved from shared 64 KiB slabs they cost no ArrayBuffer of their own (its object and backing
+ * store bookkeeping, ~200 B per entry beside the bytes). A slab is freed once every entry in it
+ * is (the log is compacted in order). Larger entries get their own buffer.
+ */
+const slabBytes = 64 * 1024;
+let slab = new Uint8Array(slabBytes);
+let slabAt = 0;
+
+/** `n` bytes (zeroed, owned by the caller) from the current slab. */
+function allocate(n: number): Uint8Array {
+  if (n > slabBytes / 16) return new Uint8Array(n);
+  if (slabAt + n > slabBytes) {
+    slab = new Uint8Array(slabBytes);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + n);
+  slabAt += n;
+  return out;
+}
+
+/** `encoder.encode(text)`, its bytes carved from a slab when small. */
+function encodeText(text: string): Uint8Array {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  if (text.length * 3 > slabBytes / 16) return encoder.encode(text);
+  if (slabAt + text.length * 3 > slabBytes) {
+    slab = new Uint8Array(slabBytes);
+    slabAt = 0;
+  }
+  const { written } = encoder.encodeInto(text, slab.subarray(slabAt));
+  const out = slab.subarray(slabAt, slabAt + written);
+  slabAt += written;
+  return out;
+}
 const STAMP_PREFIX = encoder.encode(`{"v":${VERSION},"nowMs":`);
 
 /**
@@ -51,7 +87,7 @@ export function restampEntry(bytes: Uint8Array, nowMs: number): Uint8Array {
   while (end < bytes.length && (bytes[end] as number) >= 0x30 && (bytes[end] as number) <= 0x39) end++;
   if (end === start || bytes[end] !== 0x2c) return bytes;
   const digits = encoder.encode(String(nowMs));
-  const out = new Uint8Array(bytes.length - (end - start) + digits.length);
+  const out = allocate(bytes.length - (end - start) + digits.length);
   out.set(bytes.subarray(0, start), 0);
   out.set(digits, start);
   out.set(bytes.subarray(end), start + digits.length);

@@ -137,7 +137,7 @@ describe("RegistryState", () => {
     for (let k = 1; k <= 25; k++) state.apply(k, { op: "kv-set", key: `k/${String(k).padStart(2, "0")}`, value: value(`v${k}`) }, 1000);
     state.apply(26, { op: "session-create", id: "s1", name: "", node: "n", ttlMs: 0, lockDelayMs: 0, behavior: "release", checks: [] }, 1000);
     const expected = new TextDecoder().decode(state.snapshot());
-    const chunks = state.snapshotChunks(4);
+    const chunks = state.snapshotChunks({ kvPerChunk: 4 });
     state.apply(27, { op: "kv-set", key: "k/01", value: value("changed") }, 2000);
     state.apply(28, { op: "kv-delete", key: "k/02" }, 2000);
     state.apply(29, { op: "kv-set", key: "k/99", value: value("new") }, 2000);
@@ -150,6 +150,19 @@ describe("RegistryState", () => {
     expect(restored.kvGet("k/99")).toBeUndefined();
     // An empty state too.
     expect([...new RegistryState().snapshotChunks()].map((c) => new TextDecoder().decode(c)).join("")).toBe(new TextDecoder().decode(new RegistryState().snapshot()));
+  });
+
+  it("snapshotChunks({ reuseBuffer }) gives the same bytes, each chunk a view of one buffer", () => {
+    const state = new RegistryState();
+    for (let k = 1; k <= 30; k++) state.apply(k, { op: "kv-set", key: `k/${String(k).padStart(2, "0")}`, value: text(`v${k}`.repeat(k)) }, 1000);
+    const views: Uint8Array[] = [];
+    const parts: string[] = [];
+    for (const chunk of state.snapshotChunks({ kvPerChunk: 4, reuseBuffer: true })) {
+      views.push(chunk);
+      parts.push(new TextDecoder().decode(chunk));
+    }
+    expect(parts.join("")).toBe(new TextDecoder().decode(state.snapshot()));
+    expect(new Set(views.map((view) => view.buffer)).size).toBe(1);
   });
 
   it("refuses a txn of more than 64 operations and changes nothing", () => {

@@ -642,9 +642,12 @@ export class RegistryState implements RegistryReads {
    * when this is called (the KV entries by reference: they are never changed in place, only
    * replaced), so the chunks may be taken later, over several event-loop turns, while newer
    * entries are applied: they still describe the state at this call. The whole state is never
-   * held as one string or buffer.
+   * held as one string or buffer. With `reuseBuffer` every chunk is encoded into the same buffer
+   * (a view of it, overwritten by the next chunk: consume each before taking the next), so a
+   * snapshot of 100k keys does not malloc ~45 MB of short-lived chunks (which glibc keeps in the
+   * process's RSS once freed between longer-lived allocations).
    */
-  snapshotChunks(kvPerChunk = 1000): IterableIterator<Uint8Array> {
+  snapshotChunks({ kvPerChunk = 1000, reuseBuffer = false }: { readonly kvPerChunk?: number; readonly reuseBuffer?: boolean } = {}): IterableIterator<Uint8Array> {
     const byKey = <T>(map: Map<string, T>): [string, T][] => [...map.entries()].sort(([a], [b]) => compare(a, b));
     const services: (StoredService & { node: string })[] = [];
     for (const [node, map] of byKey(this.servicesByNode)) for (const [, service] of byKey(map)) services.push({ node, ...service });
@@ -667,14 +670,21 @@ export class RegistryState implements RegistryReads {
     // kvOrder is already sorted.
     const kv = this.kvList("");
     const encoder = new TextEncoder();
+    let scratch = new Uint8Array(reuseBuffer ? 256 * 1024 : 0);
+    const encode = (text: string): Uint8Array => {
+      if (!reuseBuffer) return encoder.encode(text);
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+      return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+    };
     function* chunks(): Generator<Uint8Array> {
-      yield encoder.encode(`${head.slice(0, -1)},"kv":[`);
+      yield encode(`${head.slice(0, -1)},"kv":[`);
       for (let from = 0; from < kv.length; from += kvPerChunk) {
         const parts: string[] = [];
         for (const e of kv.slice(from, from + kvPerChunk)) parts.push(JSON.stringify([e.key, base64Of(e), e.flags, e.createIndex, e.modifyIndex, e.lockIndex, e.session ?? null]));
-        yield encoder.encode(from === 0 ? parts.join(",") : `,${parts.join(",")}`);
+        yield encode(from === 0 ? parts.join(",") : `,${parts.join(",")}`);
       }
-      yield encoder.encode(tail);
+      yield encode(tail);
     }
     return chunks();
   }
@@ -759,20 +769,32 @@ function sameEntry(a: KvEntry, b: KvEntry): boolean {
 class StoredKvEntry implements KvEntry {
   readonly key: string;
   private readonly latin1: string;
-  readonly flags: number;
   readonly createIndex: number;
   readonly modifyIndex: number;
-  readonly lockIndex: number;
-  readonly session: string | undefined;
+  /**
+   * Flags, lock index and session, only when one of them is set (most keys are plain: 5 fields
+   * instead of 7 save 16 bytes per key, 1.6 MB per 100k keys).
+   */
+  private readonly lock: { readonly flags: number; readonly lockIndex: number; readonly session: string | undefined } | undefined;
 
   constructor(key: string, valueBase64: string, flags: number, createIndex: number, modifyIndex: number, lockIndex: number, session: string | undefined, latin1?: string) {
     this.key = key;
     this.latin1 = latin1 ?? base64ToLatin1(valueBase64);
-    this.flags = flags;
     this.createIndex = createIndex;
     this.modifyIndex = modifyIndex;
-    this.lockIndex = lockIndex;
-    this.session = session;
+    this.lock = flags === 0 && lockIndex === 0 && session === undefined ? undefined : { flags, lockIndex, session };
+  }
+
+  get flags(): number {
+    return this.lock?.flags ?? 0;
+  }
+
+  get lockIndex(): number {
+    return this.lock?.lockIndex ?? 0;
+  }
+
+  get session(): string | undefined {
+    return this.lock?.session;
   }
 
   get valueBase64(): string {

@@ -174,6 +174,25 @@ describe("DurableStorage", () => {
     reopened.close();
   });
 
+  it("keeps catchUpEntries below a local snapshot in memory; after a restart the log starts after the snapshot", () => {
+    const dir = tempDir();
+    const storage = DurableStorage.open(dir, { segmentBytes: 300, catchUpEntries: 10 });
+    for (let i = 1; i <= 40; i++) storage.save({ entries: [entry(i, 1)], hardState: hs(1, i), mustSync: true });
+    expect(storage.createSnapshotAndCompact(logIndex(30), conf, new TextEncoder().encode("state@30"))).toBe(true);
+    expect(storage.snapshot().metadata.index).toBe(30);
+    expect(storage.firstIndex()).toBe(21);
+    expect(storage.term(logIndex(20))).toBe(1);
+    expect(storage.entries(logIndex(21), logIndex(41), Infinity).map((e) => e.index)).toEqual(Array.from({ length: 20 }, (_, k) => 21 + k));
+    // The same index again is refused.
+    expect(storage.createSnapshotAndCompact(logIndex(30), conf, new Uint8Array(0))).toBe(false);
+    storage.close();
+    const reopened = DurableStorage.open(dir, { segmentBytes: 300, catchUpEntries: 10 });
+    expect(reopened.firstIndex()).toBe(31);
+    expect(reopened.lastIndex()).toBe(40);
+    expect(new TextDecoder().decode(reopened.snapshot().data)).toBe("state@30");
+    reopened.close();
+  });
+
   it("replaces the whole log by a snapshot from the leader and keeps its hard state", () => {
     const dir = tempDir();
     const storage = DurableStorage.open(dir);

@@ -13,6 +13,14 @@ import { nodeWalFs } from "./wal-fs.ts";
 export interface DurableStorageOptions extends WalOptions {
   /** Founds a new cluster with these members when the directory holds no log yet (`bootstrapCluster`). */
   readonly bootstrap?: ConfState;
+  /**
+   * Entries kept in memory below a new local snapshot (etcd's SnapshotCatchUpEntries; default 0:
+   * the log is compacted up to the snapshot). A follower a little behind at the snapshot then gets
+   * entries, not the whole state (which the leader reads from the snapshot file — tens of MB at
+   * 100k keys — and may send for nothing if the follower catches up meanwhile). The WAL still
+   * drops every segment the snapshot covers, so after a restart the log starts after the snapshot.
+   */
+  readonly catchUpEntries?: number;
 }
 
 /** The part of a `Ready` that is persisted. */
@@ -41,6 +49,12 @@ function withoutData(snap: Snapshot): Snapshot {
 /** Adds a snapshot's state-machine bytes in chunks; `finish` writes it and compacts the log (see `DurableStorage.beginSnapshot`). */
 export interface SnapshotBuilder {
   add(chunk: Uint8Array): void;
+  /**
+   * Once every chunk is added: makes the file's bytes durable off the event loop (saves may go on
+   * meanwhile), so that `finish` has only a rename and the WAL marker left. Optional: `finish`
+   * syncs what was not flushed. `done` gets the disk's error, if any (then `abort`).
+   */
+  flush(done: (error: Error | null) => void): void;
   /** Drops an unfinished snapshot (its temp file). */
   abort(): void;
   /** False if the snapshot is no longer above the stored one (a leader's snapshot came meanwhile). */
@@ -281,6 +295,7 @@ export class DurableStorage implements Storage {
     const writer = new SnapshotFileWriter({ index, term: entryTerm, confState }, { fs: this.options.fs ?? nodeWalFs, dir: this.dir });
     return {
       add: (chunk) => writer.add(chunk),
+      flush: (done) => writer.flush(done),
       get dataBytes() {
         return writer.dataBytes;
       },
@@ -297,7 +312,8 @@ export class DurableStorage implements Storage {
         ]);
         this.wal.sync();
         mustAccept(this.memory.createSnapshot(index, confState, noData), `a snapshot at ${index}`);
-        mustAccept(this.memory.compact(index), `compaction up to ${index}`);
+        const compactTo = (index - (this.options.catchUpEntries ?? 0)) as LogIndex;
+        if (compactTo >= this.memory.firstIndex()) mustAccept(this.memory.compact(compactTo), `compaction up to ${compactTo}`);
         this.removeCovered(index);
         this.rollIfFull();
         return true;

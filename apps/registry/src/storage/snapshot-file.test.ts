@@ -49,6 +49,38 @@ describe("snapshot files", () => {
     expect(fs.readdirSync(dir)).toEqual([snapshotFileName(term(2), logIndex(9))]);
   });
 
+  it("flush syncs the streamed file off the event loop, so finish only renames it; a chunk added after flush is synced by finish", async () => {
+    const dir = tempDir();
+    const calls: string[] = [];
+    const counting: WalFs = {
+      ...nodeWalFs,
+      fsyncSync: (fd) => {
+        calls.push("fsyncSync");
+        nodeWalFs.fsyncSync(fd);
+      },
+      fdatasync: (fd, done) => {
+        calls.push("fdatasync");
+        (nodeWalFs.fdatasync as NonNullable<WalFs["fdatasync"]>)(fd, done);
+      },
+    };
+    const metadata = snapshotAt(11).metadata;
+    const writer = new SnapshotFileWriter(metadata, { fs: counting, dir });
+    writer.add(new Uint8Array(50_000).fill(5));
+    await new Promise<void>((resolve, reject) => writer.flush((error) => (error === null ? resolve() : reject(error))));
+    writer.finish(counting, dir);
+    expect(calls).toEqual(["fdatasync"]);
+    expect(readSnapshotFile(nodeWalFs, dir, term(2), logIndex(11)).data).toEqual(new Uint8Array(50_000).fill(5));
+
+    calls.length = 0;
+    const later = new SnapshotFileWriter(snapshotAt(12).metadata, { fs: counting, dir });
+    later.add(new Uint8Array([1]));
+    await new Promise<void>((resolve, reject) => later.flush((error) => (error === null ? resolve() : reject(error))));
+    later.add(new Uint8Array([2]));
+    later.finish(counting, dir);
+    expect(calls).toEqual(["fdatasync", "fsyncSync"]);
+    expect(readSnapshotFile(nodeWalFs, dir, term(2), logIndex(12)).data).toEqual(new Uint8Array([1, 2]));
+  });
+
   it("buffer chunks when the file system cannot write at a position, and abort removes a streamed temp file", () => {
     const dir = tempDir();
     const { writeAtSync: _omitted, ...withoutPositional } = nodeWalFs;

@@ -22,7 +22,7 @@ export function snapshotFileName(term: Term, index: LogIndex): string {
  * at a position (`writeAtSync`), each chunk goes to the temp file as it is added and only the
  * header (with the CRC) is written at `finish`: the process never holds the whole snapshot (tens
  * of MB at 100k keys, which glibc would keep in the RSS after it is freed). Otherwise the chunks
- * are kept by reference until `finish`. `abort` drops an unfinished one.
+ * are copied until `finish`. `abort` drops an unfinished one.
  */
 export class SnapshotFileWriter {
   private readonly metadata: Snapshot["metadata"];
@@ -32,6 +32,8 @@ export class SnapshotFileWriter {
   private bytes = 0;
   /** The temp file being streamed to (sink given and positional writes available). */
   private stream: { readonly fs: WalFs; readonly dir: string; readonly temp: string; fd: number | null } | null = null;
+  /** `flush` made the temp file durable (header included) and nothing was added since. */
+  private flushed = false;
 
   constructor(metadata: Snapshot["metadata"], sink?: { readonly fs: WalFs; readonly dir: string }) {
     this.metadata = metadata;
@@ -64,14 +66,16 @@ export class SnapshotFileWriter {
     return header;
   }
 
-  /** Appends the next slice of the state-machine bytes (written at once when streaming, else kept by reference until `finish`). */
+  /** Appends the next slice of the state-machine bytes (written at once when streaming, else copied until `finish`); `chunk` may be reused afterwards. */
   add(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.crc = crc32c(chunk, 0, chunk.length, this.crc);
     this.bytes += chunk.length;
+    this.flushed = false;
     const stream = this.stream;
     if (stream === null) {
-      this.chunks.push(chunk);
+      // A copy: the caller may reuse its buffer for the next chunk (see ReplicatedState.snapshotChunks).
+      this.chunks.push(chunk.slice());
       return;
     }
     if (stream.fd === null) throw new Error(`snapshot ${stream.temp} was aborted`);
@@ -96,6 +100,39 @@ export class SnapshotFileWriter {
     }
   }
 
+  /**
+   * Makes the streamed temp file durable (its header written, then an fdatasync off the event
+   * loop) before `finish`, which then only renames it: the node keeps serving while tens of MB
+   * reach the disk. `done` runs once it is durable, or with the error (then `abort`). Without a
+   * streamed file or an asynchronous fdatasync, `done(null)` comes at once and `finish` syncs.
+   */
+  flush(done: (error: Error | null) => void): void {
+    const stream = this.stream;
+    const fdatasync = stream?.fs.fdatasync;
+    if (stream === null || stream.fd === null || fdatasync === undefined) {
+      queueMicrotask(() => done(null));
+      return;
+    }
+    try {
+      this.writeHeader(stream.fs, stream.fd);
+    } catch (error) {
+      queueMicrotask(() => done(error instanceof Error ? error : new Error(String(error))));
+      return;
+    }
+    const bytes = this.bytes;
+    fdatasync.call(stream.fs, stream.fd, (error) => {
+      // Chunks added meanwhile (not done by the registry) leave it unflushed: finish syncs.
+      if (error === null && this.bytes === bytes) this.flushed = true;
+      done(error);
+    });
+  }
+
+  private writeHeader(fs: WalFs, fd: number): void {
+    const header = this.header(this.crc);
+    const writeAt = fs.writeAtSync as NonNullable<WalFs["writeAtSync"]>;
+    for (let done = 0; done < header.length; ) done += writeAt(fd, header.subarray(done), done);
+  }
+
   /** Writes the file into `dir`; a crash leaves either no file or the whole one. */
   finish(fs: WalFs, dir: string): void {
     const name = snapshotFileName(this.metadata.term, this.metadata.index);
@@ -104,10 +141,10 @@ export class SnapshotFileWriter {
       if (stream.fd === null) throw new Error(`snapshot ${stream.temp} was aborted`);
       const fd = stream.fd;
       try {
-        const header = this.header(this.crc);
-        const writeAt = stream.fs.writeAtSync as NonNullable<WalFs["writeAtSync"]>;
-        for (let done = 0; done < header.length; ) done += writeAt(fd, header.subarray(done), done);
-        stream.fs.fsyncSync(fd);
+        if (!this.flushed) {
+          this.writeHeader(stream.fs, fd);
+          stream.fs.fsyncSync(fd);
+        }
       } catch (error) {
         this.abort();
         throw error;

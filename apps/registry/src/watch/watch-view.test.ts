@@ -50,4 +50,25 @@ describe("watchView", () => {
     state.apply(6, service("n3", "api-3", "api"), 0);
     expect(view.index(state)).toBe(5);
   });
+
+  it("catalog with the empty prefix: every service, the catalog's index, without a services() scan per index", () => {
+    const state = new RegistryState();
+    const view = watchView("catalog", "");
+    expect(view.snapshot(state)).toEqual({ index: 1, kvEntries: [], serviceInstances: [], keepalive: false });
+    state.apply(1, service("n2", "web-1", "web"), 0);
+    state.apply(2, service("n1", "api-1", "api"), 0);
+    state.apply(3, set("a/1"), 0);
+    expect(view.index(state)).toBe(2);
+    let scans = 0;
+    const counted = new Proxy(state, { get: (target, key) => (key === "services" ? () => (scans++, target.services()) : Reflect.get(target, key, target)) });
+    expect(view.index(counted)).toBe(2);
+    expect(view.snapshot(counted).serviceInstances.map((i) => [i.serviceName, i.serviceId])).toEqual([
+      ["api", "api-1"],
+      ["web", "web-1"],
+    ]);
+    expect(scans).toBe(0);
+    state.apply(4, { op: "catalog-deregister", node: "n2", serviceId: "web-1" }, 0);
+    expect(view.index(state)).toBe(4);
+    expect(view.snapshot(state).serviceInstances.map((i) => i.serviceId)).toEqual(["api-1"]);
+  });
 });

@@ -34,6 +34,19 @@ export function watchView(kind: WatchKind, prefix: string): WatchView {
       snapshot: (state) => ({ index: Math.max(1, state.kvIndex(prefix)), kvEntries: state.kvList(prefix).map(kvEntry), serviceInstances: [], keepalive: false }),
     };
   }
+  if (prefix === "") {
+    // The whole catalog: no name filter, and the index is the catalog's (no services() scan on
+    // every applied entry, for every waiting watch).
+    return {
+      index: (state) => state.catalogIndex(),
+      snapshot: (state) => ({
+        index: Math.max(1, state.catalogIndex()),
+        kvEntries: [],
+        serviceInstances: [...state.serviceInstancesWhere(() => true).values()].flatMap((list) => list.map(serviceInstance)),
+        keepalive: false,
+      }),
+    };
+  }
   const seen = new Set<string>();
   const names = (state: RegistryReads): string[] => {
     for (const name of Object.keys(state.services())) if (name.startsWith(prefix)) seen.add(name);

@@ -6,7 +6,8 @@ import { loadResources, type MeshResource } from "@meshwork/config";
 import { compileAuthorization } from "@meshwork/proxy-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizeRequest, type AuthorizeOutcome } from "./authorize-request.ts";
-import { parseMeshConfig, type ExtAuthzHttpProvider } from "./parse-mesh-config.ts";
+import type { ExtAuthzHttpProvider } from "./mesh-authz-config.ts";
+import { parseMeshConfig } from "./parse-mesh-config.ts";
 
 let server: Server;
 let providers: Map<string, ExtAuthzHttpProvider>;

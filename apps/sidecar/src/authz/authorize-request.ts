@@ -20,7 +20,7 @@ import {
 } from "@meshwork/proxy-core";
 import { httpToGrpcStatus } from "../http2/grpc-status.ts";
 import { checkExternal, type CheckExternalOptions, type ExternalCheckRequest, type HeaderList } from "./check-external.ts";
-import type { ExtAuthzHttpProvider } from "./parse-mesh-config.ts";
+import type { ExtAuthzHttpProvider } from "./mesh-authz-config.ts";
 
 export type AuthorizeOutcome =
   | {

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkExternal, matchesAny } from "./check-external.ts";
-import type { ExtAuthzHttpProvider } from "./parse-mesh-config.ts";
+import type { ExtAuthzHttpProvider } from "./mesh-authz-config.ts";
 
 interface Seen {
   method: string;

@@ -5,7 +5,7 @@
 // (unreachable, timeout, 5xx) denies with statusOnError unless failOpen.
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { externalAuthzDeniedFlag } from "@meshwork/proxy-core";
-import type { ExtAuthzHttpProvider, HeaderNamePatterns } from "./parse-mesh-config.ts";
+import type { ExtAuthzHttpProvider, HeaderNamePatterns } from "./mesh-authz-config.ts";
 
 /** What the check needs of the original request. Header names in lower case; repeated headers joined with ",". */
 export interface ExternalCheckRequest {

@@ -1,7 +1,8 @@
 // parseMeshConfig on Istio's documented MeshConfig for external authorization
 // (https://istio.io/latest/docs/tasks/security/authorization/authz-custom/) and on mistakes.
 import { describe, expect, it } from "vitest";
-import { defaultMeshAuthzConfig, parseMeshConfig } from "./parse-mesh-config.ts";
+import { defaultMeshAuthzConfig } from "./mesh-authz-config.ts";
+import { parseMeshConfig } from "./parse-mesh-config.ts";
 
 const istioExample = `
 mesh: |-

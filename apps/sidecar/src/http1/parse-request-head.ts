@@ -37,6 +37,8 @@ export interface RequestHead {
   readonly hasTraceHeaders: boolean;
   /** Whether a header the proxy consumes is present (`x-envoy-upstream-rq-timeout-ms` and friends); they are not forwarded. */
   readonly hasProxyControlHeaders: boolean;
+  /** Byte ranges `[start0, end0, ...]` of the metadata-exchange lines (`x-envoy-peer-metadata*`), never forwarded; absent when there are none. */
+  readonly peerMetadataCut?: readonly number[];
   /** The headers as a record, built on first use by headerRecord() and kept for the rest of the request. */
   headerMap: Record<string, string> | undefined;
   /** Offset of the first header line (just after the request line's CRLF). */
@@ -102,6 +104,7 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
   let hasHopByHop = false;
   let hasTraceHeaders = false;
   let hasProxyControlHeaders = false;
+  let peerMetadataCut: number[] | undefined;
   let pos = lineEnd < 0 ? text.length : lineEnd + 2;
   while (pos < text.length) {
     let next = text.indexOf("\r\n", pos);
@@ -166,6 +169,11 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
       case "x-envoy-retry-on":
       case "x-envoy-max-retries":
         hasProxyControlHeaders = true;
+        break;
+      case "x-envoy-peer-metadata":
+      case "x-envoy-peer-metadata-id":
+        // Cut out of the raw head when it is forwarded (the common case between sidecars, so no full rebuild).
+        (peerMetadataCut ??= []).push(pos, next + 2);
         break;
     }
     pos = next + 2;
@@ -236,6 +244,7 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
     hasHopByHop,
     hasTraceHeaders,
     hasProxyControlHeaders,
+    ...(peerMetadataCut !== undefined ? { peerMetadataCut } : {}),
     headerMap: undefined,
     headersStart: lineEnd < 0 ? end - 2 : lineEnd + 2,
     headBytes: end,

@@ -19,7 +19,7 @@ export interface ResponseHead {
   readonly contentLength: number;
   /** Whether the upstream connection may carry another request after this response. */
   readonly reusable: boolean;
-  /** Byte ranges `[start0, end0, start1, end1, ...]` of hop-by-hop header lines (Connection, Keep-Alive, Proxy-Connection) not to forward. */
+  /** Byte ranges `[start0, end0, start1, end1, ...]` of header lines not to forward: hop-by-hop (Connection, Keep-Alive, Proxy-Connection) and the peer's metadata exchange. */
   readonly hopByHop: readonly number[];
   readonly headBytes: number;
 }
@@ -79,6 +79,9 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
       transferEncoding = transferEncoding === undefined ? value.toLowerCase() : `${transferEncoding},${value.toLowerCase()}`;
     } else if (name === "connection" || name === "keep-alive" || name === "proxy-connection") {
       if (name === "connection") connection = connection === "" ? value.toLowerCase() : `${connection},${value.toLowerCase()}`;
+      hopByHop.push(pos, next + 2);
+    } else if (name === "x-envoy-peer-metadata" || name === "x-envoy-peer-metadata-id") {
+      // The server sidecar's metadata exchange: for this proxy's telemetry, not for the app.
       hopByHop.push(pos, next + 2);
     }
     pos = next + 2;

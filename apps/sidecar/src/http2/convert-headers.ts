@@ -3,12 +3,16 @@
 // operations applied), and the response headers and trailers sent back to an HTTP/2 client.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import type { HeaderOps } from "@meshwork/proxy-core";
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from "../proxy/peer-metadata.ts";
 import { TRACE_HEADER_NAMES } from "../telemetry/trace-context.ts";
 
 /** Fields HTTP/2 forbids (RFC 9113 §8.2.2) or that describe one HTTP/1.1 connection. */
 const connectionSpecific = new Set(["connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade", "te", "host", "http2-settings"]);
 
 const traceHeaders = new Set(TRACE_HEADER_NAMES);
+
+/** Istio's metadata exchange: between sidecars only, never forwarded to an app (a client sidecar replaces them with its own). */
+const peerMetadata = new Set([PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER]);
 
 export interface UpstreamRequestParts {
   readonly method: string;
@@ -20,6 +24,8 @@ export interface UpstreamRequestParts {
   readonly extraLines: string;
   /** x-envoy-expected-rq-timeout-ms value, when the route has a timeout. */
   readonly expectedTimeoutMs: number | undefined;
+  /** This sidecar's metadata-exchange lines (outbound). */
+  readonly metadataLines?: string | undefined;
 }
 
 /**
@@ -33,7 +39,7 @@ export function upstreamRequestHeaders(received: IncomingHttpHeaders, parts: Ups
   const replaceTrace = parts.extraLines !== "";
   for (const name in received) {
     if (name.charCodeAt(0) === 58 /* ":" */) continue;
-    if (replaceTrace && traceHeaders.has(name)) continue;
+    if ((replaceTrace && traceHeaders.has(name)) || peerMetadata.has(name)) continue;
     if (connectionSpecific.has(name)) {
       if (name === "te" && http2 && received.te === "trailers") out.te = "trailers";
       continue;
@@ -41,6 +47,7 @@ export function upstreamRequestHeaders(received: IncomingHttpHeaders, parts: Ups
     out[name] = received[name];
   }
   if (parts.extraLines !== "") addLines(out, parts.extraLines);
+  if (parts.metadataLines !== undefined) addLines(out, parts.metadataLines);
   if (parts.expectedTimeoutMs !== undefined) out["x-envoy-expected-rq-timeout-ms"] = String(parts.expectedTimeoutMs);
   if (parts.ops.length > 0) applyHeaderOpsTo(out, parts.ops);
   return out;
@@ -50,7 +57,7 @@ export function upstreamRequestHeaders(received: IncomingHttpHeaders, parts: Ups
 export function downstreamResponseHeaders(status: number, received: IncomingHttpHeaders, ops: readonly HeaderOps[], serviceTimeMs: number): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ":status": status };
   for (const name in received) {
-    if (name.charCodeAt(0) === 58 || connectionSpecific.has(name)) continue;
+    if (name.charCodeAt(0) === 58 || connectionSpecific.has(name) || peerMetadata.has(name)) continue;
     out[name] = received[name];
   }
   if (ops.length > 0) applyHeaderOpsTo(out, ops);

@@ -245,6 +245,7 @@ export class Http2Exchange implements AttemptHandler {
         authority: d.authority ?? this.head.authority,
         ops: d.requestHeaders,
         extraLines: this.env.extraRequestHeaders(this.head, this.record),
+        metadataLines: this.env.requestMetadataLines,
         expectedTimeoutMs: d.timeoutMs !== undefined ? (d.perTryTimeoutMs ?? d.timeoutMs) : undefined,
       },
       http2,

@@ -4,7 +4,7 @@
 // with the other types held into a ProxyConfig, and a set that does not assemble is NACKed (the
 // proxy keeps serving the last good config). Responses of one push arrive back to back, so the
 // assembled config is applied once per turn of the event loop, not once per type.
-import { DiscoveryClient, type DiscoveryClientEvent } from "@meshwork/protocol";
+import { DiscoveryClient, type DiscoveryClientEvent, type DiscoveryRequest, type DiscoveryTls } from "@meshwork/protocol";
 import { assembleProxyConfig, pushOrder, type AssembledProxyConfig, type NamedResource, type ProxyConfig, type ProxyNode, type ProxyResources, type ResourceType } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 
@@ -14,6 +14,8 @@ export const proxyVersion = "meshwork-sidecar/0.1.0";
 export interface ManagedConfigOptions {
   /** `host:port` of the control-plane replicas. */
   readonly addresses: readonly string[];
+  /** Mutual TLS material, read at every (re)connect (discovery-tls.ts); plain text without. */
+  readonly tls?: () => DiscoveryTls;
   readonly node: ProxyNode;
   readonly domainSuffix: string;
   readonly logger: Logger;
@@ -24,6 +26,8 @@ export interface ManagedConfigOptions {
 }
 
 export interface ManagedConfig {
+  /** Sends a report (traffic, SVID) on the open discovery stream; false when none is open. */
+  report(report: NonNullable<DiscoveryRequest["report"]>): boolean;
   close(): void;
 }
 
@@ -125,11 +129,13 @@ export function startManagedConfig(options: ManagedConfigOptions): ManagedConfig
   const client = new DiscoveryClient({
     addresses: [...options.addresses.slice(offset), ...options.addresses.slice(0, offset)],
     node: options.node,
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
     apply,
     onEvent: log,
   });
   client.start();
   return {
+    report: (report) => client.report(report),
     close: () => client.close(),
   };
 }

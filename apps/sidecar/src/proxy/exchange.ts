@@ -14,7 +14,8 @@ import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-c
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
 import { sendMirror } from "./send-mirror.ts";
-import type { Decision, ForwardDecision } from "./route-request.ts";
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from "./peer-metadata.ts";
+import { headerRecord, type Decision, type ForwardDecision } from "./route-request.ts";
 
 /** What an exchange needs from the downstream connection it serves. */
 export interface Downstream {
@@ -61,6 +62,10 @@ export interface ExchangeEnvironment {
   extraRequestHeaders(head: RequestHead, record: ExchangeRecord): string;
   /** Called once when a request ends (forwarded or answered locally), for metrics and access logs. */
   finished(head: RequestHead, record: ExchangeRecord, decision: Decision): void;
+  /** Outbound: this sidecar's metadata-exchange lines (`x-envoy-peer-metadata-id`, `x-envoy-peer-metadata`), added to every upstream request. */
+  readonly requestMetadataLines?: string | undefined;
+  /** Inbound: the same lines, added to the response of a request that carried the peer's (Istio answers a metadata exchange only to a peer that started one). */
+  readonly responseMetadataLines?: string | undefined;
 }
 
 /** Request bodies up to this size are kept so a failed try can be replayed (Envoy's per-request buffer limit). */
@@ -277,16 +282,25 @@ export class Exchange implements UpstreamHandler {
     const head = this.head;
     const d = this.decision;
     const extra = this.env.extraRequestHeaders(head, this.record);
-    const timeout = d.timeoutMs !== undefined ? `x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n` : "";
+    const timeout = (d.timeoutMs !== undefined ? `x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n` : "") + (this.env.requestMetadataLines ?? "");
     const line = `${head.method} ${d.target ?? head.target} HTTP/1.1\r\n`;
     const replacesTrace = head.hasTraceHeaders && extra !== "";
     if (!head.hasHopByHop && !replacesTrace && !head.hasProxyControlHeaders && d.authority === undefined && d.requestHeaders.length === 0 && !head.absoluteForm) {
-      const raw = this.headBuffer.subarray(head.headersStart, head.headBytes - 2);
+      // The received header lines as they are, minus a peer's metadata-exchange lines.
+      const cut = head.peerMetadataCut ?? noCut;
+      const end = head.headBytes - 2;
+      let rawLength = end - head.headersStart;
+      for (let i = 0; i < cut.length; i += 2) rawLength -= (cut[i + 1] as number) - (cut[i] as number);
       const tail = `${extra}${timeout}\r\n`;
-      const out = Buffer.allocUnsafe(line.length + raw.length + tail.length);
-      out.write(line, 0, "latin1");
-      raw.copy(out, line.length);
-      out.write(tail, line.length + raw.length, "latin1");
+      const out = Buffer.allocUnsafe(line.length + rawLength + tail.length);
+      let at = out.write(line, 0, "latin1");
+      let from = head.headersStart;
+      for (let i = 0; i < cut.length; i += 2) {
+        at += this.headBuffer.copy(out, at, from, cut[i] as number);
+        from = cut[i + 1] as number;
+      }
+      at += this.headBuffer.copy(out, at, from, end);
+      out.write(tail, at, "latin1");
       return out;
     }
     return Buffer.from(line + rebuildHeaders(head, d.authority, d.requestHeaders, replacesTrace) + extra + timeout + "\r\n", "latin1");
@@ -345,7 +359,8 @@ export class Exchange implements UpstreamHandler {
     this.clearTryTimer();
     this.record.responseCode = response.status;
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
-    const extra = `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
+    const metadata = this.env.responseMetadataLines;
+    const extra = `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata !== undefined && headerRecord(this.head)[PEER_METADATA_ID_HEADER] !== undefined ? metadata : ""}`;
     const body = buffer.subarray(response.headBytes);
     let headBytes: Buffer;
     if (this.decision.responseHeaders.length === 0) {
@@ -717,6 +732,8 @@ export function rebuildHeaders(head: RequestHead, authority: string | undefined,
   return out;
 }
 
+const noCut: readonly number[] = [];
+
 const idempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 const traceHeaders = new Set(TRACE_HEADER_NAMES);
@@ -728,6 +745,9 @@ const proxyControlHeaders = new Set([
   "x-envoy-expected-rq-timeout-ms",
   "x-envoy-retry-on",
   "x-envoy-max-retries",
+  // Metadata exchange: read by the server sidecar, replaced by the client sidecar's own.
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
 ]);
 
 const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer"]);

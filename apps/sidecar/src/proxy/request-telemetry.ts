@@ -13,6 +13,7 @@ import type { TcpRecord } from "../tcp/tcp-record.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import type { ExchangeEnvironment, ExchangeRecord } from "./exchange.ts";
 import type { ClusterLookup } from "./proxy-snapshot.ts";
+import { PEER_METADATA_HEADER, peerLabelsFromHeader } from "./peer-metadata.ts";
 import { headerRecord, type Decision } from "./route-request.ts";
 
 export interface RequestTelemetryOptions {
@@ -32,7 +33,16 @@ export interface RequestTelemetryOptions {
   readonly domainSuffix: string;
   readonly now: () => number;
   readonly random: () => number;
+  /**
+   * This sidecar's metadata-exchange lines (peerMetadataHeaderLines): outbound sends them with
+   * every request, inbound answers a peer's with them; inbound reads the peer's to label the
+   * source (`source_workload`, `source_app`, `source_version`, ...).
+   */
+  readonly metadataLines?: string | undefined;
 }
+
+/** Distinct peer metadata values kept per inbound environment (one per source workload in practice). */
+const maxSourcePeers = 256;
 
 export function createRequestTelemetry(options: RequestTelemetryOptions): ExchangeEnvironment {
   const { metrics, tracing, accessLog } = options;
@@ -55,6 +65,24 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
         })
       : undefined;
   const unknownPeer = metrics.peer({ peer: {} });
+  /** Inbound: the recorder for a source that sent its metadata, by the header's value. */
+  const sourcePeers = new Map<string, MetricPeer>();
+  const sourcePeer = (metadata: string, fallback: MetricPeer): MetricPeer => {
+    let peer = sourcePeers.get(metadata);
+    if (peer === undefined) {
+      const labels = peerLabelsFromHeader(metadata);
+      if (labels === undefined) return fallback;
+      if (sourcePeers.size >= maxSourcePeers) sourcePeers.clear();
+      peer = metrics.peer({
+        // The principal stays the one mutual TLS verified; the metadata only names the workload.
+        peer: { ...(options.inboundPeer ?? {}), ...labels, ...(options.inboundPeer?.principal !== undefined ? { principal: options.inboundPeer.principal } : {}) },
+        ...(options.inboundService ? { service: options.inboundService } : {}),
+        ...(options.securityPolicy ? { securityPolicy: options.securityPolicy } : {}),
+      });
+      sourcePeers.set(metadata, peer);
+    }
+    return peer;
+  };
   const endpointPeer = (cluster: ClusterRuntime, index: number): MetricPeer => {
     const endpoint = cluster.endpoints[index];
     if (!endpoint) return cluster.endpoints.length === 0 ? unknownPeer : endpointPeer(cluster, 0);
@@ -81,6 +109,8 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
   return {
     now: options.now,
     random: options.random,
+    requestMetadataLines: options.kind === "outbound" ? options.metadataLines : undefined,
+    responseMetadataLines: options.kind === "inbound" ? options.metadataLines : undefined,
     extraRequestHeaders(head: RequestHead, record: ExchangeRecord): string {
       if (!tracing) return "";
       const trace = tracing.startRequest(headerRecord(head));
@@ -92,7 +122,11 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
       const flags = bits(record.responseFlags);
       const duration = record.endMs - record.startMs;
       const forward = decision.type === "forward" ? decision : undefined;
-      const peer = servicePeer ?? (forward ? endpointPeer(forward.cluster, record.endpoint) : unknownPeer);
+      let peer: MetricPeer;
+      if (servicePeer !== undefined) {
+        const metadata = headerRecord(head)[PEER_METADATA_HEADER];
+        peer = metadata === undefined ? servicePeer : sourcePeer(metadata, servicePeer);
+      } else peer = forward ? endpointPeer(forward.cluster, record.endpoint) : unknownPeer;
       const grpc = record.grpcStatus !== undefined || isGrpcContentType(headerRecord(head)["content-type"]);
       peer.recordRequest(grpc ? "grpc" : "http", record.responseCode, record.grpcStatus ?? -1, flags, duration, record.requestBytes, record.responseBytes);
       const trace = record.trace;

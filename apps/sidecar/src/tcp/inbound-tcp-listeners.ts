@@ -67,6 +67,19 @@ interface PortListener {
   /** Accepted sockets not proxied yet (in their TLS handshake or first-byte wait). */
   readonly pending: Set<Socket>;
   draining: boolean;
+  /** Counters for the admin `/stats` (Envoy's listener and tcp_proxy stats). */
+  readonly counters: InboundTcpCounters;
+}
+
+/** Counters of one inbound TCP listener since it opened. */
+interface InboundTcpCounters {
+  /** Connections accepted (`listener.….downstream_cx_total`). */
+  accepted: number;
+  /** Connections handed to the TCP proxy, after the mTLS mode let them in (`tcp.….downstream_cx_total`). */
+  proxied: number;
+  /** Bytes of the connections that ended (those still open are added at read time). */
+  closedBytesReceived: number;
+  closedBytesSent: number;
 }
 
 export class InboundTcpListeners {
@@ -76,6 +89,7 @@ export class InboundTcpListeners {
   /** Pools of the application's ports: plain text, never shared with the outbound side. */
   private readonly pools = new PoolRegistry();
   private stopped = false;
+  private drained: Promise<void> | undefined;
   private applying: Promise<void> = Promise.resolve();
 
   constructor(options: InboundTcpOptions) {
@@ -143,6 +157,44 @@ export class InboundTcpListeners {
     return [...this.ports.values()].map((p) => p.cluster);
   }
 
+  /** Whether the listeners stopped accepting for good (`drain`). */
+  get draining(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Envoy-style counters for the admin `/stats`, per listener (`listener.inbound_tcp.<port name>.*`:
+   * connections accepted and open) and per TCP proxy (`tcp.<cluster>.*`: connections proxied and
+   * bytes both ways), then the listeners' TLS counters (`listener.inbound_tcp.ssl.*`).
+   */
+  stats(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const p of this.ports.values()) {
+      const listener = `listener.inbound_tcp.${p.inbound.portName}`;
+      let received = p.counters.closedBytesReceived;
+      let sent = p.counters.closedBytesSent;
+      for (const proxy of p.connections) {
+        received += proxy.record.bytesReceived;
+        sent += proxy.record.bytesSent;
+      }
+      const tcp = `tcp.${p.cluster.name}`;
+      out.push(
+        [`${listener}.downstream_cx_total`, p.counters.accepted],
+        [`${listener}.downstream_cx_active`, p.connections.size + p.pending.size],
+        [`${listener}.draining`, p.draining ? 1 : 0],
+        [`${tcp}.downstream_cx_total`, p.counters.proxied],
+        [`${tcp}.downstream_cx_rx_bytes_total`, received],
+        [`${tcp}.downstream_cx_tx_bytes_total`, sent],
+      );
+    }
+    out.push(
+      ["listener.inbound_tcp.ssl.handshake", this.tls.stats.handshakes],
+      ["listener.inbound_tcp.ssl.refused", this.tls.stats.refused],
+      ["listener.inbound_tcp.plaintext", this.tls.stats.plaintext],
+    );
+    return out;
+  }
+
   get connectionCount(): number {
     let n = 0;
     for (const p of this.ports.values()) n += p.connections.size + p.pending.size;
@@ -150,12 +202,19 @@ export class InboundTcpListeners {
   }
 
   /** Stops accepting; open connections end by themselves until `deadlineMs`, then are closed. */
-  async drain(deadlineMs: number): Promise<void> {
+  drain(deadlineMs: number): Promise<void> {
+    // Idempotent: admin `POST /drain` and the stop hook both drain; the first deadline holds.
+    if (this.drained) return this.drained;
     this.stopped = true;
-    const all = [...this.ports.values()];
-    this.ports.clear();
-    await Promise.all(all.map((p) => this.drainOne(p, deadlineMs)));
-    this.pools.closeAll();
+    // A draining listener stays listed (admin `/stats`, `/clusters`) until its last connection ends.
+    const all = [...this.ports.entries()];
+    this.drained = Promise.all(
+      all.map(async ([listenPort, p]) => {
+        await this.drainOne(p, deadlineMs);
+        this.ports.delete(listenPort);
+      }),
+    ).then(() => this.pools.closeAll());
+    return this.drained;
   }
 
   private async open(listenPort: number, inbound: InboundPort, mode: MtlsMode): Promise<void> {
@@ -171,7 +230,18 @@ export class InboundTcpListeners {
     }
     // allowHalfOpen: a client's FIN goes to the application while its answer can still come back.
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-    const entry: PortListener = { inbound, listenPort, server, cluster: this.cluster(inbound), mode, telemetry: new Map(), connections: new Set(), pending: new Set(), draining: false };
+    const entry: PortListener = {
+      inbound,
+      listenPort,
+      server,
+      cluster: this.cluster(inbound),
+      mode,
+      telemetry: new Map(),
+      connections: new Set(),
+      pending: new Set(),
+      draining: false,
+      counters: { accepted: 0, proxied: 0, closedBytesReceived: 0, closedBytesSent: 0 },
+    };
     server.on("connection", (socket: Socket) => this.accept(entry, socket));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -190,6 +260,11 @@ export class InboundTcpListeners {
       });
       return;
     }
+    if (this.stopped) {
+      // Drained while the port was being bound: it never serves.
+      server.close();
+      return;
+    }
     this.ports.set(listenPort, entry);
     this.options.logger.info("inbound TCP listener open", { port: listenPort, portName: inbound.portName, app: `${this.options.appHost}:${inbound.targetPort}`, mtls: mode });
   }
@@ -199,6 +274,7 @@ export class InboundTcpListeners {
       socket.destroy();
       return;
     }
+    entry.counters.accepted += 1;
     entry.pending.add(socket);
     socket.once("close", () => entry.pending.delete(socket));
     this.tls.accept(socket, entry.mode, (client, security) => {
@@ -208,8 +284,13 @@ export class InboundTcpListeners {
         return;
       }
       const proxy = proxyTcp(client, entry.cluster, this.telemetryFor(entry, security), { routeName: entry.cluster.name });
+      entry.counters.proxied += 1;
       entry.connections.add(proxy);
-      client.once("close", () => entry.connections.delete(proxy));
+      client.once("close", () => {
+        if (!entry.connections.delete(proxy)) return;
+        entry.counters.closedBytesReceived += proxy.record.bytesReceived;
+        entry.counters.closedBytesSent += proxy.record.bytesSent;
+      });
     });
   }
 

@@ -7,7 +7,7 @@ import { createLogger } from "@meshwork/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, writeCertDir, type TestPki } from "../../tests/support/mesh-pki.ts";
 import { loadCertDir, watchCertDir } from "./cert-dir-identity.ts";
-import { principalOf } from "./tls-identity.ts";
+import { principalOf } from "./principal-of.ts";
 
 let root: string;
 let pki: TestPki;

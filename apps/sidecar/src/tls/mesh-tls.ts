@@ -5,10 +5,12 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext, createServer, type SecureContext, type SecureVersion, type Server, type TLSSocket } from "node:tls";
-import { verifyClientChain, type SvidVerification } from "@meshwork/pki";
+import type { SvidVerification } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
 import { handshakeTimeoutMs, type DownstreamSecurity } from "./inbound-tls.ts";
-import { principalOf, type IdentitySource, type TlsIdentity } from "./tls-identity.ts";
+import { pkiChecks } from "./pki-checks.ts";
+import { principalOf } from "./principal-of.ts";
+import type { IdentitySource, TlsIdentity } from "./tls-identity.ts";
 
 /** Client leaves remembered for session resumption (a few per peer workload in a large mesh). */
 const maxVerifiedLeaves = 10_000;
@@ -125,10 +127,11 @@ export class MeshTls {
 
   private verifyClient(socket: TLSSocket): SvidVerification | undefined {
     const identity = this.identity;
-    if (!identity) return undefined;
+    const pki = pkiChecks();
+    if (!identity || !pki) return undefined;
     const cert = socket.getPeerCertificate(true);
     const resumed = socket.isSessionReused() && this.verifiedLeaves.has(cert.fingerprint256);
-    const peer = verifyClientChain(cert, { bundles: identity.bundles, now: new Date(), resumed });
+    const peer = pki.verifyClientChain(cert, { bundles: identity.bundles, now: new Date(), resumed });
     if (peer.ok && !resumed) {
       // Bounded: the oldest entries go first (a client that comes back does a full handshake again).
       if (this.verifiedLeaves.size >= maxVerifiedLeaves) this.verifiedLeaves.delete(this.verifiedLeaves.values().next().value as string);

@@ -53,8 +53,3 @@ export function tlsIdentityOf(options: {
 export function bundlesFor(trustDomain: string, roots: readonly Uint8Array[]): TrustBundles {
   return trustBundles([[trustDomain as TrustDomain, roots]]);
 }
-
-/** Istio's principal form of a SPIFFE ID (`spiffe://cluster.local/ns/x/sa/y` → `cluster.local/ns/x/sa/y`), as AuthorizationPolicy `principals` match it. */
-export function principalOf(spiffeId: string): string {
-  return spiffeId.startsWith("spiffe://") ? spiffeId.slice("spiffe://".length) : spiffeId;
-}

@@ -6,7 +6,8 @@
 import { isIP, Socket } from "node:net";
 import { checkServerIdentity as checkHostName, connect, type ConnectionOptions, type PeerCertificate, type SecureContext } from "node:tls";
 import type { ClusterSpec, ProxyConfig } from "@meshwork/proxy-core";
-import { spiffeServerIdentityCheck, type SpiffeId } from "@meshwork/pki";
+import type { SpiffeId } from "@meshwork/pki";
+import { pkiChecks } from "./pki-checks.ts";
 import type { MeshTls } from "./mesh-tls.ts";
 
 /** The TLS an upstream connection uses. */
@@ -128,9 +129,11 @@ export class UpstreamTls {
     const spec = this.spec;
     if (spec.mode === "ISTIO_MUTUAL") {
       const identity = this.mesh.current;
-      const bundles = identity?.bundles ?? { byTrustDomain: new Map() };
+      const pki = pkiChecks();
+      // Without an identity of our own there is no mesh root to check the server against.
+      if (!identity || !pki) return () => new UpstreamTlsError("spiffe_peer_check", "ISTIO_MUTUAL needs a workload identity (--cert-dir or --ca-address)");
       const allowed = spec.expectedNames.length > 0 ? (spec.expectedNames as readonly SpiffeId[]) : () => true;
-      const check = spiffeServerIdentityCheck(allowed, { bundles, clock: () => new Date() });
+      const check = pki.spiffeServerIdentityCheck(allowed, { bundles: identity.bundles, clock: () => new Date() });
       return (hostname, cert) => {
         const problem = check(hostname, cert as unknown as Parameters<typeof check>[1]);
         if (!problem) return undefined;

@@ -35,10 +35,7 @@ export class EndpointPool {
   takeIdle(): UpstreamConnection | undefined {
     while (this.idle.length > 0) {
       const connection = this.idle.pop() as UpstreamConnection;
-      if (connection.usable) {
-        connection.socket.setTimeout(0);
-        return connection;
-      }
+      if (connection.usable) return connection;
     }
     return undefined;
   }
@@ -70,8 +67,11 @@ export class EndpointPool {
         }
       },
     });
-    // With TLS the connect timeout covers the handshake too.
-    socket.once(tls ? "secureConnect" : "connect", () => socket.setTimeout(0));
+    // With TLS the connect timeout covers the handshake too. Once connected, the socket's timeout is
+    // the idle timeout for good: Node re-arms it on every read and write, so it fires only after
+    // idleTimeoutMs without traffic, and the connection closes then only if it is idle (no per-request
+    // timer work; exchanges run their own timers).
+    socket.once(tls ? "secureConnect" : "connect", () => socket.setTimeout(this.options.idleTimeoutMs));
     socket.once("timeout", () => {
       if (!connection.connected) socket.destroy(new Error("connect timeout"));
     });
@@ -90,7 +90,6 @@ export class EndpointPool {
       waiter(connection);
       return;
     }
-    connection.socket.setTimeout(this.options.idleTimeoutMs);
     this.idle.push(connection);
   }
 

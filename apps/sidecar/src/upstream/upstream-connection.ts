@@ -63,6 +63,6 @@ export class UpstreamConnection {
 
   /** Whether the connection can take a request now. */
   get usable(): boolean {
-    return !this.closed && !this.socket.destroyed && this.socket.readyState !== "readOnly";
+    return !this.closed && this.socket.writable;
   }
 }

@@ -5,6 +5,7 @@
 import type { FieldPath, SpecRule } from "../field-issue.ts";
 import { formatDurationMs } from "../duration.ts";
 import { closestName } from "../closest-name.ts";
+import { retryOnTokens } from "../retry-on-tokens.ts";
 import { exportToIssues } from "./export-to.ts";
 import { headerValueProblem, isHeaderName } from "./headers.ts";
 import { fqdnProblem, hostCovers, hostsOverlap, isDnsLabel, wildcardDomainProblem } from "./host-names.ts";
@@ -156,26 +157,6 @@ function checkPercentage(percentage: Percentage | undefined, path: FieldPath, is
     issues.error([...path, "value"], `percentage ${percentage.value} is below the smallest supported share 0.0001`, "use 0 or a value in [0.0001, 100]");
   }
 }
-
-/** Envoy's retry conditions (router filter x-envoy-retry-on and x-envoy-retry-grpc-on) that Istio's retryOn accepts. */
-export const retryOnTokens = [
-  "5xx",
-  "gateway-error",
-  "reset",
-  "reset-before-request",
-  "connect-failure",
-  "retriable-4xx",
-  "refused-stream",
-  "retriable-status-codes",
-  "retriable-headers",
-  "envoy-ratelimited",
-  "http3-post-connect-failure",
-  "cancelled",
-  "deadline-exceeded",
-  "internal",
-  "resource-exhausted",
-  "unavailable",
-] as const;
 
 // HTTP status codes with a registered reason phrase (the set Go's http.StatusText knows).
 const knownHttpStatuses = new Set([

@@ -138,13 +138,30 @@ function healthCounts(counts: Record<string, number>): string {
   return Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
 }
 
+interface ServicePoint { endMs: number; requestsPerSecond: number; errorRate: number | null; p99Ms: number | null }
+
 async function servicePage(namespace: string, name: string): Promise<void> {
-  const s = await api<Json & { instances: Json[]; versions: string[]; health: { catalog: Record<string, number>; requests: string; errorRate: number; requestsPerSecond: number }; config: { kind: string; namespace: string; name: string; yaml: string }[]; traffic: { inbound: GraphEdge[]; outbound: GraphEdge[] } }>(`services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, { window: state.window });
+  const s = await api<Json & { instances: Json[]; versions: string[]; health: { catalog: Record<string, number>; requests: string; errorRate: number; requestsPerSecond: number }; config: { kind: string; namespace: string; name: string; yaml: string }[]; traffic: { inbound: GraphEdge[]; outbound: GraphEdge[]; source: string }; series: { stepSeconds: number; points: ServicePoint[]; errors: string[] } }>(`services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, { window: state.window });
   const short = (id: string): string => id.replace(/^(wl|svc|app):/, "");
   const edgeRows = (edges: GraphEdge[], end: "source" | "target") => edges.map((e) => [short(e[end]), rps(e.requestsPerSecond), pct(e.errorRate), e.p99Ms === null ? "-" : `${e.p99Ms.toFixed(1)} ms`, e.mtls ? "\u{1F512}" : "", h("span", { class: e.health }, e.health)]);
   main.replaceChildren(
     h("h2", {}, `${name}.${namespace}`),
     h("p", {}, "Requests: ", h("span", { class: s.health.requests, id: "service-health" }, s.health.requests), ` ${rps(s.health.requestsPerSecond)}, ${pct(s.health.errorRate)} errors; catalog: ${s.instances.length === 0 ? "no instances registered" : healthCounts(s.health.catalog)}; versions: ${s.versions.length === 0 ? "-" : s.versions.join(", ")}`),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h3", {}, "Request metrics"),
+      h("label", {}, "Window ", select("window", state.window, [["60", "1m"], ["300", "5m"], ["600", "10m"], ["1800", "30m"], ["3600", "1h"]], (v) => ((state.window = v), void route()))),
+      h("span", { class: "idle" }, `${s.traffic.source}; a point per ${s.series.stepSeconds} s`),
+    ),
+    h(
+      "div",
+      { class: "charts", id: "service-charts" },
+      lineChart("chart-rate", "Request rate", s.series.points.map((p) => ({ t: p.endMs, v: p.requestsPerSecond })), rps, "#0066cc"),
+      lineChart("chart-errors", "Errors (5xx)", s.series.points.map((p) => ({ t: p.endMs, v: p.errorRate === null ? null : p.errorRate })), pct, "#c9190b"),
+      lineChart("chart-p99", "p99 latency", s.series.points.map((p) => ({ t: p.endMs, v: p.p99Ms })), (x) => `${x.toFixed(x < 10 ? 1 : 0)} ms`, "#5752d1"),
+    ),
+    ...s.series.errors.map((e) => h("p", { class: "error" }, e)),
     h("h3", {}, "Instances"),
     table(["id", "address", "version", "health"], s.instances.map((i) => [String(i["id"]), `${String(i["address"])}:${String(i["port"])}`, String(i["version"]), h("span", { class: i["health"] === "passing" ? "healthy" : "failing" }, String(i["health"]))])),
     h("h3", {}, "Inbound traffic"),
@@ -155,6 +172,57 @@ async function servicePage(namespace: string, name: string): Promise<void> {
     h("h3", {}, "Config that applies"),
     ...s.config.map((c) => h("details", {}, h("summary", {}, `${c.kind} ${c.namespace}/${c.name}`), h("pre", {}, c.yaml))),
   );
+}
+
+const svgNs = "http://www.w3.org/2000/svg";
+
+function svgEl(tag: string, attrs: Record<string, string | number>, text?: string): SVGElement {
+  const el = document.createElementNS(svgNs, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/**
+ * A time series as an SVG line (gaps where a step has no value), y from 0 to the largest value,
+ * the latest value in the title, a dot per point with its value as tooltip.
+ */
+function lineChart(id: string, title: string, points: { t: number; v: number | null }[], format: (x: number) => string, colour: string): Element {
+  const [width, height, left, right, top, bottom] = [340, 150, 56, 8, 22, 20];
+  const svg = svgEl("svg", { id, class: "chart", width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+  const values = points.flatMap((p) => (p.v === null ? [] : [p.v]));
+  const latest = [...points].reverse().find((p) => p.v !== null)?.v ?? null;
+  svg.dataset["points"] = String(points.length);
+  svg.dataset["values"] = String(values.length);
+  svg.append(svgEl("text", { x: 0, y: 14, "font-size": 12, "font-weight": "bold" }, `${title}: ${latest === null ? "no requests" : format(latest)}`));
+  const first = points[0]?.t ?? 0;
+  const last = points.at(-1)?.t ?? first + 1;
+  const max = values.length === 0 ? 1 : Math.max(...values) || 1;
+  const x = (t: number): number => left + ((t - first) / Math.max(1, last - first)) * (width - left - right);
+  const y = (v: number): number => top + (1 - v / max) * (height - top - bottom);
+  svg.append(
+    svgEl("line", { x1: left, y1: y(0), x2: width - right, y2: y(0), stroke: "#d2d2d2" }),
+    svgEl("line", { x1: left, y1: y(max), x2: width - right, y2: y(max), stroke: "#f0f0f0" }),
+    svgEl("text", { x: left - 4, y: y(max) + 4, "font-size": 10, "text-anchor": "end" }, values.length === 0 ? "" : format(max)),
+    svgEl("text", { x: left - 4, y: y(0) + 4, "font-size": 10, "text-anchor": "end" }, "0"),
+    svgEl("text", { x: left, y: height - 4, "font-size": 10 }, new Date(first).toLocaleTimeString()),
+    svgEl("text", { x: width - right, y: height - 4, "font-size": 10, "text-anchor": "end" }, new Date(last).toLocaleTimeString()),
+  );
+  let d = "";
+  let pen = false;
+  for (const p of points) {
+    if (p.v === null) {
+      pen = false;
+      continue;
+    }
+    d += `${pen ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`;
+    pen = true;
+    const dot = svgEl("circle", { cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 2, fill: colour });
+    dot.append(svgEl("title", {}, `${new Date(p.t).toLocaleTimeString()}: ${format(p.v)}`));
+    svg.append(dot);
+  }
+  if (d !== "") svg.append(svgEl("path", { d, fill: "none", stroke: colour, "stroke-width": 1.5, class: "series" }));
+  return svg;
 }
 
 /** Horizontal bars (SVG), one per row, scaled to the largest value. */
@@ -213,21 +281,57 @@ async function configPage(): Promise<void> {
   );
 }
 
+const svidClass: Record<string, string> = { valid: "healthy", expiring: "degraded", expired: "failing", "not-yet-valid": "failing", unknown: "idle" };
+
+function duration(seconds: number): string {
+  const s = Math.abs(seconds);
+  const text = s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172_800 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86_400).toFixed(1)} d`;
+  return seconds < 0 ? `${text} ago` : `in ${text}`;
+}
+
 async function identitiesPage(): Promise<void> {
-  const body = await api<{ trustDomain: string; note?: string; identities: { proxy: string; spiffeId: string; expiresInSeconds: number | null }[] }>("identities");
+  const body = await api<{ trustDomain: string; note?: string; errors?: string[]; expiringWithinSeconds: number; counts: Record<string, number>; identities: { proxy: string; workload: string; namespace: string; controlPlane?: string; spiffeId: string; state: string; serial: string | null; notBeforeMs: number | null; notAfterMs: number | null; expiresInSeconds: number | null }[] }>("identities");
+  const when = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString().replace(".000Z", "Z"));
+  const rows = body.identities.map((i) => [
+    i.spiffeId,
+    i.proxy,
+    i.serial ?? "-",
+    when(i.notBeforeMs),
+    when(i.notAfterMs),
+    i.expiresInSeconds === null ? "-" : duration(i.expiresInSeconds),
+    h("span", { class: `${svidClass[i.state] ?? "idle"} svid-state` }, i.state),
+    i.controlPlane ?? "-",
+  ]);
+  const t = table(["SPIFFE ID", "proxy", "serial", "not before", "not after", "expires", "state", "control plane"], rows);
+  t.id = "identities";
+  t.querySelectorAll("tbody tr").forEach((row, n) => {
+    const i = body.identities[n];
+    if (i !== undefined && row instanceof HTMLElement) row.dataset["state"] = i.state;
+  });
   main.replaceChildren(
     h("h2", {}, `Identities (trust domain ${body.trustDomain})`),
+    h("p", {}, `SVIDs the proxies report on the discovery stream; expiring: within ${Math.round(body.expiringWithinSeconds / 60)} min. `, healthCounts(body.counts)),
     ...(body.note !== undefined ? [h("p", {}, body.note)] : []),
-    table(["SPIFFE ID", "proxy", "SVID expires in"], body.identities.map((i) => [i.spiffeId, i.proxy, i.expiresInSeconds === null ? "-" : `${Math.round(i.expiresInSeconds / 60)} min`])),
+    ...(body.errors ?? []).map((e) => h("p", { class: "error" }, e)),
+    t,
   );
 }
 
+const gossipClass: Record<string, string> = { alive: "healthy", leaving: "degraded", left: "idle", failed: "failing" };
+
 async function registryPage(): Promise<void> {
-  const body = await api<{ leader: string; servers: { id: string; address: string; leader: boolean; voter: boolean }[]; catalogInstances: number; errors: string[] }>("registry");
+  const body = await api<{ leader: string; servers: { id: string; address: string; leader: boolean; voter: boolean }[]; members: { name: string; address: string; status: string; role: string; datacenter: string; protocol: number }[]; catalogInstances: number; errors: string[] }>("registry");
+  const gossip = table(["member", "address", "status", "role", "datacenter", "protocol"], body.members.map((m) => [m.name, m.address, h("span", { class: gossipClass[m.status] ?? "idle" }, m.status), m.role, m.datacenter, String(m.protocol)]));
+  gossip.id = "gossip-members";
   main.replaceChildren(
     h("h2", {}, "Registry"),
     h("p", {}, `Raft leader: ${body.leader === "" ? "unknown" : body.leader}; catalog instances: ${body.catalogInstances}`),
-    table(["server", "address", "role"], body.servers.map((s) => [s.id, s.address, s.leader ? "leader" : s.voter ? "follower" : "non-voter"])),
+    h(
+      "div",
+      { class: "columns" },
+      h("section", {}, h("h3", {}, "Raft"), table(["server", "address", "role"], body.servers.map((s) => [s.id, s.address, s.leader ? "leader" : s.voter ? "follower" : "non-voter"]))),
+      h("section", {}, h("h3", {}, "Gossip members"), body.members.length === 0 ? h("p", { class: "idle" }, "no gossip members (gossip is off, or the registry was not reachable)") : gossip),
+    ),
     ...body.errors.map((e) => h("p", { class: "error" }, e)),
   );
 }

@@ -72,7 +72,100 @@ export interface DiscoveryRequest {
   /** The nonce of the response this request answers ("" for the first request of a type). */
   responseNonce: string;
   /** Set on a NACK: the response with `response_nonce` was rejected. */
-  errorDetail: ErrorDetail | undefined;
+  errorDetail:
+    | ErrorDetail
+    | undefined;
+  /**
+   * A proxy's periodic report (traffic since its previous report, its SVID). A request carrying a
+   * report has an empty `type_url` and is neither a subscription nor an ACK; a control plane that
+   * does not know the field drops it (and the empty type), a proxy that never sends it changes
+   * nothing. Sent on the same stream after the first request (which carries `node`).
+   */
+  report?: ProxyReport | undefined;
+}
+
+/**
+ * ProxyReport is a proxy's compact telemetry for the control plane (the console's default traffic
+ * source): request counts and duration histograms per flow since the proxy's previous report on
+ * this stream, and the proxy's current X.509-SVID.
+ */
+export interface ProxyReport {
+  /**
+   * When the counted interval began and ended (ms since the Unix epoch, the proxy's clock). The
+   * first report of a stream counts from the proxy's start (or its previous stream's last report).
+   */
+  intervalStartMs: number;
+  /** See interval_start_ms. */
+  intervalEndMs: number;
+  /**
+   * Upper bounds (ms, inclusive, ascending) of the duration buckets of every TrafficStat; an
+   * implicit +Inf bucket follows (Istio's buckets: 0.5, 1, 5, 10, 25, ... 3600000).
+   */
+  durationBoundsMs: number[];
+  /** One entry per flow that saw requests in the interval. */
+  traffic: TrafficStat[];
+  /** The proxy's current workload certificate; absent without one (no mutual TLS). */
+  svid?: Svid | undefined;
+}
+
+/**
+ * TrafficStat is one flow's requests in a report's interval, keyed by Istio's metric labels
+ * (istio_requests_total); an empty string means "unknown".
+ */
+export interface TrafficStat {
+  /** "source" (the client's proxy, outbound) or "destination" (the server's proxy, inbound). */
+  reporter: string;
+  /** source_workload */
+  sourceWorkload: string;
+  /** source_workload_namespace */
+  sourceNamespace: string;
+  /** source_app */
+  sourceApp: string;
+  /** source_version */
+  sourceVersion: string;
+  /** source_principal (a SPIFFE ID) */
+  sourcePrincipal: string;
+  /** destination_service (the host, e.g. reviews.default.svc.cluster.local) */
+  destinationService: string;
+  /** destination_service_name */
+  destinationServiceName: string;
+  /** destination_service_namespace */
+  destinationServiceNamespace: string;
+  /** destination_workload */
+  destinationWorkload: string;
+  /** destination_workload_namespace */
+  destinationNamespace: string;
+  /** destination_app */
+  destinationApp: string;
+  /** destination_version */
+  destinationVersion: string;
+  /** destination_principal */
+  destinationPrincipal: string;
+  /** response_code ("200", "503"; "0" when no response was sent). */
+  responseCode: string;
+  /** connection_security_policy: "mutual_tls", "none" or "unknown" (the source side does not know). */
+  connectionSecurityPolicy: string;
+  /** Requests finished in the interval. */
+  requests: number;
+  /**
+   * Requests per duration bucket (not cumulative): one count per ProxyReport.duration_bounds_ms,
+   * then the +Inf bucket; may be shorter (trailing zeros dropped).
+   */
+  durationCounts: number[];
+  /** Sum of the requests' durations in ms. */
+  durationSumMs: number;
+}
+
+/** Svid is a proxy's X.509-SVID as the control plane's identities page shows it. */
+export interface Svid {
+  /** The SPIFFE ID of the leaf's URI SAN. */
+  spiffeId: string;
+  /** The leaf's serial number (hex). */
+  serial: string;
+  /** Validity (ms since the Unix epoch). */
+  notBeforeMs: number;
+  /** See not_before_ms. */
+  notAfterMs: number;
 }
 
 /** Resource is one named resource of a DiscoveryResponse. */
@@ -470,7 +563,14 @@ export const ErrorDetail: MessageFns<ErrorDetail> = {
 };
 
 function createBaseDiscoveryRequest(): DiscoveryRequest {
-  return { node: undefined, typeUrl: "", versionInfo: "", responseNonce: "", errorDetail: undefined };
+  return {
+    node: undefined,
+    typeUrl: "",
+    versionInfo: "",
+    responseNonce: "",
+    errorDetail: undefined,
+    report: undefined,
+  };
 }
 
 export const DiscoveryRequest: MessageFns<DiscoveryRequest> = {
@@ -489,6 +589,9 @@ export const DiscoveryRequest: MessageFns<DiscoveryRequest> = {
     }
     if (message.errorDetail !== undefined) {
       ErrorDetail.encode(message.errorDetail, writer.uint32(42).fork()).join();
+    }
+    if (message.report !== undefined) {
+      ProxyReport.encode(message.report, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -546,6 +649,14 @@ export const DiscoveryRequest: MessageFns<DiscoveryRequest> = {
             message.errorDetail = ErrorDetail.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.report = ProxyReport.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -581,6 +692,7 @@ export const DiscoveryRequest: MessageFns<DiscoveryRequest> = {
         : isSet(object.error_detail)
         ? ErrorDetail.fromJSON(object.error_detail)
         : undefined,
+      report: isSet(object.report) ? ProxyReport.fromJSON(object.report) : undefined,
     };
   },
 
@@ -601,6 +713,9 @@ export const DiscoveryRequest: MessageFns<DiscoveryRequest> = {
     if (message.errorDetail !== undefined) {
       obj.errorDetail = ErrorDetail.toJSON(message.errorDetail);
     }
+    if (message.report !== undefined) {
+      obj.report = ProxyReport.toJSON(message.report);
+    }
     return obj;
   },
 
@@ -616,6 +731,756 @@ export const DiscoveryRequest: MessageFns<DiscoveryRequest> = {
     message.errorDetail = (object.errorDetail !== undefined && object.errorDetail !== null)
       ? ErrorDetail.fromPartial(object.errorDetail)
       : undefined;
+    message.report = (object.report !== undefined && object.report !== null)
+      ? ProxyReport.fromPartial(object.report)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseProxyReport(): ProxyReport {
+  return { intervalStartMs: 0, intervalEndMs: 0, durationBoundsMs: [], traffic: [], svid: undefined };
+}
+
+export const ProxyReport: MessageFns<ProxyReport> = {
+  encode(message: ProxyReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.intervalStartMs !== 0) {
+      writer.uint32(8).uint64(message.intervalStartMs);
+    }
+    if (message.intervalEndMs !== 0) {
+      writer.uint32(16).uint64(message.intervalEndMs);
+    }
+    if (message.durationBoundsMs.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.durationBoundsMs) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    for (const v of message.traffic) {
+      TrafficStat.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.svid !== undefined) {
+      Svid.encode(message.svid, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxyReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxyReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.intervalStartMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalEndMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag === 25) {
+              message.durationBoundsMs.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.durationBoundsMs.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.traffic.push(TrafficStat.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.svid = Svid.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxyReport {
+    return {
+      intervalStartMs: isSet(object.intervalStartMs)
+        ? globalThis.Number(object.intervalStartMs)
+        : isSet(object.interval_start_ms)
+        ? globalThis.Number(object.interval_start_ms)
+        : 0,
+      intervalEndMs: isSet(object.intervalEndMs)
+        ? globalThis.Number(object.intervalEndMs)
+        : isSet(object.interval_end_ms)
+        ? globalThis.Number(object.interval_end_ms)
+        : 0,
+      durationBoundsMs: globalThis.Array.isArray(object?.durationBoundsMs)
+        ? object.durationBoundsMs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.duration_bounds_ms)
+        ? object.duration_bounds_ms.map((e: any) => globalThis.Number(e))
+        : [],
+      traffic: globalThis.Array.isArray(object?.traffic) ? object.traffic.map((e: any) => TrafficStat.fromJSON(e)) : [],
+      svid: isSet(object.svid) ? Svid.fromJSON(object.svid) : undefined,
+    };
+  },
+
+  toJSON(message: ProxyReport): unknown {
+    const obj: any = {};
+    if (message.intervalStartMs !== 0) {
+      obj.intervalStartMs = Math.round(message.intervalStartMs);
+    }
+    if (message.intervalEndMs !== 0) {
+      obj.intervalEndMs = Math.round(message.intervalEndMs);
+    }
+    if (message.durationBoundsMs?.length) {
+      obj.durationBoundsMs = message.durationBoundsMs.map((e) => floatToJson(e));
+    }
+    if (message.traffic?.length) {
+      obj.traffic = message.traffic.map((e) => TrafficStat.toJSON(e));
+    }
+    if (message.svid !== undefined) {
+      obj.svid = Svid.toJSON(message.svid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxyReport>, I>>(base?: I): ProxyReport {
+    return ProxyReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxyReport>, I>>(object: I): ProxyReport {
+    const message = createBaseProxyReport();
+    message.intervalStartMs = object.intervalStartMs ?? 0;
+    message.intervalEndMs = object.intervalEndMs ?? 0;
+    message.durationBoundsMs = object.durationBoundsMs?.map((e) => e) || [];
+    message.traffic = object.traffic?.map((e) => TrafficStat.fromPartial(e)) || [];
+    message.svid = (object.svid !== undefined && object.svid !== null) ? Svid.fromPartial(object.svid) : undefined;
+    return message;
+  },
+};
+
+function createBaseTrafficStat(): TrafficStat {
+  return {
+    reporter: "",
+    sourceWorkload: "",
+    sourceNamespace: "",
+    sourceApp: "",
+    sourceVersion: "",
+    sourcePrincipal: "",
+    destinationService: "",
+    destinationServiceName: "",
+    destinationServiceNamespace: "",
+    destinationWorkload: "",
+    destinationNamespace: "",
+    destinationApp: "",
+    destinationVersion: "",
+    destinationPrincipal: "",
+    responseCode: "",
+    connectionSecurityPolicy: "",
+    requests: 0,
+    durationCounts: [],
+    durationSumMs: 0,
+  };
+}
+
+export const TrafficStat: MessageFns<TrafficStat> = {
+  encode(message: TrafficStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reporter !== "") {
+      writer.uint32(10).string(message.reporter);
+    }
+    if (message.sourceWorkload !== "") {
+      writer.uint32(18).string(message.sourceWorkload);
+    }
+    if (message.sourceNamespace !== "") {
+      writer.uint32(26).string(message.sourceNamespace);
+    }
+    if (message.sourceApp !== "") {
+      writer.uint32(34).string(message.sourceApp);
+    }
+    if (message.sourceVersion !== "") {
+      writer.uint32(42).string(message.sourceVersion);
+    }
+    if (message.sourcePrincipal !== "") {
+      writer.uint32(50).string(message.sourcePrincipal);
+    }
+    if (message.destinationService !== "") {
+      writer.uint32(58).string(message.destinationService);
+    }
+    if (message.destinationServiceName !== "") {
+      writer.uint32(66).string(message.destinationServiceName);
+    }
+    if (message.destinationServiceNamespace !== "") {
+      writer.uint32(74).string(message.destinationServiceNamespace);
+    }
+    if (message.destinationWorkload !== "") {
+      writer.uint32(82).string(message.destinationWorkload);
+    }
+    if (message.destinationNamespace !== "") {
+      writer.uint32(90).string(message.destinationNamespace);
+    }
+    if (message.destinationApp !== "") {
+      writer.uint32(98).string(message.destinationApp);
+    }
+    if (message.destinationVersion !== "") {
+      writer.uint32(106).string(message.destinationVersion);
+    }
+    if (message.destinationPrincipal !== "") {
+      writer.uint32(114).string(message.destinationPrincipal);
+    }
+    if (message.responseCode !== "") {
+      writer.uint32(122).string(message.responseCode);
+    }
+    if (message.connectionSecurityPolicy !== "") {
+      writer.uint32(130).string(message.connectionSecurityPolicy);
+    }
+    if (message.requests !== 0) {
+      writer.uint32(136).uint64(message.requests);
+    }
+    if (message.durationCounts.length !== 0) {
+      writer.uint32(146).fork();
+      for (const v of message.durationCounts) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.durationSumMs !== 0) {
+      writer.uint32(153).double(message.durationSumMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrafficStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrafficStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reporter = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceWorkload = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sourceNamespace = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sourceApp = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sourceVersion = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sourcePrincipal = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.destinationService = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.destinationServiceName = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.destinationServiceNamespace = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.destinationWorkload = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.destinationNamespace = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.destinationApp = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.destinationVersion = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.destinationPrincipal = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.responseCode = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.connectionSecurityPolicy = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.requests = longToNumber(reader.uint64());
+            continue;
+          }
+          case 18: {
+            if (tag === 144) {
+              message.durationCounts.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 146) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.durationCounts.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 19: {
+            if (tag !== 153) {
+              break;
+            }
+
+            message.durationSumMs = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrafficStat {
+    return {
+      reporter: isSet(object.reporter) ? globalThis.String(object.reporter) : "",
+      sourceWorkload: isSet(object.sourceWorkload)
+        ? globalThis.String(object.sourceWorkload)
+        : isSet(object.source_workload)
+        ? globalThis.String(object.source_workload)
+        : "",
+      sourceNamespace: isSet(object.sourceNamespace)
+        ? globalThis.String(object.sourceNamespace)
+        : isSet(object.source_namespace)
+        ? globalThis.String(object.source_namespace)
+        : "",
+      sourceApp: isSet(object.sourceApp)
+        ? globalThis.String(object.sourceApp)
+        : isSet(object.source_app)
+        ? globalThis.String(object.source_app)
+        : "",
+      sourceVersion: isSet(object.sourceVersion)
+        ? globalThis.String(object.sourceVersion)
+        : isSet(object.source_version)
+        ? globalThis.String(object.source_version)
+        : "",
+      sourcePrincipal: isSet(object.sourcePrincipal)
+        ? globalThis.String(object.sourcePrincipal)
+        : isSet(object.source_principal)
+        ? globalThis.String(object.source_principal)
+        : "",
+      destinationService: isSet(object.destinationService)
+        ? globalThis.String(object.destinationService)
+        : isSet(object.destination_service)
+        ? globalThis.String(object.destination_service)
+        : "",
+      destinationServiceName: isSet(object.destinationServiceName)
+        ? globalThis.String(object.destinationServiceName)
+        : isSet(object.destination_service_name)
+        ? globalThis.String(object.destination_service_name)
+        : "",
+      destinationServiceNamespace: isSet(object.destinationServiceNamespace)
+        ? globalThis.String(object.destinationServiceNamespace)
+        : isSet(object.destination_service_namespace)
+        ? globalThis.String(object.destination_service_namespace)
+        : "",
+      destinationWorkload: isSet(object.destinationWorkload)
+        ? globalThis.String(object.destinationWorkload)
+        : isSet(object.destination_workload)
+        ? globalThis.String(object.destination_workload)
+        : "",
+      destinationNamespace: isSet(object.destinationNamespace)
+        ? globalThis.String(object.destinationNamespace)
+        : isSet(object.destination_namespace)
+        ? globalThis.String(object.destination_namespace)
+        : "",
+      destinationApp: isSet(object.destinationApp)
+        ? globalThis.String(object.destinationApp)
+        : isSet(object.destination_app)
+        ? globalThis.String(object.destination_app)
+        : "",
+      destinationVersion: isSet(object.destinationVersion)
+        ? globalThis.String(object.destinationVersion)
+        : isSet(object.destination_version)
+        ? globalThis.String(object.destination_version)
+        : "",
+      destinationPrincipal: isSet(object.destinationPrincipal)
+        ? globalThis.String(object.destinationPrincipal)
+        : isSet(object.destination_principal)
+        ? globalThis.String(object.destination_principal)
+        : "",
+      responseCode: isSet(object.responseCode)
+        ? globalThis.String(object.responseCode)
+        : isSet(object.response_code)
+        ? globalThis.String(object.response_code)
+        : "",
+      connectionSecurityPolicy: isSet(object.connectionSecurityPolicy)
+        ? globalThis.String(object.connectionSecurityPolicy)
+        : isSet(object.connection_security_policy)
+        ? globalThis.String(object.connection_security_policy)
+        : "",
+      requests: isSet(object.requests) ? globalThis.Number(object.requests) : 0,
+      durationCounts: globalThis.Array.isArray(object?.durationCounts)
+        ? object.durationCounts.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.duration_counts)
+        ? object.duration_counts.map((e: any) => globalThis.Number(e))
+        : [],
+      durationSumMs: isSet(object.durationSumMs)
+        ? globalThis.Number(object.durationSumMs)
+        : isSet(object.duration_sum_ms)
+        ? globalThis.Number(object.duration_sum_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: TrafficStat): unknown {
+    const obj: any = {};
+    if (message.reporter !== "") {
+      obj.reporter = message.reporter;
+    }
+    if (message.sourceWorkload !== "") {
+      obj.sourceWorkload = message.sourceWorkload;
+    }
+    if (message.sourceNamespace !== "") {
+      obj.sourceNamespace = message.sourceNamespace;
+    }
+    if (message.sourceApp !== "") {
+      obj.sourceApp = message.sourceApp;
+    }
+    if (message.sourceVersion !== "") {
+      obj.sourceVersion = message.sourceVersion;
+    }
+    if (message.sourcePrincipal !== "") {
+      obj.sourcePrincipal = message.sourcePrincipal;
+    }
+    if (message.destinationService !== "") {
+      obj.destinationService = message.destinationService;
+    }
+    if (message.destinationServiceName !== "") {
+      obj.destinationServiceName = message.destinationServiceName;
+    }
+    if (message.destinationServiceNamespace !== "") {
+      obj.destinationServiceNamespace = message.destinationServiceNamespace;
+    }
+    if (message.destinationWorkload !== "") {
+      obj.destinationWorkload = message.destinationWorkload;
+    }
+    if (message.destinationNamespace !== "") {
+      obj.destinationNamespace = message.destinationNamespace;
+    }
+    if (message.destinationApp !== "") {
+      obj.destinationApp = message.destinationApp;
+    }
+    if (message.destinationVersion !== "") {
+      obj.destinationVersion = message.destinationVersion;
+    }
+    if (message.destinationPrincipal !== "") {
+      obj.destinationPrincipal = message.destinationPrincipal;
+    }
+    if (message.responseCode !== "") {
+      obj.responseCode = message.responseCode;
+    }
+    if (message.connectionSecurityPolicy !== "") {
+      obj.connectionSecurityPolicy = message.connectionSecurityPolicy;
+    }
+    if (message.requests !== 0) {
+      obj.requests = Math.round(message.requests);
+    }
+    if (message.durationCounts?.length) {
+      obj.durationCounts = message.durationCounts.map((e) => Math.round(e));
+    }
+    if (message.durationSumMs !== 0) {
+      obj.durationSumMs = floatToJson(message.durationSumMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrafficStat>, I>>(base?: I): TrafficStat {
+    return TrafficStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrafficStat>, I>>(object: I): TrafficStat {
+    const message = createBaseTrafficStat();
+    message.reporter = object.reporter ?? "";
+    message.sourceWorkload = object.sourceWorkload ?? "";
+    message.sourceNamespace = object.sourceNamespace ?? "";
+    message.sourceApp = object.sourceApp ?? "";
+    message.sourceVersion = object.sourceVersion ?? "";
+    message.sourcePrincipal = object.sourcePrincipal ?? "";
+    message.destinationService = object.destinationService ?? "";
+    message.destinationServiceName = object.destinationServiceName ?? "";
+    message.destinationServiceNamespace = object.destinationServiceNamespace ?? "";
+    message.destinationWorkload = object.destinationWorkload ?? "";
+    message.destinationNamespace = object.destinationNamespace ?? "";
+    message.destinationApp = object.destinationApp ?? "";
+    message.destinationVersion = object.destinationVersion ?? "";
+    message.destinationPrincipal = object.destinationPrincipal ?? "";
+    message.responseCode = object.responseCode ?? "";
+    message.connectionSecurityPolicy = object.connectionSecurityPolicy ?? "";
+    message.requests = object.requests ?? 0;
+    message.durationCounts = object.durationCounts?.map((e) => e) || [];
+    message.durationSumMs = object.durationSumMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSvid(): Svid {
+  return { spiffeId: "", serial: "", notBeforeMs: 0, notAfterMs: 0 };
+}
+
+export const Svid: MessageFns<Svid> = {
+  encode(message: Svid, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.serial !== "") {
+      writer.uint32(18).string(message.serial);
+    }
+    if (message.notBeforeMs !== 0) {
+      writer.uint32(24).uint64(message.notBeforeMs);
+    }
+    if (message.notAfterMs !== 0) {
+      writer.uint32(32).uint64(message.notAfterMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Svid {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSvid();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.notBeforeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.notAfterMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Svid {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      notBeforeMs: isSet(object.notBeforeMs)
+        ? globalThis.Number(object.notBeforeMs)
+        : isSet(object.not_before_ms)
+        ? globalThis.Number(object.not_before_ms)
+        : 0,
+      notAfterMs: isSet(object.notAfterMs)
+        ? globalThis.Number(object.notAfterMs)
+        : isSet(object.not_after_ms)
+        ? globalThis.Number(object.not_after_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Svid): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.notBeforeMs !== 0) {
+      obj.notBeforeMs = Math.round(message.notBeforeMs);
+    }
+    if (message.notAfterMs !== 0) {
+      obj.notAfterMs = Math.round(message.notAfterMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Svid>, I>>(base?: I): Svid {
+    return Svid.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Svid>, I>>(object: I): Svid {
+    const message = createBaseSvid();
+    message.spiffeId = object.spiffeId ?? "";
+    message.serial = object.serial ?? "";
+    message.notBeforeMs = object.notBeforeMs ?? 0;
+    message.notAfterMs = object.notAfterMs ?? 0;
     return message;
   },
 };
@@ -947,6 +1812,10 @@ function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
 }
 
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -958,6 +1827,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
