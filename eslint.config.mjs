@@ -48,6 +48,14 @@ export default [
     },
   },
   {
+    // The e2e suite (not an npm workspace: Nx infers the project without its package.json tags)
+    // drives the apps as processes; of the libraries it uses the test kit only.
+    files: ["e2e/**/*.ts"],
+    rules: {
+      "@nx/enforce-module-boundaries": ["error", { enforceBuildableLibDependency: false, depConstraints: [{ sourceTag: "*", onlyDependOnLibsWithTags: ["scope:testing"] }] }],
+    },
+  },
+  {
     // Tests and tools of a pure lib run in Node and may use test libraries and Node's I/O.
     files: ["libs/*/src/**/*.test.ts", "libs/*/tests/**/*.ts", "libs/*/tools/**/*.ts", "libs/*/vitest.config.ts"],
     rules: {

@@ -5,8 +5,10 @@
 // paced wrk (lab's rate.lua, RATE req/s each, keep-alive) to LOAD_CPU. CPU µs per request of each
 // pair = utime+stime of its two sidecars (/proc) over the requests wrk completed; repeated ROUNDS
 // times. On reused connections (wrk keep-alive, pooled upstream connections) no handshake happens
-// after warm-up, so the difference is TLS record work plus Node's TLS stream.
-//   node bench/proxy/mtls-ab.mjs [--rounds 5] [--seconds 10] [--rate 400] [--cert-dir DIR]
+// after warm-up, so the difference is TLS record work plus Node's TLS stream. --floor adds, at the
+// same time, the same two hops done by the least Node can do (node-forwarder-pair.mjs: byte pipes,
+// plain and mutual TLS): what TLS costs in Node itself, beside what it costs the sidecars.
+//   node bench/proxy/mtls-ab.mjs [--rounds 5] [--seconds 10] [--rate 400] [--cert-dir DIR] [--floor]
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +19,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const LAB = resolve(process.env.PROXY_LAB ?? join(ROOT, "../shared/peers/proxy-lab"));
 const LOAD_CPU = process.env.LOAD_CPU ?? "0";
 const SERVER_CPU = process.env.SERVER_CPU ?? "1";
-const { values: opts } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "10" }, rate: { type: "string", default: "400" }, "cert-dir": { type: "string" } } });
+const { values: opts } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "10" }, rate: { type: "string", default: "400" }, "cert-dir": { type: "string" }, floor: { type: "boolean", default: false } } });
 const certDir = opts["cert-dir"] ?? join(tmpdir(), `meshwork-mtls-ab-${process.pid}`);
 if (!opts["cert-dir"]) execFileSync(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(import.meta.dirname, "mtls-certs.ts"), certDir], { cwd: ROOT, stdio: "inherit" });
 execFileSync(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(ROOT, "apps/sidecar/src/main.ts"), "--help"], { cwd: ROOT, stdio: "ignore" });
@@ -57,14 +59,22 @@ const start = (args, env) => {
   procs.push(child);
   return child;
 };
+const sidecarPair = join(import.meta.dirname, "mtls-pair.mjs");
+const nodePair = join(import.meta.dirname, "node-forwarder-pair.mjs");
 const pairs = [
-  { mode: "plain", port: 18100, server: 18101, upstream: 18102 },
-  { mode: "mtls", port: 18200, server: 18201, upstream: 18202 },
+  { name: "plain", mode: "plain", script: sidecarPair, port: 18100, server: 18101, upstream: 18102 },
+  { name: "mtls", mode: "mtls", script: sidecarPair, port: 18200, server: 18201, upstream: 18202 },
+  ...(opts.floor
+    ? [
+        { name: "node-plain", mode: "plain", script: nodePair, port: 18300, server: 18301, upstream: 18302 },
+        { name: "node-mtls", mode: "mtls", script: nodePair, port: 18400, server: 18401, upstream: 18402 },
+      ]
+    : []),
 ];
 try {
   for (const p of pairs) {
     start([process.execPath, join(LAB, "upstream.js")], { PORT: String(p.upstream), MODE: "tuned" });
-    p.proc = start([process.execPath, join(import.meta.dirname, "mtls-pair.mjs"), String(p.port), p.mode, certDir], { MTLS_PAIR_SERVER_PORT: String(p.server), MTLS_PAIR_UPSTREAM_PORT: String(p.upstream) });
+    p.proc = start([process.execPath, p.script, String(p.port), p.mode, certDir], { MTLS_PAIR_SERVER_PORT: String(p.server), MTLS_PAIR_UPSTREAM_PORT: String(p.upstream) });
   }
   for (const p of pairs) await waitPort(p.port);
   // The launcher's children: its pids are in the tree once the sidecars run.
@@ -86,13 +96,17 @@ try {
     const before = pairs.map((p) => treeTicks(p.proc.pid));
     const results = await Promise.all(pairs.map((p) => wrk(p, Number(opts.seconds))));
     const after = pairs.map((p) => treeTicks(p.proc.pid));
-    const row = pairs.map((p, i) => ({ mode: p.mode, usPerReq: ((after[i] - before[i]) * 10_000) / results[i].requests, errors: results[i].err_status + results[i].err_connect + results[i].err_read + results[i].err_timeout, p50: results[i].lat_p50_us, p99: results[i].lat_p99_us, rps: results[i].rps }));
+    const row = pairs.map((p, i) => ({ mode: p.name, usPerReq: ((after[i] - before[i]) * 10_000) / results[i].requests, errors: results[i].err_status + results[i].err_connect + results[i].err_read + results[i].err_timeout, p50: results[i].lat_p50_us, p99: results[i].lat_p99_us, rps: results[i].rps }));
     rows.push(row);
-    console.log(`round ${round}: ${row.map((r) => `${r.mode} ${r.usPerReq.toFixed(1)} µs/req p50 ${(r.p50 / 1000).toFixed(2)} ms p99 ${(r.p99 / 1000).toFixed(2)} ms ${r.rps.toFixed(0)} rps errors ${r.errors}`).join(" | ")} | mTLS/plain ${(row[1].usPerReq / row[0].usPerReq).toFixed(3)}`);
+    console.log(`round ${round}: ${row.map((r) => `${r.mode} ${r.usPerReq.toFixed(1)} µs/req p50 ${(r.p50 / 1000).toFixed(2)} ms p99 ${(r.p99 / 1000).toFixed(2)} ms ${r.rps.toFixed(0)} rps errors ${r.errors}`).join(" | ")} | mTLS/plain ${(row[1].usPerReq / row[0].usPerReq).toFixed(3)}${opts.floor ? ` | node mTLS/plain ${(row[3].usPerReq / row[2].usPerReq).toFixed(3)}` : ""}`);
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const ratio = median(rows.map((r) => r[1].usPerReq / r[0].usPerReq));
   console.log(`median over ${rows.length} rounds: plain ${median(rows.map((r) => r[0].usPerReq)).toFixed(1)} µs/req, mTLS ${median(rows.map((r) => r[1].usPerReq)).toFixed(1)} µs/req, per-round ratio mTLS/plain median ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %; goal ≤ +15 %); added p50 ${((median(rows.map((r) => r[1].p50)) - median(rows.map((r) => r[0].p50))) / 1000).toFixed(2)} ms, p99 ${((median(rows.map((r) => r[1].p99)) - median(rows.map((r) => r[0].p99))) / 1000).toFixed(2)} ms`);
+  if (opts.floor) {
+    const added = (i, j) => median(rows.map((r) => r[j].usPerReq - r[i].usPerReq));
+    console.log(`TLS added per request (median over rounds): sidecars ${added(0, 1).toFixed(1)} µs, bare Node pipes ${added(2, 3).toFixed(1)} µs (node plain ${median(rows.map((r) => r[2].usPerReq)).toFixed(1)}, node mTLS ${median(rows.map((r) => r[3].usPerReq)).toFixed(1)} µs/req; ratio ${median(rows.map((r) => r[3].usPerReq / r[2].usPerReq)).toFixed(3)})`);
+  }
 } finally {
   for (const p of procs) p.kill("SIGTERM");
 }

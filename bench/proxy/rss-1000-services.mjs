@@ -6,7 +6,8 @@
 // starts the sidecar's bundled build `apps/sidecar/dist/bundle/main.js` (what the launcher runs;
 // `--sidecar FILE` measures another build, e.g. the per-file `apps/sidecar/dist/main.js`) on it with every listener open (outbound, inbound, admin,
 // stats, as in a pod), waits until `/healthz/ready` answers 200 on the stats port, lets it settle,
-// then reads VmRSS (and PSS) from /proc. Each figure is the median of --runs fresh starts.
+// then reads VmRSS (and PSS, and VmHWM: the peak, reached while the config loads) from /proc. Each
+// figure is the median of --runs fresh starts.
 // Beside it, the floors: a bare Node http server, and the sidecar with the 1-service bench config.
 // Goal (issue 3): RSS ≤ 60 MB idle with 1,000 services configured. A figure, not a test.
 // Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json] [--node-flags="…"]
@@ -19,7 +20,11 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { tsImport } from "tsx/esm/api";
 import { stringify } from "yaml";
+
+// The shebang's flags are read as meshctl reads them (apps/meshctl/src/core/launcher-node-flags.ts).
+const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launcher-node-flags.ts", import.meta.url);
 
 const ROOT = join(import.meta.dirname, "../..");
 const BENCH_CONFIG = join(import.meta.dirname, "configs");
@@ -160,7 +165,7 @@ function httpStatus(port, path) {
 /**
  * Starts node with `argv`, feeds each stdout line to `onLine(line, state)` until it returns (a
  * promise of) true, settles, samples memory, stops the process by its PID (SIGTERM, then SIGKILL).
- * Returns { rssKb, pssKb, readyMs, state }.
+ * Returns { rssKb, hwmKb (peak RSS so far: the config load's), pssKb, readyMs, state }.
  */
 async function measureOnce(argv, onLine) {
   const t0 = performance.now();
@@ -197,7 +202,7 @@ async function measureOnce(argv, onLine) {
     if (outcome !== "ready") throw new Error(`rss-1000-services: process ${outcome} before it was ready:\n${out.slice(-2000)}`);
     const readyMs = performance.now() - t0;
     await sleep(SETTLE_MS);
-    return { rssKb: statusKb(child.pid, "VmRSS"), pssKb: pssKb(child.pid), readyMs, state };
+    return { rssKb: statusKb(child.pid, "VmRSS"), hwmKb: statusKb(child.pid, "VmHWM"), pssKb: pssKb(child.pid), readyMs, state };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
@@ -230,9 +235,7 @@ function sidecarReadiness(line, state) {
 
 /** The V8 flags the sidecar's launcher sets in its shebang (`#!/usr/bin/env -S node FLAGS`), so the bench measures what users run. */
 function shebangNodeFlags(file) {
-  const first = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
-  const match = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first);
-  return match ? match[1].trim().split(/\s+/) : [];
+  return launcherNodeFlags(readFileSync(file, "utf8"));
 }
 
 function sidecarArgs(configDir) {
@@ -262,13 +265,14 @@ async function series(label, argv, onLine, check) {
     const s = await measureOnce(argv, onLine);
     check?.(s);
     samples.push(s);
-    if (!opts.json) process.stderr.write(`  ${label} run ${r + 1}: VmRSS ${(s.rssKb / 1024).toFixed(1)} MB, PSS ${(s.pssKb / 1024).toFixed(1)} MB, ready in ${s.readyMs.toFixed(0)} ms\n`);
+    if (!opts.json) process.stderr.write(`  ${label} run ${r + 1}: VmRSS ${(s.rssKb / 1024).toFixed(1)} MB, peak ${(s.hwmKb / 1024).toFixed(1)} MB, PSS ${(s.pssKb / 1024).toFixed(1)} MB, ready in ${s.readyMs.toFixed(0)} ms\n`);
   }
   return {
     label,
     runs: RUNS,
     rss_idle_mb: +(median(samples.map((s) => s.rssKb)) / 1024).toFixed(1),
     pss_idle_mb: +(median(samples.map((s) => s.pssKb)) / 1024).toFixed(1),
+    rss_peak_mb: +(median(samples.map((s) => s.hwmKb)) / 1024).toFixed(1),
     ready_ms: +median(samples.map((s) => s.readyMs)).toFixed(0),
     rss_samples_mb: samples.map((s) => +(s.rssKb / 1024).toFixed(1)),
     ...(samples[0]?.state.applied ? { services_applied: samples[0].state.applied.services, clusters_applied: samples[0].state.applied.clusters } : {}),
@@ -293,9 +297,9 @@ try {
     console.log(JSON.stringify(result));
   } else {
     console.log(`\nIdle memory (median of ${RUNS} starts, after ready + ${SETTLE_MS / 1000} s settle)\n`);
-    console.log("| process | VmRSS MB | PSS MB | ready after ms | samples (RSS MB) |");
-    console.log("|---|---|---|---|---|");
-    for (const s of [floor, small, big].filter((x) => x !== undefined)) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);
+    console.log("| process | VmRSS MB | PSS MB | peak (VmHWM) MB | ready after ms | samples (RSS MB) |");
+    console.log("|---|---|---|---|---|---|");
+    for (const s of [floor, small, big].filter((x) => x !== undefined)) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.rss_peak_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);
     console.log(`\nGoal: RSS ≤ 60 MB idle with ${SERVICES} services: ${big.rss_idle_mb <= 60 ? "PASS" : "MISS"} (${big.rss_idle_mb} MB; ` +
       (small && floor ? `${(big.rss_idle_mb - small.rss_idle_mb).toFixed(1)} MB for the services, ${(small.rss_idle_mb - floor.rss_idle_mb).toFixed(1)} MB sidecar code over a bare Node server, ${floor.rss_idle_mb} MB Node itself)` : "the 1,000-service line only)"));
   }

@@ -16,6 +16,9 @@
 // Options: --rounds N (3), --configs LIST (direct-tuned,nginx,haproxy,sidecar-outbound,sidecar-inbound;
 //   any other proxy-lab config name works too), --trace-sampling PCT (1, Istio's default),
 //   --sidecar-flags "…" (appended to the sidecar's command), --rss-runs N (3), --no-rss, --no-build,
+//   --baseline DIR (another bundle directory, e.g. a copy of dist/bundle made before a change: its
+//   main.js is measured as the configs baseline-outbound / baseline-inbound, which --configs may then
+//   name, so a change and its baseline are compared in the same run, rounds interleaved),
 //   --no-netns (run bench.js in the host's network namespace; as root the default is a private one
 //   per bench.js, so other proxy-lab users of the fixed ports 18000/18080 can't interfere),
 //   --out DIR (bench/proxy/results/<timestamp>). Passed to bench.js when given: --duration, --warmup,
@@ -26,6 +29,10 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { tsImport } from "tsx/esm/api";
+
+// The shebang's flags are read as meshctl reads them (apps/meshctl/src/core/launcher-node-flags.ts).
+const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launcher-node-flags.ts", import.meta.url);
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const LAB = resolve(process.env.PROXY_LAB ?? join(ROOT, "../shared/peers/proxy-lab"));
@@ -47,6 +54,7 @@ const { values: opts } = parseArgs({
     "no-rss": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
     "no-netns": { type: "boolean", default: false },
+    baseline: { type: "string" },
     out: { type: "string" },
     summarize: { type: "string" },
     rss: { type: "string" },
@@ -56,15 +64,13 @@ const { values: opts } = parseArgs({
 
 /** The V8 flags the sidecar's launcher sets in its shebang (`#!/usr/bin/env -S node FLAGS`), so the bench runs what users run. */
 function shebangNodeFlags(file) {
-  const first = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
-  const match = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first);
-  return match ? match[1].trim().split(/\s+/) : [];
+  return launcherNodeFlags(readFileSync(file, "utf8"));
 }
 
 /** The sidecar's command for the lab's `custom` config; {PORT} is where wrk sends (18000). */
-function sidecarCommand(path) {
+function sidecarCommand(path, main = SIDECAR) {
   const common = [
-    process.execPath, ...shebangNodeFlags(SIDECAR), SIDECAR, "--config", CONFIG_DIR,
+    process.execPath, ...shebangNodeFlags(main), main, "--config", CONFIG_DIR,
     "--admin-port=-1", "--stats-port=-1", "--access-log", "off",
     "--trace-sampling", opts["trace-sampling"], "--concurrency", "1", "--drain-seconds", "0",
   ];
@@ -72,10 +78,17 @@ function sidecarCommand(path) {
     ? ["--outbound-port", "{PORT}", "--inbound-port=-1"]
     : ["--inbound-port", "{PORT}", "--app-port", "18080", "--outbound-port=-1"];
   const command = [...common, ...listener, opts["sidecar-flags"]].filter(Boolean).join(" ");
-  if (/\s/.test(ROOT) || /\s/.test(process.execPath)) throw new Error(`bench/proxy: PROXY_CMD cannot hold paths with spaces (${ROOT}); move the checkout`);
+  if (/\s/.test(main) || /\s/.test(process.execPath)) throw new Error(`bench/proxy: PROXY_CMD cannot hold paths with spaces (${main}); move the checkout or the bundle`);
   return command;
 }
-const SIDECAR_PATHS = { "sidecar-outbound": "outbound", "sidecar-inbound": "inbound" };
+const SIDECAR_PATHS = { "sidecar-outbound": "outbound", "sidecar-inbound": "inbound", "baseline-outbound": "outbound", "baseline-inbound": "inbound" };
+const BASELINE = opts.baseline === undefined ? undefined : join(resolve(opts.baseline), "main.js");
+/** The command of a sidecar config: the baseline-* configs run the --baseline bundle. */
+function commandOf(config) {
+  if (!config.startsWith("baseline-")) return sidecarCommand(SIDECAR_PATHS[config]);
+  if (BASELINE === undefined) throw new Error(`bench/proxy: --configs names ${config}; give --baseline DIR (a bundle directory holding main.js)`);
+  return sidecarCommand(SIDECAR_PATHS[config], BASELINE);
+}
 
 // ---------- statistics over bench.js records ----------
 const median = (xs) => {
@@ -134,7 +147,7 @@ function summarize(records, rss) {
   out();
   out("direct-tuned's RSS columns are the upstream's (no proxy). nginx's RSS is master + worker.");
   out();
-  const paths = [...by.keys()].filter((c) => c.startsWith("sidecar"));
+  const paths = [...by.keys()].filter((c) => c.startsWith("sidecar") || c.startsWith("baseline"));
   if (paths.length > 0) {
     // nginx and haproxy measured against the same goals, for scale (the p99 goal is below this VM's floor: see README)
     const refs = ["nginx", "haproxy"].filter((c) => by.has(c) && !paths.includes(c));
@@ -231,7 +244,7 @@ function runBench(config, round, file, { netns, runDir }) {
   const sidecarPath = SIDECAR_PATHS[config];
   const args = ["taskset", "-c", LOAD_CPU, process.execPath, join(LAB, "bench.js"), "--configs", sidecarPath ? "custom" : config, "--rounds", "1", "--out", file];
   for (const k of PASSTHROUGH) if (opts[k] !== undefined) args.push(`--${k}`, opts[k]);
-  const env = { ...process.env, RUN_DIR: runDir, ...(sidecarPath ? { PROXY_CMD: sidecarCommand(sidecarPath) } : {}) };
+  const env = { ...process.env, RUN_DIR: runDir, ...(sidecarPath ? { PROXY_CMD: commandOf(config) } : {}) };
   delete env.PROXY_UPSTREAM_TLS; // the sidecar's upstream is plain HTTP on 18080
   const command = netns ? ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", ...args] : args;
   return new Promise((resolvePromise, reject) => {
@@ -270,15 +283,23 @@ async function main() {
   const netns = netnsAvailable();
   const runDir = join(outDir, "run"); // the lab's scratch (nginx/haproxy configs, upstream/proxy logs), ours alone
   process.stderr.write(`bench/proxy: ${configs.join(",")} × ${rounds} round(s), lab ${LAB}, ${netns ? "own network namespace" : "host network (ports 18000/18080 must be free)"}, results in ${outDir}\n`);
-  for (const [config, path] of Object.entries(SIDECAR_PATHS)) if (configs.includes(config)) process.stderr.write(`  ${config}: ${sidecarCommand(path)}\n`);
+  if (BASELINE !== undefined && !existsSync(BASELINE)) throw new Error(`bench/proxy: --baseline ${opts.baseline} holds no main.js; copy a bundle there (cp -r apps/sidecar/dist/bundle DIR)`);
+  for (const config of Object.keys(SIDECAR_PATHS)) if (configs.includes(config)) process.stderr.write(`  ${config}: ${commandOf(config)}\n`);
   for (let round = 1; round <= rounds; round++) {
     for (const config of configs) {
       const file = join(outDir, `.${config}-${round}.jsonl`);
       rmSync(file, { force: true });
       if (!netns) await waitForLabPorts();
-      await runBench(config, round, file, { netns, runDir });
+      try {
+        await runBench(config, round, file, { netns, runDir });
+      } catch (error) {
+        // The lab gives up when its upstream or proxy is slow to come up on a busy machine: once more, then fail.
+        process.stderr.write(`${error.message}; running it once more\n`);
+        rmSync(file, { force: true });
+        await runBench(config, round, file, { netns, runDir });
+      }
       for (const rec of readJsonl(file)) {
-        const relabelled = { ...rec, config, round, ...(SIDECAR_PATHS[config] ? { proxy_cmd: sidecarCommand(SIDECAR_PATHS[config]) } : {}) };
+        const relabelled = { ...rec, config, round, ...(SIDECAR_PATHS[config] ? { proxy_cmd: commandOf(config) } : {}) };
         appendFileSync(results, JSON.stringify(relabelled) + "\n");
       }
       rmSync(file, { force: true });

@@ -27,6 +27,7 @@
 //   --profile     afterwards, a fresh registry cluster under node --cpu-prof, the put load at
 //                 --clients for --duration, then a self-time breakdown of the leader's profile
 //   --skip        phases to skip: seq,put,get,rss,failover
+//   --rss-only    just the RSS fill (= --skip seq,put,get,failover); with --only registry, ~3 min on a quiet box
 //   --rss-settle  also record the RSS this many seconds after the fill, once idle (default 3: only the 3 s figure)
 //   --node-flags  extra node/V8 flags for every registry process, e.g. --node-flags=--max-semi-space-size=2
 // Needs: etcd on PATH (apt-get install -y etcd-server), Node 20. Everything listens on 127.0.0.1;
@@ -38,8 +39,10 @@ import net from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { smapsBreakdown } from "./smaps-breakdown.mjs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { tsImport } from "tsx/esm/api";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -206,6 +209,7 @@ const { values: o } = parseArgs({
     only: { type: "string" }, "rss-settle": { type: "string", default: "3" }, registry: { type: "string", default: "dist" }, "tick-ms": { type: "string" },
     profile: { type: "boolean", default: false }, skip: { type: "string", default: "" }, out: { type: "string" },
     "node-flags": { type: "string", default: "" }, "node-env": { type: "string", default: "" }, "no-launcher-flags": { type: "boolean", default: false }, "log-level": { type: "string", default: "warn" },
+    "rss-only": { type: "boolean", default: false },
     "keep-dir": { type: "boolean", default: false }, heap: { type: "boolean", default: false }, "no-pin": { type: "boolean", default: false }, target: { type: "string", default: "all" },
   },
 });
@@ -214,12 +218,14 @@ const cfg = {
   runs: Number(o.runs ?? (q ? 1 : 3)), duration: Number(o.duration ?? (q ? 3 : 10)), clients: Number(o.clients),
   seqN: Number(o["seq-n"] ?? (q ? 300 : 2000)), rssSettle: Number(o["rss-settle"]), kills: Number(o.kills ?? (q ? 3 : 10)), rssKeys: Number(o["rss-keys"] ?? (q ? 20_000 : 100_000)),
 };
-const skip = new Set(o.skip.split(",").filter(Boolean));
+// --rss-only: just the RSS fill (same as --skip seq,put,get,failover), for quick memory iterations
+const skip = new Set([...o.skip.split(",").filter(Boolean), ...(o["rss-only"] ? ["seq", "put", "get", "failover"] : [])]);
 // --node-flags "--max-semi-space-size=2 ...": extra node/V8 flags for every registry process (A/B of runtime settings)
 // The registry's launcher flags come first: the node flags in apps/registry/src/main.ts's shebang
 // (`#!/usr/bin/env -S node --max-semi-space-size=2 ...`, what `meshwork-registry` runs with), which
 // `node main.js` would ignore; --no-launcher-flags leaves them out (A/B).
-const launcherFlags = o["no-launcher-flags"] ? [] : (/^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(join(repo, "apps/registry/src/main.ts"), "utf8").split("\n")[0] ?? "")?.[1] ?? "").split(/\s+/).filter(Boolean);
+const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launcher-node-flags.ts", import.meta.url);
+const launcherFlags = o["no-launcher-flags"] ? [] : launcherNodeFlags(readFileSync(join(repo, "apps/registry/src/main.ts"), "utf8"));
 const nodeFlags = [...launcherFlags, ...o["node-flags"].split(/\s+/).filter(Boolean)];
 // --node-env "MALLOC_ARENA_MAX=2 ...": extra environment for every registry process (A/B of allocator settings)
 const nodeEnv = Object.fromEntries(o["node-env"].split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
@@ -488,30 +494,17 @@ async function memoryOf(sys) {
   }));
 }
 
-// Resident anonymous memory by kind of mapping: glibc's main arena ([heap], grown by brk: what
-// malloc keeps after frees shows here), other glibc arenas (64 MiB reservations of threads),
-// and the rest (V8's heap pages, mmapped buffers, stacks).
+// Resident anonymous memory by kind of mapping (smaps-breakdown.mjs): glibc's main arena ([heap],
+// grown by brk: what malloc keeps after frees shows here — ArrayBuffers' backing stores live here),
+// glibc's thread arenas (64 MiB-aligned reservations), and the rest (V8's heap pages, mmapped
+// buffers, stacks).
 function smapsOf(pid) {
-  let text;
-  try { text = readFileSync(`/proc/${pid}/smaps`, "utf8"); } catch { return {}; }
-  const sums = { brk_heap_mb: 0, arena_mb: 0, other_anon_mb: 0 };
-  let kind = null, sizeKb = 0;
-  for (const line of text.split("\n")) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
-    if (head) {
-      const name = head[2].trim();
-      kind = name === "[heap]" ? "brk_heap_mb" : name === "" ? "anon" : null;
-      continue;
-    }
-    if (line.startsWith("Size:")) { sizeKb = Number(line.split(/\s+/)[1]); continue; }
-    if (kind !== null && line.startsWith("Anonymous:")) {
-      const kb = Number(line.split(/\s+/)[1]);
-      if (kind === "anon") sums[sizeKb >= 1024 && sizeKb <= 65536 && sizeKb % 4 === 0 && sizeKb > 60000 ? "arena_mb" : "other_anon_mb"] += kb;
-      else sums[kind] += kb;
-    }
+  try {
+    const { mb } = smapsBreakdown(pid);
+    return { brk_heap_mb: mb.brk_heap ?? 0, arena_mb: mb.malloc_arena ?? 0, other_anon_mb: +((mb.other_anon ?? 0) + (mb.stack ?? 0) + (mb.other_named ?? 0)).toFixed(1) };
+  } catch {
+    return {};
   }
-  for (const k of Object.keys(sums)) sums[k] = +(sums[k] / 1024).toFixed(1);
-  return sums;
 }
 
 // --heap: a heap snapshot of the registry leader after the RSS fill (node --heapsnapshot-signal), summarized

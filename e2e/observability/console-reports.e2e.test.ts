@@ -47,14 +47,14 @@ beforeAll(async () => {
     "--node-id", "r1", "--peers", `r1=127.0.0.1:${RAFT_PORT}`, "--data-dir", registryDir, "--bind", "127.0.0.1",
     "--raft-port", String(RAFT_PORT), "--http-port", "0", "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--gossip-port", "0",
   ]);
-  const ready = await registry.waitFor("ready", 120_000);
+  const ready = await registry.waitForLine("ready", 120_000);
   registryHttp = `http://127.0.0.1:${String(ready["httpPort"])}`;
   // The mesh CA: the control plane and every sidecar get their SVIDs from it (the discovery
   // stream is mutual TLS), and each proxy reports its SVID. Ratings asks for 30 min (expiring
   // within the hour), the others for 24 h.
   caDir = await mkdtemp(join(tmpdir(), "console-ca-"));
   ca = startChild("ca", "apps/ca/src/main.ts", ["--data-dir", join(caDir, "data"), "--host", "127.0.0.1", "--grpc-port", "0", "--admin-port", "0"]);
-  const caReady = await ca.waitFor("ready", 120_000);
+  const caReady = await ca.waitForLine("ready", 120_000);
   const caAddress = `127.0.0.1:${String(caReady["grpcPort"])}`;
   const rootCert = join(caDir, "data", "root-cert.pem");
   const controlPlaneToken = await issueToken("istio-system", "control-plane", join(caDir, "control-plane.jwt"));
@@ -139,7 +139,7 @@ describe("console on the proxies' reports", () => {
       expect(byProxy[`${workload}.default`]?.serial, workload).toMatch(/^[0-9a-f]+$/i);
     }
     // The serial is the one the CA logged for that certificate.
-    const issued = ca.lines.filter((l) => l.includes('"certificate issued"')).map((l) => JSON.parse(l) as { serial: string; ttlSeconds: number });
+    const issued = ca.outputLines().filter((l) => l.includes('"certificate issued"')).map((l) => JSON.parse(l) as { serial: string; ttlSeconds: number });
     expect(issued.map((c) => c.serial.toLowerCase())).toContain(byProxy["ratings-v1.default"]?.serial?.toLowerCase());
     expect(byProxy["ratings-v1.default"]?.expiresInSeconds).toBeLessThanOrEqual(1800);
     expect(byProxy["details-v1.default"]?.expiresInSeconds).toBeGreaterThan(3600);

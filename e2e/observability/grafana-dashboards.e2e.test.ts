@@ -41,7 +41,7 @@ beforeAll(async () => {
   // label names from a request it recorded.
   dir = await mkdtemp(join(tmpdir(), "grafana-sidecar-"));
   sidecar = startChild("sidecar", "apps/sidecar/src/main.ts", ["--config", dir, "--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0", "--stats-port", "0", "--access-log", "off"]);
-  const ports = (await sidecar.waitFor("sidecar started", 120_000))["ports"] as { outbound: number; stats: number };
+  const ports = (await sidecar.waitForLine("sidecar started", 120_000))["ports"] as { outbound: number; stats: number };
   await new Promise<void>((resolve) => {
     const req = request({ host: "127.0.0.1", port: ports.outbound, path: "/", headers: { host: "nowhere.test" } }, (res) => res.resume().on("end", resolve));
     req.on("error", () => resolve());

@@ -1,60 +1,22 @@
 // The real entry point as a child process: `bookinfo all` serves the product page and stops
 // with exit 0 on SIGTERM; usage errors exit 2 with one line naming the problem.
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { denoBinary, ProcessGroup } from "@meshwork/testing/processes";
+import { afterAll, describe, expect, it } from "vitest";
 
 const projectRoot = join(import.meta.dirname, "..");
-/** The Deno binary npm installs (root devDependency `deno`). */
-const denoBinary = join(projectRoot, "../../node_modules/@deno/linux-x64-glibc/deno");
+const processes = new ProcessGroup();
+afterAll(() => processes.killAll());
 
-interface Run {
-  readonly waitFor: (msg: string) => Promise<Record<string, unknown>>;
-  readonly lines: () => Record<string, unknown>[];
-  readonly stderr: () => string;
-  readonly exit: Promise<number | null>;
-  readonly kill: (signal: NodeJS.Signals) => void;
-}
-
-function runBookinfo(args: readonly string[], runtime: "node" | "deno" = "node"): Run {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MESHWORK_")));
-  const [command, prefix] = runtime === "deno" ? [denoBinary, ["run", "-A", "--conditions=@meshwork/source"]] : [process.execPath, ["--import", "tsx", "--conditions=@meshwork/source"]];
-  const child = spawn(command, [...prefix, "src/main.ts", ...args], { cwd: projectRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const listeners: (() => void)[] = [];
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    out += chunk;
-    for (const l of listeners) l();
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
-  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return {
-    lines,
-    stderr: () => err,
-    exit,
-    kill: (signal) => child.kill(signal),
-    waitFor: (msg) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines().find((l) => l["msg"] === msg);
-          if (found) resolve(found);
-        };
-        listeners.push(check);
-        void exit.then((code) => reject(new Error(`exited with ${code} before "${msg}": ${out}${err}`)));
-        check();
-      }),
-  };
-}
+const runBookinfo = (args: readonly string[], runtime: "node" | "deno" = "node") => processes.startSource("src/main.ts", args, { cwd: projectRoot, name: `bookinfo (${runtime})`, runtime });
 
 describe("the bookinfo process", () => {
   it.each(["node", "deno"] as const)("`all` under %s serves the product page with reviews v3, then stops cleanly on SIGTERM", { timeout: 60_000 }, async (runtime) => {
     if (runtime === "deno" && !existsSync(denoBinary)) throw new Error(`Deno is missing at ${denoBinary}: run \`npm ci\` (devDependency deno)`);
     const run = runBookinfo(["all", "--version", "v3", "--port", "0"], runtime);
-    const ready = await run.waitFor("ready");
+    const ready = await run.waitForLine("ready");
     const services = ready["services"] as { service: string; url: string }[];
     expect(services.map((s) => s.service)).toEqual(["ratings", "reviews", "details", "productpage"]);
     const productpage = services.find((s) => s.service === "productpage")?.url ?? "";

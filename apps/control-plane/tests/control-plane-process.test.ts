@@ -49,7 +49,7 @@ beforeAll(async () => {
     runProcess(registryRoot, ["--node-id", id, "--peers", peers, "--data-dir", join(dir, id), "--raft-port", String(raftPorts[k]), "--http-port", "0", "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0", "--tick-ms", "20"]),
   );
   runs.push(...registries);
-  const ready = await Promise.all(registries.map((r) => r.waitFor("ready")));
+  const ready = await Promise.all(registries.map((r) => r.waitForLine("ready")));
   registryHttp = ready.map((l) => `http://127.0.0.1:${String(l["httpPort"])}`);
   registryGrpc = ready.map((l) => `127.0.0.1:${String(l["grpcPort"])}`);
   // The registry elects a leader; a catalog write through any server succeeds once it has one.
@@ -65,7 +65,7 @@ beforeAll(async () => {
   }
   controlPlane = runProcess(appRoot, ["--id", "cp-1", "--grpc-port", "0", "--admin-port", "0", "--registry-grpc", registryGrpc.join(","), "--registry-http", registryHttp.join(","), "--debounce-ms", "20"]);
   runs.push(controlPlane);
-  const listening = await controlPlane.waitFor("listening");
+  const listening = await controlPlane.waitForLine("listening");
   adminUrl = `http://127.0.0.1:${String(listening["adminPort"])}`;
   grpcAddress = `127.0.0.1:${String(listening["grpcPort"])}`;
   await eventually("control plane ready", async () => ((await fetch(`${adminUrl}/ready`)).status === 200 ? true : undefined));
@@ -164,7 +164,7 @@ describe("the control-plane process", { timeout: 60_000 }, () => {
   it("moves a proxy to another replica when its replica stops (SIGTERM), with the same versions and its config kept meanwhile", async () => {
     const second = runProcess(appRoot, ["--id", "cp-2", "--grpc-port", "0", "--admin-port", "0", "--registry-grpc", registryGrpc.join(","), "--registry-http", registryHttp.join(","), "--debounce-ms", "20"]);
     runs.push(second);
-    const listening = await second.waitFor("listening");
+    const listening = await second.waitForLine("listening");
     const secondAdmin = `http://127.0.0.1:${String(listening["adminPort"])}`;
     await eventually("the second replica ready", async () => ((await fetch(`${secondAdmin}/ready`)).status === 200 ? true : undefined));
     const events: DiscoveryClientEvent[] = [];

@@ -33,7 +33,7 @@ async function startCa(name: "mesh" | "other", trustDomain: string): Promise<voi
   await writeFile(tokenFile, "admin-token\n", { mode: 0o600 });
   const run = runProcess(join(appsDir, "ca"), ["--data-dir", dataDir, "--trust-domain", trustDomain, "--grpc-port", "0", "--admin-port", "0", "--admin-token-file", tokenFile, "--rate-limit-per-second", "0"]);
   runs.push(run);
-  const ready = await run.waitFor("ready");
+  const ready = await run.waitForLine("ready");
   cas[name] = { dataDir, grpc: `127.0.0.1:${String(ready["grpcPort"])}`, admin: `http://127.0.0.1:${String(ready["adminPort"])}`, rootPem: await readFile(join(dataDir, "root-cert.pem"), "utf8") };
 }
 
@@ -108,7 +108,7 @@ spec:
     "--ca-address", cas.mesh.grpc, "--trust-bundle", join(cas.mesh.dataDir, "root-cert.pem"), "--workload-token-file", cpToken,
   ]);
   runs.push(cp);
-  const listening = await cp.waitFor("listening");
+  const listening = await cp.waitForLine("listening");
   expect(listening).toMatchObject({ tls: true, spiffeId: controlPlaneId });
   grpcAddress = `127.0.0.1:${String(listening["grpcPort"])}`;
   adminUrl = `http://127.0.0.1:${String(listening["adminPort"])}`;

@@ -3,18 +3,18 @@
 // once as the real CLI. Without workloads the CA's acknowledgement checks pass at once, so
 // `--wait` sees the rotation through publish, switch and retirement.
 
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startSourceProcess } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { caRotateRootCommand, caStatusCommand } from "../src/commands/ca-commands.ts";
 import type { CaStatusView } from "../src/core/format-ca-status.ts";
 import { runCommand } from "./support/run-command.ts";
-import { cleanEnv, meshctl, workspaceRoot } from "./support/run-meshctl.ts";
+import { meshctl, workspaceRoot } from "./support/run-meshctl.ts";
 
 const caMain = fileURLToPath(new URL("../../ca/src/main.ts", import.meta.url));
 const token = "admin-token-0123456789";
@@ -29,30 +29,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "meshwork-meshctl-ca-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, "admin-token"), `${token}\n`, { mode: 0o600 });
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", caMain, "--data-dir", join(dir, "ca"), "--grpc-port", "0", "--admin-port", "0", "--admin-token-file", join(dir, "admin-token")], {
-    cwd: workspaceRoot,
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  cleanups.push(async () => {
-    child.kill("SIGTERM");
-    await exited;
-  });
-  child.stderr.resume();
-  let out = "";
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const found = out
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .find((record) => record["msg"] === "ready");
-      if (found) resolve(found);
-    });
-    child.on("exit", (code) => reject(new Error(`the CA exited with ${code} before "ready": ${out}`)));
-  });
+  const ca = startSourceProcess(caMain, ["--data-dir", join(dir, "ca"), "--grpc-port", "0", "--admin-port", "0", "--admin-token-file", join(dir, "admin-token")], { cwd: workspaceRoot, name: "ca" });
+  cleanups.push(async () => void (await ca.stop()));
+  const ready = await ca.waitForLine("ready");
   adminUrl = `http://127.0.0.1:${String(ready["adminPort"])}`;
 }, 60_000);
 

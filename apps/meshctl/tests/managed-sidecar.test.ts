@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshctl } from "./support/run-meshctl.ts";
-import { freePort, startApp, type StartedApp } from "./support/start-app.ts";
+import { freePort } from "@meshwork/testing/processes";
+import { startApp, type StartedApp } from "./support/start-app.ts";
 
 let dir: string;
 let controlPlane: string;

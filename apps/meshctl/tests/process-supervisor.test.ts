@@ -4,10 +4,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { eventually, freePort } from "@meshwork/testing/processes";
 import { afterAll, describe, expect, it } from "vitest";
 import { ProcessSupervisor } from "../src/adapters/process-supervisor.ts";
 import { workspaceRoot } from "./support/run-meshctl.ts";
-import { freePort } from "./support/start-app.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -30,14 +30,6 @@ createServer((_req, res) => res.end("ok")).listen(port, "127.0.0.1");
   return relative(workspaceRoot, file);
 }
 
-async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe("ProcessSupervisor", () => {
   it("restarts a part that exits after it was ready, and leaves the others running", { timeout: 60_000 }, async () => {
     const entry = await appFile();
@@ -56,11 +48,11 @@ describe("ProcessSupervisor", () => {
     const before = supervisor.pids;
     const pidOf = (name: string, list = supervisor.pids): number | undefined => list.find((p) => p.name === name)?.pid;
     process.kill(pidOf("a", before) as number, "SIGKILL");
-    await until(() => restarted.includes("a"), "the restart of a");
+    await eventually("the restart of a", () => restarted.includes("a"));
     expect(pidOf("a")).not.toBe(pidOf("a", before));
     expect(pidOf("b")).toBe(pidOf("b", before));
     expect(supervisor.pids.map((p) => p.name)).toEqual(["a", "b"]);
-    await until(async () => (await fetch(`http://127.0.0.1:${a}/`).catch(() => undefined))?.ok === true, "a to answer again");
+    await eventually("a to answer again", async () => (await fetch(`http://127.0.0.1:${a}/`).catch(() => undefined))?.ok === true);
     expect(lines.some((l) => /^a \| exited with a signal; restarting in 1 s \(restart 1\)$/.test(l))).toBe(true);
   });
 

@@ -4,72 +4,15 @@
 // --retry-join; meshctl lists both gossip members with status and protocol, then adds n2 to Raft
 // without being told its Raft address.
 
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import * as net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { registryJoinCommand, registryMembersCommand } from "../src/commands/registry-commands.ts";
 import { runCommand } from "./support/run-command.ts";
-import { cleanEnv, workspaceRoot } from "./support/run-meshctl.ts";
+import { eventually, useRegistryServers } from "./support/use-registry-servers.ts";
 
-const registryMain = fileURLToPath(new URL("../../registry/src/main.ts", import.meta.url));
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
-
-interface Server {
-  readonly raftAddress: string;
-  readonly url: string;
-  readonly gossipAddress: string;
-}
-
-async function startServer(id: string, peers: boolean, extra: readonly string[]): Promise<Server> {
-  const dataDir = await mkdtemp(join(tmpdir(), `meshctl-gossip-${id}-`));
-  const [raftPort, httpPort] = [await freePort(), await freePort()];
-  const args = ["--node-id", id, "--data-dir", dataDir, "--raft-port", String(raftPort), "--http-port", String(httpPort), "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--tick-ms", "20"];
-  args.push("--gossip-port", "0", "--gossip-probe-interval-ms", "200", "--retry-interval-ms", "300", ...extra);
-  if (peers) args.push("--peers", `${id}=127.0.0.1:${raftPort}`);
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", registryMain, ...args], { cwd: workspaceRoot, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  cleanups.push(async () => {
-    child.kill("SIGKILL");
-    await exited;
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  let out = "";
-  child.stderr.resume();
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const line = out.split("\n").find((l) => l.includes('"msg":"ready"'));
-      if (line !== undefined) resolve(JSON.parse(line) as Record<string, unknown>);
-    });
-    void exited.then(() => reject(new Error(`registry ${id} exited before ready: ${out}`)));
-  });
-  return { raftAddress: `127.0.0.1:${raftPort}`, url: `http://127.0.0.1:${httpPort}`, gossipAddress: String(ready["gossipAddress"]) };
-}
-
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+const startRegistryServer = useRegistryServers();
+async function startServer(id: string, peers: boolean, extra: readonly string[]) {
+  const server = await startRegistryServer(id, peers, ["--dns-port=-1", "--grpc-port=-1", "--gossip-port", "0", "--gossip-probe-interval-ms", "200", "--retry-interval-ms", "300", ...extra]);
+  return { ...server, gossipAddress: String(server.ready["gossipAddress"]) };
 }
 
 describe("meshctl registry with gossip", () => {

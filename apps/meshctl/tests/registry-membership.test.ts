@@ -3,68 +3,16 @@
 // meshctl adds n2 through n1's Consul HTTP API, lists both from either server, refuses to remove an
 // unknown id, removes n2, and fails clearly when no registry answers.
 
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import * as net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "@meshwork/testing/processes";
+import { beforeAll, describe, expect, it } from "vitest";
 import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "../src/commands/registry-commands.ts";
 import { runCommand } from "./support/run-command.ts";
-import { cleanEnv, meshctl, workspaceRoot } from "./support/run-meshctl.ts";
+import { meshctl } from "./support/run-meshctl.ts";
+import { eventually, useRegistryServers, type RegistryServer } from "./support/use-registry-servers.ts";
 
-const registryMain = fileURLToPath(new URL("../../registry/src/main.ts", import.meta.url));
-const cleanups: (() => Promise<void> | void)[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
-
-interface Server {
-  readonly id: string;
-  readonly raftAddress: string;
-  readonly url: string;
-}
-
-async function startServer(id: string, peers: boolean): Promise<Server> {
-  const dataDir = await mkdtemp(join(tmpdir(), `meshctl-registry-${id}-`));
-  const [raftPort, httpPort] = [await freePort(), await freePort()];
-  const args = ["--node-id", id, "--data-dir", dataDir, "--raft-port", String(raftPort), "--http-port", String(httpPort), "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0", "--tick-ms", "20"];
-  if (peers) args.push("--peers", `${id}=127.0.0.1:${raftPort}`);
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", registryMain, ...args], { cwd: workspaceRoot, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  cleanups.push(async () => {
-    child.kill("SIGKILL");
-    await exited;
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  let out = "";
-  child.stderr.resume();
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      if (out.includes('"msg":"ready"')) resolve();
-    });
-    void exited.then(() => reject(new Error(`registry ${id} exited before ready: ${out}`)));
-  });
-  return { id, raftAddress: `127.0.0.1:${raftPort}`, url: `http://127.0.0.1:${httpPort}` };
-}
-
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const startRegistryServer = useRegistryServers();
+const startServer = (id: string, peers: boolean) => startRegistryServer(id, peers, ["--dns-port", "0", "--grpc-port", "0"]);
+type Server = RegistryServer;
 
 let n1: Server;
 let n2: Server;
@@ -72,9 +20,6 @@ beforeAll(async () => {
   [n1, n2] = await Promise.all([startServer("n1", true), startServer("n2", false)]);
   await eventually("n1 to lead", async () => (await (await fetch(`${n1.url}/v1/status/leader`)).json()) !== "");
 }, 60_000);
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
 
 describe("meshctl registry", () => {
   it("lists the one-node cluster with its leader (the real CLI)", async () => {

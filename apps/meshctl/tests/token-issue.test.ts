@@ -3,7 +3,6 @@
 // the CA issues an SVID for exactly the token's identity over gRPC/TLS, refusing a token minted for
 // another audience and a one-time token used twice.
 
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,8 +10,9 @@ import { fileURLToPath } from "node:url";
 import type { ServiceError } from "@grpc/grpc-js";
 import { createCsr, generateKeyPair, parseTrustDomain, pemToDer, readCertificate, trustBundles, type SpiffeId } from "@meshwork/pki";
 import { createCaClient, createCertificate, tokenIssuerFiles } from "@meshwork/workload-identity";
+import { startSourceProcess, type LogLine } from "@meshwork/testing/processes";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanEnv, meshctl, workspaceRoot } from "./support/run-meshctl.ts";
+import { meshctl, workspaceRoot } from "./support/run-meshctl.ts";
 
 const caMain = fileURLToPath(new URL("../../ca/src/main.ts", import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -20,31 +20,11 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-function startCa(dataDir: string): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", caMain, "--data-dir", dataDir, "--grpc-port", "0", "--admin-port", "0"], {
-    cwd: workspaceRoot,
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  cleanups.push(async () => {
-    child.kill("SIGTERM");
-    await exited;
-  });
-  let out = "";
-  child.stderr.resume();
-  return new Promise((resolve, reject) => {
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const ready = out
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .find((record) => record["msg"] === "ready");
-      if (ready) resolve(ready);
-    });
-    child.on("exit", (code) => reject(new Error(`the CA exited with ${code} before "ready": ${out}`)));
-  });
+/** Starts apps/ca on `dataDir` (stopped with SIGTERM at teardown); resolves with its "ready" log line. */
+function startCa(dataDir: string): Promise<LogLine> {
+  const ca = startSourceProcess(caMain, ["--data-dir", dataDir, "--grpc-port", "0", "--admin-port", "0"], { cwd: workspaceRoot, name: "ca" });
+  cleanups.push(async () => void (await ca.stop()));
+  return ca.waitForLine("ready");
 }
 
 async function refusalOf(promise: Promise<unknown>): Promise<{ code: number; details: string }> {

@@ -5,85 +5,19 @@
 // leaves /v1/health/service/web?passing (its node's serfHealth goes critical) and comes back when
 // the agent is restarted; a SIGTERMed agent leaves the pool and its node is deregistered; with a
 // short reconnect timeout a failed agent's node is reaped. /metrics shows the pool.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually as poll, freePort, ProcessGroup, type StartedProcess } from "@meshwork/testing/processes";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "./support/start-test-registry.ts";
 
 const projectRoot = join(import.meta.dirname, "..");
-const dirs: string[] = [];
-const runs: Run[] = [];
-afterAll(async () => {
-  for (const run of runs) run.kill("SIGKILL");
-  await Promise.all(runs.map((run) => run.exit));
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const processes = new ProcessGroup();
+afterAll(() => processes.close());
 
-interface Run {
-  readonly name: string;
-  readonly lines: () => Record<string, unknown>[];
-  readonly waitFor: (msg: string) => Promise<Record<string, unknown>>;
-  readonly exit: Promise<number | null>;
-  readonly kill: (signal: NodeJS.Signals) => void;
-}
-
-function run(name: string, args: readonly string[]): Run {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "src/main.ts", ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const listeners: (() => void)[] = [];
-  child.stdout.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const l of listeners) l();
-  });
-  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const started: Run = {
-    name,
-    lines,
-    exit,
-    kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-    waitFor: (msg) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines().find((l) => l["msg"] === msg);
-          if (found) resolve(found);
-        };
-        listeners.push(check);
-        void exit.then((code) => reject(new Error(`${name} exited with ${code} before "${msg}": ${out}${err}`)));
-        check();
-      }),
-  };
-  runs.push(started);
-  return started;
-}
-
-/** The last log lines of every process, for a failure message. */
-function tails(): string {
-  return runs.map((r) => `--- ${r.name}\n${r.lines().slice(-12).map((l) => JSON.stringify(l)).join("\n")}`).join("\n");
-}
+const run = (name: string, args: readonly string[]): StartedProcess => processes.startSource("src/main.ts", args, { cwd: projectRoot, name });
 
 /** Polls until `attempt` gives a value; the deadline is generous (2 cores, other tests running): no timing is asserted. */
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}\n${tails()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const eventually = <T,>(what: string, attempt: () => Promise<T | undefined>) => poll(what, attempt, { timeoutMs: 60_000, context: () => processes.tails() });
 
 interface AgentMember {
   Name: string;
@@ -99,14 +33,13 @@ interface HealthEntry {
 const gossipFlags = (key: string) => ["--gossip-port", "0", "--gossip-probe-interval-ms", "200", "--gossip-suspicion-mult", "2", "--retry-interval-ms", "300", "--gossip-key", key];
 
 async function startServer(reconnectTimeoutMs: number, key: string) {
-  const dir = await mkdtemp(join(tmpdir(), "meshwork-agent-gossip-"));
-  dirs.push(dir);
+  const dir = await processes.tempDir("meshwork-agent-gossip-");
   const raftPort = await freePort();
   const server = run("server n1", [
     "--node-id", "n1", "--peers", `n1=127.0.0.1:${raftPort}`, "--data-dir", join(dir, "n1"), "--raft-port", String(raftPort), "--http-port", "0",
     "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--tick-ms", "20", "--reconnect-timeout-ms", String(reconnectTimeoutMs), ...gossipFlags(key),
   ]);
-  const ready = await server.waitFor("ready");
+  const ready = await server.waitForLine("ready");
   const http = `http://127.0.0.1:${String(ready["httpPort"])}`;
   const getJson = async <T,>(path: string): Promise<T> => {
     const response = await fetch(`${http}/v1/${path}`);
@@ -130,7 +63,7 @@ describe("meshwork-registry agent in the gossip pool (server + agent processes)"
     const { ready, getJson, startAgent, passingNodes, serfHealth, catalogNodes } = await startServer(72 * 3_600_000, key);
     const agents = { a: startAgent("app-a", 9001), b: startAgent("app-b", 9002) };
     for (const agent of Object.values(agents)) {
-      const running = await agent.waitFor("agent running");
+      const running = await agent.waitForLine("agent running");
       expect(running["gossipAddress"]).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(running["gossipEncrypted"]).toBe(true);
     }
@@ -167,7 +100,7 @@ describe("meshwork-registry agent in the gossip pool (server + agent processes)"
 
     // Restarted (a new gossip port): it registers again, gossip sees it alive, serfHealth passes, the instance is back.
     agents.a = startAgent("app-a", 9001);
-    await agents.a.waitFor("agent running");
+    await agents.a.waitForLine("agent running");
     await eventually("app-a's instance passing again", async () => ((await passingNodes()).join() === "app-a,app-b" ? true : undefined));
     expect(await serfHealth("app-a")).toBe("passing");
 
@@ -185,7 +118,7 @@ describe("meshwork-registry agent in the gossip pool (server + agent processes)"
   it("reaps a failed agent's node after the reconnect timeout", { timeout: 120_000 }, async () => {
     const { server, startAgent, passingNodes, catalogNodes } = await startServer(3_000, randomBytes(16).toString("base64"));
     const agent = startAgent("app-c", 9003);
-    await agent.waitFor("agent running");
+    await agent.waitForLine("agent running");
     await eventually("app-c passing", async () => ((await passingNodes()).join() === "app-c" ? true : undefined));
     agent.kill("SIGKILL");
     await agent.exit;

@@ -4,81 +4,20 @@
 // node with a passing serfHealth check; a SIGKILLed server's node goes critical (its service drops
 // out of /v1/health/service?passing) and passes again when it comes back; a server that leaves on
 // SIGTERM is deregistered. Gossip is encrypted (one key by flag, the others from a keyring file).
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { eventually as poll, freePort, ProcessGroup, type StartedProcess } from "@meshwork/testing/processes";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "./support/start-test-registry.ts";
 
 const projectRoot = join(import.meta.dirname, "..");
-const dirs: string[] = [];
-const runs: Run[] = [];
-afterAll(async () => {
-  for (const run of runs) run.kill("SIGKILL");
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const processes = new ProcessGroup();
+afterAll(() => processes.close());
 
-interface Run {
-  readonly lines: () => Record<string, unknown>[];
-  readonly waitFor: (msg: string) => Promise<Record<string, unknown>>;
-  readonly exit: Promise<number | null>;
-  readonly kill: (signal: NodeJS.Signals) => void;
-}
+type Run = StartedProcess;
+const runRegistry = (args: readonly string[]): Run => processes.startSource("src/main.ts", args, { cwd: projectRoot, name: `server ${args[1] ?? ""}` });
 
-function runRegistry(args: readonly string[]): Run {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "src/main.ts", ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const listeners: (() => void)[] = [];
-  child.stdout.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const l of listeners) l();
-  });
-  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const run: Run = {
-    lines,
-    exit,
-    kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-    waitFor: (msg) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines().find((l) => l["msg"] === msg);
-          if (found) resolve(found);
-        };
-        listeners.push(check);
-        void exit.then((code) => reject(new Error(`exited with ${code} before "${msg}": ${out}${err}`)));
-        check();
-      }),
-  };
-  runs.push(run);
-  return run;
-}
-
-/** The last log lines of every server, for a failure message. */
-function tails(): string {
-  return runs.map((r, i) => `--- server process #${i + 1}\n${r.lines().slice(-15).map((l) => JSON.stringify(l)).join("\n")}`).join("\n");
-}
-
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}\n${tails()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const eventually = <T,>(what: string, attempt: () => Promise<T | undefined>) => poll(what, attempt, { context: () => processes.tails(15) });
 
 interface AgentMember {
   Name: string;
@@ -96,8 +35,7 @@ interface HealthEntry {
 
 describe("gossip membership in the catalog (three registry processes)", () => {
   it("members join by --retry-join; a SIGKILLed member goes critical, passes again when back; a leaving one is deregistered", { timeout: 150_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), "meshwork-registry-gossip-"));
-    dirs.push(dir);
+    const dir = await processes.tempDir("meshwork-registry-gossip-");
     const ids = ["n1", "n2", "n3"] as const;
     const raftPorts = await Promise.all(ids.map(() => freePort()));
     const httpPorts = await Promise.all(ids.map(() => freePort()));
@@ -121,13 +59,13 @@ describe("gossip membership in the catalog (three registry processes)", () => {
 
     // n1 first (its gossip port is picked at random), then n2 and n3 join through it.
     const first = runRegistry(args(0, []));
-    const firstReady = await first.waitFor("ready");
+    const firstReady = await first.waitForLine("ready");
     expect(firstReady["gossipEncrypted"]).toBe(true);
     const seed = String(firstReady["gossipAddress"]);
     expect(seed).toMatch(/^127\.0\.0\.1:\d+$/);
     const others = [1, 2].map((k) => runRegistry(args(k, [seed])));
     const running: Run[] = [first, ...others];
-    for (const run of others) await run.waitFor("ready");
+    for (const run of others) await run.waitForLine("ready");
 
     // Every server sees three alive members, in Consul's shape, with the server tags.
     for (const k of [0, 1, 2]) {
@@ -187,7 +125,7 @@ describe("gossip membership in the catalog (three registry processes)", () => {
     // Back from the same data dir (a new gossip port): alive again, serfHealth passing, web passing.
     const back = runRegistry(args(victim, [seed]));
     running[victim] = back;
-    await back.waitFor("ready");
+    await back.waitForLine("ready");
     await eventually(`${ids[victim]} alive again`, async () => {
       const seen = await getJson<AgentMember[]>(observer, "agent/members");
       return seen.find((m) => m.Name === ids[victim])?.Status === 1 ? true : undefined;
@@ -213,8 +151,7 @@ describe("gossip membership in the catalog (three registry processes)", () => {
   });
 
   it("exits 2 naming the setting for a bad gossip key, keyring file or --retry-join address", { timeout: 60_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), "meshwork-registry-gossip-bad-"));
-    dirs.push(dir);
+    const dir = await processes.tempDir("meshwork-registry-gossip-bad-");
     const base = ["--node-id", "n1", "--data-dir", join(dir, "n1"), "--raft-port", "0", "--http-port", "0", "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--gossip-port", "0"];
     const error = async (extra: readonly string[]) => {
       const bad = runRegistry([...base, ...extra]);

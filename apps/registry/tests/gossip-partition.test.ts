@@ -5,11 +5,12 @@
 // serfHealth is critical; once the link is back, gossip's reconnect merges the two sides and the
 // server is alive and passing again. Needs root and iproute2 (`ip`); fails saying so otherwise.
 // Nothing is created in the host's own namespace: every link lives inside the test's namespaces.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { eventually as poll, ProcessGroup } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
@@ -25,7 +26,7 @@ const raftPort = 25300;
 const gossipPort = 25301;
 const httpPort = 25500;
 
-const children: { kill: (signal: NodeJS.Signals) => void; exit: Promise<unknown> }[] = [];
+const processes = new ProcessGroup();
 const namespaces: string[] = [];
 let dir = "";
 
@@ -69,19 +70,7 @@ function startServer(k: number): Promise<void> {
     "--raft-port", String(raftPort), "--http-port", String(httpPort), "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--tick-ms", "20",
     "--gossip-port", String(gossipPort), "--retry-join", join, "--retry-interval-ms", "300", "--gossip-probe-interval-ms", "200", "--gossip-suspicion-mult", "2",
   ];
-  const child = spawn("ip", args, { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  const exit = new Promise((resolve) => child.on("exit", resolve));
-  children.push({ kill: (signal) => child.exitCode === null && child.signalCode === null && child.kill(signal), exit });
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (out.includes('"msg":"ready"')) resolve();
-    };
-    child.stdout.on("data", check);
-    void exit.then((code) => reject(new Error(`${ids[k]} exited with ${String(code)} before ready:\n${out}`)));
-  });
+  return processes.start("ip", args, { cwd: projectRoot, name: ids[k] }).waitForLine("ready", 120_000).then(() => undefined);
 }
 
 /** GET on a server's HTTP API from the hub namespace (the test process cannot reach the namespaces). */
@@ -90,20 +79,7 @@ async function get<T>(k: number, path: string): Promise<T> {
   return JSON.parse(stdout) as T;
 }
 
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const eventually = <T,>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000) => poll(what, attempt, { timeoutMs, intervalMs: 200 });
 
 interface AgentMember {
   Name: string;
@@ -118,8 +94,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
-  await Promise.all(children.map((child) => child.exit));
+  await processes.killAll();
   for (const ns of namespaces.reverse()) await ip("netns", "del", ns).catch(() => undefined);
   if (dir !== "") await rm(dir, { recursive: true, force: true });
 });

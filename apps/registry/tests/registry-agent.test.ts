@@ -2,17 +2,17 @@
 // startRegistry): it registers a service with an HTTP check on a test server through the servers'
 // Consul HTTP API (the first --server is dead: failover), the check turns passing, stopping the test
 // server turns the instance critical in /v1/health/service/<name>, and SIGTERM deregisters it.
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
+import { freePort, ProcessGroup } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startTestRegistry, type TestRegistry } from "./support/start-test-registry.ts";
+import { startTestRegistry, type TestRegistry } from "./support/start-test-registry.ts";
 
 const projectRoot = join(import.meta.dirname, "..");
 let registry: TestRegistry;
 let app: Server;
 let appPort = 0;
-const kills: (() => void)[] = [];
+const processes = new ProcessGroup();
 
 beforeAll(async () => {
   registry = await startTestRegistry();
@@ -23,22 +23,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const kill of kills) kill();
+  await processes.killAll();
   app.closeAllConnections();
   await new Promise((resolve) => app.close(resolve));
   await registry.stop();
 });
 
-function runAgent(args: readonly string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "src/main.ts", "agent", ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (chunk: Buffer) => void (out += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => void (out += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  kills.push(() => child.exitCode === null && child.kill("SIGKILL"));
-  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { child, exit, lines, output: () => out };
-}
+const runAgent = (args: readonly string[]) => processes.startSource("src/main.ts", ["agent", ...args], { cwd: projectRoot, name: "agent" });
 
 interface HealthEntry {
   Node: { Node: string; Address: string };

@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RegistryCommand } from "../src/registry-contract.ts";
 import { registryStateMachine } from "../src/server/registry-state-machine.ts";
 import { RegistryNode } from "../src/server/registry-node.ts";
+import { nodeWalFs } from "../src/storage/wal-fs.ts";
+import type { WalFs } from "../src/storage/wal-fs.ts";
 
 const ids = ["n1", "n2", "n3"];
 
@@ -34,6 +36,27 @@ async function waitFor<T>(what: string, probe: () => T | undefined | null | fals
   }
 }
 
+/** node:fs for a node's WAL, except that while `hold` is set each fdatasync waits for `release()`. */
+class HeldFsyncs {
+  hold = false;
+  private parked: (() => void)[] = [];
+  readonly fs: WalFs = {
+    ...nodeWalFs,
+    fdatasync: (fd, done) => {
+      const sync = () => fs.fdatasync(fd, (error) => done(error));
+      if (this.hold) this.parked.push(sync);
+      else sync();
+    },
+  };
+  get parkedCount(): number {
+    return this.parked.length;
+  }
+  release(): void {
+    this.hold = false;
+    for (const sync of this.parked.splice(0)) sync();
+  }
+}
+
 class TestCluster {
   readonly dirs = new Map<string, string>();
   readonly ports = new Map<string, number>();
@@ -41,9 +64,11 @@ class TestCluster {
   readonly logs: string[] = [];
 
   private readonly snapshotEvery: number;
+  private readonly walFs: ((id: string) => WalFs) | undefined;
 
-  constructor(snapshotEvery = 10_000) {
+  constructor(snapshotEvery = 10_000, walFs?: (id: string) => WalFs) {
     this.snapshotEvery = snapshotEvery;
+    this.walFs = walFs;
     for (const id of ids) this.dirs.set(id, fs.mkdtempSync(path.join(os.tmpdir(), `registry-${id}-`)));
   }
 
@@ -74,6 +99,7 @@ class TestCluster {
       heartbeatTick: 1,
       snapshotEvery: this.snapshotEvery,
       segmentBytes: 16 * 1024,
+      ...(this.walFs !== undefined ? { walFs: this.walFs(id) } : {}),
       log: (level, msg, fields) => this.logs.push(`${level} ${msg} ${JSON.stringify(fields)}`),
     });
     this.ports.set(id, node.raftPort);
@@ -149,6 +175,33 @@ describe("registry cluster (3 nodes, gRPC on loopback, WAL on disk)", { timeout:
     const cas = await follower.write({ op: "kv-set", key: "config/a", value: b64("x"), cas: 1 });
     expect(cas.ok).toBe(false);
     expect(leader.peers).toHaveLength(3);
+  });
+
+  it("answers a follower's write once the leader commits it, while the follower's own fdatasync of it is still running", async () => {
+    const held = new Map(ids.map((id) => [id, new HeldFsyncs()]));
+    cluster = new TestCluster(10_000, (id) => (held.get(id) as HeldFsyncs).fs);
+    await cluster.startAll();
+    const follower = await cluster.follower();
+    expect((await follower.write(set("config/a", "1"))).ok).toBe(true);
+    const fsyncs = held.get(follower.nodeId) as HeldFsyncs;
+    fsyncs.hold = true;
+    try {
+      // The leader and the other follower make the quorum; this follower's disk has not answered.
+      const written = await follower.write(set("config/b", "2"));
+      expect(written.ok).toBe(true);
+      expect(fsyncs.parkedCount).toBeGreaterThan(0);
+      expect(text(follower.state.kvGet("config/b")?.value)).toBe("2");
+    } finally {
+      fsyncs.release();
+    }
+    // Its disk answers again: it acknowledges, and writes through it go on.
+    const later = await follower.write(set("config/c", "3"));
+    expect(later.ok).toBe(true);
+    expect(later.index).toBeGreaterThan(0);
+    for (const node of cluster.live()) {
+      await node.readBarrier("consistent");
+      expect(text(node.state.kvGet("config/c")?.value)).toBe("3");
+    }
   });
 
   it("answers concurrent writes through both followers with each write's own result and error", async () => {

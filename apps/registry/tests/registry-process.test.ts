@@ -2,96 +2,23 @@
 // leader, accept a KV write through any member's Consul HTTP API and serve it consistently from
 // the others; SIGTERM on the leader is a graceful leave (leadership handed over, exit 0) and the
 // rest keep serving writes. Bad flags exit 2 naming the flag.
-import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import * as net from "node:net";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { eventually, freePort, ProcessGroup, type StartedProcess } from "@meshwork/testing/processes";
 import { afterAll, describe, expect, it } from "vitest";
 
 const projectRoot = join(import.meta.dirname, "..");
-const dirs: string[] = [];
-const children: Run[] = [];
-afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const processes = new ProcessGroup();
+afterAll(() => processes.close());
 
-interface Run {
-  readonly lines: () => Record<string, unknown>[];
-  readonly waitFor: (msg: string) => Promise<Record<string, unknown>>;
-  readonly exit: Promise<number | null>;
-  readonly kill: (signal: NodeJS.Signals) => void;
-  readonly stderr: () => string;
-}
+type Run = StartedProcess;
+const runRegistry = (args: readonly string[]): Run => processes.startSource("src/main.ts", args, { cwd: projectRoot, name: `registry ${args[1] ?? ""}` });
 
-function runRegistry(args: readonly string[]): Run {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "src/main.ts", ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const listeners: (() => void)[] = [];
-  child.stdout.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const l of listeners) l();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const run: Run = {
-    lines,
-    exit,
-    stderr: () => err,
-    kill: (signal) => {
-      if (child.exitCode === null) child.kill(signal);
-    },
-    waitFor: (msg) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines().find((l) => l["msg"] === msg);
-          if (found) resolve(found);
-        };
-        listeners.push(check);
-        void exit.then((code) => reject(new Error(`exited with ${code} before "${msg}": ${out}${err}`)));
-        check();
-      }),
-  };
-  children.push(run);
-  return run;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function retry<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const retry = <T,>(what: string, attempt: () => Promise<T | undefined>) => eventually(what, attempt, { timeoutMs: 20_000, intervalMs: 50 });
 
 describe("the registry process", () => {
   it("runs a 3-node cluster, serves writes and consistent reads over HTTP, and leaves gracefully on SIGTERM", { timeout: 90_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), "meshwork-registry-proc-"));
-    dirs.push(dir);
+    const dir = await processes.tempDir("meshwork-registry-proc-");
     const ids = ["n1", "n2", "n3"];
     const raftPorts = await Promise.all(ids.map(() => freePort()));
     const httpPorts = await Promise.all(ids.map(() => freePort()));
@@ -99,7 +26,7 @@ describe("the registry process", () => {
     const runs = ids.map((id, k) =>
       runRegistry(["--node-id", id, "--peers", peers, "--data-dir", join(dir, id), "--raft-port", String(raftPorts[k]), "--http-port", String(httpPorts[k]), "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0", "--tick-ms", "20"]),
     );
-    for (const run of runs) await run.waitFor("ready");
+    for (const run of runs) await run.waitForLine("ready");
     const url = (k: number, path: string) => `http://127.0.0.1:${httpPorts[k]}/v1/${path}`;
 
     const leaderAddress = await retry("a leader", async () => {
@@ -147,13 +74,12 @@ describe("the registry process", () => {
   });
 
   it("refuses to start on a WAL damaged in the middle, exit 1 naming the file and the fix", { timeout: 60_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), "meshwork-registry-proc-"));
-    dirs.push(dir);
+    const dir = await processes.tempDir("meshwork-registry-proc-");
     const dataDir = join(dir, "n1");
     const [raftPort, httpPort] = [await freePort(), await freePort()];
     const args = ["--node-id", "n1", "--peers", `n1=127.0.0.1:${raftPort}`, "--data-dir", dataDir, "--raft-port", String(raftPort), "--http-port", String(httpPort), "--admin-port", "0", "--dns-port", "0", "--grpc-port", "0", "--tick-ms", "20"];
     const first = runRegistry(args);
-    await first.waitFor("ready");
+    await first.waitForLine("ready");
     for (let k = 0; k < 5; k++) {
       await retry("a write on the single-node cluster", async () => {
         const put = await fetch(`http://127.0.0.1:${httpPort}/v1/kv/k${k}`, { method: "PUT", body: "x".repeat(200) });

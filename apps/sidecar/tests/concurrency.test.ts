@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "./support/http-client.ts";
 import { startSidecarProcess, type SidecarProcess } from "./support/sidecar-process.ts";
@@ -29,14 +30,6 @@ function workerPids(): number[] {
 async function totalRequests(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${stats}/stats/prometheus`)).text();
   return [...text.matchAll(/^istio_requests_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
-}
-
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 beforeAll(async () => {

@@ -2,13 +2,12 @@
 // temporary data dir, the test mints workload tokens with the key the CA created there, and two
 // sidecars get their SVIDs from the CA (short TTL, so they renew during the test), follow its
 // trust bundle and talk STRICT mutual TLS with zero failed requests across the renewals.
-import { spawn } from "node:child_process";
 import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importTokenIssuerKey, mintWorkloadToken, tokenIssuerFiles } from "@meshwork/workload-identity";
+import { freePort, startSourceProcess, type LogLine } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keepAliveAgent, send } from "./support/http-client.ts";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
@@ -24,41 +23,11 @@ let app: UpstreamServer;
 let server: TestSidecar;
 let client: TestSidecar;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/** Starts apps/ca on `dataDir`; resolves with its "ready" log record. */
-function startCa(dataDir: string): Promise<Record<string, unknown>> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MESHWORK_")));
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", caMain, "--data-dir", dataDir, "--grpc-port", "0", "--admin-port", "0"], {
-    cwd: workspaceRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  cleanups.push(async () => {
-    child.kill("SIGTERM");
-    await exited;
-  });
-  let out = "";
-  child.stderr.resume();
-  return new Promise((resolve, reject) => {
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const ready = out
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .find((record) => record["msg"] === "ready");
-      if (ready) resolve(ready);
-    });
-    child.on("exit", (code) => reject(new Error(`the CA exited with ${code} before "ready": ${out}`)));
-  });
+/** Starts apps/ca on `dataDir` (stopped with SIGTERM at teardown); resolves with its "ready" log line. */
+function startCa(dataDir: string): Promise<LogLine> {
+  const ca = startSourceProcess(caMain, ["--data-dir", dataDir, "--grpc-port", "0", "--admin-port", "0"], { cwd: workspaceRoot, name: "ca" });
+  cleanups.push(async () => void (await ca.stop()));
+  return ca.waitForLine("ready");
 }
 
 const stat = (sidecar: TestSidecar, name: string): number => sidecar.running.state.stats().find(([n]) => n === name)?.[1] ?? -1;

@@ -146,7 +146,7 @@ export async function startMiniBookinfo(options: MiniBookinfoOptions = {}): Prom
         "--access-log", "off",
         ...tracing,
       ]);
-      const line = await sidecar.waitFor("sidecar started", 120_000);
+      const line = await sidecar.waitForLine("sidecar started", 120_000);
       const ports = line["ports"] as RunningWorkload["ports"];
       outboundOf.set(w.name, ports.outbound);
       return { ...w, sidecar, ports, statsUrl: `http://127.0.0.1:${ports.stats}/stats/prometheus` };

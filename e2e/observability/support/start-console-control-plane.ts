@@ -52,7 +52,7 @@ export async function startConsoleControlPlane(options: { readonly scrape: reado
     ...(options.registryHttp !== undefined ? ["--registry-http", options.registryHttp] : []),
     ...(options.args ?? []),
   ]);
-  const listening = await child.waitFor("listening", 120_000);
+  const listening = await child.waitForLine("listening", 120_000);
   return {
     child,
     admin: `http://127.0.0.1:${String(listening["adminPort"])}`,

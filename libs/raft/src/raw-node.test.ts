@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LogIndex, NodeId, Term } from "./ids.ts";
 import { MemoryStorage } from "./memory-storage.ts";
+import { encodeConfChange } from "./conf-change.ts";
 import type { Message } from "./message.ts";
 import type { Ready } from "./raw-node.ts";
 import { RawNode, createRawNode } from "./raw-node.ts";
@@ -102,14 +103,14 @@ describe("RawNode", () => {
     node.advance(node.ready());
     node.propose(new Uint8Array([1]));
     const first = node.ready(); // entry 2, being persisted
-    expect(node.leaderCommitIndex()).toBe(1);
+    expect(node.status().commit).toBe(1);
     node.propose(new Uint8Array([2]));
     const early = node.takeEarlyMessages();
     expect(early.map((m) => m.type)).toEqual(["app", "app"]);
     expect(early.every((m) => m.type === "app" && m.entries.map((e) => e.index).join() === "3")).toBe(true);
     // Followers acknowledge 1..3: committed without the leader's own disk (2 of 3 is a quorum).
     for (const from of ["2", "3"]) node.step({ type: "app-resp", from: n(from), to: n("1"), term: 1 as Term, index: 3 as LogIndex, reject: false, rejectHint: 0 as LogIndex, logTerm: 0 as Term });
-    expect(node.leaderCommitIndex()).toBe(3);
+    expect(node.status().commit).toBe(3);
     expect(node.takeEarlyMessages().every((m) => m.type === "app" && m.commit === 3)).toBe(true);
     persist(storage, first);
     node.advance(first);
@@ -122,13 +123,72 @@ describe("RawNode", () => {
     follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 0 as LogIndex, logTerm: 0 as Term, entries: [{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array() }], commit: 1 as LogIndex });
     const persisting = follower.ready();
     expect(persisting.messages.map((m) => m.type)).toEqual(["app-resp"]);
-    expect(follower.leaderCommitIndex()).toBe(0);
+    expect(follower.takeCommittedEntries(Infinity)).toEqual([]); // entry 1 came committed in the Ready itself
     follower.propose(new Uint8Array([7]));
     follower.step({ type: "heartbeat", from: n("1"), to: n("2"), term: 1 as Term, commit: 1 as LogIndex, context: null });
     expect(follower.takeEarlyMessages().map((m) => m.type)).toEqual(["prop"]);
     persist(followerStorage, persisting);
     follower.advance(persisting);
     expect(follower.ready().messages.map((m) => m.type)).toEqual(["heartbeat-resp"]);
+  });
+
+  it("hands out committed entries while a follower's Ready holding them is persisted (takeCommittedEntries), once", () => {
+    const storage = new MemoryStorage({ confState: voters });
+    const follower = newNode(storage, "2");
+    const entry = (index: number, byte: number) => ({ term: 1 as Term, index: index as LogIndex, type: "normal" as const, data: new Uint8Array([byte]) });
+    expect(follower.takeCommittedEntries(Infinity)).toEqual([]); // no Ready outstanding
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 0 as LogIndex, logTerm: 0 as Term, entries: [entry(1, 1), entry(2, 2), entry(3, 3), entry(4, 4)], commit: 0 as LogIndex });
+    const persisting = follower.ready(); // entries 1..4, not yet on this node's disk
+    expect(persisting.entries.map((e) => e.index)).toEqual([1, 2, 3, 4]);
+    expect(follower.takeCommittedEntries(Infinity)).toEqual([]); // nothing committed yet
+    // The leader's quorum (without this node) committed 1..2.
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 4 as LogIndex, logTerm: 1 as Term, entries: [], commit: 2 as LogIndex });
+    expect(follower.takeCommittedEntries(1).map((e) => [e.index, e.data[0]])).toEqual([[1, 1]]); // maxBytes: at least one
+    expect(follower.takeCommittedEntries(Infinity).map((e) => e.index)).toEqual([2]);
+    expect(follower.takeCommittedEntries(Infinity)).toEqual([]); // handed out once
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 4 as LogIndex, logTerm: 1 as Term, entries: [], commit: 3 as LogIndex });
+    persist(storage, persisting);
+    follower.advance(persisting);
+    // Not repeated: the next Ready starts after what was taken; advance counted 1..2 applied.
+    expect(follower.status().applied).toBe(2);
+    const next = follower.ready();
+    expect(next.committedEntries.map((e) => e.index)).toEqual([3]);
+    follower.advance(next);
+    expect(follower.status().applied).toBe(3);
+  });
+
+  it("stops takeCommittedEntries before a conf change, which comes in a Ready", () => {
+    const storage = new MemoryStorage({ confState: voters });
+    const follower = newNode(storage, "2");
+    const cc = { term: 1 as Term, index: 2 as LogIndex, type: "conf-change" as const, data: encodeConfChange({ type: "add-learner", nodeId: n("4") }) };
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 0 as LogIndex, logTerm: 0 as Term, entries: [{ term: 1 as Term, index: 1 as LogIndex, type: "normal", data: new Uint8Array([1]) }, cc, { term: 1 as Term, index: 3 as LogIndex, type: "normal", data: new Uint8Array([3]) }], commit: 3 as LogIndex });
+    const persisting = follower.ready();
+    expect(persisting.committedEntries.map((e) => e.index)).toEqual([1, 2, 3]); // committed on arrival: all in the Ready
+    expect(follower.takeCommittedEntries(Infinity)).toEqual([]);
+    persist(storage, persisting);
+    follower.advance(persisting);
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 3 as LogIndex, logTerm: 1 as Term, entries: [{ term: 1 as Term, index: 4 as LogIndex, type: "normal", data: new Uint8Array([4]) }, { ...cc, index: 5 as LogIndex }, { term: 1 as Term, index: 6 as LogIndex, type: "normal", data: new Uint8Array([6]) }], commit: 3 as LogIndex });
+    const second = follower.ready();
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 6 as LogIndex, logTerm: 1 as Term, entries: [], commit: 6 as LogIndex });
+    expect(follower.takeCommittedEntries(Infinity).map((e) => e.index)).toEqual([4]);
+    expect(follower.takeCommittedEntries(Infinity)).toEqual([]);
+    persist(storage, second);
+    follower.advance(second);
+    expect(follower.ready().committedEntries.map((e) => e.index)).toEqual([5, 6]);
+  });
+
+  it("hands out nothing from takeCommittedEntries while a snapshot is to be persisted", () => {
+    const storage = new MemoryStorage({ confState: voters });
+    const follower = newNode(storage, "2");
+    follower.step({ type: "snap", from: n("1"), to: n("2"), term: 1 as Term, snapshot: { metadata: { index: 5 as LogIndex, term: 1 as Term, confState: voters }, data: new Uint8Array() } });
+    const persisting = follower.ready();
+    expect(persisting.snapshot?.metadata.index).toBe(5);
+    // Entries after the snapshot, committed, while it is not yet persisted (nor applied by the driver).
+    follower.step({ type: "app", from: n("1"), to: n("2"), term: 1 as Term, index: 5 as LogIndex, logTerm: 1 as Term, entries: [{ term: 1 as Term, index: 6 as LogIndex, type: "normal", data: new Uint8Array([6]) }], commit: 6 as LogIndex });
+    expect(follower.takeCommittedEntries(Infinity)).toEqual([]);
+    persist(storage, persisting);
+    follower.advance(persisting);
+    expect(follower.ready().committedEntries.map((e) => e.index)).toEqual([6]);
   });
 
   it("does not ask for a sync when only the commit index moved", () => {

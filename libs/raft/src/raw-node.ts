@@ -65,6 +65,8 @@ export class RawNode {
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private outstanding: Ready | null = null;
+  /** Committed entries handed out by `takeCommittedEntries` while `outstanding` is persisted; counted applied at its advance. */
+  private takenEarly: Entry[] = [];
 
   /** Throws `RangeError` if the configuration is invalid (see `resolveRaftConfig` for the value form). */
   constructor(config: RaftConfig) {
@@ -224,13 +226,26 @@ export class RawNode {
   }
 
   /**
-   * On a leader, its commit index: a driver may apply committed entries up to there from its
-   * stable storage while a Ready is being persisted, without waiting for that Ready (a leader never
-   * replaces entries of its own log, so what its storage holds up to the commit index is final).
-   * 0 on any other node: its stored entries may be replaced by ones still being persisted.
+   * While a Ready is outstanding (being persisted): hands out the committed entries after those
+   * handed out so far (within `maxBytes`, at least one), whether stable or still being persisted,
+   * for the driver to apply now instead of after that Ready and the next. A committed entry is on a
+   * quorum's disks and the same in every member's log (Log Matching), so a follower need not wait
+   * for its own copy to be durable to apply it, as a leader need not. Stops before a conf change
+   * (that one comes in a Ready, to take effect at advance). Empty with no Ready outstanding, or while
+   * a snapshot is to be persisted. The driver applies them in order before its next call; `advance`
+   * of the outstanding Ready then counts them applied too, and no later Ready repeats them.
    */
-  leaderCommitIndex(): LogIndex {
-    return this.raft.state === "leader" ? this.raft.log.committed : (0 as LogIndex);
+  takeCommittedEntries(maxBytes: number): readonly Entry[] {
+    const log = this.raft.log;
+    if (this.outstanding === null || log.hasPendingSnapshot() || log.committed <= log.applying) return [];
+    const entries = log.slice((log.applying + 1) as LogIndex, (log.committed + 1) as LogIndex, maxBytes) ?? [];
+    const confChange = entries.findIndex((entry) => entry.type === "conf-change");
+    const taken = confChange < 0 ? entries : entries.slice(0, confChange);
+    const last = taken[taken.length - 1];
+    if (last === undefined) return [];
+    log.applying = last.index;
+    for (const entry of taken) this.takenEarly.push(entry);
+    return taken;
   }
 
   /** Confirms that `ready` (the last one handed out) was persisted, sent and applied. */
@@ -241,6 +256,10 @@ export class RawNode {
     const last = ready.entries[ready.entries.length - 1];
     if (last !== undefined) this.raft.entriesPersisted(last.index, last.term);
     this.raft.entriesApplied(ready.committedEntries);
+    if (this.takenEarly.length > 0) {
+      this.raft.entriesApplied(this.takenEarly);
+      this.takenEarly = [];
+    }
   }
 
   /** The node's state, with per-member progress on a leader. */

@@ -1,7 +1,7 @@
 // The deterministic cluster simulator: N RawNodes in one process over `SimNetwork` from
 // @meshwork/testing, driven by one seeded random source, with crashes that lose what was not
 // fsynced, restarts from exactly what was persisted, compaction, and a pluggable state machine.
-import { MemoryStorage, RawNode, logIndex, nodeId } from "../src/index.ts";
+import { MemoryStorage, RawNode, nodeId } from "../src/index.ts";
 import type { ConfState, Entry, LogIndex, Message, NodeId, RaftConfig, ReadState, Ready, Snapshot, Status } from "../src/index.ts";
 import { SimNetwork } from "@meshwork/testing";
 import type { LinkFaults, SeededRandom } from "@meshwork/testing";
@@ -170,8 +170,8 @@ export class SimCluster {
       // Still persisting: what may leave early does (takeEarlyMessages), or the write completes.
       if (this.#random.bool(0.5)) {
         const early = m.node.takeEarlyMessages();
-        // A leader may also apply what is committed from its stable storage meanwhile, as the registry does.
-        const applied = this.#applyStableCommitted(m);
+        // Any node may also apply what is committed meanwhile (stable or still being persisted), as the registry does.
+        const applied = this.#applyCommittedWhileSaving(m);
         if (early.length > 0 || applied) {
           this.network.send(early);
           return waiting.ready;
@@ -222,13 +222,10 @@ export class SimCluster {
     m.node.advance(ready);
   }
 
-  /** On a leader, applies committed entries its storage holds beyond `appliedIndex` (up to a conf change); whether any were. */
-  #applyStableCommitted(m: SimMember): boolean {
-    const hi = Math.min(m.node.leaderCommitIndex(), m.storage.lastIndex());
-    if (hi <= m.appliedIndex || m.appliedIndex + 1 < m.storage.firstIndex()) return false;
+  /** While a Ready is persisted: applies the committed entries the node hands out (`takeCommittedEntries`, up to a conf change, persisted or not); whether any were. */
+  #applyCommittedWhileSaving(m: SimMember): boolean {
     let any = false;
-    for (const entry of m.storage.entries(logIndex(m.appliedIndex + 1), logIndex(hi + 1), Number.MAX_SAFE_INTEGER)) {
-      if (entry.type === "conf-change") break;
+    for (const entry of m.node.takeCommittedEntries(Number.MAX_SAFE_INTEGER)) {
       m.machine.apply(entry);
       m.appliedIndex = entry.index;
       any = true;

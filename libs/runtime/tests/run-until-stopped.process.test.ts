@@ -1,8 +1,8 @@
 // Runs a real child process and sends it SIGTERM: checks the exit code and the JSON log lines,
 // i.e. the wiring to node's signals, process.exit and stdout that the unit tests fake.
 
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { startSourceProcess } from "@meshwork/testing/processes";
 import { describe, expect, it } from "vitest";
 
 const fixture = fileURLToPath(new URL("./fixtures/stoppable-server.ts", import.meta.url));
@@ -13,28 +13,15 @@ interface Outcome {
 }
 
 /** Starts the fixture, waits for its "ready" line, sends SIGTERM and collects what it wrote. */
-function stopFixture(mode: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", fixture], {
-      env: { ...process.env, FIXTURE_MODE: mode },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let stdout = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      const wasReady = stdout.includes('"msg":"ready"');
-      stdout += chunk;
-      if (!wasReady && stdout.includes('"msg":"ready"')) child.kill("SIGTERM");
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const records = stdout
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      resolve({ code, records });
-    });
-  });
+async function stopFixture(mode: string): Promise<Outcome> {
+  const fixtureProcess = startSourceProcess(fixture, [], { env: { FIXTURE_MODE: mode }, name: `fixture (${mode})` });
+  await fixtureProcess.waitForLine("ready");
+  fixtureProcess.kill("SIGTERM");
+  const code = await fixtureProcess.exit;
+  const records = fixtureProcess.lines();
+  // Every line on stdout is a JSON log record.
+  expect(fixtureProcess.stdout().split("\n").filter((line) => line !== "")).toHaveLength(records.length);
+  return { code, records };
 }
 
 describe("runUntilStopped in a real process", () => {

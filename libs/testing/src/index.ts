@@ -19,6 +19,9 @@ export { forEachSeed, forEachSeedAsync, seedsToRun, withSeed } from "./for-each-
 export type { SeedRunOptions } from "./for-each-seed.ts";
 export { FakeClock } from "./fake-clock.ts";
 export type { FakeTimerHandle } from "./fake-clock.ts";
+// Polling real time (sockets, processes); child processes themselves are in `@meshwork/testing/processes`.
+export { eventually } from "./eventually.ts";
+export type { EventuallyOptions } from "./eventually.ts";
 
 // Simulated network and in-memory channels.
 export { NO_FAULTS, SimNetwork } from "./sim-network.ts";

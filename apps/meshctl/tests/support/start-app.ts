@@ -1,7 +1,6 @@
 // Starts one of the workspace's apps (its src/main.ts through tsx) as a child process for a
 // process-level test, waits until its readiness URL answers 2xx, and stops it on cleanup.
 import { spawn, type ChildProcess } from "node:child_process";
-import * as net from "node:net";
 import { cleanEnv, workspaceRoot } from "./run-meshctl.ts";
 
 export interface StartedApp {
@@ -37,16 +36,4 @@ export async function startApp(app: string, args: readonly string[], readyUrl: s
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** A port nothing listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
 }

@@ -2,8 +2,7 @@
 // core through GossipTransport: they join through one seed, a SIGKILLed member is declared dead by
 // the others, a member that leaves is seen as left. Each child is a short inline program; it
 // prints its address and the core's events as JSON lines and takes commands on stdin.
-import { spawn } from "node:child_process";
-import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { eventually, ProcessGroup, type StartedProcess } from "@meshwork/testing/processes";
 import { afterEach, describe, expect, it } from "vitest";
 
 const adapterUrl = new URL("./gossip-transport.ts", import.meta.url).href;
@@ -38,64 +37,38 @@ process.stdin.on("data", async (chunk) => {
 `;
 
 interface Child {
-  readonly name: string;
-  readonly process: ChildProcessWithoutNullStreams;
-  readonly lines: Record<string, unknown>[];
-  address: string;
+  readonly process: StartedProcess;
+  readonly address: string;
 }
 
-const children: Child[] = [];
-
-async function eventually(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const processes = new ProcessGroup();
 
 async function startChild(name: string): Promise<Child> {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "--input-type=module", "-e", childProgram], {
-    env: { ...process.env, GOSSIP_ADAPTER_URL: adapterUrl, GOSSIP_NAME: name },
-    stdio: "pipe",
+  const started = processes.start(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", "--input-type=module", "-e", childProgram], {
+    name,
+    env: { GOSSIP_ADAPTER_URL: adapterUrl, GOSSIP_NAME: name },
+    stdin: "pipe",
   });
-  const entry: Child = { name, process: child, lines: [], address: "" };
-  children.push(entry);
-  let buffered = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.on("data", (chunk: Buffer) => {
-    buffered += chunk.toString();
-    for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
-      const line = JSON.parse(buffered.slice(0, i)) as Record<string, unknown>;
-      buffered = buffered.slice(i + 1);
-      if (typeof line.address === "string") entry.address = line.address;
-      entry.lines.push(line);
-    }
-  });
-  await eventually(`${name} to print its address (stderr: ${stderr})`, () => entry.address !== "" || child.exitCode !== null);
-  if (entry.address === "") throw new Error(`${name} exited: ${stderr}`);
-  return entry;
+  const { address } = await started.waitForLine((l) => typeof l["address"] === "string", 30_000);
+  return { process: started, address: address as string };
 }
 
-const saw = (child: Child, event: string, member: string) => child.lines.some((l) => l.event === event && l.member === member);
+const saw = (child: Child, event: string, member: string) => child.process.lines().some((l) => l["event"] === event && l["member"] === member);
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.process.exitCode === null) child.process.kill("SIGKILL");
-});
+afterEach(() => processes.killAll());
 
 describe("gossip members in separate processes", { timeout: 120_000 }, () => {
   it("join through a seed, detect a SIGKILLed member, see a leaving member as left", async () => {
     const [a, b, c] = await Promise.all([startChild("a"), startChild("b"), startChild("c")]);
     if (!a || !b || !c) throw new Error("children did not start");
-    b.process.stdin.write(`join ${a.address}\n`);
-    c.process.stdin.write(`join ${a.address}\n`);
+    b.process.write(`join ${a.address}\n`);
+    c.process.write(`join ${a.address}\n`);
     await eventually("everyone sees everyone", () => saw(a, "member-joined", "b") && saw(a, "member-joined", "c") && saw(b, "member-joined", "c") && saw(c, "member-joined", "b"));
 
     c.process.kill("SIGKILL");
     await eventually("a and b declare c dead", () => saw(a, "member-failed", "c") && saw(b, "member-failed", "c"));
 
-    b.process.stdin.write("leave\n");
+    b.process.write("leave\n");
     await eventually("a sees b as left", () => saw(a, "member-left", "b"));
     expect(saw(a, "member-failed", "b")).toBe(false);
   });

@@ -10,6 +10,7 @@ import type { CommandResult, RaftMember, ReadConsistency, RegistryCommand, Regis
 import { decodeEntry, encodeEntry, parseCommand, restampEntry } from "../state/encode-command.ts";
 import { DurableStorage } from "../storage/durable-storage.ts";
 import type { SnapshotBuilder } from "../storage/durable-storage.ts";
+import type { WalFs } from "../storage/wal-fs.ts";
 import { ForwardError, ForwardRejection, GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import type { TransportHandler, TransportTls } from "../transport/grpc-raft-transport.ts";
 import { stringifyWithBytes } from "../transport/json-bytes.ts";
@@ -57,6 +58,8 @@ export interface RegistryNodeOptions {
   readonly readTimeoutMs?: number;
   /** WAL segment size (tests use small ones). */
   readonly segmentBytes?: number;
+  /** The file system of the WAL and snapshots (tests wrap it to hold or fail an fdatasync). Default node:fs. */
+  readonly walFs?: WalFs;
   readonly log?: LogFn;
   /**
    * Called once when the node had to stop itself (the disk refused a write, or a bug): the process
@@ -211,6 +214,7 @@ export class RegistryNode implements RegistryServer {
     const storage = DurableStorage.open(options.dataDir, {
       ...(bootstrap !== undefined ? { bootstrap } : {}),
       ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
+      ...(options.walFs !== undefined ? { fs: options.walFs } : {}),
       catchUpEntries: options.catchUpEntries ?? Math.min(5000, Math.floor((options.snapshotEvery ?? 10_000) / 2)),
     });
     const log = options.log ?? (() => undefined);
@@ -649,10 +653,10 @@ export class RegistryNode implements RegistryServer {
     if (this.saving !== null) {
       // What may leave before this Ready is on disk does (takeEarlyMessages: a leader's appends
       // of new proposals and commit broadcasts, so followers' disks work while ours does; a
-      // follower's forwarded proposals), and a leader answers what its followers committed.
+      // follower's forwarded proposals), and what was committed meanwhile is applied and answered.
       const early = this.raw.takeEarlyMessages();
       if (early.length > 0) this.transport.send(early);
-      this.applyStableCommitted();
+      this.applyCommittedWhileSaving();
       return;
     }
     const appliedBefore = this.applied;
@@ -694,19 +698,16 @@ export class RegistryNode implements RegistryServer {
   }
 
   /**
-   * On a leader, while a Ready is being persisted: applies (and answers) what followers' acknowledgements
-   * committed meanwhile, from the stable log, instead of after this fdatasync and the next Ready's.
-   * Stops before a conf change (those take effect in order, at advance). The next Ready's
-   * committedEntries repeat these; applyEntry skips what is applied.
+   * While a Ready is being persisted: applies (and answers) what was committed meanwhile — on a
+   * leader by its followers' acknowledgements, on a follower by the leader's commit index — instead
+   * of after this fdatasync and the next Ready's. A follower that took a write answers it once the
+   * leader says it is committed, not after its own fdatasync of it too (issue 5: a slow fsync on the
+   * forwarding follower was on every forwarded put's path). Stops before a conf change (those take
+   * effect in order, at advance); no later Ready repeats these.
    */
-  private applyStableCommitted(): void {
-    const hi = Math.min(this.raw.leaderCommitIndex(), this.storage.lastIndex());
-    if (hi <= this.applied || this.applied + 1 < this.storage.firstIndex()) return;
+  private applyCommittedWhileSaving(): void {
     const before = this.applied;
-    for (const entry of this.storage.entries((this.applied + 1) as LogIndex, (hi + 1) as LogIndex, Number.MAX_SAFE_INTEGER)) {
-      if (entry.type === "conf-change") break;
-      this.applyEntry(entry);
-    }
+    for (const entry of this.raw.takeCommittedEntries(Number.MAX_SAFE_INTEGER)) this.applyEntry(entry);
     if (this.applied !== before) {
       this.serveReads();
       this.notifyWaiters();

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import type { LogIndex, NodeId, Term } from "@meshwork/raft";
 import { describe, expect, it } from "vitest";
-import { decodeRecords, encodeRecord } from "./wal-record.ts";
+import { decodeRecords, encodeRecord, recordBytes, writeRecord } from "./wal-record.ts";
 import type { WalRecord } from "./wal-record.ts";
 
 const u64 = fc.maxSafeNat();
@@ -30,6 +30,20 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 describe("WAL records", () => {
+  it("frame into a shared buffer at any offset exactly as one by one (recordBytes, writeRecord)", () => {
+    fc.assert(
+      fc.property(fc.array(recordArb, { maxLength: 8 }), fc.nat({ max: 7 }), (records, offset) => {
+        const total = records.reduce((n, r) => n + recordBytes(r), 0);
+        const out = new Uint8Array(offset + total + 3).fill(0xee);
+        let at = offset;
+        for (const record of records) at = writeRecord(record, out, at);
+        expect(at).toBe(offset + total);
+        expect(out.subarray(offset, at)).toEqual(concat(records.map(encodeRecord)));
+        expect([...out.subarray(0, offset), ...out.subarray(at)].every((b) => b === 0xee)).toBe(true);
+      }),
+    );
+  });
+
   it("decode what was encoded", () => {
     fc.assert(
       fc.property(fc.array(recordArb, { maxLength: 8 }), (records) => {

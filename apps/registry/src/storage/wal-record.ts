@@ -29,49 +29,67 @@ function getU64(view: DataView, at: number): number {
   return view.getUint32(at, true) + view.getUint32(at + 4, true) * 0x1_0000_0000;
 }
 
-function payloadOf(record: WalRecord): Uint8Array {
+const noBytes = new Uint8Array(0);
+const voteBytes = (hardState: HardState): Uint8Array => (hardState.vote === null ? noBytes : encoder.encode(hardState.vote));
+
+/** The framed size of `record` (header and payload). */
+export function recordBytes(record: WalRecord): number {
+  switch (record.type) {
+    case "entry":
+      return recordHeaderBytes + 17 + record.entry.data.length;
+    case "hard-state":
+      return recordHeaderBytes + 17 + voteBytes(record.hardState).length;
+    case "snapshot-applied":
+    case "snapshot-compacted":
+      return recordHeaderBytes + 16;
+  }
+}
+
+/**
+ * Frames `record` into `out` at `at` (room for `recordBytes(record)` bytes) and returns the offset
+ * after it: the WAL encodes a whole Ready's records into one buffer, no buffer per record.
+ */
+export function writeRecord(record: WalRecord, out: Uint8Array, at: number): number {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const p = at + recordHeaderBytes;
+  let payloadLength: number;
   switch (record.type) {
     case "entry": {
       const { entry } = record;
-      const out = new Uint8Array(17 + entry.data.length);
-      const view = new DataView(out.buffer);
-      putU64(view, 0, entry.term);
-      putU64(view, 8, entry.index);
-      out[16] = entry.type === "normal" ? 0 : 1;
-      out.set(entry.data, 17);
-      return out;
+      putU64(view, p, entry.term);
+      putU64(view, p + 8, entry.index);
+      out[p + 16] = entry.type === "normal" ? 0 : 1;
+      out.set(entry.data, p + 17);
+      payloadLength = 17 + entry.data.length;
+      break;
     }
     case "hard-state": {
       const { hardState } = record;
-      const vote = hardState.vote === null ? new Uint8Array(0) : encoder.encode(hardState.vote);
-      const out = new Uint8Array(17 + vote.length);
-      const view = new DataView(out.buffer);
-      putU64(view, 0, hardState.term);
-      putU64(view, 8, hardState.commit);
-      out[16] = hardState.vote === null ? 0 : 1;
-      out.set(vote, 17);
-      return out;
+      const vote = voteBytes(hardState);
+      putU64(view, p, hardState.term);
+      putU64(view, p + 8, hardState.commit);
+      out[p + 16] = hardState.vote === null ? 0 : 1;
+      out.set(vote, p + 17);
+      payloadLength = 17 + vote.length;
+      break;
     }
     case "snapshot-applied":
-    case "snapshot-compacted": {
-      const out = new Uint8Array(16);
-      const view = new DataView(out.buffer);
-      putU64(view, 0, record.index);
-      putU64(view, 8, record.term);
-      return out;
-    }
+    case "snapshot-compacted":
+      putU64(view, p, record.index);
+      putU64(view, p + 8, record.term);
+      payloadLength = 16;
+      break;
   }
+  view.setUint32(at, payloadLength, true);
+  out[at + 4] = typeCodes[record.type];
+  view.setUint32(at + 5, crc32c(out, p, p + payloadLength, crc32c(out, at + 4, at + 5)), true);
+  return p + payloadLength;
 }
 
 /** Frames one record. */
 export function encodeRecord(record: WalRecord): Uint8Array {
-  const payload = payloadOf(record);
-  const out = new Uint8Array(recordHeaderBytes + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, payload.length, true);
-  out[4] = typeCodes[record.type];
-  out.set(payload, recordHeaderBytes);
-  view.setUint32(5, crc32c(payload, 0, payload.length, crc32c(out, 4, 5)), true);
+  const out = new Uint8Array(recordBytes(record));
+  writeRecord(record, out, 0);
   return out;
 }
 

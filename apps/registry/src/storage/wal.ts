@@ -1,7 +1,7 @@
 // The segmented write-ahead log: records appended to `<seq>.wal` files, fdatasync'ed once per
 // batch (group commit), a new segment when one is full, prefix segments deleted after
 // compaction. Opening it replays every segment, truncates a torn tail and refuses corruption.
-import { decodeRecords, encodeRecord } from "./wal-record.ts";
+import { decodeRecords, recordBytes, writeRecord } from "./wal-record.ts";
 import type { WalRecord } from "./wal-record.ts";
 import { nodeWalFs, writeAll } from "./wal-fs.ts";
 import type { WalFs } from "./wal-fs.ts";
@@ -39,6 +39,9 @@ function maxEntryIndexOf(records: readonly WalRecord[]): number {
   return max;
 }
 
+/** The largest write buffer `append` keeps between writes. */
+const maxScratchBytes = 256 * 1024;
+
 /** A write-ahead log open for appending, with the records it recovered. */
 export class Wal {
   private readonly fs: WalFs;
@@ -49,6 +52,8 @@ export class Wal {
   private sizeBytes: number;
   /** Set when a failed write could not be rolled back; every later write is refused. */
   private broken: string | null = null;
+  /** Reused by `append` for the bytes of each write. */
+  private scratch = new Uint8Array(16 * 1024);
 
   private constructor(fs: WalFs, dir: string, segmentBytes: number, segments: Segment[], fd: number, sizeBytes: number) {
     this.fs = fs;
@@ -111,14 +116,15 @@ export class Wal {
   append(records: readonly WalRecord[]): void {
     if (this.broken !== null) throw new Error(`WAL is unusable after an earlier failure: ${this.broken}`);
     if (records.length === 0) return;
-    const parts = records.map(encodeRecord);
-    const total = parts.reduce((sum, part) => sum + part.length, 0);
-    const buffer = new Uint8Array(total);
+    // Framed straight into one buffer kept between appends (the write is synchronous): no
+    // ArrayBuffer per record, per payload or per write (malloc churn and copies on the write path).
+    let total = 0;
+    for (const record of records) total += recordBytes(record);
+    // A rare large batch (a follower catching up) gets a buffer of its own, not a large scratch kept forever.
+    if (this.scratch.length < total && total <= maxScratchBytes) this.scratch = new Uint8Array(Math.min(maxScratchBytes, Math.max(total, 2 * this.scratch.length)));
+    const buffer = total <= this.scratch.length ? this.scratch.subarray(0, total) : new Uint8Array(total);
     let at = 0;
-    for (const part of parts) {
-      buffer.set(part, at);
-      at += part.length;
-    }
+    for (const record of records) at = writeRecord(record, buffer, at);
     try {
       writeAll(this.fs, this.fd, buffer);
     } catch (error) {

@@ -1,10 +1,10 @@
 // Starts a real one-node registry in-process (startRegistry: DurableStorage in a temp dir, Raft,
 // Consul HTTP API, admin listener) on free loopback ports, waits until it leads, and stops it.
 import { mkdtemp, rm } from "node:fs/promises";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSettings } from "@meshwork/runtime";
+import { freePort } from "@meshwork/testing/processes";
 import { createLogger } from "@meshwork/telemetry";
 import { registrySettings } from "../../src/server/registry-settings.ts";
 import { type RunningRegistry, startRegistry } from "../../src/server/start-registry.ts";
@@ -12,18 +12,6 @@ import { type RunningRegistry, startRegistry } from "../../src/server/start-regi
 export interface TestRegistry extends RunningRegistry {
   readonly url: string;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startTestRegistry(nodeId = "n1"): Promise<TestRegistry> {

@@ -7,24 +7,33 @@ const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
 /**
  * Offset after the head's blank line; -1 when the head is not complete within `maxBytes`
  * (or `data` ends first); -2 when the head contains a bare CR, bare LF or NUL.
+ *
+ * One pass over the head's bytes in JavaScript: a head is a few hundred bytes, where a native
+ * `indexOf` per line ending costs more in calls than the scan itself.
  */
 export function headEnd(data: Buffer, maxBytes: number): number {
-  const found = data.indexOf(CRLFCRLF);
-  if (found < 0) {
-    // Not complete yet; but a bare LF already seen means it never will be (a head in bare-LF lines).
-    const limit = Math.min(data.length, maxBytes + 4);
-    for (let i = data.indexOf(10); i >= 0 && i < limit; i = data.indexOf(10, i + 1)) if (data[i - 1] !== 13) return -2;
-    return -1;
+  const length = data.length;
+  // A blank line that starts after maxBytes means "too large" whatever comes before it.
+  const scanEnd = Math.min(length, maxBytes + 4);
+  let bareLf = -1;
+  let bareCrOrNul = -1;
+  for (let i = 0; i < scanEnd; i++) {
+    const c = data[i] as number;
+    if (c > 13) continue;
+    if (c === 13) {
+      if (i + 3 < length && data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) {
+        if (i > maxBytes) return -1;
+        return bareLf >= 0 || bareCrOrNul >= 0 ? -2 : i + 4;
+      }
+      if (data[i + 1] !== 10 && bareCrOrNul < 0) bareCrOrNul = i;
+    } else if (c === 10) {
+      if ((i === 0 || data[i - 1] !== 13) && bareLf < 0) bareLf = i;
+    } else if (c === 0 && bareCrOrNul < 0) {
+      bareCrOrNul = i;
+    }
   }
-  if (found > maxBytes) return -1;
-  const end = found + 4;
-  for (let i = data.indexOf(10); i >= 0 && i < end; i = data.indexOf(10, i + 1)) {
-    if (data[i - 1] !== 13) return -2;
-  }
-  for (let i = data.indexOf(13); i >= 0 && i < end; i = data.indexOf(13, i + 1)) {
-    if (data[i + 1] !== 10) return -2;
-  }
-  const nul = data.indexOf(0);
-  if (nul >= 0 && nul < end) return -2;
-  return end;
+  // No blank line within the limit: one further on still means too large; none at all means
+  // incomplete — unless a bare LF came first (a head in bare-LF lines never completes).
+  if (length > scanEnd && data.indexOf(CRLFCRLF, scanEnd) >= 0) return -1;
+  return bareLf >= 0 ? -2 : -1;
 }

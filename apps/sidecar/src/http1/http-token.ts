@@ -5,8 +5,13 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
 
 /** Whether `text` is a non-empty token. */
 export function isTokenText(text: string): boolean {
-  if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) {
+  return isTokenRange(text, 0, text.length);
+}
+
+/** Whether text[start, end) is a non-empty token (no slice: for names checked in place). */
+export function isTokenRange(text: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c >= 128 || tokenChars[c] === 0) return false;
   }

@@ -38,7 +38,7 @@ export interface RequestHead {
   /** Whether a header the proxy consumes is present (`x-envoy-upstream-rq-timeout-ms` and friends); they are not forwarded. */
   readonly hasProxyControlHeaders: boolean;
   /** Byte ranges `[start0, end0, ...]` of the metadata-exchange lines (`x-envoy-peer-metadata*`), never forwarded; absent when there are none. */
-  readonly peerMetadataCut?: readonly number[];
+  readonly peerMetadataCut?: readonly number[] | undefined;
   /** The headers as a record, built on first use by headerRecord() and kept for the rest of the request. */
   headerMap: Record<string, string> | undefined;
   /** Offset of the first header line (just after the request line's CRLF). */
@@ -84,13 +84,15 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
   if (sp1 <= 0 || sp2 === sp1) return { status: 400, details: "http1.codec_error: malformed request line" };
   const method = requestLine.slice(0, sp1);
   const target = requestLine.slice(sp1 + 1, sp2);
-  const version = requestLine.slice(sp2 + 1);
   if (!isTokenText(method)) return { status: 400, details: "http1.codec_error: invalid method" };
   if (target === "" || target.includes(" ")) return { status: 400, details: "http1.codec_error: invalid request target" };
   let minorVersion: number;
-  if (version === "HTTP/1.1") minorVersion = 1;
-  else if (version === "HTTP/1.0") minorVersion = 0;
-  else if (/^HTTP\/\d\.\d$/.test(version)) return { status: 505, details: "http1.codec_error: unsupported HTTP version" };
+  // The version is compared in place (no slice) in the usual cases.
+  const versionIs1x = requestLine.length === sp2 + 9 && requestLine.startsWith("HTTP/1.", sp2 + 1);
+  const minor = requestLine.charCodeAt(sp2 + 8);
+  if (versionIs1x && minor === 49 /* 1 */) minorVersion = 1;
+  else if (versionIs1x && minor === 48 /* 0 */) minorVersion = 0;
+  else if (/^HTTP\/\d\.\d$/.test(requestLine.slice(sp2 + 1))) return { status: 505, details: "http1.codec_error: unsupported HTTP version" };
   else return { status: 400, details: "http1.codec_error: malformed request line" };
 
   const names: string[] = [];
@@ -244,7 +246,7 @@ export function parseRequestHead(data: Buffer, limits: HeadLimits = defaultHeadL
     hasHopByHop,
     hasTraceHeaders,
     hasProxyControlHeaders,
-    ...(peerMetadataCut !== undefined ? { peerMetadataCut } : {}),
+    peerMetadataCut, // always present (undefined when none): one object shape for every head
     headerMap: undefined,
     headersStart: lineEnd < 0 ? end - 2 : lineEnd + 2,
     headBytes: end,
@@ -295,7 +297,8 @@ export function hasToken(list: string, token: string): boolean {
   return false;
 }
 
-function trimOws(text: string, start: number, end: number): string {
+/** text[start, end) without leading and trailing spaces and tabs (optional whitespace around a field value). */
+export function trimOws(text: string, start: number, end: number): string {
   while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
   while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
   return text.slice(start, end);

@@ -2,8 +2,8 @@
 // (RFC 9112 §6.3), so the proxy can forward the bytes as they are and know where the response
 // ends on a kept-alive connection.
 import { headEnd } from "./find-head-end.ts";
-import { isTokenText } from "./http-token.ts";
-import { hasToken, lowerAscii, parseContentLength } from "./parse-request-head.ts";
+import { isTokenRange } from "./http-token.ts";
+import { hasToken, lowerAscii, parseContentLength, trimOws } from "./parse-request-head.ts";
 
 export interface ResponseHead {
   readonly status: number;
@@ -30,7 +30,7 @@ const statusPrefix = Buffer.from("HTTP/1.", "latin1");
 export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes = 60 * 1024): ResponseHead | string | undefined {
   // Refuse a response that does not start like one at once, instead of waiting for a blank line.
   const prefix = Math.min(data.length, statusPrefix.length);
-  if (!data.subarray(0, prefix).equals(statusPrefix.subarray(0, prefix))) return "malformed status line";
+  for (let i = 0; i < prefix; i++) if (data[i] !== statusPrefix[i]) return "malformed status line";
   const end = headEnd(data, maxBytes);
   if (end === -1) return data.length > maxBytes ? "response headers too large" : undefined;
   if (end === -2) return "bare CR or LF in response head";
@@ -48,41 +48,40 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
   const status = d1 * 100 + d2 * 10 + d3;
   if (!(minorVersion === 0 || minorVersion === 1) || status < 100) return "malformed status line";
 
-  const names: string[] = [];
-  const values: string[] = [];
   let contentLength = -1;
   let transferEncoding: string | undefined;
   let connection = "";
   /** [start, end) of header lines the proxy must not forward (hop-by-hop), to cut out of the raw head. */
   const hopByHop: number[] = [];
-  let pos = lineEnd < 0 ? text.length : lineEnd + 2;
+  const headersStart = lineEnd < 0 ? text.length : lineEnd + 2;
+  let pos = headersStart;
   while (pos < text.length) {
     let next = text.indexOf("\r\n", pos);
     if (next < 0) next = text.length;
     const colon = text.indexOf(":", pos);
     if (colon <= pos || colon >= next) return "malformed header line";
-    const rawName = text.slice(pos, colon);
-    if (!isTokenText(rawName)) return "invalid header name";
-    const name = lowerAscii(rawName);
-    let vs = colon + 1;
-    let ve = next;
-    while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
-    while (ve > vs && (text.charCodeAt(ve - 1) === 32 || text.charCodeAt(ve - 1) === 9)) ve--;
-    const value = text.slice(vs, ve);
-    names.push(name);
-    values.push(value);
-    if (name === "content-length") {
-      const length = parseContentLength(value);
-      if (length < 0 || (contentLength >= 0 && length !== contentLength)) return "invalid Content-Length";
-      contentLength = length;
-    } else if (name === "transfer-encoding") {
-      transferEncoding = transferEncoding === undefined ? value.toLowerCase() : `${transferEncoding},${value.toLowerCase()}`;
-    } else if (name === "connection" || name === "keep-alive" || name === "proxy-connection") {
-      if (name === "connection") connection = connection === "" ? value.toLowerCase() : `${connection},${value.toLowerCase()}`;
-      hopByHop.push(pos, next + 2);
-    } else if (name === "x-envoy-peer-metadata" || name === "x-envoy-peer-metadata-id") {
-      // The server sidecar's metadata exchange: for this proxy's telemetry, not for the app.
-      hopByHop.push(pos, next + 2);
+    if (!isTokenRange(text, pos, colon)) return "invalid header name";
+    // Only the names below matter for framing and forwarding; the others are not even sliced (names and values are made on demand).
+    const nameLength = colon - pos;
+    if (nameLength === 10 || nameLength === 14 || nameLength === 16 || nameLength === 17 || nameLength === 21 || nameLength === 24) {
+      const name = lowerAscii(text.slice(pos, colon));
+      if (name === "content-length") {
+        const length = parseContentLength(trimOws(text, colon + 1, next));
+        if (length < 0 || (contentLength >= 0 && length !== contentLength)) return "invalid Content-Length";
+        contentLength = length;
+      } else if (name === "transfer-encoding") {
+        const value = trimOws(text, colon + 1, next).toLowerCase();
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+      } else if (name === "connection" || name === "keep-alive" || name === "proxy-connection") {
+        if (name === "connection") {
+          const value = trimOws(text, colon + 1, next).toLowerCase();
+          connection = connection === "" ? value : `${connection},${value}`;
+        }
+        hopByHop.push(pos, next + 2);
+      } else if (name === "x-envoy-peer-metadata" || name === "x-envoy-peer-metadata-id") {
+        // The server sidecar's metadata exchange: for this proxy's telemetry, not for the app.
+        hopByHop.push(pos, next + 2);
+      }
     }
     pos = next + 2;
   }
@@ -97,15 +96,61 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
   else if (transferEncoding !== undefined) framing = "close";
   else if (contentLength >= 0) framing = "length";
   else framing = "close";
-  return {
-    status,
-    minorVersion,
-    names,
-    values,
-    framing,
-    contentLength: framing === "length" ? contentLength : -1,
-    reusable: keepAlive && framing !== "close",
-    hopByHop,
-    headBytes: end,
-  };
+  return new ParsedResponseHead(text, headersStart, status, minorVersion, framing, framing === "length" ? contentLength : -1, keepAlive && framing !== "close", hopByHop, end);
 }
+
+/** A parsed response head; its header names and values are split off the head's text on first use (most responses never need them). */
+class ParsedResponseHead implements ResponseHead {
+  readonly status: number;
+  readonly minorVersion: number;
+  readonly framing: ResponseHead["framing"];
+  readonly contentLength: number;
+  readonly reusable: boolean;
+  readonly hopByHop: readonly number[];
+  readonly headBytes: number;
+  readonly #text: string;
+  readonly #headersStart: number;
+  #names: string[] | undefined = undefined;
+  #values: string[] = [];
+
+  constructor(text: string, headersStart: number, status: number, minorVersion: number, framing: ResponseHead["framing"], contentLength: number, reusable: boolean, hopByHop: readonly number[], headBytes: number) {
+    this.#text = text;
+    this.#headersStart = headersStart;
+    this.status = status;
+    this.minorVersion = minorVersion;
+    this.framing = framing;
+    this.contentLength = contentLength;
+    this.reusable = reusable;
+    this.hopByHop = hopByHop;
+    this.headBytes = headBytes;
+  }
+
+  get names(): readonly string[] {
+    return this.#names ?? this.#split();
+  }
+
+  get values(): readonly string[] {
+    if (this.#names === undefined) this.#split();
+    return this.#values;
+  }
+
+  /** Splits the (already validated) header lines into lowercase names and trimmed values. */
+  #split(): string[] {
+    const text = this.#text;
+    const names: string[] = [];
+    const values: string[] = [];
+    let pos = this.#headersStart;
+    while (pos < text.length) {
+      let next = text.indexOf("\r\n", pos);
+      if (next < 0) next = text.length;
+      const colon = text.indexOf(":", pos);
+      names.push(lowerAscii(text.slice(pos, colon)));
+      values.push(trimOws(text, colon + 1, next));
+      pos = next + 2;
+    }
+    this.#names = names;
+    this.#values = values;
+    return names;
+  }
+}
+

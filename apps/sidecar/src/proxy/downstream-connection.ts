@@ -139,8 +139,8 @@ export class DownstreamConnection implements Downstream {
           this.rejectHead(parsed.status);
           break;
         }
-        const rest = buffer.subarray(parsed.headBytes);
-        this.buffer = rest.length > 0 ? rest : undefined;
+        // Usually the head is all there is: no view made for an empty rest.
+        this.buffer = parsed.headBytes < buffer.length ? buffer.subarray(parsed.headBytes) : undefined;
         this.startRequest(parsed, buffer);
       }
     } finally {

@@ -15,7 +15,7 @@ import type { ClusterRuntime } from "./cluster-runtime.ts";
 import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
 import { sendMirror } from "./send-mirror.ts";
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from "./peer-metadata.ts";
-import { headerRecord, type Decision, type ForwardDecision } from "./route-request.ts";
+import type { Decision, ForwardDecision } from "./route-request.ts";
 
 /** What an exchange needs from the downstream connection it serves. */
 export interface Downstream {
@@ -84,11 +84,11 @@ export class Exchange implements UpstreamHandler {
   private previousEndpoint = -1;
   /** Head bytes for the upstream, built once and replayed on retries. */
   private upstreamHead: Buffer | undefined;
-  /** Request body received so far while it is small enough to replay; undefined once over the limit. */
-  private bodyChunks: Buffer[] | undefined = [];
+  /** Request body received so far while it is small enough to replay; undefined once over the limit (`noChunks` until the first). */
+  private bodyChunks: Buffer[] | undefined = noChunks;
   private bodyBuffered = 0;
-  /** Body bytes received before the upstream connection was ready. */
-  private pendingBody: Buffer[] = [];
+  /** Body bytes received before the upstream connection was ready (`noChunks` when none). */
+  private pendingBody: Buffer[] = noChunks;
   private requestComplete: boolean;
   private requestSent = false;
   private response: ResponseHead | undefined;
@@ -181,14 +181,16 @@ export class Exchange implements UpstreamHandler {
     this.record.requestBytes += data.length;
     if (this.bodyChunks) {
       this.bodyBuffered += data.length;
-      if (this.bodyBuffered <= retryBufferLimit) this.bodyChunks.push(data);
-      else this.bodyChunks = undefined;
+      if (this.bodyBuffered > retryBufferLimit) this.bodyChunks = undefined;
+      else if (this.bodyChunks === noChunks) this.bodyChunks = [data];
+      else this.bodyChunks.push(data);
     }
     const upstream = this.upstream;
     if (upstream && upstream.connected && this.upstreamHead && this.pendingBody.length === 0) {
       if (!upstream.socket.write(data)) this.downstream.pauseReading();
     } else {
-      this.pendingBody.push(data);
+      if (this.pendingBody === noChunks) this.pendingBody = [data];
+      else this.pendingBody.push(data);
       if (this.pendingBody.length > 16) this.downstream.pauseReading();
     }
   }
@@ -271,7 +273,7 @@ export class Exchange implements UpstreamHandler {
     this.upstreamHead ??= this.buildUpstreamHead();
     const replay = this.record.attempts > 1 && this.bodyChunks ? this.bodyChunks : this.pendingBody;
     const parts = replay.length === 0 ? this.upstreamHead : Buffer.concat([this.upstreamHead, ...replay]);
-    this.pendingBody = [];
+    this.pendingBody = noChunks;
     if (upstream.socket.write(parts)) this.downstream.resumeReading();
     else this.downstream.pauseReading();
     if (this.requestComplete) this.requestSent = true;
@@ -282,28 +284,18 @@ export class Exchange implements UpstreamHandler {
     const head = this.head;
     const d = this.decision;
     const extra = this.env.extraRequestHeaders(head, this.record);
-    const timeout = (d.timeoutMs !== undefined ? `x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n` : "") + (this.env.requestMetadataLines ?? "");
-    const line = `${head.method} ${d.target ?? head.target} HTTP/1.1\r\n`;
+    // The lines the proxy adds after the client's and the tracing headers: the expected timeout and this sidecar's metadata exchange.
+    const metadata = this.env.requestMetadataLines;
+    const proxyLines = d.timeoutMs !== undefined ? `x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n${metadata ?? ""}` : metadata;
+    const tail = proxyLines === undefined ? `${extra}\r\n` : `${extra}${proxyLines}\r\n`;
     const replacesTrace = head.hasTraceHeaders && extra !== "";
     if (!head.hasHopByHop && !replacesTrace && !head.hasProxyControlHeaders && d.authority === undefined && d.requestHeaders.length === 0 && !head.absoluteForm) {
-      // The received header lines as they are, minus a peer's metadata-exchange lines.
+      // The received bytes as they are, minus a peer's metadata-exchange lines; the request line too when it is unchanged.
       const cut = head.peerMetadataCut ?? noCut;
-      const end = head.headBytes - 2;
-      let rawLength = end - head.headersStart;
-      for (let i = 0; i < cut.length; i += 2) rawLength -= (cut[i + 1] as number) - (cut[i] as number);
-      const tail = `${extra}${timeout}\r\n`;
-      const out = Buffer.allocUnsafe(line.length + rawLength + tail.length);
-      let at = out.write(line, 0, "latin1");
-      let from = head.headersStart;
-      for (let i = 0; i < cut.length; i += 2) {
-        at += this.headBuffer.copy(out, at, from, cut[i] as number);
-        from = cut[i + 1] as number;
-      }
-      at += this.headBuffer.copy(out, at, from, end);
-      out.write(tail, at, "latin1");
-      return out;
+      if (d.target === undefined && head.minorVersion === 1) return rawHeadWithout(this.headBuffer, 0, head.headBytes - 2, cut, "", tail);
+      return rawHeadWithout(this.headBuffer, head.headersStart, head.headBytes - 2, cut, requestLine(head, d), tail);
     }
-    return Buffer.from(line + rebuildHeaders(head, d.authority, d.requestHeaders, replacesTrace) + extra + timeout + "\r\n", "latin1");
+    return Buffer.from(requestLine(head, d) + rebuildHeaders(head, d.authority, d.requestHeaders, replacesTrace) + tail, "latin1");
   }
 
   onUpstreamData(data: Buffer): void {
@@ -360,21 +352,21 @@ export class Exchange implements UpstreamHandler {
     this.record.responseCode = response.status;
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const metadata = this.env.responseMetadataLines;
-    const extra = `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata !== undefined && headerRecord(this.head)[PEER_METADATA_ID_HEADER] !== undefined ? metadata : ""}`;
+    const extra = metadata !== undefined && sentPeerMetadataId(this.head, this.headBuffer) ? `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata}` : `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
     const body = buffer.subarray(response.headBytes);
     let headBytes: Buffer;
     if (this.decision.responseHeaders.length === 0) {
       if (body.length > 0 && body.length < 16 * 1024 && response.framing === "length" && body.length === response.contentLength) {
         // The common small response arrives whole: head and body built in one buffer, sent in one write.
         this.responseHeadSent = true;
-        const whole = rawHeadWithout(buffer, response.headBytes - 2, response.hopByHop, `${extra}\r\n`, body);
+        const whole = rawHeadWithout(buffer, 0, response.headBytes - 2, response.hopByHop, "", `${extra}\r\n`, body);
         this.record.responseBytes += whole.length;
         this.responseRemaining = 0;
         this.downstream.write(whole);
         this.completeResponse();
         return;
       }
-      headBytes = rawHeadWithout(buffer, response.headBytes - 2, response.hopByHop, `${extra}\r\n`);
+      headBytes = rawHeadWithout(buffer, 0, response.headBytes - 2, response.hopByHop, "", `${extra}\r\n`);
     } else {
       const statusLineEnd = buffer.indexOf("\r\n");
       const statusLine = buffer.toString("latin1", 0, statusLineEnd + 2);
@@ -674,16 +666,18 @@ export class Exchange implements UpstreamHandler {
 }
 
 /**
- * The raw head bytes `[0, end)` without the byte ranges in `cut` (hop-by-hop header lines), followed
- * by `tail`: one buffer, one copy per kept segment.
+ * `prefix`, then the raw head bytes `[start, end)` without the byte ranges in `cut` (header lines
+ * not to forward: hop-by-hop, metadata exchange; ranges before `start` are ignored), then `tail`
+ * and `body`: one buffer, one copy per kept segment. `prefix` and `tail` are latin1 text.
  */
-export function rawHeadWithout(buffer: Buffer, end: number, cut: readonly number[], tail: string, body?: Buffer): Buffer {
+export function rawHeadWithout(buffer: Buffer, start: number, end: number, cut: readonly number[], prefix: string, tail: string, body?: Buffer): Buffer {
   let removed = 0;
-  for (let i = 0; i < cut.length; i += 2) removed += (cut[i + 1] as number) - (cut[i] as number);
-  const out = Buffer.allocUnsafe(end - removed + tail.length + (body === undefined ? 0 : body.length));
-  let at = 0;
-  let from = 0;
+  for (let i = 0; i < cut.length; i += 2) if ((cut[i] as number) >= start) removed += (cut[i + 1] as number) - (cut[i] as number);
+  const out = Buffer.allocUnsafe(prefix.length + end - start - removed + tail.length + (body === undefined ? 0 : body.length));
+  let at = prefix.length === 0 ? 0 : out.write(prefix, 0, "latin1");
+  let from = start;
   for (let i = 0; i < cut.length; i += 2) {
+    if ((cut[i] as number) < start) continue;
     at += buffer.copy(out, at, from, cut[i] as number);
     from = cut[i + 1] as number;
   }
@@ -733,6 +727,26 @@ export function rebuildHeaders(head: RequestHead, authority: string | undefined,
 }
 
 const noCut: readonly number[] = [];
+
+/** The shared "no chunks yet" array of an exchange: replaced, never pushed to. */
+const noChunks: Buffer[] = [];
+
+/** `METHOD target HTTP/1.1` and CRLF, with the decision's target when it changes it. */
+function requestLine(head: RequestHead, d: ForwardDecision): string {
+  return `${head.method} ${d.target ?? head.target} HTTP/1.1\r\n`;
+}
+
+/**
+ * Whether the request carried the peer's `x-envoy-peer-metadata-id` (a metadata exchange the
+ * inbound side answers): read off the metadata lines the parser found (`peerMetadataCut`), whose
+ * names are `x-envoy-peer-metadata` followed by `:` or by `-id`.
+ */
+export function sentPeerMetadataId(head: RequestHead, headBuffer: Buffer): boolean {
+  const cut = head.peerMetadataCut;
+  if (cut === undefined) return false;
+  for (let i = 0; i < cut.length; i += 2) if (headBuffer[(cut[i] as number) + PEER_METADATA_HEADER.length] === 0x2d /* - */) return true;
+  return false;
+}
 
 const idempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 

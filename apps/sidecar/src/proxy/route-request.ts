@@ -135,8 +135,24 @@ export function routeOutbound(snapshot: ProxySnapshot, context: RequestContext, 
   return corsHeaders ? { ...decision, responseHeaders: [...decision.responseHeaders, corsHeaders] } : decision;
 }
 
-/** The inbound decision: everything to the local application's cluster. */
+/**
+ * The inbound decision: everything to the local application's cluster. Decisions are read-only,
+ * so requests with the received target share one per (cluster, retries): the last one made.
+ */
 export function routeInbound(cluster: ClusterRuntime, retries: RetryPolicy, context: RequestContext): ForwardDecision {
+  const head = context.head;
+  if (!head.absoluteForm) {
+    const last = lastInbound;
+    if (last !== undefined && last.cluster === cluster && last.retries === retries) return last;
+    lastInbound = inboundDecision(cluster, retries, undefined);
+    return lastInbound;
+  }
+  return inboundDecision(cluster, retries, targetOf(head.path, head.query));
+}
+
+let lastInbound: ForwardDecision | undefined;
+
+function inboundDecision(cluster: ClusterRuntime, retries: RetryPolicy, target: string | undefined): ForwardDecision {
   return {
     type: "forward",
     cluster,
@@ -146,17 +162,21 @@ export function routeInbound(cluster: ClusterRuntime, retries: RetryPolicy, cont
     retries,
     timeoutMs: undefined,
     perTryTimeoutMs: undefined,
-    target: context.head.absoluteForm ? targetOf(context.head.path, context.head.query) : undefined,
+    target,
     authority: undefined,
-    requestHeaders: [],
-    responseHeaders: [],
+    requestHeaders: noHeaderOps,
+    responseHeaders: noHeaderOps,
     hash: undefined,
     delayMs: 0,
     abortStatus: 0,
     abortGrpcStatus: undefined,
-    mirrors: [],
+    mirrors: noMirrors,
   };
 }
+
+/** Shared empty lists of decisions (read-only, like the decisions themselves). */
+const noHeaderOps: readonly HeaderOps[] = Object.freeze([]);
+const noMirrors: readonly ClusterRuntime[] = Object.freeze([]);
 
 function forwardTo(
   snapshot: ProxySnapshot,
@@ -183,22 +203,29 @@ function forwardTo(
     abortGrpcStatus = fault.abort.grpcStatus;
     abortStatus = fault.abort.httpStatus ?? (abortGrpcStatus !== undefined ? 200 : 503);
   }
-  const mirrors: ClusterRuntime[] = [];
-  if (route) {
+  let mirrors: readonly ClusterRuntime[] = noMirrors;
+  if (route && route.mirrors.length > 0) {
+    const chosen: ClusterRuntime[] = [];
     for (const mirror of route.mirrors) {
       if (context.random() * 100 >= mirror.percentage) continue;
       const mirrorCluster = snapshot.clusterFor(mirror.destination, port);
-      if (mirrorCluster) mirrors.push(mirrorCluster);
+      if (mirrorCluster) chosen.push(mirrorCluster);
     }
+    if (chosen.length > 0) mirrors = chosen;
   }
-  const requestHeaders: HeaderOps[] = [];
-  if (route?.requestHeaders) requestHeaders.push(route.requestHeaders);
-  if (destination?.requestHeaders) requestHeaders.push(destination.requestHeaders);
-  const responseHeaders: HeaderOps[] = [];
-  if (destination?.responseHeaders) responseHeaders.push(destination.responseHeaders);
-  if (route?.responseHeaders) responseHeaders.push(route.responseHeaders);
   const hashPolicy = cluster.spec.hashPolicy;
-  return {
+  const routeRetries = route?.retries ?? noRetries;
+  const perRequest =
+    target !== undefined || timeoutOverride !== undefined || perTryOverride !== undefined || retries !== routeRetries || delayMs !== 0 || abortStatus !== 0 || mirrors !== noMirrors || hashPolicy !== undefined;
+  // Without per-request parts, the decision depends on (route, destination, cluster) only: made once, shared.
+  const key: object = destination ?? cluster;
+  if (!perRequest) {
+    const shared = sharedDecisions.get(key);
+    if (shared !== undefined && shared.cluster === cluster && shared.route === route && shared.destination === destination) return shared;
+  }
+  const requestHeaders = headerOpsOf(route?.requestHeaders, destination?.requestHeaders);
+  const responseHeaders = headerOpsOf(destination?.responseHeaders, route?.responseHeaders);
+  const decision: ForwardDecision = {
     type: "forward",
     cluster,
     routeName: route?.name ?? "allow_any",
@@ -217,6 +244,17 @@ function forwardTo(
     abortGrpcStatus,
     mirrors,
   };
+  if (!perRequest) sharedDecisions.set(key, decision);
+  return decision;
+}
+
+/** Forward decisions without per-request parts, by destination (by cluster for the passthrough): decisions are read-only. */
+const sharedDecisions = new WeakMap<object, ForwardDecision>();
+
+/** Header operations in the order given, without the absent ones (the shared empty list when none). */
+function headerOpsOf(first: HeaderOps | undefined, second: HeaderOps | undefined): readonly HeaderOps[] {
+  if (first === undefined) return second === undefined ? noHeaderOps : [second];
+  return second === undefined ? [first] : [first, second];
 }
 
 const noRetries: RetryPolicy = {

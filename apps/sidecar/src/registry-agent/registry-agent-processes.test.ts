@@ -4,103 +4,34 @@
 // check on the sidecar's /healthz/ready); SIGTERM of the sidecar deregisters it; a second sidecar
 // registers again, and SIGKILL of the agent takes the instance out of ?passing (its node's
 // serfHealth goes critical through gossip). No timing is asserted: every wait is a generous poll.
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { eventually as poll, freePort, ProcessGroup, type StartedProcess } from "@meshwork/testing/processes";
 import { afterAll, describe, expect, it } from "vitest";
-import { startSidecarProcess, type SidecarProcess } from "../../tests/support/sidecar-process.ts";
+import { startSidecarProcess, workspaceRoot, type SidecarProcess } from "../../tests/support/sidecar-process.ts";
 import { serviceEntryYaml, startUpstream, type UpstreamServer } from "../../tests/support/upstream-server.ts";
 
-const workspaceRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const registryMain = fileURLToPath(new URL("../../../registry/src/main.ts", import.meta.url));
 
-interface Proc {
-  readonly name: string;
-  readonly lines: () => Record<string, unknown>[];
-  readonly waitFor: (msg: string) => Promise<Record<string, unknown>>;
-  readonly exit: Promise<number | null>;
-  readonly kill: (signal: NodeJS.Signals) => void;
-}
-
-const procs: Proc[] = [];
+const processes = new ProcessGroup();
 const sidecars: SidecarProcess[] = [];
-const dirs: string[] = [];
 let app: UpstreamServer | undefined;
 afterAll(async () => {
   for (const sidecar of sidecars) if (sidecar.child.exitCode === null) sidecar.child.kill("SIGKILL");
-  for (const proc of procs) proc.kill("SIGKILL");
-  await Promise.all([...procs.map((p) => p.exit), ...sidecars.map((s) => s.exited)]);
+  await Promise.all([processes.close(), ...sidecars.map((s) => s.exited)]);
   await app?.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-function runRegistry(name: string, args: readonly string[]): Proc {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MESHWORK_")));
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", registryMain, ...args], { cwd: workspaceRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const listeners: (() => void)[] = [];
-  child.stdout.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const listener of listeners) listener();
-  });
-  child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const proc: Proc = {
-    name,
-    lines,
-    exit,
-    kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-    waitFor: (msg) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines().find((l) => l["msg"] === msg);
-          if (found) resolve(found);
-        };
-        listeners.push(check);
-        void exit.then((code) => reject(new Error(`${name} exited with ${code} before "${msg}": ${out}${err}`)));
-        check();
-      }),
-  };
-  procs.push(proc);
-  return proc;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+const runRegistry = (name: string, args: readonly string[]): StartedProcess => processes.startSource(registryMain, args, { cwd: workspaceRoot, name });
 
 function tails(): string {
-  const registry = procs.map((p) => `--- ${p.name}\n${p.lines().slice(-10).map((l) => JSON.stringify(l)).join("\n")}`);
   const proxies = sidecars.map((s, i) => `--- sidecar ${i + 1}\n${s.lines.slice(-10).join("\n")}`);
-  return [...registry, ...proxies].join("\n");
+  return [processes.tails(10), ...proxies].join("\n");
 }
 
 /** Polls until `attempt` gives a value (generous deadline: 2 shared cores; no timing is asserted). */
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}\n${tails()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const eventually = <T,>(what: string, attempt: () => Promise<T | undefined>) => poll(what, attempt, { timeoutMs: 60_000, context: tails });
 
 interface HealthEntry {
   Node: { Node: string };
@@ -112,14 +43,13 @@ const gossipFlags = ["--gossip-port", "0", "--gossip-probe-interval-ms", "200", 
 
 describe("a sidecar registered through its node's registry agent", () => {
   it("is passing on the server, deregistered on SIGTERM, and leaves ?passing when the agent is SIGKILLed", { timeout: 180_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), "sidecar-registry-agent-"));
-    dirs.push(dir);
+    const dir = await processes.tempDir("sidecar-registry-agent-");
     const raftPort = await freePort();
     const server = runRegistry("server n1", [
       "--node-id", "n1", "--peers", `n1=127.0.0.1:${raftPort}`, "--data-dir", join(dir, "n1"), "--raft-port", String(raftPort), "--http-port", "0",
       "--admin-port", "0", "--dns-port=-1", "--grpc-port=-1", "--tick-ms", "20", ...gossipFlags,
     ]);
-    const ready = await server.waitFor("ready");
+    const ready = await server.waitForLine("ready");
     const http = `http://127.0.0.1:${String(ready["httpPort"])}`;
     const getJson = async <T,>(path: string): Promise<T> => {
       const response = await fetch(`${http}/v1/${path}`);
@@ -127,7 +57,7 @@ describe("a sidecar registered through its node's registry agent", () => {
       return (await response.json()) as T;
     };
     const agent = runRegistry("agent node-a", ["agent", "--server", http, "--node", "node-a", "--http-port", "0", "--sync-interval", "1s", "--retry-join", String(ready["gossipAddress"]), ...gossipFlags]);
-    const agentRunning = await agent.waitFor("agent running");
+    const agentRunning = await agent.waitForLine("agent running");
     const agentUrl = `http://127.0.0.1:${String(agentRunning["httpPort"])}`;
     await eventually("the agent in the server's members", async () => {
       const members = await getJson<{ Name: string; Status: number }[]>("agent/members");

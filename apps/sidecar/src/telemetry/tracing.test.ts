@@ -1,9 +1,10 @@
+import { randomFillSync } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { RESPONSE_FLAGS } from "./response-flags.ts";
 import { extractTraceContext } from "./trace-context.ts";
-import { RequestTrace, createTracing, type SpanEnd, type Tracing } from "./tracing.ts";
+import { IdSource, RequestTrace, createTracing, type SpanEnd, type Tracing } from "./tracing.ts";
 
 interface OtlpAttribute {
   key: string;
@@ -231,5 +232,48 @@ describe("createTracing", () => {
   it("rejects a sampling rate out of range, naming the flag", () => {
     expect(() => createTracing({ samplingPercent: 101, nodeId: "n", serviceName: "s" })).toThrow(/--trace-sampling/);
     expect(() => createTracing({ samplingPercent: Number.NaN, nodeId: "n", serviceName: "s" })).toThrow(/0 to 100/);
+  });
+});
+
+describe("IdSource.uuid (x-request-id)", () => {
+  it("formats 16 pooled bytes as a version-4, variant-10 UUID", () => {
+    expect(new IdSource((b) => void b.fill(0xff)).uuid()).toBe("ffffffff-ffff-4fff-bfff-ffffffffffff");
+    expect(new IdSource((b) => void b.fill(0)).uuid()).toBe("00000000-0000-4000-8000-000000000000");
+    let n = 0;
+    const counting = new IdSource((b) => {
+      for (let i = 0; i < b.length; i++) b[i] = n++ & 0xff;
+    });
+    expect(counting.uuid()).toBe("00010203-0405-4607-8809-0a0b0c0d0e0f");
+    expect(counting.uuid()).toBe("10111213-1415-4617-9819-1a1b1c1d1e1f");
+  });
+
+  it("newTrace draws the trace id and span id from consecutive pooled bytes, again when a part is all zero", () => {
+    let n = 0;
+    const counting = new IdSource((b) => {
+      for (let i = 0; i < b.length; i++) b[i] = n++ & 0xff;
+    });
+    const trace = new RequestTrace();
+    counting.newTrace(trace);
+    expect(trace.traceId).toBe("000102030405060708090a0b0c0d0e0f");
+    expect(trace.spanId).toBe("1011121314151617");
+    let fills = 0;
+    const zeroFirst = new IdSource((b) => {
+      // First pool: zeros (every draw invalid until the pool is used up); then 0x01 bytes.
+      b.fill(fills++ === 0 ? 0 : 1);
+    });
+    zeroFirst.newTrace(trace);
+    expect(trace.traceId).toBe("01".repeat(16));
+    expect(trace.spanId).toBe("01".repeat(8));
+  });
+
+  it("gives distinct UUIDs across refills of the pool", () => {
+    const ids = new IdSource((b) => void randomFillSync(b));
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const id = ids.uuid();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(1000);
   });
 });

@@ -2,7 +2,7 @@
 // proxy's span id, hand back the upstream headers, and at the end export a span over OTLP/HTTP.
 // Unsampled requests stop after the headers: no span object, no attributes, no export.
 
-import { randomFillSync, randomUUID } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type SpanContext } from "@opentelemetry/api";
 import { createRequire } from "node:module";
 import type * as OtlpHttp from "@opentelemetry/exporter-trace-otlp-http";
@@ -97,7 +97,7 @@ export interface TracingOptions {
   random?: () => number;
   /** Fills a buffer with random bytes, for ids; default crypto.randomFillSync. */
   randomBytes?: (buffer: Uint8Array) => void;
-  /** A UUID v4 for `x-request-id`; default crypto.randomUUID. */
+  /** A UUID v4 for `x-request-id`; default: one made from the pooled random bytes of `randomBytes`. */
   uuid?: () => string;
   /** Told when a flush or shutdown fails (collector down past the export timeout). */
   onError?: (err: unknown) => void;
@@ -130,13 +130,55 @@ export interface Tracing {
 const ID_POOL_BYTES = 4096;
 const ZERO_IDS: Record<number, string> = { 8: "0".repeat(16), 16: "0".repeat(32) };
 
+/** Lowercase hex digits as character codes. */
+const HEX_CODES = Buffer.from("0123456789abcdef", "latin1");
+
 /** Random ids from a pooled buffer: one randomFillSync per 4 KiB instead of one per id. */
-class IdSource {
+export class IdSource {
   readonly #pool = Buffer.allocUnsafe(ID_POOL_BYTES);
   readonly #fill: (buffer: Uint8Array) => void;
   #offset = ID_POOL_BYTES;
+  /** Where a UUID is formatted before it becomes one string (no concatenation of its parts). */
+  readonly #uuidText = Buffer.allocUnsafe(36);
   constructor(fill: (buffer: Uint8Array) => void) {
     this.#fill = fill;
+  }
+
+  /** A new trace id and span id from 24 pooled bytes in one hex conversion (as `hex(16)` then `hex(8)` would draw them). */
+  newTrace(into: RequestTrace): void {
+    for (;;) {
+      const both = this.hex(24);
+      const traceId = both.slice(0, 32);
+      const spanId = both.slice(32);
+      // An all-zero id is invalid (W3C §3.2.2.3, §3.2.2.4); at 2^-64 odds, draw again.
+      if (traceId !== ZERO_IDS[16] && spanId !== ZERO_IDS[8]) {
+        into.traceId = traceId;
+        into.spanId = spanId;
+        return;
+      }
+    }
+  }
+
+  /** A random UUID v4 (RFC 9562 §5.4), lowercase, from 16 pooled bytes. */
+  uuid(): string {
+    if (this.#offset + 16 > ID_POOL_BYTES) {
+      this.#fill(this.#pool);
+      this.#offset = 0;
+    }
+    const pool = this.#pool;
+    const text = this.#uuidText;
+    const start = this.#offset;
+    this.#offset += 16;
+    let at = 0;
+    for (let i = 0; i < 16; i++) {
+      let byte = pool[start + i] as number;
+      if (i === 6) byte = (byte & 0x0f) | 0x40; // version 4
+      else if (i === 8) byte = (byte & 0x3f) | 0x80; // variant 10
+      text[at++] = HEX_CODES[byte >> 4] as number;
+      text[at++] = HEX_CODES[byte & 15] as number;
+      if (i === 3 || i === 5 || i === 7 || i === 9) text[at++] = 45; // -
+    }
+    return text.toString("latin1", 0, 36);
   }
   hex(bytes: number): string {
     for (;;) {
@@ -176,8 +218,8 @@ const lazyRequire = createRequire(import.meta.url);
 /** Creates the tracer. With neither `exporter` nor `otlpEndpoint`, spans are sampled but dropped. */
 export function createTracing(options: TracingOptions): Tracing {
   const random = options.random ?? Math.random;
-  const uuid = options.uuid ?? randomUUID;
   const ids = new IdSource(options.randomBytes ?? ((b) => void randomFillSync(b)));
+  const uuid = options.uuid ?? (() => ids.uuid());
   const exportTimeoutMs = options.exportTimeoutMs ?? 5000;
   // The OpenTelemetry SDK and exporter are loaded only when spans are exported: a proxy that only
   // propagates trace headers does not pay their memory (several MB of modules).
@@ -218,12 +260,12 @@ export function createTracing(options: TracingOptions): Tracing {
         into.traceId = incoming.traceId;
         into.parentSpanId = incoming.spanId;
         into.traceState = incoming.traceState;
+        into.spanId = ids.hex(8);
       } else {
-        into.traceId = ids.hex(16);
+        ids.newTrace(into);
         into.parentSpanId = "";
         into.traceState = "";
       }
-      into.spanId = ids.hex(8);
       into.debug = incoming?.debug ?? false;
       const decided = incoming?.sampled;
       into.sampled = decided ?? (samplingPercent >= 100 || (samplingPercent > 0 && random() * 100 < samplingPercent));

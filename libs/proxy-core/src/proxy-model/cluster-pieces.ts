@@ -70,6 +70,29 @@ export function compileClusterPiece(se: ServiceEntry, context: PieceContext): Cl
   };
 }
 
+/**
+ * `piece` with the parts equal in content to `before`'s (the piece of the same ServiceEntry before
+ * a change) replaced by `before`'s very objects: the service ports, clusters, endpoints and secure
+ * naming an endpoint change did not touch keep their identity, so what callers built or encoded
+ * from them is reused (ProxyCompiler's merged lists, encoded bodies).
+ */
+export function adoptUnchanged(piece: ClusterPiece, before: ClusterPiece): ClusterPiece {
+  const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+  const adoptList = <T extends NamedResource>(list: readonly T[], old: readonly T[]): T[] => list.map((r) => old.find((o) => o.name === r.name && same(o.body, r.body)) ?? r);
+  const ports = new Map<string, { readonly service: ServicePort; readonly cluster: readonly NamedResource<"cluster">[]; readonly endpoints: readonly NamedResource<"endpoints">[] }>();
+  for (const [key, part] of piece.ports) {
+    const old = before.ports.get(key);
+    ports.set(
+      key,
+      old === undefined
+        ? part
+        : { service: same(part.service, old.service) ? old.service : part.service, cluster: adoptList(part.cluster, old.cluster), endpoints: adoptList(part.endpoints, old.endpoints) },
+    );
+  }
+  const identities = same([...piece.identities], [...before.identities]) ? before.identities : piece.identities;
+  return { ...piece, ports, identities };
+}
+
 export interface MergedClusters {
   readonly cluster: NamedResource<"cluster">[];
   readonly endpoints: NamedResource<"endpoints">[];

@@ -67,7 +67,9 @@ describe("createProxyCompiler", () => {
     const afterCatalog = new ProxyCompiler({ ...snapshot, resources: edited }, { instances: catalog.instances.slice(1) }, afterRoute);
     const c = afterCatalog.compile(node).resources;
     expect(c.routeTable).toBe(b.routeTable);
-    expect(c.cluster).not.toBe(b.cluster);
+    // One instance fewer: the same clusters (the very list), new endpoints.
+    expect(c.cluster).toBe(b.cluster);
+    expect(c.endpoints).not.toBe(b.endpoints);
     const reviews = (r: typeof a) => r.endpoints.find((e) => e.name === "outbound|9080||reviews.default.svc.cluster.local")?.body.endpoints.length;
     expect([reviews(a), reviews(c)]).toEqual([2, 1]);
   });
@@ -182,6 +184,54 @@ spec:
     expect(byName(b.cluster, reviews)).toBe(byName(a.cluster, reviews));
     expect(byName(b.endpoints, ratings)).not.toBe(byName(a.endpoints, ratings));
     expect((byName(b.endpoints, ratings) as NamedResource<"endpoints">).body.endpoints).toEqual([]);
+  });
+});
+
+describe("ProxyCompiler after an endpoint change", () => {
+  it("keeps the cluster list, the outbound listener and the changed service's cluster objects; only the endpoints are new, and equal to a fresh compile", () => {
+    const node = proxy("p", "", { app: "productpage" });
+    const first = new ProxyCompiler(snapshot, catalog);
+    const a = first.compile(node).resources;
+    const moved = { instances: [catalog.instances[0], { ...instance("reviews-22", "reviews", "v2"), address: "10.9.9.9" }, catalog.instances[2]] as CatalogInstance[] };
+    const second = new ProxyCompiler(snapshot, moved, first);
+    const b = second.compile(node).resources;
+    expect(b.cluster).toBe(a.cluster);
+    expect(b.listener).toBe(a.listener);
+    expect(b.endpoints).not.toBe(a.endpoints);
+    const reviews = "outbound|9080||reviews.default.svc.cluster.local";
+    const ratings = "outbound|9080||ratings.default.svc.cluster.local";
+    const byName = (list: readonly { name: string }[], name: string) => list.find((r) => r.name === name);
+    expect(byName(b.endpoints, ratings)).toBe(byName(a.endpoints, ratings));
+    expect(byName(b.endpoints, reviews)).not.toBe(byName(a.endpoints, reviews));
+    expect(JSON.stringify(b)).toBe(JSON.stringify(computeProxyConfig(snapshot, moved, node).resources));
+  });
+
+  it("builds a new outbound listener when a service's ports change", () => {
+    const node = proxy("p", "", { app: "productpage" });
+    const first = new ProxyCompiler(snapshot, catalog);
+    const a = first.compile(node).resources;
+    const ported = { instances: [...catalog.instances, { ...instance("ratings-2", "ratings", "v1"), port: 9443 }] };
+    const b = new ProxyCompiler(snapshot, ported, first).compile(node).resources;
+    expect(b.listener[1]).not.toBe(a.listener[1]);
+    expect(b.cluster).not.toBe(a.cluster);
+    expect(JSON.stringify(b)).toBe(JSON.stringify(computeProxyConfig(snapshot, ported, node).resources));
+  });
+});
+
+describe("ProxyCompiler inbound ports from workloadSelectors", () => {
+  it("takes every ServiceEntry whose selector the proxy's labels satisfy, whatever the selector's first label, in config order", () => {
+    const entry = (name: string, port: number, labels: string, namespace = "default") =>
+      `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ${name}, namespace: ${namespace}}\nspec:\n  hosts: [${name}.example]\n  ports: [{number: ${port}, name: http, protocol: HTTP}]\n  resolution: STATIC\n  workloadSelector: {labels: ${labels}}\n`;
+    const resources = loadResources([
+      { path: "se.yaml", text: [entry("both", 8001, "{version: v1, app: shop}"), entry("app", 8002, "{app: shop}"), entry("other-version", 8003, "{app: shop, version: v2}"), entry("elsewhere", 8004, "{app: shop}", "other")].join("---\n") },
+    ]).resources;
+    const ports = (labels: Record<string, string>) => {
+      const inbound = computeProxyConfig({ ...snapshot, resources }, { instances: [] }, proxy("p", "", labels)).resources.listener.find((l) => l.name === "inbound")?.body;
+      return inbound?.type === "inbound" ? inbound.ports.map((p) => p.port) : undefined;
+    };
+    expect(ports({ app: "shop", version: "v1" })).toEqual([8001, 8002]);
+    expect(ports({ version: "v2", app: "shop", team: "x" })).toEqual([8002, 8003]);
+    expect(ports({ version: "v1" })).toEqual([]);
   });
 });
 

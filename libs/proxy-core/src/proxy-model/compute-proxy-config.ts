@@ -5,7 +5,7 @@
 import type { MeshResource } from "@meshwork/config";
 import { buildProxyConfig } from "../build-proxy-config.ts";
 import { compileClusters, isExportedTo, labelsMatch } from "../compile-clusters.ts";
-import { compileClusterPiece, mergeClusterPieces, type ClusterPiece, type PieceContext } from "./cluster-pieces.ts";
+import { adoptUnchanged, compileClusterPiece, mergeClusterPieces, type ClusterPiece, type PieceContext } from "./cluster-pieces.ts";
 import { resolveHost } from "../resolve-host.ts";
 import { catalogResources, type CatalogResources, type MeshCatalog } from "./catalog-resources.ts";
 import type { ServicePort } from "../proxy-config.ts";
@@ -93,6 +93,8 @@ interface ClusterPart {
   readonly rootNamespace: string;
   readonly issues: readonly string[];
   readonly sidecar: string | undefined;
+  /** JSON of the outbound listener's serviceIdentities (what the next compiler compares to keep `outbound`). */
+  readonly identitiesJson: string;
 }
 
 interface RoutePart {
@@ -162,7 +164,8 @@ export class ProxyCompiler {
   readonly #rateLimits: readonly MeshResource<"HTTPLocalRateLimitPolicy">[];
   readonly #securityPolicies: readonly MeshResource[];
   readonly #trustBundles: readonly NamedResource<"trustBundle">[];
-  readonly #selectingByNamespace = new Map<string | undefined, { se: MeshResource<"ServiceEntry">; index: number; selector: Readonly<Record<string, string>> }[]>();
+  /** ServiceEntries with a workloadSelector, by selectorKey of their namespace and their selector's first label: a proxy looks up its own labels only. */
+  readonly #selecting = new Map<string, { se: MeshResource<"ServiceEntry">; index: number; selector: Readonly<Record<string, string>> }[]>();
   readonly #workloadsByName = new Map<string, MeshResource<"WorkloadEntry">>();
   readonly #selectiveRules: readonly { readonly index: number; readonly selector: Readonly<Record<string, string>> }[];
   /** @internal read by the next compiler */
@@ -175,6 +178,11 @@ export class ProxyCompiler {
   readonly catalogInputs: CatalogResources;
   /** @internal read by the next compiler: the inbound listener keys this compiler served. */
   readonly usedInbound = new Set<string>();
+  /** Registry services that changed since the previous compiler: the new ServiceEntry → the one it replaces. */
+  readonly #predecessors = new Map<MeshResource<"ServiceEntry">, MeshResource<"ServiceEntry">>();
+  /** The previous compiler's cluster parts and listener lists when this one cannot use them as they are (its cluster inputs changed). */
+  readonly #previousParts: ReadonlyMap<string, ClusterPart> | undefined;
+  readonly #previousListeners: ReadonlyMap<string, readonly NamedResource<"listener">[]> | undefined;
 
   constructor(snapshot: ConfigSnapshot, catalog: MeshCatalog, previous?: ProxyCompiler) {
     this.#snapshot = snapshot;
@@ -183,6 +191,13 @@ export class ProxyCompiler {
       snapshot.resources.filter((r) => r.kind === kind) as unknown as MeshResource<K>[];
     const fromCatalog = catalogInputs(catalog, domainSuffix, previous?.catalogInputs);
     this.catalogInputs = fromCatalog;
+    const before = previous?.catalogInputs.byService;
+    if (before !== undefined && fromCatalog.byService !== undefined) {
+      for (const [key, service] of fromCatalog.byService) {
+        const old = before.get(key);
+        if (old !== undefined && old.serviceEntry !== service.serviceEntry) this.#predecessors.set(service.serviceEntry, old.serviceEntry);
+      }
+    }
     this.#serviceEntries = [...fromCatalog.serviceEntries, ...of("ServiceEntry")];
     this.#workloadEntries = [...fromCatalog.workloadEntries, ...of("WorkloadEntry")];
     this.#sidecars = of("Sidecar");
@@ -195,10 +210,12 @@ export class ProxyCompiler {
     this.#trustBundles = [...snapshot.trustBundles].sort((a, b) => (a.trustDomain < b.trustDomain ? -1 : 1)).map((b) => ({ name: b.trustDomain, body: b }));
     this.#serviceEntries.forEach((se, index) => {
       const selector = se.spec.workloadSelector?.labels;
-      if (selector === undefined || Object.keys(selector).length === 0) return;
-      const list = this.#selectingByNamespace.get(se.metadata.namespace) ?? [];
+      const first = selector === undefined ? undefined : Object.keys(selector)[0];
+      if (selector === undefined || first === undefined) return;
+      const key = selectorKey(se.metadata.namespace, first, selector[first] ?? "");
+      const list = this.#selecting.get(key) ?? [];
       list.push({ se, index, selector });
-      this.#selectingByNamespace.set(se.metadata.namespace, list);
+      this.#selecting.set(key, list);
     });
     for (const we of this.#workloadEntries) {
       const id = `${we.metadata.namespace ?? ""}/${we.metadata.name}`;
@@ -223,8 +240,10 @@ export class ProxyCompiler {
             workloadToken: sameItems(shared.workloadEntries, this.#workloadEntries) ? shared.workloadToken : {},
           }
         : { inputs: sharedInputs, workloadEntries: this.#workloadEntries, workloadToken: {}, pieces: new Map(), trimmed: new WeakMap(), policies: new Map(), inbound: new Map() };
-    this.clusterCaches =
-      previous !== undefined && sameItems(previous.clusterCaches.inputs, clusterInputs) ? { ...previous.clusterCaches, inputs: clusterInputs } : { inputs: clusterInputs, parts: new Map(), listeners: new Map() };
+    const keepClusters = previous !== undefined && sameItems(previous.clusterCaches.inputs, clusterInputs);
+    this.clusterCaches = keepClusters ? { ...previous.clusterCaches, inputs: clusterInputs } : { inputs: clusterInputs, parts: new Map(), listeners: new Map() };
+    this.#previousParts = keepClusters ? undefined : previous?.clusterCaches.parts;
+    this.#previousListeners = keepClusters ? undefined : previous?.clusterCaches.listeners;
     this.routeCaches = previous !== undefined && sameItems(previous.routeCaches.inputs, routeInputs) ? { ...previous.routeCaches, inputs: routeInputs } : { inputs: routeInputs, parts: new Map() };
   }
 
@@ -244,7 +263,7 @@ export class ProxyCompiler {
     const scope = `${ns}\0${sidecarId}\0${matching.join(",")}`;
     let clusters = this.clusterCaches.parts.get(scope);
     if (!clusters) {
-      clusters = this.#clusterPart(ns, labels, sidecar, `${ns}\0${matching.join(",")}`);
+      clusters = this.#clusterPart(ns, labels, sidecar, `${ns}\0${matching.join(",")}`, this.#previousParts?.get(scope));
       this.clusterCaches.parts.set(scope, clusters);
     }
     let routes = proxy.kind === "gateway" ? undefined : this.routeCaches.parts.get(scope);
@@ -264,7 +283,8 @@ export class ProxyCompiler {
     if (!listeners) {
       // Inbound ports do not depend on what the Sidecar imports: compile them from the services of the
       // proxy's namespace that select it and its own WorkloadEntry (cheap: few clusters, no routes).
-      const selecting = [...(this.#selectingByNamespace.get(ns) ?? []), ...(this.#selectingByNamespace.get(undefined) ?? [])]
+      const selecting = Object.entries(labels)
+        .flatMap(([k, v]) => [...(this.#selecting.get(selectorKey(ns, k, v)) ?? []), ...(this.#selecting.get(selectorKey(undefined, k, v)) ?? [])])
         .filter((s) => labelsMatch(s.selector, labels))
         .sort((a, b) => a.index - b.index)
         .map((s) => s.se);
@@ -287,7 +307,8 @@ export class ProxyCompiler {
         inbound = { inputs, listener: { name: "inbound", body } };
         this.sharedCaches.inbound.set(listenerKey, inbound);
       }
-      listeners = [inbound.listener, part.outbound];
+      const earlier = this.#previousListeners?.get(listenerKey);
+      listeners = earlier !== undefined && earlier[0] === inbound.listener && earlier[1] === part.outbound ? earlier : [inbound.listener, part.outbound];
       this.clusterCaches.listeners.set(listenerKey, listeners);
     }
     const resources: ProxyResources = { cluster: clusters.cluster, endpoints: clusters.endpoints, listener: listeners, routeTable: routes.routeTable, trustBundle: this.#trustBundles };
@@ -310,9 +331,12 @@ export class ProxyCompiler {
 
   /**
    * The clusters, endpoints and outbound listener of a scope: one piece per ServiceEntry (kept
-   * across compilers by the entry's identity, see SharedCaches), merged in ServiceEntry order.
+   * across compilers by the entry's identity, see SharedCaches), merged in ServiceEntry order. A
+   * registry service that changed gets a new piece that keeps the unchanged parts of its old one
+   * (adoptUnchanged), and the lists equal item by item to `before`'s (the previous compiler's part
+   * of the scope) are `before`'s: after an endpoint change, only the endpoints list is new.
    */
-  #clusterPart(ns: string, labels: Readonly<Record<string, string>>, sidecar: MeshResource<"Sidecar"> | undefined, pieceScope: string): ClusterPart {
+  #clusterPart(ns: string, labels: Readonly<Record<string, string>>, sidecar: MeshResource<"Sidecar"> | undefined, pieceScope: string, before: ClusterPart | undefined): ClusterPart {
     const { domainSuffix, rootNamespace, trustDomain } = this.#snapshot.mesh;
     const nsOf = (r: MeshResource): string => r.metadata.namespace ?? ns;
     const hosts = egressHosts(sidecar);
@@ -340,7 +364,10 @@ export class ProxyCompiler {
       const entry = kept.length === se.spec.hosts.length ? se : this.#trimmed(se, kept);
       let cached = pieces.get(entry);
       if (cached === undefined || (cached.piece.usesWorkloadEntries && cached.workloadToken !== shared.workloadToken)) {
-        cached = { piece: compileClusterPiece(entry, context), workloadToken: shared.workloadToken };
+        const replaced = entry === se ? this.#predecessors.get(se) : undefined;
+        const old = replaced === undefined ? undefined : pieces.get(replaced)?.piece;
+        const piece = compileClusterPiece(entry, context);
+        cached = { piece: old === undefined ? piece : adoptUnchanged(piece, old), workloadToken: shared.workloadToken };
         pieces.set(entry, cached);
       }
       scopedEntries.push(entry);
@@ -350,19 +377,18 @@ export class ProxyCompiler {
       compileClusters({ serviceEntries: [], workloadEntries: [], destinationRules: this.#destinationRules }, { namespace: ns, domainSuffix, proxyLabels: labels, rootNamespace }).issues,
     );
     const policies = this.#policies(ns);
+    const kept = <T>(list: readonly T[], earlier: readonly T[] | undefined): readonly T[] => (earlier !== undefined && sameItems(earlier, list) ? earlier : list);
+    const services = kept(merged.services, before?.services);
+    const serviceIdentities = Object.fromEntries(merged.serviceIdentities);
+    const identitiesJson = JSON.stringify(serviceIdentities);
+    const outboundTrafficPolicy = sidecar?.spec.outboundTrafficPolicy?.mode ?? "ALLOW_ANY";
+    const sameOutbound = before !== undefined && services === before.services && identitiesJson === before.identitiesJson && before.outbound.body.type === "outbound" && before.outbound.body.outboundTrafficPolicy === outboundTrafficPolicy;
     return {
-      cluster: merged.cluster,
-      endpoints: merged.endpoints,
-      services: merged.services,
-      outbound: {
-        name: "outbound",
-        body: {
-          type: "outbound",
-          services: merged.services,
-          outboundTrafficPolicy: sidecar?.spec.outboundTrafficPolicy?.mode ?? "ALLOW_ANY",
-          serviceIdentities: Object.fromEntries(merged.serviceIdentities),
-        },
-      },
+      cluster: kept(merged.cluster, before?.cluster),
+      endpoints: kept(merged.endpoints, before?.endpoints),
+      services,
+      identitiesJson,
+      outbound: sameOutbound ? before.outbound : { name: "outbound", body: { type: "outbound", services, outboundTrafficPolicy, serviceIdentities } },
       security: policies.security,
       rateLimitPolicies: policies.rateLimitPolicies,
       trustDomain,
@@ -411,6 +437,11 @@ export class ProxyCompiler {
     const rules = this.#destinationRules.filter((dr) => (dr.spec.subsets?.length ?? 0) > 0 && coversAny(resolveHost(dr.spec.host, dr.metadata.namespace ?? ns, domainSuffix), routeHosts));
     return { routeTable: [{ name: "mesh", body: { gateway: "mesh", virtualServices, destinationRules: rules } }] };
   }
+}
+
+/** The #selecting key of a workloadSelector's first label in a namespace (undefined: a resource without one, which selects in every namespace). */
+function selectorKey(namespace: string | undefined, label: string, value: string): string {
+  return `${namespace === undefined ? "*" : `/${namespace}`}\0${label}\0${value}`;
 }
 
 function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
