@@ -5,9 +5,10 @@
 // connection per member) to: the leader only, one follower only, and round-robin to all three
 // (as compare-etcd's sequential phase). Prints p50/p90/p99/max per target, the WAL save
 // (fdatasync) histogram delta of each node from its /metrics, the slowest requests (start in ms
-// since the probe started), and with --trace-gc each node's GC count, pauses ≥ 1 ms and longest pause.
+// since the probe started), each node's CPU ms per put (utime + stime from /proc, the probe's own
+// beside them), and with --trace-gc each node's GC count, pauses ≥ 1 ms and longest pause.
 //
-// usage: node bench/registry/seq-put-probe.mjs [--n 2000] [--trace-gc] [--node-flags="..."] [--targets leader,follower,rr]
+// usage: node bench/registry/seq-put-probe.mjs [--n 2000] [--trace-gc] [--node-flags="..."] [--targets leader,follower,rr,idle]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, openSync } from "node:fs";
 import http from "node:http";
@@ -62,6 +63,8 @@ const parseHist = (text) => {
   return h;
 };
 const adminReq = (i, path) => new Promise((res) => { http.get({ host: "127.0.0.1", port: ports[i].admin, path }, (r) => { let s = ""; r.on("data", (d) => (s += d)); r.on("end", () => res(s)); }).on("error", () => res("")); });
+/** CPU seconds (user + system) of a process so far, from /proc/PID/stat (clock ticks of 10 ms). */
+const cpuSeconds = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").slice(readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
 const pct = (a, q) => a[Math.min(a.length - 1, Math.floor(a.length * q))];
 let k = 0;
 const report = {};
@@ -69,6 +72,14 @@ for (const target of o.targets.split(",")) {
   const before = await Promise.all([0, 1, 2].map((i) => adminReq(i, "/metrics")));
   const lat = [];
   const slow = [];
+  const cpuBefore = children.map((c) => cpuSeconds(c.pid));
+  const probeBefore = process.cpuUsage();
+  if (target === "idle") {
+    // No puts: what the nodes spend on ticks, heartbeats, gossip and timers, as CPU ms per second.
+    await sleep(5000);
+    console.log("idle CPU ms per s:", children.map((c, i) => `${ids[i]}${i === leader ? "(L)" : ""} ${((cpuSeconds(c.pid) - cpuBefore[i]) * 1000 / 5).toFixed(1)}`).join(", "));
+    continue;
+  }
   for (let j = 0; j < n; j++) {
     const i = target === "leader" ? leader : target === "follower" ? follower : j % 3;
     const s = performance.now();
@@ -78,12 +89,15 @@ for (const target of o.targets.split(",")) {
     lat.push(d);
     slow.push({ start: s, d, node: i });
   }
+  const cpuPerPut = children.map((c, i) => `${ids[i]}${i === leader ? "(L)" : ""} ${((cpuSeconds(c.pid) - cpuBefore[i]) * 1000 / n).toFixed(3)}`);
+  const probeCpu = process.cpuUsage(probeBefore);
   const after = await Promise.all([0, 1, 2].map((i) => adminReq(i, "/metrics")));
   lat.sort((a, b) => a - b);
   const fsync = [0, 1, 2].map((i) => { const a = parseHist(after[i]), b = parseHist(before[i]); return Object.fromEntries(Object.keys(a).map((le) => [le, a[le] - (b[le] ?? 0)])); });
   slow.sort((a, b) => b.d - a.d);
   report[target] = { p50: +pct(lat, 0.5).toFixed(2), p90: +pct(lat, 0.9).toFixed(2), p99: +pct(lat, 0.99).toFixed(2), max: +lat[lat.length - 1].toFixed(2), slowest: slow.slice(0, Math.ceil(n / 100)).map((x) => ({ atMs: Math.round(x.start), d: +x.d.toFixed(1), node: ids[x.node] })) };
   console.log(target, JSON.stringify({ p50: report[target].p50, p90: report[target].p90, p99: report[target].p99, max: report[target].max }));
+  console.log("  CPU ms per put:", cpuPerPut.join(", "), `| probe ${((probeCpu.user + probeCpu.system) / 1000 / n).toFixed(3)}`);
   console.log("  fsync buckets per node (cumulative le→count):", JSON.stringify(fsync.map((f, i) => `${ids[i]}${i === leader ? "(L)" : ""} ` + Object.entries(f).filter(([, c]) => c > 0).map(([le, c]) => `${le}:${c}`).join(" "))));
 }
 if (o["trace-gc"]) {

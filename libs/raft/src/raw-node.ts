@@ -262,6 +262,11 @@ export class RawNode {
     }
   }
 
+  /** The index of the last entry in the log (persisted or not). */
+  lastIndex(): LogIndex {
+    return this.raft.log.lastIndex();
+  }
+
   /** The node's state, with per-member progress on a leader. */
   status(): Status {
     return this.raft.status();
