@@ -6,7 +6,7 @@ import tls from "node:tls";
 import { spiffeServerIdentityCheck, verifyClientChain } from "@meshwork/pki";
 import type { WorkloadAgent } from "@meshwork/workload-identity";
 import type { CaFixture } from "./ca-fixture.ts";
-import { shopId, startTestAgent } from "./test-agents.ts";
+import { exchange, shopId, startTestAgent } from "./test-agents.ts";
 
 /** Where the pairs get their SVIDs. */
 export interface PairContext {
@@ -77,4 +77,56 @@ export async function connect(pair: Pair): Promise<tls.TLSSocket> {
   const socket = tls.connect({ host: "127.0.0.1", port: pair.port, servername: `api-${pair.index}.shop`, ...pair.clientAgent.current.material, checkServerIdentity });
   await once(socket, "secureConnect");
   return socket;
+}
+
+/** How a pair's client paces its two loops (see {@link drive}). */
+export interface DrivePace {
+  /** Pause between requests on the long-lived connection. */
+  readonly longPauseMs: number;
+  /** Pause between requests on new connections (each a full mTLS handshake). */
+  readonly freshPauseMs: number;
+  /** Delay before the first new connection, so the pairs' handshakes spread out. */
+  readonly offsetMs: number;
+}
+
+/**
+ * The pair's client, two loops until `done()`: requests on one long-lived connection every
+ * `longPauseMs`, and a request on a new connection every `freshPauseMs` after `offsetMs`.
+ * Every failed request is added to `failures`.
+ */
+export async function drive(pair: Pair, pace: DrivePace, done: () => boolean, failures: string[]): Promise<void> {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const longLoop = async () => {
+    let longLived: tls.TLSSocket | undefined;
+    for (let round = 0; !done(); round++) {
+      try {
+        longLived ??= await connect(pair);
+        const reply = await exchange(longLived, `long-${round}`);
+        if (reply !== `pong long-${round}`) throw new Error(`unexpected reply ${reply}`);
+        pair.longRequests++;
+      } catch (error) {
+        failures.push(`pair ${pair.index} long-lived round ${round}: ${String(error)}`);
+        longLived?.destroy();
+        longLived = undefined;
+      }
+      await pause(pace.longPauseMs);
+    }
+    longLived?.destroy();
+  };
+  const freshLoop = async () => {
+    await pause(pace.offsetMs);
+    for (let round = 0; !done(); round++) {
+      try {
+        const fresh = await connect(pair);
+        const reply = await exchange(fresh, `fresh-${round}`);
+        fresh.destroy();
+        if (reply !== `pong fresh-${round}`) throw new Error(`unexpected reply ${reply}`);
+        pair.freshRequests++;
+      } catch (error) {
+        failures.push(`pair ${pair.index} new connection round ${round}: ${String(error)}`);
+      }
+      await pause(pace.freshPauseMs);
+    }
+  };
+  await Promise.all([longLoop(), freshLoop()]);
 }

@@ -6,13 +6,11 @@
 // that bundle, and retires the old root once every valid SVID chains to the new one. Zero failed
 // requests; at the moment of retirement every agent has acknowledged and holds a new-root chain.
 // Waits on the CA's status and the agents' counters, not on time. MESHWORK_ROTATE_PAIRS resizes it.
-import tls from "node:tls";
 import { parseTrustDomain, pemToDer, rootsOf, trustBundles, verifySvid } from "@meshwork/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PublishedBundle } from "../src/certificate-authority.ts";
 import { startCaFixture, type CaFixture } from "./ca-fixture.ts";
-import { connect, startPair, type Pair, type PairContext } from "./mtls-pairs.ts";
-import { exchange } from "./test-agents.ts";
+import { drive, startPair, type Pair, type PairContext } from "./mtls-pairs.ts";
 
 const pairCount = Number(process.env["MESHWORK_ROTATE_PAIRS"] ?? 10);
 const svidTtlSeconds = 4;
@@ -33,48 +31,6 @@ afterAll(async () => {
 });
 
 const pairContext = (): PairContext => ({ fixture: f, client: caClient, svidTtlSeconds });
-
-/**
- * The pair's client, two loops until `done()`: requests on one long-lived connection every
- * {@link longPauseMs}, and a request on a new connection (a full mTLS handshake) every
- * {@link freshPauseMs}, staggered by `offsetMs` so the pairs' handshakes spread out.
- */
-async function drive(pair: Pair, offsetMs: number, done: () => boolean, failures: string[]): Promise<void> {
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const longLoop = async () => {
-    let longLived: tls.TLSSocket | undefined;
-    for (let round = 0; !done(); round++) {
-      try {
-        longLived ??= await connect(pair);
-        const reply = await exchange(longLived, `long-${round}`);
-        if (reply !== `pong long-${round}`) throw new Error(`unexpected reply ${reply}`);
-        pair.longRequests++;
-      } catch (error) {
-        failures.push(`pair ${pair.index} long-lived round ${round}: ${String(error)}`);
-        longLived?.destroy();
-        longLived = undefined;
-      }
-      await pause(longPauseMs);
-    }
-    longLived?.destroy();
-  };
-  const freshLoop = async () => {
-    await pause(offsetMs);
-    for (let round = 0; !done(); round++) {
-      try {
-        const fresh = await connect(pair);
-        const reply = await exchange(fresh, `fresh-${round}`);
-        fresh.destroy();
-        if (reply !== `pong fresh-${round}`) throw new Error(`unexpected reply ${reply}`);
-        pair.freshRequests++;
-      } catch (error) {
-        failures.push(`pair ${pair.index} new connection round ${round}: ${String(error)}`);
-      }
-      await pause(freshPauseMs);
-    }
-  };
-  await Promise.all([longLoop(), freshLoop()]);
-}
 
 describe("meshctl ca rotate-root's API under traffic", () => {
   it(`${pairCount} mTLS pairs keep every request working while the CA rotates its root on its own`, { timeout: 120_000 }, async () => {
@@ -106,7 +62,7 @@ describe("meshctl ca rotate-root's API under traffic", () => {
     let stopped = false;
     let freshAtSettled: number[] | undefined;
     const done = () => stopped || (freshAtSettled !== undefined && pairs.every((p, i) => p.freshRequests >= (freshAtSettled?.[i] ?? 0) + roundsAfterRetirement));
-    const drivers = pairs.map((p, i) => drive(p, (i * freshPauseMs) / pairCount, done, failures));
+    const drivers = pairs.map((p, i) => drive(p, { longPauseMs, freshPauseMs, offsetMs: (i * freshPauseMs) / pairCount }, done, failures));
     const admin = async (method: string, path: string) => {
       const response = await fetch(`http://127.0.0.1:${f.ca.adminPort}${path}`, { method });
       return { status: response.status, body: (await response.json()) as { rotation: { phase: string; completed: number; waitingFor: string[] }; bundle: { roots: unknown[] } } };

@@ -4,13 +4,11 @@
 // times and the root rotates once (publish old + new, switch, retire the old root once every
 // agent holds a chain to the new one). Every request must succeed. Waits on rotation counts and
 // bundle arrival, not on time. MESHWORK_PAIRS / MESHWORK_ROTATIONS / MESHWORK_SVID_TTL_SECONDS resize it.
-import tls from "node:tls";
 import { createRootCa, generateKeyPair, parseTrustDomain, rootsOf, trustBundles, verifySvid } from "@meshwork/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkloadAgent } from "@meshwork/workload-identity";
 import { startCaFixture, type CaFixture } from "./ca-fixture.ts";
-import { connect, startPair, type Pair, type PairContext } from "./mtls-pairs.ts";
-import { exchange } from "./test-agents.ts";
+import { drive, startPair, type Pair, type PairContext } from "./mtls-pairs.ts";
 
 const pairCount = Number(process.env["MESHWORK_PAIRS"] ?? 50);
 const rotationsWanted = Number(process.env["MESHWORK_ROTATIONS"] ?? 5);
@@ -48,48 +46,6 @@ function rootsInUse(agent: WorkloadAgent): number {
   return agent.current.material.ca.split("-----BEGIN CERTIFICATE-----").length - 1;
 }
 
-/**
- * The pair's client, two loops until `done()`: requests on one long-lived connection every
- * {@link longPauseMs}, and a request on a new connection (a full mTLS handshake) every
- * {@link freshPauseMs}, staggered by `offsetMs` so the pairs' handshakes spread out.
- */
-async function drive(pair: Pair, offsetMs: number, done: () => boolean, failures: string[]): Promise<void> {
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const longLoop = async () => {
-    let longLived: tls.TLSSocket | undefined;
-    for (let round = 0; !done(); round++) {
-      try {
-        longLived ??= await connect(pair);
-        const reply = await exchange(longLived, `long-${round}`);
-        if (reply !== `pong long-${round}`) throw new Error(`unexpected reply ${reply}`);
-        pair.longRequests++;
-      } catch (error) {
-        failures.push(`pair ${pair.index} long-lived round ${round}: ${String(error)}`);
-        longLived?.destroy();
-        longLived = undefined;
-      }
-      await pause(longPauseMs);
-    }
-    longLived?.destroy();
-  };
-  const freshLoop = async () => {
-    await pause(offsetMs);
-    for (let round = 0; !done(); round++) {
-      try {
-        const fresh = await connect(pair);
-        const reply = await exchange(fresh, `fresh-${round}`);
-        fresh.destroy();
-        if (reply !== `pong fresh-${round}`) throw new Error(`unexpected reply ${reply}`);
-        pair.freshRequests++;
-      } catch (error) {
-        failures.push(`pair ${pair.index} new connection round ${round}: ${String(error)}`);
-      }
-      await pause(freshPauseMs);
-    }
-  };
-  await Promise.all([longLoop(), freshLoop()]);
-}
-
 describe("rotation under load", () => {
   it(`${pairCount} mTLS pairs keep every request working while each SVID rotates ${rotationsWanted} times and the root rotates once`, { timeout: 120_000 }, async () => {
     const td = parseTrustDomain("cluster.local");
@@ -113,7 +69,7 @@ describe("rotation under load", () => {
     const done = () =>
       stopped ||
       (phase === "settled" && agents.every((a) => a.rotations >= rotationsWanted) && pairs.every((p, i) => p.freshRequests >= (freshAtSettled[i] ?? 0) + roundsAfterRetirement));
-    const drivers = pairs.map((p, i) => drive(p, (i * freshPauseMs) / pairCount, done, failures));
+    const drivers = pairs.map((p, i) => drive(p, { longPauseMs, freshPauseMs, offsetMs: (i * freshPauseMs) / pairCount }, done, failures));
 
     // The operator's side of the root rotation, stepped on what the agents hold, not on time.
     try {

@@ -2,7 +2,7 @@
 // temporary data dir, the test mints workload tokens with the key the CA created there, and two
 // sidecars get their SVIDs from the CA (short TTL, so they renew during the test), follow its
 // trust bundle and talk STRICT mutual TLS with zero failed requests across the renewals.
-import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,7 @@ import { importTokenIssuerKey, mintWorkloadToken, tokenIssuerFiles } from "@mesh
 import { freePort, startSourceProcess, type LogLine } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keepAliveAgent, send } from "./support/http-client.ts";
-import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
+import { startTestSidecar, writeStrictApiConfig, type TestSidecar } from "./support/mtls-sidecar.ts";
 import { workspaceRoot } from "./support/sidecar-process.ts";
 import { startUpstream, type UpstreamServer } from "./support/upstream-server.ts";
 
@@ -46,36 +46,7 @@ beforeAll(async () => {
   };
   app = await startUpstream("app");
   const inbound = await freePort();
-  const config = join(root, "config");
-  await mkdir(config);
-  await writeFile(
-    join(config, "mesh.yaml"),
-    `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: api, namespace: default }
-spec:
-  hosts: [api.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 80, name: http }]
-  workloadSelector: { labels: { app: api } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: api-1, namespace: default }
-spec:
-  address: 127.0.0.1
-  serviceAccount: api
-  labels: { app: api, security.istio.io/tlsMode: istio }
-  ports: { http: ${inbound} }
----
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: default, namespace: istio-system }
-spec:
-  mtls: { mode: STRICT }
-`,
-  );
+  const config = await writeStrictApiConfig(join(root, "config"), inbound, "istio-system");
   const ca = (sa: string, token: string): string[] => [
     "--ca-address", `127.0.0.1:${String(ready["grpcPort"])}`,
     "--ca-root-cert", join(dataDir, "root-cert.pem"),

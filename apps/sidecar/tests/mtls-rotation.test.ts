@@ -1,16 +1,16 @@
 // Certificate rotation under traffic: two sidecars in STRICT mutual TLS, their --cert-dir files
 // replaced three times (new keys, new serials) while requests flow on kept-alive and on fresh
 // client connections. No request may fail; new handshakes must see the new certificate.
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { Agent } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
+import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "./support/http-client.ts";
 import { createTestPki, writeCertDir, type TestPki, type TestSvid } from "./support/mesh-pki.ts";
-import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
+import { startTestSidecar, writeStrictApiConfig, type TestSidecar } from "./support/mtls-sidecar.ts";
 import { startUpstream, type UpstreamServer } from "./support/upstream-server.ts";
 
 const rotations = Number(process.env["MESHWORK_MTLS_ROTATIONS"] ?? "3");
@@ -22,14 +22,6 @@ let server: TestSidecar;
 let client: TestSidecar;
 let serverDir: string;
 let clientDir: string;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** The serial of the certificate a fresh mTLS handshake with the server sidecar's inbound port presents. */
 function servingSerial(port: number, svid: TestSvid): Promise<string> {
@@ -52,35 +44,7 @@ beforeAll(async () => {
   const inbound = await freePort();
   serverDir = await writeCertDir(join(root, "api-certs"), await pki.issue("default", "api"), pki.rootPem);
   clientDir = await writeCertDir(join(root, "web-certs"), await pki.issue("default", "web"), pki.rootPem);
-  const config = join(root, "config");
-  await mkdir(config);
-  await writeFile(
-    join(config, "mesh.yaml"),
-    `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: api, namespace: default }
-spec:
-  hosts: [api.default.svc.cluster.local]
-  resolution: STATIC
-  ports: [{ number: 80, name: http }]
-  workloadSelector: { labels: { app: api } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: api-1, namespace: default }
-spec:
-  address: 127.0.0.1
-  serviceAccount: api
-  labels: { app: api, security.istio.io/tlsMode: istio }
-  ports: { http: ${inbound} }
----
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: default, namespace: default }
-spec:
-  mtls: { mode: STRICT }
-`,
-  );
+  const config = await writeStrictApiConfig(join(root, "config"), inbound, "default");
   server = await startTestSidecar(["--config", config, "--cert-dir", serverDir, "--labels", "app=api", "--app-port", String(app.port), "--inbound-port", String(inbound)], root, "server");
   client = await startTestSidecar(["--config", config, "--cert-dir", clientDir, "--labels", "app=web", "--inbound-port=-1"], root, "client");
 });

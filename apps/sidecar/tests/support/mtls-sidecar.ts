@@ -1,6 +1,6 @@
 // An in-process sidecar (startSidecar with real listeners on port 0) for the mutual-TLS tests,
 // with its log lines and access log captured.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readSettings } from "@meshwork/runtime";
 import { createLogger } from "@meshwork/telemetry";
@@ -56,4 +56,43 @@ export async function startTestSidecar(args: readonly string[], logDir: string, 
       for (const hook of hooks.reverse()) await hook();
     },
   };
+}
+
+/**
+ * Writes `dir` as a standalone config of one STRICT mutual-TLS service: ServiceEntry "api"
+ * (port 80 http, selecting app=api), its WorkloadEntry on 127.0.0.1:`inboundPort` with service
+ * account "api" and the `security.istio.io/tlsMode: istio` label, and a STRICT PeerAuthentication
+ * in `peerAuthenticationNamespace` (istio-system: mesh-wide). Returns `dir`.
+ */
+export async function writeStrictApiConfig(dir: string, inboundPort: number, peerAuthenticationNamespace: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, "mesh.yaml"),
+    `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: api, namespace: default }
+spec:
+  hosts: [api.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 80, name: http }]
+  workloadSelector: { labels: { app: api } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: api-1, namespace: default }
+spec:
+  address: 127.0.0.1
+  serviceAccount: api
+  labels: { app: api, security.istio.io/tlsMode: istio }
+  ports: { http: ${inboundPort} }
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: default, namespace: ${peerAuthenticationNamespace} }
+spec:
+  mtls: { mode: STRICT }
+`,
+  );
+  return dir;
 }
