@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscoveryClient } from "@meshwork/protocol";
 import { startControlPlane, type RunningControlPlane } from "../src/start-control-plane.ts";
 import { eventually } from "./support/run-process.ts";
+import { testControlPlaneConfig } from "./support/test-config.ts";
 
 const route = (timeout: string) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -41,24 +42,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "meshwork-cp-dir-"));
   await writeFile(join(dir, "reviews.yaml"), route("1s"));
   running = await startControlPlane(
-    {
-      id: "cp-dir",
-      bind: "127.0.0.1",
-      grpcPort: 0,
-      adminPort: 0,
-      registryGrpc: [],
-      registryHttp: [],
-      configDir: dir,
-      defaultNamespace: "default",
-      domainSuffix: "cluster.local",
-      rootNamespace: "istio-system",
-      trustDomain: "cluster.local",
-      trustBundle: undefined,
-      debounceMs: 10,
-      debounceMaxMs: 1_000,
-      keepaliveMs: 30_000,
-      maxConnectionAgeMs: 0,
-    },
+    testControlPlaneConfig({ id: "cp-dir", configDir: dir }),
     { logger: createLogger({ name: "cp", write: (line) => void logs.push(JSON.parse(line) as Record<string, unknown>) }), onStop: (_name, hook) => void stops.push(hook), processMetrics: false },
   );
 });

@@ -11,6 +11,7 @@ import type { ProxyNode } from "@meshwork/proxy-core";
 import { createLogger } from "@meshwork/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControlPlane, type RunningControlPlane } from "../start-control-plane.ts";
+import { testControlPlaneConfig } from "../../tests/support/test-config.ts";
 import type { ProxyReport } from "./proxy-reports.ts";
 
 /** Fixed admin ports (each replica's --console-peers names the other's before it starts); this task's range is 29000–29499. */
@@ -31,26 +32,13 @@ const clients: DiscoveryClient[] = [];
 async function startReplica(i: 0 | 1): Promise<Replica> {
   const stops: (() => Promise<void> | void)[] = [];
   const running = await startControlPlane(
-    {
+    testControlPlaneConfig({
       id: `cp-${i + 1}`,
-      bind: "127.0.0.1",
-      grpcPort: 0,
       adminPort: ADMIN_PORTS[i],
-      registryGrpc: [],
-      registryHttp: [],
       configDir: dir,
-      defaultNamespace: "default",
-      domainSuffix: "cluster.local",
-      rootNamespace: "istio-system",
-      trustDomain: "cluster.local",
-      trustBundle: undefined,
-      debounceMs: 10,
-      debounceMaxMs: 1_000,
-      keepaliveMs: 30_000,
-      maxConnectionAgeMs: 0,
       consoleToken: TOKEN,
       consolePeers: [`http://127.0.0.1:${ADMIN_PORTS[i === 0 ? 1 : 0]}`],
-    },
+    }),
     { logger: createLogger({ name: `cp-${i + 1}`, write: () => undefined }), onStop: (_name, hook) => void stops.push(hook), processMetrics: false },
   );
   return { running, admin: `http://127.0.0.1:${running.adminPort}`, stops };
