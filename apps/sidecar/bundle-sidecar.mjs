@@ -2,24 +2,28 @@
 // The sidecar as a bundled build: esbuild compiles apps/sidecar/src/main.ts with the workspace
 // libraries it imports (through their "@meshwork/source" entry points) and its npm dependencies
 // into dist/bundle/ — main.js (the launcher, with the shebang's V8 flags) plus chunks that only the
-// modes needing them load (managed mode's discovery client, the CA client, the YAML loader; each
-// behind a dynamic import in start-sidecar.ts). Node then keeps one module record and one source
-// string per chunk instead of ~600 files: about 7–10 MB less resident memory and half the start-up
+// modes needing them load (managed mode's discovery client, the CA client; each behind a dynamic
+// import in start-sidecar.ts), and config-worker.js, the child process that reads a --config
+// directory with the YAML loader (the sidecar's own process never loads it). Node then keeps one
+// module record and one source string per chunk instead of ~600 files: about 7–10 MB less resident memory and half the start-up
 // time (bench/proxy/README.md, "Idle memory"). The dev path (`tsx --conditions=@meshwork/source
 // src/main.ts`) and the per-file `tsc -b` build in dist/ are unchanged.
-// Usage: node apps/sidecar/bundle-sidecar.mjs [--metafile FILE]   (or: npx nx run sidecar:bundle)
+// Usage: node apps/sidecar/bundle-sidecar.mjs [--metafile FILE] [--outdir DIR]   (or: npx nx run sidecar:bundle)
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
-const { values: opts } = parseArgs({ options: { metafile: { type: "string" } } });
+const { values: opts } = parseArgs({ options: { metafile: { type: "string" }, outdir: { type: "string" } } });
 const APP = import.meta.dirname;
-const OUT = join(APP, "dist/bundle");
+// --outdir: another place (tests bundle into a temporary directory).
+const OUT = opts.outdir !== undefined ? resolve(opts.outdir) : join(APP, "dist/bundle");
 
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
-  entryPoints: { main: join(APP, "src/main.ts") },
+  // config-worker.js: the thread that reads and validates a --config directory
+  // (src/config/load-config-in-worker.ts finds it beside the module that starts it).
+  entryPoints: { main: join(APP, "src/main.ts"), "config-worker": join(APP, "src/config/config-worker.ts") },
   outdir: OUT,
   bundle: true,
   splitting: true,

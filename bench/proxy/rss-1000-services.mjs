@@ -10,13 +10,17 @@
 // figure is the median of --runs fresh starts.
 // Beside it, the floors: a bare Node http server, and the sidecar with the 1-service bench config.
 // Goal (issue 3): RSS ≤ 60 MB idle with 1,000 services configured. A figure, not a test.
+// --warm N: before settling, send N requests through each sidecar's outbound listener (Host: its own
+// stats port, so the PassthroughCluster serves them), so that the request path is compiled by
+// TurboFan as in a sidecar that serves traffic: an idle sidecar that never served a request has
+// not touched the compiler's pages of the node binary unless loading its config made code hot.
 // Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json] [--node-flags="…"]
-//        [--sidecar FILE] [--big-only] [--no-build]
+//        [--sidecar FILE] [--big-only] [--no-build] [--warm N]
 //        (without --sidecar it first bundles the current sources: node apps/sidecar/bundle-sidecar.mjs, ~2 s;
 //        --no-build measures the bundle as it is)
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -43,14 +47,16 @@ const { values: opts } = parseArgs({
     // Skip the bare-Node and 1-service series (quick A/B of the 1,000-service line).
     "big-only": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
+    warm: { type: "string", default: "0" },
   },
 });
 const SIDECAR = opts.sidecar ?? join(ROOT, "apps/sidecar/dist/bundle/main.js");
 const SERVICES = Number(opts.services);
 const RUNS = Number(opts.runs);
 const SETTLE_MS = Number(opts.settle) * 1000;
+const WARM = Number(opts.warm);
 const READY_TIMEOUT_MS = 60_000;
-for (const [flag, value, min] of [["--services", SERVICES, 1], ["--runs", RUNS, 1], ["--settle", SETTLE_MS, 0]]) {
+for (const [flag, value, min] of [["--services", SERVICES, 1], ["--runs", RUNS, 1], ["--settle", SETTLE_MS, 0], ["--warm", WARM, 0]]) {
   if (!Number.isInteger(value) || value < min) throw new Error(`rss-1000-services: ${flag} must be an integer ≥ ${min}, got ${value}`);
 }
 if (opts.sidecar === undefined && !opts["no-build"]) {
@@ -150,6 +156,25 @@ function pssKb(pid) {
   return m ? Number(m[1]) : NaN;
 }
 
+/** `count` keep-alive GETs through the outbound listener to the sidecar's own stats port (ALLOW_ANY passthrough); throws unless they answer 200. */
+async function warm(ports, count) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: ports.outbound, path: "/healthz/ready", agent, headers: { host: `localhost:${ports.stats}` } }, (res) => {
+        res.resume();
+        res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`rss-1000-services: --warm request answered ${res.statusCode}`))));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  try {
+    for (let i = 0; i < count; i += 4) await Promise.all([one(), one(), one(), one()]);
+  } finally {
+    agent.destroy();
+  }
+}
+
 function httpStatus(port, path) {
   return new Promise((resolve) => {
     const req = request({ host: "127.0.0.1", port, path, timeout: 1000 }, (res) => {
@@ -201,6 +226,7 @@ async function measureOnce(argv, onLine) {
     ]).finally(() => clearTimeout(timer));
     if (outcome !== "ready") throw new Error(`rss-1000-services: process ${outcome} before it was ready:\n${out.slice(-2000)}`);
     const readyMs = performance.now() - t0;
+    if (WARM > 0 && state.ports) await warm(state.ports, WARM);
     await sleep(SETTLE_MS);
     return { rssKb: statusKb(child.pid, "VmRSS"), hwmKb: statusKb(child.pid, "VmHWM"), pssKb: pssKb(child.pid), readyMs, state };
   } finally {
@@ -225,6 +251,7 @@ function sidecarReadiness(line, state) {
   if (entry.msg !== "sidecar started") return false;
   const statsPort = entry.ports?.stats;
   if (!statsPort) throw new Error(`rss-1000-services: "sidecar started" names no stats port: ${line}`);
+  state.ports = entry.ports;
   return (async () => {
     for (const deadline = performance.now() + READY_TIMEOUT_MS; performance.now() < deadline; await sleep(100)) {
       if ((await httpStatus(statsPort, "/healthz/ready")) === 200) return true;
@@ -292,11 +319,11 @@ try {
       throw new Error(`rss-1000-services: the sidecar applied only ${services} of ${SERVICES} services; see its log:\n${s.state.lines.slice(-20).join("\n")}`);
     }
   });
-  const result = { date: new Date().toISOString(), services: SERVICES, settle_s: SETTLE_MS / 1000, goal_mb: 60, floor, small, big };
+  const result = { date: new Date().toISOString(), services: SERVICES, settle_s: SETTLE_MS / 1000, warm_requests: WARM, goal_mb: 60, floor, small, big };
   if (opts.json) {
     console.log(JSON.stringify(result));
   } else {
-    console.log(`\nIdle memory (median of ${RUNS} starts, after ready + ${SETTLE_MS / 1000} s settle)\n`);
+    console.log(`\nIdle memory (median of ${RUNS} starts, after ready${WARM > 0 ? ` + ${WARM} requests through each sidecar` : ""} + ${SETTLE_MS / 1000} s settle)\n`);
     console.log("| process | VmRSS MB | PSS MB | peak (VmHWM) MB | ready after ms | samples (RSS MB) |");
     console.log("|---|---|---|---|---|---|");
     for (const s of [floor, small, big].filter((x) => x !== undefined)) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.rss_peak_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);

@@ -8,7 +8,7 @@ import type { ClusterSpec, InboundPort, Locality, MtlsMode, ProxyConfig } from "
 import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, gatewayListeners, mtlsModeForPort, resolvePeerAuthentication, type GatewayListener, type RateLimitTable } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
-import type { LoadConfigDirResult } from "./config/load-config-dir.ts";
+import type { ConfigDirLoader, LoadConfigDirOptions, LoadConfigDirResult } from "./config/config-from-resources.ts";
 import type { ConfigDirWatcher } from "./config/watch-config-dir.ts";
 import { heapCompactor } from "./config/heap-compactor.ts";
 import { defaultHeadLimits } from "./http1/parse-request-head.ts";
@@ -78,6 +78,11 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const random = deps.random ?? Math.random;
   const now = (): number => performance.now();
   const labels = parseLabels(settings.labels);
+  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace };
+  // Standalone: the first read of the config directory starts now and runs (in its own process in
+  // a build) while the rest of the sidecar starts; it is awaited where the config is applied.
+  const configDir = settings.config !== undefined && settings.discoveryAddress.length === 0 ? openConfigDir(settings.config, loadOptions) : undefined;
+  configDir?.catch(() => undefined); // awaited below; a start that fails before then must not leave it unhandled
   const pools = new PoolRegistry();
   const http2Upstreams = new UpstreamSessions();
   const registry = new Registry();
@@ -182,7 +187,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     const limitPort = httpInbound(config)?.port ?? settings.appPort ?? 0;
     inboundLimits = compileRateLimits(config.rateLimitPolicies, { namespace: settings.namespace, labels, port: limitPort, ...(inboundLimits ? { previous: inboundLimits } : {}) });
     for (const issue of inboundLimits.issues) logger.warn("rate limit policy set aside", { detail: issue });
-    pools.retainClusters([...config.clusters.values(), ...(inboundCluster ? [inboundCluster.spec] : [])]);
+    pools.retainClusters(config.clusters, inboundCluster ? [inboundCluster.spec] : []);
     http2Upstreams.retainOnly(pools.all());
     logger.info("config applied", { version: config.version, clusters: config.clusters.size, services: config.services.length });
     onApplied?.();
@@ -201,18 +206,17 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   };
 
   let watcher: ConfigDirWatcher | undefined;
-  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace };
   if (settings.config !== undefined && settings.discoveryAddress.length > 0) {
     throw new Error("--config (standalone) and --discovery-address (managed) exclude each other: give one config source");
   }
   // Each config source and identity source is loaded only when the settings ask for it: standalone
   // mode never loads gRPC and the discovery protocol, managed mode never loads the YAML schemas,
   // and only --ca-address loads the CA client (less code kept in memory; bench/proxy/README.md).
-  if (settings.config !== undefined) {
-    const { loadConfigDir } = await import("./config/load-config-dir.ts");
+  if (settings.config !== undefined && configDir !== undefined) {
+    const { load, first } = await configDir;
+    onLoad(first);
     const { watchConfigDir } = await import("./config/watch-config-dir.ts");
-    onLoad(await loadConfigDir(settings.config, loadOptions));
-    watcher = watchConfigDir(settings.config, onLoad, loadOptions);
+    watcher = watchConfigDir(settings.config, onLoad, { ...loadOptions, load });
   } else if (settings.discoveryAddress.length > 0) {
     const { proxyVersion, startManagedConfig } = await import("./managed/managed-config.ts");
     const { defaultDiscoveryIdentity, discoveryTls } = await import("./managed/discovery-tls.ts");
@@ -537,6 +541,18 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   }
   logger.info("sidecar started", { ports, config: settings.config ?? null, version: snapshot?.config.version ?? null });
   return { state, ports, applyConfig, drain };
+}
+
+/**
+ * The loader of a --config directory and its first result. A build reads and validates the files
+ * in a short-lived child process, so this process never loads the schemas and YAML parsers
+ * (config/load-config-in-worker.ts); from the TypeScript sources (tsx, tests) it reads in-process.
+ */
+async function openConfigDir(dir: string, options: LoadConfigDirOptions): Promise<{ load: ConfigDirLoader; first: LoadConfigDirResult }> {
+  const { builtConfigWorker, workerConfigLoader } = await import("./config/load-config-in-worker.ts");
+  const worker = builtConfigWorker();
+  const load = worker ? workerConfigLoader(worker) : (await import("./config/load-config-dir.ts")).loadConfigDir;
+  return { load, first: await load(dir, options) };
 }
 
 /** The identity source the settings ask for: --cert-dir, else the CA (--ca-address), else none (no mutual TLS). */

@@ -5,6 +5,7 @@ import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { eventually, sleep, useHarness } from "./support/harness.ts";
 import { send } from "./support/http-client.ts";
+import { firstDifference, patternedBody, readSlowly, sendInPieces } from "./support/patterned-body.ts";
 import { docs, routeYaml } from "./support/mesh-yaml.ts";
 import { serviceEntryYaml } from "./support/upstream-server.ts";
 
@@ -45,6 +46,22 @@ describe("backpressure", () => {
       socket.destroy();
     }
   }, 30_000);
+
+  // The proxy reads upstream bytes into one reused buffer per connection. A write to a slow client
+  // that is queued, or taken by the kernel only in part, still refers to those bytes, so the next
+  // read must go to a fresh buffer; otherwise the client receives later bytes in place of earlier
+  // ones (invisible with a body of one repeated byte: this one differs from position to position).
+  // The upstream sends small pieces one event-loop turn apart (many small reads) while the client
+  // does not read at first, then reads slowly.
+  it("a slow client receives a large streamed response byte for byte", async () => {
+    const a = await h.upstream("a");
+    const body = patternedBody(6 * 1024 * 1024);
+    a.handle((_req, res) => sendInPieces(res, body));
+    const proxy = await h.proxy(serviceEntryYaml("svc.test", 80, [a]));
+    const response = await readSlowly(proxy.port, "GET /patterned HTTP/1.1\r\nHost: svc.test\r\n\r\n", body.length, 500);
+    expect(response.statusLine).toBe("HTTP/1.1 200 OK");
+    expect(firstDifference(response.body, body)).toEqual([body.length, -1]);
+  }, 60_000);
 
   it("a request body that arrives in many pieces during a fault delay is forwarded whole", async () => {
     const a = await h.upstream("a");

@@ -14,6 +14,7 @@ import { h2Connect, h2Request } from "./support/h2-client.ts";
 import { rawExchange, send } from "./support/http-client.ts";
 import { createTestPki, selfSignedSvid, writeCertDir, type TestPki, type TestSvid } from "./support/mesh-pki.ts";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
+import { firstDifference, patternedBody, readSlowly, sendInPieces } from "./support/patterned-body.ts";
 import { startUpstream, type UpstreamServer } from "./support/upstream-server.ts";
 
 async function freePort(): Promise<number> {
@@ -158,6 +159,24 @@ describe("mutual TLS between sidecars", () => {
     const outbound = (await client.metrics()).split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('reporter="source"') && l.includes('destination_service="api.default.svc.cluster.local"'));
     expect(outbound).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/api"');
   });
+
+  // The server sidecar reads its app's bytes into a reused buffer and writes them to a TLS
+  // downstream: a write queued behind earlier ones must not send bytes a later read put there.
+  // A slow client behind the client sidecar makes the server sidecar's TLS writes queue up; the
+  // body differs from position to position, so a reused byte shows.
+  it("a large response crosses the mTLS hop byte for byte to a slow client", async () => {
+    const body = patternedBody(12 * 1024 * 1024);
+    app.handle((req, res) => {
+      if (req.url === "/patterned") sendInPieces(res, body);
+      else {
+        res.setHeader("content-type", "text/plain");
+        res.end("app");
+      }
+    });
+    const response = await readSlowly(client.port("outbound"), "GET /patterned HTTP/1.1\r\nHost: api.default.svc.cluster.local\r\n\r\n", body.length, 1500);
+    expect(response.statusLine).toBe("HTTP/1.1 200 OK");
+    expect(firstDifference(response.body, body)).toEqual([body.length, -1]);
+  }, 60_000);
 
   it("STRICT accepts a direct mTLS client with a mesh SVID", async () => {
     const response = await tlsRequest(strict.port("inbound"), webSvid, pki.rootPem);

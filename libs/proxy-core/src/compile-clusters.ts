@@ -4,8 +4,9 @@
 // the subset's labels and its traffic policy merged and defaulted (see proxy-config.ts).
 import type { MeshResource } from "@meshwork/config";
 import type { ConnectionPoolSpec } from "./circuit-breaker.ts";
-import { balancerKind } from "./create-load-balancer.ts";
+import { balancerKind, type BalancerKind } from "./create-load-balancer.ts";
 import type { Locality } from "./endpoint.ts";
+import { flatConcat } from "./flat-concat.ts";
 import { compileHashPolicy } from "./hash-policy.ts";
 import { mergeTrafficPolicy, type EffectivePolicy, type TrafficPolicySpec } from "./merge-traffic-policy.ts";
 import { outlierSettings, type OutlierSettings } from "./outlier-detector.ts";
@@ -64,13 +65,14 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
   const rules = indexRules(input.destinationRules, options);
   const usedRules = new Set<DestinationRuleResource>();
   const definedBy = new Map<string, string>();
+  const shared = sharedParts();
 
   for (const se of input.serviceEntries) {
     const seNs = nsOf(se);
     if (!isExportedTo(se.spec.exportTo, seNs, proxyNs)) continue;
     const seName = `${seNs}/${se.metadata.name}`;
     const resolution = se.spec.resolution ?? "NONE";
-    const workloads = seWorkloads(se, seNs, input.workloadEntries, nsOf);
+    const workloads = seWorkloads(se, seNs, input.workloadEntries, nsOf, shared);
     for (const rawHost of se.spec.hosts) {
       const host = rawHost.toLowerCase();
       const rule = findRule(rules, host, seNs, options);
@@ -86,19 +88,20 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
         const protocol = portProtocol(port.protocol, port.name);
         const serviceCluster = clusterName(port.number, undefined, host);
         services.push({ host, port: port.number, portName: port.name, protocol, cluster: serviceCluster, serviceEntry: seName });
-        const endpoints = buildEndpoints(se, seName, resolution, host, port, workloads);
+        const endpoints = buildEndpoints(se, seName, resolution, host, port, workloads, shared);
         const common: ClusterCommon = {
+          serviceCluster,
           host,
           port,
           protocol,
           resolution,
           endpoints,
           serviceSans: se.spec.subjectAltNames ?? [],
-          ruleNames: rule?.names ?? [],
+          ruleNames: rule?.names ?? noRuleNames,
         };
-        clusters.set(serviceCluster, buildCluster(common, undefined, mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number)));
+        clusters.set(serviceCluster, buildCluster(common, undefined, mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number), shared));
         for (const subset of rule?.subsets ?? []) {
-          const cluster = buildCluster(common, subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy, port.number));
+          const cluster = buildCluster(common, subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy, port.number), shared);
           clusters.set(cluster.name, cluster);
         }
       }
@@ -114,7 +117,7 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
 
 /** Istio's outbound cluster name; empty parts for an unset port or subset. */
 export function clusterName(port: number | undefined, subset: string | undefined, host: string): string {
-  return `outbound|${port ?? ""}|${subset ?? ""}|${host}`;
+  return flatConcat("outbound|", port ?? "", "|", subset ?? "", "|", host);
 }
 
 /** Whether a resource of `ownerNamespace` with `exportTo` is visible in `namespace` (unset or `*`: everywhere; `.`: its own; `~`: nowhere). */
@@ -134,6 +137,7 @@ export function labelsMatch(selector: Readonly<Record<string, string>>, labels: 
 interface Workload {
   readonly spec: WorkloadSpec;
   readonly origin: string;
+  readonly locality: Locality;
 }
 
 /** The workloads behind a ServiceEntry: its `endpoints`, or the WorkloadEntries of its namespace its workloadSelector matches. */
@@ -142,14 +146,15 @@ function seWorkloads(
   seNs: string,
   workloadEntries: readonly WorkloadEntryResource[],
   nsOf: (r: WorkloadEntryResource) => string,
+  shared: SharedParts,
 ): Workload[] {
   const seName = `${seNs}/${se.metadata.name}`;
-  if (se.spec.endpoints) return se.spec.endpoints.map((spec, i) => ({ spec, origin: `ServiceEntry ${seName} endpoints[${i}]` }));
+  if (se.spec.endpoints) return se.spec.endpoints.map((spec, i) => ({ spec, origin: flatConcat("ServiceEntry ", seName, " endpoints[", i, "]"), locality: shared.locality(spec.locality) }));
   const selector = se.spec.workloadSelector?.labels;
   if (selector === undefined) return [];
   return workloadEntries
     .filter((we) => nsOf(we) === seNs && labelsMatch(selector, we.spec.labels ?? {}))
-    .map((we) => ({ spec: we.spec, origin: `WorkloadEntry ${seNs}/${we.metadata.name}` }));
+    .map((we) => ({ spec: we.spec, origin: flatConcat("WorkloadEntry ", seNs, "/", we.metadata.name), locality: shared.locality(we.spec.locality) }));
 }
 
 type Resolution = NonNullable<ServiceEntryResource["spec"]["resolution"]>;
@@ -161,13 +166,14 @@ function buildEndpoints(
   host: string,
   port: ServicePortSpec,
   workloads: readonly Workload[],
+  shared: SharedParts,
 ): ClusterEndpoint[] {
   // NONE forwards to the caller's original destination; DYNAMIC_DNS resolves each request's host.
   if (resolution === "NONE" || resolution === "DYNAMIC_DNS") return [];
   const dns = resolution === "DNS" || resolution === "DNS_ROUND_ROBIN";
   if (workloads.length === 0 && dns && se.spec.endpoints === undefined && se.spec.workloadSelector === undefined && !host.startsWith("*")) {
     // DNS without endpoints: the host name itself is the endpoint.
-    return [makeEndpoint(host, port.targetPort ?? port.number, 1, undefined, {}, `ServiceEntry ${seName} host`)];
+    return [makeEndpoint(host, port.targetPort ?? port.number, 1, shared.locality(undefined), {}, flatConcat("ServiceEntry ", seName, " host"))];
   }
   const endpoints: ClusterEndpoint[] = [];
   for (const w of workloads) {
@@ -176,9 +182,9 @@ function buildEndpoints(
     const unix = address.startsWith("unix://");
     const target = unix ? 0 : (w.spec.ports?.[port.name] ?? port.targetPort ?? port.number);
     // Istio: weight 0 (unset) means the default 1.
-    endpoints.push(makeEndpoint(address, target, w.spec.weight || 1, w.spec.locality, w.spec.labels ?? {}, w.origin));
+    endpoints.push(makeEndpoint(address, target, w.spec.weight || 1, w.locality, w.spec.labels ?? {}, w.origin));
   }
-  return endpoints;
+  return exactSize(endpoints);
 }
 
 const unknownLocality: Locality = Object.freeze({ region: "", zone: "", subZone: "" });
@@ -187,12 +193,12 @@ function makeEndpoint(
   host: string,
   port: number,
   weight: number,
-  locality: string | undefined,
+  locality: Locality,
   labels: Readonly<Record<string, string>>,
   origin: string,
 ): ClusterEndpoint {
-  const address = host.startsWith("unix://") ? host : host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  return { address, weight, healthy: true, locality: parseLocality(locality), host, port, labels, origin };
+  const address = host.startsWith("unix://") ? host : host.includes(":") ? flatConcat("[", host, "]:", port) : flatConcat(host, ":", port);
+  return { address, weight, healthy: true, locality, host, port, labels, origin };
 }
 
 /** `region/zone/subzone` (levels may be missing) → Locality. */
@@ -313,6 +319,8 @@ function mergeRules(entries: readonly RuleEntry[]): MergedRule {
 // --- cluster --------------------------------------------------------------------------------
 
 interface ClusterCommon {
+  /** The cluster name of the whole service port (its subsets' names are built per subset). */
+  readonly serviceCluster: string;
   readonly host: string;
   readonly port: ServicePortSpec;
   readonly protocol: ClusterSpec["protocol"];
@@ -323,18 +331,61 @@ interface ClusterCommon {
 }
 
 const noLabels: Readonly<Record<string, string>> = Object.freeze({});
+/** `destinationRules` of the clusters no rule applies to: one list for all of them. */
+const noRuleNames: readonly string[] = Object.freeze([]);
 
-function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, policy: EffectivePolicy): ClusterSpec {
+/**
+ * The parts of clusters and endpoints that many of them have equal, built once per compile and
+ * shared: localities (by their text), and the balancer, circuit-breaker limits, outlier settings
+ * and locality settings compiled from one policy object (DestinationRule policies are shared by
+ * the clusters of every port and subset of a host). A model of 1,000 services held ~6,000 copies
+ * of each locality and one set of these per cluster (bench/proxy/README.md, "Idle memory"). The
+ * compiled values are plain data nobody mutates, so sharing them changes nothing but memory.
+ */
+interface SharedParts {
+  locality(text: string | undefined): Locality;
+  balancer(spec: LoadBalancerSpec | undefined): BalancerKind;
+  connectionPool(spec: EffectivePolicy["connectionPool"]): ConnectionPoolSpec;
+  outlier(spec: EffectivePolicy["outlierDetection"]): OutlierSettings | undefined;
+  localityLb(spec: LocalityLbSpec | undefined, outlier: OutlierSettings | undefined): LocalityLbSettings | undefined;
+}
+
+type LoadBalancerSpec = EffectivePolicy["loadBalancer"];
+type LocalityLbSpec = NonNullable<LoadBalancerSpec>["localityLbSetting"];
+
+function sharedParts(): SharedParts {
+  /** One compiled value per source object (undefined included). */
+  const memo = <K, V>(build: (key: K) => V): ((key: K) => V) => {
+    const cache = new Map<K, V>();
+    return (key) => {
+      if (cache.has(key)) return cache.get(key) as V;
+      const value = build(key);
+      cache.set(key, value);
+      return value;
+    };
+  };
+  // Depends on the outlier settings only through whether there are any.
+  const localityLb = memo((spec: LocalityLbSpec | undefined) => localityOf(spec, true));
+  return {
+    locality: memo((text: string | undefined) => parseLocality(text)),
+    balancer: memo((spec: LoadBalancerSpec | undefined) => balancerKind(spec)),
+    connectionPool: memo(poolOf),
+    outlier: memo((spec: EffectivePolicy["outlierDetection"]) => (spec === undefined ? undefined : outlierFromSpec(spec))),
+    localityLb: (spec, outlier) => (outlier === undefined ? undefined : localityLb(spec)),
+  };
+}
+
+function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, policy: EffectivePolicy, shared: SharedParts): ClusterSpec {
   const { host, port, protocol } = common;
   const lb = policy.loadBalancer;
   const pool = policy.connectionPool;
   const subsetLabels = subset?.labels ?? noLabels;
   const selects = Object.keys(subsetLabels).length > 0;
-  const outlier = policy.outlierDetection === undefined ? undefined : outlierFromSpec(policy.outlierDetection);
+  const outlier = shared.outlier(policy.outlierDetection);
   const useClientProtocol = pool?.http?.useClientProtocol ?? false;
   const h2Policy = pool?.http?.h2UpgradePolicy;
   return {
-    name: clusterName(port.number, subset?.name, host),
+    name: subset === undefined ? common.serviceCluster : clusterName(port.number, subset.name, host),
     host,
     port: port.number,
     portName: port.name,
@@ -342,11 +393,11 @@ function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, pol
     subsetLabels,
     protocol,
     discovery: discoveryOf(common.resolution, lb?.simple),
-    endpoints: selects ? common.endpoints.filter((e) => labelsMatch(subsetLabels, e.labels)) : common.endpoints,
-    balancer: balancerKind(lb),
+    endpoints: selects ? exactSize(common.endpoints.filter((e) => labelsMatch(subsetLabels, e.labels))) : common.endpoints,
+    balancer: shared.balancer(lb),
     hashPolicy: lb?.consistentHash ? compileHashPolicy(lb.consistentHash) : undefined,
-    locality: localityOf(lb?.localityLbSetting, outlier),
-    connectionPool: poolOf(pool),
+    locality: shared.localityLb(lb?.localityLbSetting, outlier),
+    connectionPool: shared.connectionPool(pool),
     outlier,
     tls: tlsOf(policy.tls, port.number, subset?.name, host, common.serviceSans),
     connectTimeoutMs: pool?.tcp?.connectTimeout ?? defaultConnectTimeoutMs,
@@ -357,6 +408,15 @@ function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, pol
     useClientProtocol,
     destinationRules: common.ruleNames,
   };
+}
+
+/**
+ * `list` in an array of its own length. An array built by push (or filter) keeps room for 17
+ * elements after the first push: 152 bytes for a cluster's 3 endpoints instead of 40, in a model
+ * that holds thousands of endpoint lists for as long as it serves.
+ */
+function exactSize<T>(list: T[]): T[] {
+  return list.slice();
 }
 
 function discoveryOf(resolution: Resolution, simple: string | undefined): EndpointDiscovery {
@@ -381,12 +441,9 @@ function outlierFromSpec(spec: NonNullable<EffectivePolicy["outlierDetection"]>)
   });
 }
 
-function localityOf(
-  spec: NonNullable<EffectivePolicy["loadBalancer"]>["localityLbSetting"],
-  outlier: OutlierSettings | undefined,
-): LocalityLbSettings | undefined {
+function localityOf(spec: LocalityLbSpec | undefined, hasOutlierDetection: boolean): LocalityLbSettings | undefined {
   // Istio applies locality load balancing only with outlier detection (otherwise it cannot see a locality fail).
-  if (outlier === undefined || spec?.enabled === false) return undefined;
+  if (!hasOutlierDetection || spec?.enabled === false) return undefined;
   return {
     failover: spec?.failover ?? [],
     distribute: spec?.distribute ?? [],

@@ -101,3 +101,25 @@ describe("createClusterResolver", () => {
     expect(issues).toContain(resolver.issues[0]);
   });
 });
+
+describe("createClusterResolver({ lazy: true })", () => {
+  it("answers every destination as the eager resolver does, on every port, the same objects", () => {
+    const { config } = build();
+    const eager = createClusterResolver(config);
+    const lazy = createClusterResolver(config, { lazy: true });
+    const destinations: RouteDestination[] = [firstDestination(config, "/", 80), firstDestination(config, "/fixed", 80), firstDestination(config, "/ghost", 80)];
+    const outside = [
+      { host: "multi.default.svc.cluster.local", subset: undefined, port: 80 },
+      { host: "multi.default.svc.cluster.local", subset: "one", port: undefined },
+      { host: "nowhere", subset: undefined, port: undefined },
+    ];
+    for (const d of [...destinations, ...outside]) {
+      for (const port of [80, 8080, 9999]) {
+        const expected = eager.clusterFor(d, port);
+        expect(lazy.clusterFor(d, port)).toBe(expected);
+        expect(lazy.clusterFor(d, port)).toBe(expected);
+      }
+    }
+    expect(lazy.issues).toEqual([]);
+  });
+});

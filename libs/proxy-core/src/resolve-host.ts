@@ -1,5 +1,6 @@
 // Host names as Istio resolves them: short names become FQDNs in the rule's namespace, and a
 // service FQDN is also reachable by its shorter aliases (pilot's generateVirtualHostDomains).
+import { flatConcat } from "./flat-concat.ts";
 
 /** Cluster-local naming: the namespace short names resolve in, and the DNS suffix (`cluster.local`). */
 export interface HostContext {
@@ -31,7 +32,8 @@ export function domainAliases(fqdn: string, proxyNamespace: string, domainSuffix
   if (dot < 0 || nameAndNs.indexOf(".", dot + 1) >= 0) return [fqdn];
   const name = nameAndNs.slice(0, dot);
   const ns = nameAndNs.slice(dot + 1);
-  const aliases = [fqdn, `${nameAndNs}.svc`, nameAndNs];
+  // Flat: the aliases are kept as route table keys for as long as the config serves (flat-concat.ts).
+  const aliases = [fqdn, flatConcat(nameAndNs, ".svc"), nameAndNs];
   if (ns === proxyNamespace) aliases.push(name);
   return aliases;
 }

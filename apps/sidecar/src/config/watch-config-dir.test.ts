@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { LoadConfigDirResult } from "./load-config-dir.ts";
+import type { LoadConfigDirOptions, LoadConfigDirResult } from "./load-config-dir.ts";
 import { watchConfigDir, type ConfigDirWatcher } from "./watch-config-dir.ts";
 
 const serviceEntry = (address: string): string => `
@@ -79,6 +79,20 @@ describe("watchConfigDir", () => {
     await rm(join(dir, "broken.yaml"));
     await writeFile(join(dir, "api.yaml"), serviceEntry("10.0.0.3"));
     expect(endpointOf(await c.next((r) => endpointOf(r) === "10.0.0.3:80"))).toBe("10.0.0.3:80");
+  });
+
+  it("reloads with the loader given (the sidecar's reads in a worker process)", async () => {
+    const c = collector();
+    const loads: string[] = [];
+    const load = async (loadDir: string, loadOptions: LoadConfigDirOptions): Promise<LoadConfigDirResult> => {
+      loads.push(loadDir);
+      return { ok: false, errors: [`loaded with version ${String(loadOptions.version)}`], warnings: [], files: [] };
+    };
+    watcher = watchConfigDir(dir, c.onChange, { ...options, version: "v9", load });
+    await writeFile(join(dir, "api.yaml"), serviceEntry("10.0.0.4"));
+    const result = await c.next(() => true);
+    expect(result).toEqual({ ok: false, errors: ["loaded with version v9"], warnings: [], files: [] });
+    expect(loads[0]).toBe(dir);
   });
 
   it("calls back no more after close", async () => {

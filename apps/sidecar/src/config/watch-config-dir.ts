@@ -1,13 +1,16 @@
 // Reloads the standalone sidecar's config directory when it changes: fs.watch on the directory,
 // a short debounce (editors and ConfigMap updates write several files, or one file several times),
-// then loadConfigDir. Loads never overlap, and a change during a load triggers one more load, so
+// then loadConfigDir (or the loader given: start-sidecar's reads in a child process). Loads never
+// overlap, and a change during a load triggers one more load, so
 // the last callback always reflects the directory as it is now.
 import { watch, type FSWatcher } from "node:fs";
-import { loadConfigDir, type LoadConfigDirOptions, type LoadConfigDirResult } from "./load-config-dir.ts";
+import type { ConfigDirLoader, LoadConfigDirOptions, LoadConfigDirResult } from "./config-from-resources.ts";
 
 export interface WatchConfigDirOptions extends LoadConfigDirOptions {
   /** Quiet time after the last change event before reloading; 100 ms by default. */
   readonly debounceMs?: number | undefined;
+  /** Loads the directory; loadConfigDir (in this thread) by default. */
+  readonly load?: ConfigDirLoader | undefined;
 }
 
 export interface ConfigDirWatcher {
@@ -31,7 +34,8 @@ export function watchConfigDir(dir: string, onChange: (result: LoadConfigDirResu
   const reload = async (): Promise<void> => {
     do {
       again = false;
-      const result = await loadConfigDir(dir, options);
+      const load = options.load ?? (await import("./load-config-dir.ts")).loadConfigDir;
+      const result = await load(dir, options);
       if (closed) return;
       onChange(result);
     } while (again && !closed);

@@ -57,7 +57,9 @@ export function buildSnapshot(config: ProxyConfig, options: SnapshotOptions, pre
     built: () => built.values(),
     peek: (name) => built.get(name),
   };
-  const resolver = createClusterResolver(config);
+  // Lazy: each route destination is resolved on its first request, as the runtimes are built
+  // (a sidecar configured with thousands of services calls few of them).
+  const resolver = createClusterResolver(config, { lazy: true });
   const byDestination = new Map<RouteDestination, ClusterRuntime | undefined>();
   const passthrough = new Map<string, ClusterRuntime>();
   return {

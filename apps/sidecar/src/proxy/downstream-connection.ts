@@ -54,6 +54,11 @@ export class DownstreamConnection implements Downstream {
   private first = true;
   /** When the bytes of an incomplete head started to arrive (slowloris check); 0 when none is pending. */
   headStartedMs = 0;
+  /** Counts reads and finished responses: the listener's sweeper sees traffic as a change (no clock read per read). */
+  private activity = 0;
+  private activitySeen = 0;
+  /** When the sweeper last saw `activity` change (the connection's clock, ms). */
+  private quietSinceMs: number;
   readonly sourceIp: string;
   /** The verified mutual-TLS peer of the connection; undefined for plain text. */
   readonly security: DownstreamSecurity | undefined;
@@ -72,6 +77,7 @@ export class DownstreamConnection implements Downstream {
     this.peerPrincipal = security?.peerPrincipal;
     this.peerSpiffeId = security?.peerSpiffeId;
     this.tlsVersion = security?.tlsVersion;
+    this.quietSinceMs = hooks.env.now();
     socket.setNoDelay(true);
     socket.on("data", (data: Buffer) => this.onData(data));
     socket.on("drain", () => this.exchange?.onDownstreamDrain());
@@ -86,6 +92,7 @@ export class DownstreamConnection implements Downstream {
   }
 
   private onData(data: Buffer): void {
+    this.activity++;
     if (this.state === "closed") return;
     if (this.state === "body") {
       const used = this.feedBody(data, 0);
@@ -274,6 +281,7 @@ export class DownstreamConnection implements Downstream {
       grpcStatus: undefined,
     };
     this.socket.write(bytes);
+    this.activity++;
     this.hooks.env.finished(head, record, decision);
     if (close) this.closeAfterWrites();
   }
@@ -295,9 +303,14 @@ export class DownstreamConnection implements Downstream {
     return this.socket.write(data);
   }
 
+  forward(data: Buffer, upstream: UpstreamConnection): boolean {
+    return upstream.forwardTo(this.socket, data);
+  }
+
   exchangeDone(exchange: Exchange, close: boolean): void {
     if (exchange !== this.exchange) return;
     this.exchange = undefined;
+    this.activity++;
     if (this.state === "closed" || this.state === "tunnel") return;
     if (close || this.hooks.draining || this.state === "body") {
       this.closeAfterWrites();
@@ -333,13 +346,12 @@ export class DownstreamConnection implements Downstream {
     const client = this.socket;
     const server = upstream.socket;
     client.removeAllListeners("data");
-    server.removeAllListeners("data");
     if (leftover && leftover.length > 0) client.write(leftover);
     if (this.buffer) server.write(this.buffer);
     this.buffer = undefined;
     this.resumeReading();
     client.pipe(server);
-    server.pipe(client);
+    upstream.pipeTo(client);
     server.on("close", () => client.destroy());
     client.on("close", () => server.destroy());
   }
@@ -347,6 +359,17 @@ export class DownstreamConnection implements Downstream {
   /** Closes an idle connection now, or after the current exchange (drain). */
   closeWhenIdle(): void {
     if (this.idle) this.closeAfterWrites();
+  }
+
+  /**
+   * The idle timeout (Envoy's idle_timeout), called by the listener's sweeper: a connection with no
+   * request in progress and no traffic since the sweeper saw its last for `idleTimeoutMs` closes.
+   */
+  expireIdle(now: number, idleTimeoutMs: number): void {
+    if (this.activity !== this.activitySeen) {
+      this.activitySeen = this.activity;
+      this.quietSinceMs = now;
+    } else if (this.idle && now - this.quietSinceMs >= idleTimeoutMs) this.socket.destroy();
   }
 
   /** Slowloris defence: a head that is still incomplete after the listener's header timeout gets 408. */

@@ -21,6 +21,8 @@ import type { Decision, ForwardDecision } from "./route-request.ts";
 export interface Downstream {
   /** Writes bytes to the client; false when its buffer is full (the exchange pauses the upstream until `onDownstreamDrain`). */
   write(data: Buffer): boolean;
+  /** Writes bytes `upstream` just read (a view of its read buffer, which it keeps for the write when needed); like `write` otherwise. */
+  forward(data: Buffer, upstream: UpstreamConnection): boolean;
   /** The exchange is over; `close` = the client connection must close after what was written. */
   exchangeDone(exchange: Exchange, close: boolean): void;
   /** The response cannot be completed (upstream failed mid-body): reset the client connection. */
@@ -215,7 +217,7 @@ export class Exchange implements UpstreamHandler {
   }
 
   onDownstreamDrain(): void {
-    this.upstream?.socket.resume();
+    this.upstream?.resumeReading();
   }
 
   // ---- upstream side ----
@@ -304,11 +306,12 @@ export class Exchange implements UpstreamHandler {
       this.forwardBody(data);
       return;
     }
+    // `data` is a view of the connection's read buffer, valid during this call: what waits for the next read is copied.
     let buffer = this.responseBuffer ? Buffer.concat([this.responseBuffer, data]) : data;
     for (;;) {
       const parsed = parseResponseHead(buffer, this.head.method);
       if (parsed === undefined) {
-        this.responseBuffer = buffer;
+        this.responseBuffer = buffer.buffer === data.buffer ? Buffer.from(buffer) : buffer;
         return;
       }
       if (typeof parsed === "string") {
@@ -321,7 +324,7 @@ export class Exchange implements UpstreamHandler {
       }
       if (parsed.status >= 100 && parsed.status < 200) {
         // 100 Continue and other interim responses go to the client as they are.
-        this.downstream.write(buffer.subarray(0, parsed.headBytes));
+        this.forward(buffer.subarray(0, parsed.headBytes));
         buffer = buffer.subarray(parsed.headBytes);
         if (buffer.length === 0) {
           this.responseBuffer = undefined;
@@ -392,7 +395,7 @@ export class Exchange implements UpstreamHandler {
       this.completeResponse();
       return;
     }
-    if (!this.downstream.write(headBytes)) this.upstream?.socket.pause();
+    if (!this.downstream.write(headBytes)) this.upstream?.pauseReading();
     if (response.framing === "none" || (response.framing === "length" && response.contentLength === 0)) {
       this.completeResponse();
       return;
@@ -426,7 +429,7 @@ export class Exchange implements UpstreamHandler {
     if (take > 0) {
       this.record.responseBytes += take;
       const slice = take === data.length ? data : data.subarray(0, take);
-      if (!this.downstream.write(slice)) this.upstream?.socket.pause();
+      if (!this.forward(slice)) this.upstream?.pauseReading();
     }
     if (done) {
       if (take < data.length) {
@@ -445,7 +448,7 @@ export class Exchange implements UpstreamHandler {
       this.upstream = undefined;
       const spent = this.cluster.breaker.isConnectionSpent(upstream.served);
       if (response.reusable && this.requestSent && !spent) {
-        upstream.socket.resume(); // it may have been paused for a slow client
+        upstream.resumeReading(); // it may have been paused for a slow client
         runtime.pool.release(upstream);
       }
       else {
@@ -513,7 +516,13 @@ export class Exchange implements UpstreamHandler {
     this.clearRouteTimer();
     this.record.endMs = this.env.now();
     this.env.finished(this.head, this.record, this.decision);
-    this.downstream.tunnel(upstream, buffer);
+    this.downstream.tunnel(upstream, Buffer.from(buffer));
+  }
+
+  /** Writes bytes of the current upstream read to the client. */
+  private forward(data: Buffer): boolean {
+    const upstream = this.upstream;
+    return upstream ? this.downstream.forward(data, upstream) : this.downstream.write(data);
   }
 
   // ---- retries and timeouts ----

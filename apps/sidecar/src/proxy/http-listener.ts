@@ -77,9 +77,7 @@ export class HttpListener {
         socket.destroy();
         return;
       }
-      socket.setTimeout(options.idleTimeoutMs, () => {
-        if (connection.idle) socket.destroy();
-      });
+      // No socket timer for the idle timeout (Node re-arms one on every read and write): the sweeper checks.
       const hooks = options.envFor ? hooksFor(options.envFor(security), security) : plainHooks;
       const connection = new DownstreamConnection(socket, hooks, security);
       this.connections.add(connection);
@@ -104,8 +102,8 @@ export class HttpListener {
         resolve();
       });
     });
-    const timeout = this.options.headersTimeoutMs;
-    this.sweeper = setInterval(() => this.expireSlowHeads(), Math.min(1000, Math.max(50, timeout / 4)));
+    const every = Math.min(1000, Math.max(50, this.options.headersTimeoutMs / 4), Math.max(50, this.options.idleTimeoutMs / 4));
+    this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
     const address = this.server.address();
     return typeof address === "object" && address !== null ? address.port : port;
@@ -115,10 +113,12 @@ export class HttpListener {
     return this.connections.size + this.sessions.size;
   }
 
-  private expireSlowHeads(): void {
+  /** Slow heads get 408; connections without traffic for the idle timeout close when no request is in progress. */
+  private sweep(): void {
     const now = this.options.env.now();
     for (const connection of this.connections) {
       if (connection.headStartedMs !== 0 && now - connection.headStartedMs >= this.options.headersTimeoutMs) connection.expireHead();
+      else connection.expireIdle(now, this.options.idleTimeoutMs);
     }
   }
 

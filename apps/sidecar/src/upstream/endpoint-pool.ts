@@ -1,10 +1,9 @@
 // The keep-alive pool of one upstream endpoint (Envoy's per-host connection pool): idle
 // connections reused last-in first-out so a few stay warm, new ones opened on demand, and the
 // cluster's circuit breaker consulted for every connection opened.
-import { connect } from "node:net";
 import type { CircuitBreaker } from "@meshwork/proxy-core";
 import type { UpstreamTls } from "../tls/upstream-tls.ts";
-import { UpstreamConnection } from "./upstream-connection.ts";
+import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.ts";
 
 export interface EndpointPoolOptions {
   readonly host: string;
@@ -24,6 +23,8 @@ export class EndpointPool {
   /** Open connections (idle and busy). */
   open = 0;
   private closing = false;
+  /** The idle timeout's timer, armed while connections are idle. */
+  private sweeper: NodeJS.Timeout | undefined;
   /** Requests queued for a connection while the cluster is at maxConnections (http1MaxPendingRequests). */
   private readonly waiters: ((connection: UpstreamConnection | undefined) => void)[] = [];
 
@@ -48,9 +49,7 @@ export class EndpointPool {
     if (!breaker.tryAcquire("connections").ok) return undefined;
     this.open += 1;
     const tls = this.options.tls;
-    const socket = tls ? tls.connect(this.options.host, this.options.port, http1Alpn) : connect({ host: this.options.host, port: this.options.port });
-    socket.setTimeout(this.options.connectTimeoutMs);
-    const connection = new UpstreamConnection(socket, {
+    const owner: ConnectionOwner = {
       onClosed: (closed) => {
         this.open -= 1;
         breaker.release("connections");
@@ -66,12 +65,14 @@ export class EndpointPool {
           }
         }
       },
-    });
-    // With TLS the connect timeout covers the handshake too. Once connected, the socket's timeout is
-    // the idle timeout for good: Node re-arms it on every read and write, so it fires only after
-    // idleTimeoutMs without traffic, and the connection closes then only if it is idle (no per-request
-    // timer work; exchanges run their own timers).
-    socket.once(tls ? "secureConnect" : "connect", () => socket.setTimeout(this.options.idleTimeoutMs));
+    };
+    const connection = tls ? new UpstreamConnection(tls.connect(this.options.host, this.options.port, http1Alpn), owner) : UpstreamConnection.connect(this.options.host, this.options.port, owner);
+    const socket = connection.socket;
+    socket.setTimeout(this.options.connectTimeoutMs);
+    // With TLS the connect timeout covers the handshake too. Once connected, the socket has no timer:
+    // Node would re-arm it on every read and write; the pool closes connections idle for
+    // idleTimeoutMs itself (sweepIdle), and exchanges run their own timers.
+    socket.once(tls ? "secureConnect" : "connect", () => socket.setTimeout(0));
     socket.once("timeout", () => {
       if (!connection.connected) socket.destroy(new Error("connect timeout"));
     });
@@ -90,7 +91,28 @@ export class EndpointPool {
       waiter(connection);
       return;
     }
+    connection.idleSinceMs = performance.now();
     this.idle.push(connection);
+    if (this.sweeper === undefined) this.armSweeper(this.options.idleTimeoutMs);
+  }
+
+  /** Checks the idle connections again in `delayMs` (one timer per pool, only while some are idle). */
+  private armSweeper(delayMs: number): void {
+    this.sweeper = setTimeout(() => this.sweepIdle(), delayMs);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Closes the connections idle for idleTimeoutMs. The idle list is in release order (connections
+   * are taken from its end), so the oldest come first.
+   */
+  private sweepIdle(): void {
+    this.sweeper = undefined;
+    const now = performance.now();
+    const timeout = this.options.idleTimeoutMs;
+    while (this.idle.length > 0 && now - (this.idle[0] as UpstreamConnection).idleSinceMs >= timeout) (this.idle.shift() as UpstreamConnection).socket.destroy();
+    const oldest = this.idle[0];
+    if (oldest !== undefined && !this.closing) this.armSweeper(Math.max(1, Math.ceil(oldest.idleSinceMs + timeout - now)));
   }
 
   /**
@@ -109,6 +131,8 @@ export class EndpointPool {
   /** Closes idle connections now and every other one when its exchange ends (endpoint removed). */
   close(): void {
     this.closing = true;
+    if (this.sweeper !== undefined) clearTimeout(this.sweeper);
+    this.sweeper = undefined;
     for (const connection of this.idle.splice(0)) connection.socket.destroy();
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }

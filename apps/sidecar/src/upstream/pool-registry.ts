@@ -7,8 +7,16 @@ import { EndpointPool } from "./endpoint-pool.ts";
 /** The TLS towards endpoint `index` of `cluster` under the current config; undefined = plain text. */
 export type UpstreamTlsResolver = (cluster: ClusterSpec, index: number) => UpstreamTls | undefined;
 
+/** Where a pool's key came from, so a config change checks only the pools that exist. */
+interface PoolOrigin {
+  readonly cluster: string;
+  readonly host: string;
+  readonly port: number;
+}
+
 export class PoolRegistry {
   private readonly pools = new Map<string, EndpointPool>();
+  private readonly origins = new Map<string, PoolOrigin>();
   private tlsResolver: UpstreamTlsResolver | undefined;
 
   /** Sets how endpoints get their TLS (call before building a snapshot of a new config). Pools are keyed by it too. */
@@ -23,18 +31,31 @@ export class PoolRegistry {
     if (!pool) {
       pool = new EndpointPool({ host, port, connectTimeoutMs: cluster.connectTimeoutMs, idleTimeoutMs: cluster.idleTimeoutMs, tls });
       this.pools.set(key, pool);
+      this.origins.set(key, { cluster: cluster.name, host, port });
     }
     return pool;
   }
 
-  /** After a config change: closes the pools of endpoints no cluster of `clusters` (or `extra`) has any more. */
-  retainClusters(clusters: Iterable<ClusterSpec>): void {
-    const keep = new Set<string>();
-    for (const cluster of clusters) for (const e of cluster.endpoints) keep.add(poolKey(cluster, e.host, e.port, this.tlsOf(cluster, e.host, e.port)));
+  /**
+   * After a config change: closes the pools of endpoints that no cluster of `clusters` (by name)
+   * or `extra` has any more with the same settings (timeouts, TLS). Looks only at the pools that
+   * exist — those of the clusters used so far — not at every cluster of the config.
+   */
+  retainClusters(clusters: ReadonlyMap<string, ClusterSpec>, extra: readonly ClusterSpec[] = []): void {
     for (const [key, pool] of this.pools) {
-      if (keep.has(key)) continue;
+      const origin = this.origins.get(key);
+      const candidates = origin === undefined ? [] : [clusters.get(origin.cluster), ...extra.filter((c) => c.name === origin.cluster)];
+      const kept = candidates.some(
+        (cluster) =>
+          cluster !== undefined &&
+          origin !== undefined &&
+          cluster.endpoints.some((e) => e.host === origin.host && e.port === origin.port) &&
+          poolKey(cluster, origin.host, origin.port, this.tlsOf(cluster, origin.host, origin.port)) === key,
+      );
+      if (kept) continue;
       pool.close();
       this.pools.delete(key);
+      this.origins.delete(key);
     }
   }
 
@@ -49,6 +70,7 @@ export class PoolRegistry {
       if (inUse.has(pool)) continue;
       pool.close();
       this.pools.delete(key);
+      this.origins.delete(key);
     }
   }
 

@@ -75,13 +75,16 @@ export function autoMtlsEndpoints(
   const namespaceOf = new Map<string, string>();
   for (const s of services) namespaceOf.set(`${s.host}:${s.port}`, s.serviceEntry.slice(0, s.serviceEntry.indexOf("/")));
   const out = new Map<string, boolean[]>();
+  // Equal lists are one list: most clusters of a mesh have the same few (all true, all false).
+  const lists = new Map<string, boolean[]>();
   for (const cluster of clusters.values()) {
     if (cluster.tls !== undefined) continue;
     const namespace = namespaceOf.get(`${cluster.host}:${cluster.port}`) ?? "";
-    out.set(
-      cluster.name,
-      cluster.endpoints.map((e) => hasSidecar(e) && mtlsModeForPort(resolvePeerAuthentication(peerAuthentications, { namespace, labels: e.labels }, rootNamespace), e.port) !== "DISABLE"),
-    );
+    const list = cluster.endpoints.map((e) => hasSidecar(e) && mtlsModeForPort(resolvePeerAuthentication(peerAuthentications, { namespace, labels: e.labels }, rootNamespace), e.port) !== "DISABLE");
+    const key = list.map((on) => (on ? "1" : "0")).join("");
+    let shared = lists.get(key);
+    if (!shared) lists.set(key, (shared = list));
+    out.set(cluster.name, shared);
   }
   return out;
 }

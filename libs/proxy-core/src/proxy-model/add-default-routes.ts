@@ -1,9 +1,11 @@
 // Istio's route for a service host no VirtualService covers: every request of every port to
 // `outbound|<port>||<host>`. Used by buildProxyConfig (standalone) and assembleProxyConfig (pushed config).
+import { clusterName } from "../compile-clusters.ts";
 import { findVirtualHost } from "../find-route.ts";
 import { compileRetryPolicy } from "../parse-retry-on.ts";
 import type { ServicePort } from "../proxy-config.ts";
 import { domainAliases, type HostContext } from "../resolve-host.ts";
+import type { RetryPolicy } from "../parse-retry-on.ts";
 import type { CompiledMatch, CompiledRoute, GatewayRoutes, RouteTable, VirtualHost } from "../route-table.ts";
 
 /** `table` with a default virtual host for every service host of `services` that gateway `mesh` does not cover yet. */
@@ -17,11 +19,15 @@ export function addDefaultRoutes(table: RouteTable, services: readonly ServicePo
     return findVirtualHost(mesh, host) !== undefined;
   };
   const done = new Set<string>();
+  // What every default route has equal, built once and shared: Istio's default retries, and the
+  // match (no conditions) with its one-item list (routes are matched by index, not identity).
+  const retries = compileRetryPolicy(undefined);
+  const matches = [matchAll()];
   for (const service of services) {
     if (done.has(service.host)) continue;
     done.add(service.host);
     if (covered(service.host)) continue;
-    const vhost = defaultVirtualHost(service.host, context);
+    const vhost = defaultVirtualHost(service.host, context, retries, matches);
     for (const domain of vhost.domains) {
       if (domain.startsWith("*")) {
         if (!wildcards.some((w) => `*${w.suffix}` === domain)) wildcards.push({ suffix: domain.slice(1), host: vhost });
@@ -37,22 +43,13 @@ export function addDefaultRoutes(table: RouteTable, services: readonly ServicePo
 }
 
 const meshOnly: ReadonlySet<string> = new Set(["mesh"]);
+/** The empty lists and labels of every default route, shared (the model is never mutated): thousands of service hosts need no copies. */
+const none: readonly never[] = Object.freeze([]);
+const noLabels: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The virtual host `<host>` with one route `default`: no match conditions, Istio's default retries, no timeout. */
-function defaultVirtualHost(host: string, context: HostContext): VirtualHost {
-  const match: CompiledMatch = {
-    name: undefined,
-    uri: undefined,
-    scheme: undefined,
-    method: undefined,
-    authority: undefined,
-    headers: [],
-    queryParams: [],
-    port: undefined,
-    sourceLabels: [],
-    sourceNamespace: undefined,
-    gateways: meshOnly,
-  };
+function defaultVirtualHost(host: string, context: HostContext, retries: RetryPolicy, matches: readonly CompiledMatch[]): VirtualHost {
+  const match = matches[0] as CompiledMatch;
   const route: CompiledRoute = {
     type: "route",
     name: "default",
@@ -67,8 +64,8 @@ function defaultVirtualHost(host: string, context: HostContext): VirtualHost {
           host,
           subset: undefined,
           port: undefined,
-          cluster: `outbound|||${host}`,
-          subsetLabels: {},
+          cluster: clusterName(undefined, undefined, host),
+          subsetLabels: noLabels,
           weight: 100,
           cumulativeWeight: 100,
           requestHeaders: undefined,
@@ -81,10 +78,27 @@ function defaultVirtualHost(host: string, context: HostContext): VirtualHost {
     requestHeaders: undefined,
     responseHeaders: undefined,
     timeoutMs: undefined,
-    retries: compileRetryPolicy(undefined),
+    retries,
     fault: undefined,
-    mirrors: [],
+    mirrors: none,
     cors: undefined,
   };
-  return { name: host, domains: domainAliases(host, context.namespace, context.domainSuffix), routes: [route], matches: [match] };
+  return { name: host, domains: domainAliases(host, context.namespace, context.domainSuffix), routes: [route], matches };
+}
+
+/** A match without conditions, on gateway `mesh`. */
+function matchAll(): CompiledMatch {
+  return {
+    name: undefined,
+    uri: undefined,
+    scheme: undefined,
+    method: undefined,
+    authority: undefined,
+    headers: none,
+    queryParams: none,
+    port: undefined,
+    sourceLabels: none,
+    sourceNamespace: undefined,
+    gateways: meshOnly,
+  };
 }
