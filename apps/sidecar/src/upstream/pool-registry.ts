@@ -7,16 +7,16 @@ import { EndpointPool } from "./endpoint-pool.ts";
 /** The TLS towards endpoint `index` of `cluster` under the current config; undefined = plain text. */
 export type UpstreamTlsResolver = (cluster: ClusterSpec, index: number) => UpstreamTls | undefined;
 
-/** Where a pool's key came from, so a config change checks only the pools that exist. */
-interface PoolOrigin {
+/** A pool and the cluster endpoint it was made for, so a config change checks only the pools that exist. */
+interface PoolEntry {
+  readonly pool: EndpointPool;
   readonly cluster: string;
   readonly host: string;
   readonly port: number;
 }
 
 export class PoolRegistry {
-  private readonly pools = new Map<string, EndpointPool>();
-  private readonly origins = new Map<string, PoolOrigin>();
+  private readonly pools = new Map<string, PoolEntry>();
   private tlsResolver: UpstreamTlsResolver | undefined;
 
   /** Sets how endpoints get their TLS (call before building a snapshot of a new config). Pools are keyed by it too. */
@@ -27,13 +27,12 @@ export class PoolRegistry {
   pool(cluster: ClusterSpec, host: string, port: number): EndpointPool {
     const tls = this.tlsOf(cluster, host, port);
     const key = poolKey(cluster, host, port, tls);
-    let pool = this.pools.get(key);
-    if (!pool) {
-      pool = new EndpointPool({ host, port, connectTimeoutMs: cluster.connectTimeoutMs, idleTimeoutMs: cluster.idleTimeoutMs, tls });
-      this.pools.set(key, pool);
-      this.origins.set(key, { cluster: cluster.name, host, port });
+    let entry = this.pools.get(key);
+    if (!entry) {
+      entry = { pool: new EndpointPool({ host, port, connectTimeoutMs: cluster.connectTimeoutMs, idleTimeoutMs: cluster.idleTimeoutMs, tls }), cluster: cluster.name, host, port };
+      this.pools.set(key, entry);
     }
-    return pool;
+    return entry.pool;
   }
 
   /**
@@ -42,41 +41,28 @@ export class PoolRegistry {
    * exist — those of the clusters used so far — not at every cluster of the config.
    */
   retainClusters(clusters: ReadonlyMap<string, ClusterSpec>, extra: readonly ClusterSpec[] = []): void {
-    for (const [key, pool] of this.pools) {
-      const origin = this.origins.get(key);
-      const candidates = origin === undefined ? [] : [clusters.get(origin.cluster), ...extra.filter((c) => c.name === origin.cluster)];
-      const kept = candidates.some(
-        (cluster) =>
-          cluster !== undefined &&
-          origin !== undefined &&
-          cluster.endpoints.some((e) => e.host === origin.host && e.port === origin.port) &&
-          poolKey(cluster, origin.host, origin.port, this.tlsOf(cluster, origin.host, origin.port)) === key,
+    for (const [key, { pool, cluster: name, host, port }] of this.pools) {
+      const kept = [clusters.get(name), ...extra.filter((c) => c.name === name)].some(
+        (cluster) => cluster !== undefined && cluster.endpoints.some((e) => e.host === host && e.port === port) && poolKey(cluster, host, port, this.tlsOf(cluster, host, port)) === key,
       );
       if (kept) continue;
       pool.close();
       this.pools.delete(key);
-      this.origins.delete(key);
     }
   }
 
   /** Every open pool. */
   all(): Set<EndpointPool> {
-    return new Set(this.pools.values());
+    return new Set(Array.from(this.pools.values(), (entry) => entry.pool));
   }
 
   /** Closes every pool not in `inUse` (after a snapshot swap). */
   retainOnly(inUse: ReadonlySet<EndpointPool>): void {
-    for (const [key, pool] of this.pools) {
+    for (const [key, { pool }] of this.pools) {
       if (inUse.has(pool)) continue;
       pool.close();
       this.pools.delete(key);
-      this.origins.delete(key);
     }
-  }
-
-  /** All pools, for the admin page. */
-  entries(): IterableIterator<[string, EndpointPool]> {
-    return this.pools.entries();
   }
 
   closeAll(): void {
