@@ -13,6 +13,7 @@ import { outlierSettings, type OutlierSettings } from "./outlier-detector.ts";
 import { portProtocol } from "./port-protocol.ts";
 import type { ClusterEndpoint, ClusterSpec, ClusterTls, EndpointDiscovery, LocalityLbSettings, ServicePort } from "./proxy-config.ts";
 import { resolveHost, type HostContext } from "./resolve-host.ts";
+import { noLabels, none } from "./shared-empties.ts";
 
 type ServiceEntryResource = MeshResource<"ServiceEntry">;
 type WorkloadEntryResource = MeshResource<"WorkloadEntry">;
@@ -97,7 +98,7 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
           resolution,
           endpoints,
           serviceSans: se.spec.subjectAltNames ?? [],
-          ruleNames: rule?.names ?? noRuleNames,
+          ruleNames: rule?.names ?? none,
         };
         clusters.set(serviceCluster, buildCluster(common, undefined, mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number), shared));
         for (const subset of rule?.subsets ?? []) {
@@ -330,9 +331,6 @@ interface ClusterCommon {
   readonly ruleNames: readonly string[];
 }
 
-const noLabels: Readonly<Record<string, string>> = Object.freeze({});
-/** `destinationRules` of the clusters no rule applies to: one list for all of them. */
-const noRuleNames: readonly string[] = Object.freeze([]);
 
 /**
  * The parts of clusters and endpoints that many of them have equal, built once per compile and
@@ -364,13 +362,13 @@ function sharedParts(): SharedParts {
       return value;
     };
   };
-  // Depends on the outlier settings only through whether there are any.
-  const localityLb = memo((spec: LocalityLbSpec | undefined) => localityOf(spec, true));
+  const localityLb = memo(localityOf);
   return {
     locality: memo((text: string | undefined) => parseLocality(text)),
     balancer: memo((spec: LoadBalancerSpec | undefined) => balancerKind(spec)),
     connectionPool: memo(poolOf),
     outlier: memo((spec: EffectivePolicy["outlierDetection"]) => (spec === undefined ? undefined : outlierFromSpec(spec))),
+    // Istio applies locality load balancing only with outlier detection (otherwise it cannot see a locality fail).
     localityLb: (spec, outlier) => (outlier === undefined ? undefined : localityLb(spec)),
   };
 }
@@ -441,9 +439,9 @@ function outlierFromSpec(spec: NonNullable<EffectivePolicy["outlierDetection"]>)
   });
 }
 
-function localityOf(spec: LocalityLbSpec | undefined, hasOutlierDetection: boolean): LocalityLbSettings | undefined {
-  // Istio applies locality load balancing only with outlier detection (otherwise it cannot see a locality fail).
-  if (!hasOutlierDetection || spec?.enabled === false) return undefined;
+/** The locality settings of a cluster that has outlier detection (see `SharedParts.localityLb`). */
+function localityOf(spec: LocalityLbSpec | undefined): LocalityLbSettings | undefined {
+  if (spec?.enabled === false) return undefined;
   return {
     failover: spec?.failover ?? [],
     distribute: spec?.distribute ?? [],

@@ -6,6 +6,7 @@ import { clusterName } from "./compile-clusters.ts";
 import { compileRe2, compileStringMatch, type StringMatcher } from "./compile-string-match.ts";
 import { compileRetryPolicy } from "./parse-retry-on.ts";
 import { domainAliases, resolveGateway, resolveHost, type HostContext } from "./resolve-host.ts";
+import { noLabels, none } from "./shared-empties.ts";
 import type {
   CompiledMatch,
   CompiledRoute,
@@ -217,12 +218,6 @@ function resolveDestination(
   }
   return { host, subset, port, cluster: clusterName(port, subset, host), subsetLabels, weight, cumulativeWeight, requestHeaders, responseHeaders };
 }
-
-/** The labels of a destination without a subset, shared (nothing mutates them). */
-const noLabels: Readonly<Record<string, string>> = Object.freeze({});
-
-/** One shared empty list: a route without header, query or label conditions then touches no memory of its own for them. */
-const none: readonly never[] = Object.freeze([]);
 
 function compileMatch(spec: MatchSpec | undefined, context: RouteContext): CompiledMatch {
   const gateways = new Set((spec?.gateways ?? context.vsGateways).map((g) => resolveGateway(g, context.vsNamespace)));

@@ -6,6 +6,7 @@ import { compileRetryPolicy } from "../parse-retry-on.ts";
 import type { ServicePort } from "../proxy-config.ts";
 import { domainAliases, type HostContext } from "../resolve-host.ts";
 import type { RetryPolicy } from "../parse-retry-on.ts";
+import { noLabels, none } from "../shared-empties.ts";
 import type { CompiledMatch, CompiledRoute, GatewayRoutes, RouteTable, VirtualHost } from "../route-table.ts";
 
 /** `table` with a default virtual host for every service host of `services` that gateway `mesh` does not cover yet. */
@@ -43,9 +44,6 @@ export function addDefaultRoutes(table: RouteTable, services: readonly ServicePo
 }
 
 const meshOnly: ReadonlySet<string> = new Set(["mesh"]);
-/** The empty lists and labels of every default route, shared (the model is never mutated): thousands of service hosts need no copies. */
-const none: readonly never[] = Object.freeze([]);
-const noLabels: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The virtual host `<host>` with one route `default`: no match conditions, Istio's default retries, no timeout. */
 function defaultVirtualHost(host: string, context: HostContext, retries: RetryPolicy, matches: readonly CompiledMatch[]): VirtualHost {
