@@ -10,10 +10,10 @@
 // plain and mutual TLS): what TLS costs in Node itself, beside what it costs the sidecars.
 //   node bench/proxy/mtls-ab.mjs [--rounds 5] [--seconds 10] [--rate 400] [--cert-dir DIR] [--floor]
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { treeTicks } from "../proc-cpu.mjs";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const LAB = resolve(process.env.PROXY_LAB ?? join(ROOT, "../shared/peers/proxy-lab"));
@@ -24,23 +24,6 @@ const certDir = opts["cert-dir"] ?? join(tmpdir(), `meshwork-mtls-ab-${process.p
 if (!opts["cert-dir"]) execFileSync(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(import.meta.dirname, "mtls-certs.ts"), certDir], { cwd: ROOT, stdio: "inherit" });
 execFileSync(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(ROOT, "apps/sidecar/src/main.ts"), "--help"], { cwd: ROOT, stdio: "ignore" });
 
-const ticks = (pid) => {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-};
-const children = (pid) => {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-};
-const treeTicks = (pid) => ticks(pid) + children(pid).reduce((a, c) => a + ticks(c), 0);
 const waitPort = async (port) => {
   for (let i = 0; i < 600; i++) {
     try {

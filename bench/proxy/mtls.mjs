@@ -18,6 +18,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { treeTicks } from "../proc-cpu.mjs";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const LAB = resolve(process.env.PROXY_LAB ?? join(ROOT, "../shared/peers/proxy-lab"));
@@ -73,27 +74,6 @@ function netnsAvailable() {
   }
 }
 
-const cpuTicks = (pid) => {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-};
-const treeTicks = (pid) => {
-  let sum = cpuTicks(pid);
-  try {
-    for (const t of execFileSync("ls", [`/proc/${pid}/task`], { encoding: "utf8" }).split("\n").filter(Boolean)) {
-      const ch = readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim();
-      if (ch) for (const c of ch.split(/\s+/)) sum += cpuTicks(Number(c));
-    }
-  } catch {
-    /* gone */
-  }
-  return sum;
-};
 
 async function waitPort(port) {
   for (let i = 0; i < 200; i++) {

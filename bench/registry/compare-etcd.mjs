@@ -39,6 +39,7 @@ import net from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { cpuTicks } from "../proc-cpu.mjs";
 import { smapsBreakdown } from "./smaps-breakdown.mjs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -101,23 +102,14 @@ function procStat() {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
   return { total: f.reduce((a, b) => a + b, 0), idle: f[3] + f[4], task: f[0] + f[1] + f[2] };
 }
-function pidTicks(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return null;
-  }
-}
 function startCpu(pids) {
-  const s0 = procStat(), self0 = process.cpuUsage(), w0 = performance.now(), p0 = pids.map(pidTicks);
+  const s0 = procStat(), self0 = process.cpuUsage(), w0 = performance.now(), p0 = pids.map(cpuTicks);
   return (count) => {
     const s1 = procStat(), self = process.cpuUsage(self0), secs = (performance.now() - w0) / 1000;
     const n = cpus().length, dt = s1.total - s0.total;
     const frac = (x) => (dt ? (x / dt) * n : 0);
     const clientCpuS = (self.user + self.system) / 1e6;
-    const srvS = pids.map((p, i) => { const t = pidTicks(p); return t === null || p0[i] === null ? 0 : (t - p0[i]) / 100; });
+    const srvS = pids.map((p, i) => { const t = cpuTicks(p); return t === null || p0[i] === null ? 0 : (t - p0[i]) / 100; });
     const srvSum = srvS.reduce((a, b) => a + b, 0);
     const taskCores = frac(s1.task - s0.task);
     return {

@@ -18,6 +18,7 @@ import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cpuTicks } from "../proc-cpu.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -63,8 +64,8 @@ const parseHist = (text) => {
   return h;
 };
 const adminReq = (i, path) => new Promise((res) => { http.get({ host: "127.0.0.1", port: ports[i].admin, path }, (r) => { let s = ""; r.on("data", (d) => (s += d)); r.on("end", () => res(s)); }).on("error", () => res("")); });
-/** CPU seconds (user + system) of a process so far, from /proc/PID/stat (clock ticks of 10 ms). */
-const cpuSeconds = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").slice(readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
+/** CPU seconds (user + system) of a process so far. */
+const cpuSeconds = (pid) => (cpuTicks(pid) ?? 0) / 100;
 const pct = (a, q) => a[Math.min(a.length - 1, Math.floor(a.length * q))];
 let k = 0;
 const report = {};

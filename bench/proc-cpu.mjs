@@ -1,0 +1,29 @@
+// CPU time of processes from Linux /proc, for the benchmarks' CPU-per-operation figures (the
+// process's own accounting, unaffected by what else the machine runs).
+import { readdirSync, readFileSync } from "node:fs";
+
+/** utime + stime of `pid` in clock ticks (10 ms each), or null when the process is gone. */
+export function cpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces: utime is the 12th, stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** cpuTicks of `pid` and of its direct children (those of any of its threads); processes gone count 0. */
+export function treeTicks(pid) {
+  let sum = cpuTicks(pid) ?? 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+      if (children) for (const child of children.split(/\s+/)) sum += cpuTicks(Number(child)) ?? 0;
+    }
+  } catch {
+    // gone
+  }
+  return sum;
+}
