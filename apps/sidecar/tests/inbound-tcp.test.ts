@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, writeCertDir, type TestPki } from "./support/mesh-pki.ts";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
@@ -25,14 +26,6 @@ let client: TestSidecar;
 let sameAddress: TestSidecar;
 let toPermissive = 0;
 let toStrict = 0;
-
-async function freePort(host = "127.0.0.1"): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, host, resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Sends `text` on a fresh connection to `host:port`; resolves with what came back before the close (or after 1.5 s). */
 function roundTrip(host: string, port: number, text: string): Promise<string> {

@@ -2,10 +2,11 @@
 // plain TCP client go to a TLS echo server under DestinationRule tls SIMPLE (verified against
 // caCertificates and subjectAltNames); a server with other SANs is refused.
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import { connect, createServer as createNetServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server } from "node:tls";
+import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestPki } from "./support/mesh-pki.ts";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
@@ -16,14 +17,6 @@ let echo: Server;
 let sidecar: TestSidecar;
 let goodPort = 0;
 let badPort = 0;
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Sends `text` on a fresh TCP connection and resolves with what came back before the close (or after 1 s); `(reset)` when the proxy reset it. */
 function roundTrip(port: number, text: string): Promise<string> {

@@ -5,10 +5,10 @@
 // in the inbound metrics; secure naming
 // refuses a server with a valid SVID of the wrong identity (503 UF, access-log detail).
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { h2Connect, h2Request } from "./support/h2-client.ts";
 import { rawExchange, send } from "./support/http-client.ts";
@@ -16,14 +16,6 @@ import { createTestPki, selfSignedSvid, writeCertDir, type TestPki, type TestSvi
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
 import { firstDifference, patternedBody, readSlowly, sendInPieces } from "./support/patterned-body.ts";
 import { startUpstream, type UpstreamServer } from "./support/upstream-server.ts";
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** A service `name` served by a WorkloadEntry on 127.0.0.1:`port` with service account `sa` and a sidecar. */
 function serviceYaml(name: string, port: number, sa: string, portName = "http"): string {

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
 
@@ -14,15 +15,6 @@ let dir: string;
 let app: Server;
 let gatewayPort: number;
 let sidecar: TestSidecar;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const config = (appPort: number, port: number, gatewayHosts: string): string => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry

@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import { connect, createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defined, send } from "./support/http-client.ts";
 import { startSidecarProcess, type SidecarProcess } from "./support/sidecar-process.ts";
@@ -33,14 +34,6 @@ spec:
 
 function port(name: string): number {
   return defined(sidecar.ports[name], `the ${name} port`);
-}
-
-async function freePort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** Sends `message` over a TCP connection (after `preamble`) and returns what came back once `expect` bytes arrived. */
