@@ -12,10 +12,17 @@ import type { ClusterBody, NamedResource } from "./proxy-resources.ts";
 
 type ServiceEntry = MeshResource<"ServiceEntry">;
 
+/** One service port of a piece: the port, its clusters (service then subsets) and their endpoints. */
+export interface ClusterPiecePort {
+  readonly service: ServicePort;
+  readonly cluster: readonly NamedResource<"cluster">[];
+  readonly endpoints: readonly NamedResource<"endpoints">[];
+}
+
 /** What one ServiceEntry gives a proxy scope. */
 export interface ClusterPiece {
-  /** By `host:port`, in compile order: the service port, its clusters (service then subsets) and their endpoints. */
-  readonly ports: ReadonlyMap<string, { readonly service: ServicePort; readonly cluster: readonly NamedResource<"cluster">[]; readonly endpoints: readonly NamedResource<"endpoints">[] }>;
+  /** By `host:port`, in compile order. */
+  readonly ports: ReadonlyMap<string, ClusterPiecePort>;
   /** Secure naming of its hosts (empty when it is not exported to the scope's namespace). */
   readonly identities: ReadonlyMap<string, readonly string[]>;
   /** DestinationRule findings "applies to no service" as if this entry were the only one (intersected by the merge). */
@@ -79,7 +86,7 @@ export function compileClusterPiece(se: ServiceEntry, context: PieceContext): Cl
 export function adoptUnchanged(piece: ClusterPiece, before: ClusterPiece): ClusterPiece {
   const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
   const adoptList = <T extends NamedResource>(list: readonly T[], old: readonly T[]): T[] => list.map((r) => old.find((o) => o.name === r.name && same(o.body, r.body)) ?? r);
-  const ports = new Map<string, { readonly service: ServicePort; readonly cluster: readonly NamedResource<"cluster">[]; readonly endpoints: readonly NamedResource<"endpoints">[] }>();
+  const ports = new Map<string, ClusterPiecePort>();
   for (const [key, part] of piece.ports) {
     const old = before.ports.get(key);
     ports.set(
