@@ -30,6 +30,13 @@
 //   --rss-only    just the RSS fill (= --skip seq,put,get,failover); with --only registry, ~3 min on a quiet box
 //   --rss-settle  also record the RSS this many seconds after the fill, once idle (default 3: only the 3 s figure)
 //   --node-flags  extra node/V8 flags for every registry process, e.g. --node-flags=--max-semi-space-size=2
+//   --main FILE   run the registry from FILE (e.g. an esbuild bundle) instead of apps/registry/dist/main.js
+//   --baseline FILE  a third system "baseline": a registry cluster from FILE (a bundle of the tree
+//                 before a change), in the same phases, alternating; the summary adds reg/baseline ratios
+//   --together    run the systems' loads of each phase at the same time (same noise for CPU per op;
+//                 their throughputs then share the servers' core: compare CPU per op, not ops/s)
+//   --baseline-flags="--flag ..."  node flags for the baseline cluster only (after the others): with
+//                 no --baseline, the same build under other runtime flags (A/B of a V8 setting)
 // Needs: etcd on PATH (apt-get install -y etcd-server), Node 20. Everything listens on 127.0.0.1;
 // only the processes this script started are signalled. Data under a fresh os.tmpdir() dir.
 import { execFileSync, spawn } from "node:child_process";
@@ -203,6 +210,7 @@ const { values: o } = parseArgs({
     "node-flags": { type: "string", default: "" }, "node-env": { type: "string", default: "" }, "no-launcher-flags": { type: "boolean", default: false }, "log-level": { type: "string", default: "warn" },
     "rss-only": { type: "boolean", default: false },
     "keep-dir": { type: "boolean", default: false }, heap: { type: "boolean", default: false }, "no-pin": { type: "boolean", default: false }, target: { type: "string", default: "all" },
+    main: { type: "string" }, baseline: { type: "string" }, together: { type: "boolean", default: false }, "baseline-flags": { type: "string", default: "" },
   },
 });
 const q = o.quick;
@@ -299,12 +307,12 @@ async function etcdCluster() {
 }
 
 // ---- our registry: node apps/registry/dist/main.js (or tsx on src), 3 nodes bootstrapped from --peers
-async function registryCluster({ name = "registry", nodeArgs = [], tag = "registry" } = {}) {
+async function registryCluster({ name = "registry", nodeArgs = [], tag = "registry", main = o.main } = {}) {
   const dir = join(base, tag);
   const ids = ["n1", "n2", "n3"];
   const ports = []; for (let i = 0; i < 3; i++) ports.push({ raft: await freePort(), http: await freePort() });
   const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i].raft}`).join(",");
-  const entry = o.registry === "tsx" ? ["--import", "tsx", "--conditions=@meshwork/source", "apps/registry/src/main.ts"] : ["apps/registry/dist/main.js"];
+  const entry = main !== undefined ? [main] : o.registry === "tsx" ? ["--import", "tsx", "--conditions=@meshwork/source", "apps/registry/src/main.ts"] : ["apps/registry/dist/main.js"];
   const tick = o["tick-ms"] ? ["--tick-ms", o["tick-ms"]] : [];
   // Every other --*-port flag the build has (--admin-port 8502, --dns-port 8600, --grpc-port ... as
   // other work adds them) gets a free port per node so 3 nodes fit on one host. Read from --help at
@@ -394,18 +402,28 @@ let systems = [];
 try {
   const want = (n) => !o.only || o.only === n;
   if (want("etcd")) { log("starting etcd (3 members)"); systems.push(await etcdCluster()); }
-  if (want("registry")) { log(`starting registry (3 nodes, ${o.registry})`); systems.push(await registryCluster(o.heap ? { nodeArgs: ["--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir=%DIR%"] } : {})); }
+  if (want("registry")) { log(`starting registry (3 nodes, ${o.main ?? o.registry})`); systems.push(await registryCluster(o.heap ? { nodeArgs: ["--heapsnapshot-signal=SIGUSR2", "--diagnostic-dir=%DIR%"] } : {})); }
+  // --baseline FILE: a second registry cluster from another build (e.g. an esbuild bundle of the
+  // tree before a change), measured in the same phases, alternating with the others (A/B).
+  // --baseline-flags "...": node flags added (after the others: the last of a flag wins) for the baseline only.
+  if (o.baseline !== undefined || o["baseline-flags"] !== "") {
+    log(`starting baseline registry (3 nodes, ${o.baseline ?? o.main ?? o.registry} ${o["baseline-flags"]})`);
+    systems.push(await registryCluster({ name: "baseline", tag: "baseline", main: o.baseline ?? o.main, nodeArgs: o["baseline-flags"].split(/\s+/).filter(Boolean) }));
+  }
   for (const s of systems) results.runs[s.name] = { "seq-put": [], put: [], get: [], failover: [], rss: null };
 
   for (let r = 0; r < cfg.runs; r++) {
     for (const phase of ["seq-put", "put", "get"]) {
       if (skip.has(phase === "seq-put" ? "seq" : phase)) continue;
-      for (const s of r % 2 ? [...systems].reverse() : systems) {
-        const job = phase === "seq-put" ? { mode: phase, n: cfg.seqN } : { mode: phase, clients: cfg.clients, duration: cfg.duration };
-        const res = await load(s, job);
+      const job = phase === "seq-put" ? { mode: phase, n: cfg.seqN } : { mode: phase, clients: cfg.clients, duration: cfg.duration };
+      const record = (s, res) => {
         results.runs[s.name][phase].push(res);
         log(`run ${r + 1} ${phase.padEnd(7)} ${s.name.padEnd(8)} ${res.ops_per_s} ops/s p50 ${res.p50_ms} p99 ${res.p99_ms} err ${res.errors} cpu ${JSON.stringify(res.cpu)} wal ${JSON.stringify(res.wal)}`);
-      }
+      };
+      // --together: every system's load at the same time (servers sharing the pinned core), so each
+      // system's CPU per operation is measured under the same noise; ops/s and latency are then shared.
+      if (o.together) (await Promise.all(systems.map((s) => load(s, job)))).forEach((res, i) => record(systems[i], res));
+      else for (const s of r % 2 ? [...systems].reverse() : systems) record(s, await load(s, job));
     }
   }
   if (!skip.has("rss")) {
@@ -419,7 +437,7 @@ try {
       let settled = null;
       if (cfg.rssSettle > 3) { await sleep((cfg.rssSettle - 3) * 1000); settled = s.pids().map(rssMb); }
       results.runs[s.name].rss = { keys: cfg.rssKeys, rss_mb_before: before, rss_mb: after, max_mb: Math.max(...after), ...(settled ? { settle_s: cfg.rssSettle, rss_mb_settled: settled, max_mb_settled: Math.max(...settled) } : {}), data_dir_mb: dirMb(s.dir), fill };
-      if (s.name === "registry") results.runs[s.name].rss.memory = await memoryOf(s);
+      if (s.name !== "etcd") results.runs[s.name].rss.memory = await memoryOf(s);
       if (o.heap && s.name === "registry") results.runs[s.name].heap = await heapOf(s);
       log(`rss ${s.name} ${cfg.rssKeys} keys: ${after.join(" / ")} MB (before ${before.join(" / ")}), fill ${fill.ops_per_s} ops/s, data ${results.runs[s.name].rss.data_dir_mb} MB${results.runs[s.name].rss.memory ? `; memory ${JSON.stringify(results.runs[s.name].rss.memory)}` : ""}`);
     }
@@ -557,7 +575,7 @@ function report(res) {
   const e = res.summary.etcd, g = res.summary.registry;
   const L = [];
   L.push(`# registry vs etcd (${res.started}${q ? ", QUICK" : ""})`, "");
-  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
+  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}${o.baseline !== undefined || o["baseline-flags"] !== "" ? `; baseline ${o.baseline ?? "same build"}${o["baseline-flags"] ? ` + ${o["baseline-flags"]}` : ""}` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
   L.push("CPU columns: `gen` = load generator cores; `srv ms/op` = CPU-ms of all 3 server processes per operation; `gen ms/op` = load generator CPU-ms per op; `other` = cores used by other tasks on the machine during the phase (noise).", "");
   const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : "–");
   const row = (label, name, x) => x ? `| ${label} | ${name} | ${x.ops_per_s} | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.client_cores} | ${x.srv ?? x.server_cpu_ms_per_op} | ${x.client_cpu_ms_per_op} | ${x.leader_max_cores} | ${x.other_cores} | ${x.fsyncs_per_s == null ? "–" : Math.round(x.fsyncs_per_s)} | ${x.entries_per_fsync ?? "–"} | ${x.fsync_ms ?? "–"} |` : `| ${label} | ${name} | – |`;
@@ -566,18 +584,21 @@ function report(res) {
   for (const [phase, label] of [["seq-put", "sequential put"], ["put", `put ×${cfg.clients}`], ["get", `linearizable get ×${cfg.clients}`]]) {
     if (e?.[phase]) L.push(row(label, "etcd", e[phase]));
     if (g?.[phase]) L.push(row(label, "registry", g[phase]));
+    const b = res.summary.baseline;
+    if (b?.[phase]) L.push(row(label, "baseline", b[phase]));
+    if (b?.[phase] && g?.[phase]) L.push(`| ${label} | **ratio reg/baseline** | ${ratio(g[phase].ops_per_s, b[phase].ops_per_s)} | ${ratio(g[phase].p50_ms, b[phase].p50_ms)} | ${ratio(g[phase].p99_ms, b[phase].p99_ms)} | | | ${ratio(g[phase].server_cpu_ms_per_op, b[phase].server_cpu_ms_per_op)} | | | | | | |`);
     if (e?.[phase] && g?.[phase]) L.push(`| ${label} | **ratio reg/etcd** | ${ratio(g[phase].ops_per_s, e[phase].ops_per_s)} | ${ratio(g[phase].p50_ms, e[phase].p50_ms)} | ${ratio(g[phase].p99_ms, e[phase].p99_ms)} | | ${ratio(g[phase].client_cores, e[phase].client_cores)} | ${ratio(g[phase].server_cpu_ms_per_op, e[phase].server_cpu_ms_per_op)} | ${ratio(g[phase].client_cpu_ms_per_op, e[phase].client_cpu_ms_per_op)} | | |`);
   }
   L.push("");
   if (e?.failover || g?.failover) {
     L.push("| failover (SIGKILL leader) | p50 ms | max ms | no recovery | trials | gen cores | other cores |", "|---|---|---|---|---|---|---|");
-    for (const [n, x] of [["etcd", e], ["registry", g]]) if (x?.failover) L.push(`| ${n} | ${x.failover.p50_ms} | ${x.failover.max_ms} | ${x.failover.failed} | ${x.failover.trials} | ${x.failover.client_cores} | ${x.failover.other_cores} |`);
+    for (const [n, x] of [["etcd", e], ["registry", g], ["baseline", res.summary.baseline]]) if (x?.failover) L.push(`| ${n} | ${x.failover.p50_ms} | ${x.failover.max_ms} | ${x.failover.failed} | ${x.failover.trials} | ${x.failover.client_cores} | ${x.failover.other_cores} |`);
     for (const n of ["etcd", "registry"]) if (res.runs[n]?.failover_restart_error) L.push("", `**${n}: ${res.runs[n].failover_restart_error}**`);
     L.push("");
   }
   if (e?.rss || g?.rss) {
     L.push("| RSS after load | keys | RSS MB per node | max MB | data dir MB (3 nodes) | fill ops/s | fill gen cores |", "|---|---|---|---|---|---|---|");
-    for (const [n, x] of [["etcd", e], ["registry", g]]) if (x?.rss) L.push(`| ${n} | ${x.rss.keys} | ${x.rss.rss_mb.join(" / ")}${x.rss.rss_mb_settled ? ` (after ${x.rss.settle_s} s idle: ${x.rss.rss_mb_settled.join(" / ")})` : ""} | ${x.rss.max_mb}${x.rss.max_mb_settled ? ` (${x.rss.max_mb_settled})` : ""} | ${x.rss.data_dir_mb} | ${x.rss.fill.ops_per_s} | ${x.rss.fill.cpu.client_cores} |`);
+    for (const [n, x] of [["etcd", e], ["registry", g], ["baseline", res.summary.baseline]]) if (x?.rss) L.push(`| ${n} | ${x.rss.keys} | ${x.rss.rss_mb.join(" / ")}${x.rss.rss_mb_settled ? ` (after ${x.rss.settle_s} s idle: ${x.rss.rss_mb_settled.join(" / ")})` : ""} | ${x.rss.max_mb}${x.rss.max_mb_settled ? ` (${x.rss.max_mb_settled})` : ""} | ${x.rss.data_dir_mb} | ${x.rss.fill.ops_per_s} | ${x.rss.fill.cpu.client_cores} |`);
     if (g?.rss && res.runs.registry.heap) {
       const h = res.runs.registry.heap;
       L.push("", `registry leader after the fill: ${h.proc}; V8 heap (self sizes) ${h.totalMb} MB:`, "", "| kind | count | MB |", "|---|---|---|");

@@ -55,6 +55,9 @@ export class Raft {
    * (to carry a new commit index or probe).
    */
   private readonly appendsDue = new Map<NodeId, boolean>();
+  /** flushAppends' followers and their allow-empty flags, reused from call to call. */
+  private readonly dueScratch: NodeId[] = [];
+  private readonly dueAllowEmpty: boolean[] = [];
   /**
    * A follower's transport reported its leader unreachable (the connection was refused or reset)
    * and nothing has been heard from the leader since: the leader's lease is treated as over here,
@@ -692,9 +695,19 @@ export class Raft {
       this.appendsDue.clear();
       return;
     }
-    const due = [...this.appendsDue].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // In id order (deterministic output); the keys go through one reused array, not an array of
+    // [id, flag] pairs per call (this runs at every Ready of a busy leader).
+    const due = this.dueScratch;
+    const allowEmptyOf = this.dueAllowEmpty;
+    due.length = 0;
+    allowEmptyOf.length = 0;
+    for (const to of this.appendsDue.keys()) due.push(to);
+    if (due.length > 1) due.sort(compareIds);
+    for (const to of due) allowEmptyOf.push(this.appendsDue.get(to) === true);
     this.appendsDue.clear();
-    for (const [to, allowEmpty] of due) {
+    for (let i = 0; i < due.length; i++) {
+      const to = due[i] as NodeId;
+      const allowEmpty = allowEmptyOf[i] === true;
       if (!this.tracker.progress.has(to)) continue;
       if (!this.maybeSendAppend(to, allowEmpty)) continue;
       while (this.maybeSendAppend(to, false)) {
@@ -1000,4 +1013,8 @@ export class Raft {
   private warn(line: string): void {
     this.config.logger?.warn?.(line);
   }
+}
+
+function compareIds(a: NodeId, b: NodeId): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -39,6 +39,8 @@ describe("RawNode", () => {
     const first = node.ready();
     expect(first.softState).toEqual({ lead: null, state: "candidate" });
     expect(first.hardState).toEqual({ term: 1, vote: "1", commit: 0 });
+    expect(node.term).toBe(1);
+    expect(node.term).toBe(node.status().term);
     expect(first.mustSync).toBe(true);
     persist(storage, first);
     node.advance(first);

@@ -4,7 +4,7 @@ import { encodeConfChange } from "./conf-change.ts";
 import type { ConfChange } from "./conf-change.ts";
 import { isEmptyHardState, isSameHardState } from "./entry.ts";
 import type { Entry, HardState, Snapshot } from "./entry.ts";
-import type { LogIndex, NodeId } from "./ids.ts";
+import type { LogIndex, NodeId, Term } from "./ids.ts";
 import type { Message } from "./message.ts";
 import { Raft } from "./raft.ts";
 import type { ProposeResult, ReadIndexResult, ReadState, TransferResult } from "./outcomes.ts";
@@ -79,6 +79,11 @@ export class RawNode {
 
   get id(): NodeId {
     return this.raft.id;
+  }
+
+  /** The current term: `status().term` without building the status (its progress and configuration copies). */
+  get term(): Term {
+    return this.raft.term;
   }
 
   /** Advances the node's logical clock by one tick (elections, heartbeats, CheckQuorum). */

@@ -27,4 +27,17 @@ describe("countWrites", () => {
     expect(counted.isLeader).toBe(false);
     expect(fake.calls).toBe(3);
   });
+
+  it("binds each method to the node once, not at every read", () => {
+    class Node {
+      readonly id = "n2";
+      whoAmI(): string {
+        return this.id;
+      }
+    }
+    const counted = countWrites(new Node() as unknown as RegistryServer, { observeWrite: () => undefined }) as unknown as Node;
+    const method = counted.whoAmI;
+    expect(method()).toBe("n2");
+    expect(counted.whoAmI).toBe(method);
+  });
 });

@@ -20,12 +20,19 @@ export function countWrites(server: RegistryServer, metrics: Pick<RegistryMetric
       throw error;
     }
   };
+  // Methods bound once each (a bind per property read was garbage on every request).
+  const bound = new Map<PropertyKey, { readonly method: unknown; readonly bound: unknown }>();
   return new Proxy(server, {
     get(target, property) {
       if (property === "write") return write;
       // Getters and methods run on the node itself (its fields stay its own).
       const value: unknown = Reflect.get(target, property, target);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      if (typeof value !== "function") return value;
+      const known = bound.get(property);
+      if (known !== undefined && known.method === value) return known.bound;
+      const method = (value as (...args: unknown[]) => unknown).bind(target);
+      bound.set(property, { method: value, bound: method });
+      return method;
     },
   });
 }

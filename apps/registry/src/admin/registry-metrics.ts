@@ -26,6 +26,8 @@ export type WriteVia = "local" | "forwarded";
 export type WriteOutcome = "ok" | "refused" | "error";
 
 const prefix = "meshwork_registry_";
+/** The methods the API latency histogram names; any other counts as "other". */
+const httpMethods: ReadonlySet<string> = new Set(["GET", "PUT", "POST", "DELETE", "HEAD"]);
 
 /** Seconds; fdatasync on a quiet SSD is ~0.1–2 ms, on a loaded or network disk up to seconds. */
 export const saveBucketsSeconds: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -144,7 +146,7 @@ export class RegistryMetrics {
 
   /** The HTTP API's `onRequest`. */
   observeHttp(request: { readonly method: string; readonly path: string; readonly query: URLSearchParams; readonly status: number; readonly durationMs: number }): void {
-    const method = ["GET", "PUT", "POST", "DELETE", "HEAD"].includes(request.method) ? request.method : "other";
+    const method = httpMethods.has(request.method) ? request.method : "other";
     this.httpDuration.observe(
       { family: endpointFamily(request.path), method, code: String(request.status), blocking: request.query.has("index") ? "true" : "false" },
       request.durationMs / 1000,

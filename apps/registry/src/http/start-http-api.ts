@@ -57,9 +57,73 @@ function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> 
       }
       chunks.push(chunk);
     });
-    request.once("end", () => resolve(Buffer.concat(chunks)));
+    // One chunk (a small body) is the body: no copy.
+    request.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     request.once("error", reject);
   });
+}
+
+/**
+ * A request target whose path the WHATWG URL parser would leave as it is: absolute, only
+ * characters it does not escape, no dot segments (also not as `%2e`). Those skip `new URL` (a
+ * parse per request); anything else goes through it, normalized as before.
+ */
+const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*(?:\?[\x21\x22\x24-\x7e]*)?$/;
+const DOT_SEGMENT = /\/(?:\.|%2e)/i;
+
+/**
+ * The path (percent-encoded, as the URL parser gives it) and the query of a request target. A path
+ * starting with `//` is a path (`new URL("//x", base)` would read `x` as a host, and throw on `//`);
+ * a target the URL parser refuses comes back as it is, with no query (the API answers 404).
+ */
+export function parseTarget(target: string): { readonly pathname: string; readonly query: URLSearchParams } {
+  const q = target.indexOf("?");
+  const pathname = q === -1 ? target : target.slice(0, q);
+  if (PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(pathname)) return { pathname, query: new URLSearchParams(q === -1 ? "" : target.slice(q)) };
+  try {
+    const url = target.startsWith("/") ? new URL(`http://registry${target}`) : new URL(target, "http://registry");
+    return { pathname: url.pathname, query: url.searchParams };
+  } catch {
+    return { pathname: target, query: new URLSearchParams() };
+  }
+}
+
+/**
+ * A request as the routes see it. Its abort signal is made only when a route asks for it
+ * (blocking queries): most requests never read it, and an AbortController plus a close listener
+ * per request is CPU and garbage on every put. Aborts when the client left before the answer was written.
+ */
+class NodeApiRequest implements ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly body: Uint8Array;
+  private readonly response: ServerResponse;
+  private abort: AbortController | undefined;
+
+  constructor(method: string, path: string, query: URLSearchParams, body: Uint8Array, response: ServerResponse) {
+    this.method = method;
+    this.path = path;
+    this.query = query;
+    this.body = body;
+    this.response = response;
+  }
+
+  get signal(): AbortSignal {
+    if (this.abort !== undefined) return this.abort.signal;
+    const controller = new AbortController();
+    this.abort = controller;
+    const response = this.response;
+    if (response.closed) {
+      if (!response.writableFinished) controller.abort();
+    } else {
+      // Only a request whose client left before the answer is aborted (a normal close needs no DOMException).
+      response.once("close", () => {
+        if (!response.writableFinished) controller.abort();
+      });
+    }
+    return controller.signal;
+  }
 }
 
 function send(response: ServerResponse, answer: ApiResponse): void {
@@ -90,32 +154,21 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
   checks.adopt(server.state);
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const httpServer = createServer((request, response) => {
-    const url = new URL(request.url ?? "/", "http://registry");
+    const { pathname, query } = parseTarget(request.url ?? "/");
     if (options.onRequest !== undefined) {
       const { onRequest } = options;
       const start = performance.now();
-      response.once("finish", () => onRequest({ method: request.method ?? "GET", path: url.pathname, query: url.searchParams, status: response.statusCode, durationMs: performance.now() - start }));
+      response.once("finish", () => onRequest({ method: request.method ?? "GET", path: pathname, query, status: response.statusCode, durationMs: performance.now() - start }));
     }
-    if (!url.pathname.startsWith("/v1/")) {
-      send(response, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: `Unknown endpoint ${url.pathname}: the API lives under /v1/` });
+    if (!pathname.startsWith("/v1/")) {
+      send(response, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: `Unknown endpoint ${pathname}: the API lives under /v1/` });
       return;
     }
-    const abort = new AbortController();
-    // Only a request whose client left before the answer is aborted (a normal close needs no DOMException).
-    response.once("close", () => {
-      if (!response.writableFinished) abort.abort();
-    });
     readBody(request, maxBodyBytes).then(
       async (body) => {
-        const apiRequest: ApiRequest = {
-          method: request.method ?? "GET",
-          path: url.pathname.slice("/v1/".length),
-          query: url.searchParams,
-          body,
-          signal: abort.signal,
-        };
+        const apiRequest = new NodeApiRequest(request.method ?? "GET", pathname.slice("/v1/".length), query, body, response);
         const answer = await handleConsulRequest(ctx, apiRequest);
-        send(response, url.searchParams.has("pretty") ? prettyPrinted(answer) : answer);
+        send(response, query.has("pretty") ? prettyPrinted(answer) : answer);
       },
       (error: unknown) => {
         const tooLarge = error instanceof BodyTooLargeError;

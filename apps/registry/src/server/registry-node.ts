@@ -7,7 +7,7 @@ import { createRawNode, decodeConfChange, nodeId } from "@meshwork/raft";
 import type { ConfChange, Entry, LogIndex, Message, NodeId, RawNode, Ready, ReadState, Snapshot, SoftState, Term } from "@meshwork/raft";
 import { NotLeaderError } from "../registry-contract.ts";
 import type { CommandResult, RaftMember, ReadConsistency, RegistryCommand, RegistryReads, RegistryServer, SessionInfo } from "../registry-contract.ts";
-import { decodeEntry, encodeEntry, parseCommand, restampEntry } from "../state/encode-command.ts";
+import { decodeEntry, encodeParsedEntry, parseCommand, restampEntry } from "../state/encode-command.ts";
 import { DurableStorage } from "../storage/durable-storage.ts";
 import type { SnapshotBuilder } from "../storage/durable-storage.ts";
 import type { WalFs } from "../storage/wal-fs.ts";
@@ -314,16 +314,17 @@ export class RegistryNode implements RegistryServer {
   }
 
   async write(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> {
-    // Validate here so a bad command fails on the node that received it (CommandDecodeError).
-    parseCommand(command);
+    // Validate here so a bad command fails on the node that received it (CommandDecodeError); once:
+    // what is proposed below is this checked copy.
+    const checked = parseCommand(command);
     const deadline = this.nowMs() + (this.options.leaderWaitMs ?? 5000);
     for (;;) {
       this.checkRunning();
       if (this.isLeader) {
-        const proposed = this.proposeLocal(command);
+        const proposed = this.proposeLocal(checked);
         if (proposed !== null) return proposed;
       } else if (this.leaderId !== null) {
-        const forwarded = this.proposeViaLeader(command);
+        const forwarded = this.proposeViaLeader(checked);
         if (forwarded !== null) {
           try {
             return await forwarded;
@@ -511,8 +512,8 @@ export class RegistryNode implements RegistryServer {
    */
   private proposeViaLeader(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> | null {
     const origin = `${this.contextPrefix}/w${++this.forwardSequence}`;
-    const term = this.raw.status().term;
-    const result = this.raw.propose(encodeEntry({ command, nowMs: this.nowMs(), origin }));
+    const term = this.raw.term;
+    const result = this.raw.propose(encodeParsedEntry({ command, nowMs: this.nowMs(), origin }));
     if (!result.ok || result.via !== "forwarded") return null;
     this.scheduleProcess();
     return new Promise((resolve, reject) => {
@@ -535,9 +536,9 @@ export class RegistryNode implements RegistryServer {
     }
   }
 
-  /** Proposes on this (leader) node; null when leadership was lost meanwhile (the caller retries). */
+  /** Proposes `command` (from parseCommand) on this (leader) node; null when leadership was lost meanwhile (the caller retries). */
   private proposeLocal(command: RegistryCommand): Promise<CommandResult & { readonly index: number }> | null {
-    const result = this.raw.propose(encodeEntry({ command, nowMs: this.nowMs() }));
+    const result = this.raw.propose(encodeParsedEntry({ command, nowMs: this.nowMs() }));
     if (!result.ok) {
       if (result.reason === "not-leader" || result.reason === "transfer-in-progress" || result.reason === "proposal-dropped") return null;
       return Promise.reject(new Error(`the leader refused the write (${result.reason})`));
@@ -1035,7 +1036,7 @@ export class RegistryNode implements RegistryServer {
   }
 
   private proposeMaintenance(command: RegistryCommand, key: string): void {
-    const proposed = this.proposeLocal(command);
+    const proposed = this.proposeLocal(parseCommand(command));
     if (proposed === null) {
       this.timers.retry(key);
       return;

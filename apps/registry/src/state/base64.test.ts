@@ -15,6 +15,14 @@ describe("base64", () => {
     );
   });
 
+  it("decodes values past the 64 KiB scratch buffer, and a short value after a long one, exactly", () => {
+    const long = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) & 255);
+    expect(base64ToLatin1(encodeBase64(long))).toBe(Buffer.from(long).toString("latin1"));
+    const mid = Uint8Array.from({ length: 60_000 }, (_, i) => (i * 13) & 255);
+    expect(base64ToLatin1(encodeBase64(mid))).toBe(Buffer.from(mid).toString("latin1"));
+    expect(base64ToLatin1(encodeBase64(Uint8Array.of(1, 2)))).toBe("\u0001\u0002");
+  });
+
   it("matches node:buffer on RFC 4648 vectors and random bytes", () => {
     for (const text of ["", "f", "fo", "foo", "foob", "fooba", "foobar"]) {
       expect(encodeBase64(new TextEncoder().encode(text))).toBe(Buffer.from(text).toString("base64"));

@@ -43,7 +43,10 @@ export function decodeBase64(text: string): Uint8Array {
  * (Latin-1): how the state keeps KV values, a quarter smaller than the base64 text.
  */
 export function base64ToLatin1(text: string): string {
-  const bytes = decodeValidated(text);
+  // Decoded into a reused scratch buffer (values up to its 64 KiB): a value is applied on every
+  // node, and a fresh Uint8Array of more than 64 bytes is a malloc'd backing store for the GC to track and free.
+  const bytes = (text.length / 4) * 3 <= scratch.length ? decodeValidated(text, scratch) : decodeValidated(text);
+  if (LATIN1 !== undefined) return LATIN1.decode(bytes);
   let out = "";
   // fromCharCode over slices: one call per byte would allocate a string per byte.
   for (let i = 0; i < bytes.length; i += 4096) out += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
@@ -57,9 +60,34 @@ export function latin1Bytes(text: string): Uint8Array {
   return out;
 }
 
-function decodeValidated(text: string): Uint8Array {
+const scratch = new Uint8Array(64 * 1024);
+
+/**
+ * A decoder that maps every byte to the char of the same code, when the runtime has one: Node's
+ * "latin1" TextDecoder does (one-byte strings, no garbage), although WHATWG's label means
+ * windows-1252 (0x80–0x9f differ) — so it is checked on all 256 bytes first, and otherwise
+ * `String.fromCharCode` does it (which copies the bytes into an argument list per call: ~2 KB of
+ * garbage per 256-byte value, on every node's apply of every write).
+ */
+const LATIN1: { decode(bytes: Uint8Array): string } | undefined = (() => {
+  try {
+    const decoder = new TextDecoder("latin1");
+    const all = new Uint8Array(256);
+    for (let i = 0; i < 256; i++) all[i] = i;
+    const text = decoder.decode(all);
+    if (text.length !== 256) return undefined;
+    for (let i = 0; i < 256; i++) if (text.charCodeAt(i) !== i) return undefined;
+    return decoder;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Decodes into `into` (at least (length / 4) * 3 bytes; returns the view of the decoded bytes) or a new array. */
+function decodeValidated(text: string, into?: Uint8Array): Uint8Array {
   const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - padding);
+  const length = (text.length / 4) * 3 - padding;
+  const out = into === undefined ? new Uint8Array(length) : into.subarray(0, length);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {
     const n =

@@ -28,9 +28,17 @@ const VERSION = 1;
 
 /** Validates `entry` and encodes it; throws `CommandDecodeError` naming the bad field. */
 export function encodeEntry(entry: RegistryEntry): Uint8Array {
-  const checked = parseEntry(entry);
+  return encodeParsedEntry(parseEntry(entry));
+}
+
+/**
+ * Encodes an entry whose command came from `parseCommand` (validated and copied already: a write
+ * is checked once, where it arrives, not again here); `nowMs` and `origin` are still checked.
+ */
+export function encodeParsedEntry(entry: RegistryEntry): Uint8Array {
+  const nowMs = checkedNowMs(entry.nowMs);
   // "nowMs" right after "v" (see restampEntry); "origin" last.
-  const json = checked.origin === undefined ? { v: VERSION, nowMs: checked.nowMs, command: checked.command } : { v: VERSION, nowMs: checked.nowMs, command: checked.command, origin: checked.origin };
+  const json = entry.origin === undefined ? { v: VERSION, nowMs, command: entry.command } : { v: VERSION, nowMs, command: entry.command, origin: checkedOrigin(entry.origin) };
   return encodeText(JSON.stringify(json));
 }
 
@@ -94,11 +102,14 @@ export function restampEntry(bytes: Uint8Array, nowMs: number): Uint8Array {
   return out;
 }
 
+/** One decoder for every entry (a TextDecoder per entry was CPU on every apply of every node). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Decodes and validates the bytes of a registry entry; throws `CommandDecodeError` for anything else. */
 export function decodeEntry(bytes: Uint8Array): RegistryEntry {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
     throw new CommandDecodeError(`registry entry of ${bytes.length} bytes is not UTF-8: it was not written by encodeEntry`);
   }
@@ -117,14 +128,22 @@ export function decodeEntry(bytes: Uint8Array): RegistryEntry {
 
 function parseEntry(value: unknown): RegistryEntry {
   if (!isRecord(value)) throw new CommandDecodeError("registry entry must be an object {nowMs, command}");
-  const nowMs = value["nowMs"];
+  const nowMs = checkedNowMs(value["nowMs"]);
+  const origin = value["origin"];
+  const command = parseCommand(value["command"], "command");
+  return origin === undefined ? { nowMs, command } : { nowMs, command, origin: checkedOrigin(origin) };
+}
+
+function checkedNowMs(nowMs: unknown): number {
   if (typeof nowMs !== "number" || !Number.isSafeInteger(nowMs) || nowMs < 0) {
     throw new CommandDecodeError(`entry.nowMs must be a non-negative integer (Unix ms), got ${JSON.stringify(nowMs)}`);
   }
-  const origin = value["origin"];
-  if (origin !== undefined && (typeof origin !== "string" || origin === "")) throw new CommandDecodeError(`entry.origin must be a non-empty string when present, got ${JSON.stringify(origin)}`);
-  const command = parseCommand(value["command"], "command");
-  return origin === undefined ? { nowMs, command } : { nowMs, command, origin };
+  return nowMs;
+}
+
+function checkedOrigin(origin: unknown): string {
+  if (typeof origin !== "string" || origin === "") throw new CommandDecodeError(`entry.origin must be a non-empty string when present, got ${JSON.stringify(origin)}`);
+  return origin;
 }
 
 /** Validates a command (as `decodeEntry` does) and returns a copy holding only the known fields. */
@@ -340,7 +359,13 @@ function preview(text: string): string {
 
 /** Drops undefined fields, so a decoded command equals one built without the optional fields. */
 function omitUndefined<T extends object>(value: T): T {
+  // for-in over a fresh literal (own, enumerable keys only): Object.entries made an array of
+  // pairs per command, on every node's apply of every write.
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  const source = value as Record<string, unknown>;
+  for (const k in source) {
+    const v = source[k];
+    if (v !== undefined) out[k] = v;
+  }
   return out as T;
 }
