@@ -8,7 +8,10 @@
 // after warm-up, so the difference is TLS record work plus Node's TLS stream. --floor adds, at the
 // same time, the same two hops done by the least Node can do (node-forwarder-pair.mjs: byte pipes,
 // plain and mutual TLS): what TLS costs in Node itself, beside what it costs the sidecars.
-//   node bench/proxy/mtls-ab.mjs [--rounds 5] [--seconds 10] [--rate 400] [--cert-dir DIR] [--floor]
+// --main BUNDLE runs the two sidecar pairs from a bundle's main.js (apps/sidecar/bundle-sidecar.mjs
+// --outdir DIR) instead of the sources; --base BUNDLE adds, in place of the floor's pairs (same
+// ports), the same two pairs run from another bundle (a change and its baseline at the same time).
+//   node bench/proxy/mtls-ab.mjs [--rounds 5] [--seconds 10] [--rate 400] [--cert-dir DIR] [--floor | --base BUNDLE] [--main BUNDLE]
 import { execFileSync, spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -19,7 +22,8 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const LAB = resolve(process.env.PROXY_LAB ?? join(ROOT, "../shared/peers/proxy-lab"));
 const LOAD_CPU = process.env.LOAD_CPU ?? "0";
 const SERVER_CPU = process.env.SERVER_CPU ?? "1";
-const { values: opts } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "10" }, rate: { type: "string", default: "400" }, "cert-dir": { type: "string" }, floor: { type: "boolean", default: false } } });
+const { values: opts } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "10" }, rate: { type: "string", default: "400" }, "cert-dir": { type: "string" }, floor: { type: "boolean", default: false }, main: { type: "string" }, base: { type: "string" } } });
+if (opts.floor && opts.base) throw new Error("--floor and --base use the same ports: give one of them");
 const certDir = opts["cert-dir"] ?? join(tmpdir(), `meshwork-mtls-ab-${process.pid}`);
 if (!opts["cert-dir"]) execFileSync(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(import.meta.dirname, "mtls-certs.ts"), certDir], { cwd: ROOT, stdio: "inherit" });
 execFileSync(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(ROOT, "apps/sidecar/src/main.ts"), "--help"], { cwd: ROOT, stdio: "ignore" });
@@ -37,7 +41,7 @@ const waitPort = async (port) => {
 };
 
 const procs = [];
-const start = (args, env) => {
+const start = (args, env = {}) => {
   const child = spawn("taskset", ["-c", SERVER_CPU, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
   procs.push(child);
   return child;
@@ -45,8 +49,14 @@ const start = (args, env) => {
 const sidecarPair = join(import.meta.dirname, "mtls-pair.mjs");
 const nodePair = join(import.meta.dirname, "node-forwarder-pair.mjs");
 const pairs = [
-  { name: "plain", mode: "plain", script: sidecarPair, port: 18100, server: 18101, upstream: 18102 },
-  { name: "mtls", mode: "mtls", script: sidecarPair, port: 18200, server: 18201, upstream: 18202 },
+  { name: "plain", mode: "plain", script: sidecarPair, port: 18100, server: 18101, upstream: 18102, main: opts.main },
+  { name: "mtls", mode: "mtls", script: sidecarPair, port: 18200, server: 18201, upstream: 18202, main: opts.main },
+  ...(opts.base
+    ? [
+        { name: "base-plain", mode: "plain", script: sidecarPair, port: 18300, server: 18301, upstream: 18302, main: opts.base },
+        { name: "base-mtls", mode: "mtls", script: sidecarPair, port: 18400, server: 18401, upstream: 18402, main: opts.base },
+      ]
+    : []),
   ...(opts.floor
     ? [
         { name: "node-plain", mode: "plain", script: nodePair, port: 18300, server: 18301, upstream: 18302 },
@@ -57,7 +67,7 @@ const pairs = [
 try {
   for (const p of pairs) {
     start([process.execPath, join(LAB, "upstream.js")], { PORT: String(p.upstream), MODE: "tuned" });
-    p.proc = start([process.execPath, p.script, String(p.port), p.mode, certDir], { MTLS_PAIR_SERVER_PORT: String(p.server), MTLS_PAIR_UPSTREAM_PORT: String(p.upstream) });
+    p.proc = start([process.execPath, p.script, String(p.port), p.mode, certDir], { MTLS_PAIR_SERVER_PORT: String(p.server), MTLS_PAIR_UPSTREAM_PORT: String(p.upstream), ...(p.main ? { MTLS_PAIR_MAIN: p.main } : {}) });
   }
   for (const p of pairs) await waitPort(p.port);
   // The launcher's children: its pids are in the tree once the sidecars run.
@@ -81,11 +91,14 @@ try {
     const after = pairs.map((p) => treeTicks(p.proc.pid));
     const row = pairs.map((p, i) => ({ mode: p.name, usPerReq: ((after[i] - before[i]) * 10_000) / results[i].requests, errors: results[i].err_status + results[i].err_connect + results[i].err_read + results[i].err_timeout, p50: results[i].lat_p50_us, p99: results[i].lat_p99_us, rps: results[i].rps }));
     rows.push(row);
-    console.log(`round ${round}: ${row.map((r) => `${r.mode} ${r.usPerReq.toFixed(1)} µs/req p50 ${(r.p50 / 1000).toFixed(2)} ms p99 ${(r.p99 / 1000).toFixed(2)} ms ${r.rps.toFixed(0)} rps errors ${r.errors}`).join(" | ")} | mTLS/plain ${(row[1].usPerReq / row[0].usPerReq).toFixed(3)}${opts.floor ? ` | node mTLS/plain ${(row[3].usPerReq / row[2].usPerReq).toFixed(3)}` : ""}`);
+    console.log(`round ${round}: ${row.map((r) => `${r.mode} ${r.usPerReq.toFixed(1)} µs/req p50 ${(r.p50 / 1000).toFixed(2)} ms p99 ${(r.p99 / 1000).toFixed(2)} ms ${r.rps.toFixed(0)} rps errors ${r.errors}`).join(" | ")} | mTLS/plain ${(row[1].usPerReq / row[0].usPerReq).toFixed(3)}${opts.floor ? ` | node mTLS/plain ${(row[3].usPerReq / row[2].usPerReq).toFixed(3)}` : ""}${opts.base ? ` | base mTLS/plain ${(row[3].usPerReq / row[2].usPerReq).toFixed(3)} | new/base plain ${(row[0].usPerReq / row[2].usPerReq).toFixed(3)} mTLS ${(row[1].usPerReq / row[3].usPerReq).toFixed(3)}` : ""}`);
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const ratio = median(rows.map((r) => r[1].usPerReq / r[0].usPerReq));
   console.log(`median over ${rows.length} rounds: plain ${median(rows.map((r) => r[0].usPerReq)).toFixed(1)} µs/req, mTLS ${median(rows.map((r) => r[1].usPerReq)).toFixed(1)} µs/req, per-round ratio mTLS/plain median ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %; goal ≤ +15 %); added p50 ${((median(rows.map((r) => r[1].p50)) - median(rows.map((r) => r[0].p50))) / 1000).toFixed(2)} ms, p99 ${((median(rows.map((r) => r[1].p99)) - median(rows.map((r) => r[0].p99))) / 1000).toFixed(2)} ms`);
+  if (opts.base) {
+    console.log(`base: plain ${median(rows.map((r) => r[2].usPerReq)).toFixed(1)} µs/req, mTLS ${median(rows.map((r) => r[3].usPerReq)).toFixed(1)} µs/req, mTLS/plain median ${median(rows.map((r) => r[3].usPerReq / r[2].usPerReq)).toFixed(3)}; new/base per round, median: plain ${median(rows.map((r) => r[0].usPerReq / r[2].usPerReq)).toFixed(3)}, mTLS ${median(rows.map((r) => r[1].usPerReq / r[3].usPerReq)).toFixed(3)}`);
+  }
   if (opts.floor) {
     const added = (i, j) => median(rows.map((r) => r[j].usPerReq - r[i].usPerReq));
     console.log(`TLS added per request (median over rounds): sidecars ${added(0, 1).toFixed(1)} µs, bare Node pipes ${added(2, 3).toFixed(1)} µs (node plain ${median(rows.map((r) => r[2].usPerReq)).toFixed(1)}, node mTLS ${median(rows.map((r) => r[3].usPerReq)).toFixed(1)} µs/req; ratio ${median(rows.map((r) => r[3].usPerReq / r[2].usPerReq)).toFixed(3)})`);

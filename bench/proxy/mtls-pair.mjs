@@ -61,7 +61,9 @@ spec:
 `;
 // MTLS_PAIR_NODE_FLAGS: extra node flags for both sidecars (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 const nodeFlags = (process.env.MTLS_PAIR_NODE_FLAGS ?? "").split(" ").filter(Boolean);
-const common = [...nodeFlags, "--max-semi-space-size=2", "--import", "tsx", "--conditions=@meshwork/source", MAIN, "--admin-port=-1", "--stats-port=-1", "--access-log", "off", "--trace-sampling", "1", "--drain-seconds", "0"];
+// MTLS_PAIR_MAIN: a bundle's main.js (apps/sidecar/bundle-sidecar.mjs --outdir DIR) instead of the sources through tsx.
+const entry = process.env.MTLS_PAIR_MAIN ? [resolve(process.env.MTLS_PAIR_MAIN)] : ["--import", "tsx", "--conditions=@meshwork/source", MAIN];
+const common = [...nodeFlags, "--max-semi-space-size=2", ...entry, "--admin-port=-1", "--stats-port=-1", "--access-log", "off", "--trace-sampling", "1", "--drain-seconds", "0"];
 const children = [];
 const start = (args) =>
   new Promise((resolvePromise, reject) => {

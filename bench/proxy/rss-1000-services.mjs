@@ -14,8 +14,11 @@
 // stats port, so the PassthroughCluster serves them), so that the request path is compiled by
 // TurboFan as in a sidecar that serves traffic: an idle sidecar that never served a request has
 // not touched the compiler's pages of the node binary unless loading its config made code hot.
+// --baseline FILE: also measure another build (e.g. a bundle of HEAD made before a change:
+// `node apps/sidecar/bundle-sidecar.mjs --outdir /tmp/before`) in the same sitting, its starts
+// alternating with the sidecar's, so that a change and its baseline share the machine's noise.
 // Usage: node bench/proxy/rss-1000-services.mjs [--services 1000] [--runs 3] [--settle 5] [--json] [--node-flags="…"]
-//        [--sidecar FILE] [--big-only] [--no-build] [--warm N]
+//        [--sidecar FILE] [--baseline FILE] [--big-only] [--no-build] [--warm N]
 //        (without --sidecar it first bundles the current sources: node apps/sidecar/bundle-sidecar.mjs, ~2 s;
 //        --no-build measures the bundle as it is)
 import { execFileSync, spawn } from "node:child_process";
@@ -44,6 +47,8 @@ const { values: opts } = parseArgs({
     "node-flags": { type: "string" },
     // Another build of the sidecar to measure (default the bundle, apps/sidecar/dist/bundle/main.js).
     sidecar: { type: "string" },
+    // Another build measured in the same sitting, alternating with the sidecar (A/B of a change).
+    baseline: { type: "string" },
     // Skip the bare-Node and 1-service series (quick A/B of the 1,000-service line).
     "big-only": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
@@ -62,6 +67,9 @@ for (const [flag, value, min] of [["--services", SERVICES, 1], ["--runs", RUNS, 
 if (opts.sidecar === undefined && !opts["no-build"]) {
   // The bundle is built from src/ in ~2 s: measure what the sources are now.
   execFileSync(process.execPath, [join(ROOT, "apps/sidecar/bundle-sidecar.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
+}
+if (opts.baseline !== undefined && !existsSync(opts.baseline)) {
+  throw new Error(`rss-1000-services: --baseline ${opts.baseline} is missing; make one with: node apps/sidecar/bundle-sidecar.mjs --outdir DIR (then --baseline DIR/main.js)`);
 }
 if (!existsSync(SIDECAR)) {
   throw new Error(`rss-1000-services: ${SIDECAR} is missing; build it first: node apps/sidecar/bundle-sidecar.mjs (the per-file build: NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false npx nx build sidecar)`);
@@ -265,10 +273,10 @@ function shebangNodeFlags(file) {
   return launcherNodeFlags(readFileSync(file, "utf8"));
 }
 
-function sidecarArgs(configDir) {
+function sidecarArgs(configDir, file = SIDECAR) {
   return [
-    ...(opts["node-flags"] !== undefined ? opts["node-flags"].split(/\s+/).filter(Boolean) : shebangNodeFlags(SIDECAR)),
-    SIDECAR,
+    ...(opts["node-flags"] !== undefined ? opts["node-flags"].split(/\s+/).filter(Boolean) : shebangNodeFlags(file)),
+    file,
     "--config", configDir,
     "--outbound-port", "0", "--inbound-port", "0", "--app-port", "18080",
     "--admin-port", "0", "--stats-port", "0",
@@ -286,14 +294,24 @@ const median = (xs) => {
   return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 };
 
-async function series(label, argv, onLine, check) {
-  const samples = [];
+/**
+ * Starts each of `variants` ({ label, argv }) RUNS times, one start of each in turn (A B A B …:
+ * a change and its baseline see the same moments of a noisy machine); one summary per variant.
+ */
+async function series(variants, onLine, check) {
+  const samples = variants.map(() => []);
   for (let r = 0; r < RUNS; r++) {
-    const s = await measureOnce(argv, onLine);
-    check?.(s);
-    samples.push(s);
-    if (!opts.json) process.stderr.write(`  ${label} run ${r + 1}: VmRSS ${(s.rssKb / 1024).toFixed(1)} MB, peak ${(s.hwmKb / 1024).toFixed(1)} MB, PSS ${(s.pssKb / 1024).toFixed(1)} MB, ready in ${s.readyMs.toFixed(0)} ms\n`);
+    for (const [i, { label, argv }] of variants.entries()) {
+      const s = await measureOnce(argv, onLine);
+      check?.(s);
+      samples[i].push(s);
+      if (!opts.json) process.stderr.write(`  ${label} run ${r + 1}: VmRSS ${(s.rssKb / 1024).toFixed(1)} MB, peak ${(s.hwmKb / 1024).toFixed(1)} MB, PSS ${(s.pssKb / 1024).toFixed(1)} MB, ready in ${s.readyMs.toFixed(0)} ms\n`);
+    }
   }
+  return variants.map(({ label }, i) => summarize(label, samples[i]));
+}
+
+function summarize(label, samples) {
   return {
     label,
     runs: RUNS,
@@ -311,24 +329,41 @@ try {
   if (!opts.json) {
     process.stderr.write(`rss: ${mesh.serviceEntries} ServiceEntries, ${mesh.virtualServices} VirtualServices, ${mesh.destinationRules} DestinationRules in ${mesh.dir}; ${RUNS} starts each, settle ${SETTLE_MS / 1000} s\n`);
   }
-  const floor = opts["big-only"] ? undefined : await series("bare node:http server", ["-e", FLOOR_SERVER], (line) => line === "listening");
-  const small = opts["big-only"] ? undefined : await series("sidecar, 1 service (bench config)", sidecarArgs(BENCH_CONFIG), sidecarReadiness);
-  const big = await series(`sidecar, ${SERVICES} services`, sidecarArgs(mesh.dir), sidecarReadiness, (s) => {
+  const baseline = opts.baseline;
+  /** The sidecar (and the baseline, when given) on `configDir`. */
+  const builds = (label, configDir) => [
+    { label, argv: sidecarArgs(configDir) },
+    ...(baseline !== undefined ? [{ label: `${label}, baseline`, argv: sidecarArgs(configDir, baseline) }] : []),
+  ];
+  const [floor] = opts["big-only"] ? [] : await series([{ label: "bare node:http server", argv: ["-e", FLOOR_SERVER] }], (line) => line === "listening");
+  const [small, baselineSmall] = opts["big-only"] ? [] : await series(builds("sidecar, 1 service (bench config)", BENCH_CONFIG), sidecarReadiness);
+  const [big, baselineBig] = await series(builds(`sidecar, ${SERVICES} services`, mesh.dir), sidecarReadiness, (s) => {
     const services = s.state.applied?.services;
     if (services !== undefined && services < SERVICES) {
       throw new Error(`rss-1000-services: the sidecar applied only ${services} of ${SERVICES} services; see its log:\n${s.state.lines.slice(-20).join("\n")}`);
     }
   });
-  const result = { date: new Date().toISOString(), services: SERVICES, settle_s: SETTLE_MS / 1000, warm_requests: WARM, goal_mb: 60, floor, small, big };
+  const result = {
+    date: new Date().toISOString(),
+    services: SERVICES,
+    settle_s: SETTLE_MS / 1000,
+    warm_requests: WARM,
+    goal_mb: 60,
+    floor,
+    small,
+    big,
+    ...(baseline !== undefined ? { baseline: { file: baseline, small: baselineSmall, big: baselineBig } } : {}),
+  };
   if (opts.json) {
     console.log(JSON.stringify(result));
   } else {
     console.log(`\nIdle memory (median of ${RUNS} starts, after ready${WARM > 0 ? ` + ${WARM} requests through each sidecar` : ""} + ${SETTLE_MS / 1000} s settle)\n`);
     console.log("| process | VmRSS MB | PSS MB | peak (VmHWM) MB | ready after ms | samples (RSS MB) |");
     console.log("|---|---|---|---|---|---|");
-    for (const s of [floor, small, big].filter((x) => x !== undefined)) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.rss_peak_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);
+    for (const s of [floor, small, baselineSmall, big, baselineBig].filter((x) => x !== undefined)) console.log(`| ${s.label} | ${s.rss_idle_mb} | ${s.pss_idle_mb} | ${s.rss_peak_mb} | ${s.ready_ms} | ${s.rss_samples_mb.join(", ")} |`);
     console.log(`\nGoal: RSS ≤ 60 MB idle with ${SERVICES} services: ${big.rss_idle_mb <= 60 ? "PASS" : "MISS"} (${big.rss_idle_mb} MB; ` +
       (small && floor ? `${(big.rss_idle_mb - small.rss_idle_mb).toFixed(1)} MB for the services, ${(small.rss_idle_mb - floor.rss_idle_mb).toFixed(1)} MB sidecar code over a bare Node server, ${floor.rss_idle_mb} MB Node itself)` : "the 1,000-service line only)"));
+    if (baselineBig) console.log(`Against the baseline (${baseline}): ${(big.rss_idle_mb - baselineBig.rss_idle_mb).toFixed(1)} MB with ${SERVICES} services` + (small && baselineSmall ? `, ${(small.rss_idle_mb - baselineSmall.rss_idle_mb).toFixed(1)} MB with 1` : ""));
   }
 } finally {
   if (opts["keep-config"]) process.stderr.write(`config kept in ${mesh.dir}\n`);

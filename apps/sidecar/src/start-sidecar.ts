@@ -44,7 +44,7 @@ import { MeshTls } from "./tls/mesh-tls.ts";
 import { loadPkiChecks } from "./tls/pki-checks.ts";
 import type { IdentitySource } from "./tls/tls-identity.ts";
 import { UpstreamTls, upstreamTlsFor, upstreamTlsKey } from "./tls/upstream-tls.ts";
-import { Counter, Registry } from "prom-client";
+import { Counter, Registry } from "./telemetry/prom-client-core.ts";
 import { readFile } from "node:fs/promises";
 
 /** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */

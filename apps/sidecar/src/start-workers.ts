@@ -4,7 +4,9 @@
 // plus /healthz/ready. SIGTERM reaches every worker, which drains on its own.
 import cluster from "node:cluster";
 import { createServer } from "node:http";
-import { AggregatorRegistry, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+// Its own module, not prom-client's index (see telemetry/prom-client-core.ts).
+import AggregatorRegistry from "prom-client/lib/cluster.js";
 import type { Logger } from "@meshwork/telemetry";
 import type { SidecarSettings } from "./sidecar-settings.ts";
 

@@ -8,8 +8,8 @@
 export interface LoadMeasurements {
   /**
    * Event-loop delay, ms: how late timers and I/O callbacks run — in Node the direct measure of
-   * the latency the proxy adds under CPU saturation (e.g. p99 of `monitorEventLoopDelay()` over
-   * the last sample window).
+   * the latency the proxy adds under CPU saturation (e.g. the worst lateness of a periodic timer
+   * over the last sample window, as the sidecar's EventLoopLag measures it).
    */
   readonly eventLoopDelayMs: number;
   /** Requests accepted and not yet finished. */

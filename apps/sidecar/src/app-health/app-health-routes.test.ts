@@ -1,9 +1,11 @@
 // The status port with the application's rewritten probes: a real stats server (createStatsServer)
 // on port 0 in front of a real application on port 0, as the kubelet would call it.
 import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { testCertificatePem, testPrivateKeyPem } from "../../tests/support/h2-test-certificate.ts";
 import { createStatsServer, type SidecarState } from "../admin-server.ts";
 import { appHealthRoutes } from "./app-health-routes.ts";
 import { parseAppProbers } from "./parse-app-probers.ts";
@@ -50,6 +52,18 @@ describe("/app-health/<container>/<probe> on the status port", () => {
     // Paths without a prober stay unknown; the sidecar's own pages are still there.
     expect(await probe("/app-health/other/livez")).toBe(404);
     expect(await probe("/healthz/ready")).toBe(200);
+  });
+
+  it("probes an HTTPS application over TLS without verifying its certificate, as the kubelet does", async () => {
+    // node:https is loaded by the first HTTPS probe (not at start): this is that first probe.
+    const app = createHttpsServer({ key: testPrivateKeyPem, cert: testCertificatePem }, (req, res) => res.writeHead(req.url === "/healthz" ? 204 : 503).end());
+    const appPort = await listen(app);
+    const stats = await statsServerFor({
+      "/app-health/web/livez": { httpGet: { path: "/healthz", port: appPort, scheme: "HTTPS" } },
+      "/app-health/web/readyz": { httpGet: { path: "/not-here", port: appPort, scheme: "HTTPS" } },
+    });
+    expect((await fetch(`http://127.0.0.1:${stats}/app-health/web/livez`)).status).toBe(204);
+    expect((await fetch(`http://127.0.0.1:${stats}/app-health/web/readyz`)).status).toBe(503);
   });
 
   it("fails an HTTP probe with 500 when the application is down or does not answer in time", async () => {

@@ -2,7 +2,7 @@
 // an HTTP(S) GET whose status the kubelet then judges (200-399 healthy), or a TCP connect. The
 // sidecar's uid is exempt from outbound capture, so these reach the application directly.
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { request as HttpsRequest } from "node:https";
 import { connect } from "node:net";
 import type { AppProber } from "./parse-app-probers.ts";
 
@@ -40,15 +40,29 @@ function probeTcp(host: string, port: number, timeoutMs: number): Promise<ProbeR
 }
 
 function probeHttp(prober: Extract<AppProber, { type: "httpGet" }>, host: string, forwarded: IncomingHttpHeaders): Promise<ProbeResult> {
-  const timeoutMs = prober.timeoutSeconds * 1000;
   const headers: Record<string, string> = {};
   for (const name of ["user-agent", "accept"]) {
     const value = forwarded[name];
     if (typeof value === "string") headers[name] = value;
   }
   for (const [name, value] of prober.headers) headers[name.toLowerCase()] = value;
-  const request = prober.scheme === "HTTPS" ? httpsRequest : httpRequest;
   const target = `${prober.scheme.toLowerCase()}://${host.includes(":") ? `[${host}]` : host}:${prober.port}${prober.path}`;
+  if (prober.scheme !== "HTTPS") return sendProbe(httpRequest, prober, host, headers, target);
+  // node:https only for an HTTPS prober (loaded by its first probe).
+  return import("node:https").then(
+    ({ request }) => sendProbe(request, prober, host, headers, target),
+    (error: Error) => ({ status: 500, detail: `${target}: ${error.message}` }),
+  );
+}
+
+function sendProbe(
+  request: typeof httpRequest | typeof HttpsRequest,
+  prober: Extract<AppProber, { type: "httpGet" }>,
+  host: string,
+  headers: Record<string, string>,
+  target: string,
+): Promise<ProbeResult> {
+  const timeoutMs = prober.timeoutSeconds * 1000;
   return new Promise((resolve) => {
     let settled = false;
     const done = (result: ProbeResult): void => {

@@ -2,10 +2,12 @@
 // adapter. Key rotation without a failed request, the issuer going down (last good keys keep
 // verifying) and a fetch that times out. Waits are on fetch events, never on sleeps.
 import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { loadResources, type MeshResource } from "@meshwork/config";
 import { compileRequestAuthentication } from "@meshwork/proxy-core";
 import { afterEach, describe, expect, it } from "vitest";
+import { testCertificatePem, testPrivateKeyPem } from "../../tests/support/h2-test-certificate.ts";
 import { createJwksFetcher } from "./fetch-jwks.ts";
 import { maxJwksBytes } from "./parse-jwks.ts";
 import { createRequestAuthenticator, type RequestAuthenticator, type RequestAuthenticatorDeps } from "./request-authenticator.ts";
@@ -157,5 +159,16 @@ describe("createJwksFetcher", () => {
     issuer.setHandler(serve(" ".repeat(maxJwksBytes + 10)));
     await expect(fetchJwks(issuer.url, 1000)).rejects.toThrow("larger than");
     await expect(fetchJwks("ftp://x/jwks", 1000)).rejects.toThrow("only http and https");
+    await expect(fetchJwks("not a url", 1000)).rejects.toThrow("is not a URL");
+  });
+
+  it("fetches over https with the given CA, and refuses an issuer whose certificate it cannot verify", async () => {
+    // node:https is loaded by the first https fetch (not at start): this is that first fetch.
+    const server = createHttpsServer({ key: testPrivateKeyPem, cert: testCertificatePem }, (_req, res) => serve('{"keys":[]}')(res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    expect(await createJwksFetcher({ ca: testCertificatePem })(url, 2000)).toBe('{"keys":[]}');
+    await expect(createJwksFetcher()(url, 2000)).rejects.toThrow(/self[- ]signed/);
   });
 });

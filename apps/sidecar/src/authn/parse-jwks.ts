@@ -1,7 +1,8 @@
 // Reads a JSON Web Key Set (RFC 7517 §5) into verification keys, accepting and skipping keys the
 // way Envoy's jwt_verify_lib does (Jwks::createFromJwksCore): a key with a bad or unsupported
 // field is left out, and a set left without keys is an error. A PEM public key is accepted too.
-import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { nodeCrypto } from "../lazy-builtins.ts";
 import type { JwtStatus } from "./jwt-status.ts";
 
 /** One usable key. */
@@ -62,7 +63,7 @@ function readJwk(entry: Record<string, unknown>): Jwk | undefined {
         const n = str(entry, "n");
         const e = str(entry, "e");
         if (typeof n !== "string" || typeof e !== "string" || !isStandardExponent(e)) return undefined;
-        const key = createPublicKey({ key: { kty: "RSA", n, e }, format: "jwk" });
+        const key = nodeCrypto().createPublicKey({ key: { kty: "RSA", n, e }, format: "jwk" });
         return { kid: kidText, alg: algText, kty, crv: "", key };
       }
       case "EC": {
@@ -74,14 +75,14 @@ function readJwk(entry: Record<string, unknown>): Jwk | undefined {
         const x = str(entry, "x");
         const y = str(entry, "y");
         if (typeof x !== "string" || typeof y !== "string") return undefined;
-        const key = createPublicKey({ key: { kty: "EC", crv, x, y }, format: "jwk" });
+        const key = nodeCrypto().createPublicKey({ key: { kty: "EC", crv, x, y }, format: "jwk" });
         return { kid: kidText, alg: algText, kty, crv, key };
       }
       case "OKP": {
         if (algText !== "" && algText !== "EdDSA") return undefined;
         const x = str(entry, "x");
         if (str(entry, "crv") !== "Ed25519" || typeof x !== "string" || Buffer.from(x, "base64url").length !== 32) return undefined;
-        const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+        const key = nodeCrypto().createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
         return { kid: kidText, alg: algText, kty, crv: "Ed25519", key };
       }
       case "oct": {
@@ -90,7 +91,7 @@ function readJwk(entry: Record<string, unknown>): Jwk | undefined {
         if (typeof k !== "string") return undefined;
         const secret = Buffer.from(k, "base64url");
         if (secret.length === 0) return undefined;
-        return { kid: kidText, alg: algText, kty, crv: "", key: createSecretKey(secret) };
+        return { kid: kidText, alg: algText, kty, crv: "", key: nodeCrypto().createSecretKey(secret) };
       }
       default:
         return undefined;
@@ -121,7 +122,7 @@ function ecCurve(alg: string, crv: string): string | undefined {
 
 function parsePem(text: string): readonly Jwk[] | JwtStatus {
   try {
-    const key = createPublicKey(text);
+    const key = nodeCrypto().createPublicKey(text);
     switch (key.asymmetricKeyType) {
       case "rsa":
         return [{ kid: "", alg: "", kty: "RSA", crv: "", key }];

@@ -2,7 +2,8 @@
 // does (verifyJwtWithoutTimeChecking): keys whose kid or alg differ from the token's are skipped,
 // the others are tried in order. A key is only ever used with the algorithm family of its type,
 // so an RSA public key cannot be passed off as an HMAC secret (RFC 8725 §2.1).
-import { constants, createHmac, timingSafeEqual, verify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { nodeCrypto } from "../lazy-builtins.ts";
 import type { JwtStatus } from "./jwt-status.ts";
 import type { Jwk } from "./parse-jwks.ts";
 import type { JwtAlgorithm, ParsedJwt } from "./parse-jwt.ts";
@@ -51,6 +52,7 @@ const digests: Record<JwtAlgorithm, string | null> = {
 };
 
 function checkSignature(alg: JwtAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+  const { constants, createHmac, timingSafeEqual, verify } = nodeCrypto();
   try {
     const digest = digests[alg];
     if (alg.startsWith("HS")) {

@@ -16,6 +16,7 @@ import { grpcToHttpStatus, isGrpcContentType, isRetriableGrpcStatus, parseGrpcSt
 import { sendHttp2Mirror } from "./send-http2-mirror.ts";
 import { sendLocalReply } from "./send-local-reply.ts";
 import { openHttp1Attempt, openHttp2Attempt, type AttemptHandler, type UpstreamAttempt, type UpstreamFailure } from "./upstream-attempt.ts";
+import { openHttp2SessionPool } from "./http2-session-pool.ts";
 import type { UpstreamSessions } from "./upstream-sessions.ts";
 
 /** ExchangeRecord plus what an HTTP/2 stream adds; passed to ExchangeEnvironment.finished. */
@@ -210,7 +211,7 @@ export class Http2Exchange implements AttemptHandler {
     const http2 = cluster.spec.upstreamHttp2 || cluster.spec.useClientProtocol;
     const headers = { ...(this.upstreamHeaders ??= this.buildUpstreamHeaders(http2)) };
     if (http2) {
-      const pool = this.upstreams.http2Pool(runtime.pool);
+      const pool = this.upstreams.http2Pool(runtime.pool, openHttp2SessionPool);
       const entry = pool.acquire(cluster.breaker);
       if (!entry) {
         cluster.stats.overflows += 1;

@@ -113,6 +113,11 @@ export class Http2SessionPool {
   }
 }
 
+/** A new pool for UpstreamSessions.http2Pool (which does not import this module: node:http2 loads with the HTTP/2 path). */
+export function openHttp2SessionPool(options: EndpointPoolOptions): Http2SessionPool {
+  return new Http2SessionPool(options);
+}
+
 function maxStreams(entry: PooledSession): number {
   if (!entry.connected) return assumedMaxStreams;
   return entry.session.remoteSettings.maxConcurrentStreams ?? assumedMaxStreams;

@@ -11,6 +11,7 @@ import type { HeaderOps } from "@meshwork/proxy-core";
 import type { ClusterRuntime } from "../proxy/cluster-runtime.ts";
 import { mirrorStats, shadowAuthority } from "../proxy/send-mirror.ts";
 import { upstreamRequestHeaders } from "./convert-headers.ts";
+import { openHttp2SessionPool } from "./http2-session-pool.ts";
 import type { UpstreamSessions } from "./upstream-sessions.ts";
 
 /** The request to copy: the received header block, what the route decided, and the complete body. */
@@ -48,7 +49,7 @@ export function sendHttp2Mirror(cluster: ClusterRuntime, req: Http2MirrorRequest
     mirrorStats.failed += 1;
   };
   if (http2) {
-    const pool = upstreams.http2Pool(endpoint.pool);
+    const pool = upstreams.http2Pool(endpoint.pool, openHttp2SessionPool);
     const entry = pool.acquire(cluster.breaker);
     if (!entry) {
       fail();

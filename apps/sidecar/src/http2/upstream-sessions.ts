@@ -1,19 +1,21 @@
 // The upstream side of the HTTP/2 listener path for every endpoint: an Http2SessionPool when the
 // cluster speaks HTTP/2 upstream, a keep-alive node:http Agent otherwise. Keyed by the endpoint's
-// HTTP/1.1 EndpointPool, which PoolRegistry already shares across config snapshots.
+// HTTP/1.1 EndpointPool, which PoolRegistry already shares across config snapshots. The sidecar
+// creates it at start; node:http2 (in http2-session-pool.ts) is loaded only with the HTTP/2 path
+// (load-http2-handler.ts), which hands in the pool's constructor.
 import { Agent } from "node:http";
-import type { EndpointPool } from "../upstream/endpoint-pool.ts";
-import { Http2SessionPool } from "./http2-session-pool.ts";
+import type { EndpointPool, EndpointPoolOptions } from "../upstream/endpoint-pool.ts";
+import type { Http2SessionPool } from "./http2-session-pool.ts";
 
 export class UpstreamSessions {
   private readonly http2 = new Map<EndpointPool, Http2SessionPool>();
   private readonly http1 = new Map<EndpointPool, Agent>();
 
-  /** The HTTP/2 sessions to the endpoint of `endpoint`. */
-  http2Pool(endpoint: EndpointPool): Http2SessionPool {
+  /** The HTTP/2 sessions to the endpoint of `endpoint`; `open` makes them the first time (openHttp2SessionPool). */
+  http2Pool(endpoint: EndpointPool, open: (options: EndpointPoolOptions) => Http2SessionPool): Http2SessionPool {
     let pool = this.http2.get(endpoint);
     if (!pool) {
-      pool = new Http2SessionPool(endpoint.options);
+      pool = open(endpoint.options);
       this.http2.set(endpoint, pool);
     }
     return pool;

@@ -1,9 +1,9 @@
 // What a listener refuses before routing: load shedding when the proxy itself is overloaded
 // (503, flag OM, like Envoy's overload manager) and local rate limiting by
 // HTTPLocalRateLimitPolicy (429, flag RL, `x-envoy-ratelimited: true`). Both are counted.
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
 import { LoadShedder, overloadedReply, rateLimitedReply, type RateLimitTable } from "@meshwork/proxy-core";
+import { EventLoopLag } from "./event-loop-lag.ts";
 import type { ReplyDecision } from "./route-request.ts";
 
 export interface AdmissionCounters {
@@ -31,30 +31,29 @@ const rateLimitedDecision: ReplyDecision = {
   details: "local_rate_limited",
 };
 
-/** Samples event-loop delay and heap once a second and keeps the shedding decision current. */
+/** Reads event-loop lag (the worst of the last second) and heap once a second and keeps the shedding decision current. */
 export class OverloadMonitor {
   readonly shedder = new LoadShedder();
-  private readonly histogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly lag = new EventLoopLag();
   private readonly timer: NodeJS.Timeout;
 
   constructor(inFlight: () => number) {
-    this.histogram.enable();
+    this.lag.start();
     const heapLimit = getHeapStatistics().heap_size_limit;
     this.timer = setInterval(() => {
       this.shedder.shouldShed({
-        eventLoopDelayMs: this.histogram.percentile(99) / 1e6,
+        eventLoopDelayMs: this.lag.takeWorstMs(),
         inFlightRequests: inFlight(),
         heapUsedBytes: process.memoryUsage().heapUsed,
         heapLimitBytes: heapLimit,
       });
-      this.histogram.reset();
     }, 1000);
     this.timer.unref();
   }
 
   close(): void {
     clearInterval(this.timer);
-    this.histogram.disable();
+    this.lag.stop();
   }
 }
 

@@ -6,6 +6,7 @@
 import type { Socket } from "node:net";
 import { ChunkedScanner } from "../http1/chunked-scanner.ts";
 import { isHeadError, parseRequestHead, type HeadLimits, type RequestHead } from "../http1/parse-request-head.ts";
+import { ReadBuffer, readAcceptedInto, smallReadBufferSize } from "../upstream/read-buffer.ts";
 import type { UpstreamConnection } from "../upstream/upstream-connection.ts";
 import { Exchange, type Downstream, type ExchangeEnvironment, type ExchangeRecord } from "./exchange.ts";
 import { formatLocalReply } from "./local-reply.ts";
@@ -68,6 +69,14 @@ export class DownstreamConnection implements Downstream {
   readonly peerSpiffeId: string | undefined;
   /** `TLSv1.3` / `TLSv1.2`; undefined for plain text. */
   readonly tlsVersion: string | undefined;
+  /** The socket's own read buffer, reused from read to read; undefined where the runtime lacks what that needs (`readAcceptedInto`): `data` events. */
+  private readonly reads: ReadBuffer | undefined;
+  /**
+   * True while a read of `reads` is handled: its bytes are valid only until then, so whatever keeps
+   * them (an incomplete head, a pipelined request, body bytes for a retry or behind a queued
+   * upstream write, an exchange's head before it is sent) copies them first.
+   */
+  private volatile = false;
 
   constructor(socket: Socket, hooks: ListenerHooks, security?: DownstreamSecurity) {
     this.socket = socket;
@@ -79,16 +88,39 @@ export class DownstreamConnection implements Downstream {
     this.tlsVersion = security?.tlsVersion;
     this.quietSinceMs = hooks.env.now();
     socket.setNoDelay(true);
+    const reads = new ReadBuffer(smallReadBufferSize);
+    this.reads = readAcceptedInto(socket, reads) ? reads : undefined;
+    // Bytes the socket's stream already holds (PERMISSIVE's first bytes, what a TLS socket decrypted
+    // before it was handed over) come before any read into the buffer: taken out now (before the
+    // `data` listener, or `read` would emit them to it too) and handled below.
+    let held: Buffer[] | undefined;
+    if (this.reads) {
+      reads.sink = (data) => this.onRead(data);
+      for (let chunk = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null; chunk !== null; chunk = socket.read() as Buffer | null) (held ??= []).push(chunk);
+    }
     socket.on("data", (data: Buffer) => this.onData(data));
     socket.on("drain", () => this.exchange?.onDownstreamDrain());
     socket.on("error", () => undefined);
     socket.on("end", () => this.onEnd());
     socket.on("close", () => this.onClose());
+    if (held !== undefined) for (const chunk of held) this.onData(chunk);
   }
 
   /** Whether no request is in progress (drain closes such connections at once). */
   get idle(): boolean {
     return this.state === "head" && this.buffer === undefined;
+  }
+
+  /** A read into the connection's buffer: what stays referred to after it is copied. */
+  private onRead(data: Buffer): void {
+    this.volatile = true;
+    try {
+      this.onData(data);
+    } finally {
+      this.volatile = false;
+    }
+    const buffer = this.buffer;
+    if (buffer !== undefined && buffer.buffer === data.buffer) this.buffer = Buffer.from(buffer);
   }
 
   private onData(data: Buffer): void {
@@ -158,9 +190,10 @@ export class DownstreamConnection implements Downstream {
   /** The connection is a TCP tunnel from here on (CONNECT): the TCP proxy takes the socket and any bytes after the head. */
   private handOverToTunnel(authority: string): void {
     this.state = "tunnel";
-    const leftover = this.buffer;
+    const leftover = this.buffer !== undefined ? this.stable(this.buffer) : undefined;
     this.buffer = undefined;
     const socket = this.socket;
+    this.reads?.pushTo(socket);
     socket.removeAllListeners("data");
     socket.removeAllListeners("drain");
     socket.removeAllListeners("end");
@@ -174,6 +207,9 @@ export class DownstreamConnection implements Downstream {
     this.state = "tunnel";
     this.buffer = undefined;
     const socket = this.socket;
+    // node:http2 reads the socket's handle itself (or its `data` when it cannot).
+    this.reads?.pushTo(socket);
+    buffer = this.stable(buffer);
     socket.removeAllListeners("data");
     socket.removeAllListeners("drain");
     // Paused, or bytes arriving before node:http2 takes the socket (and the preface put back) are lost.
@@ -191,6 +227,7 @@ export class DownstreamConnection implements Downstream {
     const decision = head.minorVersion === 0 ? http10Refused : this.hooks.decide(head, this.sourceIp);
     if (decision instanceof Promise) {
       // Bytes that arrive meanwhile (the body, pipelined requests) wait in the buffer.
+      if (this.volatile) headBuffer = Buffer.from(headBuffer.subarray(0, head.headBytes));
       this.state = "deciding";
       this.pauseReading();
       decision.then(
@@ -231,6 +268,12 @@ export class DownstreamConnection implements Downstream {
       const used = this.feedBody(pending, 0);
       if (used < pending.length) this.append(pending.subarray(used));
     }
+    if (this.volatile) exchange.keepHead();
+  }
+
+  /** `data` itself, or a copy when it is a view of the read being handled. */
+  private stable(data: Buffer): Buffer {
+    return this.volatile ? Buffer.from(data) : data;
   }
 
   /** Passes request-body bytes to the exchange; returns how many belonged to the body. */
@@ -250,7 +293,7 @@ export class DownstreamConnection implements Downstream {
       this.bodyRemaining -= take;
       done = this.bodyRemaining === 0;
     }
-    if (take > 0 && exchange) exchange.onRequestBody(start === 0 && take === data.length ? data : data.subarray(start, start + take));
+    if (take > 0 && exchange) exchange.onRequestBody(start === 0 && take === data.length ? data : data.subarray(start, start + take), this.volatile ? this.reads : undefined);
     if (done) {
       this.bodyScanner = undefined;
       if (this.state === "body") this.state = this.exchange ? "wait" : "head";
@@ -345,6 +388,7 @@ export class DownstreamConnection implements Downstream {
     this.exchange = undefined;
     const client = this.socket;
     const server = upstream.socket;
+    this.reads?.pushTo(client);
     client.removeAllListeners("data");
     if (leftover && leftover.length > 0) client.write(leftover);
     if (this.buffer) server.write(this.buffer);

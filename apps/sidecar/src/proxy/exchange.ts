@@ -10,6 +10,7 @@ import { parseResponseHead, type ResponseHead } from "../http1/parse-response-he
 import { TRACE_HEADER_NAMES } from "../telemetry/trace-context.ts";
 import type { RequestTrace } from "../telemetry/tracing.ts";
 import { tlsFailureDetail } from "../tls/upstream-tls.ts";
+import { writeRead, type ReadBuffer } from "../upstream/read-buffer.ts";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
@@ -75,7 +76,10 @@ const retryBufferLimit = 64 * 1024;
 
 export class Exchange implements UpstreamHandler {
   readonly head: RequestHead;
-  readonly headBuffer: Buffer;
+  /** The request head's bytes (from offset 0); a view of the client connection's read buffer until `keepHead`. */
+  private headBuffer: Buffer;
+  /** Whether the request carried the peer's metadata-exchange id, when read before the head's bytes were let go. */
+  private peerAsked: boolean | undefined;
   readonly decision: ForwardDecision;
   readonly record: ExchangeRecord;
   private readonly downstream: Downstream;
@@ -175,24 +179,48 @@ export class Exchange implements UpstreamHandler {
     for (const cluster of mirrors) sendMirror(cluster, this.head, target, this.bodyChunks, this.env.now());
   }
 
+  /**
+   * The head's bytes were a view of the client connection's read buffer, valid until the read that
+   * brought them is handled: copied if they are still needed after it (the upstream head not built
+   * yet, or the peer's metadata exchange still to be read).
+   */
+  keepHead(): void {
+    if (this.upstreamHead !== undefined) {
+      if (this.env.responseMetadataLines === undefined) return;
+      this.peerAsked = sentPeerMetadataId(this.head, this.headBuffer);
+      return;
+    }
+    this.headBuffer = Buffer.from(this.headBuffer.subarray(0, this.head.headBytes));
+  }
+
   // ---- request body from the client ----
 
-  /** Body bytes of this request from the client (already framed by the downstream connection). */
-  onRequestBody(data: Buffer): void {
+  /**
+   * Body bytes of this request from the client (already framed by the downstream connection).
+   * `reads`: `data` is a view of that read buffer, valid during this call only.
+   */
+  onRequestBody(data: Buffer, reads?: ReadBuffer): void {
     if (this.finished) return;
     this.record.requestBytes += data.length;
+    // `data` itself when it stays valid; a copy once something keeps it.
+    let kept = reads === undefined ? data : undefined;
     if (this.bodyChunks) {
       this.bodyBuffered += data.length;
       if (this.bodyBuffered > retryBufferLimit) this.bodyChunks = undefined;
-      else if (this.bodyChunks === noChunks) this.bodyChunks = [data];
-      else this.bodyChunks.push(data);
+      else {
+        kept ??= Buffer.from(data);
+        if (this.bodyChunks === noChunks) this.bodyChunks = [kept];
+        else this.bodyChunks.push(kept);
+      }
     }
     const upstream = this.upstream;
     if (upstream && upstream.connected && this.upstreamHead && this.pendingBody.length === 0) {
-      if (!upstream.socket.write(data)) this.downstream.pauseReading();
+      const accepted = kept !== undefined ? upstream.socket.write(kept) : writeRead(upstream.socket, data, reads as ReadBuffer);
+      if (!accepted) this.downstream.pauseReading();
     } else {
-      if (this.pendingBody === noChunks) this.pendingBody = [data];
-      else this.pendingBody.push(data);
+      kept ??= Buffer.from(data);
+      if (this.pendingBody === noChunks) this.pendingBody = [kept];
+      else this.pendingBody.push(kept);
       if (this.pendingBody.length > 16) this.downstream.pauseReading();
     }
   }
@@ -267,7 +295,8 @@ export class Exchange implements UpstreamHandler {
     const perTry = this.decision.perTryTimeoutMs;
     if (perTry !== undefined) this.tryTimer = setTimeout(() => this.onTryTimeout(), perTry);
     if (connection.connected) this.send();
-    else connection.socket.once("connect", () => this.upstream === connection && this.send());
+    // A TLS connection is connected once its handshake is done: body bytes arriving before then wait in pendingBody, which send() flushes.
+    else connection.onceConnected(() => this.upstream === connection && this.send());
   }
 
   private send(): void {
@@ -355,7 +384,7 @@ export class Exchange implements UpstreamHandler {
     this.record.responseCode = response.status;
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const metadata = this.env.responseMetadataLines;
-    const extra = metadata !== undefined && sentPeerMetadataId(this.head, this.headBuffer) ? `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata}` : `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
+    const extra = metadata !== undefined && (this.peerAsked ?? sentPeerMetadataId(this.head, this.headBuffer)) ? `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata}` : `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
     const body = buffer.subarray(response.headBytes);
     let headBytes: Buffer;
     if (this.decision.responseHeaders.length === 0) {

@@ -4,7 +4,7 @@
 // requests finish on the old one — and drains by closing connections as they become idle.
 import type { ServerHttp2Session } from "node:http2";
 import { createServer, type Server, type Socket } from "node:net";
-import { handleHttp2Connection } from "../http2/handle-http2-connection.ts";
+import { withHttp2Handler } from "../http2/load-http2-handler.ts";
 import type { UpstreamSessions } from "../http2/upstream-sessions.ts";
 import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
 import { DownstreamConnection, type ListenerHooks } from "./downstream-connection.ts";
@@ -58,17 +58,25 @@ export class HttpListener {
       },
       connect: options.connect,
       http2: options.http2Upstreams
-        ? (socket: Socket, firstBytes: Buffer) => {
-            const session = handleHttp2Connection(socket, firstBytes, {
-              env,
-              decide: options.decide,
-              security,
-              upstreams: options.http2Upstreams as UpstreamSessions,
-              idleTimeoutMs: options.idleTimeoutMs,
-              closed: (ended) => this.sessions.delete(ended),
-            });
-            this.sessions.add(session);
-          }
+        ? (socket: Socket, firstBytes: Buffer) =>
+            // The first HTTP/2 connection loads the HTTP/2 path; the socket waits paused.
+            withHttp2Handler(
+              (handleHttp2Connection) => {
+                if (socket.destroyed) return;
+                const session = handleHttp2Connection(socket, firstBytes, {
+                  env,
+                  decide: options.decide,
+                  security,
+                  upstreams: options.http2Upstreams as UpstreamSessions,
+                  idleTimeoutMs: options.idleTimeoutMs,
+                  closed: (ended) => this.sessions.delete(ended),
+                });
+                this.sessions.add(session);
+                // Drain started while the HTTP/2 path loaded: GOAWAY at once, as drain() sent the others.
+                if (this.draining) session.close();
+              },
+              () => socket.destroy(),
+            )
         : undefined,
     });
     const plainHooks = hooksFor(options.env, undefined);

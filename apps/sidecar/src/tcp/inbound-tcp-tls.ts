@@ -6,12 +6,12 @@
 // TCP filter chains. A node:tls server of its own (not the HTTP listener's), so the two never
 // see each other's handshakes; its context follows the mesh identity (checked per connection).
 import type { Socket } from "node:net";
-import { createServer, type Server, type TLSSocket } from "node:tls";
-import { randomBytes } from "node:crypto";
+import type { Server, TLSSocket } from "node:tls";
 import type { MtlsMode } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { handshakeTimeoutMs, type DownstreamSecurity, type InboundTlsStats } from "../tls/inbound-tls.ts";
 import type { MeshTls } from "../tls/mesh-tls.ts";
+import { newTicketKeys, nodeTls } from "../lazy-builtins.ts";
 import type { TlsIdentity } from "../tls/tls-identity.ts";
 
 /** Called with the socket to proxy (TLS or raw) and its security (undefined = plain text). */
@@ -25,7 +25,7 @@ export class InboundTcpTls {
   private readonly logger: Logger;
   private server: Server | undefined;
   private serverIdentity: TlsIdentity | undefined;
-  private readonly ticketKeys = randomBytes(48);
+  private ticketKeys: Buffer | undefined;
   private readonly waiting = new Map<string, ServeTcp>();
 
   constructor(mesh: MeshTls, logger: Logger) {
@@ -96,7 +96,8 @@ export class InboundTcpTls {
     const identity = this.mesh.current;
     const context = identity ? { cert: identity.certPem, key: identity.keyPem, ca: identity.caPem } : {};
     if (!this.server) {
-      this.server = createServer({
+      this.ticketKeys = newTicketKeys();
+      this.server = nodeTls().createServer({
         ...context,
         requestCert: true,
         rejectUnauthorized: false,

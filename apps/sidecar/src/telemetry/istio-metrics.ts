@@ -3,7 +3,7 @@
 // Label work happens when config binds a peer; recording a request in the steady state is a
 // cache hit on a number and a few additions (DESIGN.md §3.6).
 
-import { Registry } from "prom-client";
+import { Registry } from "./prom-client-core.ts";
 import { createProxyStats, type ProxyStats } from "./proxy-stats.ts";
 import {
   bucketIndex,

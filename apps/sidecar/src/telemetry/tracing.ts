@@ -2,14 +2,14 @@
 // proxy's span id, hand back the upstream headers, and at the end export a span over OTLP/HTTP.
 // Unsampled requests stop after the headers: no span object, no attributes, no export.
 
-import { randomFillSync } from "node:crypto";
-import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type SpanContext } from "@opentelemetry/api";
+import type { Attributes, HrTime, SpanContext, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { createRequire } from "node:module";
 import type * as OtlpHttp from "@opentelemetry/exporter-trace-otlp-http";
 import type * as Resources from "@opentelemetry/resources";
 import type { Resource } from "@opentelemetry/resources";
 import type * as SdkTraceBase from "@opentelemetry/sdk-trace-base";
 import type { BufferConfig, ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { systemRandomFill } from "./system-random.ts";
 import { formatResponseFlags, type ResponseFlagSet } from "./response-flags.ts";
 import {
   extractTraceContext,
@@ -95,7 +95,7 @@ export interface TracingOptions {
   exportTimeoutMs?: number;
   /** Uniform in [0, 1), for the sampling decision; default Math.random. */
   random?: () => number;
-  /** Fills a buffer with random bytes, for ids; default crypto.randomFillSync. */
+  /** Fills a buffer with random bytes, for ids; default the system's (system-random.ts). */
   randomBytes?: (buffer: Uint8Array) => void;
   /** A UUID v4 for `x-request-id`; default: one made from the pooled random bytes of `randomBytes`. */
   uuid?: () => string;
@@ -133,7 +133,7 @@ const ZERO_IDS: Record<number, string> = { 8: "0".repeat(16), 16: "0".repeat(32)
 /** Lowercase hex digits as character codes. */
 const HEX_CODES = Buffer.from("0123456789abcdef", "latin1");
 
-/** Random ids from a pooled buffer: one randomFillSync per 4 KiB instead of one per id. */
+/** Random ids from a pooled buffer: one fill per 4 KiB instead of one per id. */
 export class IdSource {
   readonly #pool = Buffer.allocUnsafe(ID_POOL_BYTES);
   readonly #fill: (buffer: Uint8Array) => void;
@@ -215,10 +215,20 @@ function validPercent(percent: number): number {
 
 const lazyRequire = createRequire(import.meta.url);
 
+// The values of @opentelemetry/api's enums, written out: importing the package for two constants
+// runs all of it at start (its CommonJS build: ~45 KB of globals, no-op providers and propagators).
+const SPAN_KIND_SERVER = 1 as SpanKind.SERVER;
+const SPAN_KIND_CLIENT = 2 as SpanKind.CLIENT;
+const STATUS_UNSET = 0 as SpanStatusCode.UNSET;
+const STATUS_ERROR = 2 as SpanStatusCode.ERROR;
+
+/** The system's random bytes (one /dev/urandom descriptor for the process, opened by the first id). */
+const systemRandom = systemRandomFill();
+
 /** Creates the tracer. With neither `exporter` nor `otlpEndpoint`, spans are sampled but dropped. */
 export function createTracing(options: TracingOptions): Tracing {
   const random = options.random ?? Math.random;
-  const ids = new IdSource(options.randomBytes ?? ((b) => void randomFillSync(b)));
+  const ids = new IdSource(options.randomBytes ?? systemRandom);
   const uuid = options.uuid ?? (() => ids.uuid());
   const exportTimeoutMs = options.exportTimeoutMs ?? 5000;
   // The OpenTelemetry SDK and exporter are loaded only when spans are exported: a proxy that only
@@ -368,13 +378,13 @@ function buildSpan(
 
   return {
     name: end.name,
-    kind: end.kind === "client" ? SpanKind.CLIENT : SpanKind.SERVER,
+    kind: end.kind === "client" ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER,
     spanContext: () => context,
     parentSpanContext,
     startTime: hrTime(end.startTimeMs),
     endTime: hrTime(end.endTimeMs),
     duration: hrDuration(end.endTimeMs - end.startTimeMs),
-    status: isError ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.UNSET },
+    status: isError ? { code: STATUS_ERROR } : { code: STATUS_UNSET },
     attributes,
     links: [],
     events: [],

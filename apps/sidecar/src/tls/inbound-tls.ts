@@ -4,7 +4,7 @@
 // port, told apart by the first byte (0x16, a TLS handshake record); DISABLE = plain text. The
 // verified peer identity goes with the connection (authorization, telemetry).
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
+import type { Server, TLSSocket } from "node:tls";
 import type { MtlsMode } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import type { MeshTls } from "./mesh-tls.ts";
@@ -49,16 +49,26 @@ export class InboundTls {
   private readonly logger: Logger;
   /** `serve` callbacks of connections in their handshake, by remote address and port. */
   private readonly waiting = new Map<string, Serve>();
+  private handling = false;
 
   /** `mode` is read for every new connection (the effective mode of the listener's port under the current config). */
   constructor(mesh: MeshTls, mode: () => MtlsMode, logger: Logger) {
     this.mesh = mesh;
     this.mode = mode;
     this.logger = logger;
-    mesh.server.on("secureConnection", (socket: TLSSocket) => this.onSecure(socket));
-    mesh.server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
-      this.refuse(`tls_handshake_failed:${error.code ?? error.message}`, socket);
-    });
+  }
+
+  /** The mesh's TLS server, with this listener's handlers on it from the first TLS connection on (node:tls loads then). */
+  private tlsServer(): Server {
+    const server = this.mesh.server;
+    if (!this.handling) {
+      this.handling = true;
+      server.on("secureConnection", (socket: TLSSocket) => this.onSecure(socket));
+      server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
+        this.refuse(`tls_handshake_failed:${error.code ?? error.message}`, socket);
+      });
+    }
+    return server;
   }
 
   /** Takes a new connection: calls `serve` with the socket to speak HTTP on (the TLS socket, or the raw one for plain text) and its security. */
@@ -115,7 +125,7 @@ export class InboundTls {
     socket.once("close", () => {
       if (this.waiting.get(key) === serve) this.waiting.delete(key);
     });
-    this.mesh.server.emit("connection", socket);
+    this.tlsServer().emit("connection", socket);
   }
 
   private onSecure(socket: TLSSocket): void {

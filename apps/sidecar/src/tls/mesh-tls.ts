@@ -2,12 +2,12 @@
 // node:tls server that terminates inbound mutual TLS (its context swapped with setSecureContext
 // on rotation: new handshakes get the new certificate, open connections keep theirs), and client
 // contexts for upstream connections, rebuilt when the identity changes (new connections only).
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createSecureContext, createServer, type SecureContext, type SecureVersion, type Server, type TLSSocket } from "node:tls";
+import type { SecureContext, SecureVersion, Server, TLSSocket } from "node:tls";
 import type { SvidVerification } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
 import { handshakeTimeoutMs, type DownstreamSecurity } from "./inbound-tls.ts";
+import { newTicketKeys, nodeTls } from "../lazy-builtins.ts";
 import { pkiChecks } from "./pki-checks.ts";
 import { principalOf } from "./principal-of.ts";
 import type { IdentitySource, TlsIdentity } from "./tls-identity.ts";
@@ -31,8 +31,7 @@ export interface FileTlsMaterial {
 
 export class MeshTls {
   readonly settings: MeshTlsSettings;
-  /** Terminates inbound TLS; sockets are handed to it with `emit("connection", socket)`. */
-  readonly server: Server;
+  private tlsServer: Server | undefined;
   private readonly source: IdentitySource | undefined;
   private readonly logger: Logger;
   private identity: TlsIdentity | undefined;
@@ -41,7 +40,7 @@ export class MeshTls {
   /** SHA-256 fingerprints of client leaves that passed verifyClientChain in a full handshake. */
   private readonly verifiedLeaves = new Set<string>();
   /** Shared by every server context so session tickets survive a certificate rotation. */
-  private readonly ticketKeys = randomBytes(48);
+  private ticketKeys: Buffer | undefined;
   private readonly unsubscribe: () => void;
   /** Identity changes so far (rotations and bundle updates). */
   rotations = 0;
@@ -51,17 +50,25 @@ export class MeshTls {
     this.settings = settings;
     this.logger = logger;
     this.identity = source?.current();
-    this.server = createServer({
+    this.unsubscribe = source?.onChange((identity) => this.update(identity)) ?? (() => undefined);
+  }
+
+  /**
+   * Terminates inbound TLS; sockets are handed to it with `emit("connection", socket)`. Made by the
+   * first TLS connection (node:tls loads then: see node-tls.ts).
+   */
+  get server(): Server {
+    this.tlsServer ??= nodeTls().createServer({
       ...this.serverContextOptions(),
       requestCert: true,
       // Verification is ours (verifyDownstreamPeer) so a refusal can be counted and logged with its reason.
       rejectUnauthorized: false,
       ALPNProtocols: ["h2", "http/1.1"],
-      minVersion: settings.minVersion,
-      ticketKeys: this.ticketKeys,
+      minVersion: this.settings.minVersion,
+      ticketKeys: (this.ticketKeys ??= newTicketKeys()),
       handshakeTimeout: handshakeTimeoutMs,
     });
-    this.unsubscribe = source?.onChange((identity) => this.update(identity)) ?? (() => undefined);
+    return this.tlsServer;
   }
 
   /** The identity now (undefined without an identity source or before the first certificate). */
@@ -73,7 +80,7 @@ export class MeshTls {
   istioClientContext(): SecureContext | undefined {
     const identity = this.identity;
     if (!identity) return undefined;
-    this.clientContext ??= createSecureContext({ cert: identity.certPem, key: identity.keyPem, ca: identity.caPem, minVersion: this.settings.minVersion });
+    this.clientContext ??= nodeTls().createSecureContext({ cert: identity.certPem, key: identity.keyPem, ca: identity.caPem, minVersion: this.settings.minVersion });
     return this.clientContext;
   }
 
@@ -98,7 +105,7 @@ export class MeshTls {
       const ca = read(material.caCertificates, "caCertificates");
       const cert = read(material.clientCertificate, "clientCertificate");
       const privateKey = read(material.privateKey, "privateKey");
-      const context = createSecureContext({
+      const context = nodeTls().createSecureContext({
         ...(ca !== undefined ? { ca } : {}),
         ...(cert !== undefined ? { cert } : {}),
         ...(privateKey !== undefined ? { key: privateKey } : {}),
@@ -154,7 +161,7 @@ export class MeshTls {
     this.identity = identity;
     this.clientContext = undefined;
     this.rotations += 1;
-    this.server.setSecureContext({ ...this.serverContextOptions(), minVersion: this.settings.minVersion, ticketKeys: this.ticketKeys });
+    this.tlsServer?.setSecureContext({ ...this.serverContextOptions(), minVersion: this.settings.minVersion, ticketKeys: this.ticketKeys });
     this.logger.info("TLS identity updated", { spiffeId: identity.spiffeId, serial: identity.serialHex, notAfter: identity.notAfter.toISOString() });
   }
 

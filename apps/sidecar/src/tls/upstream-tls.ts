@@ -3,10 +3,11 @@
 // sidecar whose policy allows it), and the connection itself: our SVID, the server's SPIFFE ID
 // checked against the identities that may serve the service (secure naming), Istio's SNI, ALPN,
 // and TLS session resumption per pool.
-import { isIP, Socket } from "node:net";
-import { checkServerIdentity as checkHostName, connect, type ConnectionOptions, type PeerCertificate, type SecureContext } from "node:tls";
+import { isIP, Socket, type OnReadOpts } from "node:net";
+import type { ConnectionOptions, PeerCertificate, SecureContext } from "node:tls";
 import type { ClusterSpec, ProxyConfig } from "@meshwork/proxy-core";
 import type { SpiffeId } from "@meshwork/pki";
+import { nodeTls } from "../lazy-builtins.ts";
 import { pkiChecks } from "./pki-checks.ts";
 import type { MeshTls } from "./mesh-tls.ts";
 
@@ -92,14 +93,16 @@ export class UpstreamTls {
   /**
    * Starts a TLS connection to `host:port` offering `alpn`. Setup problems (no workload
    * certificate yet, unreadable files) give a socket that fails at once with an UpstreamTlsError,
-   * so callers handle them like any connect failure.
+   * so callers handle them like any connect failure. `onread`: tls.connect's (the decrypted bytes
+   * read into the caller's buffer instead of a new Buffer per read).
    */
-  connect(host: string, port: number, alpn: readonly string[]): Socket {
+  connect(host: string, port: number, alpn: readonly string[], onread?: OnReadOpts): Socket {
     const spec = this.spec;
     const context = spec.mode === "ISTIO_MUTUAL" ? this.mesh.istioClientContext() : this.mesh.fileClientContext(spec);
     if (context === undefined) return failedSocket(new UpstreamTlsError("no_workload_certificate", "ISTIO_MUTUAL needs the sidecar's own certificate: give --cert-dir or --ca-address"));
     if (context instanceof Error) return failedSocket(new UpstreamTlsError("bad_tls_files", context.message));
-    const options: ConnectionOptions = {
+    // tls.connect documents `onread` (honoured without a `socket` option); @types/node lacks it.
+    const options: ConnectionOptions & { onread?: OnReadOpts } = {
       host,
       port,
       secureContext: context,
@@ -108,9 +111,10 @@ export class UpstreamTls {
       checkServerIdentity: this.identityCheck(host),
     };
     if (spec.sni !== undefined && isIP(spec.sni) === 0) options.servername = spec.sni;
+    if (onread !== undefined) options.onread = onread;
     const alpnKey = alpn.join(",");
     if (this.session && this.session.context === context && this.session.alpn === alpnKey) options.session = this.session.data;
-    const socket = connect(options);
+    const socket = nodeTls().connect(options);
     socket.on("session", (data: Buffer) => {
       this.session = { context, alpn: alpnKey, data };
     });
@@ -144,7 +148,7 @@ export class UpstreamTls {
     if (spec.insecureSkipVerify) return () => undefined;
     const names = spec.expectedNames;
     return (hostname, cert) => {
-      if (names.length === 0) return checkHostName(spec.sni ?? hostname ?? host, cert);
+      if (names.length === 0) return nodeTls().checkServerIdentity(spec.sni ?? hostname ?? host, cert);
       const sans = (cert.subjectaltname ?? "").split(", ").map((s) => s.replace(/^(DNS|URI|IP Address):/, ""));
       if (names.some((n) => sans.includes(n))) return undefined;
       return new UpstreamTlsError("san_mismatch", `server certificate SANs [${sans.join(", ")}] include none of ${names.join(", ")} (DestinationRule tls.subjectAltNames)`);

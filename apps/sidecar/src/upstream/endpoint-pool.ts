@@ -66,7 +66,7 @@ export class EndpointPool {
         }
       },
     };
-    const connection = tls ? new UpstreamConnection(tls.connect(this.options.host, this.options.port, http1Alpn), owner) : UpstreamConnection.connect(this.options.host, this.options.port, owner);
+    const connection = tls ? UpstreamConnection.connectTls(tls, this.options.host, this.options.port, http1Alpn, owner) : UpstreamConnection.connect(this.options.host, this.options.port, owner);
     const socket = connection.socket;
     socket.setTimeout(this.options.connectTimeoutMs);
     // With TLS the connect timeout covers the handshake too. Once connected, the socket has no timer:

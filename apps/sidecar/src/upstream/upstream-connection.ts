@@ -2,18 +2,16 @@
 // (HTTP/1.1 carries one request at a time; we never pipeline upstream), and sits idle in its
 // endpoint's pool between exchanges, closed by the pool's idle timeout or by the peer.
 import { connect, type Socket } from "node:net";
-import { TLSSocket } from "node:tls";
-
-function isTlsSocket(socket: Socket): boolean {
-  return socket instanceof TLSSocket;
-}
+import { isTlsSocket } from "../lazy-builtins.ts";
+import type { UpstreamTls } from "../tls/upstream-tls.ts";
+import { ReadBuffer, readBufferSize, smallReadBufferSize, writeRead } from "./read-buffer.ts";
 
 /** What an exchange that holds the connection hears from it. */
 export interface UpstreamHandler {
   /**
    * Bytes read from the upstream. They may be a view of the connection's read buffer, which the
-   * next read overwrites: a handler copies what it keeps after returning, or calls
-   * `UpstreamConnection.keepReadBuffer()` when a write still refers to them.
+   * next read overwrites: a handler copies what it keeps after returning, or writes them
+   * on with `UpstreamConnection.forwardTo`.
    */
   onUpstreamData(data: Buffer): void;
   /** The socket closed or failed; `error` is set for a connect failure or reset. */
@@ -25,36 +23,6 @@ export interface UpstreamHandler {
 export interface ConnectionOwner {
   /** Called once when the connection closes, whatever the reason. */
   onClosed(connection: UpstreamConnection): void;
-}
-
-/** Size of a plain-text connection's read buffer (Node's own read size). */
-export const readBufferSize = 64 * 1024;
-
-/**
- * The read buffer of a plain-text connection (net `onread`): every read lands in the same
- * buffer instead of a new Buffer per read, unless the bytes of the last read are still referred
- * to (the rest of a downstream write the kernel did not take at once) — then the next read gets
- * a fresh one.
- */
-export class ReadBuffer {
-  buffer: Buffer | undefined;
-  kept = false;
-  connection: UpstreamConnection | undefined;
-
-  /** Node asks for the buffer of the next read when the socket opens and after every read. */
-  readonly next = (): Buffer => {
-    if (this.buffer === undefined || this.kept) {
-      this.kept = false;
-      this.buffer = Buffer.allocUnsafeSlow(readBufferSize);
-    }
-    return this.buffer;
-  };
-
-  /** The bytes of a read, in the buffer `next` gave; true = keep reading (pausing is the socket's `pause`). */
-  readonly read = (length: number): boolean => {
-    this.connection?.deliver((this.buffer as Buffer).subarray(0, length));
-    return true;
-  };
 }
 
 export class UpstreamConnection {
@@ -73,14 +41,16 @@ export class UpstreamConnection {
   /** The client of a tunnel this connection feeds (plain-text connections; see `pipeTo`). */
   private tunnelClient: Socket | undefined;
 
-  /**
-   * A plain-text connection to `host:port`, reading into a buffer of its own. (A TLS socket is
-   * made by its own module and passed to the constructor: its reads are Buffers of their own.)
-   */
+  /** A plain-text connection to `host:port`, reading into a buffer of its own. */
   static connect(host: string, port: number, owner: ConnectionOwner): UpstreamConnection {
-    const reads = new ReadBuffer();
-    const socket = connect({ host, port, onread: { buffer: reads.next, callback: reads.read } });
-    return new UpstreamConnection(socket, owner, reads);
+    const reads = new ReadBuffer(readBufferSize);
+    return new UpstreamConnection(connect({ host, port, onread: reads.onread }), owner, reads);
+  }
+
+  /** A TLS connection to `host:port` offering `alpn`, reading its decrypted bytes into a buffer of its own (tls.connect's `onread`). */
+  static connectTls(tls: UpstreamTls, host: string, port: number, alpn: readonly string[], owner: ConnectionOwner): UpstreamConnection {
+    const reads = new ReadBuffer(smallReadBufferSize);
+    return new UpstreamConnection(tls.connect(host, port, alpn, reads.onread), owner, reads);
   }
 
   constructor(socket: Socket, owner: ConnectionOwner, reads?: ReadBuffer) {
@@ -93,7 +63,7 @@ export class UpstreamConnection {
     socket.on(isTlsSocket(socket) ? "secureConnect" : "connect", () => {
       this.connected = true;
     });
-    if (reads) reads.connection = this;
+    if (reads) reads.sink = (data) => this.deliver(data);
     else socket.on("data", (data: Buffer) => this.deliver(data));
     socket.on("drain", () => this.handler?.onUpstreamDrain());
     let failure: Error | undefined;
@@ -104,10 +74,15 @@ export class UpstreamConnection {
       this.closed = true;
       const handler = this.handler;
       this.handler = undefined;
-      if (reads) reads.connection = undefined;
+      if (reads) reads.sink = undefined;
       this.owner.onClosed(this);
       handler?.onUpstreamClose(failure ?? (this.connected ? undefined : new Error("connection closed before connect")));
     });
+  }
+
+  /** Calls `callback` once the connection is connected (a TLS connection: its handshake done), after `connected` is set. */
+  onceConnected(callback: () => void): void {
+    this.socket.once(isTlsSocket(this.socket) ? "secureConnect" : "connect", callback);
   }
 
   /** Bytes read from the socket, for the exchange that holds the connection (or the client of a tunnel). */
@@ -132,24 +107,9 @@ export class UpstreamConnection {
     this.socket.resume();
   }
 
-  /** The bytes of the current read stay referred to after it (a pending write): the next read goes into a fresh buffer. */
-  keepReadBuffer(): void {
-    if (this.reads) this.reads.kept = true;
-  }
-
-  /**
-   * Writes `data` — bytes of the current read — to `target` without letting a later read change
-   * what it sends. Behind bytes still queued, `target` would hold `data` until they are written: it
-   * gets a copy of its own size instead. Otherwise it takes the bytes now (a TLS socket encrypts, so
-   * copies, them), except what the kernel did not accept at once on a plain socket: for that rest,
-   * the read buffer is kept and the next read goes into a fresh one. Returns `target.write`'s answer
-   * (false: wait for its drain).
-   */
+  /** Writes `data` — bytes of the current read — to `target` so that no later read changes what it sends (`writeRead`); false: wait for its drain. */
   forwardTo(target: Socket, data: Buffer): boolean {
-    if (target.writableLength > 0 || target.connecting) return target.write(Buffer.from(data));
-    const accepted = target.write(data);
-    if (target.writableLength > 0 && !isTlsSocket(target)) this.keepReadBuffer();
-    return accepted;
+    return this.reads === undefined ? target.write(data) : writeRead(target, data, this.reads);
   }
 
   /**

@@ -62,9 +62,10 @@ export async function startTestSidecar(args: readonly string[], logDir: string, 
  * Writes `dir` as a standalone config of one STRICT mutual-TLS service: ServiceEntry "api"
  * (port 80 http, selecting app=api), its WorkloadEntry on 127.0.0.1:`inboundPort` with service
  * account "api" and the `security.istio.io/tlsMode: istio` label, and a STRICT PeerAuthentication
- * in `peerAuthenticationNamespace` (istio-system: mesh-wide). Returns `dir`.
+ * in `peerAuthenticationNamespace` (istio-system: mesh-wide) — `mode` instead of STRICT when given.
+ * Returns `dir`.
  */
-export async function writeStrictApiConfig(dir: string, inboundPort: number, peerAuthenticationNamespace: string): Promise<string> {
+export async function writeStrictApiConfig(dir: string, inboundPort: number, peerAuthenticationNamespace: string, mode = "STRICT"): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeFile(
     join(dir, "mesh.yaml"),
@@ -91,7 +92,7 @@ apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: { name: default, namespace: ${peerAuthenticationNamespace} }
 spec:
-  mtls: { mode: STRICT }
+  mtls: { mode: ${mode} }
 `,
   );
   return dir;
