@@ -60,7 +60,7 @@ export class UpstreamConnection {
     socket.setNoDelay(true);
     // A TLS connection counts as connected once its handshake is done: a failed handshake (bad
     // certificate, secure naming) is a connection failure (503 UF), not a reset.
-    socket.on(isTlsSocket(socket) ? "secureConnect" : "connect", () => {
+    this.onceConnected(() => {
       this.connected = true;
     });
     if (reads) reads.sink = (data) => this.deliver(data);
@@ -80,7 +80,7 @@ export class UpstreamConnection {
     });
   }
 
-  /** Calls `callback` once the connection is connected (a TLS connection: its handshake done), after `connected` is set. */
+  /** Calls `callback` once the connection is connected (a TLS connection: its handshake done); callers after the constructor find `connected` set. */
   onceConnected(callback: () => void): void {
     this.socket.once(isTlsSocket(this.socket) ? "secureConnect" : "connect", callback);
   }
