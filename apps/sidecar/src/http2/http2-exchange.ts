@@ -5,10 +5,11 @@
 // gRPC status mapped to HTTP (as Envoy's router does), and bodies and trailers streamed both
 // ways with backpressure. The same semantics as the HTTP/1.1 Exchange (src/proxy/exchange.ts).
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { hasRetryOn, retriesFailure, retriesStatus, retryBackoffMs } from "@meshwork/proxy-core";
+import { hasRetryOn, retriesFailure, retriesStatus } from "@meshwork/proxy-core";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import type { ClusterRuntime } from "../proxy/cluster-runtime.ts";
 import { grpcCode, type ExchangeEnvironment, type ExchangeRecord } from "../proxy/exchange.ts";
+import { ExchangeBase, newExchangeRecord, retryBufferLimit } from "../proxy/exchange-base.ts";
 import { localReplyBodies } from "../proxy/local-reply.ts";
 import type { ForwardDecision } from "../proxy/route-request.ts";
 import { downstreamResponseHeaders, forwardedTrailers, upstreamRequestHeaders } from "./convert-headers.ts";
@@ -26,9 +27,6 @@ export interface Http2ExchangeRecord extends ExchangeRecord {
   grpcStatus: number | undefined;
 }
 
-/** Request bodies up to this size are kept so a failed try can be replayed (as Exchange). */
-const retryBufferLimit = 64 * 1024;
-
 export interface Http2ExchangeOptions {
   readonly env: ExchangeEnvironment;
   readonly upstreams: UpstreamSessions;
@@ -36,64 +34,27 @@ export interface Http2ExchangeOptions {
   readonly requestComplete: boolean;
 }
 
-export class Http2Exchange implements AttemptHandler {
-  readonly head: RequestHead;
-  readonly decision: ForwardDecision;
-  readonly record: Http2ExchangeRecord;
+export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements AttemptHandler {
   private readonly stream: ServerHttp2Stream;
   private readonly received: IncomingHttpHeaders;
-  private readonly env: ExchangeEnvironment;
   private readonly upstreams: UpstreamSessions;
-  private readonly cluster: ClusterRuntime;
   private readonly isGrpc: boolean;
   private attempt: UpstreamAttempt | undefined;
-  private endpoint = -1;
-  private previousEndpoint = -1;
   private upstreamHeaders: OutgoingHttpHeaders | undefined;
-  private bodyChunks: Buffer[] | undefined = [];
-  private bodyBuffered = 0;
   /** Body received while no try is open (fault delay, backoff). */
   private pendingBody: Buffer[] = [];
-  private requestComplete: boolean;
-  private responseStarted = false;
   private responsePaused = false;
   /** The gRPC outcome for outlier detection waits for the trailers. */
   private outcomePending = false;
   private trailers: OutgoingHttpHeaders | undefined;
-  private finished = false;
-  private routeTimer: NodeJS.Timeout | undefined;
-  private tryTimer: NodeJS.Timeout | undefined;
-  private backoffTimer: NodeJS.Timeout | undefined;
-  private holdsRetry = false;
-  private holdsRequest = false;
   private mirrored = false;
 
   constructor(stream: ServerHttp2Stream, received: IncomingHttpHeaders, head: RequestHead, decision: ForwardDecision, options: Http2ExchangeOptions) {
+    super(head, decision, options.env, newExchangeRecord(options.env.now(), head, "HTTP/2"), options.requestComplete, []);
     this.stream = stream;
     this.received = received;
-    this.head = head;
-    this.decision = decision;
-    this.env = options.env;
     this.upstreams = options.upstreams;
-    this.cluster = decision.cluster;
-    this.requestComplete = options.requestComplete;
     this.isGrpc = isGrpcContentType(received["content-type"]);
-    this.record = {
-      startMs: options.env.now(),
-      upstreamHeadMs: 0,
-      endMs: 0,
-      responseCode: 0,
-      responseFlags: "",
-      details: "",
-      requestBytes: head.headBytes,
-      responseBytes: 0,
-      attempts: 0,
-      upstreamHost: "",
-      endpoint: -1,
-      trace: undefined,
-      protocol: "HTTP/2",
-      grpcStatus: undefined,
-    };
     stream.on("data", (chunk: Buffer) => this.onRequestBody(chunk));
     stream.on("end", () => this.onRequestEnd());
     stream.on("close", () => this.onDownstreamClosed());
@@ -106,37 +67,18 @@ export class Http2Exchange implements AttemptHandler {
     stream.on("wantTrailers", () => stream.sendTrailers(this.trailers ?? {}));
   }
 
-  /** Starts the exchange: fault delay/abort, then the first try. */
-  start(): void {
+  protected afterDelay(): void {
     const d = this.decision;
-    if (this.requestComplete) this.mirror();
-    if (d.delayMs > 0) {
-      this.addFlag("DI");
-      this.backoffTimer = setTimeout(() => {
-        this.backoffTimer = undefined;
-        this.afterDelay();
-      }, d.delayMs);
-      return;
-    }
-    this.afterDelay();
-  }
-
-  private afterDelay(): void {
-    const d = this.decision;
-    // Envoy's router starts the route timeout when the request reaches it, after the fault filter's delay.
-    if (d.timeoutMs !== undefined) this.routeTimer = setTimeout(() => this.onRouteTimeout(), d.timeoutMs);
+    this.startRouteTimer();
     if (d.abortStatus > 0) {
-      if (d.abortGrpcStatus !== undefined) this.localReply(d.abortStatus, "FI", "fault filter abort", "fault_filter_abort", {}, grpcCode(d.abortGrpcStatus));
-      else this.localReply(d.abortStatus, "FI", localReplyBodies.FI, "fault_filter_abort", {});
+      if (d.abortGrpcStatus !== undefined) this.localReply(d.abortStatus, "FI", "fault filter abort", "fault_filter_abort", noHeaders, grpcCode(d.abortGrpcStatus));
+      else this.localReply(d.abortStatus, "FI", localReplyBodies.FI, "fault_filter_abort");
       return;
     }
-    if (!this.cluster.breaker.tryAcquire("requests").ok) {
-      this.cluster.stats.overflows += 1;
+    if (!this.acquireRequest()) {
       this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", { "x-envoy-overloaded": "true" });
       return;
     }
-    this.holdsRequest = true;
-    this.cluster.stats.requests += 1;
     this.tryUpstream();
   }
 
@@ -144,7 +86,7 @@ export class Http2Exchange implements AttemptHandler {
    * Fire-and-forget copies to the mirror clusters once the whole request is here (as the HTTP/1.1
    * Exchange: bodies up to the retry buffer limit; a larger body is not mirrored).
    */
-  private mirror(): void {
+  protected mirror(): void {
     const mirrors = this.decision.mirrors;
     if (this.mirrored || mirrors.length === 0 || this.bodyChunks === undefined) return;
     this.mirrored = true;
@@ -191,13 +133,13 @@ export class Http2Exchange implements AttemptHandler {
 
   // ---- upstream ----
 
-  private tryUpstream(): void {
+  protected tryUpstream(): void {
     const cluster = this.cluster;
     this.record.attempts += 1;
     const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1);
     if (endpoint < 0) {
       cluster.stats.noHealthy += 1;
-      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream", {});
+      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream");
       return;
     }
     const runtime = cluster.endpoints[endpoint] as ClusterRuntime["endpoints"][number];
@@ -224,8 +166,7 @@ export class Http2Exchange implements AttemptHandler {
       const target = { agent: this.upstreams.http1Agent(runtime.pool), host, port, method: this.head.method, path: this.decision.target ?? this.head.target };
       this.attempt = openHttp1Attempt(target, headers, endStream, this);
     }
-    const perTry = this.decision.perTryTimeoutMs;
-    if (perTry !== undefined) this.tryTimer = setTimeout(() => this.onTryTimeout(), perTry);
+    this.startTryTimer();
     if (endStream) return;
     const attempt = this.attempt;
     let writable = true;
@@ -325,8 +266,7 @@ export class Http2Exchange implements AttemptHandler {
     if (this.responseStarted) {
       this.addFlag(failure === "remote-reset" ? "UR" : "UC");
       this.record.details = failure === "remote-reset" ? "upstream_reset_after_response_started{remote_reset}" : "upstream_reset_after_response_started{connection_termination}";
-      this.resetDownstream();
-      this.finish();
+      this.abortResponse();
       return;
     }
     this.cluster.recordOutcome(this.endpoint, 503, this.env.now());
@@ -347,81 +287,29 @@ export class Http2Exchange implements AttemptHandler {
     if (this.record.attempts > 1) this.addFlag("URX");
     switch (failure) {
       case "connect-failure":
-        this.localReply(503, "UF", localReplyBodies.UF, "upstream_reset_before_response_started{connection_failure}", {});
+        this.localReply(503, "UF", localReplyBodies.UF, "upstream_reset_before_response_started{connection_failure}");
         return;
       case "refused-stream":
-        this.localReply(503, "UR", "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset", "upstream_reset_before_response_started{remote_refused_stream_reset}", {});
+        this.localReply(503, "UR", "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset", "upstream_reset_before_response_started{remote_refused_stream_reset}");
         return;
       case "remote-reset":
-        this.localReply(503, "UR", localReplyBodies.UR, "upstream_reset_before_response_started{remote_reset}", {});
+        this.localReply(503, "UR", localReplyBodies.UR, "upstream_reset_before_response_started{remote_reset}");
         return;
       default:
-        this.localReply(503, "UC", localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}", {});
+        this.localReply(503, "UC", localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}");
     }
-  }
-
-  // ---- retries and timeouts ----
-
-  /** Attempts left, body replayable and complete, response not started, and the cluster's retry budget allows it. */
-  private canRetry(): boolean {
-    if (this.record.attempts > this.decision.retries.attempts) return false;
-    if (this.responseStarted || !this.requestComplete || this.bodyChunks === undefined) return false;
-    if (!this.holdsRetry) this.holdsRetry = this.cluster.acquireRetry();
-    return this.holdsRetry;
-  }
-
-  private scheduleRetry(): void {
-    this.previousEndpoint = this.endpoint;
-    this.releaseEndpoint();
-    this.cluster.stats.retries += 1;
-    const r = this.decision.retries;
-    const delay = retryBackoffMs(r, this.record.attempts, this.env.random());
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = undefined;
-      if (!this.finished) this.tryUpstream();
-    }, delay);
-  }
-
-  private onTryTimeout(): void {
-    this.tryTimer = undefined;
-    if (this.finished || this.responseStarted) return;
-    this.cluster.stats.timeouts += 1;
-    this.cluster.recordOutcome(this.endpoint, 504, this.env.now());
-    this.discardAttempt();
-    const r = this.decision.retries;
-    if (retriesFailure(r, "timeout") && this.canRetry()) {
-      this.scheduleRetry();
-      return;
-    }
-    this.localReply(504, "UT", localReplyBodies.UT, "upstream_per_try_timeout", {});
-  }
-
-  private onRouteTimeout(): void {
-    this.routeTimer = undefined;
-    if (this.finished) return;
-    this.cluster.stats.timeouts += 1;
-    this.discardAttempt();
-    if (this.responseStarted) {
-      this.addFlag("UT");
-      this.record.details = "upstream_response_timeout";
-      this.resetDownstream();
-      this.finish();
-      return;
-    }
-    this.localReply(504, "UT", localReplyBodies.UT, "upstream_response_timeout", {});
   }
 
   // ---- endings ----
 
   /** Answers the client ourselves (unless the response already started: then the stream is reset). */
-  private localReply(status: number, flag: string, body: string, details: string, headers: OutgoingHttpHeaders, grpcStatus?: number): void {
+  protected localReply(status: number, flag: string, body: string, details: string, headers: OutgoingHttpHeaders = noHeaders, grpcStatus?: number): void {
     if (this.finished) return;
     this.discardAttempt();
     if (flag !== "") this.addFlag(flag);
     this.record.details = details;
     if (this.responseStarted) {
-      this.resetDownstream();
-      this.finish();
+      this.abortResponse();
       return;
     }
     const sent = sendLocalReply(this.stream, { status, body, headers, grpc: this.isGrpc || grpcStatus !== undefined, grpcStatus, headOnly: this.head.method === "HEAD" });
@@ -431,11 +319,13 @@ export class Http2Exchange implements AttemptHandler {
     this.finish();
   }
 
-  private resetDownstream(): void {
+  /** Resets the client's stream, then finishes. */
+  protected abortResponse(): void {
     if (!this.stream.closed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    this.finish();
   }
 
-  private discardAttempt(): void {
+  protected discardAttempt(): void {
     this.clearTryTimer();
     const attempt = this.attempt;
     if (attempt) {
@@ -444,55 +334,14 @@ export class Http2Exchange implements AttemptHandler {
     }
   }
 
-  private releaseEndpoint(): void {
-    if (this.endpoint < 0) return;
-    const runtime = this.cluster.endpoints[this.endpoint];
-    if (runtime) runtime.active -= 1;
-    this.endpoint = -1;
-  }
-
   private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.clearRouteTimer();
-    this.clearTryTimer();
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    this.releaseEndpoint();
-    if (this.holdsRequest) {
-      this.holdsRequest = false;
-      this.cluster.breaker.release("requests");
-    }
-    if (this.holdsRetry) {
-      this.holdsRetry = false;
-      this.cluster.breaker.release("retries");
-    }
+    if (!this.settle()) return;
     // Keep reading (and dropping) a request body the client is still sending.
     if (!this.requestComplete) this.stream.resume();
     this.record.endMs = this.env.now();
     this.env.finished(this.head, this.record, this.decision);
   }
-
-  private addFlag(flag: string): void {
-    const flags = this.record.responseFlags;
-    if (flags === "") this.record.responseFlags = flag;
-    else if (!flags.split(",").includes(flag)) this.record.responseFlags = `${flags},${flag}`;
-  }
-
-  private clearTryTimer(): void {
-    if (this.tryTimer) {
-      clearTimeout(this.tryTimer);
-      this.tryTimer = undefined;
-    }
-  }
-
-  private clearRouteTimer(): void {
-    if (this.routeTimer) {
-      clearTimeout(this.routeTimer);
-      this.routeTimer = undefined;
-    }
-  }
-
-  get isFinished(): boolean {
-    return this.finished;
-  }
 }
+
+/** A local reply without headers of its own. */
+const noHeaders: OutgoingHttpHeaders = {};

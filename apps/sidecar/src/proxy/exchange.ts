@@ -3,7 +3,7 @@
 // comes, and applies the route's resilience: fault injection, timeouts, retries with jittered
 // exponential backoff, circuit breaking and outlier detection. Local replies carry Envoy's
 // response flags. The head and body bytes are moved, not re-encoded (DESIGN.md §3.6).
-import { retriesFailure, retriesStatus, retryBackoffMs, type HeaderOps } from "@meshwork/proxy-core";
+import { retriesFailure, retriesStatus, type HeaderOps } from "@meshwork/proxy-core";
 import { ChunkedScanner } from "../http1/chunked-scanner.ts";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/parse-response-head.ts";
@@ -13,6 +13,7 @@ import { tlsFailureDetail } from "../tls/upstream-tls.ts";
 import { writeRead, type ReadBuffer } from "../upstream/read-buffer.ts";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
+import { ExchangeBase, newExchangeRecord, retryBufferLimit } from "./exchange-base.ts";
 import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
 import { sendMirror } from "./send-mirror.ts";
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from "./peer-metadata.ts";
@@ -71,108 +72,49 @@ export interface ExchangeEnvironment {
   readonly responseMetadataLines?: string | undefined;
 }
 
-/** Request bodies up to this size are kept so a failed try can be replayed (Envoy's per-request buffer limit). */
-const retryBufferLimit = 64 * 1024;
-
-export class Exchange implements UpstreamHandler {
-  readonly head: RequestHead;
+export class Exchange extends ExchangeBase implements UpstreamHandler {
   /** The request head's bytes (from offset 0); a view of the client connection's read buffer until `keepHead`. */
   private headBuffer: Buffer;
   /** Whether the request carried the peer's metadata-exchange id, when read before the head's bytes were let go. */
   private peerAsked: boolean | undefined;
-  readonly decision: ForwardDecision;
-  readonly record: ExchangeRecord;
   private readonly downstream: Downstream;
-  private readonly env: ExchangeEnvironment;
-  private readonly cluster: ClusterRuntime;
   private upstream: UpstreamConnection | undefined;
-  private endpoint = -1;
-  private previousEndpoint = -1;
   /** Head bytes for the upstream, built once and replayed on retries. */
   private upstreamHead: Buffer | undefined;
-  /** Request body received so far while it is small enough to replay; undefined once over the limit (`noChunks` until the first). */
-  private bodyChunks: Buffer[] | undefined = noChunks;
-  private bodyBuffered = 0;
   /** Body bytes received before the upstream connection was ready (`noChunks` when none). */
   private pendingBody: Buffer[] = noChunks;
-  private requestComplete: boolean;
   private requestSent = false;
   private response: ResponseHead | undefined;
   private responseBuffer: Buffer | undefined;
-  private responseHeadSent = false;
   private responseRemaining = 0;
   private chunked: ChunkedScanner | undefined;
-  private finished = false;
-  private routeTimer: NodeJS.Timeout | undefined;
-  private tryTimer: NodeJS.Timeout | undefined;
-  private backoffTimer: NodeJS.Timeout | undefined;
-  private holdsRetry = false;
-  private holdsRequest = false;
   /** Leaves the endpoint's queue of requests waiting for a connection (set while queued). */
   private cancelWait: (() => void) | undefined;
 
   constructor(head: RequestHead, headBuffer: Buffer, decision: ForwardDecision, downstream: Downstream, env: ExchangeEnvironment) {
-    this.head = head;
+    // The request body's chunks kept for a retry are `noChunks` until the first arrives.
+    super(head, decision, env, newExchangeRecord(env.now(), head, head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0"), head.contentLength <= 0 && !head.chunked, noChunks);
     this.headBuffer = headBuffer;
-    this.decision = decision;
     this.downstream = downstream;
-    this.env = env;
-    this.cluster = decision.cluster;
-    this.requestComplete = head.contentLength <= 0 && !head.chunked;
-    this.record = {
-      startMs: env.now(),
-      upstreamHeadMs: 0,
-      endMs: 0,
-      responseCode: 0,
-      responseFlags: "",
-      details: "",
-      requestBytes: head.headBytes,
-      responseBytes: 0,
-      attempts: 0,
-      upstreamHost: "",
-      endpoint: -1,
-      trace: undefined,
-      protocol: head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0",
-      grpcStatus: undefined,
-    };
   }
 
-  /** Starts the exchange: fault delay/abort, then the first try. */
-  start(): void {
+  protected afterDelay(): void {
     const d = this.decision;
-    if (this.requestComplete) this.mirror();
-    if (d.delayMs > 0) {
-      this.addFlag("DI");
-      this.backoffTimer = setTimeout(() => {
-        this.backoffTimer = undefined;
-        this.afterDelay();
-      }, d.delayMs);
-      return;
-    }
-    this.afterDelay();
-  }
-
-  private afterDelay(): void {
-    const d = this.decision;
-    // Envoy's router runs after the fault filter: the route timeout does not include an injected delay.
-    if (d.timeoutMs !== undefined) this.routeTimer = setTimeout(() => this.onRouteTimeout(), d.timeoutMs);
+    this.startRouteTimer();
     if (d.abortStatus > 0) {
       const headers = d.abortGrpcStatus !== undefined ? ["content-type: application/grpc", `grpc-status: ${grpcCode(d.abortGrpcStatus)}`, "grpc-message: fault filter abort"] : [];
       this.localReply(d.abortStatus, "FI", d.abortGrpcStatus !== undefined ? "" : localReplyBodies.FI, "fault_filter_abort", headers);
       return;
     }
-    if (!this.cluster.breaker.tryAcquire("requests").ok) {
-      this.cluster.stats.overflows += 1;
+    if (!this.acquireRequest()) {
       this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", ["x-envoy-overloaded: true"]);
       return;
     }
-    this.holdsRequest = true;
-    this.cluster.stats.requests += 1;
     this.tryUpstream();
   }
 
   /** Fire-and-forget copies to the mirror clusters, once the whole request is here (bodies up to the retry buffer limit). */
-  private mirror(): void {
+  protected mirror(): void {
     const mirrors = this.decision.mirrors;
     if (mirrors.length === 0 || this.bodyChunks === undefined) return;
     const target = this.decision.target ?? this.head.target;
@@ -241,7 +183,7 @@ export class Exchange implements UpstreamHandler {
       this.upstream.socket.destroy();
       this.upstream = undefined;
     }
-    this.finish(false, false);
+    this.finish(false);
   }
 
   onDownstreamDrain(): void {
@@ -250,13 +192,13 @@ export class Exchange implements UpstreamHandler {
 
   // ---- upstream side ----
 
-  private tryUpstream(): void {
+  protected tryUpstream(): void {
     const cluster = this.cluster;
     this.record.attempts += 1;
     const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1, this.env.now());
     if (endpoint < 0) {
       cluster.stats.noHealthy += 1;
-      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream", []);
+      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream");
       return;
     }
     this.endpoint = endpoint;
@@ -292,8 +234,7 @@ export class Exchange implements UpstreamHandler {
     connection.served += 1;
     this.response = undefined;
     this.responseBuffer = undefined;
-    const perTry = this.decision.perTryTimeoutMs;
-    if (perTry !== undefined) this.tryTimer = setTimeout(() => this.onTryTimeout(), perTry);
+    this.startTryTimer();
     if (connection.connected) this.send();
     // A TLS connection is connected once its handshake is done: body bytes arriving before then wait in pendingBody, which send() flushes.
     else connection.onceConnected(() => this.upstream === connection && this.send());
@@ -331,7 +272,7 @@ export class Exchange implements UpstreamHandler {
 
   onUpstreamData(data: Buffer): void {
     if (this.finished) return;
-    if (this.responseHeadSent) {
+    if (this.responseStarted) {
       this.forwardBody(data);
       return;
     }
@@ -374,7 +315,7 @@ export class Exchange implements UpstreamHandler {
     this.cluster.recordOutcome(this.endpoint, response.status, now);
     if (retriesStatus(this.decision.retries, response.status)) {
       if (this.canRetry()) {
-        this.discardUpstream();
+        this.discardAttempt();
         this.scheduleRetry();
         return;
       }
@@ -390,7 +331,7 @@ export class Exchange implements UpstreamHandler {
     if (this.decision.responseHeaders.length === 0) {
       if (body.length > 0 && body.length < 16 * 1024 && response.framing === "length" && body.length === response.contentLength) {
         // The common small response arrives whole: head and body built in one buffer, sent in one write.
-        this.responseHeadSent = true;
+        this.responseStarted = true;
         const whole = rawHeadWithout(buffer, 0, response.headBytes - 2, response.hopByHop, "", `${extra}\r\n`, body);
         this.record.responseBytes += whole.length;
         this.responseRemaining = 0;
@@ -404,7 +345,7 @@ export class Exchange implements UpstreamHandler {
       const statusLine = buffer.toString("latin1", 0, statusLineEnd + 2);
       headBytes = Buffer.from(statusLine + applyHeaderOps(response.names, response.values, this.decision.responseHeaders) + extra + "\r\n", "latin1");
     }
-    this.responseHeadSent = true;
+    this.responseStarted = true;
     this.record.responseBytes += headBytes.length;
     switch (response.framing) {
       case "length":
@@ -448,9 +389,8 @@ export class Exchange implements UpstreamHandler {
       if (scanner.error) {
         this.addFlag("UPE");
         this.record.details = `upstream_protocol_error{${scanner.error}}`;
-        this.discardUpstream();
-        this.downstream.abort();
-        this.finish(false, true);
+        this.discardAttempt();
+        this.abortResponse();
         return;
       }
       done = scanner.done;
@@ -463,7 +403,7 @@ export class Exchange implements UpstreamHandler {
     if (done) {
       if (take < data.length) {
         // Bytes after the response on an HTTP/1.1 connection we never pipeline on: protocol error; do not reuse.
-        this.discardUpstream();
+        this.discardAttempt();
       }
       this.completeResponse();
     }
@@ -485,7 +425,7 @@ export class Exchange implements UpstreamHandler {
         upstream.socket.destroy();
       }
     }
-    this.finish(true, !this.head.keepAlive || (response.framing === "close"));
+    this.finish(!this.head.keepAlive || (response.framing === "close"));
   }
 
   onUpstreamClose(error: Error | undefined): void {
@@ -493,15 +433,14 @@ export class Exchange implements UpstreamHandler {
     const closed = this.upstream;
     this.upstream = undefined;
     this.clearTryTimer();
-    if (this.responseHeadSent) {
+    if (this.responseStarted) {
       if (this.response?.framing === "close") {
-        this.finish(true, true);
+        this.finish(true);
         return;
       }
       this.addFlag("UC");
       this.record.details = "upstream_reset_after_response_started{connection_termination}";
-      this.downstream.abort();
-      this.finish(false, true);
+      this.abortResponse();
       return;
     }
     const connectFailure = error !== undefined && isConnectError(error);
@@ -539,10 +478,7 @@ export class Exchange implements UpstreamHandler {
     this.record.upstreamHeadMs = this.env.now();
     this.upstream = undefined;
     upstream.handler = undefined;
-    this.releaseEndpoint();
-    this.releaseRequest();
-    this.finished = true;
-    this.clearRouteTimer();
+    this.settle();
     this.record.endMs = this.env.now();
     this.env.finished(this.head, this.record, this.decision);
     this.downstream.tunnel(upstream, Buffer.from(buffer));
@@ -554,74 +490,22 @@ export class Exchange implements UpstreamHandler {
     return upstream ? this.downstream.forward(data, upstream) : this.downstream.write(data);
   }
 
-  // ---- retries and timeouts ----
-
-  /** Attempts left, body replayable, response not started, and the cluster's retry budget allows it. */
-  private canRetry(extraAttempts = 0): boolean {
-    if (this.record.attempts > this.decision.retries.attempts + extraAttempts) return false;
-    if (this.responseHeadSent || !this.requestComplete || this.bodyChunks === undefined) return false;
-    if (!this.holdsRetry) this.holdsRetry = this.cluster.acquireRetry();
-    return this.holdsRetry;
-  }
-
-  private scheduleRetry(): void {
-    this.previousEndpoint = this.endpoint;
-    this.releaseEndpoint();
-    this.cluster.stats.retries += 1;
-    const r = this.decision.retries;
-    const delay = retryBackoffMs(r, this.record.attempts, this.env.random());
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = undefined;
-      if (!this.finished) this.tryUpstream();
-    }, delay);
-  }
-
-  private onTryTimeout(): void {
-    this.tryTimer = undefined;
-    if (this.finished || this.responseHeadSent) return;
-    this.cluster.stats.timeouts += 1;
-    this.cluster.recordOutcome(this.endpoint, 504, this.env.now());
-    this.discardUpstream();
-    const r = this.decision.retries;
-    if (retriesFailure(r, "timeout") && this.canRetry()) {
-      this.scheduleRetry();
-      return;
-    }
-    this.localReply(504, "UT", localReplyBodies.UT, "upstream_per_try_timeout", []);
-  }
-
-  private onRouteTimeout(): void {
-    this.routeTimer = undefined;
-    if (this.finished) return;
-    this.cluster.stats.timeouts += 1;
-    this.discardUpstream();
-    if (this.responseHeadSent) {
-      this.addFlag("UT");
-      this.record.details = "upstream_response_timeout";
-      this.downstream.abort();
-      this.finish(false, true);
-      return;
-    }
-    this.localReply(504, "UT", localReplyBodies.UT, "upstream_response_timeout", []);
-  }
-
   // ---- endings ----
 
   private failUpstream(flag: string, status: number, body: string, details: string, retriable = false): void {
-    this.discardUpstream();
+    this.discardAttempt();
     if (retriable && this.decision.retries.attempts > 0) this.addFlag("URX");
-    this.localReply(status, flag, body, details, []);
+    this.localReply(status, flag, body, details);
   }
 
   /** Answers the client ourselves (unless a response already started, then the client is reset). */
-  localReply(status: number, flag: string, body: string, details: string, headers: readonly string[]): void {
+  protected localReply(status: number, flag: string, body: string, details: string, headers: readonly string[] = noHeaders): void {
     if (this.finished) return;
-    this.discardUpstream();
+    this.discardAttempt();
     if (flag !== "") this.addFlag(flag);
     this.record.details = details;
-    if (this.responseHeadSent) {
-      this.downstream.abort();
-      this.finish(false, true);
+    if (this.responseStarted) {
+      this.abortResponse();
       return;
     }
     this.record.responseCode = status;
@@ -629,10 +513,15 @@ export class Exchange implements UpstreamHandler {
     const bytes = formatLocalReply(status, body, headers, close, this.head.method === "HEAD");
     this.record.responseBytes += bytes.length;
     this.downstream.write(bytes);
-    this.finish(false, close);
+    this.finish(close);
   }
 
-  private discardUpstream(): void {
+  protected abortResponse(): void {
+    this.downstream.abort();
+    this.finish(true);
+  }
+
+  protected discardAttempt(): void {
     this.clearTryTimer();
     const upstream = this.upstream;
     if (upstream) {
@@ -642,64 +531,17 @@ export class Exchange implements UpstreamHandler {
     }
   }
 
-  private releaseEndpoint(): void {
-    if (this.endpoint < 0) return;
-    const runtime = this.cluster.endpoints[this.endpoint];
-    if (runtime) runtime.active -= 1;
-    this.endpoint = -1;
-  }
-
-  private releaseRequest(): void {
-    if (this.holdsRequest) {
-      this.holdsRequest = false;
-      this.cluster.breaker.release("requests");
-    }
-    if (this.holdsRetry) {
-      this.holdsRetry = false;
-      this.cluster.breaker.release("retries");
-    }
-  }
-
-  private finish(_complete: boolean, close: boolean): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.clearRouteTimer();
-    this.clearTryTimer();
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+  /** The exchange is over; `close` = the client connection must close after what was written. */
+  private finish(close: boolean): void {
+    if (!this.settle()) return;
     if (this.cancelWait) {
       this.cancelWait();
       this.cancelWait = undefined;
       this.cluster.breaker.release("pending-requests");
     }
-    this.releaseEndpoint();
-    this.releaseRequest();
     this.record.endMs = this.env.now();
     this.env.finished(this.head, this.record, this.decision);
     this.downstream.exchangeDone(this, close || !this.requestComplete);
-  }
-
-  private addFlag(flag: string): void {
-    const flags = this.record.responseFlags;
-    if (flags === "") this.record.responseFlags = flag;
-    else if (!flags.split(",").includes(flag)) this.record.responseFlags = `${flags},${flag}`;
-  }
-
-  private clearTryTimer(): void {
-    if (this.tryTimer) {
-      clearTimeout(this.tryTimer);
-      this.tryTimer = undefined;
-    }
-  }
-
-  private clearRouteTimer(): void {
-    if (this.routeTimer) {
-      clearTimeout(this.routeTimer);
-      this.routeTimer = undefined;
-    }
-  }
-
-  get isFinished(): boolean {
-    return this.finished;
   }
 }
 
@@ -765,6 +607,9 @@ export function rebuildHeaders(head: RequestHead, authority: string | undefined,
 }
 
 const noCut: readonly number[] = [];
+
+/** A local reply without headers of its own. */
+const noHeaders: readonly string[] = [];
 
 /** The shared "no chunks yet" array of an exchange: replaced, never pushed to. */
 const noChunks: Buffer[] = [];
