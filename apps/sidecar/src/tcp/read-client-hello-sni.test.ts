@@ -7,6 +7,7 @@ import { readClientHelloSni } from "./read-client-hello-sni.ts";
 import type { TcpChoice } from "./choose-tcp-cluster.ts";
 import { startTcpListener } from "./tcp-listener.ts";
 import { ClusterRuntime } from "../proxy/cluster-runtime.ts";
+import { singleEndpointClusterSpec } from "../proxy/single-endpoint-cluster.ts";
 import { PoolRegistry } from "../upstream/pool-registry.ts";
 import type { ClusterSpec } from "@meshwork/proxy-core";
 import type { TcpRecord } from "./tcp-record.ts";
@@ -78,30 +79,9 @@ describe("readClientHelloSni", () => {
 describe("a TCP listener with inspectSni", () => {
   it("routes by SNI and still forwards the ClientHello bytes unchanged", async () => {
     const upstream = await captureServer();
-    const spec: ClusterSpec = {
-      name: "outbound|443||api.example.com",
-      host: "api.example.com",
-      port: 443,
-      portName: "tls",
-      subset: undefined,
-      subsetLabels: {},
-      protocol: "tls",
-      discovery: "static",
-      endpoints: [{ address: `127.0.0.1:${upstream.port}`, host: "127.0.0.1", port: upstream.port, weight: 1, healthy: true, locality: { region: "", zone: "", subZone: "" }, labels: {}, origin: "test" }],
-      balancer: { type: "round-robin" },
-      hashPolicy: undefined,
-      locality: undefined,
-      connectionPool: {},
-      outlier: undefined,
-      tls: undefined,
-      connectTimeoutMs: 1_000,
-      idleTimeoutMs: 3_600_000,
-      tcpIdleTimeoutMs: 0,
-      maxConnectionDurationMs: undefined,
-      upstreamHttp2: false,
-      useClientProtocol: false,
-      destinationRules: [],
-    };
+    // One static endpoint (the test's server), answering for the service's host and port.
+    const endpointSpec = singleEndpointClusterSpec({ name: "outbound|443||api.example.com", host: "127.0.0.1", addressHost: "127.0.0.1", port: upstream.port, portName: "tls", protocol: "tls", discovery: "static", origin: "test" });
+    const spec: ClusterSpec = { ...endpointSpec, host: "api.example.com", port: 443, connectTimeoutMs: 1_000, tcpIdleTimeoutMs: 0 };
     const cluster = new ClusterRuntime(spec, new PoolRegistry(), performance.now(), undefined, () => 0);
     const seen: (string | undefined)[] = [];
     const records: TcpRecord[] = [];

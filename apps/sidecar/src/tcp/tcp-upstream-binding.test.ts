@@ -4,6 +4,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { compileTcpRouteTable, type ClusterSpec } from "@meshwork/proxy-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterRuntime } from "../proxy/cluster-runtime.ts";
+import { singleEndpointClusterSpec } from "../proxy/single-endpoint-cluster.ts";
 import { PoolRegistry } from "../upstream/pool-registry.ts";
 import type { TcpSnapshot } from "./choose-tcp-cluster.ts";
 import { parseAuthority } from "./connect-tunnel.ts";
@@ -69,30 +70,9 @@ describe("a tcp upstream binding", () => {
     });
     const upstreamPort = (upstream.address() as { port: number }).port;
     const host = "db.default.svc.cluster.local";
-    const spec: ClusterSpec = {
-      name: `outbound|5432||${host}`,
-      host,
-      port: 5432,
-      portName: "tcp",
-      subset: undefined,
-      subsetLabels: {},
-      protocol: "tcp",
-      discovery: "static",
-      endpoints: [{ address: `127.0.0.1:${upstreamPort}`, host: "127.0.0.1", port: upstreamPort, weight: 1, healthy: true, locality: { region: "", zone: "", subZone: "" }, labels: {}, origin: "test" }],
-      balancer: { type: "round-robin" },
-      hashPolicy: undefined,
-      locality: undefined,
-      connectionPool: {},
-      outlier: undefined,
-      tls: undefined,
-      connectTimeoutMs: 1_000,
-      idleTimeoutMs: 3_600_000,
-      tcpIdleTimeoutMs: 0,
-      maxConnectionDurationMs: undefined,
-      upstreamHttp2: false,
-      useClientProtocol: false,
-      destinationRules: [],
-    };
+    // One static endpoint (the test's server), answering for the service's host and port.
+    const endpointSpec = singleEndpointClusterSpec({ name: `outbound|5432||${host}`, host: "127.0.0.1", addressHost: "127.0.0.1", port: upstreamPort, portName: "tcp", protocol: "tcp", discovery: "static", origin: "test" });
+    const spec: ClusterSpec = { ...endpointSpec, host: host, port: 5432, connectTimeoutMs: 1_000, tcpIdleTimeoutMs: 0 };
     const cluster = new ClusterRuntime(spec, new PoolRegistry(), performance.now(), undefined, () => 0);
     const snapshot: TcpSnapshot = {
       tcpRoutes: compileTcpRouteTable([], [], { namespace: "default", domainSuffix: "cluster.local", serviceHosts: [host] }),
