@@ -7,4 +7,8 @@ import { readConfigResources } from "./read-config-resources.ts";
 
 const request = JSON.parse(process.argv[2] ?? "") as ConfigWorkerRequest;
 const result = await readConfigResources(request.dir, request.version);
-process.send?.(result, undefined, {}, () => process.disconnect());
+// The sidecar may have stopped while this read ran (its channel is closed): nobody to answer then,
+// and nothing to disconnect (disconnecting a closed channel throws).
+process.send?.(result, undefined, {}, () => {
+  if (process.connected) process.disconnect();
+});

@@ -1,3 +1,5 @@
+import { fork } from "node:child_process";
+import { once } from "node:events";
 import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +74,18 @@ describe("workerConfigLoader", () => {
       warnings: [],
       files: [],
     });
+  });
+});
+
+describe("config-worker.ts", () => {
+  it("exits cleanly when the sidecar closed the channel before the answer", async () => {
+    await writeGoodConfig(dir);
+    const child = fork(fileURLToPath(tsWorker.url), [JSON.stringify({ dir, version: undefined })], { execArgv: [...(tsWorker.execArgv ?? [])], stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.once("spawn", () => child.disconnect());
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   });
 });
 
