@@ -50,7 +50,9 @@ describe("traces over OTLP/HTTP", () => {
       "the trace's seven spans at the receiver",
       async () => {
         const mine = receiver.spans.filter((s) => s.traceId === traceId);
-        return find(mine, SERVER, "ratings") !== undefined && find(mine, CLIENT, "details") !== undefined && find(mine, SERVER, "details") !== undefined ? mine : undefined;
+        // Each sidecar's batch processor exports on its own schedule: wait for every span asserted below.
+        const expected: [number, string][] = [[SERVER, "productpage"], [CLIENT, "reviews"], [SERVER, "reviews"], [CLIENT, "ratings"], [SERVER, "ratings"], [CLIENT, "details"], [SERVER, "details"]];
+        return expected.every(([kind, service]) => find(mine, kind, service) !== undefined) ? mine : undefined;
       },
       30_000,
     );
