@@ -2,39 +2,17 @@
 // knowledge and ALPN h2 downstreams, mirror clusters speaking HTTP/2 or HTTP/1.1, the `-shadow`
 // authority, mirrorPercentage, and the primary's answer never waiting for the mirror.
 import * as grpc from "@grpc/grpc-js";
-import { connect, type ClientHttp2Session } from "node:http2";
-import { afterEach, describe, expect, it } from "vitest";
+import { connect } from "node:http2";
+import { describe, expect, it } from "vitest";
 import { mirrorStats } from "../src/proxy/send-mirror.ts";
 import { h2Connect, h2Request } from "./support/h2-client.ts";
-import { startHttp2Proxy, type Http2ProxyFixture } from "./support/h2-proxy-fixture.ts";
+import { useH2Harness } from "./support/h2-harness.ts";
+import { startHttp2Proxy } from "./support/h2-proxy-fixture.ts";
 import { testCertificatePem } from "./support/h2-test-certificate.ts";
-import { echoClient, h2ServiceEntryYaml, startGrpcUpstream, startH2Upstream, type H2UpstreamServer } from "./support/h2-upstream-server.ts";
+import { echoClient, h2ServiceEntryYaml, startGrpcUpstream, startH2Upstream } from "./support/h2-upstream-server.ts";
 import { defined } from "./support/http-client.ts";
-import { startUpstream, type UpstreamServer } from "./support/upstream-server.ts";
 
-let proxy: Http2ProxyFixture | undefined;
-let client: ClientHttp2Session | undefined;
-const closers: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  client?.destroy();
-  client = undefined;
-  await proxy?.close();
-  proxy = undefined;
-  for (const close of closers.splice(0)) await close();
-});
-
-async function h2Upstream(name: string): Promise<H2UpstreamServer> {
-  const u = await startH2Upstream(name);
-  closers.push(() => u.close());
-  return u;
-}
-
-async function h1Upstream(name: string): Promise<UpstreamServer> {
-  const u = await startUpstream(name);
-  closers.push(() => u.close());
-  return u;
-}
+const h = useH2Harness();
 
 function mirrorRoute(mirrorHost: string, percentage: number): string {
   return `---
@@ -57,33 +35,33 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 describe("HTTP/2 mirroring (h2c downstream)", () => {
   it("copies the request to an HTTP/2 mirror with :authority suffixed -shadow; the caller sees only the primary", async () => {
-    const primary = await h2Upstream("primary");
-    const shadow = await h2Upstream("shadow");
+    const primary = await h.h2Upstream("primary");
+    const shadow = await h.h2Upstream("shadow");
     shadow.handle((stream) => {
       stream.respond({ ":status": 500 });
       stream.end("shadow failed");
     });
-    proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
+    h.proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
 ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("mirror.test", 100)}`);
-    client = h2Connect(proxy.port);
-    const res = await h2Request(client, { ":path": "/m?x=1", ":authority": "svc.test", "x-custom": "1" }, "payload");
+    h.client = h2Connect(h.proxy.port);
+    const res = await h2Request(h.client, { ":path": "/m?x=1", ":authority": "svc.test", "x-custom": "1" }, "payload");
     expect([res.status, res.body]).toEqual([200, "primary"]);
     await until(() => shadow.requests.length === 1, "the mirrored request");
     const copy = defined(shadow.requests[0], "the mirrored request");
     expect([copy.headers[":method"], copy.headers[":path"], copy.headers[":authority"], copy.headers["x-custom"], copy.body]).toEqual(["POST", "/m?x=1", "svc.test-shadow", "1", "payload"]);
     expect(primary.requests[0]?.headers[":authority"]).toBe("svc.test");
-    expect(proxy.records()[0]).toMatchObject({ responseCode: 200, responseFlags: "", attempts: 1 });
+    expect(h.proxy.records()[0]).toMatchObject({ responseCode: 200, responseFlags: "", attempts: 1 });
   });
 
   it("copies to an HTTP/1.1 mirror cluster with Host suffixed -shadow and the body re-framed", async () => {
-    const primary = await h2Upstream("primary");
-    const shadow = await h1Upstream("shadow");
-    proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
+    const primary = await h.h2Upstream("primary");
+    const shadow = await h.h1Upstream("shadow");
+    h.proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
 ${h2ServiceEntryYaml("mirror.test", 8080, [shadow.port], "HTTP")}${mirrorRoute("mirror.test", 100)}`);
-    client = h2Connect(proxy.port);
-    const res = await h2Request(client, { ":path": "/up", ":authority": "svc.test:80" }, "abc");
+    h.client = h2Connect(h.proxy.port);
+    const res = await h2Request(h.client, { ":path": "/up", ":authority": "svc.test:80" }, "abc");
     expect(res.body).toBe("primary");
-    const get = await h2Request(client, { ":path": "/get", ":authority": "svc.test:80" });
+    const get = await h2Request(h.client, { ":path": "/get", ":authority": "svc.test:80" });
     expect(get.body).toBe("primary");
     await until(() => shadow.requests.length === 2, "two mirrored requests");
     const byUrl = new Map(shadow.requests.map((r) => [r.url, r]));
@@ -94,45 +72,45 @@ ${h2ServiceEntryYaml("mirror.test", 8080, [shadow.port], "HTTP")}${mirrorRoute("
   });
 
   it("answers without waiting for a mirror that never responds", async () => {
-    const primary = await h2Upstream("primary");
-    const shadow = await h2Upstream("shadow");
+    const primary = await h.h2Upstream("primary");
+    const shadow = await h.h2Upstream("shadow");
     shadow.handle(() => undefined); // holds every stream open
-    proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
+    h.proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
 ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("mirror.test", 100)}`);
-    client = h2Connect(proxy.port);
-    const session = client;
+    h.client = h2Connect(h.proxy.port);
+    const session = h.client;
     const responses = await Promise.all(Array.from({ length: 5 }, (_, i) => h2Request(session, { ":path": `/p${i}`, ":authority": "svc.test" })));
     expect(responses.map((r) => r.body)).toEqual(Array(5).fill("primary"));
     await until(() => shadow.requests.length === 5, "five mirrored requests held by the mirror");
-    expect(proxy.finished).toHaveLength(5);
+    expect(h.proxy.finished).toHaveLength(5);
   });
 
   it("counts a mirror whose endpoint refuses connections as failed and still serves the primary", async () => {
-    const primary = await h2Upstream("primary");
+    const primary = await h.h2Upstream("primary");
     const gone = await startH2Upstream("gone");
     await gone.close();
-    proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
+    h.proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
 ${h2ServiceEntryYaml("mirror.test", 80, [gone.port], "HTTP2")}${mirrorRoute("mirror.test", 100)}`);
-    client = h2Connect(proxy.port);
+    h.client = h2Connect(h.proxy.port);
     const failedBefore = mirrorStats.failed;
-    const res = await h2Request(client, { ":path": "/x", ":authority": "svc.test" });
+    const res = await h2Request(h.client, { ":path": "/x", ":authority": "svc.test" });
     expect(res.body).toBe("primary");
     await until(() => mirrorStats.failed > failedBefore, "the mirror failure to be counted");
   });
 
   it("mirrors about mirrorPercentage of requests (random below the percentage)", async () => {
-    const primary = await h2Upstream("primary");
-    const shadow = await h2Upstream("shadow");
+    const primary = await h.h2Upstream("primary");
+    const shadow = await h.h2Upstream("shadow");
     // The route's draw: random() * 100 < percentage mirrors. Alternate 0.1 (mirror) and 0.9 (not) against 50 %.
     let n = 0;
     const random = (): number => (n++ % 2 === 0 ? 0.1 : 0.9);
-    proxy = await startHttp2Proxy(
+    h.proxy = await startHttp2Proxy(
       `${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
 ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("mirror.test", 50)}`,
       { random },
     );
-    client = h2Connect(proxy.port);
-    for (let i = 0; i < 10; i++) expect((await h2Request(client, { ":path": `/r${i}`, ":authority": "svc.test" })).body).toBe("primary");
+    h.client = h2Connect(h.proxy.port);
+    for (let i = 0; i < 10; i++) expect((await h2Request(h.client, { ":path": `/r${i}`, ":authority": "svc.test" })).body).toBe("primary");
     expect(primary.requests).toHaveLength(10);
     await until(() => shadow.requests.length >= 1, "mirrored requests");
     await new Promise((r) => setTimeout(r, 100));
@@ -141,13 +119,13 @@ ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("m
   });
 
   it("does not mirror at mirrorPercentage 0", async () => {
-    const primary = await h2Upstream("primary");
-    const shadow = await h2Upstream("shadow");
-    proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
+    const primary = await h.h2Upstream("primary");
+    const shadow = await h.h2Upstream("shadow");
+    h.proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
 ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("mirror.test", 0)}`);
-    client = h2Connect(proxy.port);
+    h.client = h2Connect(h.proxy.port);
     const sentBefore = mirrorStats.sent;
-    for (let i = 0; i < 5; i++) await h2Request(client, { ":path": "/z", ":authority": "svc.test" });
+    for (let i = 0; i < 5; i++) await h2Request(h.client, { ":path": "/z", ":authority": "svc.test" });
     expect(mirrorStats.sent).toBe(sentBefore);
     expect(shadow.requests).toHaveLength(0);
   });
@@ -158,7 +136,7 @@ ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("m
       unary: (call, callback) => callback(null, Buffer.from(`primary:${call.request.toString()}`)),
       stream: (call) => call.end(),
     });
-    closers.push(() => primary.close());
+    h.defer(() => primary.close());
     const shadow = await startGrpcUpstream({
       unary: (call, callback) => {
         seen.push(`${call.getPath()} ${String(call.metadata.get(":authority")[0] ?? "")} ${call.request.toString()}`);
@@ -166,11 +144,11 @@ ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("m
       },
       stream: (call) => call.end(),
     });
-    closers.push(() => shadow.close());
-    proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 50051, [primary.port], "GRPC")}---
+    h.defer(() => shadow.close());
+    h.proxy = await startHttp2Proxy(`${h2ServiceEntryYaml("svc.test", 50051, [primary.port], "GRPC")}---
 ${h2ServiceEntryYaml("mirror.test", 50051, [shadow.port], "GRPC")}${mirrorRoute("mirror.test", 100)}`);
-    const c = echoClient(proxy.port, "svc.test:50051");
-    closers.push(() => c.close());
+    const c = echoClient(h.proxy.port, "svc.test:50051");
+    h.defer(() => c.close());
     const answer = await new Promise<string>((resolve, reject) => c.unary(Buffer.from("hi"), (error, response) => (error ? reject(error) : resolve(String(response)))));
     expect(answer).toBe("primary:hi");
     await until(() => seen.length === 1, "the mirrored gRPC call");
@@ -181,16 +159,16 @@ ${h2ServiceEntryYaml("mirror.test", 50051, [shadow.port], "GRPC")}${mirrorRoute(
 
 describe("HTTP/2 mirroring (ALPN h2 downstream)", () => {
   it("copies a request that arrived over TLS with ALPN h2", async () => {
-    const primary = await h2Upstream("primary");
-    const shadow = await h2Upstream("shadow");
-    proxy = await startHttp2Proxy(
+    const primary = await h.h2Upstream("primary");
+    const shadow = await h.h2Upstream("shadow");
+    h.proxy = await startHttp2Proxy(
       `${h2ServiceEntryYaml("svc.test", 80, [primary.port], "HTTP2")}---
 ${h2ServiceEntryYaml("mirror.test", 80, [shadow.port], "HTTP2")}${mirrorRoute("mirror.test", 100)}`,
       { tls: true },
     );
-    const session = connect(`https://127.0.0.1:${proxy.port}`, { ca: testCertificatePem, servername: "localhost" });
+    const session = connect(`https://127.0.0.1:${h.proxy.port}`, { ca: testCertificatePem, servername: "localhost" });
     session.on("error", () => undefined);
-    client = session;
+    h.client = session;
     const res = await h2Request(session, { ":path": "/tls", ":authority": "svc.test" }, "secret");
     expect([res.status, res.body]).toEqual([200, "primary"]);
     await until(() => shadow.requests.length === 1, "the mirrored request");

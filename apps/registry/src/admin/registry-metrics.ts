@@ -27,7 +27,7 @@ export type WriteOutcome = "ok" | "refused" | "error";
 
 const prefix = "meshwork_registry_";
 /** Resolution of the nodejs_eventloop_lag_* histogram (prom-client's eventLoopMonitoringPrecision; its default is 10). */
-export const eventLoopSampleMs = 100;
+const eventLoopSampleMs = 100;
 /** The methods the API latency histogram names; any other counts as "other". */
 const httpMethods: ReadonlySet<string> = new Set(["GET", "PUT", "POST", "DELETE", "HEAD"]);
 
