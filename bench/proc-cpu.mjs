@@ -1,6 +1,8 @@
 // CPU time of processes from Linux /proc, for the benchmarks' CPU-per-operation figures (the
 // process's own accounting, unaffected by what else the machine runs).
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { cpus } from "node:os";
 
 /** utime + stime of `pid` in clock ticks (10 ms each), or null when the process is gone. */
 export function cpuTicks(pid) {
@@ -26,4 +28,15 @@ export function treeTicks(pid) {
     // gone
   }
   return sum;
+}
+
+/** Whether the benchmarks can pin processes to CPUs 0 and 1: two cores or more and `taskset` on the PATH. */
+export function canPinCpus() {
+  if (cpus().length < 2) return false;
+  try {
+    execFileSync("taskset", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
 }

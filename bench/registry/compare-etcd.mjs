@@ -46,7 +46,7 @@ import net from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { cpuTicks } from "../proc-cpu.mjs";
+import { canPinCpus, cpuTicks } from "../proc-cpu.mjs";
 import { smapsBreakdown } from "./smaps-breakdown.mjs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -237,7 +237,7 @@ async function freePort() {
   return new Promise((res, rej) => { const s = net.createServer(); s.once("error", rej); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); }); });
 }
 // The peers' method: load generator pinned to CPU 0, all servers (both systems) to CPU 1 (--no-pin: off).
-const pin = !o["no-pin"] && cpus().length >= 2 && (() => { try { execFileSync("taskset", ["-V"], { stdio: "ignore" }); return true; } catch { return false; } })();
+const pin = !o["no-pin"] && canPinCpus();
 const pinned = (cpu, cmd, args) => (pin ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args]);
 function spawnTracked(cmd0, args0, logFile, extraEnv = {}) {
   const [cmd, args] = pinned(1, cmd0, args0);

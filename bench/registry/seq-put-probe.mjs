@@ -26,12 +26,12 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, openSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cpuTicks } from "../proc-cpu.mjs";
+import { canPinCpus, cpuTicks } from "../proc-cpu.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -63,7 +63,7 @@ const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.leng
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 // As compare-etcd: every server (both clusters) on CPU 1, this probe on CPU 0 (--no-pin: off). Pinned,
 // the two clusters of an A/B share one core alike (unpinned, an A/A run read the first-started one 2–4 % dearer).
-const pin = !o["no-pin"] && cpus().length >= 2 && (() => { try { execFileSync("taskset", ["-V"], { stdio: "ignore" }); return true; } catch { return false; } })();
+const pin = !o["no-pin"] && canPinCpus();
 if (pin) execFileSync("taskset", ["-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
 const allChildren = [];
 process.on("exit", () => { for (const c of allChildren) c.kill("SIGTERM"); });
