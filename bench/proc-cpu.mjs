@@ -30,6 +30,22 @@ export function treeTicks(pid) {
   return sum;
 }
 
+/** Context switches of all of `pid`'s threads so far (voluntary: it slept; involuntary: preempted), or null when it is gone. */
+export function contextSwitches(pid) {
+  try {
+    let voluntary = 0;
+    let involuntary = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
+      voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }
+    return { voluntary, involuntary };
+  } catch {
+    return null;
+  }
+}
+
 /** Whether the benchmarks can pin processes to CPUs 0 and 1: two cores or more and `taskset` on the PATH. */
 export function canPinCpus() {
   if (cpus().length < 2) return false;

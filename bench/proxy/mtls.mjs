@@ -178,6 +178,9 @@ async function main() {
   execFileSync(process.execPath, ["--import", "tsx", "--conditions=@meshwork/source", join(ROOT, "apps/sidecar/src/main.ts"), "--help"], { cwd: ROOT, stdio: "ignore" });
   const netns = netnsAvailable();
   const configs = opts.configs.split(",").map((c) => c.trim()).filter(Boolean);
+  // The lab's own TLS configs (nginx-mtls: its upstream on 18443 and nginx's client certificate)
+  // read the lab's certificates, which its setup writes under /tmp and a fresh machine lacks.
+  if (configs.some((c) => c.endsWith("-mtls") && !(c in PAIRS))) execFileSync("bash", [join(LAB, "gen-certs.sh")], { env: { ...process.env, CERT_DIR: process.env.CERT_DIR ?? join(process.env.DEPS_DIR ?? "/tmp/proxybench", "certs") }, stdio: ["ignore", "ignore", "inherit"] });
   for (let round = 1; round <= Number(opts.rounds); round++) {
     for (const config of configs) {
       const file = join(outDir, `.${config}-${round}.jsonl`);

@@ -46,7 +46,7 @@ import net from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { canPinCpus, cpuTicks } from "../proc-cpu.mjs";
+import { canPinCpus, contextSwitches, cpuTicks } from "../proc-cpu.mjs";
 import { smapsBreakdown } from "./smaps-breakdown.mjs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -110,7 +110,7 @@ function procStat() {
   return { total: f.reduce((a, b) => a + b, 0), idle: f[3] + f[4], task: f[0] + f[1] + f[2] };
 }
 function startCpu(pids) {
-  const s0 = procStat(), self0 = process.cpuUsage(), w0 = performance.now(), p0 = pids.map(cpuTicks);
+  const s0 = procStat(), self0 = process.cpuUsage(), w0 = performance.now(), p0 = pids.map(cpuTicks), c0 = pids.map(contextSwitches);
   return (count) => {
     const s1 = procStat(), self = process.cpuUsage(self0), secs = (performance.now() - w0) / 1000;
     const n = cpus().length, dt = s1.total - s0.total;
@@ -119,11 +119,17 @@ function startCpu(pids) {
     const srvS = pids.map((p, i) => { const t = cpuTicks(p); return t === null || p0[i] === null ? 0 : (t - p0[i]) / 100; });
     const srvSum = srvS.reduce((a, b) => a + b, 0);
     const taskCores = frac(s1.task - s0.task);
+    // Sleeps and preemptions of the servers' threads per operation: on this VM a wakeup costs
+    // tens of µs of CPU on its own (cold caches after the core ran something else).
+    const switches = pids.map((p, i) => { const c = contextSwitches(p); return c === null || c0[i] === null ? { voluntary: 0, involuntary: 0 } : { voluntary: c.voluntary - c0[i].voluntary, involuntary: c.involuntary - c0[i].involuntary }; });
+    const perOp = (k) => (count ? +(switches.reduce((a, x) => a + x[k], 0) / count).toFixed(2) : null);
     return {
       client_cores: +(clientCpuS / secs).toFixed(2),
       server_cores: srvS.map((x) => +(x / secs).toFixed(2)),
       client_cpu_ms_per_op: count ? +((clientCpuS * 1000) / count).toFixed(3) : null,
       server_cpu_ms_per_op: count ? +((srvSum * 1000) / count).toFixed(3) : null,
+      server_sleeps_per_op: perOp("voluntary"),
+      server_preemptions_per_op: perOp("involuntary"),
       machine_busy_cores: +frac(s1.total - s0.total - (s1.idle - s0.idle)).toFixed(2),
       // every other task on the machine (other tenants' tests): the noise figure
       other_cores: +Math.max(0, taskCores - clientCpuS / secs - srvSum / secs).toFixed(2),
@@ -557,7 +563,7 @@ function summarize(runs) {
     const phaseSummary = (phase) => r[phase].length ? {
       ops_per_s: m(phase, (x) => x.ops_per_s), p50_ms: m(phase, (x) => x.p50_ms), p99_ms: m(phase, (x) => x.p99_ms), errors: r[phase].reduce((a, x) => a + x.errors, 0),
       client_cores: m(phase, (x) => x.cpu.client_cores), client_cpu_ms_per_op: m(phase, (x) => x.cpu.client_cpu_ms_per_op),
-      server_cpu_ms_per_op: m(phase, (x) => x.cpu.server_cpu_ms_per_op), server_cores: m(phase, (x) => x.cpu.server_cores.reduce((a, b) => a + b, 0)),
+      server_cpu_ms_per_op: m(phase, (x) => x.cpu.server_cpu_ms_per_op), server_sleeps_per_op: m(phase, (x) => x.cpu.server_sleeps_per_op), server_preemptions_per_op: m(phase, (x) => x.cpu.server_preemptions_per_op), server_cores: m(phase, (x) => x.cpu.server_cores.reduce((a, b) => a + b, 0)),
       leader_max_cores: m(phase, (x) => Math.max(...x.cpu.server_cores)), other_cores: m(phase, (x) => x.cpu.other_cores), runs: r[phase].length,
       entries_per_fsync: m(phase, (x) => avgOf(x.wal, "entries_per_fsync")), fsync_ms: m(phase, (x) => avgOf(x.wal, "fsync_mean_ms")), fsyncs_per_s: m(phase, (x) => (x.wal ? avgOf(x.wal, "fsyncs") / x.seconds : null)),
     } : null;
@@ -576,18 +582,18 @@ function report(res) {
   const L = [];
   L.push(`# registry vs etcd (${res.started}${q ? ", QUICK" : ""})`, "");
   L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}${o.baseline !== undefined || o["baseline-flags"] !== "" ? `; baseline ${o.baseline ?? "same build"}${o["baseline-flags"] ? ` + ${o["baseline-flags"]}` : ""}` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
-  L.push("CPU columns: `gen` = load generator cores; `srv ms/op` = CPU-ms of all 3 server processes per operation; `gen ms/op` = load generator CPU-ms per op; `other` = cores used by other tasks on the machine during the phase (noise).", "");
+  L.push("CPU columns: `gen` = load generator cores; `srv ms/op` = CPU-ms of all 3 server processes per operation; `srv sleeps / preemptions per op` = voluntary / involuntary context switches of all their threads per operation; `gen ms/op` = load generator CPU-ms per op; `other` = cores used by other tasks on the machine during the phase (noise).", "");
   const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : "–");
-  const row = (label, name, x) => x ? `| ${label} | ${name} | ${x.ops_per_s} | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.client_cores} | ${x.srv ?? x.server_cpu_ms_per_op} | ${x.client_cpu_ms_per_op} | ${x.leader_max_cores} | ${x.other_cores} | ${x.fsyncs_per_s == null ? "–" : Math.round(x.fsyncs_per_s)} | ${x.entries_per_fsync ?? "–"} | ${x.fsync_ms ?? "–"} |` : `| ${label} | ${name} | – |`;
+  const row = (label, name, x) => x ? `| ${label} | ${name} | ${x.ops_per_s} | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.client_cores} | ${x.srv ?? x.server_cpu_ms_per_op} | ${x.server_sleeps_per_op ?? "–"} / ${x.server_preemptions_per_op ?? "–"} | ${x.client_cpu_ms_per_op} | ${x.leader_max_cores} | ${x.other_cores} | ${x.fsyncs_per_s == null ? "–" : Math.round(x.fsyncs_per_s)} | ${x.entries_per_fsync ?? "–"} | ${x.fsync_ms ?? "–"} |` : `| ${label} | ${name} | – |`;
   L.push("WAL columns (mean over the 3 nodes, from each system's /metrics): fsyncs/s per node, entries (etcd: committed proposals) per fsync, mean fsync (ours: whole WAL save of a Ready) ms.", "");
-  L.push("| phase | system | ops/s | p50 ms | p99 ms | errors | gen cores | srv ms/op | gen ms/op | busiest node cores | other cores | fsyncs/s | entries/fsync | fsync ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  L.push("| phase | system | ops/s | p50 ms | p99 ms | errors | gen cores | srv ms/op | srv sleeps / preemptions per op | gen ms/op | busiest node cores | other cores | fsyncs/s | entries/fsync | fsync ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const [phase, label] of [["seq-put", "sequential put"], ["put", `put ×${cfg.clients}`], ["get", `linearizable get ×${cfg.clients}`]]) {
     if (e?.[phase]) L.push(row(label, "etcd", e[phase]));
     if (g?.[phase]) L.push(row(label, "registry", g[phase]));
     const b = res.summary.baseline;
     if (b?.[phase]) L.push(row(label, "baseline", b[phase]));
-    if (b?.[phase] && g?.[phase]) L.push(`| ${label} | **ratio reg/baseline** | ${ratio(g[phase].ops_per_s, b[phase].ops_per_s)} | ${ratio(g[phase].p50_ms, b[phase].p50_ms)} | ${ratio(g[phase].p99_ms, b[phase].p99_ms)} | | | ${ratio(g[phase].server_cpu_ms_per_op, b[phase].server_cpu_ms_per_op)} | | | | | | |`);
-    if (e?.[phase] && g?.[phase]) L.push(`| ${label} | **ratio reg/etcd** | ${ratio(g[phase].ops_per_s, e[phase].ops_per_s)} | ${ratio(g[phase].p50_ms, e[phase].p50_ms)} | ${ratio(g[phase].p99_ms, e[phase].p99_ms)} | | ${ratio(g[phase].client_cores, e[phase].client_cores)} | ${ratio(g[phase].server_cpu_ms_per_op, e[phase].server_cpu_ms_per_op)} | ${ratio(g[phase].client_cpu_ms_per_op, e[phase].client_cpu_ms_per_op)} | | |`);
+    if (b?.[phase] && g?.[phase]) L.push(`| ${label} | **ratio reg/baseline** | ${ratio(g[phase].ops_per_s, b[phase].ops_per_s)} | ${ratio(g[phase].p50_ms, b[phase].p50_ms)} | ${ratio(g[phase].p99_ms, b[phase].p99_ms)} | | | ${ratio(g[phase].server_cpu_ms_per_op, b[phase].server_cpu_ms_per_op)} | ${ratio(g[phase].server_sleeps_per_op, b[phase].server_sleeps_per_op)} | | | | | | |`);
+    if (e?.[phase] && g?.[phase]) L.push(`| ${label} | **ratio reg/etcd** | ${ratio(g[phase].ops_per_s, e[phase].ops_per_s)} | ${ratio(g[phase].p50_ms, e[phase].p50_ms)} | ${ratio(g[phase].p99_ms, e[phase].p99_ms)} | | ${ratio(g[phase].client_cores, e[phase].client_cores)} | ${ratio(g[phase].server_cpu_ms_per_op, e[phase].server_cpu_ms_per_op)} | ${ratio(g[phase].server_sleeps_per_op, e[phase].server_sleeps_per_op)} | ${ratio(g[phase].client_cpu_ms_per_op, e[phase].client_cpu_ms_per_op)} | | | | | |`);
   }
   L.push("");
   if (e?.failover || g?.failover) {

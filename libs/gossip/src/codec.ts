@@ -3,7 +3,6 @@
 // input with a reason, so the core can drop the packet and count it. Layout: docs/design/gossip.md.
 
 import type { MemberRecord, MemberState, Message, MessageType } from "./message.ts";
-import { decodeUtf8, encodeUtf8 } from "./utf8.ts";
 
 /** The only protocol version this codec speaks; the first byte of every plaintext packet. */
 export const PROTOCOL_VERSION = 1;
@@ -26,6 +25,9 @@ export interface CodecLimits {
 export const DEFAULT_CODEC_LIMITS: CodecLimits = { maxPacketBytes: 65_536, maxMessagesPerPacket: 255, maxMembers: 100_000 };
 
 const MAX_STRING_BYTES = 1024;
+const utf8 = new TextEncoder();
+/** Throws on bytes that are not UTF-8; a leading BOM is kept (it is data). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const MAX_PAYLOAD_BYTES = 65_536;
 const MAX_TAGS = 64;
 
@@ -86,7 +88,7 @@ class Writer {
   }
 
   string(value: string): void {
-    this.bytes(encodeUtf8(value));
+    this.bytes(utf8.encode(value));
   }
 
   finish(): Uint8Array {
@@ -148,9 +150,12 @@ class Reader {
   }
 
   string(): string {
-    const text = decodeUtf8(this.bytes(MAX_STRING_BYTES));
-    if (text === undefined) throw new Failure("malformed");
-    return text;
+    const bytes = this.bytes(MAX_STRING_BYTES);
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      throw new Failure("malformed");
+    }
   }
 
   bool(): boolean {

@@ -18,7 +18,6 @@ import { mergeRemoteState, pushPullMessage, viewDigest } from "./push-pull.ts";
 import type { PushPullKind } from "./push-pull.ts";
 import type { MemberRecord, MemberState, Message } from "./message.ts";
 import { Suspicion, suspicionTimeout } from "./suspicion.ts";
-import { encodeUtf8 } from "./utf8.ts";
 
 /** What the core needs from its driver besides time. */
 export interface MemberlistOptions {
@@ -218,7 +217,7 @@ export class Memberlist {
     this.#random = options.random;
     this.#keyring = options.keyring;
     this.#cipher = options.cipher;
-    this.#aad = encodeUtf8(options.label ?? "meshwork-gossip");
+    this.#aad = new TextEncoder().encode(options.label ?? "meshwork-gossip");
     this.#limits = { maxPacketBytes: 65_536, maxMessagesPerPacket: 255, maxMembers: 0 };
     this.#streamLimits = { maxPacketBytes: settings.maxStreamBytes, maxMessagesPerPacket: 1, maxMembers: 1_000_000 };
     this.#seenEvents = new LamportDedup(settings.eventBufferSize);

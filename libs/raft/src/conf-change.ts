@@ -3,7 +3,7 @@
 import { emptyConfState } from "./entry.ts";
 import type { ConfState } from "./entry.ts";
 import type { NodeId } from "./ids.ts";
-import { decodeUtf8, encodeUtf8 } from "./utf8.ts";
+import { decodeUtf8 } from "./utf8.ts";
 
 /**
  * `add-voter` adds a node as voter or promotes a learner; `add-learner` adds a learner or demotes
@@ -26,7 +26,7 @@ export type ConfChangeRejection = "removes-last-voter";
 export function encodeConfChange(change: ConfChange): Uint8Array {
   const record: Record<string, string> = { type: change.type, nodeId: change.nodeId };
   if (change.context !== undefined) record["context"] = change.context;
-  return encodeUtf8(JSON.stringify(record));
+  return new TextEncoder().encode(JSON.stringify(record));
 }
 
 /** Decodes the data of a "conf-change" entry; throws if it was not written by `encodeConfChange`. */

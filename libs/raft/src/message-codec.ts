@@ -7,10 +7,12 @@
 import type { ConfState, Entry, EntryType, Snapshot } from "./entry.ts";
 import type { LogIndex, NodeId, Term } from "./ids.ts";
 import type { Message, MessageType } from "./message.ts";
-import { decodeUtf8, encodeUtf8 } from "./utf8.ts";
+import { decodeUtf8 } from "./utf8.ts";
 
 /** The first byte of every encoded message. */
 export const messageCodecVersion = 1;
+
+const utf8 = new TextEncoder();
 
 const typeCodes: Readonly<Record<MessageType, number>> = {
   app: 1,
@@ -89,7 +91,7 @@ class Writer {
       }
     }
     if (!ascii) {
-      this.raw(encodeUtf8(text));
+      this.raw(utf8.encode(text));
       return;
     }
     this.varint(n);
