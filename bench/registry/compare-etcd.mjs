@@ -26,6 +26,7 @@
 //                 heartbeat 100 ms / election timeout 1000 ms)
 //   --profile     afterwards, a fresh registry cluster under node --cpu-prof, the put load at
 //                 --clients for --duration, then a self-time breakdown of the leader's profile
+//                 (every node's profile is kept in results/)
 //   --skip        phases to skip: seq,put,get,rss,failover
 //   --rss-only    just the RSS fill (= --skip seq,put,get,failover); with --only registry, ~3 min on a quiet box
 //   --rss-settle  also record the RSS this many seconds after the fill, once idle (default 3: only the 3 s figure)
@@ -642,12 +643,18 @@ async function profileRegistry() {
     const leaderNow = await sys.leader();
     if (leaderNow !== leader) log(`leader changed during profiling (${leader + 1} → ${leaderNow + 1})`);
     await sys.stop();
-    const profDir = join(sys.dir, `n${leader + 1}`, "prof");
-    const file = join(profDir, readdirSync(profDir).find((f) => f.endsWith(".cpuprofile")));
-    const keep = join(here, "results", `registry-leader-${Date.now()}.cpuprofile`);
-    mkdirSync(dirname(keep), { recursive: true });
-    writeFileSync(keep, readFileSync(file));
-    return { load: res, file: keep, ...analyzeProfile(JSON.parse(readFileSync(file, "utf8")), res) };
+    // Every node's profile is kept (the followers' for reading by hand); the leader's is analysed.
+    const stamp = Date.now();
+    let keep = "";
+    for (let n = 0; n < 3; n++) {
+      const profDir = join(sys.dir, `n${n + 1}`, "prof");
+      const file = join(profDir, readdirSync(profDir).find((f) => f.endsWith(".cpuprofile")));
+      const kept = join(here, "results", `registry-${n === leader ? "leader" : `follower-n${n + 1}`}-${stamp}.cpuprofile`);
+      mkdirSync(dirname(kept), { recursive: true });
+      writeFileSync(kept, readFileSync(file));
+      if (n === leader) keep = kept;
+    }
+    return { load: res, file: keep, ...analyzeProfile(JSON.parse(readFileSync(keep, "utf8")), res) };
   } finally {
     await sys.stop().catch(() => undefined);
   }

@@ -58,31 +58,26 @@ const frame = (type, index, requestId, payload = Buffer.alloc(0)) => {
   head.writeUInt32BE(requestId, 10);
   return payload.length ? Buffer.concat([head, payload]) : head;
 };
-/** A reader of one connection's bytes: calls `onFrame` for each whole frame as it completes. */
-const frameReader = (onFrame) => {
+/**
+ * A reader of one connection's bytes: calls `onRecord` with each whole record as it completes. A
+ * record is a u32 length at `lengthAt` (the bytes after the prefix of `lengthAt + 4`) and those bytes.
+ */
+const lengthPrefixed = (lengthAt, onRecord) => {
+  const prefix = lengthAt + 4;
   let pending = Buffer.alloc(0);
   return (chunk) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
-      const end = 4 + pending.readUInt32BE(0);
-      onFrame(pending.readUInt8(4), pending.readUInt8(5), pending.readUInt32BE(6), pending.readUInt32BE(10), pending.subarray(14, end));
+    while (pending.length >= prefix && pending.length >= prefix + pending.readUInt32BE(lengthAt)) {
+      const end = prefix + pending.readUInt32BE(lengthAt);
+      onRecord(pending.subarray(0, end));
       pending = pending.subarray(end);
     }
   };
 };
-
-/** Unwraps length-prefixed gRPC messages from a byte stream and passes each one's bytes on. */
-const grpcMessages = (onMessage) => {
-  let pending = Buffer.alloc(0);
-  return (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
-      const end = 5 + pending.readUInt32BE(1);
-      onMessage(pending.subarray(5, end));
-      pending = pending.subarray(end);
-    }
-  };
-};
+/** A reader of one connection's frames (frames may arrive split or several to a read). */
+const frameReader = (onFrame) => lengthPrefixed(0, (f) => onFrame(f.readUInt8(4), f.readUInt8(5), f.readUInt32BE(6), f.readUInt32BE(10), f.subarray(14)));
+/** Unwraps gRPC's length-prefixed messages (1 byte "compressed", u32 length) and passes each one's bytes on. */
+const grpcMessages = (onMessage) => lengthPrefixed(1, (m) => onMessage(m.subarray(5)));
 
 /** For errors a floor does not act on: a call's end, a socket's error before its close. */
 const ignore = () => undefined;
@@ -139,7 +134,7 @@ async function links(onFrame) {
   const sockets = [];
   const wire = (socket) => {
     socket.setNoDelay(true);
-    socket.on("data", frameReader(onFrame)); // one reader per connection: frames may arrive split
+    socket.on("data", frameReader(onFrame));
     socket.on("error", ignore); // the follower redials on close
   };
   if (self === 0) {

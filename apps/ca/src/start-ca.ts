@@ -21,7 +21,7 @@ import { adminApi } from "./adapters/admin-api.ts";
 import { startAdminServer } from "./adapters/admin-server.ts";
 import { loadOrCreateRootCa, loadOrCreateTokenIssuer, loadPluggedCa } from "./adapters/ca-material.ts";
 import { addCertificateService } from "./adapters/certificate-service.ts";
-import { GrpcHttp2Server } from "./adapters/grpc-http2-server.ts";
+import { GrpcHttp2Server } from "@meshwork/protocol";
 import { IssuancePool } from "./adapters/issuance-pool.ts";
 import { checkKeyFilePermissions, KeyFileError } from "./adapters/key-files.ts";
 import { kubeTokenReviewAttestor } from "./adapters/kube-token-review.ts";
@@ -147,7 +147,7 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
     servingRenewAt = now.getTime() + (servingNotAfter - now.getTime()) / 2;
     return svidTlsMaterial({ chain: issued.svid.chain, privateKeyPem: await exportPrivateKeyPem(keys.privateKey, crypto), bundles: authority.trustBundles() });
   };
-  const server = new GrpcHttp2Server(servingContext(await issueServing()), (error, path) => logger.error("gRPC call failed", { err: error, path }));
+  const server = new GrpcHttp2Server({ tls: servingContext(await issueServing()), onError: (error, path) => logger.error("gRPC call failed", { err: error, path }) });
   const rootRotation = new RootRotation({
     authority,
     trustDomain,

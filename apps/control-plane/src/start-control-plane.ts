@@ -134,6 +134,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
     onReport: (node, report) => reports.add(node, report),
     controlPlaneId: config.id,
     compute: storeCompiler(store),
+    revision: () => store.snapshot.revision,
     isReady: () => store.isReady,
     timers,
     debounce: { quietMs: config.debounceMs, maxMs: config.debounceMaxMs },

@@ -181,6 +181,14 @@ export async function stopLocalMesh(stateDir: string): Promise<void> {
  * part meshctl restarted after a drill killed it takes a while from source). Throws with the parts
  * still not ready after `timeoutMs`.
  */
+/** The last lines meshctl logged for `parts` (it prefixes each part's output with its name), for a failure message. */
+function partsLogTail(stateDir: string, parts: readonly string[], lines = 20): string {
+  const file = join(stateDir, "meshctl.log");
+  if (parts.length === 0 || !existsSync(file)) return "";
+  const mine = readFileSync(file, "utf8").split("\n").filter((line) => parts.some((part) => line.includes(part)));
+  return `\n--- the last ${Math.min(lines, mine.length)} lines meshctl logged for them ---\n${mine.slice(-lines).join("\n")}`;
+}
+
 export async function waitForMeshReady(stateDir: string, timeoutMs = 240_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let waiting: string[] = [];
@@ -192,7 +200,7 @@ export async function waitForMeshReady(stateDir: string, timeoutMs = 240_000): P
       if (!ok) waiting.push(p.name);
     }
     if (up !== undefined && waiting.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`parts of the local mesh not ready after ${timeoutMs} ms: ${up === undefined ? "(no up.json)" : waiting.join(", ")}`);
+    if (Date.now() > deadline) throw new Error(`parts of the local mesh not ready after ${timeoutMs} ms: ${up === undefined ? "(no up.json)" : waiting.join(", ")}${partsLogTail(stateDir, waiting)}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

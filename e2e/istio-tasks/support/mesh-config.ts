@@ -109,27 +109,30 @@ export interface SyncEntry {
   readonly workload?: string;
   readonly kind?: string;
   readonly controlPlane: string;
+  /** The config revision the replica last computed this proxy's config from. */
+  readonly revision?: string;
   readonly state: string;
 }
 
 /** Every proxy connected to any replica, from each replica's /debug/syncz. */
 export async function syncStatus(mesh: MeshEndpoints): Promise<SyncEntry[]> {
-  const all: SyncEntry[] = [];
-  for (const base of mesh.controlPlanes) {
-    try {
-      const response = await fetch(`${base}/debug/syncz`, { signal: AbortSignal.timeout(5000) });
-      if (response.ok) all.push(...((await response.json()) as SyncEntry[]));
-    } catch {
-      // a replica that is down has no proxies
-    }
+  return (await Promise.all(mesh.controlPlanes.map(replicaSyncStatus))).flat();
+}
+
+async function replicaSyncStatus(controlPlane: string): Promise<SyncEntry[]> {
+  try {
+    const response = await fetch(`${controlPlane}/debug/syncz`, { signal: AbortSignal.timeout(5000) });
+    return response.ok ? ((await response.json()) as SyncEntry[]) : [];
+  } catch {
+    return []; // a replica that is down has no proxies
   }
-  return all;
 }
 
 /**
  * Waits until every reachable replica serves a config satisfying `holds` (and, when it held before
- * the change, a newer revision), then until /debug/syncz shows EXPECTED_PROXIES proxies, all
- * SYNCED, twice in a row.
+ * the change, a newer revision), then until /debug/syncz shows EXPECTED_PROXIES proxies, each
+ * SYNCED at the revision its replica serves, twice in a row. (SYNCED alone is not enough: until
+ * the debounced push starts, every proxy is still SYNCED at the revision before the change.)
  */
 async function waitForConfig(mesh: MeshEndpoints, before: readonly (Served | undefined)[], holds: (s: Served) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -142,20 +145,19 @@ async function waitForConfig(mesh: MeshEndpoints, before: readonly (Served | und
     if (Date.now() > deadline) throw new Error(`${what}: the control planes do not serve it after ${timeoutMs} ms (revisions ${now.map((s) => s?.revision ?? "down").join(", ")})`);
     await sleep(100);
   }
-  // The push after a new revision may be debounced; let it start before reading the ACKs.
-  await sleep(300);
   let stable = 0;
   const noneSince = Date.now();
   for (;;) {
-    const status = await syncStatus(mesh);
+    const replicas = await Promise.all(mesh.controlPlanes.map(async (base) => ({ served: await servedOrUndefined(base), proxies: await replicaSyncStatus(base) })));
+    const status = replicas.flatMap((r) => r.proxies.map((p) => ({ ...p, servedRevision: r.served?.revision })));
     if (status.length === 0 && Date.now() - noneSince > 5000) {
       throw new Error(`${what}: no proxy is connected to any control-plane replica (${mesh.controlPlanes.map((c) => `${c}/debug/syncz`).join(", ")} list none): are the sidecars in managed mode?`);
     }
-    const synced = status.length >= EXPECTED_PROXIES && status.every((s) => s.state === "SYNCED");
+    const synced = status.length >= EXPECTED_PROXIES && status.every((s) => s.state === "SYNCED" && s.revision === s.servedRevision);
     stable = synced ? stable + 1 : 0;
     if (stable >= 2) return;
     if (Date.now() > deadline) {
-      const detail = status.length === 0 ? "no proxy is connected to any control-plane replica (are the sidecars in managed mode?)" : status.map((s) => `${s.proxy}@${s.controlPlane}: ${s.state}`).join(", ");
+      const detail = status.length === 0 ? "no proxy is connected to any control-plane replica (are the sidecars in managed mode?)" : status.map((s) => `${s.proxy}@${s.controlPlane}: ${s.state} at revision ${s.revision ?? "none"} of ${s.servedRevision ?? "?"}`).join(", ");
       throw new Error(`${what}: the proxies did not converge within ${timeoutMs} ms: ${status.length}/${EXPECTED_PROXIES} connected; ${detail}`);
     }
     await sleep(200);

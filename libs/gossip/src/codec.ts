@@ -25,11 +25,12 @@ export interface CodecLimits {
 export const DEFAULT_CODEC_LIMITS: CodecLimits = { maxPacketBytes: 65_536, maxMessagesPerPacket: 255, maxMembers: 100_000 };
 
 const MAX_STRING_BYTES = 1024;
+const MAX_PAYLOAD_BYTES = 65_536;
+const MAX_TAGS = 64;
+
 const utf8 = new TextEncoder();
 /** Throws on bytes that are not UTF-8; a leading BOM is kept (it is data). */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const MAX_PAYLOAD_BYTES = 65_536;
-const MAX_TAGS = 64;
 
 const TYPE_CODES: Readonly<Record<MessageType, number>> = {
   ping: 1,

@@ -49,3 +49,11 @@ export type { DiscoveryServiceServer } from "./gen/mesh/discovery/v1/discovery.t
 // The proxy side of mesh.discovery.v1 (a sidecar's managed mode, tests and the bench).
 export { DiscoveryClient, mergeEndpoints } from "./discovery-client.ts";
 export type { AcceptedType, DiscoveryClientEvent, DiscoveryClientOptions, DiscoveryTls, ProxyReport, Svid, TrafficStat } from "./discovery-client.ts";
+
+// gRPC on node:http2 without grpc-js, for hot paths (the CA's issuance, the registry's peers).
+export { GrpcHttp2Server } from "./grpc-http2/grpc-http2-server.ts";
+export type { CallInfo, CallOutcome, ClientStreamHandler, ClientStreamSink, GrpcHttp2ServerOptions, ServerStream, ServerStreamHandler, UnaryHandler } from "./grpc-http2/grpc-http2-server.ts";
+export { GrpcCallError, GrpcHttp2Client } from "./grpc-http2/grpc-http2-client.ts";
+export type { CallOptions, ClientStreamCall, GrpcHttp2ClientOptions } from "./grpc-http2/grpc-http2-client.ts";
+export { grpcStatusCode, parseTimeout } from "./grpc-http2/grpc-wire.ts";
+export type { GrpcFailure, MethodDefinition } from "./grpc-http2/grpc-wire.ts";

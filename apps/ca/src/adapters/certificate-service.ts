@@ -1,10 +1,9 @@
 // The gRPC binding of mesh.ca.v1.CertificateService (DESIGN.md §3.3) on the CA's node:http2 gRPC
 // server: translates requests to CertificateAuthority calls and refusals to gRPC statuses, with
 // the reason in the trailer `meshwork-refusal-reason` for clients and tests that branch on it.
-import { CertificateServiceService, type WatchTrustBundleResponse } from "@meshwork/protocol";
+import { CertificateServiceService, grpcStatusCode, type GrpcHttp2Server, type WatchTrustBundleResponse } from "@meshwork/protocol";
 import type { CertificateAuthority, PublishedBundle } from "../certificate-authority.ts";
 import { statusOfRefusal, type GrpcStatusName } from "../core/refusal.ts";
-import { grpcStatusCode, type GrpcHttp2Server } from "./grpc-http2-server.ts";
 
 /** The trailer key carrying a refusal's reason. */
 export const refusalReasonKey = "meshwork-refusal-reason";

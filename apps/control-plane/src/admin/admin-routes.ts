@@ -39,6 +39,7 @@ export function adminRoutes(deps: AdminDeps): AdminRouter {
       workload: s.node.workload,
       kind: s.node.kind,
       controlPlane: s.controlPlaneId,
+      revision: s.revision,
       state: s.state,
       types: s.types,
     })),

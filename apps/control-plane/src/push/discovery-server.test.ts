@@ -54,6 +54,7 @@ async function startReplica(id: string) {
   const discovery = new DiscoveryServer({
     controlPlaneId: id,
     compute: (proxy) => computeProxyConfig({ revision: String(state.revision), resources: state.resources, mesh, trustBundles: [] }, state.catalog, proxy),
+    revision: () => String(state.revision),
     isReady: () => true,
     timers: clock,
     debounce: { quietMs: 100, maxMs: 10_000 },
@@ -150,6 +151,20 @@ describe("StreamConfig", { timeout: 20_000 }, () => {
     await settled(replica);
     expect(proxy.answered()[5]?.resourceType).toBe("routeTable");
     expect(await replica.metrics.pushes.get().then((m) => m.values.find((v) => v.labels.type === "routeTable")?.value)).toBe(2);
+  });
+
+  it("names in each proxy's status the config revision its last push was computed from, not the store's newest", async () => {
+    const { replica } = await setup();
+    await settled(replica);
+    expect(replica.discovery.status()[0]?.revision).toBe("1");
+    replica.state.resources = load(vs("reviews", "v2"));
+    replica.state.revision = 2;
+    replica.discovery.changed();
+    // Debounced: the status still says SYNCED, but at revision 1 (what a waiter must not take for the change).
+    expect(replica.discovery.status()[0]).toMatchObject({ revision: "1", state: "SYNCED" });
+    replica.clock.advance(100);
+    await settled(replica);
+    expect(replica.discovery.status()[0]).toMatchObject({ revision: "2", state: "SYNCED" });
   });
 
   it("sends endpoints only when only an endpoint changed", async () => {

@@ -19,6 +19,8 @@ export interface DiscoveryServerOptions {
   readonly controlPlaneId: string;
   /** The current config of a proxy (computeProxyConfig over the current snapshot and catalog). */
   readonly compute: (node: ProxyNode) => ComputedProxyConfig;
+  /** The revision of the config `compute` reads; each proxy's status names the one its last computation saw. */
+  readonly revision?: () => string;
   /** Whether there is a config to serve yet; streams opened before get their state once there is. */
   readonly isReady: () => boolean;
   readonly timers: DebounceTimers;
@@ -51,7 +53,7 @@ interface Connection {
    */
   endpointDigests: ReadonlyMap<string, string> | undefined;
   /** The last computation and the push generation it belongs to. */
-  current: { computed: ComputedProxyConfig; encoded: EncodedResources; generation: number } | undefined;
+  current: { computed: ComputedProxyConfig; encoded: EncodedResources; generation: number; revision: string | undefined } | undefined;
 }
 
 /** The parsed node of a first request; an error message when it lacks what the server needs. */
@@ -136,7 +138,7 @@ export class DiscoveryServer {
     return [...this.#connections].map((c) => {
       const types: Partial<Record<ResourceType, TypeStatus>> = {};
       for (const [type, s] of c.types) types[type] = { sentVersion: s.sentVersion, sentNonce: s.sentNonce, sentAtMs: s.sentAtMs, ackedVersion: s.ackedVersion, nackError: s.nackError, state: s.state };
-      return { node: c.node, controlPlaneId: this.#options.controlPlaneId, connectedAtMs: c.connectedAtMs, types, state: worstState(Object.values(types).map((t) => t.state)) };
+      return { node: c.node, controlPlaneId: this.#options.controlPlaneId, connectedAtMs: c.connectedAtMs, revision: c.current?.revision, types, state: worstState(Object.values(types).map((t) => t.state)) };
     });
   }
 
@@ -245,6 +247,7 @@ export class DiscoveryServer {
       encoded = connection.current.encoded;
     } else {
       let computed: ComputedProxyConfig;
+      const revision = this.#options.revision?.();
       try {
         computed = this.#options.compute(connection.node);
       } catch (error) {
@@ -253,7 +256,7 @@ export class DiscoveryServer {
         return;
       }
       encoded = encodeProxyResources(computed.resources);
-      connection.current = { computed, encoded, generation: this.#generation };
+      connection.current = { computed, encoded, generation: this.#generation, revision };
     }
     for (const type of pushOrder) {
       if (only !== undefined && type !== only) continue;

@@ -22,6 +22,8 @@ export interface ProxyStatus {
   readonly node: ProxyNode;
   readonly controlPlaneId: string;
   readonly connectedAtMs: number;
+  /** The config revision the proxy's last computed config came from (undefined before the first). */
+  readonly revision: string | undefined;
   readonly types: Partial<Record<ResourceType, TypeStatus>>;
   /** Worst state over the types (NACKED > STALE > SYNCED). */
   readonly state: SyncState;

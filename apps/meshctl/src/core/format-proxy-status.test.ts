@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { formatProxyStatus, type SynczEntry } from "./format-proxy-status.ts";
 
 const synced = { state: "SYNCED", sentVersion: "3", ackedVersion: "3" };
-const entry = (proxy: string, namespace: string, types: SynczEntry["types"]): SynczEntry => ({ proxy, namespace, workload: proxy, kind: "sidecar", controlPlane: "cp-1", state: "SYNCED", types });
+const entry = (proxy: string, namespace: string, types: SynczEntry["types"]): SynczEntry => ({ proxy, namespace, workload: proxy, kind: "sidecar", controlPlane: "cp-1", revision: "12", state: "SYNCED", types });
 
 describe("formatProxyStatus", () => {
   it("prints one aligned row per proxy, sorted by namespace and name, with each type's state", () => {
@@ -12,10 +12,10 @@ describe("formatProxyStatus", () => {
       entry("details-v1", "default", { cluster: synced, endpoints: synced, listener: synced, routeTable: synced, trustBundle: synced }),
     ]);
     expect(text.split("\n")).toEqual([
-      "PROXY       NAMESPACE     KIND     CLUSTERS  ENDPOINTS  LISTENERS  ROUTES    BUNDLE    CONTROL-PLANE",
-      "details-v1  default       sidecar  SYNCED    SYNCED     SYNCED     SYNCED    SYNCED    cp-1",
-      "reviews-v1  default       sidecar  SYNCED    SYNCED     SYNCED     STALE     SYNCED    cp-1",
-      "gateway     istio-system  sidecar  SYNCED    NOT SENT   NOT SENT   NOT SENT  NOT SENT  cp-1",
+      "PROXY       NAMESPACE     KIND     CLUSTERS  ENDPOINTS  LISTENERS  ROUTES    BUNDLE    REVISION  CONTROL-PLANE",
+      "details-v1  default       sidecar  SYNCED    SYNCED     SYNCED     SYNCED    SYNCED    12        cp-1",
+      "reviews-v1  default       sidecar  SYNCED    SYNCED     SYNCED     STALE     SYNCED    12        cp-1",
+      "gateway     istio-system  sidecar  SYNCED    NOT SENT   NOT SENT   NOT SENT  NOT SENT  12        cp-1",
       "",
     ]);
   });

@@ -1,5 +1,6 @@
 // `meshctl proxy-status` output: one row per connected proxy with the sync state of each resource
-// type (SYNCED / STALE / NACKED, or NOT SENT) and the control-plane replica it is connected to, like
+// type (SYNCED / STALE / NACKED, or NOT SENT), the config revision its last push was computed from
+// and the control-plane replica it is connected to, like
 // `istioctl proxy-status`. Rows come from every replica's /debug/syncz.
 
 /** One proxy as /debug/syncz reports it. */
@@ -9,6 +10,8 @@ export interface SynczEntry {
   readonly workload: string;
   readonly kind: string;
   readonly controlPlane: string;
+  /** Absent before the replica computed the proxy's first config. */
+  readonly revision?: string | undefined;
   readonly state: string;
   readonly types: Readonly<Record<string, { readonly state: string; readonly sentVersion: string; readonly ackedVersion: string; readonly nackError?: string | undefined } | undefined>>;
 }
@@ -25,8 +28,8 @@ const columns = [
 export function formatProxyStatus(entries: readonly SynczEntry[]): string {
   if (entries.length === 0) return "No proxies are connected.\n";
   const sorted = [...entries].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.proxy.localeCompare(b.proxy));
-  const header = ["PROXY", "NAMESPACE", "KIND", ...columns.map(([, title]) => title), "CONTROL-PLANE"];
-  const rows = sorted.map((e) => [e.proxy, e.namespace, e.kind, ...columns.map(([type]) => e.types[type]?.state ?? "NOT SENT"), e.controlPlane]);
+  const header = ["PROXY", "NAMESPACE", "KIND", ...columns.map(([, title]) => title), "REVISION", "CONTROL-PLANE"];
+  const rows = sorted.map((e) => [e.proxy, e.namespace, e.kind, ...columns.map(([type]) => e.types[type]?.state ?? "NOT SENT"), e.revision ?? "-", e.controlPlane]);
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: readonly string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join("  ");
   const out = [line(header), ...rows.map(line)];

@@ -103,6 +103,25 @@ describe("GrpcRaftTransport", () => {
     expect(senderHandler.snapshots).toEqual(["b:finished"]);
   });
 
+  it("sends a snapshot many times larger than the stream's buffers whole, waiting for it to drain", async () => {
+    const receiverHandler = recorder();
+    const receiver = transport(b);
+    const port = await receiver.start("127.0.0.1", 0, receiverHandler);
+    const senderHandler = recorder();
+    const sender = transport(a, { snapshotChunkBytes: 64 * 1024 });
+    await sender.start("127.0.0.1", 0, senderHandler);
+    sender.setPeer(b, `127.0.0.1:${port}`);
+    const data = new Uint8Array(24 * 1024 * 1024).map((_, i) => (i * 7) % 253);
+    sender.send([{ type: "snap", from: a, to: b, term: 2 as Term, snapshot: { metadata: { index: 90 as LogIndex, term: 2 as Term, confState: { voters: [a, b], learners: [] } }, data } }]);
+    // Meanwhile the peer's other calls still go through on the same connection.
+    sender.send([heartbeat(5)]);
+    await waitFor("the snapshot", () => senderHandler.snapshots.length === 1, 30_000);
+    expect(senderHandler.snapshots).toEqual(["b:finished"]);
+    const got = receiverHandler.received.find((m) => m.type === "snap");
+    expect(got?.type === "snap" && Buffer.from(got.snapshot.data).equals(Buffer.from(data))).toBe(true);
+    expect(receiverHandler.received.some((m) => m.type === "heartbeat" && m.commit === 5)).toBe(true);
+  }, 30_000);
+
   it("forwards a request to the leader and carries a not-leader refusal back", async () => {
     const receiverHandler = recorder();
     const receiver = transport(b);

@@ -1,11 +1,12 @@
-// The registry's Raft transport over grpc-js (mesh.raft.v1.RaftTransportService): one outgoing
-// client stream per peer carrying batches of messages, reconnected with exponential backoff;
-// messages for a peer that is down are dropped (Raft retransmits) and reported unreachable;
-// snapshots go as chunked InstallSnapshot calls; followers forward writes with Forward.
-import { credentials, Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
-import type { ChannelCredentials, ClientWritableStream, sendUnaryData, ServerReadableStream, ServerUnaryCall, ServiceError } from "@grpc/grpc-js";
-import { RaftTransportServiceClient, RaftTransportServiceService } from "@meshwork/protocol";
-import type { ForwardRequest, ForwardResponse, InstallSnapshotRequest, InstallSnapshotResponse, RaftTransportServiceServer, StreamRequest, StreamResponse } from "@meshwork/protocol";
+// The registry's Raft transport: mesh.raft.v1.RaftTransportService spoken over node:http2 by
+// @meshwork/protocol's GrpcHttp2Server and GrpcHttp2Client (the gRPC wire format, so grpc-js peers
+// and tools still talk to it; grpc-js itself cost ~0.25 ms of CPU per replicated put, see
+// bench/registry/README.md). One outgoing client stream per peer carries batches of messages and is
+// reopened with exponential backoff; messages for a peer that is down are dropped (Raft
+// retransmits) and reported unreachable; snapshots go as chunked InstallSnapshot calls; followers
+// forward writes with Forward.
+import { GrpcCallError, GrpcHttp2Client, GrpcHttp2Server, grpcStatusCode, RaftTransportServiceService } from "@meshwork/protocol";
+import type { CallOutcome, ClientStreamCall, ClientStreamSink, ForwardRequest, ForwardResponse, InstallSnapshotRequest, InstallSnapshotResponse, StreamRequest, StreamResponse } from "@meshwork/protocol";
 import type { Message, NodeId, SnapshotMessage } from "@meshwork/raft";
 import { decodeRaftMessage, encodeRaftMessage } from "./raft-message-codec.ts";
 
@@ -75,11 +76,14 @@ export interface GrpcRaftTransportOptions {
   readonly log?: (level: "debug" | "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
 }
 
+/** Largest message a peer takes: a snapshot chunk or a batch of log entries. */
+const maxMessageBytes = 64 * 1024 * 1024;
+
 interface Peer {
   readonly id: NodeId;
   address: string;
-  client: RaftTransportServiceClient;
-  stream: ClientWritableStream<StreamRequest> | null;
+  client: GrpcHttp2Client;
+  stream: ClientStreamCall<StreamRequest, StreamResponse> | null;
   streamOpenedAt: number;
   backoffMs: number;
   retryTimer: ReturnType<typeof setTimeout> | null;
@@ -93,7 +97,7 @@ interface Peer {
 export class GrpcRaftTransport {
   private readonly options: GrpcRaftTransportOptions;
   private readonly peers = new Map<NodeId, Peer>();
-  private server: Server | null = null;
+  private server: GrpcHttp2Server | null = null;
   private handler: TransportHandler | null = null;
   private flushScheduled = false;
   private closed = false;
@@ -116,120 +120,97 @@ export class GrpcRaftTransport {
     this.options.log?.(level, msg, fields);
   }
 
-  private clientCredentials(): ChannelCredentials {
-    const tls = this.options.tls;
-    return tls === undefined ? credentials.createInsecure() : credentials.createSsl(tls.ca, tls.key, tls.cert);
-  }
-
   /** Serves RaftTransportService on `host:port` (0 picks a port); resolves with the bound port. */
   async start(host: string, port: number, handler: TransportHandler): Promise<number> {
     this.handler = handler;
-    // Not "grpc.enable_channelz": 0 here: grpc-js 1.14.7 then stops tracking sessions, and
-    // forceShutdown leaves open streams alive (peers would keep sending into a closed node).
-    const server = new Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
-    server.addService(RaftTransportServiceService, this.implementation(handler));
     const tls = this.options.tls;
-    const serverCredentials =
-      tls === undefined ? ServerCredentials.createInsecure() : ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
-    const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${port}`, serverCredentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+    const server = new GrpcHttp2Server({
+      tls: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true },
+      maxMessageBytes,
+      onError: (error, path) => this.log("warn", "raft transport call failed", { path, err: error }),
     });
+    server.addClientStream(RaftTransportServiceService.stream, () => this.batchSink(handler));
+    server.addClientStream(RaftTransportServiceService.installSnapshot, () => this.snapshotSink(handler));
+    server.addUnary(RaftTransportServiceService.forward, (request) => this.answerForward(handler, request));
+    const bound = await server.listen(host, port);
     this.server = server;
     return bound;
   }
 
-  private implementation(handler: TransportHandler): RaftTransportServiceServer {
+  /** An incoming Stream call: each batch's messages go to the node as they arrive. */
+  private batchSink(handler: TransportHandler): ClientStreamSink<StreamRequest, StreamResponse> {
     const selfId = this.options.selfId;
+    let batches = 0;
     return {
-      stream: (call: ServerReadableStream<StreamRequest, StreamResponse>, callback: sendUnaryData<StreamResponse>) => {
-        let batches = 0;
-        let answered = false;
-        const answer = (): void => {
-          if (answered) return;
-          answered = true;
-          callback(null, { batches });
-        };
-        call.on("data", (request: StreamRequest) => {
-          batches++;
-          if (request.toId !== selfId) {
-            this.log("warn", "raft batch for another node dropped", { to: request.toId, from: request.fromId });
-            return;
-          }
-          const sender = { httpAddress: request.httpAddress, raftAddress: request.raftAddress };
-          for (const bytes of request.messages) {
-            let message: Message;
-            try {
-              message = decodeRaftMessage(bytes);
-            } catch (error) {
-              this.log("warn", "undecodable raft message dropped", { from: request.fromId, err: error });
-              continue;
-            }
-            if (message.to !== selfId) continue;
-            handler.onMessage(message, sender);
-          }
-        });
-        call.on("end", answer);
-        call.on("error", () => {
-          answered = true;
-        });
-      },
-      installSnapshot: (call: ServerReadableStream<InstallSnapshotRequest, InstallSnapshotResponse>, callback: sendUnaryData<InstallSnapshotResponse>) => {
-        let header: Uint8Array | null = null;
-        let httpAddress = "";
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        let failed = false;
-        call.on("data", (request: InstallSnapshotRequest) => {
-          if (request.header.length > 0) {
-            header = request.header;
-            httpAddress = request.httpAddress;
-          }
-          chunks.push(request.data);
-          bytes += request.data.length;
-        });
-        call.on("error", () => {
-          failed = true;
-        });
-        call.on("end", () => {
-          if (failed) return;
-          if (header === null) {
-            callback({ code: status.INVALID_ARGUMENT, details: "InstallSnapshot: the first chunk must carry the message header" });
-            return;
-          }
+      message: (request) => {
+        batches++;
+        if (request.toId !== selfId) {
+          this.log("warn", "raft batch for another node dropped", { to: request.toId, from: request.fromId });
+          return;
+        }
+        const sender = { httpAddress: request.httpAddress, raftAddress: request.raftAddress };
+        for (const bytes of request.messages) {
           let message: Message;
           try {
-            message = decodeRaftMessage(header);
+            message = decodeRaftMessage(bytes);
           } catch (error) {
-            callback({ code: status.INVALID_ARGUMENT, details: `InstallSnapshot: ${error instanceof Error ? error.message : String(error)}` });
-            return;
+            this.log("warn", "undecodable raft message dropped", { from: request.fromId, err: error });
+            continue;
           }
-          if (message.type !== "snap" || message.to !== selfId) {
-            callback({ code: status.INVALID_ARGUMENT, details: `InstallSnapshot: expected a snap message to ${selfId}` });
-            return;
-          }
-          const data = Buffer.concat(chunks);
-          handler.onMessage({ ...message, snapshot: { metadata: message.snapshot.metadata, data } }, { httpAddress, raftAddress: "" });
-          callback(null, { bytes });
-        });
+          if (message.to !== selfId) continue;
+          handler.onMessage(message, sender);
+        }
       },
-      forward: (call: ServerUnaryCall<ForwardRequest, ForwardResponse>, callback: sendUnaryData<ForwardResponse>) => {
-        const request = call.request;
-        handler
-          .onForward({ command: request.command.length > 0 ? request.command : null, renewSessionId: request.renewSessionId })
-          .then(
-            (result) => callback(null, result),
-            (error: unknown) => {
-              if (error instanceof ForwardRejection) {
-                const metadata = new Metadata();
-                metadata.set("x-raft-leader", error.leaderId);
-                callback({ code: status.FAILED_PRECONDITION, details: error.message, metadata });
-              } else {
-                callback({ code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
-              }
-            },
-          );
+      end: async () => ({ ok: true, response: { batches } }),
+      abort: () => undefined,
+    };
+  }
+
+  /** An incoming InstallSnapshot call: chunks are gathered, the whole message stepped at the end. */
+  private snapshotSink(handler: TransportHandler): ClientStreamSink<InstallSnapshotRequest, InstallSnapshotResponse> {
+    const selfId = this.options.selfId;
+    let header: Uint8Array | null = null;
+    let httpAddress = "";
+    let chunks: Buffer[] = [];
+    let bytes = 0;
+    const invalid = (details: string): CallOutcome<InstallSnapshotResponse> => ({ ok: false, failure: { code: grpcStatusCode.INVALID_ARGUMENT, details: `InstallSnapshot: ${details}` } });
+    return {
+      message: (request) => {
+        if (request.header.length > 0) {
+          header = request.header;
+          httpAddress = request.httpAddress;
+        }
+        chunks.push(request.data);
+        bytes += request.data.length;
+      },
+      end: async () => {
+        if (header === null) return invalid("the first chunk must carry the message header");
+        let message: Message;
+        try {
+          message = decodeRaftMessage(header);
+        } catch (error) {
+          return invalid(error instanceof Error ? error.message : String(error));
+        }
+        if (message.type !== "snap" || message.to !== selfId) return invalid(`expected a snap message to ${selfId}`);
+        const data = Buffer.concat(chunks);
+        chunks = [];
+        handler.onMessage({ ...message, snapshot: { metadata: message.snapshot.metadata, data } }, { httpAddress, raftAddress: "" });
+        return { ok: true, response: { bytes } };
+      },
+      abort: () => {
+        chunks = [];
       },
     };
+  }
+
+  private async answerForward(handler: TransportHandler, request: ForwardRequest): Promise<CallOutcome<ForwardResponse>> {
+    try {
+      const result = await handler.onForward({ command: request.command.length > 0 ? request.command : null, renewSessionId: request.renewSessionId });
+      return { ok: true, response: { index: result.index, resultJson: result.resultJson } };
+    } catch (error) {
+      if (error instanceof ForwardRejection) return { ok: false, failure: { code: grpcStatusCode.FAILED_PRECONDITION, details: error.message, metadata: { "x-raft-leader": error.leaderId } } };
+      return { ok: false, failure: { code: grpcStatusCode.INTERNAL, details: error instanceof Error ? error.message : String(error) } };
+    }
   }
 
   /** Adds or re-addresses a peer (`host:port` of its Raft port). */
@@ -240,12 +221,8 @@ export class GrpcRaftTransport {
       if (existing.address === address) return;
       this.removePeer(id);
     }
-    const client = new RaftTransportServiceClient(address, this.clientCredentials(), {
-      "grpc.enable_channelz": 0,
-      "grpc.max_send_message_length": 64 * 1024 * 1024,
-      "grpc.initial_reconnect_backoff_ms": this.options.backoffInitialMs ?? 50,
-      "grpc.max_reconnect_backoff_ms": this.options.backoffMaxMs ?? 2000,
-    });
+    const tls = this.options.tls;
+    const client = new GrpcHttp2Client({ address, tls: tls === undefined ? undefined : { ca: tls.ca, cert: tls.cert, key: tls.key }, maxMessageBytes });
     this.peers.set(id, {
       id,
       address,
@@ -313,18 +290,19 @@ export class GrpcRaftTransport {
       }
       this.openStream(peer);
     }
-    const stream = peer.stream as ClientWritableStream<StreamRequest>;
+    const stream = peer.stream as ClientStreamCall<StreamRequest, StreamResponse>;
     const batch: StreamRequest = {
       fromId: this.options.selfId,
       toId: peer.id,
       httpAddress: this.httpAddress,
       raftAddress: this.raftAddress,
-      messages: peer.pending.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+      messages: peer.pending.map(asBuffer),
     };
     peer.pending = [];
     if (!stream.write(batch)) {
       peer.congested = true;
-      stream.once("drain", () => {
+      stream.onDrain(() => {
+        if (peer.stream !== stream) return;
         peer.congested = false;
         this.flush(peer);
       });
@@ -332,28 +310,28 @@ export class GrpcRaftTransport {
   }
 
   private openStream(peer: Peer): void {
-    const stream = peer.client.stream((error: ServiceError | null) => {
+    const stream = peer.client.clientStream(RaftTransportServiceService.stream);
+    const ended = (error: GrpcCallError | null): void => {
       if (peer.stream !== stream) return;
       peer.stream = null;
       peer.congested = false;
-      if (this.closed || this.peers.get(peer.id) !== peer) return;
-      if (error !== null) {
-        // A stream that stayed up for a while resets the backoff; one that failed at once doubles it.
-        const initial = this.options.backoffInitialMs ?? 50;
-        const lived = Date.now() - peer.streamOpenedAt;
-        peer.backoffMs = lived > 1000 || peer.backoffMs === 0 ? initial : Math.min(peer.backoffMs * 2, this.options.backoffMaxMs ?? 2000);
-        this.log("debug", "raft stream to peer failed; backing off", { peer: peer.id, address: peer.address, backoffMs: peer.backoffMs, code: error.code });
-        this.handler?.onUnreachable(peer.id);
-        peer.retryTimer = setTimeout(() => {
-          peer.retryTimer = null;
-          this.flush(peer);
-        }, peer.backoffMs);
-        peer.retryTimer.unref();
-      }
-    });
-    stream.on("error", () => {
-      // Reported through the callback above.
-    });
+      if (this.closed || this.peers.get(peer.id) !== peer || error === null) return;
+      // A stream that stayed up for a while resets the backoff; one that failed at once doubles it.
+      const initial = this.options.backoffInitialMs ?? 50;
+      const lived = Date.now() - peer.streamOpenedAt;
+      peer.backoffMs = lived > 1000 || peer.backoffMs === 0 ? initial : Math.min(peer.backoffMs * 2, this.options.backoffMaxMs ?? 2000);
+      this.log("debug", "raft stream to peer failed; backing off", { peer: peer.id, address: peer.address, backoffMs: peer.backoffMs, code: error.code, details: error.details });
+      this.handler?.onUnreachable(peer.id);
+      peer.retryTimer = setTimeout(() => {
+        peer.retryTimer = null;
+        this.flush(peer);
+      }, peer.backoffMs);
+      peer.retryTimer.unref();
+    };
+    stream.result.then(
+      () => ended(null),
+      (error: unknown) => ended(asCallError(error)),
+    );
     peer.stream = stream;
     peer.streamOpenedAt = Date.now();
   }
@@ -362,43 +340,50 @@ export class GrpcRaftTransport {
     const chunkBytes = this.options.snapshotChunkBytes ?? 512 * 1024;
     const data = message.snapshot.data;
     const header = encodeRaftMessage({ ...message, snapshot: { metadata: message.snapshot.metadata, data: new Uint8Array(0) } });
-    const call = peer.client.installSnapshot((error: ServiceError | null) => {
-      if (error !== null) this.log("warn", "snapshot send failed", { peer: peer.id, index: message.snapshot.metadata.index, code: error.code, details: error.details });
-      else this.log("info", "snapshot sent", { peer: peer.id, index: message.snapshot.metadata.index, bytes: data.byteLength });
-      this.handler?.onSnapshotSent(peer.id, error === null ? "finished" : "failed");
-    });
-    call.on("error", () => {
-      // Reported through the callback above.
-    });
+    const call = peer.client.clientStream(RaftTransportServiceService.installSnapshot);
+    call.result.then(
+      () => {
+        this.log("info", "snapshot sent", { peer: peer.id, index: message.snapshot.metadata.index, bytes: data.byteLength });
+        this.handler?.onSnapshotSent(peer.id, "finished");
+      },
+      (error: unknown) => {
+        const failure = asCallError(error);
+        this.log("warn", "snapshot send failed", { peer: peer.id, index: message.snapshot.metadata.index, code: failure.code, details: failure.details });
+        this.handler?.onSnapshotSent(peer.id, "failed");
+      },
+    );
+    // A chunk at a time as the stream takes them: buffering the whole snapshot would hold its bytes
+    // twice and, past the connection's memory limit, get this peer's other calls refused.
     let offset = 0;
-    do {
-      const end = Math.min(offset + chunkBytes, data.byteLength);
-      const slice = Buffer.from(data.buffer, data.byteOffset + offset, end - offset);
-      call.write({ header: offset === 0 ? Buffer.from(header) : Buffer.alloc(0), data: slice, httpAddress: offset === 0 ? this.httpAddress : "" });
-      offset = end;
-    } while (offset < data.byteLength);
-    call.end();
+    const writeChunks = (): void => {
+      do {
+        const end = Math.min(offset + chunkBytes, data.byteLength);
+        const more = call.write({ header: offset === 0 ? asBuffer(header) : Buffer.alloc(0), data: asBuffer(data.subarray(offset, end)), httpAddress: offset === 0 ? this.httpAddress : "" });
+        offset = end;
+        if (!more && offset < data.byteLength) {
+          call.onDrain(writeChunks);
+          return;
+        }
+      } while (offset < data.byteLength);
+      call.end();
+    };
+    writeChunks();
   }
 
   /** Sends a forwarded write or renewal to `leader`; rejects with ForwardError. */
-  forward(leader: NodeId, request: { readonly command?: Uint8Array; readonly renewSessionId?: string }): Promise<ForwardResponse> {
+  async forward(leader: NodeId, request: { readonly command?: Uint8Array; readonly renewSessionId?: string }): Promise<ForwardResponse> {
     const peer = this.peers.get(leader);
-    if (peer === undefined) return Promise.reject(new ForwardError(`no address for leader ${leader}`, false, "", true));
-    const deadline = new Date(Date.now() + (this.options.forwardTimeoutMs ?? 10_000));
-    const message: ForwardRequest = { command: request.command === undefined ? Buffer.alloc(0) : Buffer.from(request.command), renewSessionId: request.renewSessionId ?? "" };
-    return new Promise((resolve, reject) => {
-      peer.client.forward(message, new Metadata(), { deadline }, (error: ServiceError | null, response: ForwardResponse) => {
-        if (error === null) {
-          resolve(response);
-          return;
-        }
-        const notLeader = error.code === status.FAILED_PRECONDITION;
-        const leaderId = notLeader ? String(error.metadata.get("x-raft-leader")[0] ?? "") : "";
-        // grpc-js fails a call it could not start with UNAVAILABLE "No connection established".
-        const notSent = error.code === status.UNAVAILABLE && error.details.startsWith("No connection established");
-        reject(new ForwardError(`forward to ${leader} at ${peer.address} failed: ${error.details}`, notLeader, leaderId, notSent));
-      });
-    });
+    if (peer === undefined) throw new ForwardError(`no address for leader ${leader}`, false, "", true);
+    const message: ForwardRequest = { command: request.command === undefined ? Buffer.alloc(0) : asBuffer(request.command), renewSessionId: request.renewSessionId ?? "" };
+    try {
+      return await peer.client.unary(RaftTransportServiceService.forward, message, { deadlineMs: this.options.forwardTimeoutMs ?? 10_000 });
+    } catch (error) {
+      const failure = asCallError(error);
+      const notLeader = failure.code === grpcStatusCode.FAILED_PRECONDITION;
+      const leader = failure.metadata["x-raft-leader"];
+      const leaderId = notLeader && typeof leader === "string" ? leader : "";
+      throw new ForwardError(`forward to ${peer.id} at ${peer.address} failed: ${failure.details}`, notLeader, leaderId, failure.notSent);
+    }
   }
 
   /**
@@ -414,7 +399,17 @@ export class GrpcRaftTransport {
   forceClose(): void {
     this.closed = true;
     for (const id of [...this.peers.keys()]) this.removePeer(id);
-    this.server?.forceShutdown();
+    this.server?.destroy();
     this.server = null;
   }
+}
+
+/** A client call's failure as a GrpcCallError (the client rejects with nothing else). */
+function asCallError(error: unknown): GrpcCallError {
+  return error instanceof GrpcCallError ? error : new GrpcCallError(grpcStatusCode.UNKNOWN, error instanceof Error ? error.message : String(error));
+}
+
+/** The bytes as a Buffer without copying (ts-proto's bytes fields are Buffers). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

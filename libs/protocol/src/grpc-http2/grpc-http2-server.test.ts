@@ -1,4 +1,4 @@
-// The CA's node:http2 gRPC server against grpc-js clients (the peer every workload agent uses) and
+// The node:http2 gRPC server against grpc-js clients (the peer every workload agent uses) and
 // raw HTTP/2 requests for what grpc-js never sends: statuses, messages, metadata, deadlines,
 // streams ended on shutdown, and malformed requests.
 import { execFileSync } from "node:child_process";
@@ -8,25 +8,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials, Metadata, makeGenericClientConstructor, status, type Client, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GrpcHttp2Server, parseTimeout, type MethodDefinition, type ServerStream } from "./grpc-http2-server.ts";
-
-const text = (path: string, responseStream = false): MethodDefinition<string, string> & { requestSerialize(v: string): Buffer; responseDeserialize(b: Buffer): string; originalName: string } => ({
-  path,
-  requestStream: false,
-  responseStream,
-  requestSerialize: (value) => Buffer.from(value),
-  requestDeserialize: (bytes) => bytes.toString(),
-  responseSerialize: (value) => Buffer.from(value),
-  responseDeserialize: (bytes) => bytes.toString(),
-  originalName: path,
-});
+import { GrpcHttp2Server, type ServerStream } from "./grpc-http2-server.ts";
+import { textMethod } from "../../tests/text-method.ts";
 
 const methods = {
-  echo: text("/test.Echo/Echo"),
-  refuse: text("/test.Echo/Refuse"),
-  hang: text("/test.Echo/Hang"),
-  crash: text("/test.Echo/Crash"),
-  watch: text("/test.Echo/Watch", true),
+  echo: textMethod("/test.Echo/Echo"),
+  refuse: textMethod("/test.Echo/Refuse"),
+  hang: textMethod("/test.Echo/Hang"),
+  crash: textMethod("/test.Echo/Crash"),
+  watch: textMethod("/test.Echo/Watch", { responseStream: true }),
 };
 
 let dir: string;
@@ -41,7 +31,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "grpc-http2-"));
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], { stdio: "ignore" });
   cert = readFileSync(join(dir, "cert.pem"));
-  server = new GrpcHttp2Server({ cert, key: readFileSync(join(dir, "key.pem")) }, (error, path) => errors.push(`${path}: ${(error as Error).message}`));
+  server = new GrpcHttp2Server({ tls: { cert, key: readFileSync(join(dir, "key.pem")) }, onError: (error, path) => errors.push(`${path}: ${(error as Error).message}`) });
   server.addUnary(methods.echo, async (request, call) => ({ ok: true, response: `${request} from ${call.peer.startsWith("127.0.0.1:") ? "loopback" : call.peer}` }));
   server.addUnary(methods.refuse, async (request) => ({ ok: false, failure: { code: 7, details: `no: ${request} 100% ✗`, metadata: { "meshwork-reason": "because" } } }));
   server.addUnary(methods.hang, () => new Promise(() => undefined));
@@ -182,15 +172,5 @@ describe("GrpcHttp2Server", () => {
     await done;
     session.close();
     expect(Buffer.concat(chunks).subarray(5).toString()).toBe("split from loopback");
-  });
-});
-
-describe("parseTimeout", () => {
-  it("reads every unit of grpc-timeout and rounds up to whole milliseconds", () => {
-    expect([parseTimeout("1H"), parseTimeout("2M"), parseTimeout("3S"), parseTimeout("40m"), parseTimeout("1500u"), parseTimeout("10n")]).toEqual([3_600_000, 120_000, 3000, 40, 2, 1]);
-  });
-
-  it("ignores malformed values", () => {
-    expect([parseTimeout("123456789S"), parseTimeout("5"), parseTimeout("5s"), parseTimeout(undefined)]).toEqual([undefined, undefined, undefined, undefined]);
   });
 });

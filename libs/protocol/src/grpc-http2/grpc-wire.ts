@@ -1,0 +1,184 @@
+// The gRPC-over-HTTP/2 wire format (grpc/grpc doc/PROTOCOL-HTTP2.md) shared by GrpcHttp2Server and
+// GrpcHttp2Client: length-prefixed messages, status trailers, grpc-message escaping, grpc-timeout.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+
+/** gRPC status codes (grpc/grpc doc/statuscodes.md). */
+export const grpcStatusCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** An error status, plus metadata sent in the trailers. */
+export interface GrpcFailure {
+  readonly code: number;
+  readonly details: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** The part of a ts-proto grpc-js method definition the server and client use. */
+export interface MethodDefinition<Request, Response> {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  readonly requestSerialize: (value: Request) => Buffer;
+  readonly requestDeserialize: (bytes: Buffer) => Request;
+  readonly responseSerialize: (value: Response) => Buffer;
+  readonly responseDeserialize: (bytes: Buffer) => Response;
+}
+
+/**
+ * HTTP/2 flow control and memory for both ends: a 1 MiB window per stream and 16 MiB per
+ * connection (Node's defaults, 64 KiB, cost a WINDOW_UPDATE round trip per 64 KiB of a bulk
+ * transfer such as a snapshot), and 64 MB of buffered frames per session before Node refuses new
+ * streams (its default, 10 MB, is less than one large snapshot in flight).
+ */
+export const http2Tuning = { streamWindowBytes: 1 << 20, connectionWindowBytes: 16 << 20, maxSessionMemoryMb: 64 } as const;
+
+/** The content type of every request and response. */
+export const grpcContentType = "application/grpc+proto";
+
+/** One length-prefixed message ("Length-Prefixed-Message"), uncompressed. */
+export function frame(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+/**
+ * Cuts a stream of DATA chunks into messages as they complete, copying a message's chunks together
+ * once, when the last arrives. `push` returns a failure, after which the reader takes nothing more,
+ * for a compressed or oversized message.
+ */
+export class MessageReader {
+  readonly #maxMessageBytes: number;
+  readonly #encoding: string | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #failed = false;
+
+  constructor(maxMessageBytes: number, encoding: string | string[] | undefined) {
+    this.#maxMessageBytes = maxMessageBytes;
+    this.#encoding = typeof encoding === "string" ? encoding : undefined;
+  }
+
+  /** Bytes of a message not complete yet. */
+  get pendingBytes(): number {
+    return this.#size;
+  }
+
+  push(chunk: Buffer, onMessage: (bytes: Buffer) => void): GrpcFailure | undefined {
+    if (this.#failed) return undefined;
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#size += chunk.length;
+    }
+    while (this.#size >= 5) {
+      if ((this.#chunks[0] as Buffer).length < 5) this.#chunks = [Buffer.concat(this.#chunks)];
+      const head = this.#chunks[0] as Buffer;
+      const length = head.readUInt32BE(1);
+      const failure = this.#check(head[0] as number, length);
+      if (failure !== undefined) {
+        this.#failed = true;
+        this.#chunks = [];
+        this.#size = 0;
+        return failure;
+      }
+      if (this.#size < 5 + length) break;
+      onMessage(this.#take(5 + length).subarray(5));
+    }
+    return undefined;
+  }
+
+  /** The first `count` buffered bytes (`count` ≤ what is buffered). */
+  #take(count: number): Buffer {
+    this.#size -= count;
+    const first = this.#chunks[0] as Buffer;
+    if (first.length >= count) {
+      if (first.length === count) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(count);
+      return first.subarray(0, count);
+    }
+    const parts: Buffer[] = [];
+    let needed = count;
+    while (needed > 0) {
+      const next = this.#chunks[0] as Buffer;
+      if (next.length <= needed) {
+        parts.push(next);
+        this.#chunks.shift();
+        needed -= next.length;
+      } else {
+        parts.push(next.subarray(0, needed));
+        this.#chunks[0] = next.subarray(needed);
+        needed = 0;
+      }
+    }
+    return Buffer.concat(parts, count);
+  }
+
+  #check(flag: number, length: number): GrpcFailure | undefined {
+    if (flag !== 0) {
+      return this.#encoding === undefined || this.#encoding === "identity"
+        ? { code: grpcStatusCode.INTERNAL, details: "compressed message without grpc-encoding" }
+        : { code: grpcStatusCode.UNIMPLEMENTED, details: `grpc-encoding "${this.#encoding}" is not supported; send uncompressed messages`, metadata: { "grpc-accept-encoding": "identity" } };
+    }
+    if (length > this.#maxMessageBytes) return { code: grpcStatusCode.RESOURCE_EXHAUSTED, details: `message of ${length} bytes is larger than the limit of ${this.#maxMessageBytes}` };
+    return undefined;
+  }
+}
+
+/** `grpc-timeout` (up to 8 digits and a unit H M S m u n) in ms, or undefined. */
+export function parseTimeout(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  const perUnitMs: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+  return Math.max(1, Math.ceil(amount * (perUnitMs[match[2] as string] as number)));
+}
+
+/** A deadline as `grpc-timeout`: milliseconds while they fit in 8 digits, then seconds. */
+export function formatTimeout(ms: number): string {
+  const whole = Math.max(1, Math.ceil(ms));
+  return whole < 100_000_000 ? `${whole}m` : `${Math.min(99_999_999, Math.ceil(whole / 1000))}S`;
+}
+
+/** grpc-message is percent-encoded ("Status-Message"). */
+function encodeStatusMessage(details: string): string {
+  return details.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
+}
+
+function decodeStatusMessage(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The trailers (or trailers-only headers) that carry a status. */
+export function statusHeaders(failure: GrpcFailure): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { "grpc-status": String(failure.code) };
+  if (failure.details !== "") headers["grpc-message"] = encodeStatusMessage(failure.details);
+  for (const [key, value] of Object.entries(failure.metadata ?? {})) headers[key] = value;
+  return headers;
+}
+
+/** The status in trailers (or trailers-only headers); undefined when they carry none. */
+export function readStatus(headers: IncomingHttpHeaders): { readonly code: number; readonly details: string } | undefined {
+  const code = headers["grpc-status"];
+  if (typeof code !== "string" || !/^\d+$/.test(code)) return undefined;
+  const message = headers["grpc-message"];
+  return { code: Number(code), details: typeof message === "string" ? decodeStatusMessage(message) : "" };
+}
