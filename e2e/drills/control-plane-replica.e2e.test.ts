@@ -41,7 +41,7 @@ describe("drill: kill a control-plane replica", () => {
     console.log(describeLoad(`kill -9 ${victim}`, result));
     // meshctl up keeps the mesh running and restarts the killed part (1 s later; up.json names its new pid).
     // Well inside the test's timeout, so a part that does not come back is named in the failure.
-    await waitForMeshReady(mesh.stateDir, 80_000);
+    await waitForMeshReady(mesh, 80_000);
     expect(meshIntact(mesh), "meshctl up must keep the mesh running and restart the part that exited").toEqual({ meshctl: true, dead: [] });
     expect(pidOf(mesh, victim)).not.toBe(killed);
     expect(moved, `every proxy SYNCED on the surviving replica: ${JSON.stringify(await syncStatus(mesh))}`).toBe(true);

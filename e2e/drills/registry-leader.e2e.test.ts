@@ -51,7 +51,7 @@ describe("drill: kill -9 the registry leader", () => {
     console.log(describeLoad(`kill -9 ${name} (registry leader)`, result));
     // meshctl up keeps the mesh running and restarts the killed server (1 s later; up.json names its new pid).
     // Well inside the test's timeout, so a part that does not come back is named in the failure.
-    await waitForMeshReady(mesh.stateDir, 80_000);
+    await waitForMeshReady(mesh, 80_000);
     expect(meshIntact(mesh), "meshctl up must keep the mesh running and restart the part that exited").toEqual({ meshctl: true, dead: [] });
     expect(pidOf(mesh, name)).not.toBe(killed);
     expect(next, "a new leader among the other servers").toBeDefined();

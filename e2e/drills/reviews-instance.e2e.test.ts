@@ -36,7 +36,7 @@ describe("drill: kill a reviews instance", () => {
     console.log(describeLoad("kill -9 reviews-v2 (app and sidecar)", result));
     // meshctl up keeps the mesh running and restarts both (up.json names their new pids).
     // Well inside the test's timeout, so a part that does not come back is named in the failure.
-    await waitForMeshReady(mesh.stateDir, 80_000);
+    await waitForMeshReady(mesh, 80_000);
     expect(meshIntact(mesh), "meshctl up must keep the mesh running and restart the parts that exited").toEqual({ meshctl: true, dead: [] });
     expect([pidOf(mesh, "reviews-v2-sidecar"), pidOf(mesh, "reviews-v2")]).not.toContain(killed[0]);
     expect(result.okAfterMark).toBeGreaterThan(0);

@@ -176,20 +176,20 @@ export async function stopLocalMesh(stateDir: string): Promise<void> {
   for (const p of [{ pid: current.pid }, ...(up?.processes ?? [])]) if (isAlive(p.pid)) process.kill(p.pid, "SIGKILL");
 }
 
-/**
- * Waits until every part of the mesh answers its readiness URL (up.json names the current pids: a
- * part meshctl restarted after a drill killed it takes a while from source). Throws with the parts
- * still not ready after `timeoutMs`.
- */
 /** The last lines meshctl logged for `parts` (it prefixes each part's output with its name), for a failure message. */
-function partsLogTail(stateDir: string, parts: readonly string[], lines = 20): string {
-  const file = join(stateDir, "meshctl.log");
-  if (parts.length === 0 || !existsSync(file)) return "";
-  const mine = readFileSync(file, "utf8").split("\n").filter((line) => parts.some((part) => line.includes(part)));
+function partsLogTail(logFile: string, parts: readonly string[], lines = 20): string {
+  if (parts.length === 0 || !existsSync(logFile)) return "";
+  const mine = readFileSync(logFile, "utf8").split("\n").filter((line) => parts.some((part) => line.includes(part)));
   return `\n--- the last ${Math.min(lines, mine.length)} lines meshctl logged for them ---\n${mine.slice(-lines).join("\n")}`;
 }
 
-export async function waitForMeshReady(stateDir: string, timeoutMs = 240_000): Promise<void> {
+/**
+ * Waits until every part of the mesh answers its readiness URL (up.json names the current pids: a
+ * part meshctl restarted after a drill killed it takes a while from source). Throws with the parts
+ * still not ready after `timeoutMs`, and what meshctl's log (`mesh.logFile`) says of them.
+ */
+export async function waitForMeshReady(mesh: Pick<MeshEndpoints, "stateDir" | "logFile">, timeoutMs = 240_000): Promise<void> {
+  const { stateDir, logFile } = mesh;
   const deadline = Date.now() + timeoutMs;
   let waiting: string[] = [];
   for (;;) {
@@ -200,7 +200,7 @@ export async function waitForMeshReady(stateDir: string, timeoutMs = 240_000): P
       if (!ok) waiting.push(p.name);
     }
     if (up !== undefined && waiting.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`parts of the local mesh not ready after ${timeoutMs} ms: ${up === undefined ? "(no up.json)" : waiting.join(", ")}${partsLogTail(stateDir, waiting)}`);
+    if (Date.now() > deadline) throw new Error(`parts of the local mesh not ready after ${timeoutMs} ms: ${up === undefined ? "(no up.json)" : waiting.join(", ")}${partsLogTail(logFile, waiting)}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

@@ -11,7 +11,7 @@ export const MESH_HOOK_TIMEOUT = 600_000;
 export async function useLocalMesh(): Promise<MeshEndpoints> {
   const mesh = await ensureLocalMesh(inject("meshStateDir"));
   // A drill before this file may have killed a part that meshctl is still restarting.
-  await waitForMeshReady(mesh.stateDir);
+  await waitForMeshReady(mesh);
   return mesh;
 }
 

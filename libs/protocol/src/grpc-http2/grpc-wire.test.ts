@@ -19,6 +19,20 @@ describe("MessageReader", () => {
     expect(reader.pendingBytes).toBe(0);
   });
 
+  it("joins only the chunks that hold a split prefix: a message later in a big chunk is not copied", () => {
+    const first = frame(Buffer.from("a"));
+    const second = Buffer.alloc(64 * 1024, 0x78); // not from the pool: its ArrayBuffer is its own
+    const big = Buffer.alloc(first.length - 2 + 5 + second.length);
+    first.copy(big, 0, 2);
+    frame(second).copy(big, first.length - 2);
+    const reader = new MessageReader(1 << 20, undefined);
+    const got: Buffer[] = [];
+    for (const chunk of [first.subarray(0, 1), first.subarray(1, 2), big]) expect(reader.push(chunk, (bytes) => got.push(bytes))).toBeUndefined();
+    expect(got.map((b) => b.length)).toEqual([1, second.length]);
+    expect(got[0]?.toString()).toBe("a");
+    expect(got[1]?.buffer).toBe(big.buffer);
+  });
+
   it("refuses a message over the limit from its prefix alone, then takes nothing more", () => {
     const reader = new MessageReader(4, undefined);
     const failure = reader.push(frame(Buffer.from("12345")).subarray(0, 5), () => undefined);

@@ -85,7 +85,7 @@ export class MessageReader {
       this.#size += chunk.length;
     }
     while (this.#size >= 5) {
-      if ((this.#chunks[0] as Buffer).length < 5) this.#chunks = [Buffer.concat(this.#chunks)];
+      if ((this.#chunks[0] as Buffer).length < 5) this.#joinHead();
       const head = this.#chunks[0] as Buffer;
       const length = head.readUInt32BE(1);
       const failure = this.#check(head[0] as number, length);
@@ -99,6 +99,20 @@ export class MessageReader {
       onMessage(this.#take(5 + length).subarray(5));
     }
     return undefined;
+  }
+
+  /** Makes the first chunk the 5-byte prefix, copied out of the chunks it is split over (the rest of them stays where it is). */
+  #joinHead(): void {
+    const parts: Buffer[] = [];
+    for (let needed = 5; needed > 0; ) {
+      const next = this.#chunks[0] as Buffer;
+      const n = Math.min(needed, next.length);
+      parts.push(next.subarray(0, n));
+      if (n === next.length) this.#chunks.shift();
+      else this.#chunks[0] = next.subarray(n);
+      needed -= n;
+    }
+    this.#chunks.unshift(Buffer.concat(parts, 5));
   }
 
   /** The first `count` buffered bytes (`count` ≤ what is buffered). */
