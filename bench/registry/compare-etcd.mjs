@@ -17,9 +17,12 @@
 // CPU (cores), server CPU, CPU-ms per operation, and the machine's other load (noise).
 //
 // usage: node bench/registry/compare-etcd.mjs [--quick] [--runs 3] [--duration 10] [--clients 64]
-//          [--seq-n 2000] [--kills 10] [--rss-keys 100000] [--only etcd|registry]
+//          [--seq-n 2000] [--warmup N] [--kills 10] [--rss-keys 100000] [--only etcd|registry]
 //          [--registry tsx|dist] [--tick-ms N] [--profile] [--skip a,b] [--node-flags="--flag ..."] [--out file.json]
 //   --quick       runs 1, duration 3 s, seq-n 300, kills 3, rss-keys 20000 (development)
+//   --warmup N    N sequential puts per system before the first run, not counted (default: seq-n;
+//                 0 = cold: a fresh Node process runs its first thousands of puts before V8 has
+//                 optimised their code, which etcd, compiled ahead of time, does not need)
 //   --registry    dist (default; needs `npx nx build registry`) = node apps/registry/dist/main.js,
 //                 tsx = node --import tsx --conditions=@meshwork/source apps/registry/src/main.ts
 //   --tick-ms     registry --tick-ms (default: the registry's own default, 100 ms = etcd's
@@ -211,7 +214,7 @@ const { values: o } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     runs: { type: "string" }, duration: { type: "string" }, clients: { type: "string", default: "64" },
-    "seq-n": { type: "string" }, kills: { type: "string" }, "rss-keys": { type: "string" },
+    "seq-n": { type: "string" }, warmup: { type: "string" }, kills: { type: "string" }, "rss-keys": { type: "string" },
     only: { type: "string" }, "rss-settle": { type: "string", default: "3" }, registry: { type: "string", default: "dist" }, "tick-ms": { type: "string" },
     profile: { type: "boolean", default: false }, skip: { type: "string", default: "" }, out: { type: "string" },
     "node-flags": { type: "string", default: "" }, "node-env": { type: "string", default: "" }, "no-launcher-flags": { type: "boolean", default: false }, "log-level": { type: "string", default: "warn" },
@@ -223,7 +226,7 @@ const { values: o } = parseArgs({
 const q = o.quick;
 const cfg = {
   runs: Number(o.runs ?? (q ? 1 : 3)), duration: Number(o.duration ?? (q ? 3 : 10)), clients: Number(o.clients),
-  seqN: Number(o["seq-n"] ?? (q ? 300 : 2000)), rssSettle: Number(o["rss-settle"]), kills: Number(o.kills ?? (q ? 3 : 10)), rssKeys: Number(o["rss-keys"] ?? (q ? 20_000 : 100_000)),
+  seqN: Number(o["seq-n"] ?? (q ? 300 : 2000)), warmup: Number(o.warmup ?? o["seq-n"] ?? (q ? 300 : 2000)), rssSettle: Number(o["rss-settle"]), kills: Number(o.kills ?? (q ? 3 : 10)), rssKeys: Number(o["rss-keys"] ?? (q ? 20_000 : 100_000)),
 };
 // --rss-only: just the RSS fill (same as --skip seq,put,get,failover), for quick memory iterations
 const skip = new Set([...o.skip.split(",").filter(Boolean), ...(o["rss-only"] ? ["seq", "put", "get", "failover"] : [])]);
@@ -418,6 +421,12 @@ try {
     systems.push(await registryCluster({ name: "baseline", tag: "baseline", main: o.baseline ?? o.main, nodeArgs: o["baseline-flags"].split(/\s+/).filter(Boolean) }));
   }
   for (const s of systems) results.runs[s.name] = { "seq-put": [], put: [], get: [], failover: [], rss: null };
+  if (cfg.warmup > 0 && !(skip.has("seq") && skip.has("put") && skip.has("get"))) {
+    for (const s of systems) {
+      const res = await load(s, { mode: "seq-put", n: cfg.warmup });
+      log(`warm-up    ${s.name.padEnd(8)} ${cfg.warmup} sequential puts, not counted: p50 ${res.p50_ms} p99 ${res.p99_ms} err ${res.errors}`);
+    }
+  }
 
   for (let r = 0; r < cfg.runs; r++) {
     for (const phase of ["seq-put", "put", "get"]) {
@@ -582,7 +591,7 @@ function report(res) {
   const e = res.summary.etcd, g = res.summary.registry;
   const L = [];
   L.push(`# registry vs etcd (${res.started}${q ? ", QUICK" : ""})`, "");
-  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}${o.baseline !== undefined || o["baseline-flags"] !== "" ? `; baseline ${o.baseline ?? "same build"}${o["baseline-flags"] ? ` + ${o["baseline-flags"]}` : ""}` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
+  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, ${cfg.warmup > 0 ? `warm-up ${cfg.warmup} sequential puts per system (not counted)` : "no warm-up (cold)"}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}${o.baseline !== undefined || o["baseline-flags"] !== "" ? `; baseline ${o.baseline ?? "same build"}${o["baseline-flags"] ? ` + ${o["baseline-flags"]}` : ""}` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
   L.push("CPU columns: `gen` = load generator cores; `srv ms/op` = CPU-ms of all 3 server processes per operation; `srv sleeps / preemptions per op` = voluntary / involuntary context switches of all their threads per operation; `gen ms/op` = load generator CPU-ms per op; `other` = cores used by other tasks on the machine during the phase (noise).", "");
   const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : "–");
   const row = (label, name, x) => x ? `| ${label} | ${name} | ${x.ops_per_s} | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.client_cores} | ${x.srv ?? x.server_cpu_ms_per_op} | ${x.server_sleeps_per_op ?? "–"} / ${x.server_preemptions_per_op ?? "–"} | ${x.client_cpu_ms_per_op} | ${x.leader_max_cores} | ${x.other_cores} | ${x.fsyncs_per_s == null ? "–" : Math.round(x.fsyncs_per_s)} | ${x.entries_per_fsync ?? "–"} | ${x.fsync_ms ?? "–"} |` : `| ${label} | ${name} | – |`;

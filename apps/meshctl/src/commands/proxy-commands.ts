@@ -31,7 +31,8 @@ export const proxyStatusCommand = defineCommand({
   description: [
     "Asks every control-plane replica for the proxies connected to it (/debug/syncz): SYNCED means the proxy ACKed",
     "the last config sent, STALE that it has not answered yet, NACKED that it rejected it (and keeps its last good",
-    "config); the NACK errors are listed under the table.",
+    "config); the NACK errors are listed under the table. REVISION is the config revision (GET /api/v1/config) the",
+    "replica last computed the proxy's config from: until a debounced push starts, a proxy is SYNCED at the one before.",
   ].join("\n"),
   footer: ["Examples:", "  meshctl proxy-status", "  meshctl proxy-status --control-plane http://127.0.0.1:15014,http://127.0.0.1:15114", "", "Exit codes: 0 printed (1 when a proxy is NACKED or a replica cannot be reached), 2 usage error."].join("\n"),
   settings: statusSettings,
