@@ -1,7 +1,7 @@
 // `meshctl proxy-status` output: one row per connected proxy with the sync state of each resource
 // type (SYNCED / STALE / NACKED, or NOT SENT), the config revision its last push was computed from
-// and the control-plane replica it is connected to, like
-// `istioctl proxy-status`. Rows come from every replica's /debug/syncz.
+// and the control-plane replica it is connected to, like `istioctl proxy-status`. Rows come from
+// every replica's /debug/syncz.
 
 /** One proxy as /debug/syncz reports it. */
 export interface SynczEntry {
