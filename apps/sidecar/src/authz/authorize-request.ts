@@ -18,7 +18,7 @@ import {
   type AuthzRequest,
   type DenyDecision,
 } from "@meshwork/proxy-core";
-import { httpToGrpcStatus } from "../http2/grpc-status.ts";
+import { httpToGrpcStatus } from "@meshwork/protocol/grpc-wire";
 import { checkExternal, type CheckExternalOptions, type ExternalCheckRequest, type HeaderList } from "./check-external.ts";
 import type { ExtAuthzHttpProvider } from "./mesh-authz-config.ts";
 

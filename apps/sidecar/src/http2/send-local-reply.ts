@@ -2,7 +2,7 @@
 // an error reply is a trailers-only response, as Envoy sends it: `:status 200`, content-type
 // application/grpc, grpc-status mapped from the HTTP status (or given), grpc-message = the body.
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { encodeGrpcMessage, httpToGrpcStatus } from "./grpc-status.ts";
+import { encodeGrpcMessage, httpToGrpcStatus } from "@meshwork/protocol/grpc-wire";
 
 export interface LocalReply {
   readonly status: number;

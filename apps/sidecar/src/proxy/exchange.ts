@@ -3,6 +3,7 @@
 // comes, and applies the route's resilience: fault injection, timeouts, retries with jittered
 // exponential backoff, circuit breaking and outlier detection. Local replies carry Envoy's
 // response flags. The head and body bytes are moved, not re-encoded (DESIGN.md §3.6).
+import { grpcStatusCode } from "@meshwork/protocol/grpc-wire";
 import { retriesFailure, retriesStatus, type HeaderOps } from "@meshwork/proxy-core";
 import { ChunkedScanner } from "../http1/chunked-scanner.ts";
 import type { RequestHead } from "../http1/parse-request-head.ts";
@@ -677,29 +678,9 @@ function isConnectError(error: Error): boolean {
   return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "ENOTFOUND" || code === "EAI_AGAIN" || error.message === "connect timeout" || error.message === "connection closed before connect";
 }
 
-const grpcCodes: Record<string, number> = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-};
-
 /** A gRPC status name (`UNAVAILABLE`) or number text → its code; UNKNOWN (2) for anything else. */
 export function grpcCode(status: string): number {
-  const named = grpcCodes[status.toUpperCase()];
+  const named = (grpcStatusCode as Readonly<Record<string, number>>)[status.toUpperCase()];
   if (named !== undefined) return named;
   const n = Number(status);
   return Number.isInteger(n) && n >= 0 && n <= 16 ? n : 2;

@@ -4,7 +4,7 @@
 // call after it closed. Reconnect policy (backoff) belongs to the caller.
 import { connect, constants as http2Constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import type { ConnectionOptions } from "node:tls";
-import { formatTimeout, frame, grpcContentType, grpcStatusCode, http2Tuning, MessageReader, readStatus, type MethodDefinition } from "./grpc-wire.ts";
+import { formatTimeout, frame, grpcContentType, grpcStatusCode, http2Tuning, httpToGrpcStatus, MessageReader, readStatus, type MethodDefinition } from "./grpc-wire.ts";
 
 /** A call ended with a status other than OK. */
 export class GrpcCallError extends Error {
@@ -187,20 +187,10 @@ function settle(response: IncomingHttpHeaders | undefined, trailers: IncomingHtt
   if (status !== undefined && statusFrom !== undefined) return status.code === grpcStatusCode.OK ? statusFrom : new GrpcCallError(status.code, status.details, statusFrom);
   if (response !== undefined && Number(response[":status"]) !== 200) {
     const httpStatus = Number(response[":status"]);
-    return new GrpcCallError(httpStatusCode(httpStatus), `HTTP status ${httpStatus} without a gRPC status`, response);
+    return new GrpcCallError(httpToGrpcStatus(httpStatus), `HTTP status ${httpStatus} without a gRPC status`, response);
   }
   if (rstCode === http2Constants.NGHTTP2_REFUSED_STREAM) return new GrpcCallError(grpcStatusCode.UNAVAILABLE, "the server refused the stream", {}, true);
   if (rstCode === http2Constants.NGHTTP2_CANCEL && error === undefined) return new GrpcCallError(grpcStatusCode.CANCELLED, "cancelled");
   const reason = error?.message ?? (rstCode !== undefined && rstCode !== http2Constants.NGHTTP2_NO_ERROR ? `stream reset with HTTP/2 code ${rstCode}` : "the stream ended without a status");
   return connected ? new GrpcCallError(grpcStatusCode.UNAVAILABLE, reason) : new GrpcCallError(grpcStatusCode.UNAVAILABLE, `no connection: ${reason}`, {}, true);
-}
-
-/** PROTOCOL-HTTP2.md's mapping of an HTTP status with no grpc-status. */
-function httpStatusCode(httpStatus: number): number {
-  if (httpStatus === 400) return grpcStatusCode.INTERNAL;
-  if (httpStatus === 401) return grpcStatusCode.UNAUTHENTICATED;
-  if (httpStatus === 403) return grpcStatusCode.PERMISSION_DENIED;
-  if (httpStatus === 404) return grpcStatusCode.UNIMPLEMENTED;
-  if (httpStatus === 429 || httpStatus === 502 || httpStatus === 503 || httpStatus === 504) return grpcStatusCode.UNAVAILABLE;
-  return grpcStatusCode.UNKNOWN;
 }

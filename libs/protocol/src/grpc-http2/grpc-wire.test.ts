@@ -1,7 +1,7 @@
 // The wire format's pure parts: messages cut from DATA chunks however they split, refusals of
 // compressed and oversized messages, and grpc-timeout both ways.
 import { describe, expect, it } from "vitest";
-import { formatTimeout, frame, MessageReader, parseTimeout } from "./grpc-wire.ts";
+import { encodeGrpcMessage, formatTimeout, frame, httpToGrpcStatus, MessageReader, parseTimeout, readStatus, statusHeaders } from "./grpc-wire.ts";
 
 const messages = (reader: MessageReader, ...chunks: Buffer[]): string[] => {
   const out: string[] = [];
@@ -62,5 +62,21 @@ describe("formatTimeout", () => {
   it("writes whole milliseconds while they fit in 8 digits, then seconds, and parses back", () => {
     expect([formatTimeout(0.2), formatTimeout(1500), formatTimeout(99_999_999), formatTimeout(100_000_000)]).toEqual(["1m", "1500m", "99999999m", "100000S"]);
     expect(parseTimeout(formatTimeout(2500))).toBe(2500);
+  });
+});
+
+describe("status", () => {
+  it("httpToGrpcStatus() follows Envoy's mapping (http-grpc-status-mapping.md)", () => {
+    expect([400, 401, 403, 404, 429, 502, 503, 504, 500, 418].map(httpToGrpcStatus)).toEqual([13, 16, 7, 12, 14, 14, 14, 14, 2, 2]);
+  });
+
+  it("encodeGrpcMessage() percent-encodes non-printable bytes and %", () => {
+    expect(encodeGrpcMessage("upstream request timeout")).toBe("upstream request timeout");
+    expect(encodeGrpcMessage("50% é\n")).toBe("50%25 %C3%A9%0A");
+  });
+
+  it("carries a message through statusHeaders and readStatus unchanged, a lone surrogate as U+FFFD", () => {
+    expect(readStatus(statusHeaders({ code: 9, details: "50% é\nnext" }) as Record<string, string>)).toEqual({ code: 9, details: "50% é\nnext" });
+    expect(readStatus(statusHeaders({ code: 2, details: "bad \ud800" }) as Record<string, string>)).toEqual({ code: 2, details: "bad \ufffd" });
   });
 });

@@ -1,5 +1,7 @@
-// The gRPC-over-HTTP/2 wire format (grpc/grpc doc/PROTOCOL-HTTP2.md) shared by GrpcHttp2Server and
-// GrpcHttp2Client: length-prefixed messages, status trailers, grpc-message escaping, grpc-timeout.
+// The gRPC-over-HTTP/2 wire format (grpc/grpc doc/PROTOCOL-HTTP2.md) shared by GrpcHttp2Server,
+// GrpcHttp2Client and the sidecar's gRPC handling (`@meshwork/protocol/grpc-wire`, which loads none
+// of the generated code): status codes, length-prefixed messages, status trailers, grpc-message
+// escaping, grpc-timeout.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 
 /** gRPC status codes (grpc/grpc doc/statuscodes.md). */
@@ -9,14 +11,43 @@ export const grpcStatusCode = {
   UNKNOWN: 2,
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  DATA_LOSS: 15,
   UNAUTHENTICATED: 16,
 } as const;
+
+/**
+ * The gRPC status for an HTTP status that came without one (grpc/doc/http-grpc-status-mapping.md;
+ * Envoy's Grpc::Utility::httpToGrpcStatus, which the sidecar's local replies follow).
+ */
+export function httpToGrpcStatus(status: number): number {
+  switch (status) {
+    case 400:
+      return grpcStatusCode.INTERNAL;
+    case 401:
+      return grpcStatusCode.UNAUTHENTICATED;
+    case 403:
+      return grpcStatusCode.PERMISSION_DENIED;
+    case 404:
+      return grpcStatusCode.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return grpcStatusCode.UNAVAILABLE;
+    default:
+      return grpcStatusCode.UNKNOWN;
+  }
+}
 
 /** An error status, plus metadata sent in the trailers. */
 export interface GrpcFailure {
@@ -168,9 +199,22 @@ export function formatTimeout(ms: number): string {
   return whole < 100_000_000 ? `${whole}m` : `${Math.min(99_999_999, Math.ceil(whole / 1000))}S`;
 }
 
-/** grpc-message is percent-encoded ("Status-Message"). */
-function encodeStatusMessage(details: string): string {
-  return details.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
+/** Percent-encodes a grpc-message value ("Status-Message": UTF-8 bytes outside 0x20–0x7E, and `%`, are escaped). */
+export function encodeGrpcMessage(message: string): string {
+  let plain = true;
+  for (let i = 0; i < message.length; i++) {
+    const c = message.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return message;
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    out += byte < 0x20 || byte > 0x7e || byte === 0x25 ? `%${byte.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(byte);
+  }
+  return out;
 }
 
 function decodeStatusMessage(value: string): string {
@@ -184,7 +228,7 @@ function decodeStatusMessage(value: string): string {
 /** The trailers (or trailers-only headers) that carry a status. */
 export function statusHeaders(failure: GrpcFailure): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { "grpc-status": String(failure.code) };
-  if (failure.details !== "") headers["grpc-message"] = encodeStatusMessage(failure.details);
+  if (failure.details !== "") headers["grpc-message"] = encodeGrpcMessage(failure.details);
   for (const [key, value] of Object.entries(failure.metadata ?? {})) headers[key] = value;
   return headers;
 }
