@@ -40,6 +40,14 @@ describe("loadCertDir()", () => {
     if (!loaded.ok) expect(loaded.message).toMatch(/--cert-dir: cannot read .*key\.pem \(ENOENT\); the directory needs cert-chain\.pem, key\.pem, root-cert\.pem/);
   });
 
+  it("refuses a key that is not the leaf's (a directory caught between writing the chain and the key)", async () => {
+    const dir = await writeCertDir(join(root, "torn"), await pki.issue("shop", "web"), pki.rootPem);
+    await writeFile(join(dir, "key.pem"), (await pki.issue("shop", "web")).keyPem);
+    const loaded = await loadCertDir(dir, "cluster.local");
+    expect(loaded.ok).toBe(false);
+    if (!loaded.ok) expect(loaded.message).toContain("cert-chain.pem: the private key is not the leaf certificate's key");
+  });
+
   it("refuses a chain without certificates", async () => {
     const dir = await writeCertDir(join(root, "empty"), await pki.issue("shop", "web"), pki.rootPem);
     await writeFile(join(dir, "cert-chain.pem"), "not pem\n");

@@ -3,6 +3,7 @@
 // source hands out the current identity and tells listeners when it changes (rotation, new
 // bundle); open connections keep the identity they were made with.
 import { readCertificate, svidTlsMaterial, trustBundles, type TrustBundles, type TrustDomain } from "@meshwork/pki";
+import { nodeCrypto } from "../lazy-builtins.ts";
 
 /** One identity: what node:tls needs (PEM) plus the bundles SPIFFE peer checks read. */
 export interface TlsIdentity {
@@ -42,11 +43,27 @@ export function tlsIdentityOf(options: {
   if (!leaf.ok) return { ok: false, message: `the leaf certificate cannot be read: ${leaf.detail}` };
   const spiffeId = leaf.cert.uriSans.find((san) => san.startsWith("spiffe://"));
   if (spiffeId === undefined) return { ok: false, message: `the leaf certificate "${leaf.cert.subject}" has no spiffe:// URI SAN: it is not an X.509-SVID` };
+  // A key that is not the leaf's (a directory caught between writing cert-chain.pem and key.pem)
+  // would make node:tls refuse the whole context; refused here, the last good identity keeps serving.
+  const keyMatches = leafKeyMatches(first, options.keyPem);
+  if (keyMatches !== true) return { ok: false, message: keyMatches };
   const material = svidTlsMaterial({ chain: options.chain, privateKeyPem: options.keyPem, bundles: options.bundles });
   return {
     ok: true,
     identity: { spiffeId, certPem: material.cert, keyPem: material.key, caPem: material.ca, bundles: options.bundles, notAfter: leaf.cert.notAfter, serialHex: leaf.cert.serialHex },
   };
+}
+
+/** true when `keyPem` is the private key of the leaf `leafDer`, else why not. */
+function leafKeyMatches(leafDer: Uint8Array, keyPem: string): true | string {
+  const crypto = nodeCrypto();
+  let key: ReturnType<typeof crypto.createPrivateKey>;
+  try {
+    key = crypto.createPrivateKey(keyPem);
+  } catch (error) {
+    return `the private key cannot be read: ${(error as Error).message}`;
+  }
+  return new crypto.X509Certificate(leafDer).checkPrivateKey(key) ? true : "the private key is not the leaf certificate's key";
 }
 
 /** Bundles holding `roots` for `trustDomain` (Istio's root-cert.pem names no trust domain: the mesh's is assumed). */
