@@ -22,7 +22,7 @@ describe("generated code", () => {
     if (outDir) await rm(outDir, { recursive: true, force: true });
   });
 
-  it("passes buf lint", async () => {
+  it("passes buf lint", { timeout: 60_000 }, async () => {
     await expect(run(buf, ["lint"], { cwd: projectRoot })).resolves.toBeDefined();
   });
 
