@@ -14,7 +14,7 @@ import type {
   ServiceInstance,
   SessionInfo,
 } from "../registry-contract.ts";
-import { base64ToLatin1, decodeBase64, encodeBase64, latin1Bytes } from "./base64.ts";
+import { base64ToLatin1, checkedBase64ToLatin1, encodeBase64, latin1Bytes, latin1ToBase64 } from "./base64.ts";
 import { SortedKeys } from "./sorted-keys.ts";
 
 /** Consul's limit of operations in one `/v1/txn` (a larger txn fails, HTTP 413). */
@@ -681,7 +681,10 @@ export class RegistryState implements RegistryReads {
       yield encode(`${head.slice(0, -1)},"kv":[`);
       for (let from = 0; from < kv.length; from += kvPerChunk) {
         const parts: string[] = [];
-        for (const e of kv.slice(from, from + kvPerChunk)) parts.push(JSON.stringify([e.key, base64Of(e), e.flags, e.createIndex, e.modifyIndex, e.lockIndex, e.session ?? null]));
+        // What JSON.stringify of the array gives, without building the array (base64 and integers need no escaping).
+        for (const e of kv.slice(from, from + kvPerChunk)) {
+          parts.push(`[${JSON.stringify(e.key)},"${base64Of(e)}",${e.flags},${e.createIndex},${e.modifyIndex},${e.lockIndex},${e.session === undefined ? "null" : JSON.stringify(e.session)}]`);
+        }
         yield encode(from === 0 ? parts.join(",") : `,${parts.join(",")}`);
       }
       yield encode(tail);
@@ -705,8 +708,7 @@ export class RegistryState implements RegistryReads {
     state.kvMaxIndex = data.kvMaxIndex;
     state.catalogMaxIndex = data.catalogMaxIndex;
     for (const [key, value, flags, createIndex, modifyIndex, lockIndex, session] of data.kv) {
-      decodeBase64(value); // validates
-      state.rawPut(key, new StoredKvEntry(key, value, flags, createIndex, modifyIndex, lockIndex, session ?? undefined));
+      state.rawPut(key, new StoredKvEntry(key, "", flags, createIndex, modifyIndex, lockIndex, session ?? undefined, checkedBase64ToLatin1(value)));
     }
     for (const [key, index] of data.tombstones) state.setTombstoneRaw(key, index);
     for (const [key, until] of data.lockDelays) state.lockDelays.set(key, until);
@@ -798,7 +800,7 @@ class StoredKvEntry implements KvEntry {
   }
 
   get valueBase64(): string {
-    return encodeBase64(this.value);
+    return latin1ToBase64(this.latin1);
   }
 
   get value(): Uint8Array {

@@ -3,7 +3,7 @@
 // directory fsynced, so a crash leaves either the old snapshot or the whole new one.
 import type { LogIndex, Snapshot, Term } from "@meshwork/raft";
 import { crc32c } from "./crc32c.ts";
-import { writeAll } from "./wal-fs.ts";
+import { writeAll, writeAllAt } from "./wal-fs.ts";
 import type { WalFs } from "./wal-fs.ts";
 
 const magic = 0x4d57534e; // "MWSN"
@@ -18,11 +18,10 @@ export function snapshotFileName(term: Term, index: LogIndex): string {
 /**
  * A snapshot file built from chunks (so the state never has to sit in one buffer): `add` the
  * state-machine bytes in order — the CRC is computed as they come — then `finish` writes the file
- * durably (temp file, fsync, rename, directory fsync). Given a `sink` whose file system can write
- * at a position (`writeAtSync`), each chunk goes to the temp file as it is added and only the
- * header (with the CRC) is written at `finish`: the process never holds the whole snapshot (tens
- * of MB at 100k keys, which glibc would keep in the RSS after it is freed). Otherwise the chunks
- * are copied until `finish`. `abort` drops an unfinished one.
+ * durably (temp file, fsync, rename, directory fsync). Given a `sink`, each chunk goes to the temp
+ * file as it is added and only the header (with the CRC) is written at `finish`: the process never holds the whole snapshot (tens
+ * of MB at 100k keys, which glibc would keep in the RSS after it is freed). Without one the
+ * chunks are copied until `finish`. `abort` drops an unfinished one.
  */
 export class SnapshotFileWriter {
   private readonly metadata: Snapshot["metadata"];
@@ -30,7 +29,7 @@ export class SnapshotFileWriter {
   private readonly chunks: Uint8Array[] = [];
   private crc: number;
   private bytes = 0;
-  /** The temp file being streamed to (sink given and positional writes available). */
+  /** The temp file being streamed to (a sink was given). */
   private stream: { readonly fs: WalFs; readonly dir: string; readonly temp: string; fd: number | null } | null = null;
   /** `flush` made the temp file durable (header included) and nothing was added since. */
   private flushed = false;
@@ -41,7 +40,7 @@ export class SnapshotFileWriter {
     const length = new Uint8Array(4);
     new DataView(length.buffer).setUint32(0, this.meta.length, true);
     this.crc = crc32c(this.meta, 0, this.meta.length, crc32c(length));
-    if (sink?.fs.writeAtSync !== undefined) {
+    if (sink !== undefined) {
       const temp = `${sink.dir}/${snapshotFileName(metadata.term, metadata.index)}.tmp`;
       removeIfPresent(sink.fs, temp);
       const fd = sink.fs.openNewSync(temp);
@@ -128,9 +127,7 @@ export class SnapshotFileWriter {
   }
 
   private writeHeader(fs: WalFs, fd: number): void {
-    const header = this.header(this.crc);
-    const writeAt = fs.writeAtSync as NonNullable<WalFs["writeAtSync"]>;
-    for (let done = 0; done < header.length; ) done += writeAt(fd, header.subarray(done), done);
+    writeAllAt(fs, fd, this.header(this.crc), 0);
   }
 
   /** Writes the file into `dir`; a crash leaves either no file or the whole one. */

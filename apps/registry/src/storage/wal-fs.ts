@@ -7,13 +7,13 @@ export interface WalFs {
   mkdirSync(path: string): void;
   readdirSync(path: string): string[];
   readFileSync(path: string): Uint8Array;
-  /** Opens for appending (creating it if absent); returns a descriptor. */
-  openAppendSync(path: string): number;
+  /** Opens for writing at positions (creating it if absent; not O_APPEND, whose writes ignore the position); returns a descriptor. */
+  openWriteSync(path: string): number;
   /** Opens for writing a new file, failing if it exists. */
   openNewSync(path: string): number;
   writeSync(fd: number, bytes: Uint8Array): number;
-  /** Writes at `position` without moving the file offset (pwrite); absent: snapshots are buffered until written whole. */
-  writeAtSync?(fd: number, bytes: Uint8Array, position: number): number;
+  /** Writes at `position` without moving the file offset (pwrite). */
+  writeAtSync(fd: number, bytes: Uint8Array, position: number): number;
   fdatasyncSync(fd: number): void;
   /** fdatasync off the event loop (libuv's thread pool); absent: `Wal.syncAsync` calls `fdatasyncSync`. */
   fdatasync?(fd: number, done: (error: Error | null) => void): void;
@@ -36,7 +36,7 @@ export const nodeWalFs: WalFs = {
     const buffer = fs.readFileSync(path);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength); // plain Uint8Array: slices are not Buffers
   },
-  openAppendSync: (path) => fs.openSync(path, "a"),
+  openWriteSync: (path) => fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o666),
   openNewSync: (path) => fs.openSync(path, "wx"),
   writeSync: (fd, bytes) => fs.writeSync(fd, bytes),
   writeAtSync: (fd, bytes, position) => fs.writeSync(fd, bytes, 0, bytes.length, position),
@@ -63,4 +63,10 @@ export const nodeWalFs: WalFs = {
 export function writeAll(walFs: WalFs, fd: number, bytes: Uint8Array): void {
   let done = 0;
   while (done < bytes.length) done += walFs.writeSync(fd, bytes.subarray(done));
+}
+
+/** Writes all of `bytes` at `position` (a positional write may write fewer than asked). */
+export function writeAllAt(walFs: WalFs, fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += walFs.writeAtSync(fd, bytes.subarray(done), position + done);
 }

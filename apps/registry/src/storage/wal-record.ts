@@ -129,8 +129,10 @@ export interface DecodedRecords {
  * Decodes records until the end or the first bad one. A bad record that reaches the end of the
  * bytes (short header, payload cut off, or a failed CRC on the final record) is a "torn-tail": a
  * write that never completed and so was never acknowledged. A bad record with bytes after it is
- * "corrupt": something damaged data that had been synced. Zeros from the bad record to the end
- * count as a torn tail too.
+ * "corrupt": something damaged data that had been synced. Only zeros after a bad record count as
+ * nothing after it: the WAL extends its segment ahead of the records (the zeros are that extension,
+ * or file space the kernel extended but never filled before a crash), and a torn record's unwritten
+ * pages read as zeros too.
  */
 export function decodeRecords(bytes: Uint8Array): DecodedRecords {
   const records: WalRecord[] = [];
@@ -146,9 +148,8 @@ export function decodeRecords(bytes: Uint8Array): DecodedRecords {
     const got = crc32c(bytes, at + recordHeaderBytes, end, crc32c(bytes, at + 4, at + 5));
     const record = got === want ? decodePayload(code, bytes.subarray(at + recordHeaderBytes, end)) : undefined;
     if (record === undefined) {
-      // A record always has a non-zero type and CRC, so zeros to the end are file space the
-      // kernel extended but never filled before a crash (ext4 delayed allocation), not data.
-      const kind = end === bytes.length || isZeroFrom(bytes, at) ? "torn-tail" : "corrupt";
+      // A record always has a non-zero type and CRC, so zeros are never data.
+      const kind = isZeroFrom(bytes, end) ? "torn-tail" : "corrupt";
       const detail = got !== want ? `CRC mismatch (stored ${want.toString(16)}, computed ${got.toString(16)})` : `malformed record of type ${code}`;
       return { records, validBytes: at, problem: { kind, offsetBytes: at, detail } };
     }

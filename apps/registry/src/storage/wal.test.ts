@@ -1,5 +1,6 @@
 // Checks the segmented WAL on its own: records survive rolls and reopens, a torn tail is only
-// forgiven in the last segment, and after a failed fdatasync the log refuses further writes.
+// forgiven in the last segment, the segment's extension ahead of its records is zeros that a
+// reopen cuts off, and after a failed fdatasync the log refuses further writes.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -72,6 +73,66 @@ describe("Wal", () => {
     // Compared as hex: toEqual walks 330 kB of bytes one by one for seconds.
     const summary = (list: readonly WalRecord[]): string[] => list.flatMap((r) => (r.type === "entry" ? [`${r.entry.index}:${Buffer.from(r.entry.data).toString("hex")}`] : []));
     expect(summary(records)).toEqual(summary(batches.flat()));
+  });
+
+  it("extends the segment ahead of its records and cuts the extension off at a reopen and at a roll", () => {
+    const dir = tempDir();
+    const { wal } = Wal.open(dir, { segmentBytes: 1000, preallocateBytes: 512 });
+    const file = wal.segmentPaths()[0] as string;
+    wal.append([record(1)]);
+    wal.sync();
+    const recordEnd = 46; // 9 bytes of header, 17 of term/index/type, 20 of data
+    expect(fs.statSync(file).size).toBe(recordEnd + 512);
+    for (let i = 2; i <= 12; i++) wal.append([record(i)]); // 552 bytes: within the extension
+    expect(fs.statSync(file).size).toBe(recordEnd + 512);
+    wal.append([record(13)]); // passes the end: one more extension from the new end
+    expect(fs.statSync(file).size).toBe(13 * recordEnd + 512);
+    wal.sync();
+    wal.close();
+    const reopened = Wal.open(dir, { segmentBytes: 1000, preallocateBytes: 512 });
+    expect(reopened.records).toEqual(Array.from({ length: 13 }, (_, i) => record(i + 1)));
+    expect(fs.statSync(file).size).toBe(13 * recordEnd);
+    for (let i = 14; i <= 25; i++) reopened.wal.append([record(i)]);
+    expect(reopened.wal.isFull()).toBe(true);
+    reopened.wal.roll([]);
+    expect(fs.statSync(file).size).toBe(25 * recordEnd); // a segment before the last ends with its last record
+    reopened.wal.append([record(26)]);
+    reopened.wal.sync();
+    reopened.wal.close();
+    expect(Wal.open(dir, { segmentBytes: 1000, preallocateBytes: 512 }).records).toEqual(Array.from({ length: 26 }, (_, i) => record(i + 1)));
+  });
+
+  it("grows the file by each write with no extension", () => {
+    const dir = tempDir();
+    const { wal } = Wal.open(dir, { preallocateBytes: 0 });
+    wal.append([record(1), record(2)]);
+    wal.sync();
+    expect(fs.statSync(wal.segmentPaths()[0] as string).size).toBe(2 * 46);
+    wal.close();
+  });
+
+  it("takes a torn last record followed by the extension's zeros for a torn tail, and refuses data after it", () => {
+    const dir = tempDir();
+    const { wal } = Wal.open(dir, { preallocateBytes: 4096 });
+    const file = wal.segmentPaths()[0] as string;
+    wal.append([record(1), record(2), record(3)]);
+    wal.sync();
+    wal.close();
+    // The last record's second half never reached the disk: zeros, then the rest of the extension.
+    const fd = fs.openSync(file, "r+");
+    fs.writeSync(fd, new Uint8Array(20), 0, 20, 2 * 46 + 26);
+    fs.closeSync(fd);
+    const reopened = Wal.open(dir);
+    expect(reopened.records).toEqual([record(1), record(2)]);
+    expect(fs.statSync(file).size).toBe(2 * 46);
+    reopened.wal.append([record(3)]);
+    reopened.wal.sync();
+    reopened.wal.close();
+    // A damaged record with a record after it is corruption, extension or not.
+    const bytes = fs.readFileSync(file);
+    bytes[46 + 30] = (bytes[46 + 30] as number) ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    expect(() => Wal.open(dir)).toThrow(/corrupt at byte offset 46: CRC mismatch/);
   });
 
   it("refuses a torn record in a segment that is not the last", () => {

@@ -1,15 +1,25 @@
 // The segmented write-ahead log: records appended to `<seq>.wal` files, fdatasync'ed once per
 // batch (group commit), a new segment when one is full, prefix segments deleted after
-// compaction. Opening it replays every segment, truncates a torn tail and refuses corruption.
+// compaction. The current segment is extended ahead of its records (as etcd preallocates), so an
+// fdatasync after an append flushes the data alone, not a new file size too. Opening it replays
+// every segment, cuts off a torn tail (and the zeros of the extension) and refuses corruption.
 import { decodeRecords, recordBytes, writeRecord } from "./wal-record.ts";
 import type { WalRecord } from "./wal-record.ts";
-import { nodeWalFs, writeAll } from "./wal-fs.ts";
+import { nodeWalFs, writeAllAt } from "./wal-fs.ts";
 import type { WalFs } from "./wal-fs.ts";
 
 /** Options of `Wal.open`. */
 export interface WalOptions {
   /** A segment is closed and a new one started once it reaches this size (default 64 MiB). */
   readonly segmentBytes?: number;
+  /**
+   * How far the current segment's file is extended beyond its records whenever a write would pass
+   * its end (default 4 MiB; 0: the file grows by each write). The extension is sparse: nothing is
+   * written, reads give zeros. On ext4 an fdatasync that must also record a new file size costs a
+   * journal commit — here ~0.07 ms more per sync and ~40 µs more CPU — so without it nearly every
+   * sync is of the data alone.
+   */
+  readonly preallocateBytes?: number;
   readonly fs?: WalFs;
 }
 
@@ -47,26 +57,33 @@ export class Wal {
   private readonly fs: WalFs;
   private readonly dir: string;
   private readonly segmentBytes: number;
+  private readonly preallocateBytes: number;
   private readonly segments: Segment[];
   private fd: number;
+  /** Where the records of the current segment end: the next write's position. */
   private sizeBytes: number;
+  /** The current segment file's length: `sizeBytes` plus the zeros of the extension. */
+  private allocatedBytes: number;
   /** Set when a failed write could not be rolled back; every later write is refused. */
   private broken: string | null = null;
   /** Reused by `append` for the bytes of each write. */
   private scratch = new Uint8Array(16 * 1024);
 
-  private constructor(fs: WalFs, dir: string, segmentBytes: number, segments: Segment[], fd: number, sizeBytes: number) {
+  private constructor(fs: WalFs, dir: string, options: WalOptions, segments: Segment[], fd: number, sizeBytes: number) {
     this.fs = fs;
     this.dir = dir;
-    this.segmentBytes = segmentBytes;
+    this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.preallocateBytes = options.preallocateBytes ?? 4 * 1024 * 1024;
     this.segments = segments;
     this.fd = fd;
     this.sizeBytes = sizeBytes;
+    this.allocatedBytes = sizeBytes;
   }
 
   /**
    * Opens (creating if needed) the WAL in `dir` and replays it. A torn last record of the last
-   * segment is cut off (it was never acknowledged); anything else damaged throws `WalCorruptionError`.
+   * segment is cut off (it was never acknowledged), and with it the zeros of the segment's
+   * extension; anything else damaged throws `WalCorruptionError`.
    */
   static open(dir: string, options: WalOptions = {}): { readonly wal: Wal; readonly records: readonly WalRecord[] } {
     const fs = options.fs ?? nodeWalFs;
@@ -102,11 +119,11 @@ export class Wal {
     }
     if (segments.length === 0) segments.push({ seq: 1, path: `${dir}/${segmentName(1)}`, maxEntryIndex: 0 });
     const current = segments[segments.length - 1] as Segment;
-    const fd = fs.openAppendSync(current.path);
+    const fd = fs.openWriteSync(current.path);
     if (seqs.length === 0) fs.syncDirSync(dir);
     const size = fs.fstatSizeSync(fd);
     if (size > 0) fs.fdatasyncSync(fd); // a truncated tail must be durable before new records follow it
-    return { wal: new Wal(fs, dir, options.segmentBytes ?? 64 * 1024 * 1024, segments, fd, size), records };
+    return { wal: new Wal(fs, dir, options, segments, fd, size), records };
   }
 
   /**
@@ -125,20 +142,28 @@ export class Wal {
     const buffer = total <= this.scratch.length ? this.scratch.subarray(0, total) : new Uint8Array(total);
     let at = 0;
     for (const record of records) at = writeRecord(record, buffer, at);
+    const end = this.sizeBytes + total;
     try {
-      writeAll(this.fs, this.fd, buffer);
+      if (end > this.allocatedBytes) {
+        // One file-size change (and so one dearer fdatasync) per extension, not per write.
+        if (this.preallocateBytes > 0) this.fs.ftruncateSync(this.fd, end + this.preallocateBytes);
+        this.allocatedBytes = end + this.preallocateBytes;
+      }
+      writeAllAt(this.fs, this.fd, buffer, this.sizeBytes);
     } catch (error) {
       this.rollBack(error);
       throw error;
     }
-    this.sizeBytes += total;
+    this.sizeBytes = end;
     const current = this.segments[this.segments.length - 1] as Segment;
     current.maxEntryIndex = Math.max(current.maxEntryIndex, maxEntryIndexOf(records));
   }
 
   private rollBack(cause: unknown): void {
     try {
+      // Also drops the extension: the next append extends the file again.
       this.fs.ftruncateSync(this.fd, this.sizeBytes);
+      this.allocatedBytes = this.sizeBytes;
     } catch (error) {
       this.broken = `a write failed (${String(cause)}) and cutting it back failed too (${String(error)}); reopen the WAL`;
     }
@@ -189,15 +214,24 @@ export class Wal {
     return this.sizeBytes >= this.segmentBytes;
   }
 
-  /** Syncs and closes the current segment and starts the next one with `header` records, synced. */
+  /**
+   * Cuts the current segment back to its records, syncs and closes it, and starts the next one
+   * with `header` records, synced. Only a segment cut back for good is followed by another (a
+   * segment before the last must end with its last record).
+   */
   roll(header: readonly WalRecord[]): void {
+    if (this.allocatedBytes > this.sizeBytes) {
+      this.fs.ftruncateSync(this.fd, this.sizeBytes);
+      this.allocatedBytes = this.sizeBytes;
+    }
     this.sync();
     const current = this.segments[this.segments.length - 1] as Segment;
     const next: Segment = { seq: current.seq + 1, path: `${this.dir}/${segmentName(current.seq + 1)}`, maxEntryIndex: 0 };
-    const fd = this.fs.openAppendSync(next.path);
+    const fd = this.fs.openWriteSync(next.path);
     this.fs.closeSync(this.fd);
     this.fd = fd;
     this.sizeBytes = 0;
+    this.allocatedBytes = 0;
     this.segments.push(next);
     this.append(header);
     this.sync();
