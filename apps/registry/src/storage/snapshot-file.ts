@@ -19,9 +19,9 @@ export function snapshotFileName(term: Term, index: LogIndex): string {
  * A snapshot file built from chunks (so the state never has to sit in one buffer): `add` the
  * state-machine bytes in order — the CRC is computed as they come — then `finish` writes the file
  * durably (temp file, fsync, rename, directory fsync). Given a `sink`, each chunk goes to the temp
- * file as it is added and only the header (with the CRC) is written at `finish`: the process never holds the whole snapshot (tens
- * of MB at 100k keys, which glibc would keep in the RSS after it is freed). Without one the
- * chunks are copied until `finish`. `abort` drops an unfinished one.
+ * file as it is added and only the header (with the CRC) is written at `finish`: the process never
+ * holds the whole snapshot (tens of MB at 100k keys, which glibc would keep in the RSS after it is
+ * freed). Without one the chunks are copied until `finish`. `abort` drops an unfinished one.
  */
 export class SnapshotFileWriter {
   private readonly metadata: Snapshot["metadata"];

@@ -16,7 +16,7 @@ export interface WalOptions {
    * How far the current segment's file is extended beyond its records whenever a write would pass
    * its end (default 4 MiB; 0: the file grows by each write). The extension is sparse: nothing is
    * written, reads give zeros. On ext4 an fdatasync that must also record a new file size costs a
-   * journal commit — here ~0.07 ms more per sync and ~40 µs more CPU — so without it nearly every
+   * journal commit — here 0.05–0.07 ms more per sync and 15–40 µs more CPU — so with it nearly every
    * sync is of the data alone.
    */
   readonly preallocateBytes?: number;
