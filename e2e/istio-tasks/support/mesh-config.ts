@@ -1,8 +1,9 @@
 // The one way the suite changes the mesh's config: applyYaml / deleteYaml send Istio YAML to the
 // control plane's config API (POST / DELETE /api/v1/config, what `meshctl apply` / `delete` call),
-// then wait until it is in force: every control-plane replica serves the new revision, and every
-// proxy (6 bookinfo sidecars + the ingress gateway) is SYNCED in /debug/syncz (it ACKed what was
-// pushed). Tests poll behaviour on top of that only where a page says "wait a few seconds".
+// then wait until it is in force: every control-plane replica serves the resources as applied
+// (their specs, not only their names), and every proxy (6 bookinfo sidecars + the ingress gateway)
+// is SYNCED in /debug/syncz at the revision its replica serves (it ACKed what was pushed). Tests
+// poll behaviour on top of that only where a page says "wait a few seconds".
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -50,7 +51,29 @@ async function servedOrUndefined(controlPlane: string): Promise<Served | undefin
   }
 }
 
-const has = (s: Served, id: ResourceId) => s.resources.some((r) => r.kind === id.kind && r.metadata.name === id.name && (r.metadata.namespace ?? "default") === id.namespace);
+const servedAs = (s: Served, id: ResourceId) => s.resources.find((r) => r.kind === id.kind && r.metadata.name === id.name && (r.metadata.namespace ?? "default") === id.namespace);
+const has = (s: Served, id: ResourceId) => servedAs(s, id) !== undefined;
+/** What replica `s` serves for `id`, as JSON ("null" when absent). */
+const contentOf = (s: Served, id: ResourceId): string => JSON.stringify(servedAs(s, id) ?? null);
+
+/**
+ * Whether every reachable replica serves each of `ids` as applied. A resource of the same name is
+ * not enough: re-applying a changed one (bookinfo's productpage DestinationRule, say) leaves the
+ * old one served until the replica has read the write. So once any replica serves a resource
+ * differently than before the apply, every replica must serve the same; while none does, the
+ * apply changed nothing (or no replica has read it yet: waitForConfig's revision wait covers that).
+ */
+function servesApplied(now: readonly (Served | undefined)[], before: readonly (Served | undefined)[], ids: readonly ResourceId[]): boolean {
+  const reachable = now.flatMap((s, i) => (s === undefined ? [] : [{ s, was: before[i] }]));
+  return (
+    reachable.length > 0 &&
+    ids.every((id) => {
+      if (!reachable.every(({ s }) => has(s, id))) return false;
+      const changed = reachable.find(({ s, was }) => was !== undefined && contentOf(s, id) !== contentOf(was, id));
+      return changed === undefined || reachable.every(({ s }) => contentOf(s, id) === contentOf(changed.s, id));
+    })
+  );
+}
 
 /** Applies `yaml` through the control plane's config API and waits until every proxy runs it. */
 export async function applyYaml(mesh: MeshEndpoints, yaml: string, namespace = "default"): Promise<void> {
@@ -58,7 +81,7 @@ export async function applyYaml(mesh: MeshEndpoints, yaml: string, namespace = "
   const response = await postConfig(mesh, yaml, namespace);
   if (response.status !== 200) throw new Error(`the control plane rejected the config (HTTP ${response.status}): ${response.body}\n--- YAML ---\n${yaml}`);
   const ids = resourceIds(yaml).map((id) => ({ ...id, namespace: resourceNamespace(yaml, id, namespace) }));
-  await waitForConfig(mesh, before, (s) => ids.every((id) => has(s, id)), `apply of ${ids.map(describe).join(", ")}`);
+  await waitForConfig(mesh, before, (now) => servesApplied(now, before, ids), `apply of ${ids.map(describe).join(", ")}`);
 }
 
 /** Deletes the resources `yaml` defines (those absent are fine) and waits until every proxy runs without them. */
@@ -72,7 +95,7 @@ export async function deleteYaml(mesh: MeshEndpoints, yaml: string, namespace = 
     else if (response.status !== 404) throw new Error(`DELETE ${describe(id)}: HTTP ${response.status}: ${response.body}`);
   }
   if (deleted === 0) return;
-  await waitForConfig(mesh, before, (s) => ids.every((id) => !has(s, id)), `delete of ${ids.map(describe).join(", ")}`);
+  await waitForConfig(mesh, before, (now) => now.every((s) => s === undefined || ids.every((id) => !has(s, id))), `delete of ${ids.map(describe).join(", ")}`);
 }
 
 function resourceNamespace(yaml: string, id: ResourceId, fallback: string): string {
@@ -129,18 +152,19 @@ async function replicaSyncStatus(controlPlane: string): Promise<SyncEntry[]> {
 }
 
 /**
- * Waits until every reachable replica serves a config satisfying `holds` (and, when it held before
- * the change, a newer revision), then until /debug/syncz shows EXPECTED_PROXIES proxies, each
+ * Waits until the reachable replicas serve configs satisfying `holds` (given every replica's, down
+ * ones undefined), each at a newer revision than before (or for 3 s: an apply that changes nothing
+ * makes none), then until /debug/syncz shows EXPECTED_PROXIES proxies, each
  * SYNCED at the revision its replica serves, twice in a row. (SYNCED alone is not enough: until
  * the debounced push starts, every proxy is still SYNCED at the revision before the change.)
  */
-async function waitForConfig(mesh: MeshEndpoints, before: readonly (Served | undefined)[], holds: (s: Served) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitForConfig(mesh: MeshEndpoints, before: readonly (Served | undefined)[], holds: (now: readonly (Served | undefined)[]) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const revisionDeadline = Date.now() + 3000;
   for (;;) {
     const now = await Promise.all(mesh.controlPlanes.map(servedOrUndefined));
     const reachable = now.map((s, i) => ({ s, b: before[i] })).filter((x): x is { s: Served; b: Served | undefined } => x.s !== undefined);
-    const ok = reachable.length > 0 && reachable.every(({ s, b }) => holds(s) && (b === undefined || s.revision !== b.revision || Date.now() > revisionDeadline));
+    const ok = reachable.length > 0 && holds(now) && reachable.every(({ s, b }) => b === undefined || s.revision !== b.revision || Date.now() > revisionDeadline);
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`${what}: the control planes do not serve it after ${timeoutMs} ms (revisions ${now.map((s) => s?.revision ?? "down").join(", ")})`);
     await sleep(100);
