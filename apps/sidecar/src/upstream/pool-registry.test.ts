@@ -36,4 +36,16 @@ describe("PoolRegistry.retainClusters", () => {
     registry.retainClusters(new Map());
     expect(registry.all().size).toBe(0);
   });
+
+  it("gives a cluster whose connection-pool limits changed a new pool, and closes the old one (its connections counted against the old limits)", () => {
+    const registry = new PoolRegistry();
+    const before = cluster("outbound|9080||productpage", ["10.0.3.1"]);
+    const old = registry.pool(before, "10.0.3.1", 80);
+    const limited: ClusterSpec = { ...before, connectionPool: { tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 } } };
+    const fresh = registry.pool(limited, "10.0.3.1", 80);
+    expect(fresh).not.toBe(old);
+    expect(registry.pool({ ...limited, connectionPool: { tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 } } }, "10.0.3.1", 80)).toBe(fresh);
+    registry.retainClusters(new Map([[limited.name, limited]]));
+    expect(registry.all()).toEqual(new Set([fresh]));
+  });
 });

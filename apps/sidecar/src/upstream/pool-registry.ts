@@ -76,6 +76,12 @@ export class PoolRegistry {
   }
 }
 
+/**
+ * Keyed by the connection-pool limits too: the connections of a pool count against the circuit
+ * breaker of the config that opened them, so a pool kept across a change of limits would let its
+ * idle connections (and those it opens for queued requests) bypass the new limits. As Envoy builds
+ * new connection pools for an updated cluster, a DestinationRule's new limits get fresh pools.
+ */
 function poolKey(cluster: ClusterSpec, host: string, port: number, tls: UpstreamTls | undefined): string {
-  return `${cluster.name}|${host}|${port}|${cluster.connectTimeoutMs}|${cluster.idleTimeoutMs}|${tls?.key ?? "plaintext"}`;
+  return `${cluster.name}|${host}|${port}|${cluster.connectTimeoutMs}|${cluster.idleTimeoutMs}|${tls?.key ?? "plaintext"}|${JSON.stringify(cluster.connectionPool ?? null)}`;
 }
