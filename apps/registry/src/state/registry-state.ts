@@ -237,7 +237,7 @@ export class RegistryState implements RegistryReads {
   /** Plain write: keeps CreateIndex, LockIndex and the holder session. */
   private set(index: number, key: string, value: string, flags: number): KvOutcome {
     const existing = this.kv.get(key);
-    const entry = new StoredKvEntry(key, value, flags, existing?.createIndex ?? index, index, existing?.lockIndex ?? 0, existing?.session);
+    const entry = new StoredKvEntry(key, base64ToLatin1(value), flags, existing?.createIndex ?? index, index, existing?.lockIndex ?? 0, existing?.session);
     return { ok: true, entries: [this.writeEntry(entry, index)] };
   }
 
@@ -258,14 +258,14 @@ export class RegistryState implements RegistryReads {
     if (delayUntil !== undefined) this.setLockDelay(op.key, undefined);
     // Re-acquiring by the holder keeps the LockIndex; a new holder increments it (the fencing token).
     const lockIndex = existing === undefined ? 1 : existing.session === op.session ? existing.lockIndex : existing.lockIndex + 1;
-    const entry = new StoredKvEntry(op.key, op.value, op.flags, existing?.createIndex ?? index, index, lockIndex, op.session);
+    const entry = new StoredKvEntry(op.key, base64ToLatin1(op.value), op.flags, existing?.createIndex ?? index, index, lockIndex, op.session);
     return { ok: true, entries: [this.writeEntry(entry, index)] };
   }
 
   private unlock(index: number, key: string, value: string, flags: number, session: string): KvOutcome {
     const existing = this.kv.get(key);
     if (existing === undefined || existing.session !== session) return { ok: false };
-    const entry = new StoredKvEntry(key, value, flags, existing.createIndex, index, existing.lockIndex, undefined);
+    const entry = new StoredKvEntry(key, base64ToLatin1(value), flags, existing.createIndex, index, existing.lockIndex, undefined);
     return { ok: true, entries: [this.writeEntry(entry, index)] };
   }
 
@@ -489,7 +489,7 @@ export class RegistryState implements RegistryReads {
     for (const key of keys) {
       const entry = this.kv.get(key);
       if (entry === undefined) continue;
-      this.putEntry(key, session.behavior === "delete" ? undefined : (entry instanceof StoredKvEntry ? entry.withIndexes(index, entry.lockIndex, undefined) : new StoredKvEntry(key, base64Of(entry), entry.flags, entry.createIndex, index, entry.lockIndex, undefined)), index);
+      this.putEntry(key, session.behavior === "delete" ? undefined : (entry instanceof StoredKvEntry ? entry.withIndexes(index, entry.lockIndex, undefined) : new StoredKvEntry(key, base64ToLatin1(base64Of(entry)), entry.flags, entry.createIndex, index, entry.lockIndex, undefined)), index);
       if (session.lockDelayMs > 0) this.setLockDelay(key, nowMs + session.lockDelayMs);
     }
   }
@@ -708,7 +708,7 @@ export class RegistryState implements RegistryReads {
     state.kvMaxIndex = data.kvMaxIndex;
     state.catalogMaxIndex = data.catalogMaxIndex;
     for (const [key, value, flags, createIndex, modifyIndex, lockIndex, session] of data.kv) {
-      state.rawPut(key, new StoredKvEntry(key, "", flags, createIndex, modifyIndex, lockIndex, session ?? undefined, checkedBase64ToLatin1(value)));
+      state.rawPut(key, new StoredKvEntry(key, checkedBase64ToLatin1(value), flags, createIndex, modifyIndex, lockIndex, session ?? undefined));
     }
     for (const [key, index] of data.tombstones) state.setTombstoneRaw(key, index);
     for (const [key, until] of data.lockDelays) state.lockDelays.set(key, until);
@@ -779,9 +779,10 @@ class StoredKvEntry implements KvEntry {
    */
   private readonly lock: { readonly flags: number; readonly lockIndex: number; readonly session: string | undefined } | undefined;
 
-  constructor(key: string, valueBase64: string, flags: number, createIndex: number, modifyIndex: number, lockIndex: number, session: string | undefined, latin1?: string) {
+  /** `latin1`: the value as one char per byte (`base64ToLatin1` of the command's base64). */
+  constructor(key: string, latin1: string, flags: number, createIndex: number, modifyIndex: number, lockIndex: number, session: string | undefined) {
     this.key = key;
-    this.latin1 = latin1 ?? base64ToLatin1(valueBase64);
+    this.latin1 = latin1;
     this.createIndex = createIndex;
     this.modifyIndex = modifyIndex;
     this.lock = flags === 0 && lockIndex === 0 && session === undefined ? undefined : { flags, lockIndex, session };
@@ -814,7 +815,7 @@ class StoredKvEntry implements KvEntry {
 
   /** This entry with another ModifyIndex and session/lock fields, sharing the value. */
   withIndexes(modifyIndex: number, lockIndex: number, session: string | undefined): StoredKvEntry {
-    return new StoredKvEntry(this.key, "", this.flags, this.createIndex, modifyIndex, lockIndex, session, this.latin1);
+    return new StoredKvEntry(this.key, this.latin1, this.flags, this.createIndex, modifyIndex, lockIndex, session);
   }
 
   /** The entry as a plain object with `value` bytes (what JSON and test comparisons see). */
