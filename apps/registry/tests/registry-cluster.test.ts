@@ -315,6 +315,25 @@ describe("registry cluster (3 nodes, gRPC on loopback, WAL on disk)", { timeout:
     await waitFor("the write after the snapshot", () => restarted.state.kvGet("after-snapshot") !== undefined);
   });
 
+  it("snapshots each server at its own index, every snapshotEvery entries", async () => {
+    cluster = new TestCluster(30);
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    for (let k = 0; k < 100; k++) await leader.write(set(`s/${k}`, "v"));
+    await waitFor("every server to apply the writes", () => cluster?.live().every((node) => node.state.kvList("s/").length === 100));
+    const taken = (id: string): number[] =>
+      (cluster as TestCluster).logs.filter((line) => line.includes("snapshot taken") && line.includes(`"node":"${id}"`)).map((line) => Number(/"index":(\d+)/.exec(line)?.[1]));
+    await waitFor("two snapshots on every server", () => ids.every((id) => taken(id).length >= 2));
+    const firsts = ids.map((id) => taken(id)[0] as number);
+    // Phases a third of the interval apart: no two servers snapshot at the same index.
+    expect(new Set(firsts).size).toBe(3);
+    for (const id of ids) {
+      const [first, second] = taken(id) as [number, number];
+      expect(second - first).toBeGreaterThanOrEqual(15);
+      expect(second - first).toBeLessThanOrEqual(45);
+    }
+  });
+
   it("adds a server that catches up, then removes it", async () => {
     cluster = new TestCluster();
     await cluster.startAll();

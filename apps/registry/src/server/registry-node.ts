@@ -16,6 +16,7 @@ import type { TransportHandler, TransportTls } from "../transport/grpc-raft-tran
 import { stringifyWithBytes } from "../transport/json-bytes.ts";
 import { CommitAppendCoalescer } from "./commit-append-coalescer.ts";
 import { LeaderTimers } from "./leader-timers.ts";
+import { nextSnapshotIndex, snapshotRank } from "./next-snapshot-index.ts";
 import type { ReplicatedState, StateMachineFactory } from "./replicated-state.ts";
 import { decodeSnapshotEnvelope, encodeSnapshotEnvelopeHead } from "./snapshot-envelope.ts";
 
@@ -44,7 +45,7 @@ export interface RegistryNodeOptions {
   readonly tickMs?: number;
   readonly electionTick?: number;
   readonly heartbeatTick?: number;
-  /** Applied entries between local snapshots (then the log is compacted). Default 10,000. */
+  /** Applied entries between local snapshots (then the log is compacted); each voter at its own phase in that interval. Default 10,000. */
   readonly snapshotEvery?: number;
   /**
    * Entries kept below a local snapshot for followers a little behind (etcd's
@@ -87,6 +88,16 @@ interface PendingProposal {
   readonly resolve: (result: CommandResult & { readonly index: number }) => void;
   readonly reject: (error: Error) => void;
 }
+
+/**
+ * How long one event-loop turn encodes a snapshot, and how many KV entries one chunk holds (a
+ * slice ends between chunks). A write takes several turns of the node it goes through, and every
+ * one of them waits for a slice: with 8-ms slices of 1,000-entry chunks, a sequential write that
+ * met a snapshot of a 20,000-key state took 30–75 ms; with 1 ms of 100-entry chunks, 16–20 ms
+ * (bench/registry/README.md, fifteenth session).
+ */
+const snapshotSliceMs = 1;
+const snapshotKvPerChunk = 100;
 
 /** A write this follower proposed through the leader (a Raft `prop`), answered when it applies the entry. */
 interface PendingForward {
@@ -152,6 +163,8 @@ export class RegistryNode implements RegistryServer {
   private readonly httpAddresses = new Map<string, string>();
   private applied: number;
   private lastSnapshotIndex: number;
+  /** The applied index at or past which this server takes its next snapshot (`scheduleSnapshot`). */
+  private nextSnapshotAt = Number.POSITIVE_INFINITY;
   private soft: SoftState = { lead: null, state: "follower" };
   private readonly proposals = new Map<number, PendingProposal>();
   /** Writes proposed through the leader, by their entry's origin id. */
@@ -222,6 +235,7 @@ export class RegistryNode implements RegistryServer {
       // The core narrates every election step; "leader changed" (ours) is the info-level line.
       logger: { info: (line) => this.logFn("debug", line), warn: (line) => this.logFn("warn", line) },
     });
+    this.scheduleSnapshot();
   }
 
   /**
@@ -833,6 +847,7 @@ export class RegistryNode implements RegistryServer {
     for (const [id, address] of this.raftAddresses) this.transport.setPeer(nodeId(id), address);
     this.applied = snapshot.metadata.index;
     this.lastSnapshotIndex = snapshot.metadata.index;
+    this.scheduleSnapshot();
     this.log("info", "installed snapshot from the leader", { index: snapshot.metadata.index, bytes: snapshot.data.byteLength });
     const lost = new Error("the write's outcome is unknown: this node installed a snapshot past it (retry if idempotent)");
     for (const [index, pending] of this.proposals) {
@@ -899,6 +914,8 @@ export class RegistryNode implements RegistryServer {
   private afterAdvance(ready: Ready): void {
     // Conf changes take effect at advance: drop transports to removed members.
     if (!ready.committedEntries.some((entry) => entry.type === "conf-change")) return;
+    // A new membership gives this server a new snapshot phase.
+    this.scheduleSnapshot();
     const config = this.raw.status().config;
     for (const id of [...this.raftAddresses.keys()]) {
       if (id !== this.nodeId && !config.voters.includes(nodeId(id)) && !config.learners.includes(nodeId(id))) {
@@ -948,19 +965,26 @@ export class RegistryNode implements RegistryServer {
     for (const done of [...this.leaderWaiters]) done();
   }
 
+  /** The next snapshot's index after the last, at this server's phase among the current voters (`nextSnapshotIndex`). */
+  private scheduleSnapshot(): void {
+    const { voters } = this.raw.status().config;
+    this.nextSnapshotAt = nextSnapshotIndex(this.lastSnapshotIndex, this.options.snapshotEvery ?? 10_000, snapshotRank(this.nodeId, voters), voters.length);
+  }
+
   /**
-   * Every `snapshotEvery` applied entries, a snapshot at the applied index, then the log is
-   * compacted. The state is captured now; its bytes are encoded and checksummed a few
-   * milliseconds per event-loop turn (so a large state does not stall heartbeats into an
-   * election) and written in chunks (never one buffer of the whole state).
+   * Every `snapshotEvery` applied entries, at this server's own phase in that interval (so that the
+   * servers do not all snapshot at one index), a snapshot at the applied index, then the log is
+   * compacted. The state is captured now; its bytes are encoded and checksummed a slice
+   * (`snapshotSliceMs`) per event-loop turn (so a large state stalls neither heartbeats nor the
+   * writes in flight for long) and written in chunks (never one buffer of the whole state).
    */
   private maybeSnapshot(): void {
-    if (this.snapshotting !== null || this.applied - this.lastSnapshotIndex < (this.options.snapshotEvery ?? 10_000)) return;
+    if (this.snapshotting !== null || this.applied < this.nextSnapshotAt) return;
     const index = this.applied as LogIndex;
     const builder = this.storage.beginSnapshot(index, this.raw.status().config);
     if (builder === null) return;
     builder.add(encodeSnapshotEnvelopeHead(Object.fromEntries(this.raftAddresses)));
-    this.snapshotting = { index, chunks: this.current.snapshotChunks({ reuseBuffer: true }), builder, done: false, flushed: "no" };
+    this.snapshotting = { index, chunks: this.current.snapshotChunks({ reuseBuffer: true, kvPerChunk: snapshotKvPerChunk }), builder, done: false, flushed: "no" };
     this.continueSnapshot();
   }
 
@@ -982,7 +1006,7 @@ export class RegistryNode implements RegistryServer {
   private continueSnapshot(): void {
     const job = this.snapshotting;
     if (job === null || this.stopped) return;
-    const until = performance.now() + 8;
+    const until = performance.now() + snapshotSliceMs;
     try {
       while (!job.done && performance.now() < until) {
         const next = job.chunks.next();
@@ -1027,6 +1051,7 @@ export class RegistryNode implements RegistryServer {
       return;
     }
     this.lastSnapshotIndex = job.index;
+    this.scheduleSnapshot();
     this.log("info", "snapshot taken; log compacted", { index: job.index, bytes: job.builder.dataBytes });
     // Entries applied meanwhile may already call for the next one.
     this.maybeSnapshot();

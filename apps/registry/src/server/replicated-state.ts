@@ -15,8 +15,9 @@ export interface ReplicatedState extends RegistryReads {
    * The bytes of `snapshot()` in chunks, the state captured at this call (the chunks may be taken
    * later, while entries are applied). With `reuseBuffer`, every chunk is a view into one buffer
    * that the next chunk overwrites: the caller consumes each before taking the next.
+   * `kvPerChunk`: about how many KV entries one chunk holds.
    */
-  snapshotChunks(options?: { readonly reuseBuffer?: boolean }): Iterator<Uint8Array>;
+  snapshotChunks(options?: { readonly reuseBuffer?: boolean; readonly kvPerChunk?: number }): Iterator<Uint8Array>;
 }
 
 /** How the node makes states: an empty one, or one restored from `snapshot()` bytes. */
