@@ -2,7 +2,8 @@
 // with one fixed interval they would all encode their state at the same index — and a write,
 // which needs a quorum of them, waits behind those snapshots (on shared cores, behind all of
 // them at once). Each voter keeps its own phase in the interval instead (hashicorp/raft, under
-// Consul, randomises its snapshot timer for the same reason): as often as before, never together.
+// Consul, randomises its snapshot timer for the same reason): as often as before, a third of
+// an interval apart with three voters.
 
 /**
  * The applied index at or past which a server snapshots next, after its last snapshot at `last`:

@@ -33,6 +33,6 @@ export const registrySettings = defineSettings({
   // --reconnect-timeout-ms, --gossip-probe-interval-ms, --gossip-suspicion-mult (shared with `agent`).
   ...gossipSettingDefinitions,
   tickMs: { type: "number", integer: true, default: 100, env: "MESHWORK_REGISTRY_TICK_MS", description: "Raft tick; elections after 10-20 ticks without a leader, heartbeats every tick." },
-  snapshotEvery: { type: "number", integer: true, default: 10_000, env: "MESHWORK_REGISTRY_SNAPSHOT_EVERY", description: "Applied entries between snapshots (the log is compacted at each)." },
+  snapshotEvery: { type: "number", integer: true, default: 10_000, env: "MESHWORK_REGISTRY_SNAPSHOT_EVERY", description: "Applied entries between snapshots (the log is compacted at each); each voter snapshots at its own phase in the interval." },
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
 });
