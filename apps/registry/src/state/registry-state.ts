@@ -48,7 +48,7 @@ const REFUSED: CommandResult = { ok: false };
 export class RegistryState implements RegistryReads {
   private applied = 0;
   // KV
-  private readonly kv = new Map<string, KvEntry>();
+  private readonly kv = new Map<string, StoredKvEntry>();
   private readonly kvOrder = new SortedKeys();
   /** Deleted keys → index of the deletion; dropped when the key is written again (its ModifyIndex is then higher). */
   private readonly tombstones = new Map<string, number>();
@@ -389,7 +389,7 @@ export class RegistryState implements RegistryReads {
    * kvsSetTxn, nothing is written and the stored entry (with its old ModifyIndex) is returned, so an
    * identical PUT wakes no blocking query.
    */
-  private writeEntry(entry: KvEntry, index: number): KvEntry {
+  private writeEntry(entry: StoredKvEntry, index: number): StoredKvEntry {
     const existing = this.kv.get(entry.key);
     if (existing !== undefined && sameEntry(existing, entry)) return existing;
     this.putEntry(entry.key, entry, index);
@@ -397,7 +397,7 @@ export class RegistryState implements RegistryReads {
   }
 
   /** Writes or (with `undefined`) deletes `key` at `index`, keeping tombstones, the session index and kvMaxIndex. */
-  private putEntry(key: string, entry: KvEntry | undefined, index: number): void {
+  private putEntry(key: string, entry: StoredKvEntry | undefined, index: number): void {
     const old = this.kv.get(key);
     const oldTombstone = this.tombstones.get(key);
     const oldMax = this.kvMaxIndex;
@@ -411,7 +411,7 @@ export class RegistryState implements RegistryReads {
     this.kvMaxIndex = index;
   }
 
-  private rawPut(key: string, entry: KvEntry | undefined): void {
+  private rawPut(key: string, entry: StoredKvEntry | undefined): void {
     const old = this.kv.get(key);
     if (old?.session !== undefined) this.held.get(old.session)?.delete(key);
     if (entry === undefined) {
@@ -489,7 +489,7 @@ export class RegistryState implements RegistryReads {
     for (const key of keys) {
       const entry = this.kv.get(key);
       if (entry === undefined) continue;
-      this.putEntry(key, session.behavior === "delete" ? undefined : (entry instanceof StoredKvEntry ? entry.withIndexes(index, entry.lockIndex, undefined) : new StoredKvEntry(key, base64ToLatin1(base64Of(entry)), entry.flags, entry.createIndex, index, entry.lockIndex, undefined)), index);
+      this.putEntry(key, session.behavior === "delete" ? undefined : entry.withIndexes(index, entry.lockIndex, undefined), index);
       if (session.lockDelayMs > 0) this.setLockDelay(key, nowMs + session.lockDelayMs);
     }
   }
@@ -751,14 +751,9 @@ function result(outcome: KvOutcome): CommandResult {
 }
 
 /** Equal in everything but ModifyIndex. */
-function sameEntry(a: KvEntry, b: KvEntry): boolean {
+function sameEntry(a: StoredKvEntry, b: StoredKvEntry): boolean {
   if (a.flags !== b.flags || a.session !== b.session || a.lockIndex !== b.lockIndex || a.createIndex !== b.createIndex) return false;
-  if (a instanceof StoredKvEntry && b instanceof StoredKvEntry) return a.sameValue(b);
-  const av = a.value;
-  const bv = b.value;
-  if (av.length !== bv.length) return false;
-  for (let i = 0; i < av.length; i++) if (av[i] !== bv[i]) return false;
-  return true;
+  return a.sameValue(b);
 }
 
 /**
