@@ -14,7 +14,7 @@
  */
 export function nextSnapshotIndex(last: number, every: number, rank: number, voters: number): number {
   const interval = Math.max(1, Math.floor(every));
-  const phase = rank > 0 && voters > 1 ? Math.floor((rank * interval) / voters) % interval : 0;
+  const phase = rank > 0 ? Math.floor((rank * interval) / voters) : 0;
   const earliest = last + Math.floor(interval / 2) + 1;
   return earliest + ((((phase - earliest) % interval) + interval) % interval);
 }
