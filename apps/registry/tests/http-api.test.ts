@@ -119,6 +119,22 @@ describe("KV", () => {
     expect(server.written).toEqual([]);
   });
 
+  it("answers with a Content-Length, not a chunked body, as Consul does", async () => {
+    const answers = [
+      await consul("PUT", "/v1/kv/sized", "é and more"),
+      await consul("GET", "/v1/kv/sized"),
+      await consul("GET", "/v1/kv/sized?raw"),
+      await consul("GET", "/v1/kv/absent"),
+      await consul("PUT", "/v1/kv/sized?cas=bad", "x"),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 404, 400]);
+    for (const answer of answers) {
+      expect(answer.headers.get("transfer-encoding")).toBeNull();
+      expect(answer.headers.get("content-length")).toBe(String(Buffer.byteLength(answer.text)));
+    }
+    expect(answers[2]?.text).toBe("é and more");
+  });
+
   it("keeps X-Consul-Index present and increasing across writes", async () => {
     const seen: number[] = [];
     for (let i = 0; i < 4; i++) {

@@ -126,10 +126,16 @@ class NodeApiRequest implements ApiRequest {
   }
 }
 
+/**
+ * Writes an answer with its Content-Length, as Consul does: after `writeHead` without one, Node
+ * would send the body chunked, which the client must decode (three more lines for a `true`).
+ */
 function send(response: ServerResponse, answer: ApiResponse): void {
   if (response.destroyed) return;
-  response.writeHead(answer.status, answer.headers);
-  response.end(answer.body);
+  const body = answer.body;
+  const length = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  response.writeHead(answer.status, { ...answer.headers, "content-length": length });
+  response.end(body);
 }
 
 /** Consul's `?pretty`: JSON bodies indented by 4. */
