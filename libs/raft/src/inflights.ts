@@ -8,10 +8,16 @@
 export class Inflights {
   private readonly maxCount: number;
   private readonly maxBytes: number;
+  /**
+   * A ring of (last index, bytes) per message. It grows by doubling up to `maxCount` slots and is
+   * never given back: a leader's window empties and refills at every write, and arrays made anew
+   * each time were garbage per write per follower (etcd's Inflights is a ring for the same reason).
+   */
   private indexes: number[] = [];
   private sizes: number[] = [];
-  /** Position of the oldest message in the arrays (freed slots before it are reclaimed lazily). */
+  /** Slot of the oldest message. */
   private start = 0;
+  private length = 0;
   private bytes = 0;
 
   constructor(maxCount: number, maxBytes: number) {
@@ -23,37 +29,37 @@ export class Inflights {
   /** Records an append whose last entry is `lastIndex`; indexes must grow. */
   add(lastIndex: number, bytes: number): void {
     if (this.isFull()) throw new Error("added to a full inflight window");
-    const newest = this.indexes[this.indexes.length - 1];
-    if (this.count() > 0 && newest !== undefined && lastIndex <= newest) {
-      throw new Error(`inflight index ${lastIndex} does not grow past ${newest}`);
+    if (this.length > 0) {
+      const newest = this.indexes[this.slot(this.length - 1)] as number;
+      if (lastIndex <= newest) throw new Error(`inflight index ${lastIndex} does not grow past ${newest}`);
     }
-    this.indexes.push(lastIndex);
-    this.sizes.push(bytes);
+    if (this.length === this.indexes.length) this.grow();
+    const at = this.slot(this.length);
+    this.indexes[at] = lastIndex;
+    this.sizes[at] = bytes;
+    this.length++;
     this.bytes += bytes;
   }
 
   /** Frees every message whose last index is `<= index` (they were acknowledged). */
   freeLE(index: number): void {
-    let i = this.start;
-    while (i < this.indexes.length && (this.indexes[i] as number) <= index) {
-      this.bytes -= this.sizes[i] as number;
-      i++;
+    while (this.length > 0 && (this.indexes[this.start] as number) <= index) {
+      this.bytes -= this.sizes[this.start] as number;
+      this.start = this.slot(1);
+      this.length--;
     }
-    this.start = i;
-    if (this.start === this.indexes.length) this.reset();
-    else if (this.start > 64 && this.start * 2 > this.indexes.length) {
-      this.indexes = this.indexes.slice(this.start);
-      this.sizes = this.sizes.slice(this.start);
+    if (this.length === 0) {
       this.start = 0;
+      this.bytes = 0;
     }
   }
 
   isFull(): boolean {
-    return this.count() >= this.maxCount || this.bytes >= this.maxBytes;
+    return this.length >= this.maxCount || this.bytes >= this.maxBytes;
   }
 
   count(): number {
-    return this.indexes.length - this.start;
+    return this.length;
   }
 
   /** Bytes of entries in flight. */
@@ -62,9 +68,29 @@ export class Inflights {
   }
 
   reset(): void {
-    this.indexes = [];
-    this.sizes = [];
     this.start = 0;
+    this.length = 0;
     this.bytes = 0;
+  }
+
+  /** The ring slot `offset` messages after the oldest. */
+  private slot(offset: number): number {
+    const at = this.start + offset;
+    return at < this.indexes.length ? at : at - this.indexes.length;
+  }
+
+  /** Doubles the ring (up to `maxCount` slots), the messages laid out from slot 0. */
+  private grow(): void {
+    const capacity = Math.min(this.maxCount, Math.max(4, this.indexes.length * 2));
+    const indexes = new Array<number>(capacity).fill(0);
+    const sizes = new Array<number>(capacity).fill(0);
+    for (let i = 0; i < this.length; i++) {
+      const at = this.slot(i);
+      indexes[i] = this.indexes[at] as number;
+      sizes[i] = this.sizes[at] as number;
+    }
+    this.indexes = indexes;
+    this.sizes = sizes;
+    this.start = 0;
   }
 }
