@@ -160,6 +160,12 @@ for (let round = 1; round <= Number(o.rounds); round++) {
       report[`${c.tag}/${target}`] = { p50: +pct(l, 0.5).toFixed(2), p90: +pct(l, 0.9).toFixed(2), p99: +pct(l, 0.99).toFixed(2), max: +l[l.length - 1].toFixed(2), slowest: slow[ci].slice(0, Math.ceil(n / 100)).map((x) => ({ atMs: Math.round(x.start), d: +x.d.toFixed(1), node: ids[x.node] })) };
       const r = report[`${c.tag}/${target}`];
       console.log(`${line} | p50 ${r.p50} p90 ${r.p90} p99 ${r.p99} max ${r.max} ms`);
+      if (target === "rr") {
+        // Round-robin: the puts sent to the leader against those a follower took (and proposed through it).
+        const split = (toLeader) => slow[ci].filter((x) => (x.node === c.leader) === toLeader).map((x) => x.d).sort((a, b) => a - b);
+        const line2 = (name, xs) => `${name} p50 ${pct(xs, 0.5).toFixed(2)} p90 ${pct(xs, 0.9).toFixed(2)} p99 ${pct(xs, 0.99).toFixed(2)}`;
+        console.log(`    by target: ${line2("leader", split(true))} | ${line2("followers", split(false))} ms`);
+      }
       const after = await Promise.all([0, 1, 2].map((i) => c.adminReq(i, "/metrics")));
       const fsync = [0, 1, 2].map((i) => { const a = parseHist(after[i]), b = parseHist(before[ci][i]); return Object.fromEntries(Object.keys(a).map((le) => [le, a[le] - (b[le] ?? 0)])); });
       console.log("    fsync buckets per node (cumulative le→count):", JSON.stringify(fsync.map((f, i) => `${c.name(i)} ` + Object.entries(f).filter(([, cnt]) => cnt > 0).map(([le, cnt]) => `${le}:${cnt}`).join(" "))));
