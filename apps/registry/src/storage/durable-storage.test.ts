@@ -223,6 +223,41 @@ describe("DurableStorage", () => {
     reopened.close();
   });
 
+  it("writes a commit-only hard state with the next synced write or at close, not on its own", () => {
+    const dir = tempDir();
+    let writes = 0;
+    const countingFs = { ...nodeWalFs, writeAtSync: (fd: number, bytes: Uint8Array, position: number) => (writes++, nodeWalFs.writeAtSync(fd, bytes, position)) };
+    const storage = DurableStorage.open(dir, { fs: countingFs });
+    storage.save({ entries: entries(1, 3, 1), hardState: hs(1, 1), mustSync: true });
+    const before = writes;
+    storage.save({ entries: [], hardState: hs(1, 3), mustSync: false });
+    expect(writes).toBe(before);
+    expect(storage.initialState().hardState).toEqual(hs(1, 3)); // served at once all the same
+    storage.save({ entries: entries(4, 4, 1), mustSync: true }); // carries it: one write
+    expect(writes).toBe(before + 1);
+    storage.save({ entries: [], hardState: hs(1, 4), mustSync: false });
+    storage.close();
+    const reopened = DurableStorage.open(dir);
+    expect(reopened.initialState().hardState).toEqual(hs(1, 4));
+    expect(reopened.lastIndex()).toBe(4);
+    reopened.close();
+  });
+
+  it("after a crash, serves the commit index of the last synced write", () => {
+    const dir = tempDir();
+    const crashFs = new CrashFs();
+    const storage = DurableStorage.open(dir, { fs: crashFs });
+    storage.save({ entries: entries(1, 3, 1), hardState: hs(1, 1), mustSync: true });
+    storage.save({ entries: [], hardState: hs(1, 3), mustSync: false });
+    storage.save({ entries: entries(4, 4, 1), mustSync: true });
+    storage.save({ entries: [], hardState: hs(1, 4), mustSync: false });
+    crashFs.crash(() => 0);
+    const reopened = DurableStorage.open(dir);
+    expect(reopened.initialState().hardState).toEqual(hs(1, 3));
+    expect(reopened.lastIndex()).toBe(4);
+    reopened.close();
+  });
+
   it("keeps every batch acknowledged before a crash at random points (seeded)", () => {
     const seed = Number(process.env["SEED"] ?? 42);
     let state = seed;

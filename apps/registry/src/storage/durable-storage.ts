@@ -80,6 +80,13 @@ export class DurableStorage implements Storage {
   private readonly options: DurableStorageOptions;
   /** What the WAL and snapshot files hold, served to Raft; changed only after they are written. */
   private memory: MemoryStorage;
+  /**
+   * A hard state that only moved the commit index was not written: the next synced write, a
+   * snapshot's records, a roll or `close` carries the current one. Raft needs term and vote on
+   * disk, not the commit index (a restarted node learns it again), and such a write was one system
+   * call per write on every node (etcd buffers these records until its next sync too).
+   */
+  private hardStateUnwritten = false;
 
   private constructor(dir: string, wal: Wal, options: DurableStorageOptions, memory: MemoryStorage) {
     this.dir = dir;
@@ -239,10 +246,17 @@ export class DurableStorage implements Storage {
     }
     for (const entry of fresh) records.push({ type: "entry", entry });
     const hardState = ready.hardState ?? this.memory.currentHardState();
+    const sync = ready.mustSync || snapshot !== undefined;
+    if (!sync && fresh.length === 0) {
+      // Only the commit index moved (a new term or vote is a synced write): see hardStateUnwritten.
+      if (ready.hardState !== undefined) this.hardStateUnwritten = true;
+      return { snapshot, fresh, hardState, sync };
+    }
     // An applied snapshot is a synced write: it also carries the current hard state (see README).
-    if (ready.hardState !== undefined || snapshot !== undefined) records.push({ type: "hard-state", hardState });
+    if (ready.hardState !== undefined || snapshot !== undefined || this.hardStateUnwritten) records.push({ type: "hard-state", hardState });
     this.wal.append(records);
-    return { snapshot, fresh, hardState, sync: ready.mustSync || snapshot !== undefined };
+    this.hardStateUnwritten = false;
+    return { snapshot, fresh, hardState, sync };
   }
 
   /** The serving half of `save`, once the WAL holds (and, if needed, synced) the Ready. */
@@ -262,6 +276,7 @@ export class DurableStorage implements Storage {
       { type: "snapshot-compacted", index: metadata.index, term: metadata.term },
       { type: "hard-state", hardState: this.memory.currentHardState() },
     ]);
+    this.hardStateUnwritten = false;
   }
 
   private removeCovered(index: LogIndex): void {
@@ -311,6 +326,7 @@ export class DurableStorage implements Storage {
           { type: "hard-state", hardState: this.memory.currentHardState() },
         ]);
         this.wal.sync();
+        this.hardStateUnwritten = false;
         mustAccept(this.memory.createSnapshot(index, confState, noData), `a snapshot at ${index}`);
         const compactTo = (index - (this.options.catchUpEntries ?? 0)) as LogIndex;
         if (compactTo >= this.memory.firstIndex()) mustAccept(this.memory.compact(compactTo), `compaction up to ${compactTo}`);
@@ -326,8 +342,10 @@ export class DurableStorage implements Storage {
     return this.wal.segmentPaths();
   }
 
-  /** Syncs and closes the WAL. */
+  /** Writes the current hard state if it was not yet, syncs and closes the WAL. */
   close(): void {
+    if (this.hardStateUnwritten) this.wal.append([{ type: "hard-state", hardState: this.memory.currentHardState() }]);
+    this.hardStateUnwritten = false;
     this.wal.sync();
     this.wal.close();
   }
