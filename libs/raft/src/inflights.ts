@@ -48,10 +48,7 @@ export class Inflights {
       this.start = this.slot(1);
       this.length--;
     }
-    if (this.length === 0) {
-      this.start = 0;
-      this.bytes = 0;
-    }
+    if (this.length === 0) this.reset();
   }
 
   isFull(): boolean {
