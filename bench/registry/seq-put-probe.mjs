@@ -31,7 +31,11 @@ import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { tsImport } from "tsx/esm/api";
 import { canPinCpus, cpuTicks } from "../proc-cpu.mjs";
+
+// The launcher's node flags, read from an entry's shebang as meshctl reads them.
+const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launcher-node-flags.ts", import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -72,8 +76,7 @@ process.on("exit", () => { for (const c of allChildren) c.kill("SIGTERM"); });
 const envWith = (spec) => ({ ...process.env, ...Object.fromEntries(spec.split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) });
 
 async function startCluster(file, tag, env) {
-  const shebang = readFileSync(resolve(repo, file), "utf8").split("\n")[0];
-  const launcherFlags = shebang.startsWith("#!") ? shebang.split(/\s+/).filter((f) => f.startsWith("--")) : [];
+  const launcherFlags = launcherNodeFlags(readFileSync(resolve(repo, file), "utf8"));
   const nodeFlags = [...launcherFlags, ...o["node-flags"].split(/\s+/).filter(Boolean), ...(o["trace-gc"] ? ["--trace-gc"] : [])];
   const ports = [];
   for (let i = 0; i < 3; i++) ports.push({ raft: await freePort(), http: await freePort(), admin: await freePort(), dns: await freePort(), grpc: await freePort() });

@@ -18,7 +18,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { tsImport } from "tsx/esm/api";
 import { canPinCpus, cpuTicks } from "../proc-cpu.mjs";
+
+// The launcher's node flags, read from the entry's shebang as meshctl reads them.
+const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launcher-node-flags.ts", import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -46,8 +50,7 @@ if (pin) execFileSync("taskset", ["-p", "-c", "0", String(process.pid)], { stdio
 
 const base = mkdtempSync(join(tmpdir(), "slow-put-trace-"));
 const main = resolve(repo, o.main);
-const shebang = readFileSync(main, "utf8").split("\n")[0];
-const launcherFlags = shebang.startsWith("#!") ? shebang.split(/\s+/).filter((f) => f.startsWith("--")) : [];
+const launcherFlags = launcherNodeFlags(readFileSync(main, "utf8"));
 const ids = ["n1", "n2", "n3"];
 const ports = [];
 for (let i = 0; i < 3; i++) ports.push({ raft: await freePort(), http: await freePort(), admin: await freePort() });
