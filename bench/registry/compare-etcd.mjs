@@ -41,6 +41,8 @@
 //                 their throughputs then share the servers' core: compare CPU per op, not ops/s)
 //   --baseline-flags="--flag ..."  node flags for the baseline cluster only (after the others): with
 //                 no --baseline, the same build under other runtime flags (A/B of a V8 setting)
+//   --baseline-env="K=V ..."  environment for the baseline cluster only: the same build under
+//                 another setting it reads from its environment (e.g. MESHWORK_REGISTRY_SNAPSHOT_EVERY)
 // Needs: etcd on PATH (apt-get install -y etcd-server), Node 20. Everything listens on 127.0.0.1;
 // only the processes this script started are signalled. Data under a fresh os.tmpdir() dir.
 import { execFileSync, spawn } from "node:child_process";
@@ -220,7 +222,7 @@ const { values: o } = parseArgs({
     "node-flags": { type: "string", default: "" }, "node-env": { type: "string", default: "" }, "no-launcher-flags": { type: "boolean", default: false }, "log-level": { type: "string", default: "warn" },
     "rss-only": { type: "boolean", default: false },
     "keep-dir": { type: "boolean", default: false }, heap: { type: "boolean", default: false }, "no-pin": { type: "boolean", default: false }, target: { type: "string", default: "all" },
-    main: { type: "string" }, baseline: { type: "string" }, together: { type: "boolean", default: false }, "baseline-flags": { type: "string", default: "" },
+    main: { type: "string" }, baseline: { type: "string" }, together: { type: "boolean", default: false }, "baseline-flags": { type: "string", default: "" }, "baseline-env": { type: "string", default: "" },
   },
 });
 const q = o.quick;
@@ -238,7 +240,9 @@ const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launch
 const launcherFlags = o["no-launcher-flags"] ? [] : launcherNodeFlags(readFileSync(join(repo, "apps/registry/src/main.ts"), "utf8"));
 const nodeFlags = [...launcherFlags, ...o["node-flags"].split(/\s+/).filter(Boolean)];
 // --node-env "MALLOC_ARENA_MAX=2 ...": extra environment for every registry process (A/B of allocator settings)
-const nodeEnv = Object.fromEntries(o["node-env"].split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+/** "K=V K=V" as an object. */
+const envOf = (text) => Object.fromEntries(text.split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+const nodeEnv = envOf(o["node-env"]);
 const base = mkdtempSync(join(tmpdir(), "compare-etcd-"));
 const started = new Set(); // every child we spawned, so exit handlers signal only those
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -317,7 +321,7 @@ async function etcdCluster() {
 }
 
 // ---- our registry: node apps/registry/dist/main.js (or tsx on src), 3 nodes bootstrapped from --peers
-async function registryCluster({ name = "registry", nodeArgs = [], tag = "registry", main = o.main } = {}) {
+async function registryCluster({ name = "registry", nodeArgs = [], tag = "registry", main = o.main, env = nodeEnv } = {}) {
   const dir = join(base, tag);
   const ids = ["n1", "n2", "n3"];
   const ports = []; for (let i = 0; i < 3; i++) ports.push({ raft: await freePort(), http: await freePort() });
@@ -340,7 +344,7 @@ async function registryCluster({ name = "registry", nodeArgs = [], tag = "regist
     mkdirSync(join(dir, ids[i]), { recursive: true });
     const admin = (await portFlags()).flatMap((f) => [f, String(extraPorts.get(f)[i])]);
     members[i] = spawnTracked(process.execPath, [...nodeFlags, ...nodeArgs.map((a) => a.replace("%DIR%", join(dir, ids[i]))), ...entry, "--node-id", ids[i], "--peers", peers, "--data-dir", join(dir, ids[i], "data"),
-      "--raft-port", String(ports[i].raft), "--http-port", String(ports[i].http), "--log-level", o["log-level"], ...admin, ...tick], join(dir, ids[i], "stdout.log"), nodeEnv);
+      "--raft-port", String(ports[i].raft), "--http-port", String(ports[i].http), "--log-level", o["log-level"], ...admin, ...tick], join(dir, ids[i], "stdout.log"), env);
   };
   for (let i = 0; i < 3; i++) await start(i);
   const endpoints = ports.map((p) => `127.0.0.1:${p.http}`);
@@ -416,9 +420,10 @@ try {
   // --baseline FILE: a second registry cluster from another build (e.g. an esbuild bundle of the
   // tree before a change), measured in the same phases, alternating with the others (A/B).
   // --baseline-flags "...": node flags added (after the others: the last of a flag wins) for the baseline only.
-  if (o.baseline !== undefined || o["baseline-flags"] !== "") {
-    log(`starting baseline registry (3 nodes, ${o.baseline ?? o.main ?? o.registry} ${o["baseline-flags"]})`);
-    systems.push(await registryCluster({ name: "baseline", tag: "baseline", main: o.baseline ?? o.main, nodeArgs: o["baseline-flags"].split(/\s+/).filter(Boolean) }));
+  // --baseline-env "K=V ...": environment added for the baseline only (an A/B of a setting the registry reads from its environment).
+  if (o.baseline !== undefined || o["baseline-flags"] !== "" || o["baseline-env"] !== "") {
+    log(`starting baseline registry (3 nodes, ${o.baseline ?? o.main ?? o.registry} ${o["baseline-flags"]} ${o["baseline-env"]})`);
+    systems.push(await registryCluster({ name: "baseline", tag: "baseline", main: o.baseline ?? o.main, nodeArgs: o["baseline-flags"].split(/\s+/).filter(Boolean), env: { ...nodeEnv, ...envOf(o["baseline-env"]) } }));
   }
   for (const s of systems) results.runs[s.name] = { "seq-put": [], put: [], get: [], failover: [], rss: null };
   if (cfg.warmup > 0 && !(skip.has("seq") && skip.has("put") && skip.has("get"))) {
@@ -591,7 +596,7 @@ function report(res) {
   const e = res.summary.etcd, g = res.summary.registry;
   const L = [];
   L.push(`# registry vs etcd (${res.started}${q ? ", QUICK" : ""})`, "");
-  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, ${cfg.warmup > 0 ? `warm-up ${cfg.warmup} sequential puts per system (not counted)` : "no warm-up (cold)"}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}${o.baseline !== undefined || o["baseline-flags"] !== "" ? `; baseline ${o.baseline ?? "same build"}${o["baseline-flags"] ? ` + ${o["baseline-flags"]}` : ""}` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
+  L.push(`runs ${cfg.runs} (medians), ${cfg.duration} s per closed-loop phase, ${cfg.clients} clients, seq-put n=${cfg.seqN}, ${cfg.warmup > 0 ? `warm-up ${cfg.warmup} sequential puts per system (not counted)` : "no warm-up (cold)"}, kills ${cfg.kills}, RSS at ${cfg.rssKeys} keys; registry via ${res.registry_entry}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}${o["node-env"] ? ` (env ${o["node-env"]})` : ""}${o.baseline !== undefined || o["baseline-flags"] !== "" || o["baseline-env"] !== "" ? `; baseline ${o.baseline ?? "same build"}${o["baseline-flags"] ? ` + ${o["baseline-flags"]}` : ""}${o["baseline-env"] ? ` (env ${o["baseline-env"]})` : ""}` : ""}, tick ${res.tick_ms}; requests to ${o.target === "leader" ? "the leader only" : "all 3 members round-robin"}; ${pin ? "load generator pinned to CPU 0, all servers to CPU 1 (taskset)" : "no CPU pinning"}; machine ${cpus().length} cores.`, "");
   L.push("CPU columns: `gen` = load generator cores; `srv ms/op` = CPU-ms of all 3 server processes per operation; `srv sleeps / preemptions per op` = voluntary / involuntary context switches of all their threads per operation; `gen ms/op` = load generator CPU-ms per op; `other` = cores used by other tasks on the machine during the phase (noise).", "");
   const ratio = (a, b) => (a != null && b ? (a / b).toFixed(2) : "–");
   const row = (label, name, x) => x ? `| ${label} | ${name} | ${x.ops_per_s} | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.client_cores} | ${x.srv ?? x.server_cpu_ms_per_op} | ${x.server_sleeps_per_op ?? "–"} / ${x.server_preemptions_per_op ?? "–"} | ${x.client_cpu_ms_per_op} | ${x.leader_max_cores} | ${x.other_cores} | ${x.fsyncs_per_s == null ? "–" : Math.round(x.fsyncs_per_s)} | ${x.entries_per_fsync ?? "–"} | ${x.fsync_ms ?? "–"} |` : `| ${label} | ${name} | – |`;
