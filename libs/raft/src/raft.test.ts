@@ -444,8 +444,12 @@ describe("a follower that lost its link to the leader", () => {
       tn.node.step(heartbeat("2", "1", 1));
       drain(tn);
       tn.node.reportUnreachable(n("2"));
-      tick(tn, 3);
-      expect(ofType(drain(tn), "pre-vote").map((m) => m.to)).toEqual(["2", "3"]);
+      let preVotes: Message[] = [];
+      for (let ticks = 0; ticks < 3 && preVotes.length === 0; ticks++) {
+        tick(tn, 1);
+        preVotes = ofType(drain(tn), "pre-vote");
+      }
+      expect(preVotes.map((m) => m.to)).toEqual(["2", "3"]);
       expect(tn.node.status()).toMatchObject({ state: "pre-candidate", term: 1 });
     }
   });
@@ -471,6 +475,61 @@ describe("a follower that lost its link to the leader", () => {
     expect(ofType(msgs, "pre-vote")).toEqual([]);
     expect(ofType(msgs, "pre-vote-resp")).toEqual([]);
     expect(tn.node.status()).toMatchObject({ state: "follower", lead: "2" });
+  });
+
+  it("after a split vote with the other follower that lost the leader, campaigns again within a few ticks", () => {
+    // Followers 2 and 3 lose leader 1 together and draw the same first wait (1 tick): both
+    // campaign at once and each votes for itself. Their next tries come 2 and 3 ticks later
+    // (random 0 and 0.3), not after a whole election timeout (10 and 13 ticks): 2 wins at term 3.
+    const [a, b] = [makeNode({ ...lossy, id: "2", random: () => 0 }), makeNode({ ...lossy, id: "3", random: () => 0.3 })];
+    const peers = new Map([["2", a], ["3", b]]);
+    /** Delivers every pending message between 2 and 3 (those to the dead leader are dropped) until none is left. */
+    const exchange = (): void => {
+      for (let moved = true; moved; ) {
+        moved = false;
+        for (const tn of [a, b]) {
+          for (const m of drain(tn)) {
+            const to = peers.get(m.to);
+            if (to === undefined) continue;
+            to.node.step(m);
+            moved = true;
+          }
+        }
+      }
+    };
+    for (const tn of [a, b]) {
+      tn.node.step(heartbeat("1", tn.node.status().id, 1));
+      tn.node.reportUnreachable(n("1"));
+    }
+    exchange();
+    tick(a, 1);
+    tick(b, 1);
+    exchange();
+    expect([a.node.status(), b.node.status()]).toMatchObject([
+      { state: "candidate", term: 2 },
+      { state: "candidate", term: 2 },
+    ]);
+    tick(b, 1);
+    tick(a, 2);
+    exchange();
+    expect(a.node.status()).toMatchObject({ state: "leader", term: 3 });
+    expect(b.node.status()).toMatchObject({ state: "follower", term: 3, lead: "2" });
+  });
+
+  it("keeps whole election timeouts once a majority refused its pre-vote", () => {
+    const tn = makeNode({ ...lossy, random: () => 0 });
+    tn.node.step(heartbeat("2", "1", 1));
+    tn.node.reportUnreachable(n("2"));
+    tick(tn, 1);
+    expect(ofType(drain(tn), "pre-vote")).toHaveLength(2);
+    tn.node.step(voteResp("3", "1", 1, true, "pre-vote-resp"));
+    tn.node.step(voteResp("2", "1", 1, true, "pre-vote-resp"));
+    expect(tn.node.status()).toMatchObject({ state: "follower", term: 1 });
+    drain(tn);
+    tick(tn, 9);
+    expect(drain(tn).filter((m) => m.type === "pre-vote")).toEqual([]);
+    tick(tn, 1);
+    expect(ofType(drain(tn), "pre-vote")).toHaveLength(2);
   });
 
   it("is ignored without PreVote, without CheckQuorum, with lease-based reads, and for a peer that is not the leader", () => {

@@ -64,6 +64,14 @@ export class Raft {
    * and this follower campaigns within a few ticks instead of a whole election timeout.
    */
   private leaderUnreachable = false;
+  /**
+   * This node campaigns because its leader's link broke (see `leaderUnreachable`) and no leader has
+   * been heard from since. Followers that lost a crashed leader together may campaign in the same
+   * instant and split the vote; their next attempts then come after a short random wait
+   * (`quickElectionTimeout`) instead of a whole randomized election timeout, which would add one to
+   * two more seconds to the failover. Cleared once a leader is heard from, or a majority refuses.
+   */
+  private leaderLost = false;
 
   constructor(config: ResolvedRaftConfig) {
     this.config = config;
@@ -152,6 +160,12 @@ export class Raft {
     for (const [id, pr] of this.tracker.progress) if (id !== this.id) pr.recentActive = false;
   }
 
+  /** A (pre-)candidate's timeout after its leader was lost: 2 to electionTick / 2 + 1 ticks, at random. */
+  private quickElectionTimeout(): number {
+    const choices = Math.max(1, Math.floor(this.config.electionTick / 2));
+    return 2 + Math.min(Math.floor(this.config.random() * choices), choices - 1);
+  }
+
   private resetRandomizedElectionTimeout(): void {
     // Raft §5.2: timeouts drawn from [T, 2T) make split votes rare.
     const spread = Math.min(Math.floor(this.config.random() * this.config.electionTick), this.config.electionTick - 1);
@@ -188,6 +202,7 @@ export class Raft {
   becomeFollower(term: Term, lead: NodeId | null): void {
     this.reset(term);
     this.lead = lead;
+    if (lead !== null) this.leaderLost = false;
     this.state = "follower";
     this.info(`${this.id} became follower at term ${this.term}`);
   }
@@ -213,6 +228,7 @@ export class Raft {
     if (this.state === "follower") throw new Error(`${this.id}: a follower cannot become leader without an election`);
     this.reset(this.term);
     this.lead = this.id;
+    this.leaderLost = false;
     this.state = "leader";
     const self = this.tracker.progress.get(this.id);
     if (self !== undefined) {
@@ -277,6 +293,7 @@ export class Raft {
       type = "vote";
       voteTerm = this.term;
     }
+    if (this.leaderLost) this.randomizedElectionTimeout = this.quickElectionTimeout();
     if (this.poll(this.id, type === "vote" ? "vote-resp" : "pre-vote-resp", true) === "won") {
       // A single voter wins at once.
       if (kind === "pre-election") this.campaign("election");
@@ -442,7 +459,9 @@ export class Raft {
           if (this.state === "pre-candidate") this.campaign("election");
           else this.becomeLeader();
         } else if (result === "lost") {
-          // A lost pre-vote carries a future term; stay at ours.
+          // A lost pre-vote carries a future term; stay at ours. A majority refused (they hear a
+          // leader, or hold newer entries): back to whole election timeouts.
+          this.leaderLost = false;
           this.becomeFollower(this.term, null);
         }
         return;
@@ -458,18 +477,21 @@ export class Raft {
       case "app":
         this.electionElapsed = 0;
         this.leaderUnreachable = false;
+        this.leaderLost = false;
         this.lead = m.from;
         this.handleAppend(m);
         return;
       case "heartbeat":
         this.electionElapsed = 0;
         this.leaderUnreachable = false;
+        this.leaderLost = false;
         this.lead = m.from;
         this.handleHeartbeat(m);
         return;
       case "snap":
         this.electionElapsed = 0;
         this.leaderUnreachable = false;
+        this.leaderLost = false;
         this.lead = m.from;
         this.handleSnapshot(m);
         return;
@@ -784,7 +806,8 @@ export class Raft {
    * A follower's transport could not reach the leader (e.g. connection refused: the process is
    * gone). Waiting out a whole election timeout would add a second of unavailability, so the
    * follower gives up the leader's lease and campaigns within 1–3 ticks (spread at random so two
-   * followers that both lost the leader rarely split the vote). Only with PreVote and CheckQuorum:
+   * followers that both lost the leader rarely split the vote; when they do, `leaderLost` keeps
+   * their next tries as quick). Only with PreVote and CheckQuorum:
    * a follower whose link alone broke then fails its pre-vote against peers that still hear the
    * leader (they are within its lease), so a live leader is never deposed by this. Not with
    * lease-based reads, whose safety needs every follower to wait out the lease (thesis §6.4.1).
@@ -792,6 +815,7 @@ export class Raft {
   private onLeaderUnreachable(): void {
     if (this.leaderUnreachable || !this.config.preVote || !this.config.checkQuorum || this.config.readOnlyOption !== "safe") return;
     this.leaderUnreachable = true;
+    this.leaderLost = true;
     const wait = 1 + Math.min(Math.floor(this.config.random() * 3), 2);
     this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - wait);
     this.info(`${this.id} [term ${this.term}] lost its link to leader ${this.lead}; campaigning in ${this.randomizedElectionTimeout - this.electionElapsed} ticks`);
