@@ -12,7 +12,7 @@
 // A figure, not a test: nothing here asserts.
 //
 //   node bench/proxy/sidecar-ab.mjs --a DIR_OR_MAIN [--b DIR_OR_MAIN] [--a-flags "..."] [--b-flags "..."]
-//        [--a-env K=V,K=V] [--b-env K=V] [--rounds 6] [--seconds 6] [--warmup 3] [--conns 25]
+//        [--a-env "K=V K=V"] [--b-env "K=V"] [--rounds 6] [--seconds 6] [--warmup 3] [--conns 25]
 // A bundle is a directory holding main.js (apps/sidecar/bundle-sidecar.mjs --outdir DIR) or the
 // main.js itself; --b defaults to --a, which defaults to apps/sidecar/dist/bundle (`npx nx build
 // sidecar`). Each sidecar runs under its launcher's Node flags (the bundle's shebang), then its
@@ -59,10 +59,10 @@ function mainOf(path) {
   return main;
 }
 
-/** `K=V,K=V` as an object. */
+/** `K=V K=V` as an object. */
 function envOf(text) {
   const env = {};
-  for (const pair of text.split(",").filter(Boolean)) {
+  for (const pair of text.split(/\s+/).filter(Boolean)) {
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new Error(`bench/proxy/sidecar-ab: environment "${pair}" is not K=V`);
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
