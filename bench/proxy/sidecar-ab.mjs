@@ -26,6 +26,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { tsImport } from "tsx/esm/api";
+import { envAssignments } from "../env-assignments.mjs";
 import { cpuTicks } from "../proc-cpu.mjs";
 
 const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launcher-node-flags.ts", import.meta.url);
@@ -59,22 +60,11 @@ function mainOf(path) {
   return main;
 }
 
-/** `K=V K=V` as an object. */
-function envOf(text) {
-  const env = {};
-  for (const pair of text.split(/\s+/).filter(Boolean)) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new Error(`bench/proxy/sidecar-ab: environment "${pair}" is not K=V`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
-}
-
 /** A side's main.js, its Node flags (the launcher's, then the given ones) and its extra environment. */
-function side(main, flags, env) {
-  return { main, nodeFlags: [...launcherNodeFlags(readFileSync(main, "utf8")), ...flags.split(/\s+/).filter(Boolean)], env: envOf(env) };
+function side(main, flags, env, envOption) {
+  return { main, nodeFlags: [...launcherNodeFlags(readFileSync(main, "utf8")), ...flags.split(/\s+/).filter(Boolean)], env: envAssignments(env, envOption) };
 }
-const sides = [side(mainOf(o.a), o["a-flags"], o["a-env"]), side(mainOf(o.b ?? o.a), o["b-flags"], o["b-env"])];
+const sides = [side(mainOf(o.a), o["a-flags"], o["a-env"], "--a-env"), side(mainOf(o.b ?? o.a), o["b-flags"], o["b-env"], "--b-env")];
 const work = mkdtempSync(join(tmpdir(), "sidecar-ab-"));
 writeFileSync(join(work, "bench.yaml"), readFileSync(join(ROOT, "bench/proxy/configs/bench.yaml"), "utf8").replaceAll("18080", String(UPSTREAM_PORT)));
 

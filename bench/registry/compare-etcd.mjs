@@ -48,10 +48,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, readdirSync, writeFileSync, openSync, statSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { envAssignments } from "../env-assignments.mjs";
+import { freePort } from "../free-port.mjs";
 import { canPinCpus, contextSwitches, cpuTicks } from "../proc-cpu.mjs";
 import { smapsBreakdown } from "./smaps-breakdown.mjs";
 import { fileURLToPath } from "node:url";
@@ -240,16 +241,11 @@ const { launcherNodeFlags } = await tsImport("../../apps/meshctl/src/core/launch
 const launcherFlags = o["no-launcher-flags"] ? [] : launcherNodeFlags(readFileSync(join(repo, "apps/registry/src/main.ts"), "utf8"));
 const nodeFlags = [...launcherFlags, ...o["node-flags"].split(/\s+/).filter(Boolean)];
 // --node-env "MALLOC_ARENA_MAX=2 ...": extra environment for every registry process (A/B of allocator settings)
-/** "K=V K=V" as an object. */
-const envOf = (text) => Object.fromEntries(text.split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-const nodeEnv = envOf(o["node-env"]);
+const nodeEnv = envAssignments(o["node-env"], "--node-env");
 const base = mkdtempSync(join(tmpdir(), "compare-etcd-"));
 const started = new Set(); // every child we spawned, so exit handlers signal only those
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-async function freePort() {
-  return new Promise((res, rej) => { const s = net.createServer(); s.once("error", rej); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); }); });
-}
 // The peers' method: load generator pinned to CPU 0, all servers (both systems) to CPU 1 (--no-pin: off).
 const pin = !o["no-pin"] && canPinCpus();
 const pinned = (cpu, cmd, args) => (pin ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args]);
@@ -423,7 +419,7 @@ try {
   // --baseline-env "K=V ...": environment added for the baseline only (an A/B of a setting the registry reads from its environment).
   if (o.baseline !== undefined || o["baseline-flags"] !== "" || o["baseline-env"] !== "") {
     log(`starting baseline registry (3 nodes, ${o.baseline ?? o.main ?? o.registry} ${o["baseline-flags"]} ${o["baseline-env"]})`);
-    systems.push(await registryCluster({ name: "baseline", tag: "baseline", main: o.baseline ?? o.main, nodeArgs: o["baseline-flags"].split(/\s+/).filter(Boolean), env: { ...nodeEnv, ...envOf(o["baseline-env"]) } }));
+    systems.push(await registryCluster({ name: "baseline", tag: "baseline", main: o.baseline ?? o.main, nodeArgs: o["baseline-flags"].split(/\s+/).filter(Boolean), env: { ...nodeEnv, ...envAssignments(o["baseline-env"], "--baseline-env") } }));
   }
   for (const s of systems) results.runs[s.name] = { "seq-put": [], put: [], get: [], failover: [], rss: null };
   if (cfg.warmup > 0 && !(skip.has("seq") && skip.has("put") && skip.has("get"))) {

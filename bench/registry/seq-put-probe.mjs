@@ -25,13 +25,14 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, openSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { tsImport } from "tsx/esm/api";
+import { envAssignments } from "../env-assignments.mjs";
+import { freePort } from "../free-port.mjs";
 import { canPinCpus, cpuTicks } from "../proc-cpu.mjs";
 
 // The launcher's node flags, read from an entry's shebang as meshctl reads them.
@@ -57,7 +58,6 @@ const { values: o } = parseArgs({
 const n = Number(o.n);
 const idleS = Number(o["idle-s"]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((res) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); }); });
 const base = mkdtempSync(join(tmpdir(), "seq-put-probe-"));
 const ids = ["n1", "n2", "n3"];
 /** CPU seconds (user + system) of a process so far. */
@@ -72,8 +72,6 @@ if (pin) execFileSync("taskset", ["-p", "-c", "0", String(process.pid)], { stdio
 const allChildren = [];
 process.on("exit", () => { for (const c of allChildren) c.kill("SIGTERM"); });
 
-/** "K=V K2=V2" → { K: "V", K2: "V2" } over process.env. */
-const envWith = (spec) => ({ ...process.env, ...Object.fromEntries(spec.split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) });
 
 async function startCluster(file, tag, env) {
   const launcherFlags = launcherNodeFlags(readFileSync(resolve(repo, file), "utf8"));
@@ -115,8 +113,8 @@ const parseHist = (text) => {
   return h;
 };
 
-const clusters = [await startCluster(o.main, "main", envWith(o["main-env"]))];
-if (o.baseline !== undefined) clusters.push(await startCluster(o.baseline, "baseline", envWith(o["baseline-env"])));
+const clusters = [await startCluster(o.main, "main", { ...process.env, ...envAssignments(o["main-env"], "--main-env") })];
+if (o.baseline !== undefined) clusters.push(await startCluster(o.baseline, "baseline", { ...process.env, ...envAssignments(o["baseline-env"], "--baseline-env") }));
 const ab = clusters.length === 2;
 /** target → [ratio of summed CPU per put (or per idle second), main / baseline] per round. */
 const ratios = {};
