@@ -4,8 +4,11 @@
 // fronts the lab's upstream (18080). MODE=mtls: the server is STRICT and the client originates
 // ISTIO_MUTUAL (auto mTLS: the endpoint has security.istio.io/tlsMode: istio); MODE=plain: the
 // same without TLS (DISABLE, no tlsMode label). MTLS_PAIR_SERVER_PORT / MTLS_PAIR_UPSTREAM_PORT
-// move the server sidecar and the upstream (mtls-ab.mjs runs two pairs at once). Both sidecars are this process's children, so the
-// lab's CPU accounting (pid + direct children) counts both.
+// move the server sidecar and the upstream (mtls-ab.mjs runs two pairs at once). MTLS_PAIR_H2=1
+// adds a DestinationRule with h2UpgradePolicy UPGRADE: the client sidecar sends the HTTP/1.1
+// requests to the server sidecar as streams of one HTTP/2 connection (ALPN h2; h2c in plain text).
+// Both sidecars are this process's children, so the lab's CPU accounting (pid + direct children)
+// counts both.
 //   node bench/proxy/mtls-pair.mjs PORT MODE CERT_DIR
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -58,7 +61,18 @@ kind: PeerAuthentication
 metadata: { name: default, namespace: default }
 spec:
   mtls: { mode: ${mtls ? "STRICT" : "DISABLE"} }
-`;
+${
+  process.env.MTLS_PAIR_H2 === "1"
+    ? `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: upstream, namespace: default }
+spec:
+  host: upstream.bench
+  trafficPolicy: { connectionPool: { http: { h2UpgradePolicy: UPGRADE } } }
+`
+    : ""
+}`;
 // MTLS_PAIR_NODE_FLAGS: extra node flags for both sidecars (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 const nodeFlags = (process.env.MTLS_PAIR_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 // MTLS_PAIR_MAIN: a bundle's main.js (apps/sidecar/bundle-sidecar.mjs --outdir DIR) instead of the sources through tsx.

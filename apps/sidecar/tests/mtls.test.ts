@@ -133,6 +133,8 @@ describe("mutual TLS between sidecars", () => {
     const response = await send(client.port("outbound"), { host: "api.default.svc.cluster.local" });
     expect(response.status).toBe(200);
     expect(response.body).toBe("app");
+    // One service time, the client sidecar's: it replaces the server sidecar's, as Envoy's router does.
+    expect(response.headers["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
     const metrics = await strict.metrics();
     const line = metrics.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('reporter="destination"') && l.includes('response_code="200"'));
     expect(line).toBeDefined();
@@ -244,6 +246,20 @@ describe("mutual TLS between sidecars", () => {
       if (!entry) await new Promise((r) => setTimeout(r, 20));
     }
     expect(entry?.["protocol"]).toBe("HTTP/2");
+  });
+
+  it("an HTTP/1.1 client's requests to an http2 port cross between the sidecars as HTTP/2 streams (ALPN h2)", async () => {
+    const response = await send(client.port("outbound"), { host: "h2api.default.svc.cluster.local", path: "/from-http1", method: "POST", body: "ping" });
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("app");
+    expect(response.headers["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
+    let entry: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !entry; i++) {
+      entry = (await strict.accessLog()).find((e) => e["path"] === "/from-http1");
+      if (!entry) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(entry).toMatchObject({ protocol: "HTTP/2", response_code: 200 });
+    expect(app.requests.find((r) => r.url === "/from-http1")?.body).toBe("ping");
   });
 
   it("secure naming: a server with a valid SVID of another identity is refused (503 UF with the TLS detail)", async () => {

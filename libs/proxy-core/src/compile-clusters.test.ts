@@ -56,6 +56,39 @@ describe("compileClusters", () => {
     expect([...clusters.keys()]).toEqual(["outbound|80||svc.default.svc.cluster.local"]);
   });
 
+  it.each([
+    ["an HTTP port", "http", "", false],
+    ["an HTTP port with h2UpgradePolicy UPGRADE", "http", "UPGRADE", true],
+    ["an HTTP port with DO_NOT_UPGRADE", "http", "DO_NOT_UPGRADE", false],
+    ["an http2 port", "http2", "", true],
+    ["an http2 port with DO_NOT_UPGRADE (the policy concerns HTTP ports only)", "http2", "DO_NOT_UPGRADE", true],
+    ["a grpc port with DO_NOT_UPGRADE", "grpc", "DO_NOT_UPGRADE", true],
+  ])("sends HTTP/1.1 requests upstream over HTTP/2 as Istio does: %s", (_name, portName, policy, http2) => {
+    const rule = policy === "" ? "" : `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: svc, namespace: default }
+spec:
+  host: svc
+  trafficPolicy: { connectionPool: { http: { h2UpgradePolicy: ${policy} } } }
+`;
+    const { clusters } = compileClusters(load(service(rule).replace("name: http }", `name: ${portName} }`)), options);
+    expect(clusters.get("outbound|80||svc.default.svc.cluster.local")?.upstreamHttp2).toBe(http2);
+  });
+
+  it("keeps the client's protocol with useClientProtocol, even on an http2 port", () => {
+    const rule = `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: svc, namespace: default }
+spec:
+  host: svc
+  trafficPolicy: { connectionPool: { http: { useClientProtocol: true } } }
+`;
+    const { clusters } = compileClusters(load(service(rule).replace("name: http }", "name: http2 }")), options);
+    expect(clusters.get("outbound|80||svc.default.svc.cluster.local")).toMatchObject({ upstreamHttp2: false, useClientProtocol: true });
+  });
+
   it("builds one cluster per subset with the endpoints its labels select; a subset without labels selects all", () => {
     const yaml = service(`---
 apiVersion: networking.istio.io/v1

@@ -402,7 +402,8 @@ function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, pol
     idleTimeoutMs: pool?.http?.idleTimeout ?? defaultIdleTimeoutMs,
     tcpIdleTimeoutMs: pool?.tcp?.idleTimeout ?? defaultIdleTimeoutMs,
     maxConnectionDurationMs: pool?.tcp?.maxConnectionDuration,
-    upstreamHttp2: !useClientProtocol && h2Policy !== "DO_NOT_UPGRADE" && (protocol === "http2" || protocol === "grpc" || h2Policy === "UPGRADE"),
+    // Istio: http2/grpc ports always speak HTTP/2 upstream; h2UpgradePolicy upgrades HTTP ports only.
+    upstreamHttp2: !useClientProtocol && (protocol === "http2" || protocol === "grpc" || h2Policy === "UPGRADE"),
     useClientProtocol,
     destinationRules: common.ruleNames,
   };

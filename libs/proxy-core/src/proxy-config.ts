@@ -113,8 +113,9 @@ export interface ClusterSpec {
   /** Maximum lifetime of an upstream connection; undefined = unlimited. */
   readonly maxConnectionDurationMs: number | undefined;
   /**
-   * Whether HTTP/1.1 requests go upstream as HTTP/2: true for http2/grpc ports, or
-   * h2UpgradePolicy UPGRADE; false with DO_NOT_UPGRADE or useClientProtocol.
+   * Whether HTTP/1.1 requests go upstream as HTTP/2: true for http2/grpc ports (whatever
+   * h2UpgradePolicy says, as in Istio) and for HTTP ports with h2UpgradePolicy UPGRADE; false with
+   * useClientProtocol.
    */
   readonly upstreamHttp2: boolean;
   /** Keep the downstream HTTP version upstream (connectionPool.http.useClientProtocol). */

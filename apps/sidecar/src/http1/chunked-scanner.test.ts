@@ -142,4 +142,24 @@ describe("ChunkedScanner property", () => {
       { numRuns: 500 },
     );
   });
+
+  it("reports the payload of any valid chunked encoding, split anywhere, through onData", () => {
+    fc.assert(
+      fc.property(encodingArb, fc.array(fc.nat(), { maxLength: 12 }), (e, cutSeeds) => {
+        const body = encode(e);
+        const cuts = [...new Set(cutSeeds.map((s) => s % (body.length + 1)))].sort((a, b) => a - b);
+        const scanner = new ChunkedScanner();
+        const payload: Buffer[] = [];
+        let at = 0;
+        for (const cut of [...cuts, body.length]) {
+          const piece = body.subarray(at, cut);
+          at = cut;
+          scanner.scan(piece, 0, (from, to) => payload.push(Buffer.from(piece.subarray(from, to))));
+        }
+        expect(scanner.done).toBe(true);
+        expect(Buffer.concat(payload)).toEqual(Buffer.concat(e.chunks.map((c) => Buffer.from(c.data))));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -1,5 +1,7 @@
 // Finds where a chunked body ends without decoding it: the proxy forwards chunked bytes as they
-// are and only needs to know when the message is over (RFC 9112 §7.1), including trailers.
+// are and only needs to know when the message is over (RFC 9112 §7.1), including trailers. A
+// caller that needs the payload (an HTTP/1.1 request sent upstream over HTTP/2) passes `onData`
+// and gets the chunks' data ranges as they are scanned.
 
 type State = "size" | "size-ws" | "ext" | "size-lf" | "data" | "data-cr" | "data-lf" | "trailer-start" | "trailer-line" | "trailer-lf" | "final-lf" | "done";
 
@@ -18,8 +20,9 @@ export class ChunkedScanner {
   /**
    * Scans `data[start..]`; returns how many bytes belong to this body (all of them unless the
    * body ends inside `data`, when the rest belongs to the next message). Sets `error` on bad input.
+   * `onData(from, to)`: called for each range `data[from..to)` of chunk payload, in order.
    */
-  scan(data: Uint8Array, start = 0): number {
+  scan(data: Uint8Array, start = 0, onData?: (from: number, to: number) => void): number {
     if (this.error !== undefined) return 0;
     let i = start;
     const n = data.length;
@@ -27,6 +30,7 @@ export class ChunkedScanner {
       switch (this.state) {
         case "data": {
           const take = Math.min(this.remaining, n - i);
+          if (onData !== undefined && take > 0) onData(i, i + take);
           this.remaining -= take;
           i += take;
           if (this.remaining === 0) this.state = "data-cr";

@@ -43,6 +43,22 @@ describe("parseResponseHead frames", () => {
     expect(parsed.values).toEqual(["1", "a", "b", "0"]);
   });
 
+  it("cuts the lines not to forward — hop-by-hop, metadata exchange, the upstream's service time — from the raw head and from the names", () => {
+    const head = "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nx-envoy-upstream-service-time: 7\r\nx-envoy-peer-metadata: abc\r\nContent-Length: 0\r\n\r\n";
+    const parsed = accepted(head);
+    const cut = parsed.hopByHop;
+    let kept = "";
+    let from = 0;
+    for (let i = 0; i < cut.length; i += 2) {
+      kept += head.slice(from, cut[i]);
+      from = cut[i + 1] as number;
+    }
+    kept += head.slice(from);
+    expect(kept).toBe("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n");
+    expect(parsed.names).toEqual(["x-a", "content-length"]);
+    expect(parsed.values).toEqual(["1", "0"]);
+  });
+
   it("waits for more bytes while the head is incomplete", () => {
     for (const partial of ["", "HTTP/1.1", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r"]) {
       expect(parse(partial), JSON.stringify(partial)).toBeUndefined();

@@ -8,7 +8,7 @@ import { hasToken, lowerAscii, parseContentLength, trimOws } from "./parse-reque
 export interface ResponseHead {
   readonly status: number;
   readonly minorVersion: number;
-  /** Lowercase header names and their values, in received order. */
+  /** Lowercase header names and their values, in received order, without the lines `hopByHop` cuts. */
   readonly names: readonly string[];
   readonly values: readonly string[];
   /**
@@ -19,7 +19,11 @@ export interface ResponseHead {
   readonly contentLength: number;
   /** Whether the upstream connection may carry another request after this response. */
   readonly reusable: boolean;
-  /** Byte ranges `[start0, end0, start1, end1, ...]` of header lines not to forward: hop-by-hop (Connection, Keep-Alive, Proxy-Connection) and the peer's metadata exchange. */
+  /**
+   * Byte ranges `[start0, end0, start1, end1, ...]` of header lines not to forward: hop-by-hop
+   * (Connection, Keep-Alive, Proxy-Connection), the peer's metadata exchange, and
+   * x-envoy-upstream-service-time (the proxy sets its own, as Envoy's router does).
+   */
   readonly hopByHop: readonly number[];
   readonly headBytes: number;
 }
@@ -63,7 +67,7 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
     if (!isTokenRange(text, pos, colon)) return "invalid header name";
     // Only the names below matter for framing and forwarding; the others are not even sliced (names and values are made on demand).
     const nameLength = colon - pos;
-    if (nameLength === 10 || nameLength === 14 || nameLength === 16 || nameLength === 17 || nameLength === 21 || nameLength === 24) {
+    if (nameLength === 10 || nameLength === 14 || nameLength === 16 || nameLength === 17 || nameLength === 21 || nameLength === 24 || nameLength === 29) {
       const name = lowerAscii(text.slice(pos, colon));
       if (name === "content-length") {
         const length = parseContentLength(trimOws(text, colon + 1, next));
@@ -78,8 +82,9 @@ export function parseResponseHead(data: Buffer, requestMethod: string, maxBytes 
           connection = connection === "" ? value : `${connection},${value}`;
         }
         hopByHop.push(pos, next + 2);
-      } else if (name === "x-envoy-peer-metadata" || name === "x-envoy-peer-metadata-id") {
-        // The server sidecar's metadata exchange: for this proxy's telemetry, not for the app.
+      } else if (name === "x-envoy-peer-metadata" || name === "x-envoy-peer-metadata-id" || name === "x-envoy-upstream-service-time") {
+        // The server sidecar's metadata exchange (for this proxy's telemetry, not for the app) and
+        // its service time (replaced by this proxy's).
         hopByHop.push(pos, next + 2);
       }
     }
@@ -134,18 +139,24 @@ class ParsedResponseHead implements ResponseHead {
     return this.#values;
   }
 
-  /** Splits the (already validated) header lines into lowercase names and trimmed values. */
+  /** Splits the (already validated) header lines, but the cut ones, into lowercase names and trimmed values. */
   #split(): string[] {
     const text = this.#text;
+    const cut = this.hopByHop;
     const names: string[] = [];
     const values: string[] = [];
     let pos = this.#headersStart;
+    let nextCut = 0;
     while (pos < text.length) {
       let next = text.indexOf("\r\n", pos);
       if (next < 0) next = text.length;
-      const colon = text.indexOf(":", pos);
-      names.push(lowerAscii(text.slice(pos, colon)));
-      values.push(trimOws(text, colon + 1, next));
+      if (nextCut < cut.length && cut[nextCut] === pos) {
+        nextCut += 2;
+      } else {
+        const colon = text.indexOf(":", pos);
+        names.push(lowerAscii(text.slice(pos, colon)));
+        values.push(trimOws(text, colon + 1, next));
+      }
       pos = next + 2;
     }
     this.#names = names;

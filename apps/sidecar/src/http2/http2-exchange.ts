@@ -5,11 +5,10 @@
 // gRPC status mapped to HTTP (as Envoy's router does), and bodies and trailers streamed both
 // ways with backpressure. The same semantics as the HTTP/1.1 Exchange (src/proxy/exchange.ts).
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { hasRetryOn, retriesFailure, retriesStatus } from "@meshwork/proxy-core";
+import { retriesStatus } from "@meshwork/proxy-core";
 import type { RequestHead } from "../http1/parse-request-head.ts";
-import type { ClusterRuntime } from "../proxy/cluster-runtime.ts";
-import { grpcCode, type ExchangeEnvironment, type ExchangeRecord } from "../proxy/exchange.ts";
-import { ExchangeBase, newExchangeRecord, retryBufferLimit } from "../proxy/exchange-base.ts";
+import type { ExchangeEnvironment, ExchangeRecord } from "../proxy/exchange.ts";
+import { ExchangeBase, grpcCode, newExchangeRecord } from "../proxy/exchange-base.ts";
 import { localReplyBodies } from "../proxy/local-reply.ts";
 import type { ForwardDecision } from "../proxy/route-request.ts";
 import { downstreamResponseHeaders, forwardedTrailers, upstreamRequestHeaders } from "./convert-headers.ts";
@@ -100,11 +99,7 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
   private onRequestBody(chunk: Buffer): void {
     if (this.finished) return;
     this.record.requestBytes += chunk.length;
-    if (this.bodyChunks) {
-      this.bodyBuffered += chunk.length;
-      if (this.bodyBuffered <= retryBufferLimit) this.bodyChunks.push(chunk);
-      else this.bodyChunks = undefined;
-    }
+    this.keepForRetry(chunk);
     if (this.attempt) {
       if (!this.attempt.write(chunk)) this.stream.pause();
     } else {
@@ -134,19 +129,9 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
   // ---- upstream ----
 
   protected tryUpstream(): void {
+    const runtime = this.pickEndpoint();
+    if (runtime === undefined) return;
     const cluster = this.cluster;
-    this.record.attempts += 1;
-    const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1);
-    if (endpoint < 0) {
-      cluster.stats.noHealthy += 1;
-      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream");
-      return;
-    }
-    const runtime = cluster.endpoints[endpoint] as ClusterRuntime["endpoints"][number];
-    this.endpoint = endpoint;
-    this.record.endpoint = endpoint;
-    this.record.upstreamHost = runtime.address;
-    runtime.active += 1;
     const replay = this.record.attempts > 1 && this.bodyChunks ? this.bodyChunks : this.pendingBody;
     this.pendingBody = [];
     const endStream = this.requestComplete && replay.length === 0;
@@ -178,21 +163,9 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
   }
 
   private buildUpstreamHeaders(http2: boolean): OutgoingHttpHeaders {
-    const d = this.decision;
-    return upstreamRequestHeaders(
-      this.received,
-      {
-        method: this.head.method,
-        target: d.target ?? this.head.target,
-        authority: d.authority ?? this.head.authority,
-        ops: d.requestHeaders,
-        extraLines: this.env.extraRequestHeaders(this.head, this.record),
-        metadataLines: this.env.requestMetadataLines,
-        expectedTimeoutMs: d.timeoutMs !== undefined ? (d.perTryTimeoutMs ?? d.timeoutMs) : undefined,
-      },
-      http2,
-    );
+    return upstreamRequestHeaders(this.received, this.upstreamRequestParts(this.decision.target ?? this.head.target), http2);
   }
+
 
   onUpstreamHead(status: number, headers: IncomingHttpHeaders, endStream: boolean): void {
     if (this.finished) return;
@@ -262,56 +235,14 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
   onUpstreamFailure(failure: UpstreamFailure): void {
     if (this.finished) return;
     this.attempt = undefined;
-    this.clearTryTimer();
-    if (this.responseStarted) {
-      this.addFlag(failure === "remote-reset" ? "UR" : "UC");
-      this.record.details = failure === "remote-reset" ? "upstream_reset_after_response_started{remote_reset}" : "upstream_reset_after_response_started{connection_termination}";
-      this.abortResponse();
-      return;
-    }
-    this.cluster.recordOutcome(this.endpoint, 503, this.env.now());
-    const r = this.decision.retries;
-    let retriable: boolean;
-    if (failure === "connect-failure") {
-      this.cluster.stats.connectFailures += 1;
-      retriable = retriesFailure(r, "connect-failure");
-    } else if (failure === "refused-stream") {
-      retriable = hasRetryOn(r, "refused-stream") || retriesFailure(r, "reset");
-    } else {
-      retriable = retriesFailure(r, "reset");
-    }
-    if (retriable && this.canRetry()) {
-      this.scheduleRetry();
-      return;
-    }
-    if (this.record.attempts > 1) this.addFlag("URX");
-    switch (failure) {
-      case "connect-failure":
-        this.localReply(503, "UF", localReplyBodies.UF, "upstream_reset_before_response_started{connection_failure}");
-        return;
-      case "refused-stream":
-        this.localReply(503, "UR", "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset", "upstream_reset_before_response_started{remote_refused_stream_reset}");
-        return;
-      case "remote-reset":
-        this.localReply(503, "UR", localReplyBodies.UR, "upstream_reset_before_response_started{remote_reset}");
-        return;
-      default:
-        this.localReply(503, "UC", localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}");
-    }
+    this.failTry(failure);
   }
 
   // ---- endings ----
 
   /** Answers the client ourselves (unless the response already started: then the stream is reset). */
   protected localReply(status: number, flag: string, body: string, details: string, headers: OutgoingHttpHeaders = noHeaders, grpcStatus?: number): void {
-    if (this.finished) return;
-    this.discardAttempt();
-    if (flag !== "") this.addFlag(flag);
-    this.record.details = details;
-    if (this.responseStarted) {
-      this.abortResponse();
-      return;
-    }
+    if (!this.beginLocalReply(flag, details)) return;
     const sent = sendLocalReply(this.stream, { status, body, headers, grpc: this.isGrpc || grpcStatus !== undefined, grpcStatus, headOnly: this.head.method === "HEAD" });
     this.record.responseCode = sent.responseCode;
     this.record.grpcStatus = sent.grpcStatus;
@@ -335,11 +266,9 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
   }
 
   private finish(): void {
-    if (!this.settle()) return;
+    if (!this.conclude()) return;
     // Keep reading (and dropping) a request body the client is still sending.
     if (!this.requestComplete) this.stream.resume();
-    this.record.endMs = this.env.now();
-    this.env.finished(this.head, this.record, this.decision);
   }
 }
 

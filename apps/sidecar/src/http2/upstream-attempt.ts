@@ -49,18 +49,37 @@ export function openHttp2Attempt(pool: Http2SessionPool, entry: PooledSession, h
     queueMicrotask(() => !done && handler.onUpstreamFailure(failure));
     return { write: () => true, end: () => undefined, pause: () => undefined, resume: () => undefined, cancel: () => void (done = true) };
   }
+  // node:http2 emits 'response' on the next tick, but DATA frames read with the HEADERS in one
+  // chunk go to a flowing stream at once: body bytes can come before the head. They wait for it.
+  let headSeen = false;
+  let early: Buffer[] | undefined;
+  let endedEarly = false;
   stream.on("response", (responseHeaders, flags) => {
     if (done) return;
+    headSeen = true;
     handler.onUpstreamHead(Number(responseHeaders[":status"]), responseHeaders, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+    const waiting = early;
+    early = undefined;
+    if (waiting !== undefined) for (const chunk of waiting) if (!done) handler.onUpstreamData(chunk);
+    if (endedEarly && !done) {
+      done = true;
+      handler.onUpstreamEnd();
+    }
   });
   stream.on("data", (chunk: Buffer) => {
-    if (!done) handler.onUpstreamData(chunk);
+    if (done) return;
+    if (headSeen) handler.onUpstreamData(chunk);
+    else (early ??= []).push(chunk);
   });
   stream.on("trailers", (trailers) => {
     if (!done) handler.onUpstreamTrailers(trailers);
   });
   stream.on("end", () => {
     if (done) return;
+    if (!headSeen) {
+      endedEarly = true;
+      return;
+    }
     done = true;
     handler.onUpstreamEnd();
   });

@@ -8,9 +8,9 @@ import { ChunkedScanner } from "../http1/chunked-scanner.ts";
 import { isHeadError, parseRequestHead, type HeadLimits, type RequestHead } from "../http1/parse-request-head.ts";
 import { ReadBuffer, readAcceptedInto, smallReadBufferSize } from "../upstream/read-buffer.ts";
 import type { UpstreamConnection } from "../upstream/upstream-connection.ts";
-import { Exchange, type Downstream, type ExchangeEnvironment, type ExchangeRecord } from "./exchange.ts";
+import { Exchange, type Downstream, type DownstreamExchange, type ExchangeEnvironment, type ExchangeRecord } from "./exchange.ts";
 import { formatLocalReply } from "./local-reply.ts";
-import type { Decision, ReplyDecision } from "./route-request.ts";
+import type { Decision, ForwardDecision, ReplyDecision } from "./route-request.ts";
 import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 
 /** What a connection needs from its listener. */
@@ -28,6 +28,12 @@ export interface ListenerHooks {
   readonly connect?: ((socket: Socket, authority: string, leftover: Buffer | undefined) => void) | undefined;
   /** Takes over a connection that opened with the HTTP/2 preface (h2c prior knowledge); undefined = answer 505. */
   readonly http2?: ((socket: Socket, firstBytes: Buffer) => void) | undefined;
+  /**
+   * The exchange of a request whose cluster speaks HTTP/2 upstream (h2UpgradePolicy UPGRADE, an
+   * http2/grpc port); a promise while the HTTP/2 path loads (then asked again). Undefined: such
+   * requests go upstream over HTTP/1.1.
+   */
+  readonly upgrade?: ((head: RequestHead, headBuffer: Buffer, decision: ForwardDecision, downstream: Downstream) => DownstreamExchange | Promise<unknown>) | undefined;
   closed(connection: DownstreamConnection): void;
 }
 
@@ -46,7 +52,7 @@ export class DownstreamConnection implements Downstream {
   private readonly hooks: ListenerHooks;
   private state: State = "head";
   private buffer: Buffer | undefined;
-  private exchange: Exchange | undefined;
+  private exchange: DownstreamExchange | undefined;
   private bodyRemaining = 0;
   private bodyScanner: ChunkedScanner | undefined;
   private processing = false;
@@ -226,23 +232,28 @@ export class DownstreamConnection implements Downstream {
     // Istio's default (PILOT_HTTP10 off): HTTP/1.0 is refused with 426, as Envoy does without accept_http_10.
     const decision = head.minorVersion === 0 ? http10Refused : this.hooks.decide(head, this.sourceIp);
     if (decision instanceof Promise) {
-      // Bytes that arrive meanwhile (the body, pipelined requests) wait in the buffer.
-      if (this.volatile) headBuffer = Buffer.from(headBuffer.subarray(0, head.headBytes));
-      this.state = "deciding";
-      this.pauseReading();
-      decision.then(
-        (settled) => {
-          if (this.state !== "deciding") return;
-          this.state = "head";
-          this.resumeReading();
-          this.proceed(head, headBuffer, settled);
-          if (this.state === "head" && this.buffer !== undefined) this.processBuffer();
-        },
-        () => this.abort(),
-      );
+      this.proceedLater(decision, head, headBuffer);
       return;
     }
     this.proceed(head, headBuffer, decision);
+  }
+
+  /** Reads nothing more until `pending` settles, then proceeds with its decision (a rejection closes the connection). */
+  private proceedLater(pending: Promise<Decision>, head: RequestHead, headBuffer: Buffer): void {
+    // Bytes that arrive meanwhile (the body, pipelined requests) wait in the buffer.
+    const kept = this.volatile ? Buffer.from(headBuffer.subarray(0, head.headBytes)) : headBuffer;
+    this.state = "deciding";
+    this.pauseReading();
+    pending.then(
+      (settled) => {
+        if (this.state !== "deciding") return;
+        this.state = "head";
+        this.resumeReading();
+        this.proceed(head, kept, settled);
+        if (this.state === "head" && this.buffer !== undefined) this.processBuffer();
+      },
+      () => this.abort(),
+    );
   }
 
   /** Answers locally or starts the exchange, once the decision is known. */
@@ -252,7 +263,18 @@ export class DownstreamConnection implements Downstream {
       this.reply(head, decision, hasBody);
       return;
     }
-    const exchange = new Exchange(head, headBuffer, decision, this, this.hooks.env);
+    const upgrade = this.hooks.upgrade;
+    let exchange: DownstreamExchange;
+    if (upgrade !== undefined && decision.cluster.spec.upstreamHttp2 && head.upgrade === undefined) {
+      const made = upgrade(head, headBuffer, decision, this);
+      if (made instanceof Promise) {
+        this.proceedLater(made.then(() => decision), head, headBuffer);
+        return;
+      }
+      exchange = made;
+    } else {
+      exchange = new Exchange(head, headBuffer, decision, this, this.hooks.env);
+    }
     this.exchange = exchange;
     if (hasBody) {
       this.state = "body";
@@ -350,7 +372,7 @@ export class DownstreamConnection implements Downstream {
     return upstream.forwardTo(this.socket, data);
   }
 
-  exchangeDone(exchange: Exchange, close: boolean): void {
+  exchangeDone(exchange: DownstreamExchange, close: boolean): void {
     if (exchange !== this.exchange) return;
     this.exchange = undefined;
     this.activity++;

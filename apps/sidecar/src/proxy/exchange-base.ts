@@ -3,7 +3,10 @@
 // per-try and route timeouts, retries with jittered exponential backoff, and the response flags.
 // Each subclass owns its transport: how a try is opened and dropped, how a local reply and a
 // reset reach its client.
-import { retriesFailure, retryBackoffMs } from "@meshwork/proxy-core";
+import { grpcStatusCode } from "@meshwork/protocol/grpc-wire";
+import { hasRetryOn, retriesFailure, retriesStatus, retryBackoffMs } from "@meshwork/proxy-core";
+import type { UpstreamRequestParts } from "../http2/convert-headers.ts";
+import type { UpstreamFailure } from "../http2/upstream-attempt.ts";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
 import type { ExchangeEnvironment, ExchangeRecord } from "./exchange.ts";
@@ -95,6 +98,41 @@ export abstract class ExchangeBase<R extends ExchangeRecord = ExchangeRecord> {
     this.afterDelay();
   }
 
+  /**
+   * Counts a try and picks its endpoint with the cluster's load balancer (avoiding the last try's
+   * where the retry policy says so); undefined after answering 503 UH when none is healthy.
+   */
+  protected pickEndpoint(): ClusterRuntime["endpoints"][number] | undefined {
+    const cluster = this.cluster;
+    this.record.attempts += 1;
+    const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1, this.env.now());
+    const runtime = cluster.endpoints[endpoint];
+    if (endpoint < 0 || runtime === undefined) {
+      cluster.stats.noHealthy += 1;
+      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream");
+      return undefined;
+    }
+    this.endpoint = endpoint;
+    this.record.endpoint = endpoint;
+    this.record.upstreamHost = runtime.address;
+    runtime.active += 1;
+    return runtime;
+  }
+
+  /** What a try over node:http2 or node:http sends besides the client's fields (convert-headers.ts): `target` is the path and query. */
+  protected upstreamRequestParts(target: string): UpstreamRequestParts {
+    const d = this.decision;
+    return {
+      method: this.head.method,
+      target,
+      authority: d.authority ?? this.head.authority,
+      ops: d.requestHeaders,
+      extraLines: this.env.extraRequestHeaders(this.head, this.record),
+      metadataLines: this.env.requestMetadataLines,
+      expectedTimeoutMs: d.timeoutMs !== undefined ? (d.perTryTimeoutMs ?? d.timeoutMs) : undefined,
+    };
+  }
+
   /** Starts the route timeout (Envoy's router starts it when the request reaches it, after the fault filter's delay). */
   protected startRouteTimer(): void {
     const timeoutMs = this.decision.timeoutMs;
@@ -165,6 +203,103 @@ export abstract class ExchangeBase<R extends ExchangeRecord = ExchangeRecord> {
     this.localReply(504, "UT", localReplyBodies.UT, "upstream_response_timeout");
   }
 
+  /**
+   * The common start of a local reply: drops the try, notes the flag and the details. False when
+   * no reply can go out: the exchange is over, or the response started (the client is reset).
+   */
+  protected beginLocalReply(flag: string, details: string): boolean {
+    if (this.finished) return false;
+    this.discardAttempt();
+    if (flag !== "") this.addFlag(flag);
+    this.record.details = details;
+    if (this.responseStarted) {
+      this.abortResponse();
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A try over an HTTP/2 stream or a node:http request failed (upstream-attempt.ts): the client is
+   * reset when the response started; otherwise outlier detection hears a 503, and the try is
+   * retried when the policy says so, else answered as Envoy does (UF, UR, UC).
+   */
+  protected failTry(failure: UpstreamFailure): void {
+    this.clearTryTimer();
+    if (this.responseStarted) {
+      const remote = failure === "remote-reset";
+      this.addFlag(remote ? "UR" : "UC");
+      this.record.details = remote ? "upstream_reset_after_response_started{remote_reset}" : "upstream_reset_after_response_started{connection_termination}";
+      this.abortResponse();
+      return;
+    }
+    this.cluster.recordOutcome(this.endpoint, 503, this.env.now());
+    const r = this.decision.retries;
+    let retriable: boolean;
+    if (failure === "connect-failure") {
+      this.cluster.stats.connectFailures += 1;
+      retriable = retriesFailure(r, "connect-failure");
+    } else if (failure === "refused-stream") {
+      retriable = hasRetryOn(r, "refused-stream") || retriesFailure(r, "reset");
+    } else {
+      retriable = retriesFailure(r, "reset");
+    }
+    if (retriable && this.canRetry()) {
+      this.scheduleRetry();
+      return;
+    }
+    if (this.record.attempts > 1) this.addFlag("URX");
+    switch (failure) {
+      case "connect-failure":
+        this.localReply(503, "UF", localReplyBodies.UF, "upstream_reset_before_response_started{connection_failure}");
+        return;
+      case "refused-stream":
+        this.localReply(503, "UR", "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset", "upstream_reset_before_response_started{remote_refused_stream_reset}");
+        return;
+      case "remote-reset":
+        this.localReply(503, "UR", localReplyBodies.UR, "upstream_reset_before_response_started{remote_reset}");
+        return;
+      default:
+        this.localReply(503, "UC", localReplyBodies.UC, "upstream_reset_before_response_started{connection_termination}");
+    }
+  }
+
+  /**
+   * A try's final response head arrived with `status`: outlier detection hears it; true when the
+   * try is dropped for a retry (a status the policy retries, attempts left), else the try timer
+   * stops and the status is the exchange's.
+   */
+  protected retriedOnStatus(status: number, now: number): boolean {
+    this.cluster.recordOutcome(this.endpoint, status, now);
+    if (retriesStatus(this.decision.retries, status)) {
+      if (this.canRetry()) {
+        this.discardAttempt();
+        this.scheduleRetry();
+        return true;
+      }
+      if (this.decision.retries.attempts > 0) this.addFlag("URX");
+    }
+    this.clearTryTimer();
+    this.record.responseCode = status;
+    return false;
+  }
+
+  /** Keeps a request-body chunk (owned, not a view) for a replay while the body stays within `retryBufferLimit`. */
+  protected keepForRetry(chunk: Buffer): void {
+    if (this.bodyChunks === undefined) return;
+    this.bodyBuffered += chunk.length;
+    if (this.bodyBuffered <= retryBufferLimit) this.bodyChunks.push(chunk);
+    else this.bodyChunks = undefined;
+  }
+
+  /** Settles the exchange (see `settle`) and reports it for metrics and the access log; false if it already was. */
+  protected conclude(): boolean {
+    if (!this.settle()) return false;
+    this.record.endMs = this.env.now();
+    this.env.finished(this.head, this.record, this.decision);
+    return true;
+  }
+
   /** The exchange is over: timers stopped, the endpoint's active count and the breaker's slots given back. False if it already was. */
   protected settle(): boolean {
     if (this.finished) return false;
@@ -216,4 +351,12 @@ export abstract class ExchangeBase<R extends ExchangeRecord = ExchangeRecord> {
       this.routeTimer = undefined;
     }
   }
+}
+
+/** A gRPC status name (`UNAVAILABLE`) or number text → its code; UNKNOWN (2) for anything else. */
+export function grpcCode(status: string): number {
+  const named = (grpcStatusCode as Readonly<Record<string, number>>)[status.toUpperCase()];
+  if (named !== undefined) return named;
+  const n = Number(status);
+  return Number.isInteger(n) && n >= 0 && n <= 16 ? n : 2;
 }

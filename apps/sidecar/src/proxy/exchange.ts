@@ -3,8 +3,7 @@
 // comes, and applies the route's resilience: fault injection, timeouts, retries with jittered
 // exponential backoff, circuit breaking and outlier detection. Local replies carry Envoy's
 // response flags. The head and body bytes are moved, not re-encoded (DESIGN.md §3.6).
-import { grpcStatusCode } from "@meshwork/protocol/grpc-wire";
-import { retriesFailure, retriesStatus, type HeaderOps } from "@meshwork/proxy-core";
+import { retriesFailure, type HeaderOps } from "@meshwork/proxy-core";
 import { ChunkedScanner } from "../http1/chunked-scanner.ts";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/parse-response-head.ts";
@@ -13,9 +12,9 @@ import type { RequestTrace } from "../telemetry/tracing.ts";
 import { tlsFailureDetail } from "../tls/upstream-tls.ts";
 import { writeRead, type ReadBuffer } from "../upstream/read-buffer.ts";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.ts";
-import type { ClusterRuntime } from "./cluster-runtime.ts";
-import { ExchangeBase, newExchangeRecord, retryBufferLimit } from "./exchange-base.ts";
-import { formatLocalReply, localReplyBodies } from "./local-reply.ts";
+import { newExchangeRecord, retryBufferLimit } from "./exchange-base.ts";
+import { Http1ClientExchange } from "./http1-client-exchange.ts";
+import { localReplyBodies } from "./local-reply.ts";
 import { sendMirror } from "./send-mirror.ts";
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from "./peer-metadata.ts";
 import type { Decision, ForwardDecision } from "./route-request.ts";
@@ -27,7 +26,7 @@ export interface Downstream {
   /** Writes bytes `upstream` just read (a view of its read buffer, which it keeps for the write when needed); like `write` otherwise. */
   forward(data: Buffer, upstream: UpstreamConnection): boolean;
   /** The exchange is over; `close` = the client connection must close after what was written. */
-  exchangeDone(exchange: Exchange, close: boolean): void;
+  exchangeDone(exchange: DownstreamExchange, close: boolean): void;
   /** The response cannot be completed (upstream failed mid-body): reset the client connection. */
   abort(): void;
   /** Pause / resume reading the request body from the client (request-body backpressure). */
@@ -35,6 +34,24 @@ export interface Downstream {
   resumeReading(): void;
   /** The client and upstream sockets become one tunnel (101 Switching Protocols). */
   tunnel(upstream: UpstreamConnection, leftover: Buffer | undefined): void;
+}
+
+/**
+ * What the downstream connection drives: one HTTP/1.1 request's exchange, with an HTTP/1.1
+ * upstream (Exchange) or an HTTP/2 one (http2/upgraded-exchange.ts).
+ */
+export interface DownstreamExchange {
+  /** Fault delay or abort, then the first try. */
+  start(): void;
+  /** The head's bytes are about to stop being valid (the read that brought them is handled). */
+  keepHead(): void;
+  /** Body bytes of the request, framed by the connection (chunked bytes as received); `reads`: `data` is valid during this call only. */
+  onRequestBody(data: Buffer, reads?: ReadBuffer): void;
+  onRequestEnd(): void;
+  /** The client went away before the response was complete (flag DC). */
+  onDownstreamClosed(): void;
+  /** The client's socket accepts more response bytes. */
+  onDownstreamDrain(): void;
 }
 
 /** Timestamps and outcome for telemetry, filled as the exchange runs. */
@@ -73,12 +90,11 @@ export interface ExchangeEnvironment {
   readonly responseMetadataLines?: string | undefined;
 }
 
-export class Exchange extends ExchangeBase implements UpstreamHandler {
+export class Exchange extends Http1ClientExchange implements UpstreamHandler {
   /** The request head's bytes (from offset 0); a view of the client connection's read buffer until `keepHead`. */
   private headBuffer: Buffer;
   /** Whether the request carried the peer's metadata-exchange id, when read before the head's bytes were let go. */
   private peerAsked: boolean | undefined;
-  private readonly downstream: Downstream;
   private upstream: UpstreamConnection | undefined;
   /** Head bytes for the upstream, built once and replayed on retries. */
   private upstreamHead: Buffer | undefined;
@@ -94,24 +110,8 @@ export class Exchange extends ExchangeBase implements UpstreamHandler {
 
   constructor(head: RequestHead, headBuffer: Buffer, decision: ForwardDecision, downstream: Downstream, env: ExchangeEnvironment) {
     // The request body's chunks kept for a retry are `noChunks` until the first arrives.
-    super(head, decision, env, newExchangeRecord(env.now(), head, head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0"), head.contentLength <= 0 && !head.chunked, noChunks);
+    super(head, decision, env, newExchangeRecord(env.now(), head, head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0"), noChunks, downstream);
     this.headBuffer = headBuffer;
-    this.downstream = downstream;
-  }
-
-  protected afterDelay(): void {
-    const d = this.decision;
-    this.startRouteTimer();
-    if (d.abortStatus > 0) {
-      const headers = d.abortGrpcStatus !== undefined ? ["content-type: application/grpc", `grpc-status: ${grpcCode(d.abortGrpcStatus)}`, "grpc-message: fault filter abort"] : [];
-      this.localReply(d.abortStatus, "FI", d.abortGrpcStatus !== undefined ? "" : localReplyBodies.FI, "fault_filter_abort", headers);
-      return;
-    }
-    if (!this.acquireRequest()) {
-      this.localReply(503, "UO", localReplyBodies.UO, "upstream_reset_before_response_started{overflow}", ["x-envoy-overloaded: true"]);
-      return;
-    }
-    this.tryUpstream();
   }
 
   /** Fire-and-forget copies to the mirror clusters, once the whole request is here (bodies up to the retry buffer limit). */
@@ -194,19 +194,9 @@ export class Exchange extends ExchangeBase implements UpstreamHandler {
   // ---- upstream side ----
 
   protected tryUpstream(): void {
+    const runtime = this.pickEndpoint();
+    if (runtime === undefined) return;
     const cluster = this.cluster;
-    this.record.attempts += 1;
-    const endpoint = cluster.pick(this.decision.hash, this.decision.retries.retryIgnorePreviousHosts ? this.previousEndpoint : -1, this.env.now());
-    if (endpoint < 0) {
-      cluster.stats.noHealthy += 1;
-      this.localReply(503, "UH", localReplyBodies.UH, "no_healthy_upstream");
-      return;
-    }
-    this.endpoint = endpoint;
-    this.record.endpoint = endpoint;
-    const runtime = cluster.endpoints[endpoint] as ClusterRuntime["endpoints"][number];
-    this.record.upstreamHost = runtime.address;
-    runtime.active += 1;
     const connection = runtime.pool.takeIdle() ?? runtime.pool.openConnection(cluster.breaker);
     if (!connection) {
       if (!cluster.breaker.tryAcquire("pending-requests").ok) {
@@ -313,17 +303,7 @@ export class Exchange extends ExchangeBase implements UpstreamHandler {
     const now = this.env.now();
     this.record.upstreamHeadMs = now;
     this.response = response;
-    this.cluster.recordOutcome(this.endpoint, response.status, now);
-    if (retriesStatus(this.decision.retries, response.status)) {
-      if (this.canRetry()) {
-        this.discardAttempt();
-        this.scheduleRetry();
-        return;
-      }
-      if (this.decision.retries.attempts > 0) this.addFlag("URX");
-    }
-    this.clearTryTimer();
-    this.record.responseCode = response.status;
+    if (this.retriedOnStatus(response.status, now)) return;
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const metadata = this.env.responseMetadataLines;
     const extra = metadata !== undefined && (this.peerAsked ?? sentPeerMetadataId(this.head, this.headBuffer)) ? `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata}` : `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
@@ -499,29 +479,6 @@ export class Exchange extends ExchangeBase implements UpstreamHandler {
     this.localReply(status, flag, body, details);
   }
 
-  /** Answers the client ourselves (unless a response already started, then the client is reset). */
-  protected localReply(status: number, flag: string, body: string, details: string, headers: readonly string[] = noHeaders): void {
-    if (this.finished) return;
-    this.discardAttempt();
-    if (flag !== "") this.addFlag(flag);
-    this.record.details = details;
-    if (this.responseStarted) {
-      this.abortResponse();
-      return;
-    }
-    this.record.responseCode = status;
-    const close = !this.head.keepAlive || !this.requestComplete;
-    const bytes = formatLocalReply(status, body, headers, close, this.head.method === "HEAD");
-    this.record.responseBytes += bytes.length;
-    this.downstream.write(bytes);
-    this.finish(close);
-  }
-
-  protected abortResponse(): void {
-    this.downstream.abort();
-    this.finish(true);
-  }
-
   protected discardAttempt(): void {
     this.clearTryTimer();
     const upstream = this.upstream;
@@ -532,17 +489,15 @@ export class Exchange extends ExchangeBase implements UpstreamHandler {
     }
   }
 
-  /** The exchange is over; `close` = the client connection must close after what was written. */
-  private finish(close: boolean): void {
-    if (!this.settle()) return;
+  /** Over: also leaves the endpoint's queue of requests waiting for a connection, if still in it. */
+  protected override settle(): boolean {
+    if (!super.settle()) return false;
     if (this.cancelWait) {
       this.cancelWait();
       this.cancelWait = undefined;
       this.cluster.breaker.release("pending-requests");
     }
-    this.record.endMs = this.env.now();
-    this.env.finished(this.head, this.record, this.decision);
-    this.downstream.exchangeDone(this, close || !this.requestComplete);
+    return true;
   }
 }
 
@@ -609,9 +564,6 @@ export function rebuildHeaders(head: RequestHead, authority: string | undefined,
 
 const noCut: readonly number[] = [];
 
-/** A local reply without headers of its own. */
-const noHeaders: readonly string[] = [];
-
 /** The shared "no chunks yet" array of an exchange: replaced, never pushed to. */
 const noChunks: Buffer[] = [];
 
@@ -637,7 +589,7 @@ const idempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 const traceHeaders = new Set(TRACE_HEADER_NAMES);
 
 /** Headers the proxy consumes (Envoy's router removes them before forwarding). */
-const proxyControlHeaders = new Set([
+export const proxyControlHeaders: ReadonlySet<string> = new Set([
   "x-envoy-upstream-rq-timeout-ms",
   "x-envoy-upstream-rq-per-try-timeout-ms",
   "x-envoy-expected-rq-timeout-ms",
@@ -676,12 +628,4 @@ function isConnectError(error: Error): boolean {
   // A failed TLS handshake (origination: certificate, secure naming) is a connection failure, as in Envoy.
   if ((error as { tlsReason?: string }).tlsReason !== undefined) return true;
   return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "ENOTFOUND" || code === "EAI_AGAIN" || error.message === "connect timeout" || error.message === "connection closed before connect";
-}
-
-/** A gRPC status name (`UNAVAILABLE`) or number text → its code; UNKNOWN (2) for anything else. */
-export function grpcCode(status: string): number {
-  const named = (grpcStatusCode as Readonly<Record<string, number>>)[status.toUpperCase()];
-  if (named !== undefined) return named;
-  const n = Number(status);
-  return Number.isInteger(n) && n >= 0 && n <= 16 ? n : 2;
 }

@@ -4,7 +4,7 @@
 // requests finish on the old one — and drains by closing connections as they become idle.
 import type { ServerHttp2Session } from "node:http2";
 import { createServer, type Server, type Socket } from "node:net";
-import { withHttp2Handler } from "../http2/load-http2-handler.ts";
+import { loadHttp2Path, loadedHttp2Path, withHttp2Handler } from "../http2/load-http2-handler.ts";
 import type { UpstreamSessions } from "../http2/upstream-sessions.ts";
 import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
 import { DownstreamConnection, type ListenerHooks } from "./downstream-connection.ts";
@@ -21,7 +21,7 @@ export interface HttpListenerOptions {
   readonly idleTimeoutMs: number;
   /** Route decision; `security` is the connection's verified mutual-TLS peer (undefined: plain text). */
   decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity): Decision | Promise<Decision>;
-  /** Upstream HTTP/2 sessions and HTTP/1.1 agents for requests that arrive over HTTP/2 (h2c); undefined = no HTTP/2. */
+  /** Upstream HTTP/2 sessions (and HTTP/1.1 agents) for requests that arrive over HTTP/2 or go upstream over it; undefined = no HTTP/2. */
   readonly http2Upstreams?: UpstreamSessions | undefined;
   /** CONNECT tunnels (TCP through the explicit proxy); undefined = CONNECT is routed like any request. */
   readonly connect?: ((socket: Socket, authority: string, leftover: Buffer | undefined) => void) | undefined;
@@ -77,6 +77,12 @@ export class HttpListener {
               },
               () => socket.destroy(),
             )
+        : undefined,
+      upgrade: options.http2Upstreams
+        ? (head, headBuffer, decision, downstream) => {
+            const path = loadedHttp2Path();
+            return path ? new path.UpgradedExchange(head, headBuffer, decision, downstream, env, options.http2Upstreams as UpstreamSessions) : loadHttp2Path();
+          }
         : undefined,
     });
     const plainHooks = hooksFor(options.env, undefined);

@@ -4,6 +4,7 @@ import { loadResources } from "@meshwork/config";
 import { buildProxyConfig, type Locality } from "@meshwork/proxy-core";
 import { buildSnapshot, type BuiltSnapshot } from "../../src/proxy/build-snapshot.ts";
 import type { ExchangeEnvironment, ExchangeRecord } from "../../src/proxy/exchange.ts";
+import { UpstreamSessions } from "../../src/http2/upstream-sessions.ts";
 import { HttpListener } from "../../src/proxy/http-listener.ts";
 import { routeOutbound, type Decision } from "../../src/proxy/route-request.ts";
 import type { RequestHead } from "../../src/http1/parse-request-head.ts";
@@ -43,6 +44,8 @@ export interface OutboundProxyOptions {
   readonly random?: () => number;
   /** The proxy's own locality (locality-aware load balancing). */
   readonly locality?: Locality;
+  /** Give the listener the HTTP/2 path (as the sidecar does): h2c clients, and HTTP/2 upstreams for clusters that speak it. */
+  readonly http2?: boolean;
 }
 
 export async function startOutboundProxy(yaml: string, options: OutboundProxyOptions = {}): Promise<ProxyFixture> {
@@ -57,12 +60,14 @@ export async function startOutboundProxy(yaml: string, options: OutboundProxyOpt
   };
   let snapshot = snapshotFromYaml(yaml, pools, undefined, options.locality);
   let port = 0;
+  const http2Upstreams = options.http2 === true ? new UpstreamSessions() : undefined;
   const listener: HttpListener = new HttpListener({
     limits: defaultHeadLimits,
     env,
     headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
     idleTimeoutMs: 60_000,
     decide: (head, sourceIp): Decision => routeOutbound(snapshot, { head, listenerPort: port, sourceIp, random }),
+    http2Upstreams,
   });
   port = await listener.listen(0, "127.0.0.1");
   const fixture: ProxyFixture = {
@@ -80,6 +85,7 @@ export async function startOutboundProxy(yaml: string, options: OutboundProxyOpt
     },
     async close() {
       await listener.drain(1000);
+      http2Upstreams?.closeAll();
       pools.closeAll();
     },
   };
