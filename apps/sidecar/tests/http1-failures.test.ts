@@ -204,6 +204,32 @@ describe("broken upstreams", () => {
   });
 });
 
+describe("responses before the request is complete", () => {
+  it("an upstream that answers before the request body is complete: the response says connection: close, then the connection closes", async () => {
+    const raw = await h.rawUpstream((socket) => {
+      socket.on("data", () => undefined);
+      socket.write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nnope");
+    });
+    const proxy = await h.proxy(rawEntry("svc.test", raw.port));
+    const client = connect(proxy.port, "127.0.0.1");
+    let text = "";
+    const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    client.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    client.on("error", () => undefined);
+    client.write("POST /upload HTTP/1.1\r\nHost: svc.test\r\nContent-Length: 100000\r\n\r\nfirst-part");
+    await eventually("the response", () => text.endsWith("nope"));
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text).toMatch(/\r\nconnection: close\r\n/);
+    // The rest of the body arrives; the proxy still closes, as its response said.
+    client.write("x".repeat(99_990));
+    await closed;
+    expect(lastRecord(proxy).responseCode).toBe(413);
+    expect((await send(proxy.port, { host: "svc.test", method: "POST", body: "next" })).status).toBe(413);
+  });
+});
+
 describe("client disconnects", () => {
   it("a client leaving mid-request → flag DC, the upstream request is cancelled and its connection not reused", async () => {
     const a = await h.upstream("a");

@@ -151,7 +151,7 @@ export class UpgradedExchange extends Http1ClientExchange implements AttemptHand
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const metadata = this.env.responseMetadataLines;
     const extraLines = metadata !== undefined && this.peerAsked ? `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata}` : `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
-    const close = !this.head.keepAlive;
+    const close = !this.head.keepAlive || this.responseMustClose();
     const built = http1ResponseHead(status, headers, { ops: this.decision.responseHeaders, extraLines, headRequest: this.head.method === "HEAD", close });
     this.chunkedResponse = built.chunked;
     this.bodyless = this.head.method === "HEAD" || status === 204 || status === 304;

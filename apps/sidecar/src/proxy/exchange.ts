@@ -306,7 +306,8 @@ export class Exchange extends Http1ClientExchange implements UpstreamHandler {
     if (this.retriedOnStatus(response.status, now)) return;
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const metadata = this.env.responseMetadataLines;
-    const extra = metadata !== undefined && (this.peerAsked ?? sentPeerMetadataId(this.head, this.headBuffer)) ? `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata}` : `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
+    let extra = metadata !== undefined && (this.peerAsked ?? sentPeerMetadataId(this.head, this.headBuffer)) ? `x-envoy-upstream-service-time: ${serviceTime}\r\n${metadata}` : `x-envoy-upstream-service-time: ${serviceTime}\r\n`;
+    if (this.head.keepAlive && this.responseMustClose()) extra += "connection: close\r\n";
     const body = buffer.subarray(response.headBytes);
     let headBytes: Buffer;
     if (this.decision.responseHeaders.length === 0) {

@@ -11,6 +11,8 @@ import type { ReadBuffer } from "../upstream/read-buffer.ts";
 
 export abstract class Http1ClientExchange extends ExchangeBase implements DownstreamExchange {
   protected readonly downstream: Downstream;
+  /** The response head said `connection: close` (see `responseMustClose`): the connection closes after the response. */
+  private closeAfterResponse = false;
 
   constructor(head: RequestHead, decision: ForwardDecision, env: ExchangeEnvironment, record: ExchangeRecord, bodyChunks: Buffer[], downstream: Downstream) {
     super(head, decision, env, record, head.contentLength <= 0 && !head.chunked, bodyChunks);
@@ -55,9 +57,20 @@ export abstract class Http1ClientExchange extends ExchangeBase implements Downst
     this.finish(true);
   }
 
+  /**
+   * Whether the response head about to go out must say `connection: close`: it goes out before the
+   * request is complete, so the connection closes after the response (an unread request body
+   * leaves it unusable) and the client must not send another request on it. Envoy marks such a
+   * response the same way; a keep-alive client pool would otherwise reuse a closing connection.
+   */
+  protected responseMustClose(): boolean {
+    if (!this.requestComplete) this.closeAfterResponse = true;
+    return this.closeAfterResponse;
+  }
+
   /** The exchange is over; `close` = the client connection must close after what was written. */
   protected finish(close: boolean): void {
-    if (this.conclude()) this.downstream.exchangeDone(this, close || !this.requestComplete);
+    if (this.conclude()) this.downstream.exchangeDone(this, close || this.closeAfterResponse || !this.requestComplete);
   }
 }
 
