@@ -166,7 +166,6 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
     return upstreamRequestHeaders(this.received, this.upstreamRequestParts(this.decision.target ?? this.head.target), http2);
   }
 
-
   onUpstreamHead(status: number, headers: IncomingHttpHeaders, endStream: boolean): void {
     if (this.finished) return;
     const now = this.env.now();

@@ -13,8 +13,8 @@ import { newExchangeRecord } from "../proxy/exchange-base.ts";
 import { Http1ClientExchange } from "../proxy/http1-client-exchange.ts";
 import { localReplyBodies } from "../proxy/local-reply.ts";
 import type { ForwardDecision } from "../proxy/route-request.ts";
-import type { ReadBuffer } from "../upstream/read-buffer.ts";
 import { sendMirror } from "../proxy/send-mirror.ts";
+import type { ReadBuffer } from "../upstream/read-buffer.ts";
 import { upstreamRequestHeaders } from "./convert-headers.ts";
 import { encodeChunk, http1RequestFields, http1ResponseHead, lastChunk } from "./http1-over-http2.ts";
 import { openHttp2SessionPool } from "./http2-session-pool.ts";
@@ -141,7 +141,6 @@ export class UpgradedExchange extends Http1ClientExchange implements AttemptHand
     const target = this.decision.target ?? (head.absoluteForm ? (head.query === "" ? head.path : `${head.path}?${head.query}`) : head.target);
     return upstreamRequestHeaders(http1RequestFields(head), this.upstreamRequestParts(target), true);
   }
-
 
   onUpstreamHead(status: number, headers: IncomingHttpHeaders, endStream: boolean): void {
     if (this.finished) return;
