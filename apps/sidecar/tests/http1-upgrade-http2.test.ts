@@ -8,40 +8,22 @@ import { describe, expect, it } from "vitest";
 import { defined, keepAliveAgent, rawExchange, send } from "./support/http-client.ts";
 import { eventually, flagsOf, lastRecord, useHarness } from "./support/harness.ts";
 import { useH2Harness } from "./support/h2-harness.ts";
+import { destinationRuleYaml, docs, routeYaml } from "./support/mesh-yaml.ts";
 import { h2ServiceEntryYaml } from "./support/h2-upstream-server.ts";
 import { serviceEntryYaml } from "./support/upstream-server.ts";
 
 const h = useHarness();
 const h2 = useH2Harness();
 
-function upgradeRule(host: string, policy = "UPGRADE"): string {
-  return `---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: dr, namespace: default }
-spec:
-  host: ${host}
-  trafficPolicy:
-    connectionPool:
-      http: { h2UpgradePolicy: ${policy} }
-`;
+/** svc.test on `port` speaking `protocol`, a DestinationRule with h2UpgradePolicy `policy`, and `more` documents. */
+function mesh(port: number, protocol: string, policy: string, ...more: string[]): string {
+  return docs(h2ServiceEntryYaml("svc.test", 80, [port], protocol), destinationRuleYaml("svc.test", `connectionPool: { http: { h2UpgradePolicy: ${policy} } }`), ...more);
 }
-
-const retries = `---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: vs, namespace: default }
-spec:
-  hosts: [svc.test]
-  http:
-    - route: [{ destination: { host: svc.test } }]
-      retries: { attempts: 2, retryOn: 5xx }
-`;
 
 describe("HTTP/1.1 request, HTTP/2 upstream", () => {
   it("sends HTTP/1.1 requests of a client connection upstream as streams of one HTTP/2 session (h2UpgradePolicy UPGRADE)", async () => {
     const a = await h2.h2Upstream("a");
-    const proxy = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP") + upgradeRule("svc.test"), { http2: true });
+    const proxy = await h.proxy(mesh(a.port, "HTTP", "UPGRADE"), { http2: true });
     const agent = keepAliveAgent();
     const first = await send(proxy.port, { host: "svc.test", path: "/x?q=1", headers: { "x-custom": "1", connection: "keep-alive, x-hop", "x-hop": "drop me" }, agent });
     const second = await send(proxy.port, { host: "svc.test", path: "/y", agent });
@@ -69,7 +51,7 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
     const a = await h2.h2Upstream("a");
     const bare = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP2"), { http2: true });
     expect((await send(bare.port, { host: "svc.test", path: "/h2" })).body).toBe("a");
-    const kept = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP2") + upgradeRule("svc.test", "DO_NOT_UPGRADE"), { http2: true });
+    const kept = await h.proxy(mesh(a.port, "HTTP2", "DO_NOT_UPGRADE"), { http2: true });
     expect((await send(kept.port, { host: "svc.test", path: "/kept" })).body).toBe("a");
     expect(a.requests.map((r) => r.headers[":path"])).toEqual(["/h2", "/kept"]);
   });
@@ -81,7 +63,7 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
       stream.respond({ ":status": 201, "content-length": String(Buffer.byteLength(text)), "set-cookie": ["a=1", "b=2"] });
       stream.end(text);
     });
-    const proxy = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP") + upgradeRule("svc.test"), { http2: true });
+    const proxy = await h.proxy(mesh(a.port, "HTTP", "UPGRADE"), { http2: true });
     const sized = await send(proxy.port, { host: "svc.test", method: "POST", headers: { "content-length": "5" }, body: "hello" });
     expect(sized.status).toBe(201);
     expect(sized.body).toBe("5 hello");
@@ -103,7 +85,7 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
       stream.respond({ ":status": 200 });
       stream.end(body + body);
     });
-    const proxy = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP") + upgradeRule("svc.test"), { http2: true });
+    const proxy = await h.proxy(mesh(a.port, "HTTP", "UPGRADE"), { http2: true });
     const big = `${"y".repeat(2_000_000)}end`;
     const res = await send(proxy.port, { host: "svc.test", method: "PUT", body: big });
     expect(res.body.length).toBe(big.length * 2);
@@ -118,7 +100,7 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
       stream.respond({ ":status": 200, "x-expect": String(headers.expect ?? "none") });
       stream.end(body === "" ? "body" : body);
     });
-    const proxy = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP") + upgradeRule("svc.test"), { http2: true });
+    const proxy = await h.proxy(mesh(a.port, "HTTP", "UPGRADE"), { http2: true });
     const head = await rawExchange(proxy.port, "HEAD / HTTP/1.1\r\nHost: svc.test\r\nConnection: close\r\n\r\n");
     expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(head.endsWith("\r\n\r\n")).toBe(true);
@@ -148,7 +130,7 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
       stream.respond({ ":status": calls === 1 ? 503 : 200 });
       stream.end(calls === 1 ? "busy" : "ok");
     });
-    const proxy = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP") + upgradeRule("svc.test") + retries, { http2: true });
+    const proxy = await h.proxy(mesh(a.port, "HTTP", "UPGRADE", routeYaml("svc.test", "retries: { attempts: 2, retryOn: 5xx }")), { http2: true });
     const res = await send(proxy.port, { host: "svc.test", method: "POST", body: "replayed" });
     expect(res.status).toBe(200);
     expect(res.body).toBe("ok");
@@ -164,19 +146,7 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
     const a = await h2.h2Upstream("a");
     const shadow = await h.upstream("shadow");
     const proxy = await h.proxy(
-      `${h2ServiceEntryYaml("svc.test", 80, [a.port], "HTTP")}${upgradeRule("svc.test")}---
-${serviceEntryYaml("mirror.test", 80, [shadow])}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: svc, namespace: default }
-spec:
-  hosts: [svc.test]
-  http:
-    - route: [{ destination: { host: svc.test } }]
-      mirror: { host: mirror.test }
-      mirrorPercentage: { value: 100 }
-`,
+      mesh(a.port, "HTTP", "UPGRADE", serviceEntryYaml("mirror.test", 80, [shadow]), routeYaml("svc.test", "mirror: { host: mirror.test }\nmirrorPercentage: { value: 100 }")),
       { http2: true },
     );
     const res = await send(proxy.port, { method: "POST", host: "svc.test", path: "/m", body: "payload" });
@@ -192,7 +162,7 @@ spec:
       if (/upgrade: websocket/i.test(head)) socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
       socket.on("data", (data: Buffer) => socket.write(`echo:${data.toString()}`));
     });
-    const proxy = await h.proxy(h2ServiceEntryYaml("svc.test", 80, [ws.port], "HTTP") + upgradeRule("svc.test"), { http2: true });
+    const proxy = await h.proxy(mesh(ws.port, "HTTP", "UPGRADE"), { http2: true });
     const tunnel = await new Promise<string>((resolve, reject) => {
       const socket = connect(proxy.port, "127.0.0.1");
       let text = "";

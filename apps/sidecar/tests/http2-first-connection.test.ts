@@ -3,7 +3,7 @@
 // loads wait paused with the bytes read so far: nothing they sent may be lost, and each is served.
 import type { ClientHttp2Session } from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { http2PathLoaded } from "../src/http2/load-http2-handler.ts";
+import { loadedHttp2Path } from "../src/http2/load-http2-handler.ts";
 import { UpstreamSessions } from "../src/http2/upstream-sessions.ts";
 import { defaultHeadLimits } from "../src/http1/parse-request-head.ts";
 import type { ExchangeEnvironment } from "../src/proxy/exchange.ts";
@@ -53,12 +53,12 @@ describe("the first HTTP/2 connections of a listener", () => {
     const upstream = await startH2Upstream("a");
     cleanups.push(() => upstream.close());
     const port = await startListener(h2ServiceEntryYaml("svc.test", 80, [upstream.port], "HTTP2"));
-    expect(http2PathLoaded()).toBe(false);
+    expect(loadedHttp2Path()).toBeUndefined();
     // Three clients at once, each sending its preface, SETTINGS, HEADERS and a body at once: all of
     // it arrives while the first connection's import is pending.
     const bodies = ["one", "two".repeat(10_000), "three"];
     const responses = await Promise.all(bodies.map((body) => h2Request(session(port), { ":authority": "svc.test" }, body)));
-    expect(http2PathLoaded()).toBe(true);
+    expect(loadedHttp2Path()).toBeDefined();
     expect(responses.map((r) => [r.status, r.body, r.trailers["x-upstream"]])).toEqual(bodies.map(() => [200, "a", "a"]));
     expect(upstream.requests.map((r) => r.body).sort()).toEqual([...bodies].sort());
     // Once loaded, a new connection is handed over at once.

@@ -7,7 +7,7 @@ import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from "../proxy/peer-met
 import { TRACE_HEADER_NAMES } from "../telemetry/trace-context.ts";
 
 /** Fields HTTP/2 forbids (RFC 9113 §8.2.2) or that describe one HTTP/1.1 connection. */
-const connectionSpecific = new Set(["connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade", "te", "host", "http2-settings"]);
+export const connectionSpecific: ReadonlySet<string> = new Set(["connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade", "te", "host", "http2-settings"]);
 
 const traceHeaders = new Set(TRACE_HEADER_NAMES);
 

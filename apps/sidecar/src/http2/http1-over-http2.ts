@@ -7,16 +7,20 @@ import type { IncomingHttpHeaders } from "node:http2";
 import type { HeaderOps } from "@meshwork/proxy-core";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { applyHeaderOps, proxyControlHeaders } from "../proxy/exchange.ts";
+import { connectionSpecific } from "./convert-headers.ts";
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from "../proxy/peer-metadata.ts";
 
-/** Fields of one HTTP/1.1 connection or message framing; never sent over HTTP/2 (`te: trailers` aside, which upstreamRequestHeaders keeps). */
-const http1Only = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "trailer", "expect"]);
+/**
+ * HTTP/1.1 request fields upstreamRequestHeaders does not drop by itself (its `connectionSpecific`
+ * covers the others): the framing's `trailer`, and `expect` (the proxy answers 100-continue).
+ */
+const http1Only = new Set(["trailer", "expect"]);
 
 /**
- * The request's header fields as an object for upstreamRequestHeaders: lowercase names, a
- * repeated field as an array in received order; without the HTTP/1.1 connection's fields (and
- * those its Connection header names), `expect` (the proxy answers 100-continue itself) and the
- * headers the proxy consumes.
+ * The request's header fields as an object for upstreamRequestHeaders (which drops the fields
+ * specific to a connection): lowercase names, a repeated field as an array in received order;
+ * without the fields the Connection header names, `trailer`, `expect` and the headers the proxy
+ * consumes.
  */
 export function http1RequestFields(head: RequestHead): IncomingHttpHeaders {
   const names = head.names;
@@ -43,8 +47,12 @@ export function http1RequestFields(head: RequestHead): IncomingHttpHeaders {
   return out;
 }
 
-/** Fields of the upstream's HTTP/2 response never sent to the HTTP/1.1 client as they are (this proxy sets its own service time, as Envoy's router does). */
-const notForwarded = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "te", "x-envoy-upstream-service-time", PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER]);
+/**
+ * Fields of the upstream's HTTP/2 response never sent to the HTTP/1.1 client as they are: those
+ * specific to a connection (as for an HTTP/2 client, downstreamResponseHeaders), the metadata
+ * exchange, and the service time (this proxy sets its own, as Envoy's router does).
+ */
+const notForwarded = new Set([...connectionSpecific, "x-envoy-upstream-service-time", PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER]);
 
 export interface Http1ResponseParts {
   readonly ops: readonly HeaderOps[];

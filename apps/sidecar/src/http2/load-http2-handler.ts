@@ -50,8 +50,3 @@ export function withHttp2Handler(use: (handle: HandleHttp2Connection) => void, f
 export function loadedHttp2Path(): Http2Path | undefined {
   return loaded;
 }
-
-/** Whether the HTTP/2 path has been loaded. */
-export function http2PathLoaded(): boolean {
-  return loaded !== undefined;
-}
