@@ -41,9 +41,11 @@ export async function startTestSidecar(args: readonly string[], logDir: string, 
     running,
     lines,
     port,
+    /** The access log's complete lines: one the sidecar is still writing (no newline yet) is not an entry yet. */
     async accessLog() {
       const text = await readFile(accessLogFile, "utf8").catch(() => "");
       return text
+        .slice(0, text.lastIndexOf("\n") + 1)
         .split("\n")
         .filter((l) => l.trim() !== "")
         .map((l) => JSON.parse(l) as Record<string, unknown>);
