@@ -56,6 +56,12 @@ export const sidecarSettings = defineSettings({
   trustDomain: { type: "string", default: "cluster.local", env: "MESHWORK_TRUST_DOMAIN", description: "Trust domain of the mesh's SPIFFE IDs (spiffe://<trust domain>/ns/<ns>/sa/<sa>)." },
   rootNamespace: { type: "string", default: "istio-system", env: "MESHWORK_ROOT_NAMESPACE", description: "Istio's config root namespace: PeerAuthentications (and other policies) there without a selector apply to the whole mesh." },
   certDir: { type: "string", env: "MESHWORK_CERT_DIR", valueName: "DIR", description: "Workload certificate in Istio's file names (cert-chain.pem, key.pem, root-cert.pem), watched for changes; enables mutual TLS." },
+  credentialDir: {
+    type: "string",
+    env: "MESHWORK_CREDENTIAL_DIR",
+    valueName: "DIR",
+    description: "Router mode: the secrets a Gateway's tls.credentialName names, as DIR/<name>/{tls.crt,tls.key,ca.crt} (a Kubernetes secret volume's layout); watched for changes.",
+  },
   caAddress: { type: "string", env: "MESHWORK_CA_ADDRESS", valueName: "HOST:PORT", description: "Get the workload certificate from the mesh CA (instead of --cert-dir); needs --ca-root-cert and --workload-token-file." },
   caRootCert: { type: "string", env: "MESHWORK_CA_ROOT_CERT", valueName: "FILE", description: "PEM roots that sign the CA's serving certificate (the mesh root, the CA's root-cert.pem)." },
   caSpiffeId: { type: "string", env: "MESHWORK_CA_SPIFFE_ID", valueName: "ID", description: "The CA's SPIFFE ID (default spiffe://<trust domain>/ns/mesh-system/sa/ca)." },

@@ -39,6 +39,7 @@ import { createTracing, type Tracing } from "./telemetry/tracing.ts";
 import { UpstreamSessions } from "./http2/upstream-sessions.ts";
 import { PoolRegistry } from "./upstream/pool-registry.ts";
 import type { ExchangeEnvironment } from "./proxy/exchange.ts";
+import { GatewayTls } from "./tls/gateway-tls.ts";
 import { InboundTls, type DownstreamSecurity } from "./tls/inbound-tls.ts";
 import { MeshTls } from "./tls/mesh-tls.ts";
 import { loadPkiChecks } from "./tls/pki-checks.ts";
@@ -383,26 +384,47 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   deps.onStop("inbound-tcp", () => inboundTcp.drain(settings.drainSeconds * 1000));
 
   // Router mode (the ingress gateway): one HTTP listener per port of the Gateways selecting this
-  // proxy; a config that adds or removes a port opens or drains its listener.
-  const gatewayPorts = new Map<number, { spec: GatewayListener; listener: HttpListener }>();
+  // proxy, terminating TLS on HTTPS ports; a config that adds or removes a port opens or drains its
+  // listener (one that turns between HTTP and HTTPS is drained and opened anew).
+  interface GatewayPort {
+    spec: GatewayListener;
+    readonly listener: HttpListener;
+    readonly tls: GatewayTls | undefined;
+  }
+  const gatewayPorts = new Map<number, GatewayPort>();
+  const closeGatewayPort = (port: number, entry: GatewayPort): Promise<void> => {
+    gatewayPorts.delete(port);
+    httpListeners.splice(httpListeners.indexOf(entry.listener), 1);
+    listeners.splice(listeners.findIndex((l) => l.name === `gateway ${port}`), 1);
+    delete ports[`gateway-${port}`];
+    entry.tls?.close();
+    logger.info("gateway listener closed", { port });
+    return entry.listener.drain(settings.drainSeconds * 1000);
+  };
   const syncGatewayListeners = async (): Promise<void> => {
     const { listeners: wanted, issues } = gatewayListeners(current().config.gateways ?? [], labels);
     for (const issue of issues) logger.warn("gateway server set aside", { detail: issue });
     for (const spec of wanted) {
       const existing = gatewayPorts.get(spec.port);
-      if (existing) {
+      if (existing && (existing.tls !== undefined) === (spec.protocol === "HTTPS")) {
         existing.spec = spec;
+        existing.tls?.update(spec.servers);
         continue;
       }
-      const entry: { spec: GatewayListener; listener: HttpListener } = {
+      if (existing) void closeGatewayPort(spec.port, existing);
+      const tls = spec.protocol === "HTTPS" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, logger, port: spec.port }) : undefined;
+      const entry: GatewayPort = {
         spec,
+        tls,
         listener: new HttpListener({
           limits: defaultHeadLimits,
           headersTimeoutMs: settings.headersTimeoutMs,
           idleTimeoutMs: settings.idleTimeoutMs,
           env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
           http2Upstreams,
-          decide: (head, sourceIp): Decision => admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }),
+          tls,
+          decide: (head, sourceIp, _security, serverName): Decision =>
+            admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }, serverName),
         }),
       };
       gatewayPorts.set(spec.port, entry);
@@ -410,22 +432,17 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         await entry.listener.listen(spec.port, settings.bind);
       } catch (error) {
         gatewayPorts.delete(spec.port);
+        tls?.close();
         logger.error("cannot listen on a Gateway port; its servers are not served", { port: spec.port, err: error });
         continue;
       }
       httpListeners.push(entry.listener);
       listeners.push({ name: `gateway ${spec.port}`, address: hostLabel(spec.port) });
       ports[`gateway-${spec.port}`] = spec.port;
-      logger.info("gateway listener open", { port: spec.port, servers: spec.servers.map((server) => `${server.gateway}[${server.server}]`) });
+      logger.info("gateway listener open", { port: spec.port, protocol: spec.protocol, servers: spec.servers.map((server) => `${server.gateway}[${server.server}]`) });
     }
     for (const [port, entry] of gatewayPorts) {
-      if (wanted.some((w) => w.port === port)) continue;
-      gatewayPorts.delete(port);
-      httpListeners.splice(httpListeners.indexOf(entry.listener), 1);
-      listeners.splice(listeners.findIndex((l) => l.name === `gateway ${port}`), 1);
-      delete ports[`gateway-${port}`];
-      logger.info("gateway listener closed", { port });
-      void entry.listener.drain(settings.drainSeconds * 1000);
+      if (!wanted.some((w) => w.port === port)) void closeGatewayPort(port, entry);
     }
   };
   if (settings.proxyMode === "router") {
@@ -493,6 +510,9 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         ["tls.identity_updates", meshTls.rotations],
         ["tls.inbound_mode_strict", inboundMode === "STRICT" ? 1 : 0],
       );
+      for (const [port, { tls }] of gatewayPorts) {
+        if (tls) out.push([`listener.gateway-${port}.ssl.handshake`, tls.stats.handshakes], [`listener.gateway-${port}.ssl.refused`, tls.stats.refused]);
+      }
       out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
       out.push(["server.heap_compactions", compactor.collections]);
       if (accessLog) out.push(["access_log.written", accessLog.stats.written], ["access_log.dropped", accessLog.stats.dropped]);

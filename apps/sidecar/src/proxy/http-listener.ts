@@ -10,7 +10,7 @@ import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
 import { DownstreamConnection, type ListenerHooks } from "./downstream-connection.ts";
 import type { ExchangeEnvironment } from "./exchange.ts";
 import type { Decision } from "./route-request.ts";
-import type { DownstreamSecurity, InboundTls } from "../tls/inbound-tls.ts";
+import type { DownstreamSecurity, TlsAcceptor } from "../tls/inbound-tls.ts";
 
 export interface HttpListenerOptions {
   readonly limits: HeadLimits;
@@ -19,14 +19,17 @@ export interface HttpListenerOptions {
   readonly headersTimeoutMs: number;
   /** Idle keep-alive connections are closed after this long without traffic. */
   readonly idleTimeoutMs: number;
-  /** Route decision; `security` is the connection's verified mutual-TLS peer (undefined: plain text). */
-  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity): Decision | Promise<Decision>;
+  /**
+   * Route decision; `security` is the connection's verified mutual-TLS peer (undefined: none),
+   * `serverName` the SNI of TLS a gateway terminated ("" without SNI; undefined: not such TLS).
+   */
+  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity, serverName?: string): Decision | Promise<Decision>;
   /** Upstream HTTP/2 sessions (and HTTP/1.1 agents) for requests that arrive over HTTP/2 or go upstream over it; undefined = no HTTP/2. */
   readonly http2Upstreams?: UpstreamSessions | undefined;
   /** CONNECT tunnels (TCP through the explicit proxy); undefined = CONNECT is routed like any request. */
   readonly connect?: ((socket: Socket, authority: string, leftover: Buffer | undefined) => void) | undefined;
-  /** Inbound mutual TLS (PeerAuthentication); undefined = plain text only (the outbound listener). */
-  readonly tls?: InboundTls | undefined;
+  /** Inbound mutual TLS (PeerAuthentication) or a gateway's TLS termination; undefined = plain text only (the outbound listener). */
+  readonly tls?: TlsAcceptor | undefined;
   /**
    * The telemetry environment of a new connection, asked per connection (the inbound listener's
    * depends on the peer — source_principal, connection_security_policy — and on the service the
@@ -46,10 +49,10 @@ export class HttpListener {
   constructor(options: HttpListenerOptions) {
     this.options = options;
     const isDraining = (): boolean => this.draining;
-    const hooksFor = (env: ExchangeEnvironment, security: DownstreamSecurity | undefined): ListenerHooks => ({
+    const hooksFor = (env: ExchangeEnvironment, security: DownstreamSecurity | undefined, serverName: string | undefined): ListenerHooks => ({
       limits: options.limits,
       env,
-      decide: (head: RequestHead, sourceIp: string) => options.decide(head, sourceIp, security),
+      decide: (head: RequestHead, sourceIp: string) => options.decide(head, sourceIp, security, serverName),
       get draining() {
         return isDraining();
       },
@@ -65,7 +68,7 @@ export class HttpListener {
                 if (socket.destroyed) return;
                 const session = handleHttp2Connection(socket, firstBytes, {
                   env,
-                  decide: options.decide,
+                  decide: serverName === undefined ? options.decide : (head, sourceIp) => options.decide(head, sourceIp, security, serverName),
                   security,
                   upstreams: options.http2Upstreams as UpstreamSessions,
                   idleTimeoutMs: options.idleTimeoutMs,
@@ -85,14 +88,14 @@ export class HttpListener {
           }
         : undefined,
     });
-    const plainHooks = hooksFor(options.env, undefined);
-    const serve = (socket: Socket, security: DownstreamSecurity | undefined): void => {
+    const plainHooks = hooksFor(options.env, undefined, undefined);
+    const serve = (socket: Socket, security: DownstreamSecurity | undefined, serverName?: string): void => {
       if (this.draining) {
         socket.destroy();
         return;
       }
       // No socket timer for the idle timeout (Node re-arms one on every read and write): the sweeper checks.
-      const hooks = options.envFor ? hooksFor(options.envFor(security), security) : plainHooks;
+      const hooks = options.envFor || serverName !== undefined ? hooksFor(options.envFor?.(security) ?? options.env, security, serverName) : plainHooks;
       const connection = new DownstreamConnection(socket, hooks, security);
       this.connections.add(connection);
     };

@@ -10,6 +10,7 @@ import type { Server, TLSSocket } from "node:tls";
 import type { MtlsMode } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { handshakeTimeoutMs, type DownstreamSecurity, type InboundTlsStats } from "../tls/inbound-tls.ts";
+import { HandshakeWaiters } from "../tls/handshake-waiters.ts";
 import type { MeshTls } from "../tls/mesh-tls.ts";
 import { newTicketKeys, nodeTls } from "../lazy-builtins.ts";
 import type { TlsIdentity } from "../tls/tls-identity.ts";
@@ -26,7 +27,7 @@ export class InboundTcpTls {
   private server: Server | undefined;
   private serverIdentity: TlsIdentity | undefined;
   private ticketKeys: Buffer | undefined;
-  private readonly waiting = new Map<string, ServeTcp>();
+  private readonly waiting = new HandshakeWaiters<ServeTcp>();
 
   constructor(mesh: MeshTls, logger: Logger) {
     this.mesh = mesh;
@@ -83,11 +84,7 @@ export class InboundTcpTls {
 
   private handshake(socket: Socket, serve: ServeTcp): void {
     const server = this.tlsServer();
-    const key = `${socket.remoteAddress ?? ""}|${socket.remotePort ?? 0}`;
-    this.waiting.set(key, serve);
-    socket.once("close", () => {
-      if (this.waiting.get(key) === serve) this.waiting.delete(key);
-    });
+    this.waiting.add(socket, serve);
     server.emit("connection", socket);
   }
 
@@ -116,9 +113,7 @@ export class InboundTcpTls {
   }
 
   private onSecure(socket: TLSSocket): void {
-    const key = `${socket.remoteAddress ?? ""}|${socket.remotePort ?? 0}`;
-    const serve = this.waiting.get(key);
-    this.waiting.delete(key);
+    const serve = this.waiting.take(socket);
     if (!serve) {
       socket.destroy();
       return;
@@ -135,7 +130,7 @@ export class InboundTcpTls {
 
   private refuse(reason: string, socket: Socket): void {
     this.stats.refused += 1;
-    this.waiting.delete(`${socket.remoteAddress ?? ""}|${socket.remotePort ?? 0}`);
+    this.waiting.take(socket);
     this.logger.debug("inbound TCP connection refused", { reason, remote: socket.remoteAddress ?? "" });
     socket.destroy();
   }

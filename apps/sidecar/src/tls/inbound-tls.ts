@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { Server, TLSSocket } from "node:tls";
 import type { MtlsMode } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
+import { HandshakeWaiters } from "./handshake-waiters.ts";
 import type { MeshTls } from "./mesh-tls.ts";
 
 /** Connection-level security of a downstream connection, as authorization and telemetry read it. */
@@ -29,11 +30,15 @@ export interface InboundTlsStats {
   plaintext: number;
 }
 
-/** Hands a connection to the HTTP listener: the socket to speak HTTP on and its security (undefined = plain text). */
-export type Serve = (socket: Socket, security: DownstreamSecurity | undefined) => void;
+/**
+ * Hands a connection to the HTTP listener: the socket to speak HTTP on, its mutual-TLS security
+ * (undefined = none) and, for TLS a gateway terminated, the client's SNI ("" when it sent none).
+ */
+export type Serve = (socket: Socket, security: DownstreamSecurity | undefined, serverName?: string) => void;
 
-function peerKey(socket: Socket): string {
-  return `${socket.remoteAddress ?? ""}|${socket.remotePort ?? 0}`;
+/** What terminates TLS on an HTTP listener: the mesh's mutual TLS (InboundTls) or a gateway's (GatewayTls). */
+export interface TlsAcceptor {
+  accept(socket: Socket, serve: Serve): void;
 }
 
 /** Time a client gets to send its first bytes (PERMISSIVE) or complete the TLS handshake. */
@@ -42,13 +47,13 @@ export const handshakeTimeoutMs = 10_000;
 /** TLS record content type `handshake` (RFC 8446 §5.1): the first byte of every ClientHello. */
 const tlsHandshakeRecord = 0x16;
 
-export class InboundTls {
+export class InboundTls implements TlsAcceptor {
   readonly stats: InboundTlsStats = { handshakes: 0, refused: 0, plaintext: 0 };
   private readonly mesh: MeshTls;
   private readonly mode: () => MtlsMode;
   private readonly logger: Logger;
-  /** `serve` callbacks of connections in their handshake, by remote address and port. */
-  private readonly waiting = new Map<string, Serve>();
+  /** `serve` callbacks of connections in their handshake. */
+  private readonly waiting = new HandshakeWaiters<Serve>();
   private handling = false;
 
   /** `mode` is read for every new connection (the effective mode of the listener's port under the current config). */
@@ -117,21 +122,12 @@ export class InboundTls {
   }
 
   private handshake(socket: Socket, serve: Serve): void {
-    // node:tls wraps the raw socket inside the server's connection listener and hands out the TLS
-    // socket at 'secureConnection'; both have the same remote address and port, unique among the
-    // listener's open connections, which ties the two together.
-    const key = peerKey(socket);
-    this.waiting.set(key, serve);
-    socket.once("close", () => {
-      if (this.waiting.get(key) === serve) this.waiting.delete(key);
-    });
+    this.waiting.add(socket, serve);
     this.tlsServer().emit("connection", socket);
   }
 
   private onSecure(socket: TLSSocket): void {
-    const key = peerKey(socket);
-    const serve = this.waiting.get(key);
-    this.waiting.delete(key);
+    const serve = this.waiting.take(socket);
     if (!serve) {
       socket.destroy();
       return;
@@ -147,7 +143,7 @@ export class InboundTls {
 
   private refuse(reason: string, socket: TLSSocket | Socket | undefined): void {
     this.stats.refused += 1;
-    if (socket) this.waiting.delete(peerKey(socket));
+    if (socket) this.waiting.take(socket);
     this.logger.debug("inbound connection refused", { reason, remote: socket?.remoteAddress ?? "" });
     socket?.destroy();
   }

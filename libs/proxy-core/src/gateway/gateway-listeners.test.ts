@@ -1,6 +1,6 @@
 import { loadResources, type MeshResource } from "@meshwork/config";
 import { describe, expect, it } from "vitest";
-import { gatewayListeners, serverAdmitsHost } from "./gateway-listeners.ts";
+import { gatewayListeners, serverAdmitsHost, serverForSni } from "./gateway-listeners.ts";
 
 function gateways(yaml: string): MeshResource<"Gateway">[] {
   const loaded = loadResources([{ path: "gw.yaml", text: yaml }]);
@@ -56,7 +56,7 @@ describe("gatewayListeners", () => {
       },
       { port: 8443, protocol: "GRPC", servers: [{ gateway: "shop/shop", hosts: ["api.example.com"], server: 2 }] },
     ]);
-    expect(result.issues).toEqual(["Gateway shop/shop servers[1] (port 9000): protocol TCP is not served in router mode yet (HTTP, HTTP2, GRPC, GRPC-WEB are); the server is ignored"]);
+    expect(result.issues).toEqual(["Gateway shop/shop servers[1] (port 9000): protocol TCP is not served in router mode yet (HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS are); the server is ignored"]);
   });
 
   it("binds nothing for a proxy no selector matches", () => {
@@ -90,5 +90,94 @@ describe("serverAdmitsHost", () => {
     expect(serverAdmitsHost(["*.example.com"], "example.com")).toBe(false);
     expect(serverAdmitsHost(["bookinfo.example.com"], "other.example.com")).toBe(false);
     expect(serverAdmitsHost(["*"], "[::1]:8080")).toBe(true);
+  });
+});
+
+describe("HTTPS servers", () => {
+  // Istio's secure-gateways task (credentialName), a MUTUAL server from files, an HTTP server
+  // redirecting to HTTPS, and a passthrough server router mode does not serve.
+  const secure = gateways(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: mygateway, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 443, name: https, protocol: HTTPS }
+    tls: { mode: SIMPLE, credentialName: httpbin-credential }
+    hosts: [httpbin.example.com]
+  - port: { number: 443, name: https-helloworld, protocol: HTTPS }
+    tls:
+      mode: MUTUAL
+      serverCertificate: /etc/certs/hello.crt
+      privateKey: /etc/certs/hello.key
+      caCertificates: /etc/certs/ca.crt
+      subjectAltNames: [client.example.com]
+      verifyCertificateHash: ["AB:CD:01"]
+      minProtocolVersion: TLSV1_3
+      cipherSuites: ["[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-RSA-AES128-GCM-SHA256]", AES128-SHA]
+    hosts: ["*.helloworld.example.com"]
+  - port: { number: 80, name: http, protocol: HTTP }
+    tls: { httpsRedirect: true }
+    hosts: [httpbin.example.com]
+  - port: { number: 8443, name: passthrough, protocol: HTTPS }
+    tls: { mode: PASSTHROUGH }
+    hosts: [nginx.example.com]
+`);
+
+  it("carries each HTTPS server's TLS termination, normalised, and the HTTP server's redirect", () => {
+    const result = gatewayListeners(secure, { istio: "ingressgateway" });
+    expect(result.listeners.map((l) => [l.port, l.protocol])).toEqual([
+      [80, "HTTP"],
+      [443, "HTTPS"],
+    ]);
+    expect(result.listeners[0]?.servers).toEqual([{ gateway: "istio-system/mygateway", hosts: ["httpbin.example.com"], server: 2, httpsRedirect: true }]);
+    const [simple, mutual] = result.listeners[1]?.servers ?? [];
+    expect(simple?.tls).toEqual({
+      mode: "SIMPLE",
+      certificates: [],
+      caCertificates: undefined,
+      caCrl: undefined,
+      credentialNames: ["httpbin-credential"],
+      subjectAltNames: [],
+      verifyCertificateHash: [],
+      verifyCertificateSpki: [],
+      minVersion: "TLSv1.2",
+      maxVersion: "TLSv1.3",
+      cipherSuites: "",
+    });
+    expect(mutual?.tls).toMatchObject({
+      mode: "MUTUAL",
+      certificates: [{ certificate: "/etc/certs/hello.crt", privateKey: "/etc/certs/hello.key" }],
+      caCertificates: "/etc/certs/ca.crt",
+      subjectAltNames: ["client.example.com"],
+      verifyCertificateHash: ["abcd01"],
+      minVersion: "TLSv1.3",
+      cipherSuites: "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA",
+    });
+    expect(result.issues).toEqual([
+      "Gateway istio-system/mygateway servers[3] (port 8443): HTTPS with tls mode PASSTHROUGH is not served in router mode yet (SIMPLE, MUTUAL and OPTIONAL_MUTUAL are); the server is ignored",
+    ]);
+  });
+});
+
+describe("serverForSni", () => {
+  const servers = [
+    { gateway: "a/a", hosts: ["*"], server: 0 },
+    { gateway: "a/a", hosts: ["*.example.com"], server: 1 },
+    { gateway: "a/a", hosts: ["*.api.example.com", "shop.example.com"], server: 2 },
+  ];
+
+  it("prefers an exact name, then the longest wildcard, then *", () => {
+    expect(serverForSni(servers, "shop.example.com")).toBe(2);
+    expect(serverForSni(servers, "v1.api.example.com")).toBe(2);
+    expect(serverForSni(servers, "Www.Example.com")).toBe(1);
+    expect(serverForSni(servers, "other.org")).toBe(0);
+  });
+
+  it("gives a connection without SNI only a * server, and none when there is no match", () => {
+    expect(serverForSni(servers, "")).toBe(0);
+    expect(serverForSni(servers.slice(1), "")).toBe(-1);
+    expect(serverForSni(servers.slice(1), "other.org")).toBe(-1);
   });
 });

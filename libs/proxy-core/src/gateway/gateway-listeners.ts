@@ -2,8 +2,42 @@
 // on and, per port, the Gateway servers that accept traffic there. A Gateway applies to every
 // proxy whose labels its `selector` matches, in any namespace (Istio's default,
 // PILOT_SCOPE_GATEWAY_TO_NAMESPACE=false); an empty selector matches none (Istio requires one to
-// bind). Pure: computed once per config.
+// bind). HTTPS servers terminate TLS (SIMPLE, MUTUAL, OPTIONAL_MUTUAL) with certificates from
+// files or a credential; HTTP servers may redirect to HTTPS. Pure: computed once per config.
 import type { MeshResource } from "@meshwork/config";
+
+/** Node's names of the TLS versions Istio's TLSProtocol names (TLS_AUTO: the proxy's default). */
+export type TlsVersionName = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** A certificate and its private key, as file paths on the gateway. */
+export interface GatewayCertificateFiles {
+  readonly certificate: string;
+  readonly privateKey: string;
+}
+
+/** How an HTTPS server terminates TLS, from its `tls` settings. */
+export interface GatewayServerTls {
+  readonly mode: "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL";
+  /** Certificates from files (`serverCertificate`/`privateKey`, or `tlsCertificates`); empty when credentials name them. */
+  readonly certificates: readonly GatewayCertificateFiles[];
+  /** CA certificates (file) that verify client certificates; undefined = from the credential, or none. */
+  readonly caCertificates: string | undefined;
+  /** Revocation list (file) for client certificates. */
+  readonly caCrl: string | undefined;
+  /** Secrets holding the certificate, key and optionally the CA certificates (`credentialName` / `credentialNames`). */
+  readonly credentialNames: readonly string[];
+  /** Client certificates must carry one of these subject alternative names (empty = any). */
+  readonly subjectAltNames: readonly string[];
+  /** Client certificates' SHA-256 fingerprints accepted, lower-case hex without colons (empty = any). */
+  readonly verifyCertificateHash: readonly string[];
+  /** Client certificates' SPKI SHA-256 hashes accepted, base64 (empty = any). */
+  readonly verifyCertificateSpki: readonly string[];
+  /** Lowest and highest TLS version; TLS 1.2 and 1.3 by default, as Envoy's servers. */
+  readonly minVersion: TlsVersionName;
+  readonly maxVersion: TlsVersionName;
+  /** TLS 1.2 cipher list (OpenSSL syntax), or "" for the defaults. */
+  readonly cipherSuites: string;
+}
 
 /** One Gateway server bound to a port: the gateway's routes apply to requests whose host it lists. */
 export interface GatewayServer {
@@ -13,6 +47,10 @@ export interface GatewayServer {
   readonly hosts: readonly string[];
   /** Index of the server in the Gateway (for logs). */
   readonly server: number;
+  /** HTTPS servers: how TLS is terminated. */
+  readonly tls?: GatewayServerTls;
+  /** HTTP servers with `tls.httpsRedirect`: every request gets a 301 to its https:// URL. */
+  readonly httpsRedirect?: true;
 }
 
 /** A port the gateway proxy listens on. */
@@ -30,8 +68,8 @@ export interface GatewayListenersResult {
   readonly issues: readonly string[];
 }
 
-/** Protocols router mode serves today: plain HTTP/1.1 and h2c. */
-const servedProtocols = new Set(["HTTP", "HTTP2", "GRPC", "GRPC-WEB"]);
+/** Protocols router mode serves today: HTTP/1.1 and h2c in plain text, both over TLS it terminates. */
+const servedProtocols = new Set(["HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTPS"]);
 
 /** The listeners of a gateway proxy with `labels`, from every Gateway selecting it. */
 export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], labels: Readonly<Record<string, string>>): GatewayListenersResult {
@@ -46,7 +84,12 @@ export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], l
       const protocol = server.port.protocol.toUpperCase();
       const where = `Gateway ${name} servers[${index}] (port ${server.port.number})`;
       if (!servedProtocols.has(protocol)) {
-        issues.push(`${where}: protocol ${protocol} is not served in router mode yet (HTTP, HTTP2, GRPC, GRPC-WEB are); the server is ignored`);
+        issues.push(`${where}: protocol ${protocol} is not served in router mode yet (HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS are); the server is ignored`);
+        return;
+      }
+      const tls = protocol === "HTTPS" ? serverTls(server.tls) : undefined;
+      if (typeof tls === "string") {
+        issues.push(`${where}: ${tls}; the server is ignored`);
         return;
       }
       const existing = byPort.get(server.port.number);
@@ -55,12 +98,50 @@ export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], l
         return;
       }
       const entry = existing ?? { protocol, servers: [] };
-      entry.servers.push({ gateway: name, hosts: server.hosts.map(hostPart), server: index });
+      const bound: GatewayServer = { gateway: name, hosts: server.hosts.map(hostPart), server: index };
+      if (tls) entry.servers.push({ ...bound, tls });
+      else if (server.tls?.httpsRedirect === true) entry.servers.push({ ...bound, httpsRedirect: true });
+      else entry.servers.push(bound);
       byPort.set(server.port.number, entry);
     });
   }
   const listeners = [...byPort.entries()].sort(([a], [b]) => a - b).map(([port, entry]) => ({ port, protocol: entry.protocol, servers: entry.servers }));
   return { listeners, issues };
+}
+
+type ServerTlsSettings = NonNullable<MeshResource<"Gateway">["spec"]["servers"][number]["tls"]>;
+
+const versionNames: Readonly<Record<string, TlsVersionName>> = { TLSV1_0: "TLSv1", TLSV1_1: "TLSv1.1", TLSV1_2: "TLSv1.2", TLSV1_3: "TLSv1.3" };
+
+/** An HTTPS server's TLS termination, or why it cannot be served (validation has checked the rest). */
+function serverTls(tls: ServerTlsSettings | undefined): GatewayServerTls | string {
+  const mode = tls?.mode ?? "PASSTHROUGH";
+  if (!tls || (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL")) {
+    return `HTTPS with tls mode ${mode} is not served in router mode yet (SIMPLE, MUTUAL and OPTIONAL_MUTUAL are)`;
+  }
+  const certificates: GatewayCertificateFiles[] = [];
+  if (tls.serverCertificate && tls.privateKey) certificates.push({ certificate: tls.serverCertificate, privateKey: tls.privateKey });
+  for (const pair of tls.tlsCertificates ?? []) {
+    if (pair.serverCertificate && pair.privateKey) certificates.push({ certificate: pair.serverCertificate, privateKey: pair.privateKey });
+  }
+  const credentialNames = tls.credentialName ? [tls.credentialName] : (tls.credentialNames ?? []);
+  if (certificates.length === 0 && credentialNames.length === 0) {
+    return `tls mode ${mode} needs a certificate: set credentialName, or serverCertificate and privateKey`;
+  }
+  return {
+    mode,
+    certificates,
+    caCertificates: tls.caCertificates || tls.tlsCertificates?.find((pair) => pair.caCertificates)?.caCertificates || undefined,
+    caCrl: tls.caCrl || undefined,
+    credentialNames,
+    subjectAltNames: tls.subjectAltNames ?? [],
+    verifyCertificateHash: (tls.verifyCertificateHash ?? []).map((hash) => hash.replaceAll(":", "").toLowerCase()),
+    verifyCertificateSpki: tls.verifyCertificateSpki ?? [],
+    minVersion: versionNames[tls.minProtocolVersion ?? ""] ?? "TLSv1.2",
+    maxVersion: versionNames[tls.maxProtocolVersion ?? ""] ?? "TLSv1.3",
+    // BoringSSL's equal-preference groups `[A|B]` become plain entries: OpenSSL has no such groups.
+    cipherSuites: (tls.cipherSuites ?? []).join(":").replace(/[[\]]/g, "").replaceAll("|", ":"),
+  };
 }
 
 /** `ns/host`, `./host`, `*\/host` → `host`, lowercase. */
@@ -78,4 +159,29 @@ export function serverAdmitsHost(hosts: readonly string[], authority: string): b
     if (pattern.startsWith("*.") && host.endsWith(pattern.slice(1))) return true;
   }
   return false;
+}
+
+/**
+ * The server whose TLS a connection with SNI `serverName` gets, as Envoy matches filter chains: a
+ * server listing the name exactly, else the one with the longest matching `*.` suffix, else one
+ * listing `*` (also the only match without SNI). -1: none — the handshake is refused.
+ */
+export function serverForSni(servers: readonly GatewayServer[], serverName: string): number {
+  const name = serverName.toLowerCase();
+  let best = -1;
+  let bestRank = 0;
+  servers.forEach((server, index) => {
+    for (const pattern of server.hosts) {
+      let rank = 0;
+      if (pattern === "*") rank = 1;
+      else if (name === "") continue;
+      else if (pattern === name) rank = Number.MAX_SAFE_INTEGER;
+      else if (pattern.startsWith("*.") && name.endsWith(pattern.slice(1))) rank = 1 + pattern.length;
+      if (rank > bestRank) {
+        best = index;
+        bestRank = rank;
+      }
+    }
+  });
+  return best;
 }
