@@ -19,6 +19,7 @@ import { applicationClusterSpec } from "./proxy/single-endpoint-cluster.ts";
 import { HttpListener } from "./proxy/http-listener.ts";
 import { createRequestTelemetry, createTcpTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
 import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";
+import { chooseGatewayTcpCluster } from "./tcp/choose-gateway-tcp-cluster.ts";
 import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
 import { InboundTcpListeners, isInboundTcpPort } from "./tcp/inbound-tcp-listeners.ts";
 import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
@@ -383,74 +384,94 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   };
   deps.onStop("inbound-tcp", () => inboundTcp.drain(settings.drainSeconds * 1000));
 
-  // Router mode (the ingress gateway): one HTTP listener per port of the Gateways selecting this
-  // proxy, terminating TLS on HTTPS ports; a config that adds or removes a port opens or drains its
-  // listener (one that turns between HTTP and HTTPS is drained and opened anew).
+  // Router mode (the ingress gateway): a listener per port of the Gateways selecting this proxy —
+  // HTTP, HTTP over TLS it terminates, or TCP for passthrough and TCP servers; a config that adds
+  // or removes a port opens or drains its listener (one whose mode changes is drained and opened anew).
   interface GatewayPort {
     spec: GatewayListener;
-    readonly listener: HttpListener;
+    readonly listener: HttpListener | TcpListener;
     readonly tls: GatewayTls | undefined;
   }
   const gatewayPorts = new Map<number, GatewayPort>();
   const closeGatewayPort = (port: number, entry: GatewayPort): Promise<void> => {
     gatewayPorts.delete(port);
-    httpListeners.splice(httpListeners.indexOf(entry.listener), 1);
+    const list: (HttpListener | TcpListener)[] = entry.listener instanceof HttpListener ? httpListeners : tcpListeners;
+    list.splice(list.indexOf(entry.listener), 1);
     listeners.splice(listeners.findIndex((l) => l.name === `gateway ${port}`), 1);
     delete ports[`gateway-${port}`];
     entry.tls?.close();
     logger.info("gateway listener closed", { port });
     return entry.listener.drain(settings.drainSeconds * 1000);
   };
+  const openGatewayPort = async (spec: GatewayListener): Promise<GatewayPort> => {
+    if (spec.mode === "passthrough" || spec.mode === "tcp") {
+      const holder: { spec: GatewayListener } = { spec };
+      const listener = await startTcpListener({
+        port: spec.port,
+        host: settings.bind,
+        env: tcpEnv,
+        inspectSni: spec.mode === "passthrough" ? { timeoutMs: settings.headersTimeoutMs } : undefined,
+        chooseCluster: (_socket, { sni }) => chooseGatewayTcpCluster(current(), current().config.gatewayTcpRoutes, holder.spec, sni, random),
+      });
+      tcpListeners.push(listener);
+      // The entry is the holder: a new config's spec reaches chooseCluster through it.
+      return Object.assign(holder, { listener, tls: undefined });
+    }
+    const tls = spec.mode === "https" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, logger, port: spec.port }) : undefined;
+    const listener = new HttpListener({
+      limits: defaultHeadLimits,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
+      http2Upstreams,
+      tls,
+      decide: (head, sourceIp, _security, serverName): Decision =>
+        admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }, serverName),
+    });
+    const entry: GatewayPort = { spec, tls, listener };
+    try {
+      await listener.listen(spec.port, settings.bind);
+    } catch (error) {
+      tls?.close();
+      throw error;
+    }
+    httpListeners.push(listener);
+    return entry;
+  };
   const syncGatewayListeners = async (): Promise<void> => {
     const { listeners: wanted, issues } = gatewayListeners(current().config.gateways ?? [], labels);
     for (const issue of issues) logger.warn("gateway server set aside", { detail: issue });
     for (const spec of wanted) {
       const existing = gatewayPorts.get(spec.port);
-      if (existing && (existing.tls !== undefined) === (spec.protocol === "HTTPS")) {
+      if (existing && existing.spec.mode === spec.mode) {
         existing.spec = spec;
         existing.tls?.update(spec.servers);
         continue;
       }
       if (existing) void closeGatewayPort(spec.port, existing);
-      const tls = spec.protocol === "HTTPS" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, logger, port: spec.port }) : undefined;
-      const entry: GatewayPort = {
-        spec,
-        tls,
-        listener: new HttpListener({
-          limits: defaultHeadLimits,
-          headersTimeoutMs: settings.headersTimeoutMs,
-          idleTimeoutMs: settings.idleTimeoutMs,
-          env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
-          http2Upstreams,
-          tls,
-          decide: (head, sourceIp, _security, serverName): Decision =>
-            admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }, serverName),
-        }),
-      };
-      gatewayPorts.set(spec.port, entry);
       try {
-        await entry.listener.listen(spec.port, settings.bind);
+        gatewayPorts.set(spec.port, await openGatewayPort(spec));
       } catch (error) {
         gatewayPorts.delete(spec.port);
-        tls?.close();
         logger.error("cannot listen on a Gateway port; its servers are not served", { port: spec.port, err: error });
         continue;
       }
-      httpListeners.push(entry.listener);
       listeners.push({ name: `gateway ${spec.port}`, address: hostLabel(spec.port) });
       ports[`gateway-${spec.port}`] = spec.port;
-      logger.info("gateway listener open", { port: spec.port, protocol: spec.protocol, servers: spec.servers.map((server) => `${server.gateway}[${server.server}]`) });
+      logger.info("gateway listener open", { port: spec.port, protocol: spec.protocol, mode: spec.mode, servers: spec.servers.map((server) => `${server.gateway}[${server.server}]`) });
     }
     for (const [port, entry] of gatewayPorts) {
       if (!wanted.some((w) => w.port === port)) void closeGatewayPort(port, entry);
     }
   };
   if (settings.proxyMode === "router") {
-    await syncGatewayListeners();
+    // One sync at a time: a port being opened must not be opened again by the next config's sync.
+    let gatewaySync = syncGatewayListeners();
+    await gatewaySync;
     const appliedBeforeGateway = onApplied;
     onApplied = () => {
       appliedBeforeGateway?.();
-      void syncGatewayListeners();
+      gatewaySync = gatewaySync.then(syncGatewayListeners).catch((error: unknown) => logger.error("gateway listeners not updated", { err: error }));
     };
   }
 

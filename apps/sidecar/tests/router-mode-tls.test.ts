@@ -5,21 +5,19 @@
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { connect as http2Connect } from "node:http2";
-import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { X509Certificate } from "node:crypto";
 import { connect as tlsConnect } from "node:tls";
 import { freePort } from "@meshwork/testing/processes";
 import { eventually } from "@meshwork/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
-
-const run = promisify(execFile);
+import { httpsGet, type HttpsAnswer } from "./support/https-get.ts";
+import { issueWithOpenssl, readIssued, type IssuedFiles } from "./support/openssl-certs.ts";
 
 let dir: string;
 let app: Server;
@@ -31,31 +29,8 @@ let client: { cert: string; key: string };
 let otherSanClient: { cert: string; key: string };
 let strangerClient: { cert: string; key: string };
 
-interface Issued {
-  readonly cert: string;
-  readonly key: string;
-}
-
-/** A P-256 key and a certificate for `cn` with `san`, signed by `ca` (its files' prefix) or self-signed as a CA. */
-async function issue(name: string, cn: string, san: string, ca?: string): Promise<Issued> {
-  const key = join(dir, `${name}.key`);
-  const cert = join(dir, `${name}.crt`);
-  if (ca === undefined) {
-    await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", `/O=example Inc./CN=${cn}`, "-keyout", key, "-out", cert]);
-  } else {
-    const csr = join(dir, `${name}.csr`);
-    await run("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${cn}`, "-keyout", key, "-out", csr]);
-    const ext = join(dir, `${name}.ext`);
-    await writeFile(ext, `subjectAltName=${san}\n`);
-    await run("openssl", ["x509", "-req", "-sha256", "-days", "2", "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-in", csr, "-out", cert, "-extfile", ext]);
-  }
-  return { cert, key };
-}
-
-const pem = async (issued: Issued): Promise<{ cert: string; key: string }> => {
-  const { readFile } = await import("node:fs/promises");
-  return { cert: await readFile(issued.cert, "utf8"), key: await readFile(issued.key, "utf8") };
-};
+const issue = (name: string, cn: string, san: string, ca?: string): Promise<IssuedFiles> => issueWithOpenssl(dir, name, cn, san, ca);
+const pem = readIssued;
 
 const gatewayYaml = (appPort: number): string => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -99,7 +74,7 @@ spec:
 `;
 
 /** Writes the credential `name` as a secret volume does: files swapped in by one rename of the directory. */
-async function writeCredential(name: string, issued: Issued): Promise<void> {
+async function writeCredential(name: string, issued: IssuedFiles): Promise<void> {
   const material = await pem(issued);
   const staging = join(dir, "credentials", `.${name}-${Date.now()}`);
   await mkdir(staging, { recursive: true });
@@ -109,38 +84,9 @@ async function writeCredential(name: string, issued: Issued): Promise<void> {
   await rename(staging, join(dir, "credentials", name));
 }
 
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-  readonly serial: string;
-  readonly location?: string | undefined;
-}
-
-/** One HTTPS GET on a new connection with SNI `servername`; rejects when the handshake is refused. */
-function get(servername: string, options: { host?: string; path?: string; client?: { cert: string; key: string } } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      {
-        host: "127.0.0.1",
-        port: httpsPort,
-        path: options.path ?? "/headers",
-        servername,
-        ca: exampleCa,
-        headers: { host: options.host ?? servername },
-        agent: false,
-        ...(options.client ?? {}),
-      },
-      (response) => {
-        const serial = (response.socket as import("node:tls").TLSSocket).getPeerCertificate().serialNumber;
-        let body = "";
-        response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body, serial }));
-      },
-    );
-    request.on("error", reject);
-    request.end();
-  });
-}
+/** One HTTPS GET to the gateway's HTTPS port with SNI `servername`. */
+const get = (servername: string, options: { host?: string; path?: string; client?: { cert: string; key: string } } = {}): Promise<HttpsAnswer> =>
+  httpsGet(httpsPort, servername, { ca: exampleCa, path: "/headers", ...options });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "sidecar-router-tls-"));
@@ -243,10 +189,10 @@ describe("router mode with TLS", () => {
   });
 
   it("redirects plain HTTP to HTTPS on the httpsRedirect server", async () => {
-    const answer = await new Promise<Answer>((resolve, reject) => {
+    const answer = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
       const request = httpRequest({ host: "127.0.0.1", port: httpPort, path: "/status/418?x=1", headers: { host: "httpbin.example.com" }, agent: false }, (response) => {
         response.resume();
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: "", serial: "", location: response.headers.location }));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, location: response.headers.location }));
       });
       request.on("error", reject);
       request.end();
@@ -264,7 +210,6 @@ describe("router mode with TLS", () => {
   });
 
   it("keeps serving the other servers when a credential is missing, and serves it once it appears", async () => {
-    const { readFile } = await import("node:fs/promises");
     const yaml = await readFile(join(dir, "config", "gateway.yaml"), "utf8");
     await writeFile(join(dir, "config", "gateway.yaml"), yaml.replace("credentialName: httpbin-credential", "credentialName: late-credential"));
     await eventually(
@@ -279,22 +224,12 @@ describe("router mode with TLS", () => {
   });
 
   it("reopens a port that turns from HTTP to HTTPS as a TLS listener", async () => {
-    const { readFile } = await import("node:fs/promises");
     const yaml = await readFile(join(dir, "config", "gateway.yaml"), "utf8");
     await writeFile(
       join(dir, "config", "gateway.yaml"),
       yaml.replace(`name: http, protocol: HTTP }\n    tls: { httpsRedirect: true }`, `name: https-2, protocol: HTTPS }\n    tls: { mode: SIMPLE, credentialName: httpbin-credential }`),
     );
-    const onPort = (port: number): Promise<number> =>
-      new Promise((resolve, reject) => {
-        const request = httpsRequest({ host: "127.0.0.1", port, path: "/again", servername: "httpbin.example.com", ca: exampleCa, headers: { host: "httpbin.example.com" }, agent: false }, (response) => {
-          response.resume();
-          response.on("end", () => resolve(response.statusCode ?? 0));
-        });
-        request.on("error", reject);
-        request.end();
-      });
-    await eventually("the former HTTP port speaks TLS", async () => (await onPort(httpPort).catch(() => 0)) === 200, { timeoutMs: 10_000, intervalMs: 100 });
+    await eventually("the former HTTP port speaks TLS", async () => (await httpsGet(httpPort, "httpbin.example.com", { ca: exampleCa, path: "/again" }).catch(() => undefined))?.status === 200, { timeoutMs: 10_000, intervalMs: 100 });
     expect(sidecar.port(`gateway-${httpPort}`)).toBe(httpPort);
   });
 });

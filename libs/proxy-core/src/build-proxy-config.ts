@@ -5,6 +5,8 @@
 import type { MeshResource } from "@meshwork/config";
 import { compileClusters, isExportedTo, labelsMatch } from "./compile-clusters.ts";
 import { compileRouteTable } from "./compile-route-table.ts";
+import { gatewaySelects } from "./gateway/gateway-listeners.ts";
+import { compileGatewayTcpRoutes } from "./gateway/gateway-tcp-routes.ts";
 import { compileTcpRouteTable } from "./compile-tcp-route-table.ts";
 import { autoMtlsEndpoints, serviceIdentities } from "./peer-authentication/service-identities.ts";
 import { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
@@ -93,6 +95,8 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
     // The destination's policy decides auto mTLS, whatever its namespace: every PeerAuthentication counts here.
     autoMtls: autoMtlsEndpoints(compiled.clusters, compiled.services, of("PeerAuthentication"), rootNamespace),
     gateways: of("Gateway"),
+    // Only the Gateways that select this proxy need their L4 routes compiled.
+    gatewayTcpRoutes: compileGatewayTcpRoutes(of("Gateway").filter((g) => gatewaySelects(g, proxyLabels)), virtualServices, destinationRules, hostContext),
   };
   const resolver = createClusterResolver(config);
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...compiled.issues, ...resolver.issues);

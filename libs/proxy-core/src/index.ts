@@ -151,8 +151,10 @@ export { findTokens } from "./request-authn/find-tokens.ts";
 export type { AuthnRequest, FoundToken } from "./request-authn/find-tokens.ts";
 
 // Router mode (ingress gateway): the ports a gateway proxy listens on, from the Gateways selecting it.
-export { gatewayListeners, serverAdmitsHost, serverForSni } from "./gateway/gateway-listeners.ts";
-export type { GatewayCertificateFiles, GatewayListener, GatewayListenersResult, GatewayServer, GatewayServerTls, TlsVersionName } from "./gateway/gateway-listeners.ts";
+export { gatewayListeners, gatewaySelects, serverAdmitsHost, serverForSni } from "./gateway/gateway-listeners.ts";
+export type { GatewayCertificateFiles, GatewayListener, GatewayListenerMode, GatewayListenersResult, GatewayServer, GatewayServerTls, TlsVersionName } from "./gateway/gateway-listeners.ts";
+export { compileGatewayTcpRoutes, findGatewayTcpRoute } from "./gateway/gateway-tcp-routes.ts";
+export type { GatewayConnection } from "./gateway/gateway-tcp-routes.ts";
 
 // Authorization (AuthorizationPolicy): compiled once per config, asked per request — checkCustom (CUSTOM), then evaluate (DENY → ALLOW, AUDIT, dry-run).
 export { compileAuthorization } from "./authz/compile-authorization.ts";

@@ -191,4 +191,6 @@ export interface ProxyConfig {
   readonly autoMtls?: ReadonlyMap<string, readonly boolean[]>;
   /** Every Gateway of the config: a proxy in router mode listens on the servers of those selecting it (gatewayListeners). */
   readonly gateways?: readonly MeshResource<"Gateway">[];
+  /** Router mode: each Gateway's (`namespace/name`) `tls` / `tcp` routes, for its passthrough and TCP ports (compileGatewayTcpRoutes). */
+  readonly gatewayTcpRoutes?: ReadonlyMap<string, TcpRouteTable>;
 }

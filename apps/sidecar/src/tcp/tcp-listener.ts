@@ -47,7 +47,7 @@ export class TcpListener {
     if (socket.destroyed) return;
     const choice = options.chooseCluster(socket, { sni });
     if (choice.type === "refuse") {
-      refuse(socket, choice, options.env);
+      refuse(socket, choice, options.env, sni);
       return;
     }
     const proxy = proxyTcp(socket, choice.cluster, options.env, {
@@ -121,8 +121,9 @@ function inspectSni(socket: Socket, timeoutMs: number, done: (sni: string | unde
   socket.resume();
 }
 
-function refuse(socket: Socket, choice: Extract<TcpChoice, { type: "refuse" }>, env: TcpProxyEnvironment): void {
+function refuse(socket: Socket, choice: Extract<TcpChoice, { type: "refuse" }>, env: TcpProxyEnvironment, sni: string | undefined): void {
   const record = emptyTcpRecord(env.wallClockMs());
+  record.requestedServerName = sni ?? "";
   record.responseFlags = RESPONSE_FLAGS[choice.flag];
   record.upstreamCluster = choice.cluster;
   record.routeName = choice.routeName;

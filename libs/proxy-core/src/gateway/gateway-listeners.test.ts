@@ -49,14 +49,16 @@ describe("gatewayListeners", () => {
       {
         port: 8080,
         protocol: "HTTP",
+        mode: "http",
         servers: [
           { gateway: "default/bookinfo-gateway", hosts: ["*"], server: 0 },
           { gateway: "shop/shop", hosts: ["*.shop.example.com"], server: 0 },
         ],
       },
-      { port: 8443, protocol: "GRPC", servers: [{ gateway: "shop/shop", hosts: ["api.example.com"], server: 2 }] },
+      { port: 8443, protocol: "GRPC", mode: "http", servers: [{ gateway: "shop/shop", hosts: ["api.example.com"], server: 2 }] },
+      { port: 9000, protocol: "TCP", mode: "tcp", servers: [{ gateway: "shop/shop", hosts: ["*"], server: 1 }] },
     ]);
-    expect(result.issues).toEqual(["Gateway shop/shop servers[1] (port 9000): protocol TCP is not served in router mode yet (HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS are); the server is ignored"]);
+    expect(result.issues).toEqual([]);
   });
 
   it("binds nothing for a proxy no selector matches", () => {
@@ -127,9 +129,10 @@ spec:
 
   it("carries each HTTPS server's TLS termination, normalised, and the HTTP server's redirect", () => {
     const result = gatewayListeners(secure, { istio: "ingressgateway" });
-    expect(result.listeners.map((l) => [l.port, l.protocol])).toEqual([
-      [80, "HTTP"],
-      [443, "HTTPS"],
+    expect(result.listeners.map((l) => [l.port, l.protocol, l.mode])).toEqual([
+      [80, "HTTP", "http"],
+      [443, "HTTPS", "https"],
+      [8443, "HTTPS", "passthrough"],
     ]);
     expect(result.listeners[0]?.servers).toEqual([{ gateway: "istio-system/mygateway", hosts: ["httpbin.example.com"], server: 2, httpsRedirect: true }]);
     const [simple, mutual] = result.listeners[1]?.servers ?? [];
@@ -155,8 +158,41 @@ spec:
       minVersion: "TLSv1.3",
       cipherSuites: "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA",
     });
+    expect(result.listeners[2]).toEqual({ port: 8443, protocol: "HTTPS", mode: "passthrough", servers: [{ gateway: "istio-system/mygateway", hosts: ["nginx.example.com"], server: 3 }] });
+    expect(result.issues).toEqual([]);
+  });
+});
+
+describe("servers router mode does not serve", () => {
+  it("sets aside TLS servers that terminate, AUTO_PASSTHROUGH and unknown protocols, with the reason", () => {
+    const result = gatewayListeners(
+      gateways(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 9443, name: tls, protocol: TLS }
+    tls: { mode: SIMPLE, credentialName: x }
+    hosts: ["*"]
+  - port: { number: 15443, name: tls-auto, protocol: HTTPS }
+    tls: { mode: AUTO_PASSTHROUGH }
+    hosts: ["*.local"]
+  - port: { number: 443, name: https, protocol: HTTPS }
+    tls: { mode: PASSTHROUGH }
+    hosts: [a.example.com]
+  - port: { number: 443, name: https-b, protocol: HTTPS }
+    tls: { mode: SIMPLE, credentialName: b }
+    hosts: [b.example.com]
+`),
+      { istio: "ingressgateway" },
+    );
+    expect(result.listeners.map((l) => [l.port, l.mode, l.servers.length])).toEqual([[443, "passthrough", 1]]);
     expect(result.issues).toEqual([
-      "Gateway istio-system/mygateway servers[3] (port 8443): HTTPS with tls mode PASSTHROUGH is not served in router mode yet (SIMPLE, MUTUAL and OPTIONAL_MUTUAL are); the server is ignored",
+      "Gateway default/edge servers[0] (port 9443): TLS with tls mode SIMPLE is not served in router mode yet (PASSTHROUGH is; terminate with protocol HTTPS); the server is ignored",
+      "Gateway default/edge servers[1] (port 15443): HTTPS with tls mode AUTO_PASSTHROUGH is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL and PASSTHROUGH are); the server is ignored",
+      "Gateway default/edge servers[3] (port 443): tls mode SIMPLE conflicts with the passthrough servers already bound to port 443; the server is ignored",
     ]);
   });
 });

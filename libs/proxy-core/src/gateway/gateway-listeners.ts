@@ -3,7 +3,9 @@
 // proxy whose labels its `selector` matches, in any namespace (Istio's default,
 // PILOT_SCOPE_GATEWAY_TO_NAMESPACE=false); an empty selector matches none (Istio requires one to
 // bind). HTTPS servers terminate TLS (SIMPLE, MUTUAL, OPTIONAL_MUTUAL) with certificates from
-// files or a credential; HTTP servers may redirect to HTTPS. Pure: computed once per config.
+// files or a credential; HTTP servers may redirect to HTTPS; TLS (and HTTPS) servers in
+// PASSTHROUGH mode forward the client's TLS by SNI, and TCP servers forward bytes, both with the
+// VirtualServices' `tls` / `tcp` routes. Pure: computed once per config.
 import type { MeshResource } from "@meshwork/config";
 
 /** Node's names of the TLS versions Istio's TLSProtocol names (TLS_AUTO: the proxy's default). */
@@ -53,11 +55,18 @@ export interface GatewayServer {
   readonly httpsRedirect?: true;
 }
 
+/**
+ * How a gateway port serves its connections: `http` (HTTP/1.1 and h2c), `https` (TLS terminated,
+ * then HTTP), `passthrough` (the client's TLS forwarded by SNI, `tls` routes), `tcp` (`tcp` routes).
+ */
+export type GatewayListenerMode = "http" | "https" | "passthrough" | "tcp";
+
 /** A port the gateway proxy listens on. */
 export interface GatewayListener {
   readonly port: number;
   /** The protocol as the servers declare it (upper case); all servers on a port must agree. */
   readonly protocol: string;
+  readonly mode: GatewayListenerMode;
   readonly servers: readonly GatewayServer[];
 }
 
@@ -68,36 +77,38 @@ export interface GatewayListenersResult {
   readonly issues: readonly string[];
 }
 
-/** Protocols router mode serves today: HTTP/1.1 and h2c in plain text, both over TLS it terminates. */
-const servedProtocols = new Set(["HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTPS"]);
+const httpProtocols = new Set(["HTTP", "HTTP2", "GRPC", "GRPC-WEB"]);
+/** Protocols Istio proxies as plain TCP. */
+const tcpProtocols = new Set(["TCP", "MONGO", "MYSQL", "REDIS"]);
 
 /** The listeners of a gateway proxy with `labels`, from every Gateway selecting it. */
 export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], labels: Readonly<Record<string, string>>): GatewayListenersResult {
-  const byPort = new Map<number, { protocol: string; servers: GatewayServer[] }>();
+  const byPort = new Map<number, { protocol: string; mode: GatewayListenerMode; servers: GatewayServer[] }>();
   const issues: string[] = [];
   for (const gateway of gateways) {
-    const selector = gateway.spec.selector ?? {};
-    const keys = Object.keys(selector);
-    if (keys.length === 0 || !keys.every((k) => labels[k] === selector[k])) continue;
+    if (!gatewaySelects(gateway, labels)) continue;
     const name = `${gateway.metadata.namespace ?? "default"}/${gateway.metadata.name}`;
     gateway.spec.servers.forEach((server, index) => {
       const protocol = server.port.protocol.toUpperCase();
       const where = `Gateway ${name} servers[${index}] (port ${server.port.number})`;
-      if (!servedProtocols.has(protocol)) {
-        issues.push(`${where}: protocol ${protocol} is not served in router mode yet (HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS are); the server is ignored`);
+      const mode = serverMode(protocol, server.tls);
+      if (mode === undefined) {
+        issues.push(`${where}: protocol ${protocol} is not served in router mode (HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS, TLS, TCP are); the server is ignored`);
         return;
       }
-      const tls = protocol === "HTTPS" ? serverTls(server.tls) : undefined;
-      if (typeof tls === "string") {
-        issues.push(`${where}: ${tls}; the server is ignored`);
+      const tls = mode === "https" ? serverTls(server.tls) : undefined;
+      if (typeof tls === "string" || (mode === "passthrough" && protocol === "TLS" && server.tls?.mode !== "PASSTHROUGH")) {
+        const why = typeof tls === "string" ? tls : `TLS with tls mode ${server.tls?.mode ?? "unset"} is not served in router mode yet (PASSTHROUGH is; terminate with protocol HTTPS)`;
+        issues.push(`${where}: ${why}; the server is ignored`);
         return;
       }
       const existing = byPort.get(server.port.number);
-      if (existing && existing.protocol !== protocol) {
-        issues.push(`${where}: protocol ${protocol} conflicts with ${existing.protocol} already bound to port ${server.port.number}; the server is ignored`);
+      if (existing && (existing.protocol !== protocol || existing.mode !== mode)) {
+        const what = existing.protocol !== protocol ? `protocol ${protocol} conflicts with ${existing.protocol}` : `tls mode ${server.tls?.mode ?? "unset"} conflicts with the ${existing.mode} servers`;
+        issues.push(`${where}: ${what} already bound to port ${server.port.number}; the server is ignored`);
         return;
       }
-      const entry = existing ?? { protocol, servers: [] };
+      const entry = existing ?? { protocol, mode, servers: [] };
       const bound: GatewayServer = { gateway: name, hosts: server.hosts.map(hostPart), server: index };
       if (tls) entry.servers.push({ ...bound, tls });
       else if (server.tls?.httpsRedirect === true) entry.servers.push({ ...bound, httpsRedirect: true });
@@ -105,8 +116,24 @@ export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], l
       byPort.set(server.port.number, entry);
     });
   }
-  const listeners = [...byPort.entries()].sort(([a], [b]) => a - b).map(([port, entry]) => ({ port, protocol: entry.protocol, servers: entry.servers }));
+  const listeners = [...byPort.entries()].sort(([a], [b]) => a - b).map(([port, entry]) => ({ port, protocol: entry.protocol, mode: entry.mode, servers: entry.servers }));
   return { listeners, issues };
+}
+
+/** Whether `gateway` applies to a proxy with `labels`: a non-empty selector whose every label the proxy has. */
+export function gatewaySelects(gateway: MeshResource<"Gateway">, labels: Readonly<Record<string, string>>): boolean {
+  const selector = gateway.spec.selector ?? {};
+  const keys = Object.keys(selector);
+  return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
+}
+
+/** How a server with `protocol` and `tls` is served (TLS mode PASSTHROUGH when unset, as Istio's); undefined for protocols router mode does not serve. */
+function serverMode(protocol: string, tls: ServerTlsSettings | undefined): GatewayListenerMode | undefined {
+  if (httpProtocols.has(protocol)) return "http";
+  if (tcpProtocols.has(protocol)) return "tcp";
+  if (protocol === "TLS") return "passthrough";
+  if (protocol === "HTTPS") return tls && (tls.mode ?? "PASSTHROUGH") === "PASSTHROUGH" ? "passthrough" : "https";
+  return undefined;
 }
 
 type ServerTlsSettings = NonNullable<MeshResource<"Gateway">["spec"]["servers"][number]["tls"]>;
@@ -115,9 +142,10 @@ const versionNames: Readonly<Record<string, TlsVersionName>> = { TLSV1_0: "TLSv1
 
 /** An HTTPS server's TLS termination, or why it cannot be served (validation has checked the rest). */
 function serverTls(tls: ServerTlsSettings | undefined): GatewayServerTls | string {
-  const mode = tls?.mode ?? "PASSTHROUGH";
-  if (!tls || (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL")) {
-    return `HTTPS with tls mode ${mode} is not served in router mode yet (SIMPLE, MUTUAL and OPTIONAL_MUTUAL are)`;
+  if (!tls) return "protocol HTTPS needs tls settings (mode SIMPLE with a certificate, or PASSTHROUGH)";
+  const mode = tls.mode ?? "PASSTHROUGH";
+  if (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL") {
+    return `HTTPS with tls mode ${mode} is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL and PASSTHROUGH are)`;
   }
   const certificates: GatewayCertificateFiles[] = [];
   if (tls.serverCertificate && tls.privateKey) certificates.push({ certificate: tls.serverCertificate, privateKey: tls.privateKey });

@@ -3,6 +3,7 @@
 // here, once per push, as buildProxyConfig compiles them in standalone mode.
 import { compileRouteTable } from "../compile-route-table.ts";
 import { compileTcpRouteTable } from "../compile-tcp-route-table.ts";
+import { compileGatewayTcpRoutes } from "../gateway/gateway-tcp-routes.ts";
 import type { ClusterSpec, ProxyConfig } from "../proxy-config.ts";
 import { createClusterResolver } from "../resolve-cluster.ts";
 import { addDefaultRoutes } from "./add-default-routes.ts";
@@ -65,6 +66,7 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
     serviceIdentities: new Map(Object.entries(outbound?.serviceIdentities ?? {})),
     autoMtls,
     gateways,
+    gatewayTcpRoutes: compileGatewayTcpRoutes(gateways, virtualServices, destinationRules, context),
   };
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...createClusterResolver(config).issues);
   return { config, issues };

@@ -1,0 +1,31 @@
+// The cluster of a connection on a gateway's passthrough or TCP port (router mode): on a
+// passthrough port the SNI picks the Gateway server (serverForSni) and that Gateway's `tls`
+// routes pick the destination; on a TCP port the servers' Gateways are tried in order for a
+// `tcp` route of the port. No route: refused (NR), as Istio's gateway has no filter chain for it;
+// a route to a cluster that does not exist: refused (NC).
+import { findGatewayTcpRoute, pickTcpDestination, serverForSni, tcpClusterName, type GatewayListener, type GatewayServer, type TcpRouteTable } from "@meshwork/proxy-core";
+import type { TcpChoice, TcpSnapshot } from "./choose-tcp-cluster.ts";
+
+export function chooseGatewayTcpCluster(
+  snapshot: Pick<TcpSnapshot, "namespace" | "proxyLabels" | "clusters">,
+  tables: ReadonlyMap<string, TcpRouteTable> | undefined,
+  listener: GatewayListener,
+  sni: string | undefined,
+  random: () => number,
+): TcpChoice {
+  let servers: readonly GatewayServer[] = listener.servers;
+  if (listener.mode === "passthrough") {
+    const chosen = sni === undefined ? undefined : listener.servers[serverForSni(listener.servers, sni)];
+    servers = chosen ? [chosen] : [];
+  }
+  for (const server of servers) {
+    const table = tables?.get(server.gateway);
+    const route = table && findGatewayTcpRoute(table, { port: listener.port, sni: listener.mode === "passthrough" ? sni : undefined, sourceLabels: snapshot.proxyLabels, sourceNamespace: snapshot.namespace });
+    if (!route) continue;
+    const destination = route.destinations.length === 1 ? route.destinations[0] : pickTcpDestination(route, random());
+    const name = destination ? tcpClusterName(destination, listener.port) : "";
+    const cluster = snapshot.clusters.get(name);
+    return cluster ? { type: "cluster", cluster, routeName: route.name } : { type: "refuse", flag: "NC", status: 503, routeName: route.name, cluster: name };
+  }
+  return { type: "refuse", flag: "NR", status: 404, routeName: "", cluster: "" };
+}

@@ -1,0 +1,133 @@
+// Router mode forwarding without terminating, as Istio's "Ingress Gateway without TLS Termination"
+// task and its TCP traffic-shifting task set it up: an HTTPS server in PASSTHROUGH mode whose
+// VirtualService `tls` route sends nginx.example.com to an app that terminates TLS itself, and a
+// TCP server whose `tcp` route sends port traffic to an echo app. Real sockets throughout.
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { createServer as createTcpServer, connect as tcpConnect, type AddressInfo, type Server as TcpServer } from "node:net";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
+import { freePort } from "@meshwork/testing/processes";
+import { eventually } from "@meshwork/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
+import { httpsGet, type HttpsAnswer } from "./support/https-get.ts";
+import { issueWithOpenssl, readIssued } from "./support/openssl-certs.ts";
+
+let dir: string;
+let nginx: HttpsServer;
+let echo: TcpServer;
+let sidecar: TestSidecar;
+let passthroughPort: number;
+let tcpPort: number;
+let caPem: string;
+let nginxSerial: string;
+
+const config = (nginxPort: number, echoPort: number): string => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: my-nginx, namespace: default }
+spec:
+  hosts: [my-nginx.default.svc.cluster.local]
+  ports: [{ number: 443, name: https, protocol: TLS }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { https: ${nginxPort} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: tcp-echo, namespace: default }
+spec:
+  hosts: [tcp-echo.default.svc.cluster.local]
+  ports: [{ number: 9000, name: tcp, protocol: TCP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { tcp: ${echoPort} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: mygateway, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: ${passthroughPort}, name: https, protocol: HTTPS }
+    tls: { mode: PASSTHROUGH }
+    hosts: [nginx.example.com]
+  - port: { number: ${tcpPort}, name: tcp, protocol: TCP }
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: nginx, namespace: default }
+spec:
+  hosts: [nginx.example.com]
+  gateways: [istio-system/mygateway]
+  tls:
+  - match: [{ port: ${passthroughPort}, sniHosts: [nginx.example.com] }]
+    route: [{ destination: { host: my-nginx, port: { number: 443 } } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: tcp-echo, namespace: default }
+spec:
+  hosts: ["*"]
+  gateways: [istio-system/mygateway]
+  tcp:
+  - match: [{ port: ${tcpPort} }]
+    route: [{ destination: { host: tcp-echo, port: { number: 9000 } } }]
+`;
+
+/** GET over TLS through the passthrough port with SNI `servername`. */
+const get = (servername: string): Promise<HttpsAnswer> => httpsGet(passthroughPort, servername, { ca: caPem });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "sidecar-router-passthrough-"));
+  await mkdir(join(dir, "config"));
+  const ca = await issueWithOpenssl(dir, "example.com", "example.com", "");
+  caPem = (await readIssued(ca)).cert;
+  const leaf = await readIssued(await issueWithOpenssl(dir, "nginx", "nginx.example.com", "DNS:nginx.example.com", join(dir, "example.com")));
+  nginxSerial = new X509Certificate(leaf.cert).serialNumber;
+  nginx = createHttpsServer({ cert: leaf.cert, key: leaf.key }, (request, response) => response.end(`nginx terminated TLS for ${request.headers.host}\n`));
+  const nginxPort = await new Promise<number>((resolve) => nginx.listen(0, "127.0.0.1", () => resolve((nginx.address() as AddressInfo).port)));
+  echo = createTcpServer((socket) => socket.pipe(socket));
+  const echoPort = await new Promise<number>((resolve) => echo.listen(0, "127.0.0.1", () => resolve((echo.address() as AddressInfo).port)));
+  passthroughPort = await freePort();
+  tcpPort = await freePort();
+  await writeFile(join(dir, "config", "gateway.yaml"), config(nginxPort, echoPort));
+  sidecar = await startTestSidecar(["--config", join(dir, "config"), "--proxy-mode", "router", "--labels", "istio=ingressgateway", "--namespace", "istio-system"], dir, "gateway-passthrough");
+}, 60_000);
+
+afterAll(async () => {
+  await sidecar?.stop();
+  nginx?.close();
+  echo?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("router mode passthrough and TCP", () => {
+  it("forwards the client's TLS by SNI to the app, which terminates it with its own certificate", async () => {
+    const answer = await get("nginx.example.com");
+    expect(answer).toEqual({ status: 200, body: "nginx terminated TLS for nginx.example.com\n", serial: nginxSerial });
+    await eventually("the connection is in the access log", async () => (await sidecar.accessLog()).find((l) => l["requested_server_name"] === "nginx.example.com"), { timeoutMs: 5_000, intervalMs: 50 });
+    const line = (await sidecar.accessLog()).find((l) => l["requested_server_name"] === "nginx.example.com");
+    expect(line).toMatchObject({ route_name: "default/nginx tls[0]", upstream_cluster: "outbound|443||my-nginx.default.svc.cluster.local" });
+  });
+
+  it("refuses an SNI no server or route takes", async () => {
+    await expect(get("other.example.com")).rejects.toThrow();
+    await eventually("the refusal is logged with NR", async () => (await sidecar.accessLog()).find((l) => l["requested_server_name"] === "other.example.com" && l["response_flags"] === "NR"), {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
+  });
+
+  it("forwards a TCP server's bytes with the tcp route of its port", async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = tcpConnect(tcpPort, "127.0.0.1", () => socket.end("hello through the gateway\n"));
+      let text = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(reply).toBe("hello through the gateway\n");
+    expect(sidecar.port(`gateway-${tcpPort}`)).toBe(tcpPort);
+  });
+});

@@ -1,0 +1,56 @@
+// The `tls` and `tcp` routes of the VirtualServices bound to each Gateway, for a gateway proxy's
+// passthrough and TCP ports (Istio's gateway TCP/TLS filter chains): a passthrough connection is
+// matched by its SNI (`tls` routes whose sniHosts admit it, of VirtualServices whose hosts cover
+// it), a TCP connection by the port (`tcp` routes). Unlike a sidecar, a gateway has no default
+// route: a connection no route takes is refused. Pure.
+import type { MeshResource } from "@meshwork/config";
+import { compileTcpRouteTable } from "../compile-tcp-route-table.ts";
+import { findTcpRoute, matchesConnection } from "../find-tcp-route.ts";
+import type { HostContext } from "../resolve-host.ts";
+import type { TcpRoute, TcpRouteTable } from "../tcp-route-table.ts";
+
+/** Each Gateway's (`namespace/name`) table of the routes bound to it. */
+export function compileGatewayTcpRoutes(
+  gateways: readonly MeshResource<"Gateway">[],
+  virtualServices: readonly MeshResource<"VirtualService">[],
+  destinationRules: readonly MeshResource<"DestinationRule">[],
+  context: HostContext,
+): ReadonlyMap<string, TcpRouteTable> {
+  const bound = virtualServices.filter((vs) => (vs.spec.tls ?? []).length > 0 || (vs.spec.tcp ?? []).length > 0);
+  const tables = new Map<string, TcpRouteTable>();
+  if (bound.length === 0) return tables;
+  for (const gateway of gateways) {
+    const name = `${gateway.metadata.namespace ?? context.namespace}/${gateway.metadata.name}`;
+    tables.set(name, compileTcpRouteTable(bound, destinationRules, { ...context, gateway: name }));
+  }
+  return tables;
+}
+
+/** What a gateway knows of a new connection. */
+export interface GatewayConnection {
+  /** The listener's port (matched against routes' `port`). */
+  readonly port: number;
+  /** The ClientHello's SNI on a passthrough port; undefined on a TCP port. */
+  readonly sni: string | undefined;
+  /** The gateway proxy's labels (matched against `sourceLabels`) and namespace. */
+  readonly sourceLabels: Readonly<Record<string, string | undefined>>;
+  readonly sourceNamespace: string | undefined;
+}
+
+/** The route that takes `connection`, or undefined (refused). */
+export function findGatewayTcpRoute(table: TcpRouteTable, connection: GatewayConnection): TcpRoute | undefined {
+  const request = { host: connection.sni ?? "", ...connection };
+  if (connection.sni !== undefined) {
+    const decision = findTcpRoute(table, request);
+    return decision.type === "route" && decision.route.type === "tls" ? decision.route : undefined;
+  }
+  const seen = new Set<TcpRoute>();
+  for (const host of [...table.exact.values(), ...table.wildcards]) {
+    for (const route of host.routes) {
+      if (seen.has(route)) continue;
+      seen.add(route);
+      if (route.type === "tcp" && matchesConnection(route, request, undefined)) return route;
+    }
+  }
+  return undefined;
+}
