@@ -60,7 +60,7 @@ export const sidecarSettings = defineSettings({
     type: "string",
     env: "MESHWORK_CREDENTIAL_DIR",
     valueName: "DIR",
-    description: "Router mode: the secrets a Gateway's tls.credentialName names, as DIR/<name>/{tls.crt,tls.key,ca.crt} (a Kubernetes secret volume's layout); watched for changes.",
+    description: "The secrets a tls.credentialName names (a Gateway server's, a DestinationRule's), as DIR/<name>/{tls.crt,tls.key,ca.crt} (a Kubernetes secret volume's layout); watched for changes.",
   },
   caAddress: { type: "string", env: "MESHWORK_CA_ADDRESS", valueName: "HOST:PORT", description: "Get the workload certificate from the mesh CA (instead of --cert-dir); needs --ca-root-cert and --workload-token-file." },
   caRootCert: { type: "string", env: "MESHWORK_CA_ROOT_CERT", valueName: "FILE", description: "PEM roots that sign the CA's serving certificate (the mesh root, the CA's root-cert.pem)." },

@@ -109,7 +109,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     ...(settings.otlpEndpoint !== undefined ? { otlpEndpoint: settings.otlpEndpoint } : {}),
   });
   const identitySource = await startIdentitySource(settings, logger);
-  const meshTls = new MeshTls(identitySource, { minVersion: settings.tlsMinVersion as "TLSv1.3" | "TLSv1.2", trustDomain: settings.trustDomain }, logger);
+  const meshTls = new MeshTls(identitySource, { minVersion: settings.tlsMinVersion as "TLSv1.3" | "TLSv1.2", trustDomain: settings.trustDomain, credentialDir: settings.credentialDir }, logger);
   // One UpstreamTls per (TLS settings, endpoint), kept across configs so TLS sessions resume.
   const upstreamTls = new Map<string, UpstreamTls>();
   const tlsResolverFor = (config: ProxyConfig) => (cluster: ClusterSpec, index: number): UpstreamTls | undefined => {

@@ -54,6 +54,11 @@ beforeAll(async () => {
   await writeFile(join(files, "ca.pem"), pki.rootPem);
   await writeFile(join(files, "client.pem"), clientSvid.chainPem);
   await writeFile(join(files, "client.key"), clientSvid.keyPem);
+  // The same client material as a secret (Istio's egress TLS origination with credentialName).
+  await mkdir(join(root, "credentials", "web-client"), { recursive: true });
+  await writeFile(join(root, "credentials", "web-client", "tls.crt"), clientSvid.chainPem);
+  await writeFile(join(root, "credentials", "web-client", "tls.key"), clientSvid.keyPem);
+  await writeFile(join(root, "credentials", "web-client", "ca.crt"), pki.rootPem);
   https = createServer({ cert: serverSvid.chainPem, key: serverSvid.keyPem, ca: pki.rootPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     const peer = (req.socket as import("node:tls").TLSSocket).getPeerCertificate();
     const uri = peer.subjectaltname ?? "";
@@ -73,6 +78,10 @@ beforeAll(async () => {
       rule("simple", `{ mode: SIMPLE, caCertificates: ${f("ca.pem")}, subjectAltNames: [spiffe://cluster.local/ns/external/sa/payments] }`),
       service("mutual", httpsPort),
       rule("mutual", `{ mode: MUTUAL, caCertificates: ${f("ca.pem")}, clientCertificate: ${f("client.pem")}, privateKey: ${f("client.key")}, sni: payments.example.com, subjectAltNames: [spiffe://cluster.local/ns/external/sa/payments] }`),
+      service("credential", httpsPort),
+      rule("credential", `{ mode: MUTUAL, credentialName: web-client, sni: payments.example.com, subjectAltNames: [spiffe://cluster.local/ns/external/sa/payments] }`),
+      service("nocredential", httpsPort),
+      rule("nocredential", `{ mode: MUTUAL, credentialName: missing-client, sni: payments.example.com }`),
       service("wrongsan", httpsPort),
       rule("wrongsan", `{ mode: SIMPLE, caCertificates: ${f("ca.pem")}, subjectAltNames: [spiffe://cluster.local/ns/external/sa/billing] }`),
       service("insecure", httpsPort),
@@ -82,7 +91,7 @@ beforeAll(async () => {
     ].join("---\n"),
   );
   const certs = await writeCertDir(join(root, "certs"), clientSvid, pki.rootPem);
-  client = await startTestSidecar(["--config", config, "--cert-dir", certs, "--labels", "app=web", "--inbound-port=-1"], root, "client");
+  client = await startTestSidecar(["--config", config, "--cert-dir", certs, "--labels", "app=web", "--inbound-port=-1", "--credential-dir", join(root, "credentials")], root, "client");
 });
 
 afterAll(async () => {
@@ -92,6 +101,16 @@ afterAll(async () => {
   await plain?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
+
+/** The client's access-log entry for a request to `authority`, once written (undefined after ~1 s without). */
+async function accessLogEntry(authority: string): Promise<Record<string, unknown> | undefined> {
+  let entry: Record<string, unknown> | undefined;
+  for (let i = 0; i < 50 && !entry; i++) {
+    entry = (await client.accessLog()).find((e) => e["authority"] === authority);
+    if (!entry) await new Promise((r) => setTimeout(r, 20));
+  }
+  return entry;
+}
 
 describe("DestinationRule tls", () => {
   it("SIMPLE verifies the server against caCertificates and subjectAltNames, without a client certificate", async () => {
@@ -106,14 +125,24 @@ describe("DestinationRule tls", () => {
     expect(response.body).toBe("client URI:spiffe://cluster.local/ns/default/sa/web");
   });
 
+  it("MUTUAL with credentialName takes the client certificate and the CA from the secret", async () => {
+    const response = await send(client.port("outbound"), { host: "credential.example.com" });
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("client URI:spiffe://cluster.local/ns/default/sa/web");
+  });
+
+  it("a credentialName with no secret is a connect failure naming it: 503 UF", async () => {
+    const response = await send(client.port("outbound"), { host: "nocredential.example.com" });
+    expect(response.status).toBe(503);
+    const entry = await accessLogEntry("nocredential.example.com");
+    expect(String(entry?.["response_flags"])).toContain("UF");
+    expect(String(entry?.["response_code_details"])).toContain("missing-client");
+  });
+
   it("a server whose SANs are not the rule's is refused: 503 UF with the TLS detail", async () => {
     const response = await send(client.port("outbound"), { host: "wrongsan.example.com" });
     expect(response.status).toBe(503);
-    let entry: Record<string, unknown> | undefined;
-    for (let i = 0; i < 50 && !entry; i++) {
-      entry = (await client.accessLog()).find((e) => e["authority"] === "wrongsan.example.com");
-      if (!entry) await new Promise((r) => setTimeout(r, 20));
-    }
+    const entry = await accessLogEntry("wrongsan.example.com");
     expect(String(entry?.["response_flags"])).toContain("UF");
     expect(String(entry?.["response_code_details"])).toContain("TLS_error:san_mismatch");
   });

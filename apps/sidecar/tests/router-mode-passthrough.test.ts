@@ -8,12 +8,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
-import { freePort } from "@meshwork/testing/processes";
+import { freePort, httpsGet, issueWithOpenssl, readIssued, type HttpsAnswer } from "@meshwork/testing/processes";
 import { eventually } from "@meshwork/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
-import { httpsGet, type HttpsAnswer } from "./support/https-get.ts";
-import { issueWithOpenssl, readIssued } from "./support/openssl-certs.ts";
 
 let dir: string;
 let nginx: HttpsServer;

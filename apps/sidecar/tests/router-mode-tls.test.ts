@@ -12,12 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { connect as tlsConnect } from "node:tls";
-import { freePort } from "@meshwork/testing/processes";
+import { freePort, httpsGet, issueWithOpenssl, readIssued, type HttpsAnswer, type IssuedFiles } from "@meshwork/testing/processes";
 import { eventually } from "@meshwork/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
-import { httpsGet, type HttpsAnswer } from "./support/https-get.ts";
-import { issueWithOpenssl, readIssued, type IssuedFiles } from "./support/openssl-certs.ts";
 
 let dir: string;
 let app: Server;

@@ -108,6 +108,7 @@ describe("planLocalMesh", () => {
     const router = plan.processes.find((p) => p.name === "ingress-gateway");
     expect(router?.args.slice(0, 2)).toEqual(["--proxy-mode", "router"]);
     expect(router?.args[router.args.indexOf("--labels") + 1]).toContain("istio=ingressgateway");
+    expect(router?.args[router.args.indexOf("--credential-dir") + 1]).toMatch(/\/gateway-credentials$/);
     expect(plan.urls[0]).toEqual({ label: "product page (through the ingress gateway)", url: `http://127.0.0.1:${defaultTopology.gatewayPort}/productpage` });
     const consoleUrl = plan.urls.find((u) => u.label.startsWith("console"))?.url;
     const firstControlPlane = plan.processes.find((p) => p.name === "control-plane-1");

@@ -174,6 +174,8 @@ export function planLocalMesh(topology: LocalMeshTopology, stateDir: string): Lo
         "--inbound-port=-1",
         "--admin-port", `${p.gateway.admin}`,
         "--stats-port", `${p.gateway.stats}`,
+        // A Gateway's tls.credentialName NAME is read from here (NAME/tls.crt, tls.key, ca.crt).
+        "--credential-dir", `${stateDir}/gateway-credentials`,
       ],
       readyUrl: `http://${host}:${p.gateway.stats}/healthz/ready`,
       after: ["ca", ...controlPlaneNames.slice(0, 1)],

@@ -1,21 +1,20 @@
 // TLS termination on a gateway port (router mode, HTTPS servers of a Gateway): each server's
-// certificate comes from files or from a credential directory (`--credential-dir DIR`: the secret
-// `NAME` is DIR/NAME/{tls.crt,tls.key,ca.crt} or {cert,key,cacert}, as a Kubernetes secret volume
-// lays it out; MUTUAL may take its CA from NAME-cacert as Istio does). The SNI picks the server as
-// Envoy picks a filter chain (serverForSni); a name no server lists is refused during the
-// handshake. MUTUAL asks for a client certificate and refuses connections without a valid one,
+// certificate comes from files or from a credential (`--credential-dir`, credential-files.ts).
+// The SNI picks the server as Envoy picks a filter chain (serverForSni); a name no server lists is
+// refused during the handshake. MUTUAL asks for a client certificate and refuses connections without a valid one,
 // OPTIONAL_MUTUAL checks one if sent; subjectAltNames / verifyCertificateHash / verifyCertificateSpki
 // narrow the accepted ones. Files are re-read when a new config arrives and when they change on
 // disk (checked every few seconds): new handshakes get the new certificate, open connections keep
 // theirs. A certificate that cannot be loaded is logged with its file and the fix; the server's
 // last good one keeps serving.
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { PeerCertificate, SecureContext, Server, TLSSocket } from "node:tls";
 import { serverForSni, type GatewayServer, type GatewayServerTls } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { newTicketKeys, nodeCrypto, nodeTls } from "../lazy-builtins.ts";
+import { findCredentialFiles, stampOf, stampsChanged, type Stamps } from "./credential-files.ts";
 import { HandshakeWaiters } from "./handshake-waiters.ts";
 import { handshakeTimeoutMs, type Serve } from "./inbound-tls.ts";
 
@@ -31,9 +30,6 @@ export interface GatewayTlsStats {
 
 /** Reads `path`, noting its stamp; throws an Error naming what it is and the file. */
 type Reader = (path: string, what: string) => string;
-
-/** Stamps (see stampOf) of the files a server's material was last read from, by path, absent ones included. */
-type Stamps = Map<string, string>;
 
 export class GatewayTls {
   readonly stats: GatewayTlsStats = { handshakes: 0, refused: 0 };
@@ -196,17 +192,11 @@ export class GatewayTls {
     let ca = tls.caCertificates !== undefined ? read(tls.caCertificates, "tls.caCertificates") : undefined;
     let crl = tls.caCrl !== undefined ? read(tls.caCrl, "tls.caCrl") : undefined;
     for (const name of tls.credentialNames) {
-      const secret = join(dir, name);
-      certs.push(read(firstExisting(stamps, secret, ["tls.crt", "cert"]) ?? join(secret, "tls.crt"), `credential ${name} certificate`));
-      keys.push(read(firstExisting(stamps, secret, ["tls.key", "key"]) ?? join(secret, "tls.key"), `credential ${name} private key`));
-      if (ca === undefined && tls.mode !== "SIMPLE") {
-        const own = firstExisting(stamps, secret, ["ca.crt", "cacert"]) ?? firstExisting(stamps, join(dir, `${name}-cacert`), ["ca.crt", "cacert"]);
-        if (own !== undefined) ca = read(own, `credential ${name} CA certificates`);
-      }
-      if (crl === undefined) {
-        const own = firstExisting(stamps, secret, ["ca.crl"]);
-        if (own !== undefined) crl = read(own, `credential ${name} revocation list`);
-      }
+      const files = findCredentialFiles(dir, name, stamps);
+      certs.push(read(files.cert ?? join(dir, name, "tls.crt"), `credential ${name} certificate`));
+      keys.push(read(files.key ?? join(dir, name, "tls.key"), `credential ${name} private key`));
+      if (ca === undefined && tls.mode !== "SIMPLE" && files.ca !== undefined) ca = read(files.ca, `credential ${name} CA certificates`);
+      if (crl === undefined && files.crl !== undefined) crl = read(files.crl, `credential ${name} revocation list`);
     }
     if (ca === undefined && tls.mode !== "SIMPLE") throw new Error(`credential ${tls.credentialNames[0]}: mode ${tls.mode} needs CA certificates (ca.crt in the secret, or a secret ${tls.credentialNames[0]}-cacert)`);
     return { certs, keys, ca, crl };
@@ -216,7 +206,7 @@ export class GatewayTls {
   private reloadChanged(): void {
     this.servers.forEach((server, index) => {
       const stamps = this.stamps[index];
-      if (!server.tls || !stamps || ![...stamps].some(([path, stamp]) => stampOf(path) !== stamp)) return;
+      if (!server.tls || !stamps || !stampsChanged(stamps)) return;
       const before = this.contexts[index];
       this.contexts[index] = this.load(server, index, before);
       if (this.contexts[index] !== before) this.logger.info("gateway server certificate loaded", { where: `${this.where}: Gateway ${server.gateway} servers[${server.server}]` });
@@ -240,27 +230,6 @@ function fileMaterial(tls: GatewayServerTls, read: Reader): Material {
     ca,
     crl: tls.caCrl !== undefined ? read(tls.caCrl, "tls.caCrl") : undefined,
   };
-}
-
-/** The first of `names` in `dir` that exists, or undefined; every name looked at is stamped (a file that appears later is then noticed). */
-function firstExisting(stamps: Stamps, dir: string, names: readonly string[]): string | undefined {
-  for (const name of names) {
-    const path = join(dir, name);
-    const stamp = stampOf(path);
-    stamps.set(path, stamp);
-    if (stamp !== "") return path;
-  }
-  return undefined;
-}
-
-/** A file's identity and version ("" when absent): a replaced or rewritten file gets another. */
-function stampOf(path: string): string {
-  try {
-    const stat = statSync(path);
-    return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-  } catch {
-    return "";
-  }
 }
 
 /** A server's identity across configs: its Gateway, index and TLS settings. */

@@ -8,6 +8,7 @@ import type { SvidVerification } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
 import { handshakeTimeoutMs, type DownstreamSecurity } from "./inbound-tls.ts";
 import { newTicketKeys, nodeTls } from "../lazy-builtins.ts";
+import { findCredentialFiles, type Stamps } from "./credential-files.ts";
 import { pkiChecks } from "./pki-checks.ts";
 import { principalOf } from "./principal-of.ts";
 import type { IdentitySource, TlsIdentity } from "./tls-identity.ts";
@@ -20,13 +21,16 @@ export interface MeshTlsSettings {
   /** Lowest protocol version accepted and offered: TLS 1.3 by default, 1.2 when allowed. */
   readonly minVersion: SecureVersion;
   readonly trustDomain: string;
+  /** Where a DestinationRule's `credentialName` is read (credential-files.ts); undefined = not configured. */
+  readonly credentialDir?: string | undefined;
 }
 
-/** File-based client material of a DestinationRule SIMPLE / MUTUAL `tls`. */
+/** Client material of a DestinationRule SIMPLE / MUTUAL `tls`: files, or a credential (which replaces them, as in Istio). */
 export interface FileTlsMaterial {
   readonly caCertificates: string | undefined;
   readonly clientCertificate: string | undefined;
   readonly privateKey: string | undefined;
+  readonly credentialName?: string | undefined;
 }
 
 export class MeshTls {
@@ -37,6 +41,9 @@ export class MeshTls {
   private identity: TlsIdentity | undefined;
   private clientContext: SecureContext | undefined;
   private readonly fileContexts = new Map<string, SecureContext>();
+  /** Per credential name: the stamps of its files when last looked at, and its context's cache key. */
+  private readonly credentialStamps = new Map<string, string>();
+  private readonly credentialKeys = new Map<string, string>();
   /** SHA-256 fingerprints of client leaves that passed verifyClientChain in a full handshake. */
   private readonly verifiedLeaves = new Set<string>();
   /** Shared by every server context so session tickets survive a certificate rotation. */
@@ -86,11 +93,13 @@ export class MeshTls {
 
   /**
    * The client context of a DestinationRule SIMPLE / MUTUAL `tls` (files read once per distinct
-   * set of paths); an Error naming the file when one cannot be read. Without `caCertificates` the
-   * system roots apply.
+   * set of paths; a credential's files again when they change on disk); an Error naming the file
+   * when one cannot be read. Without CA certificates the system roots apply.
    */
-  fileClientContext(material: FileTlsMaterial): SecureContext | Error {
-    const key = `${material.caCertificates ?? ""}|${material.clientCertificate ?? ""}|${material.privateKey ?? ""}`;
+  fileClientContext(given: FileTlsMaterial): SecureContext | Error {
+    const material = given.credentialName === undefined ? given : this.credentialMaterial(given.credentialName);
+    if (material instanceof Error) return material;
+    const key = `${material.caCertificates ?? ""}|${material.clientCertificate ?? ""}|${material.privateKey ?? ""}|${given.credentialName === undefined ? "" : this.credentialStamps.get(given.credentialName)}`;
     const cached = this.fileContexts.get(key);
     if (cached) return cached;
     const read = (path: string | undefined, field: string): string | undefined => {
@@ -98,7 +107,8 @@ export class MeshTls {
       try {
         return readFileSync(path, "utf8");
       } catch (error) {
-        throw new Error(`DestinationRule tls.${field}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+        const what = given.credentialName === undefined ? `tls.${field}` : `tls.credentialName ${given.credentialName} (${field})`;
+        throw new Error(`DestinationRule ${what}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
       }
     };
     try {
@@ -111,11 +121,28 @@ export class MeshTls {
         ...(privateKey !== undefined ? { key: privateKey } : {}),
         minVersion: "TLSv1.2",
       });
+      if (given.credentialName !== undefined) {
+        // A rotated credential replaces its previous context.
+        const previous = this.credentialKeys.get(given.credentialName);
+        if (previous !== undefined) this.fileContexts.delete(previous);
+        this.credentialKeys.set(given.credentialName, key);
+      }
       this.fileContexts.set(key, context);
       return context;
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
+  }
+
+  /** The files of credential `name` (the CA as caCertificates, tls.crt/tls.key as the client's), or why there are none. */
+  private credentialMaterial(name: string): FileTlsMaterial | Error {
+    const dir = this.settings.credentialDir;
+    if (dir === undefined) return new Error(`DestinationRule tls.credentialName ${name}: no --credential-dir; mount the secret's files (tls.crt, tls.key, ca.crt) under DIR/${name} and start the proxy with --credential-dir DIR`);
+    const stamps: Stamps = new Map();
+    const files = findCredentialFiles(dir, name, stamps);
+    if (files.cert === undefined && files.ca === undefined) return new Error(`DestinationRule tls.credentialName ${name}: no tls.crt or ca.crt under ${dir}/${name}`);
+    this.credentialStamps.set(name, [...stamps.values()].join(","));
+    return { caCertificates: files.ca, clientCertificate: files.cert, privateKey: files.key };
   }
 
   /**

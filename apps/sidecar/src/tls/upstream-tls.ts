@@ -24,6 +24,8 @@ export interface UpstreamTlsSpec {
   readonly caCertificates: string | undefined;
   readonly clientCertificate: string | undefined;
   readonly privateKey: string | undefined;
+  /** SIMPLE/MUTUAL: the secret (`--credential-dir`) holding the client certificate and the CA; replaces the three files. */
+  readonly credentialName?: string | undefined;
 }
 
 /** An error of TLS origination, classified as a connection failure (503 UF) with Envoy's `TLS_error` detail. */
@@ -68,13 +70,14 @@ export function upstreamTlsFor(cluster: ClusterSpec, index: number, config: Pick
     caCertificates: tls.caCertificates,
     clientCertificate: tls.clientCertificate,
     privateKey: tls.privateKey,
+    credentialName: tls.credentialName,
   };
 }
 
 /** A key of the settings, so pools are separate per TLS setting (and plain text). */
 export function upstreamTlsKey(spec: UpstreamTlsSpec | undefined): string {
   if (!spec) return "plaintext";
-  return [spec.mode, spec.sni ?? "", spec.expectedNames.join(","), spec.insecureSkipVerify ? "insecure" : "", spec.caCertificates ?? "", spec.clientCertificate ?? "", spec.privateKey ?? ""].join("|");
+  return [spec.mode, spec.sni ?? "", spec.expectedNames.join(","), spec.insecureSkipVerify ? "insecure" : "", spec.caCertificates ?? "", spec.clientCertificate ?? "", spec.privateKey ?? "", spec.credentialName ?? ""].join("|");
 }
 
 /** Opens TLS connections with one spec, resuming the last session while the client context is unchanged. */
