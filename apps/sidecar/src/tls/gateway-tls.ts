@@ -1,9 +1,9 @@
 // TLS termination on a gateway port (router mode, HTTPS servers of a Gateway): each server's
 // certificate comes from files or from a credential (`--credential-dir`, credential-files.ts).
 // The SNI picks the server as Envoy picks a filter chain (serverForSni); a name no server lists is
-// refused during the handshake. MUTUAL asks for a client certificate and refuses connections without a valid one,
-// OPTIONAL_MUTUAL checks one if sent; subjectAltNames / verifyCertificateHash / verifyCertificateSpki
-// narrow the accepted ones. Files are re-read when a new config arrives and when they change on
+// refused during the handshake. MUTUAL asks for a client certificate and refuses connections
+// without a valid one, OPTIONAL_MUTUAL checks one if sent; subjectAltNames /
+// verifyCertificateHash / verifyCertificateSpki narrow the accepted ones. Files are re-read when a new config arrives and when they change on
 // disk (checked every few seconds): new handshakes get the new certificate, open connections keep
 // theirs. A certificate that cannot be loaded is logged with its file and the fix; the server's
 // last good one keeps serving.
@@ -238,7 +238,7 @@ function serverKey(server: GatewayServer): string {
 }
 
 /** Why a client of a MUTUAL / OPTIONAL_MUTUAL server is refused, or undefined when it is accepted. */
-export function clientRefusal(socket: TLSSocket, tls: GatewayServerTls): string | undefined {
+function clientRefusal(socket: TLSSocket, tls: GatewayServerTls): string | undefined {
   const cert = socket.getPeerCertificate();
   const presented = cert !== null && typeof cert === "object" && Object.keys(cert).length > 0;
   if (!presented) return tls.mode === "MUTUAL" ? "no certificate" : undefined;
@@ -247,7 +247,7 @@ export function clientRefusal(socket: TLSSocket, tls: GatewayServerTls): string 
 }
 
 /** The subjectAltNames / verifyCertificateHash / verifyCertificateSpki checks of a verified client certificate. */
-export function certificateRefusal(cert: PeerCertificate, tls: GatewayServerTls): string | undefined {
+export function certificateRefusal(cert: Pick<PeerCertificate, "subjectaltname" | "fingerprint256" | "raw">, tls: GatewayServerTls): string | undefined {
   if (tls.subjectAltNames.length > 0) {
     const names = (cert.subjectaltname ?? "").split(", ").map((entry) => entry.slice(entry.indexOf(":") + 1));
     if (!tls.subjectAltNames.some((wanted) => names.includes(wanted))) return "subject alternative names not accepted";
