@@ -44,9 +44,10 @@ export function buildSnapshot(config: ProxyConfig, options: SnapshotOptions, pre
       if (existing) return existing;
       const spec = config.clusters.get(name);
       if (!spec) return undefined;
-      // The endpoints' pools depend on auto mTLS too (a PeerAuthentication change flips it without
-      // touching the spec): a cluster is unchanged only when both are.
-      const fingerprint = `${JSON.stringify(spec)}|${JSON.stringify(config.autoMtls?.get(name) ?? null)}`;
+      // The endpoints' pools depend on auto mTLS and on the identities secure naming admits too (a
+      // PeerAuthentication or a service account changes them without touching the spec): a cluster
+      // is unchanged only when all three are.
+      const fingerprint = `${JSON.stringify(spec)}|${JSON.stringify(config.autoMtls?.get(name) ?? null)}|${JSON.stringify(config.serviceIdentities?.get(spec.host) ?? null)}`;
       // An unchanged cluster keeps its runtime: breaker counts, ejections and in-flight counts carry over.
       const old = candidates.get(name);
       const runtime = old && fingerprints.get(old) === fingerprint ? old : new ClusterRuntime(spec, options.pools, options.nowMs, options.proxyLocality, options.random);
