@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
+import { connect as tlsConnect } from "node:tls";
 import { freePort, httpsGet, issueWithOpenssl, readIssued, type HttpsAnswer } from "@meshwork/testing/processes";
 import { eventually } from "@meshwork/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +20,7 @@ let echo: TcpServer;
 let sidecar: TestSidecar;
 let passthroughPort: number;
 let tcpPort: number;
+let autoPort: number;
 let caPem: string;
 let nginxSerial: string;
 
@@ -51,6 +53,9 @@ spec:
     hosts: [nginx.example.com]
   - port: { number: ${tcpPort}, name: tcp, protocol: TCP }
     hosts: ["*"]
+  - port: { number: ${autoPort}, name: tls-auto, protocol: TLS }
+    tls: { mode: AUTO_PASSTHROUGH }
+    hosts: ["*.local"]
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -89,6 +94,7 @@ beforeAll(async () => {
   const echoPort = await new Promise<number>((resolve) => echo.listen(0, "127.0.0.1", () => resolve((echo.address() as AddressInfo).port)));
   passthroughPort = await freePort();
   tcpPort = await freePort();
+  autoPort = await freePort();
   await writeFile(join(dir, "config", "gateway.yaml"), config(nginxPort, echoPort));
   sidecar = await startTestSidecar(["--config", join(dir, "config"), "--proxy-mode", "router", "--labels", "istio=ingressgateway", "--namespace", "istio-system"], dir, "gateway-passthrough");
 }, 60_000);
@@ -115,6 +121,25 @@ describe("router mode passthrough and TCP", () => {
       timeoutMs: 5_000,
       intervalMs: 50,
     });
+  });
+
+  it("AUTO_PASSTHROUGH forwards a connection to the mesh cluster its SNI names, without a VirtualService", async () => {
+    const handshake = (servername: string): Promise<{ serial: string; reply: string }> =>
+      new Promise((resolve, reject) => {
+        const socket = tlsConnect({ host: "127.0.0.1", port: autoPort, servername, rejectUnauthorized: false }, () => {
+          const serial = socket.getPeerCertificate().serialNumber;
+          let reply = "";
+          socket.setEncoding("utf8").on("data", (chunk: string) => (reply += chunk));
+          socket.on("end", () => resolve({ serial, reply }));
+          socket.end("GET / HTTP/1.1\r\nhost: nginx.example.com\r\nconnection: close\r\n\r\n");
+        });
+        socket.on("error", reject);
+      });
+    const answer = await handshake("outbound_.443_._.my-nginx.default.svc.cluster.local");
+    expect(answer.serial).toBe(nginxSerial);
+    expect(answer.reply).toContain("nginx terminated TLS for nginx.example.com");
+    await expect(handshake("outbound_.443_._.unknown.default.svc.cluster.local")).rejects.toThrow();
+    await expect(handshake("nginx.example.com")).rejects.toThrow();
   });
 
   it("forwards a TCP server's bytes with the tcp route of its port", async () => {

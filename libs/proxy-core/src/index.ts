@@ -151,7 +151,7 @@ export { findTokens } from "./request-authn/find-tokens.ts";
 export type { AuthnRequest, FoundToken } from "./request-authn/find-tokens.ts";
 
 // Router mode (ingress gateway): the ports a gateway proxy listens on, from the Gateways selecting it.
-export { gatewayListeners, gatewaySelects, serverAdmitsHost, serverForSni } from "./gateway/gateway-listeners.ts";
+export { clusterOfSni, gatewayListeners, gatewaySelects, serverAdmitsHost, serverForSni } from "./gateway/gateway-listeners.ts";
 export type { GatewayCertificateFiles, GatewayListener, GatewayListenerMode, GatewayListenersResult, GatewayServer, GatewayServerTls, TlsVersionName } from "./gateway/gateway-listeners.ts";
 export { compileGatewayTcpRoutes, findGatewayTcpRoute } from "./gateway/gateway-tcp-routes.ts";
 export type { GatewayConnection } from "./gateway/gateway-tcp-routes.ts";

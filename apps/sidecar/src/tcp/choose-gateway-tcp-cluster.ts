@@ -1,9 +1,20 @@
-// The cluster of a connection on a gateway's passthrough or TCP port (router mode): on a
-// passthrough port the SNI picks the Gateway server (serverForSni) and that Gateway's `tls`
-// routes pick the destination; on a TCP port the servers' Gateways are tried in order for a
-// `tcp` route of the port. No route: refused (NR), as Istio's gateway has no filter chain for it;
-// a route to a cluster that does not exist: refused (NC).
-import { findGatewayTcpRoute, pickTcpDestination, serverForSni, tcpClusterName, type GatewayListener, type GatewayServer, type TcpRouteTable } from "@meshwork/proxy-core";
+// The cluster of a connection on a gateway's passthrough or TCP port (router mode). On a
+// passthrough port, an SNI naming a mesh cluster (`outbound_.<port>_.<subset>_.<host>`) whose host
+// an AUTO_PASSTHROUGH server lists goes to that cluster; otherwise the SNI picks the Gateway
+// server (serverForSni) and that Gateway's `tls` routes pick the destination. On a TCP port the
+// servers' Gateways are tried in order for a `tcp` route of the port. No route: refused (NR), as
+// Istio's gateway has no filter chain for it; a route to a cluster that does not exist: refused (NC).
+import {
+  clusterOfSni,
+  findGatewayTcpRoute,
+  pickTcpDestination,
+  serverAdmitsHost,
+  serverForSni,
+  tcpClusterName,
+  type GatewayListener,
+  type GatewayServer,
+  type TcpRouteTable,
+} from "@meshwork/proxy-core";
 import type { TcpChoice, TcpSnapshot } from "./choose-tcp-cluster.ts";
 
 export function chooseGatewayTcpCluster(
@@ -14,6 +25,11 @@ export function chooseGatewayTcpCluster(
   random: () => number,
 ): TcpChoice {
   let servers: readonly GatewayServer[] = listener.servers;
+  const asked = listener.mode === "passthrough" && sni !== undefined ? clusterOfSni(sni) : undefined;
+  if (asked && listener.servers.some((server) => server.autoPassthrough && serverAdmitsHost(server.hosts, asked.host))) {
+    const cluster = snapshot.clusters.get(asked.cluster);
+    return cluster ? { type: "cluster", cluster, routeName: "auto_passthrough" } : { type: "refuse", flag: "NR", status: 404, routeName: "", cluster: asked.cluster };
+  }
   if (listener.mode === "passthrough") {
     const chosen = sni === undefined ? undefined : listener.servers[serverForSni(listener.servers, sni)];
     servers = chosen ? [chosen] : [];

@@ -1,6 +1,6 @@
 import { loadResources, type MeshResource } from "@meshwork/config";
 import { describe, expect, it } from "vitest";
-import { gatewayListeners, serverAdmitsHost, serverForSni } from "./gateway-listeners.ts";
+import { clusterOfSni, gatewayListeners, serverAdmitsHost, serverForSni } from "./gateway-listeners.ts";
 
 function gateways(yaml: string): MeshResource<"Gateway">[] {
   const loaded = loadResources([{ path: "gw.yaml", text: yaml }]);
@@ -164,7 +164,7 @@ spec:
 });
 
 describe("servers router mode does not serve", () => {
-  it("sets aside TLS servers that terminate, AUTO_PASSTHROUGH and unknown protocols, with the reason", () => {
+  it("sets aside TLS servers that terminate, AUTO_PASSTHROUGH on HTTPS and conflicting modes, with the reason", () => {
     const result = gatewayListeners(
       gateways(`
 apiVersion: networking.istio.io/v1
@@ -190,10 +190,40 @@ spec:
     );
     expect(result.listeners.map((l) => [l.port, l.mode, l.servers.length])).toEqual([[443, "passthrough", 1]]);
     expect(result.issues).toEqual([
-      "Gateway default/edge servers[0] (port 9443): TLS with tls mode SIMPLE is not served in router mode yet (PASSTHROUGH is; terminate with protocol HTTPS); the server is ignored",
+      "Gateway default/edge servers[0] (port 9443): TLS with tls mode SIMPLE is not served in router mode yet (PASSTHROUGH and AUTO_PASSTHROUGH are; terminate with protocol HTTPS); the server is ignored",
       "Gateway default/edge servers[1] (port 15443): HTTPS with tls mode AUTO_PASSTHROUGH is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL and PASSTHROUGH are); the server is ignored",
       "Gateway default/edge servers[3] (port 443): tls mode SIMPLE conflicts with the passthrough servers already bound to port 443; the server is ignored",
     ]);
+  });
+});
+
+describe("AUTO_PASSTHROUGH", () => {
+  it("serves a TLS server in AUTO_PASSTHROUGH mode as a passthrough port whose server says so", () => {
+    const result = gatewayListeners(
+      gateways(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: cross-network-gateway, namespace: istio-system }
+spec:
+  selector: { istio: eastwestgateway }
+  servers:
+  - port: { number: 15443, name: tls, protocol: TLS }
+    tls: { mode: AUTO_PASSTHROUGH }
+    hosts: ["*.local"]
+`),
+      { istio: "eastwestgateway" },
+    );
+    expect(result).toEqual({
+      listeners: [{ port: 15443, protocol: "TLS", mode: "passthrough", servers: [{ gateway: "istio-system/cross-network-gateway", hosts: ["*.local"], server: 0, autoPassthrough: true }] }],
+      issues: [],
+    });
+  });
+
+  it("reads the cluster a sidecar's SNI names, and nothing from other names", () => {
+    expect(clusterOfSni("outbound_.9080_.v2_.reviews.default.svc.cluster.local")).toEqual({ cluster: "outbound|9080|v2|reviews.default.svc.cluster.local", host: "reviews.default.svc.cluster.local" });
+    expect(clusterOfSni("outbound_.9080_._.Reviews.default.svc.cluster.local")).toEqual({ cluster: "outbound|9080||reviews.default.svc.cluster.local", host: "reviews.default.svc.cluster.local" });
+    expect(clusterOfSni("reviews.default.svc.cluster.local")).toBeUndefined();
+    expect(clusterOfSni("outbound_.http_._.reviews")).toBeUndefined();
   });
 });
 

@@ -53,6 +53,12 @@ export interface GatewayServer {
   readonly tls?: GatewayServerTls;
   /** HTTP servers with `tls.httpsRedirect`: every request gets a 301 to its https:// URL. */
   readonly httpsRedirect?: true;
+  /**
+   * TLS servers in AUTO_PASSTHROUGH mode: a connection whose SNI is a mesh cluster's
+   * (`outbound_.<port>_.<subset>_.<host>`, as sidecars send it) goes to that cluster, no
+   * VirtualService needed (Istio's east-west gateway).
+   */
+  readonly autoPassthrough?: true;
 }
 
 /**
@@ -97,8 +103,9 @@ export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], l
         return;
       }
       const tls = mode === "https" ? serverTls(server.tls) : undefined;
-      if (typeof tls === "string" || (mode === "passthrough" && protocol === "TLS" && server.tls?.mode !== "PASSTHROUGH")) {
-        const why = typeof tls === "string" ? tls : `TLS with tls mode ${server.tls?.mode ?? "unset"} is not served in router mode yet (PASSTHROUGH is; terminate with protocol HTTPS)`;
+      const auto = server.tls?.mode === "AUTO_PASSTHROUGH";
+      if (typeof tls === "string" || (mode === "passthrough" && protocol === "TLS" && server.tls?.mode !== "PASSTHROUGH" && !auto)) {
+        const why = typeof tls === "string" ? tls : `TLS with tls mode ${server.tls?.mode ?? "unset"} is not served in router mode yet (PASSTHROUGH and AUTO_PASSTHROUGH are; terminate with protocol HTTPS)`;
         issues.push(`${where}: ${why}; the server is ignored`);
         return;
       }
@@ -111,6 +118,7 @@ export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], l
       const entry = existing ?? { protocol, mode, servers: [] };
       const bound: GatewayServer = { gateway: name, hosts: server.hosts.map(hostPart), server: index };
       if (tls) entry.servers.push({ ...bound, tls });
+      else if (auto && mode === "passthrough") entry.servers.push({ ...bound, autoPassthrough: true });
       else if (server.tls?.httpsRedirect === true) entry.servers.push({ ...bound, httpsRedirect: true });
       else entry.servers.push(bound);
       byPort.set(server.port.number, entry);
@@ -212,4 +220,12 @@ export function serverForSni(servers: readonly GatewayServer[], serverName: stri
     }
   });
   return best;
+}
+
+/** The cluster an AUTO_PASSTHROUGH connection asks for by its SNI (`outbound_.<port>_.<subset>_.<host>`), or undefined. */
+export function clusterOfSni(sni: string): { readonly cluster: string; readonly host: string } | undefined {
+  const match = /^outbound_\.(\d{1,5})_\.([^_]*)_\.(.+)$/.exec(sni.toLowerCase());
+  if (!match) return undefined;
+  const [, port, subset, host] = match as unknown as [string, string, string, string];
+  return { cluster: `outbound|${port}|${subset}|${host}`, host };
 }
