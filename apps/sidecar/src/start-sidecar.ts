@@ -417,7 +417,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       // The entry is the holder: a new config's spec reaches chooseCluster through it.
       return Object.assign(holder, { listener, tls: undefined });
     }
-    const tls = spec.mode === "https" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, logger, port: spec.port }) : undefined;
+    const tls = spec.mode === "https" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, mesh: meshTls, logger, port: spec.port }) : undefined;
     const listener = new HttpListener({
       limits: defaultHeadLimits,
       headersTimeoutMs: settings.headersTimeoutMs,

@@ -3,7 +3,8 @@
 // The SNI picks the server as Envoy picks a filter chain (serverForSni); a name no server lists is
 // refused during the handshake. MUTUAL asks for a client certificate and refuses connections
 // without a valid one, OPTIONAL_MUTUAL checks one if sent; subjectAltNames /
-// verifyCertificateHash / verifyCertificateSpki narrow the accepted ones. Files are re-read when a new config arrives and when they change on
+// verifyCertificateHash / verifyCertificateSpki narrow the accepted ones. ISTIO_MUTUAL serves the
+// gateway's own SVID and admits clients whose SVIDs the mesh's mutual TLS admits (MeshTls). Files are re-read when a new config arrives and when they change on
 // disk (checked every few seconds): new handshakes get the new certificate, open connections keep
 // theirs. A certificate that cannot be loaded is logged with its file and the fix; the server's
 // last good one keeps serving.
@@ -17,6 +18,7 @@ import { newTicketKeys, nodeCrypto, nodeTls } from "../lazy-builtins.ts";
 import { findCredentialFiles, stampOf, stampsChanged, type Stamps } from "./credential-files.ts";
 import { HandshakeWaiters } from "./handshake-waiters.ts";
 import { handshakeTimeoutMs, type Serve } from "./inbound-tls.ts";
+import type { MeshTls } from "./mesh-tls.ts";
 
 /** How often certificate files are checked for changes. */
 const fileCheckMs = 5_000;
@@ -38,6 +40,7 @@ export class GatewayTls {
   private contexts: (SecureContext | undefined)[] = [];
   private stamps: Stamps[] = [];
   private readonly credentialDir: string | undefined;
+  private readonly mesh: MeshTls;
   private readonly logger: Logger;
   private readonly where: string;
   private tlsServer: Server | undefined;
@@ -45,8 +48,9 @@ export class GatewayTls {
   private readonly waiting = new HandshakeWaiters<Serve>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(servers: readonly GatewayServer[], options: { readonly credentialDir: string | undefined; readonly logger: Logger; readonly port: number }) {
+  constructor(servers: readonly GatewayServer[], options: { readonly credentialDir: string | undefined; readonly mesh: MeshTls; readonly logger: Logger; readonly port: number }) {
     this.credentialDir = options.credentialDir;
+    this.mesh = options.mesh;
     this.logger = options.logger;
     this.where = `gateway port ${options.port}`;
     this.update(servers);
@@ -110,7 +114,7 @@ export class GatewayTls {
    */
   private contextFor(index: number, socket: unknown): SecureContext | undefined {
     const server = this.servers[index];
-    const context = this.contexts[index];
+    const context = server?.tls?.mode === "ISTIO_MUTUAL" ? this.mesh.serverSecureContext() : this.contexts[index];
     if (!server?.tls || !context) return undefined;
     if (server.tls.mode === "SIMPLE") (socket as { _handle?: { setVerifyMode?(request: boolean, reject: boolean): void } })._handle?.setVerifyMode?.(false, false);
     return context;
@@ -126,6 +130,16 @@ export class GatewayTls {
     const tls = this.servers[serverForSni(this.servers, serverName)]?.tls;
     if (!tls) {
       this.refuse(`no_server_for_sni:${serverName}`, socket);
+      return;
+    }
+    if (tls.mode === "ISTIO_MUTUAL") {
+      const client = this.mesh.clientSecurity(socket);
+      if (!client.ok) {
+        this.refuse(client.reason, socket);
+        return;
+      }
+      this.stats.handshakes += 1;
+      serve(socket, client.security, serverName);
       return;
     }
     const refusal = tls.mode === "SIMPLE" ? undefined : clientRefusal(socket, tls);
@@ -147,7 +161,7 @@ export class GatewayTls {
   /** Loads server `index`'s material; on failure logs why and keeps `previous`. */
   private load(server: GatewayServer, index: number, previous: SecureContext | undefined): SecureContext | undefined {
     const tls = server.tls;
-    if (!tls) return undefined;
+    if (!tls || tls.mode === "ISTIO_MUTUAL") return undefined;
     const stamps: Stamps = new Map();
     this.stamps[index] = stamps;
     const read: Reader = (path, what) => {

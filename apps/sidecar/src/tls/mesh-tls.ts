@@ -40,6 +40,7 @@ export class MeshTls {
   private readonly logger: Logger;
   private identity: TlsIdentity | undefined;
   private clientContext: SecureContext | undefined;
+  private serverContext: SecureContext | undefined;
   private readonly fileContexts = new Map<string, SecureContext>();
   /** Per credential name: the stamps of its files when last looked at, and its context's cache key. */
   private readonly credentialStamps = new Map<string, string>();
@@ -174,6 +175,16 @@ export class MeshTls {
     return peer;
   }
 
+  /**
+   * A server context with the workload's SVID and the mesh roots (a gateway's ISTIO_MUTUAL
+   * servers); undefined without an identity. Rebuilt when the identity changes.
+   */
+  serverSecureContext(): SecureContext | undefined {
+    if (!this.identity) return undefined;
+    this.serverContext ??= nodeTls().createSecureContext({ ...this.serverContextOptions(), minVersion: this.settings.minVersion, ticketKeys: (this.ticketKeys ??= newTicketKeys()) });
+    return this.serverContext;
+  }
+
   /** Whether inbound TLS can be terminated (an identity is loaded). */
   get canServe(): boolean {
     return this.identity !== undefined;
@@ -187,6 +198,7 @@ export class MeshTls {
   private update(identity: TlsIdentity): void {
     this.identity = identity;
     this.clientContext = undefined;
+    this.serverContext = undefined;
     this.rotations += 1;
     this.tlsServer?.setSecureContext({ ...this.serverContextOptions(), minVersion: this.settings.minVersion, ticketKeys: this.ticketKeys });
     this.logger.info("TLS identity updated", { spiffeId: identity.spiffeId, serial: identity.serialHex, notAfter: identity.notAfter.toISOString() });

@@ -191,7 +191,7 @@ spec:
     expect(result.listeners.map((l) => [l.port, l.mode, l.servers.length])).toEqual([[443, "passthrough", 1]]);
     expect(result.issues).toEqual([
       "Gateway default/edge servers[0] (port 9443): TLS with tls mode SIMPLE is not served in router mode yet (PASSTHROUGH and AUTO_PASSTHROUGH are; terminate with protocol HTTPS); the server is ignored",
-      "Gateway default/edge servers[1] (port 15443): HTTPS with tls mode AUTO_PASSTHROUGH is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL and PASSTHROUGH are); the server is ignored",
+      "Gateway default/edge servers[1] (port 15443): HTTPS with tls mode AUTO_PASSTHROUGH is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are); the server is ignored",
       "Gateway default/edge servers[3] (port 443): tls mode SIMPLE conflicts with the passthrough servers already bound to port 443; the server is ignored",
     ]);
   });

@@ -3,7 +3,7 @@
 // proxy whose labels its `selector` matches, in any namespace (Istio's default,
 // PILOT_SCOPE_GATEWAY_TO_NAMESPACE=false); an empty selector matches none (Istio requires one to
 // bind). HTTPS servers terminate TLS (SIMPLE, MUTUAL, OPTIONAL_MUTUAL) with certificates from
-// files or a credential; HTTP servers may redirect to HTTPS; TLS (and HTTPS) servers in
+// files or a credential, or (ISTIO_MUTUAL) with the gateway's SVID; HTTP servers may redirect to HTTPS; TLS (and HTTPS) servers in
 // PASSTHROUGH mode forward the client's TLS by SNI, and TCP servers forward bytes, both with the
 // VirtualServices' `tls` / `tcp` routes. Pure: computed once per config.
 import type { MeshResource } from "@meshwork/config";
@@ -17,9 +17,9 @@ export interface GatewayCertificateFiles {
   readonly privateKey: string;
 }
 
-/** How an HTTPS server terminates TLS, from its `tls` settings. */
+/** How an HTTPS server terminates TLS, from its `tls` settings (ISTIO_MUTUAL: the gateway's own SVID, clients' SVIDs of the mesh). */
 export interface GatewayServerTls {
-  readonly mode: "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL";
+  readonly mode: "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "ISTIO_MUTUAL";
   /** Certificates from files (`serverCertificate`/`privateKey`, or `tlsCertificates`); empty when credentials name them. */
   readonly certificates: readonly GatewayCertificateFiles[];
   /** CA certificates (file) that verify client certificates; undefined = from the credential, or none. */
@@ -152,8 +152,8 @@ const versionNames: Readonly<Record<string, TlsVersionName>> = { TLSV1_0: "TLSv1
 function serverTls(tls: ServerTlsSettings | undefined): GatewayServerTls | string {
   if (!tls) return "protocol HTTPS needs tls settings (mode SIMPLE with a certificate, or PASSTHROUGH)";
   const mode = tls.mode ?? "PASSTHROUGH";
-  if (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL") {
-    return `HTTPS with tls mode ${mode} is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL and PASSTHROUGH are)`;
+  if (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL" && mode !== "ISTIO_MUTUAL") {
+    return `HTTPS with tls mode ${mode} is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`;
   }
   const certificates: GatewayCertificateFiles[] = [];
   if (tls.serverCertificate && tls.privateKey) certificates.push({ certificate: tls.serverCertificate, privateKey: tls.privateKey });
@@ -161,7 +161,7 @@ function serverTls(tls: ServerTlsSettings | undefined): GatewayServerTls | strin
     if (pair.serverCertificate && pair.privateKey) certificates.push({ certificate: pair.serverCertificate, privateKey: pair.privateKey });
   }
   const credentialNames = tls.credentialName ? [tls.credentialName] : (tls.credentialNames ?? []);
-  if (certificates.length === 0 && credentialNames.length === 0) {
+  if (mode !== "ISTIO_MUTUAL" && certificates.length === 0 && credentialNames.length === 0) {
     return `tls mode ${mode} needs a certificate: set credentialName, or serverCertificate and privateKey`;
   }
   return {
