@@ -405,17 +405,17 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   };
   const openGatewayPort = async (spec: GatewayListener): Promise<GatewayPort> => {
     if (spec.mode === "passthrough" || spec.mode === "tcp") {
-      const holder: { spec: GatewayListener } = { spec };
+      // chooseCluster reads entry.spec: a new config's spec reaches it (connections come after the entry exists).
       const listener = await startTcpListener({
         port: spec.port,
         host: settings.bind,
         env: tcpEnv,
         inspectSni: spec.mode === "passthrough" ? { timeoutMs: settings.headersTimeoutMs } : undefined,
-        chooseCluster: (_socket, { sni }) => chooseGatewayTcpCluster(current(), current().config.gatewayTcpRoutes, holder.spec, sni, random),
+        chooseCluster: (_socket, { sni }) => chooseGatewayTcpCluster(current(), current().config.gatewayTcpRoutes, entry.spec, sni, random),
       });
+      const entry: GatewayPort = { spec, tls: undefined, listener };
       tcpListeners.push(listener);
-      // The entry is the holder: a new config's spec reaches chooseCluster through it.
-      return Object.assign(holder, { listener, tls: undefined });
+      return entry;
     }
     const tls = spec.mode === "https" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, mesh: meshTls, logger, port: spec.port }) : undefined;
     const listener = new HttpListener({

@@ -4,18 +4,8 @@
 // server (serverForSni) and that Gateway's `tls` routes pick the destination. On a TCP port the
 // servers' Gateways are tried in order for a `tcp` route of the port. No route: refused (NR), as
 // Istio's gateway has no filter chain for it; a route to a cluster that does not exist: refused (NC).
-import {
-  clusterOfSni,
-  findGatewayTcpRoute,
-  pickTcpDestination,
-  serverAdmitsHost,
-  serverForSni,
-  tcpClusterName,
-  type GatewayListener,
-  type GatewayServer,
-  type TcpRouteTable,
-} from "@meshwork/proxy-core";
-import type { TcpChoice, TcpSnapshot } from "./choose-tcp-cluster.ts";
+import { clusterOfSni, findGatewayTcpRoute, serverAdmitsHost, serverForSni, type GatewayListener, type GatewayServer, type TcpRouteTable } from "@meshwork/proxy-core";
+import { routeCluster, type TcpChoice, type TcpSnapshot } from "./choose-tcp-cluster.ts";
 
 export function chooseGatewayTcpCluster(
   snapshot: Pick<TcpSnapshot, "namespace" | "proxyLabels" | "clusters">,
@@ -37,11 +27,7 @@ export function chooseGatewayTcpCluster(
   for (const server of servers) {
     const table = tables?.get(server.gateway);
     const route = table && findGatewayTcpRoute(table, { port: listener.port, sni: listener.mode === "passthrough" ? sni : undefined, sourceLabels: snapshot.proxyLabels, sourceNamespace: snapshot.namespace });
-    if (!route) continue;
-    const destination = route.destinations.length === 1 ? route.destinations[0] : pickTcpDestination(route, random());
-    const name = destination ? tcpClusterName(destination, listener.port) : "";
-    const cluster = snapshot.clusters.get(name);
-    return cluster ? { type: "cluster", cluster, routeName: route.name } : { type: "refuse", flag: "NC", status: 503, routeName: route.name, cluster: name };
+    if (route) return routeCluster(snapshot.clusters, route, listener.port, random);
   }
   return { type: "refuse", flag: "NR", status: 404, routeName: "", cluster: "" };
 }

@@ -2,7 +2,7 @@
 // route's weighted destination, else the host's default cluster, else the PassthroughCluster
 // (ALLOW_ANY) — or why there is none (NR: unknown host under REGISTRY_ONLY; NC: the route names
 // a cluster that does not exist, e.g. an undefined subset).
-import { findTcpRoute, pickTcpDestination, tcpClusterName, type TcpRouteTable } from "@meshwork/proxy-core";
+import { findTcpRoute, pickTcpDestination, tcpClusterName, type TcpRoute, type TcpRouteTable } from "@meshwork/proxy-core";
 import type { ClusterRuntime } from "../proxy/cluster-runtime.ts";
 import type { ClusterLookup } from "../proxy/proxy-snapshot.ts";
 
@@ -41,14 +41,7 @@ export function chooseTcpCluster(snapshot: TcpSnapshot, target: TcpTarget, rando
     sni: target.sni,
   });
   const authority = target.host.includes(":") ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-  if (decision.type === "route") {
-    const route = decision.route;
-    const destination = route.destinations.length === 1 ? route.destinations[0] : pickTcpDestination(route, random());
-    const name = destination ? tcpClusterName(destination, target.port) : "";
-    const cluster = snapshot.clusters.get(name);
-    if (!cluster) return { type: "refuse", flag: "NC", status: 503, routeName: route.name, cluster: name };
-    return { type: "cluster", cluster, routeName: route.name };
-  }
+  if (decision.type === "route") return routeCluster(snapshot.clusters, decision.route, target.port, random);
   if (decision.type === "default") {
     const cluster = snapshot.clusters.get(decision.cluster);
     if (cluster) return { type: "cluster", cluster, routeName: "default" };
@@ -57,6 +50,15 @@ export function chooseTcpCluster(snapshot: TcpSnapshot, target: TcpTarget, rando
   const passthrough = snapshot.passthrough(authority, target.port);
   if (passthrough) return { type: "cluster", cluster: passthrough, routeName: "allow_any" };
   return { type: "refuse", flag: "NR", status: 404, routeName: "", cluster: decision.type === "default" ? decision.cluster : "" };
+}
+
+/** The cluster of `route`'s (weighted) destination for a connection to `port`; NC when that cluster does not exist (e.g. an undefined subset). */
+export function routeCluster(clusters: Pick<ClusterLookup, "get">, route: TcpRoute, port: number, random: () => number): TcpChoice {
+  const destination = route.destinations.length === 1 ? route.destinations[0] : pickTcpDestination(route, random());
+  const name = destination ? tcpClusterName(destination, port) : "";
+  const cluster = clusters.get(name);
+  if (!cluster) return { type: "refuse", flag: "NC", status: 503, routeName: route.name, cluster: name };
+  return { type: "cluster", cluster, routeName: route.name };
 }
 
 function isIpLiteral(host: string): boolean {

@@ -4,10 +4,11 @@
 // refused during the handshake. MUTUAL asks for a client certificate and refuses connections
 // without a valid one, OPTIONAL_MUTUAL checks one if sent; subjectAltNames /
 // verifyCertificateHash / verifyCertificateSpki narrow the accepted ones. ISTIO_MUTUAL serves the
-// gateway's own SVID and admits clients whose SVIDs the mesh's mutual TLS admits (MeshTls). Files are re-read when a new config arrives and when they change on
-// disk (checked every few seconds): new handshakes get the new certificate, open connections keep
-// theirs. A certificate that cannot be loaded is logged with its file and the fix; the server's
-// last good one keeps serving.
+// gateway's own SVID and admits clients whose SVIDs the mesh's mutual TLS admits (MeshTls).
+// Files are read when a server's settings change and when the files change on disk (checked every
+// few seconds): new handshakes get the new certificate, open connections keep theirs. A
+// certificate that cannot be loaded is logged with its file and the fix; the server's last good
+// one keeps serving.
 import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
@@ -36,8 +37,9 @@ type Reader = (path: string, what: string) => string;
 export class GatewayTls {
   readonly stats: GatewayTlsStats = { handshakes: 0, refused: 0 };
   private servers: readonly GatewayServer[] = [];
-  /** Per server (same index as `servers`): the last context that loaded, if any, and the files last read. */
+  /** Per server (same index as `servers`): the last context that loaded, if any. */
   private contexts: (SecureContext | undefined)[] = [];
+  /** Per server: the files its material was last read from (none for ISTIO_MUTUAL). */
   private stamps: Stamps[] = [];
   private readonly credentialDir: string | undefined;
   private readonly mesh: MeshTls;
@@ -58,12 +60,24 @@ export class GatewayTls {
     this.timer.unref();
   }
 
-  /** A new config's servers for this port: material is loaded again (a server that fails keeps its last good context). */
+  /**
+   * A new config's servers for this port. A server whose settings and files are as before keeps
+   * its context (pushes that change other things read nothing); the others load their material
+   * (one that fails keeps its last good context).
+   */
   update(servers: readonly GatewayServer[]): void {
-    const previous = new Map(this.servers.map((server, index) => [serverKey(server), this.contexts[index]]));
+    const previous = new Map(this.servers.map((server, index) => [serverKey(server), { context: this.contexts[index], stamps: this.stamps[index] }]));
+    const stamps: Stamps[] = [];
+    this.contexts = servers.map((server, index) => {
+      const before = previous.get(serverKey(server));
+      if (before?.stamps && !stampsChanged(before.stamps)) {
+        stamps[index] = before.stamps;
+        return before.context;
+      }
+      return this.load(server, stamps, index, before?.context);
+    });
     this.servers = servers;
-    this.stamps = servers.map(() => new Map());
-    this.contexts = servers.map((server, index) => this.load(server, index, previous.get(serverKey(server))));
+    this.stamps = stamps;
   }
 
   /** Stops watching the files. */
@@ -158,12 +172,12 @@ export class GatewayTls {
     this.logger.debug("gateway TLS connection refused", { where: this.where, reason, remote: socket?.remoteAddress ?? "" });
   }
 
-  /** Loads server `index`'s material; on failure logs why and keeps `previous`. */
-  private load(server: GatewayServer, index: number, previous: SecureContext | undefined): SecureContext | undefined {
+  /** Loads `server`'s material, noting what it read in `stampsOf[index]`; on failure logs why and keeps `previous`. */
+  private load(server: GatewayServer, stampsOf: Stamps[], index: number, previous: SecureContext | undefined): SecureContext | undefined {
     const tls = server.tls;
     if (!tls || tls.mode === "ISTIO_MUTUAL") return undefined;
     const stamps: Stamps = new Map();
-    this.stamps[index] = stamps;
+    stampsOf[index] = stamps;
     const read: Reader = (path, what) => {
       stamps.set(path, stampOf(path));
       try {
@@ -222,7 +236,7 @@ export class GatewayTls {
       const stamps = this.stamps[index];
       if (!server.tls || !stamps || !stampsChanged(stamps)) return;
       const before = this.contexts[index];
-      this.contexts[index] = this.load(server, index, before);
+      this.contexts[index] = this.load(server, this.stamps, index, before);
       if (this.contexts[index] !== before) this.logger.info("gateway server certificate loaded", { where: `${this.where}: Gateway ${server.gateway} servers[${server.server}]` });
     });
   }

@@ -42,8 +42,7 @@ export class MeshTls {
   private clientContext: SecureContext | undefined;
   private serverContext: SecureContext | undefined;
   private readonly fileContexts = new Map<string, SecureContext>();
-  /** Per credential name: the stamps of its files when last looked at, and its context's cache key. */
-  private readonly credentialStamps = new Map<string, string>();
+  /** Per credential name: the cache key of its current context (replaced when its files change). */
   private readonly credentialKeys = new Map<string, string>();
   /** SHA-256 fingerprints of client leaves that passed verifyClientChain in a full handshake. */
   private readonly verifiedLeaves = new Set<string>();
@@ -72,8 +71,6 @@ export class MeshTls {
       // Verification is ours (verifyDownstreamPeer) so a refusal can be counted and logged with its reason.
       rejectUnauthorized: false,
       ALPNProtocols: ["h2", "http/1.1"],
-      minVersion: this.settings.minVersion,
-      ticketKeys: (this.ticketKeys ??= newTicketKeys()),
       handshakeTimeout: handshakeTimeoutMs,
     });
     return this.tlsServer;
@@ -98,9 +95,10 @@ export class MeshTls {
    * when one cannot be read. Without CA certificates the system roots apply.
    */
   fileClientContext(given: FileTlsMaterial): SecureContext | Error {
-    const material = given.credentialName === undefined ? given : this.credentialMaterial(given.credentialName);
-    if (material instanceof Error) return material;
-    const key = `${material.caCertificates ?? ""}|${material.clientCertificate ?? ""}|${material.privateKey ?? ""}|${given.credentialName === undefined ? "" : this.credentialStamps.get(given.credentialName)}`;
+    const resolved = given.credentialName === undefined ? { material: given, version: "" } : this.credentialMaterial(given.credentialName);
+    if (resolved instanceof Error) return resolved;
+    const { material, version } = resolved;
+    const key = `${material.caCertificates ?? ""}|${material.clientCertificate ?? ""}|${material.privateKey ?? ""}|${version}`;
     const cached = this.fileContexts.get(key);
     if (cached) return cached;
     const read = (path: string | undefined, field: string): string | undefined => {
@@ -135,15 +133,17 @@ export class MeshTls {
     }
   }
 
-  /** The files of credential `name` (the CA as caCertificates, tls.crt/tls.key as the client's), or why there are none. */
-  private credentialMaterial(name: string): FileTlsMaterial | Error {
+  /**
+   * The files of credential `name` (the CA as caCertificates, tls.crt/tls.key as the client's) and
+   * their version (the stamps of every path looked at), or why there are none.
+   */
+  private credentialMaterial(name: string): { readonly material: FileTlsMaterial; readonly version: string } | Error {
     const dir = this.settings.credentialDir;
     if (dir === undefined) return new Error(`DestinationRule tls.credentialName ${name}: no --credential-dir; mount the secret's files (tls.crt, tls.key, ca.crt) under DIR/${name} and start the proxy with --credential-dir DIR`);
     const stamps: Stamps = new Map();
     const files = findCredentialFiles(dir, name, stamps);
     if (files.cert === undefined && files.ca === undefined) return new Error(`DestinationRule tls.credentialName ${name}: no tls.crt or ca.crt under ${dir}/${name}`);
-    this.credentialStamps.set(name, [...stamps.values()].join(","));
-    return { caCertificates: files.ca, clientCertificate: files.cert, privateKey: files.key };
+    return { material: { caCertificates: files.ca, clientCertificate: files.cert, privateKey: files.key }, version: [...stamps.values()].join(",") };
   }
 
   /**
@@ -181,7 +181,7 @@ export class MeshTls {
    */
   serverSecureContext(): SecureContext | undefined {
     if (!this.identity) return undefined;
-    this.serverContext ??= nodeTls().createSecureContext({ ...this.serverContextOptions(), minVersion: this.settings.minVersion, ticketKeys: (this.ticketKeys ??= newTicketKeys()) });
+    this.serverContext ??= nodeTls().createSecureContext(this.serverContextOptions());
     return this.serverContext;
   }
 
@@ -200,14 +200,17 @@ export class MeshTls {
     this.clientContext = undefined;
     this.serverContext = undefined;
     this.rotations += 1;
-    this.tlsServer?.setSecureContext({ ...this.serverContextOptions(), minVersion: this.settings.minVersion, ticketKeys: this.ticketKeys });
+    this.tlsServer?.setSecureContext(this.serverContextOptions());
     this.logger.info("TLS identity updated", { spiffeId: identity.spiffeId, serial: identity.serialHex, notAfter: identity.notAfter.toISOString() });
   }
 
-  private serverContextOptions(): { cert?: string; key?: string; ca?: string } {
+  /** Server context options: the identity's SVID and roots, the lowest version, the shared ticket keys. */
+  private serverContextOptions(): { cert?: string; key?: string; ca?: string; minVersion: SecureVersion; ticketKeys: Buffer } {
     const identity = this.identity;
-    return identity ? { cert: identity.certPem, key: identity.keyPem, ca: identity.caPem } : {};
+    const material = identity ? { cert: identity.certPem, key: identity.keyPem, ca: identity.caPem } : {};
+    return { ...material, minVersion: this.settings.minVersion, ticketKeys: (this.ticketKeys ??= newTicketKeys()) };
   }
+
 }
 
 /** The negotiated version as Envoy names it in `%DOWNSTREAM_TLS_VERSION%` (TLSv1.3). */
