@@ -385,8 +385,9 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   deps.onStop("inbound-tcp", () => inboundTcp.drain(settings.drainSeconds * 1000));
 
   // Router mode (the ingress gateway): a listener per port of the Gateways selecting this proxy —
-  // HTTP, HTTP over TLS it terminates, or TCP for passthrough and TCP servers; a config that adds
-  // or removes a port opens or drains its listener (one whose mode changes is drained and opened anew).
+  // HTTP, HTTP over TLS it terminates, or TCP for passthrough and TCP servers and for TLS servers
+  // that terminate (the decrypted bytes); a config that adds or removes a port opens or drains its
+  // listener (one whose mode changes is drained and opened anew).
   interface GatewayPort {
     spec: GatewayListener;
     readonly listener: HttpListener | TcpListener;
@@ -404,20 +405,25 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     return entry.listener.drain(settings.drainSeconds * 1000);
   };
   const openGatewayPort = async (spec: GatewayListener): Promise<GatewayPort> => {
-    if (spec.mode === "passthrough" || spec.mode === "tcp") {
+    const tls = spec.mode === "https" || spec.mode === "terminated-tcp" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, mesh: meshTls, logger, port: spec.port }) : undefined;
+    if (spec.mode === "passthrough" || spec.mode === "tcp" || spec.mode === "terminated-tcp") {
       // chooseCluster reads entry.spec: a new config's spec reaches it (connections come after the entry exists).
+      // A terminating port proxies the decrypted socket; the handshake's SNI picks the server (as it picked the certificate).
       const listener = await startTcpListener({
         port: spec.port,
         host: settings.bind,
         env: tcpEnv,
         inspectSni: spec.mode === "passthrough" ? { timeoutMs: settings.headersTimeoutMs } : undefined,
+        handshake: tls ? (socket, proceed) => tls.accept(socket, (client, _security, serverName) => proceed(client, serverName ?? "")) : undefined,
         chooseCluster: (_socket, { sni }) => chooseGatewayTcpCluster(current(), current().config.gatewayTcpRoutes, entry.spec, sni, random),
+      }).catch((error: unknown) => {
+        tls?.close();
+        throw error;
       });
-      const entry: GatewayPort = { spec, tls: undefined, listener };
+      const entry: GatewayPort = { spec, tls, listener };
       tcpListeners.push(listener);
       return entry;
     }
-    const tls = spec.mode === "https" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, mesh: meshTls, logger, port: spec.port }) : undefined;
     const listener = new HttpListener({
       limits: defaultHeadLimits,
       headersTimeoutMs: settings.headersTimeoutMs,

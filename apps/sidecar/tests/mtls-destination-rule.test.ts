@@ -3,10 +3,14 @@
 // TLS detail), insecureSkipVerify, and DISABLE towards an endpoint with a sidecar (plain text wins
 // over auto mTLS). Without subjectAltNames the server is checked against the SNI host name, as Istio
 // does with VERIFY_CERTIFICATE_AT_CLIENT (the default since 1.20). The upstream is a node:https server requiring (or not) a client certificate.
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+// A credentialName secret swapped on disk as the kubelet swaps a secret volume is used by the next
+// connection, without restarting the sidecar.
+import { mkdtemp, mkdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { eventually } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "./support/http-client.ts";
 import { createTestPki, writeCertDir, type TestPki } from "./support/mesh-pki.ts";
@@ -20,6 +24,9 @@ let httpsPort = 0;
 let plain: UpstreamServer;
 let client: TestSidecar;
 const clientCerts: string[] = [];
+/** An upstream requiring a client certificate of the CA it trusts (refusing others in the handshake). */
+let rotating: Server;
+let rotatingPort = 0;
 
 function service(name: string, port: number, labels = ""): string {
   return `apiVersion: networking.istio.io/v1
@@ -68,6 +75,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
   httpsPort = (https.address() as { port: number }).port;
   plain = await startUpstream("plain");
+  rotating = createServer({ cert: serverSvid.chainPem, key: serverSvid.keyPem, ca: pki.rootPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    res.end(`client ${(req.socket as TLSSocket).getPeerCertificate().subjectaltname ?? ""}`);
+  });
+  await new Promise<void>((resolve) => rotating.listen(0, "127.0.0.1", resolve));
+  rotatingPort = (rotating.address() as { port: number }).port;
   const f = (name: string): string => join(files, name);
   const config = join(root, "config");
   await mkdir(config);
@@ -88,6 +100,8 @@ beforeAll(async () => {
       rule("insecure", "{ mode: SIMPLE, insecureSkipVerify: true }"),
       service("nosidecar", plain.port, ", labels: { security.istio.io/tlsMode: istio }"),
       rule("nosidecar", "{ mode: DISABLE }"),
+      service("rotating", rotatingPort),
+      rule("rotating", `{ mode: MUTUAL, credentialName: rotating-client, sni: payments.example.com, subjectAltNames: [spiffe://cluster.local/ns/external/sa/payments] }`),
     ].join("---\n"),
   );
   const certs = await writeCertDir(join(root, "certs"), clientSvid, pki.rootPem);
@@ -99,6 +113,8 @@ afterAll(async () => {
   https?.closeAllConnections();
   await new Promise<void>((resolve) => (https ? https.close(() => resolve()) : resolve()));
   await plain?.close();
+  rotating?.closeAllConnections();
+  await new Promise<void>((resolve) => (rotating ? rotating.close(() => resolve()) : resolve()));
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -156,5 +172,62 @@ describe("DestinationRule tls", () => {
     const response = await send(client.port("outbound"), { host: "nosidecar.example.com" });
     expect(response.status).toBe(200);
     expect(response.body).toBe("plain");
+  });
+});
+
+/** Versions written by writeSecretVolume (it names its data directories after them, where the kubelet uses timestamps). */
+let secretVersion = 0;
+
+/**
+ * Writes `files` into the secret directory `dir` as the kubelet updates a secret volume
+ * (AtomicWriter): the data goes into a new hidden directory, the `..data` symlink is swapped to it
+ * by one rename, and each file is a symlink through `..data` — so a reader sees the old set or the
+ * new one, never a mix.
+ */
+async function writeSecretVolume(dir: string, files: Readonly<Record<string, string>>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const version = `..version-${++secretVersion}`;
+  await mkdir(join(dir, version));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, version, name), text, { mode: 0o600 });
+  const previous = await readlink(join(dir, "..data")).catch(() => undefined);
+  await symlink(version, join(dir, "..data_tmp"));
+  await rename(join(dir, "..data_tmp"), join(dir, "..data"));
+  for (const name of Object.keys(files)) {
+    await symlink(join("..data", name), join(dir, name)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+  }
+  if (previous !== undefined) await rm(join(dir, previous), { recursive: true, force: true });
+}
+
+describe("DestinationRule credentialName rotation", () => {
+  it("uses a secret swapped on disk for new connections: the new client certificate and the new CA, without a restart", { timeout: 60_000 }, async () => {
+    const secret = join(root, "credentials", "rotating-client");
+    const next = await createTestPki();
+    const clientA = await pki.issue("default", "client-a");
+    const clientB = await next.issue("default", "client-b");
+    const serverB = await next.issue("external", "payments");
+    const get = (): Promise<{ status: number; body: string }> => send(client.port("outbound"), { host: "rotating.example.com" });
+
+    await writeSecretVolume(secret, { "tls.crt": clientA.chainPem, "tls.key": clientA.keyPem, "ca.crt": pki.rootPem });
+    expect(await get()).toMatchObject({ status: 200, body: "client URI:spiffe://cluster.local/ns/default/sa/client-a" });
+
+    // The upstream moves to the new CA: its certificate is issued by it and it admits only client
+    // certificates of it. Its open connections (pooled by the sidecar, made with A) go away.
+    rotating.setSecureContext({ cert: serverB.chainPem, key: serverB.keyPem, ca: next.rootPem });
+    rotating.closeAllConnections();
+    // Still credential A: the server's new certificate does not verify against A's ca.crt.
+    expect((await get()).status).toBe(503);
+
+    await writeSecretVolume(secret, { "tls.crt": clientB.chainPem, "tls.key": clientB.keyPem, "ca.crt": next.rootPem });
+    const answer = await eventually(
+      "a request with the swapped credential",
+      async () => {
+        const got = await get();
+        return got.status === 200 ? got : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(answer.body).toBe("client URI:spiffe://cluster.local/ns/default/sa/client-b");
   });
 });

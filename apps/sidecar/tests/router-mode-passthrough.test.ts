@@ -33,6 +33,23 @@ spec:
   resolution: STATIC
   endpoints: [{ address: 127.0.0.1, ports: { https: ${nginxPort} } }]
 ---
+# The same server as a mesh service whose clusters originate TLS (as auto mTLS to a sidecar would).
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: meshed-nginx, namespace: default }
+spec:
+  hosts: [meshed-nginx.default.svc.cluster.local]
+  ports: [{ number: 443, name: https, protocol: TLS }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { https: ${nginxPort} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: meshed-nginx, namespace: default }
+spec:
+  host: meshed-nginx.default.svc.cluster.local
+  trafficPolicy: { tls: { mode: SIMPLE, insecureSkipVerify: true } }
+---
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: tcp-echo, namespace: default }
@@ -138,6 +155,10 @@ describe("router mode passthrough and TCP", () => {
     const answer = await handshake("outbound_.443_._.my-nginx.default.svc.cluster.local");
     expect(answer.serial).toBe(nginxSerial);
     expect(answer.reply).toContain("nginx terminated TLS for nginx.example.com");
+    // The client's own TLS runs to the endpoint: the gateway originates none, whatever the cluster's TLS settings.
+    const meshed = await handshake("outbound_.443_._.meshed-nginx.default.svc.cluster.local");
+    expect(meshed.serial).toBe(nginxSerial);
+    expect(meshed.reply).toContain("nginx terminated TLS for nginx.example.com");
     await expect(handshake("outbound_.443_._.unknown.default.svc.cluster.local")).rejects.toThrow();
     await expect(handshake("nginx.example.com")).rejects.toThrow();
   });

@@ -27,7 +27,13 @@ export interface TcpTarget {
 }
 
 export type TcpChoice =
-  | { readonly type: "cluster"; readonly cluster: ClusterRuntime; readonly routeName: string }
+  | {
+      readonly type: "cluster";
+      readonly cluster: ClusterRuntime;
+      readonly routeName: string;
+      /** The client's own TLS runs to the endpoint (AUTO_PASSTHROUGH): connect without the cluster's TLS origination. */
+      readonly clientTls?: true;
+    }
   | { readonly type: "refuse"; readonly flag: "NR" | "NC"; readonly status: 404 | 503; readonly routeName: string; readonly cluster: string };
 
 /** Decides the cluster of one connection; `random` in [0, 1) picks among weighted destinations. */

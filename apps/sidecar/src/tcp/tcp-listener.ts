@@ -1,7 +1,9 @@
 // A dedicated TCP listener: every accepted connection is proxied raw to the cluster
 // `chooseCluster` names for it. Serves inbound TCP ports (to the local application's
-// `inbound|<port>||` cluster) and local upstream bindings (`--tcp-upstream`, a local port that
-// always goes to one service). A refused connection is closed at once, with its flag recorded.
+// `inbound|<port>||` cluster), local upstream bindings (`--tcp-upstream`, a local port that
+// always goes to one service) and a gateway's passthrough, TCP and TLS-terminating ports (the
+// last through a `handshake` hook that hands over the decrypted socket). A refused connection is
+// closed at once, with its flag recorded.
 import { createServer, type Server, type Socket } from "node:net";
 import { RESPONSE_FLAGS } from "../telemetry/response-flags.ts";
 import type { TcpChoice } from "./choose-tcp-cluster.ts";
@@ -20,6 +22,14 @@ export interface TcpListenerOptions {
    * tls_inspector on Istio's TLS ports), waiting at most `timeoutMs` (then routing without SNI).
    */
   readonly inspectSni?: { readonly timeoutMs: number } | undefined;
+  /**
+   * Takes each accepted (paused) connection before the cluster is chosen, e.g. a gateway's TLS
+   * termination: `proceed` gets the socket to proxy (the decrypted one) and the SNI it carried,
+   * which chooseCluster and the record get. A connection the hook refuses never proceeds: the hook
+   * closes and counts it, and no record is written. Connections still in the hook when the
+   * listener drains are closed.
+   */
+  readonly handshake?: ((socket: Socket, proceed: (socket: Socket, sni: string | undefined) => void) => void) | undefined;
   readonly env: TcpProxyEnvironment;
   readonly maxConnectAttempts?: number | undefined;
 }
@@ -29,6 +39,8 @@ export class TcpListener {
   /** The bound port (known after startTcpListener resolves). */
   port = 0;
   private readonly connections = new Set<TcpProxy>();
+  /** Connections inside the `handshake` hook. */
+  private readonly handshaking = new Set<Socket>();
   private draining = false;
 
   constructor(options: TcpListenerOptions) {
@@ -38,8 +50,18 @@ export class TcpListener {
         socket.destroy();
         return;
       }
-      if (options.inspectSni) inspectSni(socket, options.inspectSni.timeoutMs, (sni, initialData) => this.accept(socket, options, sni, initialData));
+      if (options.handshake) this.handshake(socket, options, options.handshake);
+      else if (options.inspectSni) inspectSni(socket, options.inspectSni.timeoutMs, (sni, initialData) => this.accept(socket, options, sni, initialData));
       else this.accept(socket, options, undefined, undefined);
+    });
+  }
+
+  private handshake(socket: Socket, options: TcpListenerOptions, handshake: NonNullable<TcpListenerOptions["handshake"]>): void {
+    this.handshaking.add(socket);
+    socket.once("close", () => this.handshaking.delete(socket));
+    handshake(socket, (client, sni) => {
+      this.handshaking.delete(socket);
+      this.accept(client, options, sni, undefined);
     });
   }
 
@@ -55,6 +77,7 @@ export class TcpListener {
       maxConnectAttempts: options.maxConnectAttempts,
       requestedServerName: sni,
       initialData,
+      clientTls: choice.clientTls,
     });
     this.connections.add(proxy);
     socket.once("close", () => this.connections.delete(proxy));
@@ -67,6 +90,7 @@ export class TcpListener {
   /** Stops accepting; open connections keep going until they end or `deadlineMs` passes, then are closed. */
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true;
+    for (const socket of this.handshaking) socket.destroy();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     const idle = (async () => {

@@ -32,6 +32,8 @@ export interface TcpProxyOptions {
   readonly hash?: number | undefined;
   readonly routeName?: string | undefined;
   readonly requestedServerName?: string | undefined;
+  /** The client's own TLS runs to the endpoint (a gateway's AUTO_PASSTHROUGH): connect without the cluster's TLS origination. */
+  readonly clientTls?: boolean | undefined;
   /** Bytes already read from the client (after a CONNECT head): sent upstream first. */
   readonly initialData?: Buffer | undefined;
   /** The upstream is connected and no byte has moved yet: a CONNECT tunnel answers 200 here. */
@@ -145,7 +147,7 @@ export class TcpProxy {
     endpoint.active += 1;
     const target = endpoint.pool.options;
     // TLS origination (DestinationRule tls, auto mTLS to a sidecar): no ALPN, the bytes are opaque.
-    const tls = target.tls;
+    const tls = this.options.clientTls === true ? undefined : target.tls;
     const socket = target.host.startsWith("unix://")
       ? connect({ path: target.host.slice("unix://".length), allowHalfOpen: true })
       : tls

@@ -1,5 +1,7 @@
-// TLS termination on a gateway port (router mode, HTTPS servers of a Gateway): each server's
-// certificate comes from files or from a credential (`--credential-dir`, credential-files.ts).
+// TLS termination on a gateway port (router mode: HTTPS servers of a Gateway, whose connections
+// then serve HTTP, and TLS servers that terminate, whose decrypted bytes a TcpListener proxies):
+// each server's certificate comes from files or from a credential (`--credential-dir`,
+// credential-files.ts).
 // The SNI picks the server as Envoy picks a filter chain (serverForSni); a name no server lists is
 // refused during the handshake. MUTUAL asks for a client certificate and refuses connections
 // without a valid one, OPTIONAL_MUTUAL checks one if sent; subjectAltNames /

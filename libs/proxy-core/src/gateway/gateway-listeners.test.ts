@@ -163,8 +163,72 @@ spec:
   });
 });
 
+describe("TLS servers that terminate", () => {
+  // Istio's TLS server terminating and forwarding TCP: two Gateways on one port told apart by SNI
+  // (SIMPLE from a credential, MUTUAL from files), and one in ISTIO_MUTUAL on another port.
+  const terminating = gateways(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: db, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 9443, name: tls-db, protocol: TLS }
+    tls: { mode: SIMPLE, credentialName: db-credential }
+    hosts: [db.example.com]
+  - port: { number: 15443, name: tls-mesh, protocol: TLS }
+    tls: { mode: ISTIO_MUTUAL }
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: queue, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 9443, name: tls-queue, protocol: TLS }
+    tls:
+      mode: MUTUAL
+      serverCertificate: /etc/certs/queue.crt
+      privateKey: /etc/certs/queue.key
+      caCertificates: /etc/certs/ca.crt
+    hosts: [queue.example.com]
+`);
+
+  it("serves them as terminated-tcp ports whose servers carry their TLS termination, as HTTPS servers do", () => {
+    const result = gatewayListeners(terminating, { istio: "ingressgateway" });
+    expect(result.issues).toEqual([]);
+    expect(result.listeners.map((l) => [l.port, l.protocol, l.mode, l.servers.map((server) => `${server.gateway}[${server.server}] ${server.tls?.mode ?? "-"}`)])).toEqual([
+      [9443, "TLS", "terminated-tcp", ["istio-system/db[0] SIMPLE", "istio-system/queue[0] MUTUAL"]],
+      [15443, "TLS", "terminated-tcp", ["istio-system/db[1] ISTIO_MUTUAL"]],
+    ]);
+    expect(result.listeners[0]?.servers[0]?.tls).toMatchObject({ credentialNames: ["db-credential"], certificates: [], minVersion: "TLSv1.2", maxVersion: "TLSv1.3" });
+    expect(result.listeners[0]?.servers[1]?.tls).toMatchObject({ certificates: [{ certificate: "/etc/certs/queue.crt", privateKey: "/etc/certs/queue.key" }], caCertificates: "/etc/certs/ca.crt" });
+  });
+
+  it("keeps a port's terminating and passthrough TLS servers apart: the later mode is set aside", () => {
+    const mixed = gateways(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 9443, name: tls-a, protocol: TLS }
+    tls: { mode: SIMPLE, credentialName: a }
+    hosts: [a.example.com]
+  - port: { number: 9443, name: tls-b, protocol: TLS }
+    tls: { mode: PASSTHROUGH }
+    hosts: [b.example.com]
+`);
+    const result = gatewayListeners(mixed, { istio: "ingressgateway" });
+    expect(result.listeners.map((l) => [l.port, l.mode, l.servers.length])).toEqual([[9443, "terminated-tcp", 1]]);
+    expect(result.issues).toEqual(["Gateway default/edge servers[1] (port 9443): tls mode PASSTHROUGH conflicts with the terminated-tcp servers already bound to port 9443; the server is ignored"]);
+  });
+});
+
 describe("servers router mode does not serve", () => {
-  it("sets aside TLS servers that terminate, AUTO_PASSTHROUGH on HTTPS and conflicting modes, with the reason", () => {
+  it("sets aside AUTO_PASSTHROUGH on HTTPS and conflicting modes, with the reason", () => {
     const result = gatewayListeners(
       gateways(`
 apiVersion: networking.istio.io/v1
@@ -173,9 +237,6 @@ metadata: { name: edge, namespace: default }
 spec:
   selector: { istio: ingressgateway }
   servers:
-  - port: { number: 9443, name: tls, protocol: TLS }
-    tls: { mode: SIMPLE, credentialName: x }
-    hosts: ["*"]
   - port: { number: 15443, name: tls-auto, protocol: HTTPS }
     tls: { mode: AUTO_PASSTHROUGH }
     hosts: ["*.local"]
@@ -190,10 +251,29 @@ spec:
     );
     expect(result.listeners.map((l) => [l.port, l.mode, l.servers.length])).toEqual([[443, "passthrough", 1]]);
     expect(result.issues).toEqual([
-      "Gateway default/edge servers[0] (port 9443): TLS with tls mode SIMPLE is not served in router mode yet (PASSTHROUGH and AUTO_PASSTHROUGH are; terminate with protocol HTTPS); the server is ignored",
-      "Gateway default/edge servers[1] (port 15443): HTTPS with tls mode AUTO_PASSTHROUGH is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are); the server is ignored",
-      "Gateway default/edge servers[3] (port 443): tls mode SIMPLE conflicts with the passthrough servers already bound to port 443; the server is ignored",
+      "Gateway default/edge servers[0] (port 15443): HTTPS with tls mode AUTO_PASSTHROUGH is not served in router mode (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are); the server is ignored",
+      "Gateway default/edge servers[2] (port 443): tls mode SIMPLE conflicts with the passthrough servers already bound to port 443; the server is ignored",
     ]);
+  });
+
+  it("sets aside TLS servers that cannot terminate: no tls settings, a mode it does not know, no certificate", () => {
+    // Settings validation refuses; a pushed config is not validated here, so build the Gateway as given.
+    const server = (tls: unknown): unknown => ({ port: { number: 9443, name: "tls", protocol: "TLS" }, hosts: ["*"], ...(tls === undefined ? {} : { tls }) });
+    const edge = {
+      apiVersion: "networking.istio.io/v1",
+      kind: "Gateway",
+      metadata: { name: "edge", namespace: "default" },
+      spec: { selector: { istio: "ingressgateway" }, servers: [server(undefined), server({ mode: "OPPORTUNISTIC" }), server({ mode: "SIMPLE" }), server({ mode: "MUTUAL", serverCertificate: "/c.crt" })] },
+    } as unknown as MeshResource<"Gateway">;
+    expect(gatewayListeners([edge], { istio: "ingressgateway" })).toEqual({
+      listeners: [],
+      issues: [
+        "Gateway default/edge servers[0] (port 9443): protocol TLS needs tls settings (mode SIMPLE with a certificate, or PASSTHROUGH); the server is ignored",
+        "Gateway default/edge servers[1] (port 9443): TLS with tls mode OPPORTUNISTIC is not served in router mode (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL, PASSTHROUGH and AUTO_PASSTHROUGH are); the server is ignored",
+        "Gateway default/edge servers[2] (port 9443): tls mode SIMPLE needs a certificate: set credentialName, or serverCertificate and privateKey; the server is ignored",
+        "Gateway default/edge servers[3] (port 9443): tls mode MUTUAL needs a certificate: set credentialName, or serverCertificate and privateKey; the server is ignored",
+      ],
+    });
   });
 });
 

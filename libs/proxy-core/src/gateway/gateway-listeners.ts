@@ -2,10 +2,12 @@
 // on and, per port, the Gateway servers that accept traffic there. A Gateway applies to every
 // proxy whose labels its `selector` matches, in any namespace (Istio's default,
 // PILOT_SCOPE_GATEWAY_TO_NAMESPACE=false); an empty selector matches none (Istio requires one to
-// bind). HTTPS servers terminate TLS (SIMPLE, MUTUAL, OPTIONAL_MUTUAL) with certificates from
-// files or a credential, or (ISTIO_MUTUAL) with the gateway's SVID; HTTP servers may redirect to HTTPS; TLS (and HTTPS) servers in
-// PASSTHROUGH mode forward the client's TLS by SNI, and TCP servers forward bytes, both with the
-// VirtualServices' `tls` / `tcp` routes. Pure: computed once per config.
+// bind). HTTPS and TLS servers in SIMPLE, MUTUAL or OPTIONAL_MUTUAL mode terminate TLS with
+// certificates from files or a credential, in ISTIO_MUTUAL mode with the gateway's SVID; HTTPS
+// servers then serve HTTP, TLS servers forward the decrypted bytes with the VirtualServices' `tcp`
+// routes. HTTP servers may redirect to HTTPS; TLS (and HTTPS) servers in PASSTHROUGH mode forward
+// the client's TLS by SNI with the `tls` routes, TCP servers forward bytes with the `tcp` routes.
+// Pure: computed once per config.
 import type { MeshResource } from "@meshwork/config";
 
 /** Node's names of the TLS versions Istio's TLSProtocol names (TLS_AUTO: the proxy's default). */
@@ -17,7 +19,7 @@ export interface GatewayCertificateFiles {
   readonly privateKey: string;
 }
 
-/** How an HTTPS server terminates TLS, from its `tls` settings (ISTIO_MUTUAL: the gateway's own SVID, clients' SVIDs of the mesh). */
+/** How an HTTPS or terminating TLS server terminates TLS, from its `tls` settings (ISTIO_MUTUAL: the gateway's own SVID, clients' SVIDs of the mesh). */
 export interface GatewayServerTls {
   readonly mode: "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "ISTIO_MUTUAL";
   /** Certificates from files (`serverCertificate`/`privateKey`, or `tlsCertificates`); empty when credentials name them. */
@@ -49,7 +51,7 @@ export interface GatewayServer {
   readonly hosts: readonly string[];
   /** Index of the server in the Gateway (for logs). */
   readonly server: number;
-  /** HTTPS servers: how TLS is terminated. */
+  /** HTTPS servers and TLS servers that terminate (mode `terminated-tcp`): how TLS is terminated. */
   readonly tls?: GatewayServerTls;
   /** HTTP servers with `tls.httpsRedirect`: every request gets a 301 to its https:// URL. */
   readonly httpsRedirect?: true;
@@ -63,9 +65,11 @@ export interface GatewayServer {
 
 /**
  * How a gateway port serves its connections: `http` (HTTP/1.1 and h2c), `https` (TLS terminated,
- * then HTTP), `passthrough` (the client's TLS forwarded by SNI, `tls` routes), `tcp` (`tcp` routes).
+ * then HTTP), `passthrough` (the client's TLS forwarded by SNI, `tls` routes), `tcp` (`tcp`
+ * routes), `terminated-tcp` (TLS terminated, then the decrypted bytes forwarded with the `tcp`
+ * routes of the Gateway whose server the SNI chose).
  */
-export type GatewayListenerMode = "http" | "https" | "passthrough" | "tcp";
+export type GatewayListenerMode = "http" | "https" | "passthrough" | "tcp" | "terminated-tcp";
 
 /** A port the gateway proxy listens on. */
 export interface GatewayListener {
@@ -102,13 +106,12 @@ export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], l
         issues.push(`${where}: protocol ${protocol} is not served in router mode (HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS, TLS, TCP are); the server is ignored`);
         return;
       }
-      const tls = mode === "https" ? serverTls(server.tls) : undefined;
-      const auto = server.tls?.mode === "AUTO_PASSTHROUGH";
-      if (typeof tls === "string" || (mode === "passthrough" && protocol === "TLS" && server.tls?.mode !== "PASSTHROUGH" && !auto)) {
-        const why = typeof tls === "string" ? tls : `TLS with tls mode ${server.tls?.mode ?? "unset"} is not served in router mode yet (PASSTHROUGH and AUTO_PASSTHROUGH are; terminate with protocol HTTPS)`;
-        issues.push(`${where}: ${why}; the server is ignored`);
+      const tls = mode === "https" || mode === "terminated-tcp" ? serverTls(protocol, server.tls) : undefined;
+      if (typeof tls === "string") {
+        issues.push(`${where}: ${tls}; the server is ignored`);
         return;
       }
+      const auto = server.tls?.mode === "AUTO_PASSTHROUGH";
       const existing = byPort.get(server.port.number);
       if (existing && (existing.protocol !== protocol || existing.mode !== mode)) {
         const what = existing.protocol !== protocol ? `protocol ${protocol} conflicts with ${existing.protocol}` : `tls mode ${server.tls?.mode ?? "unset"} conflicts with the ${existing.mode} servers`;
@@ -118,7 +121,7 @@ export function gatewayListeners(gateways: readonly MeshResource<"Gateway">[], l
       const entry = existing ?? { protocol, mode, servers: [] };
       const bound: GatewayServer = { gateway: name, hosts: server.hosts.map(hostPart), server: index };
       if (tls) entry.servers.push({ ...bound, tls });
-      else if (auto && mode === "passthrough") entry.servers.push({ ...bound, autoPassthrough: true });
+      else if (auto) entry.servers.push({ ...bound, autoPassthrough: true });
       else if (server.tls?.httpsRedirect === true) entry.servers.push({ ...bound, httpsRedirect: true });
       else entry.servers.push(bound);
       byPort.set(server.port.number, entry);
@@ -135,12 +138,17 @@ export function gatewaySelects(gateway: MeshResource<"Gateway">, labels: Readonl
   return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
 }
 
-/** How a server with `protocol` and `tls` is served (TLS mode PASSTHROUGH when unset, as Istio's); undefined for protocols router mode does not serve. */
+/**
+ * How a server with `protocol` and `tls` is served (TLS mode PASSTHROUGH when unset, as Istio's);
+ * undefined for protocols router mode does not serve. A TLS server that does not pass through
+ * terminates (serverTls refuses the settings it cannot serve).
+ */
 function serverMode(protocol: string, tls: ServerTlsSettings | undefined): GatewayListenerMode | undefined {
   if (httpProtocols.has(protocol)) return "http";
   if (tcpProtocols.has(protocol)) return "tcp";
-  if (protocol === "TLS") return "passthrough";
-  if (protocol === "HTTPS") return tls && (tls.mode ?? "PASSTHROUGH") === "PASSTHROUGH" ? "passthrough" : "https";
+  const tlsMode: string | undefined = tls ? (tls.mode ?? "PASSTHROUGH") : undefined;
+  if (protocol === "TLS") return tlsMode === "PASSTHROUGH" || tlsMode === "AUTO_PASSTHROUGH" ? "passthrough" : "terminated-tcp";
+  if (protocol === "HTTPS") return tlsMode === "PASSTHROUGH" ? "passthrough" : "https";
   return undefined;
 }
 
@@ -148,12 +156,13 @@ type ServerTlsSettings = NonNullable<MeshResource<"Gateway">["spec"]["servers"][
 
 const versionNames: Readonly<Record<string, TlsVersionName>> = { TLSV1_0: "TLSv1", TLSV1_1: "TLSv1.1", TLSV1_2: "TLSv1.2", TLSV1_3: "TLSv1.3" };
 
-/** An HTTPS server's TLS termination, or why it cannot be served (validation has checked the rest). */
-function serverTls(tls: ServerTlsSettings | undefined): GatewayServerTls | string {
-  if (!tls) return "protocol HTTPS needs tls settings (mode SIMPLE with a certificate, or PASSTHROUGH)";
-  const mode = tls.mode ?? "PASSTHROUGH";
+/** The TLS termination of an HTTPS or TLS server, or why it cannot be served (validation has checked the rest). */
+function serverTls(protocol: string, tls: ServerTlsSettings | undefined): GatewayServerTls | string {
+  if (!tls) return `protocol ${protocol} needs tls settings (mode SIMPLE with a certificate, or PASSTHROUGH)`;
+  const mode: string = tls.mode ?? "PASSTHROUGH";
   if (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL" && mode !== "ISTIO_MUTUAL") {
-    return `HTTPS with tls mode ${mode} is not served in router mode yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`;
+    const served = protocol === "TLS" ? "SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL, PASSTHROUGH and AUTO_PASSTHROUGH" : "SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH";
+    return `${protocol} with tls mode ${mode} is not served in router mode (${served} are)`;
   }
   const certificates: GatewayCertificateFiles[] = [];
   if (tls.serverCertificate && tls.privateKey) certificates.push({ certificate: tls.serverCertificate, privateKey: tls.privateKey });
