@@ -246,6 +246,8 @@ describe("mutual TLS between sidecars", () => {
       if (!entry) await new Promise((r) => setTimeout(r, 20));
     }
     expect(entry?.["protocol"]).toBe("HTTP/2");
+    // The server side logs the SNI the client sidecar sent, Istio's name of the cluster.
+    expect(entry?.["requested_server_name"]).toMatch(/^outbound_\.\d+_\._\.h2api\.default\.svc\.cluster\.local$/);
   });
 
   it("an HTTP/1.1 client's requests to an http2 port cross between the sidecars as HTTP/2 streams (ALPN h2)", async () => {

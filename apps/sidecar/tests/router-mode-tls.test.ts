@@ -122,6 +122,9 @@ describe("router mode with TLS", () => {
     const answer = await get("httpbin.example.com", { path: "/status/418" });
     expect(answer).toMatchObject({ status: 200, body: "httpbin GET /status/418 host=httpbin.example.com\n" });
     expect(sidecar.port(`gateway-${httpsPort}`)).toBe(httpsPort);
+    const line = await eventually("the request's access-log line", async () => (await sidecar.accessLog()).find((l) => l["path"] === "/status/418"), { timeoutMs: 5_000, intervalMs: 50 });
+    expect(line).toMatchObject({ requested_server_name: "httpbin.example.com", authority: "httpbin.example.com", response_code: 200 });
+    expect(line["downstream_remote_address"]).toMatch(/^127\.0\.0\.1:\d+$/);
   });
 
   it("serves HTTP/2 when the client offers h2 in ALPN", async () => {

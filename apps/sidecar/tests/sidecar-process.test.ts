@@ -146,6 +146,9 @@ describe("sidecar process (standalone)", () => {
     const entry = JSON.parse(defined(lines.find((l) => l.includes("/hello")), "the /hello log line")) as Record<string, unknown>;
     expect(entry).toMatchObject({ method: "GET", path: "/hello", response_code: 200, response_flags: "-", upstream_cluster: "outbound|80||backend.test", authority: "backend.test" });
     expect(typeof entry["request_id"]).toBe("string");
+    // The client's address; no SNI on a plain-text connection (Envoy prints null).
+    expect(entry["downstream_remote_address"]).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(entry["requested_server_name"]).toBeNull();
   });
 
   it("exports spans over OTLP/HTTP with the trace id sent upstream", async () => {

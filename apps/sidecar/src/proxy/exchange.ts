@@ -88,6 +88,19 @@ export interface ExchangeEnvironment {
   readonly requestMetadataLines?: string | undefined;
   /** Inbound: the same lines, added to the response of a request that carried the peer's (Istio answers a metadata exchange only to a peer that started one). */
   readonly responseMetadataLines?: string | undefined;
+  /**
+   * The environment of one client connection, when telemetry reports its addresses (access logs:
+   * `downstream_remote_address`, `requested_server_name`); undefined = every connection shares this one.
+   */
+  readonly forConnection?: ((connection: ClientConnection) => ExchangeEnvironment) | undefined;
+}
+
+/** A client connection as telemetry names it. */
+export interface ClientConnection {
+  /** `ip:port` (`[ip]:port` for IPv6). */
+  readonly remoteAddress: string;
+  /** The SNI of the connection's TLS; "" for none or plain text. */
+  readonly serverName: string;
 }
 
 export class Exchange extends Http1ClientExchange implements UpstreamHandler {

@@ -4,11 +4,12 @@
 // requests finish on the old one — and drains by closing connections as they become idle.
 import type { ServerHttp2Session } from "node:http2";
 import { createServer, type Server, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { loadHttp2Path, loadedHttp2Path, withHttp2Handler } from "../http2/load-http2-handler.ts";
 import type { UpstreamSessions } from "../http2/upstream-sessions.ts";
 import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
 import { DownstreamConnection, type ListenerHooks } from "./downstream-connection.ts";
-import type { ExchangeEnvironment } from "./exchange.ts";
+import type { ClientConnection, ExchangeEnvironment } from "./exchange.ts";
 import type { Decision } from "./route-request.ts";
 import type { DownstreamSecurity, TlsAcceptor } from "../tls/inbound-tls.ts";
 
@@ -94,8 +95,10 @@ export class HttpListener {
         socket.destroy();
         return;
       }
+      const shared = options.envFor?.(security) ?? options.env;
+      const env = shared.forConnection ? shared.forConnection(clientConnection(socket, serverName)) : shared;
       // No socket timer for the idle timeout (Node re-arms one on every read and write): the sweeper checks.
-      const hooks = options.envFor || serverName !== undefined ? hooksFor(options.envFor?.(security) ?? options.env, security, serverName) : plainHooks;
+      const hooks = env === options.env && security === undefined && serverName === undefined ? plainHooks : hooksFor(env, security, serverName);
       const connection = new DownstreamConnection(socket, hooks, security);
       this.connections.add(connection);
     };
@@ -152,4 +155,11 @@ export class HttpListener {
     for (const session of this.sessions) session.destroy();
     if (this.sweeper) clearInterval(this.sweeper);
   }
+}
+
+/** The client's address and the SNI (a gateway's `serverName`, or the mesh TLS's) of `socket`, for telemetry. */
+function clientConnection(socket: Socket, serverName: string | undefined): ClientConnection {
+  const host = socket.remoteAddress ?? "";
+  const sni = serverName ?? (socket as Partial<TLSSocket>).servername;
+  return { remoteAddress: host.includes(":") ? `[${host}]:${socket.remotePort ?? 0}` : `${host}:${socket.remotePort ?? 0}`, serverName: typeof sni === "string" ? sni : "" };
 }

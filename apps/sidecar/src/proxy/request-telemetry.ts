@@ -11,7 +11,7 @@ import type { Tracing } from "../telemetry/tracing.ts";
 import type { TcpProxyEnvironment } from "../tcp/tcp-proxy.ts";
 import type { TcpRecord } from "../tcp/tcp-record.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
-import type { ExchangeEnvironment, ExchangeRecord } from "./exchange.ts";
+import type { ClientConnection, ExchangeEnvironment, ExchangeRecord } from "./exchange.ts";
 import type { ClusterLookup } from "./proxy-snapshot.ts";
 import { PEER_METADATA_HEADER, peerLabelsFromHeader } from "./peer-metadata.ts";
 import { headerRecord, type Decision } from "./route-request.ts";
@@ -105,8 +105,70 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
   };
   const epochOffset = performance.timeOrigin;
   const logLine = new AccessLogRecord();
+  /** Metrics, span and access-log line of a finished request; `connection` (access logs only) its client connection's addresses. */
+  const finish = (head: RequestHead, record: ExchangeRecord, decision: Decision, connection?: ClientConnection): void => {
+    const flags = bits(record.responseFlags);
+    const duration = record.endMs - record.startMs;
+    const forward = decision.type === "forward" ? decision : undefined;
+    let peer: MetricPeer;
+    if (servicePeer !== undefined) {
+      const metadata = headerRecord(head)[PEER_METADATA_HEADER];
+      peer = metadata === undefined ? servicePeer : sourcePeer(metadata, servicePeer);
+    } else peer = forward ? endpointPeer(forward.cluster, record.endpoint) : unknownPeer;
+    const grpc = record.grpcStatus !== undefined || isGrpcContentType(headerRecord(head)["content-type"]);
+    peer.recordRequest(grpc ? "grpc" : "http", record.responseCode, record.grpcStatus ?? -1, flags, duration, record.requestBytes, record.responseBytes);
+    const trace = record.trace;
+    if (tracing && trace?.sampled) {
+      tracing.endSpan(trace, {
+        kind: options.kind === "outbound" ? "client" : "server",
+        name: `${head.authority}/*`,
+        startTimeMs: epochOffset + record.startMs,
+        endTimeMs: epochOffset + record.endMs,
+        method: head.method,
+        path: head.target,
+        authority: head.authority,
+        protocolVersion: record.protocol.slice(5),
+        statusCode: record.responseCode,
+        responseFlags: flags,
+        upstreamCluster: forward?.cluster.name ?? "",
+        upstreamHost: record.upstreamHost,
+        requestBytes: record.requestBytes,
+        responseBytes: record.responseBytes,
+      });
+    }
+    if (accessLog?.enabled) {
+      // The writer formats the line at once, so one record serves every request.
+      const line = logLine;
+      line.reset();
+      const headers = headerRecord(head);
+      line.startTimeMs = epochOffset + record.startMs;
+      line.method = head.method;
+      line.path = head.target;
+      line.protocol = record.protocol;
+      line.responseCode = record.responseCode;
+      line.responseFlags = flags;
+      line.responseCodeDetails = record.details !== "" ? record.details : record.responseCode > 0 ? "via_upstream" : "";
+      line.bytesReceived = Math.max(0, record.requestBytes - head.headBytes);
+      line.bytesSent = record.responseBytes;
+      line.durationMs = duration;
+      line.upstreamServiceTimeMs = record.upstreamHeadMs > 0 ? record.upstreamHeadMs - record.startMs : -1;
+      line.xForwardedFor = headers["x-forwarded-for"] ?? "";
+      line.userAgent = headers["user-agent"] ?? "";
+      line.requestId = trace?.requestId ?? headers["x-request-id"] ?? "";
+      line.authority = head.authority;
+      line.upstreamHost = record.upstreamHost;
+      line.upstreamCluster = forward?.cluster.name ?? "";
+      line.downstreamLocalAddress = options.localAddress;
+      line.routeName = decision.routeName;
+      if (connection) {
+        line.downstreamRemoteAddress = connection.remoteAddress;
+        line.requestedServerName = connection.serverName;
+      }
+      accessLog.write(line);
+    }
+  };
 
-  return {
+  const env: ExchangeEnvironment = {
     now: options.now,
     random: options.random,
     requestMetadataLines: options.kind === "outbound" ? options.metadataLines : undefined,
@@ -118,64 +180,13 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
       const requestId = trace.requestIdGenerated ? `x-request-id: ${trace.requestId}\r\n` : "";
       return requestId + tracing.headerLines(trace);
     },
-    finished(head: RequestHead, record: ExchangeRecord, decision: Decision): void {
-      const flags = bits(record.responseFlags);
-      const duration = record.endMs - record.startMs;
-      const forward = decision.type === "forward" ? decision : undefined;
-      let peer: MetricPeer;
-      if (servicePeer !== undefined) {
-        const metadata = headerRecord(head)[PEER_METADATA_HEADER];
-        peer = metadata === undefined ? servicePeer : sourcePeer(metadata, servicePeer);
-      } else peer = forward ? endpointPeer(forward.cluster, record.endpoint) : unknownPeer;
-      const grpc = record.grpcStatus !== undefined || isGrpcContentType(headerRecord(head)["content-type"]);
-      peer.recordRequest(grpc ? "grpc" : "http", record.responseCode, record.grpcStatus ?? -1, flags, duration, record.requestBytes, record.responseBytes);
-      const trace = record.trace;
-      if (tracing && trace?.sampled) {
-        tracing.endSpan(trace, {
-          kind: options.kind === "outbound" ? "client" : "server",
-          name: `${head.authority}/*`,
-          startTimeMs: epochOffset + record.startMs,
-          endTimeMs: epochOffset + record.endMs,
-          method: head.method,
-          path: head.target,
-          authority: head.authority,
-          protocolVersion: record.protocol.slice(5),
-          statusCode: record.responseCode,
-          responseFlags: flags,
-          upstreamCluster: forward?.cluster.name ?? "",
-          upstreamHost: record.upstreamHost,
-          requestBytes: record.requestBytes,
-          responseBytes: record.responseBytes,
-        });
-      }
-      if (accessLog?.enabled) {
-        // The writer formats the line at once, so one record serves every request.
-        const line = logLine;
-        line.reset();
-        const headers = headerRecord(head);
-        line.startTimeMs = epochOffset + record.startMs;
-        line.method = head.method;
-        line.path = head.target;
-        line.protocol = record.protocol;
-        line.responseCode = record.responseCode;
-        line.responseFlags = flags;
-        line.responseCodeDetails = record.details !== "" ? record.details : record.responseCode > 0 ? "via_upstream" : "";
-        line.bytesReceived = Math.max(0, record.requestBytes - head.headBytes);
-        line.bytesSent = record.responseBytes;
-        line.durationMs = duration;
-        line.upstreamServiceTimeMs = record.upstreamHeadMs > 0 ? record.upstreamHeadMs - record.startMs : -1;
-        line.xForwardedFor = headers["x-forwarded-for"] ?? "";
-        line.userAgent = headers["user-agent"] ?? "";
-        line.requestId = trace?.requestId ?? headers["x-request-id"] ?? "";
-        line.authority = head.authority;
-        line.upstreamHost = record.upstreamHost;
-        line.upstreamCluster = forward?.cluster.name ?? "";
-        line.downstreamLocalAddress = options.localAddress;
-        line.routeName = decision.routeName;
-        accessLog.write(line);
-      }
-    },
+    finished: finish,
+    // Access-log lines name the client's address and the TLS SNI: a connection gets its own environment then.
+    forConnection: accessLog
+      ? (connection) => ({ ...env, finished: (head, record, decision) => finish(head, record, decision, connection), forConnection: undefined })
+      : undefined,
   };
+  return env;
 }
 
 export interface TcpTelemetryOptions {
