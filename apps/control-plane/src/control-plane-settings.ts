@@ -30,6 +30,13 @@ export const controlPlaneSettings = defineSettings({
   domainSuffix: { type: "string", default: "cluster.local", env: "MESHWORK_DOMAIN_SUFFIX", valueName: "SUFFIX", description: "Cluster DNS suffix of service host names." },
   rootNamespace: { type: "string", default: "istio-system", env: "MESHWORK_ROOT_NAMESPACE", valueName: "NS", description: "Istio's config root namespace (mesh-wide Sidecar, rules, policies)." },
   trustDomain: { type: "string", default: "cluster.local", env: "MESHWORK_TRUST_DOMAIN", valueName: "DOMAIN", description: "Trust domain of the workloads' SPIFFE IDs." },
+  h2UpgradePolicy: {
+    type: "string",
+    choices: ["DO_NOT_UPGRADE", "UPGRADE"],
+    default: "DO_NOT_UPGRADE",
+    env: "MESHWORK_H2_UPGRADE_POLICY",
+    description: "MeshConfig h2UpgradePolicy: UPGRADE sends HTTP/1.1 requests to HTTP ports upstream as HTTP/2 unless their DestinationRule says otherwise.",
+  },
   trustBundle: {
     type: "string",
     env: "MESHWORK_TRUST_BUNDLE",

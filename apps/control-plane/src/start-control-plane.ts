@@ -3,7 +3,7 @@
 // with the parsed settings; tests call it in-process.
 import { Server } from "@grpc/grpc-js";
 import type { RegistryServiceInstance } from "@meshwork/protocol";
-import type { CatalogInstance, ProxyNode } from "@meshwork/proxy-core";
+import type { CatalogInstance, MeshH2UpgradePolicy, ProxyNode } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { formatIssue } from "@meshwork/config";
 import { readConfigDirectory, watchConfigDirectory } from "./adapters/config-directory.ts";
@@ -40,6 +40,8 @@ export interface ControlPlaneConfig extends ConsoleConfig {
   readonly domainSuffix: string;
   readonly rootNamespace: string;
   readonly trustDomain: string;
+  /** MeshConfig `h2UpgradePolicy` (DO_NOT_UPGRADE when unset). */
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
   readonly trustBundle: string | undefined;
   readonly debounceMs: number;
   readonly debounceMaxMs: number;
@@ -120,7 +122,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
   if (config.configDir !== undefined) sources.push("directory");
   const metrics = new ControlPlaneMetrics({ processMetrics: deps.processMetrics ?? true });
   const store = new ConfigStore({
-    mesh: { domainSuffix: config.domainSuffix, rootNamespace: config.rootNamespace, trustDomain: config.trustDomain },
+    mesh: { domainSuffix: config.domainSuffix, rootNamespace: config.rootNamespace, trustDomain: config.trustDomain, h2UpgradePolicy: config.h2UpgradePolicy },
     defaultNamespace: config.defaultNamespace,
     sources,
     needsCatalog: config.registryGrpc.length > 0 || config.kubernetes === true,

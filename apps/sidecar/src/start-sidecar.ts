@@ -80,7 +80,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const random = deps.random ?? Math.random;
   const now = (): number => performance.now();
   const labels = parseLabels(settings.labels);
-  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace };
+  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy: settings.h2UpgradePolicy };
   // Standalone: the first read of the config directory starts now and runs (in its own process in
   // a build) while the rest of the sidecar starts; it is awaited where the config is applied.
   const configDir = settings.config !== undefined && settings.discoveryAddress.length === 0 ? openConfigDir(settings.config, loadOptions) : undefined;

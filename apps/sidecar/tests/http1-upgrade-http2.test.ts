@@ -2,8 +2,12 @@
 // that speaks HTTP2, sends HTTP/1.1 requests upstream over one multiplexed HTTP/2 connection (as
 // Envoy's cluster with http2_protocol_options does), against real h2c servers. Bodies both ways
 // (Content-Length and chunked), HEAD, Expect: 100-continue, retries, connect failures; WebSocket
-// upgrades stay on HTTP/1.1.
+// upgrades stay on HTTP/1.1. MeshConfig's h2UpgradePolicy, the sidecar's --h2-upgrade-policy, does
+// the same for HTTP ports whose DestinationRule says nothing.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defined, keepAliveAgent, rawExchange, send } from "./support/http-client.ts";
 import { eventually, flagsOf, lastRecord, useHarness } from "./support/harness.ts";
@@ -11,6 +15,7 @@ import { useH2Harness } from "./support/h2-harness.ts";
 import { destinationRuleYaml, docs, routeYaml } from "./support/mesh-yaml.ts";
 import { h2ServiceEntryYaml } from "./support/h2-upstream-server.ts";
 import { serviceEntryYaml } from "./support/upstream-server.ts";
+import { startTestSidecar } from "./support/mtls-sidecar.ts";
 
 const h = useHarness();
 const h2 = useH2Harness();
@@ -177,5 +182,30 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
     });
     expect(tunnel).toMatch(/^HTTP\/1\.1 101 /);
     expect(tunnel).toContain("echo:hi");
+  });
+});
+
+describe("MeshConfig's h2UpgradePolicy (--h2-upgrade-policy)", () => {
+  it("UPGRADE sends HTTP ports' requests upstream as HTTP/2 unless the DestinationRule says DO_NOT_UPGRADE", async () => {
+    const upgraded = await h2.h2Upstream("upgraded");
+    const kept = await h2.h1Upstream("kept");
+    const dir = await mkdtemp(join(tmpdir(), "sidecar-mesh-h2-"));
+    h2.defer(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(join(dir, "config"));
+    await writeFile(
+      join(dir, "config", "mesh.yaml"),
+      docs(
+        h2ServiceEntryYaml("svc.test", 80, [upgraded.port], "HTTP"),
+        serviceEntryYaml("kept.test", 80, [kept]),
+        destinationRuleYaml("kept.test", "connectionPool: { http: { h2UpgradePolicy: DO_NOT_UPGRADE } }"),
+      ),
+    );
+    const sidecar = await startTestSidecar(["--config", join(dir, "config"), "--h2-upgrade-policy", "UPGRADE"], dir, "mesh-h2");
+    h2.defer(() => sidecar.stop());
+    const outbound = sidecar.port("outbound");
+    expect((await send(outbound, { host: "svc.test", path: "/up" })).body).toBe("upgraded");
+    expect(upgraded.requests.map((r) => r.headers[":path"])).toEqual(["/up"]);
+    expect((await send(outbound, { host: "kept.test", path: "/kept" })).body).toBe("kept");
+    expect(kept.requests.map((r) => r.url)).toEqual(["/kept"]);
   });
 });

@@ -3,7 +3,7 @@
 // VirtualService covers), the clusters, the outbound service ports and the inbound ports of the
 // proxy's own workload.
 import type { MeshResource } from "@meshwork/config";
-import { compileClusters, isExportedTo, labelsMatch } from "./compile-clusters.ts";
+import { compileClusters, isExportedTo, labelsMatch, type MeshH2UpgradePolicy } from "./compile-clusters.ts";
 import { compileRouteTable } from "./compile-route-table.ts";
 import { gatewaySelects } from "./gateway/gateway-listeners.ts";
 import { compileGatewayTcpRoutes } from "./gateway/gateway-tcp-routes.ts";
@@ -29,6 +29,8 @@ export interface BuildProxyConfigOptions {
   readonly rootNamespace?: string | undefined;
   /** Trust domain of the workloads' SPIFFE IDs (secure naming); `cluster.local` when unset. */
   readonly trustDomain?: string | undefined;
+  /** MeshConfig `h2UpgradePolicy` (DO_NOT_UPGRADE when unset): see CompileClustersOptions. */
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
 }
 
 export interface BuildProxyConfigResult {
@@ -62,7 +64,7 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
   const vsTable = compileRouteTable(virtualServices, destinationRules, hostContext);
   const compiled = compileClusters(
     { serviceEntries, workloadEntries, destinationRules },
-    { ...hostContext, proxyLabels, rootNamespace: options.rootNamespace },
+    { ...hostContext, proxyLabels, rootNamespace: options.rootNamespace, h2UpgradePolicy: options.h2UpgradePolicy },
   );
   const routeTable = addDefaultRoutes(vsTable, compiled.services, options);
   const inbound = inboundPorts(serviceEntries, ownEntry, proxyLabels, options.namespace);

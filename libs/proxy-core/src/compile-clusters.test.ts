@@ -57,13 +57,19 @@ describe("compileClusters", () => {
   });
 
   it.each([
-    ["an HTTP port", "http", "", false],
-    ["an HTTP port with h2UpgradePolicy UPGRADE", "http", "UPGRADE", true],
-    ["an HTTP port with DO_NOT_UPGRADE", "http", "DO_NOT_UPGRADE", false],
-    ["an http2 port", "http2", "", true],
-    ["an http2 port with DO_NOT_UPGRADE (the policy concerns HTTP ports only)", "http2", "DO_NOT_UPGRADE", true],
-    ["a grpc port with DO_NOT_UPGRADE", "grpc", "DO_NOT_UPGRADE", true],
-  ])("sends HTTP/1.1 requests upstream over HTTP/2 as Istio does: %s", (_name, portName, policy, http2) => {
+    ["an HTTP port", "http", "", undefined, false],
+    ["an HTTP port with h2UpgradePolicy UPGRADE", "http", "UPGRADE", undefined, true],
+    ["an HTTP port with DO_NOT_UPGRADE", "http", "DO_NOT_UPGRADE", undefined, false],
+    ["an http2 port", "http2", "", undefined, true],
+    ["an http2 port with DO_NOT_UPGRADE (the policy concerns HTTP ports only)", "http2", "DO_NOT_UPGRADE", undefined, true],
+    ["a grpc port with DO_NOT_UPGRADE", "grpc", "DO_NOT_UPGRADE", undefined, true],
+    ["an HTTP port, the mesh's policy UPGRADE", "http", "", "UPGRADE", true],
+    ["an HTTP port with DEFAULT, the mesh's policy UPGRADE", "http", "DEFAULT", "UPGRADE", true],
+    ["an HTTP port with DEFAULT, the mesh's policy DO_NOT_UPGRADE", "http", "DEFAULT", "DO_NOT_UPGRADE", false],
+    ["an HTTP port with DO_NOT_UPGRADE, the mesh's policy UPGRADE", "http", "DO_NOT_UPGRADE", "UPGRADE", false],
+    ["a port of unknown protocol, the mesh's policy UPGRADE (sniffed ports are not upgraded)", "web", "", "UPGRADE", false],
+    ["a port of unknown protocol with UPGRADE (the rule's word counts for any port)", "web", "UPGRADE", undefined, true],
+  ] as const)("sends HTTP/1.1 requests upstream over HTTP/2 as Istio does: %s", (_name, portName, policy, mesh, http2) => {
     const rule = policy === "" ? "" : `---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -72,7 +78,7 @@ spec:
   host: svc
   trafficPolicy: { connectionPool: { http: { h2UpgradePolicy: ${policy} } } }
 `;
-    const { clusters } = compileClusters(load(service(rule).replace("name: http }", `name: ${portName} }`)), options);
+    const { clusters } = compileClusters(load(service(rule).replace("name: http }", `name: ${portName} }`)), { ...options, h2UpgradePolicy: mesh });
     expect(clusters.get("outbound|80||svc.default.svc.cluster.local")?.upstreamHttp2).toBe(http2);
   });
 

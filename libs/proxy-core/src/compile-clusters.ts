@@ -33,7 +33,15 @@ export interface CompileClustersOptions extends HostContext {
   readonly proxyLabels: Readonly<Record<string, string>>;
   /** Istio's config root namespace, whose DestinationRules apply mesh-wide (default `istio-system`). */
   readonly rootNamespace?: string | undefined;
+  /**
+   * MeshConfig `h2UpgradePolicy`: whether HTTP ports' HTTP/1.1 requests go upstream as HTTP/2 when
+   * their DestinationRule says nothing (or DEFAULT); DO_NOT_UPGRADE when unset, as in Istio.
+   */
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
 }
+
+/** MeshConfig's `h2UpgradePolicy` values. */
+export type MeshH2UpgradePolicy = "UPGRADE" | "DO_NOT_UPGRADE";
 
 export interface CompiledClusters {
   /** By cluster name, in ServiceEntry order (service cluster of a port, then its subset clusters). */
@@ -67,6 +75,7 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
   const usedRules = new Set<DestinationRuleResource>();
   const definedBy = new Map<string, string>();
   const shared = sharedParts();
+  const meshUpgrade = options.h2UpgradePolicy === "UPGRADE";
 
   for (const se of input.serviceEntries) {
     const seNs = nsOf(se);
@@ -100,9 +109,9 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
           serviceSans: se.spec.subjectAltNames ?? [],
           ruleNames: rule?.names ?? none,
         };
-        clusters.set(serviceCluster, buildCluster(common, undefined, mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number), shared));
+        clusters.set(serviceCluster, buildCluster(common, undefined, mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number), shared, meshUpgrade));
         for (const subset of rule?.subsets ?? []) {
-          const cluster = buildCluster(common, subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy, port.number), shared);
+          const cluster = buildCluster(common, subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy, port.number), shared, meshUpgrade);
           clusters.set(cluster.name, cluster);
         }
       }
@@ -373,7 +382,8 @@ function sharedParts(): SharedParts {
   };
 }
 
-function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, policy: EffectivePolicy, shared: SharedParts): ClusterSpec {
+/** `meshUpgrade`: MeshConfig's h2UpgradePolicy is UPGRADE (what DEFAULT and an unset policy mean). */
+function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, policy: EffectivePolicy, shared: SharedParts, meshUpgrade: boolean): ClusterSpec {
   const { host, port, protocol } = common;
   const lb = policy.loadBalancer;
   const pool = policy.connectionPool;
@@ -381,7 +391,9 @@ function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, pol
   const selects = Object.keys(subsetLabels).length > 0;
   const outlier = shared.outlier(policy.outlierDetection);
   const useClientProtocol = pool?.http?.useClientProtocol ?? false;
-  const h2Policy = pool?.http?.h2UpgradePolicy;
+  const h2Policy = pool?.http?.h2UpgradePolicy ?? "DEFAULT";
+  // As Istio's shouldH2Upgrade: the rule's UPGRADE applies to any port, the mesh's to HTTP ports only (not sniffed ones).
+  const upgrade = h2Policy === "UPGRADE" || (h2Policy === "DEFAULT" && meshUpgrade && protocol === "http");
   return {
     name: subset === undefined ? common.serviceCluster : clusterName(port.number, subset.name, host),
     host,
@@ -403,7 +415,7 @@ function buildCluster(common: ClusterCommon, subset: SubsetSpec | undefined, pol
     tcpIdleTimeoutMs: pool?.tcp?.idleTimeout ?? defaultIdleTimeoutMs,
     maxConnectionDurationMs: pool?.tcp?.maxConnectionDuration,
     // Istio: http2/grpc ports always speak HTTP/2 upstream; h2UpgradePolicy upgrades HTTP ports only.
-    upstreamHttp2: !useClientProtocol && (protocol === "http2" || protocol === "grpc" || h2Policy === "UPGRADE"),
+    upstreamHttp2: !useClientProtocol && (protocol === "http2" || protocol === "grpc" || upgrade),
     useClientProtocol,
     destinationRules: common.ruleNames,
   };

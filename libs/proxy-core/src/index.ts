@@ -71,7 +71,7 @@ export type {
   ServicePort,
 } from "./proxy-config.ts";
 export { clusterName, compileClusters, isExportedTo, labelsMatch } from "./compile-clusters.ts";
-export type { CompileClustersInput, CompileClustersOptions, CompiledClusters } from "./compile-clusters.ts";
+export type { CompileClustersInput, CompileClustersOptions, CompiledClusters, MeshH2UpgradePolicy } from "./compile-clusters.ts";
 export { mergeTrafficPolicy } from "./merge-traffic-policy.ts";
 export type { EffectivePolicy, TrafficPolicySpec } from "./merge-traffic-policy.ts";
 export { portProtocol } from "./port-protocol.ts";

@@ -114,8 +114,9 @@ export interface ClusterSpec {
   readonly maxConnectionDurationMs: number | undefined;
   /**
    * Whether HTTP/1.1 requests go upstream as HTTP/2: true for http2/grpc ports (whatever
-   * h2UpgradePolicy says, as in Istio) and for HTTP ports with h2UpgradePolicy UPGRADE; false with
-   * useClientProtocol.
+   * h2UpgradePolicy says, as in Istio), for ports whose DestinationRule says h2UpgradePolicy
+   * UPGRADE, and for HTTP ports when MeshConfig's h2UpgradePolicy is UPGRADE and the rule says
+   * nothing or DEFAULT; false with useClientProtocol.
    */
   readonly upstreamHttp2: boolean;
   /** Keep the downstream HTTP version upstream (connectionPool.http.useClientProtocol). */

@@ -5,7 +5,7 @@
 // autoMtlsEndpoints give over the whole list (buildProxyConfig's outbound half): the first
 // ServiceEntry defining a host:port wins, DestinationRules that apply to no service are reported.
 import type { MeshResource } from "@meshwork/config";
-import { compileClusters, isExportedTo } from "../compile-clusters.ts";
+import { compileClusters, isExportedTo, type MeshH2UpgradePolicy } from "../compile-clusters.ts";
 import { autoMtlsEndpoints, serviceIdentities } from "../peer-authentication/service-identities.ts";
 import type { ServicePort } from "../proxy-config.ts";
 import type { ClusterBody, NamedResource } from "./proxy-resources.ts";
@@ -38,6 +38,8 @@ export interface PieceContext {
   /** Only matched against DestinationRule workloadSelectors. */
   readonly proxyLabels: Readonly<Record<string, string>>;
   readonly rootNamespace: string;
+  /** MeshConfig `h2UpgradePolicy` (DO_NOT_UPGRADE when unset). */
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
   readonly trustDomain: string;
   readonly workloadEntries: readonly MeshResource<"WorkloadEntry">[];
   readonly destinationRules: readonly MeshResource<"DestinationRule">[];
@@ -55,7 +57,7 @@ export function usesWorkloadEntries(se: ServiceEntry): boolean {
 export function compileClusterPiece(se: ServiceEntry, context: PieceContext): ClusterPiece {
   const compiled = compileClusters(
     { serviceEntries: [se], workloadEntries: context.workloadEntries, destinationRules: context.destinationRules },
-    { namespace: context.namespace, domainSuffix: context.domainSuffix, proxyLabels: context.proxyLabels, rootNamespace: context.rootNamespace },
+    { namespace: context.namespace, domainSuffix: context.domainSuffix, proxyLabels: context.proxyLabels, rootNamespace: context.rootNamespace, h2UpgradePolicy: context.h2UpgradePolicy },
   );
   const autoMtls = autoMtlsEndpoints(compiled.clusters, compiled.services, context.peerAuthentications, context.rootNamespace);
   const ports = new Map<string, { service: ServicePort; cluster: NamedResource<"cluster">[]; endpoints: NamedResource<"endpoints">[] }>();

@@ -74,6 +74,20 @@ describe("createProxyCompiler", () => {
     expect([reviews(a), reviews(c)]).toEqual([2, 1]);
   });
 
+  it("applies MeshConfig's h2UpgradePolicy to HTTP ports, also when a previous compiler had another", () => {
+    const entry = loadResources([
+      {
+        path: "se.yaml",
+        text: "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: web, namespace: default}\nspec:\n  hosts: [web.example.com]\n  resolution: DNS\n  ports: [{number: 80, name: http, protocol: HTTP}]\n",
+      },
+    ]).resources;
+    const node = proxy("a", "", { app: "productpage" });
+    const upgrades = (c: ProxyCompiler) => c.compile(node).resources.cluster.find((x) => x.name === "outbound|80||web.example.com")?.body.upstreamHttp2;
+    const plain = new ProxyCompiler({ ...snapshot, resources: entry }, catalog);
+    const upgrade = new ProxyCompiler({ ...snapshot, resources: entry, mesh: { ...snapshot.mesh, h2UpgradePolicy: "UPGRADE" } }, catalog, plain);
+    expect([upgrades(plain), upgrades(upgrade)]).toEqual([false, true]);
+  });
+
   it("is deterministic: the same inputs give equal resources", () => {
     const node = proxy("a", "reviews-1", { app: "reviews" });
     expect(JSON.stringify(computeProxyConfig(snapshot, catalog, node))).toBe(JSON.stringify(computeProxyConfig(snapshot, { instances: [...catalog.instances] }, node)));

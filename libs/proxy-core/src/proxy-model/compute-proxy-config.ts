@@ -4,7 +4,7 @@
 // inputs give byte-identical resources, so equal configs hash to equal versions on every replica.
 import type { MeshResource } from "@meshwork/config";
 import { buildProxyConfig } from "../build-proxy-config.ts";
-import { compileClusters, isExportedTo, labelsMatch } from "../compile-clusters.ts";
+import { compileClusters, isExportedTo, labelsMatch, type MeshH2UpgradePolicy } from "../compile-clusters.ts";
 import { adoptUnchanged, compileClusterPiece, mergeClusterPieces, type ClusterPiece, type PieceContext } from "./cluster-pieces.ts";
 import { resolveHost } from "../resolve-host.ts";
 import { catalogResources, type CatalogResources, type MeshCatalog } from "./catalog-resources.ts";
@@ -23,6 +23,8 @@ export interface MeshSettings {
   readonly rootNamespace: string;
   /** Trust domain of the workloads' SPIFFE IDs, `cluster.local`. */
   readonly trustDomain: string;
+  /** MeshConfig `h2UpgradePolicy`; DO_NOT_UPGRADE when unset. */
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
 }
 
 /** The admitted mesh config at one revision (every resource passed loadResources and analysis). */
@@ -225,7 +227,7 @@ export class ProxyCompiler {
       const selector = rule.spec.workloadSelector?.matchLabels;
       return selector === undefined ? [] : [{ index, selector }];
     });
-    const mesh = `${snapshot.mesh.domainSuffix}\0${snapshot.mesh.rootNamespace}\0${snapshot.mesh.trustDomain}`;
+    const mesh = `${snapshot.mesh.domainSuffix}\0${snapshot.mesh.rootNamespace}\0${snapshot.mesh.trustDomain}\0${snapshot.mesh.h2UpgradePolicy ?? ""}`;
     const clusterInputs = [mesh, ...this.#serviceEntries, ...this.#workloadEntries, ...rawRules, ...this.#sidecars, ...this.#rateLimits, ...this.#securityPolicies];
     const routeInputs = [mesh, ...this.#virtualServices, ...rawRules, ...this.#sidecars];
     const sharedInputs = [mesh, ...rawRules, ...this.#rateLimits, ...this.#securityPolicies];
@@ -337,7 +339,7 @@ export class ProxyCompiler {
    * of the scope) are `before`'s: after an endpoint change, only the endpoints list is new.
    */
   #clusterPart(ns: string, labels: Readonly<Record<string, string>>, sidecar: MeshResource<"Sidecar"> | undefined, pieceScope: string, before: ClusterPart | undefined): ClusterPart {
-    const { domainSuffix, rootNamespace, trustDomain } = this.#snapshot.mesh;
+    const { domainSuffix, rootNamespace, trustDomain, h2UpgradePolicy } = this.#snapshot.mesh;
     const nsOf = (r: MeshResource): string => r.metadata.namespace ?? ns;
     const hosts = egressHosts(sidecar);
     const shared = this.sharedCaches;
@@ -352,6 +354,7 @@ export class ProxyCompiler {
       proxyLabels: labels,
       rootNamespace,
       trustDomain,
+      h2UpgradePolicy,
       workloadEntries: this.#workloadEntries,
       destinationRules: this.#destinationRules,
       peerAuthentications: this.#securityPolicies.filter((r): r is MeshResource<"PeerAuthentication"> => r.kind === "PeerAuthentication"),
