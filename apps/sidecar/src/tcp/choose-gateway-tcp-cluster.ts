@@ -30,7 +30,9 @@ export function chooseGatewayTcpCluster(
   }
   for (const server of servers) {
     const table = tables?.get(server.gateway);
-    const route = table && findGatewayTcpRoute(table, { port: listener.port, sni: listener.mode === "passthrough" ? sni : undefined, sourceLabels: snapshot.proxyLabels, sourceNamespace: snapshot.namespace });
+    const route =
+      table &&
+      findGatewayTcpRoute(table, { port: listener.port, sni: listener.mode === "passthrough" ? sni : undefined, sourceLabels: snapshot.proxyLabels, sourceNamespace: snapshot.namespace, serverHosts: server.hosts });
     if (route) return routeCluster(snapshot.clusters, route, listener.port, random);
   }
   return { type: "refuse", flag: "NR", status: 404, routeName: "", cluster: "" };

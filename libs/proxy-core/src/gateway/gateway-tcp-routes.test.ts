@@ -95,3 +95,69 @@ describe("gateway TCP routes", () => {
     expect(compileGatewayTcpRoutes(gateways, [], [], { namespace: "istio-system", domainSuffix: "cluster.local" }).size).toBe(0);
   });
 });
+
+describe("gateway TCP routes of a server's hosts", () => {
+  // One Gateway terminating TLS for two hosts on one port; each host's VirtualService routes the
+  // port elsewhere, and a `*.internal` one covers a third. The server that took the connection
+  // decides which VirtualServices apply, as Istio's pickMatchingGatewayHosts.
+  const yaml = loadResources([
+    {
+      path: "hosts.yaml",
+      text: `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 9443, name: tls, protocol: TLS }
+    tls: { mode: SIMPLE, credentialName: edge }
+    hosts: [db.example.com, queue.example.com, "*.internal"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: db, namespace: default }
+spec:
+  hosts: [db.example.com]
+  gateways: [istio-system/edge]
+  tcp: [{ match: [{ port: 9443 }], route: [{ destination: { host: db, port: { number: 5432 } } }] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: queue, namespace: default }
+spec:
+  hosts: [queue.example.com]
+  gateways: [istio-system/edge]
+  tcp: [{ match: [{ port: 9443 }], route: [{ destination: { host: queue, port: { number: 5672 } } }] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: internal, namespace: default }
+spec:
+  hosts: ["*.internal"]
+  gateways: [istio-system/edge]
+  tcp: [{ match: [{ port: 9443 }], route: [{ destination: { host: cache, port: { number: 6379 } } }] }]
+`,
+    },
+  ]);
+  const table = compileGatewayTcpRoutes(
+    yaml.resources.filter((r): r is MeshResource<"Gateway"> => r.kind === "Gateway"),
+    yaml.resources.filter((r): r is MeshResource<"VirtualService"> => r.kind === "VirtualService"),
+    [],
+    { namespace: "istio-system", domainSuffix: "cluster.local" },
+  ).get("istio-system/edge");
+  const route = (serverHosts: readonly string[] | undefined): string | undefined =>
+    table && findGatewayTcpRoute(table, { port: 9443, sni: undefined, ...connection, serverHosts })?.virtualService;
+
+  it("applies only the VirtualServices whose hosts overlap the server's", () => {
+    expect(yaml.issues).toEqual([]);
+    expect(route(["queue.example.com"])).toBe("default/queue");
+    expect(route(["db.example.com"])).toBe("default/db");
+    expect(route(["cache.internal"])).toBe("default/internal");
+    expect(route(["*.example.com"])).toBe("default/db");
+    expect(route(["*.other.org"])).toBeUndefined();
+    // Without a server (or with `*`), every bound VirtualService applies, in input order.
+    expect(route(undefined)).toBe("default/db");
+    expect(route(["*"])).toBe("default/db");
+  });
+});

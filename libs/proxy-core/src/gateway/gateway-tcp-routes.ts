@@ -1,8 +1,9 @@
 // The `tls` and `tcp` routes of the VirtualServices bound to each Gateway, for a gateway proxy's
 // passthrough and TCP ports (Istio's gateway TCP/TLS filter chains): a passthrough connection is
 // matched by its SNI (`tls` routes whose sniHosts admit it, of VirtualServices whose hosts cover
-// it), a TCP connection by the port (`tcp` routes). Unlike a sidecar, a gateway has no default
-// route: a connection no route takes is refused. Pure.
+// it), a TCP connection by the port (`tcp` routes) among the VirtualServices whose hosts overlap
+// the hosts of the server that took it (Istio's pickMatchingGatewayHosts). Unlike a sidecar, a
+// gateway has no default route: a connection no route takes is refused. Pure.
 import type { MeshResource } from "@meshwork/config";
 import { compileTcpRouteTable } from "../compile-tcp-route-table.ts";
 import { findTcpRoute, matchesConnection } from "../find-tcp-route.ts";
@@ -35,6 +36,11 @@ export interface GatewayConnection {
   /** The gateway proxy's labels (matched against `sourceLabels`) and namespace. */
   readonly sourceLabels: Readonly<Record<string, string | undefined>>;
   readonly sourceNamespace: string | undefined;
+  /**
+   * The hosts of the Gateway server that took the connection (lowercase, `*`, `*.example.com`):
+   * only `tcp` routes of VirtualService hosts overlapping one of them apply. Undefined: any.
+   */
+  readonly serverHosts?: readonly string[] | undefined;
 }
 
 /** The route that takes `connection`, or undefined (refused). */
@@ -45,7 +51,9 @@ export function findGatewayTcpRoute(table: TcpRouteTable, connection: GatewayCon
     return decision.type === "route" && decision.route.type === "tls" ? decision.route : undefined;
   }
   const seen = new Set<TcpRoute>();
-  for (const host of [...table.exact.values(), ...table.wildcards]) {
+  const hosts = [...new Set(table.exact.values())].map((host) => ({ exact: host.name, suffix: undefined, routes: host.routes }));
+  for (const host of [...hosts, ...table.wildcards.map((w) => ({ exact: undefined, suffix: w.suffix, routes: w.routes }))]) {
+    if (connection.serverHosts !== undefined && !connection.serverHosts.some((pattern) => overlaps(pattern, host))) continue;
     for (const route of host.routes) {
       if (seen.has(route)) continue;
       seen.add(route);
@@ -53,4 +61,16 @@ export function findGatewayTcpRoute(table: TcpRouteTable, connection: GatewayCon
     }
   }
   return undefined;
+}
+
+/**
+ * Whether a server host pattern and a VirtualService host overlap, as Istio's host.Name.Matches:
+ * equal names, or a wildcard covering the other side (`suffix` "" is the VirtualService host `*`).
+ */
+function overlaps(pattern: string, host: { readonly exact: string | undefined; readonly suffix: string | undefined }): boolean {
+  if (pattern === "*" || host.suffix === "") return true;
+  const patternSuffix = pattern.startsWith("*.") ? pattern.slice(1) : undefined;
+  if (host.exact !== undefined) return patternSuffix === undefined ? host.exact === pattern : host.exact.endsWith(patternSuffix);
+  const suffix = host.suffix as string;
+  return patternSuffix === undefined ? pattern.endsWith(suffix) : patternSuffix.endsWith(suffix) || suffix.endsWith(patternSuffix);
 }
