@@ -42,14 +42,14 @@ export const sidecarSettings = defineSettings({
     type: "string",
     env: "MESHWORK_MESH_CONFIG",
     valueName: "FILE",
-    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp, for CUSTOM AuthorizationPolicies), trustDomainAliases.",
+    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp, for CUSTOM AuthorizationPolicies), trustDomainAliases, h2UpgradePolicy.",
   },
   h2UpgradePolicy: {
     type: "string",
     choices: ["DO_NOT_UPGRADE", "UPGRADE"],
-    default: "DO_NOT_UPGRADE",
     env: "MESHWORK_H2_UPGRADE_POLICY",
-    description: "MeshConfig h2UpgradePolicy (standalone mode; managed: the control plane's): UPGRADE sends HTTP/1.1 requests to HTTP ports upstream as HTTP/2 unless their DestinationRule says otherwise.",
+    description:
+      "MeshConfig h2UpgradePolicy (standalone mode; managed: the control plane's): UPGRADE sends HTTP/1.1 requests to HTTP ports upstream as HTTP/2 unless their DestinationRule says otherwise. Default: --mesh-config's, else DO_NOT_UPGRADE.",
   },
   outboundTrafficPolicy: { type: "string", choices: ["ALLOW_ANY", "REGISTRY_ONLY"], default: "ALLOW_ANY", env: "MESHWORK_OUTBOUND_TRAFFIC_POLICY", description: "Hosts the config does not know: proxied as they are (ALLOW_ANY) or 404 NR (REGISTRY_ONLY)." },
   tcpUpstream: { type: "list", env: "MESHWORK_TCP_UPSTREAM", valueName: "SERVICE:PORT=[ADDR:]LOCALPORT", description: "Local TCP ports that always go to one service (Consul Connect upstreams), e.g. db.default.svc.cluster.local:5432=15432." },

@@ -50,11 +50,12 @@ import { Counter, Registry } from "./telemetry/prom-client-core.ts";
 import { readFile } from "node:fs/promises";
 
 /** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */
-async function readMeshConfig(path: string): Promise<MeshAuthzConfig> {
+async function readMeshConfig(path: string, logger: Logger): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: "UPGRADE" | "DO_NOT_UPGRADE" | undefined }> {
   const { parseMeshConfig } = await import("./authz/parse-mesh-config.ts");
   const parsed = parseMeshConfig(await readFile(path, "utf8"), path);
   if (!parsed.ok) throw new Error(`--mesh-config ${path}: ${parsed.errors.join("; ")}`);
-  return parsed.config;
+  for (const warning of parsed.warnings) logger.warn("mesh config warning", { detail: warning });
+  return { config: parsed.config, h2UpgradePolicy: parsed.h2UpgradePolicy };
 }
 
 export interface SidecarDeps {
@@ -80,7 +81,10 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const random = deps.random ?? Math.random;
   const now = (): number => performance.now();
   const labels = parseLabels(settings.labels);
-  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy: settings.h2UpgradePolicy };
+  const mesh = settings.meshConfig === undefined ? undefined : await readMeshConfig(settings.meshConfig, logger);
+  const meshConfig = mesh?.config ?? defaultMeshAuthzConfig;
+  const h2UpgradePolicy = settings.h2UpgradePolicy ?? mesh?.h2UpgradePolicy;
+  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy };
   // Standalone: the first read of the config directory starts now and runs (in its own process in
   // a build) while the rest of the sidecar starts; it is awaited where the config is applied.
   const configDir = settings.config !== undefined && settings.discoveryAddress.length === 0 ? openConfigDir(settings.config, loadOptions) : undefined;
@@ -141,7 +145,6 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const probers = parseAppProbers(settings.kubeAppProbers);
   if (!probers.ok) throw new Error(probers.message);
   const appHealth = appHealthRoutes(probers.probers, { defaultHost: settings.appHost });
-  const meshConfig = settings.meshConfig === undefined ? defaultMeshAuthzConfig : await readMeshConfig(settings.meshConfig);
   let configErrors: readonly string[] = [];
   let configWarnings: readonly string[] = [];
   let draining = false;

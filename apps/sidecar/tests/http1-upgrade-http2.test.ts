@@ -185,8 +185,9 @@ describe("HTTP/1.1 request, HTTP/2 upstream", () => {
   });
 });
 
-describe("MeshConfig's h2UpgradePolicy (--h2-upgrade-policy)", () => {
-  it("UPGRADE sends HTTP ports' requests upstream as HTTP/2 unless the DestinationRule says DO_NOT_UPGRADE", async () => {
+describe("MeshConfig's h2UpgradePolicy", () => {
+  /** A standalone sidecar over svc.test (HTTP, h2c upstream) and kept.test (DO_NOT_UPGRADE), started with `args` (`dir` is its directory): both answer over the protocol the policy gives. */
+  async function expectUpgrade(args: (dir: string) => Promise<string[]>): Promise<void> {
     const upgraded = await h2.h2Upstream("upgraded");
     const kept = await h2.h1Upstream("kept");
     const dir = await mkdtemp(join(tmpdir(), "sidecar-mesh-h2-"));
@@ -200,12 +201,23 @@ describe("MeshConfig's h2UpgradePolicy (--h2-upgrade-policy)", () => {
         destinationRuleYaml("kept.test", "connectionPool: { http: { h2UpgradePolicy: DO_NOT_UPGRADE } }"),
       ),
     );
-    const sidecar = await startTestSidecar(["--config", join(dir, "config"), "--h2-upgrade-policy", "UPGRADE"], dir, "mesh-h2");
+    const sidecar = await startTestSidecar(["--config", join(dir, "config"), ...(await args(dir))], dir, "mesh-h2");
     h2.defer(() => sidecar.stop());
     const outbound = sidecar.port("outbound");
     expect((await send(outbound, { host: "svc.test", path: "/up" })).body).toBe("upgraded");
     expect(upgraded.requests.map((r) => r.headers[":path"])).toEqual(["/up"]);
     expect((await send(outbound, { host: "kept.test", path: "/kept" })).body).toBe("kept");
     expect(kept.requests.map((r) => r.url)).toEqual(["/kept"]);
+  }
+
+  it("UPGRADE (--h2-upgrade-policy) sends HTTP ports' requests upstream as HTTP/2 unless the DestinationRule says DO_NOT_UPGRADE", async () => {
+    await expectUpgrade(() => Promise.resolve(["--h2-upgrade-policy", "UPGRADE"]));
+  });
+
+  it("reads it from --mesh-config when the flag is not given", async () => {
+    await expectUpgrade(async (dir) => {
+      await writeFile(join(dir, "mesh-config.yaml"), "h2UpgradePolicy: UPGRADE\n");
+      return ["--mesh-config", join(dir, "mesh-config.yaml")];
+    });
   });
 });

@@ -200,7 +200,11 @@ export async function waitForMeshReady(mesh: Pick<MeshEndpoints, "stateDir" | "l
       if (!ok) waiting.push(p.name);
     }
     if (up !== undefined && waiting.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`parts of the local mesh not ready after ${timeoutMs} ms: ${up === undefined ? "(no up.json)" : waiting.join(", ")}${partsLogTail(logFile, waiting)}`);
+    if (Date.now() > deadline) {
+      // Without up.json meshctl up itself stopped: the end of its whole output says why.
+      const why = up === undefined ? `(no up.json: meshctl up stopped the mesh); its output ends:\n${logTail(logFile, 40)}` : `${waiting.join(", ")}${partsLogTail(logFile, waiting)}`;
+      throw new Error(`parts of the local mesh not ready after ${timeoutMs} ms: ${why}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

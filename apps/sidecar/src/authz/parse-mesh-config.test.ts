@@ -8,6 +8,7 @@ const istioExample = `
 mesh: |-
   rootNamespace: mesh-system
   trustDomain: example.org
+  h2UpgradePolicy: UPGRADE
   trustDomainAliases: [old.example.org]
   extensionProviders:
   - name: "sample-ext-authz-http"
@@ -33,6 +34,7 @@ describe("parseMeshConfig", () => {
     expect(result.config.rootNamespace).toBe("mesh-system");
     expect(result.config.trustDomain).toBe("example.org");
     expect(result.config.trustDomainAliases).toEqual(["old.example.org"]);
+    expect(result.h2UpgradePolicy).toBe("UPGRADE");
     expect(result.config.extensionProviders).toEqual([
       {
         name: "sample-ext-authz-http",
@@ -85,6 +87,7 @@ extensionProviders:
     const result = parseMeshConfig(
       `
 trustDomain: ""
+h2UpgradePolicy: upgrade
 extensionProviders:
 - name: a
   envoyExtAuthzHttp:
@@ -107,6 +110,7 @@ extensionProviders:
     expect(result.ok).toBe(false);
     expect(result.ok ? [] : result.errors).toEqual([
       'mesh.yaml: trustDomain must be a non-empty string, got ""',
+      'mesh.yaml: h2UpgradePolicy must be UPGRADE or DO_NOT_UPGRADE, got "upgrade"',
       "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.servce: unknown field; expected one of service, port, pathPrefix, timeout, includeRequestHeadersInCheck, includeAdditionalHeadersInCheck, includeRequestBodyInCheck, headersToUpstreamOnAllow, headersToDownstreamOnAllow, headersToDownstreamOnDeny, failOpen, clearRouteCache, statusOnError",
       'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.service is required, e.g. "ext-authz.foo.svc.cluster.local"',
       "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.port must be a port number 1-65535, got 70000",

@@ -1,12 +1,19 @@
-// Parses the subset of Istio's MeshConfig the authorization layer needs: rootNamespace,
+// Parses the subset of Istio's MeshConfig the sidecar reads: for authorization rootNamespace,
 // trustDomain, trustDomainAliases and the envoyExtAuthzHttp extensionProviders that CUSTOM
-// policies name. Pure; the caller reads the file. Errors name the field and say what to write.
+// policies name; for clusters h2UpgradePolicy. Pure; the caller reads the file. Errors name the
+// field and say what to write.
 import { parseDurationMs } from "@meshwork/config";
 import { parse } from "yaml";
 import { defaultMeshAuthzConfig, type ExtAuthzHttpProvider, type MeshAuthzConfig } from "./mesh-authz-config.ts";
 
 export type ParseMeshConfigResult =
-  | { readonly ok: true; readonly config: MeshAuthzConfig; readonly warnings: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly config: MeshAuthzConfig;
+      /** `h2UpgradePolicy`; undefined when the file does not set it. */
+      readonly h2UpgradePolicy?: "UPGRADE" | "DO_NOT_UPGRADE" | undefined;
+      readonly warnings: readonly string[];
+    }
   | { readonly ok: false; readonly errors: readonly string[] };
 
 const providerKinds = [
@@ -79,6 +86,8 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
   const rootNamespace = str(root["rootNamespace"], "rootNamespace", defaultMeshAuthzConfig.rootNamespace);
   const trustDomain = str(root["trustDomain"], "trustDomain", defaultMeshAuthzConfig.trustDomain);
   const trustDomainAliases = strings(root["trustDomainAliases"], "trustDomainAliases");
+  const h2 = root["h2UpgradePolicy"];
+  if (h2 !== undefined && h2 !== "UPGRADE" && h2 !== "DO_NOT_UPGRADE") errors.push(`${source}: h2UpgradePolicy must be UPGRADE or DO_NOT_UPGRADE, got ${JSON.stringify(h2)}`);
 
   const providers: ExtAuthzHttpProvider[] = [];
   const rawProviders = root["extensionProviders"];
@@ -116,7 +125,8 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
   });
 
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, config: { rootNamespace, trustDomain, trustDomainAliases, extensionProviders: providers }, warnings };
+  const h2UpgradePolicy = h2 === "UPGRADE" || h2 === "DO_NOT_UPGRADE" ? h2 : undefined;
+  return { ok: true, config: { rootNamespace, trustDomain, trustDomainAliases, extensionProviders: providers }, h2UpgradePolicy, warnings };
 }
 
 function parseHttpProvider(name: string, raw: unknown, at: string, errors: string[], warnings: string[]): ExtAuthzHttpProvider | undefined {
