@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "@meshwork/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateTestKey, jwksOf, signJwt } from "../src/authn/testing/sign-jwt.ts";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
@@ -92,8 +93,8 @@ describe("inbound request security on a real sidecar", () => {
   });
 
   it("marks denials in the access log (Envoy's RBAC details) and counts them", async () => {
-    const log = await sidecar.accessLog();
-    const denial = log.find((l) => l["path"] === "/admin/x" && l["response_code"] === 403);
+    // The writer batches lines: poll until the denial's has reached the file.
+    const denial = await eventually("the denial's access-log line", async () => (await sidecar.accessLog()).find((l) => l["path"] === "/admin/x" && l["response_code"] === 403), { timeoutMs: 5_000, intervalMs: 20 });
     expect(denial).toMatchObject({ response_flags: "-", response_code_details: "rbac_access_denied_matched_policy[none]" });
     const metrics = await sidecar.metrics();
     expect(metrics).toMatch(/^envoy_http_inbound_rbac_denied 1$/m);

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "@meshwork/testing";
 import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
@@ -84,8 +85,9 @@ describe("router mode", () => {
 
   it("answers 404 NR for a path no route of the gateway matches", async () => {
     expect((await get("/admin")).status).toBe(404);
-    const log = await sidecar.accessLog();
-    expect(log.find((l) => l["path"] === "/admin")).toMatchObject({ response_code: 404, response_flags: "NR" });
+    // The writer batches lines: the request's may reach the file a moment after the answer.
+    const line = await eventually("the /admin access-log line", async () => (await sidecar.accessLog()).find((l) => l["path"] === "/admin"), { timeoutMs: 5_000, intervalMs: 20 });
+    expect(line).toMatchObject({ response_code: 404, response_flags: "NR" });
   });
 
   it("admits only the hosts a server lists, and closes the port when the Gateway goes away", async () => {
