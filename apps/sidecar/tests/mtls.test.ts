@@ -8,6 +8,7 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import { eventually } from "@meshwork/testing";
 import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { h2Connect, h2Request } from "./support/h2-client.ts";
@@ -248,6 +249,8 @@ describe("mutual TLS between sidecars", () => {
     expect(entry?.["protocol"]).toBe("HTTP/2");
     // The server side logs the SNI the client sidecar sent, Istio's name of the cluster.
     expect(entry?.["requested_server_name"]).toMatch(/^outbound_\.\d+_\._\.h2api\.default\.svc\.cluster\.local$/);
+    // Towards the app the server sidecar's HTTP/2 request went over node:http: its connection's end.
+    expect(entry?.["upstream_local_address"]).toMatch(/^127\.0\.0\.1:\d+$/);
   });
 
   it("an HTTP/1.1 client's requests to an http2 port cross between the sidecars as HTTP/2 streams (ALPN h2)", async () => {
@@ -262,6 +265,9 @@ describe("mutual TLS between sidecars", () => {
     }
     expect(entry).toMatchObject({ protocol: "HTTP/2", response_code: 200 });
     expect(app.requests.find((r) => r.url === "/from-http1")?.body).toBe("ping");
+    // The client sidecar's line: the request went as a stream of its HTTP/2 session to the server sidecar.
+    const sent = await eventually("the client's line for /from-http1", async () => (await client.accessLog()).find((e) => e["path"] === "/from-http1"), { timeoutMs: 5_000, intervalMs: 20 });
+    expect(sent["upstream_local_address"]).toMatch(/^127\.0\.0\.1:\d+$/);
   });
 
   it("secure naming: a server with a valid SVID of another identity is refused (503 UF with the TLS detail)", async () => {

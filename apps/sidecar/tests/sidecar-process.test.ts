@@ -148,6 +148,8 @@ describe("sidecar process (standalone)", () => {
     expect(typeof entry["request_id"]).toBe("string");
     // The client's address; no SNI on a plain-text connection (Envoy prints null).
     expect(entry["downstream_remote_address"]).toMatch(/^127\.0\.0\.1:\d+$/);
+    // The pooled upstream connection's own end.
+    expect(entry["upstream_local_address"]).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(entry["requested_server_name"]).toBeNull();
   });
 

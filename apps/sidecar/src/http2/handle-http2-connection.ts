@@ -87,6 +87,7 @@ function reply(stream: ServerHttp2Stream, head: RequestHead, decision: ReplyDeci
     responseBytes: sent.responseBytes,
     attempts: 0,
     upstreamHost: "",
+    upstreamLocalAddress: "",
     endpoint: -1,
     trace: undefined,
     protocol: "HTTP/2",

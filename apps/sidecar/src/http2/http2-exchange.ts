@@ -170,6 +170,7 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
     if (this.finished) return;
     const now = this.env.now();
     this.record.upstreamHeadMs = now;
+    if (this.env.upstreamAddresses === true && this.attempt) this.record.upstreamLocalAddress = this.attempt.localAddress();
     const grpcStatus = this.isGrpc ? parseGrpcStatus(headers["grpc-status"]) : undefined;
     if (!this.isGrpc || status !== 200) this.cluster.recordOutcome(this.endpoint, status, now);
     else if (grpcStatus !== undefined) this.cluster.recordOutcome(this.endpoint, grpcToHttpStatus(grpcStatus), now);

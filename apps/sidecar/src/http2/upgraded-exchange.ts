@@ -146,6 +146,7 @@ export class UpgradedExchange extends Http1ClientExchange implements AttemptHand
     if (this.finished) return;
     const now = this.env.now();
     this.record.upstreamHeadMs = now;
+    if (this.env.upstreamAddresses === true && this.attempt) this.record.upstreamLocalAddress = this.attempt.localAddress();
     if (this.retriedOnStatus(status, now)) return;
     const serviceTime = Math.max(0, Math.round(now - this.record.startMs));
     const metadata = this.env.responseMetadataLines;

@@ -4,6 +4,7 @@
 import { request, type Agent } from "node:http";
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import type { Http2SessionPool, PooledSession } from "./http2-session-pool.ts";
+import { localAddressOf } from "../proxy/socket-address.ts";
 
 /** Why a try ended without a complete response. */
 export type UpstreamFailure = "connect-failure" | "refused-stream" | "remote-reset" | "connection-termination";
@@ -28,6 +29,8 @@ export interface UpstreamAttempt {
   resume(): void;
   /** Abandons the try: RST_STREAM(CANCEL) or the HTTP/1.1 connection destroyed. */
   cancel(): void;
+  /** `ip:port` of the local end of the connection carrying it ("" before it connected). */
+  localAddress(): string;
 }
 
 /** A stream on `entry` (acquired from `pool`); `endStream` = the request has no body. */
@@ -47,7 +50,7 @@ export function openHttp2Attempt(pool: Http2SessionPool, entry: PooledSession, h
     release();
     const failure: UpstreamFailure = entry.connectFailed ? "connect-failure" : "connection-termination";
     queueMicrotask(() => !done && handler.onUpstreamFailure(failure));
-    return { write: () => true, end: () => undefined, pause: () => undefined, resume: () => undefined, cancel: () => void (done = true) };
+    return { write: () => true, end: () => undefined, pause: () => undefined, resume: () => undefined, cancel: () => void (done = true), localAddress: () => "" };
   }
   // node:http2 emits 'response' on the next tick, but DATA frames read with the HEADERS in one
   // chunk go to a flowing stream at once: body bytes can come before the head. They wait for it.
@@ -110,6 +113,7 @@ export function openHttp2Attempt(pool: Http2SessionPool, entry: PooledSession, h
       done = true;
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     },
+    localAddress: () => localAddressOf(entry.session.socket),
   };
 }
 
@@ -169,5 +173,6 @@ export function openHttp1Attempt(target: Http1Target, headers: OutgoingHttpHeade
       done = true;
       req.destroy();
     },
+    localAddress: () => localAddressOf(req.socket),
   };
 }

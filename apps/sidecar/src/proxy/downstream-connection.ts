@@ -340,6 +340,7 @@ export class DownstreamConnection implements Downstream {
       responseBytes: bytes.length,
       attempts: 0,
       upstreamHost: "",
+      upstreamLocalAddress: "",
       endpoint: -1,
       trace: undefined,
       protocol: head.minorVersion === 1 ? "HTTP/1.1" : "HTTP/1.0",

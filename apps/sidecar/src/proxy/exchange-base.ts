@@ -29,6 +29,7 @@ export function newExchangeRecord<P extends ExchangeRecord["protocol"]>(startMs:
     responseBytes: 0,
     attempts: 0,
     upstreamHost: "",
+    upstreamLocalAddress: "",
     endpoint: -1,
     trace: undefined,
     protocol,

@@ -68,6 +68,8 @@ export interface ExchangeRecord {
   responseBytes: number;
   attempts: number;
   upstreamHost: string;
+  /** `upstream_local_address` of the try that answered: filled only when the environment asks (`upstreamAddresses`), else "". */
+  upstreamLocalAddress: string;
   /** Index of the endpoint that answered (or was tried last) in the cluster; -1 when none. */
   endpoint: number;
   /** Trace state of the request, set by the environment when it adds trace headers. */
@@ -93,6 +95,8 @@ export interface ExchangeEnvironment {
    * `downstream_remote_address`, `requested_server_name`); undefined = every connection shares this one.
    */
   readonly forConnection?: ((connection: ClientConnection) => ExchangeEnvironment) | undefined;
+  /** Telemetry reports the upstream connection's local address (access logs): exchanges fill `record.upstreamLocalAddress`. */
+  readonly upstreamAddresses?: boolean | undefined;
 }
 
 /** A client connection as telemetry names it. */
@@ -246,6 +250,7 @@ export class Exchange extends Http1ClientExchange implements UpstreamHandler {
 
   private send(): void {
     const upstream = this.upstream as UpstreamConnection;
+    if (this.env.upstreamAddresses === true) this.record.upstreamLocalAddress = upstream.localAddress;
     this.upstreamHead ??= this.buildUpstreamHead();
     const replay = this.record.attempts > 1 && this.bodyChunks ? this.bodyChunks : this.pendingBody;
     const parts = replay.length === 0 ? this.upstreamHead : Buffer.concat([this.upstreamHead, ...replay]);

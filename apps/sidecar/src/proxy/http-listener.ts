@@ -11,6 +11,7 @@ import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
 import { DownstreamConnection, type ListenerHooks } from "./downstream-connection.ts";
 import type { ClientConnection, ExchangeEnvironment } from "./exchange.ts";
 import type { Decision } from "./route-request.ts";
+import { formatAddress } from "./socket-address.ts";
 import type { DownstreamSecurity, TlsAcceptor } from "../tls/inbound-tls.ts";
 
 export interface HttpListenerOptions {
@@ -159,7 +160,6 @@ export class HttpListener {
 
 /** The client's address and the SNI (a gateway's `serverName`, or the mesh TLS's) of `socket`, for telemetry. */
 function clientConnection(socket: Socket, serverName: string | undefined): ClientConnection {
-  const host = socket.remoteAddress ?? "";
   const sni = serverName ?? (socket as Partial<TLSSocket>).servername;
-  return { remoteAddress: host.includes(":") ? `[${host}]:${socket.remotePort ?? 0}` : `${host}:${socket.remotePort ?? 0}`, serverName: typeof sni === "string" ? sni : "" };
+  return { remoteAddress: formatAddress(socket.remoteAddress, socket.remotePort), serverName: typeof sni === "string" ? sni : "" };
 }

@@ -158,6 +158,7 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
       line.authority = head.authority;
       line.upstreamHost = record.upstreamHost;
       line.upstreamCluster = forward?.cluster.name ?? "";
+      line.upstreamLocalAddress = record.upstreamLocalAddress;
       line.downstreamLocalAddress = options.localAddress;
       line.routeName = decision.routeName;
       if (connection) {
@@ -181,6 +182,7 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
       return requestId + tracing.headerLines(trace);
     },
     finished: finish,
+    upstreamAddresses: accessLog !== undefined,
     // Access-log lines name the client's address and the TLS SNI: a connection gets its own environment then.
     forConnection: accessLog
       ? (connection) => ({ ...env, finished: (head, record, decision) => finish(head, record, decision, connection), forConnection: undefined })

@@ -5,6 +5,7 @@
 // last through a `handshake` hook that hands over the decrypted socket). A refused connection is
 // closed at once, with its flag recorded.
 import { createServer, type Server, type Socket } from "node:net";
+import { formatAddress, localAddressOf } from "../proxy/socket-address.ts";
 import { RESPONSE_FLAGS } from "../telemetry/response-flags.ts";
 import type { TcpChoice } from "./choose-tcp-cluster.ts";
 import { readClientHelloSni } from "./read-client-hello-sni.ts";
@@ -151,8 +152,8 @@ function refuse(socket: Socket, choice: Extract<TcpChoice, { type: "refuse" }>, 
   record.responseFlags = RESPONSE_FLAGS[choice.flag];
   record.upstreamCluster = choice.cluster;
   record.routeName = choice.routeName;
-  record.downstreamRemoteAddress = `${socket.remoteAddress ?? ""}:${socket.remotePort ?? 0}`;
-  record.downstreamLocalAddress = `${socket.localAddress ?? ""}:${socket.localPort ?? 0}`;
+  record.downstreamRemoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+  record.downstreamLocalAddress = localAddressOf(socket);
   socket.destroy();
   env.finished(record);
 }

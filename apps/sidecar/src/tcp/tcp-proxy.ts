@@ -12,6 +12,7 @@ import { requestHash } from "@meshwork/proxy-core";
 import type { ClusterRuntime, EndpointRuntime } from "../proxy/cluster-runtime.ts";
 import { RESPONSE_FLAGS, type ResponseFlagSet } from "../telemetry/response-flags.ts";
 import { emptyTcpRecord, type TcpRecord } from "./tcp-record.ts";
+import { formatAddress, localAddressOf } from "../proxy/socket-address.ts";
 
 /** The proxy's clock and its reporting. */
 export interface TcpProxyEnvironment {
@@ -84,8 +85,8 @@ export class TcpProxy {
     this.record.upstreamCluster = cluster.name;
     this.record.routeName = options.routeName ?? "";
     this.record.requestedServerName = options.requestedServerName ?? "";
-    this.record.downstreamRemoteAddress = address(client.remoteAddress, client.remotePort);
-    this.record.downstreamLocalAddress = address(client.localAddress, client.localPort);
+    this.record.downstreamRemoteAddress = formatAddress(client.remoteAddress, client.remotePort);
+    this.record.downstreamLocalAddress = localAddressOf(client);
     const policy = cluster.spec.hashPolicy;
     this.hash = options.hash ?? (policy ? requestHash(policy, { headers: {}, query: "", sourceIp: client.remoteAddress ?? "" }) : undefined);
   }
@@ -220,7 +221,7 @@ export class TcpProxy {
   private onConnected(upstream: Socket): void {
     const client = this.client;
     this.connected = true;
-    this.record.upstreamLocalAddress = address(upstream.localAddress, upstream.localPort);
+    this.record.upstreamLocalAddress = localAddressOf(upstream);
     this.env.opened?.(this.record);
     this.options.onConnected?.(client);
     const initial = this.options.initialData;
@@ -287,9 +288,4 @@ export class TcpProxy {
     this.record.durationMs = this.env.now() - this.startedMs;
     this.env.finished(this.record);
   }
-}
-
-function address(host: string | undefined, port: number | undefined): string {
-  if (host === undefined) return "";
-  return host.includes(":") ? `[${host}]:${port ?? 0}` : `${host}:${port ?? 0}`;
 }

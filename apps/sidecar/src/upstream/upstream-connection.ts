@@ -5,6 +5,7 @@ import { connect, type Socket } from "node:net";
 import { isTlsSocket } from "../lazy-builtins.ts";
 import type { UpstreamTls } from "../tls/upstream-tls.ts";
 import { ReadBuffer, readBufferSize, smallReadBufferSize, writeRead } from "./read-buffer.ts";
+import { localAddressOf } from "../proxy/socket-address.ts";
 
 /** What an exchange that holds the connection hears from it. */
 export interface UpstreamHandler {
@@ -36,6 +37,8 @@ export class UpstreamConnection {
   idleSinceMs = 0;
   private readonly owner: ConnectionOwner;
   private readonly reads: ReadBuffer | undefined;
+  /** `ip:port` of this end, once asked (access logs' upstream_local_address). */
+  private local: string | undefined;
   /** Whether reading is paused (`pauseReading`). */
   private paused = false;
   /** The client of a tunnel this connection feeds (plain-text connections; see `pipeTo`). */
@@ -51,6 +54,12 @@ export class UpstreamConnection {
   static connectTls(tls: UpstreamTls, host: string, port: number, alpn: readonly string[], owner: ConnectionOwner): UpstreamConnection {
     const reads = new ReadBuffer(smallReadBufferSize);
     return new UpstreamConnection(tls.connect(host, port, alpn, reads.onread), owner, reads);
+  }
+
+  /** `ip:port` of this end of the connection (known once connected; read once, then kept). */
+  get localAddress(): string {
+    if (this.local === undefined && this.connected) this.local = localAddressOf(this.socket);
+    return this.local ?? "";
   }
 
   constructor(socket: Socket, owner: ConnectionOwner, reads?: ReadBuffer) {
