@@ -4,7 +4,7 @@
 // keeps serving; a sidecar that never got a good config is not ready.
 import type { Server } from "node:http";
 import { isIP } from "node:net";
-import type { ClusterSpec, InboundPort, Locality, MtlsMode, ProxyConfig } from "@meshwork/proxy-core";
+import type { ClusterSpec, InboundPort, Locality, MeshH2UpgradePolicy, MtlsMode, ProxyConfig } from "@meshwork/proxy-core";
 import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, gatewayListeners, mtlsModeForPort, resolvePeerAuthentication, type GatewayListener, type RateLimitTable } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
@@ -50,7 +50,7 @@ import { Counter, Registry } from "./telemetry/prom-client-core.ts";
 import { readFile } from "node:fs/promises";
 
 /** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */
-async function readMeshConfig(path: string, logger: Logger): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: "UPGRADE" | "DO_NOT_UPGRADE" | undefined }> {
+async function readMeshConfig(path: string, logger: Logger): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: MeshH2UpgradePolicy | undefined }> {
   const { parseMeshConfig } = await import("./authz/parse-mesh-config.ts");
   const parsed = parseMeshConfig(await readFile(path, "utf8"), path);
   if (!parsed.ok) throw new Error(`--mesh-config ${path}: ${parsed.errors.join("; ")}`);

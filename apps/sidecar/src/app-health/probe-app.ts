@@ -4,6 +4,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { request as HttpsRequest } from "node:https";
 import { connect } from "node:net";
+import { formatAddress } from "../proxy/socket-address.ts";
 import type { AppProber } from "./parse-app-probers.ts";
 
 export interface ProbeResult {
@@ -46,7 +47,7 @@ function probeHttp(prober: Extract<AppProber, { type: "httpGet" }>, host: string
     if (typeof value === "string") headers[name] = value;
   }
   for (const [name, value] of prober.headers) headers[name.toLowerCase()] = value;
-  const target = `${prober.scheme.toLowerCase()}://${host.includes(":") ? `[${host}]` : host}:${prober.port}${prober.path}`;
+  const target = `${prober.scheme.toLowerCase()}://${formatAddress(host, prober.port)}${prober.path}`;
   if (prober.scheme !== "HTTPS") return sendProbe(httpRequest, prober, host, headers, target);
   // node:https only for an HTTPS prober (loaded by its first probe).
   return import("node:https").then(

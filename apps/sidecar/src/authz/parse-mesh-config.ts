@@ -3,6 +3,7 @@
 // policies name; for clusters h2UpgradePolicy. Pure; the caller reads the file. Errors name the
 // field and say what to write.
 import { parseDurationMs } from "@meshwork/config";
+import type { MeshH2UpgradePolicy } from "@meshwork/proxy-core";
 import { parse } from "yaml";
 import { defaultMeshAuthzConfig, type ExtAuthzHttpProvider, type MeshAuthzConfig } from "./mesh-authz-config.ts";
 
@@ -11,7 +12,7 @@ export type ParseMeshConfigResult =
       readonly ok: true;
       readonly config: MeshAuthzConfig;
       /** `h2UpgradePolicy`; undefined when the file does not set it. */
-      readonly h2UpgradePolicy?: "UPGRADE" | "DO_NOT_UPGRADE" | undefined;
+      readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
       readonly warnings: readonly string[];
     }
   | { readonly ok: false; readonly errors: readonly string[] };

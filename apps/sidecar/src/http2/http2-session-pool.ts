@@ -5,6 +5,7 @@
 // new ones and closes when its last stream ends.
 import { connect, type ClientHttp2Session } from "node:http2";
 import type { CircuitBreaker } from "@meshwork/proxy-core";
+import { formatAddress } from "../proxy/socket-address.ts";
 import type { EndpointPoolOptions } from "../upstream/endpoint-pool.ts";
 
 export interface PooledSession {
@@ -77,7 +78,7 @@ export class Http2SessionPool {
     if (this.closing || !breaker.tryAcquire("connections").ok) return undefined;
     const { host, port, connectTimeoutMs, idleTimeoutMs, tls } = this.options;
     // Over TLS (mTLS between sidecars) HTTP/2 is negotiated with ALPN h2; in plain text it is h2c with prior knowledge.
-    const session = connect(`http://${host.includes(":") ? `[${host}]` : host}:${port}`, {
+    const session = connect(`http://${formatAddress(host, port)}`, {
       settings: { enablePush: false },
       ...(tls ? { createConnection: () => tls.connect(host, port, ["h2"]) } : {}),
     });

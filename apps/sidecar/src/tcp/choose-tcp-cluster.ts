@@ -5,6 +5,7 @@
 import { findTcpRoute, pickTcpDestination, tcpClusterName, type TcpRoute, type TcpRouteTable } from "@meshwork/proxy-core";
 import type { ClusterRuntime } from "../proxy/cluster-runtime.ts";
 import type { ClusterLookup } from "../proxy/proxy-snapshot.ts";
+import { formatAddress } from "../proxy/socket-address.ts";
 
 /** The part of the lead's ProxySnapshot TCP routing reads, plus the compiled TCP route table. */
 export interface TcpSnapshot {
@@ -46,7 +47,7 @@ export function chooseTcpCluster(snapshot: TcpSnapshot, target: TcpTarget, rando
     destinationIp: target.destinationIp ?? (isIpLiteral(target.host) ? target.host : undefined),
     sni: target.sni,
   });
-  const authority = target.host.includes(":") ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  const authority = formatAddress(target.host, target.port);
   if (decision.type === "route") return routeCluster(snapshot.clusters, decision.route, target.port, random);
   if (decision.type === "default") {
     const cluster = snapshot.clusters.get(decision.cluster);

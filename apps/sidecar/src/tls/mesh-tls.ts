@@ -210,7 +210,6 @@ export class MeshTls {
     const material = identity ? { cert: identity.certPem, key: identity.keyPem, ca: identity.caPem } : {};
     return { ...material, minVersion: this.settings.minVersion, ticketKeys: (this.ticketKeys ??= newTicketKeys()) };
   }
-
 }
 
 /** The negotiated version as Envoy names it in `%DOWNSTREAM_TLS_VERSION%` (TLSv1.3). */

@@ -7,6 +7,7 @@
 import type { MeshResource } from "@meshwork/config";
 import { compileTcpRouteTable } from "../compile-tcp-route-table.ts";
 import { findTcpRoute, matchesConnection } from "../find-tcp-route.ts";
+import { serverAdmitsHost } from "./gateway-listeners.ts";
 import type { HostContext } from "../resolve-host.ts";
 import type { TcpRoute, TcpRouteTable } from "../tcp-route-table.ts";
 
@@ -51,26 +52,31 @@ export function findGatewayTcpRoute(table: TcpRouteTable, connection: GatewayCon
     return decision.type === "route" && decision.route.type === "tls" ? decision.route : undefined;
   }
   const seen = new Set<TcpRoute>();
-  const hosts = [...new Set(table.exact.values())].map((host) => ({ exact: host.name, suffix: undefined, routes: host.routes }));
-  for (const host of [...hosts, ...table.wildcards.map((w) => ({ exact: undefined, suffix: w.suffix, routes: w.routes }))]) {
-    if (connection.serverHosts !== undefined && !connection.serverHosts.some((pattern) => overlaps(pattern, host))) continue;
-    for (const route of host.routes) {
+  const take = (routes: readonly TcpRoute[]): TcpRoute | undefined => {
+    for (const route of routes) {
       if (seen.has(route)) continue;
       seen.add(route);
       if (route.type === "tcp" && matchesConnection(route, request, undefined)) return route;
     }
+    return undefined;
+  };
+  const serverHosts = connection.serverHosts;
+  for (const host of table.exact.values()) {
+    const route = serverHosts === undefined || serverAdmitsHost(serverHosts, host.name) ? take(host.routes) : undefined;
+    if (route) return route;
+  }
+  for (const wildcard of table.wildcards) {
+    const route = serverHosts === undefined || serverHosts.some((pattern) => overlapsWildcard(pattern, wildcard.suffix)) ? take(wildcard.routes) : undefined;
+    if (route) return route;
   }
   return undefined;
 }
 
 /**
- * Whether a server host pattern and a VirtualService host overlap, as Istio's host.Name.Matches:
- * equal names, or a wildcard covering the other side (`suffix` "" is the VirtualService host `*`).
+ * Whether a server host pattern overlaps a wildcard VirtualService host (`suffix` `.example.com`
+ * for `*.example.com`, "" for `*`), as Istio's host.Name.Matches: either side covers the other.
  */
-function overlaps(pattern: string, host: { readonly exact: string | undefined; readonly suffix: string | undefined }): boolean {
-  if (pattern === "*" || host.suffix === "") return true;
-  const patternSuffix = pattern.startsWith("*.") ? pattern.slice(1) : undefined;
-  if (host.exact !== undefined) return patternSuffix === undefined ? host.exact === pattern : host.exact.endsWith(patternSuffix);
-  const suffix = host.suffix as string;
-  return patternSuffix === undefined ? pattern.endsWith(suffix) : patternSuffix.endsWith(suffix) || suffix.endsWith(patternSuffix);
+function overlapsWildcard(pattern: string, suffix: string): boolean {
+  if (pattern === "*" || suffix === "") return true;
+  return pattern.startsWith("*.") ? pattern.slice(1).endsWith(suffix) || suffix.endsWith(pattern.slice(1)) : pattern.endsWith(suffix);
 }
