@@ -286,6 +286,7 @@ describe("catalog and health", () => {
     expect((nodes.json as { Node: string }[]).map((n) => n.Node)).toEqual(["n1", "n22"]);
     expect(shapeMismatches(nodes.json, example("catalog-nodes"))).toEqual([]);
     expect((await consul("GET", "/v1/catalog/nodes?node-meta=rack:r2")).json).toMatchObject([{ Node: "n22" }]);
+    expect((await consul("GET", "/v1/catalog/datacenters")).json).toEqual(["dc1"]);
     const services = await consul("GET", "/v1/catalog/services");
     expect(services.json).toEqual({ reviews: ["v1", "v2"] });
     const documented = example("catalog-services") as Record<string, unknown>;
@@ -419,6 +420,55 @@ describe("agent", () => {
     } finally {
       await restarted.close();
     }
+  });
+
+  it("answers one service by ID with its ContentHash, and blocks on ?hash until it changes", async () => {
+    await consul("PUT", "/v1/agent/service/register", { ID: "api-1", Name: "api", Port: 8080, Tags: ["v1"] });
+    const one = await consul("GET", "/v1/agent/service/api-1");
+    expect(one.json).toMatchObject({ ID: "api-1", Service: "api", Port: 8080, Tags: ["v1"], Datacenter: "dc1" });
+    const hash = (one.json as { ContentHash: string }).ContentHash;
+    expect(hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(one.headers.get("x-consul-contenthash")).toBe(hash);
+    expect(await consul("GET", "/v1/agent/service/nope")).toMatchObject({ status: 404, text: "unknown service ID: nope" });
+    // An unrelated catalog write wakes the wait but not the answer: the service still hashes the same.
+    const blocked = consul("GET", `/v1/agent/service/api-1?hash=${hash}&wait=60s`);
+    await until(() => server.waiting === 1);
+    await consul("PUT", "/v1/agent/service/register", { ID: "db-1", Name: "db", Port: 5432 });
+    await until(() => server.waiting === 1);
+    await consul("PUT", "/v1/agent/service/register", { ID: "api-1", Name: "api", Port: 9090, Tags: ["v2"] });
+    const changed = await blocked;
+    expect(changed.json).toMatchObject({ ID: "api-1", Port: 9090, Tags: ["v2"] });
+    expect((changed.json as { ContentHash: string }).ContentHash).not.toBe(hash);
+    // A wait that runs out answers the unchanged service.
+    const now = (changed.json as { ContentHash: string }).ContentHash;
+    expect((await consul("GET", `/v1/agent/service/api-1?hash=${now}&wait=10ms`)).json).toMatchObject({ ContentHash: now });
+  });
+
+  it("puts a service and the node into maintenance with Consul's critical checks, and back", async () => {
+    await consul("PUT", "/v1/agent/service/register", { ID: "api-1", Name: "api", Port: 8080 });
+    await consul("PUT", "/v1/agent/service/register", { ID: "db-1", Name: "db", Port: 5432 });
+    expect((await consul("GET", "/v1/health/service/api?passing")).json).toHaveLength(1);
+    expect((await consul("PUT", "/v1/agent/service/maintenance/api-1?enable=true&reason=upgrading")).status).toBe(200);
+    expect((await consul("GET", "/v1/health/service/api?passing")).json).toEqual([]);
+    expect((await consul("GET", "/v1/health/checks/api")).json).toMatchObject([
+      { CheckID: "_service_maintenance:api-1", Name: "Service Maintenance Mode", Status: "critical", Output: "upgrading", ServiceID: "api-1" },
+    ]);
+    expect((await consul("GET", "/v1/health/service/db?passing")).json).toHaveLength(1);
+    expect((await consul("PUT", "/v1/agent/service/maintenance/api-1?enable=false")).status).toBe(200);
+    expect((await consul("GET", "/v1/health/service/api?passing")).json).toHaveLength(1);
+
+    expect((await consul("PUT", "/v1/agent/maintenance?enable=true")).status).toBe(200);
+    expect((await consul("GET", "/v1/health/node/node-1")).json).toMatchObject([
+      { CheckID: "_node_maintenance", Status: "critical", Output: "Maintenance mode is enabled for this node, but no reason was provided. This is a default message." },
+    ]);
+    expect((await consul("GET", "/v1/health/service/db?passing")).json).toEqual([]);
+    await consul("PUT", "/v1/agent/maintenance?enable=false");
+    expect((await consul("GET", "/v1/health/service/db?passing")).json).toHaveLength(1);
+
+    expect(await consul("PUT", "/v1/agent/maintenance")).toMatchObject({ status: 400, text: expect.stringContaining("Missing value for enable") });
+    expect(await consul("PUT", "/v1/agent/maintenance?enable=yes")).toMatchObject({ status: 400, text: expect.stringContaining("use true or false") });
+    expect(await consul("PUT", "/v1/agent/service/maintenance/nope?enable=true")).toMatchObject({ status: 404, text: expect.stringContaining("Unknown service ID") });
+    expect(await consul("PUT", "/v1/agent/service/maintenance?enable=true")).toMatchObject({ status: 400, text: expect.stringContaining("Missing service ID") });
   });
 
   it("pretty-prints with ?pretty", async () => {

@@ -1,13 +1,15 @@
 // /v1/agent/*: this server as the local agent of its node. Registrations go to the catalog under the
 // agent's node; its checks run in the CheckRunner (agent/), whose results reach the catalog as check-updates.
+import { createHash } from "node:crypto";
 import { NotTtlCheckError, UnknownCheckError } from "../agent/check-runner.ts";
-import type { HealthStatus } from "../registry-contract.ts";
+import type { CheckDefinition, HealthStatus } from "../registry-contract.ts";
 import { type ApiContext, type ApiRequest, type ApiResponse, jsonResponse, leaderHeaders, prepareRead, textResponse } from "./api-context.ts";
 import { checksOfNode, instancesOfNode } from "./catalog-view.ts";
 import { parseAgentService, parseCheckDefinition, parseCheckUpdate } from "./consul-decode.ts";
 import { type Json, encodeCheck, encodeService } from "./consul-encode.ts";
 import { HttpError, badRequest } from "./http-error.ts";
 import { JsonFields, parseJsonBody } from "./json-fields.ts";
+import { jitteredWaitMs, parseBlocking } from "./query-params.ts";
 
 /** The Consul version this API answers as (clients gate features on it). */
 export const consulCompatibleVersion = "1.17.0";
@@ -39,8 +41,11 @@ export async function handleAgent(ctx: ApiContext, request: ApiRequest, rest: re
     }
     return jsonResponse(out);
   }
+  if (group === "service" && request.method === "GET" && verb !== "" && !putOnlyServiceVerbs.has(verb)) return agentService(ctx, request, verb);
   if (request.method !== "PUT") return methodNotAllowed(request, "PUT");
+  if (group === "maintenance") return maintenance(ctx, request, undefined);
   if (group === "service") {
+    if (verb === "maintenance") return maintenance(ctx, request, requireServiceId(arg, "PUT /v1/agent/service/maintenance/<id>?enable=true|false"));
     if (verb === "register") {
       const { service, checks } = parseAgentService(parseJsonBody(request.body, "the service definition"));
       await write(ctx, { op: "catalog-register", node, address: ctx.agent.address, nodeMeta: await currentNodeMeta(ctx), service, checks });
@@ -110,6 +115,90 @@ export async function handleAgent(ctx: ApiContext, request: ApiRequest, rest: re
   }
   return textResponse(404, `Unknown agent endpoint /v1/agent/${rest.join("/")}`);
 }
+
+/** `/v1/agent/service/<verb>` paths that are not a service ID. */
+const putOnlyServiceVerbs = new Set(["register", "deregister", "maintenance"]);
+
+function requireServiceId(id: string, usage: string): string {
+  if (id === "") throw badRequest(`Missing service ID: ${usage}`);
+  return id;
+}
+
+/**
+ * `GET /v1/agent/service/<id>`: one service of this agent with its ContentHash (also the
+ * X-Consul-ContentHash header). With `?hash=` it blocks while the service still hashes to that, up
+ * to `?wait` (Consul's hash-based blocking query); 404 for a service this agent does not have.
+ */
+async function agentService(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
+  const node = ctx.agent.nodeName;
+  const knownHash = request.query.get("hash") ?? "";
+  const deadline = Date.now() + jitteredWaitMs(parseBlocking(request.query).waitMs, ctx.random);
+  for (;;) {
+    const { state, headers } = await prepareRead(ctx, stripBlocking(request), (reads) => reads.catalogIndex());
+    const instance = instancesOfNode(state, node).find((i) => i.service.id === id);
+    if (instance === undefined) return textResponse(404, `unknown service ID: ${id}`);
+    const encoded = encodeService(instance.service, ctx.datacenter);
+    const hash = contentHash(encoded);
+    const remainingMs = deadline - Date.now();
+    if (knownHash === "" || hash !== knownHash || remainingMs <= 0 || request.signal.aborted) {
+      return jsonResponse({ ...(encoded as Record<string, Json>), ContentHash: hash }, { ...headers, "x-consul-contenthash": hash });
+    }
+    await ctx.server.waitForChange((reads) => reads.catalogIndex(), state.catalogIndex(), remainingMs, request.signal);
+  }
+}
+
+/** The request without `?index` / `?wait`: a hash-blocking read waits on the hash, not the index. */
+function stripBlocking(request: ApiRequest): ApiRequest {
+  const query = new URLSearchParams(request.query);
+  query.delete("index");
+  query.delete("wait");
+  query.delete("hash");
+  return { ...request, query };
+}
+
+/** Consul's ContentHash: a short digest of what the endpoint returns, for `?hash=` blocking. */
+function contentHash(value: Json): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+/**
+ * `PUT /v1/agent/maintenance` (node) and `/v1/agent/service/maintenance/<id>`: `?enable=true`
+ * registers Consul's critical maintenance check (`_node_maintenance` / `_service_maintenance:<id>`,
+ * notes from `?reason`), which takes the node's or the service's instances out of healthy answers
+ * (`?passing`, DNS); `?enable=false` removes it.
+ */
+async function maintenance(ctx: ApiContext, request: ApiRequest, serviceId: string | undefined): Promise<ApiResponse> {
+  const enable = request.query.get("enable");
+  const usage = serviceId === undefined ? "PUT /v1/agent/maintenance?enable=true|false" : "PUT /v1/agent/service/maintenance/<id>?enable=true|false";
+  if (enable === null || enable === "") throw badRequest(`Missing value for enable: ${usage}`);
+  if (enable !== "true" && enable !== "false") throw badRequest(`Invalid value for enable: ${JSON.stringify(enable)}; use true or false`);
+  const node = ctx.agent.nodeName;
+  if (serviceId !== undefined) {
+    await ctx.server.readBarrier("default");
+    if (!instancesOfNode(ctx.server.state, node).some((i) => i.service.id === serviceId)) return textResponse(404, `Unknown service ID "${serviceId}". Ensure that the service ID is passed, not the service name.`);
+  }
+  const checkId = serviceId === undefined ? nodeMaintenanceCheckId : `${serviceMaintenanceCheckPrefix}${serviceId}`;
+  if (enable === "false") {
+    await write(ctx, { op: "catalog-deregister", node, checkId });
+    return ok();
+  }
+  const what = serviceId === undefined ? "node" : "service";
+  const reason = request.query.get("reason") ?? "";
+  const check: CheckDefinition = {
+    checkId,
+    name: serviceId === undefined ? "Node Maintenance Mode" : "Service Maintenance Mode",
+    serviceId,
+    status: "critical",
+    output: reason !== "" ? reason : `Maintenance mode is enabled for this ${what}, but no reason was provided. This is a default message.`,
+    type: "serf",
+  };
+  await write(ctx, { op: "catalog-register", node, address: ctx.agent.address, nodeMeta: await currentNodeMeta(ctx), checks: [check] });
+  return ok();
+}
+
+/** Consul's maintenance check IDs. */
+const nodeMaintenanceCheckId = "_node_maintenance";
+const serviceMaintenanceCheckPrefix = "_service_maintenance:";
 
 /** The agent's node meta as the catalog has it, so a registration through the agent keeps it. */
 async function currentNodeMeta(ctx: ApiContext): Promise<Readonly<Record<string, string>>> {

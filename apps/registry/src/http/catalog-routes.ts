@@ -29,6 +29,9 @@ export async function handleCatalog(ctx: ApiContext, request: ApiRequest, rest: 
   if (request.method !== "GET") return methodNotAllowed(request, "GET");
   const nodeMeta = parseNodeMeta(request.query);
   switch (verb) {
+    case "datacenters":
+      // One datacenter per cluster (no WAN federation): Consul lists the local one first.
+      return jsonResponse([ctx.datacenter]);
     case "nodes": {
       const { state, headers } = await prepareRead(ctx, request, (reads) => reads.catalogIndex());
       const nodes = state.nodes().filter((node) => matchesNodeMeta(node, nodeMeta));
