@@ -5,11 +5,9 @@
 // with the SNI a sidecar sends (`outbound_.<port>_.<subset>_.<host>`), reaches the sidecar of that
 // cluster's workload, which terminates it; ISTIO_MUTUAL terminates it at the gateway (its own SVID)
 // and routes by the VirtualService bound to that Gateway.
-import { request as httpsRequest } from "node:https";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { TLSSocket } from "node:tls";
-import { eventually } from "@meshwork/testing/processes";
+import { eventually, httpsGet, type HttpsAnswer } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { topology, type MeshEndpoints } from "./support/local-mesh.ts";
 import { applyYaml, fixture } from "./support/mesh-config.ts";
@@ -43,53 +41,19 @@ afterAll(async () => {
   if (mesh !== undefined) await resetToBaseline(mesh);
 });
 
-/** What a GET over TLS saw: the status, the body and the server certificate's SANs (`URI:spiffe://…`). */
-interface MeshAnswer {
-  readonly status: number;
-  readonly body: string;
-  readonly serverSans: string;
-}
-
 /**
  * One GET on a new TLS connection to 127.0.0.1:`port` with SNI `servername`, trusting the mesh root
  * and presenting `svid` (none: no client certificate). An SVID carries no DNS name, so Node's host
- * name check is off and the tests check the URI SAN themselves. Rejects when the handshake fails
- * or the connection is closed without an answer.
+ * name check is off and the tests check the URI SAN themselves.
  */
-function meshGet(port: number, servername: string, options: { readonly host: string; readonly path: string; readonly svid: MeshSvid | undefined }): Promise<MeshAnswer> {
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      {
-        host: "127.0.0.1",
-        port,
-        path: options.path,
-        servername,
-        headers: { host: options.host },
-        ca: roots,
-        checkServerIdentity: () => undefined,
-        ...(options.svid ? { cert: options.svid.cert, key: options.svid.key } : {}),
-        agent: false,
-      },
-      (response) => {
-        const serverSans = (response.socket as TLSSocket).getPeerCertificate().subjectaltname ?? "";
-        let body = "";
-        response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body, serverSans }));
-        response.on("error", reject);
-      },
-    );
-    // A connection held open without an answer is a failure too, not a hang.
-    request.setTimeout(15_000, () => request.destroy(new Error(`no answer from 127.0.0.1:${port} (SNI ${servername}) within 15 s`)));
-    request.on("error", reject);
-    request.end();
-  });
-}
+const meshGet = (port: number, servername: string, options: { readonly host: string; readonly path: string; readonly svid: MeshSvid | undefined }): Promise<HttpsAnswer> =>
+  httpsGet(port, servername, { ca: roots, host: options.host, path: options.path, skipHostnameCheck: true, ...(options.svid ? { client: { cert: options.svid.cert, key: options.svid.key } } : {}) });
 
 /** GET /details/0 through the AUTO_PASSTHROUGH port with SNI `sni`, as details' client sidecar sends it. */
-const throughEastWest = (sni: string): Promise<MeshAnswer> => meshGet(autoPassthroughPort, sni, { host: `${detailsHost}:9080`, path: "/details/0", svid: client });
+const throughEastWest = (sni: string): Promise<HttpsAnswer> => meshGet(autoPassthroughPort, sni, { host: `${detailsHost}:9080`, path: "/details/0", svid: client });
 
 /** The answer when its status is 200; throws otherwise (eventually names the last error: the Gateway may not be in force yet). */
-const ok = async (get: () => Promise<MeshAnswer>): Promise<MeshAnswer> => {
+const ok = async (get: () => Promise<HttpsAnswer>): Promise<HttpsAnswer> => {
   const answer = await get();
   if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 300)}`);
   return answer;
@@ -101,7 +65,7 @@ const ok = async (get: () => Promise<MeshAnswer>): Promise<MeshAnswer> => {
  * until one of the two is there (the refusal's log line comes a moment after the close), so a
  * listener that is not open yet (connection refused, no log line) is never taken for a refusal.
  */
-async function verdictOn(sni: string): Promise<{ readonly answered: MeshAnswer } | { readonly refused: Record<string, unknown> }> {
+async function verdictOn(sni: string): Promise<{ readonly answered: HttpsAnswer } | { readonly refused: Record<string, unknown> }> {
   const from = logOffset(mesh);
   return eventually(
     `the gateway's answer or refusal for SNI ${sni}`,
@@ -138,7 +102,7 @@ describe("east-west gateway (AUTO_PASSTHROUGH)", () => {
 });
 
 describe("mesh-internal gateway (ISTIO_MUTUAL)", () => {
-  const internalGet = (svid: MeshSvid | undefined): Promise<MeshAnswer> => meshGet(istioMutualPort, "details.mesh.internal", { host: "details.mesh.internal", path: "/details/0", svid });
+  const internalGet = (svid: MeshSvid | undefined): Promise<HttpsAnswer> => meshGet(istioMutualPort, "details.mesh.internal", { host: "details.mesh.internal", path: "/details/0", svid });
 
   it("serves a client with a mesh SVID through the Gateway's VirtualService, presenting the gateway's SVID", async () => {
     const answer = await eventually("details through the ISTIO_MUTUAL port", () => ok(() => internalGet(client)), { timeoutMs: 30_000, intervalMs: 250 });

@@ -219,8 +219,7 @@ export class GatewayTls {
     if (dir === undefined) throw new Error(`credentialName ${tls.credentialNames.join(", ")}: no --credential-dir; mount the secret's files (tls.crt, tls.key, ca.crt) under DIR/<name> and start the gateway with --credential-dir DIR`);
     const certs: string[] = [];
     const keys: string[] = [];
-    let ca = tls.caCertificates !== undefined ? read(tls.caCertificates, "tls.caCertificates") : undefined;
-    let crl = tls.caCrl !== undefined ? read(tls.caCrl, "tls.caCrl") : undefined;
+    let { ca, crl } = explicitCaAndCrl(tls, read);
     for (const name of tls.credentialNames) {
       const files = findCredentialFiles(dir, name, stamps);
       certs.push(read(files.cert ?? join(dir, name, "tls.crt"), `credential ${name} certificate`));
@@ -251,14 +250,22 @@ interface Material {
   readonly crl: string | undefined;
 }
 
+/** The server's own `caCertificates` and `caCrl` files, each read when set (they take precedence over a credential's). */
+function explicitCaAndCrl(tls: GatewayServerTls, read: Reader): { ca: string | undefined; crl: string | undefined } {
+  return {
+    ca: tls.caCertificates !== undefined ? read(tls.caCertificates, "tls.caCertificates") : undefined,
+    crl: tls.caCrl !== undefined ? read(tls.caCrl, "tls.caCrl") : undefined,
+  };
+}
+
 function fileMaterial(tls: GatewayServerTls, read: Reader): Material {
-  const ca = tls.caCertificates !== undefined ? read(tls.caCertificates, "tls.caCertificates") : undefined;
+  const { ca, crl } = explicitCaAndCrl(tls, read);
   if (ca === undefined && tls.mode !== "SIMPLE") throw new Error(`tls.caCertificates: mode ${tls.mode} needs CA certificates to verify clients`);
   return {
     certs: tls.certificates.map((pair) => read(pair.certificate, "tls.serverCertificate")),
     keys: tls.certificates.map((pair) => read(pair.privateKey, "tls.privateKey")),
     ca,
-    crl: tls.caCrl !== undefined ? read(tls.caCrl, "tls.caCrl") : undefined,
+    crl,
   };
 }
 
