@@ -12,6 +12,7 @@ import { runUntilStopped } from "@meshwork/runtime";
 import { createLogger } from "@meshwork/telemetry";
 import { importTokenIssuerKey, mintWorkloadToken, tokenIssuerFiles } from "@meshwork/workload-identity";
 import { ProcessSupervisor } from "./adapters/process-supervisor.ts";
+import { readBinaryFile, writeBinaryFile } from "./adapters/binary-files.ts";
 import { readSources, readTextFile } from "./adapters/read-sources.ts";
 import { analyzeCommand } from "./commands/analyze-command.ts";
 import type { CommandIo } from "./commands/command.ts";
@@ -21,6 +22,7 @@ import { proxyConfigCommand, proxyStatusCommand } from "./commands/proxy-command
 import { dashboardCommand } from "./commands/dashboard-command.ts";
 import { prometheusConfigCommand } from "./commands/prometheus-config-command.ts";
 import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "./commands/registry-commands.ts";
+import { registrySnapshotInspectCommand, registrySnapshotRestoreCommand, registrySnapshotSaveCommand } from "./commands/registry-snapshot-commands.ts";
 import { tokenIssueCommand } from "./commands/token-issue-command.ts";
 import { downCommand, statusCommand, upCommand, type LocalMeshIo } from "./commands/up-command.ts";
 import { validateCommand } from "./commands/validate-command.ts";
@@ -74,7 +76,7 @@ const localMesh: LocalMeshIo = {
 const invocation = parseInvocation(process.argv.slice(2), process.env, [
   upCommand(localMesh),
   downCommand(localMesh),
-  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, dashboardCommand, prometheusConfigCommand]);
+  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, registrySnapshotSaveCommand, registrySnapshotRestoreCommand, registrySnapshotInspectCommand, dashboardCommand, prometheusConfigCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);
@@ -86,6 +88,8 @@ if (invocation.type === "help") {
   const io: CommandIo = {
     readSources: (paths) => readSources(paths, { readStdin: () => text(process.stdin) }),
     readTextFile,
+    readBinaryFile,
+    writeBinaryFile,
     writeOut: (output) => void process.stdout.write(output),
     writeErr: (message) => void process.stderr.write(message),
     terminal: { isTty: process.stdout.isTTY === true, hasNoColor: (process.env["NO_COLOR"] ?? "") !== "" },

@@ -84,7 +84,13 @@ export type RegistryCommand =
   | { readonly op: "session-destroy"; readonly id: string }
   | { readonly op: "catalog-register"; readonly node: string; readonly address: string; readonly nodeMeta?: Readonly<Record<string, string>>; readonly service?: ServiceDefinition; readonly checks?: readonly CheckDefinition[] }
   | { readonly op: "catalog-deregister"; readonly node: string; readonly serviceId?: string; readonly checkId?: string }
-  | { readonly op: "check-update"; readonly node: string; readonly checkId: string; readonly status: HealthStatus; readonly output: string };
+  | { readonly op: "check-update"; readonly node: string; readonly checkId: string; readonly status: HealthStatus; readonly output: string }
+  /**
+   * Replaces the whole state with a saved one (`PUT /v1/snapshot`): `state` is the base64 of
+   * `RegistryState.snapshot()` bytes. Everything restored takes the entry's index as its
+   * create/modify index, so every index moves forward (see RegistryState's `restoreState`).
+   */
+  | { readonly op: "state-restore"; readonly state: string };
 
 /**
  * What applying a command returned: `ok` false for a failed CAS / lock / txn check (Consul answers
@@ -125,6 +131,11 @@ export interface RegistryReads {
    * layer sees only the checks of nodes that have services (through serviceInstances).
    */
   nodeChecks?(node: string): readonly ServiceInstance["checks"][number][];
+  /**
+   * The whole state as bytes (RegistryState's canonical snapshot, what a `state-restore` command
+   * carries) at `appliedIndex`. Optional: without it `GET /v1/snapshot` answers 501.
+   */
+  snapshot?(): Uint8Array;
 }
 
 export interface SessionInfo {
@@ -194,6 +205,15 @@ export interface RegistryServer {
    * Optional: a server without it answers renew with the session as it is (added by the HTTP layer).
    */
   renewSession?(id: string): Promise<SessionInfo | undefined>;
+  /** The Raft term of the entry at `state.appliedIndex` (written into saved snapshots). Optional: 0 when absent. */
+  readonly appliedTerm?: number;
+  /**
+   * Calls `listener` with the index each time the state is replaced as a whole here — a
+   * `state-restore` entry applied, or a Raft snapshot installed from the leader — after the new
+   * state is readable. The local agent reloads its node's checks then. Returns the unsubscribe.
+   * Optional: a server without it never replaces its state.
+   */
+  onStateReplaced?(listener: (index: number) => void): () => void;
 }
 
 /** A write reached a follower that has no leader to forward to. */

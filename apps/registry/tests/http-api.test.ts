@@ -5,6 +5,8 @@ import { Agent, createServer, get } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeBackupFile } from "../src/backup/backup-file.ts";
+import { maxSnapshotBodyBytes } from "../src/http/snapshot-routes.ts";
 import { type HttpApi, startHttpApi } from "../src/http/start-http-api.ts";
 import { type ConsulAnswer, consulClient, shapeMismatches } from "./support/consul-client.ts";
 import { SingleReplicaServer } from "./support/single-replica-server.ts";
@@ -508,6 +510,110 @@ describe("status, operator, leaderless follower", () => {
     expect((await consul("GET", "/v1/nope")).status).toBe(404);
     expect((await consul("POST", "/v1/catalog/nodes")).status).toBe(405);
     expect((await consul("GET", "/v1/session/create")).status).toBe(405);
+  });
+});
+
+describe("snapshot (GET and PUT /v1/snapshot)", () => {
+  async function save(query = ""): Promise<{ status: number; headers: Headers; body: Buffer }> {
+    const response = await fetch(`http://127.0.0.1:${api.port}/v1/snapshot${query}`);
+    return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+  }
+  /** A read's JSON without the index fields, which a restore moves forward. */
+  async function readWithoutIndexes(path: string): Promise<unknown> {
+    return JSON.parse((await consul("GET", path)).text, (key, value: unknown) => (/^(CreateIndex|ModifyIndex)$/.test(key) ? undefined : value));
+  }
+  const views = ["/v1/kv/?recurse", "/v1/catalog/services", "/v1/catalog/nodes", "/v1/health/service/web", "/v1/session/list", "/v1/agent/checks"];
+
+  it("saves the state at its index, and a restore brings it back with every index moved forward, waking a blocking query", async () => {
+    await consul("PUT", "/v1/kv/app/a", "1");
+    await consul("PUT", "/v1/kv/app/b", "2");
+    await consul("PUT", "/v1/agent/service/register", { Name: "web", Port: 80, Check: { TTL: "30s" } });
+    const session = await createSession({ Name: "saved" });
+    await consul("PUT", `/v1/kv/app/lock?acquire=${session}`, "held");
+    const saved = await save();
+    expect(saved.status).toBe(200);
+    expect(saved.headers.get("content-type")).toBe("application/octet-stream");
+    const file = decodeBackupFile(saved.body);
+    if (!file.ok) throw new Error(file.message);
+    expect({ index: file.file.index, term: file.file.term, datacenter: file.file.datacenter }).toEqual({ index: Number(saved.headers.get("x-consul-index")), term: 1, datacenter: "dc1" });
+    expect(file.file.index).toBe(server.state.appliedIndex);
+    const before = await Promise.all(views.map(readWithoutIndexes));
+
+    // Change everything the file holds.
+    await consul("PUT", "/v1/kv/app/a", "changed");
+    await consul("DELETE", "/v1/kv/app/b");
+    await consul("PUT", "/v1/kv/app/c", "new");
+    await consul("PUT", `/v1/session/destroy/${session}`);
+    await consul("PUT", "/v1/agent/service/deregister/web");
+    await consul("PUT", "/v1/agent/service/register", { Name: "db", Port: 5432, Check: { TTL: "30s" } });
+    expect(api.checks.has("service:web")).toBe(false);
+    const casToken = ((await consul("GET", "/v1/kv/app/a")).json as { ModifyIndex: number }[])[0]?.ModifyIndex ?? 0;
+    const last = await consul("GET", "/v1/kv/app/?recurse");
+    const blocked = consul("GET", `/v1/kv/app/?recurse&index=${last.index}&wait=60s`);
+    await until(() => server.waiting === 1);
+
+    const restored = await fetch(`http://127.0.0.1:${api.port}/v1/snapshot`, { method: "PUT", body: saved.body });
+    expect(restored.status).toBe(200);
+    const restoreIndex = Number(restored.headers.get("x-consul-index"));
+    expect(restoreIndex).toBeGreaterThan(last.index);
+
+    const woke = await blocked;
+    expect(woke.index).toBe(restoreIndex);
+    expect((woke.json as { Key: string }[]).map((e) => e.Key)).toEqual(["app/a", "app/b", "app/lock"]);
+    expect(await Promise.all(views.map(readWithoutIndexes))).toEqual(before);
+    for (const entry of (await consul("GET", "/v1/kv/?recurse")).json as { ModifyIndex: number; CreateIndex: number }[]) {
+      expect([entry.CreateIndex, entry.ModifyIndex]).toEqual([restoreIndex, restoreIndex]);
+    }
+    // Every index a client reads is past everything before the restore; old CAS tokens are stale.
+    for (const path of ["/v1/kv/app/a", "/v1/kv/app/c", "/v1/catalog/services", "/v1/health/service/db", "/v1/session/list"]) {
+      expect((await consul("GET", path)).index, path).toBeGreaterThanOrEqual(restoreIndex);
+    }
+    expect((await consul("PUT", `/v1/kv/app/a?cas=${casToken}`, "late")).json).toBe(false);
+    // The agent runs the restored catalog's checks of its node (and no longer the deregistered one's).
+    expect(api.checks.has("service:web")).toBe(true);
+    expect(api.checks.has("service:db")).toBe(false);
+    expect((await consul("PUT", "/v1/agent/check/pass/service:web")).status).toBe(200);
+    // The restored session still holds its lock.
+    expect(((await consul("GET", "/v1/kv/app/lock")).json as { Session?: string }[])[0]?.Session).toBe(session);
+  });
+
+  it("refuses a file that is not a snapshot, is damaged or cut short with a 400 naming the problem, and changes nothing", async () => {
+    await consul("PUT", "/v1/kv/keep", "1");
+    const { body } = await save();
+    await consul("PUT", "/v1/kv/keep", "2");
+    const written = server.written.length;
+    const flipped = Buffer.from(body);
+    flipped[flipped.length - 5] = (flipped[flipped.length - 5] as number) ^ 0xff;
+    const cases: [Uint8Array, RegExp][] = [
+      [Buffer.from("PK\u0003\u0004 a Consul snapshot archive"), /^Invalid snapshot: not a registry snapshot.*meshctl registry snapshot save/],
+      [flipped, /^Invalid snapshot: the snapshot's SHA-256 does not match its state: the file is damaged; use another copy$/],
+      [body.subarray(0, body.length - 100), /^Invalid snapshot: the snapshot is truncated: its header announces \d+ bytes of state, the file holds \d+; save it again/],
+      [new Uint8Array(0), /^Invalid snapshot: not a registry snapshot/],
+    ];
+    for (const [file, message] of cases) {
+      const answer = await fetch(`http://127.0.0.1:${api.port}/v1/snapshot`, { method: "PUT", body: file });
+      expect(answer.status).toBe(400);
+      expect(await answer.text()).toMatch(message);
+    }
+    expect(server.written.length).toBe(written);
+    expect((await consul("GET", "/v1/kv/keep?raw")).text).toBe("2");
+  });
+
+  it("answers a restore larger than one Raft entry can carry with 413 naming the limit", async () => {
+    const answer = await fetch(`http://127.0.0.1:${api.port}/v1/snapshot`, { method: "PUT", body: new Uint8Array(maxSnapshotBodyBytes + 1) });
+    expect(answer.status).toBe(413);
+    expect(await answer.text()).toMatch(/over the \d+-byte limit of a restore: the state travels base64-encoded in one Raft entry of at most 30 MiB/);
+  });
+
+  it("needs the leader by default, and serves this server's own state with ?stale", async () => {
+    await consul("PUT", "/v1/kv/k", "v");
+    server.hasLeader = false;
+    expect(await save()).toMatchObject({ status: 500 });
+    const stale = await save("?stale");
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get("x-consul-knownleader")).toBe("false");
+    expect(decodeBackupFile(stale.body)).toMatchObject({ ok: true, file: { index: server.state.appliedIndex } });
+    expect((await fetch(`http://127.0.0.1:${api.port}/v1/snapshot`, { method: "DELETE" })).status).toBe(405);
   });
 });
 

@@ -154,6 +154,38 @@ describe("RegistryService/Watch", { timeout: 30_000 }, () => {
     watch.cancel();
   });
 
+  it("wakes KV and catalog watches with the whole restored state when a saved state is restored", async () => {
+    const node = registry.node;
+    const web = { op: "catalog-register", node: "n9", address: "10.0.0.9", service: { id: "rs-web-1", service: "rs-web", address: "", port: 80, tags: [], meta: {} } } as const;
+    await node.write(set("restore/a", "1"));
+    await node.write(web);
+    const saved = node.state.snapshot?.();
+    if (saved === undefined) throw new Error("RegistryNode's state has snapshot()");
+    await node.write(set("restore/a", "2"));
+    await node.write(set("restore/b", "3"));
+    await node.write({ op: "catalog-deregister", node: "n9", serviceId: "rs-web-1" });
+    await node.write({ ...web, service: { ...web.service, id: "rs-db-1", service: "rs-db" } });
+    const kv = new WatchStream({ prefix: "restore/", kind: "kv" });
+    const catalog = new WatchStream({ prefix: "rs-", kind: "catalog" });
+    expect(keys(await kv.next())).toEqual(["restore/a=2", "restore/b=3"]);
+    const before = await catalog.next();
+    expect(before.serviceInstances.map((i) => i.serviceId)).toEqual(["rs-db-1"]);
+
+    const restored = await node.write({ op: "state-restore", state: Buffer.from(saved).toString("base64") });
+    expect(restored.ok).toBe(true);
+    const kvAfter = await kv.next();
+    expect(kvAfter).toMatchObject({ index: restored.index, keepalive: false });
+    expect(keys(kvAfter)).toEqual(["restore/a=1"]);
+    expect(kvAfter.kvEntries[0]).toMatchObject({ createIndex: restored.index, modifyIndex: restored.index });
+    const catalogAfter = await catalog.next();
+    expect(catalogAfter.index).toBe(restored.index);
+    expect(catalogAfter.serviceInstances.map((i) => [i.serviceId, i.modifyIndex])).toEqual([["rs-web-1", restored.index]]);
+    // A client resuming from an index it held before the restore gets the restored state at once.
+    const resumed = new WatchStream({ prefix: "restore/", kind: "kv", fromIndex: before.index });
+    expect(keys(await resumed.next())).toEqual(["restore/a=1"]);
+    for (const watch of [kv, catalog, resumed]) watch.cancel();
+  });
+
   it("refuses a request without a valid kind", async () => {
     const watch = new WatchStream({ prefix: "x", kind: "everything" });
     await expect(watch.next()).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/use "kv" or "catalog"/) });

@@ -90,7 +90,8 @@ function isConfigFile(name: string): boolean {
   return CONFIG_EXTENSIONS.some((extension) => name.endsWith(extension));
 }
 
-function failure(path: string, error: unknown): ReadFailure {
+/** A failed file-system call as a ReadFailure: the path and a short reason. */
+export function failure(path: string, error: unknown): ReadFailure {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reasons: Record<string, string> = {
     ENOENT: "no such file or directory",

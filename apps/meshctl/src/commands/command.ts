@@ -3,6 +3,7 @@
 
 import { defineSettings, formatHelp, readSettings, type Settings, type SettingsSpec } from "@meshwork/runtime";
 import { LOG_LEVELS, type Logger, type LogLevel } from "@meshwork/telemetry";
+import type { ReadBinaryFileResult, WriteBinaryFileResult } from "../adapters/binary-files.ts";
 import type { ReadSourcesResult, ReadTextFileResult } from "../adapters/read-sources.ts";
 import type { Terminal } from "../core/should-color.ts";
 
@@ -10,6 +11,10 @@ import type { Terminal } from "../core/should-color.ts";
 export interface CommandIo {
   readSources(paths: readonly string[]): Promise<ReadSourcesResult>;
   readTextFile(path: string): Promise<ReadTextFileResult>;
+  /** A whole file as bytes (`registry snapshot restore|inspect`). */
+  readBinaryFile(path: string): Promise<ReadBinaryFileResult>;
+  /** Replaces `path` with `bytes` (`registry snapshot save`). */
+  writeBinaryFile(path: string, bytes: Uint8Array): Promise<WriteBinaryFileResult>;
   /** The command's output (stdout). */
   writeOut(text: string): void;
   /** Messages for the user that are not output, such as usage errors (stderr). */

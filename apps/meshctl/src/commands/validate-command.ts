@@ -14,7 +14,7 @@ export const validateCommand = defineCommand({
   usage: "meshctl validate -f FILE|DIR ... [flags]",
   description: [
     "Checks VirtualService, DestinationRule, Gateway, ServiceEntry, Sidecar, WorkloadEntry, PeerAuthentication,",
-    "RequestAuthentication and AuthorizationPolicy resources as `kubectl apply` would send them to Istio, and",
+    "RequestAuthentication, AuthorizationPolicy and Telemetry resources as `kubectl apply` would send them to Istio, and",
     "Meshwork's own HTTPLocalRateLimitPolicy (policy.meshwork.io/v1alpha1):",
     "schema, types and Istio's validation rules. Each problem names file, line, column, resource and field.",
     "A resource with an error is rejected whole. For checks across resources, use `meshctl analyze`.",

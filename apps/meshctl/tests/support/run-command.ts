@@ -15,6 +15,8 @@ export interface RunCommandOptions {
   readonly now?: Date;
   /** What io.crypto is (default the real WebCrypto). */
   readonly crypto?: Crypto;
+  /** Binary files by path (readBinaryFile reads them, writeBinaryFile sets them). */
+  readonly binaryFiles?: Map<string, Uint8Array>;
 }
 
 export interface CommandRun {
@@ -41,6 +43,15 @@ export async function runCommand(command: Command, argv: readonly string[], opti
       readTextFile: async (path) => {
         const source = find(path);
         return source === undefined ? { ok: false, path, reason: "no such file or directory" } : { ok: true, source };
+      },
+      readBinaryFile: async (path) => {
+        const bytes = options.binaryFiles?.get(path);
+        return bytes === undefined ? { ok: false, path, reason: "no such file or directory" } : { ok: true, bytes };
+      },
+      writeBinaryFile: async (path, bytes) => {
+        if (options.binaryFiles === undefined) return { ok: false, path, reason: "read-only file system" };
+        options.binaryFiles.set(path, bytes);
+        return { ok: true };
       },
       writeOut: (text) => void out.push(text),
       writeErr: (text) => void err.push(text),

@@ -124,3 +124,28 @@ describe("CheckRunner.adopt", () => {
     runner.stop();
   });
 });
+
+describe("CheckRunner.sync", () => {
+  it("stops checks the catalog no longer has, starts new and changed ones, and keeps unchanged ones with the catalog's status", async () => {
+    const { server, writes } = recordingServer();
+    const runner = new CheckRunner({ server, node: "n1" });
+    const stored = (check: CheckDefinition) => ({ ...check, node: "n1", createIndex: 9, modifyIndex: 9 });
+    const stateOf = (checks: CheckDefinition[]) => ({ nodeChecks: (node: string) => (node === "n1" ? checks.map(stored) : []) }) as unknown as Parameters<CheckRunner["sync"]>[0];
+    runner.add({ ...ttlCheck, checkId: "kept", status: "passing" });
+    runner.add({ ...ttlCheck, checkId: "changed" });
+    runner.add({ ...ttlCheck, checkId: "gone" });
+    const restored = stateOf([
+      { ...ttlCheck, checkId: "kept", status: "critical", output: "restored" },
+      { ...ttlCheck, checkId: "changed", ttlMs: 99_000 },
+      { ...ttlCheck, checkId: "new" },
+    ]);
+    expect(runner.sync(restored)).toEqual({ started: ["changed", "new"], stopped: ["gone"] });
+    expect(["kept", "changed", "new", "gone"].map((id) => runner.has(id))).toEqual([true, true, true, false]);
+    expect(runner.definition("changed")?.ttlMs).toBe(99_000);
+    // "kept" now counts the restored critical as reported: passing differs, so it is written.
+    await runner.updateTtl("kept", "passing", "");
+    expect(writes).toHaveLength(1);
+    expect(runner.sync(restored)).toEqual({ started: [], stopped: [] });
+    runner.stop();
+  });
+});

@@ -106,6 +106,35 @@ export class CheckRunner {
     return started;
   }
 
+  /**
+   * Makes the running checks those the catalog has for this node, after the state was replaced as a
+   * whole (a restore): checks it no longer has stop; new ones and ones whose definition changed
+   * start as `adopt` starts them; unchanged ones keep running, taking the catalog's status and
+   * output as what was last reported (so a probe result that differs from the restored one is
+   * written). Returns the ids started and stopped.
+   */
+  sync(state: RegistryReads): { readonly started: string[]; readonly stopped: string[] } {
+    const wanted = new Map<string, CheckDefinition>();
+    for (const check of state.nodeChecks?.(this.node) ?? []) {
+      if (check.type === "serf") continue;
+      const { node: _node, createIndex: _createIndex, modifyIndex: _modifyIndex, ...definition } = check;
+      wanted.set(check.checkId, definition);
+    }
+    const stopped: string[] = [];
+    for (const [checkId, running] of [...this.checks]) {
+      const definition = wanted.get(checkId);
+      if (definition !== undefined && sameProbe(running.definition, definition)) {
+        running.reported = { status: definition.status, output: definition.output };
+        wanted.delete(checkId);
+        continue;
+      }
+      this.remove(checkId);
+      if (definition === undefined) stopped.push(checkId);
+    }
+    for (const definition of wanted.values()) this.add(definition);
+    return { started: [...wanted.keys()], stopped };
+  }
+
   /** Stops running a check (its catalog entry is the caller's to remove). */
   remove(checkId: string): void {
     const running = this.checks.get(checkId);
@@ -188,6 +217,12 @@ export class CheckRunner {
     running.writes = write.catch((error: unknown) => this.onError(error, running.definition.checkId));
     return rethrow ? write : running.writes;
   }
+}
+
+/** Whether two definitions run the same probe on the same schedule (status and output aside). */
+function sameProbe(a: CheckDefinition, b: CheckDefinition): boolean {
+  const probe = (c: CheckDefinition): string => JSON.stringify([c.name, c.serviceId, c.type, c.http, c.tcp, c.grpc, c.intervalMs, c.timeoutMs, c.ttlMs, c.deregisterCriticalAfterMs]);
+  return probe(a) === probe(b);
 }
 
 function unchanged(check: CheckDefinition): ProbeResult {

@@ -9,6 +9,7 @@ import { HttpError } from "./http-error.ts";
 import { handleKv, handleTxn } from "./kv-routes.ts";
 import { handleOperator, handleStatus } from "./operator-routes.ts";
 import { handleSession } from "./session-routes.ts";
+import { handleSnapshot } from "./snapshot-routes.ts";
 
 /** Splits `a/b%2Fc` into decoded segments; a bad escape is a 400. */
 export function splitPath(path: string): string[] {
@@ -60,6 +61,8 @@ async function route(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse>
       return handleStatus(ctx, request, rest);
     case "operator":
       return handleOperator(ctx, request, rest);
+    case "snapshot":
+      return handleSnapshot(ctx, request, rest);
     default:
       return textResponse(404, `Unknown endpoint /v1/${path}: see apps/registry/README.md "HTTP API" for what is supported`);
   }

@@ -6,6 +6,7 @@ import { CheckRunner } from "../agent/check-runner.ts";
 import type { RegistryServer } from "../registry-contract.ts";
 import type { AgentGossip, AgentIdentity, ApiContext, ApiRequest, ApiResponse } from "./api-context.ts";
 import { handleConsulRequest } from "./consul-api.ts";
+import { maxSnapshotBodyBytes, snapshotTooLargeMessage } from "./snapshot-routes.ts";
 
 export interface HttpApiOptions {
   /** 0 picks a free port. */
@@ -17,7 +18,7 @@ export interface HttpApiOptions {
   readonly gossip?: AgentGossip;
   /** Consul datacenter name shown in responses (default "dc1"). */
   readonly datacenter?: string;
-  /** Largest request body accepted (default 1 MiB; KV values are further limited to 512 KiB). */
+  /** Largest request body accepted (default 1 MiB; KV values are further limited to 512 KiB; `PUT /v1/snapshot` has its own limit, `maxSnapshotBodyBytes`). */
   readonly maxBodyBytes?: number;
   /** Metrics hook: every answered request (`path` without the query), once its answer is written. */
   readonly onRequest?: (request: { readonly method: string; readonly path: string; readonly query: URLSearchParams; readonly status: number; readonly durationMs: number }) => void;
@@ -158,6 +159,8 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
   };
   // Checks of this node already in the catalog (a restart) run again; main may call adopt() again once caught up.
   checks.adopt(server.state);
+  // A restore (or a Raft snapshot installed from the leader) replaced the catalog: run what it has for this node.
+  const unsubscribe = server.onStateReplaced?.(() => checks.sync(server.state));
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const httpServer = createServer((request, response) => {
     const { pathname, query } = parseTarget(request.url ?? "/");
@@ -170,7 +173,10 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
       send(response, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" }, body: `Unknown endpoint ${pathname}: the API lives under /v1/` });
       return;
     }
-    readBody(request, maxBodyBytes).then(
+    // A restore's body is a whole saved state: it has its own (larger) limit.
+    const isRestore = pathname === "/v1/snapshot" && request.method !== "GET";
+    const limit = isRestore ? Math.max(maxBodyBytes, maxSnapshotBodyBytes) : maxBodyBytes;
+    readBody(request, limit).then(
       async (body) => {
         const apiRequest = new NodeApiRequest(request.method ?? "GET", pathname.slice("/v1/".length), query, body, response);
         const answer = await handleConsulRequest(ctx, apiRequest);
@@ -181,7 +187,7 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
         send(response, {
           status: tooLarge ? 413 : 400,
           headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
-          body: tooLarge ? `Request body too large: the limit is ${maxBodyBytes} bytes` : `Could not read the request body: ${String(error)}`,
+          body: !tooLarge ? `Could not read the request body: ${String(error)}` : isRestore ? snapshotTooLargeMessage(undefined) : `Request body too large: the limit is ${maxBodyBytes} bytes`,
         });
       },
     );
@@ -198,6 +204,7 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
     checks,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        unsubscribe?.();
         checks.stop();
         httpServer.close((error) => (error === undefined ? resolve() : reject(error)));
         httpServer.closeAllConnections();

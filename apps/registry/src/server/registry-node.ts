@@ -171,7 +171,9 @@ export class RegistryNode implements RegistryServer {
   private readonly forwarded = new Map<string, PendingForward>();
   private forwardSequence = 0;
   /** The term of the last entry applied (a newer one tells which forwarded proposals are lost). */
-  private appliedTerm = 0;
+  private termApplied = 0;
+  /** `onStateReplaced` listeners. */
+  private readonly replacedListeners = new Set<(index: number) => void>();
   /** A Ready's fdatasync is running off the event loop; no other Ready is taken until it is done. */
   private saving = false;
   /** `stop` waiting for that fdatasync before it closes the WAL. */
@@ -222,6 +224,7 @@ export class RegistryNode implements RegistryServer {
     const snapshot = storage.snapshot();
     this.current = stateMachine(options.stateMachine, snapshot, this.raftAddresses);
     this.applied = snapshot.metadata.index;
+    this.termApplied = snapshot.metadata.term;
     this.lastSnapshotIndex = snapshot.metadata.index;
     this.raw = createRawNode({
       id: this.self,
@@ -326,6 +329,20 @@ export class RegistryNode implements RegistryServer {
   /** The index of the last entry applied here. */
   get appliedIndex(): number {
     return this.applied;
+  }
+
+  /** The term of the entry at `appliedIndex` (of the installed snapshot, when that is the last thing applied). */
+  get appliedTerm(): number {
+    return this.termApplied;
+  }
+
+  /**
+   * Calls `listener` after the state was replaced as a whole: a `state-restore` entry applied, or
+   * a snapshot from the leader installed (which may hold a restore this node never applied).
+   */
+  onStateReplaced(listener: (index: number) => void): () => void {
+    this.replacedListeners.add(listener);
+    return () => this.replacedListeners.delete(listener);
   }
 
   /** Raft status, for operators and tests. */
@@ -856,15 +873,32 @@ export class RegistryNode implements RegistryServer {
         pending.reject(lost);
       }
     }
-    this.appliedTerm = Math.max(this.appliedTerm, snapshot.metadata.term);
+    this.termApplied = Math.max(this.termApplied, snapshot.metadata.term);
     this.settleForwardedBefore(snapshot.metadata.term, "unknown");
+    this.stateReplaced(snapshot.metadata.index);
+  }
+
+  /**
+   * The whole state changed at `index`: the leader's session clocks start afresh (a restored
+   * session gets a full TTL from now, as with a new leader), and the listeners (the local agent's
+   * check runner) reload. Blocking queries wake through `notifyWaiters`: every index moved forward.
+   */
+  private stateReplaced(index: number): void {
+    this.timers.reset();
+    for (const listener of [...this.replacedListeners]) {
+      try {
+        listener(index);
+      } catch (error) {
+        this.log("error", "a state-replaced listener failed", { index, err: error });
+      }
+    }
   }
 
   private applyEntry(entry: Entry): void {
     if (entry.index <= this.applied) return;
     this.applied = entry.index;
-    if (entry.term > this.appliedTerm) {
-      this.appliedTerm = entry.term;
+    if (entry.term > this.termApplied) {
+      this.termApplied = entry.term;
       if (this.forwarded.size > 0) this.settleForwardedBefore(entry.term, "lost");
     }
     if (entry.type === "conf-change") {
@@ -896,6 +930,10 @@ export class RegistryNode implements RegistryServer {
         clearTimeout(forwarded.timer);
       }
       result = this.current.apply(entry.index, command, nowMs);
+      if (command.op === "state-restore" && result.ok) {
+        this.log("info", "state restored from a saved snapshot", { index: entry.index, bytes: entry.data.byteLength });
+        this.stateReplaced(entry.index);
+      }
     } catch (error) {
       // Every replica fails the same way on the same entry, so they stay identical.
       this.log("error", "committed entry could not be applied", { index: entry.index, err: error });

@@ -16,9 +16,23 @@ export function latin1ToBase64(latin1: string): string {
   return btoa(latin1);
 }
 
+/**
+ * Above this length `isBase64` checks with a loop: V8's regexp engine keeps a backtrack entry per
+ * repetition and throws "Maximum call stack size exceeded" on tens of MB (a restored state).
+ */
+const REGEXP_MAX_LENGTH = 1024 * 1024;
+
 /** True when `text` is padded standard base64 (what `decodeBase64` accepts). */
 export function isBase64(text: string): boolean {
-  return CANONICAL.test(text);
+  if (text.length <= REGEXP_MAX_LENGTH) return CANONICAL.test(text);
+  if (text.length % 4 !== 0) return false;
+  const body = text.endsWith("==") ? text.length - 2 : text.endsWith("=") ? text.length - 1 : text.length;
+  for (let i = 0; i < body; i++) {
+    const c = text.charCodeAt(i);
+    // A-Z a-z 0-9 + /
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47)) return false;
+  }
+  return true;
 }
 
 /** Decodes padded standard base64; throws naming the problem when `text` is not base64. */

@@ -192,10 +192,12 @@ export function parseCommand(value: unknown, at = "command"): RegistryCommand {
       return omitUndefined({ op, node: r.nonEmpty("node"), serviceId: r.optNonEmpty("serviceId"), checkId: r.optNonEmpty("checkId") });
     case "check-update":
       return { op, node: r.nonEmpty("node"), checkId: r.nonEmpty("checkId"), status: r.status("status"), output: r.str("output") };
+    case "state-restore":
+      return { op, state: r.base64("state") };
     default:
       return r.fail(
         "op",
-        `${JSON.stringify(op)} is not a registry command: use one of kv-set, kv-delete, txn, session-create, session-destroy, catalog-register, catalog-deregister, check-update`,
+        `${JSON.stringify(op)} is not a registry command: use one of kv-set, kv-delete, txn, session-create, session-destroy, catalog-register, catalog-deregister, check-update, state-restore`,
       );
   }
 }

@@ -220,3 +220,76 @@ describe("RegistryState", () => {
     expect({ ...after, appliedIndex: 5 }).toEqual(JSON.parse(new TextDecoder().decode(before)));
   });
 });
+
+describe("RegistryState state-restore", () => {
+  const b64 = (text: string): string => encodeBase64(new TextEncoder().encode(text));
+  /** The snapshot's JSON with every index field left out: what a restore must give back. */
+  const content = (state: RegistryState): unknown => {
+    const data = JSON.parse(new TextDecoder().decode(state.snapshot()), (key, value: unknown) =>
+      /^(appliedIndex|kvMaxIndex|catalogMaxIndex|createIndex|modifyIndex|serviceIndexes)$/.test(key) ? undefined : value,
+    ) as { kv: unknown[][]; tombstones: unknown[][] };
+    // [key, value, flags, createIndex, modifyIndex, lockIndex, session] and [key, index] without the indexes.
+    return { ...data, kv: data.kv.map((e) => [e[0], e[1], e[2], e[5], e[6]]), tombstones: data.tombstones.map((e) => e[0]) };
+  };
+
+  function populated(): RegistryState {
+    const state = new RegistryState();
+    let index = 0;
+    const apply = (command: RegistryCommand): CommandResult => state.apply(++index, parseCommand(command), 1000);
+    apply({ op: "kv-set", key: "app/a", value: b64("1") });
+    apply({ op: "kv-set", key: "app/b", value: b64("2"), flags: 7 });
+    apply({ op: "session-create", id: "s1", name: "lock", node: "n1", ttlMs: 0, lockDelayMs: 0, behavior: "release", checks: [] });
+    apply({ op: "kv-set", key: "app/lock", value: b64("held"), acquire: "s1" });
+    apply({ op: "kv-delete", key: "app/b" });
+    apply({
+      op: "catalog-register",
+      node: "n1",
+      address: "10.0.0.1",
+      service: { id: "web-1", service: "web", address: "", port: 80, tags: ["v1"], meta: {} },
+      checks: [{ checkId: "service:web-1", name: "web", serviceId: "web-1", status: "passing", output: "", type: "ttl", ttlMs: 30_000 }],
+    });
+    return state;
+  }
+
+  it("replaces everything with the saved state, every index at the restore's, the LockIndex kept", () => {
+    const saved = populated();
+    const bytes = saved.snapshot();
+    const state = populated();
+    let index = state.appliedIndex;
+    state.apply(++index, parseCommand({ op: "kv-set", key: "app/a", value: b64("changed") }), 2000);
+    state.apply(++index, parseCommand({ op: "kv-set", key: "other/x", value: b64("new") }), 2000);
+    state.apply(++index, parseCommand({ op: "catalog-register", node: "n2", address: "10.0.0.2", service: { id: "db-1", service: "db", address: "", port: 5432, tags: [], meta: {} } }), 2000);
+    state.apply(++index, parseCommand({ op: "session-destroy", id: "s1" }), 2000);
+    const casToken = state.kvGet("app/a")?.modifyIndex ?? 0;
+    const restoreAt = index + 1;
+    expect(state.apply(restoreAt, parseCommand({ op: "state-restore", state: encodeBase64(bytes) }), 3000)).toEqual({ ok: true });
+
+    expect(content(state)).toEqual(content(saved));
+    expect(state.appliedIndex).toBe(restoreAt);
+    for (const entry of state.kvList("")) expect([entry.createIndex, entry.modifyIndex]).toEqual([restoreAt, restoreAt]);
+    expect(state.kvGet("app/lock")).toMatchObject({ lockIndex: 1, session: "s1" });
+    expect(state.session("s1")?.createIndex).toBe(restoreAt);
+    for (const node of state.nodes()) expect(node.modifyIndex).toBe(restoreAt);
+    for (const instance of state.serviceInstances("web")) {
+      expect(instance.service.modifyIndex).toBe(restoreAt);
+      expect(instance.checks.map((c) => c.modifyIndex)).toEqual([restoreAt]);
+    }
+    // Every index a client can hold moved forward: KV (also a prefix that only the old state had,
+    // and a deleted key's), the catalog, a service only the old state had.
+    for (const prefix of ["", "app/", "other/", "app/b"]) expect(state.kvIndex(prefix)).toBe(restoreAt);
+    for (const service of [undefined, "web", "db"]) expect(state.catalogIndex(service)).toBe(restoreAt);
+    // A CAS token read before the restore no longer matches.
+    expect(state.apply(restoreAt + 1, parseCommand({ op: "kv-set", key: "app/a", value: b64("late"), cas: casToken }), 4000)).toEqual({ ok: false });
+    // The restored lock is held by the restored session: destroying it releases the key.
+    state.apply(restoreAt + 2, parseCommand({ op: "session-destroy", id: "s1" }), 4000);
+    expect(state.kvGet("app/lock")?.session).toBeUndefined();
+  });
+
+  it("refuses bytes that are not a saved state and changes nothing but the applied index", () => {
+    const state = populated();
+    const before = content(state);
+    const result = state.apply(state.appliedIndex + 1, parseCommand({ op: "state-restore", state: b64('{"v":99}') }), 3000);
+    expect(result).toMatchObject({ ok: false, errors: [{ opIndex: 0, what: expect.stringContaining("version 99") }] });
+    expect(content(state)).toEqual(before);
+  });
+});

@@ -46,27 +46,28 @@ const REFUSED: CommandResult = { ok: false };
  * Returned entries and records are shared with the state: treat them as immutable.
  */
 export class RegistryState implements RegistryReads {
+  // The collections are not readonly: a `state-restore` swaps them all at once (`restoreState`).
   private applied = 0;
   // KV
-  private readonly kv = new Map<string, StoredKvEntry>();
-  private readonly kvOrder = new SortedKeys();
+  private kv = new Map<string, StoredKvEntry>();
+  private kvOrder = new SortedKeys();
   /** Deleted keys → index of the deletion; dropped when the key is written again (its ModifyIndex is then higher). */
-  private readonly tombstones = new Map<string, number>();
-  private readonly tombstoneOrder = new SortedKeys();
+  private tombstones = new Map<string, number>();
+  private tombstoneOrder = new SortedKeys();
   /** Index of the last KV write or delete anywhere (Consul's "kvs" table index). */
   private kvMaxIndex = 0;
   /** Key → Unix ms until which `acquire` is refused (set when the holder's session was invalidated). */
-  private readonly lockDelays = new Map<string, number>();
+  private lockDelays = new Map<string, number>();
   /** Derived: session id → keys it holds. */
-  private readonly held = new Map<string, Set<string>>();
+  private held = new Map<string, Set<string>>();
   // Sessions
-  private readonly sessionsById = new Map<string, SessionInfo>();
+  private sessionsById = new Map<string, SessionInfo>();
   // Catalog
-  private readonly nodesByName = new Map<string, CatalogNode>();
-  private readonly servicesByNode = new Map<string, Map<string, StoredService>>();
-  private readonly checksByNode = new Map<string, Map<string, StoredCheck>>();
+  private nodesByName = new Map<string, CatalogNode>();
+  private servicesByNode = new Map<string, Map<string, StoredService>>();
+  private checksByNode = new Map<string, Map<string, StoredCheck>>();
   /** Service name → index of the last change to its instances (kept after the last one is gone). */
-  private readonly serviceIndexes = new Map<string, number>();
+  private serviceIndexes = new Map<string, number>();
   private catalogMaxIndex = 0;
   /** Undo actions while a txn runs, replayed backwards if it fails. */
   private undo: (() => void)[] | undefined;
@@ -105,6 +106,8 @@ export class RegistryState implements RegistryReads {
         return this.deregister(index, command, nowMs);
       case "check-update":
         return this.updateCheck(index, command, nowMs);
+      case "state-restore":
+        return this.restoreState(index, command.state);
     }
   }
 
@@ -623,6 +626,59 @@ export class RegistryState implements RegistryReads {
     this.catalogMaxIndex = index;
   }
 
+  // ---- Restore (PUT /v1/snapshot) ----
+
+  /**
+   * Replaces everything with the saved state in `stateBase64` (base64 of `snapshot()` bytes).
+   *
+   * Indexes: everything restored — keys, tombstones, sessions, nodes, services, checks, the KV and
+   * catalog indexes — takes `index`, the restore entry's, as its create and modify index. Keeping
+   * the saved indexes would move indexes backwards (Consul's restore does; its clients reset) and,
+   * worse, let a ModifyIndex this cluster once issued for one value name another value after the
+   * restore, so a `?cas=` token read before it could succeed against data its client never saw.
+   * Rebased, every index read before the restore is stale for CAS, and every blocking query and
+   * watch (waiting for its index to pass one below `index`) wakes and reads the restored state.
+   * LockIndex (a count: the fencing token) and lock-delays (leader wall-clock times) are kept.
+   * Bytes that are not a snapshot change nothing but `appliedIndex`, like any failed command.
+   */
+  private restoreState(index: number, stateBase64: string): CommandResult {
+    let saved: RegistryState;
+    try {
+      saved = RegistryState.restore(latin1Bytes(checkedBase64ToLatin1(stateBase64)));
+    } catch (error) {
+      return { ok: false, errors: [{ opIndex: 0, what: `cannot restore the state: ${error instanceof Error ? error.message : String(error)}` }] };
+    }
+    const next = new RegistryState();
+    // kvOrder is sorted, so the sorted index is built in order.
+    for (const key of saved.kvOrder.withPrefix("")) next.rawPut(key, (saved.kv.get(key) as StoredKvEntry).rebased(index));
+    for (const key of saved.tombstoneOrder.withPrefix("")) next.setTombstoneRaw(key, index);
+    next.lockDelays = saved.lockDelays;
+    for (const session of saved.sessionsById.values()) next.sessionsById.set(session.id, { ...session, createIndex: index });
+    for (const node of saved.nodesByName.values()) next.nodesByName.set(node.node, { ...node, createIndex: index, modifyIndex: index });
+    for (const [node, services] of saved.servicesByNode) {
+      next.servicesByNode.set(node, new Map([...services].map(([id, service]) => [id, { ...service, createIndex: index, modifyIndex: index }])));
+    }
+    for (const [node, checks] of saved.checksByNode) {
+      next.checksByNode.set(node, new Map([...checks].map(([id, check]) => [id, { ...check, createIndex: index, modifyIndex: index }])));
+    }
+    // A service only the old state had falls back to catalogMaxIndex, which is `index` too.
+    for (const name of saved.serviceIndexes.keys()) next.serviceIndexes.set(name, index);
+    this.kv = next.kv;
+    this.kvOrder = next.kvOrder;
+    this.tombstones = next.tombstones;
+    this.tombstoneOrder = next.tombstoneOrder;
+    this.kvMaxIndex = index;
+    this.lockDelays = next.lockDelays;
+    this.held = next.held;
+    this.sessionsById = next.sessionsById;
+    this.nodesByName = next.nodesByName;
+    this.servicesByNode = next.servicesByNode;
+    this.checksByNode = next.checksByNode;
+    this.serviceIndexes = next.serviceIndexes;
+    this.catalogMaxIndex = index;
+    return OK;
+  }
+
   // ---- Snapshots ----
 
   /** The whole state as canonical JSON bytes (sorted, so equal states give equal bytes). */
@@ -811,6 +867,11 @@ class StoredKvEntry implements KvEntry {
   /** This entry with another ModifyIndex and session/lock fields, sharing the value. */
   withIndexes(modifyIndex: number, lockIndex: number, session: string | undefined): StoredKvEntry {
     return new StoredKvEntry(this.key, this.latin1, this.flags, this.createIndex, modifyIndex, lockIndex, session);
+  }
+
+  /** This entry created and modified at `index` (a restore), sharing the value. */
+  rebased(index: number): StoredKvEntry {
+    return new StoredKvEntry(this.key, this.latin1, this.flags, index, index, this.lockIndex, this.session);
   }
 
   /** The entry as a plain object with `value` bytes (what JSON and test comparisons see). */

@@ -42,8 +42,19 @@ export class SingleReplicaServer implements RegistryServer {
     this.written.push(command);
     this.index += 1;
     const result = this.state.apply(this.index, command, this.now());
+    if (command.op === "state-restore" && result.ok) for (const listener of [...this.replacedListeners]) listener(this.index);
     for (const waiter of [...this.waiters]) if (waiter.ready()) waiter.wake();
     return { ...result, index: this.index };
+  }
+
+  /** One term for the whole life of the fixture (it has no elections). */
+  readonly appliedTerm = 1;
+  private readonly replacedListeners = new Set<(index: number) => void>();
+
+  /** As RegistryNode: listeners run after a `state-restore` is applied. */
+  onStateReplaced(listener: (index: number) => void): () => void {
+    this.replacedListeners.add(listener);
+    return () => this.replacedListeners.delete(listener);
   }
 
   async readBarrier(consistency: ReadConsistency): Promise<void> {
