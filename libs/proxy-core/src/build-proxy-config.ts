@@ -49,7 +49,11 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
   const serviceEntries = of("ServiceEntry");
   const workloadEntries = of("WorkloadEntry");
   const destinationRules = of("DestinationRule");
-  const virtualServices = of("VirtualService").filter((vs) => isExportedTo(vs.spec.exportTo, vs.metadata.namespace ?? options.namespace, options.namespace));
+  // A delegate (no hosts) is kept whatever its exportTo: that decides whether a root in another
+  // namespace may use it (compileRouteTable checks it), not whether this proxy sees it.
+  const virtualServices = of("VirtualService").filter(
+    (vs) => (vs.spec.hosts ?? []).length === 0 || isExportedTo(vs.spec.exportTo, vs.metadata.namespace ?? options.namespace, options.namespace),
+  );
 
   const ownEntry = options.workloadName === undefined
     ? undefined

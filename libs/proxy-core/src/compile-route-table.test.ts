@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { loadResources, formatIssue, type MeshResource } from "@meshwork/config";
 import { listArg, listTestdataFiles, runDataDriven, intArg, stringArg, hasArg } from "@meshwork/testing";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyRewrite } from "./apply-rewrite.ts";
 import { compileRouteTable } from "./compile-route-table.ts";
 import { describeRoute } from "./describe-route.ts";
@@ -69,6 +69,33 @@ describe("route selection", () => {
       });
     });
   }
+});
+
+describe("compileRouteTable delegation", () => {
+  const vs = (name: string, spec: MeshResource<"VirtualService">["spec"]): MeshResource<"VirtualService"> => ({
+    apiVersion: "networking.istio.io/v1",
+    kind: "VirtualService",
+    metadata: { name, namespace: "shop" },
+    spec,
+  });
+
+  // Validation refuses this config (route-selection testdata cannot load it); a proxy given it anyway must not follow it.
+  it("does not follow a delegate's own delegate route (one level, as in Istio) and keeps the delegate's other routes", () => {
+    const inner = vs("inner", { http: [{ route: [{ destination: { host: "deep" } }] }] });
+    const middle = vs("middle", { http: [{ delegate: { name: "inner" } }, { route: [{ destination: { host: "svc" } }] }] });
+    const root = vs("root", { hosts: ["shop.example.com"], http: [{ match: [{ uri: { prefix: "/a" } }], delegate: { name: "middle" } }] });
+    // Delegates may come before their root in the input.
+    const table = compileRouteTable([inner, middle, root], [], { namespace: "shop", domainSuffix: "cluster.local" });
+    expect(table.issues).toEqual([
+      'VirtualService "shop/middle" (delegate of "shop/root") route "shop/middle[0]" (http[0]): a delegate\'s route cannot delegate again (only one level of delegation); route skipped — route to destinations here instead',
+    ]);
+    const host = table.gateways.get("mesh")?.exact.get("shop.example.com");
+    expect(host?.routes.flatMap(describeRoute)).toEqual([
+      "route shop/middle[1] vs=shop/root http[0] delegate=shop/middle http[1] match[0]",
+      "  forward outbound|||svc.shop.svc.cluster.local weight=100/100",
+      "  retries attempts=2 on=connect-failure,refused-stream,retriable-status-codes,cancelled,unavailable codes=503",
+    ]);
+  });
 });
 
 /** `(a:1, b:2)` → `{ a: "1", b: "2" }`. */

@@ -1,9 +1,11 @@
 // Compiles decoded VirtualServices and DestinationRules into a RouteTable (route-table.ts): the
 // Envoy-style route configuration of one proxy, where every regex is compiled, every subset is a
-// label selector and every weight is cumulative, so findRoute() only compares.
+// label selector and every weight is cumulative, so findRoute() only compares. A root's `delegate`
+// route is replaced here by the delegate VirtualService's routes (merge-delegate-route.ts).
 import type { MeshResource } from "@meshwork/config";
-import { clusterName } from "./compile-clusters.ts";
+import { clusterName, isExportedTo } from "./compile-clusters.ts";
 import { compileRe2, compileStringMatch, type StringMatcher } from "./compile-string-match.ts";
+import { mergeDelegateRoute } from "./merge-delegate-route.ts";
 import { compileRetryPolicy } from "./parse-retry-on.ts";
 import { domainAliases, resolveGateway, resolveHost, type HostContext } from "./resolve-host.ts";
 import { noLabels, none } from "./shared-empties.ts";
@@ -11,6 +13,7 @@ import type {
   CompiledMatch,
   CompiledRoute,
   Cors,
+  DelegateOrigin,
   Fault,
   GatewayRoutes,
   HeaderOps,
@@ -39,6 +42,14 @@ export type CompileRouteTableOptions = HostContext;
  * order: for one gateway and domain the first VirtualService wins and later ones are reported in
  * `issues` (Istio picks the oldest). A route whose subset no DestinationRule defines still
  * compiles — its destination has `subsetLabels: undefined` — and is reported.
+ *
+ * VirtualServices without hosts are delegates: they get no virtual host of their own, and a root's
+ * route `{match, delegate: {name, namespace}}` (namespace: the root's when unset) is replaced by
+ * their routes merged with it (mergeDelegateRoute), in their order, where the root route stood. The
+ * delegate must be in `virtualServices` whatever its exportTo says about the proxy's namespace: it
+ * must be exported to the *root's* namespace, as in Istio. A missing, hidden or host-bearing
+ * delegate, a delegate route that delegates again (one level only) and a delegate route whose
+ * matches fit none of the root route's are skipped and reported; the rest of the table is built.
  */
 export function compileRouteTable(
   virtualServices: readonly VirtualServiceResource[],
@@ -48,6 +59,11 @@ export function compileRouteTable(
   const issues: string[] = [];
   const subsets = indexSubsets(destinationRules, options);
   const regexCache = new Map<string, RegExp>();
+  const byName = new Map<string, VirtualServiceResource>();
+  for (const vs of virtualServices) {
+    const key = `${vs.metadata.namespace ?? options.namespace}/${vs.metadata.name}`;
+    if (!byName.has(key)) byName.set(key, vs);
+  }
   const building = new Map<string, { exact: Map<string, VirtualHost>; wildcards: { suffix: string; host: VirtualHost }[] }>();
   for (const vs of virtualServices) {
     const vsNamespace = vs.metadata.namespace ?? options.namespace;
@@ -55,8 +71,10 @@ export function compileRouteTable(
     const hosts = (vs.spec.hosts ?? []).map((h) => resolveHost(h, vsNamespace, options.domainSuffix));
     if (hosts.length === 0) continue; // a delegate VirtualService: only reachable through a root's delegate route
     const vsGateways = (vs.spec.gateways ?? ["mesh"]).map((g) => resolveGateway(g, vsNamespace));
-    const context: RouteContext = { vsName, vsNamespace, vsGateways, options, subsets, issues, regexCache };
-    const routes = (vs.spec.http ?? []).flatMap((route, index) => compileHttpRoute(route, index, context));
+    const context: RouteContext = { vsName, vsNamespace, vsGateways, subject: `VirtualService "${vsName}"`, options, subsets, issues, regexCache, byName };
+    const routes = (vs.spec.http ?? []).flatMap((route, index) =>
+      route.delegate ? compileDelegateRoute(route, index, context) : compileHttpRoute(route, { routeIndex: index, delegate: undefined, defaultName: `${vsName}[${index}]` }, context),
+    );
     const domains = hosts.flatMap((h) => domainAliases(h, options.namespace, options.domainSuffix));
     const gatewayNames = new Set(routes.flatMap((r) => [...r.match.gateways]));
     for (const g of vsGateways) gatewayNames.add(g);
@@ -113,18 +131,75 @@ function packMatches(routes: readonly CompiledRoute[]): CompiledMatch[] {
 }
 
 interface RouteContext {
+  /** `namespace/name` of the VirtualService whose virtual host the routes join (the root, for delegated routes). */
   readonly vsName: string;
+  /** Where the routes are written: destination short names resolve here (the delegate's namespace, for delegated routes). */
   readonly vsNamespace: string;
   readonly vsGateways: readonly string[];
+  /** How issues name the VirtualService the route is written in. */
+  readonly subject: string;
   readonly options: CompileRouteTableOptions;
   readonly subsets: SubsetIndex;
   readonly issues: string[];
   readonly regexCache: Map<string, RegExp>;
+  /** Every VirtualService of the input by `namespace/name` (delegates are looked up here). */
+  readonly byName: ReadonlyMap<string, VirtualServiceResource>;
+}
+
+/** Where a compiled route comes from: its root route's index and, for a delegated route, the delegate's. */
+interface RoutePlace {
+  readonly routeIndex: number;
+  readonly delegate: DelegateOrigin | undefined;
+  /** The route's name when its spec has none. */
+  readonly defaultName: string;
+}
+
+/**
+ * The routes that replace the root's route `root` (index `routeIndex`), which delegates: the
+ * delegate VirtualService's routes merged with it (Istio's mergeVirtualServicesIfNeeded).
+ */
+function compileDelegateRoute(root: HttpRouteSpec, routeIndex: number, context: RouteContext): CompiledRoute[] {
+  const delegate = root.delegate as NonNullable<HttpRouteSpec["delegate"]>;
+  const namespace = delegate.namespace || context.vsNamespace;
+  const ref = `${namespace}/${delegate.name ?? ""}`;
+  const rootName = root.name ?? `${context.vsName}[${routeIndex}]`;
+  const skip = (problem: string, fix: string): CompiledRoute[] => {
+    context.issues.push(`${context.subject} route "${rootName}" (http[${routeIndex}]): ${problem}; route skipped, so its requests go to the next route that matches (404 NR if none) — ${fix}`);
+    return [];
+  };
+  const target = context.byName.get(ref);
+  if (target === undefined) {
+    return skip(`delegate VirtualService "${ref}" does not exist`, `create VirtualService ${ref} without hosts holding the routes, or correct delegate.name/namespace`);
+  }
+  if ((target.spec.hosts ?? []).length > 0) {
+    return skip(`VirtualService "${ref}" has hosts, so it is not a delegate`, `remove the hosts of ${ref} to make it a delegate, or delegate to another VirtualService`);
+  }
+  if (!isExportedTo(target.spec.exportTo, namespace, context.vsNamespace)) {
+    return skip(
+      `delegate VirtualService "${ref}" is not exported to namespace "${context.vsNamespace}" (exportTo: [${(target.spec.exportTo ?? []).join(", ")}])`,
+      `add "${context.vsNamespace}" (or "*") to the exportTo of ${ref}`,
+    );
+  }
+  const delegateContext: RouteContext = { ...context, vsNamespace: namespace, subject: `VirtualService "${ref}" (delegate of "${context.vsName}")` };
+  return (target.spec.http ?? []).flatMap((route, index) => {
+    const where = `${delegateContext.subject} route "${route.name ?? `${ref}[${index}]`}" (http[${index}])`;
+    if (route.delegate) {
+      // Istio validation: "only one level of delegation is supported"; its merge would leave the route without an action.
+      context.issues.push(`${where}: a delegate's route cannot delegate again (only one level of delegation); route skipped — route to destinations here instead`);
+      return [];
+    }
+    const merged = mergeDelegateRoute({ route: root, namespace: context.vsNamespace }, { route, namespace });
+    if (!merged.ok) {
+      context.issues.push(`${where}: ${merged.reason}; route skipped — narrow its match to fit within the root route "${rootName}", or widen the root's match`);
+      return [];
+    }
+    return compileHttpRoute(merged.route, { routeIndex, delegate: { virtualService: ref, routeIndex: index }, defaultName: `${ref}[${index}]` }, delegateContext);
+  });
 }
 
 /** One HTTPRoute → one CompiledRoute per match (Istio emits one Envoy route per match). */
-function compileHttpRoute(spec: HttpRouteSpec, routeIndex: number, context: RouteContext): CompiledRoute[] {
-  const name = spec.name ?? `${context.vsName}[${routeIndex}]`;
+function compileHttpRoute(spec: HttpRouteSpec, place: RoutePlace, context: RouteContext): CompiledRoute[] {
+  const name = spec.name ?? place.defaultName;
   const action = compileAction(spec, name, context);
   if (!action) return [];
   // Shared by the routes of every match. Each route is one object literal, not a spread of the
@@ -134,14 +209,15 @@ function compileHttpRoute(spec: HttpRouteSpec, routeIndex: number, context: Rout
   const responseHeaders = compileHeaderOps(spec.headers?.response);
   const retries = compileRetryPolicy(spec.retries);
   const fault = compileFault(spec.fault);
-  const mirrors = compileMirrors(spec, context);
+  const mirrors = compileMirrors(spec, name, context);
   const cors = compileCors(spec.corsPolicy);
   const matches: readonly (MatchSpec | undefined)[] = spec.match && spec.match.length > 0 ? spec.match : [undefined];
   return matches.map(
     (match, matchIndex): CompiledRoute => ({
       type: "route",
       name,
-      routeIndex,
+      routeIndex: place.routeIndex,
+      delegate: place.delegate,
       virtualService: context.vsName,
       action,
       requestHeaders,
@@ -190,7 +266,8 @@ function compileAction(spec: HttpRouteSpec, name: string, context: RouteContext)
     });
     return { type: "forward", destinations, totalWeight: cumulative };
   }
-  context.issues.push(`VirtualService "${context.vsName}" route "${name}": delegate routes are not supported yet; route skipped`);
+  // Validation refuses a route without an action; a delegate's route reaches here only merged.
+  context.issues.push(`${context.subject} route "${name}": no route, redirect or directResponse; route skipped — add destinations under route`);
   return undefined;
 }
 
@@ -212,7 +289,7 @@ function resolveDestination(
     subsetLabels = findSubset(context.subsets, host, subset);
     if (subsetLabels === undefined) {
       context.issues.push(
-        `VirtualService "${context.vsName}" route "${routeName}": subset "${subset}" is not defined in any DestinationRule for host "${host}"; requests to it get 503 (NC)`,
+        `${context.subject} route "${routeName}": subset "${subset}" is not defined in any DestinationRule for host "${host}"; requests to it get 503 (NC)`,
       );
     }
   }
@@ -280,9 +357,9 @@ function compileFault(spec: HttpRouteSpec["fault"]): Fault | undefined {
   };
 }
 
-function compileMirrors(spec: HttpRouteSpec, context: RouteContext): readonly Mirror[] {
+function compileMirrors(spec: HttpRouteSpec, routeName: string, context: RouteContext): readonly Mirror[] {
   const mirrors: Mirror[] = [];
-  const destination = (d: DestinationSpec): RouteDestination => resolveDestination(d, context, spec.name ?? context.vsName, 0, 0, undefined, undefined);
+  const destination = (d: DestinationSpec): RouteDestination => resolveDestination(d, context, routeName, 0, 0, undefined, undefined);
   if (spec.mirror) {
     const percentage = spec.mirrorPercentage?.value ?? spec.mirrorPercent ?? spec.mirror_percent ?? 100;
     mirrors.push({ destination: destination(spec.mirror), percentage });

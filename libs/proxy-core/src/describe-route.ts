@@ -6,7 +6,8 @@ import type { CompiledRoute, HeaderOps, RouteDestination } from "./route-table.t
 
 /** Multi-line description of `route`: identity, action, then each filter that is configured. */
 export function describeRoute(route: CompiledRoute): string[] {
-  const lines = [`route ${route.name} vs=${route.virtualService} http[${route.routeIndex}] match[${route.matchIndex}]${route.match.name ? ` (${route.match.name})` : ""}`];
+  const origin = route.delegate ? ` delegate=${route.delegate.virtualService} http[${route.delegate.routeIndex}]` : "";
+  const lines = [`route ${route.name} vs=${route.virtualService} http[${route.routeIndex}]${origin} match[${route.matchIndex}]${route.match.name ? ` (${route.match.name})` : ""}`];
   const action = route.action;
   switch (action.type) {
     case "forward":

@@ -7,6 +7,7 @@ export type {
   CompiledMatch,
   CompiledRoute,
   Cors,
+  DelegateOrigin,
   DirectResponse,
   Fault,
   GatewayRoutes,

@@ -113,14 +113,28 @@ export interface CompiledMatch {
   readonly gateways: ReadonlySet<string>;
 }
 
+/** The delegate VirtualService a route was written in, when a root's `delegate` route brought it in. */
+export interface DelegateOrigin {
+  /** `namespace/name` of the delegate VirtualService. */
+  readonly virtualService: string;
+  /** Index of the route in the delegate's `http` list. */
+  readonly routeIndex: number;
+}
+
 /** A route as Envoy sees it: one (HTTPRoute, match) pair, in the VirtualService's order. */
 export interface CompiledRoute {
   readonly type: "route";
-  /** The HTTPRoute's name, or `<vs-namespace>/<vs-name>[<index>]` when unnamed. */
+  /**
+   * The HTTPRoute's name, or `<vs-namespace>/<vs-name>[<index>]` when unnamed. A delegated route
+   * is named as Istio names it: `<root route>-<delegate route>`, either one alone when the other is
+   * unnamed, else `<delegate-namespace>/<delegate-name>[<index>]`.
+   */
   readonly name: string;
-  /** Index of the HTTPRoute in the VirtualService's `http` list. */
+  /** Index of the HTTPRoute in the VirtualService's `http` list (for a delegated route: of the root's route that delegates). */
   readonly routeIndex: number;
-  /** Index of the match inside the HTTPRoute (0 when it has no match list). */
+  /** Where a delegated route is written; undefined for the VirtualService's own routes. */
+  readonly delegate: DelegateOrigin | undefined;
+  /** Index of the match inside the HTTPRoute (0 when it has no match list); of the merged match list for a delegated route. */
   readonly matchIndex: number;
   /** `namespace/name` of the VirtualService. */
   readonly virtualService: string;

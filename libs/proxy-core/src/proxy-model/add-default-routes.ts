@@ -52,6 +52,7 @@ function defaultVirtualHost(host: string, context: HostContext, retries: RetryPo
     type: "route",
     name: "default",
     routeIndex: 0,
+    delegate: undefined,
     matchIndex: 0,
     virtualService: host,
     match,

@@ -19,6 +19,27 @@ export function referencedHosts(virtualServices: readonly MeshResource<"VirtualS
   return out;
 }
 
+/**
+ * The VirtualServices of `all` (in its order) that are in `roots` or are delegates (no hosts) a
+ * `delegate` route of `roots` names, so a proxy that gets a root also gets what it delegates to.
+ * `roots` are elements of `all`, whose namespaces are filled in. A delegate's exportTo is not
+ * applied here: it governs the root's namespace, which the proxy checks when it compiles the routes.
+ */
+export function withDelegates(
+  roots: readonly MeshResource<"VirtualService">[],
+  all: readonly MeshResource<"VirtualService">[],
+): MeshResource<"VirtualService">[] {
+  const named = new Set<string>();
+  for (const vs of roots) {
+    for (const route of vs.spec.http ?? []) {
+      const d = route.delegate;
+      if (d?.name !== undefined) named.add(`${d.namespace || vs.metadata.namespace}/${d.name}`);
+    }
+  }
+  const rootSet = new Set(roots);
+  return all.filter((vs) => rootSet.has(vs) || ((vs.spec.hosts ?? []).length === 0 && named.has(`${vs.metadata.namespace}/${vs.metadata.name}`)));
+}
+
 /** Whether a DestinationRule host (exact or `*.suffix` wildcard) covers one of `hosts`. */
 export function coversAny(ruleHost: string, hosts: ReadonlySet<string>): boolean {
   if (hosts.has(ruleHost)) return true;
