@@ -4,6 +4,7 @@
 import { compileAuthorization, compileRequestAuthentication, type ProxyConfig } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createJwksFetcher, createRequestAuthenticator, type RequestAuthenticator } from "./authn/index.ts";
+import type { ExternalAuthorizer } from "./authz/check-external.ts";
 import type { MeshAuthzConfig } from "./authz/mesh-authz-config.ts";
 import { InboundSecurity } from "./proxy/inbound-security.ts";
 
@@ -19,6 +20,8 @@ export interface InboundSecurityOptions {
   readonly rootNamespace: string;
   readonly trustDomain: string;
   readonly mesh: MeshAuthzConfig;
+  /** Clients of the mesh config's envoyExtAuthzGrpc providers by name; they outlive each build (the caller closes them). */
+  readonly grpcAuthorizers?: ReadonlyMap<string, ExternalAuthorizer> | undefined;
   readonly logger: Logger;
 }
 
@@ -43,5 +46,6 @@ export function buildInboundSecurity(config: ProxyConfig, options: InboundSecuri
     extensionProviders: [...providers.keys()],
   });
   for (const issue of engine.issues) options.logger.warn("authorization rule set aside", { detail: issue });
-  return { authn, security: new InboundSecurity({ authn, authz: { engine, providers } }) };
+  const grpcAuthorizers = options.grpcAuthorizers;
+  return { authn, security: new InboundSecurity({ authn, authz: { engine, providers, ...(grpcAuthorizers ? { grpcAuthorizers } : {}) } }) };
 }

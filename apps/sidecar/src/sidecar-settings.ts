@@ -42,7 +42,7 @@ export const sidecarSettings = defineSettings({
     type: "string",
     env: "MESHWORK_MESH_CONFIG",
     valueName: "FILE",
-    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp, for CUSTOM AuthorizationPolicies), trustDomainAliases, h2UpgradePolicy.",
+    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp and envoyExtAuthzGrpc, for CUSTOM AuthorizationPolicies), trustDomainAliases, h2UpgradePolicy.",
   },
   h2UpgradePolicy: {
     type: "string",

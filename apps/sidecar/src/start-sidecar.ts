@@ -27,6 +27,7 @@ import { routeInbound, routeOutbound, type Decision } from "./proxy/route-reques
 import { applyVerdict, type SecurityVerdict } from "./proxy/inbound-security.ts";
 import { routeGateway } from "./proxy/route-gateway.ts";
 import { buildInboundSecurity, type InboundSecurityBuild } from "./build-inbound-security.ts";
+import type { ExternalAuthorizer } from "./authz/check-external.ts";
 import { defaultMeshAuthzConfig, type MeshAuthzConfig } from "./authz/mesh-authz-config.ts";
 import { mirrorStats } from "./proxy/send-mirror.ts";
 import type { SidecarSettings } from "./sidecar-settings.ts";
@@ -48,6 +49,22 @@ import type { IdentitySource } from "./tls/tls-identity.ts";
 import { UpstreamTls, upstreamTlsFor, upstreamTlsKey } from "./tls/upstream-tls.ts";
 import { Counter, Registry } from "./telemetry/prom-client-core.ts";
 import { readFile } from "node:fs/promises";
+
+/**
+ * One client (one gRPC channel) per envoyExtAuthzGrpc provider of the mesh config, kept for the
+ * process's life — the mesh config is read once — and closed at stop. The gRPC client and grpc-js
+ * load only when there is such a provider.
+ */
+async function startGrpcAuthorizers(mesh: MeshAuthzConfig, deps: SidecarDeps): Promise<ReadonlyMap<string, ExternalAuthorizer> | undefined> {
+  const providers = mesh.extensionProviders.filter((provider) => provider.type === "grpc");
+  if (providers.length === 0) return undefined;
+  const { ExtAuthzGrpcClient } = await import("./authz/ext-authz-grpc-client.ts");
+  const clients = new Map(providers.map((provider) => [provider.name, new ExtAuthzGrpcClient(provider, deps.random ? { random: deps.random } : {})]));
+  deps.onStop("external authorizers", () => {
+    for (const client of clients.values()) client.close();
+  });
+  return clients;
+}
 
 /** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */
 async function readMeshConfig(path: string, logger: Logger): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: MeshH2UpgradePolicy | undefined }> {
@@ -83,6 +100,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const labels = parseLabels(settings.labels);
   const mesh = settings.meshConfig === undefined ? undefined : await readMeshConfig(settings.meshConfig, logger);
   const meshConfig = mesh?.config ?? defaultMeshAuthzConfig;
+  const grpcAuthorizers = await startGrpcAuthorizers(meshConfig, deps);
   const h2UpgradePolicy = settings.h2UpgradePolicy ?? mesh?.h2UpgradePolicy;
   const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy };
   // Standalone: the first read of the config directory starts now and runs (in its own process in
@@ -333,7 +351,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       http2Upstreams,
       // The verified mTLS peer is the identity of HTTPLocalRateLimitPolicy per-identity limits.
       // Istio's inbound order: overload → JWT → authorization → rate limit → the application.
-      decide: (head, sourceIp, security): Decision | Promise<Decision> => {
+      decide: (head, sourceIp, security, _serverName, connection): Decision | Promise<Decision> => {
         const shed = admit(overload.shedder, undefined, undefined, undefined, 0, admission);
         if (shed) return shed;
         const forward = (): Decision =>
@@ -343,7 +361,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
             : { type: "reply", status: 503, flag: "NC", body: "", headers: [], routeName: "", details: "no_inbound_cluster: give --app-port or an inbound port in the config" });
         const guard = inboundSecurity?.security;
         if (guard === undefined || guard.isEmpty) return forward();
-        const verdict = guard.check(head, { sourceIp, principal: security?.peerPrincipal, destinationPort: ports["inbound"] ?? 0 });
+        const verdict = guard.check(head, { sourceIp, principal: security?.peerPrincipal, destinationPort: ports["inbound"] ?? 0, connection, localSpiffeId: security ? meshTls.current?.spiffeId : undefined });
         const decide = (v: SecurityVerdict): Decision => {
           if (v.type === "deny") {
             (v.by === "authn" ? securityStats.jwtDenied : securityStats.rbacDenied).inc();

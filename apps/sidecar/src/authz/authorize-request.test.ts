@@ -6,11 +6,11 @@ import { loadResources, type MeshResource } from "@meshwork/config";
 import { compileAuthorization } from "@meshwork/proxy-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizeRequest, type AuthorizeOutcome } from "./authorize-request.ts";
-import type { ExtAuthzHttpProvider } from "./mesh-authz-config.ts";
+import type { ExtAuthzProvider } from "./mesh-authz-config.ts";
 import { parseMeshConfig } from "./parse-mesh-config.ts";
 
 let server: Server;
-let providers: Map<string, ExtAuthzHttpProvider>;
+let providers: Map<string, ExtAuthzProvider>;
 
 const policiesYaml = `
 apiVersion: security.istio.io/v1

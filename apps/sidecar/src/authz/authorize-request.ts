@@ -5,10 +5,13 @@
 //   request ──► engine.checkCustom ──none──────────────────────────► engine.evaluate ──allow──► forward
 //                     │ check                                           ▲       │ deny
 //                     ▼                                                 │       ▼
-//               checkExternal(provider) ──allowed (+headers)────────────┘   403 "RBAC: access denied"
+//               ask the provider ──allowed (+headers)───────────────────┘   403 "RBAC: access denied"
 //                     │ denied / failed (fail closed)                        (gRPC: status 7)
 //                     ▼
 //               authorizer's status, body, headers (UAEX) / statusOnError
+//
+// An envoyExtAuthzHttp provider is asked with checkExternal, an envoyExtAuthzGrpc one through its
+// long-lived client (ExternalAuthorizer, ext-authz-grpc-client.ts); both answer an ExternalCheckResult.
 import {
   rbacDeniedBody,
   rbacDeniedGrpcStatus,
@@ -19,8 +22,8 @@ import {
   type DenyDecision,
 } from "@meshwork/proxy-core";
 import { httpToGrpcStatus } from "@meshwork/protocol/grpc-wire";
-import { checkExternal, type CheckExternalOptions, type ExternalCheckRequest, type HeaderList } from "./check-external.ts";
-import type { ExtAuthzHttpProvider } from "./mesh-authz-config.ts";
+import { checkExternal, externalCheckFailure, type CheckExternalOptions, type ExternalAuthorizer, type ExternalCheckRequest, type ExternalCheckResult, type HeaderList } from "./check-external.ts";
+import type { ExtAuthzHttpProvider, ExtAuthzProvider } from "./mesh-authz-config.ts";
 
 export type AuthorizeOutcome =
   | {
@@ -29,8 +32,12 @@ export type AuthorizeOutcome =
       readonly decision: AuthzDecision;
       /** From the external authorizer: set these on the upstream request. */
       readonly upstreamHeaders: HeaderList;
+      /** From the external authorizer: remove these from the upstream request (after the sets). */
+      readonly upstreamHeadersToRemove: readonly string[];
       /** From the external authorizer: add these to the response. */
       readonly downstreamHeaders: HeaderList;
+      /** From the external authorizer: set these on the response, replacing same-named ones. */
+      readonly downstreamHeadersToSet: HeaderList;
     }
   | {
       readonly type: "deny";
@@ -53,14 +60,20 @@ export type AuthorizeOutcome =
 
 export interface AuthorizeDeps {
   readonly engine: AuthorizationEngine;
-  /** envoyExtAuthzHttp providers by name (from parseMeshConfig). */
-  readonly providers: ReadonlyMap<string, ExtAuthzHttpProvider>;
-  /** Resolves a provider's service to an address, and aborts checks; passed to checkExternal. */
+  /** Extension providers by name (from parseMeshConfig). */
+  readonly providers: ReadonlyMap<string, ExtAuthzProvider>;
+  /**
+   * The clients of the envoyExtAuthzGrpc providers by name, each keeping its channel (created and
+   * closed by the composition root). A gRPC provider without one fails its checks: statusOnError, or allow when failOpen.
+   */
+  readonly grpcAuthorizers?: ReadonlyMap<string, ExternalAuthorizer>;
+  /** HTTP providers: resolves a provider's service to an address, and aborts checks; passed to checkExternal. */
   readonly checkOptions?: (provider: ExtAuthzHttpProvider) => CheckExternalOptions;
 }
 
 const rbacHeaders: HeaderList = [["content-type", "text/plain"]];
 const noHeaders: HeaderList = [];
+const noNames: readonly string[] = [];
 
 /**
  * Authorizes one request. Returns synchronously when no external check is needed (no CUSTOM policy
@@ -73,9 +86,9 @@ export function authorizeRequest(
   check: () => ExternalCheckRequest,
 ): AuthorizeOutcome | Promise<AuthorizeOutcome> {
   const { engine } = deps;
-  if (engine.isEmpty) return allowed(engine.evaluate(request), noHeaders, noHeaders);
+  if (engine.isEmpty) return allowed(engine.evaluate(request));
   const custom = engine.checkCustom(request);
-  if (custom.type === "none") return decide(engine.evaluate(request), noHeaders, noHeaders);
+  if (custom.type === "none") return decide(engine.evaluate(request));
   if (custom.type === "deny") return rbacDenial(custom, engine.evaluate(request).audit);
   const provider = deps.providers.get(custom.provider);
   if (!provider) {
@@ -93,7 +106,8 @@ export function authorizeRequest(
       false,
     );
   }
-  return checkExternal(provider, check(), deps.checkOptions?.(provider)).then((result) => {
+  const asked = provider.type === "http" ? checkExternal(provider, check(), deps.checkOptions?.(provider)) : askAuthorizer(deps.grpcAuthorizers?.get(provider.name), provider, check());
+  return asked.then((result) => {
     const decision = engine.evaluate(request);
     if (!result.allowed) {
       return {
@@ -109,16 +123,25 @@ export function authorizeRequest(
         audit: decision.audit,
       };
     }
-    return decide(decision, result.upstreamHeaders, result.downstreamHeaders);
+    return decide(decision, result);
   });
 }
 
-function decide(decision: AuthzDecision, upstream: HeaderList, downstream: HeaderList): AuthorizeOutcome {
-  return decision.type === "allow" ? allowed(decision, upstream, downstream) : rbacDenial(decision, decision.audit);
+function askAuthorizer(authorizer: ExternalAuthorizer | undefined, provider: ExtAuthzProvider, request: ExternalCheckRequest): Promise<ExternalCheckResult> {
+  return authorizer ? authorizer.check(request) : Promise.resolve(externalCheckFailure(provider, `${provider.name}: no gRPC client was started for this provider`));
 }
 
-function allowed(decision: AuthzDecision, upstreamHeaders: HeaderList, downstreamHeaders: HeaderList): AuthorizeOutcome {
-  return { type: "allow", decision, upstreamHeaders, downstreamHeaders };
+type HeaderChanges = Pick<Extract<AuthorizeOutcome, { type: "allow" }>, "upstreamHeaders" | "upstreamHeadersToRemove" | "downstreamHeaders" | "downstreamHeadersToSet">;
+
+const noChanges: HeaderChanges = { upstreamHeaders: noHeaders, upstreamHeadersToRemove: noNames, downstreamHeaders: noHeaders, downstreamHeadersToSet: noHeaders };
+
+function decide(decision: AuthzDecision, changes: HeaderChanges = noChanges): AuthorizeOutcome {
+  return decision.type === "allow" ? allowed(decision, changes) : rbacDenial(decision, decision.audit);
+}
+
+function allowed(decision: AuthzDecision, changes: HeaderChanges = noChanges): AuthorizeOutcome {
+  const { upstreamHeaders, upstreamHeadersToRemove, downstreamHeaders, downstreamHeadersToSet } = changes;
+  return { type: "allow", decision, upstreamHeaders, upstreamHeadersToRemove, downstreamHeaders, downstreamHeadersToSet };
 }
 
 function rbacDenial(decision: DenyDecision, audit: boolean): AuthorizeOutcome {

@@ -46,6 +46,7 @@ afterAll(async () => {
 
 function provider(overrides: Partial<ExtAuthzHttpProvider> = {}): ExtAuthzHttpProvider {
   return {
+    type: "http",
     name: "ext-authz",
     service: "127.0.0.1",
     port,
@@ -58,6 +59,7 @@ function provider(overrides: Partial<ExtAuthzHttpProvider> = {}): ExtAuthzHttpPr
     headersToDownstreamOnDeny: undefined,
     failOpen: false,
     statusOnError: 403,
+    includeRequestBodyInCheck: undefined,
     ...overrides,
   };
 }
@@ -88,7 +90,9 @@ describe("checkExternal", () => {
         ["x-auth-user", "alice"],
         ["x-auth-role", "admin"],
       ],
+      upstreamHeadersToRemove: [],
       downstreamHeaders: [["set-cookie", "s=1"]],
+      downstreamHeadersToSet: [],
     });
   });
 

@@ -2,10 +2,11 @@
 // an Istio `envoyExtAuthzHttp` provider: a bodiless check request with the original method,
 // pathPrefix + path and the selected headers; 200 allows (with headers for the upstream and the
 // client), any other status denies with the authorizer's status, body and headers, and a failure
-// (unreachable, timeout, 5xx) denies with statusOnError unless failOpen.
+// (unreachable, timeout, 5xx) denies with statusOnError unless failOpen. The request and result
+// types are shared with the gRPC provider's client (ext-authz-grpc-client.ts).
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { externalAuthzDeniedFlag } from "@meshwork/proxy-core";
-import type { ExtAuthzHttpProvider, HeaderNamePatterns } from "./mesh-authz-config.ts";
+import type { ExtAuthzHttpProvider, ExtAuthzProvider, HeaderNamePatterns } from "./mesh-authz-config.ts";
 
 /** What the check needs of the original request. Header names in lower case; repeated headers joined with ",". */
 export interface ExternalCheckRequest {
@@ -15,6 +16,29 @@ export interface ExternalCheckRequest {
   /** `:authority` / Host. */
   readonly host: string;
   readonly headers: Readonly<Record<string, string>>;
+  // Read by gRPC providers only (Envoy's AttributeContext); what is absent stays empty in the check.
+  /** The client end of the connection; its principal the peer's verified SPIFFE ID (`spiffe://…`) on mutual TLS. */
+  readonly source?: CheckPeer | undefined;
+  /** This proxy's end of the connection; its principal our own SPIFFE ID on mutual TLS. */
+  readonly destination?: CheckPeer | undefined;
+  /** `http` or `https` (Envoy's `:scheme`). */
+  readonly scheme?: string | undefined;
+  /** `HTTP/1.1` or `HTTP/2`. */
+  readonly protocol?: "HTTP/1.1" | "HTTP/2" | undefined;
+  /** When the request arrived (ms since the epoch); default the time of the check. */
+  readonly receivedAtMs?: number | undefined;
+  /** The request body read so far (at most the provider's includeRequestBodyInCheck.maxRequestBytes are sent); undefined: none. */
+  readonly body?: Buffer | undefined;
+  /** Whether `body` is all of the body (false: the rest was not read). */
+  readonly bodyComplete?: boolean | undefined;
+}
+
+/** One end of the request's connection, as AttributeContext.Peer describes it. */
+export interface CheckPeer {
+  readonly address: string;
+  readonly port: number;
+  /** The URI SAN of the end's certificate (`spiffe://cluster.local/ns/x/sa/y`); undefined on plain text. */
+  readonly principal?: string | undefined;
 }
 
 export type HeaderList = readonly (readonly [string, string])[];
@@ -22,10 +46,14 @@ export type HeaderList = readonly (readonly [string, string])[];
 export type ExternalCheckResult =
   | {
       readonly allowed: true;
-      /** Headers to set on the upstream request (headersToUpstreamOnAllow), replacing same-named ones. */
+      /** Headers to set on the upstream request (headersToUpstreamOnAllow; a gRPC provider's ok_response.headers), replacing same-named ones. */
       readonly upstreamHeaders: HeaderList;
-      /** Headers to add to the response to the client (headersToDownstreamOnAllow). */
+      /** Headers to remove from the upstream request (a gRPC provider's headers_to_remove), never one of upstreamHeaders. */
+      readonly upstreamHeadersToRemove: readonly string[];
+      /** Headers to add to the response to the client (headersToDownstreamOnAllow; a gRPC provider's response_headers_to_add). */
       readonly downstreamHeaders: HeaderList;
+      /** Headers to set on the response to the client, replacing same-named ones (a gRPC provider's response_headers_to_add with overwrite). */
+      readonly downstreamHeadersToSet: HeaderList;
       /** Set when the authorizer failed and the provider is failOpen. */
       readonly failedOpen?: string;
     }
@@ -37,11 +65,22 @@ export type ExternalCheckResult =
       readonly body: Buffer;
       /** Envoy's response flag for the access log. */
       readonly flag: typeof externalAuthzDeniedFlag;
-      /** The authorizer failed (unreachable, timeout, 5xx) rather than denied. */
+      /** The authorizer failed (unreachable, timeout, 5xx, a failed RPC) rather than denied. */
       readonly failed: boolean;
       /** For logs: "denied by <provider> with 401", or the failure. */
       readonly reason: string;
     };
+
+/**
+ * A client of one extension provider that keeps its connection from check to check (the
+ * envoyExtAuthzGrpc client holds a gRPC channel). Whoever creates one closes it.
+ */
+export interface ExternalAuthorizer {
+  /** Asks the provider about one request. Never rejects: failures become statusOnError (or an allow when failOpen). */
+  check(request: ExternalCheckRequest, options?: { readonly signal?: AbortSignal }): Promise<ExternalCheckResult>;
+  /** Closes the connection; later checks fail. */
+  close(): void;
+}
 
 export interface CheckExternalOptions {
   /** Where to connect; default the provider's service and port (which must then resolve by DNS). */
@@ -50,10 +89,18 @@ export interface CheckExternalOptions {
   readonly signal?: AbortSignal;
 }
 
+const noHeaders: HeaderList = [];
+const noNames: readonly string[] = [];
+
 /** Largest authorizer body relayed to the client on a denial. */
-const maxBodyBytes = 64 * 1024;
+export const maxRelayedBodyBytes = 64 * 1024;
 /** Never relayed from the authorizer's response: framing and hop-by-hop headers, and Host. */
 const neverRelayed = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "proxy-connection"]);
+
+/** Whether an authorizer's header (lower-case name) may be passed to the upstream or the client: not Host, framing or hop-by-hop. */
+export function isRelayableHeader(lowerName: string): boolean {
+  return !neverRelayed.has(lowerName);
+}
 
 /**
  * Asks `provider` about one request. Never rejects: failures become a denial with statusOnError
@@ -74,13 +121,15 @@ export async function checkExternal(
   headers["content-length"] = "0";
 
   const outcome = await send(provider, request, headers, options);
-  if (outcome.type === "failed") return failure(provider, outcome.reason);
-  if (outcome.status >= 500) return failure(provider, `${provider.name} answered ${outcome.status}`);
+  if (outcome.type === "failed") return externalCheckFailure(provider, outcome.reason);
+  if (outcome.status >= 500) return externalCheckFailure(provider, `${provider.name} answered ${outcome.status}`);
   if (outcome.status === 200) {
     return {
       allowed: true,
       upstreamHeaders: pick(outcome.headers, provider.headersToUpstreamOnAllow),
+      upstreamHeadersToRemove: noNames,
       downstreamHeaders: pick(outcome.headers, provider.headersToDownstreamOnAllow),
+      downstreamHeadersToSet: noHeaders,
     };
   }
   const relayed = provider.headersToDownstreamOnDeny === undefined ? allRelayable(outcome.headers) : pick(outcome.headers, provider.headersToDownstreamOnDeny);
@@ -134,7 +183,7 @@ function send(provider: ExtAuthzHttpProvider, request: ExternalCheckRequest, hea
       let size = 0;
       res.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size <= maxBodyBytes) chunks.push(chunk);
+        if (size <= maxRelayedBodyBytes) chunks.push(chunk);
       });
       res.on("error", (err) => finish({ type: "failed", reason: `${provider.name} response failed: ${err.message}` }));
       res.on("end", () => finish({ type: "response", status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -143,9 +192,10 @@ function send(provider: ExtAuthzHttpProvider, request: ExternalCheckRequest, hea
   });
 }
 
-function failure(provider: ExtAuthzHttpProvider, reason: string): ExternalCheckResult {
-  if (provider.failOpen) return { allowed: true, upstreamHeaders: [], downstreamHeaders: [], failedOpen: reason };
-  return { allowed: false, status: provider.statusOnError, headers: [], body: Buffer.alloc(0), flag: externalAuthzDeniedFlag, failed: true, reason };
+/** What a failed check (unreachable, timeout, 5xx, a failed RPC) means for either kind of provider: statusOnError, or an allow when failOpen (Envoy's failure_mode_allow). */
+export function externalCheckFailure(provider: ExtAuthzProvider, reason: string): ExternalCheckResult {
+  if (provider.failOpen) return { allowed: true, upstreamHeaders: noHeaders, upstreamHeadersToRemove: noNames, downstreamHeaders: noHeaders, downstreamHeadersToSet: noHeaders, failedOpen: reason };
+  return { allowed: false, status: provider.statusOnError, headers: noHeaders, body: Buffer.alloc(0), flag: externalAuthzDeniedFlag, failed: true, reason };
 }
 
 /** MeshConfig header patterns: exact, "prefix*", "*suffix", case-insensitive (no presence match). */

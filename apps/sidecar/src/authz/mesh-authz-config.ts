@@ -5,16 +5,37 @@
 /** A header-name pattern list of MeshConfig: "abc" exact, "abc*" prefix, "*abc" suffix, case-insensitive. */
 export type HeaderNamePatterns = readonly string[];
 
-/** MeshConfig.ExtensionProvider.EnvoyExternalAuthorizationHttpProvider, decoded. */
-export interface ExtAuthzHttpProvider {
+/** MeshConfig includeRequestBodyInCheck (EnvoyExternalAuthorizationRequestBody), decoded. */
+export interface ExtAuthzRequestBody {
+  /** Most body bytes held for the check (Envoy's with_request_body.max_request_bytes; at least 1). */
+  readonly maxRequestBytes: number;
+  /** Check with the first maxRequestBytes of a larger body instead of answering 413. */
+  readonly allowPartialMessage: boolean;
+  /** gRPC providers: the body goes in raw_body (bytes) instead of body (UTF-8 text). */
+  readonly packAsBytes: boolean;
+}
+
+/** What both kinds of external authorizer providers have (Istio's two provider messages share these fields). */
+interface ExtAuthzProviderCommon {
   readonly name: string;
   /** e.g. "ext-authz.foo.svc.cluster.local" (a "<namespace>/" prefix is dropped). */
   readonly service: string;
   readonly port: number;
-  /** Prepended to the original path in the check request. */
-  readonly pathPrefix: string;
   /** Istio's default: 600 s. */
   readonly timeoutMs: number;
+  /** Allow the request when the authorizer cannot be reached or fails (HTTP: also a 5xx). Default false: fail closed. */
+  readonly failOpen: boolean;
+  /** Status sent to the client when the authorizer fails and failOpen is false. Default 403. */
+  readonly statusOnError: number;
+  /** Buffer the request body for the check; undefined: no body. Parsed, but the data path does not buffer bodies yet (parse-mesh-config warns). */
+  readonly includeRequestBodyInCheck: ExtAuthzRequestBody | undefined;
+}
+
+/** MeshConfig.ExtensionProvider.EnvoyExternalAuthorizationHttpProvider, decoded. */
+export interface ExtAuthzHttpProvider extends ExtAuthzProviderCommon {
+  readonly type: "http";
+  /** Prepended to the original path in the check request. */
+  readonly pathPrefix: string;
   /** Request headers copied into the check request (besides Host, Method, Path, Content-Length: 0 which always go). */
   readonly includeRequestHeadersInCheck: HeaderNamePatterns;
   /** Headers added to the check request, `name: value`. */
@@ -25,17 +46,25 @@ export interface ExtAuthzHttpProvider {
   readonly headersToDownstreamOnAllow: HeaderNamePatterns;
   /** Headers of the authorizer's denial passed to the client; undefined: all but Host and framing headers (Envoy's default). */
   readonly headersToDownstreamOnDeny: HeaderNamePatterns | undefined;
-  /** Allow the request when the authorizer cannot be reached or fails (5xx, timeout). Default false: fail closed. */
-  readonly failOpen: boolean;
-  /** Status sent to the client when the authorizer fails and failOpen is false. Default 403. */
-  readonly statusOnError: number;
 }
+
+/**
+ * MeshConfig.ExtensionProvider.EnvoyExternalAuthorizationGrpcProvider, decoded: an authorizer
+ * serving Envoy's `envoy.service.auth.v3.Authorization/Check` (OPA-Envoy, Istio's sample ext-authz
+ * on port 9000). Every request header goes in the check; the answer says which headers change.
+ */
+export interface ExtAuthzGrpcProvider extends ExtAuthzProviderCommon {
+  readonly type: "grpc";
+}
+
+/** An extension provider CUSTOM policies can name. */
+export type ExtAuthzProvider = ExtAuthzHttpProvider | ExtAuthzGrpcProvider;
 
 export interface MeshAuthzConfig {
   readonly rootNamespace: string;
   readonly trustDomain: string;
   readonly trustDomainAliases: readonly string[];
-  readonly extensionProviders: readonly ExtAuthzHttpProvider[];
+  readonly extensionProviders: readonly ExtAuthzProvider[];
 }
 
 /** Istio's defaults when MeshConfig says nothing. */

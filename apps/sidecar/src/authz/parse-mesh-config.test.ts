@@ -27,7 +27,7 @@ mesh: |-
 `;
 
 describe("parseMeshConfig", () => {
-  it("reads the istio ConfigMap's mesh string; unsupported providers become warnings", () => {
+  it("reads the istio ConfigMap's mesh string with an HTTP and a gRPC authorizer; other provider kinds are not the authorizer's", () => {
     const result = parseMeshConfig(istioExample, "istio.yaml");
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -37,6 +37,7 @@ describe("parseMeshConfig", () => {
     expect(result.h2UpgradePolicy).toBe("UPGRADE");
     expect(result.config.extensionProviders).toEqual([
       {
+        type: "http",
         name: "sample-ext-authz-http",
         service: "ext-authz.foo.svc.cluster.local",
         port: 8000,
@@ -49,11 +50,20 @@ describe("parseMeshConfig", () => {
         headersToDownstreamOnDeny: undefined,
         failOpen: false,
         statusOnError: 403,
+        includeRequestBodyInCheck: undefined,
+      },
+      {
+        type: "grpc",
+        name: "sample-ext-authz-grpc",
+        service: "ext-authz.foo.svc.cluster.local",
+        port: 9000,
+        timeoutMs: 600_000,
+        failOpen: false,
+        statusOnError: 403,
+        includeRequestBodyInCheck: undefined,
       },
     ]);
-    expect(result.warnings).toEqual([
-      'istio.yaml (mesh): extensionProviders[1] (sample-ext-authz-grpc): envoyExtAuthzGrpc is not supported by this sidecar; CUSTOM policies naming "sample-ext-authz-grpc" deny the requests they match',
-    ]);
+    expect(result.warnings).toEqual([]);
   });
 
   it("decodes every envoyExtAuthzHttp field", () => {
@@ -114,14 +124,90 @@ extensionProviders:
       "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.servce: unknown field; expected one of service, port, pathPrefix, timeout, includeRequestHeadersInCheck, includeAdditionalHeadersInCheck, includeRequestBodyInCheck, headersToUpstreamOnAllow, headersToDownstreamOnAllow, headersToDownstreamOnDeny, failOpen, clearRouteCache, statusOnError",
       'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.service is required, e.g. "ext-authz.foo.svc.cluster.local"',
       "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.port must be a port number 1-65535, got 70000",
-      'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.pathPrefix must be a path starting with "/", got "check"',
       'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.timeout must be a positive duration such as "0.5s" or "300ms", got "soon"',
       "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.failOpen must be true or false",
       'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.statusOnError must be an HTTP status code such as "403" or "503", got "4040"',
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.pathPrefix must be a path starting with "/", got "check"',
       'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.headersToUpstreamOnAllow must be a list of header names ("x-user", "x-auth-*", "*-id")',
       "mesh.yaml: extensionProviders[1].name is required (the name CUSTOM policies use in provider.name)",
       'mesh.yaml: extensionProviders[2].name "a" is already used by another provider; names must be unique',
       "mesh.yaml: extensionProviders[3] (b): exactly one provider kind is required, found envoyExtAuthzHttp, zipkin",
+    ]);
+  });
+
+  it("decodes every envoyExtAuthzGrpc field (Istio's EnvoyExternalAuthorizationGrpcProvider)", () => {
+    const result = parseMeshConfig(
+      `
+extensionProviders:
+- name: opa
+  envoyExtAuthzGrpc:
+    service: "opa/opa.opa.svc.cluster.local"
+    port: 9191
+    timeout: 250ms
+    failOpen: true
+    statusOnError: "503"
+    clearRouteCache: true
+    includeRequestBodyInCheck: { maxRequestBytes: "8192", allowPartialMessage: true, packAsBytes: true }
+`,
+      "mesh.yaml",
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.extensionProviders).toEqual([
+      {
+        type: "grpc",
+        name: "opa",
+        service: "opa.opa.svc.cluster.local",
+        port: 9191,
+        timeoutMs: 250,
+        failOpen: true,
+        statusOnError: 503,
+        includeRequestBodyInCheck: { maxRequestBytes: 8192, allowPartialMessage: true, packAsBytes: true },
+      },
+    ]);
+    // The data path authorizes on the head: the body setting is read but not applied, and says so.
+    expect(result.warnings).toEqual(["mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck is not supported yet: the sidecar authorizes a request on its head, so the check carries no body"]);
+  });
+
+  it("names the field and the fix in every envoyExtAuthzGrpc error", () => {
+    const result = parseMeshConfig(
+      `
+extensionProviders:
+- name: a
+  envoyExtAuthzGrpc:
+    service: ""
+    port: "9000x"
+    timeout: 0s
+    failOpen: 1
+    statusOnError: "OK"
+    clearRouteCache: "no"
+    pathPrefix: /check
+    includeRequestBodyInCheck: { maxRequestBytes: 0, allowPartialMessage: "yes", packAsBytes: 1, maxBytes: 10 }
+- name: b
+  envoyExtAuthzGrpc: ext-authz:9000
+- name: c
+  envoyExtAuthzGrpc: { service: s, port: 9000, includeRequestBodyInCheck: 8192 }
+- name: d
+  envoyExtAuthzGrpc: { service: s, port: 9000, includeRequestBodyInCheck: { maxRequestBytes: -1 } }
+`,
+      "mesh.yaml",
+    );
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.errors).toEqual([
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.pathPrefix: unknown field; expected one of service, port, timeout, failOpen, statusOnError, includeRequestBodyInCheck, clearRouteCache",
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.service is required, e.g. "ext-authz.foo.svc.cluster.local"',
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.port must be a port number 1-65535, got "9000x"',
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.timeout must be a positive duration such as "0.5s" or "300ms", got "0s"',
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.failOpen must be true or false",
+      'mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.statusOnError must be an HTTP status code such as "403" or "503", got "OK"',
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.clearRouteCache must be true or false",
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck.maxBytes: unknown field; expected one of maxRequestBytes, allowPartialMessage, packAsBytes",
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck.maxRequestBytes must be a byte count of at least 1 (Envoy refuses 0), e.g. 8192, got 0",
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck.allowPartialMessage must be true or false",
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck.packAsBytes must be true or false",
+      "mesh.yaml: extensionProviders[1].envoyExtAuthzGrpc must be a mapping with at least service and port",
+      "mesh.yaml: extensionProviders[2].envoyExtAuthzGrpc.includeRequestBodyInCheck must be a mapping such as {maxRequestBytes: 8192, allowPartialMessage: true}",
+      "mesh.yaml: extensionProviders[3].envoyExtAuthzGrpc.includeRequestBodyInCheck.maxRequestBytes must be a byte count of at least 1 (Envoy refuses 0), e.g. 8192, got -1",
     ]);
   });
 

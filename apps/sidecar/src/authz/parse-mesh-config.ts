@@ -1,11 +1,11 @@
 // Parses the subset of Istio's MeshConfig the sidecar reads: for authorization rootNamespace,
-// trustDomain, trustDomainAliases and the envoyExtAuthzHttp extensionProviders that CUSTOM
-// policies name; for clusters h2UpgradePolicy. Pure; the caller reads the file. Errors name the
-// field and say what to write.
+// trustDomain, trustDomainAliases and the envoyExtAuthzHttp / envoyExtAuthzGrpc extensionProviders
+// that CUSTOM policies name; for clusters h2UpgradePolicy. Pure; the caller reads the file. Errors
+// name the field and say what to write.
 import { parseDurationMs } from "@meshwork/config";
 import type { MeshH2UpgradePolicy } from "@meshwork/proxy-core";
 import { parse } from "yaml";
-import { defaultMeshAuthzConfig, type ExtAuthzHttpProvider, type MeshAuthzConfig } from "./mesh-authz-config.ts";
+import { defaultMeshAuthzConfig, type ExtAuthzGrpcProvider, type ExtAuthzHttpProvider, type ExtAuthzProvider, type ExtAuthzRequestBody, type MeshAuthzConfig } from "./mesh-authz-config.ts";
 
 export type ParseMeshConfigResult =
   | {
@@ -51,10 +51,16 @@ const httpFields = new Set([
   "statusOnError",
 ]);
 
+/** Istio's EnvoyExternalAuthorizationGrpcProvider fields (clearRouteCache of newer Istio releases included). */
+const grpcFields = new Set(["service", "port", "timeout", "failOpen", "statusOnError", "includeRequestBodyInCheck", "clearRouteCache"]);
+
+const requestBodyFields = ["maxRequestBytes", "allowPartialMessage", "packAsBytes"];
+
 /**
  * Parses MeshConfig YAML (the `mesh` key of the istio ConfigMap, or a document whose top level is
  * MeshConfig). `source` names the file in messages. Unknown top-level fields are ignored (MeshConfig
- * has many that are not about authorization); unknown fields of an envoyExtAuthzHttp provider are errors.
+ * has many that are not about authorization); unknown fields of an envoyExtAuthzHttp or
+ * envoyExtAuthzGrpc provider are errors.
  */
 export function parseMeshConfig(text: string, source = "mesh config"): ParseMeshConfigResult {
   let doc: unknown;
@@ -90,10 +96,10 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
   const h2 = root["h2UpgradePolicy"];
   if (h2 !== undefined && h2 !== "UPGRADE" && h2 !== "DO_NOT_UPGRADE") errors.push(`${source}: h2UpgradePolicy must be UPGRADE or DO_NOT_UPGRADE, got ${JSON.stringify(h2)}`);
 
-  const providers: ExtAuthzHttpProvider[] = [];
+  const providers: ExtAuthzProvider[] = [];
   const rawProviders = root["extensionProviders"];
   if (rawProviders !== undefined && !Array.isArray(rawProviders)) {
-    errors.push(`${source}: extensionProviders must be a list of {name, envoyExtAuthzHttp: {...}}`);
+    errors.push(`${source}: extensionProviders must be a list of {name, envoyExtAuthzHttp: {...}} or {name, envoyExtAuthzGrpc: {...}}`);
   }
   const seen = new Set<string>();
   (Array.isArray(rawProviders) ? rawProviders : []).forEach((raw: unknown, i) => {
@@ -117,11 +123,12 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
       return;
     }
     const kind = kinds[0] as string;
-    if (kind !== "envoyExtAuthzHttp") {
-      if (kind === "envoyExtAuthzGrpc") warnings.push(`${source}: ${at} (${name}): envoyExtAuthzGrpc is not supported by this sidecar; CUSTOM policies naming "${name}" deny the requests they match`);
-      return;
-    }
-    const provider = parseHttpProvider(name, raw[kind], `${source}: ${at}.envoyExtAuthzHttp`, errors, warnings);
+    // Tracing, metrics and access-log providers are not the authorization layer's.
+    if (kind !== "envoyExtAuthzHttp" && kind !== "envoyExtAuthzGrpc") return;
+    const provider =
+      kind === "envoyExtAuthzHttp"
+        ? parseHttpProvider(name, raw[kind], `${source}: ${at}.envoyExtAuthzHttp`, errors, warnings)
+        : parseGrpcProvider(name, raw[kind], `${source}: ${at}.envoyExtAuthzGrpc`, errors, warnings);
     if (provider) providers.push(provider);
   });
 
@@ -136,23 +143,10 @@ function parseHttpProvider(name: string, raw: unknown, at: string, errors: strin
     return undefined;
   }
   const before = errors.length;
-  for (const key of Object.keys(raw)) if (!httpFields.has(key)) errors.push(`${at}.${key}: unknown field; expected one of ${[...httpFields].join(", ")}`);
-  const service = raw["service"];
-  if (typeof service !== "string" || service === "") errors.push(`${at}.service is required, e.g. "ext-authz.foo.svc.cluster.local"`);
-  // Protobuf JSON accepts a uint32 written as a string, as Istio's docs do (port: "8000").
-  const port = typeof raw["port"] === "string" && /^\d+$/.test(raw["port"]) ? Number(raw["port"]) : raw["port"];
-  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
-    errors.push(`${at}.port must be a port number 1-65535, got ${JSON.stringify(port)}`);
-  }
+  const common = parseCommonFields(raw, httpFields, at, errors, warnings);
   const pathPrefix = raw["pathPrefix"] ?? "";
   if (typeof pathPrefix !== "string" || (pathPrefix !== "" && !pathPrefix.startsWith("/"))) {
     errors.push(`${at}.pathPrefix must be a path starting with "/", got ${JSON.stringify(pathPrefix)}`);
-  }
-  let timeoutMs = 600_000;
-  if (raw["timeout"] !== undefined) {
-    const parsed = typeof raw["timeout"] === "string" ? parseDurationMs(raw["timeout"]) : undefined;
-    if (parsed === undefined || parsed <= 0) errors.push(`${at}.timeout must be a positive duration such as "0.5s" or "300ms", got ${JSON.stringify(raw["timeout"])}`);
-    else timeoutMs = parsed;
   }
   const patterns = (field: string): string[] | undefined => {
     const value = raw[field];
@@ -165,33 +159,105 @@ function parseHttpProvider(name: string, raw: unknown, at: string, errors: strin
   if (!isObject(additional) || !Object.values(additional).every((v) => typeof v === "string")) {
     errors.push(`${at}.includeAdditionalHeadersInCheck must map header names to string values`);
   }
+  const includeRequestHeadersInCheck = patterns("includeRequestHeadersInCheck") ?? [];
+  const headersToUpstreamOnAllow = patterns("headersToUpstreamOnAllow") ?? [];
+  const headersToDownstreamOnAllow = patterns("headersToDownstreamOnAllow") ?? [];
+  const headersToDownstreamOnDeny = patterns("headersToDownstreamOnDeny");
+  if (errors.length > before || common === undefined) return undefined;
+  return {
+    type: "http",
+    name,
+    ...common,
+    pathPrefix: pathPrefix as string,
+    includeRequestHeadersInCheck,
+    includeAdditionalHeadersInCheck: additional as Record<string, string>,
+    headersToUpstreamOnAllow,
+    headersToDownstreamOnAllow,
+    headersToDownstreamOnDeny,
+  };
+}
+
+function parseGrpcProvider(name: string, raw: unknown, at: string, errors: string[], warnings: string[]): ExtAuthzGrpcProvider | undefined {
+  if (!isObject(raw)) {
+    errors.push(`${at} must be a mapping with at least service and port`);
+    return undefined;
+  }
+  const common = parseCommonFields(raw, grpcFields, at, errors, warnings);
+  return common === undefined ? undefined : { type: "grpc", name, ...common };
+}
+
+type CommonFields = Omit<ExtAuthzGrpcProvider, "type" | "name">;
+
+/**
+ * The fields both provider kinds have (service, port, timeout, failOpen, statusOnError,
+ * includeRequestBodyInCheck, clearRouteCache) and the unknown-field check against `known`.
+ * Undefined when one of them is wrong (the errors say which).
+ */
+function parseCommonFields(raw: Record<string, unknown>, known: ReadonlySet<string>, at: string, errors: string[], warnings: string[]): CommonFields | undefined {
+  const before = errors.length;
+  for (const key of Object.keys(raw)) if (!known.has(key)) errors.push(`${at}.${key}: unknown field; expected one of ${[...known].join(", ")}`);
+  const service = raw["service"];
+  if (typeof service !== "string" || service === "") errors.push(`${at}.service is required, e.g. "ext-authz.foo.svc.cluster.local"`);
+  // Protobuf JSON accepts a uint32 written as a string, as Istio's docs do (port: "8000").
+  const port = uint32(raw["port"]);
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    errors.push(`${at}.port must be a port number 1-65535, got ${JSON.stringify(port)}`);
+  }
+  let timeoutMs = 600_000;
+  if (raw["timeout"] !== undefined) {
+    const parsed = typeof raw["timeout"] === "string" ? parseDurationMs(raw["timeout"]) : undefined;
+    if (parsed === undefined || parsed <= 0) errors.push(`${at}.timeout must be a positive duration such as "0.5s" or "300ms", got ${JSON.stringify(raw["timeout"])}`);
+    else timeoutMs = parsed;
+  }
   const failOpen = raw["failOpen"] ?? false;
   if (typeof failOpen !== "boolean") errors.push(`${at}.failOpen must be true or false`);
   const statusOnError = raw["statusOnError"] === undefined ? 403 : Number(raw["statusOnError"]);
   if (!Number.isInteger(statusOnError) || statusOnError < 100 || statusOnError > 599) {
     errors.push(`${at}.statusOnError must be an HTTP status code such as "403" or "503", got ${JSON.stringify(raw["statusOnError"])}`);
   }
-  if (raw["includeRequestBodyInCheck"] !== undefined) warnings.push(`${at}.includeRequestBodyInCheck is not supported; the check request has no body`);
-  const includeRequestHeadersInCheck = patterns("includeRequestHeadersInCheck") ?? [];
-  const headersToUpstreamOnAllow = patterns("headersToUpstreamOnAllow") ?? [];
-  const headersToDownstreamOnAllow = patterns("headersToDownstreamOnAllow") ?? [];
-  const headersToDownstreamOnDeny = patterns("headersToDownstreamOnDeny");
+  // Envoy's clear_route_cache re-routes after the authorizer changed headers; the inbound route
+  // (the one local application) cannot change, so the value is checked and then has no effect.
+  if (raw["clearRouteCache"] !== undefined && typeof raw["clearRouteCache"] !== "boolean") errors.push(`${at}.clearRouteCache must be true or false`);
+  const includeRequestBodyInCheck = parseRequestBody(raw["includeRequestBodyInCheck"], `${at}.includeRequestBodyInCheck`, errors);
+  if (includeRequestBodyInCheck !== undefined) {
+    warnings.push(`${at}.includeRequestBodyInCheck is not supported yet: the sidecar authorizes a request on its head, so the check carries no body`);
+  }
   if (errors.length > before) return undefined;
   const slash = (service as string).indexOf("/");
   return {
-    name,
     service: slash < 0 ? (service as string) : (service as string).slice(slash + 1),
     port: port as number,
-    pathPrefix: pathPrefix as string,
     timeoutMs,
-    includeRequestHeadersInCheck,
-    includeAdditionalHeadersInCheck: additional as Record<string, string>,
-    headersToUpstreamOnAllow,
-    headersToDownstreamOnAllow,
-    headersToDownstreamOnDeny,
     failOpen: failOpen as boolean,
     statusOnError,
+    includeRequestBodyInCheck,
   };
+}
+
+/** includeRequestBodyInCheck: Envoy's BufferSettings, whose max_request_bytes must be above 0. */
+function parseRequestBody(raw: unknown, at: string, errors: string[]): ExtAuthzRequestBody | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) {
+    errors.push(`${at} must be a mapping such as {maxRequestBytes: 8192, allowPartialMessage: true}`);
+    return undefined;
+  }
+  const before = errors.length;
+  for (const key of Object.keys(raw)) if (!requestBodyFields.includes(key)) errors.push(`${at}.${key}: unknown field; expected one of ${requestBodyFields.join(", ")}`);
+  const maxRequestBytes = uint32(raw["maxRequestBytes"]);
+  if (typeof maxRequestBytes !== "number" || !Number.isInteger(maxRequestBytes) || maxRequestBytes < 1 || maxRequestBytes > 0xffff_ffff) {
+    errors.push(`${at}.maxRequestBytes must be a byte count of at least 1 (Envoy refuses 0), e.g. 8192, got ${JSON.stringify(raw["maxRequestBytes"])}`);
+  }
+  const allowPartialMessage = raw["allowPartialMessage"] ?? false;
+  if (typeof allowPartialMessage !== "boolean") errors.push(`${at}.allowPartialMessage must be true or false`);
+  const packAsBytes = raw["packAsBytes"] ?? false;
+  if (typeof packAsBytes !== "boolean") errors.push(`${at}.packAsBytes must be true or false`);
+  if (errors.length > before) return undefined;
+  return { maxRequestBytes: maxRequestBytes as number, allowPartialMessage: allowPartialMessage as boolean, packAsBytes: packAsBytes as boolean };
+}
+
+/** A protobuf-JSON uint32: a number, or digits in a string ("8000"); anything else unchanged (for the message). */
+function uint32(value: unknown): unknown {
+  return typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -8,6 +8,7 @@ import type { TLSSocket } from "node:tls";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import type { ExchangeEnvironment } from "../proxy/exchange.ts";
 import type { Decision, ReplyDecision } from "../proxy/route-request.ts";
+import type { ArrivalConnection } from "../proxy/socket-address.ts";
 import { isGrpcContentType } from "./grpc-status.ts";
 import { Http2Exchange, type Http2ExchangeRecord } from "./http2-exchange.ts";
 import { requestHeadFromHttp2 } from "./request-head-from-http2.ts";
@@ -18,9 +19,13 @@ import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 /** What an HTTP/2 connection needs from its listener (a subset of the HTTP/1.1 ListenerHooks plus the upstream sessions). */
 export interface Http2ConnectionHooks {
   readonly env: ExchangeEnvironment;
-  /** Route decision for a request (reads the listener's current snapshot); `security` is the connection's mutual-TLS peer. */
-  /** A promise when the decision must wait (JWKS fetch, external authorizer); the stream's data waits unread. */
-  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity): Decision | Promise<Decision>;
+  /**
+   * Route decision for a request (reads the listener's current snapshot); `security` is the
+   * connection's mutual-TLS peer, `serverName` always undefined here (the listener binds its own),
+   * `connection` the session's addresses. A promise when the decision must wait (JWKS fetch,
+   * external authorizer); the stream's data waits unread.
+   */
+  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity, serverName?: string, connection?: ArrivalConnection): Decision | Promise<Decision>;
   /** The verified mutual-TLS peer of the connection (ALPN h2 over TLS); undefined for h2c. */
   readonly security?: DownstreamSecurity | undefined;
   readonly upstreams: UpstreamSessions;
@@ -40,7 +45,8 @@ export function handleHttp2Connection(socket: Socket | TLSSocket, firstBytes: Bu
   if (firstBytes !== undefined && firstBytes.length > 0) socket.unshift(firstBytes);
   const session = performServerHandshake(socket, { settings: { enablePush: false } });
   const sourceIp = socket.remoteAddress ?? "";
-  session.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => serveStream(stream, headers, flags, sourceIp, hooks));
+  const connection: ArrivalConnection = { socket, protocol: "HTTP/2" };
+  session.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => serveStream(stream, headers, flags, sourceIp, connection, hooks));
   session.on("error", () => undefined);
   if (hooks.idleTimeoutMs !== undefined) session.setTimeout(hooks.idleTimeoutMs, () => session.close());
   socket.on("error", () => undefined);
@@ -48,10 +54,10 @@ export function handleHttp2Connection(socket: Socket | TLSSocket, firstBytes: Bu
   return session;
 }
 
-function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, sourceIp: string, hooks: Http2ConnectionHooks): void {
+function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, sourceIp: string, connection: ArrivalConnection, hooks: Http2ConnectionHooks): void {
   stream.on("error", () => undefined);
   const head = requestHeadFromHttp2(headers);
-  const decided = hooks.decide(head, sourceIp, hooks.security);
+  const decided = hooks.decide(head, sourceIp, hooks.security, undefined, connection);
   const requestComplete = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
   if (decided instanceof Promise) {
     decided.then(

@@ -11,6 +11,7 @@ import type { UpstreamConnection } from "../upstream/upstream-connection.ts";
 import { Exchange, type Downstream, type DownstreamExchange, type ExchangeEnvironment, type ExchangeRecord } from "./exchange.ts";
 import { formatLocalReply } from "./local-reply.ts";
 import type { Decision, ForwardDecision, ReplyDecision } from "./route-request.ts";
+import type { ArrivalConnection } from "./socket-address.ts";
 import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 
 /** What a connection needs from its listener. */
@@ -20,8 +21,9 @@ export interface ListenerHooks {
   /**
    * Route decision for a parsed head (reads the listener's current snapshot). A promise when it
    * must wait (a JWKS fetch, an external authorizer): the connection reads nothing more meanwhile.
+   * `connection` is the connection itself (its addresses, for an external authorizer).
    */
-  decide(head: RequestHead, sourceIp: string): Decision | Promise<Decision>;
+  decide(head: RequestHead, sourceIp: string, connection?: ArrivalConnection): Decision | Promise<Decision>;
   /** Whether the listener is draining: connections close after their current exchange. */
   readonly draining: boolean;
   /** Takes over the connection after a CONNECT head (a TCP tunnel); undefined = answer 405. */
@@ -47,7 +49,7 @@ const http10Refused: ReplyDecision = { type: "reply", status: 426, flag: "", bod
 /** Bytes of pipelined requests buffered while a response is in progress before reading pauses. */
 const pipelineBufferLimit = 64 * 1024;
 
-export class DownstreamConnection implements Downstream {
+export class DownstreamConnection implements Downstream, ArrivalConnection {
   readonly socket: Socket;
   private readonly hooks: ListenerHooks;
   private state: State = "head";
@@ -110,6 +112,11 @@ export class DownstreamConnection implements Downstream {
     socket.on("end", () => this.onEnd());
     socket.on("close", () => this.onClose());
     if (held !== undefined) for (const chunk of held) this.onData(chunk);
+  }
+
+  /** ArrivalConnection: what the connection speaks (HTTP/1.0 requests are refused before any decision). */
+  get protocol(): "HTTP/1.1" {
+    return "HTTP/1.1";
   }
 
   /** Whether no request is in progress (drain closes such connections at once). */
@@ -230,7 +237,7 @@ export class DownstreamConnection implements Downstream {
       return;
     }
     // Istio's default (PILOT_HTTP10 off): HTTP/1.0 is refused with 426, as Envoy does without accept_http_10.
-    const decision = head.minorVersion === 0 ? http10Refused : this.hooks.decide(head, this.sourceIp);
+    const decision = head.minorVersion === 0 ? http10Refused : this.hooks.decide(head, this.sourceIp, this);
     if (decision instanceof Promise) {
       this.proceedLater(decision, head, headBuffer);
       return;

@@ -11,7 +11,7 @@ import type { HeadLimits, RequestHead } from "../http1/parse-request-head.ts";
 import { DownstreamConnection, type ListenerHooks } from "./downstream-connection.ts";
 import type { ClientConnection, ExchangeEnvironment } from "./exchange.ts";
 import type { Decision } from "./route-request.ts";
-import { formatAddress } from "./socket-address.ts";
+import { formatAddress, type ArrivalConnection } from "./socket-address.ts";
 import type { DownstreamSecurity, TlsAcceptor } from "../tls/inbound-tls.ts";
 
 export interface HttpListenerOptions {
@@ -23,9 +23,10 @@ export interface HttpListenerOptions {
   readonly idleTimeoutMs: number;
   /**
    * Route decision; `security` is the connection's verified mutual-TLS peer (undefined: none),
-   * `serverName` the SNI of TLS a gateway terminated ("" without SNI; undefined: not such TLS).
+   * `serverName` the SNI of TLS a gateway terminated ("" without SNI; undefined: not such TLS),
+   * `connection` the connection's addresses and protocol (for an external authorizer's check).
    */
-  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity, serverName?: string): Decision | Promise<Decision>;
+  decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity, serverName?: string, connection?: ArrivalConnection): Decision | Promise<Decision>;
   /** Upstream HTTP/2 sessions (and HTTP/1.1 agents) for requests that arrive over HTTP/2 or go upstream over it; undefined = no HTTP/2. */
   readonly http2Upstreams?: UpstreamSessions | undefined;
   /** CONNECT tunnels (TCP through the explicit proxy); undefined = CONNECT is routed like any request. */
@@ -54,7 +55,7 @@ export class HttpListener {
     const hooksFor = (env: ExchangeEnvironment, security: DownstreamSecurity | undefined, serverName: string | undefined): ListenerHooks => ({
       limits: options.limits,
       env,
-      decide: (head: RequestHead, sourceIp: string) => options.decide(head, sourceIp, security, serverName),
+      decide: (head: RequestHead, sourceIp: string, connection?: ArrivalConnection) => options.decide(head, sourceIp, security, serverName, connection),
       get draining() {
         return isDraining();
       },
@@ -70,7 +71,7 @@ export class HttpListener {
                 if (socket.destroyed) return;
                 const session = handleHttp2Connection(socket, firstBytes, {
                   env,
-                  decide: serverName === undefined ? options.decide : (head, sourceIp) => options.decide(head, sourceIp, security, serverName),
+                  decide: serverName === undefined ? options.decide : (head, sourceIp, _security, _serverName, connection) => options.decide(head, sourceIp, security, serverName, connection),
                   security,
                   upstreams: options.http2Upstreams as UpstreamSessions,
                   idleTimeoutMs: options.idleTimeoutMs,

@@ -6,6 +6,8 @@ import { compileAuthorization, compileRequestAuthentication } from "@meshwork/pr
 import { describe, expect, it } from "vitest";
 import { createRequestAuthenticator } from "../authn/index.ts";
 import { generateTestKey, jwksOf, signJwt } from "../authn/testing/sign-jwt.ts";
+import type { ExternalAuthorizer, ExternalCheckRequest, ExternalCheckResult } from "../authz/check-external.ts";
+import type { ExtAuthzGrpcProvider } from "../authz/mesh-authz-config.ts";
 import { isHeadError, parseRequestHead, type RequestHead } from "../http1/parse-request-head.ts";
 import { InboundSecurity, type InboundPeer, type SecurityVerdict } from "./inbound-security.ts";
 
@@ -104,5 +106,66 @@ describe("InboundSecurity", () => {
     expect(await check(s, head("/admin/x"), sleep)).toMatchObject({ type: "deny", reply: { status: 403 } });
     expect(await check(s, head("/public/../admin/x"), sleep)).toMatchObject({ type: "deny", reply: { status: 403 } });
     expect(await check(s, head("/public"), sleep)).toMatchObject({ type: "pass" });
+  });
+
+  it("tells a gRPC authorizer both ends of the connection with their SPIFFE IDs, and applies its header changes after the JWT step's", async () => {
+    const provider: ExtAuthzGrpcProvider = { type: "grpc", name: "opa", service: "opa", port: 9191, timeoutMs: 1_000, failOpen: false, statusOnError: 403, includeRequestBodyInCheck: undefined };
+    const asked: ExternalCheckRequest[] = [];
+    const answer: ExternalCheckResult = {
+      allowed: true,
+      upstreamHeaders: [["x-user", "alice"]],
+      upstreamHeadersToRemove: ["x-remove-me", "x-jwt-foo"],
+      downstreamHeaders: [["set-cookie", "s=1"]],
+      downstreamHeadersToSet: [["x-served-by", "opa"]],
+    };
+    const authorizer: ExternalAuthorizer = {
+      check: (request) => {
+        asked.push(request);
+        return Promise.resolve(answer);
+      },
+      close: () => undefined,
+    };
+    const jwtToHeader = jwtPolicy.replace(`    jwks:`, `    outputClaimToHeaders: [{ header: x-jwt-foo, claim: foo }, { header: x-jwt-iss, claim: iss }]\n    jwks:`);
+    const authnConfig = compileRequestAuthentication(resources("RequestAuthentication", jwtToHeader), workload, { rootNamespace: "istio-system" });
+    const authn = createRequestAuthenticator(authnConfig, { now: () => nowS * 1000, timers: { setTimeout: () => 0, clearTimeout: () => undefined }, fetchJwks: () => Promise.reject(new Error("offline")) });
+    const custom = policy("ext-authz", "  action: CUSTOM\n  provider: { name: opa }\n  rules: [{}]\n");
+    const engine = compileAuthorization(resources("AuthorizationPolicy", custom), workload, { rootNamespace: "istio-system", trustDomain: "cluster.local", extensionProviders: ["opa"] });
+    const s = new InboundSecurity({ authn, authz: { engine, providers: new Map([["opa", provider]]), grpcAuthorizers: new Map([["opa", authorizer]]) } });
+    const connection = { socket: { remoteAddress: "10.0.0.7", remotePort: 43210, localAddress: "10.0.0.9", localPort: 15006 }, protocol: "HTTP/2" as const };
+    const verdict = await check(s, head("/headers?a=1", { authorization: `Bearer ${demo}`, "x-remove-me": "1" }), { ...sleep, connection, localSpiffeId: "spiffe://cluster.local/ns/foo/sa/httpbin" });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({
+      method: "GET",
+      path: "/headers?a=1",
+      host: "httpbin.foo:8000",
+      scheme: "https",
+      protocol: "HTTP/2",
+      source: { address: "10.0.0.7", port: 43210, principal: "spiffe://cluster.local/ns/foo/sa/sleep" },
+      destination: { address: "10.0.0.9", port: 15006, principal: "spiffe://cluster.local/ns/foo/sa/httpbin" },
+    });
+    // The authorizer's removal takes out a header the JWT step set (Envoy removes after every set).
+    expect(verdict).toMatchObject({
+      type: "pass",
+      requestHeaders: { remove: ["x-jwt-foo", "x-jwt-iss", "authorization", "x-remove-me", "x-jwt-foo"], set: [["x-jwt-iss", iss], ["x-user", "alice"]], add: [] },
+      responseHeaders: { remove: [], set: [["x-served-by", "opa"]], add: [["set-cookie", "s=1"]] },
+    });
+  });
+
+  it("describes a plain-text request to a gRPC authorizer without principals, scheme from x-forwarded-proto", async () => {
+    const provider: ExtAuthzGrpcProvider = { type: "grpc", name: "opa", service: "opa", port: 9191, timeoutMs: 1_000, failOpen: false, statusOnError: 403, includeRequestBodyInCheck: undefined };
+    const asked: ExternalCheckRequest[] = [];
+    const authorizer: ExternalAuthorizer = {
+      check: (request) => {
+        asked.push(request);
+        return Promise.resolve({ allowed: false, status: 401, headers: [], body: Buffer.from("no"), flag: "UAEX", failed: false, reason: "denied by opa with 401" });
+      },
+      close: () => undefined,
+    };
+    const custom = policy("ext-authz", "  action: CUSTOM\n  provider: { name: opa }\n  rules: [{}]\n");
+    const engine = compileAuthorization(resources("AuthorizationPolicy", custom), workload, { rootNamespace: "istio-system", trustDomain: "cluster.local", extensionProviders: ["opa"] });
+    const s = new InboundSecurity({ authn: undefined, authz: { engine, providers: new Map([["opa", provider]]), grpcAuthorizers: new Map([["opa", authorizer]]) } });
+    const verdict = await check(s, head("/", { "x-forwarded-proto": "https" }), plaintext);
+    expect(asked[0]).toMatchObject({ scheme: "https", source: { address: "10.0.0.7", port: 0, principal: undefined }, destination: undefined, protocol: undefined });
+    expect(verdict).toMatchObject({ type: "deny", by: "authz", grpcStatus: 16, reply: { status: 401, flag: "UAEX", details: "ext_authz_denied", body: Buffer.from("no") } });
   });
 });

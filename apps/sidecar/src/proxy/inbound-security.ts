@@ -6,8 +6,10 @@
 import { normalizeAuthzPath, type AuthnRequest, type AuthorizationEngine, type AuthzRequest, type HeaderOps } from "@meshwork/proxy-core";
 import type { AuthnResult, RequestAuthenticator } from "../authn/index.ts";
 import { authorizeRequest, type AuthorizeDeps, type AuthorizeOutcome } from "../authz/authorize-request.ts";
+import type { ExternalCheckRequest } from "../authz/check-external.ts";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { headerRecord, type Decision, type ForwardDecision, type ReplyDecision } from "./route-request.ts";
+import type { ArrivalConnection } from "./socket-address.ts";
 
 /** What the connection knows of the caller. */
 export interface InboundPeer {
@@ -17,6 +19,10 @@ export interface InboundPeer {
   readonly principal: string | undefined;
   /** The listener port (`destination.port`). */
   readonly destinationPort: number;
+  /** The connection's addresses and protocol, for an external authorizer's check; undefined: not known. */
+  readonly connection?: ArrivalConnection | undefined;
+  /** This proxy's SPIFFE ID (`spiffe://…`) when the connection is mutual TLS: the check's destination principal. */
+  readonly localSpiffeId?: string | undefined;
 }
 
 export type SecurityVerdict =
@@ -93,19 +99,54 @@ export class InboundSecurity {
       return { type: "deny", by: "authz", grpcStatus: 3, reply: { type: "reply", status: 400, flag: "", body: "Bad Request", headers: ["content-type: text/plain"], routeName: "", details: `path_normalization_failed{${path.reason}}` } };
     }
     const request = authzRequest(head, path.path, peer, authenticated);
-    const outcome = authorizeRequest(authz, request, () => ({ method: head.method, path: head.query === "" ? path.path : `${path.path}?${head.query}`, host: head.authority, headers: headerRecord(head) }));
+    const outcome = authorizeRequest(authz, request, () => checkRequest(head, path.path, peer));
     const verdict = (o: AuthorizeOutcome): SecurityVerdict => {
       if (o.type === "deny") {
         const headers = o.headers.map(([name, value]) => `${name}: ${value}`);
         const body = typeof o.body === "string" ? o.body : Buffer.from(o.body);
         return { type: "deny", by: "authz", grpcStatus: o.grpcStatus, reply: { type: "reply", status: o.status, flag: o.flag ?? "", body, headers, routeName: "", details: o.responseCodeDetails } };
       }
-      const requestHeaders = o.upstreamHeaders.length === 0 ? jwtHeaders : { remove: jwtHeaders?.remove ?? [], set: [...(jwtHeaders?.set ?? []), ...o.upstreamHeaders], add: [] };
-      const responseHeaders = o.downstreamHeaders.length === 0 ? undefined : { remove: [], set: [], add: o.downstreamHeaders };
+      const requestHeaders = upstreamChanges(jwtHeaders, o);
+      const responseHeaders = o.downstreamHeaders.length === 0 && o.downstreamHeadersToSet.length === 0 ? undefined : { remove: [], set: o.downstreamHeadersToSet, add: o.downstreamHeaders };
       return { type: "pass", requestHeaders, responseHeaders, target, requestPrincipal, audit: o.decision.audit };
     };
     return outcome instanceof Promise ? outcome.then(verdict) : verdict(outcome);
   }
+}
+
+/**
+ * The JWT step's header changes followed by the external authorizer's. HeaderOps remove before
+ * they set, while the authorizer's removals come after every set (Envoy's order): a header the
+ * authorizer removes is therefore taken out of the JWT step's sets too.
+ */
+function upstreamChanges(jwt: HeaderOps | undefined, o: Extract<AuthorizeOutcome, { type: "allow" }>): HeaderOps | undefined {
+  if (o.upstreamHeaders.length === 0 && o.upstreamHeadersToRemove.length === 0) return jwt;
+  const removed = o.upstreamHeadersToRemove;
+  const jwtSet = jwt?.set ?? [];
+  return {
+    remove: [...(jwt?.remove ?? []), ...removed],
+    set: [...(removed.length === 0 ? jwtSet : jwtSet.filter(([name]) => !removed.includes(name))), ...o.upstreamHeaders],
+    add: [],
+  };
+}
+
+/** The request as an external authorizer is told of it: the normalized path with the query; for gRPC providers also both ends of the connection. */
+function checkRequest(head: RequestHead, path: string, peer: InboundPeer): ExternalCheckRequest {
+  const headers = headerRecord(head);
+  const connection = peer.connection;
+  const socket = connection?.socket;
+  const forwardedProto = headers["x-forwarded-proto"];
+  return {
+    method: head.method,
+    path: head.query === "" ? path : `${path}?${head.query}`,
+    host: head.authority,
+    headers,
+    // Envoy's :scheme: x-forwarded-proto when it names one, else the connection's (mutual TLS: https).
+    scheme: forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : peer.principal !== undefined ? "https" : "http",
+    protocol: connection?.protocol,
+    source: { address: socket?.remoteAddress ?? peer.sourceIp, port: socket?.remotePort ?? 0, principal: peer.principal === undefined ? undefined : `spiffe://${peer.principal}` },
+    destination: socket?.localAddress === undefined ? undefined : { address: socket.localAddress, port: socket.localPort ?? peer.destinationPort, principal: peer.principal === undefined ? undefined : peer.localSpiffeId },
+  };
 }
 
 function authnRequest(head: RequestHead): AuthnRequest {
