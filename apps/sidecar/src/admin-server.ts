@@ -103,6 +103,8 @@ function configDump(state: SidecarState): unknown {
     clusters: [...config.clusters.values()].map((c) => describeCluster(c).join("\n")),
     inbound: config.inbound,
     services: config.services,
+    // The effective Telemetry (mesh → namespace → workload), as Istio's proxy-config shows the telemetry filters.
+    telemetry: config.telemetry ?? null,
   };
 }
 

@@ -35,6 +35,7 @@ import { appHealthRoutes } from "./app-health/app-health-routes.ts";
 import { parseAppProbers } from "./app-health/parse-app-probers.ts";
 import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
 import { createIstioMetrics, type PeerLabels } from "./telemetry/istio-metrics.ts";
+import { TelemetryPolicy, type TelemetryDefaults } from "./telemetry/telemetry-policy.ts";
 import { clusterStatsSync } from "./telemetry/sync-cluster-stats.ts";
 import { peerMetadataHeaderLines } from "./proxy/peer-metadata.ts";
 import { createTracing, type Tracing } from "./telemetry/tracing.ts";
@@ -151,6 +152,18 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   /** The PeerAuthentication mode of the inbound listener's port under the current config. */
   let inboundMode: MtlsMode = "PERMISSIVE";
   const accessLog = settings.accessLog === "off" ? undefined : new AccessLogWriter({ stream: settings.accessLog === "stdout" ? process.stdout : openAccessLogStream(settings.accessLog) });
+  // Telemetry resources (mesh → namespace → workload, resolved in proxy-core) per side: outbound is
+  // Istio's CLIENT mode, inbound SERVER. A Telemetry that turns logs on while --access-log is off
+  // writes to stdout, as Istio's envoy provider does.
+  let stdoutAccessLog: AccessLogWriter | undefined;
+  const telemetryDefaults: TelemetryDefaults = {
+    accessLog,
+    stdoutAccessLog: () => (stdoutAccessLog ??= new AccessLogWriter({ stream: process.stdout })),
+    samplingPercent: settings.traceSampling,
+    env: process.env,
+  };
+  const clientTelemetry = new TelemetryPolicy(telemetryDefaults);
+  const serverTelemetry = new TelemetryPolicy(telemetryDefaults);
 
   // One compacting GC a second after a config is applied gives back the pages its loading took
   // (with the launcher's --expose-gc; a no-op without it). src/config/heap-compactor.ts.
@@ -198,8 +211,13 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   };
   const applyConfig = (config: ProxyConfig): void => {
     pools.setTlsResolver(tlsResolverFor(config));
-    inboundSecurity = buildInboundSecurity(config, { namespace: settings.namespace, labels, rootNamespace: settings.rootNamespace, trustDomain: settings.trustDomain, mesh: meshConfig, logger }, inboundSecurity);
+    inboundSecurity = buildInboundSecurity(config, { namespace: settings.namespace, labels, rootNamespace: settings.rootNamespace, trustDomain: settings.trustDomain, mesh: meshConfig, grpcAuthorizers, logger }, inboundSecurity);
     resolveInboundMode(config);
+    for (const problem of [...clientTelemetry.configure(config.telemetry?.client, telemetryDefaults), ...serverTelemetry.configure(config.telemetry?.server, telemetryDefaults)]) {
+      logger.warn("telemetry setting set aside", { detail: problem });
+    }
+    outboundMetrics.setOverrides(config.telemetry?.client.metrics ?? {});
+    inboundMetrics.setOverrides(config.telemetry?.server.metrics ?? {});
     const next = buildSnapshot(
       config,
       { pools, namespace: settings.namespace, proxyLabels: labels, gateway: "mesh", outboundTrafficPolicy: settings.outboundTrafficPolicy, proxyLocality, nowMs: now(), random },
@@ -284,7 +302,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const listeners: { name: string; address: string }[] = [];
   const hostLabel = (port: number): string => `${isIP(settings.bind) === 6 ? `[${settings.bind}]` : settings.bind}:${port}`;
 
-  const tcpEnv = createTcpTelemetry({ metrics: outboundMetrics, accessLog, domainSuffix: settings.domainSuffix, now, clusters: () => current().clusters });
+  const tcpEnv = createTcpTelemetry({ metrics: outboundMetrics, policy: clientTelemetry, domainSuffix: settings.domainSuffix, now, clusters: () => current().clusters });
   const tcpListeners: TcpListener[] = [];
   for (const text of settings.tcpUpstream) {
     const parsed = parseTcpUpstreamBinding(text);
@@ -301,7 +319,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       limits: defaultHeadLimits,
       headersTimeoutMs: settings.headersTimeoutMs,
       idleTimeoutMs: settings.idleTimeoutMs,
-      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(outboundPort), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
+      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, policy: clientTelemetry, localAddress: hostLabel(outboundPort), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
       http2Upstreams,
       connect: (socket, authority, leftover) => void handleConnectTunnel(socket, { authority, leftover, snapshot: current(), env: tcpEnv, random }),
       decide: (head, sourceIp): Decision =>
@@ -319,7 +337,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         kind: "inbound",
         metrics: inboundMetrics,
         tracing,
-        accessLog,
+        policy: serverTelemetry,
         localAddress: hostLabel(settings.inboundPort),
         domainSuffix: settings.domainSuffix,
         ...(serviceHost !== undefined ? { inboundService: serviceLabels(serviceHost, settings.domainSuffix) } : {}),
@@ -384,7 +402,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     bind: settings.bind,
     appHost: settings.appHost,
     metrics: inboundMetrics,
-    accessLog,
+    policy: serverTelemetry,
     domainSuffix: settings.domainSuffix,
     mesh: meshTls,
     workload: { namespace: settings.namespace, labels, rootNamespace: settings.rootNamespace },
@@ -449,7 +467,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       limits: defaultHeadLimits,
       headersTimeoutMs: settings.headersTimeoutMs,
       idleTimeoutMs: settings.idleTimeoutMs,
-      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, accessLog, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
+      env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, policy: clientTelemetry, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
       http2Upstreams,
       tls,
       decide: (head, sourceIp, _security, serverName): Decision =>
@@ -563,7 +581,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       }
       out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
       out.push(["server.heap_compactions", compactor.collections]);
-      if (accessLog) out.push(["access_log.written", accessLog.stats.written], ["access_log.dropped", accessLog.stats.dropped]);
+      const logs = [accessLog, stdoutAccessLog].filter((w) => w !== undefined);
+      if (logs.length > 0) out.push(["access_log.written", logs.reduce((n, w) => n + w.stats.written, 0)], ["access_log.dropped", logs.reduce((n, w) => n + w.stats.dropped, 0)]);
       return out;
     },
     drain: () => void drain(),

@@ -13,6 +13,7 @@ import { PeerAuthenticationSpec } from "./schema/peer-authentication.ts";
 import { RequestAuthenticationSpec } from "./schema/request-authentication.ts";
 import { AuthorizationPolicySpec } from "./schema/authorization-policy.ts";
 import { HTTPLocalRateLimitPolicySpec } from "./schema/http-local-rate-limit-policy.ts";
+import { TelemetrySpec } from "./schema/telemetry.ts";
 import { checkVirtualService } from "./rules/virtual-service-rules.ts";
 import { checkDestinationRule } from "./rules/destination-rule-rules.ts";
 import { checkGateway } from "./rules/gateway-rules.ts";
@@ -23,6 +24,7 @@ import { checkPeerAuthentication } from "./rules/peer-authentication-rules.ts";
 import { checkRequestAuthentication } from "./rules/request-authentication-rules.ts";
 import { checkAuthorizationPolicy } from "./rules/authorization-policy-rules.ts";
 import { checkHTTPLocalRateLimitPolicy } from "./rules/http-local-rate-limit-policy-rules.ts";
+import { checkTelemetry } from "./rules/telemetry-rules.ts";
 
 /** Decoded spec type of each kind (durations in milliseconds, documented defaults applied). */
 export interface SpecByKind {
@@ -36,13 +38,14 @@ export interface SpecByKind {
   RequestAuthentication: RequestAuthenticationSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
   HTTPLocalRateLimitPolicy: HTTPLocalRateLimitPolicySpec;
+  Telemetry: TelemetrySpec;
 }
 
 export type KindName = keyof SpecByKind;
 
 export interface ResourceKind<K extends KindName = KindName> {
   readonly kind: K;
-  readonly group: "networking.istio.io" | "security.istio.io" | "policy.meshwork.io";
+  readonly group: "networking.istio.io" | "security.istio.io" | "telemetry.istio.io" | "policy.meshwork.io";
   /** Served versions, newest first; the first is the storage version. */
   readonly versions: readonly string[];
   readonly plural: string;
@@ -58,6 +61,7 @@ export type AnyResourceKind = { [K in KindName]: ResourceKind<K> }[KindName];
 
 const networkingVersions = ["v1", "v1beta1", "v1alpha3"] as const;
 const securityVersions = ["v1", "v1beta1"] as const;
+const telemetryVersions = ["v1", "v1alpha1"] as const;
 const meshworkPolicyVersions = ["v1alpha1"] as const;
 
 function kind<K extends KindName>(definition: ResourceKind<K>): ResourceKind<K> {
@@ -162,6 +166,16 @@ export const resourceKinds = [
     spec: AuthorizationPolicySpec,
     check: checkAuthorizationPolicy,
     printerColumns: [{ name: "Action", jsonPath: ".spec.action", type: "string" }],
+  }),
+  kind({
+    kind: "Telemetry",
+    group: "telemetry.istio.io",
+    versions: telemetryVersions,
+    plural: "telemetries",
+    shortNames: ["telemetry"],
+    spec: TelemetrySpec,
+    check: checkTelemetry,
+    printerColumns: [],
   }),
   kind({
     kind: "HTTPLocalRateLimitPolicy",

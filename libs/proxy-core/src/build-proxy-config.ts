@@ -13,6 +13,7 @@ import { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
 import { portProtocol } from "./port-protocol.ts";
 import type { InboundPort, ProxyConfig } from "./proxy-config.ts";
 import { createClusterResolver } from "./resolve-cluster.ts";
+import { resolveTelemetry } from "./telemetry/resolve-telemetry.ts";
 
 export interface BuildProxyConfigOptions {
   /** The proxy's namespace: short names resolve in it, resources without a namespace are in it. */
@@ -84,6 +85,8 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
       return ns === options.namespace || ns === rootNamespace;
     });
   const peerAuthentications = inScope("PeerAuthentication");
+  const telemetry = resolveTelemetry(of("Telemetry"), { namespace: options.namespace, labels: proxyLabels, rootNamespace });
+  issues.push(...telemetry.issues);
   const config: ProxyConfig = {
     version: options.version,
     routeTable,
@@ -103,6 +106,7 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
     gateways: of("Gateway"),
     // Only the Gateways that select this proxy need their L4 routes compiled.
     gatewayTcpRoutes: compileGatewayTcpRoutes(of("Gateway").filter((g) => gatewaySelects(g, proxyLabels)), virtualServices, destinationRules, hostContext),
+    ...(telemetry.telemetry.sources.length > 0 ? { telemetry: telemetry.telemetry } : {}),
   };
   const resolver = createClusterResolver(config);
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...compiled.issues, ...resolver.issues);

@@ -174,3 +174,19 @@ export type { AuthzWorkload } from "./authz/policy-applies.ts";
 export type { HostPortStripping } from "./authz/compile-rule.ts";
 export { normalizeAuthzPath } from "./authz/normalize-authz-path.ts";
 export type { NormalizedPath, PathNormalization } from "./authz/normalize-authz-path.ts";
+export { noTelemetry, reportedMetrics, resolveTelemetry, sideTelemetry, telemetryModes } from "./telemetry/resolve-telemetry.ts";
+export type {
+  AccessLogPolicy,
+  CustomTagSource,
+  MetricOverride,
+  ReportedMetric,
+  ResolvedTelemetry,
+  SideTelemetry,
+  TagChange,
+  TelemetryMode,
+  TelemetryResolution,
+  TelemetryWorkload,
+  TracingPolicy,
+} from "./telemetry/resolve-telemetry.ts";
+export { compileLogFilter } from "./telemetry/compile-log-filter.ts";
+export type { CompileLogFilterResult, LogFilter, LogFilterInput } from "./telemetry/compile-log-filter.ts";

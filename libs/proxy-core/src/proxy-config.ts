@@ -12,6 +12,7 @@ import type { RegionFailover } from "./locality-priorities.ts";
 import type { OutlierSettings } from "./outlier-detector.ts";
 import type { RouteTable } from "./route-table.ts";
 import type { TcpRouteTable } from "./tcp-route-table.ts";
+import type { ResolvedTelemetry } from "./telemetry/resolve-telemetry.ts";
 
 /**
  * The application protocol of a port: from the ServiceEntry port's `protocol`, else from the
@@ -194,4 +195,9 @@ export interface ProxyConfig {
   readonly gateways?: readonly MeshResource<"Gateway">[];
   /** Router mode: each Gateway's (`namespace/name`) `tls` / `tcp` routes, for its passthrough and TCP ports (compileGatewayTcpRoutes). */
   readonly gatewayTcpRoutes?: ReadonlyMap<string, TcpRouteTable>;
+  /**
+   * The proxy's effective Telemetry (access logs, tracing, metrics per side), resolved from the
+   * mesh, namespace and workload Telemetries (resolveTelemetry); absent = none: the sidecar's flags decide.
+   */
+  readonly telemetry?: ResolvedTelemetry;
 }

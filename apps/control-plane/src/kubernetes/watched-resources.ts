@@ -1,5 +1,5 @@
 // The Kubernetes collections the control plane lists and watches: every mesh kind of
-// @meshwork/config (Istio's networking.istio.io and security.istio.io, and policy.meshwork.io) at
+// @meshwork/config (Istio's networking.istio.io, security.istio.io and telemetry.istio.io, and policy.meshwork.io) at
 // its storage version, plus Services and EndpointSlices for service discovery. Cluster-wide paths,
 // as deploy/k8s's ClusterRole grants them. Pods only for the labels and service account of the
 // endpoints (DestinationRule subsets).

@@ -4,7 +4,9 @@
 // kept on it, so the steady state does no label work.
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { isGrpcContentType } from "../http2/grpc-status.ts";
-import { AccessLogRecord, type AccessLogWriter } from "../telemetry/access-log.ts";
+import { AccessLogRecord } from "../telemetry/access-log.ts";
+import { RecordFilterInput } from "../telemetry/record-filter-input.ts";
+import type { SpanTag, TelemetryPolicy } from "../telemetry/telemetry-policy.ts";
 import type { ConnectionSecurityPolicy, IstioMetrics, MetricPeer, PeerBinding, PeerLabels, ServiceLabels } from "../telemetry/istio-metrics.ts";
 import { parseResponseFlags } from "../telemetry/response-flags.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
@@ -20,7 +22,11 @@ export interface RequestTelemetryOptions {
   readonly kind: "outbound" | "inbound";
   readonly metrics: IstioMetrics;
   readonly tracing: Tracing | undefined;
-  readonly accessLog: AccessLogWriter | undefined;
+  /**
+   * The Telemetry of this side (outbound: CLIENT, inbound: SERVER): access-log writer and filter,
+   * sampling, span reporting and tags, read per request and replaced by config pushes.
+   */
+  readonly policy: TelemetryPolicy;
   /** The listener's `ip:port`, for `downstream_local_address`. */
   readonly localAddress: string;
   /** Inbound: the service the local workload serves (`destination_service`). */
@@ -45,7 +51,7 @@ export interface RequestTelemetryOptions {
 const maxSourcePeers = 256;
 
 export function createRequestTelemetry(options: RequestTelemetryOptions): ExchangeEnvironment {
-  const { metrics, tracing, accessLog } = options;
+  const { metrics, tracing, policy } = options;
   const flagBits = new Map<string, number>([["", 0]]);
   const bits = (flags: string): number => {
     let value = flagBits.get(flags);
@@ -105,6 +111,8 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
   };
   const epochOffset = performance.timeOrigin;
   const logLine = new AccessLogRecord();
+  const filterInput = new RecordFilterInput(logLine);
+  const mtls = options.securityPolicy === "mutual_tls";
   /** Metrics, span and access-log line of a finished request; `connection` (access logs only) its client connection's addresses. */
   const finish = (head: RequestHead, record: ExchangeRecord, decision: Decision, connection?: ClientConnection): void => {
     const flags = bits(record.responseFlags);
@@ -118,8 +126,10 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
     const grpc = record.grpcStatus !== undefined || isGrpcContentType(headerRecord(head)["content-type"]);
     peer.recordRequest(grpc ? "grpc" : "http", record.responseCode, record.grpcStatus ?? -1, flags, duration, record.requestBytes, record.responseBytes);
     const trace = record.trace;
-    if (tracing && trace?.sampled) {
+    if (tracing && trace?.sampled && policy.reportSpans) {
+      const tags = policy.spanTags;
       tracing.endSpan(trace, {
+        ...(tags.length > 0 ? { customTags: spanTagValues(tags, headerRecord(head)) } : {}),
         kind: options.kind === "outbound" ? "client" : "server",
         name: `${head.authority}/*`,
         startTimeMs: epochOffset + record.startMs,
@@ -136,6 +146,7 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
         responseBytes: record.responseBytes,
       });
     }
+    const accessLog = policy.accessLog;
     if (accessLog?.enabled) {
       // The writer formats the line at once, so one record serves every request.
       const line = logLine;
@@ -165,35 +176,42 @@ export function createRequestTelemetry(options: RequestTelemetryOptions): Exchan
         line.downstreamRemoteAddress = connection.remoteAddress;
         line.requestedServerName = connection.serverName;
       }
-      accessLog.write(line);
+      const filter = policy.logFilter;
+      if (filter === undefined || filter(filterInput.of(line, headers, mtls))) accessLog.write(line);
     }
   };
 
-  const env: ExchangeEnvironment = {
+  // Access-log lines name the client's address and the TLS SNI: a connection gets its own
+  // environment then. Whether the log is on changes with config pushes (TelemetryPolicy.configure),
+  // so these two fields follow it; connections keep the environment they started with.
+  const forConnection = (connection: ClientConnection): ExchangeEnvironment => ({ ...env, finished: (head, record, decision) => finish(head, record, decision, connection), forConnection: undefined });
+  const env: { -readonly [K in keyof ExchangeEnvironment]: ExchangeEnvironment[K] } = {
     now: options.now,
     random: options.random,
     requestMetadataLines: options.kind === "outbound" ? options.metadataLines : undefined,
     responseMetadataLines: options.kind === "inbound" ? options.metadataLines : undefined,
     extraRequestHeaders(head: RequestHead, record: ExchangeRecord): string {
       if (!tracing) return "";
-      const trace = tracing.startRequest(headerRecord(head));
+      const trace = tracing.startRequest(headerRecord(head), undefined, policy.samplingPercent);
       record.trace = trace;
       const requestId = trace.requestIdGenerated ? `x-request-id: ${trace.requestId}\r\n` : "";
       return requestId + tracing.headerLines(trace);
     },
     finished: finish,
-    upstreamAddresses: accessLog !== undefined,
-    // Access-log lines name the client's address and the TLS SNI: a connection gets its own environment then.
-    forConnection: accessLog
-      ? (connection) => ({ ...env, finished: (head, record, decision) => finish(head, record, decision, connection), forConnection: undefined })
-      : undefined,
+    upstreamAddresses: policy.accessLog !== undefined,
+    forConnection: policy.accessLog !== undefined ? forConnection : undefined,
   };
+  policy.onChange(() => {
+    env.upstreamAddresses = policy.accessLog !== undefined;
+    env.forConnection = policy.accessLog !== undefined ? forConnection : undefined;
+  });
   return env;
 }
 
 export interface TcpTelemetryOptions {
   readonly metrics: IstioMetrics;
-  readonly accessLog: AccessLogWriter | undefined;
+  /** The side's Telemetry: its access-log writer and filter, read per connection. */
+  readonly policy: Pick<TelemetryPolicy, "accessLog" | "logFilter">;
   readonly domainSuffix: string;
   readonly now: () => number;
   /** Cluster runtimes by name (the current snapshot's), to label metrics by the destination's endpoint. */
@@ -210,6 +228,7 @@ export interface TcpTelemetryOptions {
 export function createTcpTelemetry(options: TcpTelemetryOptions): TcpProxyEnvironment {
   const peers = new Map<string, MetricPeer>();
   const logLine = new AccessLogRecord();
+  const filterInput = new RecordFilterInput(logLine);
   const fixed = options.binding ? options.metrics.peer(options.binding) : undefined;
   const peerOf = (record: TcpRecord): MetricPeer => {
     if (fixed) return fixed;
@@ -234,7 +253,7 @@ export function createTcpTelemetry(options: TcpTelemetryOptions): TcpProxyEnviro
       const peer = peerOf(record);
       peer.recordTcpBytes(record.bytesSent, record.bytesReceived, record.responseFlags);
       peer.recordTcpClosed(record.responseFlags);
-      const log = options.accessLog;
+      const log = options.policy.accessLog;
       if (log?.enabled) {
         const line = logLine;
         line.reset();
@@ -252,7 +271,8 @@ export function createTcpTelemetry(options: TcpTelemetryOptions): TcpProxyEnviro
         line.routeName = record.routeName;
         line.connectionTerminationDetails = record.connectionTerminationDetails;
         line.upstreamTransportFailureReason = record.upstreamTransportFailureReason;
-        log.write(line);
+        const filter = options.policy.logFilter;
+        if (filter === undefined || filter(filterInput.of(line, undefined, false))) log.write(line);
       }
     },
   };
@@ -266,4 +286,14 @@ export function serviceLabels(host: string, domainSuffix: string): ServiceLabels
     return namespace === undefined ? { host, name: name as string } : { host, name: name as string, namespace };
   }
   return { host, name: host };
+}
+
+/** The custom tags of one span: header tags read from the request (else their default); tags without a value are left out. */
+function spanTagValues(tags: readonly SpanTag[], headers: Readonly<Record<string, string>>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const tag of tags) {
+    const value = tag.header === undefined ? tag.value : (headers[tag.header] ?? tag.value);
+    if (value !== undefined) values[tag.name] = value;
+  }
+  return values;
 }

@@ -23,7 +23,7 @@ import type { Logger } from "@meshwork/telemetry";
 import { applicationClusterSpec } from "../proxy/single-endpoint-cluster.ts";
 import { ClusterRuntime } from "../proxy/cluster-runtime.ts";
 import { createTcpTelemetry, serviceLabels } from "../proxy/request-telemetry.ts";
-import type { AccessLogWriter } from "../telemetry/access-log.ts";
+import type { TelemetryPolicy } from "../telemetry/telemetry-policy.ts";
 import type { IstioMetrics, PeerLabels } from "../telemetry/istio-metrics.ts";
 import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 import type { MeshTls } from "../tls/mesh-tls.ts";
@@ -38,7 +38,8 @@ export interface InboundTcpOptions {
   readonly appHost: string;
   /** Reporter `destination` metrics of the sidecar. */
   readonly metrics: IstioMetrics;
-  readonly accessLog: AccessLogWriter | undefined;
+  /** The sidecar's SERVER-side Telemetry (access-log writer and filter). */
+  readonly policy: Pick<TelemetryPolicy, "accessLog" | "logFilter">;
   readonly domainSuffix: string;
   readonly mesh: MeshTls;
   /** The workload PeerAuthentications apply to. */
@@ -301,7 +302,7 @@ export class InboundTcpListeners {
       const o = this.options;
       env = createTcpTelemetry({
         metrics: o.metrics,
-        accessLog: o.accessLog,
+        policy: o.policy,
         domainSuffix: o.domainSuffix,
         now: o.now,
         clusters: () => new Map([[entry.cluster.name, entry.cluster]]),

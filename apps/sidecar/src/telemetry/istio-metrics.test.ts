@@ -230,3 +230,45 @@ describe("createIstioMetrics", () => {
     expect(total?.value).toBe(0);
   });
 });
+
+describe("Telemetry metric overrides (setOverrides)", () => {
+  const setup = () => {
+    const outbound = createIstioMetrics({ reporter: "source", self: { workload: "web" } });
+    const inbound = createIstioMetrics({ reporter: "destination", self: { workload: "web" }, registry: outbound.registry });
+    const peer = outbound.peer({ peer: { workload: "api" } });
+    peer.recordRequest("http", 200, -1, 0, 3, 100, 200);
+    peer.recordRequest("http", 500, -1, 0, 700, 100, 200);
+    inbound.peer({ peer: { workload: "client" } }).recordRequest("http", 200, -1, 0, 3, 100, 200);
+    const scrape = async () => parseExposition(await outbound.registry.metrics()).samples;
+    return { outbound, inbound, scrape };
+  };
+
+  it("leaves out the disabled metric of one reporter only", async () => {
+    const { outbound, scrape } = setup();
+    outbound.setOverrides({ REQUEST_COUNT: { disabled: true, tags: {} } });
+    const samples = await scrape();
+    expect(samples.filter((s) => s.name === "istio_requests_total").map((s) => s.labels["reporter"])).toEqual(["destination"]);
+    expect(samples.filter((s) => s.name === "istio_request_duration_milliseconds_count" && s.labels["reporter"] === "source")).toHaveLength(2);
+  });
+
+  it("sums the series a removed label made equal, buckets included, and sets an upserted label", async () => {
+    const { outbound, scrape } = setup();
+    outbound.setOverrides({ REQUEST_DURATION: { disabled: false, tags: { response_code: { operation: "REMOVE" }, tier: { operation: "UPSERT", value: "gold" } } } });
+    const samples = (await scrape()).filter((s) => s.name.startsWith("istio_request_duration_milliseconds") && s.labels["reporter"] === "source");
+    const count = samples.filter((s) => s.name === "istio_request_duration_milliseconds_count");
+    expect(count).toHaveLength(1);
+    expect(count[0]?.value).toBe(2);
+    expect(count[0]?.labels).not.toHaveProperty("response_code");
+    expect(count[0]?.labels["tier"]).toBe("gold");
+    expect(samples.find((s) => s.name === "istio_request_duration_milliseconds_sum")?.value).toBe(703);
+    expect(samples.find((s) => s.name === "istio_request_duration_milliseconds_bucket" && s.labels["le"] === "5")?.value).toBe(1);
+    expect(samples.find((s) => s.name === "istio_request_duration_milliseconds_bucket" && s.labels["le"] === "1000")?.value).toBe(2);
+  });
+
+  it("takes the next overrides as they come, and none restores every series", async () => {
+    const { outbound, scrape } = setup();
+    outbound.setOverrides({ REQUEST_COUNT: { disabled: true, tags: {} } });
+    outbound.setOverrides({});
+    expect((await scrape()).filter((s) => s.name === "istio_requests_total")).toHaveLength(3);
+  });
+});

@@ -1,7 +1,10 @@
 // Istio's standard metrics (istio_requests_total, istio_request_duration_milliseconds, ...,
 // istio_tcp_*) with Istio's labels, so existing Grafana/Kiali dashboards work (DESIGN.md §3.5).
 // Label work happens when config binds a peer; recording a request in the steady state is a
-// cache hit on a number and a few additions (DESIGN.md §3.6).
+// cache hit on a number and a few additions (DESIGN.md §3.6). Telemetry metric overrides
+// (disabled metrics, removed or set labels) are applied when the registry is scraped, so they cost
+// the data path nothing.
+import type { MetricOverride, ReportedMetric } from "@meshwork/proxy-core";
 
 import { Registry } from "./prom-client-core.ts";
 import { createProxyStats, type ProxyStats } from "./proxy-stats.ts";
@@ -127,7 +130,17 @@ export interface IstioMetrics {
   peer(binding: PeerBinding): MetricPeer;
   /** Envoy-style proxy counters and gauges per cluster (`envoy_cluster_upstream_rq_retry`, ...). */
   readonly proxyStats: ProxyStats;
+  /**
+   * Telemetry metric overrides of this reporter's side (CLIENT for `source`, SERVER for
+   * `destination`), applied from the next scrape: a disabled metric's series are left out, a
+   * REMOVEd label is dropped and the series that then share their labels are summed, an UPSERTed
+   * label is set to its value. Recording is unchanged, so re-enabling shows the full counts.
+   */
+  setOverrides(overrides: MetricOverrides): void;
 }
+
+/** Telemetry's changes to the standard metrics of one side, by metric. */
+export type MetricOverrides = Readonly<Partial<Record<ReportedMetric, MetricOverride>>>;
 
 const UNKNOWN = "unknown";
 
@@ -405,11 +418,14 @@ export function createIstioMetrics(options: IstioMetricsOptions): IstioMetrics {
   const peers = new Map<string, BoundPeer>();
   const reporter = options.reporter;
 
-  const everyRequest = (visit: (s: RequestSeries) => void): void => {
-    for (const p of peers.values()) for (const s of p.requests) visit(s);
-  };
-  const everyTcp = (visit: (s: TcpSeries) => void): void => {
-    for (const p of peers.values()) for (const s of p.tcp) visit(s);
+  const source: ReporterSource = {
+    requests: (visit) => {
+      for (const p of peers.values()) for (const s of p.requests) visit(s);
+    },
+    tcp: (visit) => {
+      for (const p of peers.values()) for (const s of p.tcp) visit(s);
+    },
+    overrides: {},
   };
   const resetAll = (): void => {
     for (const p of peers.values()) p.reset();
@@ -422,8 +438,7 @@ export function createIstioMetrics(options: IstioMetricsOptions): IstioMetrics {
       `createIstioMetrics: this registry already has Istio metrics with buckets [${shared.bounds.join(", ")}]; give both reporters the same buckets`,
     );
   }
-  shared.requestSources.push(everyRequest);
-  shared.tcpSources.push(everyTcp);
+  shared.sources.push(source);
   shared.resets.push(resetAll);
   shared.slots = slots;
   shared.bounds = boundList;
@@ -432,6 +447,9 @@ export function createIstioMetrics(options: IstioMetricsOptions): IstioMetrics {
     registry,
     reporter,
     proxyStats: shared.proxyStats,
+    setOverrides(overrides) {
+      source.overrides = overrides;
+    },
     peer(binding: PeerBinding): MetricPeer {
       const base = bindingLabels(reporter, options.self, binding);
       const id = JSON.stringify(base);
@@ -445,9 +463,75 @@ export function createIstioMetrics(options: IstioMetricsOptions): IstioMetrics {
   };
 }
 
+/** One reporter's series and its Telemetry overrides, as the shared collectors read them. */
+interface ReporterSource {
+  requests(visit: (s: RequestSeries) => void): void;
+  tcp(visit: (s: TcpSeries) => void): void;
+  overrides: MetricOverrides;
+}
+
+/** Series that are scraped as one: their labels after the overrides, and the recorded series summed into it. */
+interface ScrapedSeries<S> {
+  readonly labels: Record<string, string>;
+  readonly members: S[];
+}
+
+/** `labels` with a Telemetry's tag changes: REMOVE drops a label, UPSERT sets (or appends) it. */
+function relabel(labels: Record<string, string>, tags: MetricOverride["tags"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels)) {
+    const change = tags[name];
+    if (change === undefined) out[name] = value;
+    else if (change.operation === "UPSERT") out[name] = change.value;
+  }
+  for (const [name, change] of Object.entries(tags)) if (change.operation === "UPSERT" && !(name in out)) out[name] = change.value;
+  return out;
+}
+
+/**
+ * The series of `metric` as a scrape shows them: every reporter's, without those whose Telemetry
+ * disables the metric, relabelled by its tag overrides; series whose labels become equal (a label
+ * removed) are one series, their values summed (what Envoy's stats would hold had the label never
+ * been recorded).
+ */
+function scrapedSeries<S extends { readonly labels: Record<string, string> }>(
+  sources: readonly ReporterSource[],
+  metric: ReportedMetric,
+  each: (source: ReporterSource, visit: (s: S) => void) => void,
+): ScrapedSeries<S>[] {
+  const out: ScrapedSeries<S>[] = [];
+  const byLabels = new Map<string, ScrapedSeries<S>>();
+  for (const source of sources) {
+    const override = source.overrides[metric];
+    if (override?.disabled === true) continue;
+    const tags = override?.tags;
+    if (tags === undefined || Object.keys(tags).length === 0) {
+      each(source, (s) => out.push({ labels: s.labels, members: [s] }));
+      continue;
+    }
+    each(source, (s) => {
+      const labels = relabel(s.labels, tags);
+      const key = JSON.stringify(labels);
+      const existing = byLabels.get(key);
+      if (existing) existing.members.push(s);
+      else {
+        const group = { labels, members: [s] };
+        byLabels.set(key, group);
+        out.push(group);
+      }
+    });
+  }
+  return out;
+}
+
+function sum<S>(members: readonly S[], value: (s: S) => number): number {
+  let total = 0;
+  for (const s of members) total += value(s);
+  return total;
+}
+
 interface SharedCollectors {
-  requestSources: ((visit: (s: RequestSeries) => void) => void)[];
-  tcpSources: ((visit: (s: TcpSeries) => void) => void)[];
+  sources: ReporterSource[];
   resets: (() => void)[];
   slots: number | undefined;
   bounds: number[];
@@ -458,20 +542,15 @@ const sharedCollectors = new WeakMap<Registry, SharedCollectors>();
 
 function createSharedCollectors(registry: Registry): SharedCollectors {
   const shared: SharedCollectors = {
-    requestSources: [],
-    tcpSources: [],
+    sources: [],
     resets: [],
     slots: undefined,
     bounds: [],
     proxyStats: createProxyStats(registry),
   };
   sharedCollectors.set(registry, shared);
-  const requests = (visit: (s: RequestSeries) => void): void => {
-    for (const source of shared.requestSources) source(visit);
-  };
-  const tcp = (visit: (s: TcpSeries) => void): void => {
-    for (const source of shared.tcpSources) source(visit);
-  };
+  const requests = (metric: ReportedMetric): ScrapedSeries<RequestSeries>[] => scrapedSeries<RequestSeries>(shared.sources, metric, (source, visit) => source.requests(visit));
+  const tcp = (metric: ReportedMetric): ScrapedSeries<TcpSeries>[] => scrapedSeries<TcpSeries>(shared.sources, metric, (source, visit) => source.tcp(visit));
   const reset = (): void => {
     for (const r of shared.resets) r();
   };
@@ -480,19 +559,15 @@ function createSharedCollectors(registry: Registry): SharedCollectors {
     name: "istio_requests_total",
     help: "Total number of requests handled by an Istio proxy.",
     type: "counter",
-    collect: () => {
-      const out: CollectedValue[] = [];
-      requests((s) => out.push({ labels: s.labels, value: s.count }));
-      return out;
-    },
+    collect: () => requests("REQUEST_COUNT").map((s) => ({ labels: s.labels, value: sum(s.members, (m) => m.count) })),
     reset,
   });
   const histograms = [
-    ["istio_request_duration_milliseconds", "Duration of requests in milliseconds.", 0, "durationSum"],
-    ["istio_request_bytes", "Size of HTTP request bodies and headers in bytes.", 1, "requestBytesSum"],
-    ["istio_response_bytes", "Size of HTTP response bodies and headers in bytes.", 2, "responseBytesSum"],
+    ["istio_request_duration_milliseconds", "Duration of requests in milliseconds.", 0, "durationSum", "REQUEST_DURATION"],
+    ["istio_request_bytes", "Size of HTTP request bodies and headers in bytes.", 1, "requestBytesSum", "REQUEST_SIZE"],
+    ["istio_response_bytes", "Size of HTTP response bodies and headers in bytes.", 2, "responseBytesSum", "RESPONSE_SIZE"],
   ] as const;
-  for (const [name, help, index, sumField] of histograms) {
+  for (const [name, help, index, sumField, metric] of histograms) {
     registerCollectedMetric(registry, {
       name,
       help,
@@ -500,28 +575,34 @@ function createSharedCollectors(registry: Registry): SharedCollectors {
       collect: () => {
         const out: CollectedValue[] = [];
         const slots = shared.slots ?? 0;
-        requests((s) => pushHistogramValues(out, name, s.labels, shared.bounds, s.counts, index * slots, s[sumField]));
+        for (const s of requests(metric)) {
+          const [first] = s.members;
+          if (first === undefined) continue;
+          if (s.members.length === 1) {
+            pushHistogramValues(out, name, s.labels, shared.bounds, first.counts, index * slots, first[sumField]);
+            continue;
+          }
+          const counts = new Float64Array(slots);
+          for (const m of s.members) for (let i = 0; i < slots; i++) counts[i] = (counts[i] as number) + (m.counts[index * slots + i] as number);
+          pushHistogramValues(out, name, s.labels, shared.bounds, counts, 0, sum(s.members, (m) => m[sumField]));
+        }
         return out;
       },
       reset: () => undefined, // istio_requests_total's reset zeroes the shared series
     });
   }
   const tcpCounters = [
-    ["istio_tcp_sent_bytes_total", "Total bytes sent during a TCP connection.", "sent"],
-    ["istio_tcp_received_bytes_total", "Total bytes received during a TCP connection.", "received"],
-    ["istio_tcp_connections_opened_total", "Total TCP connections opened.", "opened"],
-    ["istio_tcp_connections_closed_total", "Total TCP connections closed.", "closed"],
+    ["istio_tcp_sent_bytes_total", "Total bytes sent during a TCP connection.", "sent", "TCP_SENT_BYTES"],
+    ["istio_tcp_received_bytes_total", "Total bytes received during a TCP connection.", "received", "TCP_RECEIVED_BYTES"],
+    ["istio_tcp_connections_opened_total", "Total TCP connections opened.", "opened", "TCP_OPENED_CONNECTIONS"],
+    ["istio_tcp_connections_closed_total", "Total TCP connections closed.", "closed", "TCP_CLOSED_CONNECTIONS"],
   ] as const;
-  for (const [name, help, field] of tcpCounters) {
+  for (const [name, help, field, metric] of tcpCounters) {
     registerCollectedMetric(registry, {
       name,
       help,
       type: "counter",
-      collect: () => {
-        const out: CollectedValue[] = [];
-        tcp((s) => out.push({ labels: s.labels, value: s[field] }));
-        return out;
-      },
+      collect: () => tcp(metric).map((s) => ({ labels: s.labels, value: sum(s.members, (m) => m[field]) })),
       reset: () => undefined, // istio_requests_total's reset zeroes every series
     });
   }

@@ -70,6 +70,8 @@ export interface SpanEnd {
   responseBytes?: number;
   /** `http` or `https` as seen by the app (for `url.scheme`). */
   scheme?: string;
+  /** Telemetry customTags: added after the proxy's own attributes (a tag of the same name replaces one). */
+  customTags?: Readonly<Record<string, string>>;
 }
 
 export interface TracingOptions {
@@ -107,9 +109,10 @@ export interface Tracing {
   /**
    * Reads the incoming context from `headers`, decides sampling (an upstream decision wins; B3
    * debug forces it; otherwise `samplingPercent`), mints the proxy's span id and resolves
-   * `x-request-id`. Fills and returns `into` (or a new RequestTrace). Never throws.
+   * `x-request-id`. Fills and returns `into` (or a new RequestTrace). `samplingPercent` (0..100,
+   * a Telemetry's randomSamplingPercentage) replaces the tracer's own for this request. Never throws.
    */
-  startRequest(headers: HeaderValues, into?: RequestTrace): RequestTrace;
+  startRequest(headers: HeaderValues, into?: RequestTrace, samplingPercent?: number): RequestTrace;
   /** The upstream trace headers as HTTP/1.1 lines (`traceparent`, `tracestate`, `x-b3-*`, `b3`). */
   headerLines(trace: RequestTrace): string;
   /** The same as `[name, value]` pairs. */
@@ -264,7 +267,7 @@ export function createTracing(options: TracingOptions): Tracing {
       samplingPercent = validPercent(percent);
     },
 
-    startRequest(headers, into = new RequestTrace()) {
+    startRequest(headers, into = new RequestTrace(), percent = samplingPercent) {
       const incoming = extractTraceContext(headers);
       if (incoming !== undefined && incoming.traceId !== "") {
         into.traceId = incoming.traceId;
@@ -278,7 +281,7 @@ export function createTracing(options: TracingOptions): Tracing {
       }
       into.debug = incoming?.debug ?? false;
       const decided = incoming?.sampled;
-      into.sampled = decided ?? (samplingPercent >= 100 || (samplingPercent > 0 && random() * 100 < samplingPercent));
+      into.sampled = decided ?? (percent >= 100 || (percent > 0 && random() * 100 < percent));
       const requestId = headers["x-request-id"];
       if (typeof requestId === "string" && requestId !== "") {
         into.requestId = requestId;
@@ -375,6 +378,7 @@ function buildSpan(
   if (end.requestBytes !== undefined) attributes["request_size"] = end.requestBytes;
   if (end.responseBytes !== undefined) attributes["response_size"] = end.responseBytes;
   if (isError) attributes["error.type"] = end.statusCode === 0 ? flags : String(end.statusCode);
+  if (end.customTags !== undefined) for (const [name, value] of Object.entries(end.customTags)) attributes[name] = value;
 
   return {
     name: end.name,

@@ -24,6 +24,7 @@ export function listSelectors(index: MeshIndex): SelectorUse[] {
   for (const r of index.list("PeerAuthentication")) add(r, r.spec.selector?.matchLabels, ["spec", "selector", "matchLabels"]);
   for (const r of index.list("RequestAuthentication")) add(r, r.spec.selector?.matchLabels, ["spec", "selector", "matchLabels"]);
   for (const r of index.list("AuthorizationPolicy")) add(r, r.spec.selector?.matchLabels, ["spec", "selector", "matchLabels"]);
+  for (const r of index.list("Telemetry")) add(r, r.spec.selector?.matchLabels, ["spec", "selector", "matchLabels"]);
   for (const r of index.list("Sidecar")) add(r, r.spec.workloadSelector?.labels, ["spec", "workloadSelector", "labels"]);
   for (const r of index.list("DestinationRule")) add(r, r.spec.workloadSelector?.matchLabels, ["spec", "workloadSelector", "matchLabels"]);
   for (const r of index.list("Gateway")) add(r, r.spec.selector, ["spec", "selector"]);

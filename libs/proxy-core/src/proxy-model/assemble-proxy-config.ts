@@ -67,6 +67,7 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
     autoMtls,
     gateways,
     gatewayTcpRoutes: compileGatewayTcpRoutes(gateways, virtualServices, destinationRules, context),
+    ...(inbound?.telemetry !== undefined ? { telemetry: inbound.telemetry } : {}),
   };
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...createClusterResolver(config).issues);
   return { config, issues };

@@ -12,8 +12,9 @@ import type { ServicePort } from "../proxy-config.ts";
 import { assembleProxyConfig } from "./assemble-proxy-config.ts";
 import type { ListenerSecurity, NamedResource, ProxyNode, ProxyResources, TrustBundleBody } from "./proxy-resources.ts";
 import { egressHosts, isImported, selectSidecar } from "./select-sidecar.ts";
-import { coversAny, referencedHosts, stripSource } from "./route-scope.ts";
+import { coversAny, referencedHosts, stripSource, withDelegates } from "./route-scope.ts";
 import { gatewayRouteTable } from "./gateway-route-table.ts";
+import { resolveTelemetry } from "../telemetry/resolve-telemetry.ts";
 
 /** Mesh-wide settings the compiler needs. */
 export interface MeshSettings {
@@ -137,6 +138,8 @@ interface SharedCaches {
 interface InboundEntry {
   readonly inputs: readonly unknown[];
   readonly listener: NamedResource<"listener">;
+  /** Telemetries set aside for this proxy (several at one level). */
+  readonly telemetryIssues: readonly string[];
 }
 
 /** Caches that stay valid while VirtualServices, DestinationRules and Sidecars are the same objects. */
@@ -165,6 +168,8 @@ export class ProxyCompiler {
   readonly #destinationRules: readonly MeshResource<"DestinationRule">[];
   readonly #rateLimits: readonly MeshResource<"HTTPLocalRateLimitPolicy">[];
   readonly #securityPolicies: readonly MeshResource[];
+  /** Telemetries by namespace (config order): a proxy's come from its namespace and the root namespace. */
+  readonly #telemetries = new Map<string, MeshResource<"Telemetry">[]>();
   readonly #trustBundles: readonly NamedResource<"trustBundle">[];
   /** ServiceEntries with a workloadSelector, by selectorKey of their namespace and their selector's first label: a proxy looks up its own labels only. */
   readonly #selecting = new Map<string, { se: MeshResource<"ServiceEntry">; index: number; selector: Readonly<Record<string, string>> }[]>();
@@ -209,6 +214,12 @@ export class ProxyCompiler {
     this.#destinationRules = rawRules.map(stripSource);
     this.#rateLimits = of("HTTPLocalRateLimitPolicy");
     this.#securityPolicies = snapshot.resources.filter((r) => r.kind === "PeerAuthentication" || r.kind === "AuthorizationPolicy" || r.kind === "RequestAuthentication");
+    const telemetries = of("Telemetry");
+    for (const t of telemetries) {
+      const list = this.#telemetries.get(t.metadata.namespace ?? "") ?? [];
+      list.push(t);
+      this.#telemetries.set(t.metadata.namespace ?? "", list);
+    }
     this.#trustBundles = [...snapshot.trustBundles].sort((a, b) => (a.trustDomain < b.trustDomain ? -1 : 1)).map((b) => ({ name: b.trustDomain, body: b }));
     this.#serviceEntries.forEach((se, index) => {
       const selector = se.spec.workloadSelector?.labels;
@@ -228,7 +239,8 @@ export class ProxyCompiler {
       return selector === undefined ? [] : [{ index, selector }];
     });
     const mesh = `${snapshot.mesh.domainSuffix}\0${snapshot.mesh.rootNamespace}\0${snapshot.mesh.trustDomain}\0${snapshot.mesh.h2UpgradePolicy ?? ""}`;
-    const clusterInputs = [mesh, ...this.#serviceEntries, ...this.#workloadEntries, ...rawRules, ...this.#sidecars, ...this.#rateLimits, ...this.#securityPolicies];
+    // Telemetries are inputs of the inbound listener only; listing them here rebuilds the listener lists (cluster pieces are kept by the shared caches).
+    const clusterInputs = [mesh, ...this.#serviceEntries, ...this.#workloadEntries, ...rawRules, ...this.#sidecars, ...this.#rateLimits, ...this.#securityPolicies, ...telemetries];
     const routeInputs = [mesh, ...this.#virtualServices, ...rawRules, ...this.#sidecars];
     const sharedInputs = [mesh, ...rawRules, ...this.#rateLimits, ...this.#securityPolicies];
     const shared = previous?.sharedCaches;
@@ -293,7 +305,9 @@ export class ProxyCompiler {
       // Kept across compilers while the objects it is built from are the same (a catalog change
       // elsewhere in the mesh does not rebuild every proxy's inbound listener).
       const part = clusters;
-      const inputs = [ownEntry, part.security, part.rateLimitPolicies, part.trustDomain, part.rootNamespace, ...selecting];
+      // The Telemetries that can apply: the root namespace's and the proxy's own (a resource without namespace is in every namespace).
+      const telemetries = [...new Set([...(this.#telemetries.get(rootNamespace) ?? []), ...(this.#telemetries.get(ns) ?? []), ...(this.#telemetries.get("") ?? [])])];
+      const inputs = [ownEntry, part.security, part.rateLimitPolicies, part.trustDomain, part.rootNamespace, ...selecting, "telemetries", ...telemetries];
       let inbound = this.sharedCaches.inbound.get(listenerKey);
       if (inbound === undefined || !sameItems(inbound.inputs, inputs)) {
         const ports = buildProxyConfig(ownEntry === undefined ? selecting : [...selecting, ownEntry], {
@@ -305,8 +319,17 @@ export class ProxyCompiler {
           rootNamespace,
           trustDomain,
         }).config.inbound;
-        const body = { type: "inbound", ports, trustDomain: part.trustDomain, rootNamespace: part.rootNamespace, security: part.security, rateLimitPolicies: part.rateLimitPolicies } as const;
-        inbound = { inputs, listener: { name: "inbound", body } };
+        const resolved = resolveTelemetry(telemetries, { namespace: ns, labels, rootNamespace });
+        const body = {
+          type: "inbound",
+          ports,
+          trustDomain: part.trustDomain,
+          rootNamespace: part.rootNamespace,
+          security: part.security,
+          rateLimitPolicies: part.rateLimitPolicies,
+          ...(resolved.telemetry.sources.length > 0 ? { telemetry: resolved.telemetry } : {}),
+        } as const;
+        inbound = { inputs, listener: { name: "inbound", body }, telemetryIssues: resolved.issues };
         this.sharedCaches.inbound.set(listenerKey, inbound);
       }
       const earlier = this.#previousListeners?.get(listenerKey);
@@ -314,7 +337,7 @@ export class ProxyCompiler {
       this.clusterCaches.listeners.set(listenerKey, listeners);
     }
     const resources: ProxyResources = { cluster: clusters.cluster, endpoints: clusters.endpoints, listener: listeners, routeTable: routes.routeTable, trustBundle: this.#trustBundles };
-    const scopeIssues = [...clusters.issues];
+    const scopeIssues = [...clusters.issues, ...(this.sharedCaches.inbound.get(listenerKey)?.telemetryIssues ?? [])];
     if (workloadName !== undefined && ownEntry === undefined) {
       scopeIssues.push(`WorkloadEntry "${ns}/${workloadName}" (the proxy's own workload) is not defined; no inbound ports from it`);
     }
@@ -465,13 +488,5 @@ function scopeVirtualServices(
     const boundToMesh = (vs.spec.gateways ?? ["mesh"]).includes("mesh");
     return vsHosts.length > 0 && boundToMesh && isExportedTo(vs.spec.exportTo, vsNs, ns) && vsHosts.some((h) => isImported(hosts, vsNs, resolveHost(h, vsNs, domainSuffix), ns));
   });
-  const delegates = new Set<string>();
-  for (const vs of roots) {
-    for (const route of vs.spec.http ?? []) {
-      const d = route.delegate;
-      if (d?.name !== undefined) delegates.add(`${d.namespace ?? vs.metadata.namespace}/${d.name}`);
-    }
-  }
-  const rootSet = new Set(roots);
-  return withNs.filter((vs) => rootSet.has(vs) || ((vs.spec.hosts ?? []).length === 0 && delegates.has(`${vs.metadata.namespace}/${vs.metadata.name}`)));
+  return withDelegates(roots, withNs);
 }

@@ -4,6 +4,7 @@
 // set back into the ProxyConfig the sidecar runs on.
 import type { MeshResource } from "@meshwork/config";
 import type { ClusterEndpoint, ClusterSpec, InboundPort, ServicePort } from "../proxy-config.ts";
+import type { ResolvedTelemetry } from "../telemetry/resolve-telemetry.ts";
 
 /** The five resource types, by their DiscoveryRequest/DiscoveryResponse `type_url`. */
 export const typeUrls = {
@@ -76,6 +77,8 @@ export type ListenerBody =
       readonly security: ListenerSecurity;
       /** HTTPLocalRateLimitPolicies of the proxy's namespace. */
       readonly rateLimitPolicies: readonly MeshResource<"HTTPLocalRateLimitPolicy">[];
+      /** The proxy's effective Telemetry (resolveTelemetry: mesh → namespace → workload); absent: no Telemetry applies. */
+      readonly telemetry?: ResolvedTelemetry;
     }
   | {
       readonly type: "outbound";
