@@ -9,11 +9,12 @@ import { formatRegistryMembers, parseRaftConfiguration, type RegistryMemberView 
 import { callJsonApi, errorOf, type JsonAnswer } from "./call-json-api.ts";
 import { defineCommand, formatUsageError, type CommandContext } from "./command.ts";
 
-/** Exit codes of the registry commands. */
-const REGISTRY_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** Exit codes of the registry commands (the snapshot commands too). */
+export const REGISTRY_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 const EXIT_HELP = "Exit codes: 0 done, 1 the registry refused or cannot be reached, 2 usage error.";
 
-const addrSetting = {
+/** `--registry-addr`, shared by every registry command. */
+export const addrSetting = {
   registryAddr: {
     type: "string",
     default: "http://127.0.0.1:8500",

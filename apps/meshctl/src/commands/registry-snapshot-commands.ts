@@ -6,20 +6,9 @@
 import { defineSettings } from "@meshwork/runtime";
 import { countRegistryState, formatRegistrySnapshot, readRegistrySnapshot, type RegistrySnapshotHeader } from "../core/read-registry-snapshot.ts";
 import { defineCommand, formatUsageError, type CommandContext } from "./command.ts";
+import { REGISTRY_EXIT, addrSetting } from "./registry-commands.ts";
 
-/** Exit codes of the snapshot commands (those of the other registry commands). */
-const SNAPSHOT_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 const EXIT_HELP = "Exit codes: 0 done, 1 the registry refused or cannot be reached (or the file cannot be written), 2 usage error or a file that is not a whole snapshot.";
-
-const addrSetting = {
-  registryAddr: {
-    type: "string",
-    default: "http://127.0.0.1:8500",
-    env: "MESHWORK_REGISTRY_ADDR",
-    valueName: "URL",
-    description: "Consul HTTP API of any registry server (its --http-port).",
-  },
-} as const;
 
 const saveSettings = defineSettings({
   ...addrSetting,
@@ -70,12 +59,12 @@ async function readSnapshotFile(context: CommandContext, command: string, path: 
   const read = await context.io.readBinaryFile(path);
   if (!read.ok) {
     context.io.writeErr(formatUsageError(command, `cannot read ${path}: ${read.reason}`));
-    return { ok: false, code: SNAPSHOT_EXIT.usage };
+    return { ok: false, code: REGISTRY_EXIT.usage };
   }
   const checked = await verifiedSnapshot(context, read.bytes);
   if (!checked.ok) {
     context.io.writeErr(formatUsageError(command, `${path}: ${checked.problem}`));
-    return { ok: false, code: SNAPSHOT_EXIT.usage };
+    return { ok: false, code: REGISTRY_EXIT.usage };
   }
   return { ok: true, snapshot: checked.snapshot, bytes: read.bytes };
 }
@@ -100,25 +89,25 @@ export const registrySnapshotSaveCommand = defineCommand({
     const answer = await callRegistry(context, settings.registryAddr, "GET", settings.stale ? "/v1/snapshot?stale" : "/v1/snapshot");
     if (!answer.ok) {
       context.io.writeErr(formatUsageError("registry snapshot save", answer.message));
-      return SNAPSHOT_EXIT.failed;
+      return REGISTRY_EXIT.failed;
     }
     if (answer.status !== 200) {
       context.io.writeErr(formatUsageError("registry snapshot save", `the registry answered HTTP ${answer.status}: ${bodyText(answer.body)}`));
-      return SNAPSHOT_EXIT.failed;
+      return REGISTRY_EXIT.failed;
     }
     const checked = await verifiedSnapshot(context, answer.body);
     if (!checked.ok) {
       context.io.writeErr(formatUsageError("registry snapshot save", `${settings.registryAddr} answered something that is not a whole snapshot (${checked.problem}); is --registry-addr a registry server's --http-port?`));
-      return SNAPSHOT_EXIT.failed;
+      return REGISTRY_EXIT.failed;
     }
     const written = await context.io.writeBinaryFile(path, answer.body);
     if (!written.ok) {
       context.io.writeErr(formatUsageError("registry snapshot save", `cannot write ${path}: ${written.reason}`));
-      return SNAPSHOT_EXIT.failed;
+      return REGISTRY_EXIT.failed;
     }
     const { index, term, datacenter } = checked.snapshot;
     context.io.writeOut(`Saved snapshot of datacenter ${datacenter} at index ${index} (term ${term}) to ${path} (${answer.body.length} bytes).\n`);
-    return SNAPSHOT_EXIT.ok;
+    return REGISTRY_EXIT.ok;
   },
 });
 
@@ -140,15 +129,15 @@ export const registrySnapshotRestoreCommand = defineCommand({
     const answer = await callRegistry(context, settings.registryAddr, "PUT", "/v1/snapshot", file.bytes);
     if (!answer.ok) {
       context.io.writeErr(formatUsageError("registry snapshot restore", answer.message));
-      return SNAPSHOT_EXIT.failed;
+      return REGISTRY_EXIT.failed;
     }
     if (answer.status !== 200) {
       context.io.writeErr(formatUsageError("registry snapshot restore", `the registry answered HTTP ${answer.status}: ${bodyText(answer.body)}`));
-      return answer.status === 400 || answer.status === 413 ? SNAPSHOT_EXIT.usage : SNAPSHOT_EXIT.failed;
+      return answer.status === 400 || answer.status === 413 ? REGISTRY_EXIT.usage : REGISTRY_EXIT.failed;
     }
     const at = answer.headers.get("x-consul-index");
     context.io.writeOut(`Restored the snapshot taken at index ${file.snapshot.index} from ${path}${at === null ? "" : `; the registry is at index ${at}`}.\n`);
-    return SNAPSHOT_EXIT.ok;
+    return REGISTRY_EXIT.ok;
   },
 });
 
@@ -166,10 +155,10 @@ export const registrySnapshotInspectCommand = defineCommand({
     const counts = countRegistryState(file.snapshot.state);
     if (counts === undefined) {
       context.io.writeErr(formatUsageError("registry snapshot inspect", `${path}: its state is not a registry state this meshctl can read; inspect it with the meshctl of the registry version that saved it`));
-      return SNAPSHOT_EXIT.usage;
+      return REGISTRY_EXIT.usage;
     }
     const { index, term, datacenter, state } = file.snapshot;
     context.io.writeOut(settings.output === "json" ? `${JSON.stringify({ index, term, datacenter, stateBytes: state.length, ...counts }, null, 2)}\n` : formatRegistrySnapshot(file.snapshot, counts));
-    return SNAPSHOT_EXIT.ok;
+    return REGISTRY_EXIT.ok;
   },
 });

@@ -4,8 +4,8 @@
 // cache hit on a number and a few additions (DESIGN.md §3.6). Telemetry metric overrides
 // (disabled metrics, removed or set labels) are applied when the registry is scraped, so they cost
 // the data path nothing.
+import { istioMetricLabels } from "@meshwork/config/telemetry-providers";
 import type { MetricOverride, ReportedMetric } from "@meshwork/proxy-core";
-
 import { Registry } from "./prom-client-core.ts";
 import { createProxyStats, type ProxyStats } from "./proxy-stats.ts";
 import {
@@ -145,33 +145,7 @@ export type MetricOverrides = Readonly<Partial<Record<ReportedMetric, MetricOver
 const UNKNOWN = "unknown";
 
 /** Istio's label names, in the order Istio's stats filter emits them. */
-export const ISTIO_HTTP_LABELS = [
-  "reporter",
-  "source_workload",
-  "source_canonical_service",
-  "source_canonical_revision",
-  "source_workload_namespace",
-  "source_principal",
-  "source_app",
-  "source_version",
-  "source_cluster",
-  "destination_workload",
-  "destination_workload_namespace",
-  "destination_principal",
-  "destination_app",
-  "destination_version",
-  "destination_service",
-  "destination_canonical_service",
-  "destination_canonical_revision",
-  "destination_service_name",
-  "destination_service_namespace",
-  "destination_cluster",
-  "request_protocol",
-  "response_code",
-  "grpc_response_status",
-  "response_flags",
-  "connection_security_policy",
-] as const;
+export const ISTIO_HTTP_LABELS = istioMetricLabels;
 
 /** TCP metrics have the same labels but no `response_code` or `grpc_response_status`. */
 export const ISTIO_TCP_LABELS = ISTIO_HTTP_LABELS.filter(

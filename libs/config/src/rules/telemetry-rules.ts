@@ -7,36 +7,8 @@ import type { FieldIssue, FieldPath, SpecRule } from "../field-issue.ts";
 import type { CustomTag, MetricsOverrides, ProviderRef, TelemetrySpec } from "../schema/telemetry.ts";
 import { isHeaderName } from "./headers.ts";
 import { checkPolicyScope } from "./policy-scope.ts";
-import { customMetricNames, telemetryProviders } from "../telemetry-providers.ts";
+import { customMetricNames, istioMetricLabels, telemetryProviders } from "../telemetry-providers.ts";
 
-/** Istio's standard metric labels (the stats filter's), which tagOverrides may REMOVE. */
-const istioLabels = [
-  "reporter",
-  "source_workload",
-  "source_canonical_service",
-  "source_canonical_revision",
-  "source_workload_namespace",
-  "source_principal",
-  "source_app",
-  "source_version",
-  "source_cluster",
-  "destination_workload",
-  "destination_workload_namespace",
-  "destination_principal",
-  "destination_app",
-  "destination_version",
-  "destination_service",
-  "destination_canonical_service",
-  "destination_canonical_revision",
-  "destination_service_name",
-  "destination_service_namespace",
-  "destination_cluster",
-  "request_protocol",
-  "response_code",
-  "grpc_response_status",
-  "response_flags",
-  "connection_security_policy",
-];
 
 /** Checks a Telemetry spec; see the file comment. */
 export const checkTelemetry: SpecRule<TelemetrySpec> = (spec) => {
@@ -139,7 +111,7 @@ function overrideIssues(override: MetricsOverrides, path: FieldPath): FieldIssue
     const tagPath = [...path, "tagOverrides", label];
     const operation = tag.operation ?? "UPSERT";
     if (operation === "REMOVE") {
-      if (!istioLabels.includes(label)) {
+      if (!(istioMetricLabels as readonly string[]).includes(label)) {
         issues.push({ path: tagPath, message: `${JSON.stringify(label)} is not a label of Istio's standard metrics, so removing it changes nothing`, hint: "name a label such as request_protocol or destination_principal", severity: "warning" });
       }
       if (tag.value !== undefined) issues.push({ path: [...tagPath, "value"], message: "REMOVE ignores value", hint: "remove value, or use operation: UPSERT to set the label", severity: "warning" });

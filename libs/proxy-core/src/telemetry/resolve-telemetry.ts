@@ -5,24 +5,13 @@
 // mergeMetrics). Pure: resources in, plain data out (it travels in the pushed inbound listener).
 import type { IstioMetricName, MeshResource, TelemetrySpec, WorkloadMode } from "@meshwork/config";
 import { celLiteralText } from "@meshwork/config/cel-expression";
-import { customMetricNames, telemetryProviders } from "@meshwork/config/telemetry-providers";
+import { customMetricNames, reportedMetrics, telemetryProviders, type ReportedMetric } from "@meshwork/config/telemetry-providers";
 import { labelsMatch } from "../compile-clusters.ts";
 
 /** The side of a request: CLIENT = the workload's outbound requests (reporter source), SERVER = its inbound ones (reporter destination). */
 export type TelemetryMode = "CLIENT" | "SERVER";
 
-/** The standard metrics Meshwork reports, by Istio's MetricSelector names. */
-export const reportedMetrics = [
-  "REQUEST_COUNT",
-  "REQUEST_DURATION",
-  "REQUEST_SIZE",
-  "RESPONSE_SIZE",
-  "TCP_OPENED_CONNECTIONS",
-  "TCP_CLOSED_CONNECTIONS",
-  "TCP_SENT_BYTES",
-  "TCP_RECEIVED_BYTES",
-] as const;
-export type ReportedMetric = (typeof reportedMetrics)[number];
+export { reportedMetrics, type ReportedMetric };
 
 /** Access logs of one side, as Telemetry decided them. */
 export interface AccessLogPolicy {
