@@ -2,6 +2,7 @@
 // metrics of the mesh (root namespace, no selector), a namespace (no selector) or the workloads a
 // selector matches. Field list: istio/api telemetry/v1alpha1/telemetry.proto.
 import { Type } from "@sinclair/typebox";
+import { reportedMetrics } from "../telemetry-providers.ts";
 import { closed, Duration, mapOf, PolicyTargetReference, PolicyTargetReferences, stringEnum, WorkloadSelector, type Decoded } from "./common.ts";
 
 /** `WorkloadMode`: which side of a request a setting applies to. */
@@ -86,19 +87,7 @@ export type Tracing = Decoded<typeof Tracing>;
 
 /** The Istio standard metrics a `MetricSelector.metric` names. */
 export const IstioMetricName = stringEnum(
-  [
-    "ALL_METRICS",
-    "REQUEST_COUNT",
-    "REQUEST_DURATION",
-    "REQUEST_SIZE",
-    "RESPONSE_SIZE",
-    "TCP_OPENED_CONNECTIONS",
-    "TCP_CLOSED_CONNECTIONS",
-    "TCP_SENT_BYTES",
-    "TCP_RECEIVED_BYTES",
-    "GRPC_REQUEST_MESSAGES",
-    "GRPC_RESPONSE_MESSAGES",
-  ],
+  ["ALL_METRICS", ...reportedMetrics, "GRPC_REQUEST_MESSAGES", "GRPC_RESPONSE_MESSAGES"] as const,
   { description: "One of Istio's standard metrics (REQUEST_COUNT = istio_requests_total, ...), or ALL_METRICS." },
 );
 export type IstioMetricName = Decoded<typeof IstioMetricName>;
