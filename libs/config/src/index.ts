@@ -7,7 +7,7 @@ export type { ConfigIssue, IssueDetails, ResourceRef } from "./config-issue.ts";
 export { issueCodes } from "./issue-codes.ts";
 export { retryOnTokens } from "./retry-on-tokens.ts";
 export type { IssueCodeInfo, IssueName } from "./issue-codes.ts";
-export { findResourceKind, resourceKinds } from "./resource-kinds.ts";
+export { findResourceKind, resourceKinds, yamlKindOf } from "./resource-kinds.ts";
 export type { AnyResourceKind, KindName, ResourceKind, SpecByKind } from "./resource-kinds.ts";
 export { parseDurationMs, formatDurationMs } from "./duration.ts";
 export { encodeValue } from "./encode-value.ts";
@@ -20,4 +20,6 @@ export { celAttributes, celLiteralText, celSubsetSummary, parseCelExpression } f
 export type { CelAttribute, CelComparison, CelNode, CelParseResult, CelType } from "./cel-expression.ts";
 export type { FieldPath } from "./field-issue.ts";
 export { analyzeResources } from "./analysis/analyze-resources.ts";
+export { convertGatewayApi, gatewayNameLabel, intersectHosts, isGatewayApiResource, servedGatewayClasses } from "./gateway-api/convert-gateway-api.ts";
+export type { ConvertGatewayApiOptions, ConvertGatewayApiResult, GatewayApiIssue } from "./gateway-api/convert-gateway-api.ts";
 export type { AnalysisContext, MeshCatalog, CatalogService } from "./analysis/analyze-resources.ts";

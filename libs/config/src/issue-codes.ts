@@ -52,6 +52,9 @@ export const issueCodes = {
   UnusedDelegate: { code: "MW0120", severity: "warning", summary: "A VirtualService without hosts (a delegate) that no route delegates to has no effect." },
   PortRequired: { code: "MW0121", severity: "warning", summary: "A gateway route to a service with several ports does not say which port.", istio: "IST0112 VirtualServiceDestinationPortSelectorRequired" },
   ConflictingRateLimitPolicy: { code: "MW0122", severity: "warning", summary: "Several equally specific HTTPLocalRateLimitPolicies apply to the same workload, port and route; only one of them is enforced." },
+  RouteNotAttached: { code: "MW0123", severity: "warning", summary: "A Gateway API route cannot attach to a parent it names (missing Gateway or listener, allowedRoutes, hostnames).", istio: "Route status Accepted=False (NotAllowedByListeners, NoMatchingParent, NoMatchingListenerHostname)" },
+  ReferenceNotPermitted: { code: "MW0124", severity: "warning", summary: "A Gateway API reference to another namespace (a Service, a Secret) has no ReferenceGrant there.", istio: "Status ResolvedRefs=False (RefNotPermitted)" },
+  UnsupportedGatewayApiFeature: { code: "MW0125", severity: "warning", summary: "A Gateway API feature Meshwork does not implement; the rule using it is left out." },
 } as const satisfies Record<string, IssueCodeInfo>;
 
 export type IssueName = keyof typeof issueCodes;

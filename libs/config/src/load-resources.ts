@@ -7,7 +7,7 @@ import { closestName } from "./closest-name.ts";
 import { describeResource, makeIssue, type ConfigIssue, type ResourceRef } from "./config-issue.ts";
 import type { FieldIssue, FieldPath } from "./field-issue.ts";
 import { parseDocuments, type ParsedDocument, type TextPosition } from "./parse-documents.ts";
-import { findResourceKind, resourceKinds, type AnyResourceKind, type KindName, type SpecByKind } from "./resource-kinds.ts";
+import { findResourceKind, resourceKinds, yamlKindOf, type AnyResourceKind, type KindName, type SpecByKind } from "./resource-kinds.ts";
 
 export interface SourceText {
   /** Shown in issues; a file path or a label such as "<stdin>". */
@@ -207,16 +207,17 @@ function readHeader(object: Record<string, unknown>): Header {
   const version = apiVersion.slice(slash + 1);
   const kindInfo = findResourceKind(group, kind);
   if (!kindInfo) {
-    const sameKind = resourceKinds.find((k) => k.kind === kind);
-    if (sameKind) {
-      return { ok: false, name: "UnknownKind", message: `${kind} belongs to ${sameKind.group}, not "${group}"`, hint: `use apiVersion: ${sameKind.group}/${sameKind.versions[0]}`, field: "apiVersion" };
+    // Two groups define a Gateway (Istio's and the Gateway API's): name every one that fits.
+    const sameKind = resourceKinds.filter((k) => yamlKindOf(k) === kind);
+    if (sameKind.length > 0) {
+      return { ok: false, name: "UnknownKind", message: `${kind} belongs to ${sameKind.map((k) => k.group).join(" or ")}, not "${group}"`, hint: `use apiVersion: ${sameKind.map((k) => `${k.group}/${k.versions[0]}`).join(" or ")}`, field: "apiVersion" };
     }
-    const near = closestName(kind, resourceKinds.map((k) => k.kind));
+    const near = closestName(kind, resourceKinds.map(yamlKindOf));
     return {
       ok: false,
       name: "UnknownKind",
       message: `unknown kind "${kind}" in ${apiVersion}`,
-      hint: near ? `did you mean ${near}?` : `Meshwork reads ${resourceKinds.map((k) => k.kind).join(", ")}`,
+      hint: near ? `did you mean ${near}?` : `Meshwork reads ${[...new Set(resourceKinds.map(yamlKindOf))].join(", ")}`,
       field: "kind",
     };
   }

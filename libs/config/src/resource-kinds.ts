@@ -1,4 +1,4 @@
-// The resource kinds Meshwork accepts (Istio's, plus Meshwork's own policy.meshwork.io kinds): API
+// The resource kinds Meshwork accepts (Istio's, the Kubernetes Gateway API's, plus Meshwork's own policy.meshwork.io kinds): API
 // group, served versions, names for the CRD, the spec schema and the semantic rule. Adding a kind here is all load-resources and the CRD
 // generator need.
 import type { TSchema } from "@sinclair/typebox";
@@ -25,6 +25,13 @@ import { checkRequestAuthentication } from "./rules/request-authentication-rules
 import { checkAuthorizationPolicy } from "./rules/authorization-policy-rules.ts";
 import { checkHTTPLocalRateLimitPolicy } from "./rules/http-local-rate-limit-policy-rules.ts";
 import { checkTelemetry } from "./rules/telemetry-rules.ts";
+import { KubernetesGatewaySpec } from "./schema/kubernetes-gateway.ts";
+import { HTTPRouteSpec } from "./schema/http-route.ts";
+import { ReferenceGrantSpec } from "./schema/reference-grant.ts";
+import { GatewayClassSpec } from "./schema/gateway-class.ts";
+import { checkKubernetesGateway } from "./rules/kubernetes-gateway-rules.ts";
+import { checkHTTPRoute } from "./rules/http-route-rules.ts";
+import { checkGatewayClass, checkReferenceGrant } from "./rules/reference-grant-rules.ts";
 
 /** Decoded spec type of each kind (durations in milliseconds, documented defaults applied). */
 export interface SpecByKind {
@@ -39,13 +46,25 @@ export interface SpecByKind {
   AuthorizationPolicy: AuthorizationPolicySpec;
   HTTPLocalRateLimitPolicy: HTTPLocalRateLimitPolicySpec;
   Telemetry: TelemetrySpec;
+  KubernetesGateway: KubernetesGatewaySpec;
+  HTTPRoute: HTTPRouteSpec;
+  ReferenceGrant: ReferenceGrantSpec;
+  GatewayClass: GatewayClassSpec;
 }
 
 export type KindName = keyof SpecByKind;
 
 export interface ResourceKind<K extends KindName = KindName> {
+  /** Meshwork's name of the kind: unique across groups (resource.kind, config keys). */
   readonly kind: K;
-  readonly group: "networking.istio.io" | "security.istio.io" | "telemetry.istio.io" | "policy.meshwork.io";
+  /**
+   * The kind as users write it, when another group's kind has the same name: the Gateway API's
+   * `Gateway` is `KubernetesGateway` inside (as in Istio), `Gateway` in YAML.
+   */
+  readonly yamlKind?: string;
+  readonly group: "networking.istio.io" | "security.istio.io" | "telemetry.istio.io" | "policy.meshwork.io" | "gateway.networking.k8s.io";
+  /** Where the CRDs come from when Meshwork does not generate them (the Gateway API's upstream release). */
+  readonly upstreamCrds?: string;
   /** Served versions, newest first; the first is the storage version. */
   readonly versions: readonly string[];
   readonly plural: string;
@@ -63,6 +82,7 @@ const networkingVersions = ["v1", "v1beta1", "v1alpha3"] as const;
 const securityVersions = ["v1", "v1beta1"] as const;
 const telemetryVersions = ["v1", "v1alpha1"] as const;
 const meshworkPolicyVersions = ["v1alpha1"] as const;
+const gatewayApiCrds = "https://github.com/kubernetes-sigs/gateway-api/releases (standard-install.yaml)";
 
 function kind<K extends KindName>(definition: ResourceKind<K>): ResourceKind<K> {
   return definition;
@@ -190,9 +210,60 @@ export const resourceKinds = [
       { name: "Identity", jsonPath: ".spec.identity.requestsPerSecond", type: "integer" },
     ],
   }),
+  kind({
+    kind: "KubernetesGateway",
+    yamlKind: "Gateway",
+    group: "gateway.networking.k8s.io",
+    versions: ["v1", "v1beta1"],
+    plural: "gateways",
+    shortNames: ["gtw"],
+    spec: KubernetesGatewaySpec,
+    check: checkKubernetesGateway,
+    printerColumns: [{ name: "Class", jsonPath: ".spec.gatewayClassName", type: "string" }],
+    upstreamCrds: gatewayApiCrds,
+  }),
+  kind({
+    kind: "HTTPRoute",
+    group: "gateway.networking.k8s.io",
+    versions: ["v1", "v1beta1"],
+    plural: "httproutes",
+    shortNames: [],
+    spec: HTTPRouteSpec,
+    check: checkHTTPRoute,
+    printerColumns: [{ name: "Hostnames", jsonPath: ".spec.hostnames", type: "string" }],
+    upstreamCrds: gatewayApiCrds,
+  }),
+  kind({
+    kind: "ReferenceGrant",
+    group: "gateway.networking.k8s.io",
+    versions: ["v1beta1", "v1"],
+    plural: "referencegrants",
+    shortNames: ["refgrant"],
+    spec: ReferenceGrantSpec,
+    check: checkReferenceGrant,
+    printerColumns: [],
+    upstreamCrds: gatewayApiCrds,
+  }),
+  kind({
+    kind: "GatewayClass",
+    group: "gateway.networking.k8s.io",
+    versions: ["v1", "v1beta1"],
+    plural: "gatewayclasses",
+    shortNames: ["gc"],
+    spec: GatewayClassSpec,
+    check: checkGatewayClass,
+    printerColumns: [{ name: "Controller", jsonPath: ".spec.controllerName", type: "string" }],
+    upstreamCrds: gatewayApiCrds,
+  }),
 ] as const satisfies readonly AnyResourceKind[];
 
-const byGroupKind = new Map<string, AnyResourceKind>(resourceKinds.map((k) => [`${k.group}/${k.kind}`, k]));
+// By the kind users write and by Meshwork's own name (what re-serialised resources carry).
+const byGroupKind = new Map<string, AnyResourceKind>(resourceKinds.flatMap((k): [string, AnyResourceKind][] => [[`${k.group}/${k.kind}`, k], ...("yamlKind" in k ? [[`${k.group}/${k.yamlKind}`, k] as [string, AnyResourceKind]] : [])]));
+
+/** The kind as users write it in YAML (`Gateway` for the Gateway API's KubernetesGateway). */
+export function yamlKindOf(kind: AnyResourceKind): string {
+  return kind.yamlKind ?? kind.kind;
+}
 
 /** The kind for `group` + `kind`, if Meshwork accepts it. */
 export function findResourceKind(group: string, kindName: string): AnyResourceKind | undefined {

@@ -10,6 +10,7 @@ import { compileGatewayTcpRoutes } from "./gateway/gateway-tcp-routes.ts";
 import { compileTcpRouteTable } from "./compile-tcp-route-table.ts";
 import { autoMtlsEndpoints, serviceIdentities } from "./peer-authentication/service-identities.ts";
 import { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
+import { expandGatewayApi } from "./proxy-model/expand-gateway-api.ts";
 import { portProtocol } from "./port-protocol.ts";
 import type { InboundPort, ProxyConfig } from "./proxy-config.ts";
 import { createClusterResolver } from "./resolve-cluster.ts";
@@ -45,7 +46,10 @@ export interface BuildProxyConfigResult {
  * proxy does not use are ignored). Pure and deterministic: the same resources and options give the
  * same config.
  */
-export function buildProxyConfig(resources: readonly MeshResource[], options: BuildProxyConfigOptions): BuildProxyConfigResult {
+export function buildProxyConfig(given: readonly MeshResource[], options: BuildProxyConfigOptions): BuildProxyConfigResult {
+  // Gateway API Gateways and HTTPRoutes serve as the Istio Gateways and VirtualServices they convert to.
+  const expanded = expandGatewayApi(given, { defaultNamespace: options.namespace, domainSuffix: options.domainSuffix });
+  const resources = expanded.resources;
   const of = <K extends MeshResource["kind"]>(kind: K): MeshResource<K>[] => resources.filter((r) => r.kind === kind) as unknown as MeshResource<K>[];
   const serviceEntries = of("ServiceEntry");
   const workloadEntries = of("WorkloadEntry");
@@ -59,7 +63,7 @@ export function buildProxyConfig(resources: readonly MeshResource[], options: Bu
   const ownEntry = options.workloadName === undefined
     ? undefined
     : workloadEntries.find((we) => we.metadata.name === options.workloadName && (we.metadata.namespace ?? options.namespace) === options.namespace);
-  const issues: string[] = [];
+  const issues: string[] = [...expanded.issues];
   if (options.workloadName !== undefined && ownEntry === undefined) {
     issues.push(`WorkloadEntry "${options.namespace}/${options.workloadName}" (the proxy's own workload) is not defined; no inbound ports from it`);
   }

@@ -10,6 +10,7 @@ import { compileRouteTable } from "./compile-route-table.ts";
 import { describeRoute } from "./describe-route.ts";
 import { findRoute, type RouteRequest } from "./find-route.ts";
 import { pickWeighted } from "./pick-weighted.ts";
+import { expandGatewayApi } from "./proxy-model/expand-gateway-api.ts";
 import type { RouteTable } from "./route-table.ts";
 
 const dir = join(import.meta.dirname, "../testdata/route-selection");
@@ -23,8 +24,11 @@ describe("route selection", () => {
           case "config": {
             const loaded = loadResources([{ path: "config.yaml", text: c.input }]);
             const out = loaded.issues.filter((i) => i.severity === "error").map(formatIssue);
-            const vs = loaded.resources.filter((r): r is MeshResource<"VirtualService"> => r.kind === "VirtualService");
-            const dr = loaded.resources.filter((r): r is MeshResource<"DestinationRule"> => r.kind === "DestinationRule");
+            // Gateway API resources route as the VirtualServices they convert to (gateway-api-*.txt).
+            const expanded = expandGatewayApi(loaded.resources, { defaultNamespace: stringArg(c, "namespace", "default"), domainSuffix: stringArg(c, "domain-suffix", "cluster.local") });
+            out.push(...expanded.issues);
+            const vs = expanded.resources.filter((r): r is MeshResource<"VirtualService"> => r.kind === "VirtualService");
+            const dr = expanded.resources.filter((r): r is MeshResource<"DestinationRule"> => r.kind === "DestinationRule");
             table = compileRouteTable(vs, dr, {
               namespace: stringArg(c, "namespace", "default"),
               domainSuffix: stringArg(c, "domain-suffix", "cluster.local"),

@@ -1,7 +1,7 @@
 // Validation before a write (meshctl apply → POST /api/v1/config): the submitted YAML is loaded
 // and validated with libs/config, then analyzed together with the config already serving; any
 // error rejects the whole request (nothing is written). On success, the KV writes to make. Pure.
-import { analyzeResources, loadResources, type ConfigIssue, type MeshCatalog, type MeshResource } from "@meshwork/config";
+import { analyzeResources, findResourceKind, loadResources, type ConfigIssue, type MeshCatalog, type MeshResource } from "@meshwork/config";
 import { parseAllDocuments } from "yaml";
 import { configKey } from "./config-key.ts";
 
@@ -53,7 +53,9 @@ export function prepareApply(text: string, options: PrepareApplyOptions): Prepar
         ...item.metadata,
         namespace: typeof item.metadata.namespace === "string" ? item.metadata.namespace : options.defaultNamespace,
       };
-      const kind = String(item.kind);
+      // The key names Meshwork's kind: the Gateway API's Gateway is KubernetesGateway, apart from Istio's Gateway.
+      const apiVersion = String(item.apiVersion);
+      const kind = findResourceKind(apiVersion.slice(0, Math.max(apiVersion.lastIndexOf("/"), 0)), String(item.kind))?.kind ?? String(item.kind);
       const name = String(metadata.name);
       writes.push({ key: configKey({ kind, namespace: metadata.namespace, name }), value: JSON.stringify({ ...item, metadata }), kind, namespace: metadata.namespace, name });
     }

@@ -54,10 +54,26 @@ export function startKubernetesSources(options: KubernetesSourcesOptions): Kuber
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
   let stopped = false;
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Optional collections (CRD not installed) found missing by their last list. */
+  const absent = new Set<string>();
+  const announced = new Set<string>();
 
   const mesh = meshResources().map((resource) => ({
     resource,
-    informer: makeListWatch(resource, (cont) => custom.listClusterCustomObject({ group: resource.group, version: resource.version, plural: resource.plural, limit: pageSize, _continue: cont }) as Promise<ListPage>),
+    informer: makeListWatch(resource, async (cont) => {
+      try {
+        return (await custom.listClusterCustomObject({ group: resource.group, version: resource.version, plural: resource.plural, limit: pageSize, _continue: cont })) as ListPage;
+      } catch (error) {
+        // The Gateway API's CRDs may not be installed: their collections are empty, re-checked slowly.
+        if (resource.optional === true && (error as { code?: unknown }).code === 404) {
+          if (!announced.has(resource.path)) logger?.info("collection not installed; treated as empty", { path: resource.path });
+          announced.add(resource.path);
+          absent.add(resource.path);
+          return { items: [], metadata: { resourceVersion: "0" } };
+        }
+        throw error;
+      }
+    }),
   }));
   const discoveryInformers = options.onCatalog
     ? {
@@ -125,11 +141,13 @@ export function startKubernetesSources(options: KubernetesSourcesOptions): Kuber
     });
     informer.on("error", (error?: unknown) => {
       if (stopped) return;
-      logger?.warn("list/watch failed; restarting", { path: resource.path, err: error, retryMs });
+      const missing = absent.has(resource.path);
+      if (!missing) logger?.warn("list/watch failed; restarting", { path: resource.path, err: error, retryMs });
+      absent.delete(resource.path);
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (!stopped) void informer.start();
-      }, retryMs);
+      }, missing ? Math.max(retryMs, 30_000) : retryMs);
       timers.add(timer);
     });
     return informer;

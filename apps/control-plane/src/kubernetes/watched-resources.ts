@@ -1,9 +1,10 @@
 // The Kubernetes collections the control plane lists and watches: every mesh kind of
-// @meshwork/config (Istio's networking.istio.io, security.istio.io and telemetry.istio.io, and policy.meshwork.io) at
+// @meshwork/config (Istio's networking.istio.io, security.istio.io and telemetry.istio.io, policy.meshwork.io, and the
+// Gateway API's gateway.networking.k8s.io, whose CRDs may be absent) at
 // its storage version, plus Services and EndpointSlices for service discovery. Cluster-wide paths,
 // as deploy/k8s's ClusterRole grants them. Pods only for the labels and service account of the
 // endpoints (DestinationRule subsets).
-import { resourceKinds } from "@meshwork/config";
+import { resourceKinds, yamlKindOf } from "@meshwork/config";
 
 export interface WatchedResource {
   readonly group: string;
@@ -12,13 +13,15 @@ export interface WatchedResource {
   readonly kind: string;
   /** API path of the collection across namespaces (list and watch). */
   readonly path: string;
+  /** The CRD is not Meshwork's and may not be installed (the Gateway API's): a missing collection is empty. */
+  readonly optional?: boolean;
 }
 
 /** The mesh kinds' collections, one per kind, at the first (storage) version the CRDs serve. */
 export function meshResources(): WatchedResource[] {
   return resourceKinds.map((kind) => {
     const version = kind.versions[0] as string;
-    return { group: kind.group, version, plural: kind.plural, kind: kind.kind, path: `/apis/${kind.group}/${version}/${kind.plural}` };
+    return { group: kind.group, version, plural: kind.plural, kind: yamlKindOf(kind), path: `/apis/${kind.group}/${version}/${kind.plural}`, ...("upstreamCrds" in kind ? { optional: true } : {}) };
   });
 }
 

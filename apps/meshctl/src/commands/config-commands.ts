@@ -2,7 +2,7 @@
 // (/api/v1/config on its admin port, docs/design/config-push.md). apply validates locally first
 // (file, line and column in every message), then the control plane validates and analyzes the
 // whole request against what is serving and writes it to the registry KV, all or nothing.
-import { encodeValue, formatIssue, loadResources, sortIssues, type ConfigIssue } from "@meshwork/config";
+import { encodeValue, formatIssue, loadResources, sortIssues, yamlKindOf, type ConfigIssue } from "@meshwork/config";
 import { defineSettings } from "@meshwork/runtime";
 import { stringify } from "yaml";
 import { resolveKind } from "../core/resolve-kind.ts";
@@ -149,7 +149,8 @@ export const getCommand = defineCommand({
     else if (settings.output === "yaml") {
       const documents = resources.map((r) => {
         const kind = specSchemaOf(r.kind);
-        return stringify({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: kind.ok ? encodeValue(kind.kind.spec, r.spec) : r.spec });
+        // As users write it: the Gateway API's Gateway is `Gateway`, not Meshwork's `KubernetesGateway`.
+        return stringify({ apiVersion: r.apiVersion, kind: kind.ok ? yamlKindOf(kind.kind) : r.kind, metadata: r.metadata, spec: kind.ok ? encodeValue(kind.kind.spec, r.spec) : r.spec });
       });
       io.writeOut(documents.join("---\n"));
     } else io.writeOut(formatResourceTable(resources));

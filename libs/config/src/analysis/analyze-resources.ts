@@ -10,6 +10,7 @@ import { findConflictingRateLimitPolicies } from "./conflicting-rate-limit-polic
 import { findConflictingSidecars } from "./conflicting-sidecar-analyzer.ts";
 import { findDuplicateDestinationRules } from "./duplicate-destination-rule-analyzer.ts";
 import { findDuplicateHosts } from "./duplicate-host-analyzer.ts";
+import { findGatewayApiProblems } from "./gateway-api-analyzer.ts";
 import { findGatewayHostMismatches } from "./gateway-host-mismatch-analyzer.ts";
 import { findUnknownHosts } from "./host-not-found-analyzer.ts";
 import { buildMeshIndex, type MeshIndex } from "./mesh-index.ts";
@@ -78,6 +79,7 @@ export const analyzers: readonly Analyzer[] = [
   findEmptySubsets,
   findUnknownNamespaces,
   findConflictingRateLimitPolicies,
+  findGatewayApiProblems,
 ];
 
 /**

@@ -14,6 +14,7 @@ import type { ListenerSecurity, NamedResource, ProxyNode, ProxyResources, TrustB
 import { egressHosts, isImported, selectSidecar } from "./select-sidecar.ts";
 import { coversAny, referencedHosts, stripSource, withDelegates } from "./route-scope.ts";
 import { gatewayRouteTable } from "./gateway-route-table.ts";
+import { expandGatewayApi } from "./expand-gateway-api.ts";
 import { resolveTelemetry } from "../telemetry/resolve-telemetry.ts";
 
 /** Mesh-wide settings the compiler needs. */
@@ -168,6 +169,8 @@ export class ProxyCompiler {
   readonly #destinationRules: readonly MeshResource<"DestinationRule">[];
   readonly #rateLimits: readonly MeshResource<"HTTPLocalRateLimitPolicy">[];
   readonly #securityPolicies: readonly MeshResource[];
+  /** What the Gateway API conversion left out, shown with every proxy's issues. */
+  readonly #gatewayApiIssues: readonly string[];
   /** Telemetries by namespace (config order): a proxy's come from its namespace and the root namespace. */
   readonly #telemetries = new Map<string, MeshResource<"Telemetry">[]>();
   readonly #trustBundles: readonly NamedResource<"trustBundle">[];
@@ -194,8 +197,11 @@ export class ProxyCompiler {
   constructor(snapshot: ConfigSnapshot, catalog: MeshCatalog, previous?: ProxyCompiler) {
     this.#snapshot = snapshot;
     const { domainSuffix } = snapshot.mesh;
+    // Gateway API resources serve as the Istio Gateways and VirtualServices they convert to (namespaces are filled in by admission).
+    const expanded = expandGatewayApi(snapshot.resources, { defaultNamespace: "default", domainSuffix });
+    this.#gatewayApiIssues = expanded.issues;
     const of = <K extends MeshResource["kind"]>(kind: K): MeshResource<K>[] =>
-      snapshot.resources.filter((r) => r.kind === kind) as unknown as MeshResource<K>[];
+      expanded.resources.filter((r) => r.kind === kind) as unknown as MeshResource<K>[];
     const fromCatalog = catalogInputs(catalog, domainSuffix, previous?.catalogInputs);
     this.catalogInputs = fromCatalog;
     const before = previous?.catalogInputs.byService;
@@ -337,7 +343,7 @@ export class ProxyCompiler {
       this.clusterCaches.listeners.set(listenerKey, listeners);
     }
     const resources: ProxyResources = { cluster: clusters.cluster, endpoints: clusters.endpoints, listener: listeners, routeTable: routes.routeTable, trustBundle: this.#trustBundles };
-    const scopeIssues = [...clusters.issues, ...(this.sharedCaches.inbound.get(listenerKey)?.telemetryIssues ?? [])];
+    const scopeIssues = [...clusters.issues, ...(this.sharedCaches.inbound.get(listenerKey)?.telemetryIssues ?? []), ...this.#gatewayApiIssues];
     if (workloadName !== undefined && ownEntry === undefined) {
       scopeIssues.push(`WorkloadEntry "${ns}/${workloadName}" (the proxy's own workload) is not defined; no inbound ports from it`);
     }
