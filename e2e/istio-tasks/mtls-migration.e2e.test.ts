@@ -22,13 +22,15 @@ afterAll(async () => {
 
 /**
  * A plain-text GET to details' inbound port on a new connection (a kept-alive one would predate
- * the policy), as a client without a sidecar: "HTTP <code>" or "refused".
+ * the policy), as a client without a sidecar: "HTTP 200", "HTTP <code>: <the answer's start>" (a
+ * failure says why), or "refused".
  */
 function legacyClient(): Promise<string> {
   return new Promise((resolve) => {
     const req = request({ host: "127.0.0.1", port: mesh.workloads["details-v1"].inbound, path: "/details/0", agent: false, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(`HTTP ${res.statusCode ?? 0}`));
+      let body = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve(res.statusCode === 200 ? "HTTP 200" : `HTTP ${res.statusCode ?? 0}: ${body.slice(0, 200)}`));
       res.on("error", () => resolve("refused"));
     });
     req.on("error", () => resolve("refused"));
