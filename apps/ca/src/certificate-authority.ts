@@ -1,7 +1,9 @@
-// The CA's state and its one operation, issuing: the signing chain (a parent CA — our root or a
-// plugged-in CA — and the rotating intermediate under it), the published trust bundle with its
-// watchers, and the attestation pipeline (token → decideIssue → one-time token → rate limit →
-// sign). No sockets or files: the gRPC service and main.ts wire it; time and crypto are injected.
+// The CA's state and its operation, issuing: the signing chain (a parent CA — our root or a
+// plugged-in CA — and the rotating intermediate under it), the JWT-SVID signing keys, the
+// published trust bundle (X.509 roots and JWT authorities) with its watchers, and the attestation
+// pipeline (token → decideIssue / decideJwtSvid → one-time token → rate limit → sign). No sockets
+// or files: the gRPC service and main.ts wire it (key persistence is a callback); time and crypto
+// are injected.
 import {
   addRoot,
   certificatesToPem,
@@ -16,10 +18,13 @@ import {
   type TrustDomain,
 } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
-import type { TokenVerification } from "@meshwork/workload-identity";
+import { verifyWorkloadToken, type TokenVerification } from "@meshwork/workload-identity";
 import { inThreadIssuanceCrypto, type IssuanceCrypto } from "./adapters/issuance-crypto.ts";
+import { generateJwtSigningKey, signJwt, type JwtKeys } from "./adapters/jwt-keys.ts";
 import type { CaMetrics } from "./core/ca-metrics.ts";
 import { decideIssue, type IssuePolicy } from "./core/decide-issue.ts";
+import { decideJwtSvid, type JwtSvidRequest } from "./core/decide-jwt-svid.ts";
+import { jwksOf, jwtSvidClaims, pruneJwtKeys, rotateJwtKeys, type PublishedJwk } from "./core/jwt-key-set.ts";
 import { intermediateRotationAtMs } from "./core/intermediate-rotation.ts";
 import { OneTimeTokens } from "./core/one-time-tokens.ts";
 import { refuse, type Refusal } from "./core/refusal.ts";
@@ -44,11 +49,39 @@ export interface IssuedChain {
   readonly notAfter: Date;
 }
 
-/** The published bundle: the trust domain's roots and a version that grows with each change. */
+/** A CreateJwtSvid request as the service receives it. */
+export interface JwtSvidOrder extends JwtSvidRequest {
+  readonly workloadToken: string;
+}
+
+/** A signed JWT-SVID with the facts the audit log records. */
+export interface IssuedJwtSvid {
+  readonly type: "issued-jwt";
+  /** JWS Compact Serialization. */
+  readonly token: string;
+  readonly spiffeId: SpiffeId;
+  readonly audiences: readonly string[];
+  readonly kid: string;
+  readonly expiresAt: Date;
+}
+
+/** The published bundle: the trust domain's roots, its JWT authorities and a version that grows with each change. */
 export interface PublishedBundle {
   readonly trustDomain: TrustDomain;
   readonly rootsPem: readonly string[];
+  /** The JWT-SVID keys (use "jwt-svid"); empty without JWT-SVIDs. */
+  readonly jwtAuthorities: readonly PublishedJwk[];
   readonly version: number;
+}
+
+/** JWT-SVID issuance: the keys, the lifetime, the `iss`, and where key changes are persisted. */
+export interface JwtOptions {
+  readonly keys: JwtKeys;
+  readonly ttlSeconds: number;
+  /** The `iss` of every JWT-SVID (and of the OIDC discovery document); absent: no `iss`, as SPIRE without jwt_issuer. */
+  readonly issuer: string | undefined;
+  /** Writes the keys (jwt-keys.json) before they sign or are published. */
+  readonly persist: (keys: JwtKeys) => Promise<void>;
 }
 
 /** Everything the authority needs; see main.ts for the real values. */
@@ -83,6 +116,8 @@ export interface AuthorityOptions {
   readonly metrics: CaMetrics;
   /** Token / CSR verification and signing (default: on this thread with `crypto`; IssuancePool: on worker threads). */
   readonly issuanceCrypto?: IssuanceCrypto;
+  /** JWT-SVIDs; absent: CreateJwtSvid answers ca-unavailable and the bundle has no JWT authorities. */
+  readonly jwt?: JwtOptions;
 }
 
 /** The running CA. Create with {@link CertificateAuthority.create}. */
@@ -98,6 +133,8 @@ export class CertificateAuthority {
   #rotating: Promise<void> | undefined;
   #bundles: TrustBundles;
   #version = 1;
+  #jwtKeys: JwtKeys | undefined;
+  #jwtRotating: Promise<unknown> | undefined;
 
   private constructor(options: AuthorityOptions, signer: SigningCa) {
     this.#options = options;
@@ -110,6 +147,7 @@ export class CertificateAuthority {
     if (!options.initialBundle) for (const root of options.extraRoots ?? []) bundles = addRoot(bundles, options.trustDomain, root);
     this.#bundles = bundles;
     if (options.initialBundle) this.#version = options.initialBundle.version;
+    this.#jwtKeys = options.jwt?.keys;
   }
 
   /** Creates the authority and its first intermediate signing CA. */
@@ -129,7 +167,22 @@ export class CertificateAuthority {
 
   /** The current bundle. */
   bundle(): PublishedBundle {
-    return { trustDomain: this.#options.trustDomain, rootsPem: rootsOf(this.#bundles, this.#options.trustDomain).map((r) => certificatesToPem([r])), version: this.#version };
+    return {
+      trustDomain: this.#options.trustDomain,
+      rootsPem: rootsOf(this.#bundles, this.#options.trustDomain).map((r) => certificatesToPem([r])),
+      jwtAuthorities: this.#jwtKeys ? jwksOf(this.#jwtKeys, "jwt-svid").keys : [],
+      version: this.#version,
+    };
+  }
+
+  /** The JWT-SVID keys as an OIDC discovery JWK Set (`use: "sig"`), for `/keys`; undefined without JWT-SVIDs. */
+  jwtKeySet(): { readonly keys: readonly PublishedJwk[] } | undefined {
+    return this.#jwtKeys ? jwksOf(this.#jwtKeys, "sig") : undefined;
+  }
+
+  /** The `iss` of the JWT-SVIDs (undefined: none). */
+  get jwtIssuer(): string | undefined {
+    return this.#options.jwt?.issuer;
   }
 
   /** The current bundle as TrustBundles (for verifying what this CA issued). */
@@ -161,6 +214,84 @@ export class CertificateAuthority {
     logger.info("certificate issued", { audit: true, serial: outcome.serialHex, spiffeId: outcome.spiffeId, ttlSeconds: outcome.ttlSeconds, notAfter: outcome.notAfter.toISOString(), caller });
     this.#options.onIssued?.(outcome, request);
     return outcome;
+  }
+
+  /**
+   * Attests a CreateJwtSvid request as {@link issue} does (same token checks, one-time tokens and
+   * per-ID rate limit) and signs a JWT-SVID with the current key. Refusals are values.
+   */
+  async issueJwtSvid(order: JwtSvidOrder, caller: string): Promise<IssuedJwtSvid | Refusal> {
+    const outcome = await this.#issueJwtSvid(order);
+    const { logger, metrics } = this.#options;
+    if (outcome.type === "refuse") {
+      metrics.countRefusal(outcome.reason);
+      logger.warn("JWT-SVID refused", { audit: true, reason: outcome.reason, detail: outcome.message, caller });
+      return outcome;
+    }
+    metrics.jwtSvidsIssued++;
+    logger.info("JWT-SVID issued", { audit: true, spiffeId: outcome.spiffeId, audiences: outcome.audiences, kid: outcome.kid, expiresAt: outcome.expiresAt.toISOString(), caller });
+    return outcome;
+  }
+
+  async #issueJwtSvid(order: JwtSvidOrder): Promise<IssuedJwtSvid | Refusal> {
+    const { policy, jwt, crypto } = this.#options;
+    if (!jwt || !this.#jwtKeys) return refuse("ca-unavailable", "this CA signs no JWT-SVIDs");
+    const external = this.#options.externalAttestor;
+    const token = external?.accepts(order.workloadToken) ? await external.verify(order.workloadToken) : await verifyWorkloadToken(order.workloadToken, { publicKey: this.#options.tokenPublicKey, crypto });
+    if ("type" in token) return token;
+    if (!token.ok) return refuse(token.reason, token.detail);
+    const now = this.#options.clock();
+    const decision = decideJwtSvid(order, token.claims, { ...policy, jwtTtlSeconds: jwt.ttlSeconds }, now);
+    if (decision.type === "refuse") return decision;
+    const nowMs = now.getTime();
+    if (decision.oneTimeTokenId !== undefined && this.#oneTime.isSpent(decision.oneTimeTokenId, nowMs)) {
+      return refuse("token-reused", `one-time workload token ${decision.oneTimeTokenId} was already used; mint a new one`);
+    }
+    if (!this.#buckets.take(decision.spiffeId, nowMs)) {
+      const { ratePerSecond, burst } = this.#options.rateLimit;
+      return refuse("rate-limited", `"${decision.spiffeId}" asked for more than ${ratePerSecond} SVIDs/s (burst ${burst}); retry with backoff`);
+    }
+    if (decision.oneTimeTokenId !== undefined) this.#oneTime.spend(decision.oneTimeTokenId, (token.claims.expSeconds + policy.clockSkewSeconds) * 1000, nowMs);
+    const key = this.#jwtKeys.signing;
+    const claims = jwtSvidClaims({ spiffeId: decision.spiffeId, audiences: decision.audiences, now, ttlSeconds: decision.ttlSeconds, issuer: jwt.issuer });
+    const signed = await signJwt(key, claims, crypto);
+    return { type: "issued-jwt", token: signed, spiffeId: decision.spiffeId, audiences: decision.audiences, kid: key.kid, expiresAt: new Date((claims["exp"] as number) * 1000) };
+  }
+
+  /**
+   * JWT key rotation: a new key signs from now on; the previous one stays published (bundle and
+   * /keys) until every JWT-SVID it signed has expired (JWT TTL + clock skew), then
+   * {@link pruneJwtKeys} drops it. Persisted before it is published. Concurrent calls share one.
+   */
+  async rotateJwtKey(): Promise<{ readonly kid: string; readonly previousKid: string; readonly previousPublishedUntil: string }> {
+    const jwt = this.#options.jwt;
+    if (!jwt || !this.#jwtKeys) throw new Error("this CA signs no JWT-SVIDs");
+    const rotation = (async () => {
+      const current = this.#jwtKeys as JwtKeys;
+      const nowMs = this.#options.clock().getTime();
+      const next = rotateJwtKeys(current, await generateJwtSigningKey(this.#options.crypto), nowMs, (jwt.ttlSeconds + this.#options.policy.clockSkewSeconds) * 1000);
+      await jwt.persist(next);
+      this.#jwtKeys = next;
+      this.#announce();
+      const retired = next.retired.at(-1) as NonNullable<(typeof next.retired)[number]>;
+      this.#options.logger.info("JWT signing key rotated", { kid: next.signing.kid, previousKid: retired.kid, previousPublishedUntil: new Date(retired.publishUntilMs).toISOString() });
+      return { kid: next.signing.kid, previousKid: retired.kid, previousPublishedUntil: new Date(retired.publishUntilMs).toISOString() };
+    })();
+    const previous = this.#jwtRotating ?? Promise.resolve();
+    const chained = previous.then(() => rotation);
+    this.#jwtRotating = chained.catch(() => undefined);
+    return chained;
+  }
+
+  /** Drops retired JWT keys whose JWT-SVIDs have all expired (persisted, then published); the maintenance timer calls it. */
+  async pruneJwtKeys(): Promise<void> {
+    const jwt = this.#options.jwt;
+    if (!jwt || !this.#jwtKeys) return;
+    const pruned = pruneJwtKeys(this.#jwtKeys, this.#options.clock().getTime());
+    if (pruned === this.#jwtKeys) return;
+    await jwt.persist(pruned);
+    this.#jwtKeys = pruned;
+    this.#announce();
   }
 
   async #issue(request: CertificateRequest): Promise<IssuedChain | Refusal> {
@@ -246,9 +377,14 @@ export class CertificateAuthority {
   #publish(bundles: TrustBundles): void {
     if (bundles === this.#bundles) return;
     this.#bundles = bundles;
+    this.#announce();
+  }
+
+  /** A new bundle version to every watcher (X.509 roots or JWT authorities changed). */
+  #announce(): void {
     this.#version++;
     const bundle = this.bundle();
-    this.#options.logger.info("trust bundle changed", { version: bundle.version, roots: bundle.rootsPem.length });
+    this.#options.logger.info("trust bundle changed", { version: bundle.version, roots: bundle.rootsPem.length, jwtAuthorities: bundle.jwtAuthorities.length });
     for (const watcher of this.#watchers) watcher(bundle);
   }
 

@@ -11,7 +11,7 @@ import { startCa } from "./start-ca.ts";
 
 const read = readSettings(caSettings, { argv: process.argv.slice(2), env: process.env });
 if (read.type === "help") {
-  process.stdout.write(formatHelp(caSettings, { usage: "meshwork-ca [flags]", summary: "Issues SPIFFE X.509-SVIDs to attested workloads over gRPC (mesh.ca.v1.CertificateService)." }));
+  process.stdout.write(formatHelp(caSettings, { usage: "meshwork-ca [flags]", summary: "Issues SPIFFE X.509-SVIDs and JWT-SVIDs to attested workloads over gRPC (mesh.ca.v1.CertificateService); publishes the JWT keys by OIDC discovery on the admin port." }));
 } else if (read.type === "invalid") {
   process.stderr.write(`meshwork-ca: ${read.error.message}\n`);
   process.exitCode = 2;

@@ -24,7 +24,9 @@ import { addCertificateService } from "./adapters/certificate-service.ts";
 import { GrpcHttp2Server } from "@meshwork/protocol";
 import { IssuancePool } from "./adapters/issuance-pool.ts";
 import { checkKeyFilePermissions, KeyFileError } from "./adapters/key-files.ts";
+import { loadOrCreateJwtKeys, saveJwtKeys } from "./adapters/jwt-keys.ts";
 import { kubeTokenReviewAttestor } from "./adapters/kube-token-review.ts";
+import { answerOidcDiscovery } from "./adapters/oidc-discovery.ts";
 import { readNextRoot, readRotationState, recoverRotation, type RotationState } from "./adapters/rotation-store.ts";
 import { servingContext, type ServingMaterial } from "./adapters/serving-certificate.ts";
 import type { caSettings } from "./ca-settings.ts";
@@ -57,7 +59,7 @@ export interface RunningCa {
   readonly serverId: SpiffeId;
   /** The root rotation (also driven by the admin API). */
   readonly rotation: RootRotation;
-  /** Rotates the intermediate when due and renews the serving certificate past half-life; main calls it periodically. */
+  /** Rotates the intermediate when due, drops expired retired JWT keys and renews the serving certificate past half-life; main calls it periodically. */
   maintain(): Promise<void>;
 }
 
@@ -95,6 +97,9 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
   const adminToken = await readAdminToken(config);
   const tokenIssuer = await loadOrCreateTokenIssuer(config.dataDir, crypto);
   const metrics = new CaMetrics();
+  if (config.jwtTtlSeconds < 0) throw new KeyFileError("--jwt-ttl-seconds", `--jwt-ttl-seconds must be 0 (no JWT-SVIDs) or more, got ${config.jwtTtlSeconds}`);
+  const jwtKeys = config.jwtTtlSeconds > 0 ? await loadOrCreateJwtKeys(config.dataDir, crypto) : undefined;
+  if (jwtKeys) logger.info(jwtKeys.created ? "JWT signing key created" : "JWT signing key loaded", { kid: jwtKeys.keys.signing.kid, retired: jwtKeys.keys.retired.length });
   if (config.issuanceWorkers < 0) throw new KeyFileError("--issuance-workers", `--issuance-workers must be 0 or more, got ${config.issuanceWorkers}`);
   const issuancePool = config.issuanceWorkers > 0 ? await IssuancePool.start({ size: config.issuanceWorkers, tokenPublicKeyPem: await readFile(tokenIssuer.publicKeyPath, "utf8") }) : undefined;
   if (issuancePool) {
@@ -109,6 +114,7 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
     parent,
     ...(initialBundle ? { initialBundle } : {}),
     ...(external ? { externalAttestor: external } : {}),
+    ...(jwtKeys ? { jwt: { keys: jwtKeys.keys, ttlSeconds: config.jwtTtlSeconds, issuer: config.jwtIssuer, persist: (keys) => saveJwtKeys(config.dataDir, keys) } } : {}),
     onIssued: (issued, request) => late.rotation?.recordIssued(issued, request),
     intermediateTtlSeconds: config.intermediateTtlSeconds,
     policy: {
@@ -174,7 +180,8 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
 
   let ready = true;
   const admin = await startAdminServer({
-    api: adminApi(rootRotation, { token: adminToken, allowRemote: config.adminAllowRemote === true }),
+    api: adminApi(rootRotation, { token: adminToken, allowRemote: config.adminAllowRemote === true, ...(jwtKeys ? { rotateJwtKey: () => authority.rotateJwtKey() } : {}) }),
+    publicJson: (request) => answerOidcDiscovery(request, { issuer: config.jwtIssuer, keys: () => authority.jwtKeySet() }),
     host: config.host,
     port: config.adminPort,
     isReady: () => ready,
@@ -195,6 +202,7 @@ export async function startCa(config: CaConfig, deps: CaDeps): Promise<RunningCa
     rotation: rootRotation,
     async maintain() {
       await authority.rotateIntermediate();
+      await authority.pruneJwtKeys();
       if (clock().getTime() >= servingRenewAt) server.setSecureContext(servingContext(await issueServing()));
     },
   };

@@ -75,6 +75,7 @@ export const sidecarSettings = defineSettings({
   workloadTokenFile: { type: "string", env: "MESHWORK_WORKLOAD_TOKEN_FILE", valueName: "FILE", description: "Workload token the CA attests the workload with (meshctl token issue); read at every certificate request." },
   serviceAccount: { type: "string", default: "default", env: "MESHWORK_SERVICE_ACCOUNT", description: "The workload's service account: its SPIFFE ID is spiffe://<trust domain>/ns/<namespace>/sa/<service account>." },
   svidTtlSeconds: { type: "number", integer: true, default: 3600, env: "MESHWORK_SVID_TTL_SECONDS", description: "Lifetime asked of the CA for each certificate (renewed at half of it)." },
+  workloadApiSocket: { type: "string", env: "MESHWORK_WORKLOAD_API_SOCKET", valueName: "PATH", description: "Serve the SPIFFE Workload API (X.509 and JWT-SVIDs) to the workload on this Unix socket, e.g. /var/run/secrets/workload-spiffe-uds/socket; needs --ca-address or --cert-dir (JWT-SVIDs: --ca-address). Off when unset." },
   tlsMinVersion: { type: "string", choices: ["TLSv1.3", "TLSv1.2"], default: "TLSv1.3", env: "MESHWORK_TLS_MIN_VERSION", description: "Lowest TLS version of mesh mutual TLS (TLS 1.3 by default; TLSv1.2 allows 1.2 peers)." },
   kubeAppProbers: {
     type: "string",

@@ -132,6 +132,12 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     ...(settings.otlpEndpoint !== undefined ? { otlpEndpoint: settings.otlpEndpoint } : {}),
   });
   const identitySource = await startIdentitySource(settings, logger);
+  if (settings.workloadApiSocket !== undefined) {
+    // Loaded only with --workload-api-socket: the SPIFFE Workload API for the workload (grpc-js on a Unix socket).
+    const { startSidecarWorkloadApi } = await import("./tls/workload-api-source.ts");
+    const workloadApi = await startSidecarWorkloadApi(identitySource, { socketPath: settings.workloadApiSocket, logger });
+    deps.onStop("workload api", () => workloadApi.close());
+  }
   const meshTls = new MeshTls(identitySource, { minVersion: settings.tlsMinVersion as "TLSv1.3" | "TLSv1.2", trustDomain: settings.trustDomain, credentialDir: settings.credentialDir }, logger);
   // One UpstreamTls per (TLS settings, endpoint), kept across configs so TLS sessions resume.
   const upstreamTls = new Map<string, UpstreamTls>();

@@ -1,7 +1,7 @@
 // Round-trips the CA messages through their wire codecs and checks the grpc-js service paths,
 // which are the contract with non-TypeScript clients (DESIGN.md §3.3).
 import { describe, expect, it } from "vitest";
-import { CertificateServiceService, CreateCertificateRequest, CreateCertificateResponse, WatchTrustBundleResponse } from "./index.ts";
+import { CertificateServiceService, CreateCertificateRequest, CreateCertificateResponse, CreateJwtSvidRequest, SpiffeWorkloadAPIService, WatchTrustBundleResponse } from "./index.ts";
 
 describe("mesh.ca.v1", () => {
   it("round-trips a CreateCertificateRequest", () => {
@@ -15,7 +15,7 @@ describe("mesh.ca.v1", () => {
   });
 
   it("round-trips a bundle update", () => {
-    const update = { bundle: { trustDomain: "cluster.local", rootsPem: ["old", "new"], version: 7 } };
+    const update = { bundle: { trustDomain: "cluster.local", rootsPem: ["old", "new"], version: 7, jwtAuthoritiesJwks: '{"keys":[]}' } };
     expect(WatchTrustBundleResponse.decode(WatchTrustBundleResponse.encode(update).finish())).toEqual(update);
   });
 
@@ -23,5 +23,23 @@ describe("mesh.ca.v1", () => {
     expect(CertificateServiceService.createCertificate.path).toBe("/mesh.ca.v1.CertificateService/CreateCertificate");
     expect(CertificateServiceService.watchTrustBundle.path).toBe("/mesh.ca.v1.CertificateService/WatchTrustBundle");
     expect(CertificateServiceService.watchTrustBundle.responseStream).toBe(true);
+    expect(CertificateServiceService.createJwtSvid.path).toBe("/mesh.ca.v1.CertificateService/CreateJwtSvid");
+  });
+
+  it("round-trips a CreateJwtSvidRequest", () => {
+    const request = { audiences: ["api", "db"], spiffeId: "spiffe://cluster.local/ns/shop/sa/web", workloadToken: "a.b.c" };
+    expect(CreateJwtSvidRequest.decode(CreateJwtSvidRequest.encode(request).finish())).toEqual(request);
+  });
+});
+
+describe("SpiffeWorkloadAPI", () => {
+  it("serves the specification's package-less method paths", () => {
+    expect(Object.values(SpiffeWorkloadAPIService).map((m) => `${m.path}${m.responseStream ? " (stream)" : ""}`)).toEqual([
+      "/SpiffeWorkloadAPI/FetchX509SVID (stream)",
+      "/SpiffeWorkloadAPI/FetchX509Bundles (stream)",
+      "/SpiffeWorkloadAPI/FetchJWTSVID",
+      "/SpiffeWorkloadAPI/FetchJWTBundles (stream)",
+      "/SpiffeWorkloadAPI/ValidateJWTSVID",
+    ]);
   });
 });

@@ -8,6 +8,8 @@ export {
   CertificateServiceService,
   CreateCertificateRequest,
   CreateCertificateResponse,
+  CreateJwtSvidRequest,
+  CreateJwtSvidResponse,
   TrustBundle,
   WatchTrustBundleRequest,
   WatchTrustBundleResponse,
@@ -59,6 +61,20 @@ export type { AuthorizationServer as ExtAuthzServer, DeniedHttpResponse as ExtAu
 export type { AttributeContext as ExtAuthzAttributeContext, AttributeContext_Peer as ExtAuthzPeer } from "./gen/envoy/service/auth/v3/attribute_context.ts";
 export { HeaderValueOption_HeaderAppendAction as HeaderAppendAction } from "./gen/envoy/config/core/v3/base.ts";
 export type { HeaderValueOption } from "./gen/envoy/config/core/v3/base.ts";
+
+// The SPIFFE Workload API (proto/spiffe/workload/workload.proto, upstream's names, no package:
+// `/SpiffeWorkloadAPI/<Method>`), which the sidecar serves to its workload on a Unix socket.
+export { SpiffeWorkloadAPIClient, SpiffeWorkloadAPIService } from "./gen/spiffe/workload/workload.ts";
+export type {
+  JWTBundlesResponse,
+  JWTSVIDRequest,
+  JWTSVIDResponse,
+  SpiffeWorkloadAPIServer,
+  ValidateJWTSVIDRequest,
+  ValidateJWTSVIDResponse,
+  X509BundlesResponse,
+  X509SVIDResponse,
+} from "./gen/spiffe/workload/workload.ts";
 
 // The proxy side of mesh.discovery.v1 (a sidecar's managed mode, tests and the bench).
 export { DiscoveryClient, mergeEndpoints } from "./discovery-client.ts";

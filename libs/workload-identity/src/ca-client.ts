@@ -4,7 +4,7 @@
 import { isIP } from "node:net";
 import { credentials } from "@grpc/grpc-js";
 import { spiffeServerIdentityCheck, type SpiffeId, type TrustBundles } from "@meshwork/pki";
-import { CertificateServiceClient, type CreateCertificateRequest, type CreateCertificateResponse } from "@meshwork/protocol";
+import { CertificateServiceClient, type CreateCertificateRequest, type CreateCertificateResponse, type CreateJwtSvidRequest, type CreateJwtSvidResponse } from "@meshwork/protocol";
 
 /** Connects to the CA at `address` ("host:port"), trusting `bundles` and expecting `serverId`. */
 export function createCaClient(options: {
@@ -30,5 +30,12 @@ export function createCaClient(options: {
 export function createCertificate(client: CertificateServiceClient, request: CreateCertificateRequest): Promise<CreateCertificateResponse> {
   return new Promise((resolve, reject) => {
     client.createCertificate(request, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+/** CreateJwtSvid as a promise; rejects with the grpc-js ServiceError. */
+export function createJwtSvid(client: CertificateServiceClient, request: CreateJwtSvidRequest): Promise<CreateJwtSvidResponse> {
+  return new Promise((resolve, reject) => {
+    client.createJwtSvid(request, (error, response) => (error ? reject(error) : resolve(response)));
   });
 }

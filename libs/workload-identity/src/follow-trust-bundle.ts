@@ -1,6 +1,7 @@
 // Feeds a workload agent the CA's trust bundle: a WatchTrustBundle stream whose every update (the
 // current bundle first, then each change, e.g. a root rotation) becomes agent.updateBundles, with
-// the bundle's version, which the agent sends with its next CSR as its acknowledgement.
+// the bundle's version, which the agent sends with its next CSR as its acknowledgement, and
+// agent.updateJwtAuthorities with the bundle's JWT-SVID keys.
 import { parseTrustDomain, pemToDer, trustBundles } from "@meshwork/pki";
 import type { CertificateServiceClient, WatchTrustBundleResponse } from "@meshwork/protocol";
 import type { WorkloadAgent } from "./workload-agent.ts";
@@ -17,6 +18,7 @@ export function followTrustBundle(client: CertificateServiceClient, agent: Workl
     });
     const td = parseTrustDomain(bundle.trustDomain);
     if (td.ok && roots.length > 0) agent.updateBundles(trustBundles([[td.trustDomain, roots]]), bundle.version);
+    if (td.ok) agent.updateJwtAuthorities(bundle.jwtAuthoritiesJwks === "" ? new Map() : new Map([[td.trustDomain, bundle.jwtAuthoritiesJwks]]));
   });
   stream.on("error", (error: Error & { code?: number }) => {
     if (error.code !== 1) onError(error); // 1 = CANCELLED: our own stop

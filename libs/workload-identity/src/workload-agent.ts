@@ -2,8 +2,9 @@
 // generated in memory for every certificate; the CSR goes to the CA with the workload token;
 // renewal at 50 % ± jitter, retries with backoff, and the current certificate keeps serving
 // while renewal fails. New material is pushed to live node:tls servers (`setSecureContext`) and
-// to listeners; open connections keep their handshake. Nothing is written to disk.
-import { createCsr, exportPrivateKeyPem, generateKeyPair, pemToDer, readCertificate, svidTlsMaterial, type SpiffeId, type SvidTlsMaterial, type TrustBundles } from "@meshwork/pki";
+// to listeners; open connections keep their handshake. It also holds the CA's JWT authorities
+// (JWT-SVID keys) for the Workload API. Nothing is written to disk.
+import { createCsr, exportPrivateKeyPem, generateKeyPair, pemToDer, readCertificate, svidTlsMaterial, type SpiffeId, type SvidTlsMaterial, type TrustBundles, type TrustDomain } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
 import { renewalDelayMs, retryDelayMs, type Backoff } from "./renewal-schedule.ts";
 
@@ -58,6 +59,8 @@ export class WorkloadAgent {
   #current: CurrentSvid;
   #privateKeyPem: string;
   #timer: unknown;
+  #jwtAuthorities: ReadonlyMap<TrustDomain, string> = new Map();
+  readonly #jwtListeners = new Set<(authorities: ReadonlyMap<TrustDomain, string>) => void>();
   #attempt = 0;
   #stopped = false;
   /** Completed rotations (renewals after the first certificate). */
@@ -125,6 +128,25 @@ export class WorkloadAgent {
     this.#bundleVersion = version;
     const material = svidTlsMaterial({ chain: this.#current.chain, privateKeyPem: this.#privateKeyPem, bundles });
     this.#set({ ...this.#current, material });
+  }
+
+  /** The JWT-SVID signing keys by trust domain, as JWK Set JSON (from WatchTrustBundle); empty until the CA sends some. */
+  get jwtAuthorities(): ReadonlyMap<TrustDomain, string> {
+    return this.#jwtAuthorities;
+  }
+
+  /** New JWT authorities (a JWT key rotation at the CA): replaces them when they differ, and notifies. */
+  updateJwtAuthorities(authorities: ReadonlyMap<TrustDomain, string>): void {
+    const same = authorities.size === this.#jwtAuthorities.size && [...authorities].every(([td, jwks]) => this.#jwtAuthorities.get(td) === jwks);
+    if (same) return;
+    this.#jwtAuthorities = authorities;
+    for (const listener of this.#jwtListeners) listener(authorities);
+  }
+
+  /** Calls `listener` with every change of the JWT authorities; returns the unsubscribe function. */
+  onJwtAuthorities(listener: (authorities: ReadonlyMap<TrustDomain, string>) => void): () => void {
+    this.#jwtListeners.add(listener);
+    return () => this.#jwtListeners.delete(listener);
   }
 
   /** Renews now (also what the timer calls). Failures keep the current SVID and schedule a retry. */

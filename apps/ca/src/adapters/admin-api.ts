@@ -1,5 +1,6 @@
-// The CA's admin API (/v1/ca/...) on the admin listener: GET /v1/ca/status and
-// POST /v1/ca/rotate-root ({"force": true} to skip the acknowledgement checks). Authenticated:
+// The CA's admin API (/v1/ca/...) on the admin listener: GET /v1/ca/status,
+// POST /v1/ca/rotate-root ({"force": true} to skip the acknowledgement checks) and
+// POST /v1/ca/rotate-jwt-key (a new JWT-SVID signing key; the old one stays published). Authenticated:
 // only loopback peers unless --admin-allow-remote, and, with --admin-token-file, an
 // `Authorization: Bearer <token>` that matches the file. Missing token → 401, wrong token or a
 // remote peer → 403, each with a message naming the fix.
@@ -49,8 +50,8 @@ export function authorize(request: AdminApiRequest, auth: AdminAuth): AdminApiRe
   return undefined;
 }
 
-/** The API handler for startAdminServer's `api`. */
-export function adminApi(rotation: RootRotation, auth: AdminAuth): (request: AdminApiRequest) => Promise<AdminApiResponse> {
+/** The API handler for startAdminServer's `api`; `rotateJwtKey` absent: 404 for /v1/ca/rotate-jwt-key. */
+export function adminApi(rotation: RootRotation, auth: AdminAuth & { readonly rotateJwtKey?: () => Promise<unknown> }): (request: AdminApiRequest) => Promise<AdminApiResponse> {
   return async (request) => {
     const refused = authorize(request, auth);
     if (refused) return refused;
@@ -80,6 +81,10 @@ export function adminApi(rotation: RootRotation, auth: AdminAuth): (request: Adm
         throw error;
       }
     }
-    return { status: 404, body: { error: `no admin endpoint ${request.path}; the CA has GET /v1/ca/status and POST /v1/ca/rotate-root` } };
+    if (request.path === "/v1/ca/rotate-jwt-key" && auth.rotateJwtKey !== undefined) {
+      if (request.method !== "POST") return { status: 405, headers: { allow: "POST" }, body: { error: "use POST /v1/ca/rotate-jwt-key" } };
+      return { status: 200, body: await auth.rotateJwtKey() };
+    }
+    return { status: 404, body: { error: `no admin endpoint ${request.path}; the CA has GET /v1/ca/status, POST /v1/ca/rotate-root and POST /v1/ca/rotate-jwt-key` } };
   };
 }

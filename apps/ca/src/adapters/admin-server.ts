@@ -1,6 +1,7 @@
 // The admin listener every server has (docs/design/app-conventions.md): /healthz (alive),
 // /readyz (200 once serving, 503 before and while stopping) and /metrics (Prometheus text); and,
-// when `api` is given, the CA's admin API under /v1/ (adapters/admin-api.ts, authenticated there).
+// when `api` is given, the CA's admin API under /v1/ (adapters/admin-api.ts, authenticated there);
+// when `publicJson` is given, the GET paths it answers (the OIDC discovery of JWT-SVID keys).
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 
 /** One request to the admin API (/v1/...), body read in full (at most 64 KiB). */
@@ -29,6 +30,8 @@ export async function startAdminServer(options: {
   readonly isReady: () => boolean;
   readonly metrics: () => string;
   readonly api?: (request: AdminApiRequest) => Promise<AdminApiResponse>;
+  /** Unauthenticated GET paths answered with JSON (undefined: not one of them). */
+  readonly publicJson?: (request: { readonly path: string; readonly host: string | undefined; readonly forwardedProto: string | undefined }) => AdminApiResponse | undefined;
 }): Promise<{ readonly server: Server; readonly port: number; close(): Promise<void> }> {
   const server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0] ?? "/";
@@ -51,8 +54,13 @@ export async function startAdminServer(options: {
       });
       return;
     }
+    const forwarded = request.headers["x-forwarded-proto"];
+    const publicAnswer = options.publicJson?.({ path, host: request.headers.host, forwardedProto: typeof forwarded === "string" ? forwarded : undefined });
     if (request.method !== "GET" && request.method !== "HEAD") {
       response.writeHead(405, { allow: "GET, HEAD" }).end();
+    } else if (publicAnswer !== undefined) {
+      response.writeHead(publicAnswer.status, { "content-type": "application/json", ...publicAnswer.headers }).end(`${JSON.stringify(publicAnswer.body, null, 2)}
+`);
     } else if (path === "/healthz") {
       response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {

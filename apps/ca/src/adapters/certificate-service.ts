@@ -1,9 +1,10 @@
 // The gRPC binding of mesh.ca.v1.CertificateService (DESIGN.md §3.3) on the CA's node:http2 gRPC
-// server: translates requests to CertificateAuthority calls and refusals to gRPC statuses, with
-// the reason in the trailer `meshwork-refusal-reason` for clients and tests that branch on it.
-import { CertificateServiceService, grpcStatusCode, type GrpcHttp2Server, type WatchTrustBundleResponse } from "@meshwork/protocol";
+// server (CreateCertificate, CreateJwtSvid, WatchTrustBundle): translates requests to
+// CertificateAuthority calls and refusals to gRPC statuses, with the reason in the trailer
+// `meshwork-refusal-reason` for clients and tests that branch on it.
+import { CertificateServiceService, grpcStatusCode, type CallOutcome, type GrpcHttp2Server, type WatchTrustBundleResponse } from "@meshwork/protocol";
 import type { CertificateAuthority, PublishedBundle } from "../certificate-authority.ts";
-import { statusOfRefusal, type GrpcStatusName } from "../core/refusal.ts";
+import { statusOfRefusal, type GrpcStatusName, type Refusal } from "../core/refusal.ts";
 
 /** The trailer key carrying a refusal's reason. */
 export const refusalReasonKey = "meshwork-refusal-reason";
@@ -17,19 +18,29 @@ const grpcStatus: Readonly<Record<GrpcStatusName, number>> = {
 };
 
 function toMessage(bundle: PublishedBundle): WatchTrustBundleResponse {
-  return { bundle: { trustDomain: bundle.trustDomain, rootsPem: [...bundle.rootsPem], version: bundle.version } };
+  const jwtAuthoritiesJwks = bundle.jwtAuthorities.length === 0 ? "" : JSON.stringify({ keys: bundle.jwtAuthorities });
+  return { bundle: { trustDomain: bundle.trustDomain, rootsPem: [...bundle.rootsPem], version: bundle.version, jwtAuthoritiesJwks } };
 }
 
-/** Adds CreateCertificate and WatchTrustBundle to `server`. */
+function failureOf(outcome: Refusal): CallOutcome<never> {
+  return {
+    ok: false,
+    failure: { code: grpcStatus[statusOfRefusal[outcome.reason]], details: `${outcome.reason}: ${outcome.message}`, metadata: { [refusalReasonKey]: outcome.reason } },
+  };
+}
+
+/** Adds CreateCertificate, CreateJwtSvid and WatchTrustBundle to `server`. */
 export function addCertificateService(server: GrpcHttp2Server, authority: CertificateAuthority): void {
-  const { createCertificate, watchTrustBundle } = CertificateServiceService;
+  const { createCertificate, createJwtSvid, watchTrustBundle } = CertificateServiceService;
   server.addUnary(createCertificate, async (request, call) => {
     const outcome = await authority.issue(request, call.peer);
     if (outcome.type === "issued") return { ok: true, response: { certChain: [...outcome.certChainPem] } };
-    return {
-      ok: false,
-      failure: { code: grpcStatus[statusOfRefusal[outcome.reason]], details: `${outcome.reason}: ${outcome.message}`, metadata: { [refusalReasonKey]: outcome.reason } },
-    };
+    return failureOf(outcome);
+  });
+  server.addUnary(createJwtSvid, async (request, call) => {
+    const outcome = await authority.issueJwtSvid(request, call.peer);
+    if (outcome.type === "issued-jwt") return { ok: true, response: { token: outcome.token, spiffeId: outcome.spiffeId, expiresAtSeconds: outcome.expiresAt.getTime() / 1000 } };
+    return failureOf(outcome);
   });
   server.addServerStream(watchTrustBundle, (_request, stream) => {
     const unsubscribe = authority.watch((bundle) => stream.write(toMessage(bundle)));

@@ -1,5 +1,5 @@
-// The CA's metrics and their Prometheus text exposition (format 0.0.4): issued and refused
-// counters (by reason) and a signing-latency histogram. prom-client is not a dependency: the
+// The CA's metrics and their Prometheus text exposition (format 0.0.4): issued (X.509 and JWT) and
+// refused counters (by reason) and a signing-latency histogram. prom-client is not a dependency: the
 // format is a few lines (https://prometheus.io/docs/instrumenting/exposition_formats/).
 
 /** Histogram bucket upper bounds for signing latency, seconds. */
@@ -8,6 +8,7 @@ export const signingLatencyBucketsSeconds: readonly number[] = [0.0005, 0.001, 0
 /** Counters and the latency histogram of one CA process. */
 export class CaMetrics {
   issued = 0;
+  jwtSvidsIssued = 0;
   readonly refused = new Map<string, number>();
   readonly #bucketCounts = signingLatencyBucketsSeconds.map(() => 0);
   #latencyCount = 0;
@@ -33,7 +34,10 @@ export class CaMetrics {
       "# HELP meshwork_ca_certificates_issued_total X.509-SVIDs issued.",
       "# TYPE meshwork_ca_certificates_issued_total counter",
       `meshwork_ca_certificates_issued_total ${this.issued}`,
-      "# HELP meshwork_ca_certificates_refused_total Certificate requests refused, by reason.",
+      "# HELP meshwork_ca_jwt_svids_issued_total JWT-SVIDs issued.",
+      "# TYPE meshwork_ca_jwt_svids_issued_total counter",
+      `meshwork_ca_jwt_svids_issued_total ${this.jwtSvidsIssued}`,
+      "# HELP meshwork_ca_certificates_refused_total Certificate and JWT-SVID requests refused, by reason.",
       "# TYPE meshwork_ca_certificates_refused_total counter",
       ...[...this.refused.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `meshwork_ca_certificates_refused_total{reason="${reason}"} ${n}`),
       "# HELP meshwork_ca_signing_duration_seconds Time to attest and sign one certificate request.",

@@ -14,6 +14,7 @@ export type RefusalReason =
   | "token-review-rejected"
   | "token-review-unavailable"
   | "csr-invalid"
+  | "audience-missing"
   | "id-mismatch"
   | "invalid-identity"
   | "trust-domain-not-allowed"
@@ -44,6 +45,8 @@ export const statusOfRefusal: Readonly<Record<RefusalReason, GrpcStatusName>> = 
   "token-review-rejected": "UNAUTHENTICATED",
   "token-review-unavailable": "UNAVAILABLE",
   "csr-invalid": "INVALID_ARGUMENT",
+  // CreateJwtSvid without an audience (JWT-SVID §3: `aud` is required).
+  "audience-missing": "INVALID_ARGUMENT",
   "bad-validity": "INVALID_ARGUMENT",
   "invalid-identity": "INVALID_ARGUMENT",
   "id-mismatch": "PERMISSION_DENIED",

@@ -2,10 +2,11 @@
 // spiffe://<td>/ns/<namespace>/sa/<service account>, proving itself with the workload token read
 // from a file at every request (the token may be replaced), and follows the CA's trust bundle
 // (WatchTrustBundle, reconnecting after errors). Each new SVID or bundle becomes a new identity.
+// JWT-SVIDs for the Workload API come from the same CA (CreateJwtSvid, same token).
 import { readFile } from "node:fs/promises";
 import { splitPem, trustBundles, workloadId, type SpiffeId, type TrustDomain } from "@meshwork/pki";
 import type { Logger } from "@meshwork/telemetry";
-import { createCaClient, createCertificate, followTrustBundle, WorkloadAgent, type CurrentSvid } from "@meshwork/workload-identity";
+import { agentJwtSvidSource, createCaClient, createCertificate, createJwtSvid, followTrustBundle, WorkloadAgent, type CurrentSvid, type JwtSvidSource } from "@meshwork/workload-identity";
 import { tlsIdentityOf, type IdentitySource, type TlsIdentity } from "./tls-identity.ts";
 
 export interface CaIdentityOptions {
@@ -24,8 +25,13 @@ export interface CaIdentityOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The CA's identity source, with the JWT-SVIDs and JWT authorities the Workload API serves. */
+export interface CaIdentitySource extends IdentitySource {
+  readonly jwt: JwtSvidSource;
+}
+
 /** Starts the agent; resolves once the first SVID is held (the agent retries with backoff until then). */
-export async function startCaIdentity(options: CaIdentityOptions): Promise<IdentitySource> {
+export async function startCaIdentity(options: CaIdentityOptions): Promise<CaIdentitySource> {
   const td = options.trustDomain as TrustDomain;
   const id = workloadId({ trustDomain: td, namespace: options.namespace, serviceAccount: options.serviceAccount });
   if (!id.ok) throw new Error(`--namespace/--service-account do not form a SPIFFE ID: ${id.detail}`);
@@ -77,7 +83,15 @@ export async function startCaIdentity(options: CaIdentityOptions): Promise<Ident
     });
   };
   follow();
+  const jwt = agentJwtSvidSource(agent, {
+    clock: () => new Date(),
+    mint: async (audiences) => {
+      const workloadToken = (await readFile(options.tokenFile, "utf8")).trim();
+      return createJwtSvid(client, { audiences: [...audiences], spiffeId: "", workloadToken });
+    },
+  });
   return {
+    jwt,
     current: () => current,
     onChange(listener) {
       listeners.add(listener);

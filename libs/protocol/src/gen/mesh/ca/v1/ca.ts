@@ -27,7 +27,8 @@ export const protobufFileName = "mesh/ca/v1/ca.proto";
 
 /**
  * The Meshwork certificate authority API (DESIGN.md §3.3): workloads trade a CSR and a workload
- * token for an X.509-SVID chain, and watch the trust bundle so root rotations reach them.
+ * token for an X.509-SVID chain, or a workload token and audiences for a JWT-SVID, and watch the
+ * trust bundle (X.509 roots and JWT authorities) so rotations reach them.
  */
 
 /** CreateCertificateRequest carries the workload's key and its proof of identity. */
@@ -76,6 +77,38 @@ export interface TrustBundle {
   rootsPem: string[];
   /** Increases by one with every change to the bundle. */
   version: number;
+  /**
+   * The keys that sign the trust domain's JWT-SVIDs: a JWK Set (RFC 7517) as JSON, each key with
+   * `kid` and `use: "jwt-svid"` (SPIFFE Trust Domain and Bundle §4); during a JWT key rotation the
+   * previous key too. Empty from a CA that signs no JWT-SVIDs.
+   */
+  jwtAuthoritiesJwks: string;
+}
+
+/** CreateJwtSvidRequest names the audiences and carries the workload's proof of identity. */
+export interface CreateJwtSvidRequest {
+  /** The `aud` of the JWT-SVID; at least one. */
+  audiences: string[];
+  /**
+   * Optional: the SPIFFE ID wanted. It must be the one the workload token attests; empty means
+   * that one.
+   */
+  spiffeId: string;
+  /**
+   * The same token CreateCertificate takes (a mesh token or, with TokenReview, a Kubernetes
+   * service-account token).
+   */
+  workloadToken: string;
+}
+
+/** CreateJwtSvidResponse holds the signed JWT-SVID. */
+export interface CreateJwtSvidResponse {
+  /** The JWT-SVID in JWS Compact Serialization (ES256, header `kid`). */
+  token: string;
+  /** Its `sub`. */
+  spiffeId: string;
+  /** Its `exp`, in seconds since the Unix epoch. */
+  expiresAtSeconds: number;
 }
 
 function createBaseCreateCertificateRequest(): CreateCertificateRequest {
@@ -406,7 +439,7 @@ export const WatchTrustBundleResponse: MessageFns<WatchTrustBundleResponse> = {
 };
 
 function createBaseTrustBundle(): TrustBundle {
-  return { trustDomain: "", rootsPem: [], version: 0 };
+  return { trustDomain: "", rootsPem: [], version: 0, jwtAuthoritiesJwks: "" };
 }
 
 export const TrustBundle: MessageFns<TrustBundle> = {
@@ -419,6 +452,9 @@ export const TrustBundle: MessageFns<TrustBundle> = {
     }
     if (message.version !== 0) {
       writer.uint32(24).uint64(message.version);
+    }
+    if (message.jwtAuthoritiesJwks !== "") {
+      writer.uint32(34).string(message.jwtAuthoritiesJwks);
     }
     return writer;
   },
@@ -460,6 +496,14 @@ export const TrustBundle: MessageFns<TrustBundle> = {
             message.version = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.jwtAuthoritiesJwks = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -485,6 +529,11 @@ export const TrustBundle: MessageFns<TrustBundle> = {
         ? object.roots_pem.map((e: any) => globalThis.String(e))
         : [],
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      jwtAuthoritiesJwks: isSet(object.jwtAuthoritiesJwks)
+        ? globalThis.String(object.jwtAuthoritiesJwks)
+        : isSet(object.jwt_authorities_jwks)
+        ? globalThis.String(object.jwt_authorities_jwks)
+        : "",
     };
   },
 
@@ -499,6 +548,9 @@ export const TrustBundle: MessageFns<TrustBundle> = {
     if (message.version !== 0) {
       obj.version = Math.round(message.version);
     }
+    if (message.jwtAuthoritiesJwks !== "") {
+      obj.jwtAuthoritiesJwks = message.jwtAuthoritiesJwks;
+    }
     return obj;
   },
 
@@ -510,6 +562,227 @@ export const TrustBundle: MessageFns<TrustBundle> = {
     message.trustDomain = object.trustDomain ?? "";
     message.rootsPem = object.rootsPem?.map((e) => e) || [];
     message.version = object.version ?? 0;
+    message.jwtAuthoritiesJwks = object.jwtAuthoritiesJwks ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateJwtSvidRequest(): CreateJwtSvidRequest {
+  return { audiences: [], spiffeId: "", workloadToken: "" };
+}
+
+export const CreateJwtSvidRequest: MessageFns<CreateJwtSvidRequest> = {
+  encode(message: CreateJwtSvidRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.audiences) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.spiffeId !== "") {
+      writer.uint32(18).string(message.spiffeId);
+    }
+    if (message.workloadToken !== "") {
+      writer.uint32(26).string(message.workloadToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateJwtSvidRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateJwtSvidRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audiences.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.workloadToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateJwtSvidRequest {
+    return {
+      audiences: globalThis.Array.isArray(object?.audiences)
+        ? object.audiences.map((e: any) => globalThis.String(e))
+        : [],
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      workloadToken: isSet(object.workloadToken)
+        ? globalThis.String(object.workloadToken)
+        : isSet(object.workload_token)
+        ? globalThis.String(object.workload_token)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateJwtSvidRequest): unknown {
+    const obj: any = {};
+    if (message.audiences?.length) {
+      obj.audiences = message.audiences;
+    }
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.workloadToken !== "") {
+      obj.workloadToken = message.workloadToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateJwtSvidRequest>, I>>(base?: I): CreateJwtSvidRequest {
+    return CreateJwtSvidRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateJwtSvidRequest>, I>>(object: I): CreateJwtSvidRequest {
+    const message = createBaseCreateJwtSvidRequest();
+    message.audiences = object.audiences?.map((e) => e) || [];
+    message.spiffeId = object.spiffeId ?? "";
+    message.workloadToken = object.workloadToken ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateJwtSvidResponse(): CreateJwtSvidResponse {
+  return { token: "", spiffeId: "", expiresAtSeconds: 0 };
+}
+
+export const CreateJwtSvidResponse: MessageFns<CreateJwtSvidResponse> = {
+  encode(message: CreateJwtSvidResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.spiffeId !== "") {
+      writer.uint32(18).string(message.spiffeId);
+    }
+    if (message.expiresAtSeconds !== 0) {
+      writer.uint32(24).int64(message.expiresAtSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateJwtSvidResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateJwtSvidResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expiresAtSeconds = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateJwtSvidResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      expiresAtSeconds: isSet(object.expiresAtSeconds)
+        ? globalThis.Number(object.expiresAtSeconds)
+        : isSet(object.expires_at_seconds)
+        ? globalThis.Number(object.expires_at_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: CreateJwtSvidResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.expiresAtSeconds !== 0) {
+      obj.expiresAtSeconds = Math.round(message.expiresAtSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateJwtSvidResponse>, I>>(base?: I): CreateJwtSvidResponse {
+    return CreateJwtSvidResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateJwtSvidResponse>, I>>(object: I): CreateJwtSvidResponse {
+    const message = createBaseCreateJwtSvidResponse();
+    message.token = object.token ?? "";
+    message.spiffeId = object.spiffeId ?? "";
+    message.expiresAtSeconds = object.expiresAtSeconds ?? 0;
     return message;
   },
 };
@@ -547,6 +820,21 @@ export const CertificateServiceService = {
       Buffer.from(WatchTrustBundleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchTrustBundleResponse => WatchTrustBundleResponse.decode(value),
   },
+  /**
+   * CreateJwtSvid signs a JWT-SVID (SPIFFE JWT-SVID spec) for the SPIFFE ID the workload token
+   * attests, attested exactly as CreateCertificate is: `sub` is that ID, `aud` the audiences,
+   * `exp` a short TTL away. Verify it with the JWT authorities of the trust bundle.
+   */
+  createJwtSvid: {
+    path: "/mesh.ca.v1.CertificateService/CreateJwtSvid" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateJwtSvidRequest): Buffer => Buffer.from(CreateJwtSvidRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateJwtSvidRequest => CreateJwtSvidRequest.decode(value),
+    responseSerialize: (value: CreateJwtSvidResponse): Buffer =>
+      Buffer.from(CreateJwtSvidResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateJwtSvidResponse => CreateJwtSvidResponse.decode(value),
+  },
 } as const;
 
 export interface CertificateServiceServer extends UntypedServiceImplementation {
@@ -560,6 +848,12 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
    * publishing old and new roots) until the client cancels.
    */
   watchTrustBundle: handleServerStreamingCall<WatchTrustBundleRequest, WatchTrustBundleResponse>;
+  /**
+   * CreateJwtSvid signs a JWT-SVID (SPIFFE JWT-SVID spec) for the SPIFFE ID the workload token
+   * attests, attested exactly as CreateCertificate is: `sub` is that ID, `aud` the audiences,
+   * `exp` a short TTL away. Verify it with the JWT authorities of the trust bundle.
+   */
+  createJwtSvid: handleUnaryCall<CreateJwtSvidRequest, CreateJwtSvidResponse>;
 }
 
 export interface CertificateServiceClient extends Client {
@@ -595,6 +889,26 @@ export interface CertificateServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchTrustBundleResponse>;
+  /**
+   * CreateJwtSvid signs a JWT-SVID (SPIFFE JWT-SVID spec) for the SPIFFE ID the workload token
+   * attests, attested exactly as CreateCertificate is: `sub` is that ID, `aud` the audiences,
+   * `exp` a short TTL away. Verify it with the JWT authorities of the trust bundle.
+   */
+  createJwtSvid(
+    request: CreateJwtSvidRequest,
+    callback: (error: ServiceError | null, response: CreateJwtSvidResponse) => void,
+  ): ClientUnaryCall;
+  createJwtSvid(
+    request: CreateJwtSvidRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateJwtSvidResponse) => void,
+  ): ClientUnaryCall;
+  createJwtSvid(
+    request: CreateJwtSvidRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateJwtSvidResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const CertificateServiceClient = makeGenericClientConstructor(
