@@ -243,15 +243,8 @@ export class CertificateAuthority {
     const now = this.#options.clock();
     const decision = decideJwtSvid(order, token.claims, { ...policy, jwtTtlSeconds: jwt.ttlSeconds }, now);
     if (decision.type === "refuse") return decision;
-    const nowMs = now.getTime();
-    if (decision.oneTimeTokenId !== undefined && this.#oneTime.isSpent(decision.oneTimeTokenId, nowMs)) {
-      return refuse("token-reused", `one-time workload token ${decision.oneTimeTokenId} was already used; mint a new one`);
-    }
-    if (!this.#buckets.take(decision.spiffeId, nowMs)) {
-      const { ratePerSecond, burst } = this.#options.rateLimit;
-      return refuse("rate-limited", `"${decision.spiffeId}" asked for more than ${ratePerSecond} SVIDs/s (burst ${burst}); retry with backoff`);
-    }
-    if (decision.oneTimeTokenId !== undefined) this.#oneTime.spend(decision.oneTimeTokenId, (token.claims.expSeconds + policy.clockSkewSeconds) * 1000, nowMs);
+    const refused = this.#admit(decision, token.claims.expSeconds, now.getTime(), "SVIDs");
+    if (refused) return refused;
     const key = this.#jwtKeys.signing;
     const claims = jwtSvidClaims({ spiffeId: decision.spiffeId, audiences: decision.audiences, now, ttlSeconds: decision.ttlSeconds, issuer: jwt.issuer });
     const signed = await signJwt(key, claims, crypto);
@@ -294,6 +287,22 @@ export class CertificateAuthority {
     this.#announce();
   }
 
+  /**
+   * After an issue decision, before signing: a one-time token is refused when spent, the identity's
+   * token bucket must have room (`what` names what it asked for), then the one-time token is spent.
+   */
+  #admit(decision: { readonly spiffeId: string; readonly oneTimeTokenId?: string | undefined }, tokenExpSeconds: number, nowMs: number, what: string): Refusal | undefined {
+    if (decision.oneTimeTokenId !== undefined && this.#oneTime.isSpent(decision.oneTimeTokenId, nowMs)) {
+      return refuse("token-reused", `one-time workload token ${decision.oneTimeTokenId} was already used; mint a new one`);
+    }
+    if (!this.#buckets.take(decision.spiffeId, nowMs)) {
+      const { ratePerSecond, burst } = this.#options.rateLimit;
+      return refuse("rate-limited", `"${decision.spiffeId}" asked for more than ${ratePerSecond} ${what}/s (burst ${burst}); retry with backoff`);
+    }
+    if (decision.oneTimeTokenId !== undefined) this.#oneTime.spend(decision.oneTimeTokenId, (tokenExpSeconds + this.#options.policy.clockSkewSeconds) * 1000, nowMs);
+    return undefined;
+  }
+
   async #issue(request: CertificateRequest): Promise<IssuedChain | Refusal> {
     const { policy } = this.#options;
     const external = this.#options.externalAttestor;
@@ -307,14 +316,8 @@ export class CertificateAuthority {
     const decision = decideIssue({ requestedId: csr.csr.requestedId, validitySeconds: request.validitySeconds }, token.claims, policy, now);
     if (decision.type === "refuse") return decision;
     const nowMs = now.getTime();
-    if (decision.oneTimeTokenId !== undefined && this.#oneTime.isSpent(decision.oneTimeTokenId, nowMs)) {
-      return refuse("token-reused", `one-time workload token ${decision.oneTimeTokenId} was already used; mint a new one`);
-    }
-    if (!this.#buckets.take(decision.spiffeId, nowMs)) {
-      const { ratePerSecond, burst } = this.#options.rateLimit;
-      return refuse("rate-limited", `"${decision.spiffeId}" asked for more than ${ratePerSecond} certificates/s (burst ${burst}); retry with backoff`);
-    }
-    if (decision.oneTimeTokenId !== undefined) this.#oneTime.spend(decision.oneTimeTokenId, (token.claims.expSeconds + policy.clockSkewSeconds) * 1000, nowMs);
+    const refused = this.#admit(decision, token.claims.expSeconds, nowMs, "certificates");
+    if (refused) return refused;
     if (nowMs >= this.#rotateAtMs) await this.rotateIntermediate();
     const signer = this.#signer;
     const issued = await this.#steps.issue({ csr: csr.csr, spiffeId: decision.spiffeId, ttlSeconds: decision.ttlSeconds, issuer: signer, now });
