@@ -3,9 +3,10 @@
 // behind dynamic imports, because each costs resident memory in every pod (bench/proxy/README.md,
 // "Idle memory"): node:http2 and the HTTP/2 path load with the first HTTP/2 connection, node:https
 // with the first https JWKS fetch or HTTPS probe, node:tls and node:crypto with the first TLS or
-// JWT work (src/lazy-builtins.ts), and of prom-client only the registry and the
-// counter are bundled (its index would run the default metrics, the Pushgateway and
-// @opentelemetry/api).
+// JWT work (src/lazy-builtins.ts), of prom-client only the registry and the counter are bundled
+// (its index would run the default metrics, the Pushgateway and @opentelemetry/api), and of
+// @meshwork/config only the entries that build no schemas (its index would load TypeBox, both
+// YAML parsers and every rule: ~2.5 MB of resident memory).
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -78,5 +79,11 @@ describe("the bundled sidecar at start", () => {
     expect(prom).toContain("lib/counter.js");
     expect(prom.filter((p) => p === "index.js" || p.startsWith("lib/metrics/") || /lib\/(defaultMetrics|pushgateway|summary)\.js$/.test(p))).toEqual([]);
     expect([...start.inputs].filter((i) => i.includes("@opentelemetry/"))).toEqual([]);
+  });
+
+  it("does not load @meshwork/config's schemas, rules or YAML parsers (only its light entries: gateway-api, cel-expression, host names, ...)", () => {
+    const start = loadedAtStart();
+    const heavy = [...start.inputs].filter((i) => /node_modules\/(js-yaml|yaml|@sinclair\/typebox)\//.test(i) || (/libs\/config\/src\/(schema|rules|analysis)\//.test(i) && !i.endsWith("rules/host-names.ts")) || i.endsWith("libs/config/src/index.ts"));
+    expect(heavy).toEqual([]);
   });
 });

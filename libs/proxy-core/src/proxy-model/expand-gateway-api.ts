@@ -2,7 +2,9 @@
 // (convertGatewayApi, libs/config), so the rest of the compiler sees Istio resources only. The
 // last conversion is kept: a snapshot whose Gateway API resources are the same objects as the
 // previous one's gets the very same converted objects (route caches compare by identity).
-import { convertGatewayApi, isGatewayApiResource, type MeshResource } from "@meshwork/config";
+import type { MeshResource } from "@meshwork/config";
+// Its own entry: the sidecar converts in standalone mode without loading the schemas (RSS).
+import { convertGatewayApi, isGatewayApiResource } from "@meshwork/config/gateway-api";
 
 export interface ExpandedResources {
   /** `resources` plus the converted ones (after them). */
