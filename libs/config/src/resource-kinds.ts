@@ -27,10 +27,12 @@ import { checkHTTPLocalRateLimitPolicy } from "./rules/http-local-rate-limit-pol
 import { checkTelemetry } from "./rules/telemetry-rules.ts";
 import { KubernetesGatewaySpec } from "./schema/kubernetes-gateway.ts";
 import { HTTPRouteSpec } from "./schema/http-route.ts";
+import { GRPCRouteSpec } from "./schema/grpc-route.ts";
 import { ReferenceGrantSpec } from "./schema/reference-grant.ts";
 import { GatewayClassSpec } from "./schema/gateway-class.ts";
 import { checkKubernetesGateway } from "./rules/kubernetes-gateway-rules.ts";
 import { checkHTTPRoute } from "./rules/http-route-rules.ts";
+import { checkGRPCRoute } from "./rules/grpc-route-rules.ts";
 import { checkGatewayClass, checkReferenceGrant } from "./rules/reference-grant-rules.ts";
 
 /** Decoded spec type of each kind (durations in milliseconds, documented defaults applied). */
@@ -48,6 +50,7 @@ export interface SpecByKind {
   Telemetry: TelemetrySpec;
   KubernetesGateway: KubernetesGatewaySpec;
   HTTPRoute: HTTPRouteSpec;
+  GRPCRoute: GRPCRouteSpec;
   ReferenceGrant: ReferenceGrantSpec;
   GatewayClass: GatewayClassSpec;
 }
@@ -230,6 +233,17 @@ export const resourceKinds = [
     shortNames: [],
     spec: HTTPRouteSpec,
     check: checkHTTPRoute,
+    printerColumns: [{ name: "Hostnames", jsonPath: ".spec.hostnames", type: "string" }],
+    upstreamCrds: gatewayApiCrds,
+  }),
+  kind({
+    kind: "GRPCRoute",
+    group: "gateway.networking.k8s.io",
+    versions: ["v1"],
+    plural: "grpcroutes",
+    shortNames: [],
+    spec: GRPCRouteSpec,
+    check: checkGRPCRoute,
     printerColumns: [{ name: "Hostnames", jsonPath: ".spec.hostnames", type: "string" }],
     upstreamCrds: gatewayApiCrds,
   }),

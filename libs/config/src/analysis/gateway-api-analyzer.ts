@@ -9,7 +9,7 @@ import type { MeshIndex } from "./mesh-index.ts";
 
 /** The issues convertGatewayApi reports for the Gateway API resources of the mesh. */
 export function findGatewayApiProblems(index: MeshIndex): ConfigIssue[] {
-  const resources: MeshResource[] = [...index.list("KubernetesGateway"), ...index.list("HTTPRoute"), ...index.list("ReferenceGrant")];
+  const resources: MeshResource[] = [...index.list("KubernetesGateway"), ...index.list("HTTPRoute"), ...index.list("GRPCRoute"), ...index.list("ReferenceGrant")];
   if (resources.length === 0) return [];
   const { issues } = convertGatewayApi(resources, { defaultNamespace: index.defaultNamespace, domainSuffix: index.domainSuffix });
   return issues.map((issue) =>

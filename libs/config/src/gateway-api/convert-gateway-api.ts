@@ -1,4 +1,4 @@
-// Turns Kubernetes Gateway API resources (Gateway, HTTPRoute, ReferenceGrant) into the Istio
+// Turns Kubernetes Gateway API resources (Gateway, HTTPRoute, GRPCRoute, ReferenceGrant) into the Istio
 // resources Meshwork already compiles — a networking.istio.io Gateway per listener and
 // VirtualServices bound to it, or to `mesh` for routes whose parent is a Service (GAMMA) — as istiod
 // does (istio/istio pilot/pkg/config/kube/gateway, conversion.go). Pure: the same resources give the
@@ -6,6 +6,7 @@
 import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
 import { hostCovers } from "../rules/host-names.ts";
+import type { GRPCRouteMatch } from "../schema/grpc-route.ts";
 import type { HTTPBackendRef, HTTPHeaderFilter, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "../schema/http-route.ts";
 import type { Listener } from "../schema/kubernetes-gateway.ts";
 import type { Headers, HTTPMatchRequest, HTTPRoute as VirtualServiceHttpRoute, HTTPRouteDestination } from "../schema/virtual-service.ts";
@@ -44,7 +45,16 @@ export interface ConvertGatewayApiResult {
 
 /** Whether `resources` hold any kind convertGatewayApi reads (callers skip the work otherwise). */
 export function isGatewayApiResource(resource: MeshResource): boolean {
-  return resource.kind === "KubernetesGateway" || resource.kind === "HTTPRoute";
+  return resource.kind === "KubernetesGateway" || isRoute(resource);
+}
+
+type StringMatch = NonNullable<HTTPMatchRequest["uri"]>;
+
+/** The route kinds converted to VirtualService routes. */
+type RouteResource = MeshResource<"HTTPRoute"> | MeshResource<"GRPCRoute">;
+
+function isRoute(resource: MeshResource): resource is RouteResource {
+  return resource.kind === "HTTPRoute" || resource.kind === "GRPCRoute";
 }
 
 interface ServedListener {
@@ -108,15 +118,17 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
   }
 
   // Gateway binding → host → routes; `mesh` bindings are keyed by service host and route namespace.
-  const bound = new Map<string, { namespace: string; gateways: string[]; host: string; exportTo?: string[]; entries: RouteEntry[] }>();
-  const bind = (key: string, init: () => { namespace: string; gateways: string[]; host: string; exportTo?: string[] }, entries: RouteEntry[]): void => {
-    const group = bound.get(key) ?? { ...init(), entries: [] };
+  // HTTPRoutes and GRPCRoutes of one binding and host share one VirtualService (as in Istio).
+  const bound = new Map<string, { namespace: string; gateways: string[]; host: string; exportTo?: string[]; entries: RouteEntry[]; kinds: Set<string> }>();
+  const bind = (key: string, kind: RouteResource["kind"], init: () => { namespace: string; gateways: string[]; host: string; exportTo?: string[] }, entries: RouteEntry[]): void => {
+    const group = bound.get(key) ?? { ...init(), entries: [], kinds: new Set<string>() };
     group.entries.push(...entries);
+    group.kinds.add(kind);
     bound.set(key, group);
   };
 
   for (const route of resources) {
-    if (route.kind !== "HTTPRoute") continue;
+    if (!isRoute(route)) continue;
     const routeNs = nsOf(route);
     const refIssues = (path: FieldPath, message: string, hint: string, name: GatewayApiIssue["name"] = "RouteNotAttached"): void => {
       issues.push({ name, resource: route, path, message, hint });
@@ -129,7 +141,7 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
         const producer = parentNs === routeNs;
         const entries = routeEntries(route, routeNs, { port: parent.port, isGranted, domainSuffix: options.domainSuffix, report: refIssues });
         // A consumer route (another namespace) applies to its own namespace's clients only, and comes first.
-        bind(`mesh|${host}|${producer ? "" : routeNs}`, () => ({ namespace: routeNs, gateways: ["mesh"], host, ...(producer ? {} : { exportTo: ["."] }) }), entries);
+        bind(`mesh|${host}|${producer ? "" : routeNs}`, route.kind, () => ({ namespace: routeNs, gateways: ["mesh"], host, ...(producer ? {} : { exportTo: ["."] }) }), entries);
         continue;
       }
       const gatewayKey = `${parentNs}/${parent.name}`;
@@ -153,7 +165,7 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
           reasons.push(`listener ${listener.name} is not served`);
           continue;
         }
-        const refusal = admissionRefusal(listener, parentNs, routeNs);
+        const refusal = admissionRefusal(listener, route.kind, { gatewayNs: parentNs, routeNs });
         if (refusal !== undefined) {
           reasons.push(`listener ${listener.name}: ${refusal}`);
           continue;
@@ -167,7 +179,7 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
         for (const host of hosts) {
           const entries = routeEntries(route, routeNs, { isGranted, domainSuffix: options.domainSuffix, report: attached === 1 && host === hosts[0] ? refIssues : () => undefined });
           const [gwNs, gwName] = servedListener.istioGateway.split("/") as [string, string];
-          bind(`${servedListener.istioGateway}|${host}`, () => ({ namespace: gwNs, gateways: [`${gwNs}/${gwName}`], host }), entries);
+          bind(`${servedListener.istioGateway}|${host}`, route.kind, () => ({ namespace: gwNs, gateways: [`${gwNs}/${gwName}`], host }), entries);
         }
       }
       if (attached === 0) refIssues(parentPath, `cannot attach to Gateway ${JSON.stringify(gatewayKey)}: ${reasons.join("; ")}`, "fix the listener's allowedRoutes, the route's hostnames, or parentRefs sectionName/port");
@@ -188,7 +200,7 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
     virtualServices.push({
       apiVersion: "networking.istio.io/v1",
       kind: "VirtualService",
-      metadata: { name: `${base}-${hostLabel(group.host)}`, namespace: group.namespace, annotations: { "meshwork.io/generated-from": "HTTPRoute" } },
+      metadata: { name: `${base}-${hostLabel(group.host)}`, namespace: group.namespace, annotations: { "meshwork.io/generated-from": [...group.kinds].sort().join(",") } },
       spec: { hosts: [group.host], gateways: group.gateways, http, ...(group.exportTo !== undefined ? { exportTo: group.exportTo } : {}) },
     });
   }
@@ -251,12 +263,16 @@ function toServer(
   return server;
 }
 
-/** Why `listener` refuses HTTPRoutes of `routeNs` (allowedRoutes, protocol), or undefined. */
-function admissionRefusal(listener: Listener, gatewayNs: string, routeNs: string): string | undefined {
-  if (listener.protocol !== "HTTP" && listener.protocol !== "HTTPS") return `protocol ${listener.protocol} takes no HTTPRoutes`;
+/**
+ * Why `listener` refuses routes of `kind` from `routeNs` (allowedRoutes, protocol), or undefined.
+ * HTTP and HTTPS listeners admit HTTPRoute and GRPCRoute unless allowedRoutes.kinds says otherwise.
+ */
+function admissionRefusal(listener: Listener, kind: RouteResource["kind"], namespaces: { gatewayNs: string; routeNs: string }): string | undefined {
+  const { gatewayNs, routeNs } = namespaces;
+  if (listener.protocol !== "HTTP" && listener.protocol !== "HTTPS") return `protocol ${listener.protocol} takes no ${kind}s`;
   const kinds = listener.allowedRoutes?.kinds;
-  if (kinds !== undefined && kinds.length > 0 && !kinds.some((k) => k.kind === "HTTPRoute" && (k.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io")) {
-    return `allowedRoutes.kinds does not include HTTPRoute`;
+  if (kinds !== undefined && kinds.length > 0 && !kinds.some((k) => k.kind === kind && (k.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io")) {
+    return `allowedRoutes.kinds does not include ${kind}`;
   }
   const from = listener.allowedRoutes?.namespaces?.from ?? "Same";
   if (from === "Same" && routeNs !== gatewayNs) return `allowedRoutes admits routes of namespace ${JSON.stringify(gatewayNs)} only (from: Same), the route is in ${JSON.stringify(routeNs)}`;
@@ -289,6 +305,8 @@ export function intersectHosts(routeHosts: readonly string[], listenerHost: stri
 }
 
 interface EntryContext {
+  /** The kind of the route being converted: what a ReferenceGrant must name in `from`. */
+  readonly routeKind: RouteResource["kind"];
   readonly port?: number | undefined;
   readonly domainSuffix: string;
   readonly isGranted: (from: { kind: string; namespace: string }, to: { group: string; kind: string; namespace: string; name: string }) => boolean;
@@ -296,14 +314,30 @@ interface EntryContext {
 }
 
 /** The VirtualService routes of every rule and match of `route`, each with its precedence key. */
-function routeEntries(route: MeshResource<"HTTPRoute">, routeNs: string, context: EntryContext): RouteEntry[] {
+function routeEntries(route: RouteResource, routeNs: string, context: Omit<EntryContext, "routeKind">): RouteEntry[] {
   const entries: RouteEntry[] = [];
+  const entryContext: EntryContext = { ...context, routeKind: route.kind };
+  const add = (routes: VirtualServiceHttpRoute[], order: readonly number[], r: number, m: number): void => {
+    entries.push({ routes, order: [...order, `${routeNs}/${route.metadata.name}`, r, m] });
+  };
+  if (route.kind === "GRPCRoute") {
+    for (const [r, rule] of (route.spec.rules ?? [{}]).entries()) {
+      const action = ruleAction(rule, ["spec", "rules", r], routeNs, entryContext);
+      if (action === undefined) continue;
+      const matches: GRPCRouteMatch[] = rule.matches !== undefined && rule.matches.length > 0 ? rule.matches : [{}];
+      for (const [m, match] of matches.entries()) {
+        const uri = grpcUriMatch(match);
+        add([expandGrpcMatch(match, uri, action, { port: context.port, name: `${routeNs}.${route.metadata.name}.${r}.${m}` })], grpcPrecedence(match, uri), r, m);
+      }
+    }
+    return entries;
+  }
   for (const [r, rule] of (route.spec.rules ?? [{}]).entries()) {
-    const action = ruleAction(rule, ["spec", "rules", r], routeNs, context);
+    const action = ruleAction(rule, ["spec", "rules", r], routeNs, entryContext);
     if (action === undefined) continue;
     const matches: HTTPRouteMatch[] = rule.matches !== undefined && rule.matches.length > 0 ? rule.matches : [{ path: { type: "PathPrefix", value: "/" } }];
     for (const [m, match] of matches.entries()) {
-      entries.push({ routes: expandMatch(match, action, context.port, `${routeNs}.${route.metadata.name}.${r}.${m}`), order: [...precedence(match), `${routeNs}/${route.metadata.name}`, r, m] });
+      add(expandMatch(match, action, context.port, `${routeNs}.${route.metadata.name}.${r}.${m}`), precedence(match), r, m);
     }
   }
   return entries;
@@ -319,7 +353,8 @@ function precedence(match: HTTPRouteMatch): number[] {
 /** What a rule does, before its matches: a VirtualService route without `match`. */
 type RuleAction = Omit<VirtualServiceHttpRoute, "match"> & { readonly prefixRewrite?: string };
 
-function ruleAction(rule: HTTPRouteRule, path: FieldPath, routeNs: string, context: EntryContext): RuleAction | undefined {
+/** A GRPCRoute rule is an HTTPRoute rule without redirects, rewrites and timeouts: one conversion serves both. */
+function ruleAction(rule: Pick<HTTPRouteRule, "filters" | "backendRefs" | "timeouts">, path: FieldPath, routeNs: string, context: EntryContext): RuleAction | undefined {
   const filters = rule.filters ?? [];
   const action: { -readonly [K in keyof RuleAction]: RuleAction[K] } = {};
   const headers = headerOperations(filters);
@@ -379,11 +414,12 @@ function ruleAction(rule: HTTPRouteRule, path: FieldPath, routeNs: string, conte
 /** The Service a backendRef names as a VirtualService destination; undefined (reported) when another namespace does not grant it. */
 function backendDestination(backend: Pick<HTTPBackendRef, "name" | "namespace" | "port">, routeNs: string, context: EntryContext, path: FieldPath): { host: string; port?: { number: number } } | undefined {
   const ns = backend.namespace ?? routeNs;
-  if (!context.isGranted({ kind: "HTTPRoute", namespace: routeNs }, { group: "", kind: "Service", namespace: ns, name: backend.name })) {
+  const kind = context.routeKind;
+  if (!context.isGranted({ kind, namespace: routeNs }, { group: "", kind: "Service", namespace: ns, name: backend.name })) {
     context.report(
       path,
-      `Service ${JSON.stringify(`${ns}/${backend.name}`)} is in another namespace and no ReferenceGrant there allows HTTPRoutes of ${JSON.stringify(routeNs)} to use it; its share of requests gets 500`,
-      `create a ReferenceGrant in ${JSON.stringify(ns)} with from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: ${routeNs}}], to: [{group: "", kind: Service}]`,
+      `Service ${JSON.stringify(`${ns}/${backend.name}`)} is in another namespace and no ReferenceGrant there allows ${kind}s of ${JSON.stringify(routeNs)} to use it; its share of requests gets 500`,
+      `create a ReferenceGrant in ${JSON.stringify(ns)} with from: [{group: gateway.networking.k8s.io, kind: ${kind}, namespace: ${routeNs}}], to: [{group: "", kind: Service}]`,
       "ReferenceNotPermitted",
     );
     return undefined;
@@ -433,6 +469,40 @@ function expandMatch(match: HTTPRouteMatch, action: RuleAction, port: number | u
     { name, ...rest, rewrite: { ...rest.rewrite, uri: prefixRewrite }, match: [exact] },
     { name, ...rest, rewrite: { ...rest.rewrite, uri: withSlash(prefixRewrite) }, match: [under] },
   ];
+}
+
+/**
+ * The path match of a gRPC method match, as Istio's convertGRPCMatch (createGRPCURIMatch) writes it:
+ * calls are `POST /<service>/<method>`. Exact: both → exact `/svc/M`, service only → prefix
+ * `/svc/`, method only → regex `/[^/]+/M`; RegularExpression: `/svc/M`, `/svc/.+`, `/[^/]+/M`
+ * as regexes. No method match: undefined (every path).
+ */
+export function grpcUriMatch(match: GRPCRouteMatch): StringMatch | undefined {
+  const m = match.method;
+  if (m === undefined || (m.service === undefined && m.method === undefined)) return undefined;
+  if (m.service === undefined) return { regex: `/[^/]+/${m.method ?? ""}` };
+  if ((m.type ?? "Exact") === "Exact") return m.method === undefined ? { prefix: `/${m.service}/` } : { exact: `/${m.service}/${m.method}` };
+  return { regex: m.method === undefined ? `/${m.service}/.+` : `/${m.service}/${m.method}` };
+}
+
+/**
+ * Precedence of a gRPC match by the path match it becomes (as Istio sorts the converted routes:
+ * exact, longer prefix, regex, then no path match at all), then more headers.
+ */
+function grpcPrecedence(match: GRPCRouteMatch, uri: StringMatch | undefined): number[] {
+  const order = uri === undefined ? [3, 0] : uri.exact !== undefined ? [0, 0] : uri.prefix !== undefined ? [1, -uri.prefix.length] : [2, 0];
+  return [...order, 1, -(match.headers?.length ?? 0), 0];
+}
+
+/** The VirtualService route of one gRPC match; no condition at all: a route without `match` (every call). */
+function expandGrpcMatch(match: GRPCRouteMatch, uri: StringMatch | undefined, action: RuleAction, at: { port: number | undefined; name: string }): VirtualServiceHttpRoute {
+  const { prefixRewrite: _unused, ...rest } = action;
+  const request: HTTPMatchRequest = {
+    ...(uri !== undefined ? { uri } : {}),
+    ...(match.headers !== undefined && match.headers.length > 0 ? { headers: stringMatches(match.headers, true) } : {}),
+    ...(at.port !== undefined ? { port: at.port } : {}),
+  };
+  return { name: at.name, ...rest, ...(Object.keys(request).length > 0 ? { match: [request] } : {}) };
 }
 
 /** Header or query matches by name; the first condition on a name wins (Gateway API). Header names are lowercased. */

@@ -132,7 +132,8 @@ export const HTTPBackendRef = closed(
 );
 export type HTTPBackendRef = Decoded<typeof HTTPBackendRef>;
 
-const HTTPMatchValue = (what: string) =>
+/** A header (or query parameter) condition: Exact or RE2 RegularExpression on one name. Shared with GRPCRoute. */
+export const HTTPMatchValue = (what: string) =>
   closed(
     {
       type: Type.Optional(stringEnum(["Exact", "RegularExpression"], { default: "Exact", description: `How the ${what} value matches: Exact (the default) or RegularExpression (RE2).` })),
