@@ -68,3 +68,35 @@ describe("planInjection on the bookinfo sample", () => {
     expect(planInjection(pod, defaultInjectionTemplate)).toEqual({ type: "reject", message: expect.stringMatching(/volume name "meshwork-token" is reserved.*rename the volume/) });
   });
 });
+
+describe("planInjection with the Workload API annotation", () => {
+  const pod = (annotations: Record<string, string>): Json => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "app", annotations },
+    spec: { containers: [{ name: "app", image: "app:1", volumeMounts: [{ name: "meshwork-workload-socket", mountPath: "/run/spiffe" }] }] },
+  });
+  const sidecarOf = (patched: Json): Json => (patched["spec"] as { containers: Json[] }).containers.find((c) => c["name"] === "meshwork-proxy") as Json;
+
+  it('serves the socket in a volume the app mounts when sidecar.meshwork.io/workloadApi is "true"', () => {
+    const plan = planInjection(pod({ "sidecar.meshwork.io/workloadApi": "true" }), defaultInjectionTemplate);
+    if (plan.type !== "inject") throw new Error(`expected an injection, got ${JSON.stringify(plan)}`);
+    const patched = applyAdds(pod({ "sidecar.meshwork.io/workloadApi": "true" }), plan.patch);
+    expect(() => new Pod(patched).validate()).not.toThrow();
+    const volumes = (patched["spec"] as { volumes: Json[] }).volumes;
+    expect(volumes).toContainEqual({ name: "meshwork-workload-socket", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+    const sidecar = sidecarOf(patched);
+    expect(sidecar["env"]).toContainEqual({ name: "MESHWORK_WORKLOAD_API_SOCKET", value: "/var/run/secrets/workload-spiffe-uds/socket" });
+    expect(sidecar["volumeMounts"]).toContainEqual({ name: "meshwork-workload-socket", mountPath: "/var/run/secrets/workload-spiffe-uds" });
+    const status = JSON.parse(((patched["metadata"] as Json)["annotations"] as Record<string, string>)["sidecar.meshwork.io/status"] as string) as { volumes: string[] };
+    expect(status.volumes).toContain("meshwork-workload-socket");
+  });
+
+  it("adds neither the volume nor the socket without it", () => {
+    const plan = planInjection(pod({}), defaultInjectionTemplate);
+    if (plan.type !== "inject") throw new Error(`expected an injection, got ${JSON.stringify(plan)}`);
+    const patched = applyAdds(pod({}), plan.patch);
+    expect((patched["spec"] as { volumes: Json[] }).volumes.map((v) => v["name"])).not.toContain("meshwork-workload-socket");
+    expect((sidecarOf(patched)["env"] as Json[]).map((e) => e["name"])).not.toContain("MESHWORK_WORKLOAD_API_SOCKET");
+  });
+});

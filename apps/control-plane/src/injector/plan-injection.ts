@@ -23,7 +23,16 @@ export const injectionAnnotations = {
   excludeOutboundIPRanges: "traffic.sidecar.meshwork.io/excludeOutboundIPRanges",
   /** "false" on a pod: keep its HTTP/TCP probes as they are (Istio's sidecar.istio.io/rewriteAppHTTPProbers). */
   rewriteAppProbers: "sidecar.meshwork.io/rewriteAppHTTPProbers",
+  /**
+   * "true" on a pod: the sidecar serves the SPIFFE Workload API on `<workloadSocketDir>/socket` in
+   * the volume `meshwork-workload-socket`, which the app's containers mount to reach it (Istio's
+   * workload-socket volume). Opt-in: serving it loads the gRPC server in the sidecar.
+   */
+  workloadApi: "sidecar.meshwork.io/workloadApi",
 } as const;
+
+/** Where the injected sidecar serves the Workload API (Istio's path), in the volume injectedNames.workloadSocketVolume. */
+export const workloadSocketDir = "/var/run/secrets/workload-spiffe-uds";
 
 export const injectedNames = {
   sidecar: "meshwork-proxy",
@@ -32,6 +41,7 @@ export const injectedNames = {
   caRootVolume: "meshwork-ca-root",
   tmpVolume: "meshwork-tmp",
   initRunVolume: "meshwork-init-run",
+  workloadSocketVolume: "meshwork-workload-socket",
 } as const;
 
 /** The fields of a Pod the injector reads. */
@@ -83,7 +93,9 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   }
 
   const appPort = spec.containers.flatMap((c) => c.ports ?? []).find((p) => (p.protocol ?? "TCP") === "TCP")?.containerPort;
-  const status = { version: 1, initContainers: [injectedNames.init], containers: [injectedNames.sidecar], volumes: [injectedNames.tokenVolume, injectedNames.caRootVolume, injectedNames.tmpVolume, injectedNames.initRunVolume] };
+  const workloadApi = isOn(annotations[injectionAnnotations.workloadApi]);
+  const volumes = injectedVolumes(template, workloadApi);
+  const status = { version: 1, initContainers: [injectedNames.init], containers: [injectedNames.sidecar], volumes: volumes.map((v) => v["name"] as string) };
   const patch: JsonPatchOperation[] = [];
   if (pod.metadata?.annotations === undefined) patch.push({ op: "add", path: "/metadata/annotations", value: { [injectionAnnotations.status]: JSON.stringify(status) } });
   else patch.push({ op: "add", path: `/metadata/annotations/${pointerSegment(injectionAnnotations.status)}`, value: JSON.stringify(status) });
@@ -94,8 +106,7 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   // The app's HTTP/TCP probes go to the sidecar's status port (which capture never redirects).
   const probes = isOff(annotations[injectionAnnotations.rewriteAppProbers]) ? { patch: [], probers: {} } : rewriteAppProbes(spec.containers, template.statsPort);
   patch.push(...probes.patch);
-  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort, probes.probers) });
-  const volumes = injectedVolumes(template);
+  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort, probes.probers, workloadApi) });
   if (spec.volumes === undefined) patch.push({ op: "add", path: "/spec/volumes", value: volumes });
   else for (const volume of volumes) patch.push({ op: "add", path: "/spec/volumes/-", value: volume });
   return { type: "inject", patch };
@@ -123,7 +134,7 @@ function initContainer(template: InjectionTemplate, rules: string): Record<strin
   };
 }
 
-function sidecarContainer(template: InjectionTemplate, labels: Record<string, string>, appPort: number | undefined, appProbers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function sidecarContainer(template: InjectionTemplate, labels: Record<string, string>, appPort: number | undefined, appProbers: Readonly<Record<string, unknown>>, workloadApi: boolean): Record<string, unknown> {
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const env: Record<string, unknown>[] = [
     fieldEnv("MESHWORK_NAMESPACE", "metadata.namespace"),
@@ -144,6 +155,7 @@ function sidecarContainer(template: InjectionTemplate, labels: Record<string, st
     { name: "MESHWORK_LOG_LEVEL", value: template.logLevel },
     // The probes rewritten to /app-health/... (Istio's ISTIO_KUBE_APP_PROBERS).
     ...(Object.keys(appProbers).length === 0 ? [] : [{ name: "MESHWORK_KUBE_APP_PROBERS", value: JSON.stringify(appProbers) }]),
+    ...(workloadApi ? [{ name: "MESHWORK_WORKLOAD_API_SOCKET", value: `${workloadSocketDir}/socket` }] : []),
   ];
   return {
     name: injectedNames.sidecar,
@@ -166,20 +178,27 @@ function sidecarContainer(template: InjectionTemplate, labels: Record<string, st
       { name: injectedNames.tokenVolume, mountPath: "/var/run/secrets/tokens", readOnly: true },
       { name: injectedNames.caRootVolume, mountPath: "/etc/meshwork/ca-root", readOnly: true },
       { name: injectedNames.tmpVolume, mountPath: "/tmp" },
+      ...(workloadApi ? [{ name: injectedNames.workloadSocketVolume, mountPath: workloadSocketDir }] : []),
     ],
   };
 }
 
-function injectedVolumes(template: InjectionTemplate): Record<string, unknown>[] {
+function injectedVolumes(template: InjectionTemplate, workloadApi: boolean): Record<string, unknown>[] {
   return [
     { name: injectedNames.tokenVolume, projected: { sources: [{ serviceAccountToken: { path: "meshwork-token", audience: template.tokenAudience, expirationSeconds: 3600 } }] } },
     { name: injectedNames.caRootVolume, configMap: { name: template.caRootConfigMap } },
     { name: injectedNames.tmpVolume, emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
     { name: injectedNames.initRunVolume, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+    ...(workloadApi ? [{ name: injectedNames.workloadSocketVolume, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }] : []),
   ];
 }
 
 class AnnotationError extends Error {}
+
+/** An annotation value that switches something on ("true", "yes", "1", "on"). */
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && ["true", "yes", "y", "1", "on"].includes(value.trim().toLowerCase());
+}
 
 /** An annotation value that switches something off ("false", "no", "0", "off"). */
 function isOff(value: string | undefined): boolean {
