@@ -16,5 +16,5 @@ export { WorkloadAgent } from "./workload-agent.ts";
 export type { AgentTimers, CurrentSvid, SecureContextTarget, WorkloadAgentOptions } from "./workload-agent.ts";
 export { importTokenIssuerKey, tokenIssuerFiles } from "./token-issuer-key.ts";
 export type { TokenIssuerKeyResult } from "./token-issuer-key.ts";
-export { mintWorkloadToken, verifyWorkloadToken } from "./workload-token.ts";
+export { base64UrlEncode, mintWorkloadToken, signEs256Jwt, verifyWorkloadToken } from "./workload-token.ts";
 export type { TokenFormatProblem, TokenVerification, WorkloadTokenClaims } from "./workload-token.ts";

@@ -32,7 +32,8 @@ export type TokenVerification =
 
 const es256 = { name: "ECDSA", hash: "SHA-256" } as const;
 
-function base64UrlEncode(bytes: Uint8Array): string {
+/** base64url without padding (RFC 7515 §2), as JWS parts and JWK members are written. */
+export function base64UrlEncode(bytes: Uint8Array): string {
   return encodeBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
@@ -73,9 +74,18 @@ export async function mintWorkloadToken(options: {
   };
   if (options.trustDomain !== undefined) claims["td"] = options.trustDomain;
   if (options.jti !== undefined) claims["jti"] = options.jti;
+  return signEs256Jwt({ alg: "ES256", typ: "JWT" }, claims, options.privateKey, options.crypto);
+}
+
+/**
+ * `claims` as a compact JWS (RFC 7515 §7.1) under `header` (its `alg` must be ES256), signed with
+ * the P-256 `privateKey`. WebCrypto's ECDSA signature is r‖s, 64 bytes: exactly JWS's ES256 form
+ * (RFC 7518 §3.4). Workload tokens and the CA's JWT-SVIDs are both made here.
+ */
+export async function signEs256Jwt(header: Readonly<Record<string, unknown>>, claims: Readonly<Record<string, unknown>>, privateKey: CryptoKey, crypto: Crypto): Promise<string> {
   const encoder = new TextEncoder();
-  const signingInput = `${base64UrlEncode(encoder.encode(JSON.stringify({ alg: "ES256", typ: "JWT" })))}.${base64UrlEncode(encoder.encode(JSON.stringify(claims)))}`;
-  const signature = new Uint8Array(await options.crypto.subtle.sign(es256, options.privateKey, encoder.encode(signingInput)));
+  const signingInput = `${base64UrlEncode(encoder.encode(JSON.stringify(header)))}.${base64UrlEncode(encoder.encode(JSON.stringify(claims)))}`;
+  const signature = new Uint8Array(await crypto.subtle.sign(es256, privateKey, encoder.encode(signingInput)));
   return `${signingInput}.${base64UrlEncode(signature)}`;
 }
 

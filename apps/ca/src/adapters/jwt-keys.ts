@@ -3,7 +3,8 @@
 // the retired public keys still published; ES256 signatures through the CA's WebCrypto.
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeBase64, exportPrivateKeyPem, generateKeyPair, importPrivateKey, pemToDer } from "@meshwork/pki";
+import { exportPrivateKeyPem, generateKeyPair, importPrivateKey, pemToDer } from "@meshwork/pki";
+import { base64UrlEncode, signEs256Jwt } from "@meshwork/workload-identity";
 import type { EcPublicJwk, JwtKeySet, PublishedJwtKey } from "../core/jwt-key-set.ts";
 import { checkKeyFilePermissions, KeyFileError } from "./key-files.ts";
 import { writeFileAtomic } from "./rotation-store.ts";
@@ -26,14 +27,10 @@ interface JwtKeysFileFormat {
   readonly retired: readonly { readonly kid: string; readonly jwk: EcPublicJwk; readonly publishUntil: string }[];
 }
 
-function base64Url(bytes: Uint8Array): string {
-  return encodeBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 /** The RFC 7638 thumbprint of an EC key (SHA-256 over its required members in lexical order), base64url: its `kid`. */
 export async function jwkThumbprint(jwk: EcPublicJwk, crypto: Crypto): Promise<string> {
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
-  return base64Url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical))));
+  return base64UrlEncode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical))));
 }
 
 /** A new P-256 signing key, its kid the JWK thumbprint. */
@@ -55,13 +52,9 @@ async function importJwtSigningKey(privateKeyPem: string, crypto: Crypto): Promi
   return { kid: await jwkThumbprint(jwk, crypto), jwk, privateKey, privateKeyPem };
 }
 
-/** Signs `claims` as a compact JWS (RFC 7515 §7.1) with ES256 and the key's `kid` (JWT-SVID §2). */
-export async function signJwt(key: JwtSigningKey, claims: Record<string, unknown>, crypto: Crypto): Promise<string> {
-  const encode = (value: unknown): string => base64Url(new TextEncoder().encode(JSON.stringify(value)));
-  const input = `${encode({ alg: "ES256", kid: key.kid, typ: "JWT" })}.${encode(claims)}`;
-  // WebCrypto's ECDSA signature is r‖s, 64 bytes: exactly JWS's ES256 form (RFC 7518 §3.4).
-  const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, new TextEncoder().encode(input)));
-  return `${input}.${base64Url(signature)}`;
+/** Signs `claims` as a compact JWS with ES256 and the key's `kid` (JWT-SVID §2). */
+export function signJwt(key: JwtSigningKey, claims: Record<string, unknown>, crypto: Crypto): Promise<string> {
+  return signEs256Jwt({ alg: "ES256", kid: key.kid, typ: "JWT" }, claims, key.privateKey, crypto);
 }
 
 /** Writes jwt-keys.json (0600) atomically. */
