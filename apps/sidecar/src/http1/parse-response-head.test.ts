@@ -1,6 +1,7 @@
 // Response-head parsing, data-driven: the framing of the body that follows (RFC 9112 §6.3), when
 // the upstream connection can carry another request, and the heads refused as a protocol error
 // (Envoy answers 502 UPE for them).
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseResponseHead, type ResponseHead } from "./parse-response-head.ts";
 
@@ -94,3 +95,80 @@ describe("parseResponseHead refuses", () => {
     expect(parse(`HTTP/1.1 200 OK\r\nX-Big: ${"a".repeat(61 * 1024)}`)).toBe("response headers too large");
   });
 });
+
+/**
+ * What the parser must decide, written the simple way (split into lines, regular expressions) as
+ * RFC 9112 §4, §5 and §6.3 say it: refused or not, and for an accepted head its framing, length,
+ * reuse, the lines cut and the names and values kept.
+ */
+function reference(text: string, method: string): "refused" | Omit<ResponseHead, "headBytes"> {
+  const headLength = text.indexOf("\r\n\r\n") + 4;
+  const head = text.slice(0, headLength);
+  // eslint-disable-next-line no-control-regex -- NUL, bare CR and bare LF are what is refused
+  if (/\x00|\r(?!\n)|(?<!\r)\n/.test(head)) return "refused";
+  const lines = head.slice(0, -4).split("\r\n");
+  const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] as string);
+  if (!statusLine || Number(statusLine[2]) < 100) return "refused";
+  const minorVersion = Number(statusLine[1]);
+  const status = Number(statusLine[2]);
+  const lengths: string[] = [];
+  const codings: string[] = [];
+  const connection: string[] = [];
+  const hopByHop: number[] = [];
+  const names: string[] = [];
+  const values: string[] = [];
+  let at = (lines[0] as string).length + 2;
+  for (const line of lines.slice(1)) {
+    const field = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):(.*)$/.exec(line);
+    if (!field) return "refused";
+    const name = (field[1] as string).toLowerCase();
+    const value = (field[2] as string).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (name === "content-length") lengths.push(...value.split(",").map((v) => v.trim()));
+    if (name === "transfer-encoding") codings.push(...value.toLowerCase().split(",").map((v) => v.trim()));
+    if (name === "connection") connection.push(...value.toLowerCase().split(",").map((v) => v.trim()));
+    if (["connection", "keep-alive", "proxy-connection", "x-envoy-peer-metadata", "x-envoy-peer-metadata-id", "x-envoy-upstream-service-time"].includes(name)) {
+      hopByHop.push(at, at + line.length + 2);
+    } else {
+      names.push(name);
+      values.push(value);
+    }
+    at += line.length + 2;
+  }
+  if (lengths.some((l) => !/^\d{1,15}$/.test(l) || l !== lengths[0])) return "refused";
+  if (lengths.length > 0 && codings.length > 0) return "refused";
+  const contentLength = lengths.length > 0 ? Number(lengths[0]) : -1;
+  const keepAlive = minorVersion === 1 ? !connection.includes("close") : connection.includes("keep-alive");
+  const framing =
+    status < 200 || status === 204 || status === 304 || method === "HEAD" ? "none" : codings.length > 0 ? (codings.at(-1) === "chunked" ? "chunked" : "close") : contentLength >= 0 ? "length" : "close";
+  return { status, minorVersion, framing, contentLength: framing === "length" ? contentLength : -1, reusable: keepAlive && framing !== "close", hopByHop, names, values };
+}
+
+describe("parseResponseHead against the reference", () => {
+  const name = fc.constantFrom("Content-Length", "content-length", "CONTENT-LENGTH", "Transfer-Encoding", "Connection", "connection", "Keep-Alive", "Proxy-Connection", "x-envoy-peer-metadata", "X-Envoy-Peer-Metadata-Id", "x-envoy-upstream-service-time", "Content-Type", "Date", "X-A", "Content-Length ", " X-B", "X_C", "");
+  const value = fc.constantFrom("", "5", " 5 ", "5, 5", "5,6", "-1", "0012", "1234567890123456", "chunked", "gzip, chunked", "chunked, gzip", "close", "Keep-Alive", "keep-alive, Upgrade", "CLOSE", "a\tb", "x\ny", "x\ry", "x\u0000y", "text/plain");
+  const statusLine = fc.constantFrom("HTTP/1.1 200 OK", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304", "HTTP/1.1 101 Switching", "HTTP/1.1 100 Continue", "HTTP/1.1 099 Low", "HTTP/1.2 200 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 20x OK", "HTTP/1.1 500 Ünïcode");
+  const line = fc.tuple(name, fc.constantFrom(":", ": ", " :", ""), value).map(([n, sep, v]) => `${n}${sep}${v}`);
+
+  it("accepts, refuses and frames every generated head as the reference does", () => {
+    fc.assert(
+      fc.property(statusLine, fc.array(line, { maxLength: 6 }), fc.constantFrom("GET", "HEAD"), (status, lines, method) => {
+        const text = `${[status, ...lines].join("\r\n")}\r\n\r\n`;
+        const expected = reference(text, method);
+        const parsed = parse(text, method);
+        if (expected === "refused") {
+          expect(typeof parsed, text).toBe("string");
+          return;
+        }
+        if (parsed === undefined || typeof parsed === "string") throw new Error(`${JSON.stringify(text)} refused: ${String(parsed)}`);
+        expect({ ...pick(parsed), names: parsed.names, values: parsed.values }, text).toEqual(expected);
+        expect(parsed.headBytes).toBe(text.indexOf("\r\n\r\n") + 4);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+function pick(head: ResponseHead) {
+  const { status, minorVersion, framing, contentLength, reusable, hopByHop } = head;
+  return { status, minorVersion, framing, contentLength, reusable, hopByHop: [...hopByHop] };
+}

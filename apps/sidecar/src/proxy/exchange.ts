@@ -12,6 +12,7 @@ import type { RequestTrace } from "../telemetry/tracing.ts";
 import { tlsFailureDetail } from "../tls/upstream-tls.ts";
 import { writeRead, type ReadBuffer } from "../upstream/read-buffer.ts";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.ts";
+import { allocHeadBuffer } from "./alloc-head-buffer.ts";
 import { newExchangeRecord, retryBufferLimit } from "./exchange-base.ts";
 import { Http1ClientExchange } from "./http1-client-exchange.ts";
 import { localReplyBodies } from "./local-reply.ts";
@@ -528,7 +529,7 @@ export class Exchange extends Http1ClientExchange implements UpstreamHandler {
 export function rawHeadWithout(buffer: Buffer, start: number, end: number, cut: readonly number[], prefix: string, tail: string, body?: Buffer): Buffer {
   let removed = 0;
   for (let i = 0; i < cut.length; i += 2) if ((cut[i] as number) >= start) removed += (cut[i + 1] as number) - (cut[i] as number);
-  const out = Buffer.allocUnsafe(prefix.length + end - start - removed + tail.length + (body === undefined ? 0 : body.length));
+  const out = allocHeadBuffer(prefix.length + end - start - removed + tail.length + (body === undefined ? 0 : body.length));
   let at = prefix.length === 0 ? 0 : out.write(prefix, 0, "latin1");
   let from = start;
   for (let i = 0; i < cut.length; i += 2) {
