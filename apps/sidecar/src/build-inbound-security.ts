@@ -1,6 +1,7 @@
 // Builds the inbound chain's request security for a config (RequestAuthentication and
-// AuthorizationPolicy of the proxy's workload), handing fetched JWKS over from the previous build
-// so a config push never leaves a window without keys.
+// AuthorizationPolicy of the proxy's workload, for HTTP requests and inbound TCP connections),
+// handing fetched JWKS over from the previous build so a config push never leaves a window
+// without keys.
 import { compileAuthorization, compileRequestAuthentication, type ProxyConfig } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createJwksFetcher, createRequestAuthenticator, type RequestAuthenticator } from "./authn/index.ts";
@@ -44,6 +45,9 @@ export function buildInboundSecurity(config: ProxyConfig, options: InboundSecuri
     trustDomain: config.trustDomain ?? options.trustDomain,
     trustDomainAliases: options.mesh.trustDomainAliases,
     extensionProviders: [...providers.keys()],
+    // Istio applies CUSTOM policies with an envoyExtAuthzGrpc provider to TCP too (Envoy's network
+    // ext_authz); envoyExtAuthzHttp providers only to HTTP.
+    tcpExtensionProviders: options.mesh.extensionProviders.filter((provider) => provider.type === "grpc").map((provider) => provider.name),
   });
   for (const issue of engine.issues) options.logger.warn("authorization rule set aside", { detail: issue });
   const grpcAuthorizers = options.grpcAuthorizers;

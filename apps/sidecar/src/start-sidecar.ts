@@ -414,6 +414,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     workload: { namespace: settings.namespace, labels, rootNamespace: settings.rootNamespace },
     logger,
     now,
+    // AuthorizationPolicies apply to the inbound TCP ports too (CUSTOM with a gRPC provider included).
+    security: () => inboundSecurity?.security,
   });
   const syncInboundTcp = async (): Promise<void> => {
     await inboundTcp.apply(current().config);

@@ -11,6 +11,8 @@ import { parseMeshConfig } from "./parse-mesh-config.ts";
 
 let server: Server;
 let providers: Map<string, ExtAuthzProvider>;
+/** Checks the authorizer received. */
+let checks = 0;
 
 const policiesYaml = `
 apiVersion: security.istio.io/v1
@@ -35,9 +37,15 @@ spec:
 
 beforeAll(async () => {
   // The sample authorizer of Istio's task: allows when x-ext-authz is "allow".
+  // With includeRequestBodyInCheck the body is read too: "let me in" is allowed.
   server = createServer((req, res) => {
-    if (req.headers["x-ext-authz"] === "allow") res.writeHead(200, { "x-ext-authz-check-result": "allowed" }).end();
-    else res.writeHead(403, { "x-ext-authz-check-result": "denied" }).end("denied by ext_authz for not found header `x-ext-authz: allow` in the request");
+    checks += 1;
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      if (req.headers["x-ext-authz"] === "allow" || Buffer.concat(chunks).toString() === "let me in") res.writeHead(200, { "x-ext-authz-check-result": "allowed" }).end();
+      else res.writeHead(403, { "x-ext-authz-check-result": "denied" }).end("denied by ext_authz for not found header `x-ext-authz: allow` in the request");
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -49,6 +57,11 @@ extensionProviders:
     port: ${port}
     includeRequestHeadersInCheck: ["x-ext-authz"]
     headersToUpstreamOnAllow: ["x-ext-authz-check-result"]
+- name: ext-authz-body
+  envoyExtAuthzHttp:
+    service: 127.0.0.1
+    port: ${port}
+    includeRequestBodyInCheck: { maxRequestBytes: 64 }
 `);
   if (!mesh.ok) throw new Error(mesh.errors.join("\n"));
   providers = new Map(mesh.config.extensionProviders.map((p) => [p.name, p]));
@@ -105,6 +118,29 @@ describe("authorizeRequest", () => {
       policy: "foo/deny-delete",
       responseCodeDetails: "rbac_access_denied_matched_policy[ns[foo]-policy[deny-delete]-rule[0]]",
     });
+  });
+
+  it("checks with the body the data path read for a provider that asks for it", async () => {
+    const engine = engineFor(policiesYaml.replace("sample-ext-authz-http", "ext-authz-body"));
+    const asked: string[] = [];
+    const describe = (provider: ExtAuthzProvider) => {
+      asked.push(provider.name);
+      return Promise.resolve({ method: "POST", path: "/headers", host: "h", headers: {}, body: Buffer.from("let me in"), bodyComplete: true });
+    };
+    expect(await authorizeRequest({ engine, providers }, { method: "POST", path: "/headers" }, describe)).toMatchObject({ type: "allow" });
+    expect(asked).toEqual(["ext-authz-body"]);
+    const wrong = () => Promise.resolve({ method: "POST", path: "/headers", host: "h", headers: {}, body: Buffer.from("let me out"), bodyComplete: true });
+    expect(await authorizeRequest({ engine, providers }, { method: "POST", path: "/headers" }, wrong)).toMatchObject({ type: "deny", status: 403, flag: "UAEX" });
+  });
+
+  it("answers 413 without asking the provider when the body is too large, 400 when it could not be read", async () => {
+    const engine = engineFor(policiesYaml.replace("sample-ext-authz-http", "ext-authz-body"));
+    const before = checks;
+    const tooLarge = await authorizeRequest({ engine, providers }, { method: "POST", path: "/headers" }, () => Promise.resolve({ refused: "payload-too-large" as const }));
+    expect(tooLarge).toMatchObject({ type: "deny", status: 413, body: "Payload Too Large", grpcStatus: 2, flag: undefined, policy: "foo/ext-authz", responseCodeDetails: "request_payload_too_large" });
+    const unreadable = await authorizeRequest({ engine, providers }, { method: "POST", path: "/headers" }, () => Promise.resolve({ refused: "unreadable" as const, details: "downstream_remote_disconnect" }));
+    expect(unreadable).toMatchObject({ type: "deny", status: 400, responseCodeDetails: "downstream_remote_disconnect" });
+    expect(checks).toBe(before);
   });
 
   it("denies with 403 'RBAC: access denied' for a CUSTOM policy naming an unknown provider", () => {

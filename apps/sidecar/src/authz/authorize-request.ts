@@ -12,6 +12,8 @@
 //
 // An envoyExtAuthzHttp provider is asked with checkExternal, an envoyExtAuthzGrpc one through its
 // long-lived client (ExternalAuthorizer, ext-authz-grpc-client.ts); both answer an ExternalCheckResult.
+// A provider with includeRequestBodyInCheck is asked once the data path has read the body
+// (`describe` returns a promise then); a body over maxRequestBytes is answered 413 unasked.
 import {
   rbacDeniedBody,
   rbacDeniedGrpcStatus,
@@ -24,6 +26,20 @@ import {
 import { httpToGrpcStatus } from "@meshwork/protocol/grpc-wire";
 import { checkExternal, externalCheckFailure, type CheckExternalOptions, type ExternalAuthorizer, type ExternalCheckRequest, type ExternalCheckResult, type HeaderList } from "./check-external.ts";
 import type { ExtAuthzHttpProvider, ExtAuthzProvider } from "./mesh-authz-config.ts";
+
+/**
+ * Why a request whose body the provider asked for is answered without asking: the body is over
+ * maxRequestBytes (413, Envoy's request_payload_too_large), or it could not be read (the client
+ * went away, or its framing is malformed: `details` says which).
+ */
+export type BodyRefusal = { readonly refused: "payload-too-large" } | { readonly refused: "unreadable"; readonly details: string };
+
+/**
+ * Describes the request to `provider` for its check. A promise when the provider asks for the
+ * body (includeRequestBodyInCheck) and the data path reads it first; that may end in a refusal.
+ * Called only when a provider is asked, so a request no CUSTOM policy matches is never buffered.
+ */
+export type DescribeRequest = (provider: ExtAuthzProvider) => ExternalCheckRequest | Promise<ExternalCheckRequest | BodyRefusal>;
 
 export type AuthorizeOutcome =
   | {
@@ -72,19 +88,17 @@ export interface AuthorizeDeps {
 }
 
 const rbacHeaders: HeaderList = [["content-type", "text/plain"]];
+/** Envoy's local reply when a body is over the buffer limit (its HTTP status text). */
+const payloadTooLargeBody = "Payload Too Large";
 const noHeaders: HeaderList = [];
 const noNames: readonly string[] = [];
 
 /**
  * Authorizes one request. Returns synchronously when no external check is needed (no CUSTOM policy
  * matches), so the common path costs no promise; otherwise a promise. Never throws or rejects.
- * `check` describes the request to the external authorizer; it is read only when one is asked.
+ * `describe` tells the external authorizer about the request; it is called only when one is asked.
  */
-export function authorizeRequest(
-  deps: AuthorizeDeps,
-  request: AuthzRequest,
-  check: () => ExternalCheckRequest,
-): AuthorizeOutcome | Promise<AuthorizeOutcome> {
+export function authorizeRequest(deps: AuthorizeDeps, request: AuthzRequest, describe: DescribeRequest): AuthorizeOutcome | Promise<AuthorizeOutcome> {
   const { engine } = deps;
   if (engine.isEmpty) return allowed(engine.evaluate(request));
   const custom = engine.checkCustom(request);
@@ -106,9 +120,13 @@ export function authorizeRequest(
       false,
     );
   }
-  const asked = provider.type === "http" ? checkExternal(provider, check(), deps.checkOptions?.(provider)) : askAuthorizer(deps.grpcAuthorizers?.get(provider.name), provider, check());
+  const ask = (described: ExternalCheckRequest): Promise<ExternalCheckResult> =>
+    provider.type === "http" ? checkExternal(provider, described, deps.checkOptions?.(provider)) : askAuthorizer(deps.grpcAuthorizers?.get(provider.name), provider, described);
+  const described = describe(provider);
+  const asked: Promise<ExternalCheckResult | BodyRefusal> = described instanceof Promise ? described.then<ExternalCheckResult | BodyRefusal>((d) => ("refused" in d ? d : ask(d))) : ask(described);
   return asked.then((result) => {
     const decision = engine.evaluate(request);
+    if ("refused" in result) return bodyRefusal(result, custom.policy, decision.audit);
     if (!result.allowed) {
       return {
         type: "deny",
@@ -125,6 +143,24 @@ export function authorizeRequest(
     }
     return decide(decision, result);
   });
+}
+
+/** The local reply for a body the check could not carry: 413 as Envoy's buffer limit answers, or 400 for a body that could not be read. */
+function bodyRefusal(refusal: BodyRefusal, policy: string, audit: boolean): AuthorizeOutcome {
+  const tooLarge = refusal.refused === "payload-too-large";
+  const status = tooLarge ? 413 : 400;
+  return {
+    type: "deny",
+    status,
+    grpcStatus: httpToGrpcStatus(status),
+    headers: rbacHeaders,
+    body: tooLarge ? payloadTooLargeBody : "Bad Request",
+    flag: undefined,
+    reason: tooLarge ? `CUSTOM policy ${policy}: the request body is over the provider's includeRequestBodyInCheck.maxRequestBytes` : `CUSTOM policy ${policy}: the request body could not be read (${refusal.details})`,
+    responseCodeDetails: tooLarge ? "request_payload_too_large" : refusal.details,
+    policy,
+    audit,
+  };
 }
 
 function askAuthorizer(authorizer: ExternalAuthorizer | undefined, provider: ExtAuthzProvider, request: ExternalCheckRequest): Promise<ExternalCheckResult> {

@@ -8,6 +8,7 @@
 import type { ExtAuthzCheckRequest, ExtAuthzPeer } from "@meshwork/protocol";
 import type { CheckPeer, ExternalCheckRequest } from "./check-external.ts";
 import type { ExtAuthzGrpcProvider } from "./mesh-authz-config.ts";
+import { bodyInCheck, partialBodyHeader } from "./request-body-check.ts";
 
 export interface CheckRequestContext {
   /** Now, ms since the epoch: the request time when the request does not say when it arrived. */
@@ -15,9 +16,6 @@ export interface CheckRequestContext {
   /** Envoy's stream id, a decimal uint64 (HttpRequest.id). */
   readonly id: string;
 }
-
-/** Envoy sets this header on the check when it sends a body: "true" when the body was cut at maxRequestBytes. */
-export const partialBodyHeader = "x-envoy-auth-partial-body";
 
 /**
  * Request headers the authorizer does not see: Envoy drops a client's own partial-body header,
@@ -40,16 +38,16 @@ export function buildCheckRequest(provider: ExtAuthzGrpcProvider, request: Exter
   let rawBody = Buffer.alloc(0);
   const settings = provider.includeRequestBodyInCheck;
   if (settings !== undefined && request.body !== undefined) {
-    const sent = request.body.subarray(0, Math.min(request.body.length, settings.maxRequestBytes));
-    if (settings.packAsBytes) rawBody = Buffer.from(sent);
-    else body = sent.toString("utf8");
-    headers[partialBodyHeader] = sent.length < request.body.length || request.bodyComplete === false ? "true" : "false";
+    const sent = bodyInCheck(settings, { body: request.body, complete: request.bodyComplete !== false });
+    if (settings.packAsBytes) rawBody = Buffer.from(sent.bytes);
+    else body = sent.bytes.toString("utf8");
+    headers[partialBodyHeader] = sent.partial ? "true" : "false";
   }
   const service = request.headers["x-envoy-downstream-service-cluster"] ?? "";
   return {
     attributes: {
-      source: peer(request.source, service),
-      destination: peer(request.destination, ""),
+      source: peerAttributes(request.source, service),
+      destination: peerAttributes(request.destination, ""),
       request: {
         time: new Date(request.receivedAtMs ?? context.nowMs),
         http: {
@@ -74,7 +72,8 @@ export function buildCheckRequest(provider: ExtAuthzGrpcProvider, request: Exter
   };
 }
 
-function peer(end: CheckPeer | undefined, service: string): ExtAuthzPeer | undefined {
+/** AttributeContext.Peer of one end of the connection; `service` as Envoy fills it (the downstream cluster, or the SNI on TCP). */
+export function peerAttributes(end: CheckPeer | undefined, service: string): ExtAuthzPeer | undefined {
   if (end === undefined) return undefined;
   return {
     address: { socketAddress: { protocol: 0, address: end.address, portValue: end.port } },

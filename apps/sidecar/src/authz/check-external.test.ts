@@ -10,6 +10,7 @@ interface Seen {
   method: string;
   url: string;
   headers: IncomingMessage["headers"];
+  body: Buffer;
 }
 
 let server: Server;
@@ -19,25 +20,32 @@ const pending: ServerResponse[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
-    const user = req.headers["x-user"];
-    if (req.url?.endsWith("/slow")) {
-      pending.push(res); // never answered until the test ends
-      return;
-    }
-    if (req.url?.endsWith("/broken")) {
-      res.writeHead(503).end("upstream broke");
-      return;
-    }
-    if (user === "alice") {
-      res.writeHead(200, { "x-auth-user": "alice", "x-auth-role": "admin", "x-other": "no", "set-cookie": "s=1" }).end();
-      return;
-    }
-    res.writeHead(401, { "www-authenticate": "Bearer", "x-reason": "who are you", "content-type": "text/plain" }).end("denied by ext authz");
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => answer(req, res, Buffer.concat(chunks)));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as AddressInfo).port;
 });
+
+/** The test authorizer: answers by path and `x-user`, once the check's body is in. */
+function answer(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+  const user = req.headers["x-user"];
+  if (req.url?.endsWith("/slow")) {
+    pending.push(res); // never answered until the test ends
+    return;
+  }
+  if (req.url?.endsWith("/broken")) {
+    res.writeHead(503).end("upstream broke");
+    return;
+  }
+  if (user === "alice") {
+    res.writeHead(200, { "x-auth-user": "alice", "x-auth-role": "admin", "x-other": "no", "set-cookie": "s=1" }).end();
+    return;
+  }
+  res.writeHead(401, { "www-authenticate": "Bearer", "x-reason": "who are you", "content-type": "text/plain" }).end("denied by ext authz");
+}
 
 afterAll(async () => {
   for (const res of pending) res.destroy();
@@ -80,6 +88,28 @@ describe("checkExternal", () => {
     expect(check.headers["x-ext-authz-from"]).toBe("sidecar");
     expect(check.headers["cookie"]).toBeUndefined();
     expect(check.headers["authorization"]).toBeUndefined();
+    expect(check.body).toEqual(Buffer.alloc(0));
+  });
+
+  it("sends the body the provider asks for as the check's body, Content-Length its size, flagged partial when cut", async () => {
+    seen.length = 0;
+    const settings = { maxRequestBytes: 5, allowPartialMessage: true, packAsBytes: true };
+    const body = Buffer.from([0x68, 0x69, 0xff, 0x00, 0x21]);
+    // A client's own partial-body header never reaches the authorizer, even when the patterns name it.
+    const forged = { "x-user": "alice", "x-envoy-auth-partial-body": "forged" };
+    const p = provider({ includeRequestBodyInCheck: settings, includeRequestHeadersInCheck: ["x-user", "x-envoy-*"] });
+    await checkExternal(p, { ...request(forged), method: "POST", body, bodyComplete: true });
+    await checkExternal(p, { ...request(forged), method: "POST", body: Buffer.from("0123456789"), bodyComplete: true });
+    await checkExternal(p, { ...request(forged), method: "POST" });
+    const [whole, cut, none] = seen as [Seen, Seen, Seen];
+    // packAsBytes is for gRPC providers: the HTTP check carries the bytes as they are.
+    expect(whole.body).toEqual(body);
+    expect(whole.headers).toMatchObject({ "content-length": "5", "x-envoy-auth-partial-body": "false", "x-user": "alice" });
+    expect(cut.body.toString()).toBe("01234");
+    expect(cut.headers).toMatchObject({ "content-length": "5", "x-envoy-auth-partial-body": "true" });
+    expect(none.body).toEqual(Buffer.alloc(0));
+    expect(none.headers["content-length"]).toBe("0");
+    expect(none.headers["x-envoy-auth-partial-body"]).toBeUndefined();
   });
 
   it("allows on 200 and returns the headers for the upstream and for the client", async () => {

@@ -1,12 +1,14 @@
 // The CUSTOM action's external authorizer client over HTTP, as Envoy's ext_authz filter talks to
-// an Istio `envoyExtAuthzHttp` provider: a bodiless check request with the original method,
-// pathPrefix + path and the selected headers; 200 allows (with headers for the upstream and the
+// an Istio `envoyExtAuthzHttp` provider: a check request with the original method, pathPrefix +
+// path and the selected headers, bodiless unless the provider asks for the request's body
+// (includeRequestBodyInCheck: its first maxRequestBytes, flagged partial or not); 200 allows (with headers for the upstream and the
 // client), any other status denies with the authorizer's status, body and headers, and a failure
 // (unreachable, timeout, 5xx) denies with statusOnError unless failOpen. The request and result
 // types are shared with the gRPC provider's client (ext-authz-grpc-client.ts).
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { externalAuthzDeniedFlag } from "@meshwork/proxy-core";
 import type { ExtAuthzHttpProvider, ExtAuthzProvider, HeaderNamePatterns } from "./mesh-authz-config.ts";
+import { bodyInCheck, partialBodyHeader } from "./request-body-check.ts";
 
 /** What the check needs of the original request. Header names in lower case; repeated headers joined with ",". */
 export interface ExternalCheckRequest {
@@ -31,6 +33,19 @@ export interface ExternalCheckRequest {
   readonly body?: Buffer | undefined;
   /** Whether `body` is all of the body (false: the rest was not read). */
   readonly bodyComplete?: boolean | undefined;
+}
+
+/**
+ * What the check of a TCP connection carries (Envoy's network ext_authz filter, createTcpCheck):
+ * the connection's two ends and nothing of a request. Asked of envoyExtAuthzGrpc providers only.
+ */
+export interface ConnectionCheckRequest {
+  /** The client end; its principal the peer's verified SPIFFE ID on mutual TLS. */
+  readonly source: CheckPeer;
+  /** This proxy's end; its principal our own SPIFFE ID on mutual TLS. */
+  readonly destination: CheckPeer | undefined;
+  /** The SNI the client's TLS asked for; Envoy sends it as the destination's service. Undefined without TLS. */
+  readonly requestedServerName?: string | undefined;
 }
 
 /** One end of the request's connection, as AttributeContext.Peer describes it. */
@@ -78,6 +93,11 @@ export type ExternalCheckResult =
 export interface ExternalAuthorizer {
   /** Asks the provider about one request. Never rejects: failures become statusOnError (or an allow when failOpen). */
   check(request: ExternalCheckRequest, options?: { readonly signal?: AbortSignal }): Promise<ExternalCheckResult>;
+  /**
+   * Asks the provider about one TCP connection (Envoy's network ext_authz). Never rejects: only
+   * `allowed` matters (a denial or failure closes the connection; a failure allows when failOpen).
+   */
+  checkConnection(request: ConnectionCheckRequest, options?: { readonly signal?: AbortSignal }): Promise<ExternalCheckResult>;
   /** Closes the connection; later checks fail. */
   close(): void;
 }
@@ -114,13 +134,23 @@ export async function checkExternal(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     const lower = name.toLowerCase();
-    if (!neverRelayed.has(lower) && matchesAny(lower, provider.includeRequestHeadersInCheck)) headers[lower] = value;
+    // A client's own partial-body header is never passed on (Envoy skips it: it is the proxy's to set).
+    if (!neverRelayed.has(lower) && lower !== partialBodyHeader && matchesAny(lower, provider.includeRequestHeadersInCheck)) headers[lower] = value;
   }
   for (const [name, value] of Object.entries(provider.includeAdditionalHeadersInCheck)) headers[name.toLowerCase()] = value;
   headers["host"] = request.host;
-  headers["content-length"] = "0";
+  // The body the provider asked for is the check's body (Content-Length its size); packAsBytes is
+  // the gRPC providers' (Istio: no effect on envoyExtAuthzHttp). A request without one sends none.
+  const settings = provider.includeRequestBodyInCheck;
+  let body: Buffer | undefined;
+  if (settings !== undefined && request.body !== undefined) {
+    const sent = bodyInCheck(settings, { body: request.body, complete: request.bodyComplete !== false });
+    body = sent.bytes;
+    headers[partialBodyHeader] = sent.partial ? "true" : "false";
+  }
+  headers["content-length"] = String(body?.length ?? 0);
 
-  const outcome = await send(provider, request, headers, options);
+  const outcome = await send(provider, request, { headers, body }, options);
   if (outcome.type === "failed") return externalCheckFailure(provider, outcome.reason);
   if (outcome.status >= 500) return externalCheckFailure(provider, `${provider.name} answered ${outcome.status}`);
   if (outcome.status === 200) {
@@ -146,7 +176,7 @@ export async function checkExternal(
 
 type SendOutcome = { type: "response"; status: number; headers: IncomingHttpHeaders; body: Buffer } | { type: "failed"; reason: string };
 
-function send(provider: ExtAuthzHttpProvider, request: ExternalCheckRequest, headers: Record<string, string>, options: CheckExternalOptions): Promise<SendOutcome> {
+function send(provider: ExtAuthzHttpProvider, request: ExternalCheckRequest, check: { readonly headers: Record<string, string>; readonly body: Buffer | undefined }, options: CheckExternalOptions): Promise<SendOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (outcome: SendOutcome): void => {
@@ -161,7 +191,7 @@ function send(provider: ExtAuthzHttpProvider, request: ExternalCheckRequest, hea
       port: options.address?.port ?? provider.port,
       method: request.method,
       path: provider.pathPrefix + request.path,
-      headers,
+      headers: check.headers,
       agent: false,
     });
     const timer = setTimeout(() => {
@@ -188,7 +218,7 @@ function send(provider: ExtAuthzHttpProvider, request: ExternalCheckRequest, hea
       res.on("error", (err) => finish({ type: "failed", reason: `${provider.name} response failed: ${err.message}` }));
       res.on("end", () => finish({ type: "response", status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
     });
-    req.end();
+    req.end(check.body);
   });
 }
 

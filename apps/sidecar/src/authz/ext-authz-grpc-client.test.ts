@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:net";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sampleAnswer, startExtAuthzTestServer, type ExtAuthzTestServer, type Message } from "../../tests/support/ext-authz-grpc-server.ts";
-import type { ExternalCheckRequest } from "./check-external.ts";
+import type { ConnectionCheckRequest, ExternalCheckRequest } from "./check-external.ts";
 import { ExtAuthzGrpcClient } from "./ext-authz-grpc-client.ts";
 import type { ExtAuthzGrpcProvider } from "./mesh-authz-config.ts";
 
@@ -101,12 +101,7 @@ describe("ExtAuthzGrpcClient", () => {
   });
 
   it("fails closed when the authorizer is unreachable, and open when failOpen", async () => {
-    const dead = await new Promise<Server>((resolve) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    });
-    const deadPort = (dead.address() as { port: number }).port;
-    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const deadPort = await unusedPort();
     const closed = await clientOf(provider(), deadPort).check(request("allow"));
     expect(closed).toMatchObject({ allowed: false, status: 403, failed: true });
     expect(closed.allowed ? "" : closed.reason).toContain("unreachable");
@@ -129,5 +124,44 @@ describe("ExtAuthzGrpcClient", () => {
     expect(await pending).toMatchObject({ allowed: false, status: 403, failed: true, reason: "sample-ext-authz-grpc: the client was closed" });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await client.check(request("allow"))).toMatchObject({ allowed: false, failed: true, reason: "sample-ext-authz-grpc: the client was closed" });
+    expect(await client.checkConnection(connection("sleep"))).toMatchObject({ allowed: false, failed: true, reason: "sample-ext-authz-grpc: the client was closed" });
+  });
+
+  it("asks about a TCP connection with its two ends only (no request attributes), allowed or denied by the peer's identity", async () => {
+    const client = clientOf(provider());
+    const before = server.checks.length;
+    expect(await client.checkConnection(connection("sleep"))).toMatchObject({ allowed: true });
+    const seen = server.checks[before]?.request["attributes"];
+    expect(seen.request).toBeUndefined();
+    expect(seen.source).toMatchObject({ principal: "spiffe://cluster.local/ns/foo/sa/sleep", address: { socket_address: { address: "10.0.0.5", port_value: 40512 } } });
+    expect(seen.destination).toMatchObject({ principal: "spiffe://cluster.local/ns/foo/sa/db", service: "outbound_.5432_._.db.foo.svc.cluster.local", address: { socket_address: { port_value: 5432 } } });
+    expect(await client.checkConnection(connection("other"))).toMatchObject({ allowed: false, failed: false, flag: "UAEX" });
+  });
+
+  it("fails a connection's check closed when aborted or unreachable, and open when failOpen", async () => {
+    expect(await clientOf(provider()).checkConnection(connection("sleep"), { signal: AbortSignal.abort() })).toMatchObject({ allowed: false, failed: true, reason: "the check was aborted" });
+    const dead = await unusedPort();
+    expect(await clientOf(provider(), dead).checkConnection(connection("sleep"))).toMatchObject({ allowed: false, failed: true });
+    expect(await clientOf(provider({ failOpen: true }), dead).checkConnection(connection("other"))).toMatchObject({ allowed: true });
   });
 });
+
+/** A port nothing listens on (bound, then closed). */
+async function unusedPort(): Promise<number> {
+  const dead = await new Promise<Server>((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const port = (dead.address() as { port: number }).port;
+  await new Promise<void>((resolve) => dead.close(() => resolve()));
+  return port;
+}
+
+/** A mutual-TLS TCP connection from service account `sa` to the db's port 5432. */
+function connection(sa: string): ConnectionCheckRequest {
+  return {
+    source: { address: "10.0.0.5", port: 40512, principal: `spiffe://cluster.local/ns/foo/sa/${sa}` },
+    destination: { address: "10.0.0.9", port: 5432, principal: "spiffe://cluster.local/ns/foo/sa/db" },
+    requestedServerName: "outbound_.5432_._.db.foo.svc.cluster.local",
+  };
+}

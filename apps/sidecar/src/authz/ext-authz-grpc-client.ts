@@ -1,14 +1,15 @@
-// The CUSTOM action's external authorizer client over gRPC, as Envoy's ext_authz filter talks to
+// The CUSTOM action's external authorizer client over gRPC, as Envoy's ext_authz filters talk to
 // an Istio `envoyExtAuthzGrpc` provider: one unary `envoy.service.auth.v3.Authorization/Check`
-// per request on a channel kept for the provider (HTTP/2, plain text, `:authority` the service's
+// per request (the HTTP filter) or per TCP connection (the network filter) on a channel kept for the provider (HTTP/2, plain text, `:authority` the service's
 // host name as Istio configures it), the provider's timeout as the call's deadline. A failed call
 // (unreachable, deadline, any non-OK gRPC status) denies with statusOnError unless failOpen; the
 // answer is read by readCheckResponse. Loaded only when MeshConfig names a gRPC provider.
 import { credentials, Metadata, status, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
-import { ExtAuthzClient } from "@meshwork/protocol";
+import { ExtAuthzClient, type ExtAuthzCheckRequest } from "@meshwork/protocol";
 import { formatAddress } from "../proxy/socket-address.ts";
 import { buildCheckRequest } from "./build-check-request.ts";
-import { externalCheckFailure, type ExternalAuthorizer, type ExternalCheckRequest, type ExternalCheckResult } from "./check-external.ts";
+import { buildConnectionCheckRequest } from "./build-connection-check-request.ts";
+import { externalCheckFailure, type ConnectionCheckRequest, type ExternalAuthorizer, type ExternalCheckRequest, type ExternalCheckResult } from "./check-external.ts";
 import type { ExtAuthzGrpcProvider } from "./mesh-authz-config.ts";
 import { readCheckResponse } from "./read-check-response.ts";
 
@@ -20,6 +21,8 @@ export interface ExtAuthzGrpcClientOptions {
   /** Uniform [0, 1) for the check's stream id. */
   readonly random?: () => number;
 }
+
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 
 export class ExtAuthzGrpcClient implements ExternalAuthorizer {
   readonly provider: ExtAuthzGrpcProvider;
@@ -47,12 +50,25 @@ export class ExtAuthzGrpcClient implements ExternalAuthorizer {
   }
 
   check(request: ExternalCheckRequest, options: { readonly signal?: AbortSignal } = {}): Promise<ExternalCheckResult> {
+    if (this.#closed || options.signal?.aborted) return Promise.resolve(this.#refused(options.signal));
+    return this.#call(buildCheckRequest(this.provider, request, { nowMs: this.#now(), id: this.#streamId() }), request.headers, options.signal);
+  }
+
+  checkConnection(request: ConnectionCheckRequest, options: { readonly signal?: AbortSignal } = {}): Promise<ExternalCheckResult> {
+    if (this.#closed || options.signal?.aborted) return Promise.resolve(this.#refused(options.signal));
+    return this.#call(buildConnectionCheckRequest(request), noHeaders, options.signal);
+  }
+
+  /** A check that is not sent: the client was closed, or the caller aborted first. */
+  #refused(signal: AbortSignal | undefined): ExternalCheckResult {
     const provider = this.provider;
-    if (this.#closed) return Promise.resolve(externalCheckFailure(provider, `${provider.name}: the client was closed`));
-    if (options.signal?.aborted) return Promise.resolve(externalCheckFailure(provider, "the check was aborted"));
-    const message = buildCheckRequest(provider, request, { nowMs: this.#now(), id: this.#streamId() });
+    return externalCheckFailure(provider, signal?.aborted === true && !this.#closed ? "the check was aborted" : `${provider.name}: the client was closed`);
+  }
+
+  /** One Check call with the provider's deadline; `requestHeaders` are the request's (for header appends), none for a connection. */
+  #call(message: ExtAuthzCheckRequest, requestHeaders: Readonly<Record<string, string>>, signal: AbortSignal | undefined): Promise<ExternalCheckResult> {
+    const provider = this.provider;
     return new Promise((resolve) => {
-      const signal = options.signal;
       let aborted = false;
       const onAbort = (): void => {
         aborted = true;
@@ -61,7 +77,7 @@ export class ExtAuthzGrpcClient implements ExternalAuthorizer {
       const call = this.#client.check(message, new Metadata(), { deadline: Date.now() + provider.timeoutMs }, (error, response) => {
         this.#calls.delete(call);
         signal?.removeEventListener("abort", onAbort);
-        if (!error) resolve(readCheckResponse(provider, response, request.headers));
+        if (!error) resolve(readCheckResponse(provider, response, requestHeaders));
         else resolve(externalCheckFailure(provider, aborted ? "the check was aborted" : this.#closed ? `${provider.name}: the client was closed` : this.#describe(error)));
       });
       this.#calls.add(call);

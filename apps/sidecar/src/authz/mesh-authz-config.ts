@@ -5,13 +5,17 @@
 /** A header-name pattern list of MeshConfig: "abc" exact, "abc*" prefix, "*abc" suffix, case-insensitive. */
 export type HeaderNamePatterns = readonly string[];
 
-/** MeshConfig includeRequestBodyInCheck (EnvoyExternalAuthorizationRequestBody), decoded. */
+/**
+ * MeshConfig includeRequestBodyInCheck (EnvoyExternalAuthorizationRequestBody, Envoy's
+ * with_request_body BufferSettings), decoded: the data path reads the body of a request the
+ * provider is asked about before the check, and sends it in the check.
+ */
 export interface ExtAuthzRequestBody {
-  /** Most body bytes held for the check (Envoy's with_request_body.max_request_bytes; at least 1). */
+  /** Most body bytes held for the check (Envoy's max_request_bytes; at least 1). A larger body is answered 413 unless allowPartialMessage. */
   readonly maxRequestBytes: number;
-  /** Check with the first maxRequestBytes of a larger body instead of answering 413. */
+  /** Check with the first maxRequestBytes of a larger body (`x-envoy-auth-partial-body: true`) instead of answering 413. */
   readonly allowPartialMessage: boolean;
-  /** gRPC providers: the body goes in raw_body (bytes) instead of body (UTF-8 text). */
+  /** gRPC providers: the body goes in raw_body (bytes) instead of body (UTF-8 text). No effect on HTTP providers (Istio's doc). */
   readonly packAsBytes: boolean;
 }
 
@@ -27,7 +31,7 @@ interface ExtAuthzProviderCommon {
   readonly failOpen: boolean;
   /** Status sent to the client when the authorizer fails and failOpen is false. Default 403. */
   readonly statusOnError: number;
-  /** Buffer the request body for the check; undefined: no body. Parsed, but the data path does not buffer bodies yet (parse-mesh-config warns). */
+  /** Buffer the request body for the check; undefined: the check carries no body and the request streams. */
   readonly includeRequestBodyInCheck: ExtAuthzRequestBody | undefined;
 }
 
@@ -36,7 +40,7 @@ export interface ExtAuthzHttpProvider extends ExtAuthzProviderCommon {
   readonly type: "http";
   /** Prepended to the original path in the check request. */
   readonly pathPrefix: string;
-  /** Request headers copied into the check request (besides Host, Method, Path, Content-Length: 0 which always go). */
+  /** Request headers copied into the check request (besides Host, Method, Path and Content-Length, which always go); the deprecated includeHeadersInCheck when this is unset. */
   readonly includeRequestHeadersInCheck: HeaderNamePatterns;
   /** Headers added to the check request, `name: value`. */
   readonly includeAdditionalHeadersInCheck: Readonly<Record<string, string>>;

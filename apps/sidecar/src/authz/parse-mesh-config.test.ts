@@ -121,7 +121,7 @@ extensionProviders:
     expect(result.ok ? [] : result.errors).toEqual([
       'mesh.yaml: trustDomain must be a non-empty string, got ""',
       'mesh.yaml: h2UpgradePolicy must be UPGRADE or DO_NOT_UPGRADE, got "upgrade"',
-      "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.servce: unknown field; expected one of service, port, pathPrefix, timeout, includeRequestHeadersInCheck, includeAdditionalHeadersInCheck, includeRequestBodyInCheck, headersToUpstreamOnAllow, headersToDownstreamOnAllow, headersToDownstreamOnDeny, failOpen, clearRouteCache, statusOnError",
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.servce: unknown field; expected one of service, port, pathPrefix, timeout, includeRequestHeadersInCheck, includeHeadersInCheck, includeAdditionalHeadersInCheck, includeRequestBodyInCheck, headersToUpstreamOnAllow, headersToDownstreamOnAllow, headersToDownstreamOnDeny, failOpen, clearRouteCache, statusOnError",
       'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.service is required, e.g. "ext-authz.foo.svc.cluster.local"',
       "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.port must be a port number 1-65535, got 70000",
       'mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.timeout must be a positive duration such as "0.5s" or "300ms", got "soon"',
@@ -165,8 +165,27 @@ extensionProviders:
         includeRequestBodyInCheck: { maxRequestBytes: 8192, allowPartialMessage: true, packAsBytes: true },
       },
     ]);
-    // The data path authorizes on the head: the body setting is read but not applied, and says so.
-    expect(result.warnings).toEqual(["mesh.yaml: extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck is not supported yet: the sidecar authorizes a request on its head, so the check carries no body"]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("reads Istio's deprecated includeHeadersInCheck when includeRequestHeadersInCheck is unset, with a warning", () => {
+    const result = parseMeshConfig(
+      `
+extensionProviders:
+- name: old
+  envoyExtAuthzHttp: { service: s, port: 8000, includeHeadersInCheck: ["x-ext-authz"] }
+- name: both
+  envoyExtAuthzHttp: { service: s, port: 8000, includeHeadersInCheck: ["x-old"], includeRequestHeadersInCheck: ["x-new"] }
+`,
+      "mesh.yaml",
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.extensionProviders.map((p) => p.type === "http" && p.includeRequestHeadersInCheck)).toEqual([["x-ext-authz"], ["x-new"]]);
+    expect(result.warnings).toEqual([
+      "mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.includeHeadersInCheck is deprecated: write includeRequestHeadersInCheck instead",
+      "mesh.yaml: extensionProviders[1].envoyExtAuthzHttp.includeHeadersInCheck is deprecated: write includeRequestHeadersInCheck instead",
+    ]);
   });
 
   it("names the field and the fix in every envoyExtAuthzGrpc error", () => {

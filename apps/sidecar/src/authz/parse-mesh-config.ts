@@ -41,6 +41,7 @@ const httpFields = new Set([
   "pathPrefix",
   "timeout",
   "includeRequestHeadersInCheck",
+  "includeHeadersInCheck",
   "includeAdditionalHeadersInCheck",
   "includeRequestBodyInCheck",
   "headersToUpstreamOnAllow",
@@ -128,7 +129,7 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
     const provider =
       kind === "envoyExtAuthzHttp"
         ? parseHttpProvider(name, raw[kind], `${source}: ${at}.envoyExtAuthzHttp`, errors, warnings)
-        : parseGrpcProvider(name, raw[kind], `${source}: ${at}.envoyExtAuthzGrpc`, errors, warnings);
+        : parseGrpcProvider(name, raw[kind], `${source}: ${at}.envoyExtAuthzGrpc`, errors);
     if (provider) providers.push(provider);
   });
 
@@ -143,7 +144,7 @@ function parseHttpProvider(name: string, raw: unknown, at: string, errors: strin
     return undefined;
   }
   const before = errors.length;
-  const common = parseCommonFields(raw, httpFields, at, errors, warnings);
+  const common = parseCommonFields(raw, httpFields, at, errors);
   const pathPrefix = raw["pathPrefix"] ?? "";
   if (typeof pathPrefix !== "string" || (pathPrefix !== "" && !pathPrefix.startsWith("/"))) {
     errors.push(`${at}.pathPrefix must be a path starting with "/", got ${JSON.stringify(pathPrefix)}`);
@@ -159,7 +160,10 @@ function parseHttpProvider(name: string, raw: unknown, at: string, errors: strin
   if (!isObject(additional) || !Object.values(additional).every((v) => typeof v === "string")) {
     errors.push(`${at}.includeAdditionalHeadersInCheck must map header names to string values`);
   }
-  const includeRequestHeadersInCheck = patterns("includeRequestHeadersInCheck") ?? [];
+  // Istio reads the deprecated includeHeadersInCheck when includeRequestHeadersInCheck is unset (extauthz.go).
+  const deprecatedHeaders = patterns("includeHeadersInCheck");
+  if (deprecatedHeaders !== undefined) warnings.push(`${at}.includeHeadersInCheck is deprecated: write includeRequestHeadersInCheck instead`);
+  const includeRequestHeadersInCheck = patterns("includeRequestHeadersInCheck") ?? deprecatedHeaders ?? [];
   const headersToUpstreamOnAllow = patterns("headersToUpstreamOnAllow") ?? [];
   const headersToDownstreamOnAllow = patterns("headersToDownstreamOnAllow") ?? [];
   const headersToDownstreamOnDeny = patterns("headersToDownstreamOnDeny");
@@ -177,12 +181,12 @@ function parseHttpProvider(name: string, raw: unknown, at: string, errors: strin
   };
 }
 
-function parseGrpcProvider(name: string, raw: unknown, at: string, errors: string[], warnings: string[]): ExtAuthzGrpcProvider | undefined {
+function parseGrpcProvider(name: string, raw: unknown, at: string, errors: string[]): ExtAuthzGrpcProvider | undefined {
   if (!isObject(raw)) {
     errors.push(`${at} must be a mapping with at least service and port`);
     return undefined;
   }
-  const common = parseCommonFields(raw, grpcFields, at, errors, warnings);
+  const common = parseCommonFields(raw, grpcFields, at, errors);
   return common === undefined ? undefined : { type: "grpc", name, ...common };
 }
 
@@ -193,7 +197,7 @@ type CommonFields = Omit<ExtAuthzGrpcProvider, "type" | "name">;
  * includeRequestBodyInCheck, clearRouteCache) and the unknown-field check against `known`.
  * Undefined when one of them is wrong (the errors say which).
  */
-function parseCommonFields(raw: Record<string, unknown>, known: ReadonlySet<string>, at: string, errors: string[], warnings: string[]): CommonFields | undefined {
+function parseCommonFields(raw: Record<string, unknown>, known: ReadonlySet<string>, at: string, errors: string[]): CommonFields | undefined {
   const before = errors.length;
   for (const key of Object.keys(raw)) if (!known.has(key)) errors.push(`${at}.${key}: unknown field; expected one of ${[...known].join(", ")}`);
   const service = raw["service"];
@@ -219,9 +223,6 @@ function parseCommonFields(raw: Record<string, unknown>, known: ReadonlySet<stri
   // (the one local application) cannot change, so the value is checked and then has no effect.
   if (raw["clearRouteCache"] !== undefined && typeof raw["clearRouteCache"] !== "boolean") errors.push(`${at}.clearRouteCache must be true or false`);
   const includeRequestBodyInCheck = parseRequestBody(raw["includeRequestBodyInCheck"], `${at}.includeRequestBodyInCheck`, errors);
-  if (includeRequestBodyInCheck !== undefined) {
-    warnings.push(`${at}.includeRequestBodyInCheck is not supported yet: the sidecar authorizes a request on its head, so the check carries no body`);
-  }
   if (errors.length > before) return undefined;
   const slash = (service as string).indexOf("/");
   return {

@@ -1,7 +1,9 @@
 // An HTTP/2 client connection handed over by a listener: h2c with prior knowledge (the HTTP/1.1
 // connection saw the `PRI * HTTP/2.0` preface in its first bytes) or TLS negotiated with ALPN
 // `h2`. node:http2 runs the session; each stream is routed by the same decision as an HTTP/1.1
-// request (routeOutbound over a RequestHead) and proxied by an Http2Exchange.
+// request (routeOutbound over a RequestHead) and proxied by an Http2Exchange. A decision may read
+// the body ahead (an external authorizer's includeRequestBodyInCheck, Http2StreamArrival); the
+// exchange then sends what was read first.
 import type { Socket } from "node:net";
 import { constants, performServerHandshake, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { TLSSocket } from "node:tls";
@@ -11,6 +13,7 @@ import type { Decision, ReplyDecision } from "../proxy/route-request.ts";
 import type { ArrivalConnection } from "../proxy/socket-address.ts";
 import { isGrpcContentType } from "./grpc-status.ts";
 import { Http2Exchange, type Http2ExchangeRecord } from "./http2-exchange.ts";
+import { Http2StreamArrival, type ReadAhead } from "./http2-stream-arrival.ts";
 import { requestHeadFromHttp2 } from "./request-head-from-http2.ts";
 import { headerLinesToObject, sendLocalReply } from "./send-local-reply.ts";
 import type { UpstreamSessions } from "./upstream-sessions.ts";
@@ -22,8 +25,9 @@ export interface Http2ConnectionHooks {
   /**
    * Route decision for a request (reads the listener's current snapshot); `security` is the
    * connection's mutual-TLS peer, `serverName` always undefined here (the listener binds its own),
-   * `connection` the session's addresses. A promise when the decision must wait (JWKS fetch,
-   * external authorizer); the stream's data waits unread.
+   * `connection` the session's addresses and the stream's body reader. A promise when the decision
+   * must wait (JWKS fetch, external authorizer); the stream's data waits unread unless the
+   * decision reads it ahead.
    */
   decide(head: RequestHead, sourceIp: string, security?: DownstreamSecurity, serverName?: string, connection?: ArrivalConnection): Decision | Promise<Decision>;
   /** The verified mutual-TLS peer of the connection (ALPN h2 over TLS); undefined for h2c. */
@@ -45,8 +49,7 @@ export function handleHttp2Connection(socket: Socket | TLSSocket, firstBytes: Bu
   if (firstBytes !== undefined && firstBytes.length > 0) socket.unshift(firstBytes);
   const session = performServerHandshake(socket, { settings: { enablePush: false } });
   const sourceIp = socket.remoteAddress ?? "";
-  const connection: ArrivalConnection = { socket, protocol: "HTTP/2" };
-  session.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => serveStream(stream, headers, flags, sourceIp, connection, hooks));
+  session.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => serveStream(stream, headers, flags, sourceIp, socket, hooks));
   session.on("error", () => undefined);
   if (hooks.idleTimeoutMs !== undefined) session.setTimeout(hooks.idleTimeoutMs, () => session.close());
   socket.on("error", () => undefined);
@@ -54,28 +57,31 @@ export function handleHttp2Connection(socket: Socket | TLSSocket, firstBytes: Bu
   return session;
 }
 
-function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, sourceIp: string, connection: ArrivalConnection, hooks: Http2ConnectionHooks): void {
+function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, sourceIp: string, socket: ArrivalConnection["socket"], hooks: Http2ConnectionHooks): void {
   stream.on("error", () => undefined);
   const head = requestHeadFromHttp2(headers);
-  const decided = hooks.decide(head, sourceIp, hooks.security, undefined, connection);
-  const requestComplete = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+  const endedWithHeaders = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+  const arrival = new Http2StreamArrival(socket, stream, endedWithHeaders);
+  const decided = hooks.decide(head, sourceIp, hooks.security, undefined, arrival);
   if (decided instanceof Promise) {
     decided.then(
-      (decision) => !stream.destroyed && proceed(stream, headers, head, decision, requestComplete, hooks),
+      (decision) => !stream.destroyed && proceed(stream, headers, head, decision, endedWithHeaders, arrival.readAhead, hooks),
       () => stream.destroy(),
     );
     return;
   }
-  proceed(stream, headers, head, decided, requestComplete, hooks);
+  proceed(stream, headers, head, decided, endedWithHeaders, undefined, hooks);
 }
 
-function proceed(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, head: RequestHead, decision: Decision, requestComplete: boolean, hooks: Http2ConnectionHooks): void {
+/** Answers or starts the exchange; `readAhead` is the body the decision read (it goes upstream first). */
+function proceed(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, head: RequestHead, decision: Decision, endedWithHeaders: boolean, readAhead: ReadAhead | undefined, hooks: Http2ConnectionHooks): void {
+  const requestComplete = endedWithHeaders || readAhead?.complete === true;
   if (decision.type === "reply") {
     reply(stream, head, decision, isGrpcContentType(headers["content-type"]), hooks.env);
     if (!requestComplete) stream.resume();
     return;
   }
-  new Http2Exchange(stream, headers, head, decision, { env: hooks.env, upstreams: hooks.upstreams, requestComplete }).start();
+  new Http2Exchange(stream, headers, head, decision, { env: hooks.env, upstreams: hooks.upstreams, requestComplete, readAhead: readAhead?.chunks }).start();
 }
 
 /** A route-level local reply (404 NR, 503 NC, redirect, direct response); gRPC requests get error replies as gRPC status. */

@@ -29,8 +29,10 @@ export interface Http2ExchangeRecord extends ExchangeRecord {
 export interface Http2ExchangeOptions {
   readonly env: ExchangeEnvironment;
   readonly upstreams: UpstreamSessions;
-  /** The request's HEADERS frame carried END_STREAM (no body). */
+  /** The request's HEADERS frame carried END_STREAM (no body), or its whole body is in `readAhead`. */
   readonly requestComplete: boolean;
+  /** Body chunks the decision read off the stream (an external authorizer's check): sent upstream first, unchanged. */
+  readonly readAhead?: readonly Buffer[] | undefined;
 }
 
 export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements AttemptHandler {
@@ -64,6 +66,7 @@ export class Http2Exchange extends ExchangeBase<Http2ExchangeRecord> implements 
       }
     });
     stream.on("wantTrailers", () => stream.sendTrailers(this.trailers ?? {}));
+    if (options.readAhead !== undefined) for (const chunk of options.readAhead) this.onRequestBody(chunk);
   }
 
   protected afterDelay(): void {

@@ -2,16 +2,18 @@
 // frames request bodies (Content-Length or chunked) without decoding them, runs one exchange at
 // a time (pipelined requests wait in the buffer, so responses keep their order), answers
 // malformed requests with 400/431/501/505 and closes, and turns into a byte tunnel after a
-// 101 Switching Protocols (WebSocket).
+// 101 Switching Protocols (WebSocket). While a decision waits for an external authorizer that
+// asks for the body, it reads the body ahead (readRequestBody), keeping the raw bytes to forward.
 import type { Socket } from "node:net";
 import { ChunkedScanner } from "../http1/chunked-scanner.ts";
 import { isHeadError, parseRequestHead, type HeadLimits, type RequestHead } from "../http1/parse-request-head.ts";
+import { RequestBodyCollector } from "../http1/request-body-collector.ts";
 import { ReadBuffer, readAcceptedInto, smallReadBufferSize } from "../upstream/read-buffer.ts";
 import type { UpstreamConnection } from "../upstream/upstream-connection.ts";
 import { Exchange, type Downstream, type DownstreamExchange, type ExchangeEnvironment, type ExchangeRecord } from "./exchange.ts";
 import { formatLocalReply } from "./local-reply.ts";
 import type { Decision, ForwardDecision, ReplyDecision } from "./route-request.ts";
-import type { ArrivalConnection } from "./socket-address.ts";
+import type { ArrivalConnection, RequestBodyRead } from "./socket-address.ts";
 import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 
 /** What a connection needs from its listener. */
@@ -41,6 +43,12 @@ export interface ListenerHooks {
 
 type State = "head" | "deciding" | "body" | "wait" | "tunnel" | "closed";
 
+/** A body being read ahead for an external authorizer's check: its collector, and who waits for what it read. */
+interface BodyReadAhead {
+  readonly collector: RequestBodyCollector;
+  readonly settle: (read: RequestBodyRead) => void;
+}
+
 /** RFC 9113 §3.4: the client connection preface of HTTP/2 with prior knowledge. */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -48,6 +56,9 @@ const http10Refused: ReplyDecision = { type: "reply", status: 426, flag: "", bod
 
 /** Bytes of pipelined requests buffered while a response is in progress before reading pauses. */
 const pipelineBufferLimit = 64 * 1024;
+
+/** The interim response a client that sent `Expect: 100-continue` waits for before its body (RFC 9110 §10.1.1). */
+const continueResponse = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
 export class DownstreamConnection implements Downstream, ArrivalConnection {
   readonly socket: Socket;
@@ -85,6 +96,8 @@ export class DownstreamConnection implements Downstream, ArrivalConnection {
    * upstream write, an exchange's head before it is sent) copies them first.
    */
   private volatile = false;
+  /** The body of the request being decided, read ahead for an external authorizer's check; undefined when none is being read. */
+  private bodyRead: BodyReadAhead | undefined;
 
   constructor(socket: Socket, hooks: ListenerHooks, security?: DownstreamSecurity) {
     this.socket = socket;
@@ -146,11 +159,42 @@ export class DownstreamConnection implements Downstream, ArrivalConnection {
     }
     this.append(data);
     if (this.state === "head") this.processBuffer();
+    else if (this.bodyRead !== undefined) this.continueBodyRead(this.bodyRead, data);
   }
 
   private append(data: Buffer): void {
     this.buffer = this.buffer === undefined ? data : Buffer.concat([this.buffer, data]);
-    if (this.state !== "head" && this.buffer.length > pipelineBufferLimit) this.pauseReading();
+    // While the body is read ahead for a check, its collector bounds what is held.
+    if (this.state !== "head" && this.buffer.length > pipelineBufferLimit && this.bodyRead === undefined) this.pauseReading();
+  }
+
+  /**
+   * ArrivalConnection: reads the body of the request being decided for an external authorizer.
+   * The raw bytes stay in the buffer (the exchange forwards them unchanged once the request is
+   * decided); the collector decodes the payload up to `stopAtBytes`, and at most twice that plus
+   * 64 KiB of raw bytes (chunk framing) are held. Reading pauses again once it is done.
+   */
+  readRequestBody(head: RequestHead, stopAtBytes: number): Promise<RequestBodyRead> | undefined {
+    if (head.contentLength <= 0 && !head.chunked) return undefined;
+    if (this.state === "closed") return Promise.resolve(clientGone);
+    const collector = new RequestBodyCollector(head, stopAtBytes, 2 * stopAtBytes + pipelineBufferLimit);
+    if (this.buffer !== undefined) collector.feed(this.buffer);
+    if (collector.done) return Promise.resolve(bodyReadOf(collector));
+    // Envoy answers 100-continue itself; a client waiting for it would not send the body the check needs.
+    if (head.expectContinue) this.socket.write(continueResponse);
+    return new Promise((settle) => {
+      this.bodyRead = { collector, settle };
+      this.resumeReading();
+    });
+  }
+
+  /** More bytes of the body being read ahead: settles the read once the collector is done, and stops reading. */
+  private continueBodyRead(read: BodyReadAhead, data: Buffer): void {
+    read.collector.feed(data);
+    if (!read.collector.done) return;
+    this.bodyRead = undefined;
+    this.pauseReading();
+    read.settle(bodyReadOf(read.collector));
   }
 
   /** Parses and starts as many requests as the buffer holds, one at a time. */
@@ -250,7 +294,8 @@ export class DownstreamConnection implements Downstream, ArrivalConnection {
     // Bytes that arrive meanwhile (the body, pipelined requests) wait in the buffer.
     const kept = this.volatile ? Buffer.from(headBuffer.subarray(0, head.headBytes)) : headBuffer;
     this.state = "deciding";
-    this.pauseReading();
+    // Unless the decision is reading the body ahead (readRequestBody), which pauses when done.
+    if (this.bodyRead === undefined) this.pauseReading();
     pending.then(
       (settled) => {
         if (this.state !== "deciding") return;
@@ -467,7 +512,18 @@ export class DownstreamConnection implements Downstream, ArrivalConnection {
     const exchange = this.exchange;
     this.exchange = undefined;
     this.state = "closed";
+    const read = this.bodyRead;
+    this.bodyRead = undefined;
+    read?.settle(clientGone);
     exchange?.onDownstreamClosed();
     this.hooks.closed(this);
   }
+}
+
+const clientGone: RequestBodyRead = Object.freeze({ type: "failed", details: "downstream_remote_disconnect" });
+
+/** The collector's outcome as readRequestBody reports it. */
+function bodyReadOf(collector: RequestBodyCollector): RequestBodyRead {
+  if (collector.error !== undefined) return { type: "failed", details: `http1.codec_error: ${collector.error}` };
+  return { type: "body", body: collector.body, complete: collector.complete };
 }

@@ -6,10 +6,11 @@ import { compileAuthorization, compileRequestAuthentication } from "@meshwork/pr
 import { describe, expect, it } from "vitest";
 import { createRequestAuthenticator } from "../authn/index.ts";
 import { generateTestKey, jwksOf, signJwt } from "../authn/testing/sign-jwt.ts";
-import type { ExternalAuthorizer, ExternalCheckRequest, ExternalCheckResult } from "../authz/check-external.ts";
-import type { ExtAuthzGrpcProvider } from "../authz/mesh-authz-config.ts";
+import type { ConnectionCheckRequest, ExternalAuthorizer, ExternalCheckRequest, ExternalCheckResult } from "../authz/check-external.ts";
+import type { ExtAuthzGrpcProvider, ExtAuthzRequestBody } from "../authz/mesh-authz-config.ts";
 import { isHeadError, parseRequestHead, type RequestHead } from "../http1/parse-request-head.ts";
-import { InboundSecurity, type InboundPeer, type SecurityVerdict } from "./inbound-security.ts";
+import { InboundSecurity, type InboundConnectionPeer, type InboundPeer, type SecurityVerdict } from "./inbound-security.ts";
+import type { ArrivalConnection, RequestBodyRead } from "./socket-address.ts";
 
 const nowS = 1_800_000_000;
 const iss = "testing@secure.istio.io";
@@ -123,6 +124,7 @@ describe("InboundSecurity", () => {
         asked.push(request);
         return Promise.resolve(answer);
       },
+      checkConnection: () => Promise.reject(new Error("not a TCP connection")),
       close: () => undefined,
     };
     const jwtToHeader = jwtPolicy.replace(`    jwks:`, `    outputClaimToHeaders: [{ header: x-jwt-foo, claim: foo }, { header: x-jwt-iss, claim: iss }]\n    jwks:`);
@@ -159,6 +161,7 @@ describe("InboundSecurity", () => {
         asked.push(request);
         return Promise.resolve({ allowed: false, status: 401, headers: [], body: Buffer.from("no"), flag: "UAEX", failed: false, reason: "denied by opa with 401" });
       },
+      checkConnection: () => Promise.reject(new Error("not a TCP connection")),
       close: () => undefined,
     };
     const custom = policy("ext-authz", "  action: CUSTOM\n  provider: { name: opa }\n  rules: [{}]\n");
@@ -168,4 +171,112 @@ describe("InboundSecurity", () => {
     expect(asked[0]).toMatchObject({ scheme: "https", source: { address: "10.0.0.7", port: 0, principal: undefined }, destination: undefined, protocol: undefined });
     expect(verdict).toMatchObject({ type: "deny", by: "authz", grpcStatus: 16, reply: { status: 401, flag: "UAEX", details: "ext_authz_denied", body: Buffer.from("no") } });
   });
+
+  it("reads the body only when the asked provider wants it, then checks with it (bodyComplete), within maxRequestBytes", async () => {
+    const { s, asked, reads, peer } = bodySecurity({ maxRequestBytes: 8, allowPartialMessage: false, packAsBytes: false }, { type: "body", body: Buffer.from("{\"a\":1}"), complete: true });
+    expect(await check(s, head("/orders", { "content-length": "7" }), peer)).toMatchObject({ type: "pass" });
+    expect(reads).toEqual([{ path: "/orders", stopAtBytes: 9 }]);
+    expect(asked[0]).toMatchObject({ path: "/orders", body: Buffer.from('{"a":1}'), bodyComplete: true });
+    // A path no CUSTOM rule matches is never read ahead.
+    expect(await check(s, head("/public", { "content-length": "7" }), peer)).toMatchObject({ type: "pass" });
+    expect(reads).toHaveLength(1);
+  });
+
+  it("answers 413 without asking when the body is over maxRequestBytes, unless allowPartialMessage", async () => {
+    const over: RequestBodyRead = { type: "body", body: Buffer.from("0123456789"), complete: false };
+    const strict = bodySecurity({ maxRequestBytes: 8, allowPartialMessage: false, packAsBytes: false }, over);
+    const verdict = await check(strict.s, head("/orders", { "content-length": "100" }), strict.peer);
+    expect(verdict).toMatchObject({ type: "deny", by: "authz", grpcStatus: 2, reply: { status: 413, body: "Payload Too Large", details: "request_payload_too_large" } });
+    expect(strict.asked).toEqual([]);
+    const partial = bodySecurity({ maxRequestBytes: 8, allowPartialMessage: true, packAsBytes: false }, over);
+    expect(await check(partial.s, head("/orders", { "content-length": "100" }), partial.peer)).toMatchObject({ type: "pass" });
+    expect(partial.reads[0]?.stopAtBytes).toBe(8);
+    expect(partial.asked[0]).toMatchObject({ body: over.body, bodyComplete: false });
+  });
+
+  it("answers a body that could not be read with 400 and the reader's details", async () => {
+    const { s, peer } = bodySecurity({ maxRequestBytes: 8, allowPartialMessage: true, packAsBytes: false }, { type: "failed", details: "http1.codec_error: missing chunk size" });
+    expect(await check(s, head("/orders", { "transfer-encoding": "chunked" }), peer)).toMatchObject({ type: "deny", reply: { status: 400, details: "http1.codec_error: missing chunk size" } });
+  });
+
+  it("checks without a body when the request has none (the connection reads nothing)", async () => {
+    const { s, asked, reads, peer } = bodySecurity({ maxRequestBytes: 8, allowPartialMessage: false, packAsBytes: false }, undefined);
+    expect(await check(s, head("/orders"), peer)).toMatchObject({ type: "pass" });
+    expect(reads).toEqual([]);
+    expect(asked[0]?.body).toBeUndefined();
+  });
+
+  it("authorizes TCP connections: DENY / ALLOW on TCP attributes, CUSTOM asking the gRPC provider about both ends", async () => {
+    const provider: ExtAuthzGrpcProvider = { type: "grpc", name: "opa", service: "opa", port: 9191, timeoutMs: 1_000, failOpen: false, statusOnError: 403, includeRequestBodyInCheck: undefined };
+    const asked: ConnectionCheckRequest[] = [];
+    const authorizer: ExternalAuthorizer = {
+      check: () => Promise.reject(new Error("not an HTTP request")),
+      checkConnection: (request) => {
+        asked.push(request);
+        return Promise.resolve({ allowed: true, upstreamHeaders: [], upstreamHeadersToRemove: [], downstreamHeaders: [], downstreamHeadersToSet: [] });
+      },
+      close: () => undefined,
+    };
+    const policies = `${policy("ext-authz", "  action: CUSTOM\n  provider: { name: opa }\n  rules: [{ to: [{ operation: { ports: ['5432'] } }] }]\n")}---\n${policy("only-sleep", "  rules: [{ from: [{ source: { principals: ['cluster.local/ns/foo/sa/sleep'] } }] }]\n")}`;
+    const engine = compileAuthorization(resources("AuthorizationPolicy", policies), workload, { rootNamespace: "istio-system", trustDomain: "cluster.local", extensionProviders: ["opa"], tcpExtensionProviders: ["opa"] });
+    const s = new InboundSecurity({ authn: undefined, authz: { engine, providers: new Map([["opa", provider]]), grpcAuthorizers: new Map([["opa", authorizer]]) } });
+    const peer: InboundConnectionPeer = {
+      socket: { remoteAddress: "10.0.0.7", remotePort: 43210, localAddress: "10.0.0.9", localPort: 5432 },
+      principal: "cluster.local/ns/foo/sa/sleep",
+      peerSpiffeId: "spiffe://cluster.local/ns/foo/sa/sleep",
+      localSpiffeId: "spiffe://cluster.local/ns/foo/sa/db",
+      destinationPort: 5432,
+      sni: "outbound_.5432_._.db.foo.svc.cluster.local",
+    };
+    expect(await s.checkConnection(peer)).toMatchObject({ type: "allow" });
+    expect(asked).toEqual([
+      {
+        source: { address: "10.0.0.7", port: 43210, principal: "spiffe://cluster.local/ns/foo/sa/sleep" },
+        destination: { address: "10.0.0.9", port: 5432, principal: "spiffe://cluster.local/ns/foo/sa/db" },
+        requestedServerName: "outbound_.5432_._.db.foo.svc.cluster.local",
+      },
+    ]);
+    const plain = { ...peer, principal: undefined, peerSpiffeId: undefined, localSpiffeId: undefined, sni: undefined, destinationPort: 3306 };
+    expect(s.checkConnection(plain)).toMatchObject({ type: "deny", flag: undefined, details: "rbac_access_denied_matched_policy[none]" });
+    expect(asked).toHaveLength(1);
+  });
+
+  it("lets every TCP connection through at once without policies", () => {
+    const s = security(undefined, false);
+    expect(s.checkConnection({ socket: { remoteAddress: "10.0.0.7", remotePort: 43210 }, principal: undefined, peerSpiffeId: undefined, localSpiffeId: undefined, destinationPort: 5432, sni: undefined })).toMatchObject({ type: "allow" });
+  });
 });
+
+/**
+ * A security with a CUSTOM policy on /orders whose gRPC provider asks for the body (`settings`),
+ * an authorizer that allows and records what it was asked, and a peer whose connection's body
+ * reader gives `read` (undefined: the request has no body) and records each read.
+ */
+function bodySecurity(settings: ExtAuthzRequestBody, read: RequestBodyRead | undefined) {
+  const provider: ExtAuthzGrpcProvider = { type: "grpc", name: "opa", service: "opa", port: 9191, timeoutMs: 1_000, failOpen: false, statusOnError: 403, includeRequestBodyInCheck: settings };
+  const asked: ExternalCheckRequest[] = [];
+  const reads: { path: string; stopAtBytes: number }[] = [];
+  const authorizer: ExternalAuthorizer = {
+    check: (request) => {
+      asked.push(request);
+      return Promise.resolve({ allowed: true, upstreamHeaders: [], upstreamHeadersToRemove: [], downstreamHeaders: [], downstreamHeadersToSet: [] });
+    },
+    checkConnection: () => Promise.reject(new Error("not a TCP connection")),
+    close: () => undefined,
+  };
+  const custom = policy("ext-authz", "  action: CUSTOM\n  provider: { name: opa }\n  rules: [{ to: [{ operation: { paths: ['/orders'] } }] }]\n");
+  const engine = compileAuthorization(resources("AuthorizationPolicy", custom), workload, { rootNamespace: "istio-system", trustDomain: "cluster.local", extensionProviders: ["opa"] });
+  const s = new InboundSecurity({ authn: undefined, authz: { engine, providers: new Map([["opa", provider]]), grpcAuthorizers: new Map([["opa", authorizer]]) } });
+  // A plain-text peer whose connection reads bodies ahead (giving `read`), recording each read.
+  const connection: ArrivalConnection = {
+    socket: { remoteAddress: "10.0.0.7", remotePort: 43210, localAddress: "10.0.0.9", localPort: 15006 },
+    protocol: "HTTP/1.1",
+    readRequestBody: (h, stopAtBytes) => {
+      if (read === undefined || (h.contentLength <= 0 && !h.chunked)) return undefined;
+      reads.push({ path: h.path, stopAtBytes });
+      return Promise.resolve(read);
+    },
+  };
+  const peer: InboundPeer = { ...plaintext, connection };
+  return { s, asked, reads, peer };
+}

@@ -2,14 +2,19 @@
 // after mTLS has given the connection its peer identity, each request is authenticated
 // (RequestAuthentication, src/authn) and authorized (AuthorizationPolicy CUSTOM → DENY → ALLOW,
 // src/authz) before it reaches the application. Built once per config; the answer is synchronous
-// unless a JWKS fetch or an external authorizer must be awaited.
+// unless a JWKS fetch or an external authorizer must be awaited (an authorizer that asks for the
+// body has it read first, through the arrival connection). Inbound TCP connections are
+// authorized here too (checkConnection: CUSTOM with a gRPC provider → DENY → ALLOW).
 import { normalizeAuthzPath, type AuthnRequest, type AuthorizationEngine, type AuthzRequest, type HeaderOps } from "@meshwork/proxy-core";
 import type { AuthnResult, RequestAuthenticator } from "../authn/index.ts";
-import { authorizeRequest, type AuthorizeDeps, type AuthorizeOutcome } from "../authz/authorize-request.ts";
-import type { ExternalCheckRequest } from "../authz/check-external.ts";
+import { authorizeConnection, type ConnectionOutcome } from "../authz/authorize-connection.ts";
+import { authorizeRequest, type AuthorizeDeps, type AuthorizeOutcome, type BodyRefusal, type DescribeRequest } from "../authz/authorize-request.ts";
+import type { ConnectionCheckRequest, ExternalCheckRequest } from "../authz/check-external.ts";
+import type { ExtAuthzProvider, ExtAuthzRequestBody } from "../authz/mesh-authz-config.ts";
+import { bodyReadLimit, isBodyTooLarge } from "../authz/request-body-check.ts";
 import type { RequestHead } from "../http1/parse-request-head.ts";
 import { headerRecord, type Decision, type ForwardDecision, type ReplyDecision } from "./route-request.ts";
-import type { ArrivalConnection } from "./socket-address.ts";
+import type { ArrivalConnection, RequestBodyRead } from "./socket-address.ts";
 
 /** What the connection knows of the caller. */
 export interface InboundPeer {
@@ -48,6 +53,23 @@ export type SecurityVerdict =
       readonly by: "authn" | "authz";
     };
 
+/** An inbound TCP connection as authorization sees it, after mutual TLS. */
+export interface InboundConnectionPeer {
+  readonly socket: ArrivalConnection["socket"];
+  /** Verified mTLS identity as Istio writes principals ("cluster.local/ns/x/sa/y"); undefined on plain text. */
+  readonly principal: string | undefined;
+  /** The peer's SPIFFE ID (`spiffe://…`); undefined on plain text. */
+  readonly peerSpiffeId: string | undefined;
+  /** This proxy's SPIFFE ID when the connection is mutual TLS. */
+  readonly localSpiffeId: string | undefined;
+  /** The port the connection arrived at (`destination.port`). */
+  readonly destinationPort: number;
+  /** The SNI of the client's TLS (`connection.sni`); undefined on plain text. */
+  readonly sni: string | undefined;
+}
+
+const allowedConnection: ConnectionOutcome = Object.freeze({ type: "allow", decision: Object.freeze({ type: "allow", policy: undefined, rule: undefined, effectivePolicyId: "none", audit: false }) });
+
 const passThrough: SecurityVerdict = Object.freeze({ type: "pass", requestHeaders: undefined, responseHeaders: undefined, target: undefined, requestPrincipal: undefined, audit: false });
 
 export interface InboundSecurityParts {
@@ -68,9 +90,34 @@ export class InboundSecurity {
     this.isEmpty = this.#authn === undefined && this.#authz === undefined;
   }
 
+  /** Whether AuthorizationPolicies apply: without, inbound TCP connections skip checkConnection. */
+  get authorizes(): boolean {
+    return this.#authz !== undefined;
+  }
+
   /** The engine in effect (for config dumps); undefined without policies. */
   get engine(): AuthorizationEngine | undefined {
     return this.#authz?.engine;
+  }
+
+  /**
+   * Authorizes one inbound TCP connection (AuthorizationPolicy on TCP attributes; CUSTOM only with
+   * an envoyExtAuthzGrpc provider). Synchronous unless a provider is asked. RequestAuthentication
+   * does not apply to TCP.
+   */
+  checkConnection(peer: InboundConnectionPeer): ConnectionOutcome | Promise<ConnectionOutcome> {
+    const authz = this.#authz;
+    if (!authz) return allowedConnection;
+    const socket = peer.socket;
+    const request: AuthzRequest = {
+      protocol: "tcp",
+      sourceIp: socket.remoteAddress ?? "",
+      destinationPort: peer.destinationPort,
+      ...(socket.localAddress !== undefined ? { destinationIp: socket.localAddress } : {}),
+      ...(peer.principal !== undefined ? { sourcePrincipal: peer.principal } : {}),
+      ...(peer.sni !== undefined ? { sni: peer.sni } : {}),
+    };
+    return authorizeConnection(authz, request, () => connectionCheck(peer));
   }
 
   /** Authenticates then authorizes one request. */
@@ -99,14 +146,23 @@ export class InboundSecurity {
       return { type: "deny", by: "authz", grpcStatus: 3, reply: { type: "reply", status: 400, flag: "", body: "Bad Request", headers: ["content-type: text/plain"], routeName: "", details: `path_normalization_failed{${path.reason}}` } };
     }
     const request = authzRequest(head, path.path, peer, authenticated);
-    const outcome = authorizeRequest(authz, request, () => checkRequest(head, path.path, peer));
+    // A body read ahead for the check under `Expect: 100-continue`: the sidecar answers the 100 itself
+    // (readRequestBody) and does not forward the header, as Envoy does when it answers, so the
+    // client never gets a second 100 from the upstream.
+    let continueAnswered = false;
+    const outcome = authorizeRequest(authz, request, (provider) => {
+      const described = describeRequest(provider, head, path.path, peer);
+      if (described instanceof Promise && head.expectContinue) continueAnswered = true;
+      return described;
+    });
     const verdict = (o: AuthorizeOutcome): SecurityVerdict => {
       if (o.type === "deny") {
         const headers = o.headers.map(([name, value]) => `${name}: ${value}`);
         const body = typeof o.body === "string" ? o.body : Buffer.from(o.body);
         return { type: "deny", by: "authz", grpcStatus: o.grpcStatus, reply: { type: "reply", status: o.status, flag: o.flag ?? "", body, headers, routeName: "", details: o.responseCodeDetails } };
       }
-      const requestHeaders = upstreamChanges(jwtHeaders, o);
+      const changes = upstreamChanges(jwtHeaders, o);
+      const requestHeaders = continueAnswered ? { remove: [...(changes?.remove ?? []), "expect"], set: changes?.set ?? [], add: changes?.add ?? [] } : changes;
       const responseHeaders = o.downstreamHeaders.length === 0 && o.downstreamHeadersToSet.length === 0 ? undefined : { remove: [], set: o.downstreamHeadersToSet, add: o.downstreamHeaders };
       return { type: "pass", requestHeaders, responseHeaders, target, requestPrincipal, audit: o.decision.audit };
     };
@@ -127,6 +183,37 @@ function upstreamChanges(jwt: HeaderOps | undefined, o: Extract<AuthorizeOutcome
     remove: [...(jwt?.remove ?? []), ...removed],
     set: [...(removed.length === 0 ? jwtSet : jwtSet.filter(([name]) => !removed.includes(name))), ...o.upstreamHeaders],
     add: [],
+  };
+}
+
+/**
+ * How the request is described to the provider asked about it: without a body, unless the
+ * provider asks for one (includeRequestBodyInCheck) and the request has one — then the arrival
+ * connection reads it first (not for upgrades and CONNECT, as Envoy does not buffer those).
+ */
+function describeRequest(provider: ExtAuthzProvider, head: RequestHead, path: string, peer: InboundPeer): ReturnType<DescribeRequest> {
+  const request = checkRequest(head, path, peer);
+  const settings = provider.includeRequestBodyInCheck;
+  const connection = peer.connection;
+  if (settings === undefined || connection?.readRequestBody === undefined || head.upgrade !== undefined || head.method === "CONNECT") return request;
+  const pending = connection.readRequestBody(head, bodyReadLimit(settings));
+  return pending === undefined ? request : pending.then((body) => withBody(request, settings, body));
+}
+
+/** The check request with the body read, or why the request is answered without a check. */
+function withBody(request: ExternalCheckRequest, settings: ExtAuthzRequestBody, read: RequestBodyRead): ExternalCheckRequest | BodyRefusal {
+  if (read.type === "failed") return { refused: "unreadable", details: read.details };
+  if (isBodyTooLarge(settings, read)) return { refused: "payload-too-large" };
+  return { ...request, body: read.body, bodyComplete: read.complete };
+}
+
+/** A TCP connection as a gRPC provider is told of it: its two ends, with SPIFFE IDs on mutual TLS, and the SNI. */
+function connectionCheck(peer: InboundConnectionPeer): ConnectionCheckRequest {
+  const socket = peer.socket;
+  return {
+    source: { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0, principal: peer.peerSpiffeId },
+    destination: { address: socket.localAddress ?? "", port: socket.localPort ?? peer.destinationPort, principal: peer.peerSpiffeId === undefined ? undefined : peer.localSpiffeId },
+    requestedServerName: peer.sni,
   };
 }
 

@@ -15,14 +15,22 @@
 // changes the listening port. Ports whose protocol is HTTP, HTTP2, gRPC or unknown (sniffed in
 // Istio) stay on the HTTP inbound listener.
 //
-//   caller ─► bind:targetPort ─► mTLS mode (InboundTcpTls) ─► proxyTcp ─► appHost:targetPort
-//                                 │ STRICT + plain text: closed, counted in stats.refused
+//   caller ─► bind:targetPort ─► mTLS mode (InboundTcpTls) ─► AuthorizationPolicy ─► proxyTcp ─► appHost:targetPort
+//                                 │ STRICT + plain text:        │ CUSTOM (envoyExtAuthzGrpc) → DENY → ALLOW
+//                                 │ closed, stats.refused       │ denied: closed before the application is dialled
+//
+// Authorization is Istio's TCP filter chain's (network ext_authz, then network RBAC), run once
+// per connection after the mTLS decision, with the workload's current policies (`security`).
 import { createServer, type Server, type Socket } from "node:net";
 import { mtlsModeForPort, resolvePeerAuthentication, type InboundPort, type MtlsMode, type ProxyConfig } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
+import type { TLSSocket } from "node:tls";
+import type { ConnectionOutcome } from "../authz/authorize-connection.ts";
+import type { InboundSecurity } from "../proxy/inbound-security.ts";
 import { applicationClusterSpec } from "../proxy/single-endpoint-cluster.ts";
 import { ClusterRuntime } from "../proxy/cluster-runtime.ts";
 import { createTcpTelemetry, serviceLabels } from "../proxy/request-telemetry.ts";
+import { RESPONSE_FLAGS } from "../telemetry/response-flags.ts";
 import type { TelemetryPolicy } from "../telemetry/telemetry-policy.ts";
 import type { IstioMetrics, PeerLabels } from "../telemetry/istio-metrics.ts";
 import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
@@ -30,6 +38,8 @@ import type { MeshTls } from "../tls/mesh-tls.ts";
 import { PoolRegistry } from "../upstream/pool-registry.ts";
 import { InboundTcpTls } from "./inbound-tcp-tls.ts";
 import { proxyTcp, type TcpProxy, type TcpProxyEnvironment } from "./tcp-proxy.ts";
+import { emptyTcpRecord } from "./tcp-record.ts";
+import { formatAddress, localAddressOf } from "../proxy/socket-address.ts";
 
 export interface InboundTcpOptions {
   /** Address the listeners bind (the sidecar's `--bind`). */
@@ -49,6 +59,8 @@ export interface InboundTcpOptions {
   readonly now: () => number;
   /** The port to listen on for an inbound TCP port; default its targetPort. */
   readonly listenPortFor?: ((port: InboundPort) => number) | undefined;
+  /** The workload's current AuthorizationPolicies (rebuilt per config); undefined or empty: every connection is let through. */
+  readonly security?: (() => InboundSecurity | undefined) | undefined;
 }
 
 /** Whether Istio's protocol selection makes this inbound port raw TCP (not HTTP, not sniffed). */
@@ -83,8 +95,21 @@ interface InboundTcpCounters {
   closedBytesSent: number;
 }
 
+/** Envoy's network RBAC and ext_authz stats of the inbound TCP chains (Istio's stat prefix `tcp.`), for `/stats`. */
+interface TcpAuthzCounters {
+  /** `tcp.rbac.allowed`: connections AuthorizationPolicies let through (policies applied). */
+  allowed: number;
+  /** `tcp.rbac.denied`: connections a DENY policy or a missing ALLOW match closed. */
+  denied: number;
+  /** `ext_authz.tcp.denied`: connections the external authorizer denied. */
+  externalDenied: number;
+  /** `ext_authz.tcp.error`: connections closed because the external authorizer failed. */
+  externalError: number;
+}
+
 export class InboundTcpListeners {
   readonly tls: InboundTcpTls;
+  private readonly authz: TcpAuthzCounters = { allowed: 0, denied: 0, externalDenied: 0, externalError: 0 };
   private readonly options: InboundTcpOptions;
   private readonly ports = new Map<number, PortListener>();
   /** Pools of the application's ports: plain text, never shared with the outbound side. */
@@ -192,6 +217,10 @@ export class InboundTcpListeners {
       ["listener.inbound_tcp.ssl.handshake", this.tls.stats.handshakes],
       ["listener.inbound_tcp.ssl.refused", this.tls.stats.refused],
       ["listener.inbound_tcp.plaintext", this.tls.stats.plaintext],
+      ["tcp.rbac.allowed", this.authz.allowed],
+      ["tcp.rbac.denied", this.authz.denied],
+      ["ext_authz.tcp.denied", this.authz.externalDenied],
+      ["ext_authz.tcp.error", this.authz.externalError],
     );
     return out;
   }
@@ -279,19 +308,75 @@ export class InboundTcpListeners {
     entry.pending.add(socket);
     socket.once("close", () => entry.pending.delete(socket));
     this.tls.accept(socket, entry.mode, (client, security) => {
-      entry.pending.delete(socket);
       if (entry.draining || client.destroyed) {
+        entry.pending.delete(socket);
         client.destroy();
         return;
       }
-      const proxy = proxyTcp(client, entry.cluster, this.telemetryFor(entry, security), { routeName: entry.cluster.name });
-      entry.counters.proxied += 1;
-      entry.connections.add(proxy);
-      client.once("close", () => {
-        if (!entry.connections.delete(proxy)) return;
-        entry.counters.closedBytesReceived += proxy.record.bytesReceived;
-        entry.counters.closedBytesSent += proxy.record.bytesSent;
+      const guard = this.options.security?.();
+      if (guard === undefined || !guard.authorizes) {
+        entry.pending.delete(socket);
+        this.proxy(entry, client, security);
+        return;
+      }
+      const sni = security ? (client as TLSSocket).servername : undefined;
+      const outcome = guard.checkConnection({
+        socket: client,
+        principal: security?.peerPrincipal,
+        peerSpiffeId: security?.peerSpiffeId,
+        localSpiffeId: security ? this.options.mesh.current?.spiffeId : undefined,
+        destinationPort: entry.inbound.targetPort,
+        sni: typeof sni === "string" && sni !== "" ? sni : undefined,
       });
+      if (!(outcome instanceof Promise)) {
+        entry.pending.delete(socket);
+        this.admit(entry, client, security, outcome);
+        return;
+      }
+      // The client's bytes wait (paused) until the check answers; a drain meanwhile closes it (still pending).
+      client.pause();
+      void outcome.then((settled) => {
+        entry.pending.delete(socket);
+        if (entry.draining || client.destroyed) {
+          client.destroy();
+          return;
+        }
+        this.admit(entry, client, security, settled);
+      });
+    });
+  }
+
+  /** Proxies an authorized connection, or closes a denied one with its access-log record (UAEX for the external authorizer's). */
+  private admit(entry: PortListener, client: Socket, security: DownstreamSecurity | undefined, outcome: ConnectionOutcome): void {
+    if (outcome.type === "allow") {
+      this.authz.allowed += 1;
+      this.proxy(entry, client, security);
+      return;
+    }
+    if (outcome.flag === undefined) this.authz.denied += 1;
+    else if (outcome.details === "ext_authz_error") this.authz.externalError += 1;
+    else this.authz.externalDenied += 1;
+    this.options.logger.debug("inbound TCP connection denied", { port: entry.listenPort, reason: outcome.reason, policy: outcome.policy ?? null, remote: client.remoteAddress ?? "" });
+    const env = this.telemetryFor(entry, security);
+    const record = emptyTcpRecord(env.wallClockMs());
+    if (outcome.flag !== undefined) record.responseFlags = RESPONSE_FLAGS[outcome.flag];
+    record.upstreamCluster = entry.cluster.name;
+    record.routeName = entry.cluster.name;
+    record.downstreamRemoteAddress = formatAddress(client.remoteAddress, client.remotePort);
+    record.downstreamLocalAddress = localAddressOf(client);
+    record.connectionTerminationDetails = outcome.details;
+    client.destroy();
+    env.finished(record);
+  }
+
+  private proxy(entry: PortListener, client: Socket, security: DownstreamSecurity | undefined): void {
+    const proxy = proxyTcp(client, entry.cluster, this.telemetryFor(entry, security), { routeName: entry.cluster.name });
+    entry.counters.proxied += 1;
+    entry.connections.add(proxy);
+    client.once("close", () => {
+      if (!entry.connections.delete(proxy)) return;
+      entry.counters.closedBytesReceived += proxy.record.bytesReceived;
+      entry.counters.closedBytesSent += proxy.record.bytesSent;
     });
   }
 

@@ -71,15 +71,22 @@ export async function startExtAuthzTestServer(answer: (request: Message) => Chec
   };
 }
 
+/** The service account whose connections the sample allows when a check has no `x-ext-authz` header (a flag of Istio's sample). */
+export const sampleAllowedServiceAccount = "sleep";
+
 /**
  * Istio's sample ext-authz server (samples/extauthz, gRPC v3) as the authz-custom task uses it:
- * allows when `x-ext-authz: allow`, adding `x-ext-authz-check-result: allowed` for the upstream;
- * otherwise denies with 403, `x-ext-authz-check-result: denied` and its denial text. The tests
- * extend it with an upstream header removal, an append and response headers.
+ * allows when `x-ext-authz: allow` — or, without that header (a TCP connection's check), when the
+ * source principal ends with `/sa/<sampleAllowedServiceAccount>` — adding
+ * `x-ext-authz-check-result: allowed` for the upstream; otherwise denies with 403,
+ * `x-ext-authz-check-result: denied` and its denial text. The tests extend it with an upstream
+ * header removal, an append and response headers.
  */
 export function sampleAnswer(request: Message): CheckAnswer {
   const headers = (request["attributes"]?.["request"]?.["http"]?.["headers"] ?? {}) as Record<string, string>;
-  if (headers["x-ext-authz"] === "allow") {
+  const principal = String(request["attributes"]?.["source"]?.["principal"] ?? "");
+  const allowed = headers["x-ext-authz"] === undefined ? principal.endsWith(`/sa/${sampleAllowedServiceAccount}`) : headers["x-ext-authz"] === "allow";
+  if (allowed) {
     return {
       type: "respond",
       response: {

@@ -14,7 +14,7 @@ type Spec = Policy["spec"];
 type Rule = NonNullable<Spec["rules"]>[number];
 
 const workload = { namespace: "foo", labels: { app: "httpbin" } };
-const options = { rootNamespace: "istio-system", trustDomain: "new-td", trustDomainAliases: ["old-td"], extensionProviders: ["p1", "p2"] };
+const options = { rootNamespace: "istio-system", trustDomain: "new-td", trustDomainAliases: ["old-td"], extensionProviders: ["p1", "p2"], tcpExtensionProviders: ["p2"] };
 
 // ---- alphabets ----
 const principal = fc.constantFrom(

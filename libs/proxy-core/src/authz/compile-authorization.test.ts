@@ -29,6 +29,7 @@ describe("authorization scenarios", () => {
               trustDomain: stringArg(c, "trust-domain", "cluster.local"),
               trustDomainAliases: listArg(c, "aliases"),
               ...(hasArg(c, "providers") ? { extensionProviders: providers } : {}),
+              ...(hasArg(c, "tcp-providers") ? { tcpExtensionProviders: listArg(c, "tcp-providers") } : {}),
               hostPortStripping: stringArg(c, "strip-port", "none") as "none" | "matching" | "any",
             };
             engine = compileAuthorization(policies, workload, options);

@@ -23,6 +23,12 @@ export interface CompileAuthorizationOptions {
    * provider denies the requests its rules match, as Istio does. Undefined: every name is accepted.
    */
   readonly extensionProviders?: readonly string[];
+  /**
+   * The providers Istio also applies to TCP connections: the envoyExtAuthzGrpc ones (Envoy's
+   * network ext_authz filter). A CUSTOM policy naming any other provider (envoyExtAuthzHttp) is
+   * ignored on TCP, as Istio ignores it there (it logs that at debug level). Default: none.
+   */
+  readonly tcpExtensionProviders?: readonly string[];
   /** Port handling of `:authority` before `hosts` match; default "none" (Istio sidecars keep the port). */
   readonly hostPortStripping?: HostPortStripping;
 }
@@ -46,8 +52,9 @@ export interface AuthorizationEngine {
   readonly issues: readonly string[];
   /**
    * Step 1, CUSTOM: whether a CUSTOM policy's rules match, and so whether to ask its provider. Ask
-   * it (HTTP only; CUSTOM with an HTTP provider does not apply to TCP); when it allows, go on to
-   * evaluate(); when it denies, reply with the provider's answer.
+   * it; when it allows, go on to evaluate(); when it denies, reply with the provider's answer. On
+   * TCP only providers named in `tcpExtensionProviders` are asked (CUSTOM with an HTTP provider
+   * does not apply to TCP).
    */
   checkCustom(request: AuthzRequest): CustomDecision;
   /** Step 2, DENY then ALLOW, with the AUDIT mark and dry-run results. Never throws. */
@@ -152,7 +159,8 @@ export function compileAuthorization(
     else if (provider === "") badReason = "the CUSTOM policy names no provider";
     else if (known && !known.includes(provider)) badReason = `provider "${provider}" is not defined in MeshConfig extensionProviders`;
     if (badReason) issues.push(`CUSTOM provider "${provider}": requests matching its policies are denied: ${badReason}`);
-    return { provider, rules, enforced: rules.filter((r) => !r.dryRun), badReason };
+    const appliesToTcp = options.tcpExtensionProviders?.includes(provider) ?? false;
+    return { provider, rules, enforced: rules.filter((r) => !r.dryRun), badReason, appliesToTcp };
   });
 
   const view = new RequestView(options.hostPortStripping ?? "none");
@@ -270,8 +278,9 @@ export function compileAuthorization(
             responseCodeDetails: `rbac_access_denied_matched_policy[${r.id}-bad-custom-action]`,
           };
         }
-        // envoyExtAuthzHttp providers are not applied to TCP traffic (Istio ignores them on TCP filter chains).
-        if (isTcp) continue;
+        // envoyExtAuthzHttp providers are not applied to TCP traffic (Istio ignores them on TCP
+        // filter chains); envoyExtAuthzGrpc ones are (Envoy's network ext_authz filter).
+        if (isTcp && !plan.appliesToTcp) continue;
         return { type: "check", provider: plan.provider, policy: r.policy, effectivePolicyId: r.id };
       }
       return noCustom;

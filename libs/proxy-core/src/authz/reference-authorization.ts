@@ -14,6 +14,8 @@ export interface ReferenceOptions {
   readonly trustDomain: string;
   readonly trustDomainAliases?: readonly string[];
   readonly extensionProviders?: readonly string[];
+  /** Providers asked on TCP too (envoyExtAuthzGrpc); the others are ignored on TCP. */
+  readonly tcpExtensionProviders?: readonly string[];
 }
 
 export interface ReferenceWorkload {
@@ -57,7 +59,8 @@ export function referenceAuthorize(
       custom = "deny";
       break;
     }
-    if (!tcp && custom === "none") custom = `check:${provider}`;
+    const asked = !tcp || (options.tcpExtensionProviders?.includes(provider) ?? false);
+    if (asked && custom === "none") custom = `check:${provider}`;
   }
 
   const audit = byAction("AUDIT", false).some((p) => policyMatches(p, "AUDIT", request, workload, options));
