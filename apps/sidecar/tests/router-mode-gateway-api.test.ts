@@ -1,7 +1,8 @@
 // Router mode serving the Kubernetes Gateway API (gateway.networking.k8s.io) as Istio's ingress
 // task writes it: a Gateway of class istio with an HTTP and an HTTPS listener (certificateRefs →
 // the credential directory) and an HTTPRoute with weighted backends, a header match, a
-// ReplacePrefixMatch rewrite and a redirect. A real sidecar (`--config DIR`), real upstreams.
+// ReplacePrefixMatch rewrite, a redirect and a ReplacePrefixMatch redirect. A real sidecar
+// (`--config DIR`), real upstreams.
 import { createServer, request as httpRequest, type Server } from "node:http";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
@@ -78,6 +79,10 @@ spec:
     filters:
     - type: RequestRedirect
       requestRedirect: { scheme: https, hostname: new.example.com, statusCode: 301 }
+  - matches: [{ path: { type: PathPrefix, value: /legacy } }]
+    filters:
+    - type: RequestRedirect
+      requestRedirect: { path: { type: ReplacePrefixMatch, replacePrefixMatch: /modern } }
   - backendRefs: [{ name: store-v1, port: 8000 }]
 `;
 
@@ -164,6 +169,15 @@ describe("router mode serving a Gateway API Gateway and HTTPRoute", () => {
     const answer = await get("/old");
     expect(answer.status).toBe(301);
     expect(answer.headers["location"]).toBe("https://new.example.com/old");
+  });
+
+  it("redirects with ReplacePrefixMatch: the matched path prefix is replaced, the rest and the query kept", async () => {
+    const under = await get("/legacy/docs/page?lang=en");
+    expect(under.status).toBe(302);
+    expect(under.headers["location"]).toBe("http://store.example.com/modern/docs/page?lang=en");
+    expect((await get("/legacy")).headers["location"]).toBe("http://store.example.com/modern");
+    // `/legacyx` is not under the /legacy segment: the catch-all rule forwards it.
+    expect(await get("/legacyx")).toMatchObject({ status: 200, body: "v1 /legacyx" });
   });
 
   it("does not serve a host outside the listener's and route's hostnames", async () => {

@@ -1,8 +1,10 @@
 // The one problem type libs/config reports to its users (meshctl, the control plane's admission,
 // the console): what is wrong, where (file, line, column, resource, field) and what to do.
+import { displayKind } from "./display-kind.ts";
 import { issueCodes, type IssueName } from "./issue-codes.ts";
 
 export interface ResourceRef {
+  /** Meshwork's kind name (`KubernetesGateway` for the Gateway API's Gateway): a key, not for display (see describeResource). */
   readonly kind: string;
   readonly namespace?: string;
   readonly name?: string;
@@ -49,10 +51,13 @@ export function makeIssue(name: IssueName, details: IssueDetails): ConfigIssue {
   return issue as unknown as ConfigIssue;
 }
 
-/** `VirtualService default/reviews`: how issues name a resource (the namespace only when known). */
+/**
+ * `VirtualService default/reviews`: how issues name a resource (the namespace only when known), by
+ * the kind users write (`Gateway (gateway.networking.k8s.io)`, never `KubernetesGateway`).
+ */
 export function describeResource(resource: ResourceRef): string {
   const name = resource.name ?? "(unnamed)";
-  return `${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ""}${name}`;
+  return `${displayKind(resource.kind)} ${resource.namespace ? `${resource.namespace}/` : ""}${name}`;
 }
 
 /**

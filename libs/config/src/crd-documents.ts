@@ -60,8 +60,8 @@ export function buildCrd(kind: AnyResourceKind): Record<string, unknown> {
 
 /** Every CRD file plus a kustomization.yaml listing them, in a stable order. */
 export function renderCrdFiles(): RenderedFile[] {
-  // The Gateway API's CRDs come from its own release (docs/design/kubernetes.md), not from us.
-  const files = resourceKinds.filter((kind) => !("upstreamCrds" in kind)).map((kind) => ({
+  // The Gateway API's CRDs come from its own release (docs/design/kubernetes.md), not from us; Namespace is Kubernetes' own.
+  const files = resourceKinds.filter((kind) => !("upstreamCrds" in kind) && !("builtIn" in kind)).map((kind) => ({
     fileName: `${kind.group}_${kind.plural}.yaml`,
     text: header + stringify(buildCrd(kind), { lineWidth: 0, aliasDuplicateObjects: false }),
   }));

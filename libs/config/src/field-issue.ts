@@ -25,4 +25,6 @@ export interface RuleContext {
   /** metadata.namespace of the resource, or undefined when not given. */
   readonly namespace: string | undefined;
   readonly name: string;
+  /** The resource's apiVersion as written (`gateway.networking.k8s.io/v1alpha3`), for checks one version adds; undefined when unknown. */
+  readonly apiVersion?: string | undefined;
 }

@@ -3,6 +3,7 @@
 export { loadResources, locateField } from "./load-resources.ts";
 export type { LoadResult, MeshResource, ResourceMetadata, SourceRef, SourceText } from "./load-resources.ts";
 export { formatIssue, makeIssue, sortIssues } from "./config-issue.ts";
+export { displayKind } from "./display-kind.ts";
 export type { ConfigIssue, IssueDetails, ResourceRef } from "./config-issue.ts";
 export { issueCodes } from "./issue-codes.ts";
 export { retryOnTokens } from "./retry-on-tokens.ts";
@@ -20,6 +21,6 @@ export { celAttributes, celLiteralText, celSubsetSummary, parseCelExpression } f
 export type { CelAttribute, CelComparison, CelNode, CelParseResult, CelType } from "./cel-expression.ts";
 export type { FieldPath } from "./field-issue.ts";
 export { analyzeResources } from "./analysis/analyze-resources.ts";
-export { convertGatewayApi, gatewayNameLabel, intersectHosts, isGatewayApiResource, servedGatewayClasses } from "./gateway-api/convert-gateway-api.ts";
+export { convertGatewayApi, gatewayNameLabel, intersectHosts, isGatewayApiInput, isGatewayApiResource, servedGatewayClasses } from "./gateway-api/convert-gateway-api.ts";
 export type { ConvertGatewayApiOptions, ConvertGatewayApiResult, GatewayApiIssue } from "./gateway-api/convert-gateway-api.ts";
 export type { AnalysisContext, MeshCatalog, CatalogService } from "./analysis/analyze-resources.ts";

@@ -81,6 +81,23 @@ describe("loadResources", () => {
     expect(resources.map((r) => `${r.kind} ${r.metadata.name}`)).toEqual(["AuthorizationPolicy allow-nothing"]);
   });
 
+  it("loads core v1 Namespaces as `kubectl get namespace -o yaml` lists them, keeping name and labels", () => {
+    const list = JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop", uid: "0c1a", resourceVersion: "42", labels: { "kubernetes.io/metadata.name": "shop", team: "shop" } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } },
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "blog" } },
+      ],
+    });
+    const { resources, issues } = load(list);
+    expect(issues).toEqual([]);
+    expect(resources.map((r) => [r.kind, r.metadata.name, r.metadata.labels])).toEqual([
+      ["Namespace", "shop", { "kubernetes.io/metadata.name": "shop", team: "shop" }],
+      ["Namespace", "blog", undefined],
+    ]);
+  });
+
   it("treats a missing spec as empty (AuthorizationPolicy allow-nothing)", () => {
     const { resources } = load("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: allow-nothing\n");
     expect(resources[0]?.spec).toMatchObject({});

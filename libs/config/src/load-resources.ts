@@ -5,7 +5,7 @@
 import { checkValue, formatPath, type ValueProblem } from "./check-value.ts";
 import { closestName } from "./closest-name.ts";
 import { describeResource, makeIssue, type ConfigIssue, type ResourceRef } from "./config-issue.ts";
-import type { FieldIssue, FieldPath } from "./field-issue.ts";
+import type { FieldIssue, FieldPath, RuleContext } from "./field-issue.ts";
 import { parseDocuments, type ParsedDocument, type TextPosition } from "./parse-documents.ts";
 import { findResourceKind, resourceKinds, yamlKindOf, type AnyResourceKind, type KindName, type SpecByKind } from "./resource-kinds.ts";
 
@@ -171,9 +171,10 @@ function loadOne(value: unknown, prefix: FieldPath, document: ParsedDocument, fi
   if (issues.some((i) => i.severity === "error") || !metadata.value) return { issues };
 
   const spec = specResult.decoded as SpecByKind[KindName];
-  const ruleIssues = (kindInfo.check as (s: unknown, c: { namespace: string | undefined; name: string }) => FieldIssue[])(spec, {
+  const ruleIssues = (kindInfo.check as (s: unknown, c: RuleContext) => FieldIssue[])(spec, {
     namespace: metadata.value.namespace,
     name: metadata.value.name,
+    apiVersion,
   });
   issues.push(...ruleIssues.map(fromProblem));
   if (issues.some((i) => i.severity === "error")) return { issues };

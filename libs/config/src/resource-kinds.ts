@@ -1,4 +1,5 @@
-// The resource kinds Meshwork accepts (Istio's, the Kubernetes Gateway API's, plus Meshwork's own policy.meshwork.io kinds): API
+// The resource kinds Meshwork accepts (Istio's, the Kubernetes Gateway API's, Meshwork's own policy.meshwork.io kinds, and the
+// core Namespace for its labels): API
 // group, served versions, names for the CRD, the spec schema and the semantic rule. Adding a kind here is all load-resources and the CRD
 // generator need.
 import type { TSchema } from "@sinclair/typebox";
@@ -28,11 +29,17 @@ import { checkTelemetry } from "./rules/telemetry-rules.ts";
 import { KubernetesGatewaySpec } from "./schema/kubernetes-gateway.ts";
 import { HTTPRouteSpec } from "./schema/http-route.ts";
 import { GRPCRouteSpec } from "./schema/grpc-route.ts";
+import { TCPRouteSpec } from "./schema/tcp-route.ts";
+import { TLSRouteSpec } from "./schema/tls-route.ts";
+import { NamespaceSpec } from "./schema/namespace.ts";
 import { ReferenceGrantSpec } from "./schema/reference-grant.ts";
 import { GatewayClassSpec } from "./schema/gateway-class.ts";
 import { checkKubernetesGateway } from "./rules/kubernetes-gateway-rules.ts";
 import { checkHTTPRoute } from "./rules/http-route-rules.ts";
 import { checkGRPCRoute } from "./rules/grpc-route-rules.ts";
+import { checkTCPRoute } from "./rules/tcp-route-rules.ts";
+import { checkTLSRoute } from "./rules/tls-route-rules.ts";
+import { checkNamespace } from "./rules/namespace-rules.ts";
 import { checkGatewayClass, checkReferenceGrant } from "./rules/reference-grant-rules.ts";
 
 /** Decoded spec type of each kind (durations in milliseconds, documented defaults applied). */
@@ -51,8 +58,11 @@ export interface SpecByKind {
   KubernetesGateway: KubernetesGatewaySpec;
   HTTPRoute: HTTPRouteSpec;
   GRPCRoute: GRPCRouteSpec;
+  TCPRoute: TCPRouteSpec;
+  TLSRoute: TLSRouteSpec;
   ReferenceGrant: ReferenceGrantSpec;
   GatewayClass: GatewayClassSpec;
+  Namespace: NamespaceSpec;
 }
 
 export type KindName = keyof SpecByKind;
@@ -65,9 +75,15 @@ export interface ResourceKind<K extends KindName = KindName> {
    * `Gateway` is `KubernetesGateway` inside (as in Istio), `Gateway` in YAML.
    */
   readonly yamlKind?: string;
-  readonly group: "networking.istio.io" | "security.istio.io" | "telemetry.istio.io" | "policy.meshwork.io" | "gateway.networking.k8s.io";
+  /** The API group; "" is Kubernetes' core group (Namespace). */
+  readonly group: "networking.istio.io" | "security.istio.io" | "telemetry.istio.io" | "policy.meshwork.io" | "gateway.networking.k8s.io" | "";
   /** Where the CRDs come from when Meshwork does not generate them (the Gateway API's upstream release). */
   readonly upstreamCrds?: string;
+  /**
+   * A kind Kubernetes itself serves (core/v1 Namespace): no CRD exists or is generated, the API
+   * server always has it, and Meshwork reads only its metadata.
+   */
+  readonly builtIn?: true;
   /** Served versions, newest first; the first is the storage version. */
   readonly versions: readonly string[];
   readonly plural: string;
@@ -86,6 +102,7 @@ const securityVersions = ["v1", "v1beta1"] as const;
 const telemetryVersions = ["v1", "v1alpha1"] as const;
 const meshworkPolicyVersions = ["v1alpha1"] as const;
 const gatewayApiCrds = "https://github.com/kubernetes-sigs/gateway-api/releases (standard-install.yaml)";
+const gatewayApiExperimentalCrds = "https://github.com/kubernetes-sigs/gateway-api/releases (experimental-install.yaml)";
 
 function kind<K extends KindName>(definition: ResourceKind<K>): ResourceKind<K> {
   return definition;
@@ -248,6 +265,29 @@ export const resourceKinds = [
     upstreamCrds: gatewayApiCrds,
   }),
   kind({
+    kind: "TCPRoute",
+    group: "gateway.networking.k8s.io",
+    versions: ["v1alpha2"],
+    plural: "tcproutes",
+    shortNames: [],
+    spec: TCPRouteSpec,
+    check: checkTCPRoute,
+    printerColumns: [],
+    upstreamCrds: gatewayApiExperimentalCrds,
+  }),
+  kind({
+    kind: "TLSRoute",
+    group: "gateway.networking.k8s.io",
+    // v1alpha2 first: the version every Gateway API release with TLSRoute serves, so the control plane watches it.
+    versions: ["v1alpha2", "v1alpha3"],
+    plural: "tlsroutes",
+    shortNames: [],
+    spec: TLSRouteSpec,
+    check: checkTLSRoute,
+    printerColumns: [{ name: "Hostnames", jsonPath: ".spec.hostnames", type: "string" }],
+    upstreamCrds: gatewayApiExperimentalCrds,
+  }),
+  kind({
     kind: "ReferenceGrant",
     group: "gateway.networking.k8s.io",
     versions: ["v1beta1", "v1"],
@@ -268,6 +308,17 @@ export const resourceKinds = [
     check: checkGatewayClass,
     printerColumns: [{ name: "Controller", jsonPath: ".spec.controllerName", type: "string" }],
     upstreamCrds: gatewayApiCrds,
+  }),
+  kind({
+    kind: "Namespace",
+    group: "",
+    versions: ["v1"],
+    plural: "namespaces",
+    shortNames: ["ns"],
+    spec: NamespaceSpec,
+    check: checkNamespace,
+    printerColumns: [],
+    builtIn: true,
   }),
 ] as const satisfies readonly AnyResourceKind[];
 

@@ -13,7 +13,9 @@ import { encodeValue, findResourceKind, loadResources, resourceKinds, type MeshR
 import { arbitraryFromSchema } from "./arbitrary-from-schema.ts";
 
 function toYaml(resource: MeshResource): string {
-  const kind = findResourceKind(resource.apiVersion.split("/")[0] as string, resource.kind);
+  // `v1` (no group) is Kubernetes' core group: Namespace.
+  const group = resource.apiVersion.includes("/") ? (resource.apiVersion.split("/")[0] as string) : "";
+  const kind = findResourceKind(group, resource.kind);
   if (!kind) throw new Error(`no kind for ${resource.apiVersion} ${resource.kind}`);
   return stringify({ apiVersion: resource.apiVersion, kind: resource.kind, metadata: resource.metadata, spec: encodeValue(kind.spec, resource.spec) });
 }

@@ -1,17 +1,23 @@
 // Route selection scenarios (testdata/route-selection/*.txt): `config` loads VirtualServices and
 // DestinationRules from YAML and compiles them; `request` runs findRoute and prints the chosen
-// route, its cluster(s) and filters. UPDATE_TESTDATA=1 rewrites the expected outputs.
+// route, its cluster(s) and filters; `connection` picks the `tcp`/`tls` route of a TCP connection
+// (by port and SNI) on a gateway or a sidecar (`mesh`). UPDATE_TESTDATA=1 rewrites the expected outputs.
 import { join } from "node:path";
 import { loadResources, formatIssue, type MeshResource } from "@meshwork/config";
 import { listArg, listTestdataFiles, runDataDriven, intArg, stringArg, hasArg } from "@meshwork/testing";
 import { describe, expect, it } from "vitest";
 import { applyRewrite } from "./apply-rewrite.ts";
 import { compileRouteTable } from "./compile-route-table.ts";
+import { compileTcpRouteTable } from "./compile-tcp-route-table.ts";
 import { describeRoute } from "./describe-route.ts";
 import { findRoute, type RouteRequest } from "./find-route.ts";
+import { findTcpRoute, pickTcpDestination, tcpClusterName } from "./find-tcp-route.ts";
+import { compileGatewayTcpRoutes, findGatewayTcpRoute } from "./gateway/gateway-tcp-routes.ts";
 import { pickWeighted } from "./pick-weighted.ts";
 import { expandGatewayApi } from "./proxy-model/expand-gateway-api.ts";
+import { redirectPath } from "./redirect-path.ts";
 import type { RouteTable } from "./route-table.ts";
+import type { TcpRoute, TcpRouteTable } from "./tcp-route-table.ts";
 
 const dir = join(import.meta.dirname, "../testdata/route-selection");
 
@@ -19,6 +25,7 @@ describe("route selection", () => {
   for (const file of listTestdataFiles(dir, ".txt")) {
     it(file.slice(dir.length + 1), () => {
       let table: RouteTable | undefined;
+      let tcpTables: { gateways: ReadonlyMap<string, TcpRouteTable>; mesh: TcpRouteTable } | undefined;
       runDataDriven(file, (c) => {
         switch (c.cmd) {
           case "config": {
@@ -34,6 +41,19 @@ describe("route selection", () => {
               domainSuffix: stringArg(c, "domain-suffix", "cluster.local"),
             });
             out.push(...table.issues);
+            const gateways = expanded.resources.filter((r): r is MeshResource<"Gateway"> => r.kind === "Gateway");
+            const hostContext = { namespace: stringArg(c, "namespace", "default"), domainSuffix: stringArg(c, "domain-suffix", "cluster.local") };
+            tcpTables = { gateways: compileGatewayTcpRoutes(gateways, vs, dr, hostContext), mesh: compileTcpRouteTable(vs, dr, hostContext) };
+            // The conversion's Istio resources, one JSON line each: Gateway servers; VirtualService hosts,
+            // gateways, tcp and tls routes, and of http routes the uri matches, redirects and rewrites.
+            if (hasArg(c, "dump-converted")) {
+              for (const r of expanded.resources.slice(loaded.resources.length)) {
+                if (r.kind === "Gateway") out.push(`Gateway ${r.metadata.namespace ?? ""}/${r.metadata.name} ${JSON.stringify(r.spec.servers)}`);
+                if (r.kind !== "VirtualService") continue;
+                const http = r.spec.http?.map((h) => ({ uri: h.match?.map((m) => m.uri), redirect: h.redirect, rewrite: h.rewrite }));
+                out.push(`VirtualService ${r.metadata.namespace ?? ""}/${r.metadata.name} ${JSON.stringify({ hosts: r.spec.hosts, gateways: r.spec.gateways, http, tcp: r.spec.tcp, tls: r.spec.tls })}`);
+              }
+            }
             if (hasArg(c, "dump")) {
               for (const [gateway, routes] of table.gateways) {
                 for (const [domain, host] of routes.exact) out.push(`${gateway} ${domain} → ${host.name} (${host.routes.length} routes)`);
@@ -62,9 +82,31 @@ describe("route selection", () => {
             if (decision.type !== "route") return `${decision.type}\n`;
             const lines = describeRoute(decision);
             if (decision.rewrite) lines.push(`  forwarded-path ${applyRewrite(decision.rewrite, request.path)}`);
+            if (decision.action.type === "redirect") lines.push(`  location-path ${redirectPath(decision.action.redirect, request.path)}`);
             for (const r of listArg(c, "random")) {
               if (decision.action.type === "forward") lines.push(`  pick(${r}) ${pickWeighted(decision.action, Number(r)).cluster}`);
             }
+            return `${lines.join("\n")}\n`;
+          }
+          case "connection": {
+            if (!tcpTables) throw new Error("connection before config");
+            const gateway = stringArg(c, "gateway", "mesh");
+            const port = intArg(c, "port", 0);
+            const sni = hasArg(c, "sni") ? stringArg(c, "sni") : undefined;
+            let route: TcpRoute | undefined;
+            if (gateway === "mesh") {
+              const decision = findTcpRoute(tcpTables.mesh, { host: stringArg(c, "host"), port, sni, sourceLabels: {}, sourceNamespace: hasArg(c, "source-namespace") ? stringArg(c, "source-namespace") : undefined });
+              if (decision.type === "default") return `default ${decision.cluster}\n`;
+              if (decision.type === "no-host") return "no-host\n";
+              route = decision.route;
+            } else {
+              const gatewayTable = tcpTables.gateways.get(gateway);
+              route = gatewayTable === undefined ? undefined : findGatewayTcpRoute(gatewayTable, { port, sni, sourceLabels: {}, sourceNamespace: undefined });
+            }
+            if (route === undefined) return "refused\n";
+            const lines = [`${route.type}-route ${route.name} match[${route.matchIndex}]`];
+            for (const d of route.destinations) lines.push(`  forward ${tcpClusterName(d, port)} weight=${d.weight}/${route.totalWeight}`);
+            for (const r of listArg(c, "random")) lines.push(`  pick(${r}) ${tcpClusterName(pickTcpDestination(route, Number(r)), port)}`);
             return `${lines.join("\n")}\n`;
           }
           default:

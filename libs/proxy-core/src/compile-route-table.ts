@@ -3,6 +3,8 @@
 // label selector and every weight is cumulative, so findRoute() only compares. A root's `delegate`
 // route is replaced here by the delegate VirtualService's routes (merge-delegate-route.ts).
 import type { MeshResource } from "@meshwork/config";
+// Its own entry: the sidecar compiles in standalone mode without loading the schemas (RSS).
+import { prefixRedirectMarker } from "@meshwork/config/gateway-api";
 import { clusterName, isExportedTo } from "./compile-clusters.ts";
 import { compileRe2, compileStringMatch, type StringMatcher } from "./compile-string-match.ts";
 import { mergeDelegateRoute } from "./merge-delegate-route.ts";
@@ -212,6 +214,7 @@ function compileHttpRoute(spec: HttpRouteSpec, place: RoutePlace, context: Route
   const mirrors = compileMirrors(spec, name, context);
   const cors = compileCors(spec.corsPolicy);
   const matches: readonly (MatchSpec | undefined)[] = spec.match && spec.match.length > 0 ? spec.match : [undefined];
+  const prefixRedirect = spec.redirect?.uri?.startsWith(prefixRedirectMarker) === true;
   return matches.map(
     (match, matchIndex): CompiledRoute => ({
       type: "route",
@@ -219,7 +222,8 @@ function compileHttpRoute(spec: HttpRouteSpec, place: RoutePlace, context: Route
       routeIndex: place.routeIndex,
       delegate: place.delegate,
       virtualService: context.vsName,
-      action,
+      // A prefix redirect replaces what this match matched: its action is per match (rare: the Gateway API conversion's only).
+      action: prefixRedirect && action.type === "redirect" ? { type: "redirect", redirect: { ...action.redirect, replacesPrefix: matchedPrefix(match) } } : action,
       requestHeaders,
       responseHeaders,
       timeoutMs: spec.timeout,
@@ -240,7 +244,9 @@ function compileAction(spec: HttpRouteSpec, name: string, context: RouteContext)
     return {
       type: "redirect",
       redirect: {
-        uri: r.uri,
+        // `%PREFIX()%/new`: the marker goes; compileHttpRoute sets the prefix it replaces per match.
+        uri: r.uri?.startsWith(prefixRedirectMarker) === true ? r.uri.slice(prefixRedirectMarker.length) : r.uri,
+        replacesPrefix: undefined,
         authority: r.authority,
         port: r.port,
         derivePort: r.derivePort,
@@ -330,9 +336,17 @@ function compileRewrite(spec: HttpRouteSpec["rewrite"], match: MatchSpec | undef
         substitution: (spec.uriRegexRewrite.rewrite ?? "").replace(/\$/g, "$$$$").replace(/\\(\d)/g, "$$$1"),
       }
     : undefined;
-  // Istio sets Envoy's prefix_rewrite: it replaces the matched prefix, which is "/" for a route without a uri match.
-  const replacesPrefix = spec.uri === undefined ? undefined : match?.uri === undefined ? "/" : match.uri.prefix;
+  const replacesPrefix = spec.uri === undefined ? undefined : matchedPrefix(match);
   return { uri: spec.uri, replacesPrefix, authority: spec.authority, regex };
+}
+
+/**
+ * What Envoy's prefix_rewrite (Istio's rewrite.uri, and a `%PREFIX()%` redirect) replaces under
+ * `match`: its uri prefix, "/" for a match without uri; undefined for an exact or regex uri match,
+ * where the whole path is replaced.
+ */
+function matchedPrefix(match: MatchSpec | undefined): string | undefined {
+  return match?.uri === undefined ? "/" : match.uri.prefix;
 }
 
 function compileHeaderOps(spec: HeaderOperationsSpec | undefined): HeaderOps | undefined {

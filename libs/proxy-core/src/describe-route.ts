@@ -15,7 +15,7 @@ export function describeRoute(route: CompiledRoute): string[] {
       break;
     case "redirect": {
       const r = action.redirect;
-      const parts = [`status=${r.status}`, r.scheme && `scheme=${r.scheme}`, r.authority && `authority=${r.authority}`, r.port !== undefined && `port=${r.port}`, r.derivePort && `derive-port=${r.derivePort}`, r.uri && `uri=${r.uri}`];
+      const parts = [`status=${r.status}`, r.scheme && `scheme=${r.scheme}`, r.authority && `authority=${r.authority}`, r.port !== undefined && `port=${r.port}`, r.derivePort && `derive-port=${r.derivePort}`, r.uri && (r.replacesPrefix !== undefined ? `prefix ${JSON.stringify(r.replacesPrefix)}→${JSON.stringify(r.uri)}` : `uri=${r.uri}`)];
       lines.push(`  redirect ${parts.filter(Boolean).join(" ")}`);
       break;
     }

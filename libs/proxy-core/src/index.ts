@@ -31,6 +31,7 @@ export { findRoute, findVirtualHost, matchesRequest, noRoute, noVirtualHost, que
 export type { RouteDecision, RouteRequest } from "./find-route.ts";
 export { pickWeighted } from "./pick-weighted.ts";
 export { applyRewrite } from "./apply-rewrite.ts";
+export { redirectPath } from "./redirect-path.ts";
 export { describeRoute } from "./describe-route.ts";
 
 // Load balancing over endpoints.

@@ -40,7 +40,15 @@ export interface Rewrite {
 }
 
 export interface Redirect {
+  /** The new path; with `replacesPrefix`, what replaces the matched prefix. */
   readonly uri: string | undefined;
+  /**
+   * Set for a redirect.uri written `%PREFIX()%<new prefix>` (the Gateway API's RequestRedirect
+   * ReplacePrefixMatch, as Istio converts it; Envoy's redirect prefix_rewrite): the prefix the
+   * route's match matched ("/" without a uri match), which `uri` replaces. Undefined: `uri` is the
+   * whole new path (also for the marker on an exact or regex match, as Envoy does).
+   */
+  readonly replacesPrefix: string | undefined;
   readonly authority: string | undefined;
   readonly port: number | undefined;
   readonly derivePort: "FROM_PROTOCOL_DEFAULT" | "FROM_REQUEST_PORT" | undefined;

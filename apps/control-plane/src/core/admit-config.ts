@@ -1,7 +1,7 @@
 // Admission of mesh config (DESIGN.md §3.1): every entry of every source (a registry KV key, a
 // file) is loaded and validated on its own with libs/config; an entry with an error is rejected
 // whole and, if an earlier version of it was good, that version keeps serving. Pure.
-import { loadResources, makeIssue, type ConfigIssue, type MeshResource } from "@meshwork/config";
+import { displayKind, loadResources, makeIssue, type ConfigIssue, type MeshResource } from "@meshwork/config";
 import { parseConfigKey } from "./config-key.ts";
 
 export type ConfigSourceName = "registry" | "kubernetes" | "directory";
@@ -108,7 +108,8 @@ function claim(resources: readonly MeshResource[], id: string, definedBy: Map<st
     if (owner !== undefined && owner !== id) {
       issues.push(
         makeIssue("DuplicateResource", {
-          message: `${rid} is already defined by ${owner}`,
+          // As users write the kind: Gateway (gateway.networking.k8s.io), not Meshwork's KubernetesGateway.
+          message: `${displayKind(r.kind)}/${r.metadata.namespace ?? defaultNamespace}/${r.metadata.name} is already defined by ${owner}`,
           hint: "remove one of the two definitions (the registry's wins over a file's)",
           file: id,
           resource: { kind: r.kind, namespace: r.metadata.namespace ?? defaultNamespace, name: r.metadata.name },

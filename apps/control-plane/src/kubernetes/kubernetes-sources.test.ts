@@ -90,7 +90,7 @@ describe("Kubernetes config and discovery sources (client-node against an API-se
   it("lists every mesh kind and Services + EndpointSlices, then delivers config entries and catalog instances", async () => {
     const { config, catalog } = await start();
     const listed = new Set(standIn.requests.filter((r) => !r.watch).map((r) => r.path));
-    expect(listed).toEqual(new Set([vsPath, drPath, servicesPath, slicesPath, podsPath, "/apis/networking.istio.io/v1/gateways", "/apis/networking.istio.io/v1/serviceentries", "/apis/networking.istio.io/v1/sidecars", "/apis/networking.istio.io/v1/workloadentries", "/apis/security.istio.io/v1/peerauthentications", "/apis/security.istio.io/v1/requestauthentications", "/apis/security.istio.io/v1/authorizationpolicies", "/apis/telemetry.istio.io/v1/telemetries", expect.stringMatching(/^\/apis\/policy\.meshwork\.io\/v[a-z0-9]+\/httplocalratelimitpolicies$/), "/apis/gateway.networking.k8s.io/v1/gateways", "/apis/gateway.networking.k8s.io/v1/httproutes", "/apis/gateway.networking.k8s.io/v1/grpcroutes", "/apis/gateway.networking.k8s.io/v1beta1/referencegrants", "/apis/gateway.networking.k8s.io/v1/gatewayclasses"]));
+    expect(listed).toEqual(new Set([vsPath, drPath, servicesPath, slicesPath, podsPath, "/apis/networking.istio.io/v1/gateways", "/apis/networking.istio.io/v1/serviceentries", "/apis/networking.istio.io/v1/sidecars", "/apis/networking.istio.io/v1/workloadentries", "/apis/security.istio.io/v1/peerauthentications", "/apis/security.istio.io/v1/requestauthentications", "/apis/security.istio.io/v1/authorizationpolicies", "/apis/telemetry.istio.io/v1/telemetries", expect.stringMatching(/^\/apis\/policy\.meshwork\.io\/v[a-z0-9]+\/httplocalratelimitpolicies$/), "/apis/gateway.networking.k8s.io/v1/gateways", "/apis/gateway.networking.k8s.io/v1/httproutes", "/apis/gateway.networking.k8s.io/v1/grpcroutes", "/apis/gateway.networking.k8s.io/v1alpha2/tcproutes", "/apis/gateway.networking.k8s.io/v1alpha2/tlsroutes", "/apis/gateway.networking.k8s.io/v1beta1/referencegrants", "/apis/gateway.networking.k8s.io/v1/gatewayclasses", "/api/v1/namespaces"]));
     const entries = config.all.at(-1) ?? [];
     expect(names(entries)).toEqual(["kubernetes/networking.istio.io/DestinationRule/bookinfo/reviews", "kubernetes/networking.istio.io/VirtualService/bookinfo/reviews"]);
     expect(JSON.parse(entries[1]?.text ?? "{}")).toEqual({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "reviews", namespace: "bookinfo" }, spec: virtualService("reviews", "reviews")["spec"] });
@@ -115,6 +115,15 @@ describe("Kubernetes config and discovery sources (client-node against an API-se
     const labelled = await catalog.waitFor((c) => c[1]?.meta["version"] === "v1");
     expect(labelled[1]?.meta).toEqual({ app: "reviews", version: "v1", namespace: "bookinfo", protocol: "http" });
     expect(Number(sources?.resourceVersions()[slicesPath])).toBeGreaterThan(listRv);
+  });
+
+  it("delivers Namespaces (core v1, listed with the core API) as config entries with their labels, without status", async () => {
+    const { config } = await start();
+    const namespacesPath = "/api/v1/namespaces";
+    standIn.put(namespacesPath, { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop", labels: { "kubernetes.io/metadata.name": "shop", "shared-gateway": "true" } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+    const entries = await config.waitFor((e) => names(e).includes("kubernetes/core/Namespace//shop"));
+    const entry = entries.find((e) => e.key === "kubernetes/core/Namespace//shop");
+    expect(JSON.parse(entry?.text ?? "{}")).toEqual({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop", labels: { "kubernetes.io/metadata.name": "shop", "shared-gateway": "true" } }, spec: { finalizers: ["kubernetes"] } });
   });
 
   it("re-opens an ended watch from the last resourceVersion without re-listing", async () => {

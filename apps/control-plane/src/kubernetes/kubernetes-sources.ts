@@ -1,6 +1,6 @@
 // Kubernetes as a config source and a service-discovery source for the control plane, through the
 // real @kubernetes/client-node: one ListWatch (list, then watch from the list's resourceVersion)
-// per mesh kind, plus Services, EndpointSlices and Pods (their labels). Each change delivers the whole state of its
+// per mesh kind (Namespaces too, for their labels), plus Services, EndpointSlices and Pods (their labels). Each change delivers the whole state of its
 // side (config entries, or catalog instances), like the registry and directory sources do.
 //   - resourceVersion: watches resume from the last one seen (events and bookmarks); a watch
 //     that ends is re-opened from there without a re-list.
@@ -61,6 +61,11 @@ export function startKubernetesSources(options: KubernetesSourcesOptions): Kuber
   const mesh = meshResources().map((resource) => ({
     resource,
     informer: makeListWatch(resource, async (cont) => {
+      // Kubernetes' own kind among the mesh kinds (core Namespace, for its labels) is not a custom resource.
+      if (resource.group === "") {
+        if (resource.plural !== "namespaces") throw new Error(`no core list call for ${resource.path}`);
+        return (await core.listNamespace({ limit: pageSize, _continue: cont })) as ListPage;
+      }
       try {
         return (await custom.listClusterCustomObject({ group: resource.group, version: resource.version, plural: resource.plural, limit: pageSize, _continue: cont })) as ListPage;
       } catch (error) {
@@ -93,7 +98,7 @@ export function startKubernetesSources(options: KubernetesSourcesOptions): Kuber
 
   function deliverConfig(): void {
     const entries = mesh.flatMap(({ resource, informer }) =>
-      informer.list().map((object) => toConfigEntry(object as KubernetesResource, { apiVersion: `${resource.group}/${resource.version}`, kind: resource.kind })),
+      informer.list().map((object) => toConfigEntry(object as KubernetesResource, { apiVersion: resource.group === "" ? resource.version : `${resource.group}/${resource.version}`, kind: resource.kind })),
     );
     options.onConfig(entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
   }

@@ -1,12 +1,14 @@
 // The Kubernetes collections the control plane lists and watches: every mesh kind of
-// @meshwork/config (Istio's networking.istio.io, security.istio.io and telemetry.istio.io, policy.meshwork.io, and the
-// Gateway API's gateway.networking.k8s.io, whose CRDs may be absent) at
+// @meshwork/config (Istio's networking.istio.io, security.istio.io and telemetry.istio.io, policy.meshwork.io, the
+// Gateway API's gateway.networking.k8s.io, whose CRDs may be absent, and core Namespaces, whose
+// labels Gateway listeners' allowedRoutes selectors read) at
 // its storage version, plus Services and EndpointSlices for service discovery. Cluster-wide paths,
 // as deploy/k8s's ClusterRole grants them. Pods only for the labels and service account of the
 // endpoints (DestinationRule subsets).
 import { resourceKinds, yamlKindOf } from "@meshwork/config";
 
 export interface WatchedResource {
+  /** API group; "" is the core group. */
   readonly group: string;
   readonly version: string;
   readonly plural: string;
@@ -21,7 +23,9 @@ export interface WatchedResource {
 export function meshResources(): WatchedResource[] {
   return resourceKinds.map((kind) => {
     const version = kind.versions[0] as string;
-    return { group: kind.group, version, plural: kind.plural, kind: yamlKindOf(kind), path: `/apis/${kind.group}/${version}/${kind.plural}`, ...("upstreamCrds" in kind ? { optional: true } : {}) };
+    // The core group ("") is served under /api, the others under /apis/<group>.
+    const path = kind.group === "" ? `/api/${version}/${kind.plural}` : `/apis/${kind.group}/${version}/${kind.plural}`;
+    return { group: kind.group, version, plural: kind.plural, kind: yamlKindOf(kind), path, ...("upstreamCrds" in kind ? { optional: true } : {}) };
   });
 }
 

@@ -8,6 +8,7 @@ import {
   parseRetryOn,
   noVirtualHost,
   pickWeighted,
+  redirectPath,
   requestHash,
   type CompiledRoute,
   type HeaderOps,
@@ -320,7 +321,7 @@ function redirect(route: CompiledRoute, head: RequestHead, requestPort: number):
   if (r.port !== undefined) port = `:${r.port}`;
   else if (r.derivePort === "FROM_REQUEST_PORT") port = `:${requestPort}`;
   else if (r.derivePort === undefined && r.authority === undefined && colon > 0 && r.scheme === undefined) port = head.authority.slice(colon);
-  const path = r.uri ?? head.path;
+  const path = redirectPath(r, head.path);
   const location = `${scheme}://${host}${port}${targetOf(path, head.query)}`;
   return { type: "reply", status: r.status, flag: "", body: "", headers: [`location: ${location}`], routeName: route.name, details: "redirect" };
 }

@@ -9,8 +9,9 @@ import type { MeshIndex } from "./mesh-index.ts";
 
 /** The issues convertGatewayApi reports for the Gateway API resources of the mesh. */
 export function findGatewayApiProblems(index: MeshIndex): ConfigIssue[] {
-  const resources: MeshResource[] = [...index.list("KubernetesGateway"), ...index.list("HTTPRoute"), ...index.list("GRPCRoute"), ...index.list("ReferenceGrant")];
+  const resources: MeshResource[] = [...index.list("KubernetesGateway"), ...index.list("HTTPRoute"), ...index.list("GRPCRoute"), ...index.list("TCPRoute"), ...index.list("TLSRoute")];
   if (resources.length === 0) return [];
+  resources.push(...index.list("ReferenceGrant"), ...index.list("Namespace"));
   const { issues } = convertGatewayApi(resources, { defaultNamespace: index.defaultNamespace, domainSuffix: index.domainSuffix });
   return issues.map((issue) =>
     makeFinding(issue.name, { resource: issue.resource, namespace: index.namespaceOf(issue.resource), path: issue.path }, { message: issue.message, hint: issue.hint }),

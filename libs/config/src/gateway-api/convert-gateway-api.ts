@@ -1,16 +1,25 @@
-// Turns Kubernetes Gateway API resources (Gateway, HTTPRoute, GRPCRoute, ReferenceGrant) into the Istio
-// resources Meshwork already compiles — a networking.istio.io Gateway per listener and
-// VirtualServices bound to it, or to `mesh` for routes whose parent is a Service (GAMMA) — as istiod
-// does (istio/istio pilot/pkg/config/kube/gateway, conversion.go). Pure: the same resources give the
-// same output in the same order. What cannot attach or refer is left out and reported.
+// Turns Kubernetes Gateway API resources (Gateway, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute,
+// ReferenceGrant, and the Namespaces whose labels listeners select) into the Istio resources
+// Meshwork already compiles — a networking.istio.io Gateway per listener and VirtualServices bound
+// to it, or to `mesh` for routes whose parent is a Service (GAMMA) — as istiod does (istio/istio
+// pilot/pkg/config/kube/gateway, conversion.go). Pure: the same resources give the same output in
+// the same order. What cannot attach or refer is left out and reported.
 import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
 import { hostCovers } from "../rules/host-names.ts";
 import type { GRPCRouteMatch } from "../schema/grpc-route.ts";
 import type { HTTPBackendRef, HTTPHeaderFilter, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "../schema/http-route.ts";
 import type { Listener } from "../schema/kubernetes-gateway.ts";
-import type { Headers, HTTPMatchRequest, HTTPRoute as VirtualServiceHttpRoute, HTTPRouteDestination } from "../schema/virtual-service.ts";
+import type { BackendRef } from "../schema/tcp-route.ts";
+import type { Headers, HTTPMatchRequest, HTTPRoute as VirtualServiceHttpRoute, HTTPRouteDestination, RouteDestination, TCPRoute as VirtualServiceTcpRoute, TLSRoute as VirtualServiceTlsRoute } from "../schema/virtual-service.ts";
 import type { Server } from "../schema/gateway.ts";
+import { listenerRouteKinds } from "./listener-route-kinds.ts";
+import { prefixRedirectMarker } from "./prefix-redirect-marker.ts";
+import { selectsLabels } from "./selects-labels.ts";
+
+// Also served by this entry (@meshwork/config/gateway-api), for proxy-core: the redirect marker it compiles and the kind names it prints.
+export { prefixRedirectMarker } from "./prefix-redirect-marker.ts";
+export { displayKind } from "../display-kind.ts";
 
 /** GatewayClass names Meshwork's gateway serves (Istio's, and our own). */
 export const servedGatewayClasses: readonly string[] = ["istio", "meshwork"];
@@ -43,18 +52,26 @@ export interface ConvertGatewayApiResult {
   readonly issues: GatewayApiIssue[];
 }
 
-/** Whether `resources` hold any kind convertGatewayApi reads (callers skip the work otherwise). */
+/** Whether `resource` is a Gateway or a route: what makes convertGatewayApi produce anything (callers skip the work otherwise). */
 export function isGatewayApiResource(resource: MeshResource): boolean {
   return resource.kind === "KubernetesGateway" || isRoute(resource);
+}
+
+/** Whether convertGatewayApi reads `resource`: a Gateway, a route, or what they refer to (ReferenceGrants, Namespaces' labels). */
+export function isGatewayApiInput(resource: MeshResource): boolean {
+  return isGatewayApiResource(resource) || resource.kind === "ReferenceGrant" || resource.kind === "Namespace";
 }
 
 type StringMatch = NonNullable<HTTPMatchRequest["uri"]>;
 
 /** The route kinds converted to VirtualService routes. */
-type RouteResource = MeshResource<"HTTPRoute"> | MeshResource<"GRPCRoute">;
+type RouteResource = MeshResource<"HTTPRoute"> | MeshResource<"GRPCRoute"> | MeshResource<"TCPRoute"> | MeshResource<"TLSRoute">;
+
+/** The route kinds converted to VirtualService `http` routes. */
+type HttpRouteResource = MeshResource<"HTTPRoute"> | MeshResource<"GRPCRoute">;
 
 function isRoute(resource: MeshResource): resource is RouteResource {
-  return resource.kind === "HTTPRoute" || resource.kind === "GRPCRoute";
+  return resource.kind === "HTTPRoute" || resource.kind === "GRPCRoute" || resource.kind === "TCPRoute" || resource.kind === "TLSRoute";
 }
 
 interface ServedListener {
@@ -70,6 +87,20 @@ interface ServedListener {
 interface RouteEntry {
   readonly routes: VirtualServiceHttpRoute[];
   readonly order: readonly (number | string)[];
+}
+
+/** One VirtualService `tcp` or `tls` route made of one rule of a TCPRoute or TLSRoute, ordered by route namespace/name and rule. */
+type L4Entry = { readonly type: "tcp"; readonly route: VirtualServiceTcpRoute; readonly order: readonly (number | string)[] } | { readonly type: "tls"; readonly route: VirtualServiceTlsRoute; readonly order: readonly (number | string)[] };
+
+/** The routes of one VirtualService: one gateway binding (or `mesh`) and one host. */
+interface Binding {
+  readonly namespace: string;
+  readonly gateways: string[];
+  readonly host: string;
+  readonly exportTo?: string[];
+  readonly entries: RouteEntry[];
+  readonly l4: L4Entry[];
+  readonly kinds: Set<string>;
 }
 
 /**
@@ -91,6 +122,10 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
         g.spec.from.some((f) => f.group === "gateway.networking.k8s.io" && f.kind === from.kind && f.namespace === from.namespace) &&
         g.spec.to.some((t) => t.group === to.group && t.kind === to.kind && (t.name === undefined || t.name === to.name)),
     );
+
+  // Namespace labels for allowedRoutes selectors: every namespace has kubernetes.io/metadata.name (Kubernetes sets it); others need a Namespace object.
+  const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+  for (const ns of resources) if (ns.kind === "Namespace") namespaceLabels.set(ns.metadata.name, ns.metadata.labels ?? {});
 
   const gateways = new Map<string, MeshResource<"KubernetesGateway">>();
   const istioGateways: MeshResource<"Gateway">[] = [];
@@ -118,11 +153,13 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
   }
 
   // Gateway binding → host → routes; `mesh` bindings are keyed by service host and route namespace.
-  // HTTPRoutes and GRPCRoutes of one binding and host share one VirtualService (as in Istio).
-  const bound = new Map<string, { namespace: string; gateways: string[]; host: string; exportTo?: string[]; entries: RouteEntry[]; kinds: Set<string> }>();
-  const bind = (key: string, kind: RouteResource["kind"], init: () => { namespace: string; gateways: string[]; host: string; exportTo?: string[] }, entries: RouteEntry[]): void => {
-    const group = bound.get(key) ?? { ...init(), entries: [], kinds: new Set<string>() };
-    group.entries.push(...entries);
+  // HTTPRoutes and GRPCRoutes of one binding and host share one VirtualService (as in Istio); so do
+  // the TCPRoutes (and TLSRoutes) of one listener, whose listener takes no other kind.
+  const bound = new Map<string, Binding>();
+  const bind = (key: string, kind: RouteResource["kind"], init: () => Pick<Binding, "namespace" | "gateways" | "host" | "exportTo">, routes: { entries?: RouteEntry[]; l4?: L4Entry[] }): void => {
+    const group = bound.get(key) ?? { ...init(), entries: [], l4: [], kinds: new Set<string>() };
+    group.entries.push(...(routes.entries ?? []));
+    group.l4.push(...(routes.l4 ?? []));
     group.kinds.add(kind);
     bound.set(key, group);
   };
@@ -137,11 +174,16 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
       const parentPath = ["spec", "parentRefs", p];
       const parentNs = parent.namespace ?? routeNs;
       if ((parent.kind ?? "Gateway") === "Service") {
+        if (route.kind === "TLSRoute") {
+          refIssues(parentPath, "a TLSRoute with a Service parent (mesh TLS routing by SNI) is not supported; the parentRef is skipped", "attach the TLSRoute to a Gateway's TLS listener, or route the Service's port with a TCPRoute", "UnsupportedGatewayApiFeature");
+          continue;
+        }
         const host = `${parent.name}.${parentNs}.svc.${options.domainSuffix}`;
         const producer = parentNs === routeNs;
-        const entries = routeEntries(route, routeNs, { port: parent.port, isGranted, domainSuffix: options.domainSuffix, report: refIssues });
+        const context = { port: parent.port, isGranted, domainSuffix: options.domainSuffix, report: refIssues };
+        const routes = route.kind === "TCPRoute" ? { l4: l4Entries(route, routeNs, undefined, context) } : { entries: routeEntries(route, routeNs, context) };
         // A consumer route (another namespace) applies to its own namespace's clients only, and comes first.
-        bind(`mesh|${host}|${producer ? "" : routeNs}`, route.kind, () => ({ namespace: routeNs, gateways: ["mesh"], host, ...(producer ? {} : { exportTo: ["."] }) }), entries);
+        bind(`mesh|${host}|${producer ? "" : routeNs}`, route.kind, () => ({ namespace: routeNs, gateways: ["mesh"], host, ...(producer ? {} : { exportTo: ["."] }) }), routes);
         continue;
       }
       const gatewayKey = `${parentNs}/${parent.name}`;
@@ -165,21 +207,24 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
           reasons.push(`listener ${listener.name} is not served`);
           continue;
         }
-        const refusal = admissionRefusal(listener, route.kind, { gatewayNs: parentNs, routeNs });
+        const refusal = admissionRefusal(listener, route.kind, { gatewayNs: parentNs, routeNs, namespaceLabels });
         if (refusal !== undefined) {
           reasons.push(`listener ${listener.name}: ${refusal}`);
           continue;
         }
-        const hosts = intersectHosts(route.spec.hostnames ?? [], listener.hostname);
+        // A TCP listener has no host names (Gateway API: hostname is ignored): its one VirtualService host is `*`, as Istio's.
+        const routeHostnames = route.kind === "TCPRoute" ? [] : (route.spec.hostnames ?? []);
+        const hosts = route.kind === "TCPRoute" ? ["*"] : intersectHosts(routeHostnames, listener.hostname);
         if (hosts.length === 0) {
-          reasons.push(`listener ${listener.name}: none of the route's hostnames ${JSON.stringify(route.spec.hostnames ?? [])} falls under its hostname ${JSON.stringify(listener.hostname)}`);
+          reasons.push(`listener ${listener.name}: none of the route's hostnames ${JSON.stringify(routeHostnames)} falls under its hostname ${JSON.stringify(listener.hostname)}`);
           continue;
         }
         attached++;
         for (const host of hosts) {
-          const entries = routeEntries(route, routeNs, { isGranted, domainSuffix: options.domainSuffix, report: attached === 1 && host === hosts[0] ? refIssues : () => undefined });
+          const context = { isGranted, domainSuffix: options.domainSuffix, report: attached === 1 && host === hosts[0] ? refIssues : () => undefined };
+          const routes = route.kind === "TCPRoute" || route.kind === "TLSRoute" ? { l4: l4Entries(route, routeNs, host, context) } : { entries: routeEntries(route, routeNs, context) };
           const [gwNs, gwName] = servedListener.istioGateway.split("/") as [string, string];
-          bind(`${servedListener.istioGateway}|${host}`, route.kind, () => ({ namespace: gwNs, gateways: [`${gwNs}/${gwName}`], host }), entries);
+          bind(`${servedListener.istioGateway}|${host}`, route.kind, () => ({ namespace: gwNs, gateways: [`${gwNs}/${gwName}`], host }), routes);
         }
       }
       if (attached === 0) refIssues(parentPath, `cannot attach to Gateway ${JSON.stringify(gatewayKey)}: ${reasons.join("; ")}`, "fix the listener's allowedRoutes, the route's hostnames, or parentRefs sectionName/port");
@@ -191,20 +236,42 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
     // Consumer (namespace-scoped) mesh routes before the producer's: the first VirtualService of a host wins.
     const [ka, kb] = [a.split("|"), b.split("|")];
     if (ka[0] === "mesh" && kb[0] === "mesh" && ka[1] === kb[1]) return (ka[2] === "" ? 1 : 0) - (kb[2] === "" ? 1 : 0) || (a < b ? -1 : 1);
-    return a < b ? -1 : a > b ? 1 : 0;
+    if (ka[0] !== kb[0]) return (ka[0] ?? "") < (kb[0] ?? "") ? -1 : 1;
+    // Per binding, more specific hosts first: a passthrough connection takes the first `tls` route
+    // its SNI matches, and Envoy picks the most specific server name (exact, then longer wildcard).
+    return compareOrder(hostSpecificity(ka[1] ?? ""), hostSpecificity(kb[1] ?? "")) || (a < b ? -1 : a > b ? 1 : 0);
   });
   for (const key of keys) {
-    const group = bound.get(key) as NonNullable<ReturnType<typeof bound.get>>;
+    const group = bound.get(key) as Binding;
     const http = [...group.entries].sort((x, y) => compareOrder(x.order, y.order)).flatMap((e) => e.routes);
+    const l4 = [...group.l4].sort((x, y) => compareOrder(x.order, y.order));
+    const tcp = l4.flatMap((e) => (e.type === "tcp" ? [e.route] : []));
+    const tls = l4.flatMap((e) => (e.type === "tls" ? [e.route] : []));
+    const hasHttp = group.kinds.has("HTTPRoute") || group.kinds.has("GRPCRoute");
+    // TCPRoutes and TLSRoutes none of whose rules has a usable backend: no VirtualService, so no route takes the connections (refused).
+    if (!hasHttp && tcp.length === 0 && tls.length === 0) continue;
     const base = group.gateways[0] === "mesh" ? `${group.host.split(".")[0] ?? "mesh"}-mesh` : (group.gateways[0]?.split("/")[1] ?? "gateway");
     virtualServices.push({
       apiVersion: "networking.istio.io/v1",
       kind: "VirtualService",
       metadata: { name: `${base}-${hostLabel(group.host)}`, namespace: group.namespace, annotations: { "meshwork.io/generated-from": [...group.kinds].sort().join(",") } },
-      spec: { hosts: [group.host], gateways: group.gateways, http, ...(group.exportTo !== undefined ? { exportTo: group.exportTo } : {}) },
+      spec: {
+        hosts: [group.host],
+        gateways: group.gateways,
+        ...(hasHttp ? { http } : {}),
+        ...(tcp.length > 0 ? { tcp } : {}),
+        ...(tls.length > 0 ? { tls } : {}),
+        ...(group.exportTo !== undefined ? { exportTo: group.exportTo } : {}),
+      },
     });
   }
   return { resources: [...istioGateways, ...virtualServices], issues };
+}
+
+/** Sort key of a host, most specific first: exact names, then wildcards by longer suffix, then `*`. */
+function hostSpecificity(host: string): number[] {
+  if (host === "*") return [2, 0];
+  return host.startsWith("*") ? [1, -host.length] : [0, 0];
 }
 
 /** `*.example.com` → `wildcard-example-com`: a name part for a host. */
@@ -238,7 +305,9 @@ function toServer(
   index: number,
   context: { isGranted: (from: { kind: string; namespace: string }, to: { group: string; kind: string; namespace: string; name: string }) => boolean; issues: GatewayApiIssue[] },
 ): Server | undefined {
-  const server: Server = { port: { number: listener.port, name: listener.name, protocol: listener.protocol }, hosts: [listener.hostname ?? "*"], name: listener.name };
+  // A TCP listener's hostname is ignored (Gateway API): TCP has no host to match on.
+  const host = listener.protocol === "TCP" ? "*" : (listener.hostname ?? "*");
+  const server: Server = { port: { number: listener.port, name: listener.name, protocol: listener.protocol }, hosts: [host], name: listener.name };
   if (listener.protocol === "HTTPS") {
     const credentialNames: string[] = [];
     for (const [j, ref] of (listener.tls?.certificateRefs ?? []).entries()) {
@@ -264,12 +333,19 @@ function toServer(
 }
 
 /**
- * Why `listener` refuses routes of `kind` from `routeNs` (allowedRoutes, protocol), or undefined.
- * HTTP and HTTPS listeners admit HTTPRoute and GRPCRoute unless allowedRoutes.kinds says otherwise.
+ * Why `listener` refuses routes of `kind` from `routeNs` (protocol, allowedRoutes), or undefined.
+ * A listener takes the kinds of its protocol (listenerRouteKinds) unless allowedRoutes.kinds narrows
+ * them; allowedRoutes.namespaces admits the Gateway's namespace (Same, the default), All, or those
+ * whose labels its Selector selects (kubernetes.io/metadata.name always; others from Namespace objects).
  */
-function admissionRefusal(listener: Listener, kind: RouteResource["kind"], namespaces: { gatewayNs: string; routeNs: string }): string | undefined {
+function admissionRefusal(
+  listener: Listener,
+  kind: RouteResource["kind"],
+  namespaces: { gatewayNs: string; routeNs: string; namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>> },
+): string | undefined {
   const { gatewayNs, routeNs } = namespaces;
-  if (listener.protocol !== "HTTP" && listener.protocol !== "HTTPS") return `protocol ${listener.protocol} takes no ${kind}s`;
+  const served = listenerRouteKinds(listener.protocol);
+  if (!served.includes(kind)) return `protocol ${listener.protocol} takes no ${kind}s (it takes ${served.join(" and ")})`;
   const kinds = listener.allowedRoutes?.kinds;
   if (kinds !== undefined && kinds.length > 0 && !kinds.some((k) => k.kind === kind && (k.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io")) {
     return `allowedRoutes.kinds does not include ${kind}`;
@@ -277,13 +353,12 @@ function admissionRefusal(listener: Listener, kind: RouteResource["kind"], names
   const from = listener.allowedRoutes?.namespaces?.from ?? "Same";
   if (from === "Same" && routeNs !== gatewayNs) return `allowedRoutes admits routes of namespace ${JSON.stringify(gatewayNs)} only (from: Same), the route is in ${JSON.stringify(routeNs)}`;
   if (from === "Selector") {
-    // Meshwork does not read Namespace objects: only the label every namespace carries can be matched.
-    const selector = listener.allowedRoutes?.namespaces?.selector;
-    const labels = selector?.matchLabels ?? {};
-    const keys = Object.keys(labels);
-    const byName = keys.length === 1 && keys[0] === "kubernetes.io/metadata.name" && (selector?.matchExpressions ?? []).length === 0;
-    if (!byName) return "allowedRoutes namespace selectors can only match kubernetes.io/metadata.name (Meshwork does not read namespace labels)";
-    if (labels["kubernetes.io/metadata.name"] !== routeNs) return `the namespace selector does not select ${JSON.stringify(routeNs)}`;
+    const known = namespaces.namespaceLabels.get(routeNs);
+    const labels = { ...known, "kubernetes.io/metadata.name": routeNs };
+    if (!selectsLabels(listener.allowedRoutes?.namespaces?.selector ?? {}, labels)) {
+      const shown = Object.entries(labels).map(([k, v]) => `${k}: ${v}`).join(", ");
+      return `allowedRoutes.namespaces.selector does not select namespace ${JSON.stringify(routeNs)} (labels {${shown}}${known === undefined ? `; no Namespace ${JSON.stringify(routeNs)} was given to read more labels from` : ""})`;
+    }
   }
   return undefined;
 }
@@ -307,6 +382,8 @@ export function intersectHosts(routeHosts: readonly string[], listenerHost: stri
 interface EntryContext {
   /** The kind of the route being converted: what a ReferenceGrant must name in `from`. */
   readonly routeKind: RouteResource["kind"];
+  /** What losing a backend means, for the ReferenceNotPermitted message. */
+  readonly lostShare: string;
   readonly port?: number | undefined;
   readonly domainSuffix: string;
   readonly isGranted: (from: { kind: string; namespace: string }, to: { group: string; kind: string; namespace: string; name: string }) => boolean;
@@ -314,9 +391,9 @@ interface EntryContext {
 }
 
 /** The VirtualService routes of every rule and match of `route`, each with its precedence key. */
-function routeEntries(route: RouteResource, routeNs: string, context: Omit<EntryContext, "routeKind">): RouteEntry[] {
+function routeEntries(route: HttpRouteResource, routeNs: string, context: Omit<EntryContext, "routeKind" | "lostShare">): RouteEntry[] {
   const entries: RouteEntry[] = [];
-  const entryContext: EntryContext = { ...context, routeKind: route.kind };
+  const entryContext: EntryContext = { ...context, routeKind: route.kind, lostShare: "its share of requests gets 500" };
   const add = (routes: VirtualServiceHttpRoute[], order: readonly number[], r: number, m: number): void => {
     entries.push({ routes, order: [...order, `${routeNs}/${route.metadata.name}`, r, m] });
   };
@@ -343,6 +420,36 @@ function routeEntries(route: RouteResource, routeNs: string, context: Omit<Entry
   return entries;
 }
 
+/**
+ * The VirtualService `tcp` routes of a TCPRoute, or `tls` routes of a TLSRoute on `host` (matched
+ * by SNI `host`, the route's hostname narrowed to the listener's), one per rule, as Istio's
+ * convertTCPRoute / convertTLSRoute: weighted destinations, weight 0 and ungranted backends left
+ * out, a rule left with none dropped (no route takes its connections: they are refused). A mesh
+ * TCPRoute (Service parent) with a port matches that port.
+ */
+function l4Entries(route: MeshResource<"TCPRoute"> | MeshResource<"TLSRoute">, routeNs: string, host: string | undefined, context: Omit<EntryContext, "routeKind" | "lostShare">): L4Entry[] {
+  const entryContext: EntryContext = { ...context, routeKind: route.kind, lostShare: "it gets no connections" };
+  const entries: L4Entry[] = [];
+  for (const [r, rule] of route.spec.rules.entries()) {
+    const destinations = l4Destinations(rule.backendRefs, ["spec", "rules", r], routeNs, entryContext);
+    if (destinations.length === 0) continue;
+    const order = [`${routeNs}/${route.metadata.name}`, r];
+    if (route.kind === "TLSRoute") entries.push({ type: "tls", route: { match: [{ sniHosts: [host ?? "*"] }], route: destinations }, order });
+    else entries.push({ type: "tcp", route: { ...(context.port !== undefined ? { match: [{ port: context.port }] } : {}), route: destinations }, order });
+  }
+  return entries;
+}
+
+function l4Destinations(backends: readonly BackendRef[], path: FieldPath, routeNs: string, context: EntryContext): RouteDestination[] {
+  const out: RouteDestination[] = [];
+  for (const [b, backend] of backends.entries()) {
+    if ((backend.weight ?? 1) === 0) continue;
+    const destination = backendDestination(backend, routeNs, context, [...path, "backendRefs", b]);
+    if (destination !== undefined) out.push({ destination, weight: backend.weight ?? 1 });
+  }
+  return out;
+}
+
 /** Gateway API precedence as a sort key: exact path, longer prefix, method, more headers, more query params. */
 function precedence(match: HTTPRouteMatch): number[] {
   const type = match.path?.type ?? "PathPrefix";
@@ -351,7 +458,12 @@ function precedence(match: HTTPRouteMatch): number[] {
 }
 
 /** What a rule does, before its matches: a VirtualService route without `match`. */
-type RuleAction = Omit<VirtualServiceHttpRoute, "match"> & { readonly prefixRewrite?: string };
+type RuleAction = Omit<VirtualServiceHttpRoute, "match"> & {
+  /** URLRewrite ReplacePrefixMatch: the new prefix, set on rewrite.uri per match (expandMatch). */
+  readonly prefixRewrite?: string;
+  /** RequestRedirect ReplacePrefixMatch: the new prefix, set on redirect.uri per match (expandMatch). */
+  readonly prefixRedirect?: string;
+};
 
 /** A GRPCRoute rule is an HTTPRoute rule without redirects, rewrites and timeouts: one conversion serves both. */
 function ruleAction(rule: Pick<HTTPRouteRule, "filters" | "backendRefs" | "timeouts">, path: FieldPath, routeNs: string, context: EntryContext): RuleAction | undefined {
@@ -362,16 +474,13 @@ function ruleAction(rule: Pick<HTTPRouteRule, "filters" | "backendRefs" | "timeo
   for (const filter of filters) {
     if (filter.type === "RequestRedirect" && filter.requestRedirect !== undefined) {
       const r = filter.requestRedirect;
-      if (r.path?.type === "ReplacePrefixMatch") {
-        context.report([...path, "filters"], "RequestRedirect with path type ReplacePrefixMatch is not supported; the rule is skipped", "use path type ReplaceFullPath", "UnsupportedGatewayApiFeature");
-        return undefined;
-      }
+      if (r.path?.type === "ReplacePrefixMatch" && r.path.replacePrefixMatch !== undefined) action.prefixRedirect = r.path.replacePrefixMatch;
       const defaultPort = r.scheme === "https" ? 443 : 80;
       action.redirect = {
         redirectCode: r.statusCode ?? 302,
         ...(r.scheme !== undefined ? { scheme: r.scheme } : {}),
         ...(r.hostname !== undefined ? { authority: r.hostname } : {}),
-        ...(r.path?.replaceFullPath !== undefined ? { uri: r.path.replaceFullPath } : {}),
+        ...(r.path?.type === "ReplaceFullPath" && r.path.replaceFullPath !== undefined ? { uri: r.path.replaceFullPath } : {}),
         // Well-known ports are left out of Location (Gateway API); no port and a scheme: the scheme's default.
         ...(r.port !== undefined && r.port !== defaultPort ? { port: r.port } : r.port !== undefined || r.scheme !== undefined ? { derivePort: "FROM_PROTOCOL_DEFAULT" as const } : {}),
       };
@@ -418,7 +527,7 @@ function backendDestination(backend: Pick<HTTPBackendRef, "name" | "namespace" |
   if (!context.isGranted({ kind, namespace: routeNs }, { group: "", kind: "Service", namespace: ns, name: backend.name })) {
     context.report(
       path,
-      `Service ${JSON.stringify(`${ns}/${backend.name}`)} is in another namespace and no ReferenceGrant there allows ${kind}s of ${JSON.stringify(routeNs)} to use it; its share of requests gets 500`,
+      `Service ${JSON.stringify(`${ns}/${backend.name}`)} is in another namespace and no ReferenceGrant there allows ${kind}s of ${JSON.stringify(routeNs)} to use it; ${context.lostShare}`,
       `create a ReferenceGrant in ${JSON.stringify(ns)} with from: [{group: gateway.networking.k8s.io, kind: ${kind}, namespace: ${routeNs}}], to: [{group: "", kind: Service}]`,
       "ReferenceNotPermitted",
     );
@@ -442,11 +551,14 @@ function headerOperations(filters: readonly HTTPRouteFilter[]): Headers | undefi
 /**
  * The VirtualService routes of one match. PathPrefix follows the Gateway API's path-segment rule:
  * `/foo` matches `/foo` and `/foo/bar`, not `/foobar`, so it becomes two matches, exact `/foo` and
- * prefix `/foo/` (as Istio emitted it). With a ReplacePrefixMatch rewrite the two need different
- * rewrites (`/foo` → R, `/foo/x` → R/x), so they become two routes.
+ * prefix `/foo/` (as Istio emitted it). With a ReplacePrefixMatch rewrite or redirect the two need
+ * different paths (`/foo` → R, `/foo/x` → R/x), so they become two routes: the exact one rewrites
+ * or redirects to R, the prefix one replaces the matched `/foo/` with `R/` — rewrite.uri on a
+ * prefix match (Envoy's prefix_rewrite), or redirect.uri `%PREFIX()%R/` as Istio's
+ * createRedirectFilter writes it (prefix-redirect-marker.ts).
  */
 function expandMatch(match: HTTPRouteMatch, action: RuleAction, port: number | undefined, name: string): VirtualServiceHttpRoute[] {
-  const { prefixRewrite, ...rest } = action;
+  const { prefixRewrite, prefixRedirect, ...rest } = action;
   const common: HTTPMatchRequest = {
     ...(match.method !== undefined ? { method: { exact: match.method } } : {}),
     ...(match.headers !== undefined && match.headers.length > 0 ? { headers: stringMatches(match.headers, true) } : {}),
@@ -458,16 +570,20 @@ function expandMatch(match: HTTPRouteMatch, action: RuleAction, port: number | u
   const withSlash = (p: string): string => (p.endsWith("/") ? p : `${p}/`);
   if (type === "Exact") return [{ name, ...rest, match: [{ ...common, uri: { exact: value } }] }];
   if (type === "RegularExpression") return [{ name, ...rest, match: [{ ...common, uri: { regex: value } }] }];
+  // The ReplacePrefixMatch of the rule on the exact path (`under` false) or under the prefix.
+  const replaced = (under: boolean): Partial<VirtualServiceHttpRoute> => {
+    if (prefixRewrite !== undefined) return { rewrite: { ...rest.rewrite, uri: under ? withSlash(prefixRewrite) : prefixRewrite } };
+    if (prefixRedirect !== undefined && rest.redirect !== undefined) return { redirect: { ...rest.redirect, uri: under ? `${prefixRedirectMarker}${withSlash(prefixRedirect)}` : prefixRedirect } };
+    return {};
+  };
   const prefix = value === "/" ? "/" : value.replace(/\/+$/, "");
-  if (prefix === "/") {
-    return [{ name, ...rest, ...(prefixRewrite !== undefined ? { rewrite: { ...rest.rewrite, uri: withSlash(prefixRewrite) } } : {}), match: [{ ...common, uri: { prefix: "/" } }] }];
-  }
+  if (prefix === "/") return [{ name, ...rest, ...replaced(true), match: [{ ...common, uri: { prefix: "/" } }] }];
   const exact: HTTPMatchRequest = { ...common, uri: { exact: prefix } };
   const under: HTTPMatchRequest = { ...common, uri: { prefix: `${prefix}/` } };
-  if (prefixRewrite === undefined) return [{ name, ...rest, match: [exact, under] }];
+  if (prefixRewrite === undefined && prefixRedirect === undefined) return [{ name, ...rest, match: [exact, under] }];
   return [
-    { name, ...rest, rewrite: { ...rest.rewrite, uri: prefixRewrite }, match: [exact] },
-    { name, ...rest, rewrite: { ...rest.rewrite, uri: withSlash(prefixRewrite) }, match: [under] },
+    { name, ...rest, ...replaced(false), match: [exact] },
+    { name, ...rest, ...replaced(true), match: [under] },
   ];
 }
 
@@ -496,7 +612,7 @@ function grpcPrecedence(match: GRPCRouteMatch, uri: StringMatch | undefined): nu
 
 /** The VirtualService route of one gRPC match; no condition at all: a route without `match` (every call). */
 function expandGrpcMatch(match: GRPCRouteMatch, uri: StringMatch | undefined, action: RuleAction, at: { port: number | undefined; name: string }): VirtualServiceHttpRoute {
-  const { prefixRewrite: _unused, ...rest } = action;
+  const { prefixRewrite: _rewrite, prefixRedirect: _redirect, ...rest } = action;
   const request: HTTPMatchRequest = {
     ...(uri !== undefined ? { uri } : {}),
     ...(match.headers !== undefined && match.headers.length > 0 ? { headers: stringMatches(match.headers, true) } : {}),

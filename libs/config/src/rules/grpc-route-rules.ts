@@ -4,7 +4,7 @@
 // checked as HTTPRoute's are.
 import type { SpecRule } from "../field-issue.ts";
 import type { GRPCRouteSpec } from "../schema/grpc-route.ts";
-import { checkFilter, checkHostnames, checkParentRefs } from "./http-route-rules.ts";
+import { checkFilter, checkHostnames, checkParentRefs, checkServiceBackend } from "./http-route-rules.ts";
 import { IssueList } from "./issue-list.ts";
 import { re2Problem } from "./re2-syntax.ts";
 
@@ -62,8 +62,7 @@ export const checkGRPCRoute: SpecRule<GRPCRouteSpec> = (spec) => {
     }
     for (const [b, backend] of (rule.backendRefs ?? []).entries()) {
       const path = [...rulePath, "backendRefs", b];
-      if ((backend.kind ?? "Service") === "Service" && (backend.group ?? "") === "" && backend.port === undefined) issues.error([...path, "port"], `backend Service ${q(backend.name)} has no port`, "add port: <the Service's gRPC port>", "MissingField");
-      else if ((backend.kind ?? "Service") !== "Service") issues.error([...path, "kind"], `backend kind ${q(backend.kind)} is not supported`, "send calls to a Service");
+      checkServiceBackend(backend, path, issues, { port: "the Service's gRPC port", traffic: "calls" });
       (backend.filters ?? []).forEach((f, i) => {
         checkFilter(f, [...path, "filters", i], issues);
         if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") issues.error([...path, "filters", i, "type"], `Meshwork applies only header modifiers per backend, not ${f.type}`, "move the filter to the rule's filters");

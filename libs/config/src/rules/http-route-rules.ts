@@ -2,7 +2,7 @@
 // API's CEL validations (filters, path modifiers, redirect vs backends), RE2 syntax and host names,
 // written in our own words.
 import type { FieldPath, SpecRule } from "../field-issue.ts";
-import type { HTTPRouteFilter, HTTPRouteSpec, ParentReference } from "../schema/http-route.ts";
+import type { BackendObjectReference, HTTPRouteFilter, HTTPRouteSpec, ParentReference } from "../schema/http-route.ts";
 import { isHeaderName } from "./headers.ts";
 import { wildcardDomainProblem } from "./host-names.ts";
 import { isIpAddress } from "./ip-addresses.ts";
@@ -38,6 +38,15 @@ export function checkHostnames(hostnames: readonly string[] | undefined, issues:
     const problem = isIpAddress(host) ? "is an IP address" : host === "*" ? "is a bare wildcard" : wildcardDomainProblem(host);
     if (problem !== undefined) issues.error(["spec", "hostnames", i], `hostname ${q(host)} ${problem}`, "write a DNS name, optionally starting with `*.`; leave hostnames unset to serve every host of the listener");
   }
+}
+
+/**
+ * A backendRef names a Service and one of its ports (the only backends Meshwork routes to).
+ * Shared with GRPCRoute, TCPRoute and TLSRoute; `what` words the hints for the route's traffic.
+ */
+export function checkServiceBackend(backend: BackendObjectReference, path: FieldPath, issues: IssueList, what: { readonly port: string; readonly traffic: string }): void {
+  if ((backend.kind ?? "Service") === "Service" && (backend.group ?? "") === "" && backend.port === undefined) issues.error([...path, "port"], `backend Service ${q(backend.name)} has no port`, `add port: <${what.port}>`, "MissingField");
+  else if ((backend.kind ?? "Service") !== "Service") issues.error([...path, "kind"], `backend kind ${q(backend.kind)} is not supported`, `send ${what.traffic} to a Service`);
 }
 
 /** A filter's `type` names the one field that must be set. Shared with GRPCRoute (header modifiers and mirrors). */
@@ -125,8 +134,7 @@ export const checkHTTPRoute: SpecRule<HTTPRouteSpec> = (spec) => {
     }
     for (const [b, backend] of (rule.backendRefs ?? []).entries()) {
       const path = [...rulePath, "backendRefs", b];
-      if ((backend.kind ?? "Service") === "Service" && (backend.group ?? "") === "" && backend.port === undefined) issues.error([...path, "port"], `backend Service ${q(backend.name)} has no port`, "add port: <the Service's port>", "MissingField");
-      else if ((backend.kind ?? "Service") !== "Service") issues.error([...path, "kind"], `backend kind ${q(backend.kind)} is not supported`, "send traffic to a Service");
+      checkServiceBackend(backend, path, issues, { port: "the Service's port", traffic: "traffic" });
       (backend.filters ?? []).forEach((f, i) => {
         checkFilter(f, [...path, "filters", i], issues);
         if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") issues.error([...path, "filters", i, "type"], `Meshwork applies only header modifiers per backend, not ${f.type}`, "move the filter to the rule's filters");

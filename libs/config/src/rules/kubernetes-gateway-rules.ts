@@ -2,6 +2,7 @@
 // Gateway API's CEL validations and what Meshwork's gateway can serve (HTTP, HTTPS, TLS passthrough,
 // TCP), written in our own words.
 import type { SpecRule } from "../field-issue.ts";
+import { listenerRouteKinds } from "../gateway-api/listener-route-kinds.ts";
 import type { KubernetesGatewaySpec } from "../schema/kubernetes-gateway.ts";
 import { wildcardDomainProblem } from "./host-names.ts";
 import { isIpAddress } from "./ip-addresses.ts";
@@ -46,17 +47,31 @@ export const checkKubernetesGateway: SpecRule<KubernetesGatewaySpec> = (spec) =>
       if (mode === "Passthrough") issues.error([...path, "tls", "mode"], "an HTTPS listener terminates TLS; Passthrough is for TLS listeners", "use protocol TLS with mode Passthrough, or mode Terminate with certificateRefs");
       else if ((listener.tls?.certificateRefs ?? []).length === 0) issues.error([...path, "tls"], "an HTTPS listener needs a certificate", "add tls.certificateRefs: [{name: <kubernetes.io/tls Secret>}]", "MissingField");
     } else if (protocol === "TLS") {
-      if (listener.tls === undefined || mode === "Terminate") issues.error([...path, "tls", "mode"], "Meshwork's gateway serves TLS listeners in Passthrough mode only", "set tls.mode: Passthrough (route with TLSRoute-like SNI), or use protocol HTTPS to terminate");
+      if (listener.tls === undefined || mode === "Terminate") issues.error([...path, "tls", "mode"], "Meshwork's gateway serves TLS listeners in Passthrough mode only", "set tls.mode: Passthrough (TLSRoutes route by SNI), or use protocol HTTPS to terminate");
     }
     for (const [j, ref] of (listener.tls?.certificateRefs ?? []).entries()) {
       if ((ref.group ?? "") !== "" || ref.kind !== "Secret") issues.error([...path, "tls", "certificateRefs", j], `certificateRef ${q(`${ref.group ?? ""}/${ref.kind ?? "Secret"}`)} is not a Secret`, "refer to a Secret: group \"\" (or unset), kind Secret");
     }
-    if (listener.hostname !== undefined) {
+    // Gateway API: protocols without host names (TCP) ignore the listener's hostname.
+    if (listener.hostname !== undefined && protocol === "TCP") issues.warn([...path, "hostname"], `a TCP listener's hostname ${q(listener.hostname)} is ignored: TCP carries no host name`, "remove hostname, or use protocol TLS (Passthrough) to route by SNI");
+    else if (listener.hostname !== undefined) {
       const problem = isIpAddress(listener.hostname) ? "is an IP address" : listener.hostname === "*" ? "is a bare wildcard" : wildcardDomainProblem(listener.hostname);
       if (problem !== undefined) issues.error([...path, "hostname"], `hostname ${q(listener.hostname)} ${problem}`, "write a DNS name, optionally starting with `*.`, or leave hostname unset for every host");
     }
     const from = listener.allowedRoutes?.namespaces;
     if (from?.from === "Selector" && from.selector === undefined) issues.error([...path, "allowedRoutes", "namespaces", "selector"], "from: Selector needs a selector", "add selector.matchLabels, or use from: Same or All", "MissingField");
+    for (const [e, expression] of (from?.selector?.matchExpressions ?? []).entries()) {
+      const at = [...path, "allowedRoutes", "namespaces", "selector", "matchExpressions", e, "values"];
+      const values = expression.values ?? [];
+      // Kubernetes' LabelSelectorRequirement: In and NotIn need values, Exists and DoesNotExist take none.
+      if ((expression.operator === "In" || expression.operator === "NotIn") && values.length === 0) issues.error(at, `operator ${expression.operator} needs values`, `add values: [<label value>], or use operator ${expression.operator === "In" ? "Exists" : "DoesNotExist"}`, "MissingField");
+      if ((expression.operator === "Exists" || expression.operator === "DoesNotExist") && values.length > 0) issues.error(at, `operator ${expression.operator} takes no values`, `remove values, or use operator ${expression.operator === "Exists" ? "In" : "NotIn"}`);
+    }
+    const served = listenerRouteKinds(protocol);
+    for (const [k, kind] of (listener.allowedRoutes?.kinds ?? []).entries()) {
+      if ((kind.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io" && served.includes(kind.kind)) continue;
+      issues.warn([...path, "allowedRoutes", "kinds", k], `a ${protocol} listener cannot take ${kind.group !== undefined && kind.group !== "gateway.networking.k8s.io" ? `${kind.group}/` : ""}${kind.kind}s; the entry admits nothing`, `a ${protocol} listener takes ${served.join(" and ")}`);
+    }
 
     const family = portFamily(protocol);
     const other = families.get(listener.port);

@@ -231,6 +231,13 @@ describe("checkVirtualService", () => {
       expect(lines(vs([{ redirect: { scheme: "https", derivePort: "FROM_PROTOCOL_DEFAULT", redirectCode: 308 } }]))).toEqual([]);
     });
 
+    it("refuses the %PREFIX()% marker the Gateway API conversion alone writes in redirect.uri", () => {
+      expect(lines(vs([{ redirect: { uri: "%PREFIX()%/new/" } }]))).toEqual([
+        'error InvalidValue spec.http[0].redirect.uri: redirect uri "%PREFIX()%/new/" starts with %PREFIX()%, the marker of the Gateway API conversion\'s prefix redirects; a VirtualService cannot use it',
+      ]);
+      expect(lines(vs([{ redirect: { uri: "/new/%PREFIX()%" } }]))).toEqual([]);
+    });
+
     it("checks directResponse status and body size", () => {
       expect(lines(vs([{ directResponse: { status: 600 } }]))).toEqual(["error InvalidValue spec.http[0].directResponse.status: directResponse status 600 is not in the range 200..599"]);
       expect(lines(vs([{ directResponse: { status: 200, body: { string: "x".repeat(200 * 1024) } } }]))).toEqual([

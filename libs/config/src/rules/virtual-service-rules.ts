@@ -10,6 +10,7 @@ import { exportToIssues } from "./export-to.ts";
 import { headerValueProblem, isHeaderName } from "./headers.ts";
 import { fqdnProblem, hostCovers, hostsOverlap, isDnsLabel, wildcardDomainProblem } from "./host-names.ts";
 import { isIpAddress, isIpSubnet } from "./ip-addresses.ts";
+import { prefixRedirectMarker } from "../gateway-api/prefix-redirect-marker.ts";
 import { IssueList } from "./issue-list.ts";
 import { labelIssues } from "./labels.ts";
 import { checkPortNumber } from "./ports.ts";
@@ -475,6 +476,14 @@ function checkMirrors(route: HTTPRoute, path: FieldPath, issues: IssueList): voi
 function checkRedirect(redirect: HTTPRedirect, path: FieldPath, issues: IssueList): void {
   if (!redirect.uri && !redirect.authority && redirect.port === undefined && redirect.derivePort === undefined && !redirect.scheme) {
     issues.error(path, "redirect changes nothing", "set at least one of uri, authority, scheme, port or derivePort", "MissingField");
+  }
+  // Only the Gateway API conversion writes the marker (its output is not validated): here it would be a path, or a surprise.
+  if (redirect.uri?.startsWith(prefixRedirectMarker) === true) {
+    issues.error(
+      [...path, "uri"],
+      `redirect uri ${q(redirect.uri)} starts with ${prefixRedirectMarker}, the marker of the Gateway API conversion's prefix redirects; a VirtualService cannot use it`,
+      "write the whole new path in uri, or redirect with an HTTPRoute RequestRedirect filter of path type ReplacePrefixMatch",
+    );
   }
   if (redirect.redirectCode !== undefined && redirect.redirectCode !== 0 && (redirect.redirectCode < 300 || redirect.redirectCode > 399)) {
     issues.error([...path, "redirectCode"], `redirectCode ${redirect.redirectCode} is not a redirect status`, "use a 3xx status such as 301, 302, 307 or 308");
