@@ -22,6 +22,7 @@ import { proxyConfigCommand, proxyStatusCommand } from "./commands/proxy-command
 import { dashboardCommand } from "./commands/dashboard-command.ts";
 import { prometheusConfigCommand } from "./commands/prometheus-config-command.ts";
 import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "./commands/registry-commands.ts";
+import { registryQueryCreateCommand, registryQueryDeleteCommand, registryQueryExecuteCommand, registryQueryListCommand } from "./commands/registry-query-commands.ts";
 import { registrySnapshotInspectCommand, registrySnapshotRestoreCommand, registrySnapshotSaveCommand } from "./commands/registry-snapshot-commands.ts";
 import { tokenIssueCommand } from "./commands/token-issue-command.ts";
 import { downCommand, statusCommand, upCommand, type LocalMeshIo } from "./commands/up-command.ts";
@@ -76,7 +77,7 @@ const localMesh: LocalMeshIo = {
 const invocation = parseInvocation(process.argv.slice(2), process.env, [
   upCommand(localMesh),
   downCommand(localMesh),
-  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, registrySnapshotSaveCommand, registrySnapshotRestoreCommand, registrySnapshotInspectCommand, dashboardCommand, prometheusConfigCommand]);
+  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, registrySnapshotSaveCommand, registrySnapshotRestoreCommand, registrySnapshotInspectCommand, registryQueryListCommand, registryQueryCreateCommand, registryQueryExecuteCommand, registryQueryDeleteCommand, dashboardCommand, prometheusConfigCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);

@@ -66,6 +66,47 @@ export interface ServiceDefinition {
   readonly meta: Readonly<Record<string, string>>;
 }
 
+/**
+ * A Consul prepared query (structs.PreparedQuery, /v1/query) as the HTTP layer validated it.
+ * Strings of `service` are templates (`${name.full}`…) when `template.type` is set.
+ */
+export interface PreparedQueryDefinition {
+  /** A UUID, made by the HTTP layer on create. */
+  readonly id: string;
+  /** "" for an anonymous query (then `session` is set) or a catch-all template. */
+  readonly name: string;
+  /** The session whose invalidation deletes the query; "" for none. */
+  readonly session: string;
+  /** Accepted and shown, never used (no ACLs here). */
+  readonly token: string;
+  readonly template: { readonly type: "" | "name_prefix_match"; readonly regexp: string; readonly removeEmptyTags: boolean };
+  readonly service: PreparedQueryService;
+  /** `ttl`: a Go duration ("10s") or "" (the DNS server's default TTL). */
+  readonly dns: { readonly ttl: string };
+}
+
+/** What a prepared query selects (structs.ServiceQuery, without Connect, peers and sameness groups). */
+export interface PreparedQueryService {
+  readonly service: string;
+  /** One datacenter: accepted and kept, never used (execution stays local, `Failovers` is 0). */
+  readonly failover: { readonly nearestN: number; readonly datacenters: readonly string[] };
+  /** Passing only; otherwise warning passes too (critical never does). */
+  readonly onlyPassing: boolean;
+  readonly ignoreCheckIds: readonly string[];
+  /** "_agent", a node name or "": which node goes first in the results. */
+  readonly near: string;
+  /** Every tag required, none of the `!tag` ones present (case-insensitive). */
+  readonly tags: readonly string[];
+  readonly nodeMeta: Readonly<Record<string, string>>;
+  readonly serviceMeta: Readonly<Record<string, string>>;
+}
+
+/** A prepared query in the state. */
+export interface StoredPreparedQuery extends PreparedQueryDefinition {
+  readonly createIndex: number;
+  readonly modifyIndex: number;
+}
+
 /** Everything that changes the replicated state. */
 export type RegistryCommand =
   | { readonly op: "kv-set"; readonly key: string; readonly value: string; readonly flags?: number; readonly cas?: number; readonly acquire?: string; readonly release?: string }
@@ -90,7 +131,15 @@ export type RegistryCommand =
    * `RegistryState.snapshot()` bytes. Everything restored takes the entry's index as its
    * create/modify index, so every index moves forward (see RegistryState's `restoreState`).
    */
-  | { readonly op: "state-restore"; readonly state: string };
+  | { readonly op: "state-restore"; readonly state: string }
+  /**
+   * Creates (`create`: the id must be new) or replaces (the id must exist) a prepared query. The
+   * state refuses a name another query has (case-insensitive), a name that is another query's id,
+   * a second catch-all template, an unknown session and a template that does not compile.
+   */
+  | { readonly op: "query-set"; readonly create: boolean; readonly query: PreparedQueryDefinition }
+  /** Deletes a prepared query; an unknown id is an error (Consul's "Cannot modify non-existent prepared query"). */
+  | { readonly op: "query-delete"; readonly id: string };
 
 /**
  * What applying a command returned: `ok` false for a failed CAS / lock / txn check (Consul answers
@@ -131,6 +180,11 @@ export interface RegistryReads {
    * layer sees only the checks of nodes that have services (through serviceInstances).
    */
   nodeChecks?(node: string): readonly ServiceInstance["checks"][number][];
+  /** Every prepared query, by id. */
+  queries(): readonly StoredPreparedQuery[];
+  query(id: string): StoredPreparedQuery | undefined;
+  /** Index of the last change to the prepared queries (Consul's "prepared-queries" table index). */
+  queryIndex(): number;
   /**
    * The whole state as bytes (RegistryState's canonical snapshot, what a `state-restore` command
    * carries) at `appliedIndex`. Optional: without it `GET /v1/snapshot` answers 501.

@@ -34,7 +34,7 @@ function contentOf(file: Uint8Array): unknown {
   const decoded = decodeBackupFile(file);
   if (!decoded.ok) throw new Error(decoded.message);
   const data = JSON.parse(Buffer.from(decoded.file.state).toString("utf8"), (key, value: unknown) =>
-    /^(appliedIndex|kvMaxIndex|catalogMaxIndex|createIndex|modifyIndex|serviceIndexes)$/.test(key) ? undefined : value,
+    /^(appliedIndex|kvMaxIndex|catalogMaxIndex|queryMaxIndex|createIndex|modifyIndex|serviceIndexes)$/.test(key) ? undefined : value,
   ) as { kv: unknown[][]; tombstones: unknown[][] };
   return { ...data, kv: data.kv.map((e) => [e[0], e[1], e[2], e[5], e[6]]), tombstones: data.tombstones.map((e) => e[0]) };
 }

@@ -5,6 +5,7 @@ import { countRegistryState, formatRegistrySnapshot, readRegistrySnapshot } from
 
 // Written by apps/registry's encodeBackupFile (its backup-file.test.ts pins the same bytes).
 const example = readFileSync(fileURLToPath(new URL("../../../registry/testdata/backup/example.snap", import.meta.url)));
+const exampleV2 = readFileSync(fileURLToPath(new URL("../../../registry/testdata/backup/example-v2.snap", import.meta.url)));
 
 describe("readRegistrySnapshot", () => {
   it("reads the registry's example file: header, state and its counts", () => {
@@ -18,11 +19,18 @@ describe("readRegistrySnapshot", () => {
     );
   });
 
+  it("reads the current (version 2) file with prepared queries in its state", () => {
+    const read = readRegistrySnapshot(exampleV2);
+    if (!read.ok) throw new Error(read.problem);
+    expect(read.snapshot).toMatchObject({ index: 5, term: 2, datacenter: "dc1" });
+    expect(countRegistryState(read.snapshot.state)).toEqual({ kvKeys: 2, nodes: 1, services: 1, checks: 1, sessions: 1 });
+  });
+
   it("names what is wrong with a file that is not one, of another version, or cut short", () => {
     expect(readRegistrySnapshot(new TextEncoder().encode("hello"))).toMatchObject({ ok: false, problem: expect.stringContaining("not a registry snapshot") });
     const other = Buffer.from(example);
-    other.writeUInt16BE(2, "MESHWORK-REGISTRY-SNAPSHOT\n".length);
-    expect(readRegistrySnapshot(other)).toMatchObject({ ok: false, problem: expect.stringContaining("format version 2") });
+    other.writeUInt16BE(3, "MESHWORK-REGISTRY-SNAPSHOT\n".length);
+    expect(readRegistrySnapshot(other)).toMatchObject({ ok: false, problem: expect.stringContaining("format version 3; this meshctl reads versions 1 and 2") });
     expect(readRegistrySnapshot(example.subarray(0, example.length - 1))).toMatchObject({ ok: false, problem: expect.stringContaining("truncated") });
     expect(readRegistrySnapshot(example.subarray(0, 30))).toMatchObject({ ok: false, problem: expect.stringContaining("truncated") });
     expect(countRegistryState(new TextEncoder().encode("{}"))).toBeUndefined();

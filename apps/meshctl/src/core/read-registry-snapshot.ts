@@ -6,7 +6,8 @@
 //   "MESHWORK-REGISTRY-SNAPSHOT\n" | u16 BE format version | u32 BE header length | header JSON | state
 
 const MAGIC = "MESHWORK-REGISTRY-SNAPSHOT\n";
-const FORMAT_VERSION = 1;
+/** 2: the state may hold prepared queries (same layout); version 1 files still read. */
+const FORMAT_VERSIONS: readonly number[] = [1, 2];
 const FIXED_BYTES = MAGIC.length + 6;
 
 export interface RegistrySnapshotHeader {
@@ -29,7 +30,7 @@ export function readRegistrySnapshot(bytes: Uint8Array): ReadRegistrySnapshot {
   if (bytes.length < FIXED_BYTES) return fail("the snapshot is truncated (its header is cut off); save it again");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(MAGIC.length);
-  if (version !== FORMAT_VERSION) return fail(`snapshot format version ${version}; this meshctl reads version ${FORMAT_VERSION}: use the meshctl of the registry version that saved it`);
+  if (!FORMAT_VERSIONS.includes(version)) return fail(`snapshot format version ${version}; this meshctl reads versions ${FORMAT_VERSIONS.join(" and ")}: use the meshctl of the registry version that saved it`);
   const headerLength = view.getUint32(MAGIC.length + 2);
   if (FIXED_BYTES + headerLength > bytes.length) return fail("the snapshot is truncated (its header is cut off); save it again");
   let header: Record<string, unknown> | null;

@@ -4,13 +4,19 @@
 //   "MESHWORK-REGISTRY-SNAPSHOT\n" | u16 BE format version | u32 BE header length | header JSON | state
 // header JSON: {index, term, datacenter, stateBytes, sha256 (hex of the state bytes)}; the state is
 // RegistryState's canonical snapshot bytes (what Raft snapshots hold inside their envelope).
-// apps/meshctl reads the same layout (src/core/read-registry-snapshot.ts); both are pinned to
-// testdata/backup/example.snap.
+// apps/meshctl reads the same layout (src/core/read-registry-snapshot.ts); both read
+// testdata/backup/example.snap (version 1) and example-v2.snap (version 2, pinned).
 import { createHash } from "node:crypto";
 
 export const backupMagic = "MESHWORK-REGISTRY-SNAPSHOT\n";
-/** Bump with a reader for the old one when the layout changes. */
-export const backupFormatVersion = 1;
+/**
+ * Bump with a reader for the old one when the layout or what the state may hold changes. 2: the
+ * state may hold prepared queries (RegistryState snapshot version 2), so a build that would drop
+ * them refuses the file; version 1 files (no queries) still restore.
+ */
+export const backupFormatVersion = 2;
+/** The versions `decodeBackupFile` reads (the layout is the same; the state says what it holds). */
+export const readableBackupFormatVersions: readonly number[] = [1, 2];
 
 const magicBytes = Buffer.from(backupMagic, "latin1");
 const fixedBytes = magicBytes.length + 2 + 4;
@@ -60,8 +66,8 @@ export function decodeBackupFile(data: Uint8Array): DecodedBackup {
   }
   if (bytes.length < fixedBytes) return fail("truncated", `the snapshot is truncated (${bytes.length} bytes, its header is cut off): save it again`);
   const version = bytes.readUInt16BE(magicBytes.length);
-  if (version !== backupFormatVersion) {
-    return fail("unsupported-version", `snapshot format version ${version}; this build reads version ${backupFormatVersion}: restore it with the registry version that saved it, or upgrade this one`);
+  if (!readableBackupFormatVersions.includes(version)) {
+    return fail("unsupported-version", `snapshot format version ${version}; this build reads versions ${readableBackupFormatVersions.join(" and ")}: restore it with the registry version that saved it, or upgrade this one`);
   }
   const headerLength = bytes.readUInt32BE(magicBytes.length + 2);
   if (headerLength > maxHeaderBytes) return fail("bad-header", `the snapshot's header length ${headerLength} is not plausible: the file is damaged; use another copy`);

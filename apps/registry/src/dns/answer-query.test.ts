@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { CheckDefinition, HealthStatus, RegistryCommand } from "../registry-contract.ts";
+import type { CheckDefinition, HealthStatus, PreparedQueryDefinition, PreparedQueryService, RegistryCommand } from "../registry-contract.ts";
 import { RegistryState } from "../state/registry-state.ts";
 import { answerQuery, type DnsZone } from "./answer-query.ts";
-import { type DnsMessage, type DnsRecord, DNS_TYPE } from "./dns-message.ts";
+import { type DnsMessage, type DnsRecord, DNS_TYPE } from "@meshwork/protocol/dns-wire";
 
 const zone: DnsZone = { domain: "consul", datacenter: "dc1", ttlSeconds: 0 };
 
@@ -140,5 +140,59 @@ describe("answerQuery", () => {
     expect(answerQuery(s, query("v2.web.service.consul", DNS_TYPE.A), zone).flags.rcode).toBe(3);
     s.apply(101, { op: "check-update", node: "n2", checkId: "web-2-alive", status: "passing", output: "" }, 0);
     expect(answerQuery(s, query("v2.web.service.consul", DNS_TYPE.A), zone).answers).toHaveLength(1);
+  });
+});
+
+function preparedQuery(id: string, name: string, service: Partial<PreparedQueryService>, options: { ttl?: string; template?: boolean } = {}): RegistryCommand {
+  const query: PreparedQueryDefinition = {
+    id,
+    name,
+    session: "",
+    token: "",
+    template: { type: options.template === true ? "name_prefix_match" : "", regexp: "", removeEmptyTags: false },
+    service: { service: "web", failover: { nearestN: 0, datacenters: [] }, onlyPassing: false, ignoreCheckIds: [], near: "", tags: [], nodeMeta: {}, serviceMeta: {}, ...service },
+    dns: { ttl: options.ttl ?? "" },
+  };
+  return { op: "query-set", create: true, query };
+}
+
+describe("answerQuery for prepared queries (<query>.query.<domain>)", () => {
+  const state = fixture();
+  [
+    preparedQuery("0b0b0b0b-0000-4000-8000-000000000001", "web-v1", { tags: ["v1"] }, { ttl: "30s" }),
+    preparedQuery("0b0b0b0b-0000-4000-8000-000000000002", "web-passing", { onlyPassing: true }),
+    preparedQuery("0b0b0b0b-0000-4000-8000-000000000003", "nothing", { service: "down" }),
+    preparedQuery("0b0b0b0b-0000-4000-8000-000000000004", "svc-", { service: "${name.suffix}" }, { template: true, ttl: "1m" }),
+    preparedQuery("0b0b0b0b-0000-4000-8000-000000000005", "near.me", { near: "_agent" }),
+  ].forEach((command, i) => expect(state.apply(100 + i, command, 0).ok).toBe(true));
+  const ask = (name: string, type: number, nodeName?: string) => answerQuery(state, query(name, type), { ...zone, ...(nodeName === undefined ? {} : { nodeName }) });
+
+  it("answers A with the query's healthy instances and its DNS.TTL, by name and by id, with or without the datacenter", () => {
+    for (const name of ["web-v1.query.consul", "WEB-V1.query.dc1.consul", "0b0b0b0b-0000-4000-8000-000000000001.query.consul"]) {
+      const response = ask(name, DNS_TYPE.A);
+      expect(RCODE_NAMES[response.flags.rcode], name).toBe("NOERROR");
+      expect(response.answers.map((r) => [show(r), r.ttl])).toEqual([[`${name} 1 10.0.0.1`, 30]]);
+    }
+    expect(ask("web-passing.query.consul", DNS_TYPE.A).answers.map(show)).toEqual(["web-passing.query.consul 1 10.0.0.1"]);
+  });
+
+  it("answers SRV with node targets and addresses, as for services", () => {
+    const response = ask("web-v1.query.consul", DNS_TYPE.SRV);
+    expect(response.answers.map(show)).toEqual(["web-v1.query.consul 33 1 1 8080 n1.node.dc1.consul"]);
+    expect(response.additionals.map(show)).toEqual(["n1.node.dc1.consul 1 10.0.0.1"]);
+  });
+
+  it("renders templates for the name asked, and takes dots in a query name", () => {
+    const response = ask("svc-api.query.consul", DNS_TYPE.A);
+    expect(response.answers.map((r) => [show(r), r.ttl])).toEqual([["svc-api.query.consul 1 192.168.1.5", 60]]);
+    expect(ask("near.me.query.consul", DNS_TYPE.SRV, "n2").answers.map(show)[0]).toBe("near.me.query.consul 33 1 1 8081 n2.node.dc1.consul");
+  });
+
+  it("answers NXDOMAIN with the SOA for an unknown query, a query without healthy instances and another datacenter", () => {
+    for (const name of ["nope.query.consul", "nothing.query.consul", "web-v1.query.dc2.consul", "query.consul"]) {
+      const response = ask(name, DNS_TYPE.A);
+      expect(RCODE_NAMES[response.flags.rcode], name).toBe("NXDOMAIN");
+      expect(response.authorities.map((r) => r.type)).toEqual([DNS_TYPE.SOA]);
+    }
   });
 });

@@ -4,21 +4,29 @@
 //   [<tag>.]<service>.service[.<dc>].<domain>      A / AAAA / ANY / SRV of healthy instances
 //   _<service>._<tcp|tag>.service[.<dc>].<domain>  RFC 2782 SRV form ("_tcp": no tag filter)
 //   <node>.node[.<dc>].<domain>                    A / AAAA of the node
+//   <query>.query[.<dc>].<domain>                  A / AAAA / ANY / SRV of a prepared query's instances
+//                                                  (by id, name or template prefix; dots allowed in
+//                                                  the name), TTL from the query's DNS.TTL
 //   <domain>                                       SOA
 // Healthy = aggregate status passing or warning (critical excluded: Consul's default, only_passing
 // off). SRV targets are `<node>.node.<dc>.<domain>` with the instance's address as additional
 // A / AAAA. Unknown names: NXDOMAIN with the SOA in authority; known names without records of the
 // asked type: NOERROR, no answers, the SOA in authority (NODATA, RFC 2308).
+import { parseDurationMs } from "../http/consul-duration.ts";
 import type { RegistryReads, ServiceInstance } from "../registry-contract.ts";
+import { executePreparedQuery } from "../queries/execute-prepared-query.ts";
+import { resolvePreparedQuery } from "../queries/resolve-prepared-query.ts";
 import { aggregateStatus } from "../state/aggregate-status.ts";
-import { type DnsMessage, type DnsQuestion, type DnsRecord, DNS_CLASS_IN, DNS_OPCODE_QUERY, DNS_RCODE, DNS_TYPE, isIpv4, parseIpv6 } from "./dns-message.ts";
+import { type DnsMessage, type DnsQuestion, type DnsRecord, DNS_CLASS_IN, DNS_OPCODE_QUERY, DNS_RCODE, DNS_TYPE, isIpv4, parseIpv6 } from "@meshwork/protocol/dns-wire";
 
 export interface DnsZone {
   /** Lower case, no trailing dot, e.g. "consul". */
   readonly domain: string;
   readonly datacenter: string;
-  /** TTL of every record (Consul's default 0: clients ask again each time). */
+  /** TTL of every record (Consul's default 0: clients ask again each time); a prepared query's DNS.TTL overrides it for its answers. */
   readonly ttlSeconds: number;
+  /** This server's node: what a prepared query's Near "_agent" stands for. */
+  readonly nodeName?: string;
 }
 
 /** The UDP payload size EDNS0 lets us advertise. */
@@ -49,15 +57,24 @@ export function answerQuery(reads: RegistryReads, request: DnsMessage, zone: Dns
 
   const lookup = parseLookup(name.slice(0, -(zone.domain.length + 1)).split("."), zone.datacenter);
   if (lookup === undefined) return nxDomain();
-  const ttl = zone.ttlSeconds;
   if (lookup.kind === "node") {
     const node = reads.nodes().find((n) => n.node.toLowerCase() === lookup.node);
     if (node === undefined) return nxDomain();
-    const answers = addressRecords(question.name, node.address, question.type, ttl);
+    const answers = addressRecords(question.name, node.address, question.type, zone.ttlSeconds);
     return answers.length === 0 ? noData() : reply(DNS_RCODE.NOERROR, { answers });
   }
 
-  const instances = healthyInstances(reads, lookup.service, lookup.tag);
+  let instances: readonly ServiceInstance[];
+  let ttl = zone.ttlSeconds;
+  if (lookup.kind === "query") {
+    // Consul: an unknown query and a query without instances are both NXDOMAIN.
+    const resolved = resolvePreparedQuery(reads.queries(), lookup.query);
+    if (!resolved.ok) return nxDomain();
+    instances = executePreparedQuery(reads, resolved.query, { agentNode: zone.nodeName ?? "" }).instances;
+    ttl = queryTtlSeconds(resolved.query.dns.ttl) ?? ttl;
+  } else {
+    instances = healthyInstances(reads, lookup.service, lookup.tag);
+  }
   if (instances.length === 0) return nxDomain();
   if (question.type === DNS_TYPE.SRV) {
     const answers: DnsRecord[] = [];
@@ -85,19 +102,23 @@ export function answerQuery(reads: RegistryReads, request: DnsMessage, zone: Dns
   return answers.length === 0 ? noData() : reply(DNS_RCODE.NOERROR, { answers });
 }
 
-type Lookup = { readonly kind: "service"; readonly service: string; readonly tag: string | undefined } | { readonly kind: "node"; readonly node: string };
+type Lookup =
+  | { readonly kind: "service"; readonly service: string; readonly tag: string | undefined }
+  | { readonly kind: "node"; readonly node: string }
+  | { readonly kind: "query"; readonly query: string };
 
 /** `labels`: the lower-cased name without the domain. */
 function parseLookup(labels: readonly string[], datacenter: string): Lookup | undefined {
   let parts = [...labels];
   // An optional datacenter label after "service" / "node".
   const last = parts[parts.length - 1];
-  if (parts.length >= 3 && last !== "service" && last !== "node") {
+  if (parts.length >= 3 && last !== "service" && last !== "node" && last !== "query") {
     if (last !== datacenter.toLowerCase()) return undefined;
     parts = parts.slice(0, -1);
   }
   const kind = parts.pop();
   if (kind === "node") return parts.length === 1 ? { kind: "node", node: parts[0] as string } : undefined;
+  if (kind === "query") return parts.length >= 1 ? { kind: "query", query: parts.join(".") } : undefined;
   if (kind !== "service") return undefined;
   if (parts.length === 1) return { kind: "service", service: parts[0] as string, tag: undefined };
   if (parts.length !== 2) return undefined;
@@ -116,6 +137,16 @@ function healthyInstances(reads: RegistryReads, service: string, tag: string | u
     .flatMap((n) => reads.serviceInstances(n))
     .filter((i) => aggregateStatus(i.checks) !== "critical")
     .filter((i) => tag === undefined || i.service.tags.some((t) => t.toLowerCase() === tag));
+}
+
+/** Whole seconds of a query's DNS.TTL (a Go duration the HTTP API checked when the query was written); undefined when unset. */
+function queryTtlSeconds(ttl: string): number | undefined {
+  if (ttl === "") return undefined;
+  try {
+    return Math.min(Math.floor(parseDurationMs(ttl, "DNS.TTL") / 1000), 0x7fff_ffff);
+  } catch {
+    return undefined;
+  }
 }
 
 function instanceAddress(instance: ServiceInstance): string {

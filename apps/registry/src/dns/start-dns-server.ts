@@ -8,8 +8,7 @@ import * as net from "node:net";
 import type { RegistryServer } from "../registry-contract.ts";
 import { answerQuery, type DnsZone } from "./answer-query.ts";
 import { cachedReads } from "./cached-reads.ts";
-import { decodeHeader, decodeMessage, DnsFormatError, DNS_RCODE, DNS_TYPE, DNS_UDP_MAX, encodeMessage, type DnsMessage } from "./dns-message.ts";
-import { fitResponse } from "./fit-response.ts";
+import { decodeHeader, decodeMessage, DnsFormatError, DNS_RCODE, DNS_TYPE, DNS_UDP_MAX, encodeMessage, fitResponse, type DnsMessage } from "@meshwork/protocol/dns-wire";
 
 export interface DnsServerOptions {
   readonly host: string;
@@ -21,6 +20,8 @@ export interface DnsServerOptions {
   readonly ttlSeconds?: number;
   /** Default "dc1" (the SRV target `<node>.node.<dc>.<domain>`). */
   readonly datacenter?: string;
+  /** This server's node (a prepared query's Near "_agent"); default the server's nodeId. */
+  readonly nodeName?: string;
   /** TCP connections idle this long are closed (default 30 s). */
   readonly tcpIdleMs?: number;
   readonly log?: (level: "debug" | "warn", msg: string, fields: Record<string, unknown>) => void;
@@ -83,7 +84,7 @@ export async function startDnsServer(server: RegistryServer, options: DnsServerO
   }
   const ttlSeconds = options.ttlSeconds ?? 0;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 0x7fff_ffff) throw new RangeError(`DNS TTL ${ttlSeconds}: use whole seconds from 0 to 2147483647`);
-  const zone: DnsZone = { domain, datacenter: options.datacenter ?? "dc1", ttlSeconds };
+  const zone: DnsZone = { domain, datacenter: options.datacenter ?? "dc1", ttlSeconds, nodeName: options.nodeName ?? server.nodeId };
   const log = options.log;
   // Read `server.state` afresh each time (a snapshot install replaces it), lists memoized per index.
   const reads = { state: cachedReads(() => server.state) };

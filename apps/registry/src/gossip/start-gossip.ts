@@ -38,6 +38,8 @@ export interface RunningGossip {
   readonly address: string;
   readonly core: Memberlist;
   members(): readonly MemberView[];
+  /** Fires a user event over the pool (serf's UserEvent); every member, this one included, gets a `user-event-received`. */
+  userEvent(name: string, payload: Uint8Array): void;
   /** Gossips the departure, waits for it to spread (bounded), closes. */
   leave(): Promise<void>;
   /** Closes without leaving (others will detect a failure). */
@@ -129,6 +131,7 @@ export async function startGossip(options: GossipOptions): Promise<RunningGossip
     address: transport.address,
     core,
     members: () => core.members(),
+    userEvent: (name, payload) => transport.act(() => void core.userEvent(name, payload)),
     leave: async () => {
       stopRetry();
       await transport.leave();

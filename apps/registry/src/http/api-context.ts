@@ -2,6 +2,7 @@
 // answers with, and the read path (consistency barrier, blocking wait, X-Consul-* headers).
 import type { RegistryReads, RegistryServer } from "../registry-contract.ts";
 import type { CheckRunner } from "../agent/check-runner.ts";
+import type { UserEvents } from "../events/user-events.ts";
 import type { Json } from "./consul-encode.ts";
 import { jitteredWaitMs, parseBlocking, parseConsistency } from "./query-params.ts";
 
@@ -37,16 +38,21 @@ export interface AgentGossip {
   self(): Json | undefined;
 }
 
+/** This agent's user events (/v1/event/*). */
+export type AgentEvents = Pick<UserEvents, "fire" | "list" | "waitForEvent">;
+
 export interface ApiContext {
   readonly server: RegistryServer;
   readonly agent: AgentIdentity;
+  readonly events: AgentEvents;
   /** Absent when gossip is disabled: /v1/agent/members lists only this server. */
   readonly gossip?: AgentGossip;
   readonly checks: CheckRunner;
   readonly datacenter: string;
-  /** Randomness for the blocking-query jitter and session ids. */
+  /** Randomness for the blocking-query jitter and the shuffle of prepared query results. */
   readonly random: () => number;
-  readonly newSessionId: () => string;
+  /** A new random UUID: ids of sessions, prepared queries and user events. */
+  readonly newId: () => string;
 }
 
 export function jsonResponse(value: Json, headers: Readonly<Record<string, string>> = {}, status = 200): ApiResponse {
@@ -66,11 +72,17 @@ export function leaderHeaders(server: RegistryServer): Record<string, string> {
 /**
  * A Consul read: waits (blocking query) until `indexOf(state)` passes `?index` or `?wait` runs out,
  * then passes the consistency barrier and returns the index (never 0: Consul answers at least 1 so
- * a client's next blocking query blocks) with the headers to send.
+ * a client's next blocking query blocks) with the headers to send. `blocking: false` is for
+ * endpoints Consul does not block on (prepared query execute / explain): `?index` is ignored.
  */
-export async function prepareRead(ctx: ApiContext, request: ApiRequest, indexOf: (state: RegistryReads) => number): Promise<{ state: RegistryReads; headers: Record<string, string> }> {
+export async function prepareRead(
+  ctx: ApiContext,
+  request: ApiRequest,
+  indexOf: (state: RegistryReads) => number,
+  { blocking = true }: { readonly blocking?: boolean } = {},
+): Promise<{ state: RegistryReads; headers: Record<string, string> }> {
   const consistency = parseConsistency(request.query);
-  const { minIndex, waitMs } = parseBlocking(request.query);
+  const { minIndex, waitMs } = blocking ? parseBlocking(request.query) : { minIndex: 0, waitMs: 0 };
   if (minIndex > 0) {
     // The barrier first: a follower without a leader must say so instead of blocking (and a
     // default/consistent read waits on a state that is at least as new as the leader's).

@@ -4,10 +4,12 @@
 import { NotLeaderError } from "../registry-contract.ts";
 import { handleAgent } from "./agent-routes.ts";
 import { type ApiContext, type ApiRequest, type ApiResponse, textResponse } from "./api-context.ts";
+import { handleEvent } from "./event-routes.ts";
 import { handleCatalog, handleHealth } from "./catalog-routes.ts";
 import { HttpError } from "./http-error.ts";
 import { handleKv, handleTxn } from "./kv-routes.ts";
 import { handleOperator, handleStatus } from "./operator-routes.ts";
+import { handleQuery } from "./query-routes.ts";
 import { handleSession } from "./session-routes.ts";
 import { handleSnapshot } from "./snapshot-routes.ts";
 
@@ -63,6 +65,10 @@ async function route(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse>
       return handleOperator(ctx, request, rest);
     case "snapshot":
       return handleSnapshot(ctx, request, rest);
+    case "query":
+      return handleQuery(ctx, request, rest);
+    case "event":
+      return handleEvent(ctx, request, rest);
     default:
       return textResponse(404, `Unknown endpoint /v1/${path}: see apps/registry/README.md "HTTP API" for what is supported`);
   }

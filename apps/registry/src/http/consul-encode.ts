@@ -1,6 +1,7 @@
 // The registry's state in Consul's JSON shapes (structs.DirEntry, Session, Node, ServiceNode,
-// CheckServiceNode, HealthCheck, AgentService), field for field, PascalCase.
-import type { CatalogNode, CheckDefinition, KvEntry, ServiceDefinition, ServiceInstance, SessionInfo } from "../registry-contract.ts";
+// CheckServiceNode, HealthCheck, AgentService, PreparedQuery, UserEvent), field for field, PascalCase.
+import type { UserEvent } from "../events/user-event.ts";
+import type { CatalogNode, CheckDefinition, KvEntry, ServiceDefinition, ServiceInstance, SessionInfo, StoredPreparedQuery } from "../registry-contract.ts";
 import { formatDurationMs } from "./consul-duration.ts";
 
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json | undefined };
@@ -149,4 +150,69 @@ export function encodeHealthEntry(instance: ServiceInstance, datacenter: string)
 /** The aggregate status of checks as Consul's `?passing` sees it: any non-passing check excludes. */
 export function isPassing(checks: readonly InstanceCheck[]): boolean {
   return checks.every((check) => check.status === "passing");
+}
+
+/** Go's JSON of a nil slice or map is null; we keep no difference between absent and empty, so both are null. */
+function listOrNull(items: readonly string[]): Json {
+  return items.length === 0 ? null : [...items];
+}
+
+function mapOrNull(record: Readonly<Record<string, string>>): Json {
+  return Object.keys(record).length === 0 ? null : { ...record };
+}
+
+/**
+ * A prepared query (GET /v1/query, /v1/query/:id, the Query of /explain): structs.PreparedQuery
+ * with its RaftIndex flattened into CreateIndex / ModifyIndex, as Consul's JSON has it.
+ */
+export function encodePreparedQuery(query: StoredPreparedQuery): Json {
+  const { service } = query;
+  return {
+    ID: query.id,
+    Name: query.name,
+    Session: query.session,
+    Token: query.token,
+    Template: { Type: query.template.type, Regexp: query.template.regexp, RemoveEmptyTags: query.template.removeEmptyTags },
+    Service: {
+      Service: service.service,
+      Failover: { NearestN: service.failover.nearestN, Datacenters: listOrNull(service.failover.datacenters), Targets: null },
+      OnlyPassing: service.onlyPassing,
+      IgnoreCheckIDs: listOrNull(service.ignoreCheckIds),
+      Near: service.near,
+      Tags: listOrNull(service.tags),
+      NodeMeta: mapOrNull(service.nodeMeta),
+      ServiceMeta: mapOrNull(service.serviceMeta),
+      Peer: "",
+      SamenessGroup: "",
+      Connect: false,
+    },
+    DNS: { TTL: query.dns.ttl },
+    CreateIndex: query.createIndex,
+    ModifyIndex: query.modifyIndex,
+  };
+}
+
+/** GET /v1/query/:id/execute (structs.PreparedQueryExecuteResponse). */
+export function encodeQueryExecution(execution: { readonly service: string; readonly instances: readonly ServiceInstance[]; readonly failovers: number }, dnsTtl: string, datacenter: string): Json {
+  return {
+    Service: execution.service,
+    Nodes: execution.instances.map((instance) => encodeHealthEntry(instance, datacenter)),
+    DNS: { TTL: dnsTtl },
+    Datacenter: datacenter,
+    Failovers: execution.failovers,
+  };
+}
+
+/** A user event (PUT /v1/event/fire, GET /v1/event/list): Payload base64, null when empty. */
+export function encodeUserEvent(event: UserEvent): Json {
+  return {
+    ID: event.id,
+    Name: event.name,
+    Payload: event.payload.length === 0 ? null : Buffer.from(event.payload).toString("base64"),
+    NodeFilter: event.nodeFilter,
+    ServiceFilter: event.serviceFilter,
+    TagFilter: event.tagFilter,
+    Version: event.version,
+    LTime: event.ltime,
+  };
 }

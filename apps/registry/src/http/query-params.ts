@@ -35,10 +35,13 @@ export function parseUint(text: string, what: string): number {
 }
 
 export function parseBlocking(query: URLSearchParams): BlockingParams {
-  const minIndex = parseUintParam(query, "index") ?? 0;
+  return { minIndex: parseUintParam(query, "index") ?? 0, waitMs: parseWaitMs(query) };
+}
+
+/** `?wait=` clamped to [0, 10 min], default 5 min. */
+export function parseWaitMs(query: URLSearchParams): number {
   const waitText = query.get("wait");
-  const waitMs = waitText === null || waitText === "" ? defaultWaitMs : Math.min(parseDurationMs(waitText, "?wait"), maxWaitMs);
-  return { minIndex, waitMs };
+  return waitText === null || waitText === "" ? defaultWaitMs : Math.min(parseDurationMs(waitText, "?wait"), maxWaitMs);
 }
 
 /** The wait a blocking query really gets: Consul adds a random stagger of up to wait/16 so clients spread out. */

@@ -17,7 +17,7 @@ export async function handleSession(ctx: ApiContext, request: ApiRequest, rest: 
       const refused = requireMethod(request, ["PUT"]);
       if (refused !== undefined) return refused;
       const body = request.body.length === 0 ? {} : parseJsonBody(request.body, "the session body");
-      const command = parseSessionCreate(body, { id: ctx.newSessionId(), defaultNode: ctx.agent.nodeName });
+      const command = parseSessionCreate(body, { id: ctx.newId(), defaultNode: ctx.agent.nodeName });
       const result = await ctx.server.write(command);
       if (!result.ok) {
         const what = result.errors?.[0]?.what ?? `node "${command.node}" or one of its checks is not registered`;

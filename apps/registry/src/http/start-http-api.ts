@@ -3,8 +3,10 @@
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { CheckRunner } from "../agent/check-runner.ts";
+import { UserEvents } from "../events/user-events.ts";
 import type { RegistryServer } from "../registry-contract.ts";
 import type { AgentGossip, AgentIdentity, ApiContext, ApiRequest, ApiResponse } from "./api-context.ts";
+import { instancesOfNode } from "./catalog-view.ts";
 import { handleConsulRequest } from "./consul-api.ts";
 import { maxSnapshotBodyBytes, snapshotTooLargeMessage } from "./snapshot-routes.ts";
 
@@ -28,6 +30,11 @@ export interface HttpApi {
   readonly port: number;
   /** The agent's check runner (running checks of this node); `checks.adopt(server.state)` picks up catalog checks. */
   readonly checks: CheckRunner;
+  /**
+   * This agent's user events (/v1/event/*). Delivered here only until `events.spreadWith` hands
+   * them to a gossip pool, whose received user events the caller passes to `events.receive`.
+   */
+  readonly events: UserEvents;
   close(): Promise<void>;
 }
 
@@ -148,14 +155,19 @@ export function prettyPrinted(answer: ApiResponse): ApiResponse {
 export async function startHttpApi(server: RegistryServer, options: HttpApiOptions): Promise<HttpApi> {
   const nodeName = options.agent?.nodeName ?? server.nodeId;
   const checks = options.agent?.checks ?? new CheckRunner({ server, node: nodeName });
+  const events = new UserEvents({
+    node: nodeName,
+    localServices: () => instancesOfNode(server.state, nodeName).map(({ service }) => ({ id: service.id, service: service.service, tags: service.tags })),
+  });
   const ctx: ApiContext = {
     server,
     agent: { nodeName, address: options.agent?.address ?? options.host },
     checks,
+    events,
     ...(options.gossip !== undefined ? { gossip: options.gossip } : {}),
     datacenter: options.datacenter ?? "dc1",
     random: Math.random,
-    newSessionId: randomUUID,
+    newId: randomUUID,
   };
   // Checks of this node already in the catalog (a restart) run again; main may call adopt() again once caught up.
   checks.adopt(server.state);
@@ -202,6 +214,7 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
   return {
     port,
     checks,
+    events,
     close: () =>
       new Promise<void>((resolve, reject) => {
         unsubscribe?.();

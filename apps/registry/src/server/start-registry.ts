@@ -178,6 +178,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         settings: gossipProtocolSettings(config),
         onEvent: (event) => {
           metrics.observeGossipEvent(event);
+          if (event.type === "user-event-received") http.events.receive(event.name, event.payload, event.ltime);
           if (!event.type.startsWith("member-")) return;
           if ("member" in event) logger.info(`gossip ${event.type}`, { member: event.member.name, address: event.member.address });
           reconciler?.trigger();
@@ -189,6 +190,8 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
       throw error;
     }
     const running = gossip;
+    // User events fired here go to the pool from now on (events/user-events.ts says why gossip).
+    http.events.spreadWith((name, payload) => running.userEvent(name, payload));
     metrics.attachGossip(running.core);
     deps.onStop("gossip (graceful leave)", () => running.leave());
     const started = reconciler;
@@ -198,7 +201,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const log = (level: "debug" | "warn", msg: string, fields: Record<string, unknown>): void => logger[level](msg, fields);
   let dnsPort = -1;
   if (config.dnsPort >= 0) {
-    const dns = await startDnsServer(node, { host: config.bind, port: config.dnsPort, domain: config.dnsDomain, datacenter: config.datacenter, log });
+    const dns = await startDnsServer(node, { host: config.bind, port: config.dnsPort, domain: config.dnsDomain, datacenter: config.datacenter, nodeName: config.nodeId, log });
     dnsPort = dns.port;
     deps.onStop("dns", () => dns.close());
   }

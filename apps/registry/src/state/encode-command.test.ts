@@ -43,6 +43,20 @@ const examples: RegistryCommand[] = [
   { op: "catalog-deregister", node: "n1", serviceId: "web-1" },
   { op: "catalog-deregister", node: "n1" },
   { op: "check-update", node: "n1", checkId: "ttl", status: "warning", output: "slow" },
+  {
+    op: "query-set",
+    create: true,
+    query: {
+      id: "8f246b77-f3e1-4f88-9b48-8ec93abf3e05",
+      name: "geo-db",
+      session: "",
+      token: "t",
+      template: { type: "name_prefix_match", regexp: "^geo-db-(.*)$", removeEmptyTags: true },
+      service: { service: "${match(1)}", failover: { nearestN: 2, datacenters: ["dc2"] }, onlyPassing: true, ignoreCheckIds: ["serfHealth"], near: "_agent", tags: ["!canary"], nodeMeta: { zone: "a" }, serviceMeta: {} },
+      dns: { ttl: "10s" },
+    },
+  },
+  { op: "query-delete", id: "8f246b77-f3e1-4f88-9b48-8ec93abf3e05" },
 ];
 
 describe("encodeEntry / decodeEntry", () => {
@@ -88,6 +102,8 @@ describe("encodeEntry / decodeEntry", () => {
     ["a bad port", bytesOf('{"v":1,"nowMs":1,"command":{"op":"catalog-register","node":"n","address":"a","service":{"id":"s","service":"s","address":"","port":70000,"tags":[],"meta":{}}}}'), /command.service.port must be a port number 0-65535, got 70000/],
     ["a non-string meta value", bytesOf('{"v":1,"nowMs":1,"command":{"op":"catalog-register","node":"n","address":"a","nodeMeta":{"zone":1}}}'), /command.nodeMeta.zone must be a string, got 1/],
     ["a bad check type", bytesOf('{"v":1,"nowMs":1,"command":{"op":"catalog-register","node":"n","address":"a","checks":[{"checkId":"c","name":"","status":"passing","output":"","type":"script"}]}}'), /command.checks\[0\].type must be one of http, tcp, grpc, ttl, serf, got "script"/],
+    ["a query without its service", bytesOf('{"v":1,"nowMs":1,"command":{"op":"query-set","create":true,"query":{"id":"q","name":"","session":"","token":"","template":{"type":"","regexp":"","removeEmptyTags":false},"dns":{"ttl":""}}}}'), /command.query.service must be an object, got undefined/],
+    ["a query template of another type", bytesOf('{"v":1,"nowMs":1,"command":{"op":"query-set","create":true,"query":{"id":"q","name":"","session":"","token":"","template":{"type":"regex","regexp":"","removeEmptyTags":false}}}}'), /command.query.template.type must be "" or "name_prefix_match", got "regex"/],
   ])("refuses %s with a clear error", (_what, bytes, message) => {
     expect(() => decodeEntry(bytes)).toThrow(CommandDecodeError);
     expect(() => decodeEntry(bytes)).toThrow(message);

@@ -1,6 +1,6 @@
 // The bytes of a registry Raft entry: a command plus the leader's clock reading, so that every
 // replica applies lock-delay against the same time. JSON (UTF-8), validated on both ends.
-import type { CheckDefinition, HealthStatus, KvTxnOp, RegistryCommand, ServiceDefinition } from "../registry-contract.ts";
+import type { CheckDefinition, HealthStatus, KvTxnOp, PreparedQueryDefinition, RegistryCommand, ServiceDefinition } from "../registry-contract.ts";
 import { isBase64 } from "./base64.ts";
 
 /** What a registry Raft entry carries. `nowMs` is the proposing leader's wall clock (Unix ms). */
@@ -194,10 +194,14 @@ export function parseCommand(value: unknown, at = "command"): RegistryCommand {
       return { op, node: r.nonEmpty("node"), checkId: r.nonEmpty("checkId"), status: r.status("status"), output: r.str("output") };
     case "state-restore":
       return { op, state: r.base64("state") };
+    case "query-set":
+      return { op, create: r.bool("create"), query: parsePreparedQuery(r.get("query"), `${at}.query`) };
+    case "query-delete":
+      return { op, id: r.nonEmpty("id") };
     default:
       return r.fail(
         "op",
-        `${JSON.stringify(op)} is not a registry command: use one of kv-set, kv-delete, txn, session-create, session-destroy, catalog-register, catalog-deregister, check-update, state-restore`,
+        `${JSON.stringify(op)} is not a registry command: use one of kv-set, kv-delete, txn, session-create, session-destroy, catalog-register, catalog-deregister, check-update, state-restore, query-set, query-delete`,
       );
   }
 }
@@ -237,6 +241,34 @@ function parseService(value: unknown, at: string): ServiceDefinition {
   const port = r.uint("port");
   if (port > 65535) r.fail("port", `must be a port number 0-65535, got ${port}`);
   return { id: r.nonEmpty("id"), service: r.nonEmpty("service"), address: r.str("address"), port, tags: r.stringArray("tags"), meta: r.stringRecord("meta") };
+}
+
+function parsePreparedQuery(value: unknown, at: string): PreparedQueryDefinition {
+  const r: Reader = new Reader(value, at);
+  const template: Reader = new Reader(r.get("template"), `${at}.template`);
+  const type = template.str("type");
+  if (type !== "" && type !== "name_prefix_match") template.fail("type", `must be "" or "name_prefix_match", got ${JSON.stringify(type)}`);
+  const service: Reader = new Reader(r.get("service"), `${at}.service`);
+  const failover: Reader = new Reader(service.get("failover"), `${at}.service.failover`);
+  const dns: Reader = new Reader(r.get("dns"), `${at}.dns`);
+  return {
+    id: r.nonEmpty("id"),
+    name: r.str("name"),
+    session: r.str("session"),
+    token: r.str("token"),
+    template: { type, regexp: template.str("regexp"), removeEmptyTags: template.bool("removeEmptyTags") },
+    service: {
+      service: service.str("service"),
+      failover: { nearestN: failover.uint("nearestN"), datacenters: failover.stringArray("datacenters") },
+      onlyPassing: service.bool("onlyPassing"),
+      ignoreCheckIds: service.stringArray("ignoreCheckIds"),
+      near: service.str("near"),
+      tags: service.stringArray("tags"),
+      nodeMeta: service.stringRecord("nodeMeta"),
+      serviceMeta: service.stringRecord("serviceMeta"),
+    },
+    dns: { ttl: dns.str("ttl") },
+  };
 }
 
 const CHECK_TYPES = ["http", "tcp", "grpc", "ttl", "serf"] as const;
@@ -308,6 +340,11 @@ class Reader {
   }
   optUint(field: string): number | undefined {
     return this.has(field) ? this.uint(field) : undefined;
+  }
+  bool(field: string): boolean {
+    const v = this.obj[field];
+    if (typeof v !== "boolean") this.fail(field, `must be true or false, got ${describe(v)}`);
+    return v;
   }
   optBool(field: string): boolean | undefined {
     if (!this.has(field)) return undefined;

@@ -2,7 +2,7 @@
 // replicas agree byte for byte, indexes only grow, and plain KV agrees with a Map reference model.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { CheckDefinition, KvTxnOp, RegistryCommand, ServiceDefinition } from "../registry-contract.ts";
+import type { CheckDefinition, KvTxnOp, PreparedQueryDefinition, RegistryCommand, ServiceDefinition } from "../registry-contract.ts";
 import { encodeBase64 } from "./base64.ts";
 import { decodeEntry, encodeEntry } from "./encode-command.ts";
 import { RegistryState } from "./registry-state.ts";
@@ -51,6 +51,32 @@ const check: fc.Arbitrary<CheckDefinition> = fc.record(
   { requiredKeys: ["checkId", "name", "status", "output", "type"] },
 ) as fc.Arbitrary<CheckDefinition>;
 
+const QUERY_IDS = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000003"];
+
+/** Prepared queries over a few ids, names (two equal without case), sessions and templates (one that does not compile). */
+const preparedQuery: fc.Arbitrary<PreparedQueryDefinition> = fc.record({
+  id: fc.constantFrom(...QUERY_IDS),
+  name: fc.constantFrom("", "q", "Q", "geo", QUERY_IDS[0] as string),
+  session: fc.constantFrom("", ...SESSIONS, "gone"),
+  token: fc.constant(""),
+  template: fc.constantFrom(
+    { type: "" as const, regexp: "", removeEmptyTags: false },
+    { type: "name_prefix_match" as const, regexp: "^geo-(.*)$", removeEmptyTags: true },
+    { type: "name_prefix_match" as const, regexp: "(", removeEmptyTags: false },
+  ),
+  service: fc.record({
+    service: fc.constantFrom("web", "${match(1)}", "${nope}"),
+    failover: fc.constant({ nearestN: 0, datacenters: [] }),
+    onlyPassing: fc.boolean(),
+    ignoreCheckIds: fc.subarray(CHECK_IDS),
+    near: fc.constantFrom("", "_agent"),
+    tags: fc.subarray(["v1", "!v2"]),
+    nodeMeta: fc.constantFrom<Record<string, string>>({}, { zone: "a" }),
+    serviceMeta: fc.constant({}),
+  }),
+  dns: fc.constantFrom({ ttl: "" }, { ttl: "10s" }),
+});
+
 const command: fc.Arbitrary<RegistryCommand> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant("kv-set" as const), key, value, flags: fc.nat({ max: 3 }), cas: smallIndex }, { requiredKeys: ["op", "key", "value"] }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("kv-set" as const), key, value, acquire: session }) },
@@ -94,6 +120,8 @@ const command: fc.Arbitrary<RegistryCommand> = fc.oneof(
     ),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("check-update" as const), node: fc.constantFrom(...NODES), checkId: fc.constantFrom(...CHECK_IDS), status, output: fc.constantFrom("", "x") }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("query-set" as const), create: fc.boolean(), query: preparedQuery }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("query-delete" as const), id: fc.constantFrom(...QUERY_IDS) }) },
 );
 
 /** Sessions and a registered node first, so that random commands hit locks, lock-delays and check-bound sessions. */
@@ -140,6 +168,9 @@ function readAll(state: RegistryState): unknown {
     services: state.services(),
     instances: SERVICES.map((s) => state.serviceInstances(s)),
     catalogIndex: [state.catalogIndex(), ...SERVICES.map((s) => state.catalogIndex(s)), state.catalogIndex("none")],
+    queries: state.queries(),
+    query: QUERY_IDS.map((id) => state.query(id)),
+    queryIndex: state.queryIndex(),
   };
 }
 
@@ -207,11 +238,11 @@ describe("RegistryState properties", () => {
     );
   });
 
-  it("ModifyIndex of a key, kvIndex of a prefix and catalogIndex never decrease; no index exceeds the applied one", () => {
+  it("ModifyIndex of a key, kvIndex of a prefix, catalogIndex and queryIndex never decrease; no index exceeds the applied one", () => {
     fc.assert(
       fc.property(log, (entries) => {
         const state = new RegistryState();
-        const indexes = (): number[] => [...PREFIXES.map((p) => state.kvIndex(p)), state.catalogIndex(), ...SERVICES.map((s) => state.catalogIndex(s)), state.catalogIndex("none")];
+        const indexes = (): number[] => [...PREFIXES.map((p) => state.kvIndex(p)), state.catalogIndex(), ...SERVICES.map((s) => state.catalogIndex(s)), state.catalogIndex("none"), state.queryIndex()];
         let before = indexes();
         const modify = new Map<string, number>();
         // Plain checks, not expect(): this loop runs ~10^5 times per test.
@@ -231,6 +262,10 @@ describe("RegistryState properties", () => {
             must(entry.modifyIndex >= entry.createIndex && entry.modifyIndex <= e.index, `${entry.key}: create ${entry.createIndex}, modify ${entry.modifyIndex}, applied ${e.index}`);
             must(entry.session === undefined || state.session(entry.session) !== undefined, `${entry.key} is held by the dead session ${entry.session}`);
             modify.set(entry.key, entry.modifyIndex);
+          }
+          for (const query of state.queries()) {
+            must(query.session === "" || state.session(query.session) !== undefined, `query ${query.id} outlived its session ${query.session}`);
+            must(query.createIndex <= query.modifyIndex && query.modifyIndex <= e.index, `query ${query.id}: create ${query.createIndex}, modify ${query.modifyIndex}, applied ${e.index}`);
           }
         }
       }),

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { hasArg, intArg, listTestdataFiles, runDataDriven, stringArg, type DataDrivenCase } from "@meshwork/testing";
 import { describe, expect, it } from "vitest";
-import type { CatalogNode, CommandResult, KvEntry, RegistryCommand, ServiceInstance, SessionInfo } from "../registry-contract.ts";
+import type { CatalogNode, CommandResult, KvEntry, RegistryCommand, ServiceInstance, SessionInfo, StoredPreparedQuery } from "../registry-contract.ts";
 import { encodeBase64 } from "./base64.ts";
 import { parseCommand } from "./encode-command.ts";
 import { MAX_TXN_OPS, RegistryState } from "./registry-state.ts";
@@ -20,6 +20,7 @@ describe("RegistryState scenarios (testdata/state)", () => {
  *                                 defaults filled in) → ok / false / error lines, then txn results
  *   get key=K | list prefix=P | keys prefix=P [sep=S] | kv-index prefix=P | lock-delay key=K
  *   sessions | nodes | services | instances service=S | catalog-index [service=S]
+ *   queries | query-index
  *   restore                    → replaces the state by restore(snapshot()), checking bytes are stable
  */
 function createScenarioHandler(): (c: DataDrivenCase) => string {
@@ -57,6 +58,10 @@ function createScenarioHandler(): (c: DataDrivenCase) => string {
         return String(state.catalogIndex(hasArg(c, "service") ? stringArg(c, "service") : undefined));
       case "applied-index":
         return String(state.appliedIndex);
+      case "queries":
+        return lines(state.queries().map(formatQuery));
+      case "query-index":
+        return String(state.queryIndex());
       case "restore": {
         const bytes = state.snapshot();
         state = RegistryState.restore(bytes);
@@ -91,6 +96,23 @@ function withDefaults(json: Record<string, unknown>): unknown {
     }
     case "check-update":
       return { output: "", ...json };
+    case "query-set": {
+      const query = json["query"] as Record<string, unknown>;
+      const service = (query["service"] ?? {}) as Record<string, unknown>;
+      return {
+        create: true,
+        ...json,
+        query: {
+          name: "",
+          session: "",
+          token: "",
+          template: { type: "", regexp: "", removeEmptyTags: false },
+          dns: { ttl: "" },
+          ...query,
+          service: { failover: { nearestN: 0, datacenters: [] }, onlyPassing: false, ignoreCheckIds: [], near: "", tags: [], nodeMeta: {}, serviceMeta: {}, ...service },
+        },
+      };
+    }
     default:
       return json;
   }
@@ -122,6 +144,12 @@ function formatInstance(i: ServiceInstance): string[] {
     `${i.node.node}/${s.id} ${s.service} ${s.address}:${s.port} tags=[${s.tags.join(" ")}] meta=${JSON.stringify(s.meta)} create=${s.createIndex} modify=${s.modifyIndex}`,
     ...i.checks.map((c) => `  check ${c.checkId} ${c.status} ${JSON.stringify(c.output)} service=${c.serviceId ?? "-"} create=${c.createIndex} modify=${c.modifyIndex}`),
   ];
+}
+
+function formatQuery(q: StoredPreparedQuery): string {
+  const template = q.template.type === "" ? "" : ` template=${q.template.type}${q.template.regexp === "" ? "" : ` regexp=${JSON.stringify(q.template.regexp)}`}`;
+  const session = q.session === "" ? "" : ` session=${q.session}`;
+  return `${q.id} name=${JSON.stringify(q.name)} service=${JSON.stringify(q.service.service)}${template}${session} create=${q.createIndex} modify=${q.modifyIndex}`;
 }
 
 function lines(items: readonly string[]): string {
@@ -226,7 +254,7 @@ describe("RegistryState state-restore", () => {
   /** The snapshot's JSON with every index field left out: what a restore must give back. */
   const content = (state: RegistryState): unknown => {
     const data = JSON.parse(new TextDecoder().decode(state.snapshot()), (key, value: unknown) =>
-      /^(appliedIndex|kvMaxIndex|catalogMaxIndex|createIndex|modifyIndex|serviceIndexes)$/.test(key) ? undefined : value,
+      /^(appliedIndex|kvMaxIndex|catalogMaxIndex|queryMaxIndex|createIndex|modifyIndex|serviceIndexes)$/.test(key) ? undefined : value,
     ) as { kv: unknown[][]; tombstones: unknown[][] };
     // [key, value, flags, createIndex, modifyIndex, lockIndex, session] and [key, index] without the indexes.
     return { ...data, kv: data.kv.map((e) => [e[0], e[1], e[2], e[5], e[6]]), tombstones: data.tombstones.map((e) => e[0]) };
@@ -248,7 +276,14 @@ describe("RegistryState state-restore", () => {
       service: { id: "web-1", service: "web", address: "", port: 80, tags: ["v1"], meta: {} },
       checks: [{ checkId: "service:web-1", name: "web", serviceId: "web-1", status: "passing", output: "", type: "ttl", ttlMs: 30_000 }],
     });
+    apply(queryCommand("0a0a0a0a-0000-4000-8000-000000000001", "web-query", ""));
+    apply(queryCommand("0a0a0a0a-0000-4000-8000-000000000002", "", "s1"));
     return state;
+  }
+
+  function queryCommand(id: string, name: string, session: string): RegistryCommand {
+    const service = { service: "web", failover: { nearestN: 0, datacenters: [] }, onlyPassing: false, ignoreCheckIds: [], near: "", tags: [], nodeMeta: {}, serviceMeta: {} };
+    return { op: "query-set", create: true, query: { id, name, session, token: "", template: { type: "", regexp: "", removeEmptyTags: false }, service, dns: { ttl: "" } } };
   }
 
   it("replaces everything with the saved state, every index at the restore's, the LockIndex kept", () => {
@@ -270,6 +305,12 @@ describe("RegistryState state-restore", () => {
     expect(state.kvGet("app/lock")).toMatchObject({ lockIndex: 1, session: "s1" });
     expect(state.session("s1")?.createIndex).toBe(restoreAt);
     for (const node of state.nodes()) expect(node.modifyIndex).toBe(restoreAt);
+    // Prepared queries: the session-bound one, deleted with s1 before the restore, is back.
+    expect(state.queries().map((q) => [q.id, q.createIndex, q.modifyIndex])).toEqual([
+      ["0a0a0a0a-0000-4000-8000-000000000001", restoreAt, restoreAt],
+      ["0a0a0a0a-0000-4000-8000-000000000002", restoreAt, restoreAt],
+    ]);
+    expect(state.queryIndex()).toBe(restoreAt);
     for (const instance of state.serviceInstances("web")) {
       expect(instance.service.modifyIndex).toBe(restoreAt);
       expect(instance.checks.map((c) => c.modifyIndex)).toEqual([restoreAt]);

@@ -13,8 +13,10 @@ import type {
   ServiceDefinition,
   ServiceInstance,
   SessionInfo,
+  StoredPreparedQuery,
 } from "../registry-contract.ts";
 import { base64ToLatin1, checkedBase64ToLatin1, encodeBase64, latin1Bytes, latin1ToBase64 } from "./base64.ts";
+import { PreparedQueryTable } from "./prepared-query-table.ts";
 import { SortedKeys } from "./sorted-keys.ts";
 
 /** Consul's limit of operations in one `/v1/txn` (a larger txn fails, HTTP 413). */
@@ -37,7 +39,9 @@ interface KvOutcome {
   readonly error?: string;
 }
 
-const SNAPSHOT_VERSION = 1;
+/** 2 added the prepared queries (`queryMaxIndex`, `queries`); version 1 snapshots are read as having none. */
+const SNAPSHOT_VERSION = 2;
+const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
 const OK: CommandResult = { ok: true };
 const REFUSED: CommandResult = { ok: false };
 
@@ -69,6 +73,8 @@ export class RegistryState implements RegistryReads {
   /** Service name → index of the last change to its instances (kept after the last one is gone). */
   private serviceIndexes = new Map<string, number>();
   private catalogMaxIndex = 0;
+  // Prepared queries
+  private queryTable = new PreparedQueryTable();
   /** Undo actions while a txn runs, replayed backwards if it fails. */
   private undo: (() => void)[] | undefined;
 
@@ -108,6 +114,10 @@ export class RegistryState implements RegistryReads {
         return this.updateCheck(index, command, nowMs);
       case "state-restore":
         return this.restoreState(index, command.state);
+      case "query-set":
+        return refusal(this.queryTable.set(index, command.query, { create: command.create, sessionExists: (id) => this.sessionsById.has(id) }));
+      case "query-delete":
+        return refusal(this.queryTable.delete(index, command.id));
     }
   }
 
@@ -224,6 +234,20 @@ export class RegistryState implements RegistryReads {
   catalogIndex(service?: string): number {
     if (service === undefined) return this.catalogMaxIndex;
     return this.serviceIndexes.get(service) ?? this.catalogMaxIndex;
+  }
+
+  // ---- Prepared query reads ----
+
+  queries(): readonly StoredPreparedQuery[] {
+    return this.queryTable.list();
+  }
+
+  query(id: string): StoredPreparedQuery | undefined {
+    return this.queryTable.get(id);
+  }
+
+  queryIndex(): number {
+    return this.queryTable.index;
   }
 
   // ---- KV writes ----
@@ -487,6 +511,7 @@ export class RegistryState implements RegistryReads {
     const session = this.sessionsById.get(id);
     if (session === undefined) return;
     this.sessionsById.delete(id);
+    this.queryTable.deleteOfSession(index, id);
     const keys = [...(this.held.get(id) ?? [])].sort(compare);
     this.held.delete(id);
     for (const key of keys) {
@@ -676,6 +701,7 @@ export class RegistryState implements RegistryReads {
     this.checksByNode = next.checksByNode;
     this.serviceIndexes = next.serviceIndexes;
     this.catalogMaxIndex = index;
+    this.queryTable = saved.queryTable.rebased(index);
     return OK;
   }
 
@@ -720,6 +746,8 @@ export class RegistryState implements RegistryReads {
       services: services.map(canonical),
       checks: checks.map(canonical),
       serviceIndexes: byKey(this.serviceIndexes),
+      queryMaxIndex: this.queryTable.index,
+      queries: this.queryTable.list().map(canonical),
     };
     // Canonical objects built above, so no replacer runs over the (large) KV part.
     const tail = `],${JSON.stringify(rest).slice(1)}`;
@@ -756,8 +784,8 @@ export class RegistryState implements RegistryReads {
     } catch (error) {
       throw new Error(`registry snapshot of ${bytes.length} bytes is not JSON (${(error as Error).message}): it was not written by RegistryState.snapshot()`);
     }
-    if (typeof data !== "object" || data === null || data.v !== SNAPSHOT_VERSION) {
-      throw new Error(`registry snapshot has version ${JSON.stringify((data as { v?: unknown } | null)?.v)}; this build reads version ${SNAPSHOT_VERSION}: upgrade the node`);
+    if (typeof data !== "object" || data === null || !READABLE_SNAPSHOT_VERSIONS.includes(data.v)) {
+      throw new Error(`registry snapshot has version ${JSON.stringify((data as { v?: unknown } | null)?.v)}; this build reads versions ${READABLE_SNAPSHOT_VERSIONS.join(" and ")}: upgrade the node`);
     }
     const state = new RegistryState();
     state.applied = data.appliedIndex;
@@ -781,6 +809,8 @@ export class RegistryState implements RegistryReads {
       map.set(check.checkId, check);
     }
     for (const [name, index] of data.serviceIndexes) state.serviceIndexes.set(name, index);
+    // Version 1 had no prepared queries.
+    if (data.v >= 2) state.queryTable = new PreparedQueryTable({ queryMaxIndex: data.queryMaxIndex ?? 0, queries: data.queries ?? [] });
     return state;
   }
 }
@@ -799,6 +829,14 @@ interface SnapshotData {
   services: (StoredService & { node: string })[];
   checks: StoredCheck[];
   serviceIndexes: [string, number][];
+  /** Version 2 on. */
+  queryMaxIndex?: number;
+  queries?: StoredPreparedQuery[];
+}
+
+/** OK, or the refusal `what` as the command's error. */
+function refusal(what: string | undefined): CommandResult {
+  return what === undefined ? OK : { ok: false, errors: [{ opIndex: 0, what }] };
 }
 
 function result(outcome: KvOutcome): CommandResult {

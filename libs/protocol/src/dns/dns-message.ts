@@ -1,7 +1,8 @@
 // DNS messages (RFC 1035 §4) as plain objects, and their wire format written by hand: decode with
 // full bounds checks (compression pointers only backwards, names ≤ 255 octets, labels ≤ 63), encode
-// with name compression of owner names and SOA names (RFC 1035 §4.1.4; not SRV targets, RFC 2782).
-// Pure: no I/O.
+// with name compression of owner names, CNAME targets and SOA names (RFC 1035 §4.1.4; not SRV
+// targets, RFC 2782). Pure: no I/O. Shared by the registry's DNS interface and the sidecar's DNS
+// proxy through `@meshwork/protocol/dns-wire`.
 
 export const DNS_TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, ANY: 255 } as const;
 export const DNS_CLASS_IN = 1;
@@ -32,6 +33,8 @@ export interface DnsQuestion {
 export type DnsRecordData =
   | { readonly kind: "a"; readonly address: string }
   | { readonly kind: "aaaa"; readonly address: string }
+  /** RFC 1035 §3.3.1: the canonical name `name` is an alias of. */
+  | { readonly kind: "cname"; readonly target: string }
   | { readonly kind: "srv"; readonly priority: number; readonly weight: number; readonly port: number; readonly target: string }
   | {
       readonly kind: "soa";
@@ -175,6 +178,8 @@ function readRecord(reader: Reader): DnsRecord {
     if (length !== 16) throw new DnsFormatError(`AAAA record RDATA of ${length} bytes (want 16)`, start);
     data = { kind: "aaaa", address: formatIpv6(bytes, start) };
     reader.offset = end;
+  } else if (type === DNS_TYPE.CNAME) {
+    data = { kind: "cname", target: readName(reader) };
   } else if (type === DNS_TYPE.SRV && klass === DNS_CLASS_IN) {
     const priority = reader.u16("SRV priority");
     const weight = reader.u16("SRV weight");
@@ -374,6 +379,9 @@ function writeRecord(writer: Writer, record: DnsRecord): void {
       for (const octet of bytes) writer.u8(octet);
       break;
     }
+    case "cname":
+      writer.name(data.target, true);
+      break;
     case "srv":
       writer.u16(data.priority);
       writer.u16(data.weight);

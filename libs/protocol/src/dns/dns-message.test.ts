@@ -54,6 +54,21 @@ const vectors: { name: string; wire: string; message: DnsMessage }[] = [
     },
   },
   {
+    name: "CNAME chain: the target compressed against the question, then the target's A record",
+    wire: "0005 8180 0001 0002 0000 0000  0161 0162 00 0001 0001  c00c 0005 0001 0000001e 0002 c00e  c00e 0001 0001 0000001e 0004 0a000001",
+    message: {
+      id: 5,
+      flags: { ...QUERY_FLAGS, qr: true, ra: true },
+      questions: [{ name: "a.b", type: 1, class: 1 }],
+      answers: [
+        { name: "a.b", type: 5, class: 1, ttl: 30, data: { kind: "cname", target: "b" } },
+        { name: "b", type: 1, class: 1, ttl: 30, data: { kind: "a", address: "10.0.0.1" } },
+      ],
+      authorities: [],
+      additionals: [],
+    },
+  },
+  {
     name: "EDNS0 OPT record (class = UDP size 1232) and AAAA",
     wire: "0004 8000 0000 0001 0000 0001  00 001c 0001 00000000 0010 20010db8000000000000000000000001  00 0029 04d0 00000000 0000",
     message: {
@@ -173,6 +188,7 @@ const record: fc.Arbitrary<DnsRecord> = fc.oneof(
     ttl: u32,
     data: fc.record({ kind: fc.constant("soa" as const), mname: name, rname: name, serial: u32, refresh: u32, retry: u32, expire: u32, minimum: u32 }),
   }),
+  fc.record({ name, type: fc.constant(5), class: fc.constant(1), ttl: u32, data: name.map((target) => ({ kind: "cname" as const, target })) }),
   fc.record({ name, type: fc.constantFrom(16, 41, 99), class: u16, ttl: u32, data: fc.uint8Array({ maxLength: 40 }).map((bytes) => ({ kind: "raw" as const, bytes })) }),
 );
 const message: fc.Arbitrary<DnsMessage> = fc.record({
