@@ -30,7 +30,7 @@ describe("readRegistrySnapshot", () => {
     expect(readRegistrySnapshot(new TextEncoder().encode("hello"))).toMatchObject({ ok: false, problem: expect.stringContaining("not a registry snapshot") });
     const other = Buffer.from(example);
     other.writeUInt16BE(3, "MESHWORK-REGISTRY-SNAPSHOT\n".length);
-    expect(readRegistrySnapshot(other)).toMatchObject({ ok: false, problem: expect.stringContaining("format version 3; this meshctl reads versions 1 and 2") });
+    expect(readRegistrySnapshot(other)).toMatchObject({ ok: false, problem: expect.stringContaining("format version 3; this build reads versions 1 and 2") });
     expect(readRegistrySnapshot(example.subarray(0, example.length - 1))).toMatchObject({ ok: false, problem: expect.stringContaining("truncated") });
     expect(readRegistrySnapshot(example.subarray(0, 30))).toMatchObject({ ok: false, problem: expect.stringContaining("truncated") });
     expect(countRegistryState(new TextEncoder().encode("{}"))).toBeUndefined();

@@ -1,14 +1,8 @@
 // Reads a registry snapshot file (GET /v1/snapshot, `meshctl registry snapshot save`) for
-// `meshctl registry snapshot inspect|restore`: its header, and counts of what its state holds.
-// The layout is apps/registry's src/backup/backup-file.ts (apps cannot import each other); both
-// read apps/registry/testdata/backup/example.snap in their tests. Pure: the caller hashes the
-// state (WebCrypto) and compares it with `sha256`.
-//   "MESHWORK-REGISTRY-SNAPSHOT\n" | u16 BE format version | u32 BE header length | header JSON | state
-
-const MAGIC = "MESHWORK-REGISTRY-SNAPSHOT\n";
-/** 2: the state may hold prepared queries (same layout); version 1 files still read. */
-const FORMAT_VERSIONS: readonly number[] = [1, 2];
-const FIXED_BYTES = MAGIC.length + 6;
+// `meshctl registry snapshot inspect|restore`: its header (through @meshwork/protocol's
+// registry-snapshot codec, the registry's own), and counts of what its state holds. Pure: the
+// caller hashes the state (WebCrypto) and compares it with `sha256`.
+import { decodeRegistrySnapshotFile } from "@meshwork/protocol/registry-snapshot";
 
 export interface RegistrySnapshotHeader {
   readonly index: number;
@@ -24,30 +18,8 @@ export type ReadRegistrySnapshot = { readonly ok: true; readonly snapshot: Regis
 
 /** The header and state of `bytes`; the problem (with what to do) when it is not a whole snapshot file. */
 export function readRegistrySnapshot(bytes: Uint8Array): ReadRegistrySnapshot {
-  const fail = (problem: string): ReadRegistrySnapshot => ({ ok: false, problem });
-  const magic = new TextDecoder("latin1").decode(bytes.subarray(0, MAGIC.length));
-  if (magic !== MAGIC) return fail('not a registry snapshot (it does not start with "MESHWORK-REGISTRY-SNAPSHOT"); use a file saved with meshctl registry snapshot save');
-  if (bytes.length < FIXED_BYTES) return fail("the snapshot is truncated (its header is cut off); save it again");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint16(MAGIC.length);
-  if (!FORMAT_VERSIONS.includes(version)) return fail(`snapshot format version ${version}; this meshctl reads versions ${FORMAT_VERSIONS.join(" and ")}: use the meshctl of the registry version that saved it`);
-  const headerLength = view.getUint32(MAGIC.length + 2);
-  if (FIXED_BYTES + headerLength > bytes.length) return fail("the snapshot is truncated (its header is cut off); save it again");
-  let header: Record<string, unknown> | null;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(FIXED_BYTES, FIXED_BYTES + headerLength))) as Record<string, unknown> | null;
-  } catch {
-    return fail("the snapshot's header is not JSON: the file is damaged; use another copy");
-  }
-  const { index, term, datacenter, stateBytes, sha256 } = header ?? {};
-  const count = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-  if (!count(index) || !count(term) || !count(stateBytes) || typeof datacenter !== "string" || typeof sha256 !== "string") {
-    return fail("the snapshot's header lacks index, term, datacenter, stateBytes or sha256: the file is damaged; use another copy");
-  }
-  const state = bytes.subarray(FIXED_BYTES + headerLength);
-  if (state.length < stateBytes) return fail(`the snapshot is truncated: its header announces ${stateBytes} bytes of state, the file holds ${state.length}; save it again`);
-  if (state.length > stateBytes) return fail(`the snapshot has ${state.length - stateBytes} bytes after its state: the file is damaged; use another copy`);
-  return { ok: true, snapshot: { index, term, datacenter, sha256, state } };
+  const decoded = decodeRegistrySnapshotFile(bytes);
+  return decoded.ok ? { ok: true, snapshot: decoded.file } : { ok: false, problem: decoded.message };
 }
 
 /** What a saved state holds, as `meshctl registry snapshot inspect` lists it. */
