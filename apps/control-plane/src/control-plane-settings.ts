@@ -26,6 +26,13 @@ export const controlPlaneSettings = defineSettings({
   injectorTlsCert: { type: "string", env: "MESHWORK_INJECTOR_TLS_CERT", valueName: "FILE", description: "The injector's serving certificate (PEM); reloaded when the file changes." },
   injectorTlsKey: { type: "string", env: "MESHWORK_INJECTOR_TLS_KEY", valueName: "FILE", description: "The injector's private key (PEM)." },
   injectorSidecarImage: { type: "string", env: "MESHWORK_INJECTOR_SIDECAR_IMAGE", valueName: "IMAGE", description: "Sidecar image the injector adds to pods (default ghcr.io/meshwork/sidecar:0.1.0)." },
+  injectorProxyMetadata: {
+    type: "list",
+    env: "MESHWORK_INJECTOR_PROXY_METADATA",
+    valueName: "KEY=VALUE",
+    description:
+      "Istio's meshConfig.defaultConfig.proxyMetadata: environment of every injected sidecar (a pod's proxy.istio.io/config overrides it), e.g. ISTIO_META_DNS_CAPTURE=true to capture every pod's DNS and answer mesh names in the sidecar.",
+  },
   defaultNamespace: { type: "string", default: "default", env: "MESHWORK_NAMESPACE", valueName: "NS", description: "Namespace of resources and registry services that name none." },
   domainSuffix: { type: "string", default: "cluster.local", env: "MESHWORK_DOMAIN_SUFFIX", valueName: "SUFFIX", description: "Cluster DNS suffix of service host names." },
   rootNamespace: { type: "string", default: "istio-system", env: "MESHWORK_ROOT_NAMESPACE", valueName: "NS", description: "Istio's config root namespace (mesh-wide Sidecar, rules, policies)." },

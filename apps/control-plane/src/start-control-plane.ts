@@ -54,6 +54,8 @@ export interface ControlPlaneConfig extends ConsoleConfig {
   readonly injectorTlsCert?: string | undefined;
   readonly injectorTlsKey?: string | undefined;
   readonly injectorSidecarImage?: string | undefined;
+  /** `KEY=VALUE` entries of the injected sidecars' proxyMetadata (InjectionTemplate.proxyMetadata). */
+  readonly injectorProxyMetadata?: readonly string[] | undefined;
   /** Serve StreamConfig over mutual TLS with these files (PEM), or with an SVID from the CA (below). */
   readonly tlsCert?: string | undefined;
   readonly tlsKey?: string | undefined;
@@ -90,6 +92,7 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
   if (config.injectorPort !== undefined && (config.injectorTlsCert === undefined || config.injectorTlsKey === undefined)) {
     throw new ControlPlaneSettingsError("--injector-port needs --injector-tls-cert FILE and --injector-tls-key FILE (the API server calls the webhook over HTTPS)");
   }
+  parseProxyMetadataSetting(config.injectorProxyMetadata ?? []);
   const consoleError = consoleConfigError(config);
   if (consoleError !== undefined) throw new ControlPlaneSettingsError(consoleError);
   // The trust bundle (file or CA, followed) and the discovery stream's TLS (files or the CA's SVID).
@@ -243,7 +246,12 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
       port: config.injectorPort,
       tlsCertFile: config.injectorTlsCert,
       tlsKeyFile: config.injectorTlsKey,
-      template: { ...defaultInjectionTemplate, trustDomain: config.trustDomain, ...(config.injectorSidecarImage !== undefined ? { image: config.injectorSidecarImage } : {}) },
+      template: {
+        ...defaultInjectionTemplate,
+        trustDomain: config.trustDomain,
+        ...(config.injectorSidecarImage !== undefined ? { image: config.injectorSidecarImage } : {}),
+        proxyMetadata: parseProxyMetadataSetting(config.injectorProxyMetadata ?? []),
+      },
       logger: logger.child({ component: "injector" }),
     });
     deps.onStop("injector", () => injector.close());
@@ -274,4 +282,15 @@ function authorizeStream(stream: AuthenticatedStream, node: ProxyNode, trustDoma
 
 function toCatalogInstance(i: RegistryServiceInstance): CatalogInstance {
   return { node: i.node, nodeAddress: i.nodeAddress, serviceId: i.serviceId, serviceName: i.serviceName, address: i.address, port: i.port, tags: [...i.tags], meta: { ...i.meta }, health: i.health };
+}
+
+/** `--injector-proxy-metadata KEY=VALUE` entries as a record; a malformed entry is a settings error naming it. */
+function parseProxyMetadataSetting(entries: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new ControlPlaneSettingsError(`--injector-proxy-metadata "${entry}" is not KEY=VALUE (example: --injector-proxy-metadata ISTIO_META_DNS_CAPTURE=true)`);
+    out[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return out;
 }

@@ -28,6 +28,8 @@ export interface SidecarState {
   setLogLevel(level: string): boolean;
   readonly startedAt: Date;
   readonly listeners: readonly { readonly name: string; readonly address: string }[];
+  /** The DNS proxy's name table, upstreams and search domains (`/dns_table`); absent when DNS proxying is off. */
+  dnsTable?(): unknown;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -101,17 +103,23 @@ function configDump(state: SidecarState): unknown {
     listeners: state.listeners,
     routes,
     clusters: [...config.clusters.values()].map((c) => describeCluster(c).join("\n")),
+    // The clusters the sidecar makes for its workload: `inbound|<port>||` per HTTP inbound port (with its upstream protocol) and per inbound TCP listener.
+    inboundClusters: state.extraClusters().map((c) => describeCluster(c).join("\n")),
     inbound: config.inbound,
     services: config.services,
     // The effective Telemetry (mesh → namespace → workload), as Istio's proxy-config shows the telemetry filters.
     telemetry: config.telemetry ?? null,
+    // The DNS proxy's name table (Istio's NDS NameTable), when DNS proxying is on.
+    ...(state.dnsTable !== undefined ? { dns: state.dnsTable() } : {}),
   };
 }
 
-/** Admin API: /config_dump, /clusters, /stats, /stats/prometheus, /ready, /drain (POST), /logging (POST), /server_info. */
+/** Admin API: /config_dump, /clusters, /stats, /stats/prometheus, /ready, /drain (POST), /logging (POST), /server_info, /dns_table. */
 export function createAdminServer(state: SidecarState): Server {
   const routes: Record<string, Handler> = {
-    "GET /": (_q, res) => text(res, 200, "/config_dump\n/clusters\n/stats\n/stats/prometheus\n/ready\n/server_info\nPOST /drain\nPOST /logging?level=debug|info|warn|error\n"),
+    "GET /": (_q, res) => text(res, 200, "/config_dump\n/clusters\n/stats\n/stats/prometheus\n/ready\n/server_info\n/dns_table\nPOST /drain\nPOST /logging?level=debug|info|warn|error\n"),
+    "GET /dns_table": (_q, res) =>
+      state.dnsTable !== undefined ? json(res, 200, state.dnsTable()) : text(res, 404, "DNS proxying is off: start the sidecar with --dns-port PORT or --dns-capture (ISTIO_META_DNS_CAPTURE=true)\n"),
     "GET /config_dump": (_q, res) => json(res, 200, configDump(state)),
     "GET /clusters": (_q, res, url) =>
       url.searchParams.get("format") === "json"

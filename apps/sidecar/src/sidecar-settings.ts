@@ -42,7 +42,15 @@ export const sidecarSettings = defineSettings({
     type: "string",
     env: "MESHWORK_MESH_CONFIG",
     valueName: "FILE",
-    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp and envoyExtAuthzGrpc, for CUSTOM AuthorizationPolicies), trustDomainAliases, h2UpgradePolicy.",
+    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp and envoyExtAuthzGrpc, for CUSTOM AuthorizationPolicies), trustDomainAliases, h2UpgradePolicy, defaultConfig.gatewayTopology.numTrustedProxies.",
+  },
+  numTrustedProxies: {
+    type: "number",
+    integer: true,
+    env: "MESHWORK_NUM_TRUSTED_PROXIES",
+    valueName: "N",
+    description:
+      "Router mode: proxies in front of the gateway whose X-Forwarded-For entries it trusts; remote.ip (AuthorizationPolicy remoteIpBlocks) is the Nth address from the right (Istio's gatewayTopology.numTrustedProxies, as the gateway's proxy.istio.io/config sets it). Default: --mesh-config's defaultConfig, else 0 (remote.ip = the TCP peer).",
   },
   h2UpgradePolicy: {
     type: "string",
@@ -90,8 +98,48 @@ export const sidecarSettings = defineSettings({
     description:
       "HTTP address of the node's registry agent (a Consul agent API: `meshwork-registry agent --http-port`): once ready, register the workload's inbound listener there (name = app label, ID = workload name, an HTTP check on /healthz/ready) and deregister on SIGTERM.",
   },
+  dnsPort: {
+    type: "number",
+    integer: true,
+    env: "MESHWORK_DNS_PORT",
+    description:
+      "Istio's DNS proxying: answer A/AAAA queries for the mesh's service hosts (ServiceEntry addresses, cluster IPs, auto-allocated IPs; short names through the search domains) on this UDP and TCP port and forward other names upstream; 0 picks one, -1 disables. Default: off, or Istio's 15053 with --dns-capture.",
+  },
+  dnsCapture: {
+    type: "boolean",
+    env: "ISTIO_META_DNS_CAPTURE",
+    description: "Turn DNS proxying on at Istio's port 15053, where the injector's capture rules send the pod's DNS traffic (proxyMetadata ISTIO_META_DNS_CAPTURE: \"true\").",
+  },
+  dnsAutoAllocate: {
+    type: "boolean",
+    env: "ISTIO_META_DNS_AUTO_ALLOCATE",
+    description:
+      "Give services without addresses (non-wildcard hosts whose resolution is not NONE) a virtual IP from 240.240.0.0/16 (IPv6 2001:2::/48), stable per host: the DNS proxy answers with it and TCP connections to it (CONNECT) reach the service.",
+  },
+  dnsBind: { type: "string", default: "127.0.0.1", env: "MESHWORK_DNS_BIND", description: "Address the DNS proxy listens on (Istio's: localhost; capture redirects the pod's port-53 traffic there)." },
+  dnsUpstream: {
+    type: "list",
+    env: "MESHWORK_DNS_UPSTREAM",
+    valueName: "HOST[:PORT]",
+    description: "Resolvers names the mesh does not know are forwarded to, tried in order (the answer is relayed as it is; none answering gives SERVFAIL). Default: the nameservers of --dns-resolv-conf.",
+  },
+  dnsResolvConf: {
+    type: "string",
+    default: "/etc/resolv.conf",
+    env: "MESHWORK_DNS_RESOLV_CONF",
+    valueName: "FILE",
+    description: "resolv.conf the DNS proxy reads its upstream nameservers and the pod's search domains from (the first search domain makes `<name>.<search domain>` a CNAME to a known name).",
+  },
   ...trafficReportSettings,
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },
 });
 
 export type SidecarSettings = Settings<typeof sidecarSettings>;
+
+/** Istio's DNS proxy port, where --dns-capture (ISTIO_META_DNS_CAPTURE) listens and the capture rules send port 53. */
+export const istioDnsPort = 15053;
+
+/** The DNS proxy's port: --dns-port, else Istio's 15053 with --dns-capture; -1 (off) otherwise. */
+export function dnsProxyPort(settings: Pick<SidecarSettings, "dnsPort" | "dnsCapture">): number {
+  return settings.dnsPort ?? (settings.dnsCapture ? istioDnsPort : -1);
+}

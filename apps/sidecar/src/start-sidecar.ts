@@ -4,8 +4,8 @@
 // keeps serving; a sidecar that never got a good config is not ready.
 import type { Server } from "node:http";
 import { isIP } from "node:net";
-import type { ClusterSpec, InboundPort, Locality, MeshH2UpgradePolicy, MtlsMode, ProxyConfig } from "@meshwork/proxy-core";
-import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, gatewayListeners, mtlsModeForPort, resolvePeerAuthentication, type GatewayListener, type RateLimitTable } from "@meshwork/proxy-core";
+import type { ClusterSpec, EffectivePeerAuthentication, InboundPort, Locality, MeshH2UpgradePolicy, MtlsMode, ProxyConfig } from "@meshwork/proxy-core";
+import { compileRateLimits, compileRetryPolicy, compileTcpRouteTable, gatewayListeners, mtlsModeForPort, resolvePeerAuthentication, type GatewayListener } from "@meshwork/proxy-core";
 import type { Logger } from "@meshwork/telemetry";
 import { createAdminServer, createStatsServer, type SidecarState } from "./admin-server.ts";
 import type { ConfigDirLoader, LoadConfigDirOptions, LoadConfigDirResult } from "./config/config-from-resources.ts";
@@ -14,8 +14,9 @@ import { heapCompactor } from "./config/heap-compactor.ts";
 import { defaultHeadLimits } from "./http1/parse-request-head.ts";
 import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admission-control.ts";
 import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
-import { ClusterRuntime } from "./proxy/cluster-runtime.ts";
-import { applicationClusterSpec } from "./proxy/single-endpoint-cluster.ts";
+import type { ClusterRuntime } from "./proxy/cluster-runtime.ts";
+import { buildInboundTargets, targetForServerName, type InboundTarget, type InboundTargets } from "./proxy/inbound-targets.ts";
+import { InboundHttpListeners } from "./proxy/inbound-http-listeners.ts";
 import { HttpListener } from "./proxy/http-listener.ts";
 import { createRequestTelemetry, createTcpTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
 import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";
@@ -24,13 +25,14 @@ import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
 import { InboundTcpListeners, isInboundTcpPort } from "./tcp/inbound-tcp-listeners.ts";
 import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
 import { routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
-import { applyVerdict, type SecurityVerdict } from "./proxy/inbound-security.ts";
 import { routeGateway } from "./proxy/route-gateway.ts";
+import { decideSecured } from "./proxy/decide-secured.ts";
+import { gatewayRequestPeer } from "./proxy/gateway-request-peer.ts";
 import { buildInboundSecurity, type InboundSecurityBuild } from "./build-inbound-security.ts";
 import type { ExternalAuthorizer } from "./authz/check-external.ts";
 import { defaultMeshAuthzConfig, type MeshAuthzConfig } from "./authz/mesh-authz-config.ts";
 import { mirrorStats } from "./proxy/send-mirror.ts";
-import type { SidecarSettings } from "./sidecar-settings.ts";
+import { dnsProxyPort, type SidecarSettings } from "./sidecar-settings.ts";
 import { appHealthRoutes } from "./app-health/app-health-routes.ts";
 import { parseAppProbers } from "./app-health/parse-app-probers.ts";
 import { AccessLogWriter, openAccessLogStream } from "./telemetry/access-log.ts";
@@ -43,13 +45,14 @@ import { UpstreamSessions } from "./http2/upstream-sessions.ts";
 import { PoolRegistry } from "./upstream/pool-registry.ts";
 import type { ExchangeEnvironment } from "./proxy/exchange.ts";
 import { GatewayTls } from "./tls/gateway-tls.ts";
-import { InboundTls, type DownstreamSecurity } from "./tls/inbound-tls.ts";
+import { InboundTls, type DownstreamSecurity, type TlsAcceptor } from "./tls/inbound-tls.ts";
 import { MeshTls } from "./tls/mesh-tls.ts";
 import { loadPkiChecks } from "./tls/pki-checks.ts";
 import type { IdentitySource } from "./tls/tls-identity.ts";
 import { UpstreamTls, upstreamTlsFor, upstreamTlsKey } from "./tls/upstream-tls.ts";
 import { Counter, Registry } from "./telemetry/prom-client-core.ts";
 import { readFile } from "node:fs/promises";
+import type { DnsProxy } from "./dns/start-dns-proxy.ts";
 
 /**
  * One client (one gRPC channel) per envoyExtAuthzGrpc provider of the mesh config, kept for the
@@ -68,12 +71,12 @@ async function startGrpcAuthorizers(mesh: MeshAuthzConfig, deps: SidecarDeps): P
 }
 
 /** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */
-async function readMeshConfig(path: string, logger: Logger): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: MeshH2UpgradePolicy | undefined }> {
+async function readMeshConfig(path: string, logger: Logger): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: MeshH2UpgradePolicy | undefined; readonly numTrustedProxies: number | undefined }> {
   const { parseMeshConfig } = await import("./authz/parse-mesh-config.ts");
   const parsed = parseMeshConfig(await readFile(path, "utf8"), path);
   if (!parsed.ok) throw new Error(`--mesh-config ${path}: ${parsed.errors.join("; ")}`);
   for (const warning of parsed.warnings) logger.warn("mesh config warning", { detail: warning });
-  return { config: parsed.config, h2UpgradePolicy: parsed.h2UpgradePolicy };
+  return { config: parsed.config, h2UpgradePolicy: parsed.h2UpgradePolicy, numTrustedProxies: parsed.numTrustedProxies };
 }
 
 export interface SidecarDeps {
@@ -103,7 +106,10 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const meshConfig = mesh?.config ?? defaultMeshAuthzConfig;
   const grpcAuthorizers = await startGrpcAuthorizers(meshConfig, deps);
   const h2UpgradePolicy = settings.h2UpgradePolicy ?? mesh?.h2UpgradePolicy;
-  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy };
+  // Router mode's remote.ip: X-Forwarded-For entries of this many proxies in front are trusted (Istio's gatewayTopology).
+  const numTrustedProxies = settings.numTrustedProxies ?? mesh?.numTrustedProxies ?? 0;
+  if (numTrustedProxies < 0) throw new Error(`--num-trusted-proxies ${numTrustedProxies}: give the number of proxies in front of the gateway (0 or more; 0 = remote.ip is the TCP peer)`);
+  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy, autoAllocateAddresses: settings.dnsAutoAllocate };
   // Standalone: the first read of the config directory starts now and runs (in its own process in
   // a build) while the rest of the sidecar starts; it is awaited where the config is applied.
   const configDir = settings.config !== undefined && settings.discoveryAddress.length === 0 ? openConfigDir(settings.config, loadOptions) : undefined;
@@ -185,9 +191,9 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   let configErrors: readonly string[] = [];
   let configWarnings: readonly string[] = [];
   let draining = false;
-  let inboundCluster: ClusterRuntime | undefined;
+  /** The HTTP inbound ports' clusters, decisions, rate limits and modes under the current config (proxy/inbound-targets.ts). */
+  let inboundTargets: InboundTargets | undefined;
   const inboundRetries = compileRetryPolicy({ attempts: 0 });
-  let inboundLimits: RateLimitTable | undefined;
   const admission: AdmissionCounters = { shed: 0, rateLimited: 0 };
   // Envoy's RBAC and jwt_authn filter stats on the inbound listener (Istio's dashboards read them).
   const securityCounter = (name: string, help: string): Counter => new Counter({ name, help, registers: [registry] });
@@ -208,17 +214,36 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     services: [],
     rateLimitPolicies: [],
   };
-  const resolveInboundMode = (config: ProxyConfig): void => {
+  const resolveInboundMode = (config: ProxyConfig): EffectivePeerAuthentication => {
     const effective = resolvePeerAuthentication(config.peerAuthentications ?? [], { namespace: settings.namespace, labels }, config.rootNamespace ?? settings.rootNamespace);
     const port = settings.appPort ?? httpInbound(config)?.targetPort;
     const mode = port === undefined ? effective.mode : mtlsModeForPort(effective, port);
     if (mode !== inboundMode) logger.info("inbound mutual TLS mode", { mode, port: port ?? null, mesh: effective.mesh ?? null, namespace: effective.namespace ?? null, workload: effective.workload ?? null });
     inboundMode = mode;
+    return effective;
   };
+  const inboundTargetsOf = (config: ProxyConfig, effective: EffectivePeerAuthentication, previous: InboundTargets | undefined): InboundTargets =>
+    buildInboundTargets(
+      config,
+      {
+        appPort: settings.appPort,
+        appHost: settings.appHost,
+        pools,
+        nowMs: now(),
+        retries: inboundRetries,
+        limitsFor: (port, before) => {
+          const limits = compileRateLimits(config.rateLimitPolicies, { namespace: settings.namespace, labels, port, ...(before ? { previous: before } : {}) });
+          for (const issue of limits.issues) logger.warn("rate limit policy set aside", { detail: issue });
+          return limits;
+        },
+        modeFor: (port) => mtlsModeForPort(effective, port),
+      },
+      previous,
+    );
   const applyConfig = (config: ProxyConfig): void => {
     pools.setTlsResolver(tlsResolverFor(config));
     inboundSecurity = buildInboundSecurity(config, { namespace: settings.namespace, labels, rootNamespace: settings.rootNamespace, trustDomain: settings.trustDomain, mesh: meshConfig, grpcAuthorizers, logger }, inboundSecurity);
-    resolveInboundMode(config);
+    const effective = resolveInboundMode(config);
     for (const problem of [...clientTelemetry.configure(config.telemetry?.client, telemetryDefaults), ...serverTelemetry.configure(config.telemetry?.server, telemetryDefaults)]) {
       logger.warn("telemetry setting set aside", { detail: problem });
     }
@@ -230,11 +255,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       snapshot,
     );
     snapshot = next;
-    inboundCluster = buildInboundCluster(config, settings, pools, inboundCluster, now());
-    const limitPort = httpInbound(config)?.port ?? settings.appPort ?? 0;
-    inboundLimits = compileRateLimits(config.rateLimitPolicies, { namespace: settings.namespace, labels, port: limitPort, ...(inboundLimits ? { previous: inboundLimits } : {}) });
-    for (const issue of inboundLimits.issues) logger.warn("rate limit policy set aside", { detail: issue });
-    pools.retainClusters(config.clusters, inboundCluster ? [inboundCluster.spec] : []);
+    inboundTargets = inboundTargetsOf(config, effective, inboundTargets);
+    pools.retainClusters(config.clusters, inboundTargets.clusters.map((cluster) => cluster.spec));
     http2Upstreams.retainOnly(pools.all());
     logger.info("config applied", { version: config.version, clusters: config.clusters.size, services: config.services.length });
     onApplied?.();
@@ -281,6 +303,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         kind: settings.proxyMode === "router" ? "gateway" : "sidecar",
       },
       domainSuffix: settings.domainSuffix,
+      autoAllocateAddresses: settings.dnsAutoAllocate,
       logger,
       onConfig: (config, issues) => {
         configErrors = [];
@@ -337,14 +360,19 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     httpListeners.push(listener);
   }
   const inboundTls = new InboundTls(meshTls, () => inboundMode, logger);
-  if (settings.inboundPort >= 0) {
+  /**
+   * An inbound HTTP listener. `targetOf` picks the port a connection's requests are for: the
+   * listener's own port, or on the --inbound-port listener `main` or the port a mesh SNI names
+   * (proxy/inbound-targets.ts); `localAddress` is the listener's, for access logs.
+   */
+  const inboundListener = (localAddress: () => string, targetOf: (security: DownstreamSecurity | undefined) => InboundTarget | undefined, tls: TlsAcceptor): HttpListener => {
     const inboundTelemetry = (serviceHost: string | undefined, security: DownstreamSecurity | undefined): ExchangeEnvironment =>
       createRequestTelemetry({
         kind: "inbound",
         metrics: inboundMetrics,
         tracing,
         policy: serverTelemetry,
-        localAddress: hostLabel(settings.inboundPort),
+        localAddress: localAddress(),
         domainSuffix: settings.domainSuffix,
         ...(serviceHost !== undefined ? { inboundService: serviceLabels(serviceHost, settings.domainSuffix) } : {}),
         ...(security ? { inboundPeer: peerLabelsOf(security.peerSpiffeId), securityPolicy: "mutual_tls" as const } : {}),
@@ -353,13 +381,13 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         random,
       });
     // One telemetry environment per (served service, peer identity): metric series are bound once
-    // per (destination_service, principal, policy). The service is the current config's (a managed
-    // sidecar gets its config after the listener opens).
+    // per (destination_service, principal, policy). The service is the current config's port's (a
+    // managed sidecar gets its config after the listener opens).
     const peerTelemetry = new Map<string, ExchangeEnvironment>();
-    const listener = new HttpListener({
-      tls: inboundTls,
+    return new HttpListener({
+      tls,
       envFor: (security) => {
-        const serviceHost = httpInbound(current().config)?.host;
+        const serviceHost = targetOf(security)?.port?.host;
         const key = `${serviceHost ?? ""}|${security?.peerSpiffeId ?? ""}`;
         let env = peerTelemetry.get(key);
         if (!env) {
@@ -378,30 +406,64 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       decide: (head, sourceIp, security, _serverName, connection): Decision | Promise<Decision> => {
         const shed = admit(overload.shedder, undefined, undefined, undefined, 0, admission);
         if (shed) return shed;
+        const target = targetOf(security);
         const forward = (): Decision =>
-          admit(overload.shedder, inboundLimits, undefined, security?.peerSpiffeId, now(), admission) ??
-          (inboundCluster
-            ? routeInbound(inboundCluster, inboundRetries, { head, listenerPort: ports["inbound"] ?? 0, sourceIp, random })
-            : { type: "reply", status: 503, flag: "NC", body: "", headers: [], routeName: "", details: "no_inbound_cluster: give --app-port or an inbound port in the config" });
+          admit(overload.shedder, target?.limits, undefined, security?.peerSpiffeId, now(), admission) ?? (target ? routeInbound(target.decision, head) : noInboundCluster);
         const guard = inboundSecurity?.security;
+        // Without policies, no closure or object for the security step (the benchmarked path).
         if (guard === undefined || guard.isEmpty) return forward();
-        const verdict = guard.check(head, { sourceIp, principal: security?.peerPrincipal, destinationPort: ports["inbound"] ?? 0, connection, localSpiffeId: security ? meshTls.current?.spiffeId : undefined });
-        const decide = (v: SecurityVerdict): Decision => {
-          if (v.type === "deny") {
-            (v.by === "authn" ? securityStats.jwtDenied : securityStats.rbacDenied).inc();
-            return v.reply;
-          }
-          securityStats.rbacAllowed.inc();
-          const decision = forward();
-          return decision.type === "forward" ? applyVerdict(decision, v) : decision;
-        };
-        return verdict instanceof Promise ? verdict.then(decide) : decide(verdict);
+        return decideSecured(guard, head, {
+          // Istio's destination.port: the workload port the request is for.
+          peer: () => ({ sourceIp, principal: security?.peerPrincipal, destinationPort: target === undefined ? (ports["inbound"] ?? 0) : (target.port?.targetPort ?? target.appPort), connection, localSpiffeId: security ? meshTls.current?.spiffeId : undefined }),
+          counters: securityStats,
+          route: forward,
+        });
       },
     });
+  };
+  // Per-port HTTP listeners (bind:<targetPort>), each serving its own port's target (proxy/inbound-http-listeners.ts).
+  const inboundHttp = new InboundHttpListeners({
+    bind: settings.bind,
+    appHost: settings.appHost,
+    logger,
+    drainMs: settings.drainSeconds * 1000,
+    isDraining: () => draining,
+    create: (entry) => inboundListener(() => hostLabel(entry.listenPort), () => entry.target, inboundTls.forPort(() => entry.target.mode)),
+    opened: (entry, listener) => {
+      httpListeners.push(listener);
+      listeners.push({ name: entry.name, address: hostLabel(entry.listenPort) });
+    },
+    closed: (entry, listener, drained) => {
+      const listed = listeners.findIndex((l) => l.name === entry.name);
+      if (listed >= 0) listeners.splice(listed, 1);
+      void drained.then(() => {
+        const index = httpListeners.indexOf(listener);
+        if (index >= 0) httpListeners.splice(index, 1);
+      });
+    },
+  });
+  if (settings.inboundPort >= 0) {
+    inboundTargets ??= inboundTargetsOf(current().config, resolveInboundMode(current().config), undefined);
+    const listener = inboundListener(
+      () => hostLabel(ports["inbound"] ?? settings.inboundPort),
+      // Plain text is for `main`; a mutual-TLS connection from a client sidecar names its port in the SNI.
+      (security) => (security === undefined ? inboundTargets?.main : inboundTargets && targetForServerName(inboundTargets, security.serverName)),
+      inboundTls,
+    );
     ports["inbound"] = await listener.listen(settings.inboundPort, settings.bind);
     listeners.push({ name: "inbound", address: hostLabel(ports["inbound"]) });
     httpListeners.push(listener);
-    if (!inboundCluster) inboundCluster = buildInboundCluster(current().config, settings, pools, undefined, now());
+    const syncInboundHttp = async (): Promise<void> => {
+      if (inboundTargets) await inboundHttp.apply(inboundTargets, ports["inbound"] ?? -1);
+      for (const key of Object.keys(ports)) if (key.startsWith("inbound-http-")) delete ports[key];
+      Object.assign(ports, inboundHttp.boundPorts);
+    };
+    await syncInboundHttp();
+    const appliedBeforeInboundHttp = onApplied;
+    onApplied = () => {
+      appliedBeforeInboundHttp?.();
+      syncInboundHttp().catch((error: unknown) => logger.error("inbound HTTP listeners not updated", { err: error }));
+    };
   }
   // Inbound ports that are raw TCP by Istio's protocol selection: a TCP listener each (src/tcp/inbound-tcp-listeners.ts).
   const inboundTcp = new InboundTcpListeners({
@@ -434,7 +496,9 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   // Router mode (the ingress gateway): a listener per port of the Gateways selecting this proxy —
   // HTTP, HTTP over TLS it terminates, or TCP for passthrough and TCP servers and for TLS servers
   // that terminate (the decrypted bytes); a config that adds or removes a port opens or drains its
-  // listener (one whose mode changes is drained and opened anew).
+  // listener (one whose mode changes is drained and opened anew). The gateway's own
+  // RequestAuthentications and AuthorizationPolicies (those selecting its labels, as on a sidecar:
+  // inboundSecurity) apply to every request, and in their TCP form to every TCP connection.
   interface GatewayPort {
     spec: GatewayListener;
     readonly listener: HttpListener | TcpListener;
@@ -461,8 +525,14 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         host: settings.bind,
         env: tcpEnv,
         inspectSni: spec.mode === "passthrough" ? { timeoutMs: settings.headersTimeoutMs } : undefined,
-        handshake: tls ? (socket, proceed) => tls.accept(socket, (client, _security, serverName) => proceed(client, serverName ?? "")) : undefined,
+        handshake: tls ? (socket, proceed) => tls.accept(socket, (client, security, serverName) => proceed(client, serverName ?? "", security)) : undefined,
         chooseCluster: (_socket, { sni }) => chooseGatewayTcpCluster(current(), current().config.gatewayTcpRoutes, entry.spec, sni, random),
+        authorize: (socket, { sni, security }) => {
+          const guard = inboundSecurity?.security;
+          if (guard === undefined || !guard.authorizes) return undefined;
+          const localSpiffeId = security ? meshTls.current?.spiffeId : undefined;
+          return guard.checkConnection({ socket, principal: security?.peerPrincipal, peerSpiffeId: security?.peerSpiffeId, localSpiffeId, destinationPort: spec.port, sni: sni === "" ? undefined : sni });
+        },
       }).catch((error: unknown) => {
         tls?.close();
         throw error;
@@ -478,8 +548,14 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, policy: clientTelemetry, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
       http2Upstreams,
       tls,
-      decide: (head, sourceIp, _security, serverName): Decision =>
-        admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }, serverName),
+      // Envoy's gateway filter chain: overload → JWT → authorization → routing.
+      decide: (head, sourceIp, security, serverName, connection): Decision | Promise<Decision> =>
+        admit(overload.shedder, undefined, undefined, undefined, 0, admission) ??
+        decideSecured(inboundSecurity?.security, head, {
+          peer: () => gatewayRequestPeer(head, { sourceIp, security, serverName, connection, port: spec.port, numTrustedProxies, localSpiffeId: meshTls.current?.spiffeId }),
+          counters: securityStats,
+          route: () => routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }, serverName),
+        }),
     });
     const entry: GatewayPort = { spec, tls, listener };
     try {
@@ -528,6 +604,33 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     };
   }
 
+  // DNS proxying (Istio's smart DNS proxy, src/dns): only with --dns-port or --dns-capture. The
+  // module is imported and the name table built only then (idle memory); it answers from the
+  // config applied last.
+  const dnsPort = dnsProxyPort(settings);
+  let dns: DnsProxy | undefined;
+  if (dnsPort >= 0) {
+    const { startDnsProxy } = await import("./dns/start-dns-proxy.ts");
+    const proxy = await startDnsProxy({
+      host: settings.dnsBind,
+      port: dnsPort,
+      upstreams: settings.dnsUpstream,
+      resolvConf: settings.dnsResolvConf,
+      nameTable: { namespace: settings.namespace, domainSuffix: settings.domainSuffix, autoAllocatedIpv6: isIP(settings.bind) === 6 },
+      logger,
+    });
+    dns = proxy;
+    if (snapshot !== undefined) proxy.setConfig(snapshot.config);
+    const appliedBeforeDns = onApplied;
+    onApplied = () => {
+      appliedBeforeDns?.();
+      proxy.setConfig(current().config);
+    };
+    ports["dns"] = proxy.port;
+    listeners.push({ name: "dns", address: `${isIP(settings.dnsBind) === 6 ? `[${settings.dnsBind}]` : settings.dnsBind}:${proxy.port}` });
+    deps.onStop("dns proxy", () => proxy.close());
+  }
+
   // Outlier detection un-ejects on time even without traffic.
   const outlierTimer = setInterval(() => {
     const t = now();
@@ -562,11 +665,11 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     get clusters() {
       const all = new Map<string, ClusterRuntime>();
       for (const cluster of current().clusters.built()) all.set(cluster.name, cluster);
-      if (inboundCluster) all.set(inboundCluster.name, inboundCluster);
+      for (const cluster of inboundTargets?.clusters ?? []) all.set(cluster.name, cluster);
       for (const cluster of inboundTcp.clusters) all.set(cluster.name, cluster);
       return all;
     },
-    extraClusters: () => [...(inboundCluster ? [inboundCluster.spec] : []), ...inboundTcp.clusters.map((c) => c.spec)],
+    extraClusters: () => [...(inboundTargets?.clusters ?? []).map((c) => c.spec), ...inboundTcp.clusters.map((c) => c.spec)],
     registry,
     beforeScrape: () => syncClusterStats(state.clusters.values()),
     stats: () => {
@@ -575,7 +678,12 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         for (const [name, value] of Object.entries(cluster.stats)) out.push([`cluster.${cluster.name}.${name}`, value]);
       }
       out.push(["listener.downstream_cx_active", httpListeners.reduce((n, l) => n + l.connectionCount, 0)]);
-      out.push(...inboundTcp.stats());
+      // Network RBAC / ext_authz counters (Istio's stat prefix `tcp.`) count the gateway's TCP ports too.
+      const gatewayTcpAuthz = new Map<string, number>([["tcp.rbac.allowed", 0], ["tcp.rbac.denied", 0], ["ext_authz.tcp.denied", 0], ["ext_authz.tcp.error", 0]]);
+      for (const { authzStats } of tcpListeners) {
+        for (const [name, value] of [["tcp.rbac.allowed", authzStats.allowed], ["tcp.rbac.denied", authzStats.denied], ["ext_authz.tcp.denied", authzStats.externalDenied], ["ext_authz.tcp.error", authzStats.externalError]] as const) gatewayTcpAuthz.set(name, (gatewayTcpAuthz.get(name) ?? 0) + value);
+      }
+      out.push(...inboundTcp.stats().map(([name, value]): [string, number] => [name, value + (gatewayTcpAuthz.get(name) ?? 0)]));
       out.push(["mirror.sent", mirrorStats.sent], ["mirror.failed", mirrorStats.failed]);
       out.push(
         ["listener.inbound.ssl.handshake", inboundTls.stats.handshakes],
@@ -589,11 +697,13 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       }
       out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
       out.push(["server.heap_compactions", compactor.collections]);
+      if (dns !== undefined) out.push(...dns.stats());
       const logs = [accessLog, stdoutAccessLog].filter((w) => w !== undefined);
       if (logs.length > 0) out.push(["access_log.written", logs.reduce((n, w) => n + w.stats.written, 0)], ["access_log.dropped", logs.reduce((n, w) => n + w.stats.dropped, 0)]);
       return out;
     },
     drain: () => void drain(),
+    ...(dns !== undefined ? { dnsTable: dns.dump } : {}),
     setLogLevel: deps.setLogLevel,
     startedAt: new Date(),
     listeners,
@@ -685,6 +795,9 @@ function peerLabelsOf(spiffeId: string): PeerLabels {
   return labels;
 }
 
+/** The inbound listener's answer when it has no port to serve. */
+const noInboundCluster: Decision = { type: "reply", status: 503, flag: "NC", body: "", headers: [], routeName: "", details: "no_inbound_cluster: give --app-port or an inbound port in the config" };
+
 /** `us-east1/us-east1-b/rack7` → locality; undefined when unset. */
 export function parseLocality(text: string | undefined): Locality | undefined {
   if (text === undefined || text === "") return undefined;
@@ -703,21 +816,7 @@ export function parseLabels(entries: readonly string[]): Record<string, string> 
   return labels;
 }
 
-/** The inbound cluster to the application: --app-port, else the config's first inbound port's target. */
-/** The inbound port the HTTP listener serves: the first that is not raw TCP (those have listeners of their own). */
+/** The first inbound port that is not raw TCP (those have listeners of their own): `main` without --app-port. */
 function httpInbound(config: ProxyConfig): InboundPort | undefined {
   return config.inbound.find((port) => !isInboundTcpPort(port));
-}
-
-function buildInboundCluster(config: ProxyConfig, settings: SidecarSettings, pools: PoolRegistry, previous: ClusterRuntime | undefined, nowMs: number): ClusterRuntime | undefined {
-  const port = settings.appPort ?? httpInbound(config)?.targetPort;
-  if (port === undefined) return undefined;
-  const name = `inbound|${port}||`;
-  if (previous && previous.name === name && previous.spec.endpoints[0]?.host === settings.appHost) return previous;
-  return new ClusterRuntime(
-    applicationClusterSpec(settings.appHost, port, httpInbound(config)?.portName ?? "http", "http"),
-    pools,
-    nowMs,
-    undefined,
-  );
 }

@@ -6,7 +6,8 @@
 // JWT work (src/lazy-builtins.ts), of prom-client only the registry and the counter are bundled
 // (its index would run the default metrics, the Pushgateway and @opentelemetry/api), and of
 // @meshwork/config only the entries that build no schemas (its index would load TypeBox, both
-// YAML parsers and every rule: ~2.5 MB of resident memory).
+// YAML parsers and every rule: ~2.5 MB of resident memory), and the DNS proxy only with
+// --dns-port or --dns-capture.
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -79,6 +80,14 @@ describe("the bundled sidecar at start", () => {
     expect(prom).toContain("lib/counter.js");
     expect(prom.filter((p) => p === "index.js" || p.startsWith("lib/metrics/") || /lib\/(defaultMetrics|pushgateway|summary)\.js$/.test(p))).toEqual([]);
     expect([...start.inputs].filter((i) => i.includes("@opentelemetry/"))).toEqual([]);
+  });
+
+  it("does not load the DNS proxy (src/dns, node:dgram) or the DNS wire codec: --dns-port / --dns-capture load them", () => {
+    const start = loadedAtStart();
+    expect([...start.builtins].filter((b) => b === "dgram")).toEqual([]);
+    expect([...start.inputs].filter((i) => i.includes("apps/sidecar/src/dns/") || i.includes("libs/protocol/src/dns/"))).toEqual([]);
+    const dnsChunk = Object.entries(meta.outputs).find(([, o]) => o.entryPoint?.endsWith("src/dns/start-dns-proxy.ts"));
+    expect(dnsChunk && start.lazy.has(dnsChunk[0])).toBe(true);
   });
 
   it("does not load @meshwork/config's schemas, rules or YAML parsers (only its light entries: gateway-api, cel-expression, host names, ...)", () => {

@@ -1,7 +1,8 @@
 // Proxy config scenarios (testdata/proxy-config/*.txt): `config` loads Istio resources from YAML
 // and builds the ProxyConfig (options namespace=, labels=(k:v), workload=, version=) and prints
 // its issues; `clusters [match=text]` describes the clusters, `services` and `inbound` list the
-// ports; `request authority= port= [path=] [headers=(k:v)]` finds the route and the cluster each
+// ports (with their addresses; `config auto-allocate` allocates them for services without);
+// `request authority= port= [path=] [headers=(k:v)]` finds the route and the cluster each
 // destination resolves to on that listener port; `resolve host= [subset=] [port=] listener=` asks
 // the resolver directly. UPDATE_TESTDATA=1 rewrites the expected outputs.
 import { join } from "node:path";
@@ -36,6 +37,7 @@ describe("proxy config", () => {
               proxyLabels: pairs(listArg(c, "labels")),
               version: stringArg(c, "version", "v1"),
               workloadName: hasArg(c, "workload") ? stringArg(c, "workload") : undefined,
+              autoAllocateAddresses: hasArg(c, "auto-allocate"),
             });
             config = built.config;
             resolver = createClusterResolver(config);
@@ -48,7 +50,9 @@ describe("proxy config", () => {
             return `${lines.join("\n")}\n`;
           }
           case "services":
-            return `${need().config.services.map((s) => `${s.host}:${s.port} ${s.portName} ${s.protocol} ${s.cluster} from=${s.serviceEntry}`).join("\n")}\n`;
+            return `${need()
+              .config.services.map((s) => `${s.host}:${s.port} ${s.portName} ${s.protocol} ${s.cluster} from=${s.serviceEntry}${s.addresses === undefined ? "" : ` addresses=${s.addresses.join(",")}${s.autoAllocated === true ? " (auto)" : ""}`}`)
+              .join("\n")}\n`;
           case "inbound": {
             const ports = need().config.inbound;
             return ports.length === 0 ? "(none)\n" : `${ports.map((p) => `${p.port}->${p.targetPort} ${p.portName} ${p.protocol} ${p.cluster} host=${p.host}`).join("\n")}\n`;

@@ -8,6 +8,8 @@ import { compileRouteTable } from "./compile-route-table.ts";
 import { gatewaySelects } from "./gateway/gateway-listeners.ts";
 import { compileGatewayTcpRoutes } from "./gateway/gateway-tcp-routes.ts";
 import { compileTcpRouteTable } from "./compile-tcp-route-table.ts";
+import { addressesByHost } from "./addresses-by-host.ts";
+import { autoAllocateServiceAddresses } from "./dns/auto-allocate-addresses.ts";
 import { autoMtlsEndpoints, serviceIdentities } from "./peer-authentication/service-identities.ts";
 import { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
 import { expandGatewayApi } from "./proxy-model/expand-gateway-api.ts";
@@ -33,6 +35,11 @@ export interface BuildProxyConfigOptions {
   readonly trustDomain?: string | undefined;
   /** MeshConfig `h2UpgradePolicy` (DO_NOT_UPGRADE when unset): see CompileClustersOptions. */
   readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
+  /**
+   * Give services without addresses one (Istio's ISTIO_META_DNS_AUTO_ALLOCATE; autoAllocateServiceAddresses):
+   * the DNS proxy answers their hosts with it and TCP connections to it reach them. Default false.
+   */
+  readonly autoAllocateAddresses?: boolean | undefined;
 }
 
 export interface BuildProxyConfigResult {
@@ -75,11 +82,13 @@ export function buildProxyConfig(given: readonly MeshResource[], options: BuildP
     { serviceEntries, workloadEntries, destinationRules },
     { ...hostContext, proxyLabels, rootNamespace: options.rootNamespace, h2UpgradePolicy: options.h2UpgradePolicy },
   );
-  const routeTable = addDefaultRoutes(vsTable, compiled.services, options);
+  const allocated = options.autoAllocateAddresses === true ? autoAllocateServiceAddresses(compiled.services, compiled.clusters) : undefined;
+  const services = allocated?.services ?? compiled.services;
+  const routeTable = addDefaultRoutes(vsTable, services, options);
   const inbound = inboundPorts(serviceEntries, ownEntry, proxyLabels, options.namespace);
   // Rate-limit policies apply in their own namespace only; compileRateLimits matches labels and ports per listener.
   const rateLimitPolicies = of("HTTPLocalRateLimitPolicy").filter((p) => (p.metadata.namespace ?? options.namespace) === options.namespace);
-  const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...hostContext, serviceHosts: compiled.services.map((s) => s.host) });
+  const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...hostContext, serviceHosts: services.map((s) => s.host), serviceAddresses: addressesByHost(services) });
   // Security policies: the proxy's namespace and the root namespace (mesh-wide ones), as Istio selects them for a workload.
   const rootNamespace = options.rootNamespace ?? "istio-system";
   const trustDomain = options.trustDomain ?? "cluster.local";
@@ -97,7 +106,7 @@ export function buildProxyConfig(given: readonly MeshResource[], options: BuildP
     tcpRoutes,
     clusters: compiled.clusters,
     inbound,
-    services: compiled.services,
+    services,
     rateLimitPolicies,
     trustDomain,
     rootNamespace,
@@ -106,14 +115,14 @@ export function buildProxyConfig(given: readonly MeshResource[], options: BuildP
     requestAuthentications: inScope("RequestAuthentication"),
     serviceIdentities: serviceIdentities(serviceEntries.filter((se) => isExportedTo(se.spec.exportTo, se.metadata.namespace ?? options.namespace, options.namespace)), workloadEntries, { namespace: options.namespace, trustDomain }),
     // The destination's policy decides auto mTLS, whatever its namespace: every PeerAuthentication counts here.
-    autoMtls: autoMtlsEndpoints(compiled.clusters, compiled.services, of("PeerAuthentication"), rootNamespace),
+    autoMtls: autoMtlsEndpoints(compiled.clusters, services, of("PeerAuthentication"), rootNamespace),
     gateways: of("Gateway"),
     // Only the Gateways that select this proxy need their L4 routes compiled.
     gatewayTcpRoutes: compileGatewayTcpRoutes(of("Gateway").filter((g) => gatewaySelects(g, proxyLabels)), virtualServices, destinationRules, hostContext),
     ...(telemetry.telemetry.sources.length > 0 ? { telemetry: telemetry.telemetry } : {}),
   };
   const resolver = createClusterResolver(config);
-  issues.push(...routeTable.issues, ...tcpRoutes.issues, ...compiled.issues, ...resolver.issues);
+  issues.push(...routeTable.issues, ...tcpRoutes.issues, ...compiled.issues, ...resolver.issues, ...(allocated?.issues ?? []));
   return { config, issues };
 }
 

@@ -82,6 +82,7 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
     if (!isExportedTo(se.spec.exportTo, seNs, proxyNs)) continue;
     const seName = `${seNs}/${se.metadata.name}`;
     const resolution = se.spec.resolution ?? "NONE";
+    const addresses = se.spec.addresses ?? none;
     const workloads = seWorkloads(se, seNs, input.workloadEntries, nsOf, shared);
     for (const rawHost of se.spec.hosts) {
       const host = rawHost.toLowerCase();
@@ -97,7 +98,7 @@ export function compileClusters(input: CompileClustersInput, options: CompileClu
         definedBy.set(key, seName);
         const protocol = portProtocol(port.protocol, port.name);
         const serviceCluster = clusterName(port.number, undefined, host);
-        services.push({ host, port: port.number, portName: port.name, protocol, cluster: serviceCluster, serviceEntry: seName });
+        services.push({ host, port: port.number, portName: port.name, protocol, cluster: serviceCluster, serviceEntry: seName, ...(addresses.length > 0 ? { addresses } : {}) });
         const endpoints = buildEndpoints(se, seName, resolution, host, port, workloads, shared);
         const common: ClusterCommon = {
           serviceCluster,

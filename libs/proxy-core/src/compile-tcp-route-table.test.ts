@@ -28,11 +28,14 @@ describe("tcp route selection", () => {
               domainSuffix: "cluster.local",
               gateway: stringArg(c, "gateway", "mesh"),
               serviceHosts: listArg(c, "services"),
+              serviceAddresses: addressMap(listArg(c, "addresses")),
             });
             out.push(...table.issues);
             if (hasArg(c, "dump")) {
               for (const [domain, host] of table.exact) out.push(`${domain} → ${host.name}: ${host.routes.map((r) => `${r.name} match[${r.matchIndex}]`).join(", ") || "(default)"}`);
               for (const w of table.wildcards) out.push(`*${w.suffix}: ${w.routes.map((r) => `${r.name} match[${r.matchIndex}]`).join(", ")}`);
+              for (const [address, host] of table.addresses ?? []) out.push(`address ${address} → ${host.name}`);
+              for (const block of table.addressBlocks ?? []) out.push(`address block ${block.cidr.text} → ${block.host.name}`);
             }
             return out.length === 0 ? "ok\n" : `${out.join("\n")}\n`;
           }
@@ -80,6 +83,17 @@ function pairs(list: readonly string[]): Record<string, string> {
   for (const item of list) {
     const colon = item.indexOf(":");
     out[colon < 0 ? item : item.slice(0, colon)] = colon < 0 ? "" : item.slice(colon + 1);
+  }
+  return out;
+}
+
+/** `(host=address, ...)` → host → addresses, in order. */
+function addressMap(list: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    const host = item.slice(0, eq);
+    out.set(host, [...(out.get(host) ?? []), item.slice(eq + 1)]);
   }
   return out;
 }

@@ -4,7 +4,7 @@
 // TLS routes (by SNI) come before TCP routes; routes whose match is for another gateway are dropped
 // here; a connection no route takes goes to the host's default cluster `outbound|<port>||<host>`.
 import type { MeshResource } from "@meshwork/config";
-import { parseCidr, type Cidr } from "./parse-cidr.ts";
+import { formatIp, parseCidr, type Cidr } from "./parse-cidr.ts";
 import { domainAliases, resolveGateway, resolveHost, type HostContext } from "./resolve-host.ts";
 import type { TcpDestination, TcpHost, TcpMatch, TcpRoute, TcpRouteTable } from "./tcp-route-table.ts";
 
@@ -25,6 +25,12 @@ export interface CompileTcpRouteTableOptions extends HostContext {
    * VirtualService, and wildcard VirtualServices are resolved for it when compiling.
    */
   readonly serviceHosts?: readonly string[] | undefined;
+  /**
+   * Virtual addresses of service hosts (ServicePort.addresses by host): connections addressed to
+   * one (an IP authority, or an IP in a CIDR block) take the routes of its host. The first host
+   * naming an address keeps it.
+   */
+  readonly serviceAddresses?: ReadonlyMap<string, readonly string[]> | undefined;
 }
 
 interface CompiledVs {
@@ -74,7 +80,25 @@ export function compileTcpRouteTable(
     }
   }
   const wildcards = compiled.flatMap((vs) => vs.wildcardSuffixes.map((suffix) => ({ suffix, routes: [...vs.tls, ...vs.tcp] })));
-  return { gateway, exact, wildcards, issues };
+  if (options.serviceAddresses === undefined || options.serviceAddresses.size === 0) return { gateway, exact, wildcards, issues };
+  const addresses = new Map<string, TcpHost>();
+  const addressBlocks: { cidr: Cidr; host: TcpHost }[] = [];
+  for (const [name, list] of options.serviceAddresses) {
+    const host = exact.get(name.toLowerCase());
+    if (host === undefined) continue;
+    for (const text of list) {
+      const cidr = parseCidr(text);
+      if (cidr === undefined) {
+        issues.push(`service host "${name}": address "${text}" is not an IP address or CIDR block; connections to it are not attributed to the host`);
+      } else if (cidr.prefixLength === cidr.bytes.length * 8) {
+        const key = formatIp(cidr.bytes);
+        if (!addresses.has(key)) addresses.set(key, host);
+      } else {
+        addressBlocks.push({ cidr, host });
+      }
+    }
+  }
+  return { gateway, exact, wildcards, addresses, addressBlocks, issues };
 }
 
 /** Whether a wildcard VirtualService host (`*.example.com` as ".example.com", `*` as "") covers `host`. */

@@ -2,9 +2,9 @@
 // takes a connection, and which weighted destination and cluster it goes to. Pure; the
 // randomness of the weighted choice is passed in. First match wins (Istio: "the first rule
 // matching an incoming request is used"; matches inside a route are alternatives).
-import { cidrContains, parseIp } from "./parse-cidr.ts";
+import { cidrContains, formatIp, parseIp } from "./parse-cidr.ts";
 import { coversHost } from "./compile-tcp-route-table.ts";
-import type { TcpDestination, TcpMatch, TcpRoute, TcpRouteTable } from "./tcp-route-table.ts";
+import type { TcpDestination, TcpHost, TcpMatch, TcpRoute, TcpRouteTable } from "./tcp-route-table.ts";
 
 /** What route matching knows of a new connection. */
 export interface TcpRouteRequest {
@@ -36,7 +36,7 @@ const noHost: TcpRouteDecision = Object.freeze({ type: "no-host" });
 export function findTcpRoute(table: TcpRouteTable, request: TcpRouteRequest): TcpRouteDecision {
   const host = request.host.toLowerCase();
   const address = request.destinationIp === undefined ? undefined : parseIp(request.destinationIp);
-  const entry = table.exact.get(host);
+  const entry = table.exact.get(host) ?? (address === undefined ? undefined : byAddress(table, address));
   if (entry) {
     const routes = entry.routes;
     for (let i = 0; i < routes.length; i++) {
@@ -57,6 +57,14 @@ export function findTcpRoute(table: TcpRouteTable, request: TcpRouteRequest): Tc
     }
   }
   return covered ? { type: "default", cluster: `outbound|${request.port}||${host}`, host } : noHost;
+}
+
+/** The host whose virtual address (or address block) the destination is. */
+function byAddress(table: TcpRouteTable, address: readonly number[]): TcpHost | undefined {
+  const exact = table.addresses?.get(formatIp(address));
+  if (exact !== undefined) return exact;
+  for (const block of table.addressBlocks ?? []) if (cidrContains(block.cidr, address)) return block.host;
+  return undefined;
 }
 
 /** Whether the route's match (none: every connection) holds for the connection. */

@@ -97,8 +97,18 @@ export type { CompileTcpRouteTableOptions } from "./compile-tcp-route-table.ts";
 export { findTcpRoute, matchesConnection, pickTcpDestination, tcpClusterName } from "./find-tcp-route.ts";
 export type { TcpRouteDecision, TcpRouteRequest } from "./find-tcp-route.ts";
 export type { TcpDestination, TcpHost, TcpMatch, TcpRoute, TcpRouteTable } from "./tcp-route-table.ts";
-export { cidrContains, parseCidr, parseIp } from "./parse-cidr.ts";
+export { cidrContains, formatIp, parseCidr, parseIp } from "./parse-cidr.ts";
 export type { Cidr } from "./parse-cidr.ts";
+export { addressesByHost } from "./addresses-by-host.ts";
+
+// DNS proxying (Istio's "smart DNS proxy"): services' virtual addresses, auto-allocated ones, and the
+// name table a sidecar answers from.
+export { allocateAddresses, autoAllocateServiceAddresses, autoAllocationRanges, autoAllocationSlots, fnv1a32, slotAddresses } from "./dns/auto-allocate-addresses.ts";
+export type { AddressAllocation, AllocatedAddresses } from "./dns/auto-allocate-addresses.ts";
+export { buildNameTable } from "./dns/build-name-table.ts";
+export type { BuildNameTableOptions, NameEntry, NameTable } from "./dns/build-name-table.ts";
+export { lookupName } from "./dns/lookup-name.ts";
+export type { NameLookup } from "./dns/lookup-name.ts";
 
 // Retry decisions shared by the HTTP/1.1 and HTTP/2 data paths.
 export { retriesFailure, retriesStatus, retryBackoffMs } from "./retry-decision.ts";

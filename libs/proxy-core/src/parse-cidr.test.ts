@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cidrContains, parseCidr, parseIp } from "./parse-cidr.ts";
+import { cidrContains, formatIp, parseCidr, parseIp } from "./parse-cidr.ts";
 
 describe("parseCidr", () => {
   it("parses IPv4 and IPv6 blocks and bare addresses", () => {
@@ -45,5 +45,30 @@ describe("cidrContains", () => {
     expect(cidrContains(v6, [10, 0, 0, 1])).toBe(false);
     expect(cidrContains(v4, parseIp("fd00::1") ?? [])).toBe(false);
     expect(cidrContains(v6, parseIp("fd00::1") ?? [])).toBe(true);
+  });
+});
+
+describe("formatIp", () => {
+  const canonical = (text: string): string | undefined => {
+    const bytes = parseIp(text);
+    return bytes === undefined ? undefined : formatIp(bytes);
+  };
+
+  it("writes RFC 5952 text: lowercase, leading zeros dropped, the longest zero run as ::", () => {
+    expect(canonical("2001:0DB8:0000:0000:0000:0000:0000:0001")).toBe("2001:db8::1");
+    expect(canonical("2001:2:0:0:0:0:f0f0:5")).toBe("2001:2::f0f0:5");
+    expect(canonical("2001:db8:0:1:0:0:0:1")).toBe("2001:db8:0:1::1");
+    expect(canonical("2001:db8:0:0:1:0:0:1")).toBe("2001:db8::1:0:0:1");
+    expect(canonical("::")).toBe("::");
+    expect(canonical("::1")).toBe("::1");
+    expect(canonical("2001:db8:1:2:3:4:5:0")).toBe("2001:db8:1:2:3:4:5:0");
+    expect(canonical("240.240.0.1")).toBe("240.240.0.1");
+  });
+
+  it("round-trips: parsing the text gives the same bytes", () => {
+    for (const text of ["2001:db8::1", "fe80::1:2", "1:0:0:2:0:0:0:3", "::ffff:10.0.0.1", "10.1.2.3"]) {
+      const bytes = parseIp(text);
+      expect(bytes && parseIp(formatIp(bytes))).toEqual(bytes);
+    }
   });
 });

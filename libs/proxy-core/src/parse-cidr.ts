@@ -91,3 +91,32 @@ export function cidrContains(cidr: Cidr, address: readonly number[]): boolean {
   }
   return true;
 }
+
+/**
+ * The canonical text of an address's bytes (from parseIp): dotted quad for IPv4; for IPv6 lowercase
+ * hex groups with the longest run (≥ 2) of zero groups written `::` (RFC 5952 §4), so equal
+ * addresses written differently compare equal as text.
+ */
+export function formatIp(bytes: readonly number[]): string {
+  if (bytes.length === 4) return bytes.join(".");
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)) >>> 0);
+  let bestAt = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - i > bestLength) {
+      bestAt = i;
+      bestLength = end - i;
+    }
+    i = end;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestAt < 0) return hex.join(":");
+  return `${hex.slice(0, bestAt).join(":")}::${hex.slice(bestAt + bestLength).join(":")}`;
+}

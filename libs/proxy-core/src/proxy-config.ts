@@ -150,6 +150,15 @@ export interface ServicePort {
   readonly cluster: string;
   /** `namespace/name` of the ServiceEntry that defines it. */
   readonly serviceEntry: string;
+  /**
+   * The host's virtual addresses, as Istio's listeners and name table use them: the ServiceEntry's
+   * `addresses` as written (IPs or CIDR blocks; a registry service's cluster IPs), or the ones
+   * auto-allocated for it (autoAllocateServiceAddresses). TCP connections to them are this host's;
+   * the sidecar's DNS proxy answers the host with the IPs among them. Absent: none.
+   */
+  readonly addresses?: readonly string[];
+  /** Set when `addresses` were auto-allocated rather than written in the config. */
+  readonly autoAllocated?: true;
 }
 
 /** Everything one proxy runs on. */

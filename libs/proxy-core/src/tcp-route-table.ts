@@ -63,6 +63,14 @@ export interface TcpRouteTable {
   readonly exact: ReadonlyMap<string, TcpHost>;
   /** Wildcard VirtualService hosts in input order: `*.example.com` as suffix `.example.com`, `*` as "". */
   readonly wildcards: readonly { readonly suffix: string; readonly routes: readonly TcpRoute[] }[];
+  /**
+   * Service virtual addresses (ServicePort.addresses: ServiceEntry `addresses`, cluster IPs,
+   * auto-allocated ones), canonical text (formatIp) → host: a connection to one is the host's, as
+   * Istio's listener on `<address>:<port>` makes it. Absent or empty: none.
+   */
+  readonly addresses?: ReadonlyMap<string, TcpHost>;
+  /** Addresses written as CIDR blocks, in service order: a destination IP inside one is the host's. */
+  readonly addressBlocks?: readonly { readonly cidr: Cidr; readonly host: TcpHost }[];
   /** Problems found while compiling; the table is still usable. */
   readonly issues: readonly string[];
 }

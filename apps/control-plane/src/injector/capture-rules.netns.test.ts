@@ -2,7 +2,8 @@
 // stand for an injected pod and another service. The rules from buildCaptureRules are applied
 // with the real iptables-restore in the pod's namespace; then an app's plain connection to the
 // other service's address lands on the sidecar's outbound listener (15001), a connection from
-// outside lands on the inbound listener (15006), and the sidecar's own UID and ports go through
+// outside lands on the inbound listener (15006), the app's DNS queries (UDP and TCP port 53) land
+// on the DNS proxy (15053, DNS capture on), and the sidecar's own UID and ports go through
 // untouched. Needs root, iproute2 and iptables (CI has them); fails saying so otherwise.
 // What this does not prove: kubelet/CNI behaviour, IPv6, or the nft-vs-legacy backend of a node.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -65,6 +66,28 @@ function connectFrom(ns: string, host: string, port: number, uid?: number): stri
   return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
 }
 
+/** Sends one UDP datagram from inside `ns` (as `uid`, or root) to host:port, returns the reply. */
+function udpFrom(ns: string, host: string, port: number, uid?: number): string {
+  const script = `
+    ${uid === undefined ? "" : `process.setgid(${uid}); process.setuid(${uid});`}
+    const socket = require("node:dgram").createSocket("udp4");
+    socket.on("message", (reply) => { process.stdout.write(String(reply)); process.exit(0); });
+    setTimeout(() => { process.stdout.write("timeout"); process.exit(0); }, 5000);
+    socket.send("query", ${port}, ${JSON.stringify(host)});`;
+  return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
+}
+
+// Answers every datagram with its name and what it received.
+const udpListener = (ports: Record<string, number>, host: string) => `
+  const dgram = require("node:dgram");
+  const ports = ${JSON.stringify(ports)};
+  let pending = Object.keys(ports).length;
+  for (const [name, port] of Object.entries(ports)) {
+    const socket = dgram.createSocket("udp4");
+    socket.on("message", (message, remote) => socket.send(name + ": " + String(message), remote.port, remote.address));
+    socket.bind(port, ${JSON.stringify(host)}, () => { if (--pending === 0) process.stdout.write("ready\\n"); });
+  }`;
+
 // Answers every connection with its name and the first line it received, then closes.
 const listener = (ports: Record<string, number>, host = "0.0.0.0") => `
   const net = require("node:net");
@@ -86,10 +109,14 @@ describe("transparent capture with the generated iptables rules (root, network n
       run("ip", ["-n", ns, "link", "set", dev, "up"]);
       run("ip", ["-n", ns, "link", "set", "lo", "up"]);
     }
-    run("ip", ["netns", "exec", podNs, "iptables-restore", "--noflush"], buildCaptureRules({ proxyUid }));
-    // The "sidecar" in the pod: outbound, inbound and stats listeners. The other service: its app port.
+    run("ip", ["netns", "exec", podNs, "iptables-restore", "--noflush"], buildCaptureRules({ proxyUid, dnsPort: 15053 }));
+    // The "sidecar" in the pod: outbound, inbound, stats and DNS listeners (DNS on loopback, as
+    // Istio's agent). The other service: its app port, and a resolver on port 53.
     await startIn(podNs, listener({ "sidecar outbound": 15001, "sidecar inbound": 15006, "sidecar stats": 15020, "pod app": 9080 }));
-    await startIn(svcNs, listener({ "reviews direct": 9080 }, svcIp));
+    await startIn(podNs, listener({ "sidecar dns tcp": 15053 }, "127.0.0.1"));
+    await startIn(podNs, udpListener({ "sidecar dns udp": 15053 }, "127.0.0.1"));
+    await startIn(svcNs, listener({ "reviews direct": 9080, "resolver tcp": 53 }, svcIp));
+    await startIn(svcNs, udpListener({ "resolver udp": 53 }, svcIp));
   });
 
   afterAll(() => {
@@ -120,8 +147,19 @@ describe("transparent capture with the generated iptables rules (root, network n
     expect(connectFrom(podNs, "127.0.0.1", 9080)).toBe("pod app: GET /reviews/0 HTTP/1.1");
   });
 
+  it("captures the app's DNS queries, over UDP and TCP, on the sidecar's DNS port", () => {
+    expect(udpFrom(podNs, svcIp, 53)).toBe("sidecar dns udp: query");
+    expect(connectFrom(podNs, svcIp, 53)).toBe("sidecar dns tcp: GET /reviews/0 HTTP/1.1");
+  });
+
+  it("lets the sidecar's own DNS queries (its UID) reach the resolver, and other UDP go through", () => {
+    expect(udpFrom(podNs, svcIp, 53, proxyUid)).toBe("resolver udp: query");
+    expect(connectFrom(podNs, svcIp, 53, proxyUid)).toBe("resolver tcp: GET /reviews/0 HTTP/1.1");
+  });
+
   it("captures nothing without the rules (the test can fail)", () => {
     run("ip", ["netns", "exec", podNs, "iptables", "-t", "nat", "-F", "OUTPUT"]);
     expect(connectFrom(podNs, svcIp, 9080)).toBe("reviews direct: GET /reviews/0 HTTP/1.1");
+    expect(udpFrom(podNs, svcIp, 53)).toBe("resolver udp: query");
   });
 });

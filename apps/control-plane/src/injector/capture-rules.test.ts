@@ -53,4 +53,29 @@ describe("buildCaptureRules", () => {
     expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundCidrs: ["10.0.0.0"] })).toThrow(/"10.0.0.0" is not an IPv4 CIDR: write it as a.b.c.d\/n/);
     expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundCidrs: ["10.0.0.300/8"] })).toThrow(/IPv4 CIDR/);
   });
+
+  it("with DNS capture, redirects the pod's UDP and TCP port-53 traffic to the DNS port, except the sidecar's own UID/GID", () => {
+    const rules = buildCaptureRules({ proxyUid: 1337, proxyGid: 1338, dnsPort: 15053 }).split("\n");
+    expect(rules).toContain(":MESHWORK_OUTPUT_DNS - [0:0]");
+    expect(rules.filter((line) => line.includes("MESHWORK_OUTPUT_DNS") && !line.startsWith(":"))).toEqual([
+      "-A OUTPUT -p udp --dport 53 -j MESHWORK_OUTPUT_DNS",
+      "-A MESHWORK_OUTPUT -p tcp --dport 53 -j MESHWORK_OUTPUT_DNS",
+      "-A MESHWORK_OUTPUT_DNS -m owner --uid-owner 1337 -j RETURN",
+      "-A MESHWORK_OUTPUT_DNS -m owner --gid-owner 1338 -j RETURN",
+      "-A MESHWORK_OUTPUT_DNS -p udp -j REDIRECT --to-ports 15053",
+      "-A MESHWORK_OUTPUT_DNS -p tcp -j REDIRECT --to-ports 15053",
+    ]);
+    // TCP DNS: after the sidecar's own exemptions, before the loopback one (a resolver on 127.0.0.1 is captured too).
+    const at = (line: string): number => rules.indexOf(line);
+    expect(at("-A MESHWORK_OUTPUT -m owner --gid-owner 1338 -j RETURN")).toBeLessThan(at("-A MESHWORK_OUTPUT -p tcp --dport 53 -j MESHWORK_OUTPUT_DNS"));
+    expect(at("-A MESHWORK_OUTPUT -p tcp --dport 53 -j MESHWORK_OUTPUT_DNS")).toBeLessThan(at("-A MESHWORK_OUTPUT -d 127.0.0.1/32 -j RETURN"));
+    expect(at("-A MESHWORK_OUTPUT_DNS -m owner --uid-owner 1337 -j RETURN")).toBeLessThan(at("-A MESHWORK_OUTPUT_DNS -p udp -j REDIRECT --to-ports 15053"));
+    expect(at("COMMIT")).toBe(rules.length - 2);
+  });
+
+  it("captures no DNS without dnsPort, and refuses DNS capture with port 53 excluded", () => {
+    expect(buildCaptureRules({ proxyUid: 1337 })).not.toMatch(/DNS|--dport 53|udp/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, dnsPort: 15053, excludeOutboundPorts: [53] })).toThrow(/excludeOutboundPorts has 53 while DNS capture is on: remove 53/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, dnsPort: 0 })).toThrow(/dnsPort: 0 is not a TCP port/);
+  });
 });

@@ -1,8 +1,10 @@
 // The iptables rules that send a pod's TCP traffic through its sidecar (DESIGN.md §3.5), as
 // iptables-restore input for the nat table: inbound connections → the inbound port (15006),
-// outbound connections → the outbound port (15001). The sidecar's own connections (its UID/GID),
-// loopback destinations and the sidecar's own ports are left alone, so nothing loops. Pure: the
-// injected init container pipes the text into `iptables-restore --noflush`.
+// outbound connections → the outbound port (15001), and with DNS capture the pod's DNS queries
+// (UDP and TCP port 53) → the sidecar's DNS proxy (15053), as istio-iptables' SetupDNSRedir does.
+// The sidecar's own connections (its UID/GID), loopback destinations and the sidecar's own ports
+// are left alone, so nothing loops. Pure: the injected init container pipes the text into
+// `iptables-restore --noflush`.
 
 export interface CaptureOptions {
   /** UID the sidecar runs as; its outbound connections are not captured. */
@@ -23,6 +25,13 @@ export interface CaptureOptions {
   readonly excludeOutboundCidrs?: readonly string[];
   /** The sidecar's own listening ports (admin, stats, gateway health), never captured inbound. */
   readonly sidecarPorts?: readonly number[];
+  /**
+   * DNS capture (proxyMetadata ISTIO_META_DNS_CAPTURE): the pod's UDP and TCP traffic to port 53,
+   * except the sidecar's own (its upstream queries), goes to this port of the sidecar's DNS proxy
+   * (Istio's 15053), whatever resolver it was addressed to (istio-iptables' CAPTURE_ALL_DNS: the
+   * rules are written at injection, before the pod's resolv.conf exists). Unset: DNS is not captured.
+   */
+  readonly dnsPort?: number;
 }
 
 /** Istio's layout: 15000 admin, 15020 stats/health, 15021 gateway health, 15090 Envoy prometheus. */
@@ -33,6 +42,7 @@ export const captureChains = {
   inboundRedirect: "MESHWORK_IN_REDIRECT",
   output: "MESHWORK_OUTPUT",
   outboundRedirect: "MESHWORK_REDIRECT",
+  outputDns: "MESHWORK_OUTPUT_DNS",
 } as const;
 
 /** Thrown for options that would produce rules iptables rejects or that capture nothing sensible. */
@@ -58,9 +68,15 @@ export function buildCaptureRules(options: CaptureOptions): string {
   cidrs.forEach(checkCidr);
   const inboundPorts = options.inboundPorts ?? "*";
   if (inboundPorts !== "*") inboundPorts.forEach((p) => checkPort("inboundPorts", p));
+  const dnsPort = options.dnsPort;
+  if (dnsPort !== undefined) {
+    checkPort("dnsPort", dnsPort);
+    if (excludeOutbound.includes(53)) throw new CaptureOptionsError("excludeOutboundPorts has 53 while DNS capture is on: remove 53 from the excluded ports, or turn ISTIO_META_DNS_CAPTURE off");
+  }
 
-  const { inbound, inboundRedirect, output, outboundRedirect } = captureChains;
+  const { inbound, inboundRedirect, output, outboundRedirect, outputDns } = captureChains;
   const lines = ["*nat", `:${inbound} - [0:0]`, `:${inboundRedirect} - [0:0]`, `:${output} - [0:0]`, `:${outboundRedirect} - [0:0]`];
+  if (dnsPort !== undefined) lines.push(`:${outputDns} - [0:0]`);
   lines.push(`-A ${inboundRedirect} -p tcp -j REDIRECT --to-ports ${inboundPort}`);
   lines.push(`-A ${outboundRedirect} -p tcp -j REDIRECT --to-ports ${outboundPort}`);
 
@@ -75,12 +91,23 @@ export function buildCaptureRules(options: CaptureOptions): string {
 
   // Outbound: connections the pod's processes open (OUTPUT), except the sidecar's own.
   lines.push(`-A OUTPUT -p tcp -j ${output}`);
+  // DNS over UDP never reaches the TCP chain: its own jump. TCP DNS is taken before the loopback
+  // exemption, so a resolver on 127.0.0.x is captured too (istio-iptables excludes port 53 there).
+  if (dnsPort !== undefined) lines.push(`-A OUTPUT -p udp --dport 53 -j ${outputDns}`);
   lines.push(`-A ${output} -m owner --uid-owner ${options.proxyUid} -j RETURN`);
   lines.push(`-A ${output} -m owner --gid-owner ${proxyGid} -j RETURN`);
+  if (dnsPort !== undefined) lines.push(`-A ${output} -p tcp --dport 53 -j ${outputDns}`);
   lines.push(`-A ${output} -d 127.0.0.1/32 -j RETURN`);
   for (const port of excludeOutbound) lines.push(`-A ${output} -p tcp --dport ${port} -j RETURN`);
   for (const cidr of cidrs) lines.push(`-A ${output} -d ${cidr} -j RETURN`);
   lines.push(`-A ${output} -j ${outboundRedirect}`);
+  if (dnsPort !== undefined) {
+    // The sidecar's own queries (to the upstream resolvers) go out as they are.
+    lines.push(`-A ${outputDns} -m owner --uid-owner ${options.proxyUid} -j RETURN`);
+    lines.push(`-A ${outputDns} -m owner --gid-owner ${proxyGid} -j RETURN`);
+    lines.push(`-A ${outputDns} -p udp -j REDIRECT --to-ports ${dnsPort}`);
+    lines.push(`-A ${outputDns} -p tcp -j REDIRECT --to-ports ${dnsPort}`);
+  }
   lines.push("COMMIT");
   return `${lines.join("\n")}\n`;
 }

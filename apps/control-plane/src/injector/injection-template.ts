@@ -22,6 +22,12 @@ export interface InjectionTemplate {
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly sidecarResources: ContainerResources;
   readonly initResources: ContainerResources;
+  /**
+   * Istio's meshConfig.defaultConfig.proxyMetadata: environment variables every injected sidecar
+   * gets (a pod's proxy.istio.io/config overrides them key by key). `ISTIO_META_DNS_CAPTURE: "true"`
+   * turns DNS capture on mesh-wide.
+   */
+  readonly proxyMetadata: Readonly<Record<string, string>>;
 }
 
 export interface ContainerResources {
@@ -45,4 +51,5 @@ export const defaultInjectionTemplate: InjectionTemplate = {
   logLevel: "info",
   sidecarResources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
   initResources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+  proxyMetadata: {},
 };

@@ -100,3 +100,49 @@ describe("planInjection with the Workload API annotation", () => {
     expect((sidecarOf(patched)["env"] as Json[]).map((e) => e["name"])).not.toContain("MESHWORK_WORKLOAD_API_SOCKET");
   });
 });
+
+describe("planInjection with DNS capture (proxy.istio.io/config proxyMetadata)", () => {
+  const pod = (annotations: Record<string, string>): Json => ({ apiVersion: "v1", kind: "Pod", metadata: { name: "app", annotations }, spec: { containers: [{ name: "app", image: "app:1" }] } });
+  const injected = (annotations: Record<string, string>, template = defaultInjectionTemplate): { rules: string; env: Json[] } => {
+    const plan = planInjection(pod(annotations), template);
+    if (plan.type !== "inject") throw new Error(`expected an injection, got ${JSON.stringify(plan)}`);
+    const patched = applyAdds(pod(annotations), plan.patch);
+    expect(() => new Pod(patched).validate()).not.toThrow();
+    const spec = patched["spec"] as { containers: Json[]; initContainers: Json[] };
+    const init = spec.initContainers.find((c) => c["name"] === "meshwork-init") as { env: { value: string }[] };
+    const sidecar = spec.containers.find((c) => c["name"] === "meshwork-proxy") as { env: Json[] };
+    return { rules: init.env[0]?.value ?? "", env: sidecar.env };
+  };
+  const dnsAnnotation = { "proxy.istio.io/config": 'proxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n  ISTIO_META_DNS_AUTO_ALLOCATE: "true"\n' };
+
+  it("adds the port-53 redirects to the capture rules and the metadata to the sidecar's environment", () => {
+    const { rules, env } = injected(dnsAnnotation);
+    expect(rules).toContain("-A OUTPUT -p udp --dport 53 -j MESHWORK_OUTPUT_DNS\n");
+    expect(rules).toContain("-A MESHWORK_OUTPUT_DNS -p udp -j REDIRECT --to-ports 15053\n");
+    expect(rules).toContain("-A MESHWORK_OUTPUT_DNS -m owner --uid-owner 1337 -j RETURN\n");
+    expect(env).toContainEqual({ name: "ISTIO_META_DNS_CAPTURE", value: "true" });
+    expect(env).toContainEqual({ name: "ISTIO_META_DNS_AUTO_ALLOCATE", value: "true" });
+  });
+
+  it("takes the mesh default (InjectionTemplate.proxyMetadata), which a pod's annotation overrides key by key", () => {
+    const mesh = { ...defaultInjectionTemplate, proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true", OTHER: "x" } };
+    expect(injected({}, mesh).rules).toContain("REDIRECT --to-ports 15053");
+    const optedOut = injected({ "proxy.istio.io/config": '{"proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}' }, mesh);
+    expect(optedOut.rules).not.toContain("15053");
+    expect(optedOut.env).toContainEqual({ name: "ISTIO_META_DNS_CAPTURE", value: "false" });
+    expect(optedOut.env).toContainEqual({ name: "OTHER", value: "x" });
+  });
+
+  it("captures no DNS without it", () => {
+    const { rules, env } = injected({ "proxy.istio.io/config": "concurrency: 2\n" });
+    expect(rules).not.toMatch(/--dport 53|15053/);
+    expect(env.map((e) => e["name"])).not.toContain("ISTIO_META_DNS_CAPTURE");
+  });
+
+  it("rejects an annotation that is not a ProxyConfig, and DNS capture with port 53 excluded, naming the annotation", () => {
+    expect(planInjection(pod({ "proxy.istio.io/config": "proxyMetadata: [a]" }), defaultInjectionTemplate)).toEqual({ type: "reject", message: expect.stringMatching(/^annotation proxy\.istio\.io\/config: proxyMetadata must map variable names to values/) });
+    expect(planInjection(pod({ "proxy.istio.io/config": "proxyMetadata: {\"BAD NAME\": x}" }), defaultInjectionTemplate)).toEqual({ type: "reject", message: expect.stringMatching(/key "BAD NAME" is not an environment variable name/) });
+    expect(planInjection(pod({ "proxy.istio.io/config": "proxyMetadata: {a: [" }), defaultInjectionTemplate)).toEqual({ type: "reject", message: expect.stringMatching(/^annotation proxy\.istio\.io\/config: not YAML/) });
+    expect(planInjection(pod({ ...dnsAnnotation, "traffic.sidecar.meshwork.io/excludeOutboundPorts": "53" }), defaultInjectionTemplate)).toEqual({ type: "reject", message: expect.stringMatching(/excludeOutboundPorts has 53 while DNS capture is on/) });
+  });
+});

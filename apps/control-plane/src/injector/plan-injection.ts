@@ -2,8 +2,10 @@
 // sidecar container, the init container that installs the iptables capture rules
 // (buildCaptureRules), and the volumes they need (projected token for the CA, the mesh root, a
 // tmpfs), and the app's HTTP/TCP probes pointed at the sidecar's status port (rewriteAppProbes). Idempotent: a pod that already carries the status annotation or the containers is left
-// alone. Pods opt out with the annotation sidecar.meshwork.io/inject: "false"; namespaces opt in
+// alone. Istio's `proxy.istio.io/config` annotation sets the sidecar's proxyMetadata (environment,
+// over the mesh default); ISTIO_META_DNS_CAPTURE: "true" there also captures the pod's DNS. Pods opt out with the annotation sidecar.meshwork.io/inject: "false"; namespaces opt in
 // with the label meshwork-injection=enabled, which the webhook's namespaceSelector checks.
+import { parse as parseYaml } from "yaml";
 import type { JsonPatchOperation } from "./admission-review.ts";
 import { pointerSegment } from "./admission-review.ts";
 import { buildCaptureRules, CaptureOptionsError, defaultSidecarPorts } from "./capture-rules.ts";
@@ -29,7 +31,18 @@ export const injectionAnnotations = {
    * workload-socket volume). Opt-in: serving it loads the gRPC server in the sidecar.
    */
   workloadApi: "sidecar.meshwork.io/workloadApi",
+  /**
+   * Istio's per-pod ProxyConfig (YAML or JSON). Its `proxyMetadata` entries become environment
+   * variables of the sidecar, over the mesh default (InjectionTemplate.proxyMetadata); with
+   * `ISTIO_META_DNS_CAPTURE: "true"` the capture rules also send the pod's DNS (port 53) to the
+   * sidecar's DNS proxy. Other ProxyConfig fields are not read.
+   */
+  proxyConfig: "proxy.istio.io/config",
 } as const;
+
+/** The proxyMetadata key that turns DNS capture on (Istio's), and the DNS proxy's port. */
+export const dnsCaptureKey = "ISTIO_META_DNS_CAPTURE";
+export const dnsProxyPort = 15053;
 
 /** Where the injected sidecar serves the Workload API (Istio's path), in the volume injectedNames.workloadSocketVolume. */
 export const workloadSocketDir = "/var/run/secrets/workload-spiffe-uds";
@@ -75,6 +88,15 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   const clash = (spec.volumes ?? []).map((v) => v.name).find((name) => (Object.values(injectedNames) as string[]).includes(name));
   if (clash) return { type: "reject", message: `volume name "${clash}" is reserved for the injected sidecar: rename the volume, or opt the pod out with ${injectionAnnotations.inject}: "false"` };
 
+  let proxyMetadata: Readonly<Record<string, string>>;
+  try {
+    proxyMetadata = { ...template.proxyMetadata, ...parseProxyMetadata(annotations[injectionAnnotations.proxyConfig]) };
+  } catch (error) {
+    if (error instanceof AnnotationError) return { type: "reject", message: error.message };
+    throw error;
+  }
+  const dnsCapture = isOn(proxyMetadata[dnsCaptureKey]);
+
   let rules: string;
   try {
     rules = buildCaptureRules({
@@ -85,9 +107,13 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
       excludeInboundPorts: parsePorts(annotations, injectionAnnotations.excludeInboundPorts),
       excludeOutboundPorts: parsePorts(annotations, injectionAnnotations.excludeOutboundPorts),
       excludeOutboundCidrs: parseList(annotations[injectionAnnotations.excludeOutboundIPRanges]),
+      ...(dnsCapture ? { dnsPort: dnsProxyPort } : {}),
     });
   } catch (error) {
     if (error instanceof AnnotationError) return { type: "reject", message: error.message };
+    if (error instanceof CaptureOptionsError && error.message.startsWith("excludeOutboundPorts has 53")) {
+      return { type: "reject", message: `annotations ${injectionAnnotations.excludeOutboundPorts} and ${injectionAnnotations.proxyConfig}: ${error.message}` };
+    }
     if (error instanceof CaptureOptionsError) return { type: "reject", message: `annotation ${injectionAnnotations.excludeOutboundIPRanges}: ${error.message.replace(/^excludeOutboundCidrs: /, "")}` };
     throw error;
   }
@@ -106,7 +132,7 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   // The app's HTTP/TCP probes go to the sidecar's status port (which capture never redirects).
   const probes = isOff(annotations[injectionAnnotations.rewriteAppProbers]) ? { patch: [], probers: {} } : rewriteAppProbes(spec.containers, template.statsPort);
   patch.push(...probes.patch);
-  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort, probes.probers, workloadApi) });
+  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort, probes.probers, workloadApi, proxyMetadata) });
   if (spec.volumes === undefined) patch.push({ op: "add", path: "/spec/volumes", value: volumes });
   else for (const volume of volumes) patch.push({ op: "add", path: "/spec/volumes/-", value: volume });
   return { type: "inject", patch };
@@ -134,7 +160,14 @@ function initContainer(template: InjectionTemplate, rules: string): Record<strin
   };
 }
 
-function sidecarContainer(template: InjectionTemplate, labels: Record<string, string>, appPort: number | undefined, appProbers: Readonly<Record<string, unknown>>, workloadApi: boolean): Record<string, unknown> {
+function sidecarContainer(
+  template: InjectionTemplate,
+  labels: Record<string, string>,
+  appPort: number | undefined,
+  appProbers: Readonly<Record<string, unknown>>,
+  workloadApi: boolean,
+  proxyMetadata: Readonly<Record<string, string>>,
+): Record<string, unknown> {
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const env: Record<string, unknown>[] = [
     fieldEnv("MESHWORK_NAMESPACE", "metadata.namespace"),
@@ -156,6 +189,10 @@ function sidecarContainer(template: InjectionTemplate, labels: Record<string, st
     // The probes rewritten to /app-health/... (Istio's ISTIO_KUBE_APP_PROBERS).
     ...(Object.keys(appProbers).length === 0 ? [] : [{ name: "MESHWORK_KUBE_APP_PROBERS", value: JSON.stringify(appProbers) }]),
     ...(workloadApi ? [{ name: "MESHWORK_WORKLOAD_API_SOCKET", value: `${workloadSocketDir}/socket` }] : []),
+    // Istio's proxyMetadata (mesh default, then the pod's proxy.istio.io/config): ISTIO_META_DNS_CAPTURE, ...
+    ...Object.keys(proxyMetadata)
+      .sort()
+      .map((name) => ({ name, value: proxyMetadata[name] ?? "" })),
   ];
   return {
     name: injectedNames.sidecar,
@@ -194,6 +231,33 @@ function injectedVolumes(template: InjectionTemplate, workloadApi: boolean): Rec
 }
 
 class AnnotationError extends Error {}
+
+/** Environment variable names Kubernetes accepts (C_IDENTIFIER and the relaxed form: letters, digits, `_`, `-`, `.`). */
+const envName = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/** The `proxyMetadata` of a proxy.istio.io/config annotation (YAML or JSON); {} without one. */
+function parseProxyMetadata(text: string | undefined): Record<string, string> {
+  if (text === undefined || text.trim() === "") return {};
+  const name = injectionAnnotations.proxyConfig;
+  let config: unknown;
+  try {
+    config = parseYaml(text);
+  } catch (error) {
+    throw new AnnotationError(`annotation ${name}: not YAML (${(error as Error).message.split("\n")[0]}); write Istio's ProxyConfig, e.g. "proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" }"`);
+  }
+  if (config === null || config === undefined) return {};
+  if (typeof config !== "object" || Array.isArray(config)) throw new AnnotationError(`annotation ${name}: expected a ProxyConfig object, e.g. "proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" }"`);
+  const metadata = (config as { proxyMetadata?: unknown }).proxyMetadata;
+  if (metadata === undefined || metadata === null) return {};
+  if (typeof metadata !== "object" || Array.isArray(metadata)) throw new AnnotationError(`annotation ${name}: proxyMetadata must map variable names to values, e.g. { ISTIO_META_DNS_CAPTURE: "true" }`);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata as Record<string, unknown>)) {
+    if (!envName.test(key)) throw new AnnotationError(`annotation ${name}: proxyMetadata key "${key}" is not an environment variable name: use letters, digits, "_", "-" and "."`);
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") throw new AnnotationError(`annotation ${name}: proxyMetadata.${key} must be a string, e.g. "true"`);
+    out[key] = String(value);
+  }
+  return out;
+}
 
 /** An annotation value that switches something on ("true", "yes", "1", "on"). */
 function isOn(value: string | undefined): boolean {

@@ -28,4 +28,14 @@ describe("endpointSlicesToCatalog", () => {
     expect(endpointSlicesToCatalog([service("v6", [{ name: "http", port: 80 }])], [slice("v6", [{ name: "http", port: 80 }], { addressType: "IPv6" })])).toEqual([]);
     expect(endpointSlicesToCatalog([service("dns", [{ name: "dns", port: 53 }])], [slice("dns", [{ name: "dns", port: 53, protocol: "UDP" }])])).toEqual([]);
   });
+
+  it("carries the Service's cluster IPs (not a headless Service's None) as the cluster-ip meta", () => {
+    const withIps: ServiceLike = { metadata: { name: "reviews", namespace: "shop" }, spec: { ports: [{ name: "http", port: 9080 }], clusterIP: "10.96.0.20", clusterIPs: ["10.96.0.20", "fd00::20"] } };
+    const headless: ServiceLike = { metadata: { name: "db", namespace: "shop" }, spec: { ports: [{ name: "tcp", port: 5432 }], clusterIP: "None" } };
+    const catalog = endpointSlicesToCatalog([withIps, headless], [slice("reviews", [{ name: "http", port: 9080 }]), slice("db", [{ name: "tcp", port: 5432 }])]);
+    expect(catalog.map((i) => [i.serviceName, i.meta["cluster-ip"]])).toEqual([
+      ["db", undefined],
+      ["reviews", "10.96.0.20,fd00::20"],
+    ]);
+  });
 });

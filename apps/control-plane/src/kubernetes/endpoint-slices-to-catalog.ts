@@ -3,12 +3,19 @@
 // instance per endpoint address and slice port; ready endpoints are passing, others critical.
 // The protocol comes from the port's appProtocol or Istio's port-name prefix (http-, grpc-, ...);
 // an endpoint backed by a known Pod carries that pod's labels (version=v2: DestinationRule
-// subsets) and service account. Pure.
+// subsets) and service account; every instance carries its Service's cluster IPs (meta
+// `cluster-ip`: the service's addresses, which the sidecar's DNS proxy answers). Pure.
 import type { CatalogInstance } from "@meshwork/proxy-core";
 
 export interface ServiceLike {
   readonly metadata?: { readonly name?: string; readonly namespace?: string };
-  readonly spec?: { readonly ports?: readonly { readonly name?: string; readonly port: number; readonly appProtocol?: string }[] };
+  readonly spec?: {
+    readonly ports?: readonly { readonly name?: string; readonly port: number; readonly appProtocol?: string }[];
+    /** "None" for a headless Service. */
+    readonly clusterIP?: string;
+    /** Dual-stack: both families' cluster IPs, clusterIP first. */
+    readonly clusterIPs?: readonly string[];
+  };
 }
 
 export interface EndpointSliceLike {
@@ -42,7 +49,13 @@ export function endpointSlicesToCatalog(services: readonly ServiceLike[], slices
   const podsByKey = new Map<string, PodLike>();
   for (const pod of pods) podsByKey.set(`${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`, pod);
   const servicePorts = new Map<string, NonNullable<NonNullable<ServiceLike["spec"]>["ports"]>>();
-  for (const service of services) servicePorts.set(`${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`, service.spec?.ports ?? []);
+  const clusterIps = new Map<string, string>();
+  for (const service of services) {
+    const key = `${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`;
+    servicePorts.set(key, service.spec?.ports ?? []);
+    const ips = (service.spec?.clusterIPs ?? (service.spec?.clusterIP === undefined ? [] : [service.spec.clusterIP])).filter((ip) => ip !== "" && ip !== "None");
+    if (ips.length > 0) clusterIps.set(key, ips.join(","));
+  }
   const instances: CatalogInstance[] = [];
   for (const slice of slices) {
     const namespace = slice.metadata?.namespace ?? "default";
@@ -50,6 +63,7 @@ export function endpointSlicesToCatalog(services: readonly ServiceLike[], slices
     if (serviceName === undefined || (slice.addressType !== undefined && slice.addressType !== "IPv4")) continue;
     const ports = servicePorts.get(`${namespace}/${serviceName}`);
     if (ports === undefined) continue; // a slice whose Service is gone (or not yet seen)
+    const clusterIp = clusterIps.get(`${namespace}/${serviceName}`);
     for (const endpoint of slice.endpoints ?? []) {
       const ready = endpoint.conditions?.ready !== false;
       const pod = endpoint.targetRef?.kind === "Pod" ? podsByKey.get(`${namespace}/${endpoint.targetRef.name ?? ""}`) : undefined;
@@ -69,7 +83,7 @@ export function endpointSlicesToCatalog(services: readonly ServiceLike[], slices
             address,
             port: port.port,
             tags: [],
-            meta: { ...podMeta, namespace, ...(protocol ? { protocol } : {}) },
+            meta: { ...podMeta, namespace, ...(protocol ? { protocol } : {}), ...(clusterIp === undefined ? {} : { "cluster-ip": clusterIp }) },
             health: ready ? "passing" : "critical",
           });
         }

@@ -1,13 +1,12 @@
-// The registry's DNS interface (Consul's, DESIGN.md §3.4) on node:dgram and node:net: UDP and TCP
-// (RFC 1035 §4.2.2: 2-byte length prefix, several queries per connection) on the same port.
+// The registry's DNS interface (Consul's, DESIGN.md §3.4): UDP and TCP on the same port
+// (@meshwork/protocol/dns-server).
 // Answers come from the local state without a read barrier (Consul's DNS default, allow_stale).
 // Malformed queries are answered FORMERR when their header is readable and dropped otherwise;
 // responses to us (QR set) are dropped; nothing a client sends can crash the server.
-import * as dgram from "node:dgram";
-import * as net from "node:net";
 import type { RegistryServer } from "../registry-contract.ts";
 import { answerQuery, type DnsZone } from "./answer-query.ts";
 import { cachedReads } from "./cached-reads.ts";
+import { serveDnsSockets, type DnsSockets } from "@meshwork/protocol/dns-server";
 import { decodeHeader, decodeMessage, DnsFormatError, DNS_RCODE, DNS_TYPE, DNS_UDP_MAX, encodeMessage, fitResponse, type DnsMessage } from "@meshwork/protocol/dns-wire";
 
 export interface DnsServerOptions {
@@ -27,10 +26,7 @@ export interface DnsServerOptions {
   readonly log?: (level: "debug" | "warn", msg: string, fields: Record<string, unknown>) => void;
 }
 
-export interface RunningDnsServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type RunningDnsServer = DnsSockets;
 
 /** Largest UDP payload we send, whatever EDNS0 says (IPv4's UDP maximum). */
 const UDP_PAYLOAD_LIMIT = 65_507;
@@ -88,81 +84,5 @@ export async function startDnsServer(server: RegistryServer, options: DnsServerO
   const log = options.log;
   // Read `server.state` afresh each time (a snapshot install replaces it), lists memoized per index.
   const reads = { state: cachedReads(() => server.state) };
-  // With port 0, UDP picks a port and TCP may find it taken: try again a few times.
-  for (let attempt = 0; ; attempt++) {
-    const udp = await bindUdp(options.host, options.port);
-    const port = udp.address().port;
-    try {
-      const tcp = await bindTcp(options.host, port, options.tcpIdleMs ?? 30_000, (packet) => handleDnsPacket(reads, zone, packet, true, log));
-      udp.on("message", (packet, remote) => {
-        const response = handleDnsPacket(reads, zone, packet, false, log);
-        if (response !== undefined) udp.send(response, remote.port, remote.address);
-      });
-      return {
-        port,
-        close: async () => {
-          await Promise.all([
-            new Promise<void>((resolve) => udp.close(() => resolve())),
-            new Promise<void>((resolve) => {
-              tcp.server.close(() => resolve());
-              for (const socket of tcp.sockets) socket.destroy();
-            }),
-          ]);
-        },
-      };
-    } catch (error) {
-      udp.close();
-      if (options.port !== 0 || attempt >= 5) throw error;
-    }
-  }
-}
-
-function bindUdp(host: string, port: number): Promise<dgram.Socket> {
-  const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
-  return new Promise((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind(port, host, () => {
-      socket.off("error", reject);
-      // A send error (ICMP unreachable…) concerns one client only.
-      socket.on("error", () => undefined);
-      resolve(socket);
-    });
-  });
-}
-
-function bindTcp(host: string, port: number, idleMs: number, handle: (packet: Uint8Array) => Uint8Array | undefined): Promise<{ server: net.Server; sockets: Set<net.Socket> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.setTimeout(idleMs, () => socket.destroy());
-    socket.on("error", () => socket.destroy());
-    socket.on("close", () => sockets.delete(socket));
-    let pending: Buffer = Buffer.alloc(0);
-    socket.on("data", (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const length = pending.readUInt16BE(0);
-        if (length === 0) {
-          socket.destroy();
-          return;
-        }
-        if (pending.length < 2 + length) break;
-        const packet = pending.subarray(2, 2 + length);
-        pending = pending.subarray(2 + length);
-        const response = handle(packet);
-        if (response === undefined) continue;
-        const framed = Buffer.alloc(2 + response.length);
-        framed.writeUInt16BE(response.length, 0);
-        framed.set(response, 2);
-        socket.write(framed);
-      }
-    });
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve({ server, sockets });
-    });
-  });
+  return serveDnsSockets({ host: options.host, port: options.port, tcpIdleMs: options.tcpIdleMs ?? 30_000, answer: (packet, tcp) => handleDnsPacket(reads, zone, packet, tcp, log) });
 }

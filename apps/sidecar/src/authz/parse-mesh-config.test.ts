@@ -230,6 +230,23 @@ extensionProviders:
     ]);
   });
 
+  it("reads a gateway's numTrustedProxies from defaultConfig.gatewayTopology (Istio's ingress remote.ip setup)", () => {
+    const cases: readonly (readonly [string, number | undefined | string])[] = [
+      ["defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 2\n", 2],
+      ["defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 0\n", 0],
+      ["defaultConfig:\n  concurrency: 2\n", undefined],
+      ["trustDomain: example.org\n", undefined],
+      ["defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: -1\n", "mesh.yaml: defaultConfig.gatewayTopology.numTrustedProxies must be a whole number of proxies (0 or more), got -1"],
+      ["defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: \"2\"\n", 'mesh.yaml: defaultConfig.gatewayTopology.numTrustedProxies must be a whole number of proxies (0 or more), got "2"'],
+      ["defaultConfig:\n  gatewayTopology: 2\n", "mesh.yaml: defaultConfig must be a mapping of ProxyConfig fields, e.g. defaultConfig: { gatewayTopology: { numTrustedProxies: 1 } }"],
+    ];
+    for (const [yaml, expected] of cases) {
+      const result = parseMeshConfig(yaml, "mesh.yaml");
+      if (typeof expected === "string") expect(result).toEqual({ ok: false, errors: [expected] });
+      else expect(result).toMatchObject({ ok: true, numTrustedProxies: expected });
+    }
+  });
+
   it("gives Istio's defaults for an empty file and refuses non-YAML", () => {
     expect(parseMeshConfig("")).toEqual({ ok: true, config: defaultMeshAuthzConfig, warnings: [] });
     expect(parseMeshConfig("a: [1", "m.yaml")).toMatchObject({ ok: false });

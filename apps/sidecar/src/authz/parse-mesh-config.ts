@@ -1,7 +1,8 @@
 // Parses the subset of Istio's MeshConfig the sidecar reads: for authorization rootNamespace,
 // trustDomain, trustDomainAliases and the envoyExtAuthzHttp / envoyExtAuthzGrpc extensionProviders
-// that CUSTOM policies name; for clusters h2UpgradePolicy. Pure; the caller reads the file. Errors
-// name the field and say what to write.
+// that CUSTOM policies name; for clusters h2UpgradePolicy; for a gateway's `remote.ip`
+// defaultConfig.gatewayTopology.numTrustedProxies. Pure; the caller reads the file. Errors name the
+// field and say what to write.
 import { parseDurationMs } from "@meshwork/config";
 import type { MeshH2UpgradePolicy } from "@meshwork/proxy-core";
 import { parse } from "yaml";
@@ -13,6 +14,11 @@ export type ParseMeshConfigResult =
       readonly config: MeshAuthzConfig;
       /** `h2UpgradePolicy`; undefined when the file does not set it. */
       readonly h2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
+      /**
+       * `defaultConfig.gatewayTopology.numTrustedProxies`: proxies in front of a gateway whose
+       * X-Forwarded-For entries it trusts (remote.ip); undefined when the file does not set it.
+       */
+      readonly numTrustedProxies?: number | undefined;
       readonly warnings: readonly string[];
     }
   | { readonly ok: false; readonly errors: readonly string[] };
@@ -96,6 +102,7 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
   const trustDomainAliases = strings(root["trustDomainAliases"], "trustDomainAliases");
   const h2 = root["h2UpgradePolicy"];
   if (h2 !== undefined && h2 !== "UPGRADE" && h2 !== "DO_NOT_UPGRADE") errors.push(`${source}: h2UpgradePolicy must be UPGRADE or DO_NOT_UPGRADE, got ${JSON.stringify(h2)}`);
+  const numTrustedProxies = readNumTrustedProxies(root["defaultConfig"], source, errors);
 
   const providers: ExtAuthzProvider[] = [];
   const rawProviders = root["extensionProviders"];
@@ -135,7 +142,22 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
 
   if (errors.length > 0) return { ok: false, errors };
   const h2UpgradePolicy = h2 === "UPGRADE" || h2 === "DO_NOT_UPGRADE" ? h2 : undefined;
-  return { ok: true, config: { rootNamespace, trustDomain, trustDomainAliases, extensionProviders: providers }, h2UpgradePolicy, warnings };
+  return { ok: true, config: { rootNamespace, trustDomain, trustDomainAliases, extensionProviders: providers }, h2UpgradePolicy, numTrustedProxies, warnings };
+}
+
+/** `defaultConfig.gatewayTopology.numTrustedProxies` (Istio's ProxyConfig), a whole number ≥ 0; undefined when unset. */
+function readNumTrustedProxies(defaultConfig: unknown, source: string, errors: string[]): number | undefined {
+  if (defaultConfig === undefined || defaultConfig === null) return undefined;
+  const topology = isObject(defaultConfig) ? defaultConfig["gatewayTopology"] : undefined;
+  if (!isObject(defaultConfig) || (topology !== undefined && topology !== null && !isObject(topology))) {
+    errors.push(`${source}: defaultConfig must be a mapping of ProxyConfig fields, e.g. defaultConfig: { gatewayTopology: { numTrustedProxies: 1 } }`);
+    return undefined;
+  }
+  const value = isObject(topology) ? topology["numTrustedProxies"] : undefined;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
+  errors.push(`${source}: defaultConfig.gatewayTopology.numTrustedProxies must be a whole number of proxies (0 or more), got ${JSON.stringify(value)}`);
+  return undefined;
 }
 
 function parseHttpProvider(name: string, raw: unknown, at: string, errors: string[], warnings: string[]): ExtAuthzHttpProvider | undefined {

@@ -46,6 +46,21 @@ describe("HeldResources", () => {
     expect(last.assembled.config.clusters.get("outbound|9080|v2|reviews.default.svc.cluster.local")?.endpoints.map((e) => e.address)).toEqual(["10.0.0.2:9080"]);
   });
 
+  it("auto-allocates addresses for pushed services without any when asked (--dns-auto-allocate), not otherwise", () => {
+    const assembled = (autoAllocateAddresses: boolean) => {
+      const held = new HeldResources({ namespace: "default", domainSuffix: "cluster.local", autoAllocateAddresses });
+      const results = pushOrder.map((type) => held.offer(type, pushed[type] ?? [], "1"));
+      const last = results.at(-1);
+      if (!last?.ok || !last.assembled) throw new Error("the complete set did not assemble");
+      return last.assembled.config;
+    };
+    const reviews = assembled(true).services.find((s) => s.host === "reviews.default.svc.cluster.local");
+    expect(reviews?.autoAllocated).toBe(true);
+    expect(reviews?.addresses?.[0]).toMatch(/^240\.240\.\d+\.\d+$/);
+    expect(assembled(true).tcpRoutes.addresses?.get(reviews?.addresses?.[0] ?? "")?.name).toBe("reviews.default.svc.cluster.local");
+    expect(assembled(false).services.find((s) => s.host === "reviews.default.svc.cluster.local")?.addresses).toBeUndefined();
+  });
+
   it("refuses a set that does not assemble with the held others and keeps the held one", () => {
     const held = new HeldResources({ namespace: "default", domainSuffix: "cluster.local" });
     for (const type of pushOrder) held.offer(type, pushed[type] ?? [], "1");

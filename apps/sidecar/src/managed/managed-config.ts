@@ -18,6 +18,8 @@ export interface ManagedConfigOptions {
   readonly tls?: () => DiscoveryTls;
   readonly node: ProxyNode;
   readonly domainSuffix: string;
+  /** Auto-allocate addresses for pushed services without any (--dns-auto-allocate; assembleProxyConfig). */
+  readonly autoAllocateAddresses?: boolean | undefined;
   readonly logger: Logger;
   /** Called with each config assembled from a complete set of types (the first once every type arrived). */
   readonly onConfig: (config: ProxyConfig, issues: readonly string[]) => void;
@@ -47,9 +49,9 @@ export type OfferResult = { readonly ok: true; readonly assembled: AssembledProx
 export class HeldResources {
   readonly #held = new Map<ResourceType, readonly NamedResource[]>();
   readonly #versions = new Map<ResourceType, string>();
-  readonly #options: { readonly namespace: string; readonly domainSuffix: string };
+  readonly #options: { readonly namespace: string; readonly domainSuffix: string; readonly autoAllocateAddresses?: boolean | undefined };
 
-  constructor(options: { readonly namespace: string; readonly domainSuffix: string }) {
+  constructor(options: { readonly namespace: string; readonly domainSuffix: string; readonly autoAllocateAddresses?: boolean | undefined }) {
     this.#options = options;
   }
 
@@ -82,7 +84,7 @@ export class HeldResources {
 }
 
 export function startManagedConfig(options: ManagedConfigOptions): ManagedConfig {
-  const held = new HeldResources({ namespace: options.node.namespace, domainSuffix: options.domainSuffix });
+  const held = new HeldResources({ namespace: options.node.namespace, domainSuffix: options.domainSuffix, autoAllocateAddresses: options.autoAllocateAddresses });
   let pending: AssembledProxyConfig | undefined;
   let scheduled = false;
   const flush = (): void => {

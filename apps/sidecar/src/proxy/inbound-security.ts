@@ -20,6 +20,8 @@ import type { ArrivalConnection, RequestBodyRead } from "./socket-address.ts";
 export interface InboundPeer {
   /** Direct peer address (`source.ip`). */
   readonly sourceIp: string;
+  /** The original client's address (`remote.ip`: a gateway's X-Forwarded-For with numTrustedProxies); undefined = sourceIp. */
+  readonly remoteIp?: string | undefined;
   /** Verified mTLS identity as Istio writes principals ("cluster.local/ns/x/sa/y"); undefined on plaintext. */
   readonly principal: string | undefined;
   /** The listener port (`destination.port`). */
@@ -28,6 +30,14 @@ export interface InboundPeer {
   readonly connection?: ArrivalConnection | undefined;
   /** This proxy's SPIFFE ID (`spiffe://…`) when the connection is mutual TLS: the check's destination principal. */
   readonly localSpiffeId?: string | undefined;
+  /** The SNI of TLS the proxy terminated (`connection.sni`); undefined without TLS or SNI. */
+  readonly sni?: string | undefined;
+  /**
+   * The request's scheme as an edge proxy sets x-forwarded-proto (a gateway: https on TLS it
+   * terminated), for the JWT 401's realm and the external authorizer's check; undefined = the
+   * client's x-forwarded-proto, else the connection's.
+   */
+  readonly scheme?: "http" | "https" | undefined;
 }
 
 export type SecurityVerdict =
@@ -123,7 +133,7 @@ export class InboundSecurity {
   /** Authenticates then authorizes one request. */
   check(head: RequestHead, peer: InboundPeer): SecurityVerdict | Promise<SecurityVerdict> {
     if (this.isEmpty) return passThrough;
-    const authn = this.#authn ? this.#authn.authenticate(authnRequest(head)) : undefined;
+    const authn = this.#authn ? this.#authn.authenticate(authnRequest(head, peer.scheme)) : undefined;
     if (authn instanceof Promise) return authn.then((result) => this.#authorize(head, peer, result));
     return this.#authorize(head, peer, authn);
   }
@@ -228,21 +238,22 @@ function checkRequest(head: RequestHead, path: string, peer: InboundPeer): Exter
     path: head.query === "" ? path : `${path}?${head.query}`,
     host: head.authority,
     headers,
-    // Envoy's :scheme: x-forwarded-proto when it names one, else the connection's (mutual TLS: https).
-    scheme: forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : peer.principal !== undefined ? "https" : "http",
+    // Envoy's :scheme: the scheme an edge proxy (a gateway) set, else x-forwarded-proto when it names one, else the connection's (mutual TLS: https).
+    scheme: peer.scheme ?? (forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : peer.principal !== undefined ? "https" : "http"),
     protocol: connection?.protocol,
     source: { address: socket?.remoteAddress ?? peer.sourceIp, port: socket?.remotePort ?? 0, principal: peer.principal === undefined ? undefined : `spiffe://${peer.principal}` },
     destination: socket?.localAddress === undefined ? undefined : { address: socket.localAddress, port: socket.localPort ?? peer.destinationPort, principal: peer.principal === undefined ? undefined : peer.localSpiffeId },
   };
 }
 
-function authnRequest(head: RequestHead): AuthnRequest {
+function authnRequest(head: RequestHead, scheme: string | undefined): AuthnRequest {
   const headers = headerRecord(head);
   return {
     header: (name) => headers[name],
     path: head.query === "" ? head.path : `${head.path}?${head.query}`,
     method: head.method,
     authority: head.authority,
+    ...(scheme !== undefined ? { scheme } : {}),
   };
 }
 
@@ -256,7 +267,9 @@ function authzRequest(head: RequestHead, path: string, peer: InboundPeer, authn:
     headers: (name) => headers[name],
     sourceIp: peer.sourceIp,
     destinationPort: peer.destinationPort,
+    ...(peer.remoteIp !== undefined ? { remoteIp: peer.remoteIp } : {}),
     ...(peer.principal !== undefined ? { sourcePrincipal: peer.principal } : {}),
+    ...(peer.sni !== undefined ? { sni: peer.sni } : {}),
     ...(authn ? { requestAuth: { claims: authn.claims } } : {}),
   };
 }

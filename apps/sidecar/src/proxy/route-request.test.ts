@@ -5,7 +5,7 @@ import { serviceEntryYaml, type UpstreamServer } from "../../tests/support/upstr
 import { isHeadError, parseRequestHead, type RequestHead } from "../http1/parse-request-head.ts";
 import { PoolRegistry } from "../upstream/pool-registry.ts";
 import type { ClusterRuntime } from "./cluster-runtime.ts";
-import { routeInbound, routeOutbound, type Decision, type ForwardDecision, type RequestContext } from "./route-request.ts";
+import { inboundDecision, routeInbound, routeOutbound, type Decision, type ForwardDecision, type RequestContext } from "./route-request.ts";
 
 /** svc.test:80 with one endpoint (nothing listens there: decisions only) and a route to it. */
 const yaml = docs(serviceEntryYaml("svc.test", 80, [{ name: "v1", port: 9 } as unknown as UpstreamServer]), routeYaml("svc.test"));
@@ -45,18 +45,16 @@ describe("shared forward decisions", () => {
     expect(c).not.toBe(a);
   });
 
-  it("inbound: one decision per (cluster, retries) for origin-form targets, a fresh one for an absolute-form target", () => {
+  it("inbound: the shared decision for origin-form targets, a fresh one with the target for an absolute-form request", () => {
     const cluster = { name: "inbound|8080||" } as unknown as ClusterRuntime;
-    const other = { name: "inbound|9090||" } as unknown as ClusterRuntime;
     const retries = { attempts: 2, perTryTimeoutMs: undefined, retryOn: 0, retriableStatusCodes: [], unknownTokens: [], backoffBaseMs: 25, backoffMaxMs: 250, retryIgnorePreviousHosts: true, retryRemoteLocalities: false };
-    const first = routeInbound(cluster, retries, context("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
-    expect(routeInbound(cluster, retries, context("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"))).toBe(first);
-    expect(first.target).toBeUndefined();
-    const absolute = routeInbound(cluster, retries, context("GET http://x/abs?q=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
-    expect(absolute).not.toBe(first);
-    expect(absolute.target).toBe("/abs?q=1");
-    const elsewhere = routeInbound(other, retries, context("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
-    expect(elsewhere.cluster).toBe(other);
-    expect(routeInbound(other, { ...retries }, context("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"))).not.toBe(elsewhere);
+    const shared = inboundDecision(cluster, retries);
+    expect(shared).toMatchObject({ type: "forward", cluster, retries, routeName: "default", target: undefined });
+    expect(routeInbound(shared, head("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"))).toBe(shared);
+    expect(routeInbound(shared, head("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"))).toBe(shared);
+    const absolute = routeInbound(shared, head("GET http://x/abs?q=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    expect(absolute).not.toBe(shared);
+    expect(absolute).toMatchObject({ cluster, retries, target: "/abs?q=1" });
+    expect(shared.target).toBeUndefined();
   });
 });

@@ -137,23 +137,20 @@ export function routeOutbound(snapshot: ProxySnapshot, context: RequestContext, 
 }
 
 /**
- * The inbound decision: everything to the local application's cluster. Decisions are read-only,
- * so requests with the received target share one per (cluster, retries): the last one made.
+ * The inbound decision of every origin-form request to `cluster` (an `inbound|<port>||` cluster of
+ * the local application, Envoy's route "default"): read-only, made once per (cluster, retries) —
+ * when a config builds the inbound targets — and shared by their requests (routeInbound).
  */
-export function routeInbound(cluster: ClusterRuntime, retries: RetryPolicy, context: RequestContext): ForwardDecision {
-  const head = context.head;
-  if (!head.absoluteForm) {
-    const last = lastInbound;
-    if (last !== undefined && last.cluster === cluster && last.retries === retries) return last;
-    lastInbound = inboundDecision(cluster, retries, undefined);
-    return lastInbound;
-  }
-  return inboundDecision(cluster, retries, targetOf(head.path, head.query));
+export function inboundDecision(cluster: ClusterRuntime, retries: RetryPolicy): ForwardDecision {
+  return forwardInbound(cluster, retries, undefined);
 }
 
-let lastInbound: ForwardDecision | undefined;
+/** The inbound decision for `head`: `shared` (inboundDecision), or for an absolute-form target a copy that sends the path and query upstream. */
+export function routeInbound(shared: ForwardDecision, head: RequestHead): ForwardDecision {
+  return head.absoluteForm ? forwardInbound(shared.cluster, shared.retries, targetOf(head.path, head.query)) : shared;
+}
 
-function inboundDecision(cluster: ClusterRuntime, retries: RetryPolicy, target: string | undefined): ForwardDecision {
+function forwardInbound(cluster: ClusterRuntime, retries: RetryPolicy, target: string | undefined): ForwardDecision {
   return {
     type: "forward",
     cluster,

@@ -1,4 +1,4 @@
-// Clusters of one endpoint the sidecar makes itself rather than from config: the inbound cluster
+// Clusters of one endpoint the sidecar makes itself rather than from config: the inbound clusters
 // to the local application (`inbound|<port>||`, Istio's name) and the PassthroughCluster to a
 // request's own authority. Plain text, round robin, no policy.
 import type { ClusterSpec } from "@meshwork/proxy-core";
@@ -43,7 +43,14 @@ export function singleEndpointClusterSpec(e: SingleEndpoint): ClusterSpec {
   };
 }
 
-/** The inbound cluster to the application at `host:port`. */
+/**
+ * The inbound cluster to the application at `host:port`, speaking the port's protocol as Envoy's
+ * inbound clusters do in Istio: HTTP/2 (h2c) for `grpc` and `http2`, the client's own protocol for
+ * a port of unknown protocol (sniffed; USE_DOWNSTREAM_PROTOCOL), HTTP/1.1 for `http`.
+ */
 export function applicationClusterSpec(host: string, port: number, portName: string, protocol: ClusterSpec["protocol"]): ClusterSpec {
-  return singleEndpointClusterSpec({ name: `inbound|${port}||`, host, addressHost: host, port, portName, protocol, discovery: "static", origin: "application" });
+  const spec = singleEndpointClusterSpec({ name: `inbound|${port}||`, host, addressHost: host, port, portName, protocol, discovery: "static", origin: "application" });
+  if (protocol === "grpc" || protocol === "http2") return { ...spec, upstreamHttp2: true };
+  if (protocol === "unknown") return { ...spec, useClientProtocol: true };
+  return spec;
 }

@@ -3,21 +3,38 @@
 // `inbound|<port>||` cluster), local upstream bindings (`--tcp-upstream`, a local port that
 // always goes to one service) and a gateway's passthrough, TCP and TLS-terminating ports (the
 // last through a `handshake` hook that hands over the decrypted socket). A refused connection is
-// closed at once, with its flag recorded.
+// closed at once, with its flag recorded; so is one the `authorize` hook (a gateway's
+// AuthorizationPolicies) denies, with Envoy's connection termination details.
 import { createServer, type Server, type Socket } from "node:net";
+import type { ConnectionOutcome } from "../authz/authorize-connection.ts";
 import { formatAddress, localAddressOf } from "../proxy/socket-address.ts";
+import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 import { RESPONSE_FLAGS } from "../telemetry/response-flags.ts";
 import type { TcpChoice } from "./choose-tcp-cluster.ts";
 import { readClientHelloSni } from "./read-client-hello-sni.ts";
 import { proxyTcp, type TcpProxy, type TcpProxyEnvironment } from "./tcp-proxy.ts";
 import { emptyTcpRecord } from "./tcp-record.ts";
 
+/** What the listener learnt of a connection before choosing its cluster. */
+export interface InspectedConnection {
+  /** The SNI of the client's ClientHello (inspected, or of the TLS the `handshake` hook terminated). */
+  readonly sni: string | undefined;
+  /** The client certificate the `handshake` hook verified; undefined without one. */
+  readonly security?: DownstreamSecurity | undefined;
+}
+
 export interface TcpListenerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly host: string;
   /** Called once per accepted connection, with the config current at that moment (and the SNI when inspected). */
-  chooseCluster(socket: Socket, inspected: { readonly sni: string | undefined }): TcpChoice;
+  chooseCluster(socket: Socket, inspected: InspectedConnection): TcpChoice;
+  /**
+   * Authorizes a connection the chosen route would proxy (Istio's network RBAC / ext_authz on the
+   * filter chain): undefined = no policies, proxy it; a denial closes it before the upstream is
+   * dialled. A pending answer keeps the client's bytes waiting (paused).
+   */
+  readonly authorize?: ((socket: Socket, inspected: InspectedConnection) => ConnectionOutcome | Promise<ConnectionOutcome> | undefined) | undefined;
   /**
    * Read the client's first bytes for a TLS ClientHello's SNI before choosing (Envoy's
    * tls_inspector on Istio's TLS ports), waiting at most `timeoutMs` (then routing without SNI).
@@ -25,22 +42,31 @@ export interface TcpListenerOptions {
   readonly inspectSni?: { readonly timeoutMs: number } | undefined;
   /**
    * Takes each accepted (paused) connection before the cluster is chosen, e.g. a gateway's TLS
-   * termination: `proceed` gets the socket to proxy (the decrypted one) and the SNI it carried,
-   * which chooseCluster and the record get. A connection the hook refuses never proceeds: the hook
-   * closes and counts it, and no record is written. Connections still in the hook when the
-   * listener drains are closed.
+   * termination: `proceed` gets the socket to proxy (the decrypted one), the SNI it carried,
+   * which chooseCluster and the record get, and the client certificate it verified. A connection
+   * the hook refuses never proceeds: the hook closes and counts it, and no record is written.
+   * Connections still in the hook when the listener drains are closed.
    */
-  readonly handshake?: ((socket: Socket, proceed: (socket: Socket, sni: string | undefined) => void) => void) | undefined;
+  readonly handshake?: ((socket: Socket, proceed: (socket: Socket, sni: string | undefined, security?: DownstreamSecurity) => void) => void) | undefined;
   readonly env: TcpProxyEnvironment;
   readonly maxConnectAttempts?: number | undefined;
+}
+
+/** Envoy's network RBAC and ext_authz counters of the connections `authorize` decided (`tcp.rbac.*`, `ext_authz.tcp.*`). */
+export interface TcpAuthzStats {
+  allowed: number;
+  denied: number;
+  externalDenied: number;
+  externalError: number;
 }
 
 export class TcpListener {
   readonly server: Server;
   /** The bound port (known after startTcpListener resolves). */
   port = 0;
+  readonly authzStats: TcpAuthzStats = { allowed: 0, denied: 0, externalDenied: 0, externalError: 0 };
   private readonly connections = new Set<TcpProxy>();
-  /** Connections inside the `handshake` hook. */
+  /** Connections inside the `handshake` hook or waiting for `authorize`'s answer (a drain closes them). */
   private readonly handshaking = new Set<Socket>();
   private draining = false;
 
@@ -52,27 +78,69 @@ export class TcpListener {
         return;
       }
       if (options.handshake) this.handshake(socket, options, options.handshake);
-      else if (options.inspectSni) inspectSni(socket, options.inspectSni.timeoutMs, (sni, initialData) => this.accept(socket, options, sni, initialData));
-      else this.accept(socket, options, undefined, undefined);
+      else if (options.inspectSni) inspectSni(socket, options.inspectSni.timeoutMs, (sni, initialData) => this.accept(socket, options, { sni }, initialData));
+      else this.accept(socket, options, { sni: undefined }, undefined);
     });
   }
 
   private handshake(socket: Socket, options: TcpListenerOptions, handshake: NonNullable<TcpListenerOptions["handshake"]>): void {
     this.handshaking.add(socket);
     socket.once("close", () => this.handshaking.delete(socket));
-    handshake(socket, (client, sni) => {
+    handshake(socket, (client, sni, security) => {
       this.handshaking.delete(socket);
-      this.accept(client, options, sni, undefined);
+      this.accept(client, options, { sni, security }, undefined);
     });
   }
 
-  private accept(socket: Socket, options: TcpListenerOptions, sni: string | undefined, initialData: Buffer | undefined): void {
+  private accept(socket: Socket, options: TcpListenerOptions, inspected: InspectedConnection, initialData: Buffer | undefined): void {
     if (socket.destroyed) return;
-    const choice = options.chooseCluster(socket, { sni });
+    const sni = inspected.sni;
+    const choice = options.chooseCluster(socket, inspected);
     if (choice.type === "refuse") {
       refuse(socket, choice, options.env, sni);
       return;
     }
+    const outcome = options.authorize?.(socket, inspected);
+    if (outcome === undefined) {
+      this.proxy(socket, options, choice, sni, initialData);
+      return;
+    }
+    if (!(outcome instanceof Promise)) {
+      this.admit(socket, options, choice, sni, initialData, outcome);
+      return;
+    }
+    // The client's bytes wait until the check answers; a drain meanwhile closes the connection.
+    socket.pause();
+    this.handshaking.add(socket);
+    void outcome.then((settled) => {
+      if (!this.handshaking.delete(socket) || socket.destroyed) return;
+      this.admit(socket, options, choice, sni, initialData, settled);
+    });
+  }
+
+  /** Proxies an authorized connection, or closes a denied one with its record (UAEX for the external authorizer's). */
+  private admit(socket: Socket, options: TcpListenerOptions, choice: Extract<TcpChoice, { type: "cluster" }>, sni: string | undefined, initialData: Buffer | undefined, outcome: ConnectionOutcome): void {
+    if (outcome.type === "allow") {
+      this.authzStats.allowed += 1;
+      this.proxy(socket, options, choice, sni, initialData);
+      return;
+    }
+    if (outcome.flag === undefined) this.authzStats.denied += 1;
+    else if (outcome.details === "ext_authz_error") this.authzStats.externalError += 1;
+    else this.authzStats.externalDenied += 1;
+    const record = emptyTcpRecord(options.env.wallClockMs());
+    record.requestedServerName = sni ?? "";
+    if (outcome.flag !== undefined) record.responseFlags = RESPONSE_FLAGS[outcome.flag];
+    record.upstreamCluster = choice.cluster.name;
+    record.routeName = choice.routeName;
+    record.downstreamRemoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    record.downstreamLocalAddress = localAddressOf(socket);
+    record.connectionTerminationDetails = outcome.details;
+    socket.destroy();
+    options.env.finished(record);
+  }
+
+  private proxy(socket: Socket, options: TcpListenerOptions, choice: Extract<TcpChoice, { type: "cluster" }>, sni: string | undefined, initialData: Buffer | undefined): void {
     const proxy = proxyTcp(socket, choice.cluster, options.env, {
       routeName: choice.routeName,
       maxConnectAttempts: options.maxConnectAttempts,

@@ -6,7 +6,9 @@
 // refused during the handshake. MUTUAL asks for a client certificate and refuses connections
 // without a valid one, OPTIONAL_MUTUAL checks one if sent; subjectAltNames /
 // verifyCertificateHash / verifyCertificateSpki narrow the accepted ones. ISTIO_MUTUAL serves the
-// gateway's own SVID and admits clients whose SVIDs the mesh's mutual TLS admits (MeshTls).
+// gateway's own SVID and admits clients whose SVIDs the mesh's mutual TLS admits (MeshTls). A
+// verified client certificate goes with the connection as its security (AuthorizationPolicy's
+// source.principal); SIMPLE connections have none.
 // Files are read when a server's settings change and when the files change on disk (checked every
 // few seconds): new handshakes get the new certificate, open connections keep theirs. A
 // certificate that cannot be loaded is logged with its file and the fix; the server's last good
@@ -20,7 +22,8 @@ import type { Logger } from "@meshwork/telemetry";
 import { newTicketKeys, nodeCrypto, nodeTls } from "../lazy-builtins.ts";
 import { findCredentialFiles, stampOf, stampsChanged, type Stamps } from "./credential-files.ts";
 import { HandshakeWaiters } from "./handshake-waiters.ts";
-import { handshakeTimeoutMs, type Serve } from "./inbound-tls.ts";
+import { certificatePrincipal } from "./certificate-principal.ts";
+import { handshakeTimeoutMs, type DownstreamSecurity, type Serve } from "./inbound-tls.ts";
 import type { MeshTls } from "./mesh-tls.ts";
 
 /** How often certificate files are checked for changes. */
@@ -164,7 +167,9 @@ export class GatewayTls {
       return;
     }
     this.stats.handshakes += 1;
-    serve(socket, undefined, serverName);
+    // A verified client certificate is the connection's source.principal (AuthorizationPolicy);
+    // a SIMPLE server asks for none, so its connections have no principal even if one was sent.
+    serve(socket, tls.mode === "SIMPLE" ? undefined : verifiedClient(socket), serverName);
   }
 
   private refuse(reason: string, socket: TLSSocket | undefined): void {
@@ -281,6 +286,14 @@ function clientRefusal(socket: TLSSocket, tls: GatewayServerTls): string | undef
   if (!presented) return tls.mode === "MUTUAL" ? "no certificate" : undefined;
   if (!socket.authorized) return String(socket.authorizationError ?? "not verified");
   return certificateRefusal(cert, tls);
+}
+
+/** The security of a connection whose client certificate was verified (clientRefusal accepted it); undefined when none was sent. */
+function verifiedClient(socket: TLSSocket): DownstreamSecurity | undefined {
+  if (!socket.authorized) return undefined;
+  const identity = certificatePrincipal(socket.getPeerCertificate());
+  if (identity === undefined) return undefined;
+  return { peerSpiffeId: identity.name, peerPrincipal: identity.principal, tlsVersion: socket.getProtocol() ?? "", alpn: socket.alpnProtocol || "" };
 }
 
 /** The subjectAltNames / verifyCertificateHash / verifyCertificateSpki checks of a verified client certificate. */

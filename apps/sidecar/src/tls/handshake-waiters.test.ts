@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { HandshakeWaiters } from "./handshake-waiters.ts";
 
-const socketAt = (port: number): Socket => Object.assign(new EventEmitter(), { remoteAddress: "127.0.0.1", remotePort: port }) as unknown as Socket;
+const socketAt = (port: number, localPort = 15006): Socket => Object.assign(new EventEmitter(), { remoteAddress: "127.0.0.1", remotePort: port, localPort }) as unknown as Socket;
 
 describe("HandshakeWaiters", () => {
   it("hands a connection's value to the socket with the same peer, once", () => {
@@ -26,5 +26,13 @@ describe("HandshakeWaiters", () => {
     waiters.add(socketAt(2001), "second");
     first.emit("close");
     expect(waiters.take(socketAt(2001))).toBe("second");
+  });
+
+  it("tells apart connections from one source port to two listeners of the server", () => {
+    const waiters = new HandshakeWaiters<string>();
+    waiters.add(socketAt(3000, 18080), "http port");
+    waiters.add(socketAt(3000, 19090), "grpc port");
+    expect(waiters.take(socketAt(3000, 19090))).toBe("grpc port");
+    expect(waiters.take(socketAt(3000, 18080))).toBe("http port");
   });
 });

@@ -1,7 +1,9 @@
 // Connections handed to a node:tls server (`server.emit("connection", socket)`) wait here for
 // their 'secureConnection'. node:tls wraps the raw socket inside the server's connection listener
-// and hands out the TLS socket only then; both have the same remote address and port, unique
-// among a listener's open connections, which ties the two together.
+// and hands out the TLS socket only then; both have the same remote and local address and port,
+// unique among open connections, which ties the two together (the local port too: one TLS server
+// serves several listeners — the inbound ones of each port — and a client may use one source port
+// towards two of them).
 import type { Socket } from "node:net";
 
 export class HandshakeWaiters<T> {
@@ -26,5 +28,5 @@ export class HandshakeWaiters<T> {
 }
 
 function peerKey(socket: Socket): string {
-  return `${socket.remoteAddress ?? ""}|${socket.remotePort ?? 0}`;
+  return `${socket.remoteAddress ?? ""}|${socket.remotePort ?? 0}|${socket.localPort ?? 0}`;
 }

@@ -12,7 +12,11 @@ import type { MeshTls } from "./mesh-tls.ts";
 
 /** Connection-level security of a downstream connection, as authorization and telemetry read it. */
 export interface DownstreamSecurity {
-  /** The client's SPIFFE ID, verified (`spiffe://cluster.local/ns/x/sa/y`). */
+  /**
+   * The client's SPIFFE ID, verified (`spiffe://cluster.local/ns/x/sa/y`). On a gateway's MUTUAL or
+   * OPTIONAL_MUTUAL server, the verified certificate's name as Envoy's RBAC reads it (certificate-principal.ts),
+   * which need not be a SPIFFE ID.
+   */
   readonly peerSpiffeId: string;
   /** Istio's `source.principal`: the SPIFFE ID without `spiffe://` (`cluster.local/ns/x/sa/y`). */
   readonly peerPrincipal: string;
@@ -20,6 +24,8 @@ export interface DownstreamSecurity {
   readonly tlsVersion: string;
   /** ALPN protocol negotiated (`h2`, `http/1.1`) or "" when none. */
   readonly alpn: string;
+  /** The SNI the client sent ("" or undefined when none): a client sidecar's `outbound_.<port>_.<subset>_.<host>` names the port it is for. */
+  readonly serverName?: string | undefined;
 }
 
 /** Counters of the inbound TLS (admin `/stats`: `listener.inbound.ssl.*`). */
@@ -78,7 +84,18 @@ export class InboundTls implements TlsAcceptor {
 
   /** Takes a new connection: calls `serve` with the socket to speak HTTP on (the TLS socket, or the raw one for plain text) and its security. */
   accept(socket: Socket, serve: Serve): void {
-    const mode = this.mode();
+    this.acceptAs(socket, this.mode(), serve);
+  }
+
+  /**
+   * The acceptor of another HTTP listener of the workload (a per-port inbound listener) under that
+   * port's mode (read per connection): the same TLS server, handshakes and counters as this one.
+   */
+  forPort(mode: () => MtlsMode): TlsAcceptor {
+    return { accept: (socket, serve) => this.acceptAs(socket, mode(), serve) };
+  }
+
+  private acceptAs(socket: Socket, mode: MtlsMode, serve: Serve): void {
     if (mode === "DISABLE") {
       this.stats.plaintext += 1;
       serve(socket, undefined);

@@ -157,7 +157,7 @@ export class MeshTls {
     if (!socket.authorized) return { ok: false, reason: `client_certificate_refused:${String(socket.authorizationError ?? "no certificate")}` };
     const peer = this.verifyClient(socket);
     if (!peer?.ok) return { ok: false, reason: `client_certificate_refused:${peer ? `${peer.reason}: ${peer.detail}` : "no identity"}` };
-    return { ok: true, security: { peerSpiffeId: peer.spiffeId, peerPrincipal: principalOf(peer.spiffeId), tlsVersion: socket.getProtocol() ?? "", alpn: socket.alpnProtocol || "" } };
+    return { ok: true, security: { peerSpiffeId: peer.spiffeId, peerPrincipal: principalOf(peer.spiffeId), tlsVersion: socket.getProtocol() ?? "", alpn: socket.alpnProtocol || "", serverName: serverNameOf(socket) } };
   }
 
   private verifyClient(socket: TLSSocket): SvidVerification | undefined {
@@ -215,4 +215,10 @@ export class MeshTls {
 /** The negotiated version as Envoy names it in `%DOWNSTREAM_TLS_VERSION%` (TLSv1.3). */
 export function tlsVersionOf(socket: TLSSocket): string {
   return socket.getProtocol() ?? "";
+}
+
+/** The SNI a TLS client sent; "" when none (node:tls gives `false` then). */
+function serverNameOf(socket: TLSSocket): string {
+  const name: unknown = socket.servername;
+  return typeof name === "string" ? name : "";
 }

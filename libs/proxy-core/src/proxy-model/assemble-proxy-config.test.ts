@@ -81,6 +81,30 @@ describe("assembleProxyConfig", () => {
     expect(clusterFor({})).toBe("v3");
   });
 
+  it("carries service addresses through the push, and auto-allocates on the proxy as buildProxyConfig does", () => {
+    const text = readFileSync(join(import.meta.dirname, "../../testdata/proxy-config/service-addresses.txt"), "utf8");
+    const yaml = (text.split(/^config.*$/m)[1] ?? "").split(/^----$/m)[0] ?? "";
+    const { resources } = loadResources([{ path: "service-addresses.yaml", text: yaml }]);
+    const computed = computeProxyConfig({ revision: "r1", resources, mesh, trustBundles: [] }, { instances: [] }, proxy);
+    const options = { namespace: "default", domainSuffix: "cluster.local", proxyLabels: {}, version: "r1", rootNamespace: "istio-system", trustDomain: "cluster.local" };
+    for (const autoAllocateAddresses of [false, true]) {
+      const assembled = assembleProxyConfig(overTheWire(computed.resources), { namespace: "default", domainSuffix: "cluster.local", version: "r1", autoAllocateAddresses }).config;
+      const direct = buildProxyConfig(resources, { ...options, autoAllocateAddresses }).config;
+      expect(assembled.services).toEqual(direct.services);
+      expect(assembled.tcpRoutes).toEqual(direct.tcpRoutes);
+      expect(assembled.services.find((s) => s.host === "payments.example.com")?.addresses).toEqual(["192.0.2.10", "2001:db8::10"]);
+      expect(assembled.services.find((s) => s.host === "db.example.com")?.autoAllocated).toBe(autoAllocateAddresses ? true : undefined);
+    }
+  });
+
+  it("pushes a registry service's cluster IPs (catalog meta cluster-ip) as its addresses, which route TCP to it", () => {
+    const instance = { node: "n1", nodeAddress: "10.0.0.100", serviceId: "reviews-1", serviceName: "reviews", address: "10.1.0.5", port: 9080, tags: [], meta: { app: "reviews", "cluster-ip": "10.96.0.20" }, health: "passing" };
+    const computed = computeProxyConfig({ revision: "r1", resources: [], mesh, trustBundles: [] }, { instances: [instance] }, proxy);
+    const config = assembleProxyConfig(overTheWire(computed.resources), { namespace: "default", domainSuffix: "cluster.local", version: "r1" }).config;
+    expect(config.services.map((s) => [s.host, s.addresses])).toEqual([["reviews.default.svc.cluster.local", ["10.96.0.20"]]]);
+    expect(config.tcpRoutes.addresses?.get("10.96.0.20")?.name).toBe("reviews.default.svc.cluster.local");
+  });
+
   it("reports a cluster that has no Endpoints resource and gives it no endpoints", () => {
     const { resources } = loadResources([{ path: "bookinfo.yaml", text: testdataConfig("bookinfo.txt") }]);
     const computed = computeProxyConfig({ revision: "r1", resources, mesh, trustBundles: [] }, { instances: [] }, proxy);

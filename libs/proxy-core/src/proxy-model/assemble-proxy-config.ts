@@ -2,7 +2,9 @@
 // sidecar runs on. Routes arrive as data (VirtualServices + DestinationRules) and are compiled
 // here, once per push, as buildProxyConfig compiles them in standalone mode.
 import { compileRouteTable } from "../compile-route-table.ts";
+import { addressesByHost } from "../addresses-by-host.ts";
 import { compileTcpRouteTable } from "../compile-tcp-route-table.ts";
+import { autoAllocateServiceAddresses } from "../dns/auto-allocate-addresses.ts";
 import { compileGatewayTcpRoutes } from "../gateway/gateway-tcp-routes.ts";
 import type { ClusterSpec, ProxyConfig } from "../proxy-config.ts";
 import { createClusterResolver } from "../resolve-cluster.ts";
@@ -15,6 +17,8 @@ export interface AssembleProxyConfigOptions {
   readonly domainSuffix: string;
   /** Label of the assembled config (e.g. the versions of the types it was built from). */
   readonly version: string;
+  /** Give pushed services without addresses one (BuildProxyConfigOptions.autoAllocateAddresses). Default false. */
+  readonly autoAllocateAddresses?: boolean | undefined;
 }
 
 export interface AssembledProxyConfig {
@@ -41,7 +45,9 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
   const listeners = resources.listener.map((l) => l.body);
   const inbound = listeners.find((l): l is Extract<ListenerBody, { type: "inbound" }> => l.type === "inbound");
   const outbound = listeners.find((l): l is Extract<ListenerBody, { type: "outbound" }> => l.type === "outbound");
-  const services = outbound?.services ?? [];
+  const pushed = outbound?.services ?? [];
+  const allocated = options.autoAllocateAddresses === true ? autoAllocateServiceAddresses(pushed, clusters) : undefined;
+  const services = allocated?.services ?? pushed;
   // A sidecar has the `mesh` table; a gateway one per Gateway, whose VirtualServices may repeat.
   const virtualServices = uniqueByName(resources.routeTable.flatMap((r) => r.body.virtualServices));
   const destinationRules = uniqueByName(resources.routeTable.flatMap((r) => r.body.destinationRules));
@@ -49,7 +55,7 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
   const context = { namespace: options.namespace, domainSuffix: options.domainSuffix };
   const compiled = compileRouteTable(virtualServices, destinationRules, context);
   const routeTable = resources.routeTable.some((r) => r.body.gateway === "mesh") ? addDefaultRoutes(compiled, services, context) : compiled;
-  const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...context, serviceHosts: services.map((s) => s.host) });
+  const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...context, serviceHosts: services.map((s) => s.host), serviceAddresses: addressesByHost(services) });
   const config: ProxyConfig = {
     version: options.version,
     routeTable,
@@ -69,7 +75,7 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
     gatewayTcpRoutes: compileGatewayTcpRoutes(gateways, virtualServices, destinationRules, context),
     ...(inbound?.telemetry !== undefined ? { telemetry: inbound.telemetry } : {}),
   };
-  issues.push(...routeTable.issues, ...tcpRoutes.issues, ...createClusterResolver(config).issues);
+  issues.push(...routeTable.issues, ...tcpRoutes.issues, ...createClusterResolver(config).issues, ...(allocated?.issues ?? []));
   return { config, issues };
 }
 

@@ -38,3 +38,14 @@ describe("catalogResources given the previous result", () => {
     expect(JSON.stringify(catalogResources({ instances }, { domainSuffix: "cluster.local" }, before))).toBe(JSON.stringify(catalogResources({ instances }, { domainSuffix: "cluster.local" })));
   });
 });
+
+describe("catalogResources cluster IPs", () => {
+  it("turns the cluster-ip meta (a Kubernetes Service's clusterIPs) into the ServiceEntry's addresses, not a label", () => {
+    const withIp: CatalogInstance = { ...instance("r-1", "reviews"), meta: { app: "reviews", "cluster-ip": "10.96.0.10, fd00::a" } };
+    const { serviceEntries, workloadEntries } = catalogResources({ instances: [withIp, instance("d-1", "details")] }, { domainSuffix: "cluster.local" });
+    const reviews = serviceEntries.find((se) => se.spec.hosts[0] === "reviews.default.svc.cluster.local");
+    expect(reviews?.spec.addresses).toEqual(["10.96.0.10", "fd00::a"]);
+    expect(serviceEntries.find((se) => se.spec.hosts[0] === "details.default.svc.cluster.local")?.spec.addresses).toBeUndefined();
+    expect(workloadEntries.find((we) => we.metadata.name === "r-1")?.spec.labels).not.toHaveProperty("cluster-ip");
+  });
+});

@@ -28,8 +28,10 @@ export interface MeshCatalog {
 /**
  * Instance meta keys with a meaning (not copied into labels): the Kubernetes-style namespace
  * (default `default`), the port protocol (`http`, `http2`, `grpc`, `tcp`, `tls`; default `http`),
- * the service account, the locality (`region/zone/subzone`) and an explicit host name (default
- * `<service>.<namespace>.svc.<domainSuffix>`).
+ * the service account, the locality (`region/zone/subzone`), an explicit host name (default
+ * `<service>.<namespace>.svc.<domainSuffix>`) and the service's virtual addresses (a Kubernetes
+ * Service's cluster IPs, comma-separated; they become the ServiceEntry's `addresses`, which the
+ * sidecar's DNS proxy answers and its TCP routing attributes to the service).
  */
 export const catalogMetaKeys = {
   namespace: "namespace",
@@ -37,6 +39,7 @@ export const catalogMetaKeys = {
   serviceAccount: "service-account",
   locality: "locality",
   hostname: "hostname",
+  clusterIp: "cluster-ip",
 } as const;
 
 /** The label every catalog WorkloadEntry carries and its ServiceEntry selects on. */
@@ -102,6 +105,7 @@ export function catalogResources(catalog: MeshCatalog, options: { readonly domai
     const portName = (port: number): string => `${istioProtocol.toLowerCase()}-${port}`;
     const ports = [...new Set(instances.map((i) => i.port))].sort((a, b) => a - b);
     const host = (first?.meta[catalogMetaKeys.hostname] || `${service.name}.${service.namespace}.svc.${options.domainSuffix}`).toLowerCase();
+    const addresses = (first?.meta[catalogMetaKeys.clusterIp] ?? "").split(",").map((a) => a.trim()).filter((a) => a !== "");
     const names = new Set<string>();
     const serviceWorkloads: MeshResource<"WorkloadEntry">[] = [];
     for (const instance of instances) {
@@ -134,6 +138,7 @@ export function catalogResources(catalog: MeshCatalog, options: { readonly domai
       metadata: { name: `catalog.${service.name}`, namespace: service.namespace },
       spec: {
         hosts: [host],
+        ...(addresses.length > 0 ? { addresses } : {}),
         ports: ports.map((number) => ({ number, name: portName(number), protocol: istioProtocol })),
         location: "MESH_INTERNAL",
         resolution: "STATIC",
