@@ -266,18 +266,20 @@ export class Exchange extends Http1ClientExchange implements UpstreamHandler {
     const head = this.head;
     const d = this.decision;
     const extra = this.env.extraRequestHeaders(head, this.record);
-    // The lines the proxy adds after the client's and the tracing headers: the expected timeout and this sidecar's metadata exchange.
+    // The lines the proxy adds after the client's and the tracing headers: the expected timeout,
+    // then this sidecar's metadata exchange and the blank line — the same bytes for every
+    // request, copied from a buffer rather than joined to the per-request text.
+    const lines = d.timeoutMs !== undefined ? `${extra}x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n` : extra;
     const metadata = this.env.requestMetadataLines;
-    const proxyLines = d.timeoutMs !== undefined ? `x-envoy-expected-rq-timeout-ms: ${d.perTryTimeoutMs ?? d.timeoutMs}\r\n${metadata ?? ""}` : metadata;
-    const tail = proxyLines === undefined ? `${extra}\r\n` : `${extra}${proxyLines}\r\n`;
     const replacesTrace = head.hasTraceHeaders && extra !== "";
     if (!head.hasHopByHop && !replacesTrace && !head.hasProxyControlHeaders && d.authority === undefined && d.requestHeaders.length === 0 && !head.absoluteForm) {
       // The received bytes as they are, minus a peer's metadata-exchange lines; the request line too when it is unchanged.
       const cut = head.peerMetadataCut ?? noCut;
-      if (d.target === undefined && head.minorVersion === 1) return rawHeadWithout(this.headBuffer, 0, head.headBytes - 2, cut, "", tail);
-      return rawHeadWithout(this.headBuffer, head.headersStart, head.headBytes - 2, cut, requestLine(head, d), tail);
+      const end = headEnding(metadata);
+      if (d.target === undefined && head.minorVersion === 1) return rawHeadWithout(this.headBuffer, 0, head.headBytes - 2, cut, "", lines, end);
+      return rawHeadWithout(this.headBuffer, head.headersStart, head.headBytes - 2, cut, requestLine(head, d), lines, end);
     }
-    return Buffer.from(requestLine(head, d) + rebuildHeaders(head, d.authority, d.requestHeaders, replacesTrace) + tail, "latin1");
+    return Buffer.from(`${requestLine(head, d)}${rebuildHeaders(head, d.authority, d.requestHeaders, replacesTrace)}${lines}${metadata ?? ""}\r\n`, "latin1");
   }
 
   onUpstreamData(data: Buffer): void {
@@ -524,7 +526,8 @@ export class Exchange extends Http1ClientExchange implements UpstreamHandler {
 /**
  * `prefix`, then the raw head bytes `[start, end)` without the byte ranges in `cut` (header lines
  * not to forward: hop-by-hop, metadata exchange; ranges before `start` are ignored), then `tail`
- * and `body`: one buffer, one copy per kept segment. `prefix` and `tail` are latin1 text.
+ * and `body` (a response's body, or the fixed end of a request head): one buffer, one copy per
+ * kept segment. `prefix` and `tail` are latin1 text.
  */
 export function rawHeadWithout(buffer: Buffer, start: number, end: number, cut: readonly number[], prefix: string, tail: string, body?: Buffer): Buffer {
   let removed = 0;
@@ -583,6 +586,21 @@ export function rebuildHeaders(head: RequestHead, authority: string | undefined,
 }
 
 const noCut: readonly number[] = [];
+
+const blankLine = Buffer.from("\r\n", "latin1");
+/** The end of an upstream request head per metadata-exchange text: its lines and the blank line, encoded once. */
+const headEndings = new Map<string, Buffer>();
+
+function headEnding(metadata: string | undefined): Buffer {
+  if (metadata === undefined) return blankLine;
+  let ending = headEndings.get(metadata);
+  if (ending === undefined) {
+    ending = Buffer.from(`${metadata}\r\n`, "latin1");
+    // One text per sidecar (its own metadata); a bound in case something ever makes more.
+    if (headEndings.size < 16) headEndings.set(metadata, ending);
+  }
+  return ending;
+}
 
 /** The shared "no chunks yet" array of an exchange: replaced, never pushed to. */
 const noChunks: Buffer[] = [];
