@@ -41,10 +41,11 @@ describe("meshctl registry snapshot", () => {
 
     const inspect = await runCommand(registrySnapshotInspectCommand, ["backup.snap", "-o", "json"], { binaryFiles: files });
     expect(inspect.code).toBe(0);
-    expect(JSON.parse(inspect.out)).toMatchObject({ index: savedIndex, datacenter: "dc1", kvKeys: 2, nodes: 1, services: 1, checks: 0, sessions: 0 });
+    expect(JSON.parse(inspect.out)).toMatchObject({ index: savedIndex, datacenter: "dc1", kvKeys: 2, nodes: 1, services: 1, checks: 0, sessions: 0, queries: 0 });
     const text = await runCommand(registrySnapshotInspectCommand, ["backup.snap"], { binaryFiles: files });
     expect(text.out).toContain(`Index        ${savedIndex}\n`);
     expect(text.out).toContain("KV keys      2\n");
+    expect(text.out).toContain("Queries      0\n");
 
     await put("/v1/kv/app/a", "changed");
     await fetch(`${n1.url}/v1/kv/app/b`, { method: "DELETE" });

@@ -145,7 +145,7 @@ export const registrySnapshotInspectCommand = defineCommand({
   name: "registry snapshot inspect",
   summary: "Show what a registry snapshot file holds: index, term, datacenter and counts (like consul snapshot inspect).",
   usage: "meshctl registry snapshot inspect FILE [-o text|json]",
-  description: "Reads FILE (no registry needed), checks its SHA-256 and prints where it was taken and how many KV keys, nodes, service instances, checks and sessions it holds.",
+  description: "Reads FILE (no registry needed), checks its SHA-256 and prints where it was taken and how many KV keys, nodes, service instances, checks, sessions and prepared queries it holds.",
   footer: ["Examples:", "  meshctl registry snapshot inspect backup.snap", "  meshctl registry snapshot inspect backup.snap -o json", "", "Exit codes: 0 done, 2 usage error or a file that is not a whole snapshot."].join("\n"),
   settings: inspectSettings,
   positionals: { min: 1, max: 1 },

@@ -13,9 +13,9 @@ describe("readRegistrySnapshot", () => {
     if (!read.ok) throw new Error(read.problem);
     expect(read.snapshot).toMatchObject({ index: 4, term: 2, datacenter: "dc1", sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const counts = countRegistryState(read.snapshot.state);
-    expect(counts).toEqual({ kvKeys: 2, nodes: 1, services: 1, checks: 1, sessions: 1 });
-    expect(formatRegistrySnapshot(read.snapshot, counts ?? { kvKeys: 0, nodes: 0, services: 0, checks: 0, sessions: 0 })).toBe(
-      ["Index        4", "Term         2", "Datacenter   dc1", `State bytes  ${read.snapshot.state.length}`, "KV keys      2", "Nodes        1", "Services     1", "Checks       1", "Sessions     1", ""].join("\n"),
+    expect(counts).toEqual({ kvKeys: 2, nodes: 1, services: 1, checks: 1, sessions: 1, queries: 0 });
+    expect(formatRegistrySnapshot(read.snapshot, counts ?? { kvKeys: 0, nodes: 0, services: 0, checks: 0, sessions: 0, queries: 0 })).toBe(
+      ["Index        4", "Term         2", "Datacenter   dc1", `State bytes  ${read.snapshot.state.length}`, "KV keys      2", "Nodes        1", "Services     1", "Checks       1", "Sessions     1", "Queries      0", ""].join("\n"),
     );
   });
 
@@ -23,7 +23,7 @@ describe("readRegistrySnapshot", () => {
     const read = readRegistrySnapshot(exampleV2);
     if (!read.ok) throw new Error(read.problem);
     expect(read.snapshot).toMatchObject({ index: 5, term: 2, datacenter: "dc1" });
-    expect(countRegistryState(read.snapshot.state)).toEqual({ kvKeys: 2, nodes: 1, services: 1, checks: 1, sessions: 1 });
+    expect(countRegistryState(read.snapshot.state)).toEqual({ kvKeys: 2, nodes: 1, services: 1, checks: 1, sessions: 1, queries: 1 });
   });
 
   it("names what is wrong with a file that is not one, of another version, or cut short", () => {

@@ -30,6 +30,8 @@ export interface RegistryStateCounts {
   readonly services: number;
   readonly checks: number;
   readonly sessions: number;
+  /** Prepared queries (none in a version 1 state, which has no list of them). */
+  readonly queries: number;
 }
 
 /** Counts the parts of a saved state; undefined when the bytes are not one. */
@@ -46,7 +48,7 @@ export function countRegistryState(state: Uint8Array): RegistryStateCounts | und
   };
   const [kvKeys, nodes, services, checks, sessions] = ["kv", "nodes", "services", "checks", "sessions"].map(length);
   if (kvKeys === undefined || nodes === undefined || services === undefined || checks === undefined || sessions === undefined) return undefined;
-  return { kvKeys, nodes, services, checks, sessions };
+  return { kvKeys, nodes, services, checks, sessions, queries: length("queries") ?? 0 };
 }
 
 /** The lines `inspect` prints, aligned like `consul snapshot inspect`. */
@@ -61,6 +63,7 @@ export function formatRegistrySnapshot(snapshot: Pick<RegistrySnapshotHeader, "i
     ["Services", String(counts.services)],
     ["Checks", String(counts.checks)],
     ["Sessions", String(counts.sessions)],
+    ["Queries", String(counts.queries)],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `${name.padEnd(width + 2)}${value}\n`).join("");
