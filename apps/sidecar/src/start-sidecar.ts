@@ -24,10 +24,11 @@ import { chooseGatewayTcpCluster } from "./tcp/choose-gateway-tcp-cluster.ts";
 import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
 import { InboundTcpListeners, isInboundTcpPort } from "./tcp/inbound-tcp-listeners.ts";
 import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
-import { routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
+import { headerRecord, routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
 import { routeGateway } from "./proxy/route-gateway.ts";
 import { decideSecured } from "./proxy/decide-secured.ts";
 import { gatewayRequestPeer } from "./proxy/gateway-request-peer.ts";
+import { forwardedClientAddress } from "./proxy/forwarded-client-address.ts";
 import { buildInboundSecurity, type InboundSecurityBuild } from "./build-inbound-security.ts";
 import type { ExternalAuthorizer } from "./authz/check-external.ts";
 import { defaultMeshAuthzConfig, type MeshAuthzConfig } from "./authz/mesh-authz-config.ts";
@@ -414,7 +415,15 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         if (guard === undefined || guard.isEmpty) return forward();
         return decideSecured(guard, head, {
           // Istio's destination.port: the workload port the request is for.
-          peer: () => ({ sourceIp, principal: security?.peerPrincipal, destinationPort: target === undefined ? (ports["inbound"] ?? 0) : (target.port?.targetPort ?? target.appPort), connection, localSpiffeId: security ? meshTls.current?.spiffeId : undefined }),
+          peer: () => ({
+            sourceIp,
+            // Envoy on a sidecar (use_remote_address false, no trusted hops) takes remote.ip from X-Forwarded-For's last entry.
+            remoteIp: forwardedClientAddress(sourceIp, headerRecord(head)["x-forwarded-for"], 1),
+            principal: security?.peerPrincipal,
+            destinationPort: target === undefined ? (ports["inbound"] ?? 0) : (target.port?.targetPort ?? target.appPort),
+            connection,
+            localSpiffeId: security ? meshTls.current?.spiffeId : undefined,
+          }),
           counters: securityStats,
           route: forward,
         });

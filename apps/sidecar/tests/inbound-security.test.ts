@@ -2,7 +2,8 @@
 // plain text): the application behind it only sees what the policies let through; a denial is
 // Istio's 403 "RBAC: access denied" with Envoy's RBAC details in the access log and counters; an
 // invalid token is 401 before authorization; a valid token's principal satisfies
-// requestPrincipals and the token is not forwarded; a policy change applies without a restart.
+// requestPrincipals and the token is not forwarded; remote.ip is X-Forwarded-For's last entry; a
+// policy change applies without a restart.
 import { createServer, type Server } from "node:http";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -100,6 +101,27 @@ describe("inbound request security on a real sidecar", () => {
     expect(metrics).toMatch(/^envoy_http_inbound_rbac_denied 1$/m);
     expect(metrics).toMatch(/^envoy_http_inbound_jwt_authn_denied 1$/m);
     expect(metrics).toMatch(/istio_requests_total\{reporter="destination"[^}]*response_code="403"[^}]*\} 1/);
+  });
+
+  it("takes remote.ip from X-Forwarded-For's last entry, as Envoy on a sidecar does (remoteIpBlocks)", async () => {
+    await setPolicies(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: block-remote, namespace: shop }
+spec:
+  selector: { matchLabels: { app: api } }
+  action: DENY
+  rules:
+  - from: [{ source: { remoteIpBlocks: ["203.0.113.0/24"] } }]
+`);
+    await eventually("the DENY on remote.ip in force", async () => (await get("/public/x", { "x-forwarded-for": "203.0.113.7" })).status === 403, { timeoutMs: 10_000 });
+    // The last entry counts: an earlier one is whatever the client wrote.
+    expect((await get("/public/x", { "x-forwarded-for": "203.0.113.7, 198.51.100.1" })).status).toBe(200);
+    expect((await get("/public/x", { "x-forwarded-for": "198.51.100.1, 203.0.113.9" })).status).toBe(403);
+    // Without the header (or with one that is not an address) remote.ip is the TCP peer.
+    expect((await get("/public/x")).status).toBe(200);
+    expect((await get("/public/x", { "x-forwarded-for": "not-an-ip" })).status).toBe(200);
+    await setPolicies(allowAdmins);
+    await eventually("the DENY gone", async () => (await get("/public/x", { "x-forwarded-for": "203.0.113.7" })).status === 200, { timeoutMs: 10_000 });
   });
 
   it("applies a changed policy without a restart (allow-nothing)", async () => {
