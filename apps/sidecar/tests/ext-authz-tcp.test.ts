@@ -8,7 +8,7 @@
 // on TCP) and a DENY policy; a third one a gRPC provider that cannot be reached.
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect, createServer, type Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@meshwork/testing/processes";
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sampleAllowedServiceAccount, sampleAnswer, startExtAuthzTestServer, type ExtAuthzTestServer } from "./support/ext-authz-grpc-server.ts";
 import { createTestPki, writeCertDir, type TestPki } from "./support/mesh-pki.ts";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
+import { tcpRoundTrip } from "./support/tcp-round-trip.ts";
 
 let root: string;
 let pki: TestPki;
@@ -36,28 +37,6 @@ let asSleep: TestSidecar;
 let asWeb: TestSidecar;
 let sleepToDb = 0;
 let webToDb = 0;
-
-/** Sends `text` on a fresh connection to `host:port` (from `localAddress`); resolves with what came back before the close (or after 1.5 s). */
-function roundTrip(host: string, port: number, text: string, localAddress?: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host, ...(localAddress !== undefined ? { localAddress } : {}) });
-    let received = "";
-    const timer = setTimeout(() => socket.end(), 1500);
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString();
-      if (received.length >= text.length + 5) {
-        clearTimeout(timer);
-        socket.end();
-      }
-    });
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(received);
-    });
-    socket.write(text);
-  });
-}
 
 /** A service with one TCP port served by a WorkloadEntry on `address` (with a sidecar, serviceAccount db). */
 function serviceYaml(name: string, address: string): string {
@@ -188,7 +167,7 @@ afterAll(async () => {
 describe("CUSTOM with an envoyExtAuthzGrpc provider on inbound TCP ports", () => {
   it("lets through a mutual-TLS connection the authorizer allows, having told it both ends and no request", async () => {
     const before = authz.checks.length;
-    expect(await roundTrip("127.0.0.1", sleepToDb, "as-sleep")).toBe("echo:as-sleep");
+    expect(await tcpRoundTrip("127.0.0.1", sleepToDb, "as-sleep")).toBe("echo:as-sleep");
     const attributes = authz.checks[before]?.request["attributes"];
     expect(attributes.request).toBeUndefined();
     expect(attributes.source).toMatchObject({ principal: `spiffe://cluster.local/ns/default/sa/${sampleAllowedServiceAccount}`, address: { socket_address: { address: "127.0.0.1" } } });
@@ -202,7 +181,7 @@ describe("CUSTOM with an envoyExtAuthzGrpc provider on inbound TCP ports", () =>
 
   it("closes a mutual-TLS connection the authorizer denies before the application is dialled, logged UAEX", async () => {
     const before = appConnections;
-    expect(await roundTrip("127.0.0.1", webToDb, "as-web")).toBe("");
+    expect(await tcpRoundTrip("127.0.0.1", webToDb, "as-web")).toBe("");
     expect(appConnections).toBe(before);
     expect(await stat(db, "127.0.0.2", "ext_authz.tcp.denied")).toBeGreaterThanOrEqual(1);
     const line = await eventually(
@@ -216,14 +195,14 @@ describe("CUSTOM with an envoyExtAuthzGrpc provider on inbound TCP ports", () =>
   it("closes a plain-text connection (no principal: the sample denies it)", async () => {
     const before = authz.checks.length;
     const connections = appConnections;
-    expect(await roundTrip("127.0.0.2", appPort, "plain")).toBe("");
+    expect(await tcpRoundTrip("127.0.0.2", appPort, "plain")).toBe("");
     expect(appConnections).toBe(connections);
     expect(authz.checks[before]?.request["attributes"].source.principal).toBeUndefined();
   });
 
   it("closes the connection when the provider cannot be reached (ext_authz_error)", async () => {
     const before = appConnections;
-    expect(await roundTrip("127.0.0.4", appPort, "plain")).toBe("");
+    expect(await tcpRoundTrip("127.0.0.4", appPort, "plain")).toBe("");
     expect(appConnections).toBe(before);
     expect(await stat(down, "127.0.0.4", "ext_authz.tcp.error")).toBe(1);
   });
@@ -231,13 +210,13 @@ describe("CUSTOM with an envoyExtAuthzGrpc provider on inbound TCP ports", () =>
 
 describe("AuthorizationPolicy on inbound TCP ports without a gRPC provider", () => {
   it("does not ask an envoyExtAuthzHttp provider about TCP connections (Istio ignores it on TCP)", async () => {
-    expect(await roundTrip("127.0.0.3", appPort, "plain")).toBe("echo:plain");
+    expect(await tcpRoundTrip("127.0.0.3", appPort, "plain")).toBe("echo:plain");
     expect(httpChecks).toBe(0);
   });
 
   it("applies DENY policies on TCP attributes (source.ip): the connection is closed", async () => {
     const before = appConnections;
-    expect(await roundTrip("127.0.0.3", appPort, "from-9", "127.0.0.9")).toBe("");
+    expect(await tcpRoundTrip("127.0.0.3", appPort, "from-9", "127.0.0.9")).toBe("");
     expect(appConnections).toBe(before);
     expect(await stat(cache, "127.0.0.3", "tcp.rbac.denied")).toBe(1);
     const line = await eventually(

@@ -12,6 +12,7 @@ import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, writeCertDir, type TestPki } from "./support/mesh-pki.ts";
 import { startTestSidecar, type TestSidecar } from "./support/mtls-sidecar.ts";
+import { tcpRoundTrip } from "./support/tcp-round-trip.ts";
 
 let root: string;
 let pki: TestPki;
@@ -26,28 +27,6 @@ let client: TestSidecar;
 let sameAddress: TestSidecar;
 let toPermissive = 0;
 let toStrict = 0;
-
-/** Sends `text` on a fresh connection to `host:port`; resolves with what came back before the close (or after 1.5 s). */
-function roundTrip(host: string, port: number, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, host);
-    let received = "";
-    const timer = setTimeout(() => socket.end(), 1500);
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString();
-      if (received.length >= text.length + 5) {
-        clearTimeout(timer);
-        socket.end();
-      }
-    });
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(received);
-    });
-    socket.write(text);
-  });
-}
 
 /** The db service: a TCP port and an HTTP port, served by a WorkloadEntry on `address` with a sidecar. */
 function dbYaml(name: string, address: string): string {
@@ -158,7 +137,7 @@ describe("inbound TCP listeners", () => {
 
   it("PERMISSIVE passes a plain-text client's bytes to the application and reports destination TCP metrics", async () => {
     const before = appConnections;
-    expect(await roundTrip("127.0.0.2", appPort, "plain")).toBe("echo:plain");
+    expect(await tcpRoundTrip("127.0.0.2", appPort, "plain")).toBe("echo:plain");
     expect(appConnections).toBe(before + 1);
     await until(async () => series(await metricsOf(permissive, "127.0.0.2"), "istio_tcp_connections_closed_total", { reporter: "destination", connection_security_policy: "none" }) !== undefined, "the closed counter");
     const text = await metricsOf(permissive, "127.0.0.2");
@@ -169,7 +148,7 @@ describe("inbound TCP listeners", () => {
   });
 
   it("PERMISSIVE terminates a client sidecar's mutual TLS and labels the metrics with its principal", async () => {
-    expect(await roundTrip("127.0.0.1", toPermissive, "over-mtls")).toBe("echo:over-mtls");
+    expect(await tcpRoundTrip("127.0.0.1", toPermissive, "over-mtls")).toBe("echo:over-mtls");
     const labels = { reporter: "destination", connection_security_policy: "mutual_tls", source_principal: "spiffe://cluster.local/ns/default/sa/web", source_workload_namespace: "default" };
     await until(async () => series(await metricsOf(permissive, "127.0.0.2"), "istio_tcp_connections_closed_total", labels) !== undefined, "the mutual_tls closed counter");
     expect(series(await metricsOf(permissive, "127.0.0.2"), "istio_tcp_received_bytes_total", labels)).toBeGreaterThanOrEqual("over-mtls".length);
@@ -177,19 +156,19 @@ describe("inbound TCP listeners", () => {
 
   it("STRICT closes a plain-text client without reaching the application", async () => {
     const before = appConnections;
-    expect(await roundTrip("127.0.0.3", appPort, "plain")).toBe("");
+    expect(await tcpRoundTrip("127.0.0.3", appPort, "plain")).toBe("");
     expect(appConnections).toBe(before);
   });
 
   it("STRICT serves a client sidecar's mutual TLS", async () => {
-    expect(await roundTrip("127.0.0.1", toStrict, "strict-ok")).toBe("echo:strict-ok");
+    expect(await tcpRoundTrip("127.0.0.1", toStrict, "strict-ok")).toBe("echo:strict-ok");
     await until(async () => series(await metricsOf(strict, "127.0.0.3"), "istio_tcp_connections_opened_total", { reporter: "destination", connection_security_policy: "mutual_tls" }) !== undefined, "the strict opened counter");
   });
 
   it("refuses to listen on the application's own address (the connection would loop) and says how to fix it", async () => {
     expect(sameAddress.running.ports["inbound-tcp-tcp-db"]).toBeUndefined();
     expect(sameAddress.lines.some((l) => l.includes("inbound TCP port not served") && l.includes("--app-host"))).toBe(true);
-    expect(await roundTrip("127.0.0.1", appPort, "direct")).toBe("echo:direct");
+    expect(await tcpRoundTrip("127.0.0.1", appPort, "direct")).toBe("echo:direct");
   });
 
   it("passes a half-close through: the application's answer after the client's FIN still arrives", async () => {
