@@ -11,11 +11,16 @@ describe("LoadShedder", () => {
     expect(shedder.signals).toEqual([]);
   });
 
-  it("sheds at the event-loop delay threshold and keeps shedding until below the recovery line", () => {
+  it("sheds once the event-loop delay is at the threshold twice in a row, and keeps shedding until below the recovery line", () => {
     const shedder = new LoadShedder();
-    const delays = [50, 999, 1000, 800, 400, 250, 249, 600, 1040];
-    expect(delays.map((d) => shedder.shouldShed(at({ eventLoopDelayMs: d })))).toEqual([false, false, true, true, true, true, false, false, true]);
+    const delays = [50, 999, 1000, 800, 1200, 1000, 800, 400, 250, 249, 600, 1040, 1100];
+    expect(delays.map((d) => shedder.shouldShed(at({ eventLoopDelayMs: d })))).toEqual([false, false, false, false, false, true, true, true, true, false, false, false, true]);
     expect(shedder.signals).toEqual(["event-loop-delay"]);
+  });
+
+  it("enters at the first measurement over the line when a threshold asks for no streak", () => {
+    const shedder = new LoadShedder({ eventLoopDelayMs: { shedAt: 100, recoverBelow: 50 } });
+    expect([20, 100, 60, 49].map((d) => shedder.shouldShed(at({ eventLoopDelayMs: d })))).toEqual([false, true, true, false]);
   });
 
   it("sheds on heap pressure (used / limit) and ignores the heap when the limit is unknown", () => {
@@ -36,6 +41,8 @@ describe("LoadShedder", () => {
   it("recovers only when every signal that was over has recovered", () => {
     const shedder = new LoadShedder();
     expect(shedder.shouldShed(at({ eventLoopDelayMs: 1200, heapUsedBytes: 1.95e9 }))).toBe(true);
+    expect(shedder.signals).toEqual(["heap"]);
+    expect(shedder.shouldShed(at({ eventLoopDelayMs: 1300, heapUsedBytes: 1.95e9 }))).toBe(true);
     expect(shedder.signals).toEqual(["event-loop-delay", "heap"]);
     expect(shedder.shouldShed(at({ eventLoopDelayMs: 10, heapUsedBytes: 1.85e9 }))).toBe(true);
     expect(shedder.signals).toEqual(["heap"]);
@@ -54,7 +61,7 @@ describe("LoadShedder", () => {
 
   it("documents its defaults and its local reply (503, flag OM)", () => {
     expect(defaultLoadShedderSettings).toEqual({
-      eventLoopDelayMs: { shedAt: 1000, recoverBelow: 250 },
+      eventLoopDelayMs: { shedAt: 1000, recoverBelow: 250, sustainedFor: 2 },
       inFlightRequests: undefined,
       heapRatio: { shedAt: 0.95, recoverBelow: 0.9 },
     });

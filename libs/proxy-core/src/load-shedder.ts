@@ -20,10 +20,14 @@ export interface LoadMeasurements {
   readonly heapLimitBytes: number;
 }
 
-/** Enter shedding at `shedAt` or above; leave once below `recoverBelow` (≤ shedAt). */
+/**
+ * Enter shedding at `shedAt` or above — in `sustainedFor` consecutive measurements (default 1) —
+ * and leave once below `recoverBelow` (≤ shedAt).
+ */
 export interface ShedThreshold {
   readonly shedAt: number;
   readonly recoverBelow: number;
+  readonly sustainedFor?: number;
 }
 
 export interface LoadShedderSettings {
@@ -38,10 +42,13 @@ export interface LoadShedderSettings {
 /**
  * Event-loop delay: a p99 of a second means the proxy adds a second to requests it accepts. Lower
  * lines (250 ms was the first) fire on a busy shared host — CPU steal and co-tenants delay the
- * loop without the proxy being the bottleneck — and turn a slow mesh into a failing one.
+ * loop without the proxy being the bottleneck — and turn a slow mesh into a failing one. It must
+ * hold for two measurements in a row: one long pause (start-up's compile of a large config on a
+ * crowded host, a major GC) is not overload, and shedding after it failed requests an idle proxy
+ * could serve (an e2e gateway answered its first pages 503 on a host running four test suites).
  */
 export const defaultLoadShedderSettings: LoadShedderSettings = Object.freeze({
-  eventLoopDelayMs: Object.freeze({ shedAt: 1000, recoverBelow: 250 }),
+  eventLoopDelayMs: Object.freeze({ shedAt: 1000, recoverBelow: 250, sustainedFor: 2 }),
   inFlightRequests: undefined,
   heapRatio: Object.freeze({ shedAt: 0.95, recoverBelow: 0.9 }),
 });
@@ -65,6 +72,8 @@ export const overloadedReply = Object.freeze({
 export class LoadShedder {
   readonly settings: LoadShedderSettings;
   private over = new Set<OverloadSignal>();
+  /** Consecutive measurements at or above `shedAt`, per signal not yet shedding. */
+  private readonly streak = new Map<OverloadSignal, number>();
 
   constructor(settings: Partial<LoadShedderSettings> = {}) {
     this.settings = { ...defaultLoadShedderSettings, ...settings };
@@ -97,9 +106,12 @@ export class LoadShedder {
     if (threshold === undefined) {
       this.over.delete(signal);
     } else if (value >= threshold.shedAt) {
-      this.over.add(signal);
-    } else if (value < threshold.recoverBelow) {
-      this.over.delete(signal);
+      const streak = (this.streak.get(signal) ?? 0) + 1;
+      this.streak.set(signal, streak);
+      if (streak >= (threshold.sustainedFor ?? 1)) this.over.add(signal);
+    } else {
+      this.streak.delete(signal);
+      if (value < threshold.recoverBelow) this.over.delete(signal);
     }
   }
 }
