@@ -5,23 +5,15 @@
 // listener (CONNECT <240.240.x.y>:5432: what the app's connect to the address dig returned
 // becomes once iptables capture hands it to the sidecar). Needs `dig` (dnsutils): the test fails,
 // saying how to install it, when it is missing.
-import { execFile, execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@meshwork/testing/processes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dig as digAt, requireDig, type DigResult } from "./support/dig.ts";
 import { startFakeDnsUpstream, type FakeDnsUpstream } from "./support/fake-dns-upstream.ts";
 import { startSidecarProcess, type SidecarProcess } from "./support/sidecar-process.ts";
-
-interface DigResult {
-  readonly status: string;
-  readonly flags: readonly string[];
-  /** "name type data" per record (TTL and class left out). */
-  readonly answer: readonly string[];
-  readonly raw: string;
-}
 
 let dir: string;
 let upstream: FakeDnsUpstream;
@@ -35,31 +27,8 @@ function dnsPort(): number {
   return port;
 }
 
-function digPath(): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", "command -v dig"], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Asks the sidecar's DNS proxy with dig (`+tcp` in `args` for TCP). */
-function dig(...args: string[]): Promise<DigResult> {
-  return new Promise((resolve, reject) => {
-    execFile("dig", ["@127.0.0.1", "-p", String(dnsPort()), "+tries=1", "+time=8", ...args], { encoding: "utf8" }, (error, stdout) => {
-      if (error !== null && stdout === "") {
-        reject(error);
-        return;
-      }
-      const section = /;; ANSWER SECTION:\n([\s\S]*?)(?:\n\n|$)/.exec(stdout);
-      const answer = section === null ? [] : (section[1] as string).split("\n").filter((l) => l !== "" && !l.startsWith(";")).map((l) => {
-        const [name, , , type, ...data] = l.trim().split(/\s+/);
-        return `${name} ${type} ${data.join(" ")}`;
-      });
-      resolve({ status: /status: (\w+)/.exec(stdout)?.[1] ?? "", flags: (/;; flags: ([\w ]*);/.exec(stdout)?.[1] ?? "").split(" ").filter((f) => f !== ""), answer, raw: stdout });
-    });
-  });
-}
+const dig = (...args: string[]): Promise<DigResult> => digAt(dnsPort(), ...args);
 
 /** Sends `preamble + message` over TCP to the outbound port and returns what came back once `expect` bytes arrived. */
 function tcpRoundTrip(port: number, preamble: string, message: string, expect: number): Promise<string> {
@@ -132,7 +101,7 @@ spec:
 `;
 
 beforeAll(async () => {
-  if (digPath() === undefined) throw new Error("dig is missing: apt-get install -y dnsutils (the DNS proxy test queries with the real dig)");
+  requireDig("the DNS proxy test");
   dir = await mkdtemp(join(tmpdir(), "sidecar-dns-"));
   echo = createServer((socket) => socket.pipe(socket));
   await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));

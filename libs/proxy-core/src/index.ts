@@ -105,7 +105,7 @@ export { addressesByHost } from "./addresses-by-host.ts";
 // name table a sidecar answers from.
 export { allocateAddresses, autoAllocateServiceAddresses, autoAllocationRanges, autoAllocationSlots, fnv1a32, slotAddresses } from "./dns/auto-allocate-addresses.ts";
 export type { AddressAllocation, AllocatedAddresses } from "./dns/auto-allocate-addresses.ts";
-export { buildNameTable } from "./dns/build-name-table.ts";
+export { buildNameTable, podHostnameLabel } from "./dns/build-name-table.ts";
 export type { BuildNameTableOptions, NameEntry, NameTable } from "./dns/build-name-table.ts";
 export { lookupName } from "./dns/lookup-name.ts";
 export type { NameLookup } from "./dns/lookup-name.ts";

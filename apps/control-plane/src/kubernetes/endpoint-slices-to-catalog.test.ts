@@ -1,3 +1,4 @@
+import { podHostnameLabel } from "@meshwork/proxy-core";
 import { describe, expect, it } from "vitest";
 import { endpointSlicesToCatalog, type EndpointSliceLike, type ServiceLike } from "./endpoint-slices-to-catalog.ts";
 
@@ -36,6 +37,19 @@ describe("endpointSlicesToCatalog", () => {
     expect(catalog.map((i) => [i.serviceName, i.meta["cluster-ip"]])).toEqual([
       ["db", undefined],
       ["reviews", "10.96.0.20,fd00::20"],
+    ]);
+  });
+
+  it("carries an endpoint's hostname (a pod under its headless Service) as the meshwork.io/pod-hostname meta, which becomes a workload label", () => {
+    const headless: ServiceLike = { metadata: { name: "mysql", namespace: "shop" }, spec: { ports: [{ name: "tcp", port: 3306 }], clusterIP: "None" } };
+    const endpoints = [
+      { addresses: ["10.0.0.7"], hostname: "mysql-0", conditions: { ready: true }, targetRef: { kind: "Pod", name: "mysql-0" } },
+      { addresses: ["10.0.0.8"], conditions: { ready: true }, targetRef: { kind: "Pod", name: "other" } },
+    ];
+    const catalog = endpointSlicesToCatalog([headless], [slice("mysql", [{ name: "tcp", port: 3306 }], { endpoints })]);
+    expect(catalog.map((i) => [i.address, i.meta[podHostnameLabel]])).toEqual([
+      ["10.0.0.7", "mysql-0"],
+      ["10.0.0.8", undefined],
     ]);
   });
 });

@@ -4,8 +4,10 @@
 // The protocol comes from the port's appProtocol or Istio's port-name prefix (http-, grpc-, ...);
 // an endpoint backed by a known Pod carries that pod's labels (version=v2: DestinationRule
 // subsets) and service account; every instance carries its Service's cluster IPs (meta
-// `cluster-ip`: the service's addresses, which the sidecar's DNS proxy answers). Pure.
-import type { CatalogInstance } from "@meshwork/proxy-core";
+// `cluster-ip`: the service's addresses, which the sidecar's DNS proxy answers); an endpoint's
+// `hostname` (a pod with `spec.hostname` under its headless Service) becomes the
+// `meshwork.io/pod-hostname` label, which the DNS proxy answers as `<hostname>.<service host>`. Pure.
+import { podHostnameLabel, type CatalogInstance } from "@meshwork/proxy-core";
 
 export interface ServiceLike {
   readonly metadata?: { readonly name?: string; readonly namespace?: string };
@@ -23,6 +25,8 @@ export interface EndpointSliceLike {
   readonly addressType?: string;
   readonly endpoints?: readonly {
     readonly addresses: readonly string[];
+    /** Set by Kubernetes for a pod with `spec.hostname` whose `spec.subdomain` is the Service's name. */
+    readonly hostname?: string;
     readonly conditions?: { readonly ready?: boolean; readonly serving?: boolean; readonly terminating?: boolean };
     readonly nodeName?: string;
     readonly zone?: string;
@@ -70,6 +74,7 @@ export function endpointSlicesToCatalog(services: readonly ServiceLike[], slices
       const podMeta: Record<string, string> = {};
       for (const [key, value] of Object.entries(pod?.metadata?.labels ?? {})) if (!ignoredPodLabels.has(key)) podMeta[key] = value;
       if (pod?.spec?.serviceAccountName) podMeta["service-account"] = pod.spec.serviceAccountName;
+      if (endpoint.hostname) podMeta[podHostnameLabel] = endpoint.hostname;
       for (const address of endpoint.addresses) {
         for (const port of slice.ports ?? []) {
           if (port.port === undefined || (port.protocol ?? "TCP") !== "TCP") continue;

@@ -1,8 +1,9 @@
 // The sidecar's DNS proxy (Istio's "smart DNS proxy", istio-agent's LocalDNSServer): UDP and TCP on
 // one port (@meshwork/protocol/dns-server). Names of
 // the mesh are answered from the name table of the config in force (built on the first query after
-// a config change, never while DNS proxying is off); other names are relayed to the upstream
-// resolvers. Loaded by start-sidecar.ts only when --dns-port or --dns-capture asks for it.
+// a config change, never while DNS proxying is off; a headless service's answer is its endpoints
+// of that config, so it follows endpoint changes); other names, and reverse lookups, are relayed to
+// the upstream resolvers. Loaded by start-sidecar.ts only when --dns-port or --dns-capture asks for it.
 // Malformed queries get FORMERR when their header is readable; nothing a client sends can crash it.
 import { readFile } from "node:fs/promises";
 import * as net from "node:net";
@@ -52,8 +53,13 @@ export interface DnsTableDump {
   readonly searchDomains: readonly string[];
   /** The config version the table is built from; null before the first config. */
   readonly version: string | null;
-  /** By host, as Istio's NameTable: its addresses and the names that answer with them. */
-  readonly hosts: Readonly<Record<string, { readonly ips: readonly string[]; readonly names: readonly string[]; readonly serviceEntry: string; readonly autoAllocated: boolean }>>;
+  /**
+   * By host, as Istio's NameTable: its addresses and the names that answer with them; `headless`
+   * when the addresses are endpoints' (`service`: a host without addresses, `pod`: `<hostname>.<host>`).
+   */
+  readonly hosts: Readonly<
+    Record<string, { readonly ips: readonly string[]; readonly names: readonly string[]; readonly serviceEntry: string; readonly autoAllocated: boolean; readonly headless?: "service" | "pod" }>
+  >;
 }
 
 /** Largest UDP payload we send, whatever EDNS0 says (IPv4's UDP maximum). */
@@ -88,7 +94,7 @@ export async function startDnsProxy(options: DnsProxyOptions): Promise<DnsProxy>
   let built: { readonly config: ProxyConfig; readonly table: NameTable } | undefined;
   const nameTable = (): NameTable | undefined => {
     if (config === undefined) return undefined;
-    if (built?.config !== config) built = { config, table: buildNameTable(config.services, options.nameTable) };
+    if (built?.config !== config) built = { config, table: buildNameTable(config.services, { ...options.nameTable, clusters: config.clusters }) };
     return built.table;
   };
   const timeoutMs = options.upstreamTimeoutMs ?? 2_500;
@@ -158,7 +164,13 @@ export async function startDnsProxy(options: DnsProxyOptions): Promise<DnsProxy>
     dump: () => {
       const table = nameTable();
       const hosts: Record<string, DnsTableDump["hosts"][string]> = {};
-      for (const entry of table?.entries ?? []) hosts[entry.host] = { ips: [...entry.ipv4, ...entry.ipv6], names: entry.names, serviceEntry: entry.serviceEntry, autoAllocated: entry.autoAllocated };
+      for (const entry of table?.entries ?? []) hosts[entry.host] = {
+          ips: [...entry.ipv4, ...entry.ipv6],
+          names: entry.names,
+          serviceEntry: entry.serviceEntry,
+          autoAllocated: entry.autoAllocated,
+          ...(entry.headless === undefined ? {} : { headless: entry.headless }),
+        };
       return {
         listening: `${hostLabel}:${port}`,
         upstreams: upstreams.map((u) => `${net.isIPv6(u.host) ? `[${u.host}]` : u.host}:${u.port}`),
