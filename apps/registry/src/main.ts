@@ -41,7 +41,14 @@ if (agentMode) {
     await runUntilStopped(
       async (lifecycle) => {
         try {
-          await startAgent(config, { logger, onStop: (name, hook) => lifecycle.onStop(name, hook), hostname: hostname(), readTextFile: (path) => readFile(path, "utf8") });
+          await startAgent(config, {
+            logger,
+            onStop: (name, hook) => lifecycle.onStop(name, hook),
+            hostname: hostname(),
+            readTextFile: (path) => readFile(path, "utf8"),
+            // PUT /v1/agent/leave: the same graceful stop as SIGTERM (deregister, leave the pool, exit 0).
+            requestStop: () => process.kill(process.pid, "SIGTERM"),
+          });
           return undefined;
         } catch (error) {
           if (!(error instanceof AgentSettingsError)) throw error;

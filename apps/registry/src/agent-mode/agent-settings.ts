@@ -34,7 +34,7 @@ export const agentSettings = defineSettings({
     default: -1,
     env: "MESHWORK_REGISTRY_HTTP_PORT",
     description:
-      "This agent's local HTTP API (Consul's client agent on 8500): GET /v1/agent/self, /v1/agent/members, /v1/agent/services, /metrics (gossip series in Prometheus text); PUT /v1/agent/service/register and /v1/agent/service/deregister/<id> (a sidecar's --registry-agent). 0 picks one, -1 (default) serves none.",
+      "This agent's local HTTP API (Consul's client agent on 8500), the whole Consul HTTP API: /v1/agent/* answered here (self, members, services, checks, service and check register/deregister, TTL check pass/warn/fail/update, service and node maintenance, local service health, join, leave), /v1/event/* too when gossiping, /metrics (gossip series in Prometheus text); every other /v1 path (kv, catalog, health, session, txn, query, status...) forwarded to a --server. 0 picks one, -1 (default) serves none.",
   },
   httpBind: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_HTTP_BIND", valueName: "HOST", description: "Address the --http-port API binds (Consul's client_addr; loopback by default: the API registers services unauthenticated)." },
   syncInterval: {

@@ -69,6 +69,39 @@ describe("RegistryAgent", () => {
   });
 });
 
+describe("RegistryAgent TTL checks and maintenance", () => {
+  it("keeps a TTL status no server took and carries it with the next sync", async () => {
+    const { agent, puts, setFail } = setup(() => ({ status: "passing", output: "" }));
+    await agent.start();
+    await agent.registerCheck({ checkId: "job", name: "job", serviceId: undefined, status: "critical", output: "", type: "ttl", ttlMs: 60_000 });
+    expect(puts.at(-1)?.body).toMatchObject({ Node: "w1", Checks: [{ CheckID: "job", Status: "critical", Definition: { TTL: "1m0s" } }] });
+    setFail(true);
+    await agent.updateTtl("job", "passing", "done");
+    expect(agent.checks().find((c) => c.check.checkId === "job")?.check).toMatchObject({ status: "passing", output: "done" });
+    setFail(false);
+    await agent.sync();
+    expect(puts.at(-1)?.body).toMatchObject({ Checks: [{ CheckID: "job", Status: "passing", Output: "done" }] });
+    await expect(agent.updateTtl("service:web", "passing", "")).rejects.toThrow(/does not have associated TTL/);
+    await expect(agent.updateTtl("nope", "passing", "")).rejects.toThrow(/Unknown check ID "nope"/);
+    await agent.stop();
+    expect(puts.at(-1)).toEqual({ path: "/v1/catalog/deregister", body: { Node: "w1", CheckID: "job" } });
+  });
+
+  it("registers a critical maintenance check for a service and removes it again; unknown services are refused", async () => {
+    const { agent, puts } = setup(() => ({ status: "passing", output: "" }));
+    await agent.start();
+    expect(await agent.setMaintenance("web", "")).toBe(true);
+    expect(puts.at(-1)?.body).toMatchObject({ Checks: [{ CheckID: "_service_maintenance:web", ServiceID: "web", Status: "critical", Output: expect.stringContaining("no reason was provided") as string }] });
+    // A re-registration of the service carries its maintenance check.
+    await agent.sync();
+    expect((puts.at(-1)?.body["Checks"] as { CheckID: string }[]).map((c) => c.CheckID)).toEqual(["service:web", "_service_maintenance:web"]);
+    expect(await agent.setMaintenance("web", undefined)).toBe(true);
+    expect(puts.at(-1)).toEqual({ path: "/v1/catalog/deregister", body: { Node: "w1", CheckID: "_service_maintenance:web" } });
+    expect(await agent.setMaintenance("db", "x")).toBe(false);
+    await agent.stop();
+  });
+});
+
 describe("encodeCatalogCheck", () => {
   it("writes durations as Go durations under Definition", () => {
     const [service] = servicesFromFlags(["db:5432"], ["tcp://127.0.0.1:5432"], 500, 250);

@@ -63,6 +63,22 @@ export class RegistryClient {
     return this.servers[this.current] ?? "";
   }
 
+  /** Every --server origin, in the order given. */
+  get serverUrls(): readonly string[] {
+    return this.servers;
+  }
+
+  /**
+   * Moves the next requests past `server`, which just failed (the HTTP forwarder shares this
+   * choice). A no-op when another request already moved on from it: two requests failing on the
+   * same server together skip it once, not it and the good one after it.
+   */
+  skip(server: string, reason: string): void {
+    if (this.server !== server) return;
+    this.current = (this.current + 1) % this.servers.length;
+    if (this.servers.length > 1) this.onFailover(server, reason);
+  }
+
   /** PUTs `body` as JSON; resolves with the answer's text. */
   async put(path: string, body: unknown): Promise<string> {
     const reasons: string[] = [];
@@ -93,12 +109,11 @@ export class RegistryClient {
 
   private failover(server: string, reason: string, reasons: string[]): void {
     reasons.push(reason);
-    this.current = (this.current + 1) % this.servers.length;
-    if (this.servers.length > 1) this.onFailover(server, reason);
+    this.skip(server, reason);
   }
 }
 
-function describeFetchError(error: unknown): string {
+export function describeFetchError(error: unknown): string {
   if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) return "timed out";
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));

@@ -4,12 +4,14 @@
 // after the catalog node, tagged role=client, so the Raft leader's reconcile gives the node a
 // serfHealth check (critical at once when this process dies, the node reaped after the reconnect
 // timeout); SIGTERM deregisters the services, then leaves the pool (the leader deregisters the node).
-// With --http-port it serves the local agent API (agent-http-api.ts): a sidecar registers its
-// workload there, and /metrics shows the gossip series.
+// With --http-port it serves the local agent API (agent-http-api.ts): the whole Consul HTTP API as a
+// client agent serves it — a sidecar registers its workload there, TTL checks are passed there,
+// /metrics shows the gossip series, and what is not the agent's own goes to a server.
 // main.ts calls it; tests call it in-process.
 import type { Settings } from "@meshwork/runtime";
 import type { Logger } from "@meshwork/telemetry";
 import type { Probes } from "../agent/check-runner.ts";
+import { UserEvents } from "../events/user-events.ts";
 import { type AgentService, AgentSettingsError, durationSetting, servicesFromFile, servicesFromFlags } from "./agent-services.ts";
 import type { agentSettings } from "./agent-settings.ts";
 import { gossipKeysOf, gossipProtocolSettings } from "../gossip/gossip-settings.ts";
@@ -43,6 +45,8 @@ export interface AgentDeps {
   readonly readTextFile: (path: string) => Promise<string>;
   readonly fetch?: FetchFn;
   readonly probes?: Probes;
+  /** Starts the process's graceful stop (the stop hooks): PUT /v1/agent/leave. Without it the API refuses a leave. */
+  readonly requestStop?: () => void;
 }
 
 function parseNodeMeta(entries: readonly string[]): Record<string, string> {
@@ -85,8 +89,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
   if (duplicate !== undefined) throw new AgentSettingsError(`service ID "${duplicate}" is both in --service-file and --service: give each its own ID`);
   const ttl = services.flatMap((s) => s.checks).find((check) => check.type === "ttl");
-  if (ttl !== undefined) {
-    throw new AgentSettingsError(`check "${ttl.checkId}" is a TTL check: agent mode serves no local agent API to pass it yet; use an HTTP, TCP or gRPC check`);
+  if (ttl !== undefined && config.httpPort < 0) {
+    throw new AgentSettingsError(`check "${ttl.checkId}" is a TTL check: the workload passes it through the agent API (PUT /v1/agent/check/pass/${ttl.checkId}), so serve it with --http-port (8500 in Consul)`);
   }
   const syncIntervalMs = durationSetting(config.syncInterval, "--sync-interval");
   if (syncIntervalMs < 1000) throw new AgentSettingsError(`--sync-interval ${config.syncInterval} is too short: use at least 1s`);
@@ -108,6 +112,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   let gossip: RunningGossip | undefined;
   let leaving = false;
   let http: AgentHttpApi | undefined;
+  // A gossiping agent fires and keeps user events itself (Consul's agents do); otherwise the servers do.
+  const events =
+    config.gossipPort >= 0
+      ? new UserEvents({ node, localServices: () => agent.services().map(({ service }) => ({ id: service.id, service: service.service, tags: service.tags })) })
+      : undefined;
   if (config.httpPort >= 0) {
     http = await startAgentHttpApi({
       host: config.httpBind,
@@ -116,8 +125,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       address: config.address,
       datacenter: config.datacenter,
       agent,
+      client,
       gossip: () => gossip?.core,
+      join: (address) => gossip?.join([address]),
+      events: () => (gossip === undefined ? undefined : events),
       leaving: () => leaving,
+      requestStop: deps.requestStop,
       logger,
     });
   }
@@ -135,6 +148,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         settings: gossipProtocolSettings(config),
         onEvent: (event) => {
           http?.observeGossipEvent(event);
+          if (event.type === "user-event-received") events?.receive(event.name, event.payload, event.ltime);
           if (event.type.startsWith("member-") && "member" in event) logger.debug(`gossip ${event.type}`, { member: event.member.name, address: event.member.address });
         },
         log: (level, msg, fields) => logger[level](msg, fields),
@@ -144,6 +158,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       throw error;
     }
     const running = gossip;
+    events?.spreadWith((name, payload) => running.userEvent(name, payload));
     // Hooks run in reverse order: the services are deregistered first, then the member leaves.
     deps.onStop("gossip (graceful leave)", () => {
       leaving = true;

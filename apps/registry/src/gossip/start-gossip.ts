@@ -38,6 +38,8 @@ export interface RunningGossip {
   readonly address: string;
   readonly core: Memberlist;
   members(): readonly MemberView[];
+  /** Joins through the members at these "host:port" addresses (a push/pull with each; Consul's `join`). */
+  join(addresses: readonly string[]): void;
   /** Fires a user event over the pool (serf's UserEvent); every member, this one included, gets a `user-event-received`. */
   userEvent(name: string, payload: Uint8Array): void;
   /** Gossips the departure, waits for it to spread (bounded), closes. */
@@ -131,6 +133,7 @@ export async function startGossip(options: GossipOptions): Promise<RunningGossip
     address: transport.address,
     core,
     members: () => core.members(),
+    join: (addresses) => transport.act(() => core.join(addresses)),
     userEvent: (name, payload) => transport.act(() => void core.userEvent(name, payload)),
     leave: async () => {
       stopRetry();

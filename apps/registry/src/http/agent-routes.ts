@@ -2,13 +2,13 @@
 // agent's node; its checks run in the CheckRunner (agent/), whose results reach the catalog as check-updates.
 import { createHash } from "node:crypto";
 import { NotTtlCheckError, UnknownCheckError } from "../agent/check-runner.ts";
-import type { CheckDefinition, HealthStatus } from "../registry-contract.ts";
 import { type ApiContext, type ApiRequest, type ApiResponse, jsonResponse, leaderHeaders, prepareRead, textResponse } from "./api-context.ts";
 import { checksOfNode, instancesOfNode } from "./catalog-view.ts";
-import { parseAgentService, parseCheckDefinition, parseCheckUpdate } from "./consul-decode.ts";
+import { parseAgentService, parseCheckDefinition, parseTtlUpdate } from "./consul-decode.ts";
 import { type Json, encodeCheck, encodeService } from "./consul-encode.ts";
 import { HttpError, badRequest } from "./http-error.ts";
 import { JsonFields, parseJsonBody } from "./json-fields.ts";
+import { maintenanceCheck, maintenanceCheckId, maintenanceReason } from "./maintenance-check.ts";
 import { jitteredWaitMs, parseBlocking } from "./query-params.ts";
 
 /** The Consul version this API answers as (clients gate features on it). */
@@ -88,10 +88,7 @@ export async function handleAgent(ctx: ApiContext, request: ApiRequest, rest: re
       case "fail":
       case "update": {
         if (arg === "") throw badRequest(`Missing check ID: PUT /v1/agent/check/${verb}/<id>`);
-        const update =
-          verb === "update"
-            ? parseCheckUpdate(parseJsonBody(request.body, "the check update"))
-            : { status: ({ pass: "passing", warn: "warning", fail: "critical" } as const satisfies Record<string, HealthStatus>)[verb], output: request.query.get("note") ?? "" };
+        const update = parseTtlUpdate(verb, request.body, request.query.get("note"));
         try {
           await ctx.checks.updateTtl(arg, update.status, update.output);
         } catch (error) {
@@ -168,37 +165,20 @@ function contentHash(value: Json): string {
  * (`?passing`, DNS); `?enable=false` removes it.
  */
 async function maintenance(ctx: ApiContext, request: ApiRequest, serviceId: string | undefined): Promise<ApiResponse> {
-  const enable = request.query.get("enable");
   const usage = serviceId === undefined ? "PUT /v1/agent/maintenance?enable=true|false" : "PUT /v1/agent/service/maintenance/<id>?enable=true|false";
-  if (enable === null || enable === "") throw badRequest(`Missing value for enable: ${usage}`);
-  if (enable !== "true" && enable !== "false") throw badRequest(`Invalid value for enable: ${JSON.stringify(enable)}; use true or false`);
+  const reason = maintenanceReason(request.query, usage);
   const node = ctx.agent.nodeName;
   if (serviceId !== undefined) {
     await ctx.server.readBarrier("default");
     if (!instancesOfNode(ctx.server.state, node).some((i) => i.service.id === serviceId)) return textResponse(404, `Unknown service ID "${serviceId}". Ensure that the service ID is passed, not the service name.`);
   }
-  const checkId = serviceId === undefined ? nodeMaintenanceCheckId : `${serviceMaintenanceCheckPrefix}${serviceId}`;
-  if (enable === "false") {
-    await write(ctx, { op: "catalog-deregister", node, checkId });
+  if (reason === undefined) {
+    await write(ctx, { op: "catalog-deregister", node, checkId: maintenanceCheckId(serviceId) });
     return ok();
   }
-  const what = serviceId === undefined ? "node" : "service";
-  const reason = request.query.get("reason") ?? "";
-  const check: CheckDefinition = {
-    checkId,
-    name: serviceId === undefined ? "Node Maintenance Mode" : "Service Maintenance Mode",
-    serviceId,
-    status: "critical",
-    output: reason !== "" ? reason : `Maintenance mode is enabled for this ${what}, but no reason was provided. This is a default message.`,
-    type: "serf",
-  };
-  await write(ctx, { op: "catalog-register", node, address: ctx.agent.address, nodeMeta: await currentNodeMeta(ctx), checks: [check] });
+  await write(ctx, { op: "catalog-register", node, address: ctx.agent.address, nodeMeta: await currentNodeMeta(ctx), checks: [maintenanceCheck(serviceId, reason)] });
   return ok();
 }
-
-/** Consul's maintenance check IDs. */
-const nodeMaintenanceCheckId = "_node_maintenance";
-const serviceMaintenanceCheckPrefix = "_service_maintenance:";
 
 /** The agent's node meta as the catalog has it, so a registration through the agent keeps it. */
 async function currentNodeMeta(ctx: ApiContext): Promise<Readonly<Record<string, string>>> {

@@ -4,7 +4,7 @@ import type { CheckDefinition, HealthStatus, KvTxnOp, RegistryCommand, ServiceDe
 import { MAX_TXN_OPS } from "../state/registry-state.ts";
 import { parseDurationMs } from "./consul-duration.ts";
 import { HttpError, badRequest } from "./http-error.ts";
-import { JsonFields } from "./json-fields.ts";
+import { JsonFields, parseJsonBody } from "./json-fields.ts";
 
 /** The limit on one transaction: the state machine's (Consul's txn endpoint maxTxnOps, 64). */
 export const maxTxnOps = MAX_TXN_OPS;
@@ -231,6 +231,17 @@ export function parseCatalogDeregister(body: unknown): Extract<RegistryCommand, 
     ...(checkId === undefined || checkId === "" ? {} : { checkId }),
   };
 }
+
+/**
+ * A TTL check's new status: `PUT /v1/agent/check/pass|warn|fail/:id?note=` (the note is the
+ * output), or `update` with a JSON body `{ Status, Output }`.
+ */
+export function parseTtlUpdate(verb: "pass" | "warn" | "fail" | "update", body: Uint8Array, note: string | null): { status: HealthStatus; output: string } {
+  if (verb === "update") return parseCheckUpdate(parseJsonBody(body, "the check update"));
+  return { status: ttlVerbStatus[verb], output: note ?? "" };
+}
+
+const ttlVerbStatus = { pass: "passing", warn: "warning", fail: "critical" } as const satisfies Record<string, HealthStatus>;
 
 /** `PUT /v1/agent/check/update/:id`: `{ Status, Output }`. */
 export function parseCheckUpdate(body: unknown): { status: HealthStatus; output: string } {

@@ -1,13 +1,14 @@
 // The registry's Consul-compatible HTTP API on node:http: parses each request at the edge (path,
 // query, body with a size limit), hands it to handleConsulRequest, writes the answer.
 import { randomUUID } from "node:crypto";
-import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import { type ServerResponse, createServer } from "node:http";
 import { CheckRunner } from "../agent/check-runner.ts";
 import { UserEvents } from "../events/user-events.ts";
 import type { RegistryServer } from "../registry-contract.ts";
 import type { AgentGossip, AgentIdentity, ApiContext, ApiRequest, ApiResponse } from "./api-context.ts";
 import { instancesOfNode } from "./catalog-view.ts";
 import { handleConsulRequest } from "./consul-api.ts";
+import { BodyTooLargeError, readBody } from "./read-body.ts";
 import { maxSnapshotBodyBytes, snapshotTooLargeMessage } from "./snapshot-routes.ts";
 
 export interface HttpApiOptions {
@@ -48,28 +49,6 @@ export const defaultMaxBodyBytes = 1024 * 1024;
  * node:http's 5 s default did that to the put ×64 benchmark). Consul itself sets no idle timeout.
  */
 export const keepAliveTimeoutMs = 120_000;
-
-class BodyTooLargeError extends Error {}
-
-function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLargeError());
-        request.removeAllListeners("data");
-        request.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    // One chunk (a small body) is the body: no copy.
-    request.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    request.once("error", reject);
-  });
-}
 
 /**
  * A request target whose path the WHATWG URL parser would leave as it is: absolute, only
