@@ -23,7 +23,9 @@ import { DiscoverySecurityError, startDiscoverySecurity, type DiscoverySecurity 
 import { defaultInjectionTemplate } from "./injector/injection-template.ts";
 import { startInjectorServer } from "./injector/start-injector-server.ts";
 import { startKubernetesSources } from "./kubernetes/kubernetes-sources.ts";
+import { gatewayStatusInputReader } from "./kubernetes/read-gateway-status-input.ts";
 import { startCaRootPublisher } from "./kubernetes/start-ca-root-publisher.ts";
+import { startGatewayStatusWriter } from "./kubernetes/start-gateway-status-writer.ts";
 import { DiscoveryServer } from "./push/discovery-server.ts";
 import { discoveryService } from "./push/encode-discovery-response.ts";
 import { storeCompiler } from "./push/store-compiler.ts";
@@ -228,6 +230,18 @@ export async function startControlPlane(config: ControlPlaneConfig, deps: Contro
       logger: logger.child({ component: "kubernetes" }),
     });
     deps.onStop("kubernetes watches", () => kubernetes.stop());
+    // Gateway API status (istiod's status writer): after each change, only the statuses that differ.
+    // There is no leader election: every replica writes, and as they plan the same status from the
+    // same objects, the one that loses a race re-reads, finds it written, and writes nothing.
+    const statusWriter = startGatewayStatusWriter({
+      kubeConfig,
+      read: gatewayStatusInputReader(kubernetes, store, { defaultNamespace: config.defaultNamespace, domainSuffix: config.domainSuffix }),
+      logger: logger.child({ component: "gateway-status" }),
+    });
+    store.onChange(() => {
+      if (store.isReady) statusWriter.update();
+    });
+    deps.onStop("gateway status writer", () => statusWriter.stop());
     // The mesh root in every namespace (Istio's istio-ca-root-cert), for workloads that verify the mesh.
     const root = security.bundles()[0]?.rootsPem.join("");
     if (root !== undefined) {

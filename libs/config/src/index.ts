@@ -22,5 +22,5 @@ export type { CelAttribute, CelComparison, CelNode, CelParseResult, CelType } fr
 export type { FieldPath } from "./field-issue.ts";
 export { analyzeResources } from "./analysis/analyze-resources.ts";
 export { convertGatewayApi, gatewayNameLabel, intersectHosts, isGatewayApiInput, isGatewayApiResource, servedGatewayClasses } from "./gateway-api/convert-gateway-api.ts";
-export type { ConvertGatewayApiOptions, ConvertGatewayApiResult, GatewayApiIssue } from "./gateway-api/convert-gateway-api.ts";
+export type { BackendDecision, ConvertGatewayApiOptions, ConvertGatewayApiResult, GatewayApiDecisions, GatewayApiIssue, GatewayDecision, ListenerDecision, ParentDecision, ParentOutcome, RouteDecision, RouteResource } from "./gateway-api/convert-gateway-api.ts";
 export type { AnalysisContext, MeshCatalog, CatalogService } from "./analysis/analyze-resources.ts";

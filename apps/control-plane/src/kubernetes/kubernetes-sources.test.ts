@@ -5,10 +5,9 @@
 // history before N is compacted, bearer-token auth. What it does not prove: the real API server's
 // timing (watch timeouts, bookmarks), RBAC, HTTP/2, TLS and client-certificate auth, or
 // conversion between served versions.
-import { KubeConfig } from "@kubernetes/client-node";
 import type { CatalogInstance } from "@meshwork/proxy-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiServerStandIn, type K8sObject } from "../../tests/support/api-server-stand-in.ts";
+import { ApiServerStandIn, type K8sObject, standInKubeConfig } from "../../tests/support/api-server-stand-in.ts";
 import { startKubernetesSources, type KubernetesSources } from "./kubernetes-sources.ts";
 import type { ConfigEntryText } from "./to-config-entry.ts";
 
@@ -66,13 +65,7 @@ async function start(options: { pageSize?: number; resyncMs?: number } = {}) {
   standIn.put(servicesPath, reviewsService);
   standIn.put(slicesPath, reviewsSlice([true, false]));
   standIn.put(podsPath, { apiVersion: "v1", kind: "Pod", metadata: { name: "reviews-v1-0", namespace: "bookinfo", labels: { app: "reviews", version: "v1", "pod-template-hash": "7d8f9c6b5" } }, spec: { serviceAccountName: "bookinfo-reviews" } });
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "stand-in", server, skipTLSVerify: true }],
-    users: [{ name: "control-plane", token: "test-token" }],
-    contexts: [{ name: "stand-in", cluster: "stand-in", user: "control-plane" }],
-    currentContext: "stand-in",
-  });
+  const kubeConfig = standInKubeConfig(server);
   const config = new Deliveries<readonly ConfigEntryText[]>();
   const catalog = new Deliveries<readonly CatalogInstance[]>();
   sources = startKubernetesSources({ kubeConfig, onConfig: config.push, onCatalog: catalog.push, retryMs: 20, resyncMs: options.resyncMs ?? 0, pageSize: options.pageSize });

@@ -38,6 +38,8 @@ export interface KubernetesSources {
   readonly synced: Promise<void>;
   /** resourceVersion each collection last saw, by API path (for status pages and tests). */
   resourceVersions(): Record<string, string>;
+  /** The cached objects of a watched collection by its API path, as the API server sent them (status and all); empty for one not watched. */
+  objects(path: string): readonly KubernetesObject[];
   stop(): Promise<void>;
 }
 
@@ -88,6 +90,8 @@ export function startKubernetesSources(options: KubernetesSourcesOptions): Kuber
       }
     : undefined;
   const all = [...mesh.map((m) => m.informer), ...(discoveryInformers ? [discoveryInformers.services, discoveryInformers.slices, discoveryInformers.pods] : [])];
+  const paths = [...mesh.map((m) => m.resource.path), ...(discoveryInformers ? [servicesResource.path, endpointSlicesResource.path, podsResource.path] : [])];
+  const pathOf = (index: number): string | undefined => paths[index];
 
   let configDirty = false;
   let catalogDirty = false;
@@ -182,6 +186,7 @@ export function startKubernetesSources(options: KubernetesSourcesOptions): Kuber
   return {
     synced,
     resourceVersions: () => Object.fromEntries([...mesh.map((m) => [m.resource.path, m.informer] as const), ...(discoveryInformers ? [[servicesResource.path, discoveryInformers.services] as const, [endpointSlicesResource.path, discoveryInformers.slices] as const, [podsResource.path, discoveryInformers.pods] as const] : [])].map(([path, informer]) => [path, informer.latestResourceVersion()])),
+    objects: (path) => all.find((_, i) => pathOf(i) === path)?.list() ?? [],
     stop: async () => {
       stopped = true;
       if (resync) clearInterval(resync);

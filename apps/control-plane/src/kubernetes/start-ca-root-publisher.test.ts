@@ -2,9 +2,8 @@
 // (tests/support/api-server-stand-in.ts, which says what it does not prove): the ConfigMap appears
 // in every namespace, in new ones, comes back when deleted or edited, follows a root rotation, and
 // a failed write is retried.
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiServerStandIn, type K8sObject } from "../../tests/support/api-server-stand-in.ts";
+import { ApiServerStandIn, type K8sObject, standInKubeConfig } from "../../tests/support/api-server-stand-in.ts";
 import { startCaRootPublisher, type CaRootPublisher } from "./start-ca-root-publisher.ts";
 
 const namespacesPath = "/api/v1/namespaces";
@@ -20,13 +19,7 @@ async function start(namespaces: readonly string[]): Promise<CaRootPublisher> {
   standIn = new ApiServerStandIn();
   const server = await standIn.listen();
   for (const name of namespaces) standIn.put(namespacesPath, namespace(name));
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "stand-in", server, skipTLSVerify: true }],
-    users: [{ name: "control-plane", token: "test-token" }],
-    contexts: [{ name: "stand-in", cluster: "stand-in", user: "control-plane" }],
-    currentContext: "stand-in",
-  });
+  const kubeConfig = standInKubeConfig(server);
   publisher = startCaRootPublisher({ kubeConfig, rootCertPem: rootA, retryMs: 20, resyncMs: 0 });
   await publisher.synced;
   return publisher;

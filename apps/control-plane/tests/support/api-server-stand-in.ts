@@ -8,10 +8,15 @@
 //   - namespaced objects of core kinds (`/api/v1/namespaces/<ns>/<plural>[/<name>]`): GET (404),
 //     POST (409 AlreadyExists), PUT (409 Conflict on a stale resourceVersion), DELETE, stored in
 //     the `/api/v1/<plural>` collection;
+//   - custom objects (`/apis/<group>/<version>[/namespaces/<ns>]/<plural>/<name>`): GET, and PUT
+//     of the `/status` subresource, which replaces only `status` (spec, metadata.generation kept),
+//     needs metadata.resourceVersion (422 without, as for custom resources) and answers 409 Conflict
+//     on a stale one; stored in the `/apis/<group>/<version>/<plural>` collection;
 //   - bearer-token auth (`Bearer test-token`) and injected 500s.
 // What it does not prove: the real server's timing (watch timeouts, bookmarks), RBAC, admission,
 // HTTP/2, TLS and client-certificate auth, or conversion between served versions.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { KubeConfig } from "@kubernetes/client-node";
 
 export type K8sObject = {
   apiVersion: string;
@@ -35,6 +40,21 @@ export interface StandInRequest {
 
 /** `/api/v1/namespaces/<ns>/<plural>[/<name>]` → [collection path, namespace, name]. */
 const namespacedObjectPath = /^\/api\/v1\/namespaces\/([^/]+)\/([a-z]+)(?:\/([^/]+))?$/;
+
+/** `/apis/<group>/<version>[/namespaces/<ns>]/<plural>/<name>[/status]` → group/version, namespace, plural, name, subresource. */
+const customObjectPath = /^\/apis\/([^/]+\/[^/]+)\/(?:namespaces\/([^/]+)\/)?([a-z]+)\/([^/]+)(\/status)?$/;
+
+/** A kubeconfig that talks to the stand-in listening at `server` (what `listen` resolved). */
+export function standInKubeConfig(server: string): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "stand-in", server, skipTLSVerify: true }],
+    users: [{ name: "control-plane", token: "test-token" }],
+    contexts: [{ name: "stand-in", cluster: "stand-in", user: "control-plane" }],
+    currentContext: "stand-in",
+  });
+  return kubeConfig;
+}
 
 /** The API server stand-in: an in-memory store with a global resourceVersion, lists, watches and object writes. */
 export class ApiServerStandIn {
@@ -148,6 +168,14 @@ export class ApiServerStandIn {
       // GET of a namespaced collection: the cluster-wide collection, filtered to the namespace.
       return this.#list(res, url, `/api/v1/${plural}`, (o) => o.metadata.namespace === namespace);
     }
+    const custom = customObjectPath.exec(url.pathname);
+    if (custom !== null && !(custom[2] === undefined && custom[3] === "namespaces")) {
+      const [, groupVersion = "", namespace = "", plural = "", name = "", status] = custom;
+      let body = "";
+      req.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      req.on("end", () => this.#customObject(res, { method, collectionPath: `/apis/${groupVersion}/${plural}`, urlPath: url.pathname, namespace, name, status: status !== undefined, body }));
+      return;
+    }
     if (this.#takeFailure(`${watch ? "watch" : "list"} ${url.pathname}`)) return this.#status(res, 500, "InternalError", "stand-in failure");
     if (!watch) return this.#list(res, url, url.pathname, () => true);
     const collection = this.#collection(url.pathname);
@@ -214,6 +242,34 @@ export class ApiServerStandIn {
       return json(200, this.put(collectionPath, { ...body, metadata: { ...body.metadata, namespace } }));
     }
     return this.#status(res, 405, "MethodNotAllowed", `${method} is not supported by the stand-in`);
+  }
+
+  #customObject(res: ServerResponse, request: { method: string; collectionPath: string; urlPath: string; namespace: string; name: string; status: boolean; body: string }): void {
+    const { method, collectionPath, namespace, name } = request;
+    if (method !== "GET" && this.#takeFailure(`write ${request.urlPath}`)) return this.#status(res, 500, "InternalError", "stand-in failure");
+    const existing = this.get(collectionPath, namespace, name);
+    const json = (code: number, object: K8sObject) => {
+      res.writeHead(code, { "content-type": "application/json" });
+      res.end(JSON.stringify(object));
+    };
+    if (!existing) return this.#status(res, 404, "NotFound", `${collectionPath.split("/").at(-1)} "${name}" not found`);
+    if (method === "GET") return json(200, existing);
+    if (method !== "PUT" || !request.status) return this.#status(res, 405, "MethodNotAllowed", `${method} of ${request.urlPath} is not supported by the stand-in`);
+    let body: K8sObject;
+    try {
+      body = JSON.parse(request.body) as K8sObject;
+    } catch {
+      return this.#status(res, 400, "BadRequest", "the body is not JSON");
+    }
+    if (body.metadata.name !== name) return this.#status(res, 400, "BadRequest", "the name of the object does not match the URL");
+    const expected = body.metadata.resourceVersion;
+    if (expected === undefined) return this.#status(res, 422, "Invalid", "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update");
+    if (expected !== existing.metadata.resourceVersion) {
+      return this.#status(res, 409, "Conflict", `Operation cannot be fulfilled on "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    // The status subresource changes status only: the stored spec and metadata stay.
+    const { status } = body;
+    return json(200, this.put(collectionPath, { ...existing, ...(status !== undefined ? { status } : {}) }));
   }
 
   #status(res: ServerResponse, code: number, reason: string, message: string): void {

@@ -8,7 +8,7 @@ import type { FieldPath } from "../field-issue.ts";
 import type { MeshResource } from "../load-resources.ts";
 import { hostCovers } from "../rules/host-names.ts";
 import type { GRPCRouteMatch } from "../schema/grpc-route.ts";
-import type { HTTPBackendRef, HTTPHeaderFilter, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "../schema/http-route.ts";
+import type { HTTPBackendRef, HTTPHeaderFilter, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule, ParentReference } from "../schema/http-route.ts";
 import type { Listener } from "../schema/kubernetes-gateway.ts";
 import type { BackendRef } from "../schema/tcp-route.ts";
 import type { Headers, HTTPMatchRequest, HTTPRoute as VirtualServiceHttpRoute, HTTPRouteDestination, RouteDestination, TCPRoute as VirtualServiceTcpRoute, TLSRoute as VirtualServiceTlsRoute } from "../schema/virtual-service.ts";
@@ -50,6 +50,67 @@ export interface ConvertGatewayApiResult {
   /** Istio Gateways (one per served listener) then VirtualServices, in a stable order. */
   readonly resources: MeshResource[];
   readonly issues: GatewayApiIssue[];
+  /** Why each served Gateway's listeners and each route's parentRefs and backendRefs ended as they did: what Gateway API status reports. */
+  readonly decisions: GatewayApiDecisions;
+}
+
+/** The conversion's decisions, in input order: Gateways of a served class (others are left to their controllers) and every route. */
+export interface GatewayApiDecisions {
+  readonly gateways: readonly GatewayDecision[];
+  readonly routes: readonly RouteDecision[];
+}
+
+export interface GatewayDecision {
+  readonly gateway: MeshResource<"KubernetesGateway">;
+  readonly namespace: string;
+  /** One per spec.listeners entry, in order. */
+  readonly listeners: readonly ListenerDecision[];
+}
+
+export interface ListenerDecision {
+  readonly name: string;
+  /** Why no Istio Gateway was made of the listener; undefined when it is served. */
+  readonly refusal?: { readonly reason: "RefNotPermitted"; readonly message: string };
+  /** The route kinds it takes (its protocol's, narrowed by allowedRoutes.kinds). */
+  readonly supportedKinds: readonly string[];
+  /** How many routes attached to it (a route counts once however many of its parentRefs name the listener). */
+  readonly attachedRoutes: number;
+}
+
+export interface RouteDecision {
+  readonly route: RouteResource;
+  readonly namespace: string;
+  /** One per spec.parentRefs entry, in order. */
+  readonly parents: readonly ParentDecision[];
+  /** Every backendRef (and mirror backendRef) of the rules, with whether a ReferenceGrant lets the route use it. */
+  readonly backends: readonly BackendDecision[];
+}
+
+export interface ParentDecision {
+  readonly parentRef: ParentReference;
+  readonly outcome: ParentOutcome;
+}
+
+/**
+ * What became of one parentRef: attached to these listeners of a Gateway; bound to a Service's
+ * mesh traffic; left to another controller (a Gateway of a class not served); or rejected, with the
+ * Gateway API reason (NoMatchingParent, NotAllowedByListeners, NoMatchingListenerHostname, UnsupportedValue).
+ */
+export type ParentOutcome =
+  | { readonly type: "attached"; readonly listeners: readonly string[] }
+  | { readonly type: "mesh" }
+  | { readonly type: "other-controller" }
+  | { readonly type: "rejected"; readonly reason: "NoMatchingParent" | "NotAllowedByListeners" | "NoMatchingListenerHostname" | "UnsupportedValue"; readonly message: string };
+
+export interface BackendDecision {
+  /** Path in the route (from its root, `["spec", ...]`). */
+  readonly path: FieldPath;
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** False when the Service is in another namespace and no ReferenceGrant there allows the route's kind and namespace. */
+  readonly permitted: boolean;
 }
 
 /** Whether `resource` is a Gateway or a route: what makes convertGatewayApi produce anything (callers skip the work otherwise). */
@@ -65,7 +126,7 @@ export function isGatewayApiInput(resource: MeshResource): boolean {
 type StringMatch = NonNullable<HTTPMatchRequest["uri"]>;
 
 /** The route kinds converted to VirtualService routes. */
-type RouteResource = MeshResource<"HTTPRoute"> | MeshResource<"GRPCRoute"> | MeshResource<"TCPRoute"> | MeshResource<"TLSRoute">;
+export type RouteResource = MeshResource<"HTTPRoute"> | MeshResource<"GRPCRoute"> | MeshResource<"TCPRoute"> | MeshResource<"TLSRoute">;
 
 /** The route kinds converted to VirtualService `http` routes. */
 type HttpRouteResource = MeshResource<"HTTPRoute"> | MeshResource<"GRPCRoute">;
@@ -130,14 +191,22 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
   const gateways = new Map<string, MeshResource<"KubernetesGateway">>();
   const istioGateways: MeshResource<"Gateway">[] = [];
   const served = new Map<string, ServedListener[]>();
+  const gatewayDecisions: { gateway: MeshResource<"KubernetesGateway">; namespace: string; listeners: { name: string; refusal?: ListenerDecision["refusal"]; supportedKinds: readonly string[]; attached: Set<string> }[] }[] = [];
   for (const gateway of resources) {
     if (gateway.kind !== "KubernetesGateway") continue;
     const namespace = nsOf(gateway);
     gateways.set(`${namespace}/${gateway.metadata.name}`, gateway);
     if (!servedGatewayClasses.includes(gateway.spec.gatewayClassName)) continue;
     const listeners: ServedListener[] = [];
+    const decision: (typeof gatewayDecisions)[number] = { gateway, namespace, listeners: [] };
+    gatewayDecisions.push(decision);
     for (const [index, listener] of gateway.spec.listeners.entries()) {
+      const issueCount = issues.length;
       const server = toServer(gateway, namespace, listener, index, { isGranted, issues });
+      const kinds = listenerRouteKinds(listener.protocol).filter((k) => listener.allowedRoutes?.kinds === undefined || listener.allowedRoutes.kinds.length === 0 || listener.allowedRoutes.kinds.some((a) => a.kind === k && (a.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io"));
+      // toServer refuses a listener only for a certificate no ReferenceGrant permits, and reports it as the last issue.
+      const refusal = server === undefined ? { reason: "RefNotPermitted" as const, message: issues.slice(issueCount).at(-1)?.message ?? "a certificateRef is not permitted" } : undefined;
+      decision.listeners.push({ name: listener.name, ...(refusal !== undefined ? { refusal } : {}), supportedKinds: kinds, attached: new Set<string>() });
       if (server === undefined) continue;
       const name = `${gateway.metadata.name}-${generatedSuffix}-${listener.name}`;
       istioGateways.push({
@@ -164,9 +233,15 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
     bound.set(key, group);
   };
 
+  const routeDecisions: RouteDecision[] = [];
   for (const route of resources) {
     if (!isRoute(route)) continue;
     const routeNs = nsOf(route);
+    const parentDecisions: ParentDecision[] = [];
+    const decide = (parentRef: ParentReference, outcome: ParentOutcome): void => {
+      parentDecisions.push({ parentRef, outcome });
+    };
+    routeDecisions.push({ route, namespace: routeNs, parents: parentDecisions, backends: backendDecisions(route, routeNs, isGranted) });
     const refIssues = (path: FieldPath, message: string, hint: string, name: GatewayApiIssue["name"] = "RouteNotAttached"): void => {
       issues.push({ name, resource: route, path, message, hint });
     };
@@ -176,6 +251,7 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
       if ((parent.kind ?? "Gateway") === "Service") {
         if (route.kind === "TLSRoute") {
           refIssues(parentPath, "a TLSRoute with a Service parent (mesh TLS routing by SNI) is not supported; the parentRef is skipped", "attach the TLSRoute to a Gateway's TLS listener, or route the Service's port with a TCPRoute", "UnsupportedGatewayApiFeature");
+          decide(parent, { type: "rejected", reason: "UnsupportedValue", message: "a TLSRoute with a Service parent (mesh TLS routing by SNI) is not supported" });
           continue;
         }
         const host = `${parent.name}.${parentNs}.svc.${options.domainSuffix}`;
@@ -184,23 +260,32 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
         const routes = route.kind === "TCPRoute" ? { l4: l4Entries(route, routeNs, undefined, context) } : { entries: routeEntries(route, routeNs, context) };
         // A consumer route (another namespace) applies to its own namespace's clients only, and comes first.
         bind(`mesh|${host}|${producer ? "" : routeNs}`, route.kind, () => ({ namespace: routeNs, gateways: ["mesh"], host, ...(producer ? {} : { exportTo: ["."] }) }), routes);
+        decide(parent, { type: "mesh" });
         continue;
       }
       const gatewayKey = `${parentNs}/${parent.name}`;
       const gateway = gateways.get(gatewayKey);
       if (gateway === undefined) {
         refIssues(parentPath, `parent Gateway ${JSON.stringify(gatewayKey)} does not exist`, "create the Gateway (gateway.networking.k8s.io), or fix parentRefs name/namespace");
+        decide(parent, { type: "rejected", reason: "NoMatchingParent", message: `parent Gateway ${JSON.stringify(gatewayKey)} does not exist` });
         continue;
       }
       const listeners = served.get(gatewayKey);
-      if (listeners === undefined) continue; // another controller's Gateway
+      if (listeners === undefined) {
+        decide(parent, { type: "other-controller" });
+        continue; // another controller's Gateway
+      }
       const named = gateway.spec.listeners.filter((l) => (parent.sectionName === undefined || l.name === parent.sectionName) && (parent.port === undefined || l.port === parent.port));
       if (named.length === 0) {
         refIssues(parentPath, `Gateway ${JSON.stringify(gatewayKey)} has no listener${parent.sectionName !== undefined ? ` named ${JSON.stringify(parent.sectionName)}` : ""}${parent.port !== undefined ? ` on port ${parent.port}` : ""}`, `use one of the listeners ${gateway.spec.listeners.map((l) => `${l.name} (port ${l.port})`).join(", ")}`);
+        decide(parent, { type: "rejected", reason: "NoMatchingParent", message: `Gateway ${JSON.stringify(gatewayKey)} has no listener${parent.sectionName !== undefined ? ` named ${JSON.stringify(parent.sectionName)}` : ""}${parent.port !== undefined ? ` on port ${parent.port}` : ""}` });
         continue;
       }
       const reasons: string[] = [];
       let attached = 0;
+      const attachedTo: string[] = [];
+      // A listener that admits the route but shares no hostname with it: NoMatchingListenerHostname rather than NotAllowedByListeners.
+      let hostnameMismatch = false;
       for (const listener of named) {
         const servedListener = listeners.find((s) => s.listener === listener);
         if (servedListener === undefined) {
@@ -217,9 +302,12 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
         const hosts = route.kind === "TCPRoute" ? ["*"] : intersectHosts(routeHostnames, listener.hostname);
         if (hosts.length === 0) {
           reasons.push(`listener ${listener.name}: none of the route's hostnames ${JSON.stringify(routeHostnames)} falls under its hostname ${JSON.stringify(listener.hostname)}`);
+          hostnameMismatch = true;
           continue;
         }
         attached++;
+        attachedTo.push(listener.name);
+        gatewayDecisions.find((d) => d.gateway === gateway)?.listeners[servedListener.index]?.attached.add(`${route.kind}/${routeNs}/${route.metadata.name}`);
         for (const host of hosts) {
           const context = { isGranted, domainSuffix: options.domainSuffix, report: attached === 1 && host === hosts[0] ? refIssues : () => undefined };
           const routes = route.kind === "TCPRoute" || route.kind === "TLSRoute" ? { l4: l4Entries(route, routeNs, host, context) } : { entries: routeEntries(route, routeNs, context) };
@@ -228,6 +316,10 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
         }
       }
       if (attached === 0) refIssues(parentPath, `cannot attach to Gateway ${JSON.stringify(gatewayKey)}: ${reasons.join("; ")}`, "fix the listener's allowedRoutes, the route's hostnames, or parentRefs sectionName/port");
+      decide(
+        parent,
+        attached > 0 ? { type: "attached", listeners: attachedTo } : { type: "rejected", reason: hostnameMismatch ? "NoMatchingListenerHostname" : "NotAllowedByListeners", message: `cannot attach to Gateway ${JSON.stringify(gatewayKey)}: ${reasons.join("; ")}` },
+      );
     }
   }
 
@@ -265,7 +357,30 @@ export function convertGatewayApi(resources: readonly MeshResource[], options: C
       },
     });
   }
-  return { resources: [...istioGateways, ...virtualServices], issues };
+  const decisions: GatewayApiDecisions = {
+    gateways: gatewayDecisions.map((d) => ({ gateway: d.gateway, namespace: d.namespace, listeners: d.listeners.map((l) => ({ name: l.name, ...(l.refusal !== undefined ? { refusal: l.refusal } : {}), supportedKinds: l.supportedKinds, attachedRoutes: l.attached.size })) })),
+    routes: routeDecisions,
+  };
+  return { resources: [...istioGateways, ...virtualServices], issues, decisions };
+}
+
+/** Every backendRef of a route's rules (and their RequestMirror filters), with whether the route may use it. */
+function backendDecisions(route: RouteResource, routeNs: string, isGranted: (from: { kind: string; namespace: string }, to: { group: string; kind: string; namespace: string; name: string }) => boolean): BackendDecision[] {
+  const out: BackendDecision[] = [];
+  const add = (ref: { group?: string | undefined; kind?: string | undefined; name: string; namespace?: string | undefined }, path: FieldPath): void => {
+    const group = ref.group ?? "";
+    const kind = ref.kind ?? "Service";
+    const namespace = ref.namespace ?? routeNs;
+    out.push({ path, group, kind, namespace, name: ref.name, permitted: isGranted({ kind: route.kind, namespace: routeNs }, { group, kind, namespace, name: ref.name }) });
+  };
+  const rules: readonly { readonly backendRefs?: readonly (BackendRef & { readonly filters?: readonly HTTPRouteFilter[] })[] | undefined; readonly filters?: readonly HTTPRouteFilter[] | undefined }[] = route.spec.rules ?? [];
+  for (const [r, rule] of rules.entries()) {
+    for (const [f, filter] of (rule.filters ?? []).entries()) {
+      if (filter.type === "RequestMirror" && filter.requestMirror !== undefined) add(filter.requestMirror.backendRef, ["spec", "rules", r, "filters", f, "requestMirror", "backendRef"]);
+    }
+    for (const [b, backend] of (rule.backendRefs ?? []).entries()) add(backend, ["spec", "rules", r, "backendRefs", b]);
+  }
+  return out;
 }
 
 /** Sort key of a host, most specific first: exact names, then wildcards by longer suffix, then `*`. */
