@@ -42,7 +42,7 @@ export const sidecarSettings = defineSettings({
     type: "string",
     env: "MESHWORK_MESH_CONFIG",
     valueName: "FILE",
-    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp and envoyExtAuthzGrpc, for CUSTOM AuthorizationPolicies), trustDomainAliases, h2UpgradePolicy, defaultConfig.gatewayTopology.numTrustedProxies.",
+    description: "Istio MeshConfig YAML: extensionProviders (envoyExtAuthzHttp and envoyExtAuthzGrpc, for CUSTOM AuthorizationPolicies), trustDomainAliases, h2UpgradePolicy, defaultConfig.gatewayTopology.numTrustedProxies and proxyProtocol.",
   },
   numTrustedProxies: {
     type: "number",
@@ -51,6 +51,12 @@ export const sidecarSettings = defineSettings({
     valueName: "N",
     description:
       "Router mode: proxies in front of the gateway whose X-Forwarded-For entries it trusts; remote.ip (AuthorizationPolicy remoteIpBlocks) is the Nth address from the right (Istio's gatewayTopology.numTrustedProxies, as the gateway's proxy.istio.io/config sets it). Default: --mesh-config's defaultConfig, else 0 (remote.ip = the TCP peer).",
+  },
+  proxyProtocol: {
+    type: "boolean",
+    env: "MESHWORK_PROXY_PROTOCOL",
+    description:
+      "Router mode: every gateway listener expects a PROXY protocol header (v1 or v2) from the load balancer in front, before any other byte (before TLS), and takes the client it names as the downstream address (X-Forwarded-For, remote.ip, access log); connections without one are closed (Istio's gatewayTopology.proxyProtocol: {}, as the gateway's proxy.istio.io/config sets it). Also on when --mesh-config's defaultConfig sets it.",
   },
   h2UpgradePolicy: {
     type: "string",

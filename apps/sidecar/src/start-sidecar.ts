@@ -29,6 +29,8 @@ import { routeGateway } from "./proxy/route-gateway.ts";
 import { decideSecured } from "./proxy/decide-secured.ts";
 import { gatewayRequestPeer } from "./proxy/gateway-request-peer.ts";
 import { forwardedClientAddress } from "./proxy/forwarded-client-address.ts";
+import { gatewayForwardedHeaders } from "./proxy/gateway-forwarded-headers.ts";
+import { directRemoteAddress, newProxyProtocolStats, proxyProtocolAcceptor, proxyProtocolStatLines, readProxyProtocol, restoreRemoteAddress, type ProxyProtocolOptions } from "./proxy/accept-proxy-protocol.ts";
 import { buildInboundSecurity, type InboundSecurityBuild } from "./build-inbound-security.ts";
 import type { ExternalAuthorizer } from "./authz/check-external.ts";
 import { defaultMeshAuthzConfig, type MeshAuthzConfig } from "./authz/mesh-authz-config.ts";
@@ -72,12 +74,15 @@ async function startGrpcAuthorizers(mesh: MeshAuthzConfig, deps: SidecarDeps): P
 }
 
 /** Reads --mesh-config; a bad file stops the start with the errors (a sidecar must not guess its authorizers). */
-async function readMeshConfig(path: string, logger: Logger): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: MeshH2UpgradePolicy | undefined; readonly numTrustedProxies: number | undefined }> {
+async function readMeshConfig(
+  path: string,
+  logger: Logger,
+): Promise<{ readonly config: MeshAuthzConfig; readonly h2UpgradePolicy: MeshH2UpgradePolicy | undefined; readonly numTrustedProxies: number | undefined; readonly proxyProtocol: boolean | undefined }> {
   const { parseMeshConfig } = await import("./authz/parse-mesh-config.ts");
   const parsed = parseMeshConfig(await readFile(path, "utf8"), path);
   if (!parsed.ok) throw new Error(`--mesh-config ${path}: ${parsed.errors.join("; ")}`);
   for (const warning of parsed.warnings) logger.warn("mesh config warning", { detail: warning });
-  return { config: parsed.config, h2UpgradePolicy: parsed.h2UpgradePolicy, numTrustedProxies: parsed.numTrustedProxies };
+  return { config: parsed.config, h2UpgradePolicy: parsed.h2UpgradePolicy, numTrustedProxies: parsed.numTrustedProxies, proxyProtocol: parsed.proxyProtocol };
 }
 
 export interface SidecarDeps {
@@ -110,6 +115,9 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   // Router mode's remote.ip: X-Forwarded-For entries of this many proxies in front are trusted (Istio's gatewayTopology).
   const numTrustedProxies = settings.numTrustedProxies ?? mesh?.numTrustedProxies ?? 0;
   if (numTrustedProxies < 0) throw new Error(`--num-trusted-proxies ${numTrustedProxies}: give the number of proxies in front of the gateway (0 or more; 0 = remote.ip is the TCP peer)`);
+  // Router mode's gateway listeners expect a PROXY protocol header (Istio's gatewayTopology.proxyProtocol; sidecars ignore the mesh-wide setting, as Istio's do).
+  const proxyProtocol = settings.proxyMode === "router" && (settings.proxyProtocol || mesh?.proxyProtocol === true);
+  if (settings.proxyProtocol && settings.proxyMode !== "router") logger.warn("--proxy-protocol applies to gateway listeners only (--proxy-mode router); ignored", {});
   const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy, autoAllocateAddresses: settings.dnsAutoAllocate };
   // Standalone: the first read of the config directory starts now and runs (in its own process in
   // a build) while the rest of the sidecar starts; it is awaited where the config is applied.
@@ -514,6 +522,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     readonly tls: GatewayTls | undefined;
   }
   const gatewayPorts = new Map<number, GatewayPort>();
+  const proxyProtocolStats = newProxyProtocolStats();
+  const proxyProtocolOptions = (port: number): ProxyProtocolOptions => ({ timeoutMs: settings.headersTimeoutMs, stats: proxyProtocolStats, logger, where: `gateway port ${port}` });
   const closeGatewayPort = (port: number, entry: GatewayPort): Promise<void> => {
     gatewayPorts.delete(port);
     const list: (HttpListener | TcpListener)[] = entry.listener instanceof HttpListener ? httpListeners : tcpListeners;
@@ -525,6 +535,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     return entry.listener.drain(settings.drainSeconds * 1000);
   };
   const openGatewayPort = async (spec: GatewayListener): Promise<GatewayPort> => {
+    const proxyOptions = proxyProtocolOptions(spec.port);
     const tls = spec.mode === "https" || spec.mode === "terminated-tcp" ? new GatewayTls(spec.servers, { credentialDir: settings.credentialDir, mesh: meshTls, logger, port: spec.port }) : undefined;
     if (spec.mode === "passthrough" || spec.mode === "tcp" || spec.mode === "terminated-tcp") {
       // chooseCluster reads entry.spec: a new config's spec reaches it (connections come after the entry exists).
@@ -534,13 +545,35 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
         host: settings.bind,
         env: tcpEnv,
         inspectSni: spec.mode === "passthrough" ? { timeoutMs: settings.headersTimeoutMs } : undefined,
-        handshake: tls ? (socket, proceed) => tls.accept(socket, (client, security, serverName) => proceed(client, serverName ?? "", security)) : undefined,
+        // The PROXY header comes before everything, TLS included; a terminating port gives its client to the TLS socket once the handshake is done.
+        preface: proxyProtocol
+          ? (socket, proceed) =>
+              readProxyProtocol(socket, proxyOptions, (raw) => {
+                if (!tls) restoreRemoteAddress(raw);
+                proceed(raw);
+              })
+          : undefined,
+        handshake: tls
+          ? (socket, proceed) =>
+              tls.accept(socket, (client, security, serverName) => {
+                if (proxyProtocol) restoreRemoteAddress(client, socket);
+                proceed(client, serverName ?? "", security);
+              })
+          : undefined,
         chooseCluster: (_socket, { sni }) => chooseGatewayTcpCluster(current(), current().config.gatewayTcpRoutes, entry.spec, sni, random),
         authorize: (socket, { sni, security }) => {
           const guard = inboundSecurity?.security;
           if (guard === undefined || !guard.authorizes) return undefined;
           const localSpiffeId = security ? meshTls.current?.spiffeId : undefined;
-          return guard.checkConnection({ socket, principal: security?.peerPrincipal, peerSpiffeId: security?.peerSpiffeId, localSpiffeId, destinationPort: spec.port, sni: sni === "" ? undefined : sni });
+          return guard.checkConnection({
+            socket,
+            principal: security?.peerPrincipal,
+            peerSpiffeId: security?.peerSpiffeId,
+            localSpiffeId,
+            destinationPort: spec.port,
+            sni: sni === "" ? undefined : sni,
+            directIp: proxyProtocol ? directRemoteAddress(socket) : undefined,
+          });
         },
       }).catch((error: unknown) => {
         tls?.close();
@@ -556,15 +589,28 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       idleTimeoutMs: settings.idleTimeoutMs,
       env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, policy: clientTelemetry, localAddress: hostLabel(spec.port), domainSuffix: settings.domainSuffix, metadataLines, now, random }),
       http2Upstreams,
-      tls,
-      // Envoy's gateway filter chain: overload → JWT → authorization → routing.
-      decide: (head, sourceIp, security, serverName, connection): Decision | Promise<Decision> =>
-        admit(overload.shedder, undefined, undefined, undefined, 0, admission) ??
-        decideSecured(inboundSecurity?.security, head, {
-          peer: () => gatewayRequestPeer(head, { sourceIp, security, serverName, connection, port: spec.port, numTrustedProxies, localSpiffeId: meshTls.current?.spiffeId }),
-          counters: securityStats,
-          route: () => routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp, random }, serverName),
-        }),
+      tls: proxyProtocol ? proxyProtocolAcceptor(tls, proxyOptions) : tls,
+      // Envoy's gateway filter chain: overload → JWT → authorization → routing, then the
+      // connection manager's forwarding headers (use_remote_address) on what goes upstream.
+      // `downstreamIp` is the served socket's remote address: with the PROXY protocol the client
+      // the header named, while source.ip stays the physical peer (the load balancer).
+      decide: (head, downstreamIp, security, serverName, connection): Decision | Promise<Decision> => {
+        const sourceIp = proxyProtocol ? (directRemoteAddress(connection?.socket) ?? downstreamIp) : downstreamIp;
+        const decided =
+          admit(overload.shedder, undefined, undefined, undefined, 0, admission) ??
+          decideSecured(inboundSecurity?.security, head, {
+            peer: () => gatewayRequestPeer(head, { sourceIp, downstreamIp, security, serverName, connection, port: spec.port, numTrustedProxies, localSpiffeId: meshTls.current?.spiffeId }),
+            counters: securityStats,
+            route: () => routeGateway(current(), entry.spec, { head, listenerPort: spec.port, sourceIp: downstreamIp, random }, serverName),
+          });
+        const forwarded = (decision: Decision): Decision => {
+          if (decision.type !== "forward") return decision;
+          const headers = headerRecord(head);
+          const ops = gatewayForwardedHeaders(headers["x-forwarded-for"], headers["x-forwarded-proto"], { remoteIp: downstreamIp, localIp: connection?.socket.localAddress, isTls: serverName !== undefined, numTrustedProxies });
+          return { ...decision, requestHeaders: [ops, ...decision.requestHeaders] };
+        };
+        return decided instanceof Promise ? decided.then(forwarded) : forwarded(decided);
+      },
     });
     const entry: GatewayPort = { spec, tls, listener };
     try {
@@ -704,6 +750,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       for (const [port, { tls }] of gatewayPorts) {
         if (tls) out.push([`listener.gateway-${port}.ssl.handshake`, tls.stats.handshakes], [`listener.gateway-${port}.ssl.refused`, tls.stats.refused]);
       }
+      if (proxyProtocol) out.push(...proxyProtocolStatLines(proxyProtocolStats));
       out.push(["overload.shed", admission.shed], ["overload.active", overload.shedder.isShedding ? 1 : 0], ["local_rate_limit.rate_limited", admission.rateLimited]);
       out.push(["server.heap_compactions", compactor.collections]);
       if (dns !== undefined) out.push(...dns.stats());

@@ -247,6 +247,24 @@ extensionProviders:
     }
   });
 
+  it("turns the gateway's PROXY protocol on when defaultConfig.gatewayTopology.proxyProtocol is present", () => {
+    const cases: readonly (readonly [string, boolean | undefined | string])[] = [
+      ["defaultConfig:\n  gatewayTopology:\n    proxyProtocol: {}\n", true],
+      ["defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 1\n    proxyProtocol: {}\n", true],
+      ["defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 1\n", undefined],
+      ["defaultConfig:\n  gatewayTopology:\n    proxyProtocol: null\n", undefined],
+      [
+        "defaultConfig:\n  gatewayTopology:\n    proxyProtocol: true\n",
+        "mesh.yaml: defaultConfig.gatewayTopology.proxyProtocol must be a mapping (write proxyProtocol: {} to expect a PROXY protocol header from the load balancer), got true",
+      ],
+    ];
+    for (const [yaml, expected] of cases) {
+      const result = parseMeshConfig(yaml, "mesh.yaml");
+      if (typeof expected === "string") expect(result).toEqual({ ok: false, errors: [expected] });
+      else expect(result.ok && result.proxyProtocol).toBe(expected);
+    }
+  });
+
   it("gives Istio's defaults for an empty file and refuses non-YAML", () => {
     expect(parseMeshConfig("")).toEqual({ ok: true, config: defaultMeshAuthzConfig, warnings: [] });
     expect(parseMeshConfig("a: [1", "m.yaml")).toMatchObject({ ok: false });

@@ -1,7 +1,7 @@
 // Parses the subset of Istio's MeshConfig the sidecar reads: for authorization rootNamespace,
 // trustDomain, trustDomainAliases and the envoyExtAuthzHttp / envoyExtAuthzGrpc extensionProviders
 // that CUSTOM policies name; for clusters h2UpgradePolicy; for a gateway's `remote.ip`
-// defaultConfig.gatewayTopology.numTrustedProxies. Pure; the caller reads the file. Errors name the
+// defaultConfig.gatewayTopology.numTrustedProxies and proxyProtocol. Pure; the caller reads the file. Errors name the
 // field and say what to write.
 import { parseDurationMs } from "@meshwork/config";
 import type { MeshH2UpgradePolicy } from "@meshwork/proxy-core";
@@ -19,6 +19,12 @@ export type ParseMeshConfigResult =
        * X-Forwarded-For entries it trusts (remote.ip); undefined when the file does not set it.
        */
       readonly numTrustedProxies?: number | undefined;
+      /**
+       * Whether `defaultConfig.gatewayTopology.proxyProtocol` is present (Istio's
+       * ProxyProtocolConfiguration, `proxyProtocol: {}`): a gateway's listeners expect a PROXY
+       * protocol header from the load balancer in front; undefined when the file does not set it.
+       */
+      readonly proxyProtocol?: boolean | undefined;
       readonly warnings: readonly string[];
     }
   | { readonly ok: false; readonly errors: readonly string[] };
@@ -102,7 +108,7 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
   const trustDomainAliases = strings(root["trustDomainAliases"], "trustDomainAliases");
   const h2 = root["h2UpgradePolicy"];
   if (h2 !== undefined && h2 !== "UPGRADE" && h2 !== "DO_NOT_UPGRADE") errors.push(`${source}: h2UpgradePolicy must be UPGRADE or DO_NOT_UPGRADE, got ${JSON.stringify(h2)}`);
-  const numTrustedProxies = readNumTrustedProxies(root["defaultConfig"], source, errors);
+  const { numTrustedProxies, proxyProtocol } = readGatewayTopology(root["defaultConfig"], source, errors);
 
   const providers: ExtAuthzProvider[] = [];
   const rawProviders = root["extensionProviders"];
@@ -142,22 +148,32 @@ export function parseMeshConfig(text: string, source = "mesh config"): ParseMesh
 
   if (errors.length > 0) return { ok: false, errors };
   const h2UpgradePolicy = h2 === "UPGRADE" || h2 === "DO_NOT_UPGRADE" ? h2 : undefined;
-  return { ok: true, config: { rootNamespace, trustDomain, trustDomainAliases, extensionProviders: providers }, h2UpgradePolicy, numTrustedProxies, warnings };
+  return { ok: true, config: { rootNamespace, trustDomain, trustDomainAliases, extensionProviders: providers }, h2UpgradePolicy, numTrustedProxies, proxyProtocol, warnings };
 }
 
-/** `defaultConfig.gatewayTopology.numTrustedProxies` (Istio's ProxyConfig), a whole number ≥ 0; undefined when unset. */
-function readNumTrustedProxies(defaultConfig: unknown, source: string, errors: string[]): number | undefined {
-  if (defaultConfig === undefined || defaultConfig === null) return undefined;
+/**
+ * `defaultConfig.gatewayTopology` (Istio's ProxyConfig): numTrustedProxies, a whole number ≥ 0,
+ * and proxyProtocol, on when present; each undefined when unset.
+ */
+function readGatewayTopology(defaultConfig: unknown, source: string, errors: string[]): { numTrustedProxies: number | undefined; proxyProtocol: boolean | undefined } {
+  const unset = { numTrustedProxies: undefined, proxyProtocol: undefined };
+  if (defaultConfig === undefined || defaultConfig === null) return unset;
   const topology = isObject(defaultConfig) ? defaultConfig["gatewayTopology"] : undefined;
   if (!isObject(defaultConfig) || (topology !== undefined && topology !== null && !isObject(topology))) {
     errors.push(`${source}: defaultConfig must be a mapping of ProxyConfig fields, e.g. defaultConfig: { gatewayTopology: { numTrustedProxies: 1 } }`);
-    return undefined;
+    return unset;
   }
-  const value = isObject(topology) ? topology["numTrustedProxies"] : undefined;
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
-  errors.push(`${source}: defaultConfig.gatewayTopology.numTrustedProxies must be a whole number of proxies (0 or more), got ${JSON.stringify(value)}`);
-  return undefined;
+  if (!isObject(topology)) return unset;
+  let numTrustedProxies: number | undefined;
+  const value = topology["numTrustedProxies"];
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0) numTrustedProxies = value;
+  else if (value !== undefined && value !== null) errors.push(`${source}: defaultConfig.gatewayTopology.numTrustedProxies must be a whole number of proxies (0 or more), got ${JSON.stringify(value)}`);
+  const proxy = topology["proxyProtocol"];
+  let proxyProtocol: boolean | undefined;
+  // Istio's ProxyProtocolConfiguration has no fields yet: its presence ({}) turns the PROXY protocol on.
+  if (isObject(proxy)) proxyProtocol = true;
+  else if (proxy !== undefined && proxy !== null) errors.push(`${source}: defaultConfig.gatewayTopology.proxyProtocol must be a mapping (write proxyProtocol: {} to expect a PROXY protocol header from the load balancer), got ${JSON.stringify(proxy)}`);
+  return { numTrustedProxies, proxyProtocol };
 }
 
 function parseHttpProvider(name: string, raw: unknown, at: string, errors: string[], warnings: string[]): ExtAuthzHttpProvider | undefined {

@@ -1,6 +1,7 @@
 // Who sent a request to a gateway port (router mode), as AuthorizationPolicy sees it on Istio's
 // ingress gateway: `source.ip` the TCP peer, `remote.ip` the client X-Forwarded-For names behind
-// numTrustedProxies trusted proxies (forwarded-client-address.ts), `destination.port` the port the
+// numTrustedProxies trusted proxies (forwarded-client-address.ts) — else the client a PROXY
+// protocol header named, else the TCP peer — `destination.port` the port the
 // gateway listens on, `source.principal` the client certificate's identity only when the gateway
 // server verified one (ISTIO_MUTUAL, MUTUAL, OPTIONAL_MUTUAL with a certificate; SIMPLE and plain
 // text have none), `connection.sni` the SNI of TLS the gateway terminated, and the scheme (the JWT
@@ -13,8 +14,10 @@ import { headerRecord } from "./route-request.ts";
 import type { ArrivalConnection } from "./socket-address.ts";
 
 export interface GatewayRequestArrival {
-  /** The TCP peer's address. */
+  /** The TCP peer's address (`source.ip`; the load balancer's with the PROXY protocol). */
   readonly sourceIp: string;
+  /** The client a PROXY protocol header named (the base of `remote.ip`); undefined = sourceIp. */
+  readonly downstreamIp?: string | undefined;
   /** The client certificate the gateway's TLS verified; undefined without one. */
   readonly security: DownstreamSecurity | undefined;
   /** The SNI of TLS the gateway terminated ("" without SNI); undefined on a plain-text port. */
@@ -32,7 +35,8 @@ export function gatewayRequestPeer(head: RequestHead, arrival: GatewayRequestArr
   const { sourceIp, security } = arrival;
   const trusted = arrival.numTrustedProxies > 0;
   const headers = trusted ? headerRecord(head) : undefined;
-  const remoteIp = headers ? forwardedClientAddress(sourceIp, headers["x-forwarded-for"], arrival.numTrustedProxies) : sourceIp;
+  const downstreamIp = arrival.downstreamIp ?? sourceIp;
+  const remoteIp = headers ? forwardedClientAddress(downstreamIp, headers["x-forwarded-for"], arrival.numTrustedProxies) : downstreamIp;
   return {
     sourceIp,
     remoteIp,

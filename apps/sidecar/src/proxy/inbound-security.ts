@@ -76,6 +76,11 @@ export interface InboundConnectionPeer {
   readonly destinationPort: number;
   /** The SNI of the client's TLS (`connection.sni`); undefined on plain text. */
   readonly sni: string | undefined;
+  /**
+   * The physical peer (`source.ip`) when the socket's remote address is the client a gateway's
+   * PROXY protocol header named (then `remote.ip`); undefined: the socket's remote address is both.
+   */
+  readonly directIp?: string | undefined;
 }
 
 const allowedConnection: ConnectionOutcome = Object.freeze({ type: "allow", decision: Object.freeze({ type: "allow", policy: undefined, rule: undefined, effectivePolicyId: "none", audit: false }) });
@@ -121,7 +126,8 @@ export class InboundSecurity {
     const socket = peer.socket;
     const request: AuthzRequest = {
       protocol: "tcp",
-      sourceIp: socket.remoteAddress ?? "",
+      sourceIp: peer.directIp ?? socket.remoteAddress ?? "",
+      ...(peer.directIp !== undefined ? { remoteIp: socket.remoteAddress ?? "" } : {}),
       destinationPort: peer.destinationPort,
       ...(socket.localAddress !== undefined ? { destinationIp: socket.localAddress } : {}),
       ...(peer.principal !== undefined ? { sourcePrincipal: peer.principal } : {}),

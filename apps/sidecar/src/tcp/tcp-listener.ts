@@ -2,7 +2,8 @@
 // `chooseCluster` names for it. Serves inbound TCP ports (to the local application's
 // `inbound|<port>||` cluster), local upstream bindings (`--tcp-upstream`, a local port that
 // always goes to one service) and a gateway's passthrough, TCP and TLS-terminating ports (the
-// last through a `handshake` hook that hands over the decrypted socket). A refused connection is
+// last through a `handshake` hook that hands over the decrypted socket; a `preface` hook reads a
+// load balancer's PROXY protocol header first). A refused connection is
 // closed at once, with its flag recorded; so is one the `authorize` hook (a gateway's
 // AuthorizationPolicies) denies, with Envoy's connection termination details.
 import { createServer, type Server, type Socket } from "node:net";
@@ -48,6 +49,12 @@ export interface TcpListenerOptions {
    * Connections still in the hook when the listener drains are closed.
    */
   readonly handshake?: ((socket: Socket, proceed: (socket: Socket, sni: string | undefined, security?: DownstreamSecurity) => void) => void) | undefined;
+  /**
+   * Reads what a load balancer sends ahead of the client's own bytes (a gateway's PROXY protocol
+   * header, proxy/accept-proxy-protocol.ts) before anything else — the handshake, SNI inspection —
+   * and gives the socket back paused, or closes a connection it refuses (which then never proceeds).
+   */
+  readonly preface?: ((socket: Socket, proceed: (socket: Socket) => void) => void) | undefined;
   readonly env: TcpProxyEnvironment;
   readonly maxConnectAttempts?: number | undefined;
 }
@@ -72,14 +79,30 @@ export class TcpListener {
 
   constructor(options: TcpListenerOptions) {
     // allowHalfOpen: a client's FIN is passed upstream while the response direction stays open.
+    const start = (socket: Socket): void => {
+      if (options.handshake) this.handshake(socket, options, options.handshake);
+      else if (options.inspectSni) inspectSni(socket, options.inspectSni.timeoutMs, (sni, initialData) => this.accept(socket, options, { sni }, initialData));
+      else this.accept(socket, options, { sni: undefined }, undefined);
+    };
+    // Chosen once per listener: listeners without a preface take connections as before.
+    const preface = options.preface;
+    const take = preface ? (socket: Socket): void => this.preface(socket, preface, start) : start;
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
       if (this.draining) {
         socket.destroy();
         return;
       }
-      if (options.handshake) this.handshake(socket, options, options.handshake);
-      else if (options.inspectSni) inspectSni(socket, options.inspectSni.timeoutMs, (sni, initialData) => this.accept(socket, options, { sni }, initialData));
-      else this.accept(socket, options, { sni: undefined }, undefined);
+      take(socket);
+    });
+  }
+
+  private preface(socket: Socket, preface: NonNullable<TcpListenerOptions["preface"]>, start: (socket: Socket) => void): void {
+    this.handshaking.add(socket);
+    socket.once("close", () => this.handshaking.delete(socket));
+    preface(socket, (read) => {
+      this.handshaking.delete(socket);
+      if (!this.draining) start(read);
+      else read.destroy();
     });
   }
 
