@@ -29,6 +29,13 @@ export const sidecarSettings = defineSettings({
   inboundPort: { type: "number", integer: true, default: 15006, env: "MESHWORK_INBOUND_PORT", description: "Inbound listener in front of the application; 0 picks one, -1 disables." },
   appPort: { type: "number", integer: true, env: "MESHWORK_APP_PORT", description: "Where the application listens (default: the inbound port's target port from the config)." },
   appHost: { type: "string", default: "127.0.0.1", env: "MESHWORK_APP_HOST", description: "The application's address for the inbound listener." },
+  inboundPortMap: {
+    type: "list",
+    env: "MESHWORK_INBOUND_PORT_MAP",
+    valueName: "APP_PORT:LISTEN_PORT",
+    description:
+      "Inbound listeners of their own: each LISTEN_PORT takes every connection as one to the application's APP_PORT (that port's protocol, cluster and mTLS mode), e.g. 9080:15100,9443:15101; the injector sets it with a capture rule per container port, since the sidecar cannot read the original destination.",
+  },
   adminPort: { type: "number", integer: true, default: 15000, env: "MESHWORK_ADMIN_PORT", description: "Admin API (/config_dump, /clusters, /stats, /ready, /drain, /logging); 0 picks one, -1 disables." },
   statsPort: { type: "number", integer: true, default: 15020, env: "MESHWORK_STATS_PORT", description: "Metrics and health (/stats/prometheus, /healthz/ready); 0 picks one, -1 disables." },
   proxyMode: {

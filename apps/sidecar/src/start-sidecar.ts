@@ -15,7 +15,7 @@ import { defaultHeadLimits } from "./http1/parse-request-head.ts";
 import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admission-control.ts";
 import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
 import type { ClusterRuntime } from "./proxy/cluster-runtime.ts";
-import { buildInboundTargets, targetForServerName, type InboundTarget, type InboundTargets } from "./proxy/inbound-targets.ts";
+import { buildInboundTargets, parseInboundPortMap, targetForServerName, type InboundTarget, type InboundTargets } from "./proxy/inbound-targets.ts";
 import { InboundHttpListeners } from "./proxy/inbound-http-listeners.ts";
 import { HttpListener } from "./proxy/http-listener.ts";
 import { createRequestTelemetry, createTcpTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
@@ -214,6 +214,11 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   const proxyLocality: Locality | undefined = parseLocality(settings.locality);
   const syncClusterStats = clusterStatsSync(outboundMetrics.proxyStats);
 
+  // --inbound-port-map: application ports with listeners of their own (the injector's per-port capture rules).
+  const parsedPortMap = parseInboundPortMap(settings.inboundPortMap, { inbound: settings.inboundPort, outbound: settings.outboundPort, admin: settings.adminPort, stats: settings.statsPort });
+  if (!parsedPortMap.ok) throw new Error(parsedPortMap.message);
+  const inboundPortMap = parsedPortMap.map;
+
   const emptyConfig: ProxyConfig = {
     version: "",
     routeTable: { gateways: new Map(), issues: [] },
@@ -246,6 +251,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
           return limits;
         },
         modeFor: (port) => mtlsModeForPort(effective, port),
+        portMap: inboundPortMap,
       },
       previous,
     );
@@ -495,6 +501,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     now,
     // AuthorizationPolicies apply to the inbound TCP ports too (CUSTOM with a gRPC provider included).
     security: () => inboundSecurity?.security,
+    portMap: inboundPortMap,
+    appPort: settings.appPort,
   });
   const syncInboundTcp = async (): Promise<void> => {
     await inboundTcp.apply(current().config);

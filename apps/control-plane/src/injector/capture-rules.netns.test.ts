@@ -6,51 +6,13 @@
 // on the DNS proxy (15053, DNS capture on), and the sidecar's own UID and ports go through
 // untouched. Needs root, iproute2 and iptables (CI has them); fails saying so otherwise.
 // What this does not prove: kubelet/CNI behaviour, IPv6, or the nft-vs-legacy backend of a node.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { podNamespaces, requireRootAndTools, run } from "../../tests/support/pod-namespaces.ts";
 import { buildCaptureRules } from "./capture-rules.ts";
 
-const suffix = `${process.pid % 100000}`;
-const podNs = `mw-pod-${suffix}`;
-const svcNs = `mw-svc-${suffix}`;
-// A private /30-ish range unlikely to clash; the namespaces have no other interfaces.
-const octet = 16 + (process.pid % 200);
-const podIp = `10.254.${octet}.1`;
-const svcIp = `10.254.${octet}.2`;
+const namespaces = podNamespaces({ prefix: "mw-", secondOctet: 254 });
+const { podNs, svcNs, podIp, svcIp, startIn } = namespaces;
 const proxyUid = 1337;
-const children: ChildProcess[] = [];
-
-function run(command: string, args: readonly string[], input?: string): string {
-  const result = spawnSync(command, args, { encoding: "utf8", input });
-  if (result.error) throw new Error(`${command} ${args.join(" ")}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}): ${result.stderr}`);
-  return result.stdout;
-}
-
-function requireRootAndTools(): void {
-  if (process.getuid?.() !== 0) {
-    throw new Error("the transparent-capture test must run as root (it creates network namespaces and installs iptables rules); run npm test as root, as CI does");
-  }
-  for (const [tool, pkg] of [["ip", "iproute2"], ["iptables-restore", "iptables"], ["iptables", "iptables"]] as const) {
-    const probe = spawnSync(tool, ["-V"], { encoding: "utf8" });
-    if (probe.error) throw new Error(`${tool} is missing: install it (apt-get install -y ${pkg})`);
-  }
-}
-
-/** A node process inside `ns`; resolves once it printed `ready`. */
-async function startIn(ns: string, script: string): Promise<ChildProcess> {
-  const child = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let output = "";
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("ready")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`listener in ${ns} exited (${code}) before it was ready: ${output}`)));
-  });
-  return child;
-}
 
 /** Connects from inside `ns` (as `uid`, or root) to host:port, sends a request head, returns what came back. */
 function connectFrom(ns: string, host: string, port: number, uid?: number): string {
@@ -100,15 +62,8 @@ const listener = (ports: Record<string, number>, host = "0.0.0.0") => `
 
 describe("transparent capture with the generated iptables rules (root, network namespaces)", () => {
   beforeAll(async () => {
-    requireRootAndTools();
-    run("ip", ["netns", "add", podNs]);
-    run("ip", ["netns", "add", svcNs]);
-    run("ip", ["link", "add", `mwp${suffix}`, "netns", podNs, "type", "veth", "peer", "name", `mws${suffix}`, "netns", svcNs]);
-    for (const [ns, dev, ip] of [[podNs, `mwp${suffix}`, podIp], [svcNs, `mws${suffix}`, svcIp]] as const) {
-      run("ip", ["-n", ns, "addr", "add", `${ip}/24`, "dev", dev]);
-      run("ip", ["-n", ns, "link", "set", dev, "up"]);
-      run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    }
+    requireRootAndTools("the transparent-capture test");
+    namespaces.create();
     run("ip", ["netns", "exec", podNs, "iptables-restore", "--noflush"], buildCaptureRules({ proxyUid, dnsPort: 15053 }));
     // The "sidecar" in the pod: outbound, inbound, stats and DNS listeners (DNS on loopback, as
     // Istio's agent). The other service: its app port, and a resolver on port 53.
@@ -120,8 +75,7 @@ describe("transparent capture with the generated iptables rules (root, network n
   });
 
   afterAll(() => {
-    for (const child of children) child.kill("SIGKILL");
-    for (const ns of [podNs, svcNs]) spawnSync("ip", ["netns", "del", ns]);
+    namespaces.remove();
   });
 
   it("installs the rules in the pod's namespace", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildCaptureRules, CaptureOptionsError } from "./capture-rules.ts";
+import { buildCaptureRules, CaptureOptionsError, planInboundPortMap } from "./capture-rules.ts";
 
 describe("buildCaptureRules", () => {
   it("redirects inbound to 15006 and outbound to 15001, except the sidecar's UID/GID, loopback and its own ports", () => {
@@ -77,5 +77,62 @@ describe("buildCaptureRules", () => {
     expect(buildCaptureRules({ proxyUid: 1337 })).not.toMatch(/DNS|--dport 53|udp/);
     expect(() => buildCaptureRules({ proxyUid: 1337, dnsPort: 15053, excludeOutboundPorts: [53] })).toThrow(/excludeOutboundPorts has 53 while DNS capture is on: remove 53/);
     expect(() => buildCaptureRules({ proxyUid: 1337, dnsPort: 0 })).toThrow(/dnsPort: 0 is not a TCP port/);
+  });
+
+  it("redirects each mapped container port to its own listener, after the exclusions and before the shared inbound port", () => {
+    const rules = buildCaptureRules({ proxyUid: 1337, inboundPortMap: new Map([[9080, 15100], [9443, 15101], [5432, 15102]]), excludeInboundPorts: [5432] }).split("\n");
+    const inbound = rules.filter((line) => line.startsWith("-A MESHWORK_INBOUND "));
+    expect(inbound.slice(-3)).toEqual([
+      "-A MESHWORK_INBOUND -p tcp --dport 9080 -j REDIRECT --to-ports 15100",
+      "-A MESHWORK_INBOUND -p tcp --dport 9443 -j REDIRECT --to-ports 15101",
+      "-A MESHWORK_INBOUND -p tcp -j MESHWORK_IN_REDIRECT",
+    ]);
+    // The excluded port keeps its RETURN and gets no redirect; the listeners' own ports are not captured again.
+    expect(inbound).toContain("-A MESHWORK_INBOUND -p tcp --dport 5432 -j RETURN");
+    expect(rules.join("\n")).not.toContain("--dport 5432 -j REDIRECT");
+    expect(inbound).toContain("-A MESHWORK_INBOUND -p tcp --dport 15100 -j RETURN");
+    expect(inbound).toContain("-A MESHWORK_INBOUND -p tcp --dport 15101 -j RETURN");
+    expect(inbound).not.toContain("-A MESHWORK_INBOUND -p tcp --dport 15102 -j RETURN");
+  });
+
+  it("with listed inbound ports, a mapped port goes to its listener, another listed port to the shared one, an unlisted mapped port nowhere", () => {
+    const rules = buildCaptureRules({ proxyUid: 1337, inboundPorts: [9080, 7070], inboundPortMap: new Map([[9080, 15100], [9443, 15101]]) });
+    expect(rules).toContain("-A MESHWORK_INBOUND -p tcp --dport 9080 -j REDIRECT --to-ports 15100\n-A MESHWORK_INBOUND -p tcp --dport 7070 -j MESHWORK_IN_REDIRECT\n");
+    expect(rules).not.toContain("9443");
+    expect(rules).not.toContain("15101");
+  });
+
+  it("refuses a map whose listener takes the sidecar's ports, a mapped container port or another entry's listener", () => {
+    expect(() => buildCaptureRules({ proxyUid: 1337, inboundPortMap: new Map([[9080, 15020]]) })).toThrow(/inboundPortMap: 9080→15020 takes a port of the sidecar's own.*from 15100 up/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, inboundPortMap: new Map([[9080, 15006]]) })).toThrow(CaptureOptionsError);
+    expect(() => buildCaptureRules({ proxyUid: 1337, dnsPort: 15053, inboundPortMap: new Map([[9080, 15053]]) })).toThrow(/takes a port of the sidecar's own/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, inboundPortMap: new Map([[9080, 9443], [9443, 15101]]) })).toThrow(/listens on the captured container port 9443/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, inboundPortMap: new Map([[9080, 15100], [9443, 15100]]) })).toThrow(/share the listener port 15100/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, inboundPortMap: new Map([[9080, 70000]]) })).toThrow(/inboundPortMap: 70000 is not a TCP port/);
+  });
+});
+
+describe("planInboundPortMap", () => {
+  it("gives each captured container port the next free port from 15100, in port order, skipping the pod's and the sidecar's ports", () => {
+    expect([...planInboundPortMap([9443, 9080, 15101, 9080], { proxyUid: 1337 })]).toEqual([
+      [9080, 15100],
+      [9443, 15102],
+      [15101, 15103],
+    ]);
+    // Deterministic: the same pod gives the same map, whatever the order of its ports.
+    expect(planInboundPortMap([15101, 9080, 9443], { proxyUid: 1337 })).toEqual(planInboundPortMap([9443, 9080, 15101], { proxyUid: 1337 }));
+  });
+
+  it("leaves out what is not captured: excluded ports, the sidecar's own, ports outside includeInboundPorts", () => {
+    expect([...planInboundPortMap([9080, 9443, 5432, 15020], { proxyUid: 1337, excludeInboundPorts: [5432] }).keys()]).toEqual([9080, 9443]);
+    expect([...planInboundPortMap([9080, 9443], { proxyUid: 1337, inboundPorts: [9443] })]).toEqual([[9443, 15100]]);
+    expect(planInboundPortMap([9080], { proxyUid: 1337, inboundPorts: [] }).size).toBe(0);
+    expect([...planInboundPortMap([9080], { proxyUid: 1337, excludeInboundPorts: [15100] })]).toEqual([[9080, 15101]]);
+    expect([...planInboundPortMap([9080], { proxyUid: 1337, dnsPort: 15100 })]).toEqual([[9080, 15101]]);
+  });
+
+  it("runs out of ports with a clear error", () => {
+    expect(() => planInboundPortMap([9080, 9443], { proxyUid: 1337 }, 65535)).toThrow(/no free port from 65535 for the inbound listener of container port 9443/);
+    expect(() => planInboundPortMap([0], { proxyUid: 1337 })).toThrow(/containerPorts: 0 is not a TCP port/);
   });
 });

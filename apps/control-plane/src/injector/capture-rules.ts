@@ -1,5 +1,7 @@
 // The iptables rules that send a pod's TCP traffic through its sidecar (DESIGN.md §3.5), as
-// iptables-restore input for the nat table: inbound connections → the inbound port (15006),
+// iptables-restore input for the nat table: inbound connections → the inbound port (15006), or,
+// for a container port with a listener of its own (inboundPortMap), that listener's port, so the
+// sidecar knows the port without reading the original destination (docs/design/kubernetes.md),
 // outbound connections → the outbound port (15001), and with DNS capture the pod's DNS queries
 // (UDP and TCP port 53) → the sidecar's DNS proxy (15053), as istio-iptables' SetupDNSRedir does.
 // The sidecar's own connections (its UID/GID), loopback destinations and the sidecar's own ports
@@ -32,7 +34,21 @@ export interface CaptureOptions {
    * rules are written at injection, before the pod's resolv.conf exists). Unset: DNS is not captured.
    */
   readonly dnsPort?: number;
+  /**
+   * Container port → the sidecar listener that serves it (planInboundPortMap): a captured
+   * connection to such a port is redirected to its own listener instead of the inbound port, which
+   * gives the sidecar the port REDIRECT would otherwise hide. Entries whose port is not captured
+   * (excluded, or outside inboundPorts) get no rule. The rules name no address, so they read the
+   * same for ip6tables-restore.
+   */
+  readonly inboundPortMap?: ReadonlyMap<number, number>;
 }
+
+/**
+ * Where per-port inbound listeners start: the first captured container port gets 15100, the next
+ * 15101, … (ports taken by the pod or the sidecar are skipped). Above Istio's reserved 15000–15090.
+ */
+export const inboundListenPortBase = 15100;
 
 /** Istio's layout: 15000 admin, 15020 stats/health, 15021 gateway health, 15090 Envoy prometheus. */
 export const defaultSidecarPorts: readonly number[] = [15000, 15020, 15021, 15090];
@@ -60,7 +76,7 @@ export function buildCaptureRules(options: CaptureOptions): string {
   if (options.proxyUid === 0) throw new CaptureOptionsError("proxyUid 0 (root) would exempt every root process from capture: run the sidecar as its own non-root UID (Istio's is 1337)");
   checkPort("inboundPort", inboundPort);
   checkPort("outboundPort", outboundPort);
-  const excludeInbound = unique([...(options.sidecarPorts ?? defaultSidecarPorts), inboundPort, outboundPort, ...(options.excludeInboundPorts ?? [])]);
+  const excludeInbound = excludedInboundPorts(options);
   excludeInbound.forEach((p) => checkPort("excludeInboundPorts", p));
   const excludeOutbound = unique(options.excludeOutboundPorts ?? []);
   excludeOutbound.forEach((p) => checkPort("excludeOutboundPorts", p));
@@ -73,6 +89,8 @@ export function buildCaptureRules(options: CaptureOptions): string {
     checkPort("dnsPort", dnsPort);
     if (excludeOutbound.includes(53)) throw new CaptureOptionsError("excludeOutboundPorts has 53 while DNS capture is on: remove 53 from the excluded ports, or turn ISTIO_META_DNS_CAPTURE off");
   }
+  const portMap = [...(options.inboundPortMap ?? new Map<number, number>())].filter(([port]) => isInboundCaptured(port, options));
+  checkPortMap(portMap, excludeInbound, dnsPort);
 
   const { inbound, inboundRedirect, output, outboundRedirect, outputDns } = captureChains;
   const lines = ["*nat", `:${inbound} - [0:0]`, `:${inboundRedirect} - [0:0]`, `:${output} - [0:0]`, `:${outboundRedirect} - [0:0]`];
@@ -82,11 +100,19 @@ export function buildCaptureRules(options: CaptureOptions): string {
 
   // Inbound: connections arriving at the pod from outside (PREROUTING).
   lines.push(`-A PREROUTING -p tcp -j ${inbound}`);
+  // A port with a listener of its own goes straight there; any other captured port to the shared inbound port.
+  const ownListener = new Map(portMap);
+  const redirect = (port: number): string => {
+    const listenPort = ownListener.get(port);
+    return listenPort === undefined ? `-A ${inbound} -p tcp --dport ${port} -j ${inboundRedirect}` : `-A ${inbound} -p tcp --dport ${port} -j REDIRECT --to-ports ${listenPort}`;
+  };
   if (inboundPorts === "*") {
-    for (const port of excludeInbound) lines.push(`-A ${inbound} -p tcp --dport ${port} -j RETURN`);
+    // The per-port listeners are the sidecar's own ports too: a connection made to one directly is not captured again.
+    for (const port of unique([...excludeInbound, ...portMap.map(([, listenPort]) => listenPort)])) lines.push(`-A ${inbound} -p tcp --dport ${port} -j RETURN`);
+    for (const [port] of portMap) lines.push(redirect(port));
     lines.push(`-A ${inbound} -p tcp -j ${inboundRedirect}`);
   } else {
-    for (const port of unique(inboundPorts).filter((p) => !excludeInbound.includes(p))) lines.push(`-A ${inbound} -p tcp --dport ${port} -j ${inboundRedirect}`);
+    for (const port of unique(inboundPorts).filter((p) => !excludeInbound.includes(p))) lines.push(redirect(port));
   }
 
   // Outbound: connections the pod's processes open (OUTPUT), except the sidecar's own.
@@ -110,6 +136,52 @@ export function buildCaptureRules(options: CaptureOptions): string {
   }
   lines.push("COMMIT");
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The per-port inbound listeners of a pod whose TCP container ports are `containerPorts`: each
+ * port that `options` capture gets the next free port from `base` (inboundListenPortBase), in
+ * ascending order of the container ports, skipping the pod's own ports and the sidecar's (so a
+ * listener never takes a port the app or the sidecar binds). Deterministic: the same pod and
+ * options give the same map. Pass the result as CaptureOptions.inboundPortMap and to the sidecar
+ * (MESHWORK_INBOUND_PORT_MAP).
+ */
+export function planInboundPortMap(containerPorts: readonly number[], options: CaptureOptions, base = inboundListenPortBase): Map<number, number> {
+  containerPorts.forEach((p) => checkPort("containerPorts", p));
+  const taken = new Set([...containerPorts, ...excludedInboundPorts(options), ...(options.dnsPort === undefined ? [] : [options.dnsPort])]);
+  const map = new Map<number, number>();
+  let next = base;
+  for (const port of unique(containerPorts).sort((a, b) => a - b)) {
+    if (!isInboundCaptured(port, options)) continue;
+    while (taken.has(next)) next += 1;
+    if (next > 65535) throw new CaptureOptionsError(`no free port from ${base} for the inbound listener of container port ${port}: lower the base port or capture fewer ports (includeInboundPorts)`);
+    map.set(port, next);
+    taken.add(next);
+  }
+  return map;
+}
+
+/** Inbound ports never captured: the sidecar's own, the inbound and outbound ports, and the excluded ones. */
+function excludedInboundPorts(options: CaptureOptions): number[] {
+  return unique([...(options.sidecarPorts ?? defaultSidecarPorts), options.inboundPort ?? 15006, options.outboundPort ?? 15001, ...(options.excludeInboundPorts ?? [])]);
+}
+
+/** Whether the rules capture inbound connections to `port` (the same test buildCaptureRules applies). */
+function isInboundCaptured(port: number, options: CaptureOptions): boolean {
+  const inboundPorts = options.inboundPorts ?? "*";
+  return !excludedInboundPorts(options).includes(port) && (inboundPorts === "*" || inboundPorts.includes(port));
+}
+
+function checkPortMap(portMap: readonly (readonly [number, number])[], excludeInbound: readonly number[], dnsPort: number | undefined): void {
+  const listenPorts = new Set<number>();
+  for (const [port, listenPort] of portMap) {
+    checkPort("inboundPortMap", port);
+    checkPort("inboundPortMap", listenPort);
+    if (excludeInbound.includes(listenPort) || listenPort === dnsPort) throw new CaptureOptionsError(`inboundPortMap: ${port}→${listenPort} takes a port of the sidecar's own or an excluded one: pick listener ports from ${inboundListenPortBase} up (planInboundPortMap does)`);
+    if (portMap.some(([other]) => other === listenPort)) throw new CaptureOptionsError(`inboundPortMap: ${port}→${listenPort} listens on the captured container port ${listenPort}: give it a port the pod does not use`);
+    if (listenPorts.has(listenPort)) throw new CaptureOptionsError(`inboundPortMap: two container ports share the listener port ${listenPort}: give each its own`);
+    listenPorts.add(listenPort);
+  }
 }
 
 function checkId(name: string, value: number): void {

@@ -93,12 +93,12 @@ describe("sidecar injector webhook", () => {
 
     const init = pod.spec.initContainers?.[0];
     expect(init?.command?.join(" ")).toContain("iptables-restore --noflush");
-    expect(init?.env?.find((e) => e.name === "MESHWORK_CAPTURE_RULES")?.value).toBe(buildCaptureRules({ proxyUid: 1337, sidecarPorts: [15000, 15020, 15021, 15090] }));
+    expect(init?.env?.find((e) => e.name === "MESHWORK_CAPTURE_RULES")?.value).toBe(buildCaptureRules({ proxyUid: 1337, sidecarPorts: [15000, 15020, 15021, 15090], inboundPortMap: new Map([[9080, 15100]]) }));
     expect(init?.securityContext).toMatchObject({ runAsUser: 0, capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] }, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
 
     const sidecar = pod.spec.containers[1];
     const env = Object.fromEntries((sidecar?.env ?? []).map((e) => [e.name, e.value]));
-    expect(env).toMatchObject({ MESHWORK_APP_PORT: "9080", MESHWORK_LABELS: "app=reviews,app.kubernetes.io/part-of=bookinfo,pod-template-hash=7d8f9c6b5,version=v2", MESHWORK_INBOUND_PORT: "15006", MESHWORK_OUTBOUND_PORT: "15001", MESHWORK_SIDECAR_BIND: "0.0.0.0" });
+    expect(env).toMatchObject({ MESHWORK_APP_PORT: "9080", MESHWORK_LABELS: "app=reviews,app.kubernetes.io/part-of=bookinfo,pod-template-hash=7d8f9c6b5,version=v2", MESHWORK_INBOUND_PORT: "15006", MESHWORK_INBOUND_PORT_MAP: "9080:15100", MESHWORK_OUTBOUND_PORT: "15001", MESHWORK_SIDECAR_BIND: "0.0.0.0" });
     expect(sidecar?.securityContext).toMatchObject({ runAsUser: 1337, runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(sidecar?.readinessProbe).toBeDefined();
     expect(sidecar?.livenessProbe).toBeDefined();

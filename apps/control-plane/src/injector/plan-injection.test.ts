@@ -146,3 +146,70 @@ describe("planInjection with DNS capture (proxy.istio.io/config proxyMetadata)",
     expect(planInjection(pod({ ...dnsAnnotation, "traffic.sidecar.meshwork.io/excludeOutboundPorts": "53" }), defaultInjectionTemplate)).toEqual({ type: "reject", message: expect.stringMatching(/excludeOutboundPorts has 53 while DNS capture is on/) });
   });
 });
+
+describe("planInjection of a pod with several ports (one inbound listener per captured port)", () => {
+  const pod = (annotations: Record<string, string>): Json => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "multi", annotations },
+    spec: {
+      containers: [
+        { name: "web", image: "web:1", ports: [{ name: "http", containerPort: 9443 }, { name: "metrics", containerPort: 9080 }, { name: "dns", containerPort: 5353, protocol: "UDP" }] },
+        { name: "db", image: "db:1", ports: [{ name: "tcp-db", containerPort: 5432 }] },
+      ],
+    },
+  });
+  const injected = (annotations: Record<string, string>): { rules: string[]; env: Json[] } => {
+    const plan = planInjection(pod(annotations), defaultInjectionTemplate);
+    if (plan.type !== "inject") throw new Error(`expected an injection, got ${JSON.stringify(plan)}`);
+    const patched = applyAdds(pod(annotations), plan.patch);
+    expect(() => new Pod(patched).validate()).not.toThrow();
+    const spec = patched["spec"] as { containers: Json[]; initContainers: Json[] };
+    const init = spec.initContainers.find((c) => c["name"] === "meshwork-init") as { env: { value: string }[] };
+    const sidecar = spec.containers.find((c) => c["name"] === "meshwork-proxy") as { env: Json[] };
+    return { rules: (init.env[0]?.value ?? "").split("\n"), env: sidecar.env };
+  };
+  const inboundRules = (rules: string[]): string[] => rules.filter((line) => line.startsWith("-A MESHWORK_INBOUND ") && !line.endsWith("-j RETURN"));
+
+  it("redirects each TCP container port to its own listener and tells the sidecar the map; other ports still go to 15006", () => {
+    const { rules, env } = injected({});
+    expect(inboundRules(rules)).toEqual([
+      "-A MESHWORK_INBOUND -p tcp --dport 5432 -j REDIRECT --to-ports 15100",
+      "-A MESHWORK_INBOUND -p tcp --dport 9080 -j REDIRECT --to-ports 15101",
+      "-A MESHWORK_INBOUND -p tcp --dport 9443 -j REDIRECT --to-ports 15102",
+      "-A MESHWORK_INBOUND -p tcp -j MESHWORK_IN_REDIRECT",
+    ]);
+    expect(env).toContainEqual({ name: "MESHWORK_INBOUND_PORT_MAP", value: "5432:15100,9080:15101,9443:15102" });
+    // The first TCP container port is still the default application port (plain text on 15006).
+    expect(env).toContainEqual({ name: "MESHWORK_APP_PORT", value: "9443" });
+  });
+
+  it("leaves the ports excludeInboundPorts names out of the map", () => {
+    const { rules, env } = injected({ "traffic.sidecar.meshwork.io/excludeInboundPorts": "5432" });
+    expect(inboundRules(rules)).toEqual([
+      "-A MESHWORK_INBOUND -p tcp --dport 9080 -j REDIRECT --to-ports 15100",
+      "-A MESHWORK_INBOUND -p tcp --dport 9443 -j REDIRECT --to-ports 15101",
+      "-A MESHWORK_INBOUND -p tcp -j MESHWORK_IN_REDIRECT",
+    ]);
+    expect(rules).toContain("-A MESHWORK_INBOUND -p tcp --dport 5432 -j RETURN");
+    expect(env).toContainEqual({ name: "MESHWORK_INBOUND_PORT_MAP", value: "9080:15100,9443:15101" });
+  });
+
+  it("with includeInboundPorts captures only the listed ports: container ports to their listeners, others to 15006; \"\" captures none", () => {
+    const listed = injected({ "traffic.sidecar.meshwork.io/includeInboundPorts": "9443, 7070" });
+    expect(inboundRules(listed.rules)).toEqual(["-A MESHWORK_INBOUND -p tcp --dport 9443 -j REDIRECT --to-ports 15100", "-A MESHWORK_INBOUND -p tcp --dport 7070 -j MESHWORK_IN_REDIRECT"]);
+    expect(listed.env).toContainEqual({ name: "MESHWORK_INBOUND_PORT_MAP", value: "9443:15100" });
+    const all = injected({ "traffic.sidecar.meshwork.io/includeInboundPorts": "*" });
+    expect(all.env).toContainEqual({ name: "MESHWORK_INBOUND_PORT_MAP", value: "5432:15100,9080:15101,9443:15102" });
+    const none = injected({ "traffic.sidecar.meshwork.io/includeInboundPorts": "" });
+    expect(inboundRules(none.rules)).toEqual([]);
+    expect(none.env.map((e) => e["name"])).not.toContain("MESHWORK_INBOUND_PORT_MAP");
+  });
+
+  it("rejects an includeInboundPorts that is not ports, naming the annotation", () => {
+    expect(planInjection(pod({ "traffic.sidecar.meshwork.io/includeInboundPorts": "9080,http" }), defaultInjectionTemplate)).toEqual({
+      type: "reject",
+      message: expect.stringMatching(/^annotation traffic\.sidecar\.meshwork\.io\/includeInboundPorts: "http" is not a TCP port/),
+    });
+  });
+});

@@ -1,14 +1,15 @@
 // Decides whether a pod gets a sidecar and, if so, the JSON Patch that adds it (pure): the
 // sidecar container, the init container that installs the iptables capture rules
 // (buildCaptureRules), and the volumes they need (projected token for the CA, the mesh root, a
-// tmpfs), and the app's HTTP/TCP probes pointed at the sidecar's status port (rewriteAppProbes). Idempotent: a pod that already carries the status annotation or the containers is left
+// tmpfs), one inbound listener per captured container port (planInboundPortMap: its REDIRECT
+// rule and the sidecar's MESHWORK_INBOUND_PORT_MAP), and the app's HTTP/TCP probes pointed at the sidecar's status port (rewriteAppProbes). Idempotent: a pod that already carries the status annotation or the containers is left
 // alone. Istio's `proxy.istio.io/config` annotation sets the sidecar's proxyMetadata (environment,
 // over the mesh default); ISTIO_META_DNS_CAPTURE: "true" there also captures the pod's DNS. Pods opt out with the annotation sidecar.meshwork.io/inject: "false"; namespaces opt in
 // with the label meshwork-injection=enabled, which the webhook's namespaceSelector checks.
 import { parse as parseYaml } from "yaml";
 import type { JsonPatchOperation } from "./admission-review.ts";
 import { pointerSegment } from "./admission-review.ts";
-import { buildCaptureRules, CaptureOptionsError, defaultSidecarPorts } from "./capture-rules.ts";
+import { buildCaptureRules, CaptureOptionsError, defaultSidecarPorts, planInboundPortMap, type CaptureOptions } from "./capture-rules.ts";
 import type { InjectionTemplate } from "./injection-template.ts";
 import { rewriteAppProbes, type ProbedContainer } from "./rewrite-app-probes.ts";
 
@@ -17,6 +18,11 @@ export const injectionAnnotations = {
   inject: "sidecar.meshwork.io/inject",
   /** Set by the injector on the pods it injected (what it added, as JSON). */
   status: "sidecar.meshwork.io/status",
+  /**
+   * Comma-separated ports whose inbound connections go through the sidecar, "*" (the default) for
+   * every port, "" for none (Istio's traffic.sidecar.istio.io/includeInboundPorts).
+   */
+  includeInboundPorts: "traffic.sidecar.meshwork.io/includeInboundPorts",
   /** Comma-separated ports whose inbound connections bypass the sidecar. */
   excludeInboundPorts: "traffic.sidecar.meshwork.io/excludeInboundPorts",
   /** Comma-separated destination ports whose outbound connections bypass the sidecar. */
@@ -98,23 +104,31 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   const dnsCapture = isOn(proxyMetadata[dnsCaptureKey]);
 
   let rules: string;
+  let inboundPortMap: Map<number, number>;
+  // The TCP container ports: each captured one gets a sidecar listener of its own (the injector knows them; the sidecar cannot read the original destination).
+  const containerPorts = spec.containers.flatMap((c) => c.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => p.containerPort);
   try {
-    rules = buildCaptureRules({
+    const capture: CaptureOptions = {
       proxyUid: template.proxyUid,
       inboundPort: template.inboundPort,
       outboundPort: template.outboundPort,
       sidecarPorts: [...new Set([...defaultSidecarPorts, template.adminPort, template.statsPort])],
+      inboundPorts: parseIncludedPorts(annotations, injectionAnnotations.includeInboundPorts),
       excludeInboundPorts: parsePorts(annotations, injectionAnnotations.excludeInboundPorts),
       excludeOutboundPorts: parsePorts(annotations, injectionAnnotations.excludeOutboundPorts),
       excludeOutboundCidrs: parseList(annotations[injectionAnnotations.excludeOutboundIPRanges]),
       ...(dnsCapture ? { dnsPort: dnsProxyPort } : {}),
-    });
+    };
+    inboundPortMap = planInboundPortMap(containerPorts, capture);
+    rules = buildCaptureRules({ ...capture, inboundPortMap });
   } catch (error) {
     if (error instanceof AnnotationError) return { type: "reject", message: error.message };
     if (error instanceof CaptureOptionsError && error.message.startsWith("excludeOutboundPorts has 53")) {
       return { type: "reject", message: `annotations ${injectionAnnotations.excludeOutboundPorts} and ${injectionAnnotations.proxyConfig}: ${error.message}` };
     }
-    if (error instanceof CaptureOptionsError) return { type: "reject", message: `annotation ${injectionAnnotations.excludeOutboundIPRanges}: ${error.message.replace(/^excludeOutboundCidrs: /, "")}` };
+    if (error instanceof CaptureOptionsError && error.message.startsWith("excludeOutboundCidrs")) return { type: "reject", message: `annotation ${injectionAnnotations.excludeOutboundIPRanges}: ${error.message.replace(/^excludeOutboundCidrs: /, "")}` };
+    if (error instanceof CaptureOptionsError && error.message.startsWith("containerPorts")) return { type: "reject", message: `spec.containers[].ports: ${error.message.replace(/^containerPorts: /, "")}` };
+    if (error instanceof CaptureOptionsError) return { type: "reject", message: `the pod's capture rules: ${error.message}` };
     throw error;
   }
 
@@ -132,7 +146,7 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   // The app's HTTP/TCP probes go to the sidecar's status port (which capture never redirects).
   const probes = isOff(annotations[injectionAnnotations.rewriteAppProbers]) ? { patch: [], probers: {} } : rewriteAppProbes(spec.containers, template.statsPort);
   patch.push(...probes.patch);
-  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, appPort, probes.probers, workloadApi, proxyMetadata) });
+  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, { appPort, inboundPortMap }, probes.probers, workloadApi, proxyMetadata) });
   if (spec.volumes === undefined) patch.push({ op: "add", path: "/spec/volumes", value: volumes });
   else for (const volume of volumes) patch.push({ op: "add", path: "/spec/volumes/-", value: volume });
   return { type: "inject", patch };
@@ -163,7 +177,7 @@ function initContainer(template: InjectionTemplate, rules: string): Record<strin
 function sidecarContainer(
   template: InjectionTemplate,
   labels: Record<string, string>,
-  appPort: number | undefined,
+  ports: { readonly appPort: number | undefined; readonly inboundPortMap: ReadonlyMap<number, number> },
   appProbers: Readonly<Record<string, unknown>>,
   workloadApi: boolean,
   proxyMetadata: Readonly<Record<string, string>>,
@@ -179,7 +193,9 @@ function sidecarContainer(
     { name: "MESHWORK_OUTBOUND_PORT", value: String(template.outboundPort) },
     { name: "MESHWORK_ADMIN_PORT", value: String(template.adminPort) },
     { name: "MESHWORK_STATS_PORT", value: String(template.statsPort) },
-    ...(appPort === undefined ? [] : [{ name: "MESHWORK_APP_PORT", value: String(appPort) }]),
+    ...(ports.appPort === undefined ? [] : [{ name: "MESHWORK_APP_PORT", value: String(ports.appPort) }]),
+    // Container port → its own inbound listener, where the capture rules redirect that port (planInboundPortMap).
+    ...(ports.inboundPortMap.size === 0 ? [] : [{ name: "MESHWORK_INBOUND_PORT_MAP", value: [...ports.inboundPortMap].map(([port, listenPort]) => `${port}:${listenPort}`).join(",") }]),
     { name: "MESHWORK_TRUST_DOMAIN", value: template.trustDomain },
     { name: "MESHWORK_CA_ADDRESS", value: template.caAddress },
     { name: "MESHWORK_CA_ROOT_CERT", value: "/etc/meshwork/ca-root/root-cert.pem" },
@@ -271,6 +287,12 @@ function isOff(value: string | undefined): boolean {
 
 function parseList(text: string | undefined): string[] {
   return (text ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** An includeInboundPorts annotation: "*" (also when absent), or its ports ("" captures none). */
+function parseIncludedPorts(annotations: Record<string, string>, name: string): "*" | number[] {
+  const text = annotations[name];
+  return text === undefined || text.trim() === "*" ? "*" : parsePorts(annotations, name);
 }
 
 function parsePorts(annotations: Record<string, string>, name: string): number[] {

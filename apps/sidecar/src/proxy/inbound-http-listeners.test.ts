@@ -11,6 +11,11 @@ function port(name: string, targetPort: number, protocol: InboundPort["protocol"
 }
 
 function targets(...ports: InboundPort[]): InboundTargets {
+  return mappedTargets(new Map(), ...ports);
+}
+
+/** The targets of `ports` with --inbound-port-map `portMap`. */
+function mappedTargets(portMap: ReadonlyMap<number, number>, ...ports: InboundPort[]): InboundTargets {
   return buildInboundTargets(
     { inbound: ports },
     {
@@ -21,6 +26,7 @@ function targets(...ports: InboundPort[]): InboundTargets {
       retries: compileRetryPolicy({ attempts: 0 }),
       limitsFor: (p) => compileRateLimits([], { namespace: "default", labels: {}, port: p }),
       modeFor: () => "PERMISSIVE",
+      portMap,
     },
     undefined,
   );
@@ -130,5 +136,24 @@ describe("InboundHttpListeners", () => {
     late.drainNow();
     await late.manager.apply(targets(web), 15006);
     expect(late.listeners.size).toBe(0);
+  });
+
+  it("under capture (a wildcard bind) opens the mapped ports' listeners, each serving its own application port", async () => {
+    const h = harness("0.0.0.0");
+    const mapped = mappedTargets(new Map([[18080, 15100], [19090, 15101]]), web, grpc, port("metrics", 19100, "http"));
+    await h.manager.apply(mapped, 15006);
+    expect([...h.listeners.entries()].map(([p, l]) => [p, l.listenedOn])).toEqual([
+      [15100, "0.0.0.0:15100"],
+      [15101, "0.0.0.0:15101"],
+    ]);
+    expect(h.entries.get(15101)?.target.appPort).toBe(19090);
+    expect(h.entries.get(15100)?.target).toBe(mapped.main);
+    expect(h.manager.boundPorts).toEqual({ "inbound-http-http-web": 15100, "inbound-http-grpc": 15101 });
+    // The unmapped port still cannot listen on the application's own address: said once.
+    expect(h.lines.filter((l) => l.includes("inbound HTTP port served on the inbound listener only"))).toHaveLength(1);
+    // A config without the grpc port closes its mapped listener.
+    await h.manager.apply(mappedTargets(new Map([[18080, 15100], [19090, 15101]]), web), 15006);
+    expect(h.listeners.get(15101)?.drained).toBe(true);
+    expect(h.listeners.get(15100)?.drained).toBe(false);
   });
 });

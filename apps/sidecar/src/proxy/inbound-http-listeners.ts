@@ -2,9 +2,12 @@
 // HTTP, HTTP2, gRPC or sniffed inbound port of the workload gets an HttpListener on
 // `bind:<targetPort>` whose requests all go to that port's target (`inbound|<targetPort>||` at
 // `appHost:<targetPort>`), so a workload with several ports has each port's requests reach its
-// own application port, chosen per connection by the listener that accepted it.
+// own application port, chosen per connection by the listener that accepted it. A port in
+// --inbound-port-map listens on its mapped port instead (InboundTargets.byListenPort): under the
+// injector's capture, where a REDIRECT rule per container port sends that port's connections there.
 //
 //   caller ─► bind:targetPort ─► HttpListener (the port's mTLS mode, authz, rate limits) ─► appHost:targetPort
+//   pod:APP ─► REDIRECT ─► bind:LISTEN (--inbound-port-map APP:LISTEN) ─► the same         ─► appHost:APP
 //   caller ─► bind:--inbound-port ─► `main` (or the port a mesh SNI names)                ─► appHost:--app-port
 //
 // Without iptables the sidecar and the application cannot share an address for these ports: with
@@ -61,12 +64,13 @@ export class InboundHttpListeners {
 
   /**
    * Gives the open listeners their ports' new targets at once, then (one apply at a time, in
-   * order) opens a listener for each port of `targets` not open yet and closes those the config no
-   * longer has. `mainPort` is the --inbound-port listener's own port, never opened twice.
+   * order) opens a listener for each listen port of `targets` (byListenPort) not open yet and
+   * closes those the config no longer has. `mainPort` is the --inbound-port listener's own port,
+   * never opened twice.
    */
   apply(targets: InboundTargets, mainPort: number): Promise<void> {
     for (const [port, { entry }] of this.open) {
-      const target = targets.byTargetPort.get(port);
+      const target = targets.byListenPort.get(port);
       if (target !== undefined) entry.target = target;
     }
     const next = this.applying.then(() => this.applyNow(targets, mainPort));
@@ -83,12 +87,12 @@ export class InboundHttpListeners {
 
   private async applyNow(targets: InboundTargets, mainPort: number): Promise<void> {
     for (const [port, open] of this.open) {
-      if (targets.byTargetPort.has(port)) continue;
+      if (targets.byListenPort.has(port)) continue;
       this.open.delete(port);
       this.options.logger.info("inbound HTTP listener closed", { port });
       this.options.closed(open.entry, open.listener, open.listener.drain(this.options.drainMs));
     }
-    for (const [port, target] of targets.byTargetPort) {
+    for (const [port, target] of targets.byListenPort) {
       if (this.open.has(port) || port === mainPort || this.options.isDraining()) continue;
       await this.listen(port, target);
     }
@@ -96,8 +100,10 @@ export class InboundHttpListeners {
 
   private async listen(port: number, target: InboundTarget): Promise<void> {
     const { bind, appHost, logger } = this.options;
-    const portName = target.port?.portName ?? String(port);
-    if (bind === appHost || bind === "0.0.0.0" || bind === "::") {
+    const portName = target.port?.portName ?? String(target.appPort);
+    // A mapped listen port is never the application's, so only a listener at the port's own number can collide.
+    const onAppPort = port === target.appPort || port === target.port?.targetPort;
+    if (onAppPort && (bind === appHost || bind === "0.0.0.0" || bind === "::")) {
       // The listener would be the application's own address. Not an error: the --inbound-port listener takes the port's traffic (captured, or a mesh SNI).
       if (!this.reported.has(port)) {
         this.reported.add(port);
@@ -118,7 +124,9 @@ export class InboundHttpListeners {
         port,
         portName,
         err: error,
-        fix: "the sidecar listens on the port's targetPort and reaches the application at --app-host on the same port: bind the sidecar (--bind) to another address than --app-host, or free the port",
+        fix: onAppPort
+          ? "the sidecar listens on the port's targetPort and reaches the application at --app-host on the same port: bind the sidecar (--bind) to another address than --app-host, or free the port"
+          : "the port is this application port's --inbound-port-map listen port: free it, or map the application port to another one",
       });
       return;
     }

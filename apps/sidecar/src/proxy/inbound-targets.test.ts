@@ -1,7 +1,7 @@
 import { compileRateLimits, compileRetryPolicy, type InboundPort, type MtlsMode, type RateLimitTable } from "@meshwork/proxy-core";
 import { describe, expect, it } from "vitest";
 import { PoolRegistry } from "../upstream/pool-registry.ts";
-import { buildInboundTargets, meshSniKey, targetForServerName, type InboundTargetOptions, type InboundTargets } from "./inbound-targets.ts";
+import { buildInboundTargets, meshSniKey, parseInboundPortMap, targetForServerName, type InboundTargetOptions, type InboundTargets } from "./inbound-targets.ts";
 
 const host = "multi.default.svc.cluster.local";
 
@@ -140,5 +140,81 @@ describe("targetForServerName", () => {
     expect(meshSniKey("outbound_.9080_.v1_.reviews.default.svc.cluster.local")).toBe("9080|reviews.default.svc.cluster.local");
     expect(meshSniKey("outbound_.x_._.reviews")).toBeUndefined();
     expect(meshSniKey("reviews.default.svc.cluster.local")).toBeUndefined();
+  });
+});
+
+describe("buildInboundTargets with --inbound-port-map", () => {
+  const map = new Map([
+    [18080, 15100],
+    [19090, 15101],
+    [15432, 15102],
+    [18000, 15103],
+  ]);
+
+  it("without a map, the per-port listeners listen at the ports' targetPorts", () => {
+    const targets = buildInboundTargets({ inbound: [web, grpc, db] }, options(undefined), undefined);
+    expect([...targets.byListenPort]).toEqual([...targets.byTargetPort]);
+  });
+
+  it("a mapped HTTP port listens at its mapped port with the port's own target; TCP ports are not the HTTP listeners'", () => {
+    const targets = buildInboundTargets({ inbound: [web, grpc, db] }, { ...options(undefined), portMap: map }, undefined);
+    expect([...targets.byListenPort.keys()]).toEqual([15100, 15101]);
+    expect(targets.byListenPort.get(15100)).toBe(targets.main);
+    expect(targets.byListenPort.get(15101)).toBe(targets.byTargetPort.get(19090));
+    expect(targets.byListenPort.get(15101)?.cluster.spec).toMatchObject({ name: "inbound|19090||", upstreamHttp2: true });
+    expect(targets.byListenPort.get(15101)?.mode).toBe("STRICT");
+  });
+
+  it("an unmapped port keeps its targetPort listener next to mapped ones", () => {
+    const targets = buildInboundTargets({ inbound: [web, grpc] }, { ...options(undefined), portMap: new Map([[19090, 15101]]) }, undefined);
+    expect([...targets.byListenPort.keys()]).toEqual([18080, 15101]);
+  });
+
+  it("the mapped listener of the first port is that container port's, even when --app-port is elsewhere", () => {
+    const targets = buildInboundTargets({ inbound: [web, grpc] }, { ...options(18000), portMap: map }, undefined);
+    // main (the --inbound-port listener's plain text) goes to --app-port 18000 ...
+    expect(targets.main?.appPort).toBe(18000);
+    // ... but what the capture rule sent to 18080 reaches 18080, and 18000's own listener serves main.
+    expect(targets.byListenPort.get(15100)?.cluster.spec.endpoints[0]?.address).toBe("127.0.0.1:18080");
+    expect(targets.byListenPort.get(15100)?.appPort).toBe(18080);
+    expect(targets.byListenPort.get(15103)).toBe(targets.main);
+    expect(targets.clusters.map((c) => c.name)).toContain("inbound|18080||");
+  });
+
+  it("--app-port alone, mapped: its listener serves main; a TCP port of the config at --app-port keeps it TCP", () => {
+    const alone = buildInboundTargets({ inbound: [] }, { ...options(18000), portMap: map }, undefined);
+    expect([...alone.byListenPort]).toEqual([[15103, alone.main]]);
+    const tcp = buildInboundTargets({ inbound: [db] }, { ...options(15432), portMap: map }, undefined);
+    expect(tcp.byListenPort.size).toBe(0);
+  });
+
+  it("a new config keeps a mapped port's cluster", () => {
+    const shared = { ...options(18000), portMap: map };
+    const first = buildInboundTargets({ inbound: [web] }, shared, undefined);
+    const second = buildInboundTargets({ inbound: [web] }, shared, first);
+    expect(second.byListenPort.get(15100)?.cluster).toBe(first.byListenPort.get(15100)?.cluster);
+  });
+});
+
+describe("parseInboundPortMap", () => {
+  const reserved = { inbound: 15006, outbound: 15001, admin: 15000, stats: 15020, disabled: -1 };
+
+  it("reads APP_PORT:LISTEN_PORT entries in order", () => {
+    expect(parseInboundPortMap(["9080:15100", " 9443:15101 "], reserved)).toEqual({ ok: true, map: new Map([[9080, 15100], [9443, 15101]]) });
+    expect(parseInboundPortMap([], reserved)).toEqual({ ok: true, map: new Map() });
+  });
+
+  it("refuses what would not work, naming the setting and the fix", () => {
+    const message = (entries: string[]): string => {
+      const result = parseInboundPortMap(entries, reserved);
+      return result.ok ? "ok" : result.message;
+    };
+    expect(message(["9080=15100"])).toMatch(/^--inbound-port-map \(MESHWORK_INBOUND_PORT_MAP\): "9080=15100" is not APP_PORT:LISTEN_PORT.*e\.g\. 9080:15100/);
+    expect(message(["9080:0"])).toMatch(/"9080:0" is not APP_PORT:LISTEN_PORT/);
+    expect(message(["9080:70000"])).toMatch(/is not APP_PORT:LISTEN_PORT/);
+    expect(message(["9080:15100", "9080:15101"])).toMatch(/application port 9080 is mapped twice/);
+    expect(message(["9080:15100", "9443:15100"])).toMatch(/listen port 15100 is given to two application ports/);
+    expect(message(["9080:15020"])).toMatch(/9080:15020 listens on the sidecar's stats port/);
+    expect(message(["9080:9443", "9443:15101"])).toMatch(/9080:9443 listens on application port 9443/);
   });
 });

@@ -7,6 +7,8 @@
 // Which port a request is for is decided per connection (Envoy picks the inbound filter chain by
 // the original destination port, which Node cannot read: docs/design/kubernetes.md):
 //   a per-port listener (bind:<targetPort>)            → that port
+//   a mapped listener (--inbound-port-map APP:LISTEN,   → application port APP (the injector's
+//     bind:LISTEN)                                        capture rule redirects APP there)
 //   the --inbound-port listener, mutual TLS whose SNI  → the port with that service port and host
 //     is a client sidecar's `outbound_.<port>_.<subset>_.<host>`
 //   the --inbound-port listener otherwise              → `main`: --app-port, else the first HTTP port
@@ -37,6 +39,12 @@ export interface InboundTargets {
   readonly main: InboundTarget | undefined;
   /** Every HTTP inbound port of the config by target port (`main`'s port maps to `main`). */
   readonly byTargetPort: ReadonlyMap<number, InboundTarget>;
+  /**
+   * Where the per-port HTTP listeners listen and what each serves: an HTTP port at its targetPort,
+   * or at its --inbound-port-map listen port, where the target is always that application port's
+   * own; and `main` at its application port's listen port when the config has no port there.
+   */
+  readonly byListenPort: ReadonlyMap<number, InboundTarget>;
   /** By `<service port>|<host>` of the port, when the workload has several HTTP ports (else empty: nothing to choose). */
   readonly byService: ReadonlyMap<string, InboundTarget>;
   /** The clusters of the targets, each once (admin `/clusters`, `/config_dump`, pool retention). */
@@ -59,6 +67,8 @@ export interface InboundTargetOptions {
   readonly limitsFor: (port: number, previous: RateLimitTable | undefined) => RateLimitTable;
   /** The PeerAuthentication mode of application port `appPort` (portLevelMtls keys the workload's port). */
   readonly modeFor: (appPort: number) => MtlsMode;
+  /** `--inbound-port-map`: application port → the port its own listener listens on (parseInboundPortMap). */
+  readonly portMap?: ReadonlyMap<number, number> | undefined;
 }
 
 /** The inbound targets of `config`; `previous` (the last config's) lends its unchanged clusters, decisions and rate-limit buckets. */
@@ -85,12 +95,46 @@ export function buildInboundTargets(config: Pick<ProxyConfig, "inbound">, option
   const main = mainAppPort === undefined ? undefined : make(mainPort, mainAppPort, previous?.main);
   const byTargetPort = new Map<number, InboundTarget>();
   const byService = new Map<string, InboundTarget>();
+  const byListenPort = new Map<number, InboundTarget>();
+  const portMap = options.portMap ?? new Map<number, number>();
   for (const port of http) {
     const target = port === mainPort && main !== undefined ? main : make(port, port.targetPort, previous?.byTargetPort.get(port.targetPort));
     byTargetPort.set(port.targetPort, target);
     if (http.length > 1) byService.set(serviceKey(port.port, port.host), target);
+    const listenPort = portMap.get(port.targetPort);
+    if (listenPort === undefined) byListenPort.set(port.targetPort, target);
+    // The capture rule sent this listener the connections to the container port itself: never --app-port's application.
+    else byListenPort.set(listenPort, target.appPort === port.targetPort ? target : make(port, port.targetPort, previous?.byListenPort.get(listenPort)));
   }
-  return { main, byTargetPort, byService, clusters };
+  // --app-port without a config port of its own (a pod whose Service does not name it yet) keeps its HTTP target on its listener, as on --inbound-port.
+  const mainListenPort = main === undefined ? undefined : portMap.get(main.appPort);
+  if (main !== undefined && mainListenPort !== undefined && !config.inbound.some((port) => port.targetPort === main.appPort)) byListenPort.set(mainListenPort, main);
+  return { main, byTargetPort, byListenPort, byService, clusters };
+}
+
+/**
+ * `--inbound-port-map` entries (`APP_PORT:LISTEN_PORT`, e.g. `9080:15100`) as a map from
+ * application port to listen port. Refuses a malformed entry, an application port given twice,
+ * a listen port shared, or one that is an application port or one of the sidecar's `reserved`
+ * ports (by name: inbound, outbound, admin, stats; values below 1 are not listening ports).
+ */
+export function parseInboundPortMap(entries: readonly string[], reserved: Readonly<Record<string, number>>): { ok: true; map: Map<number, number> } | { ok: false; message: string } {
+  const map = new Map<number, number>();
+  const fail = (message: string) => ({ ok: false as const, message: `--inbound-port-map (MESHWORK_INBOUND_PORT_MAP): ${message}` });
+  for (const entry of entries) {
+    const match = /^\s*(\d+):(\d+)\s*$/.exec(entry);
+    const [app, listen] = match === null ? [NaN, NaN] : [Number(match[1]), Number(match[2])];
+    if (!(app >= 1 && app <= 65535 && listen >= 1 && listen <= 65535)) return fail(`"${entry}" is not APP_PORT:LISTEN_PORT with ports from 1 to 65535: write e.g. 9080:15100,9443:15101`);
+    if (map.has(app)) return fail(`application port ${app} is mapped twice: give each port one listener`);
+    if ([...map.values()].includes(listen)) return fail(`listen port ${listen} is given to two application ports: give each its own`);
+    const clash = Object.entries(reserved).find(([, port]) => port === listen);
+    if (clash !== undefined) return fail(`${app}:${listen} listens on the sidecar's ${clash[0]} port: pick another listen port (the injector uses 15100 up)`);
+    map.set(app, listen);
+  }
+  for (const [app, listen] of map) {
+    if (map.has(listen)) return fail(`${app}:${listen} listens on application port ${listen}, which the map also serves: pick a port the application does not use`);
+  }
+  return { ok: true, map };
 }
 
 /**

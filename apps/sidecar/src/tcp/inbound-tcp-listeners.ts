@@ -12,8 +12,12 @@
 // port of the loopback. Without iptables both cannot bind one address, so the listener binds
 // `bind:<targetPort>` and the application is reached at `appHost:<targetPort>`: the sidecar
 // and the application need different addresses (as a pod IP and 127.0.0.1). `listenPortFor`
-// changes the listening port. Ports whose protocol is HTTP, HTTP2, gRPC or unknown (sniffed in
-// Istio) stay on the HTTP inbound listener.
+// changes the listening port, and so does --inbound-port-map (`portMap`), whose ports the
+// injector's capture rules redirect each container port to (inboundTcpPorts). Ports whose
+// protocol is HTTP, HTTP2, gRPC or unknown (sniffed in Istio) stay on the HTTP inbound listener.
+// A mapped application port the config has no port for (and that is not --app-port, which the
+// HTTP inbound listeners serve) is passed through as raw TCP, like Istio's
+// InboundPassthroughCluster for ports no Service names.
 //
 //   caller ─► bind:targetPort ─► mTLS mode (InboundTcpTls) ─► AuthorizationPolicy ─► proxyTcp ─► appHost:targetPort
 //                                 │ STRICT + plain text:        │ CUSTOM (envoyExtAuthzGrpc) → DENY → ALLOW
@@ -59,6 +63,10 @@ export interface InboundTcpOptions {
   readonly now: () => number;
   /** The port to listen on for an inbound TCP port; default its targetPort. */
   readonly listenPortFor?: ((port: InboundPort) => number) | undefined;
+  /** `--inbound-port-map`: application port → listen port (over listenPortFor); unknown mapped ports pass through. */
+  readonly portMap?: ReadonlyMap<number, number> | undefined;
+  /** `--app-port`: a mapped port the config does not name is the HTTP inbound listeners' when it is this one. */
+  readonly appPort?: number | undefined;
   /** The workload's current AuthorizationPolicies (rebuilt per config); undefined or empty: every connection is let through. */
   readonly security?: (() => InboundSecurity | undefined) | undefined;
 }
@@ -66,6 +74,28 @@ export interface InboundTcpOptions {
 /** Whether Istio's protocol selection makes this inbound port raw TCP (not HTTP, not sniffed). */
 export function isInboundTcpPort(port: InboundPort): boolean {
   return port.protocol === "tcp" || port.protocol === "tls";
+}
+
+/**
+ * The inbound TCP listeners `inbound` asks for, by listen port: each raw TCP port at
+ * `portMap`'s listen port for its targetPort, else `listenPortFor`'s, else its targetPort; and,
+ * for each mapped application port that no inbound port targets and that is not `appPort`, a
+ * pass-through port `inbound|<port>||` (plain TCP to the application, no service).
+ */
+export function inboundTcpPorts(
+  inbound: readonly InboundPort[],
+  options: Pick<InboundTcpOptions, "listenPortFor" | "portMap" | "appPort">,
+): Map<number, InboundPort> {
+  const wanted = new Map<number, InboundPort>();
+  for (const port of inbound) {
+    if (!isInboundTcpPort(port)) continue;
+    wanted.set(options.portMap?.get(port.targetPort) ?? options.listenPortFor?.(port) ?? port.targetPort, port);
+  }
+  for (const [appPort, listenPort] of options.portMap ?? []) {
+    if (appPort === options.appPort || wanted.has(listenPort) || inbound.some((port) => port.targetPort === appPort)) continue;
+    wanted.set(listenPort, { port: appPort, targetPort: appPort, portName: `passthrough-${appPort}`, protocol: "tcp", cluster: `inbound|${appPort}||`, host: "" });
+  }
+  return wanted;
 }
 
 interface PortListener {
@@ -139,11 +169,7 @@ export class InboundTcpListeners {
     if (this.stopped) return;
     const { workload } = this.options;
     const effective = resolvePeerAuthentication(config.peerAuthentications ?? [], { namespace: workload.namespace, labels: workload.labels }, config.rootNamespace ?? workload.rootNamespace);
-    const wanted = new Map<number, InboundPort>();
-    for (const inbound of config.inbound) {
-      if (!isInboundTcpPort(inbound)) continue;
-      wanted.set(this.options.listenPortFor?.(inbound) ?? inbound.targetPort, inbound);
-    }
+    const wanted = inboundTcpPorts(config.inbound, this.options);
     for (const [listenPort, entry] of this.ports) {
       if (wanted.has(listenPort)) continue;
       this.ports.delete(listenPort);
