@@ -45,7 +45,7 @@ describe("defineCommand", () => {
     const pair = defineCommand({
       name: "pair",
       summary: "Print the arguments.",
-      usage: "pair A [B]",
+      usage: "meshctl pair A [B]",
       description: "Prints them.",
       footer: "",
       settings: {},

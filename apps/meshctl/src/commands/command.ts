@@ -107,7 +107,7 @@ export function defineCommand<const S extends SettingsSpec>(definition: CommandD
           const count = result.positionals.length;
           if (count < positionals.min || count > positionals.max) {
             const expected = positionals.min === positionals.max ? `${positionals.min}` : `${positionals.min} to ${positionals.max}`;
-            const message = `expected ${expected} argument(s) besides flags, got ${count}${count > 0 ? ` (${result.positionals.join(" ")})` : ""}; usage: meshctl ${definition.usage}\nRun "meshctl ${definition.name} --help" for usage.`;
+            const message = `expected ${expected} argument(s) besides flags, got ${count}${count > 0 ? ` (${result.positionals.join(" ")})` : ""}; usage: ${definition.usage}\nRun "meshctl ${definition.name} --help" for usage.`;
             return { type: "usage-error", message: formatUsageError(definition.name, message) };
           }
           // The spec includes commonSettings, so logLevel is one of LOG_LEVELS; TypeScript cannot see through the generic.
