@@ -16,7 +16,8 @@ import { admit, OverloadMonitor, type AdmissionCounters } from "./proxy/admissio
 import { buildSnapshot, type BuiltSnapshot } from "./proxy/build-snapshot.ts";
 import type { ClusterRuntime } from "./proxy/cluster-runtime.ts";
 import { buildInboundTargets, parseInboundPortMap, targetForServerName, type InboundTarget, type InboundTargets } from "./proxy/inbound-targets.ts";
-import { InboundHttpListeners } from "./proxy/inbound-http-listeners.ts";
+import { InboundHttpListeners, type InboundPortListener } from "./proxy/inbound-http-listeners.ts";
+import { InboundPortTls } from "./proxy/inbound-port-tls.ts";
 import { HttpListener } from "./proxy/http-listener.ts";
 import { createRequestTelemetry, createTcpTelemetry, serviceLabels } from "./proxy/request-telemetry.ts";
 import { handleConnectTunnel } from "./tcp/connect-tunnel.ts";
@@ -118,7 +119,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   // Router mode's gateway listeners expect a PROXY protocol header (Istio's gatewayTopology.proxyProtocol; sidecars ignore the mesh-wide setting, as Istio's do).
   const proxyProtocol = settings.proxyMode === "router" && (settings.proxyProtocol || mesh?.proxyProtocol === true);
   if (settings.proxyProtocol && settings.proxyMode !== "router") logger.warn("--proxy-protocol applies to gateway listeners only (--proxy-mode router); ignored", {});
-  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy, autoAllocateAddresses: settings.dnsAutoAllocate };
+  // A Sidecar resource configures sidecars, never a gateway (router mode), as in Istio.
+  const loadOptions = { namespace: settings.namespace, domainSuffix: settings.domainSuffix, proxyLabels: labels, workloadName: settings.workloadName, trustDomain: settings.trustDomain, rootNamespace: settings.rootNamespace, h2UpgradePolicy, autoAllocateAddresses: settings.dnsAutoAllocate, applySidecar: settings.proxyMode !== "router" };
   // Standalone: the first read of the config directory starts now and runs (in its own process in
   // a build) while the rest of the sidecar starts; it is awaited where the config is applied.
   const configDir = settings.config !== undefined && settings.discoveryAddress.length === 0 ? openConfigDir(settings.config, loadOptions) : undefined;
@@ -445,18 +447,26 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     });
   };
   // Per-port HTTP listeners (bind:<targetPort>), each serving its own port's target (proxy/inbound-http-listeners.ts).
+  const portTls = new Map<InboundPortListener, InboundPortTls>();
   const inboundHttp = new InboundHttpListeners({
     bind: settings.bind,
     appHost: settings.appHost,
     logger,
     drainMs: settings.drainSeconds * 1000,
     isDraining: () => draining,
-    create: (entry) => inboundListener(() => hostLabel(entry.listenPort), () => entry.target, inboundTls.forPort(() => entry.target.mode)),
+    create: (entry) => {
+      // A Sidecar ingress listener with `tls` terminates TLS itself; the other ports speak the mesh's mutual TLS.
+      const tls = new InboundPortTls({ tls: () => entry.target.port?.tls, mesh: inboundTls.forPort(() => entry.target.mode), meshTls, credentialDir: settings.credentialDir, logger, port: entry.listenPort });
+      portTls.set(entry, tls);
+      return inboundListener(() => hostLabel(entry.listenPort), () => entry.target, tls);
+    },
     opened: (entry, listener) => {
       httpListeners.push(listener);
       listeners.push({ name: entry.name, address: hostLabel(entry.listenPort) });
     },
     closed: (entry, listener, drained) => {
+      portTls.get(entry)?.close();
+      portTls.delete(entry);
       const listed = listeners.findIndex((l) => l.name === entry.name);
       if (listed >= 0) listeners.splice(listed, 1);
       void drained.then(() => {
@@ -490,6 +500,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   }
   // Inbound ports that are raw TCP by Istio's protocol selection: a TCP listener each (src/tcp/inbound-tcp-listeners.ts).
   const inboundTcp = new InboundTcpListeners({
+    credentialDir: settings.credentialDir,
     bind: settings.bind,
     appHost: settings.appHost,
     metrics: inboundMetrics,

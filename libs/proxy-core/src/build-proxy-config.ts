@@ -1,7 +1,7 @@
 // Builds everything one sidecar runs on from a set of validated Istio resources: the route table
 // of gateway `mesh` (VirtualServices plus Istio's default route for every service host no
 // VirtualService covers), the clusters, the outbound service ports and the inbound ports of the
-// proxy's own workload.
+// proxy's own workload, scoped by the Sidecar resource that selects the proxy.
 import type { MeshResource } from "@meshwork/config";
 import { compileClusters, isExportedTo, labelsMatch, type MeshH2UpgradePolicy } from "./compile-clusters.ts";
 import { compileRouteTable } from "./compile-route-table.ts";
@@ -14,6 +14,9 @@ import { autoMtlsEndpoints, serviceIdentities } from "./peer-authentication/serv
 import { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
 import { expandGatewayApi } from "./proxy-model/expand-gateway-api.ts";
 import { portProtocol } from "./port-protocol.ts";
+import { egressHosts, egressScope, isImported, scopeServiceEntry, selectSidecar } from "./proxy-model/select-sidecar.ts";
+import { sidecarInboundPorts } from "./proxy-model/sidecar-inbound-ports.ts";
+import { resolveHost } from "./resolve-host.ts";
 import type { InboundPort, ProxyConfig } from "./proxy-config.ts";
 import { createClusterResolver } from "./resolve-cluster.ts";
 import { resolveTelemetry } from "./telemetry/resolve-telemetry.ts";
@@ -40,6 +43,12 @@ export interface BuildProxyConfigOptions {
    * the DNS proxy answers their hosts with it and TCP connections to it reach them. Default false.
    */
   readonly autoAllocateAddresses?: boolean | undefined;
+  /**
+   * Apply the Sidecar resource that selects the proxy (selectSidecar): egress listeners scope the
+   * services and VirtualServices it can reach (per port), ingress listeners replace its inbound
+   * ports. Default true; a gateway passes false (Sidecars do not configure gateways, as in Istio).
+   */
+  readonly applySidecar?: boolean | undefined;
 }
 
 export interface BuildProxyConfigResult {
@@ -61,12 +70,6 @@ export function buildProxyConfig(given: readonly MeshResource[], options: BuildP
   const serviceEntries = of("ServiceEntry");
   const workloadEntries = of("WorkloadEntry");
   const destinationRules = of("DestinationRule");
-  // A delegate (no hosts) is kept whatever its exportTo: that decides whether a root in another
-  // namespace may use it (compileRouteTable checks it), not whether this proxy sees it.
-  const virtualServices = of("VirtualService").filter(
-    (vs) => (vs.spec.hosts ?? []).length === 0 || isExportedTo(vs.spec.exportTo, vs.metadata.namespace ?? options.namespace, options.namespace),
-  );
-
   const ownEntry = options.workloadName === undefined
     ? undefined
     : workloadEntries.find((we) => we.metadata.name === options.workloadName && (we.metadata.namespace ?? options.namespace) === options.namespace);
@@ -76,21 +79,46 @@ export function buildProxyConfig(given: readonly MeshResource[], options: BuildP
   }
   const proxyLabels = { ...ownEntry?.spec.labels, ...options.proxyLabels };
   const hostContext = { namespace: options.namespace, domainSuffix: options.domainSuffix };
+  const rootNamespace = options.rootNamespace ?? "istio-system";
+  // The Sidecar resource, as the control plane applies it (compute-proxy-config.ts): services per egress listener port, VirtualServices by all its hosts.
+  const sidecar = options.applySidecar === false ? undefined : selectSidecar(of("Sidecar"), { namespace: options.namespace, labels: proxyLabels }, rootNamespace);
+  const scope = egressScope(sidecar);
+  const egress = egressHosts(sidecar);
+  const nsOf = (r: MeshResource): string => r.metadata.namespace ?? options.namespace;
+  // A delegate (no hosts) is kept whatever its exportTo: that decides whether a root in another
+  // namespace may use it (compileRouteTable checks it), not whether this proxy sees it. A
+  // VirtualService bound to gateways only is the gateways' (Sidecar egress does not scope it).
+  const virtualServices = of("VirtualService").filter((vs) => {
+    const hosts = vs.spec.hosts ?? [];
+    if (hosts.length === 0) return true;
+    if (!isExportedTo(vs.spec.exportTo, nsOf(vs), options.namespace)) return false;
+    if (egress === undefined || !(vs.spec.gateways ?? ["mesh"]).includes("mesh")) return true;
+    return hosts.some((h) => isImported(egress, nsOf(vs), resolveHost(h, nsOf(vs), options.domainSuffix), options.namespace));
+  });
+  const outboundEntries = serviceEntries.flatMap((se) =>
+    scopeServiceEntry(se, {
+      scope,
+      ownerNamespace: nsOf(se),
+      proxyNamespace: options.namespace,
+      cut: (hosts, ports) => ({ ...se, spec: { ...se.spec, hosts: [...hosts], ...(ports !== undefined && se.spec.ports !== undefined ? { ports: se.spec.ports.filter((p) => ports.includes(p.number)) } : {}) } }),
+    }),
+  );
 
   const vsTable = compileRouteTable(virtualServices, destinationRules, hostContext);
   const compiled = compileClusters(
-    { serviceEntries, workloadEntries, destinationRules },
+    { serviceEntries: outboundEntries, workloadEntries, destinationRules },
     { ...hostContext, proxyLabels, rootNamespace: options.rootNamespace, h2UpgradePolicy: options.h2UpgradePolicy },
   );
   const allocated = options.autoAllocateAddresses === true ? autoAllocateServiceAddresses(compiled.services, compiled.clusters) : undefined;
   const services = allocated?.services ?? compiled.services;
-  const routeTable = addDefaultRoutes(vsTable, services, options);
-  const inbound = inboundPorts(serviceEntries, ownEntry, proxyLabels, options.namespace);
+  const routeTable = addDefaultRoutes(vsTable, services, options, scope === undefined ? undefined : [...scope.byPort.keys()]);
+  const scopedInbound = sidecarInboundPorts(sidecar, inboundPorts(serviceEntries, ownEntry, proxyLabels, options.namespace));
+  const inbound = scopedInbound.ports;
+  issues.push(...scopedInbound.issues);
   // Rate-limit policies apply in their own namespace only; compileRateLimits matches labels and ports per listener.
   const rateLimitPolicies = of("HTTPLocalRateLimitPolicy").filter((p) => (p.metadata.namespace ?? options.namespace) === options.namespace);
   const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...hostContext, serviceHosts: services.map((s) => s.host), serviceAddresses: addressesByHost(services) });
   // Security policies: the proxy's namespace and the root namespace (mesh-wide ones), as Istio selects them for a workload.
-  const rootNamespace = options.rootNamespace ?? "istio-system";
   const trustDomain = options.trustDomain ?? "cluster.local";
   const inScope = <K extends "PeerAuthentication" | "AuthorizationPolicy" | "RequestAuthentication">(kind: K): MeshResource<K>[] =>
     of(kind).filter((p) => {

@@ -463,7 +463,8 @@ function localityOf(spec: LocalityLbSpec | undefined): LocalityLbSettings | unde
   };
 }
 
-function poolOf(pool: EffectivePolicy["connectionPool"]): ConnectionPoolSpec {
+/** The circuit-breaker limits of a connectionPool (DestinationRule, Sidecar ingress); `{}` without one. */
+export function poolOf(pool: EffectivePolicy["connectionPool"]): ConnectionPoolSpec {
   if (pool === undefined) return {};
   return {
     tcp: pool.tcp === undefined ? undefined : { maxConnections: pool.tcp.maxConnections },

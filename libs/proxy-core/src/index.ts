@@ -140,8 +140,9 @@ export type {
 } from "./proxy-model/proxy-resources.ts";
 export { catalogMetaKeys, catalogResources, catalogServiceLabel } from "./proxy-model/catalog-resources.ts";
 export type { CatalogInstance, CatalogResources, MeshCatalog } from "./proxy-model/catalog-resources.ts";
-export { egressHosts, isImported, selectSidecar } from "./proxy-model/select-sidecar.ts";
-export type { EgressHost } from "./proxy-model/select-sidecar.ts";
+export { egressHosts, egressScope, isImported, isImportedOnPort, scopeServiceEntry, selectSidecar } from "./proxy-model/select-sidecar.ts";
+export type { EgressHost, EgressScope } from "./proxy-model/select-sidecar.ts";
+export { parseDefaultEndpoint, sidecarInboundPorts } from "./proxy-model/sidecar-inbound-ports.ts";
 export { computeProxyConfig, createProxyCompiler, ProxyCompiler } from "./proxy-model/compute-proxy-config.ts";
 export type { ComputedProxyConfig, ConfigSnapshot, MeshSettings } from "./proxy-model/compute-proxy-config.ts";
 export { assembleProxyConfig } from "./proxy-model/assemble-proxy-config.ts";

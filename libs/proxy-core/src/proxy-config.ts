@@ -7,6 +7,7 @@ import type { MeshResource } from "@meshwork/config";
 import type { ConnectionPoolSpec } from "./circuit-breaker.ts";
 import type { BalancerKind } from "./create-load-balancer.ts";
 import type { Endpoint } from "./endpoint.ts";
+import type { GatewayServerTls } from "./gateway/gateway-listeners.ts";
 import type { HashPolicy } from "./hash-policy.ts";
 import type { RegionFailover } from "./locality-priorities.ts";
 import type { OutlierSettings } from "./outlier-detector.ts";
@@ -138,6 +139,21 @@ export interface InboundPort {
   readonly cluster: string;
   /** The service host the port belongs to (the first ServiceEntry selecting the workload). */
   readonly host: string;
+  // A Sidecar resource's ingress listener (sidecarInboundPorts) sets the fields below; ports
+  // derived from services have none of them but `connectionPool` (inboundConnectionPool).
+  /** Where the sidecar listens for the port when not at targetPort: an ingress listener's port number (callers dial it; the application is at targetPort). */
+  readonly listenPort?: number;
+  /** The ingress listener's `bind` address; absent: the sidecar's own bind address. */
+  readonly bind?: string;
+  /**
+   * The application's address for this port when not the sidecar's application host: the
+   * defaultEndpoint's loopback IP (`127.0.0.1`, `::1`) or `unix:///path` (then targetPort is 0).
+   */
+  readonly endpointHost?: string;
+  /** TLS the sidecar terminates on the port itself (the ingress listener's `tls`): mesh mutual TLS and PeerAuthentication do not apply. */
+  readonly tls?: GatewayServerTls;
+  /** Limits of the port's inbound cluster: the ingress listener's connectionPool, else the Sidecar's inboundConnectionPool. */
+  readonly connectionPool?: ConnectionPoolSpec;
 }
 
 /** A host:port the outbound listener serves, so Host-based routing knows which ports exist. */

@@ -24,9 +24,13 @@ export function describeProxyResources(resources: ProxyResources): string[] {
 
 function describeListener({ name, body }: NamedResource<"listener">): string {
   if (body.type === "outbound") {
-    return `listener ${name} policy=${body.outboundTrafficPolicy} services=[${body.services.map((s) => `${s.host}:${s.port}`).join(" ")}]`;
+    const egressPorts = body.egressListenerPorts === undefined ? "" : ` egress-ports=[${body.egressListenerPorts.join(" ")}]`;
+    return `listener ${name} policy=${body.outboundTrafficPolicy}${egressPorts} services=[${body.services.map((s) => `${s.host}:${s.port}`).join(" ")}]`;
   }
-  const ports = body.ports.map((p) => `${p.port}->${p.targetPort}/${p.protocol}`).join(" ");
+  // Sidecar ingress listeners' own endpoint, TLS and limits, only where set.
+  const ports = body.ports
+    .map((p) => `${p.port}->${p.endpointHost === undefined ? "" : `${p.endpointHost}:`}${p.targetPort}/${p.protocol}${p.tls === undefined ? "" : `+tls=${p.tls.mode}`}${p.connectionPool === undefined ? "" : `+pool=${JSON.stringify(p.connectionPool)}`}`)
+    .join(" ");
   const names = (list: readonly { metadata: { namespace?: string | undefined; name: string } }[]) => list.map((r) => `${r.metadata.namespace ?? "?"}/${r.metadata.name}`).join(",");
   const s = body.security;
   return `listener ${name} ports=[${ports}] peer=[${names(s.peerAuthentications)}] authz=[${names(s.authorizationPolicies)}] jwt=[${names(s.requestAuthentications)}] ratelimit=[${names(body.rateLimitPolicies)}]`;

@@ -14,6 +14,11 @@
 // `--bind` equal to `--app-host` (or a wildcard) no per-port listener opens and every port's
 // traffic arrives on the --inbound-port listener (under capture, where Node cannot read the
 // original destination: docs/design/kubernetes.md).
+//
+// A Sidecar resource's ingress listener (InboundPort.listenPort) listens on its own port number,
+// at its `bind` when set, and forwards to its defaultEndpoint (an address or a Unix socket); with
+// `tls` the listener terminates TLS itself with the listener's certificate (`create` picks the
+// acceptor), and PeerAuthentication does not apply to it, as in Istio.
 import type { Logger } from "@meshwork/telemetry";
 import type { HttpListener } from "./http-listener.ts";
 import type { InboundTarget, InboundTargets } from "./inbound-targets.ts";
@@ -99,10 +104,13 @@ export class InboundHttpListeners {
   }
 
   private async listen(port: number, target: InboundTarget): Promise<void> {
-    const { bind, appHost, logger } = this.options;
+    const { logger } = this.options;
+    // A Sidecar ingress listener binds its own address and forwards to its defaultEndpoint.
+    const bind = target.port?.bind ?? this.options.bind;
+    const appHost = target.port?.endpointHost ?? this.options.appHost;
     const portName = target.port?.portName ?? String(target.appPort);
-    // A mapped listen port is never the application's, so only a listener at the port's own number can collide.
-    const onAppPort = port === target.appPort || port === target.port?.targetPort;
+    // A mapped listen port is never the application's, so only a listener at the port's own number can collide (a Unix socket never does).
+    const onAppPort = !appHost.startsWith("unix://") && (port === target.appPort || port === target.port?.targetPort);
     if (onAppPort && (bind === appHost || bind === "0.0.0.0" || bind === "::")) {
       // The listener would be the application's own address. Not an error: the --inbound-port listener takes the port's traffic (captured, or a mesh SNI).
       if (!this.reported.has(port)) {
@@ -137,6 +145,6 @@ export class InboundHttpListeners {
     }
     this.open.set(port, { entry, listener });
     this.options.opened(entry, listener);
-    logger.info("inbound HTTP listener open", { port, portName, protocol: target.port?.protocol ?? "http", app: `${appHost}:${target.appPort}`, cluster: target.cluster.name });
+    logger.info("inbound HTTP listener open", { port, bind, portName, protocol: target.port?.protocol ?? "http", tls: target.port?.tls?.mode ?? null, app: `${appHost}:${target.appPort}`, cluster: target.cluster.name });
   }
 }

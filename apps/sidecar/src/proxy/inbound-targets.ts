@@ -6,7 +6,8 @@
 //
 // Which port a request is for is decided per connection (Envoy picks the inbound filter chain by
 // the original destination port, which Node cannot read: docs/design/kubernetes.md):
-//   a per-port listener (bind:<targetPort>)            → that port
+//   a per-port listener (bind:<targetPort>, or a        → that port
+//     Sidecar ingress listener's bind:<port number>)
 //   a mapped listener (--inbound-port-map APP:LISTEN,   → application port APP (the injector's
 //     bind:LISTEN)                                        capture rule redirects APP there)
 //   the --inbound-port listener, mutual TLS whose SNI  → the port with that service port and host
@@ -79,7 +80,11 @@ export function buildInboundTargets(config: Pick<ProxyConfig, "inbound">, option
   const mainAppPort = options.appPort ?? mainPort?.targetPort;
   const clusters: ClusterRuntime[] = [];
   const make = (port: InboundPort | undefined, appPort: number, before: InboundTarget | undefined): InboundTarget => {
-    const spec = applicationClusterSpec(options.appHost, appPort, port?.portName ?? "http", port?.protocol ?? "http");
+    // A Sidecar ingress listener names its own application address (defaultEndpoint), cluster and limits.
+    const spec = applicationClusterSpec(port?.endpointHost ?? options.appHost, appPort, port?.portName ?? "http", port?.protocol ?? "http", {
+      name: port?.listenPort === undefined ? undefined : port.cluster,
+      connectionPool: port?.connectionPool,
+    });
     const kept = before !== undefined && sameCluster(before.cluster.spec, spec) ? before : undefined;
     const cluster = kept?.cluster ?? new ClusterRuntime(spec, options.pools, options.nowMs, undefined);
     clusters.push(cluster);
@@ -89,7 +94,8 @@ export function buildInboundTargets(config: Pick<ProxyConfig, "inbound">, option
       cluster,
       decision: kept?.decision.retries === options.retries ? kept.decision : inboundDecision(cluster, options.retries),
       limits: options.limitsFor(port?.port ?? appPort, before?.limits),
-      mode: options.modeFor(appPort),
+      // portLevelMtls keys the port callers reach the workload on: a Sidecar ingress listener's own.
+      mode: options.modeFor(port?.listenPort ?? appPort),
     };
   };
   const main = mainAppPort === undefined ? undefined : make(mainPort, mainAppPort, previous?.main);
@@ -101,8 +107,10 @@ export function buildInboundTargets(config: Pick<ProxyConfig, "inbound">, option
     const target = port === mainPort && main !== undefined ? main : make(port, port.targetPort, previous?.byTargetPort.get(port.targetPort));
     byTargetPort.set(port.targetPort, target);
     if (http.length > 1) byService.set(serviceKey(port.port, port.host), target);
-    const listenPort = portMap.get(port.targetPort);
-    if (listenPort === undefined) byListenPort.set(port.targetPort, target);
+    // A Sidecar ingress listener is captured (and listens) at its own port number, not at the application's.
+    const ownPort = port.listenPort ?? port.targetPort;
+    const listenPort = portMap.get(ownPort);
+    if (listenPort === undefined) byListenPort.set(ownPort, target);
     // The capture rule sent this listener the connections to the container port itself: never --app-port's application.
     else byListenPort.set(listenPort, target.appPort === port.targetPort ? target : make(port, port.targetPort, previous?.byListenPort.get(listenPort)));
   }
@@ -159,7 +167,13 @@ function serviceKey(port: number, host: string): string {
   return `${port}|${host}`;
 }
 
-/** Whether a kept ClusterRuntime still fits: same name, application address and protocol (pools and counters carry over). */
+/** Whether a kept ClusterRuntime still fits: same name, application address, protocol and limits (pools and counters carry over). */
 function sameCluster(a: ClusterSpec, b: ClusterSpec): boolean {
-  return a.name === b.name && a.endpoints[0]?.address === b.endpoints[0]?.address && a.protocol === b.protocol && a.portName === b.portName;
+  return (
+    a.name === b.name &&
+    a.endpoints[0]?.address === b.endpoints[0]?.address &&
+    a.protocol === b.protocol &&
+    a.portName === b.portName &&
+    JSON.stringify(a.connectionPool) === JSON.stringify(b.connectionPool)
+  );
 }

@@ -48,8 +48,17 @@ export function singleEndpointClusterSpec(e: SingleEndpoint): ClusterSpec {
  * inbound clusters do in Istio: HTTP/2 (h2c) for `grpc` and `http2`, the client's own protocol for
  * a port of unknown protocol (sniffed; USE_DOWNSTREAM_PROTOCOL), HTTP/1.1 for `http`.
  */
-export function applicationClusterSpec(host: string, port: number, portName: string, protocol: ClusterSpec["protocol"]): ClusterSpec {
-  const spec = singleEndpointClusterSpec({ name: `inbound|${port}||`, host, addressHost: host, port, portName, protocol, discovery: "static", origin: "application" });
+export function applicationClusterSpec(
+  host: string,
+  port: number,
+  portName: string,
+  protocol: ClusterSpec["protocol"],
+  options: { readonly name?: string | undefined; readonly connectionPool?: ClusterSpec["connectionPool"] | undefined } = {},
+): ClusterSpec {
+  // `host` may be `unix:///path` (a Sidecar ingress defaultEndpoint): the connect code dials the path.
+  const base = singleEndpointClusterSpec({ name: options.name ?? `inbound|${port}||`, host, addressHost: host, port, portName, protocol, discovery: "static", origin: "application" });
+  // A Sidecar's inboundConnectionPool or ingress connectionPool: the cluster's circuit breaker limits what reaches the application.
+  const spec = options.connectionPool === undefined ? base : { ...base, connectionPool: options.connectionPool };
   if (protocol === "grpc" || protocol === "http2") return { ...spec, upstreamHttp2: true };
   if (protocol === "unknown") return { ...spec, useClientProtocol: true };
   return spec;

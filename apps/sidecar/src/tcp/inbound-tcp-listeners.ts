@@ -23,6 +23,10 @@
 //                                 │ STRICT + plain text:        │ CUSTOM (envoyExtAuthzGrpc) → DENY → ALLOW
 //                                 │ closed, stats.refused       │ denied: closed before the application is dialled
 //
+// A Sidecar resource's ingress listener of a TCP or TLS port (InboundPort.listenPort) listens on
+// its port number (at its `bind` when set) and forwards to its defaultEndpoint, an address or a
+// Unix socket; with `tls` it terminates TLS itself (InboundPortTls) instead of mesh mutual TLS.
+//
 // Authorization is Istio's TCP filter chain's (network ext_authz, then network RBAC), run once
 // per connection after the mTLS decision, with the workload's current policies (`security`).
 import { createServer, type Server, type Socket } from "node:net";
@@ -40,6 +44,7 @@ import type { IstioMetrics, PeerLabels } from "../telemetry/istio-metrics.ts";
 import type { DownstreamSecurity } from "../tls/inbound-tls.ts";
 import type { MeshTls } from "../tls/mesh-tls.ts";
 import { PoolRegistry } from "../upstream/pool-registry.ts";
+import { InboundPortTls } from "../proxy/inbound-port-tls.ts";
 import { InboundTcpTls } from "./inbound-tcp-tls.ts";
 import { proxyTcp, type TcpProxy, type TcpProxyEnvironment } from "./tcp-proxy.ts";
 import { emptyTcpRecord } from "./tcp-record.ts";
@@ -69,6 +74,8 @@ export interface InboundTcpOptions {
   readonly appPort?: number | undefined;
   /** The workload's current AuthorizationPolicies (rebuilt per config); undefined or empty: every connection is let through. */
   readonly security?: (() => InboundSecurity | undefined) | undefined;
+  /** `--credential-dir`, for a Sidecar ingress listener's TLS (credentials are rejected there by validation; kept for GatewayTls). */
+  readonly credentialDir?: string | undefined;
 }
 
 /** Whether Istio's protocol selection makes this inbound port raw TCP (not HTTP, not sniffed). */
@@ -89,7 +96,9 @@ export function inboundTcpPorts(
   const wanted = new Map<number, InboundPort>();
   for (const port of inbound) {
     if (!isInboundTcpPort(port)) continue;
-    wanted.set(options.portMap?.get(port.targetPort) ?? options.listenPortFor?.(port) ?? port.targetPort, port);
+    // A Sidecar ingress listener is captured and listens at its own port number (listenPort).
+    const own = port.listenPort ?? port.targetPort;
+    wanted.set(options.portMap?.get(own) ?? port.listenPort ?? options.listenPortFor?.(port) ?? port.targetPort, port);
   }
   for (const [appPort, listenPort] of options.portMap ?? []) {
     if (appPort === options.appPort || wanted.has(listenPort) || inbound.some((port) => port.targetPort === appPort)) continue;
@@ -107,6 +116,8 @@ interface PortListener {
   /** Telemetry per peer principal ("" = plain text). */
   readonly telemetry: Map<string, TcpProxyEnvironment>;
   readonly connections: Set<TcpProxy>;
+  /** TLS the port terminates itself (a Sidecar ingress listener's `tls`), made when first needed. */
+  portTls: InboundPortTls | undefined;
   /** Accepted sockets not proxied yet (in their TLS handshake or first-byte wait). */
   readonly pending: Set<Socket>;
   draining: boolean;
@@ -181,7 +192,12 @@ export class InboundTcpListeners {
       const existing = this.ports.get(listenPort);
       if (existing) {
         existing.mode = mode;
-        if (existing.inbound.targetPort !== inbound.targetPort || existing.inbound.host !== inbound.host) {
+        if (
+          existing.inbound.targetPort !== inbound.targetPort ||
+          existing.inbound.host !== inbound.host ||
+          existing.inbound.endpointHost !== inbound.endpointHost ||
+          JSON.stringify(existing.inbound.connectionPool) !== JSON.stringify(inbound.connectionPool)
+        ) {
           existing.cluster = this.cluster(inbound);
           existing.telemetry.clear();
         }
@@ -194,7 +210,7 @@ export class InboundTcpListeners {
 
   /** Bound listeners: `inbound-tcp <port>` → address, for the admin page. */
   get listeners(): { name: string; address: string; mode: MtlsMode; cluster: string }[] {
-    return [...this.ports.values()].map((p) => ({ name: `inbound-tcp ${p.inbound.portName}`, address: `${this.options.bind}:${p.listenPort}`, mode: p.mode, cluster: p.cluster.name }));
+    return [...this.ports.values()].map((p) => ({ name: `inbound-tcp ${p.inbound.portName}`, address: `${p.inbound.bind ?? this.options.bind}:${p.listenPort}`, mode: p.mode, cluster: p.cluster.name }));
   }
 
   /** Bound listening ports by inbound port name. */
@@ -274,8 +290,10 @@ export class InboundTcpListeners {
   }
 
   private async open(listenPort: number, inbound: InboundPort, mode: MtlsMode): Promise<void> {
-    const { bind, appHost } = this.options;
-    if (listenPort === inbound.targetPort && (bind === appHost || bind === "0.0.0.0" || bind === "::")) {
+    // A Sidecar ingress listener binds its own address and forwards to its defaultEndpoint.
+    const bind = inbound.bind ?? this.options.bind;
+    const appHost = inbound.endpointHost ?? this.options.appHost;
+    if (listenPort === inbound.targetPort && !appHost.startsWith("unix://") && (bind === appHost || bind === "0.0.0.0" || bind === "::")) {
       // The listener would be the application's own address: every connection would loop back into the sidecar.
       this.options.logger.error("inbound TCP port not served: the sidecar would listen on the application's own address", {
         port: listenPort,
@@ -294,6 +312,7 @@ export class InboundTcpListeners {
       mode,
       telemetry: new Map(),
       connections: new Set(),
+      portTls: undefined,
       pending: new Set(),
       draining: false,
       counters: { accepted: 0, proxied: 0, closedBytesReceived: 0, closedBytesSent: 0 },
@@ -302,7 +321,7 @@ export class InboundTcpListeners {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen({ port: listenPort, host: this.options.bind, backlog: 1024 }, () => {
+        server.listen({ port: listenPort, host: bind, backlog: 1024 }, () => {
           server.off("error", reject);
           resolve();
         });
@@ -322,7 +341,7 @@ export class InboundTcpListeners {
       return;
     }
     this.ports.set(listenPort, entry);
-    this.options.logger.info("inbound TCP listener open", { port: listenPort, portName: inbound.portName, app: `${this.options.appHost}:${inbound.targetPort}`, mtls: mode });
+    this.options.logger.info("inbound TCP listener open", { port: listenPort, bind, portName: inbound.portName, app: `${appHost}:${inbound.targetPort}`, mtls: inbound.tls === undefined ? mode : `terminated ${inbound.tls.mode}` });
   }
 
   private accept(entry: PortListener, socket: Socket): void {
@@ -333,7 +352,7 @@ export class InboundTcpListeners {
     entry.counters.accepted += 1;
     entry.pending.add(socket);
     socket.once("close", () => entry.pending.delete(socket));
-    this.tls.accept(socket, entry.mode, (client, security) => {
+    const continued = (client: Socket, security: DownstreamSecurity | undefined): void => {
       if (entry.draining || client.destroyed) {
         entry.pending.delete(socket);
         client.destroy();
@@ -369,7 +388,21 @@ export class InboundTcpListeners {
         }
         this.admit(entry, client, security, settled);
       });
+    };
+    if (entry.inbound.tls === undefined) {
+      this.tls.accept(socket, entry.mode, continued);
+      return;
+    }
+    // A Sidecar ingress listener's own TLS: the application gets the decrypted bytes; no mesh peer identity.
+    entry.portTls ??= new InboundPortTls({
+      tls: () => entry.inbound.tls,
+      mesh: { accept: (plain) => void plain.destroy() },
+      meshTls: this.options.mesh,
+      credentialDir: this.options.credentialDir,
+      logger: this.options.logger,
+      port: entry.listenPort,
     });
+    entry.portTls.accept(socket, (client, security) => continued(client, security));
   }
 
   /** Proxies an authorized connection, or closes a denied one with its access-log record (UAEX for the external authorizer's). */
@@ -429,14 +462,15 @@ export class InboundTcpListeners {
   }
 
   private cluster(inbound: InboundPort): ClusterRuntime {
-    const host = this.options.appHost;
+    const host = inbound.endpointHost ?? this.options.appHost;
     const port = inbound.targetPort;
-    const spec = applicationClusterSpec(host, port, inbound.portName, "tcp");
+    const spec = applicationClusterSpec(host, port, inbound.portName, "tcp", { name: inbound.listenPort === undefined ? undefined : inbound.cluster, connectionPool: inbound.connectionPool });
     return new ClusterRuntime(spec, this.pools, this.options.now(), undefined);
   }
 
   private async drainOne(entry: PortListener, deadlineMs: number): Promise<void> {
     entry.draining = true;
+    entry.portTls?.close();
     for (const socket of entry.pending) socket.destroy();
     const closed = new Promise<void>((resolve) => entry.server.close(() => resolve()));
     const deadline = Date.now() + deadlineMs;

@@ -44,10 +44,11 @@ export class UpstreamConnection {
   /** The client of a tunnel this connection feeds (plain-text connections; see `pipeTo`). */
   private tunnelClient: Socket | undefined;
 
-  /** A plain-text connection to `host:port`, reading into a buffer of its own. */
+  /** A plain-text connection to `host:port` (or the Unix socket of a `unix:///path` host, as tcp-proxy.ts dials it), reading into a buffer of its own. */
   static connect(host: string, port: number, owner: ConnectionOwner): UpstreamConnection {
     const reads = new ReadBuffer(readBufferSize);
-    return new UpstreamConnection(connect({ host, port, onread: reads.onread }), owner, reads);
+    const socket = host.startsWith("unix://") ? connect({ path: host.slice("unix://".length), onread: reads.onread }) : connect({ host, port, onread: reads.onread });
+    return new UpstreamConnection(socket, owner, reads);
   }
 
   /** A TLS connection to `host:port` offering `alpn`, reading its decrypted bytes into a buffer of its own (tls.connect's `onread`). */

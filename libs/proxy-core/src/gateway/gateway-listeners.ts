@@ -156,8 +156,8 @@ type ServerTlsSettings = NonNullable<MeshResource<"Gateway">["spec"]["servers"][
 
 const versionNames: Readonly<Record<string, TlsVersionName>> = { TLSV1_0: "TLSv1", TLSV1_1: "TLSv1.1", TLSV1_2: "TLSv1.2", TLSV1_3: "TLSv1.3" };
 
-/** The TLS termination of an HTTPS or TLS server, or why it cannot be served (validation has checked the rest). */
-function serverTls(protocol: string, tls: ServerTlsSettings | undefined): GatewayServerTls | string {
+/** The TLS termination of an HTTPS or TLS server (also a Sidecar ingress listener's), or why it cannot be served (validation has checked the rest). */
+export function serverTls(protocol: string, tls: ServerTlsSettings | undefined): GatewayServerTls | string {
   if (!tls) return `protocol ${protocol} needs tls settings (mode SIMPLE with a certificate, or PASSTHROUGH)`;
   const mode: string = tls.mode ?? "PASSTHROUGH";
   if (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL" && mode !== "ISTIO_MUTUAL") {

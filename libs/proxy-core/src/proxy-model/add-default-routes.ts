@@ -1,5 +1,5 @@
 // Istio's route for a service host no VirtualService covers: every request of every port to
-// `outbound|<port>||<host>`. Used by buildProxyConfig (standalone) and assembleProxyConfig (pushed config).
+// `outbound|<port>||<host>` (but the ports a Sidecar egress listener of its own does not import it on). Used by buildProxyConfig (standalone) and assembleProxyConfig (pushed config).
 import { clusterName } from "../compile-clusters.ts";
 import { findVirtualHost } from "../find-route.ts";
 import { compileRetryPolicy } from "../parse-retry-on.ts";
@@ -10,7 +10,7 @@ import { noLabels, none } from "../shared-empties.ts";
 import type { CompiledMatch, CompiledRoute, GatewayRoutes, RouteTable, VirtualHost } from "../route-table.ts";
 
 /** `table` with a default virtual host for every service host of `services` that gateway `mesh` does not cover yet. */
-export function addDefaultRoutes(table: RouteTable, services: readonly ServicePort[], context: HostContext): RouteTable {
+export function addDefaultRoutes(table: RouteTable, services: readonly ServicePort[], context: HostContext, egressListenerPorts: readonly number[] = none): RouteTable {
   const mesh = table.gateways.get("mesh");
   const exact = new Map(mesh?.exact);
   const wildcards = [...(mesh?.wildcards ?? [])];
@@ -34,6 +34,21 @@ export function addDefaultRoutes(table: RouteTable, services: readonly ServicePo
         if (!wildcards.some((w) => `*${w.suffix}` === domain)) wildcards.push({ suffix: domain.slice(1), host: vhost });
       } else if (!exact.has(domain)) {
         exact.set(domain, vhost);
+      }
+    }
+  }
+  // A port with an egress listener of its own (Sidecar egress `port`) imports only that listener's
+  // hosts: Istio builds a route config per port, Meshwork's table is one for every port, so each
+  // service host without that port gets `host:port` domains with no route (404 NR) there.
+  if (egressListenerPorts.length > 0) {
+    const portsByHost = new Map<string, Set<number>>();
+    for (const service of services) portsByHost.set(service.host, (portsByHost.get(service.host) ?? new Set()).add(service.port));
+    const notImported: VirtualHost = { name: "not imported on this port (Sidecar egress)", domains: [], routes: [], matches: [] };
+    for (const [host, ports] of portsByHost) {
+      if (host.startsWith("*")) continue;
+      for (const port of egressListenerPorts) {
+        if (ports.has(port)) continue;
+        for (const domain of domainAliases(host, context.namespace, context.domainSuffix)) if (!exact.has(`${domain}:${port}`)) exact.set(`${domain}:${port}`, notImported);
       }
     }
   }

@@ -54,7 +54,7 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
   const gateways = resources.routeTable.flatMap((r) => (r.body.definition === undefined ? [] : [r.body.definition]));
   const context = { namespace: options.namespace, domainSuffix: options.domainSuffix };
   const compiled = compileRouteTable(virtualServices, destinationRules, context);
-  const routeTable = resources.routeTable.some((r) => r.body.gateway === "mesh") ? addDefaultRoutes(compiled, services, context) : compiled;
+  const routeTable = resources.routeTable.some((r) => r.body.gateway === "mesh") ? addDefaultRoutes(compiled, services, context, outbound?.egressListenerPorts) : compiled;
   const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...context, serviceHosts: services.map((s) => s.host), serviceAddresses: addressesByHost(services) });
   const config: ProxyConfig = {
     version: options.version,

@@ -11,9 +11,10 @@ import { catalogResources, type CatalogResources, type MeshCatalog } from "./cat
 import type { ServicePort } from "../proxy-config.ts";
 import { assembleProxyConfig } from "./assemble-proxy-config.ts";
 import type { ListenerSecurity, NamedResource, ProxyNode, ProxyResources, TrustBundleBody } from "./proxy-resources.ts";
-import { egressHosts, isImported, selectSidecar } from "./select-sidecar.ts";
+import { egressHosts, egressScope, isImported, scopeServiceEntry, selectSidecar } from "./select-sidecar.ts";
 import { coversAny, referencedHosts, stripSource, withDelegates } from "./route-scope.ts";
 import { gatewayRouteTable } from "./gateway-route-table.ts";
+import { sidecarInboundPorts } from "./sidecar-inbound-ports.ts";
 import { expandGatewayApi } from "./expand-gateway-api.ts";
 import { resolveTelemetry } from "../telemetry/resolve-telemetry.ts";
 
@@ -71,8 +72,9 @@ function catalogInputs(catalog: MeshCatalog, domainSuffix: string, previous: Cat
  * Computes the resources of `proxy`. Registry services come first (one ServiceEntry each, see
  * catalogResources), then the config's ServiceEntries: the first definition of a host:port wins.
  * The Sidecar that applies (selectSidecar) limits the imported service hosts and VirtualServices to
- * its egress hosts; exportTo limits them further. Inbound ports come from the services selecting
- * the proxy's workload whether or not the Sidecar imports them. One-shot form of ProxyCompiler
+ * its egress hosts (service ports per egress listener port: egressScope); exportTo limits them
+ * further. Inbound ports come from the services selecting the proxy's workload whether or not the
+ * Sidecar imports them, unless the Sidecar has ingress listeners, which replace them. One-shot form of ProxyCompiler
  * (use that to compile many proxies of one snapshot, and successive snapshots).
  */
 export function computeProxyConfig(snapshot: ConfigSnapshot, catalog: MeshCatalog, proxy: ProxyNode): ComputedProxyConfig {
@@ -139,7 +141,7 @@ interface SharedCaches {
 interface InboundEntry {
   readonly inputs: readonly unknown[];
   readonly listener: NamedResource<"listener">;
-  /** Telemetries set aside for this proxy (several at one level). */
+  /** Telemetries set aside for this proxy (several at one level) and Sidecar ingress listeners not served. */
   readonly telemetryIssues: readonly string[];
 }
 
@@ -313,10 +315,10 @@ export class ProxyCompiler {
       const part = clusters;
       // The Telemetries that can apply: the root namespace's and the proxy's own (a resource without namespace is in every namespace).
       const telemetries = [...new Set([...(this.#telemetries.get(rootNamespace) ?? []), ...(this.#telemetries.get(ns) ?? []), ...(this.#telemetries.get("") ?? [])])];
-      const inputs = [ownEntry, part.security, part.rateLimitPolicies, part.trustDomain, part.rootNamespace, ...selecting, "telemetries", ...telemetries];
+      const inputs = [ownEntry, sidecar, part.security, part.rateLimitPolicies, part.trustDomain, part.rootNamespace, ...selecting, "telemetries", ...telemetries];
       let inbound = this.sharedCaches.inbound.get(listenerKey);
       if (inbound === undefined || !sameItems(inbound.inputs, inputs)) {
-        const ports = buildProxyConfig(ownEntry === undefined ? selecting : [...selecting, ownEntry], {
+        const derived = buildProxyConfig(ownEntry === undefined ? selecting : [...selecting, ownEntry], {
           namespace: ns,
           domainSuffix,
           proxyLabels: proxy.labels,
@@ -325,6 +327,9 @@ export class ProxyCompiler {
           rootNamespace,
           trustDomain,
         }).config.inbound;
+        // The Sidecar's ingress listeners replace the ports derived from services (Istio's SidecarScope).
+        const scoped = sidecarInboundPorts(sidecar, derived);
+        const ports = scoped.ports;
         const resolved = resolveTelemetry(telemetries, { namespace: ns, labels, rootNamespace });
         const body = {
           type: "inbound",
@@ -335,7 +340,7 @@ export class ProxyCompiler {
           rateLimitPolicies: part.rateLimitPolicies,
           ...(resolved.telemetry.sources.length > 0 ? { telemetry: resolved.telemetry } : {}),
         } as const;
-        inbound = { inputs, listener: { name: "inbound", body }, telemetryIssues: resolved.issues };
+        inbound = { inputs, listener: { name: "inbound", body }, telemetryIssues: [...resolved.issues, ...scoped.issues] };
         this.sharedCaches.inbound.set(listenerKey, inbound);
       }
       const earlier = this.#previousListeners?.get(listenerKey);
@@ -370,7 +375,8 @@ export class ProxyCompiler {
   #clusterPart(ns: string, labels: Readonly<Record<string, string>>, sidecar: MeshResource<"Sidecar"> | undefined, pieceScope: string, before: ClusterPart | undefined): ClusterPart {
     const { domainSuffix, rootNamespace, trustDomain, h2UpgradePolicy } = this.#snapshot.mesh;
     const nsOf = (r: MeshResource): string => r.metadata.namespace ?? ns;
-    const hosts = egressHosts(sidecar);
+    // Service ports are imported per egress listener port (Istio's SidecarScope), VirtualServices by all listeners' hosts.
+    const scope = egressScope(sidecar);
     const shared = this.sharedCaches;
     let pieces = shared.pieces.get(pieceScope);
     if (pieces === undefined) {
@@ -391,9 +397,7 @@ export class ProxyCompiler {
     const scopedEntries: MeshResource<"ServiceEntry">[] = [];
     const scopedPieces: ClusterPiece[] = [];
     for (const se of this.#serviceEntries) {
-      const kept = se.spec.hosts.filter((h) => isImported(hosts, nsOf(se), h, ns));
-      if (kept.length === 0) continue;
-      const entry = kept.length === se.spec.hosts.length ? se : this.#trimmed(se, kept);
+      for (const entry of scopeServiceEntry(se, { scope, ownerNamespace: nsOf(se), proxyNamespace: ns, cut: (hosts, ports) => this.#trimmed(se, hosts, ports) })) {
       let cached = pieces.get(entry);
       if (cached === undefined || (cached.piece.usesWorkloadEntries && cached.workloadToken !== shared.workloadToken)) {
         const replaced = entry === se ? this.#predecessors.get(se) : undefined;
@@ -404,6 +408,7 @@ export class ProxyCompiler {
       }
       scopedEntries.push(entry);
       scopedPieces.push(cached.piece);
+      }
     }
     const merged = mergeClusterPieces(scopedEntries, scopedPieces, ns, () =>
       compileClusters({ serviceEntries: [], workloadEntries: [], destinationRules: this.#destinationRules }, { namespace: ns, domainSuffix, proxyLabels: labels, rootNamespace }).issues,
@@ -414,13 +419,20 @@ export class ProxyCompiler {
     const serviceIdentities = Object.fromEntries(merged.serviceIdentities);
     const identitiesJson = JSON.stringify(serviceIdentities);
     const outboundTrafficPolicy = sidecar?.spec.outboundTrafficPolicy?.mode ?? "ALLOW_ANY";
-    const sameOutbound = before !== undefined && services === before.services && identitiesJson === before.identitiesJson && before.outbound.body.type === "outbound" && before.outbound.body.outboundTrafficPolicy === outboundTrafficPolicy;
+    const egressListenerPorts = scope === undefined || scope.byPort.size === 0 ? undefined : [...scope.byPort.keys()];
+    const sameOutbound =
+      before !== undefined &&
+      services === before.services &&
+      identitiesJson === before.identitiesJson &&
+      before.outbound.body.type === "outbound" &&
+      before.outbound.body.outboundTrafficPolicy === outboundTrafficPolicy &&
+      before.outbound.body.egressListenerPorts?.join(",") === egressListenerPorts?.join(",");
     return {
       cluster: kept(merged.cluster, before?.cluster),
       endpoints: kept(merged.endpoints, before?.endpoints),
       services,
       identitiesJson,
-      outbound: sameOutbound ? before.outbound : { name: "outbound", body: { type: "outbound", services, outboundTrafficPolicy, serviceIdentities } },
+      outbound: sameOutbound ? before.outbound : { name: "outbound", body: { type: "outbound", services, outboundTrafficPolicy, serviceIdentities, ...(egressListenerPorts === undefined ? {} : { egressListenerPorts }) } },
       security: policies.security,
       rateLimitPolicies: policies.rateLimitPolicies,
       trustDomain,
@@ -430,17 +442,18 @@ export class ProxyCompiler {
     };
   }
 
-  /** `se` with only the `kept` hosts: the same object for the same cut while the shared caches live. */
-  #trimmed(se: MeshResource<"ServiceEntry">, kept: readonly string[]): MeshResource<"ServiceEntry"> {
+  /** `se` with only the `kept` hosts and `ports` (port numbers; undefined = all): the same object for the same cut while the shared caches live. */
+  #trimmed(se: MeshResource<"ServiceEntry">, kept: readonly string[], ports: readonly number[] | undefined): MeshResource<"ServiceEntry"> {
     let cuts = this.sharedCaches.trimmed.get(se);
     if (cuts === undefined) {
       cuts = new Map();
       this.sharedCaches.trimmed.set(se, cuts);
     }
-    const key = kept.join("\n");
+    const key = `${kept.join("\n")}\0${ports?.join(",") ?? "*"}`;
     let cut = cuts.get(key);
     if (cut === undefined) {
-      cut = { ...se, spec: { ...se.spec, hosts: [...kept] } };
+      const keptPorts = ports === undefined || se.spec.ports === undefined ? se.spec.ports : se.spec.ports.filter((p) => ports.includes(p.number));
+      cut = { ...se, spec: { ...se.spec, hosts: [...kept], ...(keptPorts === undefined ? {} : { ports: keptPorts }) } };
       cuts.set(key, cut);
     }
     return cut;

@@ -88,6 +88,8 @@ export type ListenerBody =
       readonly outboundTrafficPolicy: "ALLOW_ANY" | "REGISTRY_ONLY";
       /** Secure naming: by service host, the SANs a server of it may present (ProxyConfig.serviceIdentities). */
       readonly serviceIdentities: Readonly<Record<string, readonly string[]>>;
+      /** Ports with a Sidecar egress listener of their own: hosts without a service port there are not routed on them (addDefaultRoutes). Absent: none. */
+      readonly egressListenerPorts?: readonly number[];
     };
 
 /**
