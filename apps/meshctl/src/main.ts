@@ -22,6 +22,7 @@ import { proxyConfigCommand, proxyStatusCommand } from "./commands/proxy-command
 import { dashboardCommand } from "./commands/dashboard-command.ts";
 import { prometheusConfigCommand } from "./commands/prometheus-config-command.ts";
 import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "./commands/registry-commands.ts";
+import { registryKeyringInstallCommand, registryKeyringListCommand, registryKeyringRemoveCommand, registryKeyringUseCommand } from "./commands/registry-keyring-commands.ts";
 import { registryQueryCreateCommand, registryQueryDeleteCommand, registryQueryExecuteCommand, registryQueryListCommand } from "./commands/registry-query-commands.ts";
 import { registrySnapshotInspectCommand, registrySnapshotRestoreCommand, registrySnapshotSaveCommand } from "./commands/registry-snapshot-commands.ts";
 import { tokenIssueCommand } from "./commands/token-issue-command.ts";
@@ -77,7 +78,7 @@ const localMesh: LocalMeshIo = {
 const invocation = parseInvocation(process.argv.slice(2), process.env, [
   upCommand(localMesh),
   downCommand(localMesh),
-  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, registrySnapshotSaveCommand, registrySnapshotRestoreCommand, registrySnapshotInspectCommand, registryQueryListCommand, registryQueryCreateCommand, registryQueryExecuteCommand, registryQueryDeleteCommand, dashboardCommand, prometheusConfigCommand]);
+  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, registrySnapshotSaveCommand, registrySnapshotRestoreCommand, registrySnapshotInspectCommand, registryQueryListCommand, registryQueryCreateCommand, registryQueryExecuteCommand, registryQueryDeleteCommand, registryKeyringListCommand, registryKeyringInstallCommand, registryKeyringUseCommand, registryKeyringRemoveCommand, dashboardCommand, prometheusConfigCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);

@@ -340,7 +340,11 @@ describe("a gossiping agent", () => {
     await eventually("the event at the seed", () => seedEvents.includes("consul:event:reload"), { timeoutMs: 10_000, intervalMs: 50 });
     expect(await (await fetch(`${registry.url}/v1/event/list?name=reload`)).json()).toEqual([]);
 
+    // force-leave of a live member is accepted (Consul answers 200) and changes nothing: it is not failed.
     const forceLeave = await put(`${base}/v1/agent/force-leave/seed`);
-    expect(forceLeave.status).toBe(501);
+    expect(forceLeave.status).toBe(200);
+    const seedState = ((await (await fetch(`${base}/v1/agent/members`)).json()) as { Name: string; Status: number }[]).find((m) => m.Name === "seed");
+    expect(seedState?.Status).toBe(1);
+    expect((await put(`${base}/v1/agent/force-leave/nobody`)).status).toBe(404);
   });
 });

@@ -44,6 +44,7 @@ const TYPE_CODES: Readonly<Record<MessageType, number>> = {
   "user-event": 9,
   query: 10,
   "query-response": 11,
+  "leave-intent": 12,
 };
 const STATE_CODES: Readonly<Record<MemberState, number>> = { alive: 0, suspect: 1, dead: 2, left: 3 };
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
@@ -261,6 +262,13 @@ function writeMessage(w: Writer, m: Message): void {
       w.string(m.from);
       w.bytes(m.payload);
       return;
+    case "leave-intent":
+      w.string(m.node);
+      w.varint(m.incarnation);
+      w.varint(m.ltime);
+      w.byte(m.prune ? 1 : 0);
+      w.string(m.from);
+      return;
   }
 }
 
@@ -326,6 +334,14 @@ function readMessage(r: Reader, limits: CodecLimits): Message {
       };
     case 11:
       return { type: "query-response", ltime: r.varint(), id: r.varint(), from: r.string(), payload: r.bytes(MAX_PAYLOAD_BYTES) };
+    case 12: {
+      const node = r.string();
+      const incarnation = r.varint();
+      const ltime = r.varint();
+      const flag = r.byte();
+      if (flag > 1 || node === "") throw new Failure("malformed");
+      return { type: "leave-intent", node, incarnation, ltime, prune: flag === 1, from: r.string() };
+    }
     default:
       throw new Failure("malformed");
   }

@@ -96,3 +96,14 @@ export class PendingQueries {
     return next;
   }
 }
+
+/**
+ * serf's prefix for the queries its members answer themselves (`_serf_ping`, `_serf_install-key`…):
+ * a driver handles these internally and never hands them to user query handlers.
+ */
+export const INTERNAL_QUERY_PREFIX = "_serf_";
+
+/** True for a query the members answer themselves (see INTERNAL_QUERY_PREFIX). */
+export function isInternalQuery(name: string): boolean {
+  return name.startsWith(INTERNAL_QUERY_PREFIX);
+}

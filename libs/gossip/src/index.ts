@@ -4,6 +4,7 @@
 export { Memberlist } from "./memberlist.ts";
 export type {
   DropReason,
+  ForceLeaveOutcome,
   GossipEvent,
   GossipStats,
   MemberView,
@@ -19,6 +20,11 @@ export { DEFAULT_CODEC_LIMITS, PROTOCOL_VERSION, decodePacket, encodeMessage, en
 export type { CodecLimits, DecodeFailure, DecodeResult } from "./codec.ts";
 export { ENCRYPTED_PACKET_VERSION, Keyring, SEAL_OVERHEAD, openPacket, sealPacket } from "./keyring.ts";
 export type { Cipher, KeyringOutcome, OpenResult } from "./keyring.ts";
+export { KeyManager } from "./key-manager.ts";
+export type { KeyManagerOptions, KeyQueryCore } from "./key-manager.ts";
+export { KEY_QUERY_NAMES, answerKeyQuery, decodeKey, encodeKey, keyOperationOf, tallyKeyResponses } from "./key-queries.ts";
+export type { KeyOperation, KeyOperationResult, NodeKeyResponse } from "./key-queries.ts";
+export { INTERNAL_QUERY_PREFIX, isInternalQuery } from "./events-and-queries.ts";
 export { LamportClock } from "./lamport-clock.ts";
 export { Suspicion, remainingSuspicionTime, suspicionTimeout } from "./suspicion.ts";
 export type { SuspicionTiming } from "./suspicion.ts";

@@ -68,6 +68,14 @@ export type GossipEvent =
 
 export type { QueryRef } from "./events-and-queries.ts";
 
+/**
+ * What `forceLeave` did here: the member's state after it (it is left alone while alive: it
+ * refutes), and whether it was forgotten; or why nothing was sent.
+ */
+export type ForceLeaveOutcome =
+  | { readonly ok: true; readonly state: MemberState; readonly pruned: boolean }
+  | { readonly ok: false; readonly reason: "unknown-member" | "self" };
+
 /** A datagram (UDP) or a push/pull stream request (TCP) to send. */
 export interface Outgoing {
   readonly to: string;
@@ -370,6 +378,32 @@ export class Memberlist {
     this.#broadcasts.push(`member:${self.name}`, encodeMessage(message));
   }
 
+  /**
+   * Forces a failed (or suspect) member out (serf RemoveFailedNode, Consul's force-leave): gossips
+   * a leave intent on its behalf, so every member that sees it failed or suspect marks it left, as
+   * if it had left gracefully; with `prune` every member also forgets it at once (instead of after
+   * `reapAfterMs`). A member alive to a receiver is not touched there, and the member itself, if it
+   * is alive after all, refutes with a higher incarnation. The intent is sent even when the member
+   * is alive here: members on the other side of a partition may see it failed.
+   */
+  forceLeave(name: string, options: { readonly prune?: boolean } = {}): ForceLeaveOutcome {
+    if (name === this.name) return { ok: false, reason: "self" };
+    const member = this.#members.get(name);
+    if (member === undefined) return { ok: false, reason: "unknown-member" };
+    const message: Extract<Message, { type: "leave-intent" }> = {
+      type: "leave-intent",
+      node: name,
+      incarnation: member.incarnation,
+      ltime: this.memberClock.increment(),
+      prune: options.prune ?? false,
+      from: this.name,
+    };
+    this.#onLeaveIntent(message);
+    this.#broadcasts.push(`member:${name}`, encodeMessage(message));
+    const after = this.#members.get(name);
+    return { ok: true, state: after?.state ?? "left", pruned: after === undefined };
+  }
+
   /** Replaces this member's tags: a new incarnation, gossiped to all (serf SetTags). */
   setTags(tags: Readonly<Record<string, string>>): void {
     const self = this.#self();
@@ -570,6 +604,9 @@ export class Memberlist {
         return;
       case "query-response":
         this.#onQueryResponse(message);
+        return;
+      case "leave-intent":
+        this.#onLeaveIntent(message);
         return;
     }
   }
@@ -843,6 +880,38 @@ export class Memberlist {
     const left = message.from === message.node;
     this.#setState(member, left ? "left" : "dead");
     this.#events.push(left ? { type: "member-left", member: this.#view(member) } : { type: "member-failed", member: this.#view(member), from: message.from });
+  }
+
+  /**
+   * serf handleNodeLeaveIntent: a failed or suspect member becomes left (and is forgotten with
+   * `prune`); an alive one is left alone. Re-gossiped only when it changed something here, so the
+   * epidemic stops once every member has applied it. An intent about this member is refuted.
+   */
+  #onLeaveIntent(message: Extract<Message, { type: "leave-intent" }>): void {
+    this.memberClock.witness(message.ltime);
+    const member = this.#members.get(message.node);
+    if (member === undefined) return;
+    if (member.name === this.name) {
+      if (!this.#leaving) this.#refute(message.incarnation);
+      return;
+    }
+    // Older than what we know: the member refuted or rejoined since the intent was sent.
+    if (message.incarnation < member.incarnation || member.state === "alive") return;
+    let changed = false;
+    if (member.state === "dead" || member.state === "suspect") {
+      this.#suspicions.delete(member.name);
+      member.ltime = Math.max(member.ltime, message.ltime);
+      this.#setState(member, "left");
+      this.#events.push({ type: "member-left", member: this.#view(member) });
+      changed = true;
+    }
+    if (message.prune) {
+      this.#members.delete(member.name);
+      this.#others.splice(this.#others.indexOf(member), 1);
+      this.#events.push({ type: "member-reaped", member: this.#view(member) });
+      changed = true;
+    }
+    if (changed) this.#broadcasts.push(`member:${member.name}`, encodeMessage(message));
   }
 
   /** Forgets members dead or left for `reapAfterMs` (serf reap). */

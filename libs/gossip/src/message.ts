@@ -65,6 +65,12 @@ export type Message =
       readonly originAddress: string;
       readonly timeoutMs: number;
     }
-  | { readonly type: "query-response"; readonly ltime: number; readonly id: number; readonly from: string; readonly payload: Uint8Array };
+  | { readonly type: "query-response"; readonly ltime: number; readonly id: number; readonly from: string; readonly payload: Uint8Array }
+  /**
+   * serf's leave intent sent on behalf of a failed member (force-leave): receivers that see `node`
+   * failed or suspect at `incarnation` or later mark it left; `prune` also forgets it. A member that
+   * is alive to a receiver is left as it is, and the member itself refutes.
+   */
+  | { readonly type: "leave-intent"; readonly node: string; readonly incarnation: number; readonly ltime: number; readonly prune: boolean; readonly from: string };
 
 export type MessageType = Message["type"];

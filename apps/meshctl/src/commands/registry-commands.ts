@@ -42,9 +42,15 @@ const leaveSettings = defineSettings({
   id: { type: "string", required: true, valueName: "ID", description: "The --node-id of the server to remove." },
 });
 
-/** One call to a registry server's HTTP API; failures are one sentence naming the fix. */
-function callRegistry(context: CommandContext, registryAddr: string, method: "GET" | "PUT" | "DELETE", path: string): Promise<JsonAnswer> {
-  return callJsonApi(context, { base: registryAddr, flag: "--registry-addr", what: "the registry" }, method, path);
+/** One call to a registry server's HTTP API (`body` sent as JSON); failures are one sentence naming the fix. */
+export function callRegistry(context: CommandContext, registryAddr: string, method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<JsonAnswer> {
+  return callJsonApi(context, { base: registryAddr, flag: "--registry-addr", what: "the registry" }, method, path, body === undefined ? {} : { body: JSON.stringify(body) });
+}
+
+/** Writes the registry's refusal; its exit code: a 400 is a usage error, the rest (404, 500: a member failed…) a failure. */
+export function registryRefused(context: CommandContext, command: string, answer: { readonly status: number; readonly body: unknown }): number {
+  context.io.writeErr(formatUsageError(command, `the registry answered HTTP ${answer.status}: ${errorOf(answer.body)}`));
+  return answer.status === 400 ? REGISTRY_EXIT.usage : REGISTRY_EXIT.failed;
 }
 
 /** A gossip member as GET /v1/agent/members answers it (Consul's api.AgentMember). */

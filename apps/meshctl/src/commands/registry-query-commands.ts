@@ -4,9 +4,8 @@
 
 import { defineSettings } from "@meshwork/runtime";
 import { formatPreparedQueries, formatQueryExecution, parsePreparedQueries, parseQueryExecution } from "../core/format-prepared-queries.ts";
-import { callJsonApi, errorOf, type JsonAnswer } from "./call-json-api.ts";
-import { defineCommand, formatUsageError, type CommandContext } from "./command.ts";
-import { REGISTRY_EXIT, addrSetting } from "./registry-commands.ts";
+import { defineCommand, formatUsageError } from "./command.ts";
+import { REGISTRY_EXIT, addrSetting, callRegistry, registryRefused } from "./registry-commands.ts";
 
 const EXIT_HELP = "Exit codes: 0 done, 1 the registry refused (or has no such query) or cannot be reached, 2 usage error.";
 const outputSetting = { output: { type: "string", short: "o", choices: ["text", "json"], default: "text", env: "MESHWORK_OUTPUT", description: "Output format." } } as const;
@@ -32,16 +31,6 @@ const executeSettings = defineSettings({
 });
 const deleteSettings = defineSettings({ ...addrSetting });
 
-function callRegistry(context: CommandContext, registryAddr: string, method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<JsonAnswer> {
-  return callJsonApi(context, { base: registryAddr, flag: "--registry-addr", what: "the registry" }, method, path, body === undefined ? {} : { body: JSON.stringify(body) });
-}
-
-/** The exit code for a refusal: the registry's 400 is a usage error, the rest (404, 500…) a failure. */
-function refused(context: CommandContext, command: string, answer: { readonly status: number; readonly body: unknown }): number {
-  context.io.writeErr(formatUsageError(command, `the registry answered HTTP ${answer.status}: ${errorOf(answer.body)}`));
-  return answer.status === 400 ? REGISTRY_EXIT.usage : REGISTRY_EXIT.failed;
-}
-
 export const registryQueryListCommand = defineCommand({
   name: "registry query list",
   summary: "List the registry's prepared queries (GET /v1/query).",
@@ -55,7 +44,7 @@ export const registryQueryListCommand = defineCommand({
       context.io.writeErr(formatUsageError("registry query list", answer.message));
       return REGISTRY_EXIT.failed;
     }
-    if (answer.status !== 200) return refused(context, "registry query list", answer);
+    if (answer.status !== 200) return registryRefused(context, "registry query list", answer);
     const rows = parsePreparedQueries(answer.body);
     if (rows === undefined) {
       context.io.writeErr(formatUsageError("registry query list", `${settings.registryAddr} answered something that is not a list of prepared queries; is --registry-addr a registry server's --http-port?`));
@@ -99,7 +88,7 @@ export const registryQueryCreateCommand = defineCommand({
       context.io.writeErr(formatUsageError("registry query create", answer.message));
       return REGISTRY_EXIT.failed;
     }
-    if (answer.status !== 200) return refused(context, "registry query create", answer);
+    if (answer.status !== 200) return registryRefused(context, "registry query create", answer);
     const id = (answer.body as { ID?: unknown } | null)?.ID;
     context.io.writeOut(`Created prepared query ${settings.name === undefined || settings.name === "" ? "" : `${settings.name} `}with ID ${String(id)}.\n`);
     return REGISTRY_EXIT.ok;
@@ -124,7 +113,7 @@ export const registryQueryExecuteCommand = defineCommand({
       context.io.writeErr(formatUsageError("registry query execute", answer.message));
       return REGISTRY_EXIT.failed;
     }
-    if (answer.status !== 200) return refused(context, "registry query execute", answer);
+    if (answer.status !== 200) return registryRefused(context, "registry query execute", answer);
     const view = parseQueryExecution(answer.body);
     if (view === undefined) {
       context.io.writeErr(formatUsageError("registry query execute", `${settings.registryAddr} answered something that is not a query execution; is --registry-addr a registry server's --http-port?`));
@@ -149,7 +138,7 @@ export const registryQueryDeleteCommand = defineCommand({
       context.io.writeErr(formatUsageError("registry query delete", answer.message));
       return REGISTRY_EXIT.failed;
     }
-    if (answer.status !== 200) return refused(context, "registry query delete", answer);
+    if (answer.status !== 200) return registryRefused(context, "registry query delete", answer);
     context.io.writeOut(`Deleted prepared query ${id}.\n`);
     return REGISTRY_EXIT.ok;
   },

@@ -30,6 +30,7 @@ import { JsonFields, parseJsonBody } from "../http/json-fields.ts";
 import { maxSnapshotBodyBytes, snapshotTooLargeMessage } from "../http/snapshot-routes.ts";
 import { defaultMaxBodyBytes, parseTarget } from "../http/start-http-api.ts";
 import { type AgentMemberJson, encodeMember, encodeMembers } from "../gossip/encode-members.ts";
+import { answerForceLeave } from "../http/force-leave-route.ts";
 import { fireAgentEvent, listAgentEvents } from "./agent-events.ts";
 import { serviceHealthById, serviceHealthByName } from "./agent-health.ts";
 import { forwardToServer } from "./forward-to-server.ts";
@@ -181,10 +182,12 @@ export async function startAgentHttpApi(options: AgentHttpApiOptions): Promise<A
         options.join(address);
         return ok();
       }
-      case "force-leave":
+      case "force-leave": {
         allow("PUT");
-        if (options.gossip() === undefined) throw noGossip("PUT /v1/agent/force-leave");
-        throw new HttpError(501, `force-leave is not supported by this agent's gossip layer: a failed member "${verb}" is reaped by the servers after the reconnect timeout; to remove its catalog entry now, PUT /v1/catalog/deregister {"Node": "${verb}"}`);
+        const core = options.gossip();
+        if (core === undefined) throw noGossip("PUT /v1/agent/force-leave");
+        return answerForceLeave((name, prune) => core.forceLeave(name, { prune }), [verb, arg].filter((part) => part !== "").join("/"), query);
+      }
       case "leave":
         allow("PUT");
         if (options.requestStop === undefined) throw new HttpError(500, "this agent is embedded in another process and cannot stop itself: stop that process");

@@ -36,6 +36,12 @@ export const agentSettings = defineSettings({
     description:
       "This agent's local HTTP API (Consul's client agent on 8500), the whole Consul HTTP API: /v1/agent/* answered here (self, members, services, checks, service and check register/deregister, TTL check pass/warn/fail/update, service and node maintenance, local service health, join, leave), /v1/event/* too when gossiping, /metrics (gossip series in Prometheus text); every other /v1 path (kv, catalog, health, session, txn, query, status...) forwarded to a --server. 0 picks one, -1 (default) serves none.",
   },
+  dataDir: {
+    type: "string",
+    env: "MESHWORK_REGISTRY_AGENT_DATA_DIR",
+    valueName: "DIR",
+    description: "Keeps this agent's gossip keyring (DIR/serf/local.keyring, Consul's data_dir) so keys rotated with /v1/operator/keyring survive a restart; once it exists it wins over --gossip-key. Unset: rotated keys last until the agent exits.",
+  },
   httpBind: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_HTTP_BIND", valueName: "HOST", description: "Address the --http-port API binds (Consul's client_addr; loopback by default: the API registers services unauthenticated)." },
   syncInterval: {
     type: "string",

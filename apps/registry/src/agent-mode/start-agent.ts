@@ -15,6 +15,7 @@ import { UserEvents } from "../events/user-events.ts";
 import { type AgentService, AgentSettingsError, durationSetting, servicesFromFile, servicesFromFlags } from "./agent-services.ts";
 import type { agentSettings } from "./agent-settings.ts";
 import { gossipKeysOf, gossipProtocolSettings } from "../gossip/gossip-settings.ts";
+import { loadLocalKeyring, localKeyringPath, writeLocalKeyring } from "../gossip/local-keyring.ts";
 import { GossipSettingsError, startGossip } from "../gossip/start-gossip.ts";
 import { type AgentHttpApi, startAgentHttpApi } from "./agent-http-api.ts";
 import type { RunningGossip } from "../gossip/start-gossip.ts";
@@ -63,8 +64,11 @@ function parseNodeMeta(entries: readonly string[]): Record<string, string> {
 export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
   const { logger } = deps;
   let gossipKeys: string[];
+  // With --data-dir the keyring is kept there, as a server keeps it under its own data dir.
+  const keyringFile = config.dataDir !== undefined && config.gossipPort >= 0 ? localKeyringPath(config.dataDir) : undefined;
   try {
     gossipKeys = gossipKeysOf(config);
+    if (keyringFile !== undefined) gossipKeys = loadLocalKeyring(keyringFile, gossipKeys, (level, msg, fields) => logger[level](msg, fields));
   } catch (error) {
     if (error instanceof GossipSettingsError) throw new AgentSettingsError(error.message);
     throw error;
@@ -145,6 +149,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         join: config.retryJoin,
         retryIntervalMs: config.retryIntervalMs,
         keys: gossipKeys,
+        ...(keyringFile !== undefined ? { onKeyringChanged: (keys: readonly string[]) => writeLocalKeyring(keyringFile, keys) } : {}),
         settings: gossipProtocolSettings(config),
         onEvent: (event) => {
           http?.observeGossipEvent(event);

@@ -34,13 +34,13 @@ export const gossipSettingDefinitions = {
     type: "string",
     env: "MESHWORK_REGISTRY_GOSSIP_KEY",
     valueName: "BASE64",
-    description: "Encrypts and authenticates all gossip with AES-GCM (16, 24 or 32 bytes, base64; `openssl rand -base64 32`; Consul's encrypt). Every member needs it.",
+    description: "Encrypts and authenticates all gossip with AES-GCM (16, 24 or 32 bytes, base64; `openssl rand -base64 32`; Consul's encrypt). Every member needs it. Only seeds the keyring kept in the data dir (serf/local.keyring): once that exists it wins, and keys are rotated with /v1/operator/keyring.",
   },
   gossipKeyringFile: {
     type: "string",
     env: "MESHWORK_REGISTRY_GOSSIP_KEYRING_FILE",
     valueName: "FILE",
-    description: "Gossip keyring for rotation: a JSON array of base64 keys (Consul's local.keyring) or one per line; the first encrypts, all decrypt. --gossip-key, if given too, is added as the primary.",
+    description: "Gossip keyring for rotation: a JSON array of base64 keys (Consul's local.keyring) or one per line; the first encrypts, all decrypt. --gossip-key, if given too, is added as the primary. Like --gossip-key, only seeds the keyring kept in the data dir.",
   },
   reconnectTimeoutMs: {
     type: "number",

@@ -3,6 +3,7 @@
 // the gossip pool implies (plan-member-reconcile.ts) and proposes them through Raft, one run at a
 // time. Followers do nothing: the catalog they serve is the leader's, replicated.
 import type { RegistryServer } from "../registry-contract.ts";
+import { CoalescedLoop } from "./coalesced-loop.ts";
 import { planMemberReconcile, serfCheckId } from "./plan-member-reconcile.ts";
 import type { ReconcileCatalogNode, ReconcileMember } from "./plan-member-reconcile.ts";
 
@@ -27,24 +28,20 @@ export class MemberReconciler {
   readonly #options: MemberReconcilerOptions;
   readonly #now: () => number;
   #unknownSinceMs: ReadonlyMap<string, number> = new Map();
-  #running: Promise<void> | undefined;
-  #again = false;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #stopped = false;
   #wasLeader = false;
   #startedMs = 0;
+  readonly #loop: CoalescedLoop;
 
   constructor(options: MemberReconcilerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#loop = new CoalescedLoop(() => this.#run(), options.intervalMs);
   }
 
   /** Starts the periodic full reconcile. */
   start(): void {
     this.#startedMs = this.#now();
-    this.#timer = setInterval(() => this.trigger(), this.#options.intervalMs);
-    this.#timer.unref();
-    this.trigger();
+    this.#loop.start();
   }
 
   /** Leadership may have changed: a new leader starts its bookkeeping afresh and reconciles everything. */
@@ -55,31 +52,18 @@ export class MemberReconciler {
     this.trigger();
   }
 
-  /** Asks for a reconcile run (coalesced with one in flight). */
+  /** Asks for a run (coalesced with one in flight). */
   trigger(): void {
-    if (this.#stopped) return;
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.#run().finally(() => {
-      this.#running = undefined;
-      if (this.#again) {
-        this.#again = false;
-        this.trigger();
-      }
-    });
+    this.#loop.trigger();
   }
 
-  /** Waits for the run in flight (tests) . */
-  async settled(): Promise<void> {
-    while (this.#running !== undefined) await this.#running;
+  /** Waits for the run in flight (tests). */
+  settled(): Promise<void> {
+    return this.#loop.settled();
   }
 
   stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    return this.#running ?? Promise.resolve();
+    return this.#loop.stop();
   }
 
   async #run(): Promise<void> {
@@ -103,7 +87,7 @@ export class MemberReconciler {
     });
     this.#unknownSinceMs = plan.unknownSinceMs;
     for (const command of plan.commands) {
-      if (this.#stopped || !server.isLeader) return;
+      if (this.#loop.stopped || !server.isLeader) return;
       try {
         const result = await server.write(command);
         const status = command.op === "catalog-register" ? command.checks?.[0]?.status : "deregistered";

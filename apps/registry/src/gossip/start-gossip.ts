@@ -1,10 +1,11 @@
 // Starts this registry server's gossip member: the pure core (@meshwork/gossip's Memberlist) on
 // GossipTransport (UDP + TCP), with the AES-GCM keyring when a key is configured, Consul-style
 // retry-join (join any of the given addresses, again every retry interval until this member knows
-// another live one), membership events for the leader's reconcile, and a graceful leave.
+// another live one), membership events for the leader's reconcile, the keyring operations of
+// `consul keyring` (serf's internal key queries, answered here), and a graceful leave.
 import { readFileSync } from "node:fs";
-import { Keyring, Memberlist } from "@meshwork/gossip";
-import type { GossipEvent, GossipSettings, MemberView } from "@meshwork/gossip";
+import { KeyManager, Keyring, Memberlist, encodeKey, keyOperationOf } from "@meshwork/gossip";
+import type { ForceLeaveOutcome, GossipEvent, GossipSettings, KeyOperation, KeyOperationResult, MemberView } from "@meshwork/gossip";
 import { aesGcmCipher } from "./aes-gcm-cipher.ts";
 import { GossipTransport } from "./gossip-transport.ts";
 
@@ -29,6 +30,11 @@ export interface GossipOptions {
   /** Base64 keys (16, 24 or 32 bytes), the first is the primary; empty: no encryption. */
   readonly keys: readonly string[];
   readonly settings?: Partial<GossipSettings>;
+  /**
+   * Persists the keyring (base64 keys, primary first) after a key query changed it; throwing makes
+   * this member answer the operation with the error. Omitted: changes last until the process exits.
+   */
+  readonly onKeyringChanged?: (keys: readonly string[]) => void;
   readonly onEvent?: (event: GossipEvent) => void;
   readonly log?: (level: "info" | "warn", msg: string, fields: Record<string, unknown>) => void;
 }
@@ -42,6 +48,16 @@ export interface RunningGossip {
   join(addresses: readonly string[]): void;
   /** Fires a user event over the pool (serf's UserEvent); every member, this one included, gets a `user-event-received`. */
   userEvent(name: string, payload: Uint8Array): void;
+  /**
+   * Runs a keyring operation on every member of the pool (serf's KeyManager; Consul's
+   * /v1/operator/keyring) and resolves with the tally once the query times out.
+   */
+  keyringOperation(operation: KeyOperation, key: Uint8Array | undefined): Promise<KeyOperationResult>;
+  /**
+   * Forces a failed member out of the pool (Consul's force-leave; `prune` forgets it at once).
+   * What it did here, or why nothing was sent (an unknown member, this member itself).
+   */
+  forceLeave(name: string, prune: boolean): ForceLeaveOutcome;
   /** Gossips the departure, waits for it to spread (bounded), closes. */
   leave(): Promise<void>;
   /** Closes without leaving (others will detect a failure). */
@@ -62,12 +78,12 @@ export function decodeGossipKey(key: string, where: string): Uint8Array {
  * Reads a keyring file: a JSON array of base64 keys (Consul's `local.keyring`) or one key per line;
  * the first key is the primary (encryption) key.
  */
-export function readKeyringFile(path: string): string[] {
+export function readKeyringFile(path: string, where = "--gossip-keyring-file"): string[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new GossipSettingsError(`cannot read --gossip-keyring-file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new GossipSettingsError(`cannot read ${where} ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const trimmed = text.trim();
   if (trimmed.startsWith("[")) {
@@ -75,9 +91,9 @@ export function readKeyringFile(path: string): string[] {
     try {
       parsed = JSON.parse(trimmed);
     } catch {
-      throw new GossipSettingsError(`--gossip-keyring-file ${path}: not valid JSON; use ["KEY1", "KEY2"] or one base64 key per line`);
+      throw new GossipSettingsError(`${where} ${path}: not valid JSON; use ["KEY1", "KEY2"] or one base64 key per line`);
     }
-    if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === "string")) throw new GossipSettingsError(`--gossip-keyring-file ${path}: expected a JSON array of base64 strings`);
+    if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === "string")) throw new GossipSettingsError(`${where} ${path}: expected a JSON array of base64 strings`);
     return parsed as string[];
   }
   return trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"));
@@ -93,6 +109,15 @@ export function checkGossipOptions(keys: readonly string[], join: readonly strin
 
 export async function startGossip(options: GossipOptions): Promise<RunningGossip> {
   const keys = checkGossipOptions(options.keys, options.join);
+  // The core encrypts with this very keyring object, so a key query's change applies to the next packet.
+  const keyring = keys.length > 0 ? new Keyring(keys) : undefined;
+  const onKeyringChanged = options.onKeyringChanged;
+  const keyManager = new KeyManager({
+    keyring,
+    ...(onKeyringChanged !== undefined ? { onKeyringChanged: (changed: readonly Uint8Array[]) => onKeyringChanged(changed.map(encodeKey)) } : {}),
+  });
+  // Filled once the transport exists: events may in principle arrive before `start` resolves.
+  const started: { transport?: GossipTransport<GossipEvent> } = {};
   const transport = await GossipTransport.start<GossipEvent>({
     bindHost: options.bindHost,
     port: options.port,
@@ -105,10 +130,19 @@ export async function startGossip(options: GossipOptions): Promise<RunningGossip
         nowMs: Date.now(),
         random: Math.random,
         ...(options.settings !== undefined ? { settings: options.settings } : {}),
-        ...(keys.length > 0 ? { keyring: new Keyring(keys), cipher: aesGcmCipher } : {}),
+        ...(keyring !== undefined ? { keyring, cipher: aesGcmCipher } : {}),
       }),
-    onEvent: (event) => options.onEvent?.(event),
+    onEvent: (event) => {
+      if (event.type === "query-received" && keyOperationOf(event.name) !== undefined) {
+        // Answered in a turn of its own: the transport is delivering this flush's events now.
+        queueMicrotask(() => started.transport?.act((core) => void keyManager.handle(core as Memberlist, event)));
+      } else if (event.type === "query-completed" && started.transport !== undefined) {
+        keyManager.handle(started.transport.core as Memberlist, event);
+      }
+      options.onEvent?.(event);
+    },
   });
+  started.transport = transport;
   const core = transport.core as Memberlist;
   let retry: ReturnType<typeof setInterval> | undefined;
   if (options.join.length > 0) {
@@ -135,6 +169,16 @@ export async function startGossip(options: GossipOptions): Promise<RunningGossip
     members: () => core.members(),
     join: (addresses) => transport.act(() => core.join(addresses)),
     userEvent: (name, payload) => transport.act(() => void core.userEvent(name, payload)),
+    forceLeave: (name, prune) => {
+      let outcome: ForceLeaveOutcome = { ok: false, reason: "unknown-member" };
+      transport.act(() => void (outcome = core.forceLeave(name, { prune })));
+      return outcome;
+    },
+    keyringOperation: (operation, key) => {
+      let sent: Promise<KeyOperationResult> | undefined;
+      transport.act(() => (sent = keyManager.send(core, operation, key)));
+      return sent ?? Promise.reject(new Error("gossip is closed: the keyring operation was not sent"));
+    },
     leave: async () => {
       stopRetry();
       await transport.leave();

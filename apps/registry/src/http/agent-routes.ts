@@ -8,6 +8,7 @@ import { parseAgentService, parseCheckDefinition, parseTtlUpdate } from "./consu
 import { type Json, encodeCheck, encodeService } from "./consul-encode.ts";
 import { HttpError, badRequest } from "./http-error.ts";
 import { JsonFields, parseJsonBody } from "./json-fields.ts";
+import { answerForceLeave } from "./force-leave-route.ts";
 import { maintenanceCheck, maintenanceCheckId, maintenanceReason } from "./maintenance-check.ts";
 import { jitteredWaitMs, parseBlocking } from "./query-params.ts";
 
@@ -102,6 +103,7 @@ export async function handleAgent(ctx: ApiContext, request: ApiRequest, rest: re
         break;
     }
   }
+  if (group === "force-leave") return answerForceLeave(ctx.gossip?.forceLeave?.bind(ctx.gossip), [verb, arg].filter((part) => part !== "").join("/"), request.query);
   if (group === "join") {
     // Consul's join adds a server through Serf; here it adds a Raft member: /v1/agent/join/<raft address>?id=<node id>.
     const address = [verb, arg].filter((part) => part !== "").join("/");

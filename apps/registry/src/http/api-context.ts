@@ -1,5 +1,7 @@
 // What every route of the Consul API shares: the request as parsed at the edge, the response it
 // answers with, and the read path (consistency barrier, blocking wait, X-Consul-* headers).
+import type { ForceLeaveOutcome, KeyOperation, KeyOperationResult } from "@meshwork/gossip";
+import type { ServerReconciler } from "../gossip/server-reconciler.ts";
 import type { RegistryReads, RegistryServer } from "../registry-contract.ts";
 import type { CheckRunner } from "../agent/check-runner.ts";
 import type { UserEvents } from "../events/user-events.ts";
@@ -36,7 +38,14 @@ export interface AgentGossip {
   members(): readonly Json[];
   /** This node's own member. */
   self(): Json | undefined;
+  /** Forces a failed member out of the pool (PUT /v1/agent/force-leave/:node[?prune]); absent: not offered here. */
+  forceLeave?(name: string, prune: boolean): ForceLeaveOutcome;
+  /** A keyring operation over the pool (/v1/operator/keyring, keyring-routes.ts); absent: not offered here. */
+  keyringOperation?(operation: KeyOperation, key: Uint8Array | undefined): Promise<KeyOperationResult>;
 }
+
+/** Autopilot's configuration and server health, as the leader's ServerReconciler keeps them. */
+export type Autopilot = Pick<ServerReconciler, "config" | "configIndex" | "setConfig" | "plan">;
 
 /** This agent's user events (/v1/event/*). */
 export type AgentEvents = Pick<UserEvents, "fire" | "list" | "waitForEvent">;
@@ -47,6 +56,8 @@ export interface ApiContext {
   readonly events: AgentEvents;
   /** Absent when gossip is disabled: /v1/agent/members lists only this server. */
   readonly gossip?: AgentGossip;
+  /** The leader's Raft membership reconcile (/v1/operator/autopilot/*); absent when gossip is off. */
+  readonly autopilot?: Autopilot;
   readonly checks: CheckRunner;
   readonly datacenter: string;
   /** Randomness for the blocking-query jitter and the shuffle of prepared query results. */

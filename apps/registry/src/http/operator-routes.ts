@@ -1,6 +1,9 @@
-// /v1/status/leader|peers and /v1/operator/raft/configuration|peer.
+// /v1/status/leader|peers and /v1/operator/raft/configuration|peer (/v1/operator/keyring: keyring-routes.ts;
+// /v1/operator/autopilot/*: autopilot-routes.ts).
 import { type ApiContext, type ApiRequest, type ApiResponse, jsonResponse, textResponse } from "./api-context.ts";
 import { badRequest } from "./http-error.ts";
+import { handleAutopilot } from "./autopilot-routes.ts";
+import { handleKeyring } from "./keyring-routes.ts";
 
 export async function handleStatus(ctx: ApiContext, request: ApiRequest, rest: readonly string[]): Promise<ApiResponse> {
   if (request.method !== "GET") return textResponse(405, `method ${request.method} not allowed`, { allow: "GET" });
@@ -16,6 +19,8 @@ export async function handleStatus(ctx: ApiContext, request: ApiRequest, rest: r
 
 export async function handleOperator(ctx: ApiContext, request: ApiRequest, rest: readonly string[]): Promise<ApiResponse> {
   const [group = "", verb = ""] = rest;
+  if (group === "keyring" && verb === "") return handleKeyring(ctx, request);
+  if (group === "autopilot") return handleAutopilot(ctx, request, verb);
   if (group !== "raft") return textResponse(404, `Unknown operator endpoint /v1/operator/${rest.join("/")}`);
   if (verb === "configuration") {
     if (request.method !== "GET") return textResponse(405, `method ${request.method} not allowed`, { allow: "GET" });

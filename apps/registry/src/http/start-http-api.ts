@@ -5,7 +5,7 @@ import { type ServerResponse, createServer } from "node:http";
 import { CheckRunner } from "../agent/check-runner.ts";
 import { UserEvents } from "../events/user-events.ts";
 import type { RegistryServer } from "../registry-contract.ts";
-import type { AgentGossip, AgentIdentity, ApiContext, ApiRequest, ApiResponse } from "./api-context.ts";
+import type { AgentGossip, AgentIdentity, ApiContext, ApiRequest, ApiResponse, Autopilot } from "./api-context.ts";
 import { instancesOfNode } from "./catalog-view.ts";
 import { handleConsulRequest } from "./consul-api.ts";
 import { BodyTooLargeError, readBody } from "./read-body.ts";
@@ -19,6 +19,8 @@ export interface HttpApiOptions {
   readonly agent?: Partial<AgentIdentity> & { readonly checks?: CheckRunner };
   /** The gossip member behind /v1/agent/members (default: none, the list holds only this server). */
   readonly gossip?: AgentGossip;
+  /** The leader's Raft membership reconcile behind /v1/operator/autopilot/* (default: none, 404 there). */
+  readonly autopilot?: Autopilot;
   /** Consul datacenter name shown in responses (default "dc1"). */
   readonly datacenter?: string;
   /** Largest request body accepted (default 1 MiB; KV values are further limited to 512 KiB; `PUT /v1/snapshot` has its own limit, `maxSnapshotBodyBytes`). */
@@ -144,6 +146,7 @@ export async function startHttpApi(server: RegistryServer, options: HttpApiOptio
     checks,
     events,
     ...(options.gossip !== undefined ? { gossip: options.gossip } : {}),
+    ...(options.autopilot !== undefined ? { autopilot: options.autopilot } : {}),
     datacenter: options.datacenter ?? "dc1",
     random: Math.random,
     newId: randomUUID,

@@ -161,6 +161,8 @@ export class RegistryNode implements RegistryServer {
   private readonly raftAddresses = new Map<string, string>();
   /** Raft id → HTTP address, learnt from peers' messages. */
   private readonly httpAddresses = new Map<string, string>();
+  /** Raft id → when a message from it last arrived (autopilot's LastContact, read on the leader). */
+  private readonly lastHeardMs = new Map<string, number>();
   private applied: number;
   private lastSnapshotIndex: number;
   /** The applied index at or past which this server takes its next snapshot (`scheduleSnapshot`). */
@@ -428,6 +430,31 @@ export class RegistryNode implements RegistryServer {
     await this.changeMembership({ type: "add-voter", nodeId: nodeId(id), context: raftAddress });
   }
 
+  /** Adds a server as a non-voter (Raft learner): it gets the log but does not count for quorum until `addServer` promotes it. */
+  async addNonVoter(id: string, raftAddress: string): Promise<void> {
+    await this.changeMembership({ type: "add-learner", nodeId: nodeId(id), context: raftAddress });
+  }
+
+  /**
+   * The leader's view of every Raft member for autopilot: voter or not, its match index and how
+   * long ago the leader last heard from it; undefined on a follower (only the leader tracks progress).
+   */
+  raftProgress(): { readonly lastIndex: number; readonly term: number; readonly servers: readonly { readonly id: string; readonly voter: boolean; readonly matchIndex: number; readonly lastContactMs: number | undefined }[] } | undefined {
+    const status = this.raw.status();
+    if (status.state !== "leader" || status.progress === null) return undefined;
+    const now = this.nowMs();
+    const servers = status.progress.map((progress) => {
+      const heard = this.lastHeardMs.get(progress.id);
+      return {
+        id: progress.id as string,
+        voter: !progress.isLearner,
+        matchIndex: progress.id === this.self ? status.lastIndex : progress.match,
+        lastContactMs: progress.id === this.self ? 0 : heard === undefined ? undefined : Math.max(0, now - heard),
+      };
+    });
+    return { lastIndex: status.lastIndex, term: status.term, servers };
+  }
+
   async removeServer(id: string): Promise<void> {
     await this.changeMembership({ type: "remove-node", nodeId: nodeId(id) });
   }
@@ -612,6 +639,7 @@ export class RegistryNode implements RegistryServer {
     return {
       onMessage: (message: Message, sender) => {
         if (this.stopped) return;
+        this.lastHeardMs.set(message.from, this.nowMs());
         if (sender.httpAddress !== "") this.httpAddresses.set(message.from, sender.httpAddress);
         if (sender.raftAddress !== "" && this.raftAddresses.get(message.from) !== sender.raftAddress) this.setPeerAddress(message.from, sender.raftAddress);
         try {

@@ -32,6 +32,20 @@ export const registrySettings = defineSettings({
   // --gossip-port, --gossip-bind, --retry-join, --retry-interval-ms, --gossip-key, --gossip-keyring-file,
   // --reconnect-timeout-ms, --gossip-probe-interval-ms, --gossip-suspicion-mult (shared with `agent`).
   ...gossipSettingDefinitions,
+  autopilotCleanupDeadServers: {
+    type: "boolean",
+    default: true,
+    env: "MESHWORK_REGISTRY_AUTOPILOT_CLEANUP_DEAD_SERVERS",
+    description:
+      "With gossip on, the leader removes failed servers from Raft while fewer than half the voters have failed (Consul's autopilot CleanupDeadServers); --no-autopilot-cleanup-dead-servers leaves them for `meshctl registry leave`. Also PUT /v1/operator/autopilot/configuration.",
+  },
+  autopilotServerStabilizationMs: {
+    type: "number",
+    integer: true,
+    default: 10_000,
+    env: "MESHWORK_REGISTRY_AUTOPILOT_SERVER_STABILIZATION_MS",
+    description: "With gossip on, a server that joins the pool is added to Raft as a non-voter and promoted to voter once healthy this long (Consul's autopilot ServerStabilizationTime, 10 s).",
+  },
   tickMs: { type: "number", integer: true, default: 100, env: "MESHWORK_REGISTRY_TICK_MS", description: "Raft tick; elections after 10-20 ticks without a leader, heartbeats every tick." },
   snapshotEvery: { type: "number", integer: true, default: 10_000, env: "MESHWORK_REGISTRY_SNAPSHOT_EVERY", description: "Applied entries between snapshots (the log is compacted at each); each voter snapshots at its own phase in the interval." },
   logLevel: { type: "string", choices: ["debug", "info", "warn", "error"], default: "info", env: "MESHWORK_LOG_LEVEL", description: "Least severe log level written." },

@@ -11,8 +11,11 @@ import { RegistryMetrics } from "../admin/registry-metrics.ts";
 import { startAdminServer } from "../admin/start-admin-server.ts";
 import { PROTOCOL_VERSION } from "@meshwork/gossip";
 import { encodeMember, encodeMembers } from "../gossip/encode-members.ts";
+import { DEFAULT_AUTOPILOT_CONFIG } from "../gossip/autopilot-config.ts";
 import { MemberReconciler } from "../gossip/member-reconciler.ts";
+import { ServerReconciler } from "../gossip/server-reconciler.ts";
 import { gossipProtocolSettings, gossipKeysOf as sharedGossipKeysOf } from "../gossip/gossip-settings.ts";
+import { loadLocalKeyring, localKeyringPath, writeLocalKeyring } from "../gossip/local-keyring.ts";
 import { GossipSettingsError, startGossip } from "../gossip/start-gossip.ts";
 import type { RunningGossip } from "../gossip/start-gossip.ts";
 import { startHttpApi } from "../http/start-http-api.ts";
@@ -65,6 +68,9 @@ export interface RunningRegistry {
 /** How often the leader runs a full membership reconcile besides membership events (Consul: 60 s). */
 export const reconcileIntervalMs = 5_000;
 
+/** How often the leader re-plans Raft membership from gossip (promotions and dead server cleanup wait on time). */
+export const serverReconcileIntervalMs = 1_000;
+
 function readTls(config: RegistryConfig): TransportTls | undefined {
   const files = [config.tlsCa, config.tlsCert, config.tlsKey];
   if (files.every((file) => file === undefined)) return undefined;
@@ -94,11 +100,15 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     throw new RegistrySettingsError(`--peers must list this node too (--node-id ${config.nodeId}), e.g. ${config.nodeId}=${advertiseHost}:${config.raftPort}`);
   }
   const tls = readTls(config);
-  const gossipKeys = gossipKeysOf(config);
+  const flagKeys = gossipKeysOf(config);
   fs.mkdirSync(config.dataDir, { recursive: true });
+  // The keyring file under the data dir wins over the flags once it exists (rotated keys survive a restart).
+  const keyringFile = localKeyringPath(config.dataDir);
+  const gossipKeys = config.gossipPort >= 0 ? settingsOrThrow(() => loadLocalKeyring(keyringFile, flagKeys, (level, msg, fields) => logger[level](msg, fields))) : flagKeys;
   const metrics = new RegistryMetrics({ processMetrics: deps.processMetrics ?? true });
   // Declared before the node starts: a leader may be known (onLeaderChange) before gossip is up.
   let reconciler: MemberReconciler | undefined;
+  let serverReconciler: ServerReconciler | undefined;
   const node = await RegistryNode.start({
     nodeId: config.nodeId,
     dataDir: config.dataDir,
@@ -117,6 +127,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     onLeaderChange: () => {
       metrics.leaderChanged();
       reconciler?.leadershipChanged();
+      serverReconciler?.leadershipChanged();
     },
   });
   metrics.attach(node);
@@ -130,6 +141,17 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   deps.onStop("admin listener", () => admin.close());
   deps.onStop("raft node (graceful leave)", () => node.leave());
   let gossip: RunningGossip | undefined;
+  if (config.gossipPort >= 0) {
+    serverReconciler = new ServerReconciler({
+      raft: node,
+      members: () => gossip?.members() ?? [],
+      datacenter: config.datacenter,
+      config: { ...DEFAULT_AUTOPILOT_CONFIG, cleanupDeadServers: config.autopilotCleanupDeadServers, serverStabilizationTimeMs: config.autopilotServerStabilizationMs },
+      intervalMs: serverReconcileIntervalMs,
+      log: (level, msg, fields) => logger[level](msg, fields),
+    });
+  }
+  const autopilot = serverReconciler;
   const versions = { protocol: PROTOCOL_VERSION, delegate: PROTOCOL_VERSION };
   const http = await startHttpApi(countWrites(node, metrics), {
     host: config.bind,
@@ -145,9 +167,13 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
               const self = gossip?.core.member(config.nodeId);
               return self === undefined ? undefined : encodeMember(self, versions, self.state === "left");
             },
+            forceLeave: (name, prune) => gossip?.forceLeave(name, prune) ?? { ok: false, reason: "unknown-member" },
+            keyringOperation: (operation, key) =>
+              gossip === undefined ? Promise.reject(new Error("gossip is not started yet: retry in a moment")) : gossip.keyringOperation(operation, key),
           },
         }
       : {}),
+    ...(autopilot !== undefined ? { autopilot } : {}),
     onRequest: (request) => metrics.observeHttp(request),
   });
   node.setHttpAddress(`${advertiseHost}:${http.port}`);
@@ -175,6 +201,10 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         join: config.retryJoin,
         retryIntervalMs: config.retryIntervalMs,
         keys: gossipKeys,
+        onKeyringChanged: (keys) => {
+          writeLocalKeyring(keyringFile, keys);
+          logger.info("gossip keyring changed and saved", { keyringFile, keys: keys.length });
+        },
         settings: gossipProtocolSettings(config),
         onEvent: (event) => {
           metrics.observeGossipEvent(event);
@@ -182,6 +212,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
           if (!event.type.startsWith("member-")) return;
           if ("member" in event) logger.info(`gossip ${event.type}`, { member: event.member.name, address: event.member.address });
           reconciler?.trigger();
+          serverReconciler?.trigger();
         },
         log: (level, msg, fields) => logger[level](msg, fields),
       });
@@ -197,6 +228,10 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     const started = reconciler;
     deps.onStop("membership reconcile", () => started.stop());
     reconciler.start();
+    if (autopilot !== undefined) {
+      deps.onStop("raft membership reconcile", () => autopilot.stop());
+      autopilot.start();
+    }
   }
   const log = (level: "debug" | "warn", msg: string, fields: Record<string, unknown>): void => logger[level](msg, fields);
   let dnsPort = -1;
@@ -232,8 +267,13 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
 
 /** The gossip keys, primary first: --gossip-key, then the keyring file's. */
 function gossipKeysOf(config: RegistryConfig): string[] {
+  return settingsOrThrow(() => sharedGossipKeysOf(config));
+}
+
+/** Runs a gossip settings step, turning its GossipSettingsError into a RegistrySettingsError (exit 2). */
+function settingsOrThrow<T>(step: () => T): T {
   try {
-    return sharedGossipKeysOf(config);
+    return step();
   } catch (error) {
     if (error instanceof GossipSettingsError) throw new RegistrySettingsError(error.message);
     throw error;
