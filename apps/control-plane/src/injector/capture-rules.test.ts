@@ -50,8 +50,8 @@ describe("buildCaptureRules", () => {
     expect(() => buildCaptureRules({ proxyUid: 0 })).toThrow(/proxyUid 0 \(root\).*own non-root UID/);
     expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundPorts: [70000] })).toThrow(CaptureOptionsError);
     expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundPorts: [70000] })).toThrow(/excludeOutboundPorts: 70000 is not a TCP port/);
-    expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundCidrs: ["10.0.0.0"] })).toThrow(/"10.0.0.0" is not an IPv4 CIDR: write it as a.b.c.d\/n/);
-    expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundCidrs: ["10.0.0.300/8"] })).toThrow(/IPv4 CIDR/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundCidrs: ["10.0.0.0"] })).toThrow(/"10.0.0.0" is not an IPv4 or IPv6 CIDR: write it as a.b.c.d\/n or x:x::x\/n/);
+    expect(() => buildCaptureRules({ proxyUid: 1337, excludeOutboundCidrs: ["10.0.0.300/8"] })).toThrow(/IPv4 or IPv6 CIDR/);
   });
 
   it("with DNS capture, redirects the pod's UDP and TCP port-53 traffic to the DNS port, except the sidecar's own UID/GID", () => {
@@ -134,5 +134,82 @@ describe("planInboundPortMap", () => {
   it("runs out of ports with a clear error", () => {
     expect(() => planInboundPortMap([9080, 9443], { proxyUid: 1337 }, 65535)).toThrow(/no free port from 65535 for the inbound listener of container port 9443/);
     expect(() => planInboundPortMap([0], { proxyUid: 1337 })).toThrow(/containerPorts: 0 is not a TCP port/);
+  });
+});
+
+describe("buildCaptureRules for ip6tables (family ipv6)", () => {
+  it("emits the IPv4 chains with ::1/128 as the loopback exemption, as istio-iptables' ip6tables rules", () => {
+    expect(buildCaptureRules({ proxyUid: 1337, family: "ipv6" })).toBe(
+      [
+        "*nat",
+        ":MESHWORK_INBOUND - [0:0]",
+        ":MESHWORK_IN_REDIRECT - [0:0]",
+        ":MESHWORK_OUTPUT - [0:0]",
+        ":MESHWORK_REDIRECT - [0:0]",
+        "-A MESHWORK_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006",
+        "-A MESHWORK_REDIRECT -p tcp -j REDIRECT --to-ports 15001",
+        "-A PREROUTING -p tcp -j MESHWORK_INBOUND",
+        "-A MESHWORK_INBOUND -p tcp --dport 15000 -j RETURN",
+        "-A MESHWORK_INBOUND -p tcp --dport 15020 -j RETURN",
+        "-A MESHWORK_INBOUND -p tcp --dport 15021 -j RETURN",
+        "-A MESHWORK_INBOUND -p tcp --dport 15090 -j RETURN",
+        "-A MESHWORK_INBOUND -p tcp --dport 15006 -j RETURN",
+        "-A MESHWORK_INBOUND -p tcp --dport 15001 -j RETURN",
+        "-A MESHWORK_INBOUND -p tcp -j MESHWORK_IN_REDIRECT",
+        "-A OUTPUT -p tcp -j MESHWORK_OUTPUT",
+        "-A MESHWORK_OUTPUT -m owner --uid-owner 1337 -j RETURN",
+        "-A MESHWORK_OUTPUT -m owner --gid-owner 1337 -j RETURN",
+        "-A MESHWORK_OUTPUT -d ::1/128 -j RETURN",
+        "-A MESHWORK_OUTPUT -j MESHWORK_REDIRECT",
+        "COMMIT",
+        "",
+      ].join("\n"),
+    );
+    // The two sets differ in the loopback line only.
+    const v4 = buildCaptureRules({ proxyUid: 1337 }).split("\n");
+    const v6 = buildCaptureRules({ proxyUid: 1337, family: "ipv6" }).split("\n");
+    expect(v6.filter((line) => !v4.includes(line))).toEqual(["-A MESHWORK_OUTPUT -d ::1/128 -j RETURN"]);
+    expect(buildCaptureRules({ proxyUid: 1337, family: "ipv4" })).toBe(buildCaptureRules({ proxyUid: 1337 }));
+  });
+
+  it("splits the excluded ranges by family: IPv4 ones in iptables, IPv6 ones in ip6tables (istio-iptables' separateV4V6)", () => {
+    const options = { proxyUid: 1337, excludeOutboundCidrs: ["169.254.169.254/32", "fd00:ec2::254/128", "10.0.0.0/8", "2001:db8::/32"] };
+    const exclusions = (rules: string): string[] => rules.split("\n").filter((line) => /^-A MESHWORK_OUTPUT -d .* -j RETURN$/.test(line));
+    expect(exclusions(buildCaptureRules(options))).toEqual(["-A MESHWORK_OUTPUT -d 127.0.0.1/32 -j RETURN", "-A MESHWORK_OUTPUT -d 169.254.169.254/32 -j RETURN", "-A MESHWORK_OUTPUT -d 10.0.0.0/8 -j RETURN"]);
+    expect(exclusions(buildCaptureRules({ ...options, family: "ipv6" }))).toEqual(["-A MESHWORK_OUTPUT -d ::1/128 -j RETURN", "-A MESHWORK_OUTPUT -d fd00:ec2::254/128 -j RETURN", "-A MESHWORK_OUTPUT -d 2001:db8::/32 -j RETURN"]);
+  });
+
+  it("keeps the excluded ports, the DNS capture and the per-port REDIRECTs in the IPv6 set, before its catch-all redirects", () => {
+    const rules = buildCaptureRules({ proxyUid: 1337, proxyGid: 1338, family: "ipv6", excludeOutboundPorts: [5432], excludeInboundPorts: [7070], dnsPort: 15053, inboundPortMap: new Map([[9080, 15100], [9443, 15101]]) }).split("\n");
+    const at = (line: string): number => {
+      expect(rules).toContain(line);
+      return rules.indexOf(line);
+    };
+    expect(at("-A MESHWORK_INBOUND -p tcp --dport 7070 -j RETURN")).toBeLessThan(at("-A MESHWORK_INBOUND -p tcp --dport 9080 -j REDIRECT --to-ports 15100"));
+    expect(at("-A MESHWORK_INBOUND -p tcp --dport 15101 -j RETURN")).toBeLessThan(at("-A MESHWORK_INBOUND -p tcp --dport 9443 -j REDIRECT --to-ports 15101"));
+    expect(at("-A MESHWORK_INBOUND -p tcp --dport 9443 -j REDIRECT --to-ports 15101")).toBeLessThan(at("-A MESHWORK_INBOUND -p tcp -j MESHWORK_IN_REDIRECT"));
+    expect(at("-A MESHWORK_OUTPUT -p tcp --dport 5432 -j RETURN")).toBeLessThan(at("-A MESHWORK_OUTPUT -j MESHWORK_REDIRECT"));
+    // TCP DNS is taken before the ::1 exemption, so a resolver on ::1 is captured too.
+    expect(at("-A MESHWORK_OUTPUT -m owner --gid-owner 1338 -j RETURN")).toBeLessThan(at("-A MESHWORK_OUTPUT -p tcp --dport 53 -j MESHWORK_OUTPUT_DNS"));
+    expect(at("-A MESHWORK_OUTPUT -p tcp --dport 53 -j MESHWORK_OUTPUT_DNS")).toBeLessThan(at("-A MESHWORK_OUTPUT -d ::1/128 -j RETURN"));
+    expect(rules.filter((line) => line.startsWith("-A MESHWORK_OUTPUT_DNS ") || line.startsWith("-A OUTPUT "))).toEqual([
+      "-A OUTPUT -p tcp -j MESHWORK_OUTPUT",
+      "-A OUTPUT -p udp --dport 53 -j MESHWORK_OUTPUT_DNS",
+      "-A MESHWORK_OUTPUT_DNS -m owner --uid-owner 1337 -j RETURN",
+      "-A MESHWORK_OUTPUT_DNS -m owner --gid-owner 1338 -j RETURN",
+      "-A MESHWORK_OUTPUT_DNS -p udp -j REDIRECT --to-ports 15053",
+      "-A MESHWORK_OUTPUT_DNS -p tcp -j REDIRECT --to-ports 15053",
+    ]);
+    expect(rules.join("\n")).not.toContain("127.0.0.1");
+  });
+
+  it("checks every range whatever the family, naming the fix", () => {
+    for (const bad of ["fd00::/129", "fd00::", "fd00:::1/64", "/64", "10.0.0.0/33"]) {
+      expect(() => buildCaptureRules({ proxyUid: 1337, family: "ipv6", excludeOutboundCidrs: [bad] })).toThrow(new RegExp(`excludeOutboundCidrs: "${bad.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" is not an IPv4 or IPv6 CIDR`));
+    }
+    // An IPv4 range in the IPv6 set's options is valid (it belongs to the other set), and the reverse.
+    expect(buildCaptureRules({ proxyUid: 1337, family: "ipv6", excludeOutboundCidrs: ["10.0.0.0/8"] })).not.toContain("10.0.0.0/8");
+    expect(buildCaptureRules({ proxyUid: 1337, excludeOutboundCidrs: ["fd00::/8"] })).not.toContain("fd00::/8");
+    expect(() => buildCaptureRules({ proxyUid: 0, family: "ipv6" })).toThrow(/proxyUid 0 \(root\)/);
   });
 });

@@ -6,7 +6,13 @@
 // (UDP and TCP port 53) → the sidecar's DNS proxy (15053), as istio-iptables' SetupDNSRedir does.
 // The sidecar's own connections (its UID/GID), loopback destinations and the sidecar's own ports
 // are left alone, so nothing loops. Pure: the injected init container pipes the text into
-// `iptables-restore --noflush`.
+// `iptables-restore --noflush`, and for a dual-stack pod the `family: "ipv6"` text into
+// `ip6tables-restore --noflush`: the same chains, as istio-iptables emits them with IPv6 on, but
+// `::1/128` for loopback and only the IPv6 ones of the excluded ranges (its separateV4V6).
+import { isIPv6 } from "node:net";
+
+/** Which rule set: iptables-restore input (IPv4) or ip6tables-restore input (IPv6). */
+export type IpFamily = "ipv4" | "ipv6";
 
 export interface CaptureOptions {
   /** UID the sidecar runs as; its outbound connections are not captured. */
@@ -23,8 +29,14 @@ export interface CaptureOptions {
   readonly excludeInboundPorts?: readonly number[];
   /** Outbound destination ports never captured. */
   readonly excludeOutboundPorts?: readonly number[];
-  /** Outbound destination ranges never captured (IPv4 CIDRs, e.g. 169.254.169.254/32). */
+  /**
+   * Outbound destination ranges never captured, IPv4 and IPv6 CIDRs mixed (169.254.169.254/32,
+   * fd00:ec2::254/128): each rule set takes the ranges of its family, as istio-iptables splits
+   * OUTBOUND_IP_RANGES_EXCLUDE; all are checked whatever the family.
+   */
   readonly excludeOutboundCidrs?: readonly string[];
+  /** The rule set to build (default "ipv4"): the IPv6 one returns for ::1 instead of 127.0.0.1. */
+  readonly family?: IpFamily;
   /** The sidecar's own listening ports (admin, stats, gateway health), never captured inbound. */
   readonly sidecarPorts?: readonly number[];
   /**
@@ -66,7 +78,11 @@ export class CaptureOptionsError extends Error {
   override readonly name = "CaptureOptionsError";
 }
 
-/** iptables-restore input (nat table only) that captures the pod's traffic; apply with --noflush. */
+/**
+ * iptables-restore input (nat table only) that captures the pod's traffic, or with `family: "ipv6"`
+ * ip6tables-restore input; apply with --noflush. Both families validate every option, so a pod's
+ * options are refused the same way whichever sets the injector builds.
+ */
 export function buildCaptureRules(options: CaptureOptions): string {
   const inboundPort = options.inboundPort ?? 15006;
   const outboundPort = options.outboundPort ?? 15001;
@@ -80,8 +96,9 @@ export function buildCaptureRules(options: CaptureOptions): string {
   excludeInbound.forEach((p) => checkPort("excludeInboundPorts", p));
   const excludeOutbound = unique(options.excludeOutboundPorts ?? []);
   excludeOutbound.forEach((p) => checkPort("excludeOutboundPorts", p));
-  const cidrs = unique(options.excludeOutboundCidrs ?? []);
-  cidrs.forEach(checkCidr);
+  const family = options.family ?? "ipv4";
+  // Every range is checked; this family's are kept.
+  const cidrs = unique(options.excludeOutboundCidrs ?? []).filter((cidr) => checkCidr(cidr) === family);
   const inboundPorts = options.inboundPorts ?? "*";
   if (inboundPorts !== "*") inboundPorts.forEach((p) => checkPort("inboundPorts", p));
   const dnsPort = options.dnsPort;
@@ -123,7 +140,8 @@ export function buildCaptureRules(options: CaptureOptions): string {
   lines.push(`-A ${output} -m owner --uid-owner ${options.proxyUid} -j RETURN`);
   lines.push(`-A ${output} -m owner --gid-owner ${proxyGid} -j RETURN`);
   if (dnsPort !== undefined) lines.push(`-A ${output} -p tcp --dport 53 -j ${outputDns}`);
-  lines.push(`-A ${output} -d 127.0.0.1/32 -j RETURN`);
+  // Istio returns for 127.0.0.1/32 (HostIPv4LoopbackCidr) and, in ip6tables, ::1/128.
+  lines.push(`-A ${output} -d ${family === "ipv6" ? "::1/128" : "127.0.0.1/32"} -j RETURN`);
   for (const port of excludeOutbound) lines.push(`-A ${output} -p tcp --dport ${port} -j RETURN`);
   for (const cidr of cidrs) lines.push(`-A ${output} -d ${cidr} -j RETURN`);
   lines.push(`-A ${output} -j ${outboundRedirect}`);
@@ -192,10 +210,14 @@ function checkPort(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1 || value > 65535) throw new CaptureOptionsError(`${name}: ${value} is not a TCP port: use an integer from 1 to 65535`);
 }
 
-function checkCidr(cidr: string): void {
+/** The family of a CIDR; throws unless it is an IPv4 (a.b.c.d/0-32) or IPv6 (x:x::x/0-128) one. */
+function checkCidr(cidr: string): IpFamily {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const ok = match !== null && match.slice(1, 5).every((o) => Number(o) <= 255) && Number(match[5]) <= 32;
-  if (!ok) throw new CaptureOptionsError(`excludeOutboundCidrs: "${cidr}" is not an IPv4 CIDR: write it as a.b.c.d/n, e.g. 169.254.169.254/32`);
+  if (match !== null && match.slice(1, 5).every((o) => Number(o) <= 255) && Number(match[5]) <= 32) return "ipv4";
+  const slash = cidr.lastIndexOf("/");
+  const prefix = cidr.slice(slash + 1);
+  if (slash > 0 && isIPv6(cidr.slice(0, slash)) && /^\d{1,3}$/.test(prefix) && Number(prefix) <= 128) return "ipv6";
+  throw new CaptureOptionsError(`excludeOutboundCidrs: "${cidr}" is not an IPv4 or IPv6 CIDR: write it as a.b.c.d/n or x:x::x/n, e.g. 169.254.169.254/32 or fd00:ec2::254/128`);
 }
 
 function unique(values: readonly number[]): number[];

@@ -185,7 +185,7 @@ describe("sidecar injector webhook", () => {
     expect(body.response.allowed).toBe(false);
     expect(body.response.status?.message).toMatch(/annotation traffic.sidecar.meshwork.io\/excludeInboundPorts: "http" is not a TCP port: write comma-separated ports/);
     const badRange = withReviewedPod((pod) => ((pod["metadata"] as Json)["annotations"] = { "traffic.sidecar.meshwork.io/excludeOutboundIPRanges": "10.0.0.0" }));
-    expect((await review(badRange)).json<AdmissionReviewResponse>().response.status?.message).toMatch(/excludeOutboundIPRanges: "10.0.0.0" is not an IPv4 CIDR/);
+    expect((await review(badRange)).json<AdmissionReviewResponse>().response.status?.message).toMatch(/excludeOutboundIPRanges: "10.0.0.0" is not an IPv4 or IPv6 CIDR/);
   });
 
   it("allows other resources unchanged", async () => {

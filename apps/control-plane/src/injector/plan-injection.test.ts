@@ -213,3 +213,66 @@ describe("planInjection of a pod with several ports (one inbound listener per ca
     });
   });
 });
+
+describe("planInjection of a dual-stack pod (proxyMetadata ISTIO_DUAL_STACK)", () => {
+  const pod = (annotations: Record<string, string>): Json => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "app", annotations },
+    spec: { containers: [{ name: "app", image: "app:1", ports: [{ name: "http", containerPort: 9080 }] }] },
+  });
+  const injected = (annotations: Record<string, string>, template = defaultInjectionTemplate): { init: { command: string[]; env: { name: string; value: string }[] }; env: Json[] } => {
+    const plan = planInjection(pod(annotations), template);
+    if (plan.type !== "inject") throw new Error(`expected an injection, got ${JSON.stringify(plan)}`);
+    const patched = applyAdds(pod(annotations), plan.patch);
+    expect(() => new Pod(patched).validate()).not.toThrow();
+    const spec = patched["spec"] as { containers: Json[]; initContainers: Json[] };
+    const init = spec.initContainers.find((c) => c["name"] === "meshwork-init") as { command: string[]; env: { name: string; value: string }[] };
+    const sidecar = spec.containers.find((c) => c["name"] === "meshwork-proxy") as { env: Json[] };
+    return { init, env: sidecar.env };
+  };
+  const dualStack = { "proxy.istio.io/config": 'proxyMetadata: { ISTIO_DUAL_STACK: "true" }' };
+  const rulesOf = (init: { env: { name: string; value: string }[] }, name: string): string | undefined => init.env.find((e) => e.name === name)?.value;
+
+  it("pipes the IPv6 rules into ip6tables-restore after the IPv4 ones, and binds the sidecar to ::", () => {
+    const { init, env } = injected({ ...dualStack, "traffic.sidecar.meshwork.io/excludeOutboundIPRanges": "169.254.169.254/32, fd00:ec2::254/128" });
+    expect(init.command).toEqual(["sh", "-c", 'printf "%s" "$MESHWORK_CAPTURE_RULES" | iptables-restore --noflush && printf "%s" "$MESHWORK_CAPTURE_RULES_V6" | ip6tables-restore --noflush']);
+    const v4 = rulesOf(init, "MESHWORK_CAPTURE_RULES") ?? "";
+    const v6 = rulesOf(init, "MESHWORK_CAPTURE_RULES_V6") ?? "";
+    expect(v4).toContain("-A MESHWORK_OUTPUT -d 169.254.169.254/32 -j RETURN\n");
+    expect(v4).not.toContain("fd00:ec2::254");
+    expect(v6).toContain("-A MESHWORK_OUTPUT -d fd00:ec2::254/128 -j RETURN\n");
+    expect(v6).toContain("-A MESHWORK_OUTPUT -d ::1/128 -j RETURN\n");
+    expect(v6).not.toMatch(/169\.254|127\.0\.0\.1/);
+    // The same per-port listener in both families.
+    expect(v4).toContain("-A MESHWORK_INBOUND -p tcp --dport 9080 -j REDIRECT --to-ports 15100\n");
+    expect(v6).toContain("-A MESHWORK_INBOUND -p tcp --dport 9080 -j REDIRECT --to-ports 15100\n");
+    expect(env).toContainEqual({ name: "MESHWORK_SIDECAR_BIND", value: "::" });
+    expect(env).toContainEqual({ name: "MESHWORK_INBOUND_PORT_MAP", value: "9080:15100" });
+    expect(env.map((e) => e["name"])).not.toContain("MESHWORK_DNS_BIND");
+  });
+
+  it("with DNS capture, captures IPv6 DNS too and has the DNS proxy listen on :: (the v6 queries are redirected to ::1)", () => {
+    const { init, env } = injected({ "proxy.istio.io/config": 'proxyMetadata: { ISTIO_DUAL_STACK: "true", ISTIO_META_DNS_CAPTURE: "true" }' });
+    expect(rulesOf(init, "MESHWORK_CAPTURE_RULES_V6")).toContain("-A MESHWORK_OUTPUT_DNS -p udp -j REDIRECT --to-ports 15053\n");
+    expect(env).toContainEqual({ name: "MESHWORK_DNS_BIND", value: "::" });
+  });
+
+  it("takes the mesh default, which a pod can turn off; off, nothing touches ip6tables and the sidecar binds 0.0.0.0", () => {
+    const mesh = { ...defaultInjectionTemplate, proxyMetadata: { ISTIO_DUAL_STACK: "true" } };
+    expect(rulesOf(injected({}, mesh).init, "MESHWORK_CAPTURE_RULES_V6")).toContain("::1/128");
+    for (const off of [injected({ "proxy.istio.io/config": 'proxyMetadata: { ISTIO_DUAL_STACK: "false" }' }, mesh), injected({})]) {
+      expect(off.init.command.join(" ")).not.toContain("ip6tables");
+      expect(off.init.env.map((e) => e.name)).toEqual(["MESHWORK_CAPTURE_RULES"]);
+      expect(off.env).toContainEqual({ name: "MESHWORK_SIDECAR_BIND", value: "0.0.0.0" });
+    }
+  });
+
+  it("accepts IPv6 ranges without dual-stack (unused, as istio-iptables) and rejects a malformed one, naming the annotation", () => {
+    expect(rulesOf(injected({ "traffic.sidecar.meshwork.io/excludeOutboundIPRanges": "fd00::/8" }).init, "MESHWORK_CAPTURE_RULES")).not.toContain("fd00::/8");
+    expect(planInjection(pod({ ...dualStack, "traffic.sidecar.meshwork.io/excludeOutboundIPRanges": "fd00::1" }), defaultInjectionTemplate)).toEqual({
+      type: "reject",
+      message: expect.stringMatching(/^annotation traffic\.sidecar\.meshwork\.io\/excludeOutboundIPRanges: "fd00::1" is not an IPv4 or IPv6 CIDR/),
+    });
+  });
+});

@@ -4,7 +4,8 @@
 // tmpfs), one inbound listener per captured container port (planInboundPortMap: its REDIRECT
 // rule and the sidecar's MESHWORK_INBOUND_PORT_MAP), and the app's HTTP/TCP probes pointed at the sidecar's status port (rewriteAppProbes). Idempotent: a pod that already carries the status annotation or the containers is left
 // alone. Istio's `proxy.istio.io/config` annotation sets the sidecar's proxyMetadata (environment,
-// over the mesh default); ISTIO_META_DNS_CAPTURE: "true" there also captures the pod's DNS. Pods opt out with the annotation sidecar.meshwork.io/inject: "false"; namespaces opt in
+// over the mesh default); ISTIO_META_DNS_CAPTURE: "true" there also captures the pod's DNS, and
+// ISTIO_DUAL_STACK: "true" also installs the IPv6 rules (ip6tables) and binds the sidecar to `::`. Pods opt out with the annotation sidecar.meshwork.io/inject: "false"; namespaces opt in
 // with the label meshwork-injection=enabled, which the webhook's namespaceSelector checks.
 import { parse as parseYaml } from "yaml";
 import type { JsonPatchOperation } from "./admission-review.ts";
@@ -27,7 +28,7 @@ export const injectionAnnotations = {
   excludeInboundPorts: "traffic.sidecar.meshwork.io/excludeInboundPorts",
   /** Comma-separated destination ports whose outbound connections bypass the sidecar. */
   excludeOutboundPorts: "traffic.sidecar.meshwork.io/excludeOutboundPorts",
-  /** Comma-separated IPv4 CIDRs whose outbound connections bypass the sidecar. */
+  /** Comma-separated CIDRs whose outbound connections bypass the sidecar: IPv4 ones in iptables, IPv6 ones in ip6tables. */
   excludeOutboundIPRanges: "traffic.sidecar.meshwork.io/excludeOutboundIPRanges",
   /** "false" on a pod: keep its HTTP/TCP probes as they are (Istio's sidecar.istio.io/rewriteAppHTTPProbers). */
   rewriteAppProbers: "sidecar.meshwork.io/rewriteAppHTTPProbers",
@@ -41,7 +42,8 @@ export const injectionAnnotations = {
    * Istio's per-pod ProxyConfig (YAML or JSON). Its `proxyMetadata` entries become environment
    * variables of the sidecar, over the mesh default (InjectionTemplate.proxyMetadata); with
    * `ISTIO_META_DNS_CAPTURE: "true"` the capture rules also send the pod's DNS (port 53) to the
-   * sidecar's DNS proxy. Other ProxyConfig fields are not read.
+   * sidecar's DNS proxy; with `ISTIO_DUAL_STACK: "true"` the pod gets IPv6 capture too. Other
+   * ProxyConfig fields are not read.
    */
   proxyConfig: "proxy.istio.io/config",
 } as const;
@@ -49,6 +51,14 @@ export const injectionAnnotations = {
 /** The proxyMetadata key that turns DNS capture on (Istio's), and the DNS proxy's port. */
 export const dnsCaptureKey = "ISTIO_META_DNS_CAPTURE";
 export const dnsProxyPort = 15053;
+
+/**
+ * The proxyMetadata key that marks the pod dual-stack (Istio's ISTIO_DUAL_STACK, set mesh-wide in
+ * meshConfig.defaultConfig.proxyMetadata or per pod): the init container also pipes the IPv6 rules
+ * into ip6tables-restore, and the sidecar binds `::` (a dual-stack socket) so the redirected IPv6
+ * connections find its listeners. Off (the default), nothing touches ip6tables, so nodes without it work.
+ */
+export const dualStackKey = "ISTIO_DUAL_STACK";
 
 /** Where the injected sidecar serves the Workload API (Istio's path), in the volume injectedNames.workloadSocketVolume. */
 export const workloadSocketDir = "/var/run/secrets/workload-spiffe-uds";
@@ -102,8 +112,9 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
     throw error;
   }
   const dnsCapture = isOn(proxyMetadata[dnsCaptureKey]);
+  const dualStack = isOn(proxyMetadata[dualStackKey]);
 
-  let rules: string;
+  let rules: { readonly ipv4: string; readonly ipv6?: string };
   let inboundPortMap: Map<number, number>;
   // The TCP container ports: each captured one gets a sidecar listener of its own (the injector knows them; the sidecar cannot read the original destination).
   const containerPorts = spec.containers.flatMap((c) => c.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => p.containerPort);
@@ -120,7 +131,10 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
       ...(dnsCapture ? { dnsPort: dnsProxyPort } : {}),
     };
     inboundPortMap = planInboundPortMap(containerPorts, capture);
-    rules = buildCaptureRules({ ...capture, inboundPortMap });
+    rules = {
+      ipv4: buildCaptureRules({ ...capture, inboundPortMap }),
+      ...(dualStack ? { ipv6: buildCaptureRules({ ...capture, inboundPortMap, family: "ipv6" }) } : {}),
+    };
   } catch (error) {
     if (error instanceof AnnotationError) return { type: "reject", message: error.message };
     if (error instanceof CaptureOptionsError && error.message.startsWith("excludeOutboundPorts has 53")) {
@@ -146,19 +160,22 @@ export function planInjection(pod: unknown, template: InjectionTemplate): Inject
   // The app's HTTP/TCP probes go to the sidecar's status port (which capture never redirects).
   const probes = isOff(annotations[injectionAnnotations.rewriteAppProbers]) ? { patch: [], probers: {} } : rewriteAppProbes(spec.containers, template.statsPort);
   patch.push(...probes.patch);
-  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, { appPort, inboundPortMap }, probes.probers, workloadApi, proxyMetadata) });
+  patch.push({ op: "add", path: "/spec/containers/-", value: sidecarContainer(template, pod.metadata?.labels ?? {}, { appPort, inboundPortMap, dualStack, dnsCapture }, probes.probers, workloadApi, proxyMetadata) });
   if (spec.volumes === undefined) patch.push({ op: "add", path: "/spec/volumes", value: volumes });
   else for (const volume of volumes) patch.push({ op: "add", path: "/spec/volumes/-", value: volume });
   return { type: "inject", patch };
 }
 
-function initContainer(template: InjectionTemplate, rules: string): Record<string, unknown> {
+function initContainer(template: InjectionTemplate, rules: { readonly ipv4: string; readonly ipv6?: string }): Record<string, unknown> {
+  const ipv4 = 'printf "%s" "$MESHWORK_CAPTURE_RULES" | iptables-restore --noflush';
+  // Dual-stack: the IPv6 rules too, and a failure of either fails the pod's start (uncaptured IPv6 would bypass the mesh).
+  const ipv6 = 'printf "%s" "$MESHWORK_CAPTURE_RULES_V6" | ip6tables-restore --noflush';
   return {
     name: injectedNames.init,
     image: template.image,
     imagePullPolicy: "IfNotPresent",
-    command: ["sh", "-c", 'printf "%s" "$MESHWORK_CAPTURE_RULES" | iptables-restore --noflush'],
-    env: [{ name: "MESHWORK_CAPTURE_RULES", value: rules }],
+    command: ["sh", "-c", rules.ipv6 === undefined ? ipv4 : `${ipv4} && ${ipv6}`],
+    env: [{ name: "MESHWORK_CAPTURE_RULES", value: rules.ipv4 }, ...(rules.ipv6 === undefined ? [] : [{ name: "MESHWORK_CAPTURE_RULES_V6", value: rules.ipv6 }])],
     resources: template.initResources,
     // The only privileged step: root with NET_ADMIN/NET_RAW in the pod's network namespace, once.
     securityContext: {
@@ -177,7 +194,7 @@ function initContainer(template: InjectionTemplate, rules: string): Record<strin
 function sidecarContainer(
   template: InjectionTemplate,
   labels: Record<string, string>,
-  ports: { readonly appPort: number | undefined; readonly inboundPortMap: ReadonlyMap<number, number> },
+  ports: { readonly appPort: number | undefined; readonly inboundPortMap: ReadonlyMap<number, number>; readonly dualStack: boolean; readonly dnsCapture: boolean },
   appProbers: Readonly<Record<string, unknown>>,
   workloadApi: boolean,
   proxyMetadata: Readonly<Record<string, string>>,
@@ -188,7 +205,11 @@ function sidecarContainer(
     fieldEnv("MESHWORK_WORKLOAD_NAME", "metadata.name"),
     fieldEnv("MESHWORK_SERVICE_ACCOUNT", "spec.serviceAccountName"),
     { name: "MESHWORK_LABELS", value: Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(",") },
-    { name: "MESHWORK_SIDECAR_BIND", value: "0.0.0.0" },
+    // Dual-stack: `::` takes the IPv6 connections the ip6tables rules redirect (to ::1 for outbound,
+    // the pod's IPv6 address for inbound) and, as a dual-stack socket, the IPv4 ones as before.
+    { name: "MESHWORK_SIDECAR_BIND", value: ports.dualStack ? "::" : "0.0.0.0" },
+    // The DNS proxy takes one address (default 127.0.0.1): IPv6 queries are redirected to ::1, so it needs `::` too.
+    ...(ports.dualStack && ports.dnsCapture ? [{ name: "MESHWORK_DNS_BIND", value: "::" }] : []),
     { name: "MESHWORK_INBOUND_PORT", value: String(template.inboundPort) },
     { name: "MESHWORK_OUTBOUND_PORT", value: String(template.outboundPort) },
     { name: "MESHWORK_ADMIN_PORT", value: String(template.adminPort) },

@@ -1,6 +1,7 @@
 // Two network namespaces joined by a veth pair, standing for an injected pod and another service,
-// for the capture tests that apply the injector's iptables rules for real. Needs root, iproute2
-// and iptables (CI has them); `requireRootAndTools` fails saying so otherwise.
+// for the capture tests that apply the injector's iptables rules for real; with `ipv6: true` the
+// pair also carries IPv6 addresses (fd00::/64, a unique-local range), for the ip6tables rules.
+// Needs root, iproute2 and iptables (CI has them); `requireRootAndTools` fails saying so otherwise.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 
 /** Runs a command to completion and returns its stdout; throws with its stderr when it fails. */
@@ -11,12 +12,16 @@ export function run(command: string, args: readonly string[], input?: string): s
   return result.stdout;
 }
 
-/** Throws, naming what to do, unless this runs as root with `ip`, `iptables` and `iptables-restore`. */
-export function requireRootAndTools(test: string): void {
+/**
+ * Throws, naming what to do, unless this runs as root with `ip`, `iptables` and `iptables-restore`
+ * (and, with `ipv6`, `ip6tables` and `ip6tables-restore`, which Debian's iptables package ships too).
+ */
+export function requireRootAndTools(test: string, options: { readonly ipv6?: boolean } = {}): void {
   if (process.getuid?.() !== 0) {
     throw new Error(`${test} must run as root (it creates network namespaces and installs iptables rules); run npm test as root, as CI does`);
   }
-  for (const [tool, pkg] of [["ip", "iproute2"], ["iptables-restore", "iptables"], ["iptables", "iptables"]] as const) {
+  const ipv6Tools = options.ipv6 === true ? ([["ip6tables-restore", "iptables"], ["ip6tables", "iptables"]] as const) : [];
+  for (const [tool, pkg] of [["ip", "iproute2"], ["iptables-restore", "iptables"], ["iptables", "iptables"], ...ipv6Tools] as const) {
     const probe = spawnSync(tool, ["-V"], { encoding: "utf8" });
     if (probe.error) throw new Error(`${tool} is missing: install it (apt-get install -y ${pkg})`);
   }
@@ -27,6 +32,9 @@ export interface PodNamespaces {
   readonly svcNs: string;
   readonly podIp: string;
   readonly svcIp: string;
+  /** The pod's and the service's IPv6 addresses (fd00:…::1 and ::2 on a /64); with `ipv6: true` only, else undefined. */
+  readonly podIp6: string | undefined;
+  readonly svcIp6: string | undefined;
   /** A node process running `script` inside `ns`; resolves once it printed `ready`. */
   startIn(ns: string, script: string): Promise<ChildProcess>;
   /** Kills what startIn started and deletes both namespaces. */
@@ -35,15 +43,18 @@ export interface PodNamespaces {
 
 /**
  * Names and addresses for a pair of namespaces (`tag` keeps two tests' names and /24s apart, so
- * they can run at once); `create` makes them. Nothing exists until then.
+ * they can run at once; with `ipv6` their /64s too); `create` makes them. Nothing exists until then.
  */
-export function podNamespaces(tag: { readonly prefix: string; readonly secondOctet: number }): PodNamespaces & { create(): void } {
+export function podNamespaces(tag: { readonly prefix: string; readonly secondOctet: number; readonly ipv6?: boolean }): PodNamespaces & { create(): void } {
   const suffix = `${process.pid % 100000}`;
   const octet = 16 + (process.pid % 200);
   const podNs = `${tag.prefix}pod-${suffix}`;
   const svcNs = `${tag.prefix}svc-${suffix}`;
   const podIp = `10.${tag.secondOctet}.${octet}.1`;
   const svcIp = `10.${tag.secondOctet}.${octet}.2`;
+  const net6 = `fd00:${tag.secondOctet.toString(16)}:${octet.toString(16)}::`;
+  const podIp6 = tag.ipv6 === true ? `${net6}1` : undefined;
+  const svcIp6 = tag.ipv6 === true ? `${net6}2` : undefined;
   const podDev = `${tag.prefix}p${suffix}`;
   const svcDev = `${tag.prefix}s${suffix}`;
   const children: ChildProcess[] = [];
@@ -52,12 +63,16 @@ export function podNamespaces(tag: { readonly prefix: string; readonly secondOct
     svcNs,
     podIp,
     svcIp,
+    podIp6,
+    svcIp6,
     create: () => {
       run("ip", ["netns", "add", podNs]);
       run("ip", ["netns", "add", svcNs]);
       run("ip", ["link", "add", podDev, "netns", podNs, "type", "veth", "peer", "name", svcDev, "netns", svcNs]);
-      for (const [ns, dev, ip] of [[podNs, podDev, podIp], [svcNs, svcDev, svcIp]] as const) {
+      for (const [ns, dev, ip, ip6] of [[podNs, podDev, podIp, podIp6], [svcNs, svcDev, svcIp, svcIp6]] as const) {
         run("ip", ["-n", ns, "addr", "add", `${ip}/24`, "dev", dev]);
+        // nodad: usable at once, instead of "tentative" (unbindable) for the second duplicate address detection takes.
+        if (ip6 !== undefined) run("ip", ["-n", ns, "-6", "addr", "add", `${ip6}/64`, "dev", dev, "nodad"]);
         run("ip", ["-n", ns, "link", "set", dev, "up"]);
         run("ip", ["-n", ns, "link", "set", "lo", "up"]);
       }
