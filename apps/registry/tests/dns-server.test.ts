@@ -1,20 +1,12 @@
 // The DNS interface against the real `dig` (dnsutils), over UDP and TCP, served from a real
 // one-node RegistryNode (Raft, WAL on disk, RegistryState). Needs `dig`: the test fails, saying
 // how to install it, when it is missing.
-import { execFile, execFileSync } from "node:child_process";
 import * as dgram from "node:dgram";
+import { dig as digAt, requireDig } from "@meshwork/testing/dig";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDnsServer, type RunningDnsServer } from "../src/dns/start-dns-server.ts";
 import type { CheckDefinition, HealthStatus, RegistryCommand } from "../src/registry-contract.ts";
 import { startOneNodeRegistry, type OneNodeRegistry } from "./support/one-node-registry.ts";
-
-function digPath(): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", "command -v dig"], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function check(id: string, serviceId: string, status: HealthStatus): CheckDefinition {
   return { checkId: id, name: id, serviceId, status, output: "", type: "ttl" };
@@ -24,44 +16,14 @@ function register(node: string, address: string, id: string, name: string, port:
   return { op: "catalog-register", node, address, service: { id, service: name, address: "", port, tags, meta: {} }, checks: [check(`${id}-check`, id, status)] };
 }
 
-interface DigResult {
-  readonly status: string;
-  readonly flags: readonly string[];
-  readonly answer: readonly string[];
-  readonly authority: readonly string[];
-  readonly additional: readonly string[];
-  readonly raw: string;
-}
-
 let registry: OneNodeRegistry;
 let dns: RunningDnsServer;
 
-/** Runs dig against the server; records are normalized to "name ttl class type data" with single spaces. */
-function dig(...args: string[]): Promise<DigResult> {
-  return new Promise((resolve, reject) => {
-    execFile("dig", ["@127.0.0.1", "-p", String(dns.port), "+tries=1", "+time=5", ...args], { encoding: "utf8" }, (error, stdout) => {
-      if (error !== null && stdout === "") {
-        reject(error);
-        return;
-      }
-      const section = (title: string): string[] => {
-        const match = new RegExp(`;; ${title} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(stdout);
-        return match === null ? [] : (match[1] as string).split("\n").filter((line) => line !== "" && !line.startsWith(";")).map((line) => line.trim().split(/\s+/).join(" "));
-      };
-      resolve({
-        status: /status: (\w+)/.exec(stdout)?.[1] ?? "",
-        flags: (/;; flags: ([\w ]*);/.exec(stdout)?.[1] ?? "").split(" ").filter((f) => f !== ""),
-        answer: section("ANSWER"),
-        authority: section("AUTHORITY"),
-        additional: section("ADDITIONAL"),
-        raw: stdout,
-      });
-    });
-  });
-}
+/** Runs dig against the server. */
+const dig = (...args: string[]) => digAt(dns.port, ...args);
 
 beforeAll(async () => {
-  if (digPath() === undefined) throw new Error("dig is missing: apt-get install -y dnsutils");
+  requireDig("the registry DNS test");
   registry = await startOneNodeRegistry();
   const node = registry.node;
   for (const command of [

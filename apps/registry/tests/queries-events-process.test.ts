@@ -4,8 +4,8 @@
 // instances with its DNS TTL — is updated after the failover, and the killed server, restarted
 // from its data dir, serves the updated query too. An event fired on one server is listed, with
 // the same id, by the others (spread over the gossip pool).
-import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { dig as digAt } from "@meshwork/testing/dig";
 import { eventually as poll, freePort, ProcessGroup, type StartedProcess } from "@meshwork/testing/processes";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -30,18 +30,9 @@ interface EventJson {
 }
 
 /** `dig` over UDP: status and answer records as "name ttl class type data". */
-function dig(port: number, name: string, type: string): Promise<{ status: string; answer: string[] }> {
-  return new Promise((resolve, reject) => {
-    execFile("dig", ["@127.0.0.1", "-p", String(port), "+notcp", "+tries=1", "+time=5", name, type], { encoding: "utf8" }, (error, stdout) => {
-      if (error !== null && stdout === "") {
-        reject(error);
-        return;
-      }
-      const section = /;; ANSWER SECTION:\n([\s\S]*?)(?:\n\n|$)/.exec(stdout);
-      const answer = section === null ? [] : (section[1] as string).split("\n").filter((line) => line !== "" && !line.startsWith(";")).map((line) => line.trim().split(/\s+/).join(" "));
-      resolve({ status: /status: (\w+)/.exec(stdout)?.[1] ?? "", answer });
-    });
-  });
+async function dig(port: number, name: string, type: string): Promise<{ status: string; answer: readonly string[] }> {
+  const { status, answer } = await digAt(port, "+notcp", name, type);
+  return { status, answer };
 }
 
 describe("prepared queries and user events on three registry processes", () => {

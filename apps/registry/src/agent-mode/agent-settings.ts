@@ -1,5 +1,6 @@
 // Settings of `meshwork-registry agent` (flags and environment, docs/design/app-conventions.md).
 import { defineSettings } from "@meshwork/runtime";
+import { dnsSettingDefinitions } from "../dns/dns-settings.ts";
 import { gossipSettingDefinitions } from "../gossip/gossip-settings.ts";
 
 export const agentSettings = defineSettings({
@@ -43,6 +44,15 @@ export const agentSettings = defineSettings({
     description: "Keeps this agent's gossip keyring (DIR/serf/local.keyring, Consul's data_dir) so keys rotated with /v1/operator/keyring survive a restart; once it exists it wins over --gossip-key. Unset: rotated keys last until the agent exits.",
   },
   httpBind: { type: "string", default: "127.0.0.1", env: "MESHWORK_REGISTRY_HTTP_BIND", valueName: "HOST", description: "Address the --http-port API binds (Consul's client_addr; loopback by default: the API registers services unauthenticated)." },
+  // The servers' --dns-port and --dns-domain (same flags and variables); off by default on an agent.
+  dnsPort: {
+    ...dnsSettingDefinitions.dnsPort,
+    default: -1,
+    description:
+      "This agent's DNS interface (Consul's client agent on 8600; UDP and TCP on --dns-bind): the names the servers' DNS answers (<service>.service, [<tag>.]<service>.service, _<service>._<tag>.service, <node>.node, <query>.query under --dns-domain), with the same answers, read from a --server's HTTP API for each query (?stale, no cache); no live server → SERVFAIL. 0 picks one, -1 (default) serves none.",
+  },
+  dnsBind: { type: "string", env: "MESHWORK_REGISTRY_DNS_BIND", valueName: "HOST", description: "Address the --dns-port listener binds (Consul's addresses.dns; default: --http-bind, Consul's client_addr)." },
+  dnsDomain: dnsSettingDefinitions.dnsDomain,
   syncInterval: {
     type: "string",
     default: "30s",

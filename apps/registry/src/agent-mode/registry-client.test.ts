@@ -36,6 +36,20 @@ describe("RegistryClient", () => {
     expect((error as RegistryUnavailableError).reasons).toEqual(["http://a:8500: ECONNREFUSED", "http://b:8500: ECONNREFUSED"]);
   });
 
+  it("get() fails over like put(), hands back a 4xx as an answer with its X-Consul-Index, and reports every failure when none answers", async () => {
+    const fake = fakeFetch({
+      "http://b:8500": () => new Response("Prepared query not found", { status: 404, headers: { "x-consul-index": "42" } }),
+    });
+    const client = new RegistryClient(["http://a:8500", "http://b:8500"], { fetch: fake.fetch });
+    expect(await client.get("/v1/query/nope/execute?stale")).toEqual({ status: 404, text: "Prepared query not found", index: 42 });
+    expect(fake.calls).toEqual(["http://a:8500/v1/query/nope/execute?stale", "http://b:8500/v1/query/nope/execute?stale"]);
+    expect(client.server).toBe("http://b:8500");
+    const none = new RegistryClient(["http://a:8500", "http://b:8500"], { fetch: fakeFetch({ "http://b:8500": () => new Response("No cluster leader", { status: 500 }) }).fetch });
+    const error = await none.get("/v1/catalog/nodes").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryUnavailableError);
+    expect((error as RegistryUnavailableError).reasons).toEqual(["http://a:8500: ECONNREFUSED", "http://b:8500: 500 No cluster leader"]);
+  });
+
   it("refuses a --server that is not an http URL, naming the flag", () => {
     expect(() => new RegistryClient(["10.0.0.1:8500"])).toThrow('invalid --server "10.0.0.1:8500"');
     expect(() => new RegistryClient([])).toThrow(/--server is required/);

@@ -34,6 +34,14 @@ export class RegistryRefusedError extends Error {
   }
 }
 
+/** A server's answer to a GET. */
+export interface RegistryReadAnswer {
+  readonly status: number;
+  readonly text: string;
+  /** Its X-Consul-Index; 0 when it had none. */
+  readonly index: number;
+}
+
 export class RegistryClient {
   private readonly servers: readonly string[];
   private readonly fetchFn: FetchFn;
@@ -103,6 +111,36 @@ export class RegistryClient {
       }
       if (response.status >= 400) throw new RegistryRefusedError(response.status, `${server} refused PUT ${path}: ${response.status} ${text.trim()}`);
       return text;
+    }
+    throw new RegistryUnavailableError(reasons);
+  }
+
+  /**
+   * GETs `path` (path and query): a read, so a server that fails is skipped for the next like a
+   * PUT's. Resolves with the first answer below 500 — a 4xx included, for the caller to read (a
+   * 404 of an unknown prepared query is an answer) — and its X-Consul-Index (0 without one).
+   */
+  async get(path: string, options: { readonly timeoutMs?: number } = {}): Promise<RegistryReadAnswer> {
+    const reasons: string[] = [];
+    for (let attempt = 0; attempt < this.servers.length; attempt++) {
+      const server = this.server;
+      let status: number;
+      let text: string;
+      let index: number;
+      try {
+        const response = await this.fetchFn(`${server}${path}`, { method: "GET", signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs) });
+        status = response.status;
+        index = Number(response.headers.get("x-consul-index") ?? "0") || 0;
+        text = await response.text();
+      } catch (error) {
+        this.failover(server, `${server}: ${describeFetchError(error)}`, reasons);
+        continue;
+      }
+      if (status >= 500) {
+        this.failover(server, `${server}: ${status} ${text.trim()}`, reasons);
+        continue;
+      }
+      return { status, text, index };
     }
     throw new RegistryUnavailableError(reasons);
   }

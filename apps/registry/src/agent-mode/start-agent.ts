@@ -7,6 +7,7 @@
 // With --http-port it serves the local agent API (agent-http-api.ts): the whole Consul HTTP API as a
 // client agent serves it — a sidecar registers its workload there, TTL checks are passed there,
 // /metrics shows the gossip series, and what is not the agent's own goes to a server.
+// With --dns-port it answers Consul DNS for the node's apps (start-agent-dns.ts), asking the servers.
 // main.ts calls it; tests call it in-process.
 import type { Settings } from "@meshwork/runtime";
 import type { Logger } from "@meshwork/telemetry";
@@ -20,6 +21,9 @@ import { GossipSettingsError, startGossip } from "../gossip/start-gossip.ts";
 import { type AgentHttpApi, startAgentHttpApi } from "./agent-http-api.ts";
 import type { RunningGossip } from "../gossip/start-gossip.ts";
 import { RegistryAgent } from "./registry-agent.ts";
+import { startAgentDns } from "./start-agent-dns.ts";
+import { normalizeDnsDomain } from "../dns/start-dns-server.ts";
+import type { DnsSockets } from "@meshwork/protocol/dns-server";
 import { type FetchFn, RegistryClient } from "./registry-client.ts";
 
 export type AgentConfig = Settings<typeof agentSettings>;
@@ -30,6 +34,8 @@ export interface RunningAgent {
   readonly gossip: RunningGossip | undefined;
   /** The local HTTP API; undefined when --http-port is -1. */
   readonly http: AgentHttpApi | undefined;
+  /** The local DNS interface (its port: `dns.port`); undefined when --dns-port is -1. */
+  readonly dns: DnsSockets | undefined;
 }
 
 /** The gossip member's tags (Consul's client agents carry role=node, id, dc; ours say role=client). */
@@ -86,8 +92,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const checkIntervalMs = durationSetting(config.checkInterval, "--check-interval");
   const checkTimeoutMs = config.checkTimeout === undefined ? undefined : durationSetting(config.checkTimeout, "--check-timeout");
   services.push(...servicesFromFlags(config.service ?? [], config.check ?? [], checkIntervalMs, checkTimeoutMs));
-  if (services.length === 0 && config.httpPort < 0) {
-    throw new AgentSettingsError("nothing to register: give --service NAME:PORT (with --check URL) or --service-file FILE, or serve the agent API (--http-port) for workloads to register through");
+  // An agent that only answers DNS for the node's apps is a Consul client agent too.
+  if (services.length === 0 && config.httpPort < 0 && config.dnsPort < 0) {
+    throw new AgentSettingsError("nothing to register: give --service NAME:PORT (with --check URL) or --service-file FILE, or serve the agent API (--http-port) for workloads to register through, or its DNS (--dns-port)");
   }
   const ids = services.map((s) => s.service.id);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -95,6 +102,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const ttl = services.flatMap((s) => s.checks).find((check) => check.type === "ttl");
   if (ttl !== undefined && config.httpPort < 0) {
     throw new AgentSettingsError(`check "${ttl.checkId}" is a TTL check: the workload passes it through the agent API (PUT /v1/agent/check/pass/${ttl.checkId}), so serve it with --http-port (8500 in Consul)`);
+  }
+  let dnsDomain: string;
+  try {
+    dnsDomain = normalizeDnsDomain(config.dnsDomain);
+  } catch (error) {
+    throw new AgentSettingsError(`--dns-domain: ${error instanceof Error ? error.message : String(error)}`);
   }
   const syncIntervalMs = durationSetting(config.syncInterval, "--sync-interval");
   if (syncIntervalMs < 1000) throw new AgentSettingsError(`--sync-interval ${config.syncInterval} is too short: use at least 1s`);
@@ -138,6 +151,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       logger,
     });
   }
+  let dns: DnsSockets | undefined;
+  if (config.dnsPort >= 0) {
+    dns = await startAgentDns({
+      host: config.dnsBind ?? config.httpBind,
+      port: config.dnsPort,
+      // The servers' zone: same domain, datacenter and TTL (0, Consul's node_ttl / service_ttl default).
+      zone: { domain: dnsDomain, datacenter: config.datacenter, ttlSeconds: 0, nodeName: node },
+      client,
+      log: (level, msg, fields) => logger[level](msg, fields),
+    });
+  }
   if (config.gossipPort >= 0) {
     try {
       gossip = await startGossip({
@@ -170,6 +194,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       return running.leave();
     });
   }
+  if (dns !== undefined) {
+    const sockets = dns;
+    deps.onStop("agent dns", () => sockets.close());
+  }
   if (http !== undefined) {
     const api = http;
     // Closed after the services are deregistered (hooks run in reverse order) and before the leave.
@@ -185,7 +213,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     gossipAddress: gossip?.address ?? "",
     gossipEncrypted: gossipKeys.length > 0,
     httpPort: http?.port ?? -1,
+    dnsPort: dns?.port ?? -1,
     datacenter: config.datacenter,
   });
-  return { agent, gossip, http };
+  return { agent, gossip, http, dns };
 }

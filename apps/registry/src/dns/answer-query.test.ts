@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CheckDefinition, HealthStatus, PreparedQueryDefinition, PreparedQueryService, RegistryCommand } from "../registry-contract.ts";
 import { RegistryState } from "../state/registry-state.ts";
-import { answerQuery, type DnsZone } from "./answer-query.ts";
+import { answerQuery, type DnsZone, formatDnsAnswer, isDnsInstance, planDnsAnswer } from "./answer-query.ts";
 import { type DnsMessage, type DnsRecord, DNS_TYPE } from "@meshwork/protocol/dns-wire";
 
 const zone: DnsZone = { domain: "consul", datacenter: "dc1", ttlSeconds: 0 };
@@ -140,6 +140,35 @@ describe("answerQuery", () => {
     expect(answerQuery(s, query("v2.web.service.consul", DNS_TYPE.A), zone).flags.rcode).toBe(3);
     s.apply(101, { op: "check-update", node: "n2", checkId: "web-2-alive", status: "passing", output: "" }, 0);
     expect(answerQuery(s, query("v2.web.service.consul", DNS_TYPE.A), zone).answers).toHaveLength(1);
+  });
+});
+
+describe("planDnsAnswer and formatDnsAnswer (the halves a client agent answers with)", () => {
+  it("plans a reply without lookup for what is not ours, and the lookup for each kind of name", () => {
+    expect(planDnsAnswer(query("example.com", DNS_TYPE.A), zone)).toMatchObject({ type: "reply", response: { flags: { rcode: 5, aa: false } } });
+    expect(planDnsAnswer(query("consul", DNS_TYPE.SOA), zone)).toEqual({ type: "lookup", lookup: { kind: "zone" } });
+    expect(planDnsAnswer(query("a.b.node.consul", DNS_TYPE.A), zone)).toEqual({ type: "lookup", lookup: { kind: "unknown" } });
+    expect(planDnsAnswer(query("V1.Web.service.dc1.consul", DNS_TYPE.A), zone)).toEqual({ type: "lookup", lookup: { kind: "service", service: "web", tag: "v1" } });
+    expect(planDnsAnswer(query("_web._tcp.service.consul", DNS_TYPE.SRV), zone)).toEqual({ type: "lookup", lookup: { kind: "service", service: "web", tag: undefined } });
+    expect(planDnsAnswer(query("N2.node.consul", DNS_TYPE.A), zone)).toEqual({ type: "lookup", lookup: { kind: "node", node: "n2" } });
+    expect(planDnsAnswer(query("my.query.query.consul", DNS_TYPE.A), zone)).toEqual({ type: "lookup", lookup: { kind: "query", query: "my.query" } });
+  });
+
+  it("formats found instances with the serial given, a query's TTL, and NXDOMAIN for none", () => {
+    const found = { kind: "instances" as const, instances: [{ node: "n1", address: "10.0.0.1", port: 8080 }], ttlSeconds: 10 };
+    const srv = formatDnsAnswer(query("q.query.consul", DNS_TYPE.SRV), zone, found, 41);
+    expect(srv.answers.map(show)).toEqual(["q.query.consul 33 1 1 8080 n1.node.dc1.consul"]);
+    expect(srv.answers[0]?.ttl).toBe(10);
+    expect(srv.additionals.map(show)).toEqual(["n1.node.dc1.consul 1 10.0.0.1"]);
+    const none = formatDnsAnswer(query("q.query.consul", DNS_TYPE.A), zone, { kind: "instances", instances: [] }, 41);
+    expect(RCODE_NAMES[none.flags.rcode]).toBe("NXDOMAIN");
+    expect(none.authorities.map(show)).toEqual(["consul 6 ns.consul hostmaster.consul 41"]);
+  });
+
+  it("counts an instance for DNS unless critical, tags matched without case", () => {
+    expect(isDnsInstance({ checks: [{ status: "warning" }], tags: ["Primary"] }, "primary")).toBe(true);
+    expect(isDnsInstance({ checks: [{ status: "passing" }, { status: "critical" }], tags: [] }, undefined)).toBe(false);
+    expect(isDnsInstance({ checks: [], tags: ["v1"] }, "v2")).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 // The registry server's settings: flags and environment (docs/design/app-conventions.md), declared once.
 import { defineSettings } from "@meshwork/runtime";
+import { dnsSettingDefinitions } from "../dns/dns-settings.ts";
 import { gossipSettingDefinitions } from "../gossip/gossip-settings.ts";
 
 /** Every setting of the registry server process. */
@@ -16,8 +17,8 @@ export const registrySettings = defineSettings({
   advertise: { type: "string", env: "MESHWORK_REGISTRY_ADVERTISE", valueName: "HOST", description: "Host peers and clients use to reach this server (default: --bind; required when binding 0.0.0.0)." },
   raftPort: { type: "number", integer: true, default: 8300, env: "MESHWORK_REGISTRY_RAFT_PORT", description: "gRPC port of the Raft transport (mesh.raft.v1); 0 picks one." },
   httpPort: { type: "number", integer: true, default: 8500, env: "MESHWORK_REGISTRY_HTTP_PORT", description: "Consul-compatible HTTP API port; 0 picks one." },
-  dnsPort: { type: "number", integer: true, default: 8600, env: "MESHWORK_REGISTRY_DNS_PORT", description: "Consul DNS interface (UDP and TCP) on --bind; 0 picks one, -1 disables." },
-  dnsDomain: { type: "string", default: "consul", env: "MESHWORK_REGISTRY_DNS_DOMAIN", valueName: "DOMAIN", description: "Domain the DNS interface answers for (<service>.service.<domain>)." },
+  // --dns-port, --dns-domain (shared with `agent`).
+  ...dnsSettingDefinitions,
   grpcPort: { type: "number", integer: true, default: 8503, env: "MESHWORK_REGISTRY_GRPC_PORT", description: "gRPC API for the control plane (mesh.registry.v1.RegistryService/Watch) on --bind; 0 picks one, -1 disables." },
   adminPort: {
     type: "number",
