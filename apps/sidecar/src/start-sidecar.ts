@@ -25,6 +25,8 @@ import { chooseGatewayTcpCluster } from "./tcp/choose-gateway-tcp-cluster.ts";
 import { startTcpListener, type TcpListener } from "./tcp/tcp-listener.ts";
 import { InboundTcpListeners, isInboundTcpPort } from "./tcp/inbound-tcp-listeners.ts";
 import { bindingChooser, parseTcpUpstreamBinding } from "./tcp/tcp-upstream-binding.ts";
+import { egressListenerChooser } from "./tcp/egress-listener-chooser.ts";
+import { ExplicitEgressListeners } from "./proxy/explicit-egress-listeners.ts";
 import { headerRecord, routeInbound, routeOutbound, type Decision } from "./proxy/route-request.ts";
 import { routeGateway } from "./proxy/route-gateway.ts";
 import { decideSecured } from "./proxy/decide-secured.ts";
@@ -268,7 +270,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     inboundMetrics.setOverrides(config.telemetry?.server.metrics ?? {});
     const next = buildSnapshot(
       config,
-      { pools, namespace: settings.namespace, proxyLabels: labels, gateway: "mesh", outboundTrafficPolicy: settings.outboundTrafficPolicy, proxyLocality, nowMs: now(), random },
+      // A Sidecar resource's outboundTrafficPolicy replaces the proxy's own (MeshConfig's role), as in Istio.
+      { pools, namespace: settings.namespace, proxyLabels: labels, gateway: "mesh", outboundTrafficPolicy: config.outboundTrafficPolicy ?? settings.outboundTrafficPolicy, proxyLocality, nowMs: now(), random },
       snapshot,
     );
     snapshot = next;
@@ -376,6 +379,59 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
     listeners.push({ name: "outbound", address: hostLabel(outboundPort) });
     httpListeners.push(listener);
   }
+  // Sidecar egress listeners the sidecar binds itself (captureMode NONE or bind), opened and
+  // drained as pushes add and drop them (proxy/explicit-egress-listeners.ts). Each has its own
+  // decide: the existing outbound listener's path is unchanged.
+  const explicitEgress = new ExplicitEgressListeners<HttpListener | TcpListener>({
+    logger,
+    drainMs: settings.drainSeconds * 1000,
+    isDraining: () => draining,
+    open: async (entry) => {
+      const { bind, port } = entry.listener;
+      const address = `${isIP(bind) === 6 ? `[${bind}]` : bind}:${port}`;
+      if (entry.listener.protocol === "tcp") {
+        return startTcpListener({ port, host: bind, env: tcpEnv, chooseCluster: egressListenerChooser(() => entry.listener, current, random) });
+      }
+      const listener = new HttpListener({
+        limits: defaultHeadLimits,
+        headersTimeoutMs: settings.headersTimeoutMs,
+        idleTimeoutMs: settings.idleTimeoutMs,
+        env: createRequestTelemetry({ kind: "outbound", metrics: outboundMetrics, tracing, policy: clientTelemetry, localAddress: address, domainSuffix: settings.domainSuffix, metadataLines, now, random }),
+        http2Upstreams,
+        // Routed through the listener's own gateway: only its imported hosts; any other host has no virtual host there (404 NR).
+        decide: (head, sourceIp): Decision =>
+          admit(overload.shedder, undefined, undefined, undefined, 0, admission) ?? routeOutbound(current(), { head, listenerPort: entry.listener.port, sourceIp, random }, entry.listener.gateway),
+      });
+      await listener.listen(port, bind);
+      return listener;
+    },
+    opened: (entry, listener) => {
+      if (listener instanceof HttpListener) httpListeners.push(listener);
+      else tcpListeners.push(listener);
+      const { bind, port } = entry.listener;
+      listeners.push({ name: entry.listener.name, address: `${isIP(bind) === 6 ? `[${bind}]` : bind}:${port}` });
+    },
+    closed: (entry, listener, drained) => {
+      const listed = listeners.findIndex((l) => l.name === entry.listener.name);
+      if (listed >= 0) listeners.splice(listed, 1);
+      void drained.then(() => {
+        const list: (HttpListener | TcpListener)[] = listener instanceof HttpListener ? httpListeners : tcpListeners;
+        const index = list.indexOf(listener);
+        if (index >= 0) list.splice(index, 1);
+      });
+    },
+  });
+  const syncExplicitEgress = async (): Promise<void> => {
+    await explicitEgress.apply(current().config.egressListeners ?? []);
+    for (const key of Object.keys(ports)) if (key.startsWith("egress-")) delete ports[key];
+    Object.assign(ports, explicitEgress.boundPorts);
+  };
+  await syncExplicitEgress();
+  const appliedBeforeExplicitEgress = onApplied;
+  onApplied = () => {
+    appliedBeforeExplicitEgress?.();
+    syncExplicitEgress().catch((error: unknown) => logger.error("Sidecar egress listeners not updated", { err: error }));
+  };
   const inboundTls = new InboundTls(meshTls, () => inboundMode, logger);
   /**
    * An inbound HTTP listener. `targetOf` picks the port a connection's requests are for: the

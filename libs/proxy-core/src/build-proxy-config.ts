@@ -15,6 +15,7 @@ import { addDefaultRoutes } from "./proxy-model/add-default-routes.ts";
 import { expandGatewayApi } from "./proxy-model/expand-gateway-api.ts";
 import { portProtocol } from "./port-protocol.ts";
 import { egressHosts, egressScope, isImported, scopeServiceEntry, selectSidecar } from "./proxy-model/select-sidecar.ts";
+import { egressListenerRoutes, egressListenersFor, explicitEgressListeners } from "./proxy-model/sidecar-egress-listeners.ts";
 import { sidecarInboundPorts } from "./proxy-model/sidecar-inbound-ports.ts";
 import { resolveHost } from "./resolve-host.ts";
 import type { InboundPort, ProxyConfig } from "./proxy-config.ts";
@@ -111,7 +112,11 @@ export function buildProxyConfig(given: readonly MeshResource[], options: BuildP
   );
   const allocated = options.autoAllocateAddresses === true ? autoAllocateServiceAddresses(compiled.services, compiled.clusters) : undefined;
   const services = allocated?.services ?? compiled.services;
-  const routeTable = addDefaultRoutes(vsTable, services, options, scope === undefined ? undefined : [...scope.byPort.keys()]);
+  // Explicit egress listeners (captureMode NONE or bind) serve the services imported on their port, HTTP ones through a gateway of their own.
+  const explicit = explicitEgressListeners(sidecar);
+  issues.push(...explicit.issues);
+  const egressListeners = egressListenersFor(explicit.specs, services);
+  const routeTable = egressListenerRoutes(addDefaultRoutes(vsTable, services, options, scope === undefined ? undefined : [...scope.byPort.keys()]), egressListeners, hostContext);
   const scopedInbound = sidecarInboundPorts(sidecar, inboundPorts(serviceEntries, ownEntry, proxyLabels, options.namespace));
   const inbound = scopedInbound.ports;
   issues.push(...scopedInbound.issues);
@@ -148,6 +153,9 @@ export function buildProxyConfig(given: readonly MeshResource[], options: BuildP
     // Only the Gateways that select this proxy need their L4 routes compiled.
     gatewayTcpRoutes: compileGatewayTcpRoutes(of("Gateway").filter((g) => gatewaySelects(g, proxyLabels)), virtualServices, destinationRules, hostContext),
     ...(telemetry.telemetry.sources.length > 0 ? { telemetry: telemetry.telemetry } : {}),
+    ...(egressListeners.length > 0 ? { egressListeners } : {}),
+    // A Sidecar's outboundTrafficPolicy without a mode is REGISTRY_ONLY (the proto's zero value), as validation tells its author.
+    ...(sidecar?.spec.outboundTrafficPolicy !== undefined ? { outboundTrafficPolicy: sidecar.spec.outboundTrafficPolicy.mode ?? "REGISTRY_ONLY" } : {}),
   };
   const resolver = createClusterResolver(config);
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...compiled.issues, ...resolver.issues, ...(allocated?.issues ?? []));

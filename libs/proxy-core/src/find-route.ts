@@ -40,7 +40,8 @@ export function findRoute(table: RouteTable, request: RouteRequest): RouteDecisi
   for (let i = 0; i < matches.length; i++) {
     if (matchesRequest(matches[i] as CompiledMatch, request)) return host.routes[i] as CompiledRoute;
   }
-  return noRoute;
+  // Checked only once no route matched: the common path pays nothing for it.
+  return host.isNotImported === true ? noVirtualHost : noRoute;
 }
 
 /** The virtual host for `authority`: exact domain (with, then without port), then the longest wildcard suffix. */

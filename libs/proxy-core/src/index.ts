@@ -143,6 +143,8 @@ export type { CatalogInstance, CatalogResources, MeshCatalog } from "./proxy-mod
 export { egressHosts, egressScope, isImported, isImportedOnPort, scopeServiceEntry, selectSidecar } from "./proxy-model/select-sidecar.ts";
 export type { EgressHost, EgressScope } from "./proxy-model/select-sidecar.ts";
 export { parseDefaultEndpoint, sidecarInboundPorts } from "./proxy-model/sidecar-inbound-ports.ts";
+export { egressListenerRoutes, egressListenersFor, explicitEgressListeners } from "./proxy-model/sidecar-egress-listeners.ts";
+export type { EgressListener, EgressListenerSpec } from "./proxy-model/sidecar-egress-listeners.ts";
 export { computeProxyConfig, createProxyCompiler, ProxyCompiler } from "./proxy-model/compute-proxy-config.ts";
 export type { ComputedProxyConfig, ConfigSnapshot, MeshSettings } from "./proxy-model/compute-proxy-config.ts";
 export { assembleProxyConfig } from "./proxy-model/assemble-proxy-config.ts";

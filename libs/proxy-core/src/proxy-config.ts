@@ -8,6 +8,7 @@ import type { ConnectionPoolSpec } from "./circuit-breaker.ts";
 import type { BalancerKind } from "./create-load-balancer.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { GatewayServerTls } from "./gateway/gateway-listeners.ts";
+import type { EgressListener } from "./proxy-model/sidecar-egress-listeners.ts";
 import type { HashPolicy } from "./hash-policy.ts";
 import type { RegionFailover } from "./locality-priorities.ts";
 import type { OutlierSettings } from "./outlier-detector.ts";
@@ -225,4 +226,15 @@ export interface ProxyConfig {
    * mesh, namespace and workload Telemetries (resolveTelemetry); absent = none: the sidecar's flags decide.
    */
   readonly telemetry?: ResolvedTelemetry;
+  /**
+   * The Sidecar resource's egress listeners the sidecar opens itself (captureMode NONE or a bind:
+   * sidecarEgressListeners), each with the service hosts it serves; HTTP ones route through their
+   * own gateway of `routeTable`. Absent: none.
+   */
+  readonly egressListeners?: readonly EgressListener[];
+  /**
+   * The Sidecar resource's `outboundTrafficPolicy.mode` when it sets one (standalone mode): it
+   * replaces the proxy's own setting (MeshConfig's role), as in Istio. Absent: the proxy's setting.
+   */
+  readonly outboundTrafficPolicy?: "ALLOW_ANY" | "REGISTRY_ONLY";
 }

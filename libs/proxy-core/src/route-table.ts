@@ -171,6 +171,13 @@ export interface VirtualHost {
    * memory: findRoute walks these, not the routes (see bench/proxy-core).
    */
   readonly matches: readonly CompiledMatch[];
+  /**
+   * Set on the placeholder of a service host that a Sidecar egress listener of its own does not
+   * import on this port (addDefaultRoutes): findRoute answers as if no virtual host served the
+   * authority, so the listener's outboundTrafficPolicy decides (passthrough or 404 NR), as for an
+   * unknown host: Istio's per-port route config simply lacks the host there.
+   */
+  readonly isNotImported?: true;
 }
 
 /** Virtual hosts seen through one gateway (`mesh` for sidecars). */

@@ -25,7 +25,8 @@ export function describeProxyResources(resources: ProxyResources): string[] {
 function describeListener({ name, body }: NamedResource<"listener">): string {
   if (body.type === "outbound") {
     const egressPorts = body.egressListenerPorts === undefined ? "" : ` egress-ports=[${body.egressListenerPorts.join(" ")}]`;
-    return `listener ${name} policy=${body.outboundTrafficPolicy}${egressPorts} services=[${body.services.map((s) => `${s.host}:${s.port}`).join(" ")}]`;
+    const explicit = body.egressListeners === undefined ? "" : ` egress-listeners=[${body.egressListeners.map((l) => `${l.bind}:${l.port}${l.protocol === undefined ? "" : `/${l.protocol}`}`).join(" ")}]`;
+    return `listener ${name} policy=${body.outboundTrafficPolicy}${egressPorts}${explicit} services=[${body.services.map((s) => `${s.host}:${s.port}`).join(" ")}]`;
   }
   // Sidecar ingress listeners' own endpoint, TLS and limits, only where set.
   const ports = body.ports

@@ -1,5 +1,6 @@
 // Istio's route for a service host no VirtualService covers: every request of every port to
-// `outbound|<port>||<host>` (but the ports a Sidecar egress listener of its own does not import it on). Used by buildProxyConfig (standalone) and assembleProxyConfig (pushed config).
+// `outbound|<port>||<host>` (but the ports a Sidecar egress listener of its own does not import it on:
+// there the host is treated as unknown). Used by buildProxyConfig (standalone) and assembleProxyConfig (pushed config).
 import { clusterName } from "../compile-clusters.ts";
 import { findVirtualHost } from "../find-route.ts";
 import { compileRetryPolicy } from "../parse-retry-on.ts";
@@ -39,11 +40,12 @@ export function addDefaultRoutes(table: RouteTable, services: readonly ServicePo
   }
   // A port with an egress listener of its own (Sidecar egress `port`) imports only that listener's
   // hosts: Istio builds a route config per port, Meshwork's table is one for every port, so each
-  // service host without that port gets `host:port` domains with no route (404 NR) there.
+  // service host without that port gets `host:port` domains marked not imported there: findRoute
+  // treats them as unknown hosts (the PassthroughCluster under ALLOW_ANY, 404 NR under REGISTRY_ONLY).
   if (egressListenerPorts.length > 0) {
     const portsByHost = new Map<string, Set<number>>();
     for (const service of services) portsByHost.set(service.host, (portsByHost.get(service.host) ?? new Set()).add(service.port));
-    const notImported: VirtualHost = { name: "not imported on this port (Sidecar egress)", domains: [], routes: [], matches: [] };
+    const notImported: VirtualHost = { name: "not imported on this port (Sidecar egress)", domains: [], routes: [], matches: [], isNotImported: true };
     for (const [host, ports] of portsByHost) {
       if (host.startsWith("*")) continue;
       for (const port of egressListenerPorts) {

@@ -9,6 +9,7 @@ import { compileGatewayTcpRoutes } from "../gateway/gateway-tcp-routes.ts";
 import type { ClusterSpec, ProxyConfig } from "../proxy-config.ts";
 import { createClusterResolver } from "../resolve-cluster.ts";
 import { addDefaultRoutes } from "./add-default-routes.ts";
+import { egressListenerRoutes, egressListenersFor } from "./sidecar-egress-listeners.ts";
 import type { ListenerBody, ProxyResources } from "./proxy-resources.ts";
 
 export interface AssembleProxyConfigOptions {
@@ -54,7 +55,8 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
   const gateways = resources.routeTable.flatMap((r) => (r.body.definition === undefined ? [] : [r.body.definition]));
   const context = { namespace: options.namespace, domainSuffix: options.domainSuffix };
   const compiled = compileRouteTable(virtualServices, destinationRules, context);
-  const routeTable = resources.routeTable.some((r) => r.body.gateway === "mesh") ? addDefaultRoutes(compiled, services, context, outbound?.egressListenerPorts) : compiled;
+  const egressListeners = egressListenersFor(outbound?.egressListeners, services);
+  const routeTable = resources.routeTable.some((r) => r.body.gateway === "mesh") ? egressListenerRoutes(addDefaultRoutes(compiled, services, context, outbound?.egressListenerPorts), egressListeners, context) : compiled;
   const tcpRoutes = compileTcpRouteTable(virtualServices, destinationRules, { ...context, serviceHosts: services.map((s) => s.host), serviceAddresses: addressesByHost(services) });
   const config: ProxyConfig = {
     version: options.version,
@@ -74,6 +76,7 @@ export function assembleProxyConfig(resources: ProxyResources, options: Assemble
     gateways,
     gatewayTcpRoutes: compileGatewayTcpRoutes(gateways, virtualServices, destinationRules, context),
     ...(inbound?.telemetry !== undefined ? { telemetry: inbound.telemetry } : {}),
+    ...(egressListeners.length > 0 ? { egressListeners } : {}),
   };
   issues.push(...routeTable.issues, ...tcpRoutes.issues, ...createClusterResolver(config).issues, ...(allocated?.issues ?? []));
   return { config, issues };

@@ -15,6 +15,7 @@ import { egressHosts, egressScope, isImported, scopeServiceEntry, selectSidecar 
 import { coversAny, referencedHosts, stripSource, withDelegates } from "./route-scope.ts";
 import { gatewayRouteTable } from "./gateway-route-table.ts";
 import { sidecarInboundPorts } from "./sidecar-inbound-ports.ts";
+import { explicitEgressListeners } from "./sidecar-egress-listeners.ts";
 import { expandGatewayApi } from "./expand-gateway-api.ts";
 import { resolveTelemetry } from "../telemetry/resolve-telemetry.ts";
 
@@ -329,6 +330,7 @@ export class ProxyCompiler {
         }).config.inbound;
         // The Sidecar's ingress listeners replace the ports derived from services (Istio's SidecarScope).
         const scoped = sidecarInboundPorts(sidecar, derived);
+        const explicitIssues = explicitEgressListeners(sidecar).issues;
         const ports = scoped.ports;
         const resolved = resolveTelemetry(telemetries, { namespace: ns, labels, rootNamespace });
         const body = {
@@ -340,7 +342,7 @@ export class ProxyCompiler {
           rateLimitPolicies: part.rateLimitPolicies,
           ...(resolved.telemetry.sources.length > 0 ? { telemetry: resolved.telemetry } : {}),
         } as const;
-        inbound = { inputs, listener: { name: "inbound", body }, telemetryIssues: [...resolved.issues, ...scoped.issues] };
+        inbound = { inputs, listener: { name: "inbound", body }, telemetryIssues: [...resolved.issues, ...scoped.issues, ...explicitIssues] };
         this.sharedCaches.inbound.set(listenerKey, inbound);
       }
       const earlier = this.#previousListeners?.get(listenerKey);
@@ -420,19 +422,23 @@ export class ProxyCompiler {
     const identitiesJson = JSON.stringify(serviceIdentities);
     const outboundTrafficPolicy = sidecar?.spec.outboundTrafficPolicy?.mode ?? "ALLOW_ANY";
     const egressListenerPorts = scope === undefined || scope.byPort.size === 0 ? undefined : [...scope.byPort.keys()];
+    // Issues of explicit listeners are reported by the proxy's inbound part (the Sidecar's other listener issues are there too).
+    const egressListeners = explicitEgressListeners(sidecar).specs;
+    const egressListenersJson = JSON.stringify(egressListeners);
     const sameOutbound =
       before !== undefined &&
       services === before.services &&
       identitiesJson === before.identitiesJson &&
       before.outbound.body.type === "outbound" &&
       before.outbound.body.outboundTrafficPolicy === outboundTrafficPolicy &&
-      before.outbound.body.egressListenerPorts?.join(",") === egressListenerPorts?.join(",");
+      before.outbound.body.egressListenerPorts?.join(",") === egressListenerPorts?.join(",") &&
+      JSON.stringify(before.outbound.body.egressListeners ?? []) === egressListenersJson;
     return {
       cluster: kept(merged.cluster, before?.cluster),
       endpoints: kept(merged.endpoints, before?.endpoints),
       services,
       identitiesJson,
-      outbound: sameOutbound ? before.outbound : { name: "outbound", body: { type: "outbound", services, outboundTrafficPolicy, serviceIdentities, ...(egressListenerPorts === undefined ? {} : { egressListenerPorts }) } },
+      outbound: sameOutbound ? before.outbound : { name: "outbound", body: { type: "outbound", services, outboundTrafficPolicy, serviceIdentities, ...(egressListenerPorts === undefined ? {} : { egressListenerPorts }), ...(egressListeners.length === 0 ? {} : { egressListeners }) } },
       security: policies.security,
       rateLimitPolicies: policies.rateLimitPolicies,
       trustDomain,

@@ -5,6 +5,7 @@
 import type { MeshResource } from "@meshwork/config";
 import type { ClusterEndpoint, ClusterSpec, InboundPort, ServicePort } from "../proxy-config.ts";
 import type { ResolvedTelemetry } from "../telemetry/resolve-telemetry.ts";
+import type { EgressListenerSpec } from "./sidecar-egress-listeners.ts";
 
 /** The five resource types, by their DiscoveryRequest/DiscoveryResponse `type_url`. */
 export const typeUrls = {
@@ -90,6 +91,8 @@ export type ListenerBody =
       readonly serviceIdentities: Readonly<Record<string, readonly string[]>>;
       /** Ports with a Sidecar egress listener of their own: hosts without a service port there are not routed on them (addDefaultRoutes). Absent: none. */
       readonly egressListenerPorts?: readonly number[];
+      /** Sidecar egress listeners the proxy opens itself (captureMode NONE or bind; explicitEgressListeners). Absent: none. */
+      readonly egressListeners?: readonly EgressListenerSpec[];
     };
 
 /**
