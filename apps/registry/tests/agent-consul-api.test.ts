@@ -252,6 +252,42 @@ describe("the agent's own endpoints", () => {
     expect((await fetch(`${agent}/v1/agent/service/nope`)).status).toBe(404);
   });
 
+  it("blocks GET /v1/agent/service/<id>?hash= until a re-registration changes the service (Consul's hash-based blocking)", async () => {
+    type Definition = { ID: string; Port: number; ContentHash: string };
+    const read = async (query = "") => {
+      const response = await fetch(`${agent}/v1/agent/service/blocking-1${query}`);
+      return { status: response.status, header: response.headers.get("x-consul-contenthash"), body: response.status === 200 ? ((await response.json()) as Definition) : undefined };
+    };
+    expect((await put(`${agent}/v1/agent/service/register`, { ID: "blocking-1", Name: "blocking", Port: 7001 })).status).toBe(200);
+    const first = await read();
+    const hash = first.body?.ContentHash ?? "";
+    expect(first.header).toBe(hash);
+
+    // A hash that is not the current one answers at once (the 60 s wait would outlast the test's timeout).
+    expect((await read("?hash=not-the-current-one&wait=60s")).body).toMatchObject({ Port: 7001, ContentHash: hash });
+
+    let settled = false;
+    const blocked = read(`?hash=${hash}&wait=60s`).finally(() => (settled = true));
+    // A read of something else in between: the blocking one is still waiting afterwards.
+    expect((await read()).body?.ContentHash).toBe(hash);
+    expect(settled).toBe(false);
+    expect((await put(`${agent}/v1/agent/service/register`, { ID: "blocking-1", Name: "blocking", Port: 7002 })).status).toBe(200);
+    const changed = await blocked;
+    expect(changed.body?.Port).toBe(7002);
+    expect(changed.body?.ContentHash).not.toBe(hash);
+    expect(changed.header).toBe(changed.body?.ContentHash);
+
+    // Nothing changes: after ?wait it answers the same hash.
+    const current = changed.body?.ContentHash ?? "";
+    const unchanged = await read(`?hash=${current}&wait=100ms`);
+    expect(unchanged.body).toMatchObject({ Port: 7002, ContentHash: current });
+
+    // The service deregistered while a read blocks on it: 404.
+    const gone = read(`?hash=${current}&wait=60s`);
+    expect((await put(`${agent}/v1/agent/service/deregister/blocking-1`)).status).toBe(200);
+    expect((await gone).status).toBe(404);
+  });
+
   it("puts a service and the node in and out of maintenance, as the servers' catalog shows", async () => {
     await put(`${agent}/v1/agent/check/pass/service:worker-1`);
     const passingInstances = async () => ((await (await fetch(`${registry.url}/v1/health/service/worker?passing`)).json()) as unknown[]).length;

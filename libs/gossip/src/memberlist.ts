@@ -142,6 +142,18 @@ interface Relay {
 
 const REPLAY_WINDOW = 8_192;
 
+/** How long a leave intent about a member this node does not hold is remembered (serf's recentIntentTimeout). */
+const RECENT_INTENT_TIMEOUT_MS = 5 * 60_000;
+
+/** A leave intent kept after its member was pruned (or before it was known): serf's nodeIntent. */
+interface RecentIntent {
+  readonly incarnation: number;
+  readonly ltime: number;
+  readonly prune: boolean;
+  readonly from: string;
+  readonly receivedMs: number;
+}
+
 function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
@@ -167,6 +179,8 @@ export class Memberlist {
   readonly #broadcasts = new BroadcastQueue();
   readonly #suspicions = new Map<string, Suspicion>();
   readonly #relays = new Map<number, Relay>();
+  /** Leave intents about members not (or no longer) in #members, by name (serf recentIntents). */
+  readonly #recentIntents = new Map<string, RecentIntent>();
   #probe: Probe | undefined;
   #probeOrder: string[] = [];
   #probeIndex = 0;
@@ -775,6 +789,7 @@ export class Memberlist {
     }
     const known = this.#members.get(record.name);
     if (known === undefined) {
+      if (this.#isForgottenByIntent(record)) return;
       const member: Member = {
         name: record.name,
         address: record.address,
@@ -890,7 +905,11 @@ export class Memberlist {
   #onLeaveIntent(message: Extract<Message, { type: "leave-intent" }>): void {
     this.memberClock.witness(message.ltime);
     const member = this.#members.get(message.node);
-    if (member === undefined) return;
+    if (member === undefined) {
+      // serf keeps an intent about a member it does not know: its alive may still be on the way.
+      this.#rememberIntent(message);
+      return;
+    }
     if (member.name === this.name) {
       if (!this.#leaving) this.#refute(message.incarnation);
       return;
@@ -909,13 +928,48 @@ export class Memberlist {
       this.#members.delete(member.name);
       this.#others.splice(this.#others.indexOf(member), 1);
       this.#events.push({ type: "member-reaped", member: this.#view(member) });
+      this.#rememberIntent(message);
       changed = true;
     }
     if (changed) this.#broadcasts.push(`member:${member.name}`, encodeMessage(message));
   }
 
-  /** Forgets members dead or left for `reapAfterMs` (serf reap). */
+  #rememberIntent(message: Extract<Message, { type: "leave-intent" }>): void {
+    const kept = this.#recentIntents.get(message.node);
+    if (kept !== undefined && kept.ltime >= message.ltime) return;
+    this.#recentIntents.set(message.node, {
+      incarnation: message.incarnation,
+      ltime: message.ltime,
+      prune: message.prune,
+      from: message.from,
+      receivedMs: this.#now,
+    });
+  }
+
+  /**
+   * An alive record about a member this node forgot because of a recent leave intent: refused
+   * unless its incarnation is newer than the intent's (serf handleNodeJoin checks its recentIntents
+   * the same way, by Lamport time). Stale state pushed by a member that missed the intent would
+   * otherwise bring the member back, only for it to fail again. The intent goes to the record's
+   * address: a member restarted there refutes it with a newer incarnation and so rejoins.
+   */
+  #isForgottenByIntent(record: MemberRecord): boolean {
+    const intent = this.#recentIntents.get(record.name);
+    if (intent === undefined || this.#now - intent.receivedMs >= RECENT_INTENT_TIMEOUT_MS) return false;
+    if (record.incarnation > intent.incarnation) {
+      this.#recentIntents.delete(record.name);
+      return false;
+    }
+    const { incarnation, ltime, prune, from } = intent;
+    this.#send(record.address, [{ type: "leave-intent", node: record.name, incarnation, ltime, prune, from }]);
+    return true;
+  }
+
+  /** Forgets members dead or left for `reapAfterMs` (serf reap), and intents older than RecentIntentTimeout. */
   #reap(): void {
+    for (const [name, intent] of this.#recentIntents) {
+      if (this.#now - intent.receivedMs >= RECENT_INTENT_TIMEOUT_MS) this.#recentIntents.delete(name);
+    }
     for (const member of [...this.#others]) {
       if ((member.state === "dead" || member.state === "left") && this.#now - member.stateChangedMs >= this.#settings.reapAfterMs) {
         this.#members.delete(member.name);

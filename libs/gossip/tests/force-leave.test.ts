@@ -110,3 +110,59 @@ describe("Memberlist.forceLeave", () => {
     expect(decodePacket(bad, DEFAULT_CODEC_LIMITS)).toEqual({ ok: false, reason: "malformed" });
   });
 });
+
+// serf's recentIntents: a member pruned by force-leave is remembered for RecentIntentTimeout (5 min),
+// so stale state from a member that missed the intent does not bring it back.
+describe("recent leave intents", () => {
+  /** n3 failed and was pruned while n4 was cut off; n4 still holds n3 as dead when it rejoins the others. */
+  function prunedWhileOneMissedIt(seed: number): GossipSim {
+    const sim = withFailedMember(seed, 5, "n3");
+    sim.partition(["n4"]);
+    sim.act("n0", (core) => core.forceLeave("n3", { prune: true }));
+    sim.runFor(10_000);
+    for (const name of ["n0", "n1", "n2"]) expect(sim.core(name).member("n3")).toBeUndefined();
+    expect(sim.core("n4").member("n3")?.state).toBe("dead");
+    sim.heal();
+    return sim;
+  }
+
+  it("stale state pushed by a member that missed the force-leave does not resurrect the pruned member", () => {
+    const sim = prunedWhileOneMissedIt(21);
+    const before = sim.events.length;
+    sim.runFor(120_000); // several push/pull rounds between n4 and the others
+    for (const name of ["n0", "n1", "n2"]) expect(sim.core(name).member("n3")).toBeUndefined();
+    const after = sim.events.slice(before).filter((e) => e.at !== "n4");
+    expect(eventsOf(after, "member-joined", "n3")).toEqual([]);
+    expect(eventsOf(after, "member-suspected", "n3")).toEqual([]);
+    expect(eventsOf(after, "member-failed", "n3")).toEqual([]);
+  });
+
+  it("a stale alive message about the pruned member is ignored", () => {
+    const sim = prunedWhileOneMissedIt(22);
+    const stale: Message = { type: "alive", member: { name: "n3", address: "n3", incarnation: 0, state: "alive", tags: {}, ltime: 1 } };
+    sim.act("n1", (core) => core.step(encodePacket([encodeMessage(stale)]), "n4"));
+    expect(sim.core("n1").member("n3")).toBeUndefined();
+  });
+
+  it("the pruned member restarted at the same address refutes the intent and rejoins", () => {
+    const sim = prunedWhileOneMissedIt(23);
+    sim.nodes.delete("n3");
+    sim.add("n3");
+    sim.act("n3", (core) => core.join(["n0"]));
+    sim.runFor(30_000);
+    for (const node of sim.nodes.values()) expect(node.core.member("n3")?.state).toBe("alive");
+    expect(sim.core("n3").member("n3")?.incarnation).toBeGreaterThan(0);
+  });
+
+  it("forgets the intent after five minutes, so old state is accepted again", () => {
+    const sim = prunedWhileOneMissedIt(24);
+    sim.crash("n4"); // no stale pushes: only the injected messages below
+    const stale: Message = { type: "alive", member: { name: "n3", address: "n3", incarnation: 0, state: "alive", tags: {}, ltime: 1 } };
+    sim.runFor(4 * 60_000);
+    sim.act("n1", (core) => core.step(encodePacket([encodeMessage(stale)]), "n2"));
+    expect(sim.core("n1").member("n3")).toBeUndefined();
+    sim.runFor(60_000 + 31_000); // past RecentIntentTimeout and the next sweep
+    sim.act("n1", (core) => core.step(encodePacket([encodeMessage(stale)]), "n2"));
+    expect(sim.core("n1").member("n3")?.state).toBe("alive");
+  });
+});

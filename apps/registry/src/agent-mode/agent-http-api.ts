@@ -25,6 +25,7 @@ import { parseAgentService, parseCheckDefinition, parseTtlUpdate } from "../http
 import { type Json, encodeCheck, encodeService } from "../http/consul-encode.ts";
 import { HttpError, badRequest } from "../http/http-error.ts";
 import { maintenanceReason } from "../http/maintenance-check.ts";
+import { jitteredWaitMs, parseWaitMs } from "../http/query-params.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import { JsonFields, parseJsonBody } from "../http/json-fields.ts";
 import { maxSnapshotBodyBytes, snapshotTooLargeMessage } from "../http/snapshot-routes.ts";
@@ -45,7 +46,7 @@ export interface AgentHttpApiOptions {
   /** The node's address (the member's address when gossip is off). */
   readonly address: string;
   readonly datacenter: string;
-  readonly agent: Pick<RegistryAgent, "register" | "deregister" | "services" | "checks" | "hasService" | "registerCheck" | "deregisterCheck" | "updateTtl" | "setMaintenance">;
+  readonly agent: Pick<RegistryAgent, "register" | "deregister" | "services" | "checks" | "hasService" | "onServicesChanged" | "registerCheck" | "deregisterCheck" | "updateTtl" | "setMaintenance">;
   /** The servers: what this agent does not answer itself goes to the client's current server. */
   readonly client: Pick<RegistryClient, "server" | "serverUrls" | "skip">;
   /** The gossip member, once started (undefined when gossip is off). */
@@ -197,18 +198,49 @@ export async function startAgentHttpApi(options: AgentHttpApiOptions): Promise<A
     }
   };
 
+  /**
+   * GET /v1/agent/service/<id>: one service's definition with Consul's ContentHash (body and
+   * X-Consul-ContentHash). With `?hash=` it blocks while the service still hashes to that, up to
+   * `?wait` (default 5 min, at most 10, plus up to wait/16 of jitter, as the servers' blocking
+   * queries), then answers the current definition; 404 once the service is gone.
+   */
+  const agentService = async (request: LocalRequest, id: string): Promise<ApiResponse> => {
+    const knownHash = request.query.get("hash") ?? "";
+    const deadline = Date.now() + jitteredWaitMs(parseWaitMs(request.query), Math.random);
+    for (;;) {
+      const entry = options.agent.services().find((e) => e.service.id === id);
+      if (entry === undefined) return textResponse(404, `unknown service ID: ${id}`);
+      const encoded = encodeService(entry.service, options.datacenter);
+      const hash = createHash("sha256").update(JSON.stringify(encoded)).digest("hex").slice(0, 16);
+      const remainingMs = deadline - Date.now();
+      if (knownHash === "" || hash !== knownHash || remainingMs <= 0 || request.signal.aborted) {
+        return jsonResponse({ ...(encoded as Record<string, Json>), ContentHash: hash }, { "x-consul-contenthash": hash });
+      }
+      // Nothing runs between the read above and this subscription, so no change can slip past.
+      await nextServiceChange(remainingMs, request.signal);
+    }
+  };
+
+  /** Resolves at the next change of the agent's services, after `ms`, or when `signal` aborts (the client went away). */
+  const nextServiceChange = (ms: number, signal: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        stop();
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const stop = options.agent.onServicesChanged(done);
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+    });
+
   const routeService = async (request: LocalRequest, verb: string, arg: string): Promise<ApiResponse> => {
     const { method, query, body } = request;
     const { agent } = options;
     if (verb !== "" && !serviceVerbs.has(verb)) {
-      // GET /v1/agent/service/<id>: one service's definition, with Consul's ContentHash.
       if (method !== "GET") throw new HttpError(405, `method ${method} not allowed: GET /v1/agent/service/<id>`);
-      const id = [verb, arg].filter((p) => p !== "").join("/");
-      const entry = agent.services().find((e) => e.service.id === id);
-      if (entry === undefined) return textResponse(404, `unknown service ID: ${id}`);
-      const encoded = encodeService(entry.service, options.datacenter);
-      const hash = createHash("sha256").update(JSON.stringify(encoded)).digest("hex").slice(0, 16);
-      return jsonResponse({ ...(encoded as Record<string, Json>), ContentHash: hash }, { "x-consul-contenthash": hash });
+      return agentService(request, [verb, arg].filter((p) => p !== "").join("/"));
     }
     if (method !== "PUT") throw new HttpError(405, `method ${method} not allowed: PUT /v1/agent/service/${verb}`);
     switch (verb) {

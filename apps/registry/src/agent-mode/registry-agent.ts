@@ -67,6 +67,8 @@ export class RegistryAgent {
   private readonly extraChecks = new Map<string, CheckDefinition>();
   /** Each check's current status here (re-registrations carry it; a failed push is retried by them). */
   private readonly statuses = new Map<string, { status: HealthStatus; output: string }>();
+  /** Called after each change of `entries` (blocking reads of GET /v1/agent/service/<id>?hash=). */
+  private readonly serviceListeners = new Set<() => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private checksStarted = false;
@@ -95,6 +97,19 @@ export class RegistryAgent {
   /** The services registered now. */
   services(): readonly AgentService[] {
     return [...this.entries.values()];
+  }
+
+  /**
+   * Calls `listener` after every local change of the services (register, deregister), before the
+   * servers hear of it; returns the function that stops the calls.
+   */
+  onServicesChanged(listener: () => void): () => void {
+    this.serviceListeners.add(listener);
+    return () => void this.serviceListeners.delete(listener);
+  }
+
+  private notifyServicesChanged(): void {
+    for (const listener of [...this.serviceListeners]) listener();
   }
 
   /** Every check of this agent (the services' first, then those registered on their own) at its current status. */
@@ -202,6 +217,7 @@ export class RegistryAgent {
       this.statuses.delete(check.checkId);
     }
     this.entries.set(id, entry);
+    this.notifyServicesChanged();
     for (const check of entry.checks) {
       // A check of this ID registered on its own is replaced by the service's.
       this.extraChecks.delete(check.checkId);
@@ -222,6 +238,7 @@ export class RegistryAgent {
     const entry = this.entries.get(serviceId);
     if (entry === undefined) return false;
     this.entries.delete(serviceId);
+    this.notifyServicesChanged();
     // The service's checks go with it, also those registered on their own (Consul does the same).
     const attached = [...this.extraChecks.values()].filter((check) => check.serviceId === serviceId);
     for (const check of [...entry.checks, ...attached]) {
