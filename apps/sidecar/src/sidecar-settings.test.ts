@@ -12,7 +12,8 @@ describe("the sidecar's DNS proxying settings", () => {
   it("are off by default", () => {
     const settings = read([]);
     expect(dnsProxyPort(settings)).toBe(-1);
-    expect([settings.dnsCapture, settings.dnsAutoAllocate, settings.dnsBind, settings.dnsResolvConf]).toEqual([false, false, "127.0.0.1", "/etc/resolv.conf"]);
+    expect([settings.dnsCapture, settings.dnsAutoAllocate, settings.dnsBind, settings.dnsResolvConf]).toEqual([false, false, ["127.0.0.1"], "/etc/resolv.conf"]);
+    expect(read([], { MESHWORK_DNS_BIND: "127.0.0.1,::1" }).dnsBind).toEqual(["127.0.0.1", "::1"]);
   });
 
   it("turn on at Istio's 15053 with Istio's proxy metadata (ISTIO_META_DNS_CAPTURE, ISTIO_META_DNS_AUTO_ALLOCATE) or --dns-capture", () => {

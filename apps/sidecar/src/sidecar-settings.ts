@@ -129,7 +129,14 @@ export const sidecarSettings = defineSettings({
     description:
       "Give services without addresses (non-wildcard hosts whose resolution is not NONE) a virtual IP from 240.240.0.0/16 (IPv6 2001:2::/48), stable per host: the DNS proxy answers with it and TCP connections to it (CONNECT) reach the service.",
   },
-  dnsBind: { type: "string", default: "127.0.0.1", env: "MESHWORK_DNS_BIND", description: "Address the DNS proxy listens on (Istio's: localhost; capture redirects the pod's port-53 traffic there)." },
+  dnsBind: {
+    type: "list",
+    default: ["127.0.0.1"],
+    env: "MESHWORK_DNS_BIND",
+    valueName: "ADDR",
+    description:
+      "Addresses the DNS proxy listens on, all on the DNS port (capture redirects the pod's port-53 traffic to 127.0.0.1, IPv6's to ::1: give 127.0.0.1,::1 for both, as Istio's agent listens on localhost in both families).",
+  },
   dnsUpstream: {
     type: "list",
     env: "MESHWORK_DNS_UPSTREAM",

@@ -742,7 +742,7 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
   if (dnsPort >= 0) {
     const { startDnsProxy } = await import("./dns/start-dns-proxy.ts");
     const proxy = await startDnsProxy({
-      host: settings.dnsBind,
+      hosts: settings.dnsBind,
       port: dnsPort,
       upstreams: settings.dnsUpstream,
       resolvConf: settings.dnsResolvConf,
@@ -757,7 +757,8 @@ export async function startSidecar(settings: SidecarSettings, deps: SidecarDeps)
       proxy.setConfig(current().config);
     };
     ports["dns"] = proxy.port;
-    listeners.push({ name: "dns", address: `${isIP(settings.dnsBind) === 6 ? `[${settings.dnsBind}]` : settings.dnsBind}:${proxy.port}` });
+    // One port on every --dns-bind address: "dns", or "dns <address>" each when there are several.
+    for (const address of proxy.addresses) listeners.push({ name: proxy.addresses.length === 1 ? "dns" : `dns ${address}`, address });
     deps.onStop("dns proxy", () => proxy.close());
   }
 

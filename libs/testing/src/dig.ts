@@ -25,8 +25,13 @@ export function requireDig(test: string): void {
 
 /** Asks the server at 127.0.0.1:`port` (`+tcp`, `+notcp`, `-x ADDRESS` and the like in `args`). */
 export function dig(port: number, ...args: string[]): Promise<DigResult> {
+  return digServer("127.0.0.1", port, ...args);
+}
+
+/** As dig, at another loopback address of the server's (`::1`, without brackets). */
+export function digServer(server: string, port: number, ...args: string[]): Promise<DigResult> {
   return new Promise((resolve, reject) => {
-    execFile("dig", ["@127.0.0.1", "-p", String(port), "+tries=1", "+time=8", ...args], { encoding: "utf8" }, (error, stdout) => {
+    execFile("dig", [`@${server}`, "-p", String(port), "+tries=1", "+time=8", ...args], { encoding: "utf8" }, (error, stdout) => {
       if (error !== null && stdout === "") {
         reject(error);
         return;

@@ -1,15 +1,15 @@
 // IPv6 transparent capture for real: a dual-stack pod (proxyMetadata ISTIO_DUAL_STACK) is injected
 // by planInjection, and its init container's own command runs in a network namespace standing for
 // the pod, with the injected rules: iptables-restore, then ip6tables-restore. Stand-in listeners
-// bound where the injected sidecar binds (MESHWORK_SIDECAR_BIND, MESHWORK_DNS_BIND: `::`) then get
+// bound where the injected sidecar binds (MESHWORK_SIDECAR_BIND `::`, MESHWORK_DNS_BIND 127.0.0.1,::1) then get
 // the app's IPv6 connection to another namespace's IPv6 address (outbound, 15001), IPv6
 // connections from outside (inbound: a container port on its own listener from 15100, another port
 // on 15006), the app's IPv6 DNS queries (15053); the sidecar's UID, ::1 and an excluded IPv4 range
-// go through, and the `::` listeners still take the IPv4 captures. Needs root, iproute2 and
+// go through, the `::` listeners still take the IPv4 captures, and the DNS port is not open on the pod's addresses. Needs root, iproute2 and
 // iptables (with ip6tables; CI has them); fails saying so otherwise.
 // What this does not prove: kubelet/CNI behaviour, the real sidecar on `::`, or the nft-vs-legacy backend of a node.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { podNamespaces, requireRootAndTools, run } from "../../tests/support/pod-namespaces.ts";
+import { connectFrom, podNamespaces, requireRootAndTools, run, udpFrom } from "../../tests/support/pod-namespaces.ts";
 import { defaultInjectionTemplate } from "./injection-template.ts";
 import { planInjection } from "./plan-injection.ts";
 
@@ -45,31 +45,6 @@ function injected(): { command: readonly string[]; initEnv: Record<string, strin
   return { command: init?.command ?? [], initEnv: literal(init), env: literal(containers.find((c) => c.name === "meshwork-proxy")) };
 }
 
-/** Connects from inside `ns` (as `uid`, or root) to host:port, sends a request head, returns what came back. */
-function connectFrom(ns: string, host: string, port: number, uid?: number): string {
-  const script = `
-    ${uid === undefined ? "" : `process.setgid(${uid}); process.setuid(${uid});`}
-    const socket = require("node:net").connect(${port}, ${JSON.stringify(host)});
-    let reply = "";
-    socket.setTimeout(5000, () => { process.stdout.write("timeout"); process.exit(0); });
-    socket.on("connect", () => socket.write("GET /ratings/0 HTTP/1.1\\r\\nHost: ratings:9080\\r\\n\\r\\n"));
-    socket.on("data", (chunk) => (reply += chunk));
-    socket.on("end", () => process.stdout.write(reply));
-    socket.on("error", (error) => process.stdout.write("error " + error.code));`;
-  return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
-}
-
-/** Sends one UDP datagram from inside `ns` (as `uid`, or root) to host:port, returns the reply. */
-function udpFrom(ns: string, host: string, port: number, uid?: number): string {
-  const script = `
-    ${uid === undefined ? "" : `process.setgid(${uid}); process.setuid(${uid});`}
-    const socket = require("node:dgram").createSocket(require("node:net").isIPv6(${JSON.stringify(host)}) ? "udp6" : "udp4");
-    socket.on("message", (reply) => { process.stdout.write(String(reply)); process.exit(0); });
-    setTimeout(() => { process.stdout.write("timeout"); process.exit(0); }, 5000);
-    socket.send("query", ${port}, ${JSON.stringify(host)});`;
-  return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
-}
-
 // Answers every connection (or datagram, with `udp`) with its name and the first line it received.
 const listener = (ports: Record<string, number>, host: string, udp = false) => `
   const ports = ${JSON.stringify(ports)};
@@ -95,11 +70,14 @@ describe("IPv6 transparent capture with the injector's ip6tables rules (root, ne
     // The init container's command, with its environment, as the kubelet would run it.
     run("ip", ["netns", "exec", podNs, "env", ...Object.entries(initEnv).map(([name, value]) => `${name}=${value}`), ...command]);
     const bind = env["MESHWORK_SIDECAR_BIND"] ?? "";
-    const dnsBind = env["MESHWORK_DNS_BIND"] ?? "";
+    const dnsBind = (env["MESHWORK_DNS_BIND"] ?? "").split(",");
     await startIn(podNs, listener({ "sidecar outbound": 15001, "sidecar inbound": 15006, "sidecar stats": 15020, "listener 9080": 15100, "listener 9443": 15101 }, bind));
     await startIn(podNs, listener({ "pod app": 9080 }, "::1"));
-    await startIn(podNs, listener({ "sidecar dns tcp": 15053 }, dnsBind));
-    await startIn(podNs, listener({ "sidecar dns udp": 15053 }, dnsBind, true));
+    // The DNS proxy's port on each of its addresses, as serveDnsSockets binds them.
+    for (const host of dnsBind) {
+      await startIn(podNs, listener({ "sidecar dns tcp": 15053 }, host));
+      await startIn(podNs, listener({ "sidecar dns udp": 15053 }, host, true));
+    }
     await startIn(svcNs, listener({ "ratings direct": 9080, "resolver tcp": 53 }, "::"));
     await startIn(svcNs, listener({ "resolver udp": 53 }, "::", true));
   }, 30_000);
@@ -108,10 +86,10 @@ describe("IPv6 transparent capture with the injector's ip6tables rules (root, ne
     namespaces.remove();
   });
 
-  it("the injector runs ip6tables-restore after iptables-restore, and binds the sidecar and its DNS proxy to ::", () => {
+  it("the injector runs ip6tables-restore after iptables-restore, binds the sidecar to :: and its DNS proxy to both loopbacks", () => {
     expect(command.join(" ")).toMatch(/iptables-restore --noflush && .*ip6tables-restore --noflush/);
     expect(env["MESHWORK_SIDECAR_BIND"]).toBe("::");
-    expect(env["MESHWORK_DNS_BIND"]).toBe("::");
+    expect(env["MESHWORK_DNS_BIND"]).toBe("127.0.0.1,::1");
     const nat6 = run("ip", ["netns", "exec", podNs, "ip6tables", "-t", "nat", "-S"]);
     expect(nat6).toContain("-A MESHWORK_OUTPUT -d ::1/128 -j RETURN");
     expect(nat6).toContain("-A MESHWORK_INBOUND -p tcp -m tcp --dport 9443 -j REDIRECT --to-ports 15101");
@@ -120,37 +98,42 @@ describe("IPv6 transparent capture with the injector's ip6tables rules (root, ne
   });
 
   it("captures an app's IPv6 connection to another service's IPv6 address on the sidecar's outbound port", () => {
-    expect(connectFrom(podNs, svcIp6, 9080)).toBe("sidecar outbound: GET /ratings/0 HTTP/1.1");
+    expect(connectFrom(podNs, svcIp6, 9080)).toBe("sidecar outbound: GET /reviews/0 HTTP/1.1");
   });
 
   it("lets the sidecar's own IPv6 connections (its UID) and the app's to ::1 through", () => {
-    expect(connectFrom(podNs, svcIp6, 9080, proxyUid)).toBe("ratings direct: GET /ratings/0 HTTP/1.1");
-    expect(connectFrom(podNs, "::1", 9080)).toBe("pod app: GET /ratings/0 HTTP/1.1");
+    expect(connectFrom(podNs, svcIp6, 9080, proxyUid)).toBe("ratings direct: GET /reviews/0 HTTP/1.1");
+    expect(connectFrom(podNs, "::1", 9080)).toBe("pod app: GET /reviews/0 HTTP/1.1");
   });
 
   it("captures IPv6 connections into the pod: container ports on their own listeners, another port on 15006, the stats port not at all", () => {
-    expect(connectFrom(svcNs, podIp6, 9080)).toBe("listener 9080: GET /ratings/0 HTTP/1.1");
-    expect(connectFrom(svcNs, podIp6, 9443)).toBe("listener 9443: GET /ratings/0 HTTP/1.1");
-    expect(connectFrom(svcNs, podIp6, 7070)).toBe("sidecar inbound: GET /ratings/0 HTTP/1.1");
-    expect(connectFrom(svcNs, podIp6, 15020)).toBe("sidecar stats: GET /ratings/0 HTTP/1.1");
+    expect(connectFrom(svcNs, podIp6, 9080)).toBe("listener 9080: GET /reviews/0 HTTP/1.1");
+    expect(connectFrom(svcNs, podIp6, 9443)).toBe("listener 9443: GET /reviews/0 HTTP/1.1");
+    expect(connectFrom(svcNs, podIp6, 7070)).toBe("sidecar inbound: GET /reviews/0 HTTP/1.1");
+    expect(connectFrom(svcNs, podIp6, 15020)).toBe("sidecar stats: GET /reviews/0 HTTP/1.1");
   });
 
   it("captures the app's IPv6 DNS queries, over UDP and TCP, on the DNS proxy, but not the sidecar's own", () => {
     expect(udpFrom(podNs, svcIp6, 53)).toBe("sidecar dns udp: query");
-    expect(connectFrom(podNs, svcIp6, 53)).toBe("sidecar dns tcp: GET /ratings/0 HTTP/1.1");
+    expect(connectFrom(podNs, svcIp6, 53)).toBe("sidecar dns tcp: GET /reviews/0 HTTP/1.1");
     expect(udpFrom(podNs, svcIp6, 53, proxyUid)).toBe("resolver udp: query");
   });
 
+  it("does not open the DNS proxy's port on the pod's own addresses (loopback only, as Istio's agent)", () => {
+    expect(connectFrom(podNs, podIp6, 15053, proxyUid)).toBe("error ECONNREFUSED");
+    expect(connectFrom(podNs, podIp, 15053, proxyUid)).toBe("error ECONNREFUSED");
+  });
+
   it("keeps IPv4 capture on the same `::` listeners, with the IPv4 range excluded there only", () => {
-    expect(connectFrom(svcNs, podIp, 9443)).toBe("listener 9443: GET /ratings/0 HTTP/1.1");
+    expect(connectFrom(svcNs, podIp, 9443)).toBe("listener 9443: GET /reviews/0 HTTP/1.1");
     expect(udpFrom(podNs, svcIp, 53)).toBe("sidecar dns udp: query");
-    expect(connectFrom(podNs, svcIp, 9080)).toBe("ratings direct: GET /ratings/0 HTTP/1.1");
+    expect(connectFrom(podNs, svcIp, 9080)).toBe("ratings direct: GET /reviews/0 HTTP/1.1");
   });
 
   it("captures no IPv6 without the ip6tables rules (the test can fail)", () => {
     run("ip", ["netns", "exec", podNs, "ip6tables", "-t", "nat", "-F", "OUTPUT"]);
     run("ip", ["netns", "exec", podNs, "ip6tables", "-t", "nat", "-F", "PREROUTING"]);
-    expect(connectFrom(podNs, svcIp6, 9080)).toBe("ratings direct: GET /ratings/0 HTTP/1.1");
+    expect(connectFrom(podNs, svcIp6, 9080)).toBe("ratings direct: GET /reviews/0 HTTP/1.1");
     expect(connectFrom(svcNs, podIp6, 9443)).toMatch(/^error ECONNREFUSED$/);
   });
 });

@@ -7,37 +7,12 @@
 // untouched. Needs root, iproute2 and iptables (CI has them); fails saying so otherwise.
 // What this does not prove: kubelet/CNI behaviour, IPv6, or the nft-vs-legacy backend of a node.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { podNamespaces, requireRootAndTools, run } from "../../tests/support/pod-namespaces.ts";
+import { connectFrom, podNamespaces, requireRootAndTools, run, udpFrom } from "../../tests/support/pod-namespaces.ts";
 import { buildCaptureRules } from "./capture-rules.ts";
 
 const namespaces = podNamespaces({ prefix: "mw-", secondOctet: 254 });
 const { podNs, svcNs, podIp, svcIp, startIn } = namespaces;
 const proxyUid = 1337;
-
-/** Connects from inside `ns` (as `uid`, or root) to host:port, sends a request head, returns what came back. */
-function connectFrom(ns: string, host: string, port: number, uid?: number): string {
-  const script = `
-    ${uid === undefined ? "" : `process.setgid(${uid}); process.setuid(${uid});`}
-    const socket = require("node:net").connect(${port}, ${JSON.stringify(host)});
-    let reply = "";
-    socket.setTimeout(5000, () => { process.stdout.write("timeout"); process.exit(0); });
-    socket.on("connect", () => socket.write("GET /reviews/0 HTTP/1.1\\r\\nHost: reviews:9080\\r\\n\\r\\n"));
-    socket.on("data", (chunk) => (reply += chunk));
-    socket.on("end", () => process.stdout.write(reply));
-    socket.on("error", (error) => process.stdout.write("error " + error.code));`;
-  return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
-}
-
-/** Sends one UDP datagram from inside `ns` (as `uid`, or root) to host:port, returns the reply. */
-function udpFrom(ns: string, host: string, port: number, uid?: number): string {
-  const script = `
-    ${uid === undefined ? "" : `process.setgid(${uid}); process.setuid(${uid});`}
-    const socket = require("node:dgram").createSocket("udp4");
-    socket.on("message", (reply) => { process.stdout.write(String(reply)); process.exit(0); });
-    setTimeout(() => { process.stdout.write("timeout"); process.exit(0); }, 5000);
-    socket.send("query", ${port}, ${JSON.stringify(host)});`;
-  return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
-}
 
 // Answers every datagram with its name and what it received.
 const udpListener = (ports: Record<string, number>, host: string) => `

@@ -252,10 +252,12 @@ describe("planInjection of a dual-stack pod (proxyMetadata ISTIO_DUAL_STACK)", (
     expect(env.map((e) => e["name"])).not.toContain("MESHWORK_DNS_BIND");
   });
 
-  it("with DNS capture, captures IPv6 DNS too and has the DNS proxy listen on :: (the v6 queries are redirected to ::1)", () => {
+  it("with DNS capture, captures IPv6 DNS too and has the DNS proxy listen on both loopbacks only (the v6 queries are redirected to ::1)", () => {
     const { init, env } = injected({ "proxy.istio.io/config": 'proxyMetadata: { ISTIO_DUAL_STACK: "true", ISTIO_META_DNS_CAPTURE: "true" }' });
     expect(rulesOf(init, "MESHWORK_CAPTURE_RULES_V6")).toContain("-A MESHWORK_OUTPUT_DNS -p udp -j REDIRECT --to-ports 15053\n");
-    expect(env).toContainEqual({ name: "MESHWORK_DNS_BIND", value: "::" });
+    expect(env.filter((e) => e["name"] === "MESHWORK_DNS_BIND")).toEqual([{ name: "MESHWORK_DNS_BIND", value: "127.0.0.1,::1" }]);
+    // An IPv4-only pod with DNS capture keeps the sidecar's default (127.0.0.1).
+    expect(injected({ "proxy.istio.io/config": 'proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" }' }).env.map((e) => e["name"])).not.toContain("MESHWORK_DNS_BIND");
   });
 
   it("takes the mesh default, which a pod can turn off; off, nothing touches ip6tables and the sidecar binds 0.0.0.0", () => {

@@ -208,8 +208,10 @@ function sidecarContainer(
     // Dual-stack: `::` takes the IPv6 connections the ip6tables rules redirect (to ::1 for outbound,
     // the pod's IPv6 address for inbound) and, as a dual-stack socket, the IPv4 ones as before.
     { name: "MESHWORK_SIDECAR_BIND", value: ports.dualStack ? "::" : "0.0.0.0" },
-    // The DNS proxy takes one address (default 127.0.0.1): IPv6 queries are redirected to ::1, so it needs `::` too.
-    ...(ports.dualStack && ports.dnsCapture ? [{ name: "MESHWORK_DNS_BIND", value: "::" }] : []),
+    // The DNS proxy listens on 127.0.0.1 by default; IPv6 queries are redirected to ::1, so it listens
+    // there too. Loopback only, as Istio's agent (both families' localhost): `::` would open the
+    // DNS port on the pod's own addresses to the network.
+    ...(ports.dualStack && ports.dnsCapture ? [{ name: "MESHWORK_DNS_BIND", value: "127.0.0.1,::1" }] : []),
     { name: "MESHWORK_INBOUND_PORT", value: String(template.inboundPort) },
     { name: "MESHWORK_OUTBOUND_PORT", value: String(template.outboundPort) },
     { name: "MESHWORK_ADMIN_PORT", value: String(template.adminPort) },

@@ -96,3 +96,28 @@ export function podNamespaces(tag: { readonly prefix: string; readonly secondOct
     },
   };
 }
+
+/** Connects from inside `ns` (as `uid`, or root) to host:port, sends a request head, returns what came back (or "timeout", "error CODE"). */
+export function connectFrom(ns: string, host: string, port: number, uid?: number): string {
+  const script = `
+    ${uid === undefined ? "" : `process.setgid(${uid}); process.setuid(${uid});`}
+    const socket = require("node:net").connect(${port}, ${JSON.stringify(host)});
+    let reply = "";
+    socket.setTimeout(5000, () => { process.stdout.write("timeout"); process.exit(0); });
+    socket.on("connect", () => socket.write("GET /reviews/0 HTTP/1.1\\r\\nHost: reviews:9080\\r\\n\\r\\n"));
+    socket.on("data", (chunk) => (reply += chunk));
+    socket.on("end", () => process.stdout.write(reply));
+    socket.on("error", (error) => process.stdout.write("error " + error.code));`;
+  return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
+}
+
+/** Sends one UDP datagram from inside `ns` (as `uid`, or root) to host:port (IPv4 or IPv6), returns the reply (or "timeout"). */
+export function udpFrom(ns: string, host: string, port: number, uid?: number): string {
+  const script = `
+    ${uid === undefined ? "" : `process.setgid(${uid}); process.setuid(${uid});`}
+    const socket = require("node:dgram").createSocket(require("node:net").isIPv6(${JSON.stringify(host)}) ? "udp6" : "udp4");
+    socket.on("message", (reply) => { process.stdout.write(String(reply)); process.exit(0); });
+    setTimeout(() => { process.stdout.write("timeout"); process.exit(0); }, 5000);
+    socket.send("query", ${port}, ${JSON.stringify(host)});`;
+  return run("ip", ["netns", "exec", ns, process.execPath, "-e", script]);
+}

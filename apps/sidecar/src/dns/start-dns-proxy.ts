@@ -1,5 +1,6 @@
 // The sidecar's DNS proxy (Istio's "smart DNS proxy", istio-agent's LocalDNSServer): UDP and TCP on
-// one port (@meshwork/protocol/dns-server). Names of
+// one port, on each --dns-bind address (@meshwork/protocol/dns-server; Istio's agent listens on
+// localhost in both families, the injector asks for 127.0.0.1,::1 in dual-stack pods). Names of
 // the mesh are answered from the name table of the config in force (built on the first query after
 // a config change, never while DNS proxying is off; a headless service's answer is its endpoints
 // of that config, so it follows endpoint changes); other names, and reverse lookups, are relayed to
@@ -13,12 +14,14 @@ import { buildNameTable, type BuildNameTableOptions, type NameTable, type ProxyC
 import type { Logger } from "@meshwork/telemetry";
 import { answerDnsQuery, errorResponse } from "./answer-dns-query.ts";
 import { forwardDnsQuery } from "./forward-dns-query.ts";
+import { formatListenAddress, parseDnsBind } from "./parse-dns-bind.ts";
 import { parseDnsUpstream, type DnsUpstream } from "./parse-dns-upstream.ts";
 import { parseResolvConf } from "./parse-resolv-conf.ts";
 
 export interface DnsProxyOptions {
-  readonly host: string;
-  /** 0 picks a port free for both UDP and TCP. */
+  /** --dns-bind: the addresses to listen on, all on `port` (checked: IP addresses, each once). */
+  readonly hosts: readonly string[];
+  /** 0 picks a port free for UDP and TCP on every address. */
   readonly port: number;
   /** --dns-upstream; empty: the nameservers of `resolvConf`. */
   readonly upstreams: readonly string[];
@@ -34,6 +37,8 @@ export interface DnsProxyOptions {
 
 export interface DnsProxy {
   readonly port: number;
+  /** Where it listens, `host:port` per --dns-bind address (`[::1]:15053`), in their order. */
+  readonly addresses: readonly string[];
   /** The config whose services are answered from the next query on. */
   setConfig(config: ProxyConfig): void;
   /** The name table in force, for the admin pages (built if needed); undefined before the first config. */
@@ -48,7 +53,8 @@ export interface DnsProxy {
 }
 
 export interface DnsTableDump {
-  readonly listening: string;
+  /** Every address it listens on (UDP and TCP), e.g. ["127.0.0.1:15053", "[::1]:15053"]. */
+  readonly listening: readonly string[];
   readonly upstreams: readonly string[];
   readonly searchDomains: readonly string[];
   /** The config version the table is built from; null before the first config. */
@@ -69,6 +75,8 @@ const maxForwarding = 512;
 
 export async function startDnsProxy(options: DnsProxyOptions): Promise<DnsProxy> {
   const logger = options.logger;
+  const bind = parseDnsBind(options.hosts);
+  if (!bind.ok) throw new Error(bind.message);
   let resolv = { nameservers: [] as readonly string[], search: [] as readonly string[] };
   try {
     resolv = parseResolvConf(await readFile(options.resolvConf, "utf8"));
@@ -149,12 +157,13 @@ export async function startDnsProxy(options: DnsProxyOptions): Promise<DnsProxy>
       return undefined;
     });
 
-  const sockets = await serveDnsSockets({ host: options.host, port: options.port, tcpIdleMs: options.tcpIdleMs ?? 30_000, answer: serve });
+  const sockets = await serveDnsSockets({ host: bind.hosts, port: options.port, tcpIdleMs: options.tcpIdleMs ?? 30_000, answer: serve });
   const port = sockets.port;
-  const hostLabel = net.isIPv6(options.host) ? `[${options.host}]` : options.host;
-  logger.info("dns proxy listening", { address: `${hostLabel}:${port}`, upstreams: upstreams.map((u) => `${u.host}:${u.port}`), search: resolv.search });
+  const addresses = bind.hosts.map((host) => formatListenAddress(host, port));
+  logger.info("dns proxy listening", { addresses, upstreams: upstreams.map((u) => `${u.host}:${u.port}`), search: resolv.search });
   return {
     port,
+    addresses,
     upstreams,
     searchDomains: resolv.search,
     setConfig: (next) => {
@@ -172,7 +181,7 @@ export async function startDnsProxy(options: DnsProxyOptions): Promise<DnsProxy>
           ...(entry.headless === undefined ? {} : { headless: entry.headless }),
         };
       return {
-        listening: `${hostLabel}:${port}`,
+        listening: addresses,
         upstreams: upstreams.map((u) => `${net.isIPv6(u.host) ? `[${u.host}]` : u.host}:${u.port}`),
         searchDomains: resolv.search,
         version: config?.version ?? null,

@@ -1,7 +1,7 @@
 // The real `dig` (@meshwork/testing/dig) against the sidecar's DNS proxy, each answer record
 // reduced to "name type data" (TTL and class left out: the proxy's TTLs are not what these tests
 // compare).
-import { dig as digAt, requireDig } from "@meshwork/testing/dig";
+import { digServer as digAtServer, requireDig } from "@meshwork/testing/dig";
 
 export { requireDig };
 
@@ -14,8 +14,13 @@ export interface DigResult {
 }
 
 /** Asks the server at 127.0.0.1:`port` (`+tcp`, `-x ADDRESS` and the like in `args`). */
-export async function dig(port: number, ...args: string[]): Promise<DigResult> {
-  const result = await digAt(port, ...args);
+export function dig(port: number, ...args: string[]): Promise<DigResult> {
+  return digServer("127.0.0.1", port, ...args);
+}
+
+/** As dig, at another address of the server's (`::1`, without brackets). */
+export async function digServer(server: string, port: number, ...args: string[]): Promise<DigResult> {
+  const result = await digAtServer(server, port, ...args);
   const answer = result.answer.map((record) => {
     const [name, , , type, ...data] = record.split(" ");
     return `${name} ${type} ${data.join(" ")}`;

@@ -16,32 +16,48 @@ export interface DnsSockets {
 
 /**
  * Listens on UDP and TCP `host:port`; with port 0, one port free for both (UDP picks, TCP may find
- * it taken: a few tries). TCP connections idle `tcpIdleMs` are closed; a zero-length TCP message
- * closes its connection.
+ * it taken: a few tries). `host` may be several addresses, all on the same port (the sidecar's DNS
+ * proxy on 127.0.0.1 and ::1, as Istio's agent listens on localhost in both families); with
+ * several, IPv6 sockets are IPv6-only, so `0.0.0.0` and `::` can sit side by side. TCP connections
+ * idle `tcpIdleMs` are closed; a zero-length TCP message closes its connection.
  */
-export async function serveDnsSockets(options: { readonly host: string; readonly port: number; readonly tcpIdleMs: number; readonly answer: DnsAnswerer }): Promise<DnsSockets> {
+export async function serveDnsSockets(options: { readonly host: string | readonly string[]; readonly port: number; readonly tcpIdleMs: number; readonly answer: DnsAnswerer }): Promise<DnsSockets> {
+  const hosts = typeof options.host === "string" ? [options.host] : options.host;
+  const [first, ...others] = hosts;
+  if (first === undefined) throw new Error("serveDnsSockets: no address to listen on: give at least one host");
+  const ipv6Only = hosts.length > 1;
   for (let attempt = 0; ; attempt++) {
-    const udp = await bindUdp(options.host, options.port);
-    const port = udp.address().port;
+    const udps: dgram.Socket[] = [];
+    const tcps: { server: net.Server; sockets: Set<net.Socket> }[] = [];
     try {
-      const tcp = await bindTcp(options.host, port, options.tcpIdleMs, options.answer);
-      udp.on("message", (packet, remote) => {
-        respond(options.answer(new Uint8Array(packet), false), (response) => udp.send(response, remote.port, remote.address));
-      });
+      udps.push(await bindUdp(first, options.port, ipv6Only));
+      const port = udps[0]?.address().port ?? options.port;
+      for (const host of others) udps.push(await bindUdp(host, port, ipv6Only));
+      for (const host of hosts) tcps.push(await bindTcp(host, port, options.tcpIdleMs, options.answer, ipv6Only));
+      for (const udp of udps) {
+        udp.on("message", (packet, remote) => {
+          respond(options.answer(new Uint8Array(packet), false), (response) => udp.send(response, remote.port, remote.address));
+        });
+      }
       return {
         port,
         close: async () => {
           await Promise.all([
-            new Promise<void>((resolve) => udp.close(() => resolve())),
-            new Promise<void>((resolve) => {
-              tcp.server.close(() => resolve());
-              for (const socket of tcp.sockets) socket.destroy();
-            }),
+            ...udps.map((udp) => new Promise<void>((resolve) => udp.close(() => resolve()))),
+            ...tcps.map(
+              (tcp) =>
+                new Promise<void>((resolve) => {
+                  tcp.server.close(() => resolve());
+                  for (const socket of tcp.sockets) socket.destroy();
+                }),
+            ),
           ]);
         },
       };
     } catch (error) {
-      udp.close();
+      for (const udp of udps) udp.close();
+      for (const tcp of tcps) tcp.server.close();
+      // A port 0 found free on the first address may be taken on another, or for TCP: try another.
       if (options.port !== 0 || attempt >= 5) throw error;
     }
   }
@@ -58,12 +74,15 @@ function respond(result: Uint8Array | undefined | Promise<Uint8Array | undefined
   }
 }
 
-function bindUdp(host: string, port: number): Promise<dgram.Socket> {
-  const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
+function bindUdp(host: string, port: number, ipv6Only: boolean): Promise<dgram.Socket> {
+  const socket = net.isIPv6(host) ? dgram.createSocket({ type: "udp6", ipv6Only }) : dgram.createSocket("udp4");
   return new Promise((resolve, reject) => {
-    socket.once("error", reject);
+    socket.once("error", (error) => {
+      socket.close();
+      reject(error);
+    });
     socket.bind(port, host, () => {
-      socket.off("error", reject);
+      socket.removeAllListeners("error");
       // A send error (ICMP unreachable…) concerns one client only.
       socket.on("error", () => undefined);
       resolve(socket);
@@ -71,7 +90,7 @@ function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   });
 }
 
-function bindTcp(host: string, port: number, idleMs: number, answer: DnsAnswerer): Promise<{ server: net.Server; sockets: Set<net.Socket> }> {
+function bindTcp(host: string, port: number, idleMs: number, answer: DnsAnswerer, ipv6Only: boolean): Promise<{ server: net.Server; sockets: Set<net.Socket> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -102,7 +121,7 @@ function bindTcp(host: string, port: number, idleMs: number, answer: DnsAnswerer
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, ipv6Only }, () => {
       server.off("error", reject);
       resolve({ server, sockets });
     });
