@@ -21,7 +21,9 @@ import { applyCommand, deleteCommand, getCommand } from "./commands/config-comma
 import { proxyConfigCommand, proxyStatusCommand } from "./commands/proxy-commands.ts";
 import { dashboardCommand } from "./commands/dashboard-command.ts";
 import { prometheusConfigCommand } from "./commands/prometheus-config-command.ts";
+import { registryAutopilotGetConfigCommand, registryAutopilotSetConfigCommand, registryAutopilotStateCommand } from "./commands/registry-autopilot-commands.ts";
 import { registryJoinCommand, registryLeaveCommand, registryMembersCommand } from "./commands/registry-commands.ts";
+import { registryForceLeaveCommand } from "./commands/registry-force-leave-command.ts";
 import { registryKeyringInstallCommand, registryKeyringListCommand, registryKeyringRemoveCommand, registryKeyringUseCommand } from "./commands/registry-keyring-commands.ts";
 import { registryQueryCreateCommand, registryQueryDeleteCommand, registryQueryExecuteCommand, registryQueryListCommand } from "./commands/registry-query-commands.ts";
 import { registrySnapshotInspectCommand, registrySnapshotRestoreCommand, registrySnapshotSaveCommand } from "./commands/registry-snapshot-commands.ts";
@@ -78,7 +80,7 @@ const localMesh: LocalMeshIo = {
 const invocation = parseInvocation(process.argv.slice(2), process.env, [
   upCommand(localMesh),
   downCommand(localMesh),
-  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, registrySnapshotSaveCommand, registrySnapshotRestoreCommand, registrySnapshotInspectCommand, registryQueryListCommand, registryQueryCreateCommand, registryQueryExecuteCommand, registryQueryDeleteCommand, registryKeyringListCommand, registryKeyringInstallCommand, registryKeyringUseCommand, registryKeyringRemoveCommand, dashboardCommand, prometheusConfigCommand]);
+  statusCommand(localMesh),validateCommand, analyzeCommand, applyCommand, getCommand, deleteCommand, proxyStatusCommand, proxyConfigCommand, tokenIssueCommand, caStatusCommand, caRotateRootCommand, registryMembersCommand, registryJoinCommand, registryLeaveCommand, registrySnapshotSaveCommand, registrySnapshotRestoreCommand, registrySnapshotInspectCommand, registryQueryListCommand, registryQueryCreateCommand, registryQueryExecuteCommand, registryQueryDeleteCommand, registryKeyringListCommand, registryKeyringInstallCommand, registryKeyringUseCommand, registryKeyringRemoveCommand, registryAutopilotGetConfigCommand, registryAutopilotSetConfigCommand, registryAutopilotStateCommand, registryForceLeaveCommand, dashboardCommand, prometheusConfigCommand]);
 
 if (invocation.type === "help") {
   process.stdout.write(invocation.text);
